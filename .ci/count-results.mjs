@@ -1,0 +1,14 @@
+// Prints vitest's totals from its JSON reporter as the last line: "N passed, N failed, N skipped".
+import { existsSync, readFileSync } from 'node:fs';
+
+const file = process.argv[2] ?? '.vitest-results.json';
+if (!existsSync(file)) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const results = JSON.parse(readFileSync(file, 'utf8'));
+const passed = results.numPassedTests ?? 0;
+const failed = (results.numFailedTests ?? 0) + (results.numFailedTestSuites ?? 0);
+const skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelFormatError, ModelNotFoundError } from '@decodekit/core';
+import { describe, expect, it } from 'vitest';
+import {
+  stories260KFolder,
+  stories260KGolden,
+  stubTokenizerFactory,
+} from './__fixtures__/model-folders';
+import { createWasmBackend, fetchModelFiles } from './browser';
+
+const base = 'https://models.test/stories260K';
+
+/** A fetch that serves the converted stories260K folder at `base`, minus `missing` files. */
+function folderFetch(missing: readonly string[] = []) {
+  const requested: string[] = [];
+  const fetch = async (url: string) => {
+    requested.push(url);
+    const file = url.slice(base.length + 1);
+    if (!url.startsWith(`${base}/`) || missing.includes(file))
+      return new Response('not found', { status: 404 });
+    try {
+      return new Response(await readFile(join(stories260KFolder(), file)));
+    } catch {
+      return new Response('not found', { status: 404 });
+    }
+  };
+  return { fetch, requested };
+}
+
+describe('browser entry', () => {
+  it('loads a model folder from a URL with the wasm backend and decodes the golden', async () => {
+    const { fetch, requested } = folderFetch();
+    const model = await createWasmBackend({ fetch, createTokenizer: stubTokenizerFactory }).load(
+      base,
+    );
+    try {
+      expect(requested).toContain(`${base}/onnx/model.onnx`);
+      expect(model.info.name).toBe('stories260K');
+      expect(model.capabilities.backendId).toBe('onnx-wasm');
+      const { promptIds, generatedIds } = stories260KGolden();
+      const sequence = model.createSequence();
+      let { logits } = await sequence.forward({ tokens: Int32Array.from(promptIds) });
+      sequence.commit(promptIds.map((_, index) => index));
+      const generated: number[] = [];
+      for (let step = 0; step < 20; step++) {
+        const row = logits.subarray(logits.length - 512);
+        const best = row.indexOf(Math.max(...row));
+        generated.push(best);
+        ({ logits } = await sequence.forward({ tokens: Int32Array.of(best) }));
+        sequence.commit([0]);
+      }
+      expect(generated).toEqual(generatedIds.slice(0, 20));
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('tolerates missing optional files', async () => {
+    const { fetch } = folderFetch(['generation_config.json', 'tokenizer_config.json']);
+    const files = await fetchModelFiles(`${base}/`, { fetch });
+    expect(files.generationConfig).toBeUndefined();
+    expect(files.tokenizerConfig).toBeUndefined();
+    expect(files.onnx).toBeInstanceOf(Uint8Array);
+  });
+
+  it.each([
+    { missing: 'config.json', errorClass: ModelNotFoundError },
+    { missing: 'tokenizer.json', errorClass: ModelFormatError },
+    { missing: 'onnx/model.onnx', errorClass: ModelFormatError },
+  ])('names a missing $missing', async ({ missing, errorClass }) => {
+    const { fetch } = folderFetch([missing]);
+    let caught: unknown;
+    try {
+      await fetchModelFiles(base, { fetch });
+    } catch (error) {
+      caught = error;
+    }
+    expect(errorClass.isInstance(caught)).toBe(true);
+    expect((caught as Error).message).toContain(missing);
+  });
+
+  it('reports an unreachable server as ModelNotFoundError', async () => {
+    const fetch = async () => {
+      throw new TypeError('fetch failed');
+    };
+    await expect(fetchModelFiles(base, { fetch })).rejects.toSatisfy(ModelNotFoundError.isInstance);
+  });
+});

@@ -1,0 +1,179 @@
+import {
+  AbortedError,
+  BackendError,
+  DisposedError,
+  ModelFormatError,
+  throwIfAborted,
+  type Backend,
+  type LoadedModel,
+  type ModelFiles,
+  type Tokenizer,
+} from '@decodekit/core';
+import { discoverGraphIO } from './graph-io';
+import { readModelConfig } from './model-config';
+import { OnnxEngine, OnnxSequence, messageOf } from './onnx-model';
+import type { OrtRuntime, OrtSessionOptions } from './ort-runtime';
+
+/** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
+export type TokenizerFactory = (files: {
+  readonly tokenizerJson: Readonly<Record<string, unknown>>;
+  readonly tokenizerConfig: Readonly<Record<string, unknown>>;
+  readonly eosTokenIds?: readonly number[];
+  readonly bosTokenId?: number;
+}) => Tokenizer | Promise<Tokenizer>;
+
+/**
+ * A model folder as read by a source reader: ModelFiles, except that `onnx` may be a file path, which lets
+ * onnxruntime-node read (and memory-map) the graph and its external data itself.
+ */
+export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
+  readonly onnx: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+}
+
+/** Options every ONNX backend accepts. */
+export interface OnnxBackendOptions {
+  /** ONNX Runtime graph optimizations (default 'all'). */
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Replaces core's tokenizer factory (tests, custom tokenizers). */
+  readonly createTokenizer?: TokenizerFactory;
+  /** Extra ONNX Runtime session options, merged over decodekit's (e.g. `enableProfiling`). */
+  readonly sessionOptions?: Readonly<Record<string, unknown>>;
+}
+
+/** What a concrete ONNX backend (CPU, wasm, CUDA, WebGPU) plugs into {@link createOnnxBackend}. */
+export interface OnnxBackendConfig {
+  /** Backend id, reported as `capabilities.backendId` (e.g. 'onnx-cpu'). */
+  readonly id: string;
+  /** Imports and configures the `ort` namespace (called on first load). */
+  readonly loadRuntime: () => Promise<OrtRuntime>;
+  /** ONNX Runtime session options (execution providers, threads, optimization level). */
+  readonly sessionOptions: OrtSessionOptions;
+  /** Reads a model folder given as a string (a path in Node, a URL in browsers). */
+  readonly readSource: (source: string, signal?: AbortSignal) => Promise<ModelSourceFiles>;
+  /** Whether the runtime can open a graph from a file path (onnxruntime-node); else bytes are read first. */
+  readonly acceptsPath?: boolean;
+  readonly createTokenizer: TokenizerFactory;
+}
+
+const onnxFile = 'onnx/model.onnx';
+
+/** The last segment of a folder path or URL, as a default model name. */
+function nameOf(source: string): string {
+  const segments = source
+    .replace(/[?#].*$/, '')
+    .split(/[\\/]+/)
+    .filter(segment => segment.length > 0);
+  return segments[segments.length - 1] ?? source;
+}
+
+/**
+ * A Backend over any ONNX Runtime flavour: reads the folder, opens the session, discovers the graph's I/O
+ * (docs/graph-io.md) and serves Sequences. The CPU, wasm, CUDA and WebGPU backends are this function with
+ * their own `ort` namespace and session options.
+ */
+export function createOnnxBackend(config: OnnxBackendConfig): Backend {
+  let runtime: Promise<OrtRuntime> | undefined;
+  return {
+    id: config.id,
+    async load(source, options = {}): Promise<LoadedModel> {
+      const signal = options.signal;
+      throwIfAborted(signal);
+      const files = typeof source === 'string' ? await config.readSource(source, signal) : source;
+      const where = typeof source === 'string' ? source : (options.name ?? 'model files');
+      const name =
+        options.name ??
+        (typeof source === 'string' ? nameOf(source) : undefined) ??
+        (typeof files.config._name_or_path === 'string'
+          ? files.config._name_or_path
+          : 'onnx-model');
+      const { info, shape: configShape } = readModelConfig(
+        files.config,
+        files.generationConfig,
+        name,
+      );
+
+      let tokenizer: Tokenizer;
+      try {
+        tokenizer = await config.createTokenizer({
+          tokenizerJson: files.tokenizer,
+          tokenizerConfig: files.tokenizerConfig ?? {},
+          eosTokenIds: info.eosTokenIds,
+          bosTokenId: info.bosTokenId,
+        });
+      } catch (error) {
+        if (ModelFormatError.isInstance(error)) throw error;
+        throw new ModelFormatError({
+          path: 'tokenizer.json',
+          message: `could not build the tokenizer: ${messageOf(error)}`,
+          cause: error,
+        });
+      }
+      // A head wider than the tokenizer is normal (padded embeddings); token ids the head cannot score are not.
+      if (tokenizer.vocabSize > info.vocabSize) {
+        throw new ModelFormatError({
+          path: 'tokenizer.json',
+          message: `the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${info.vocabSize}. The tokenizer does not belong to this model.`,
+        });
+      }
+      throwIfAborted(signal);
+
+      runtime ??= config.loadRuntime().catch(error => {
+        runtime = undefined; // let a later load() try again
+        throw new BackendError({
+          message: `Could not start ONNX Runtime for ${config.id}: ${messageOf(error)}`,
+          cause: error,
+        });
+      });
+      const ort = await runtime;
+      let session;
+      try {
+        const onnx = files.onnx;
+        if (onnx instanceof Uint8Array)
+          session = await ort.InferenceSession.create(onnx, config.sessionOptions);
+        else if (config.acceptsPath)
+          session = await ort.InferenceSession.create(onnx.path, config.sessionOptions);
+        else session = await ort.InferenceSession.create(await onnx.read(), config.sessionOptions);
+      } catch (error) {
+        throw new ModelFormatError({
+          path: onnxFile,
+          message:
+            `ONNX Runtime (${config.id}) could not load the graph of ${where}: ${messageOf(error)}. ` +
+            'The file is damaged or not a supported ONNX model; download or convert it again.',
+          cause: error,
+        });
+      }
+      try {
+        if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
+        const io = discoverGraphIO(session, configShape);
+        if (io.numLayers !== info.numLayers) {
+          throw new ModelFormatError({
+            path: 'config.json',
+            message: `num_hidden_layers is ${info.numLayers} but ${onnxFile} has ${io.numLayers} layers of KV cache. The config does not belong to this graph.`,
+          });
+        }
+        if (io.logitsWidth !== undefined && io.logitsWidth !== info.vocabSize) {
+          throw new ModelFormatError({
+            path: 'config.json',
+            message: `vocab_size is ${info.vocabSize} but the graph's logits have ${io.logitsWidth} columns. The config does not belong to this graph.`,
+          });
+        }
+        const engine = new OnnxEngine(ort, session, io, info, config.id);
+        return {
+          info,
+          capabilities: engine.capabilities,
+          tokenizer,
+          source: where,
+          generationConfig: files.generationConfig,
+          createSequence() {
+            if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
+            return new OnnxSequence(engine);
+          },
+          dispose: () => engine.dispose(),
+        };
+      } catch (error) {
+        await session.release().catch(() => undefined);
+        throw error;
+      }
+    },
+  };
+}

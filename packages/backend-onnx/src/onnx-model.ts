@@ -1,0 +1,437 @@
+import {
+  AbortedError,
+  BackendError,
+  ContextLengthError,
+  DisposedError,
+  InvalidArgumentError,
+  ModelFormatError,
+  UnsupportedCapabilityError,
+  throwIfAborted,
+  type Capabilities,
+  type ForwardInput,
+  type ForwardOptions,
+  type ForwardOutput,
+  type ModelInfo,
+  type Sequence,
+} from '@decodekit/core';
+import { fillAttentionBias, fillDepths } from './attention-bias';
+import type { GraphIO } from './graph-io';
+import { emptyCache, gatherCache } from './kv-cache';
+import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
+import { RunQueue } from './run-queue';
+
+/** The last forward of a sequence, kept until `commit`, `truncate` or the next forward. */
+interface LastForward {
+  /** Tokens of the forward's rows (a private copy). [rows] */
+  readonly tokens: Int32Array;
+  /** Parents of the rows, or null for a chain. [rows] */
+  readonly parents: Int32Array | null;
+  /** Committed length the forward ran after. */
+  readonly pastLength: number;
+  /** `present.{i}.key|value` outputs, [1, H, pastLength + rows, D] each, in `GraphIO.presentNames` order. */
+  readonly presents: readonly OrtTensor[];
+}
+
+interface RunResult {
+  readonly logits: Float32Array;
+  readonly hidden?: Float32Array;
+  readonly presents: OrtTensor[];
+}
+
+const treeHint =
+  'This model folder is a plain export without the "attention_bias" input, so it can only run chains. ' +
+  'Convert it with `decodekit convert` without --plain to get tree attention, or use a strategy that drafts chains.';
+
+/**
+ * One loaded decoder graph: the session, its discovered I/O, the input buffers every forward reuses and
+ * the queue that runs one forward at a time. Sequences hold only their KV tensors and tokens.
+ */
+export class OnnxEngine {
+  readonly queue = new RunQueue();
+  readonly capabilities: Capabilities;
+  readonly emptyCache: readonly OrtTensor[];
+  disposed = false;
+
+  // Input buffers reused by every forward (filled inside the queue, so never by two forwards at once).
+  private readonly inputIds: BigInt64Array;
+  private readonly positionIds: BigInt64Array;
+  /** All ones: every `attention_mask` is a prefix of it. */
+  private readonly ones: BigInt64Array;
+  /** All zeros: the attention bias of a one-row forward is a prefix of it. */
+  private readonly zeros: Float32Array;
+  private bias: Float32Array;
+  private readonly depths: Int32Array;
+  private readonly noSkip?: OrtTensor;
+  private readonly fetches: readonly string[];
+  private readonly fetchesWithHidden: readonly string[];
+
+  constructor(
+    readonly ort: OrtRuntime,
+    readonly session: OrtSession,
+    readonly io: GraphIO,
+    readonly info: ModelInfo,
+    backendId: string,
+  ) {
+    this.capabilities = {
+      tree: io.hasAttentionBias && io.hasPositionIds,
+      hiddenStates: io.hasHiddenStates,
+      layerSkip: io.hasSkipLayers,
+      backendId,
+    };
+    const context = info.contextLength;
+    this.inputIds = new BigInt64Array(context);
+    this.positionIds = new BigInt64Array(context);
+    this.ones = new BigInt64Array(context).fill(1n);
+    this.zeros = new Float32Array(io.hasAttentionBias ? context : 0);
+    this.bias = new Float32Array(0);
+    this.depths = new Int32Array(context);
+    if (io.hasSkipLayers)
+      this.noSkip = new ort.Tensor('bool', new Uint8Array(io.numLayers), [io.numLayers]);
+    this.fetches = ['logits', ...io.presentNames];
+    this.fetchesWithHidden = ['logits', 'hidden_states', ...io.presentNames];
+    this.emptyCache = emptyCache(ort, io.shape, io.pastNames.length);
+  }
+
+  /** Throws unless the forward is valid for this graph; returns the parents as null for a chain. */
+  validate(input: ForwardInput, pastLength: number): Int32Array | null {
+    const { tokens, parents, hidden, skipLayers } = input;
+    const rows = tokens.length;
+    const { vocabSize, contextLength, numLayers } = this.info;
+    const backendId = this.capabilities.backendId;
+    if (!(tokens instanceof Int32Array) || rows === 0) {
+      throw new InvalidArgumentError({
+        argument: 'tokens',
+        message: 'forward() needs a non-empty Int32Array of token ids.',
+      });
+    }
+    for (let row = 0; row < rows; row++) {
+      const token = tokens[row];
+      if (token < 0 || token >= vocabSize) {
+        throw new InvalidArgumentError({
+          argument: 'tokens',
+          message: `token id ${token} at row ${row} is outside the vocabulary [0, ${vocabSize}).`,
+        });
+      }
+    }
+    if (pastLength + rows > contextLength) {
+      throw new ContextLengthError({
+        length: pastLength + rows,
+        contextLength,
+        what: `This forward (${pastLength} committed + ${rows} new tokens)`,
+      });
+    }
+    let chain = true;
+    if (parents !== undefined) {
+      if (parents.length !== rows) {
+        throw new InvalidArgumentError({
+          argument: 'parents',
+          message: `has ${parents.length} entries for ${rows} tokens.`,
+        });
+      }
+      for (let row = 0; row < rows; row++) {
+        const parent = parents[row];
+        if (!Number.isInteger(parent) || parent < -1 || parent >= row) {
+          throw new InvalidArgumentError({
+            argument: 'parents',
+            message: `parents[${row}] = ${parent}; a parent must be -1 (the committed prefix) or an earlier row.`,
+          });
+        }
+        if (parent !== row - 1) chain = false;
+      }
+    }
+    if (!chain && !this.capabilities.tree) {
+      throw new UnsupportedCapabilityError({ capability: 'tree', backendId, hint: treeHint });
+    }
+    if (hidden === true && !this.capabilities.hiddenStates) {
+      throw new UnsupportedCapabilityError({
+        capability: 'hiddenStates',
+        backendId,
+        hint: 'The graph has no "hidden_states" output; convert the model with `decodekit convert` without --plain.',
+      });
+    }
+    if (skipLayers !== undefined && skipLayers.length > 0) {
+      if (!this.capabilities.layerSkip) {
+        throw new UnsupportedCapabilityError({
+          capability: 'layerSkip',
+          backendId,
+          hint: 'The graph has no "skip_layers" input; convert the model with `decodekit convert` without --plain.',
+        });
+      }
+      for (const layer of skipLayers) {
+        if (!Number.isInteger(layer) || layer < 0 || layer >= numLayers) {
+          throw new InvalidArgumentError({
+            argument: 'skipLayers',
+            message: `layer ${layer} is not in [0, ${numLayers}).`,
+          });
+        }
+      }
+    }
+    return chain ? null : (parents as Int32Array);
+  }
+
+  /**
+   * Runs the graph on `tokens` after `past` (already validated). Fills the shared input buffers, so it must
+   * run inside the queue.
+   */
+  async run(
+    past: readonly OrtTensor[],
+    pastLength: number,
+    tokens: Int32Array,
+    parents: Int32Array | null,
+    hidden: boolean,
+    skipLayers: readonly number[] | undefined,
+  ): Promise<RunResult> {
+    const { ort, io } = this;
+    const rows = tokens.length;
+    const total = pastLength + rows;
+    const inputIds = this.inputIds;
+    for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: new ort.Tensor('int64', inputIds.subarray(0, rows), [1, rows]),
+    };
+    if (io.hasAttentionMask)
+      feeds.attention_mask = new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]);
+    const depths = this.depths.subarray(0, rows);
+    if (io.hasAttentionBias) {
+      let bias: Float32Array;
+      if (rows === 1) {
+        bias = this.zeros.subarray(0, total);
+        depths[0] = 0;
+      } else {
+        const size = rows * total;
+        if (this.bias.length < size)
+          this.bias = new Float32Array(Math.max(size, this.bias.length * 2));
+        bias = this.bias.subarray(0, size);
+        fillAttentionBias(bias, depths, pastLength, parents);
+      }
+      feeds.attention_bias = new ort.Tensor('float32', bias, [1, 1, rows, total]);
+    } else {
+      fillDepths(depths, parents);
+    }
+    if (io.hasPositionIds) {
+      const positionIds = this.positionIds;
+      for (let row = 0; row < rows; row++) positionIds[row] = BigInt(pastLength + depths[row]);
+      feeds.position_ids = new ort.Tensor('int64', positionIds.subarray(0, rows), [1, rows]);
+    }
+    if (io.hasSkipLayers) {
+      let skip = this.noSkip as OrtTensor;
+      if (skipLayers !== undefined && skipLayers.length > 0) {
+        const flags = new Uint8Array(io.numLayers);
+        for (const layer of skipLayers) flags[layer] = 1;
+        skip = new ort.Tensor('bool', flags, [io.numLayers]);
+      }
+      feeds.skip_layers = skip;
+    }
+    const pastNames = io.pastNames;
+    for (let index = 0; index < pastNames.length; index++) feeds[pastNames[index]] = past[index];
+
+    let outputs: Readonly<Record<string, OrtTensor>>;
+    try {
+      outputs = await this.session.run(feeds, hidden ? this.fetchesWithHidden : this.fetches);
+    } catch (error) {
+      throw new BackendError({
+        message: `ONNX Runtime failed to run ${this.info.name} (${this.capabilities.backendId}): ${messageOf(error)}`,
+        cause: error,
+      });
+    }
+    const logits = outputs.logits.data as Float32Array;
+    if (logits.length !== rows * this.info.vocabSize) {
+      throw new ModelFormatError({
+        path: 'onnx/model.onnx',
+        message:
+          `"logits" has ${logits.length / rows} columns per row but config.json says vocab_size ` +
+          `${this.info.vocabSize}. The config does not belong to this graph; re-export the folder.`,
+      });
+    }
+    const presents = io.presentNames.map(name => outputs[name]);
+    return {
+      logits,
+      hidden: hidden ? (outputs.hidden_states.data as Float32Array) : undefined,
+      presents,
+    };
+  }
+
+  /** Cache tensors that keep `positions` of `tensors` [1, H, sourceLength, D]. */
+  gather(
+    tensors: readonly OrtTensor[],
+    sourceLength: number,
+    positions: ArrayLike<number>,
+  ): readonly OrtTensor[] {
+    if (positions.length === 0) return this.emptyCache;
+    return gatherCache(this.ort, tensors, sourceLength, positions, this.io.shape);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    // A forward already running finishes first; queued ones see `disposed` and reject.
+    await this.queue.drain();
+    try {
+      await this.session.release();
+    } catch (error) {
+      throw new BackendError({
+        message: `ONNX Runtime failed to release the session: ${messageOf(error)}`,
+        cause: error,
+      });
+    }
+  }
+}
+
+/** First line of an error's message (ONNX Runtime messages can carry long native stacks). */
+export function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0].trim();
+}
+
+function range(length: number): Int32Array {
+  const positions = new Int32Array(length);
+  for (let index = 0; index < length; index++) positions[index] = index;
+  return positions;
+}
+
+/** A Sequence over an OnnxEngine. KV tensors are immutable and shared between forks (see kv-cache.ts). */
+export class OnnxSequence implements Sequence {
+  private committed: number[];
+  private cache: readonly OrtTensor[];
+  private last: LastForward | null;
+  /** Bumped by commit/truncate, so a forward that finishes after them does not become `last`. */
+  private version = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly engine: OnnxEngine,
+    committed: number[] = [],
+    cache: readonly OrtTensor[] = engine.emptyCache,
+    last: LastForward | null = null,
+  ) {
+    this.committed = committed;
+    this.cache = cache;
+    this.last = last;
+  }
+
+  /** Committed tokens (a live view: it changes when the sequence does). */
+  get tokens(): readonly number[] {
+    return this.committed;
+  }
+
+  async forward(input: ForwardInput, options?: ForwardOptions): Promise<ForwardOutput> {
+    this.assertUsable();
+    const signal = options?.signal;
+    throwIfAborted(signal);
+    const engine = this.engine;
+    const pastLength = this.committed.length;
+    const parents = engine.validate(input, pastLength);
+    const wantHidden = input.hidden === true;
+    // This forward supersedes the previous one, even if it fails: commit() never keeps stale rows.
+    this.last = null;
+    const version = this.version;
+    const cache = this.cache;
+    // Private copies: the caller may reuse its arrays while the forward is queued or after it.
+    const tokens = input.tokens.slice();
+    const rowParents = parents === null ? null : parents.slice();
+    const skipLayers = input.skipLayers === undefined ? undefined : [...input.skipLayers];
+    const result = await engine.queue.run(async () => {
+      if (engine.disposed) throw new DisposedError({ what: `The model ${engine.info.name}` });
+      throwIfAborted(signal);
+      return engine.run(cache, pastLength, tokens, rowParents, wantHidden, skipLayers);
+    }, signal);
+    // onnxruntime-node cannot interrupt a running session, so an abort during the run is reported here.
+    if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
+    if (this.disposed) throw new DisposedError({ what: 'Sequence' });
+    if (this.version === version) {
+      this.last = { tokens, parents: rowParents, pastLength, presents: result.presents };
+    }
+    return result.hidden === undefined
+      ? { logits: result.logits }
+      : { logits: result.logits, hidden: result.hidden };
+  }
+
+  commit(rows: ArrayLike<number>): void {
+    this.assertUsable();
+    const last = this.last;
+    const count = rows.length;
+    if (count === 0) {
+      this.last = null;
+      return;
+    }
+    if (last === null) {
+      throw new InvalidArgumentError({
+        argument: 'rows',
+        message:
+          'commit() keeps rows of the last forward(), and there is none to commit (call forward() first; each forward can be committed once).',
+      });
+    }
+    const forwardRows = last.tokens.length;
+    let expectedParent = -1;
+    let isPrefix = true;
+    for (let index = 0; index < count; index++) {
+      const row = rows[index];
+      if (!Number.isInteger(row) || row < 0 || row >= forwardRows) {
+        throw new InvalidArgumentError({
+          argument: 'rows',
+          message: `row ${row} is not a row of the last forward (0..${forwardRows - 1}).`,
+        });
+      }
+      const parent = last.parents === null ? row - 1 : last.parents[row];
+      if (parent !== expectedParent) {
+        throw new InvalidArgumentError({
+          argument: 'rows',
+          message: `rows must be one root-to-node path in order; row ${row}'s parent is ${parent}, not ${expectedParent}.`,
+        });
+      }
+      if (row !== index) isPrefix = false;
+      expectedParent = row;
+    }
+    const pastLength = last.pastLength;
+    const sourceLength = pastLength + forwardRows;
+    if (isPrefix && count === forwardRows) {
+      // The whole chain: the forward's present tensors are exactly the next past, as in a minimal loop.
+      this.cache = last.presents;
+    } else if (isPrefix) {
+      this.cache = this.engine.gather(last.presents, sourceLength, range(pastLength + count));
+    } else {
+      const positions = new Int32Array(pastLength + count);
+      for (let index = 0; index < pastLength; index++) positions[index] = index;
+      for (let index = 0; index < count; index++)
+        positions[pastLength + index] = pastLength + rows[index];
+      this.cache = this.engine.gather(last.presents, sourceLength, positions);
+    }
+    for (let index = 0; index < count; index++) this.committed.push(last.tokens[rows[index]]);
+    this.last = null;
+    this.version++;
+  }
+
+  truncate(length: number): void {
+    this.assertUsable();
+    const current = this.committed.length;
+    if (!Number.isInteger(length) || length < 0 || length > current) {
+      throw new InvalidArgumentError({
+        argument: 'length',
+        message: `must be an integer in [0, ${current}], got ${length}.`,
+      });
+    }
+    if (length === current) return;
+    this.cache = this.engine.gather(this.cache, current, range(length));
+    this.committed.length = length;
+    this.last = null;
+    this.version++;
+  }
+
+  fork(): Sequence {
+    this.assertUsable();
+    return new OnnxSequence(this.engine, this.committed.slice(), this.cache, this.last);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cache = [];
+    this.last = null;
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new DisposedError({ what: 'Sequence' });
+    if (this.engine.disposed)
+      throw new DisposedError({ what: `The model ${this.engine.info.name} behind this sequence` });
+  }
+}

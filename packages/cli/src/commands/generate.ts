@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { createDecoder, InvalidArgumentError, resolveGenerateOptions, type GenerateOptions } from '@decodekit/core';
+import type { Command } from 'commander';
+import { DEFAULT_MODEL, loadForCli } from '../load.js';
+import { buildStrategy } from '../strategies.js';
+
+function number(name: string) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new InvalidArgumentError({ argument: name, message: `expected a number, got "${raw}".` });
+    return value;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('Generate text from a prompt, streaming it to stdout.')
+    .option('--model <ref>', 'model folder, hub id or llama2.c folder', DEFAULT_MODEL)
+    .option('--backend <name>', 'cpu | wasm', 'cpu')
+    .option('--prompt <text>', 'prompt text')
+    .option('--prompt-file <file>', 'read the prompt from a file')
+    .option('--max-tokens <n>', 'most tokens to generate', number('--max-tokens'), 256)
+    .option('--temperature <t>', '0 = greedy', number('--temperature'), 0)
+    .option('--top-k <k>', 'top-k sampling', number('--top-k'))
+    .option('--top-p <p>', 'nucleus sampling', number('--top-p'))
+    .option('--min-p <p>', 'min-p sampling', number('--min-p'))
+    .option('--repetition-penalty <r>', 'repetition penalty (1 = off)', number('--repetition-penalty'))
+    .option('--no-repeat-ngram-size <n>', 'ban repeated n-grams', number('--no-repeat-ngram-size'))
+    .option('--seed <s>', 'sampling seed', number('--seed'), 0)
+    .option('--stop <text>', 'stop string (repeatable)', collect, [])
+    .option('--strategy <spec>', 'NAME[:key=value,...], e.g. token-recycling:budget=32', 'ar')
+    .option('--draft-model <ref>', 'draft model for the draft-model strategy')
+    .option('--format <format>', 'text | json', 'text')
+    .action(async options => {
+      if (options.prompt !== undefined && options.promptFile !== undefined) {
+        throw new InvalidArgumentError({ argument: '--prompt', message: 'give --prompt or --prompt-file, not both.' });
+      }
+      if (!['text', 'json'].includes(options.format)) {
+        throw new InvalidArgumentError({ argument: '--format', message: `use text or json, got "${options.format}".` });
+      }
+      const prompt: string = options.promptFile !== undefined ? readFileSync(options.promptFile, 'utf8') : (options.prompt ?? '');
+      const model = await loadForCli(options.model, options.backend);
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort('interrupted'));
+      try {
+        const strategy = await buildStrategy(options.strategy, { model, draftModel: options.draftModel, backend: options.backend });
+        const decoder = createDecoder({ model }).use(strategy);
+        const generateOptions: GenerateOptions = {
+          maxTokens: options.maxTokens,
+          temperature: options.temperature,
+          topK: options.topK,
+          topP: options.topP,
+          minP: options.minP,
+          repetitionPenalty: options.repetitionPenalty,
+          noRepeatNgramSize: options.noRepeatNgramSize,
+          seed: options.seed,
+          stop: options.stop,
+          signal: controller.signal,
+        };
+        resolveGenerateOptions(generateOptions); // fail on bad options before printing anything
+        if (options.format === 'json') {
+          const result = await decoder.generate(prompt, generateOptions);
+          process.stdout.write(
+            `${JSON.stringify({ text: prompt + result.text, completion: result.text, tokens: result.tokens, reason: result.reason, stats: result.stats })}\n`,
+          );
+          return;
+        }
+        process.stdout.write(prompt);
+        for await (const event of decoder.stream(prompt, generateOptions)) {
+          if (event.type === 'token') process.stdout.write(event.text);
+          if (event.type === 'done') {
+            process.stdout.write('\n');
+            const { stats } = event;
+            process.stderr.write(
+              `[${event.reason}] ${stats.generatedTokens} tokens, ${stats.tokensPerSecond.toFixed(0)} tok/s, ` +
+                `${stats.forwardPasses} forward passes, τ ${stats.meanAcceptedTokens.toFixed(2)}\n`,
+            );
+          }
+        }
+      } finally {
+        await model.dispose();
+      }
+    });
+}

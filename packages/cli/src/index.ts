@@ -1,0 +1,2 @@
+export { createProgram } from './program.js';
+export { parseStrategySpec } from './strategy-spec.js';

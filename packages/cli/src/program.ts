@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { registerConvert } from './commands/convert.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerModels } from './commands/models.js';
+
+/** Builds the `decodekit` command line. */
+export function createProgram(): Command {
+  const program = new Command('decodekit')
+    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert.')
+    .showHelpAfterError();
+  registerGenerate(program);
+  registerConvert(program);
+  registerModels(program);
+  return program;
+}

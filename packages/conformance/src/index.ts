@@ -1,0 +1,11 @@
+export { runStrategyConformance } from './strategy-conformance.js';
+export type { StrategyCheck, StrategyConformanceOptions } from './strategy-conformance.js';
+export { toyModel } from './toy-model.js';
+export type { ToyModelOptions } from './toy-model.js';
+export { exactJoint } from './exact-joint.js';
+export { chiSquareTest, totalVariation, regularizedLowerGamma } from './chi-square.js';
+export type { ChiSquareResult } from './chi-square.js';
+export { loadReferenceModel, readPromptFile, referencePrompts, REFERENCE_MODEL } from './reference-model.js';
+export type { ReferencePrompt } from './reference-model.js';
+export { runBackendConformance } from './backend-conformance.js';
+export type { BackendConformanceOptions } from './backend-conformance.js';

@@ -1,0 +1,289 @@
+import { AbortedError, ContextLengthError, InvalidArgumentError, UnsupportedCapabilityError, throwIfAborted } from '../errors.js';
+import { chain } from '../processors/index.js';
+import { categorical, greedy, seededRandom } from '../sampling/index.js';
+import { createIncrementalDecoder } from '../tokenizer/index.js';
+import type { Strategy, StrategyContext } from '../strategy.js';
+import type { CausalLM, DecodeEvent, DecodeStats, FinishReason, LogitsProcessor, Tokenizer } from '../types.js';
+import { autoregressive } from '../strategies/autoregressive.js';
+import { buildOptionProcessors } from './option-processors.js';
+import { resolveGenerateOptions, type GenerateOptions, type Prompt } from './generate-options.js';
+import { StopMatcher } from './stop-matcher.js';
+
+/** The result of `decoder.generate()`. */
+export interface GenerateResult {
+  text: string;
+  /** Generated ids (the prompt excluded; an EOS that ended generation included). */
+  tokens: number[];
+  /** Prompt ids as fed to the model. */
+  promptTokens: number[];
+  reason: FinishReason;
+  stats: DecodeStats;
+}
+
+/** What `createDecoder` takes. */
+export interface DecoderConfig {
+  model: CausalLM;
+  /** Needed for text prompts and text output; defaults to `model.tokenizer` when the model carries one. */
+  tokenizer?: Tokenizer;
+  processors?: readonly LogitsProcessor<any>[];
+  strategy?: Strategy;
+}
+
+/** Anything `decoder.use()` accepts: a logits processor or a strategy. */
+export type DecoderPlugin = LogitsProcessor<any> | Strategy;
+
+/** A configured decoder. Immutable: `use` returns a new decoder. */
+export interface Decoder {
+  readonly model: CausalLM;
+  readonly tokenizer?: Tokenizer;
+  readonly processors: readonly LogitsProcessor<any>[];
+  readonly strategy: Strategy;
+  /** Adds a processor (applied in order) or sets the strategy. */
+  use(plugin: DecoderPlugin): Decoder;
+  /** Streams `token`, `draft`, `verify` and a final `done` event. Rejects with AbortedError on abort. */
+  stream(prompt: Prompt, options?: GenerateOptions): AsyncIterable<DecodeEvent>;
+  generate(prompt: Prompt, options?: GenerateOptions): Promise<GenerateResult>;
+}
+
+function isStrategy(plugin: DecoderPlugin): plugin is Strategy {
+  return (plugin as Strategy).kind === 'strategy';
+}
+
+/**
+ * Creates a decoder over a model.
+ * @example
+ * const decoder = createDecoder({ model }).use(repetitionPenalty(1.1));
+ * const { text } = await decoder.generate('Once upon a time', { maxTokens: 64 });
+ */
+export function createDecoder(config: DecoderConfig): Decoder {
+  const { model } = config;
+  if (!model || typeof model.createSequence !== 'function') {
+    throw new InvalidArgumentError({ argument: 'model', message: 'createDecoder needs a CausalLM (e.g. from loadModel()).' });
+  }
+  const tokenizer = config.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
+  const processors = [...(config.processors ?? [])];
+  const strategy = config.strategy ?? autoregressive();
+  for (const capability of strategy.requires ?? []) {
+    if (!model.capabilities[capability]) {
+      throw new UnsupportedCapabilityError({
+        capability,
+        backendId: model.capabilities.backendId,
+        hint: `Strategy "${strategy.name}" needs it; use a model converted by decodekit (not --plain) or another strategy.`,
+      });
+    }
+  }
+
+  const decoder: Decoder = {
+    model,
+    tokenizer,
+    processors,
+    strategy,
+    use(plugin) {
+      if (isStrategy(plugin)) return createDecoder({ model, tokenizer, processors, strategy: plugin });
+      if (!plugin || typeof plugin.process !== 'function' || typeof plugin.init !== 'function') {
+        throw new InvalidArgumentError({ argument: 'plugin', message: 'use() takes a logits processor or a strategy.' });
+      }
+      return createDecoder({ model, tokenizer, processors: [...processors, plugin], strategy });
+    },
+    stream: (prompt, options) => runDecode({ model, tokenizer, processors, strategy }, prompt, options),
+    async generate(prompt, options) {
+      let result: GenerateResult | undefined;
+      for await (const event of decoder.stream(prompt, options)) {
+        if (event.type === 'done') {
+          result = {
+            text: event.text,
+            tokens: event.tokens,
+            promptTokens: event.promptTokens,
+            reason: event.reason,
+            stats: event.stats,
+          };
+        }
+      }
+      if (!result) throw new AbortedError({ reason: 'generation ended without a result' });
+      return result;
+    },
+  };
+  return decoder;
+}
+
+function promptIds(prompt: Prompt, tokenizer: Tokenizer | undefined, addSpecialTokens: boolean): number[] {
+  if (typeof prompt === 'object' && prompt !== null && 'tokens' in prompt) return [...prompt.tokens];
+  if (!tokenizer) {
+    throw new InvalidArgumentError({ argument: 'prompt', message: 'A text prompt needs a tokenizer: pass one to createDecoder or use { tokens }.' });
+  }
+  if (typeof prompt === 'string') return tokenizer.encode(prompt, { addSpecialTokens });
+  if (typeof prompt === 'object' && prompt !== null && 'messages' in prompt) {
+    return tokenizer.encode(tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: true }), {
+      addSpecialTokens,
+    });
+  }
+  throw new InvalidArgumentError({ argument: 'prompt', message: 'Pass a string, { tokens } or { messages }.' });
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+async function* runDecode(
+  setup: { model: CausalLM; tokenizer?: Tokenizer; processors: readonly LogitsProcessor<any>[]; strategy: Strategy },
+  prompt: Prompt,
+  rawOptions: GenerateOptions | undefined,
+): AsyncGenerator<DecodeEvent> {
+  const { model, tokenizer, strategy } = setup;
+  const options = resolveGenerateOptions(rawOptions);
+  const { signal } = options;
+  throwIfAborted(signal);
+  const ids = promptIds(prompt, tokenizer, options.addSpecialTokens);
+  const { vocabSize, contextLength } = model.info;
+  if (ids.length === 0) {
+    throw new InvalidArgumentError({ argument: 'prompt', message: 'The prompt is empty: give at least one token (e.g. BOS).' });
+  }
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+      throw new InvalidArgumentError({ argument: 'prompt', message: `token id ${id} is outside the vocabulary [0, ${vocabSize}).` });
+    }
+  }
+  if (ids.length >= contextLength) {
+    throw new ContextLengthError({ length: ids.length + 1, contextLength, what: `The prompt (${ids.length} tokens) plus one new token` });
+  }
+
+  const processor: LogitsProcessor<any> = chain(...setup.processors, ...buildOptionProcessors(options));
+  const sampler = options.temperature === 0 ? greedy() : categorical();
+  const random = seededRandom(options.seed);
+  const eos = new Set(options.ignoreEos ? [] : model.info.eosTokenIds);
+  const detokenizer = tokenizer ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true }) : undefined;
+  const stopMatcher = new StopMatcher(options.stop);
+
+  const tokens = [...ids];
+  const generated: number[] = [];
+  let processorState: unknown = processor.init(ids);
+  let finish: FinishReason | undefined;
+  const stats: DecodeStats = {
+    promptTokens: ids.length,
+    generatedTokens: 0,
+    forwardPasses: 0,
+    prefillMs: 0,
+    decodeMs: 0,
+    tokensPerSecond: 0,
+    meanAcceptedTokens: 0,
+  };
+  let decodeForwards = 0;
+  let speculativeSeen = false;
+  const queue: DecodeEvent[] = [];
+  let wake: (() => void) | undefined;
+  const push = (event: DecodeEvent): void => {
+    queue.push(event);
+    wake?.();
+  };
+
+  const sequence = model.createSequence();
+  const context: StrategyContext = {
+    model,
+    sequence,
+    get tokens() {
+      return tokens;
+    },
+    promptLength: ids.length,
+    processor,
+    get processorState() {
+      return processorState;
+    },
+    sampler,
+    random,
+    seed: options.seed,
+    temperature: options.temperature,
+    signal,
+    remaining: () => (finish ? 0 : Math.min(options.maxTokens - generated.length, contextLength - tokens.length)),
+    async forward(input) {
+      throwIfAborted(signal);
+      const output = await sequence.forward(input, { signal });
+      stats.forwardPasses += 1;
+      decodeForwards += 1;
+      throwIfAborted(signal);
+      return output;
+    },
+    emit(tokenId, origin) {
+      if (finish) return false;
+      tokens.push(tokenId);
+      generated.push(tokenId);
+      processorState = processor.advance(processorState, tokenId);
+      let text = detokenizer ? stopMatcher.push(detokenizer.push(tokenId)) : '';
+      if (eos.has(tokenId)) finish = 'eos';
+      else if (stopMatcher.stoppedAt !== undefined) finish = 'stop';
+      else if (generated.length >= options.maxTokens || tokens.length >= contextLength) finish = 'length';
+      // The last token carries whatever text was held back (stop-string prefixes, partial characters).
+      if (finish && detokenizer) text += stopMatcher.push(detokenizer.flush()) + stopMatcher.flush();
+      push({ type: 'token', tokenId, text, origin });
+      return finish === undefined;
+    },
+    report: event => push(event),
+    recordDraft({ proposed, accepted, draftMs, verifyMs }) {
+      speculativeSeen = true;
+      stats.draftTokens = (stats.draftTokens ?? 0) + proposed;
+      stats.acceptedDraftTokens = (stats.acceptedDraftTokens ?? 0) + accepted;
+      stats.draftMs = (stats.draftMs ?? 0) + draftMs;
+      stats.verifyMs = (stats.verifyMs ?? 0) + verifyMs;
+    },
+  };
+
+  let failure: unknown;
+  let running = true;
+  const start = now();
+  let decodeStart = start;
+  const task = (async () => {
+    try {
+      if (ids.length > 1) {
+        // Prefill everything but the last prompt token: that one is the first pending token.
+        await context.forward({ tokens: Int32Array.from(ids.slice(0, -1)) });
+        sequence.commit(range(ids.length - 1));
+        decodeForwards = 0;
+      }
+      decodeStart = now();
+      stats.prefillMs = decodeStart - start;
+      await strategy.run(context);
+      if (!finish) finish = 'length';
+    } catch (error) {
+      failure = error;
+    } finally {
+      running = false;
+      wake?.();
+    }
+  })();
+
+  try {
+    while (running || queue.length > 0) {
+      if (queue.length === 0) {
+        await new Promise<void>(resolve => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      yield queue.shift()!;
+    }
+    await task;
+    if (failure) {
+      if (signal?.aborted && !AbortedError.isInstance(failure)) throw new AbortedError({ reason: signal.reason });
+      throw failure;
+    }
+    const end = now();
+    stats.generatedTokens = generated.length;
+    stats.decodeMs = end - decodeStart;
+    stats.tokensPerSecond = stats.decodeMs > 0 ? (generated.length / stats.decodeMs) * 1000 : 0;
+    stats.meanAcceptedTokens = decodeForwards > 0 ? generated.length / decodeForwards : 0;
+    if (speculativeSeen) {
+      stats.acceptanceRate = stats.draftTokens ? (stats.acceptedDraftTokens ?? 0) / stats.draftTokens : 0;
+    }
+    yield {
+      type: 'done',
+      reason: finish ?? 'length',
+      stats,
+      text: tokenizer ? stopMatcher.finalText : '',
+      tokens: generated,
+      promptTokens: ids,
+    };
+  } finally {
+    sequence.dispose();
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+

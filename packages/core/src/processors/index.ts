@@ -1,0 +1,14 @@
+export { argmax } from './argmax.js';
+export { badWords, type BadWordsState } from './bad-words.js';
+export { chain, type ChainState, type ProcessorState } from './chain.js';
+export { frequencyPenalty } from './frequency-penalty.js';
+export { logitBias } from './logit-bias.js';
+export { minP } from './min-p.js';
+export { noRepeatNgram, type NoRepeatNgramState } from './no-repeat-ngram.js';
+export { presencePenalty, type GeneratedTokensState } from './presence-penalty.js';
+export { repetitionPenalty, type RepetitionPenaltyState } from './repetition-penalty.js';
+export { logSoftmax, softmax } from './softmax.js';
+export { temperature } from './temperature.js';
+export { topK } from './top-k.js';
+export { topP } from './top-p.js';
+export { typical } from './typical.js';

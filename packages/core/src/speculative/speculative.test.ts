@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { createDecoder } from '../decoder/create-decoder.js';
+import { AbortedError, ContextLengthError, InvalidArgumentError } from '../errors.js';
+import { noRepeatNgram, repetitionPenalty } from '../processors/index.js';
+import { seededRandom } from '../sampling/index.js';
+import type { Drafter } from '../strategy.js';
+import { mockModel } from '../testing/mock-model.js';
+import type { DraftTree } from '../types.js';
+import { speculative } from './speculative.js';
+
+const VOCAB = 10;
+/** A deterministic model: the next token is a fixed function of the last two tokens. */
+function logitsOf(context: readonly number[]): Float32Array {
+  const a = context[context.length - 1] ?? 0;
+  const b = context[context.length - 2] ?? 0;
+  const logits = new Float32Array(VOCAB);
+  for (let t = 0; t < VOCAB; t++) logits[t] = Math.sin(a * 7.1 + b * 3.3 + t * 1.7) * 2;
+  return logits;
+}
+
+/** A drafter that guesses the greedy continuation of the unpenalized model, with mistakes, as a tree. */
+function noisyOracle({ errorRate = 0.3, seed = 1, width = 2 } = {}): Drafter & { calls: number } {
+  const random = seededRandom(seed);
+  const drafter = {
+    name: 'noisy-oracle',
+    calls: 0,
+    propose({ tokens, maxNodes }: { tokens: readonly number[]; maxNodes: number }): DraftTree {
+      drafter.calls += 1;
+      const out: number[] = [];
+      const parents: number[] = [];
+      let context = [...tokens];
+      let parent = -1;
+      while (out.length + width <= maxNodes) {
+        const logits = logitsOf(context);
+        const best = logits.indexOf(Math.max(...logits));
+        const guess = random.next() < errorRate ? (best + 1) % VOCAB : best;
+        const alternative = (guess + 3) % VOCAB;
+        out.push(guess);
+        parents.push(parent);
+        const guessRow = out.length - 1;
+        for (let w = 1; w < width; w++) {
+          out.push(alternative);
+          parents.push(parent);
+        }
+        parent = guessRow;
+        context = [...context, guess];
+      }
+      return { tokens: Int32Array.from(out), parents: Int32Array.from(parents) };
+    },
+  };
+  return drafter;
+}
+
+describe('speculative engine on a mock model', () => {
+  const prompts = [[1], [2, 3, 4], [5, 5, 5, 5]];
+
+  it.each([
+    { title: 'tree verification', tree: true },
+    { title: 'chain-only backend', tree: false },
+  ])('greedy output is token-identical to autoregressive ($title)', async ({ tree }) => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, tree });
+    for (const prompt of prompts) {
+      for (const maxTokens of [1, 2, 5, 17, 60]) {
+        const reference = await createDecoder({ model }).generate({ tokens: prompt }, { maxTokens });
+        const result = await createDecoder({ model })
+          .use(speculative({ drafter: noisyOracle(), budget: 8 }))
+          .generate({ tokens: prompt }, { maxTokens });
+        expect(result.tokens).toEqual(reference.tokens);
+        expect(result.reason).toBe('length');
+      }
+    }
+  });
+
+  it('stays exact with penalties and n-gram bans, whose states fork along each tree path', async () => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf });
+    for (const prompt of prompts) {
+      const decoder = createDecoder({ model, processors: [repetitionPenalty(1.5), noRepeatNgram(2)] });
+      const reference = await decoder.generate({ tokens: prompt }, { maxTokens: 40 });
+      const result = await decoder.use(speculative({ drafter: noisyOracle({ errorRate: 0.1 }) })).generate({ tokens: prompt }, { maxTokens: 40 });
+      expect(result.tokens).toEqual(reference.tokens);
+    }
+  });
+
+  it('accepts several tokens per forward and reports τ, acceptance and timings', async () => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf });
+    const events: string[] = [];
+    let done: any;
+    for await (const event of createDecoder({ model })
+      .use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 8 }))
+      .stream({ tokens: [1] }, { maxTokens: 40 })) {
+      events.push(event.type);
+      if (event.type === 'done') done = event;
+    }
+    expect(events).toContain('draft');
+    expect(events).toContain('verify');
+    expect(done.stats.meanAcceptedTokens).toBeGreaterThan(2);
+    expect(done.stats.acceptanceRate).toBeGreaterThan(0.3);
+    expect(done.stats.forwardPasses).toBeLessThan(40);
+    expect(done.stats.draftMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('stops at EOS inside an accepted block', async () => {
+    const reference = mockModel({ vocabSize: VOCAB, logits: logitsOf });
+    const plain = await createDecoder({ model: reference }).generate({ tokens: [1] }, { maxTokens: 30 });
+    const eos = plain.tokens[7];
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, eosTokenIds: [eos] });
+    const expected = await createDecoder({ model }).generate({ tokens: [1] }, { maxTokens: 30 });
+    const result = await createDecoder({ model }).use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 12 })).generate({ tokens: [1] }, { maxTokens: 30 });
+    expect(result.reason).toBe('eos');
+    expect(result.tokens).toEqual(expected.tokens);
+    expect(result.tokens.at(-1)).toBe(eos);
+  });
+
+  it('never drafts past the context length', async () => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 12 });
+    const reference = await createDecoder({ model }).generate({ tokens: [1, 2] }, { maxTokens: 50 });
+    const result = await createDecoder({ model }).use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 16 })).generate({ tokens: [1, 2] }, { maxTokens: 50 });
+    expect(result.tokens).toEqual(reference.tokens);
+    expect(reference.tokens.length).toBe(10);
+  });
+});
+
+describe('decoder errors', () => {
+  const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 16 });
+  it('rejects bad options with InvalidArgumentError', async () => {
+    const decoder = createDecoder({ model });
+    await expect(decoder.generate({ tokens: [1] }, { maxTokens: 0 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(decoder.generate({ tokens: [1] }, { temperature: 1, topP: 1.5 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(decoder.generate({ tokens: [] })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(decoder.generate({ tokens: [99] })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(decoder.generate('text without tokenizer')).rejects.toSatisfy(InvalidArgumentError.isInstance);
+  });
+  it('rejects prompts longer than the context with ContextLengthError', async () => {
+    await expect(createDecoder({ model }).generate({ tokens: new Array(16).fill(1) })).rejects.toSatisfy(ContextLengthError.isInstance);
+  });
+  it('rejects with AbortedError when aborted mid-stream', async () => {
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const run = async () => {
+      for await (const event of createDecoder({ model: mockModel({ vocabSize: VOCAB, logits: logitsOf }) }).stream({ tokens: [1] }, { maxTokens: 500, signal: controller.signal })) {
+        if (event.type === 'token') {
+          seen.push(event.tokenId);
+          if (seen.length === 5) controller.abort();
+        }
+      }
+    };
+    await expect(run()).rejects.toSatisfy(AbortedError.isInstance);
+    expect(seen.length).toBeLessThan(500);
+  });
+  it('validates speculative() options', () => {
+    expect(() => speculative({ drafter: noisyOracle(), budget: 0 })).toThrow(InvalidArgumentError);
+  });
+});

@@ -1,0 +1,160 @@
+import type {
+  Capabilities,
+  CausalLM,
+  DecodeEvent,
+  DraftTree,
+  ForwardInput,
+  ForwardOutput,
+  LogitsProcessor,
+  RandomSource,
+  Sampler,
+  Sequence,
+} from './types.js';
+
+/** Capability flags a strategy or drafter may require. */
+export type CapabilityName = Exclude<keyof Capabilities, 'backendId'>;
+
+/**
+ * What the decoder hands a strategy. The sequence always holds every token but the last one (the
+ * *pending* token, whose logits are not computed yet): a step forwards `[pending, ...draft]`, commits the
+ * rows it keeps, and emits the tokens it decided on through `emit`.
+ */
+export interface StrategyContext {
+  readonly model: CausalLM;
+  /** KV state holding `tokens` minus the pending (last) token. */
+  readonly sequence: Sequence;
+  /** Prompt and emitted tokens so far; the last one is pending. */
+  readonly tokens: readonly number[];
+  readonly promptLength: number;
+  /** The full processor chain (penalties, constraints, temperature, truncation). */
+  readonly processor: LogitsProcessor<unknown>;
+  /** Processor state after `tokens` (pending included). */
+  readonly processorState: unknown;
+  readonly sampler: Sampler;
+  readonly random: RandomSource;
+  /** The generation's seed; derive independent random streams for helpers (drafters) from it. */
+  readonly seed: number;
+  /** Sampling temperature of this generation (0 = greedy). */
+  readonly temperature: number;
+  readonly signal?: AbortSignal;
+  /** How many more tokens may be emitted before maxTokens is reached. */
+  remaining(): number;
+  /**
+   * Runs the target model and counts it as a forward pass; checks abort. Use it instead of
+   * `sequence.forward` so stats stay right.
+   */
+  forward(input: ForwardInput): Promise<ForwardOutput>;
+  /**
+   * Emits one token: appends it to `tokens`, advances the processor state, streams its text. Returns false
+   * when generation is over (EOS, stop string, maxTokens); the strategy must then return.
+   */
+  emit(tokenId: number, origin: 'target' | 'draft' | 'bonus'): boolean;
+  /** Sends a `draft` or `verify` event to the stream. */
+  report(event: Extract<DecodeEvent, { type: 'draft' | 'verify' }>): void;
+  /** Adds to the speculative stats. */
+  recordDraft(stats: { proposed: number; accepted: number; draftMs: number; verifyMs: number }): void;
+}
+
+/** A decoding strategy: autoregressive, speculative, ... One per decoder. */
+export interface Strategy {
+  readonly kind: 'strategy';
+  readonly name: string;
+  /** True when, at temperature 0, the output is token-identical to autoregressive greedy decoding. */
+  readonly lossless: boolean;
+  readonly requires?: readonly CapabilityName[];
+  /** Runs until `context.emit` returns false. */
+  run(context: StrategyContext): Promise<void>;
+}
+
+/** What a drafter sees at the start of a generation. */
+export interface DraftBeginContext {
+  readonly tokens: readonly number[];
+  readonly model: CausalLM;
+  readonly random: RandomSource;
+  readonly temperature: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What a drafter sees when asked for a draft. */
+export interface DraftContext {
+  /** Prompt and emitted tokens; the draft continues after the last one. */
+  readonly tokens: readonly number[];
+  readonly promptLength: number;
+  /** Most draft nodes the engine will verify in one step. */
+  readonly maxNodes: number;
+  /** Most tokens that may still be emitted (drafts past this are wasted). */
+  readonly remaining: number;
+  /** True when the target verifies whole trees in one forward; otherwise only a chain is verified. */
+  readonly treeCapable: boolean;
+  /** True when the decoder decodes greedily (temperature 0). */
+  readonly greedy: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The outcome of one verification, shown to the drafter so it can learn. */
+export interface VerifyResult {
+  /** Context the draft was made for (pending token last). */
+  readonly tokens: readonly number[];
+  readonly tree: DraftTree;
+  /** Accepted draft rows (indices into tree), root to leaf. */
+  readonly acceptedRows: readonly number[];
+  /** Tokens emitted this step: accepted draft tokens, then the bonus token when there is one. */
+  readonly emitted: readonly number[];
+  /**
+   * Raw target logits of the verification forward. Row 0 is the pending token, row i + 1 is draft row i.
+   * [tree rows + 1, vocab]
+   */
+  readonly logits: Float32Array;
+  readonly vocabSize: number;
+}
+
+/** Proposes draft trees and learns from verification. */
+export interface Drafter {
+  readonly name: string;
+  /** True when drafts come with draft probabilities `q` (needed for speculative sampling). */
+  readonly providesProbabilities?: boolean;
+  readonly requires?: readonly CapabilityName[];
+  /**
+   * Called once per generation with the prompt before the first draft. `random` is a stream independent of
+   * the verifier's (drafts must not share random numbers with verification), seeded from the generation's
+   * seed; `temperature` is the decoder's (0 = greedy), so a sampling drafter can match it.
+   */
+  begin?(context: DraftBeginContext): void | Promise<void>;
+  /** Draft nodes this drafter is designed for; the engine's default budget when none is given. */
+  readonly preferredBudget?: number;
+  /** A draft tree continuing `context.tokens`, or undefined / an empty tree for no draft. */
+  propose(context: DraftContext): DraftTree | undefined | Promise<DraftTree | undefined>;
+  /** Sees every verification result. */
+  observe?(result: VerifyResult): void | Promise<void>;
+  /** Called when a generation ends (also on error/abort). */
+  end?(): void | Promise<void>;
+}
+
+/**
+ * Decides, at one tree node, which child to accept or which token to emit instead. `probabilities` is the
+ * processed target distribution at the node; `children` are the draft rows below it.
+ */
+export interface Verifier {
+  readonly name: string;
+  /** True when the verifier preserves the target distribution (lossless). */
+  readonly lossless: boolean;
+  /**
+   * Returns the index into `children` to accept, or `{ token }` to stop with a recovered/bonus token sampled
+   * from the right residual distribution.
+   */
+  step(args: VerifierStep): number | { token: number };
+}
+
+/** One node's verification input. */
+export interface VerifierStep {
+  /** Processed target probabilities at the node. [vocab] */
+  readonly probabilities: Float32Array;
+  /** Draft tokens of the node's children, in the drafter's order. */
+  readonly childTokens: readonly number[];
+  /** Draft distribution the children were drawn from, when the drafter gave one. [vocab] */
+  readonly q?: Float32Array;
+  readonly greedy: boolean;
+  readonly random: RandomSource;
+}
+
+export type { ForwardInput, ForwardOutput, Sequence, CausalLM };

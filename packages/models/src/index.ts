@@ -1,0 +1,39 @@
+/**
+ * @decodekit/models — browser-safe entry: llama2.c readers and converter, the ONNX graph builder, seeded
+ * fixtures and the registry of known models. Node-only parts (resolver, folder writer) are in
+ * `@decodekit/models/node`.
+ */
+export type { LlamaConfig, LlamaWeights } from './llama-config.js';
+export { headDimOf } from './llama-config.js';
+export type { Llama2cCheckpoint, Llama2cToken, Llama2cTokenizer } from './llama2c.js';
+export { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
+export type { LlamaGraphOptions } from './graph-builder.js';
+export { buildLlamaGraph } from './graph-builder.js';
+export type { ConvertLlama2cInput, ConvertedModel } from './convert-llama2c.js';
+export { convertLlama2c } from './convert-llama2c.js';
+export type { DecodekitConfigInfo, ModelFolderFiles } from './hf-config.js';
+export {
+  CONVERTER_VERSION,
+  LLAMA2C_SPECIAL_IDS,
+  generationConfigJson,
+  llamaConfigJson,
+} from './hf-config.js';
+export type { ScoredPiece } from './tokenizer-json.js';
+export {
+  llama2cTokenizerConfig,
+  llama2cTokenizerJson,
+  mergesFromScores,
+} from './tokenizer-json.js';
+export type { RandomLlamaOptions, TinyModelOptions } from './tiny-model.js';
+export {
+  buildRandomLlama,
+  buildTinyModel,
+  charVocabulary,
+  randomLlamaWeights,
+} from './tiny-model.js';
+export type { SeededRandom } from './seeded-random.js';
+export { seededRandom } from './seeded-random.js';
+export type { KnownFile, KnownModel } from './known-models.js';
+export { KNOWN_MODELS, findKnownModel } from './known-models.js';
+export type { ByteSource } from './onnx-check.js';
+export { checkOnnxStructure } from './onnx-check.js';

@@ -1,0 +1,295 @@
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
+import { ModelFormatError, ModelNotFoundError } from '@decodekit/core';
+import { convertLlama2c } from './convert-llama2c.js';
+import { DownloadFailure, type DownloadProgress, downloadFile } from './download-file.js';
+import { CONVERTER_VERSION } from './hf-config.js';
+import { type KnownFile, type KnownModel, KNOWN_MODELS, findKnownModel } from './known-models.js';
+import { findLlama2cFiles, isModelFolder, validateModelFolder } from './model-folder.js';
+import { stderrProgressBar } from './progress-bar.js';
+import { writeModelFolder } from './write-model-folder.js';
+
+/** Options of {@link resolveModel}. */
+export interface ResolveModelOptions {
+  /** Cache folder (default `$DECODEKIT_CACHE`, else `~/.cache/decodekit`). */
+  readonly cacheDir?: string;
+  /** Read-only mirror folders repeating hub paths (default `$DECODEKIT_MODELS`, path-delimiter separated). */
+  readonly mirrors?: readonly string[];
+  /** Never download (default false). */
+  readonly offline?: boolean;
+  /** The fetch used for downloads (default `globalThis.fetch`); tests inject a fake. */
+  readonly fetch?: typeof globalThis.fetch;
+  /** Download progress; default: a cli-progress bar on stderr. */
+  readonly onProgress?: (progress: DownloadProgress) => void;
+  /** Convert llama2.c checkpoints to the plain graph (standard I/O only) instead of the extended one. */
+  readonly plain?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The cache folder used when none is given: `$DECODEKIT_CACHE` or `~/.cache/decodekit`. */
+export function defaultCacheDir(): string {
+  return resolve(process.env.DECODEKIT_CACHE || join(homedir(), '.cache', 'decodekit'));
+}
+
+/** The mirror folders from `$DECODEKIT_MODELS`. */
+export function defaultMirrors(): string[] {
+  return (process.env.DECODEKIT_MODELS ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map(mirror => resolve(mirror));
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+function looksLikePath(ref: string): boolean {
+  return isAbsolute(ref) || /^(\.{1,2}|~)([\\/]|$)/.test(ref) || /^[A-Za-z]:[\\/]/.test(ref);
+}
+
+function variant(plain: boolean): string {
+  return plain ? '@plain' : '';
+}
+
+async function sha256File(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+/** A cached conversion is reusable when it is complete and made by this converter version. */
+async function isCurrentConversion(dir: string): Promise<boolean> {
+  if (!isModelFolder(dir)) return false;
+  try {
+    const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as {
+      decodekit?: { converter?: number };
+    };
+    return config.decodekit?.converter === CONVERTER_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+async function convertInto(
+  target: string,
+  checkpoint: string,
+  tokenizer: string,
+  name: string,
+  plain: boolean,
+): Promise<string> {
+  const [checkpointBytes, tokenizerBytes] = await Promise.all([
+    readFile(checkpoint),
+    readFile(tokenizer),
+  ]);
+  const { files } = convertLlama2c({
+    checkpoint: new Uint8Array(checkpointBytes),
+    tokenizer: new Uint8Array(tokenizerBytes),
+    plain,
+    name,
+    checkpointPath: checkpoint,
+    tokenizerPath: tokenizer,
+  });
+  const stale = isModelFolder(target);
+  return writeModelFolder(target, files, { overwrite: stale, keepExisting: !stale });
+}
+
+/** Converts a folder's llama2.c files into the cache, keyed by the sha256 of the inputs. */
+async function convertLocal(
+  dir: string,
+  cacheDir: string,
+  plain: boolean,
+): Promise<string | undefined> {
+  const found = await findLlama2cFiles(dir);
+  if (!found) return undefined;
+  const key = createHash('sha256')
+    .update(await sha256File(found.checkpoint))
+    .update(await sha256File(found.tokenizer))
+    .update(`v${CONVERTER_VERSION}${variant(plain)}`)
+    .digest('hex')
+    .slice(0, 16);
+  const target = join(cacheDir, 'converted', `${basename(dir)}-${key}`);
+  if (await isCurrentConversion(target)) return target;
+  return convertInto(target, found.checkpoint, found.tokenizer, basename(dir), plain);
+}
+
+async function resolveFolder(dir: string, cacheDir: string, plain: boolean): Promise<string> {
+  if (isModelFolder(dir)) return validateModelFolder(dir);
+  const converted = await convertLocal(dir, cacheDir, plain);
+  if (converted) return converted;
+  throw new ModelFormatError({
+    path: dir,
+    message:
+      'is neither a model folder (config.json, tokenizer.json, onnx/model.onnx) nor a llama2.c folder ' +
+      '(one checkpoint *.bin and a tok*.bin tokenizer). Point to a model folder or convert the model first.',
+  });
+}
+
+async function verifyFile(path: string, file: KnownFile): Promise<void> {
+  const digest = await sha256File(path);
+  if (digest !== file.sha256) {
+    throw new ModelFormatError({
+      path,
+      message: `sha256 is ${digest} but ${file.file} must hash to ${file.sha256}. Replace it with the pinned file (${file.url}).`,
+    });
+  }
+}
+
+async function download(
+  known: KnownModel,
+  cacheDir: string,
+  options: ResolveModelOptions,
+  searched: string[],
+): Promise<string[]> {
+  const folder = join(cacheDir, 'downloads', ...known.ref.split('/'));
+  const fetch = options.fetch ?? globalThis.fetch;
+  const bar = options.onProgress ? undefined : stderrProgressBar();
+  const paths: string[] = [];
+  try {
+    for (const file of [known.checkpoint, known.tokenizer]) {
+      const destination = join(folder, file.file);
+      paths.push(destination);
+      if (existsSync(destination) && (await sha256File(destination)) === file.sha256) continue;
+      try {
+        await downloadFile({
+          url: file.url,
+          destination,
+          sha256: file.sha256,
+          expectedBytes: file.bytes,
+          fetch,
+          onProgress: options.onProgress ?? bar!.onProgress,
+          signal: options.signal,
+        });
+      } catch (error) {
+        if (!(error instanceof DownloadFailure)) throw error;
+        searched.push(`download: ${file.url} (failed: ${error.message})`);
+        throw new ModelNotFoundError({
+          ref: known.ref,
+          searched,
+          hint: 'The download failed. Check your connection, or set DECODEKIT_MODELS to a mirror folder holding the files.',
+        });
+      }
+    }
+  } finally {
+    bar?.stop();
+  }
+  return paths;
+}
+
+/**
+ * Finds or makes a ready model folder for `ref` and returns its absolute path. Order: an explicit folder
+ * (a model folder as is, or a llama2.c folder converted once into the cache); the cache; the read-only
+ * mirrors; a pinned, sha256-checked download of a known model. llama2.c files are converted into the cache,
+ * never beside their sources. Node only.
+ *
+ * @throws ModelNotFoundError naming every place looked at; ModelFormatError for broken or mismatched files
+ */
+export async function resolveModel(
+  ref: string,
+  options: ResolveModelOptions = {},
+): Promise<string> {
+  const plain = options.plain ?? false;
+  const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
+  const mirrors = (options.mirrors ?? defaultMirrors()).map(mirror => resolve(mirror));
+  const expanded = ref.startsWith('~') ? join(homedir(), ref.slice(1)) : ref;
+  if (looksLikePath(ref) || isDirectory(resolve(expanded))) {
+    const dir = resolve(expanded);
+    if (!isDirectory(dir)) {
+      throw new ModelNotFoundError({
+        ref,
+        searched: [`folder: ${dir}`],
+        hint: 'No folder exists at that path; check it.',
+      });
+    }
+    return resolveFolder(dir, cacheDir, plain);
+  }
+
+  const known = findKnownModel(ref);
+  const id = known?.ref ?? ref;
+  const searched: string[] = [`folder: ${resolve(expanded)} (not a folder)`];
+  const cached = join(cacheDir, 'models', ...id.split('/')) + variant(plain);
+  if (await isCurrentConversion(cached)) return validateModelFolder(cached);
+  if (!known && isModelFolder(cached)) return validateModelFolder(cached);
+  searched.push(`cache: ${cached}`);
+
+  for (const mirror of mirrors) {
+    const dir = join(mirror, ...(known?.mirrorPath ?? ref).split('/'));
+    searched.push(`mirror: ${dir}`);
+    if (!isDirectory(dir)) continue;
+    if (known) {
+      const [checkpoint, tokenizer] = [known.checkpoint, known.tokenizer].map(file =>
+        join(dir, file.file),
+      );
+      if (!existsSync(checkpoint) || !existsSync(tokenizer)) continue;
+      await verifyFile(checkpoint, known.checkpoint);
+      await verifyFile(tokenizer, known.tokenizer);
+      return convertInto(cached, checkpoint, tokenizer, known.ref, plain);
+    }
+    if (isModelFolder(dir)) return validateModelFolder(dir);
+    const converted = await convertLocal(dir, cacheDir, plain);
+    if (converted) return converted;
+  }
+
+  if (!known) {
+    throw new ModelNotFoundError({
+      ref,
+      searched,
+      hint:
+        `"${ref}" is not a folder and not a known model id (known: ${KNOWN_MODELS.map(model => model.ref).join(', ')}). ` +
+        'Pass a model folder path, or set DECODEKIT_MODELS to a mirror folder that holds it.',
+    });
+  }
+  if (options.offline) {
+    searched.push(`download: ${known.checkpoint.url} (skipped: offline)`);
+    throw new ModelNotFoundError({
+      ref,
+      searched,
+      hint: 'Offline mode is on. Go online, or set DECODEKIT_MODELS to a mirror folder holding the files.',
+    });
+  }
+  const [checkpoint, tokenizer] = await download(known, cacheDir, options, searched);
+  return convertInto(cached, checkpoint, tokenizer, known.ref, plain);
+}
+
+/** A model folder in the cache. */
+export interface CachedModel {
+  /** Hub id (for `models/`) or the converted folder's name (for `converted/`). */
+  readonly ref: string;
+  readonly path: string;
+  /** `plain` or `extended` when decodekit converted it. */
+  readonly graph?: string;
+  readonly source?: string;
+}
+
+/** The model folders in the cache (converted hub models and converted local folders). */
+export async function listModels(options: { cacheDir?: string } = {}): Promise<CachedModel[]> {
+  const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
+  const found: CachedModel[] = [];
+  const visit = async (dir: string, ref: string, depth: number): Promise<void> => {
+    if (isModelFolder(dir)) {
+      let info: { graph?: string; source?: string } = {};
+      try {
+        info =
+          (
+            JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as {
+              decodekit?: typeof info;
+            }
+          ).decodekit ?? {};
+      } catch {
+        // A broken config still lists the folder; resolveModel reports the error.
+      }
+      found.push({ ref, path: dir, graph: info.graph, source: info.source });
+      return;
+    }
+    if (depth === 0 || !isDirectory(dir)) return;
+    for (const entry of (await readdir(dir)).sort()) {
+      if (entry.startsWith('.')) continue;
+      await visit(join(dir, entry), ref ? `${ref}/${entry}` : entry, depth - 1);
+    }
+  };
+  await visit(join(cacheDir, 'models'), '', 4);
+  await visit(join(cacheDir, 'converted'), '', 1);
+  return found;
+}

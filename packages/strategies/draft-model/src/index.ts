@@ -1,0 +1,2 @@
+export { draftModel } from './draft-model.js';
+export type { DraftModelDrafter, DraftModelOptions, DraftSchedule } from './draft-model.js';

@@ -1,0 +1,2 @@
+export { promptLookup } from './prompt-lookup.js';
+export type { PromptLookupDrafter, PromptLookupOptions } from './prompt-lookup.js';
