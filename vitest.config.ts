@@ -29,6 +29,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Real models come from the read-only mirror beside the checkout unless the caller points elsewhere.
+    env: { DECODEKIT_MODELS: process.env.DECODEKIT_MODELS ?? resolve('../shared/models') },
     reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
   },
 });

@@ -20,8 +20,12 @@ export type StrategyCheck = 'o-greedy-toy' | 'o-dist' | 'o-greedy-real' | 'o-gre
 export interface StrategyConformanceOptions {
   /** Name shown in the test titles. */
   name: string;
-  /** A fresh strategy per generation (drafters keep state). */
-  strategy: () => Strategy;
+  /**
+   * A fresh strategy per generation (drafters keep state). It receives the target model, so a draft-model
+   * strategy can pick a drafter with the same vocabulary (a toy model for toy targets, a real one for
+   * stories260K).
+   */
+  strategy: (target: { model: CausalLM; kind: 'toy' | 'real' }) => Strategy | Promise<Strategy>;
   /** Checks to skip, each with the reason. */
   skip?: Partial<Record<StrategyCheck, string>>;
   /** Samples for O-dist (default 20,000). */
@@ -58,7 +62,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
       const cases = [
         { title: 'plain', processors: () => [] as LogitsProcessor<any>[], generate: {} },
         { title: 'repetition penalty 1.3', processors: () => [], generate: { repetitionPenalty: 1.3 } },
-        { title: 'no-repeat-ngram 2', processors: () => [noRepeatNgram(2)], generate: {} },
+        { title: 'no-repeat-ngram 3', processors: () => [noRepeatNgram(3)], generate: {} },
         { title: 'penalty + n-gram processors', processors: () => [repetitionPenalty(1.2), noRepeatNgram(3)], generate: {} },
       ];
       for (const testCase of cases) {
@@ -68,7 +72,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
             for (const prompt of [[0], [1, 2, 3, 1, 2], [5, 4, 5, 4, 5, 4]]) {
               const generate = { maxTokens: 40, temperature: 0, ...testCase.generate };
               const reference = await generateIds(model, undefined, prompt, generate, testCase.processors());
-              const result = await generateIds(model, options.strategy(), prompt, generate, testCase.processors());
+              const result = await generateIds(model, await options.strategy({ model, kind: 'toy' }), prompt, generate, testCase.processors());
               expect(result.tokens, `seed ${seed}, prompt ${prompt}`).toEqual(reference.tokens);
             }
           }
@@ -80,7 +84,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
           const prompt = [1, 2, 1, 2, 1, 2];
           for (const maxTokens of [1, 2, 3, 5, 7, 11, 30]) {
             const reference = await generateIds(model, undefined, prompt, { maxTokens, temperature: 0 });
-            const result = await generateIds(model, options.strategy(), prompt, { maxTokens, temperature: 0 });
+            const result = await generateIds(model, await options.strategy({ model, kind: 'toy' }), prompt, { maxTokens, temperature: 0 });
             expect(result.tokens).toEqual(reference.tokens);
             expect(result.reason).toBe(reference.reason);
           }
@@ -97,7 +101,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
       const samples = options.samples ?? 20_000;
       const observed = new Array<number>(joint.length).fill(0);
       for (let seed = 0; seed < samples; seed++) {
-        const { tokens } = await generateIds(model, options.strategy(), prompt, { ...generate, seed });
+        const { tokens } = await generateIds(model, await options.strategy({ model, kind: 'toy' }), prompt, { ...generate, seed });
         expect(tokens).toHaveLength(steps);
         observed[tokens.reduce((index, token) => index * 8 + token, 0)] += 1;
       }
@@ -112,7 +116,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
         for (const prompt of referencePrompts(model)) {
           const generate = { maxTokens: options.maxTokens ?? prompt.maxTokens, temperature: 0 };
           const reference = await generateIds(model, undefined, prompt.ids, generate);
-          const result = await generateIds(model, options.strategy(), prompt.ids, generate);
+          const result = await generateIds(model, await options.strategy({ model, kind: 'real' }), prompt.ids, generate);
           if (result.tokens.join() !== reference.tokens.join()) mismatches += 1;
           expect(result.tokens, prompt.id).toEqual(reference.tokens);
         }
@@ -123,7 +127,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
         for (const prompt of referencePrompts(model).filter((_, i) => i % 6 === 0)) {
           const generate = { maxTokens: 64, temperature: 0, repetitionPenalty: 1.3, noRepeatNgramSize: 3 };
           const reference = await generateIds(model, undefined, prompt.ids, generate);
-          const result = await generateIds(model, options.strategy(), prompt.ids, generate);
+          const result = await generateIds(model, await options.strategy({ model, kind: 'real' }), prompt.ids, generate);
           expect(result.tokens, prompt.id).toEqual(reference.tokens);
         }
       }, 600_000);

@@ -40,8 +40,8 @@ export interface DraftModelOptions {
    */
   temperature?: number;
   /**
-   * Seed of the draft sampler (sampling drafts only). Default 0. One random stream serves every generation
-   * of this drafter, so a fresh drafter with the same seed reproduces the same runs.
+   * Seed of the draft sampler when the engine gives none (sampling drafts only). Default 0. Under
+   * `speculative()` each generation uses the engine's draft stream, derived from the generation's seed.
    */
   seed?: number;
 }
@@ -116,11 +116,10 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
   let active = 0;
   /** Length of the committed draft prefix known to equal the current generation's context. */
   let trusted = 0;
-  // One stream for the drafter's lifetime. NOTE: it must not restart at every generation: a draft that
-  // is the same token in every run is not a sample from q, and speculative sampling would then be biased.
-  // The Drafter contract gives no per-generation random source (see README), so runs are reproducible for
-  // a fresh drafter with the same seed and the same sequence of calls.
-  const random: RandomSource = seededRandom(seed);
+  // Each generation draws drafts from the engine's draft stream (seeded from the generation's seed and
+  // independent of the verifier's), so runs are reproducible per seed. NOTE: drafts must be fresh samples
+  // from q in every run; the same token in every run would bias speculative sampling.
+  let random: RandomSource = seededRandom(seed);
   let eos = new Set<number>();
   let draftForwards = 0;
 
@@ -166,7 +165,8 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
     get draftForwards() {
       return draftForwards;
     },
-    begin({ model: target }) {
+    begin({ model: target, random: draftRandom }) {
+      if (draftRandom) random = draftRandom;
       if (target.info.vocabSize !== vocabSize) {
         throw new VocabMismatchError({
           message:
