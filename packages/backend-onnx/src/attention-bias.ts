@@ -3,7 +3,8 @@ export const MASKED = -1e9;
 
 /**
  * Fills `bias` [n, past + n] (the `attention_bias` input without its leading [1, 1]) so that row r attends
- * to the whole past, its ancestors and itself, and writes each row's depth into `depths` [n].
+ * to the whole past (less the slots `pastMask` masks), its ancestors and itself, and writes each row's
+ * depth into `depths` [n].
  * `parents` null means a chain. A row's visible set is its parent's plus itself, so each row copies its
  * parent's row: O(n · (past + n)), the size of the bias itself.
  */
@@ -12,13 +13,15 @@ export function fillAttentionBias(
   depths: Int32Array,
   past: number,
   parents: Int32Array | null,
+  pastMask: Float32Array | null = null,
 ): void {
   const rows = depths.length;
   const width = past + rows;
   for (let row = 0; row < rows; row++) {
     const start = row * width;
     const parent = parents === null ? row - 1 : parents[row];
-    bias.fill(0, start, start + past);
+    if (pastMask === null) bias.fill(0, start, start + past);
+    else bias.set(pastMask.subarray(0, past), start);
     if (parent < 0) {
       bias.fill(MASKED, start + past, start + width);
       depths[row] = 0;

@@ -14,7 +14,7 @@ import {
   type ModelInfo,
   type Sequence,
 } from '@decodekit/core';
-import { fillAttentionBias, fillDepths } from './attention-bias';
+import { MASKED, fillAttentionBias, fillDepths } from './attention-bias';
 import type { GraphIO } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
 import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
@@ -26,8 +26,12 @@ interface LastForward {
   readonly tokens: Int32Array;
   /** Parents of the rows, or null for a chain. [rows] */
   readonly parents: Int32Array | null;
-  /** Committed length the forward ran after. */
+  /** Committed length (logical tokens) the forward ran after. */
   readonly pastLength: number;
+  /** Cache slots the forward ran after (≥ pastLength when masked slots are kept). */
+  readonly pastSlots: number;
+  /** Additive mask of those slots (0 alive, MASKED dead), or null when every slot is alive. */
+  readonly pastMask: Float32Array | null;
   /** `present.{i}.key|value` outputs, [1, H, pastLength + rows, D] each, in `GraphIO.presentNames` order. */
   readonly presents: readonly OrtTensor[];
 }
@@ -37,6 +41,13 @@ interface RunResult {
   readonly hidden?: Float32Array;
   readonly presents: OrtTensor[];
 }
+
+/**
+ * Graphs with an attention bias keep the rows a commit drops as masked ("dead") cache slots instead of
+ * copying the cache: every commit is then zero-copy, and the next forwards mask those slots out. The cache
+ * is compacted (one gather) once this many slots are dead.
+ */
+export const MAX_DEAD_SLOTS = 48;
 
 const treeHint =
   'This model folder is a plain export without the "attention_bias" input, so it can only run chains. ' +
@@ -81,8 +92,9 @@ export class OnnxEngine {
     const context = info.contextLength;
     this.inputIds = new BigInt64Array(context);
     this.positionIds = new BigInt64Array(context);
-    this.ones = new BigInt64Array(context).fill(1n);
-    this.zeros = new Float32Array(io.hasAttentionBias ? context : 0);
+    this.ones = new BigInt64Array(context + MAX_DEAD_SLOTS + 1).fill(1n);
+    // Masked (dead) slots can make the cache longer than the context by at most MAX_DEAD_SLOTS.
+    this.zeros = new Float32Array(io.hasAttentionBias ? context + MAX_DEAD_SLOTS + 1 : 0);
     this.bias = new Float32Array(0);
     this.depths = new Int32Array(context);
     if (io.hasSkipLayers)
@@ -180,10 +192,12 @@ export class OnnxEngine {
     parents: Int32Array | null,
     hidden: boolean,
     skipLayers: readonly number[] | undefined,
+    pastSlots: number = pastLength,
+    pastMask: Float32Array | null = null,
   ): Promise<RunResult> {
     const { ort, io } = this;
     const rows = tokens.length;
-    const total = pastLength + rows;
+    const total = pastSlots + rows;
     const inputIds = this.inputIds;
     for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
     const feeds: Record<string, OrtTensor> = {
@@ -194,7 +208,7 @@ export class OnnxEngine {
     const depths = this.depths.subarray(0, rows);
     if (io.hasAttentionBias) {
       let bias: Float32Array;
-      if (rows === 1) {
+      if (rows === 1 && pastMask === null) {
         bias = this.zeros.subarray(0, total);
         depths[0] = 0;
       } else {
@@ -202,7 +216,7 @@ export class OnnxEngine {
         if (this.bias.length < size)
           this.bias = new Float32Array(Math.max(size, this.bias.length * 2));
         bias = this.bias.subarray(0, size);
-        fillAttentionBias(bias, depths, pastLength, parents);
+        fillAttentionBias(bias, depths, pastSlots, parents, pastMask);
       }
       feeds.attention_bias = new ort.Tensor('float32', bias, [1, 1, rows, total]);
     } else {
@@ -294,6 +308,11 @@ export class OnnxSequence implements Sequence {
   private committed: number[];
   private cache: readonly OrtTensor[];
   private last: LastForward | null;
+  /** Slots of `cache` (committed tokens plus masked dead slots). */
+  private slots: number;
+  /** Additive mask over the slots (0 alive, MASKED dead); null when every slot is alive. Never mutated. */
+  private mask: Float32Array | null;
+  private dead: number;
   /** Bumped by commit/truncate, so a forward that finishes after them does not become `last`. */
   private version = 0;
   private disposed = false;
@@ -303,10 +322,14 @@ export class OnnxSequence implements Sequence {
     committed: number[] = [],
     cache: readonly OrtTensor[] = engine.emptyCache,
     last: LastForward | null = null,
+    layout: { slots: number; mask: Float32Array | null; dead: number } = { slots: committed.length, mask: null, dead: 0 },
   ) {
     this.committed = committed;
     this.cache = cache;
     this.last = last;
+    this.slots = layout.slots;
+    this.mask = layout.mask;
+    this.dead = layout.dead;
   }
 
   /** Committed tokens (a live view: it changes when the sequence does). */
@@ -326,6 +349,8 @@ export class OnnxSequence implements Sequence {
     this.last = null;
     const version = this.version;
     const cache = this.cache;
+    const pastSlots = this.slots;
+    const pastMask = this.mask;
     // Private copies: the caller may reuse its arrays while the forward is queued or after it.
     const tokens = input.tokens.slice();
     const rowParents = parents === null ? null : parents.slice();
@@ -333,13 +358,13 @@ export class OnnxSequence implements Sequence {
     const result = await engine.queue.run(async () => {
       if (engine.disposed) throw new DisposedError({ what: `The model ${engine.info.name}` });
       throwIfAborted(signal);
-      return engine.run(cache, pastLength, tokens, rowParents, wantHidden, skipLayers);
+      return engine.run(cache, pastLength, tokens, rowParents, wantHidden, skipLayers, pastSlots, pastMask);
     }, signal);
     // onnxruntime-node cannot interrupt a running session, so an abort during the run is reported here.
     if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
     if (this.disposed) throw new DisposedError({ what: 'Sequence' });
     if (this.version === version) {
-      this.last = { tokens, parents: rowParents, pastLength, presents: result.presents };
+      this.last = { tokens, parents: rowParents, pastLength, pastSlots, pastMask, presents: result.presents };
     }
     return result.hidden === undefined
       ? { logits: result.logits }
@@ -382,19 +407,34 @@ export class OnnxSequence implements Sequence {
       if (row !== index) isPrefix = false;
       expectedParent = row;
     }
-    const pastLength = last.pastLength;
-    const sourceLength = pastLength + forwardRows;
-    if (isPrefix && count === forwardRows) {
+    const { pastLength, pastSlots, pastMask } = last;
+    const sourceLength = pastSlots + forwardRows;
+    if (isPrefix && count === forwardRows && pastMask === null) {
       // The whole chain: the forward's present tensors are exactly the next past, as in a minimal loop.
       this.cache = last.presents;
+      this.slots = sourceLength;
+    } else if (this.engine.capabilities.tree) {
+      // Keep every row and mask the dropped ones: zero-copy, compacted once enough slots are dead.
+      const mask = new Float32Array(sourceLength);
+      if (pastMask !== null) mask.set(pastMask.subarray(0, pastSlots));
+      const kept = new Uint8Array(forwardRows);
+      for (let index = 0; index < count; index++) kept[rows[index]] = 1;
+      for (let row = 0; row < forwardRows; row++) if (!kept[row]) mask[pastSlots + row] = MASKED;
+      this.dead = (pastMask === null ? 0 : this.dead) + forwardRows - count;
+      this.cache = last.presents;
+      this.slots = sourceLength;
+      this.mask = mask;
+      if (this.dead > MAX_DEAD_SLOTS) this.compact();
     } else if (isPrefix) {
       this.cache = this.engine.gather(last.presents, sourceLength, range(pastLength + count));
+      this.slots = pastLength + count;
     } else {
       const positions = new Int32Array(pastLength + count);
       for (let index = 0; index < pastLength; index++) positions[index] = index;
       for (let index = 0; index < count; index++)
         positions[pastLength + index] = pastLength + rows[index];
       this.cache = this.engine.gather(last.presents, sourceLength, positions);
+      this.slots = pastLength + count;
     }
     for (let index = 0; index < count; index++) this.committed.push(last.tokens[rows[index]]);
     this.last = null;
@@ -411,7 +451,10 @@ export class OnnxSequence implements Sequence {
       });
     }
     if (length === current) return;
-    this.cache = this.engine.gather(this.cache, current, range(length));
+    this.cache = this.engine.gather(this.cache, this.slots, this.aliveSlots(length));
+    this.slots = length;
+    this.mask = null;
+    this.dead = 0;
     this.committed.length = length;
     this.last = null;
     this.version++;
@@ -419,7 +462,33 @@ export class OnnxSequence implements Sequence {
 
   fork(): Sequence {
     this.assertUsable();
-    return new OnnxSequence(this.engine, this.committed.slice(), this.cache, this.last);
+    return new OnnxSequence(this.engine, this.committed.slice(), this.cache, this.last, {
+      slots: this.slots,
+      mask: this.mask,
+      dead: this.dead,
+    });
+  }
+
+  /** Slot indices of the first `count` committed tokens. */
+  private aliveSlots(count: number): Int32Array {
+    const mask = this.mask;
+    if (mask === null) return range(count);
+    const positions = new Int32Array(count);
+    for (let slot = 0, found = 0; found < count; slot++) if (mask[slot] === 0) positions[found++] = slot;
+    return positions;
+  }
+
+  /** Drops the dead slots with one gather. */
+  private compact(): void {
+    const alive = this.aliveCount();
+    this.cache = this.engine.gather(this.cache, this.slots, this.aliveSlots(alive));
+    this.slots = alive;
+    this.mask = null;
+    this.dead = 0;
+  }
+
+  private aliveCount(): number {
+    return this.slots - this.dead;
   }
 
   dispose(): void {

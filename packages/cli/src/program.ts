@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerModels } from './commands/models.js';
@@ -9,6 +10,7 @@ export function createProgram(): Command {
     .description('LLM decoding strategies on ONNX models: generate, benchmark, convert.')
     .showHelpAfterError();
   registerGenerate(program);
+  registerBench(program);
   registerConvert(program);
   registerModels(program);
   return program;

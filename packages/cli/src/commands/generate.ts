@@ -3,18 +3,7 @@ import { createDecoder, InvalidArgumentError, resolveGenerateOptions, type Gener
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { buildStrategy } from '../strategies.js';
-
-function number(name: string) {
-  return (raw: string): number => {
-    const value = Number(raw);
-    if (!Number.isFinite(value)) throw new InvalidArgumentError({ argument: name, message: `expected a number, got "${raw}".` });
-    return value;
-  };
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+import { collect, number } from './option-parsers.js';
 
 export function registerGenerate(program: Command): void {
   program
