@@ -67,7 +67,7 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle() }) },
+        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(), adaptive: false }) },
         { name: 'liar', lossless: true, create: liar },
       ],
       prompts,
@@ -93,7 +93,7 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(3) }) },
+        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(3), adaptive: false }) },
         { name: 'liar', lossless: true, create: liar },
       ],
       prompts,
@@ -146,7 +146,7 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle() }) },
+        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(), adaptive: false }) },
       ],
       prompts,
       maxTokens: 3,
@@ -159,7 +159,7 @@ describe('runBench', () => {
 
   it('fails fast on bad options and on strategies the model cannot run', async () => {
     const base = { model: model(), prompts, warmup: false };
-    const spec = { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle() }) };
+    const spec = { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(), adaptive: false }) };
     await expect(runBench({ ...base, strategies: [{ ...spec, name: AR }] })).rejects.toThrow(
       InvalidArgumentError,
     );

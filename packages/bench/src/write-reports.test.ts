@@ -25,6 +25,7 @@ async function benchResult(): Promise<BenchResult> {
         lossless: true,
         create: () =>
           speculative({
+            adaptive: false,
             drafter: {
               name: 'two',
               propose: ({ tokens }): DraftTree => {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
+import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerModels } from './commands/models.js';
 
@@ -11,6 +12,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   registerGenerate(program);
   registerBench(program);
+  registerDemo(program);
   registerConvert(program);
   registerModels(program);
   return program;

@@ -78,3 +78,28 @@ export function shapeDraftTree(
   });
   return { tokens: shapedTokens, parents: shapedParents, q, qDistributions };
 }
+
+/** The rows of `tree` whose `keep` flag is set (a kept row's parent must be kept too), renumbered. */
+export function keepRows(tree: DraftTree, keep: Uint8Array): DraftTree {
+  const rows = tree.tokens.length;
+  const newIndex = new Int32Array(rows).fill(-1);
+  let count = 0;
+  for (let row = 0; row < rows; row++) if (keep[row]) newIndex[row] = count++;
+  if (count === rows) return tree;
+  const tokens = new Int32Array(count);
+  const parents = new Int32Array(count);
+  const q = tree.q ? new Float32Array(count) : undefined;
+  const vocab = tree.qDistributions ? tree.qDistributions.length / rows : 0;
+  const qDistributions = tree.qDistributions ? new Float32Array(count * vocab) : undefined;
+  for (let row = 0; row < rows; row++) {
+    const index = newIndex[row];
+    if (index < 0) continue;
+    tokens[index] = tree.tokens[row];
+    parents[index] = tree.parents[row] < 0 ? -1 : newIndex[tree.parents[row]];
+    if (q && tree.q) q[index] = tree.q[row];
+    if (qDistributions && tree.qDistributions) {
+      qDistributions.set(tree.qDistributions.subarray(row * vocab, (row + 1) * vocab), index * vocab);
+    }
+  }
+  return { tokens, parents, q, qDistributions };
+}

@@ -86,7 +86,7 @@ describe('speculative engine on a mock model', () => {
     const events: string[] = [];
     let done: any;
     for await (const event of createDecoder({ model })
-      .use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 8 }))
+      .use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 8, adaptive: false }))
       .stream({ tokens: [1] }, { maxTokens: 40 })) {
       events.push(event.type);
       if (event.type === 'done') done = event;

@@ -3,7 +3,8 @@ import { softmax } from '../processors/index.js';
 import { seededRandom } from '../sampling/index.js';
 import type { Drafter, Strategy, StrategyContext, Verifier } from '../strategy.js';
 import type { DraftTree } from '../types.js';
-import { isChain, shapeDraftTree } from './draft-tree.js';
+import { DraftLengthPolicy } from './draft-length-policy.js';
+import { isChain, keepRows, shapeDraftTree } from './draft-tree.js';
 import { rejectionSampling } from './verifiers.js';
 
 /** Options of `speculative()`. */
@@ -14,6 +15,12 @@ export interface SpeculativeOptions {
   verifier?: Verifier;
   /** Most draft nodes verified per target forward. Default: the drafter's `preferredBudget`, else 16. Size it from the backend's cost curve. */
   budget?: number;
+  /**
+   * Hardware-aware draft sizing (default true): measure the backend's cost of a forward of k rows once, learn
+   * how deep drafts get accepted, and cut each draft where the expected tokens per unit of forward cost
+   * peak. It never changes the output, only the speed. Set false to verify every draft row the drafter gives.
+   */
+  adaptive?: boolean;
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -28,13 +35,20 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
  * decoding would. With greedy match at temperature 0 the output is token-identical to autoregressive greedy.
  * Backends without tree attention verify the first-child chain of the tree.
  */
-export function speculative({ drafter, verifier = rejectionSampling(), budget = drafter?.preferredBudget ?? 16 }: SpeculativeOptions): Strategy {
+export function speculative({
+  drafter,
+  verifier = rejectionSampling(),
+  budget = drafter?.preferredBudget ?? 16,
+  adaptive = true,
+}: SpeculativeOptions): Strategy {
   if (!drafter || typeof drafter.propose !== 'function') {
     throw new InvalidArgumentError({ argument: 'drafter', message: 'speculative() needs a drafter with a propose() method.' });
   }
   if (!Number.isInteger(budget) || budget < 1) {
     throw new InvalidArgumentError({ argument: 'budget', message: `must be a positive integer, got ${budget}.` });
   }
+  // One policy per strategy instance: what it learns carries over between generations of a decoder.
+  const policy = adaptive ? new DraftLengthPolicy() : undefined;
   return {
     kind: 'strategy',
     name: `speculative(${drafter.name})`,
@@ -50,8 +64,12 @@ export function speculative({ drafter, verifier = rejectionSampling(), budget = 
         signal: context.signal,
       });
       try {
+        const room = context.model.info.contextLength - context.tokens.length + 1;
+        if (policy && room > 1) {
+          await policy.calibrate(context.sequence, context.tokens[context.tokens.length - 1], Math.min(budget + 1, room), context.signal);
+        }
         for (;;) {
-          if (!(await step(context, drafter, verifier, budget))) return;
+          if (!(await step(context, drafter, verifier, budget, policy))) return;
         }
       } finally {
         await drafter.end?.();
@@ -61,7 +79,13 @@ export function speculative({ drafter, verifier = rejectionSampling(), budget = 
 }
 
 /** One draft-verify step. Returns false when generation is over. */
-async function step(context: StrategyContext, drafter: Drafter, verifier: Verifier, budget: number): Promise<boolean> {
+async function step(
+  context: StrategyContext,
+  drafter: Drafter,
+  verifier: Verifier,
+  budget: number,
+  policy: DraftLengthPolicy | undefined,
+): Promise<boolean> {
   const { model, processor, sampler, random } = context;
   const vocabSize = model.info.vocabSize;
   const treeCapable = model.capabilities.tree;
@@ -80,10 +104,11 @@ async function step(context: StrategyContext, drafter: Drafter, verifier: Verifi
     greedy: sampler.greedy,
     signal: context.signal,
   });
-  const tree: DraftTree =
+  let tree: DraftTree =
     proposed && proposed.tokens.length > 0 && maxDepth > 0
       ? shapeDraftTree(proposed, { maxNodes: budget, maxDepth, chainOnly: !treeCapable, vocabSize })
       : { tokens: new Int32Array(0), parents: new Int32Array(0) };
+  if (policy && tree.tokens.length > 0) tree = keepRows(tree, policy.selectRows(tree.parents));
   const draftMs = now() - draftStart;
   const rows = tree.tokens.length;
   if (rows > 0) context.report({ type: 'draft', tree });
@@ -138,6 +163,7 @@ async function step(context: StrategyContext, drafter: Drafter, verifier: Verifi
   const verifyMs = now() - verifyStart;
 
   context.sequence.commit([0, ...acceptedRows.map(row => row + 1)]);
+  if (rows > 0) policy?.record(tree.parents, acceptedRows);
   const acceptedTokens = acceptedRows.map(row => tree.tokens[row]);
   context.report({ type: 'verify', acceptedRows, acceptedTokens, bonusToken: bonus });
   context.recordDraft({ proposed: rows, accepted: acceptedRows.length, draftMs, verifyMs });

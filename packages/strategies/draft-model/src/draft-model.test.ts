@@ -81,7 +81,7 @@ async function compare(
 ) {
   const plain = await createDecoder({ model: target }).generate({ tokens: prompt }, options);
   const fast = await createDecoder({ model: target })
-    .use(speculative({ drafter: draftModel(drafter), budget }))
+    .use(speculative({ drafter: draftModel(drafter), budget, adaptive: false }))
     .generate({ tokens: prompt }, options);
   return { plain, fast };
 }
@@ -111,7 +111,7 @@ describe('draftModel setup', () => {
     const target = markov(1, 12);
     const draft = markov(2, 16);
     const decoder = createDecoder({ model: target }).use(
-      speculative({ drafter: draftModel({ model: draft }) }),
+      speculative({ drafter: draftModel({ model: draft }), adaptive: false }),
     );
     const failure = await decoder
       .generate({ tokens: [1, 2] }, { maxTokens: 4 })
@@ -141,7 +141,7 @@ describe('draftModel setup', () => {
     const { model: draft, sequences } = tracked(markov(1));
     const target = markov(1);
     await createDecoder({ model: target })
-      .use(speculative({ drafter: draftModel({ model: draft }) }))
+      .use(speculative({ drafter: draftModel({ model: draft }), adaptive: false }))
       .generate({ tokens: [1, 2] }, { maxTokens: 10 });
     expect(sequences).toHaveLength(1);
     expect(sequences[0].disposed).toBe(true);

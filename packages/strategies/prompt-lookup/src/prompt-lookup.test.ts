@@ -36,7 +36,7 @@ async function compare(
 ) {
   const plain = await createDecoder({ model }).generate({ tokens: prompt }, options);
   const fast = await createDecoder({ model })
-    .use(speculative({ drafter: promptLookup(pld), budget }))
+    .use(speculative({ drafter: promptLookup(pld), budget, adaptive: false }))
     .generate({ tokens: prompt }, options);
   return { plain, fast };
 }

@@ -173,7 +173,7 @@ async function compare(
 ) {
   const plain = await createDecoder({ model }).generate({ tokens: prompt }, options);
   const fast = await createDecoder({ model })
-    .use(speculative({ drafter, budget }))
+    .use(speculative({ drafter, budget, adaptive: false }))
     .generate({ tokens: prompt }, options);
   return { plain, fast };
 }

@@ -1,0 +1,2 @@
+export { contrastiveDecoding } from './contrastive-decoding.js';
+export type { ContrastiveDecodingOptions } from './contrastive-decoding.js';

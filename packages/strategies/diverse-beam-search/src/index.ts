@@ -1,0 +1,2 @@
+export { diverseBeamSearch } from './diverse-beam-search.js';
+export type { DiverseBeamSearchOptions } from './diverse-beam-search.js';

@@ -1,0 +1,2 @@
+export { asap } from './asap.js';
+export type { AsapOptions, AsapStrategy } from './asap.js';

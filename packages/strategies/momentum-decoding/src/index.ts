@@ -1,0 +1,2 @@
+export { momentumDecoding, repetitionLength } from './momentum-decoding.js';
+export type { MomentumDecodingOptions, MomentumState, ResistanceFunction } from './momentum-decoding.js';
