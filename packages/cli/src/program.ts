@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerModels } from './commands/models.js';
 
@@ -13,6 +14,7 @@ export function createProgram(): Command {
   registerGenerate(program);
   registerBench(program);
   registerDemo(program);
+  registerEval(program);
   registerConvert(program);
   registerModels(program);
   return program;

@@ -1,6 +1,20 @@
-import { autoregressive, InvalidArgumentError, speculative, type LoadedModel, type Strategy } from '@decodekit/core';
+import {
+  autoregressive,
+  createDecoder,
+  InvalidArgumentError,
+  speculative,
+  type CausalLM,
+  type Decoder,
+  type LoadedModel,
+  type LogitsProcessor,
+  type Strategy,
+} from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
+import { beamSearch } from '@decodekit/strategy-beam-search';
+import { contrastiveDecoding } from '@decodekit/strategy-contrastive-decoding';
+import { diverseBeamSearch } from '@decodekit/strategy-diverse-beam-search';
 import { draftModel } from '@decodekit/strategy-draft-model';
+import { momentumDecoding } from '@decodekit/strategy-momentum-decoding';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 import { backendByName } from './load.js';
@@ -9,84 +23,146 @@ import { parseStrategySpec } from './strategy-spec.js';
 /** What a strategy factory may need beyond its options. */
 export interface StrategyEnvironment {
   model: LoadedModel;
-  /** Reference of the draft model (`--draft-model`). */
+  /** Reference of the second model (`--draft-model`): the draft model, or contrastive decoding's amateur. */
   draftModel?: string;
   backend: string;
   /** Models this run loaded for strategies; the caller disposes them. */
   loaded?: LoadedModel[];
 }
 
+/**
+ * How a CLI strategy sets up a decoder: a strategy, processors, or model middleware (a wrapped model),
+ * in any combination.
+ */
+export interface DecoderSetup {
+  name: string;
+  strategy?: Strategy;
+  processors?: LogitsProcessor<any>[];
+  /** The model to decode with, when the strategy wraps it (contrastive decoding). */
+  model?: CausalLM;
+}
+
 type Options = Record<string, string | number | boolean>;
 
-/** A strategy the CLI knows, with the option keys it accepts. */
 interface Entry {
   description: string;
   keys: readonly string[];
-  create(options: Options, environment: StrategyEnvironment): Promise<Strategy>;
+  create(options: Options, environment: StrategyEnvironment): Promise<Omit<DecoderSetup, 'name'>>;
 }
 
-function budgetOf(options: Options): number | undefined {
-  return options.budget === undefined ? undefined : Number(options.budget);
+const num = (value: unknown): number | undefined => (value === undefined ? undefined : Number(value));
+
+async function secondModel(environment: StrategyEnvironment, fallback?: string): Promise<LoadedModel> {
+  const ref = environment.draftModel ?? fallback;
+  if (!ref) {
+    throw new InvalidArgumentError({ argument: '--draft-model', message: 'this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).' });
+  }
+  const model = await loadModel(ref, { backend: backendByName(environment.backend) });
+  environment.loaded?.push(model);
+  return model;
 }
 
 const registry: Record<string, Entry> = {
-  ar: { description: 'autoregressive decoding (the baseline)', keys: [], create: async () => autoregressive() },
+  ar: { description: 'autoregressive decoding (the baseline)', keys: [], create: async () => ({ strategy: autoregressive() }) },
   'prompt-lookup': {
-    description: 'Prompt Lookup Decoding: copy n-gram continuations from the context',
-    keys: ['budget', 'maxNgramSize', 'minNgramSize', 'numSpeculativeTokens', 'prefer', 'branches'],
-    create: async options =>
-      speculative({
+    description: 'Prompt Lookup Decoding: copy n-gram continuations from the context (lossless)',
+    keys: ['budget', 'adaptive', 'maxNgramSize', 'minNgramSize', 'numSpeculativeTokens', 'prefer', 'branches'],
+    create: async options => ({
+      strategy: speculative({
         drafter: promptLookup({
-          maxNgramSize: options.maxNgramSize as number | undefined,
-          minNgramSize: options.minNgramSize as number | undefined,
-          numSpeculativeTokens: options.numSpeculativeTokens as number | undefined,
+          maxNgramSize: num(options.maxNgramSize),
+          minNgramSize: num(options.minNgramSize),
+          numSpeculativeTokens: num(options.numSpeculativeTokens),
           prefer: options.prefer as 'latest' | 'earliest' | undefined,
-          branches: options.branches as number | undefined,
+          branches: num(options.branches),
         }),
-        budget: budgetOf(options),
+        budget: num(options.budget),
+        adaptive: options.adaptive as boolean | undefined,
       }),
+    }),
   },
   'token-recycling': {
-    description: 'Token Recycling: a draft tree from the target’s own recent top-k candidates',
-    keys: ['budget', 'topK'],
-    create: async options =>
-      speculative({ drafter: tokenRecycling({ topK: options.topK as number | undefined }), budget: budgetOf(options) }),
+    description: 'Token Recycling: a draft tree from the target’s own recent top-k candidates (lossless)',
+    keys: ['budget', 'adaptive', 'topK'],
+    create: async options => ({
+      strategy: speculative({
+        drafter: tokenRecycling({ topK: num(options.topK) }),
+        budget: num(options.budget) ?? 32,
+        adaptive: options.adaptive as boolean | undefined,
+      }),
+    }),
   },
   'draft-model': {
-    description: 'a second, smaller model drafts (needs --draft-model)',
-    keys: ['budget', 'numAssistantTokens', 'schedule', 'temperature'],
+    description: 'a second, smaller model drafts (needs --draft-model; lossless)',
+    keys: ['budget', 'adaptive', 'numAssistantTokens', 'schedule', 'temperature'],
     async create(options, environment) {
-      if (!environment.draftModel) {
-        throw new InvalidArgumentError({ argument: '--draft-model', message: 'the draft-model strategy needs --draft-model REF (e.g. ../shared/models/llama2xs).' });
-      }
-      const draft = await loadModel(environment.draftModel, { backend: backendByName(environment.backend) });
-      environment.loaded?.push(draft);
-      return speculative({
-        drafter: draftModel({
-          model: draft,
-          numAssistantTokens: options.numAssistantTokens as number | undefined,
-          schedule: options.schedule as 'heuristic' | 'constant' | undefined,
-          temperature: options.temperature as number | undefined,
+      const draft = await secondModel(environment);
+      return {
+        strategy: speculative({
+          drafter: draftModel({
+            model: draft,
+            numAssistantTokens: num(options.numAssistantTokens),
+            schedule: options.schedule as 'heuristic' | 'constant' | undefined,
+            temperature: num(options.temperature),
+          }),
+          budget: num(options.budget),
+          adaptive: options.adaptive as boolean | undefined,
         }),
-        budget: budgetOf(options),
-      });
+      };
+    },
+  },
+  'beam-search': {
+    description: 'beam search over forked sequences; streams the best hypothesis',
+    keys: ['numBeams', 'lengthPenalty', 'earlyStopping'],
+    create: async options => ({
+      strategy: beamSearch({
+        numBeams: num(options.numBeams) ?? 4,
+        lengthPenalty: num(options.lengthPenalty),
+        earlyStopping: options.earlyStopping as boolean | 'never' | undefined,
+      }),
+    }),
+  },
+  'diverse-beam-search': {
+    description: 'diverse beam search (groups with Hamming diversity); streams the best hypothesis',
+    keys: ['numBeams', 'numGroups', 'diversityPenalty', 'lengthPenalty'],
+    create: async options => ({
+      strategy: diverseBeamSearch({
+        numBeams: num(options.numBeams) ?? 4,
+        numGroups: num(options.numGroups) ?? 4,
+        diversityPenalty: num(options.diversityPenalty) ?? 0.5,
+        lengthPenalty: num(options.lengthPenalty),
+      }),
+    }),
+  },
+  'momentum-decoding': {
+    description: 'momentum decoding: resist revisiting n-grams (a processor)',
+    keys: ['alpha'],
+    create: async options => ({ processors: [momentumDecoding({ alpha: num(options.alpha) ?? 0.2 })] }),
+  },
+  'contrastive-decoding': {
+    description: 'contrastive decoding: expert minus amateur (amateur = --draft-model, default llama2xs)',
+    keys: ['alpha', 'beta'],
+    async create(options, environment) {
+      const amateur = await secondModel(environment, 'llama2xs');
+      return { model: contrastiveDecoding({ expert: environment.model, amateur, alpha: num(options.alpha), beta: num(options.beta) }) };
     },
   },
 };
 registry.autoregressive = registry.ar;
+registry.greedy = registry.ar;
 
 /** Names `--strategy` accepts. */
 export function strategyNames(): string[] {
   return Object.keys(registry);
 }
 
-/** Whether the named strategy is lossless (token-identical to AR at T = 0). */
+/** The registry, for help texts. */
 export function describeStrategies(): { name: string; description: string; keys: readonly string[] }[] {
   return Object.entries(registry).map(([name, entry]) => ({ name, description: entry.description, keys: entry.keys }));
 }
 
-/** Builds a strategy from a `NAME[:key=value,...]` spec. */
-export async function buildStrategy(spec: string, environment: StrategyEnvironment): Promise<Strategy> {
+/** Builds a decoder setup from a `NAME[:key=value,...]` spec. */
+export async function buildSetup(spec: string, environment: StrategyEnvironment): Promise<DecoderSetup> {
   const { name, options } = parseStrategySpec(spec);
   const entry = registry[name];
   if (!entry) {
@@ -100,5 +176,28 @@ export async function buildStrategy(spec: string, environment: StrategyEnvironme
       });
     }
   }
-  return entry.create(options, environment);
+  return { name: spec, ...(await entry.create(options, environment)) };
+}
+
+/** Builds a speed strategy (no processors, no wrapped model), as `bench` needs. */
+export async function buildStrategy(spec: string, environment: StrategyEnvironment): Promise<Strategy> {
+  const setup = await buildSetup(spec, environment);
+  if (!setup.strategy || setup.processors?.length || setup.model) {
+    throw new InvalidArgumentError({
+      argument: '--strategies',
+      message: `"${spec}" changes what is generated (processors or a wrapped model), so it has no speed to compare at equal output; use \`decodekit eval\` for it.`,
+    });
+  }
+  return setup.strategy;
+}
+
+/** A decoder for a setup over `model` (its tokenizer is kept when the setup wraps the model). */
+export function decoderFor(setup: DecoderSetup, model: LoadedModel, extraProcessors: LogitsProcessor<any>[] = []): Decoder {
+  let decoder = createDecoder({
+    model: setup.model ?? model,
+    tokenizer: model.tokenizer,
+    processors: [...extraProcessors, ...(setup.processors ?? [])],
+  });
+  if (setup.strategy) decoder = decoder.use(setup.strategy);
+  return decoder;
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createDecoder, InvalidArgumentError, resolveGenerateOptions, type GenerateOptions } from '@decodekit/core';
+import { InvalidArgumentError, resolveGenerateOptions, type GenerateOptions } from '@decodekit/core';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
-import { buildStrategy } from '../strategies.js';
+import { buildSetup, decoderFor } from '../strategies.js';
+import { constraintFromCli } from '@decodekit/strategy-constrained';
 import { collect, number } from './option-parsers.js';
 
 export function registerGenerate(program: Command): void {
@@ -24,6 +25,9 @@ export function registerGenerate(program: Command): void {
     .option('--stop <text>', 'stop string (repeatable)', collect, [])
     .option('--strategy <spec>', 'NAME[:key=value,...], e.g. token-recycling:budget=32', 'ar')
     .option('--draft-model <ref>', 'draft model for the draft-model strategy')
+    .option('--json-schema <file>', 'constrain the output to a JSON Schema')
+    .option('--regex <pattern>', 'constrain the output to a regular expression')
+    .option('--grammar <file>', 'constrain the output to a grammar (GBNF-like, see @decodekit/strategy-constrained)')
     .option('--format <format>', 'text | json', 'text')
     .action(async options => {
       if (options.prompt !== undefined && options.promptFile !== undefined) {
@@ -34,11 +38,28 @@ export function registerGenerate(program: Command): void {
       }
       const prompt: string = options.promptFile !== undefined ? readFileSync(options.promptFile, 'utf8') : (options.prompt ?? '');
       const model = await loadForCli(options.model, options.backend);
+      const cleanup: (() => Promise<void>)[] = [];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort('interrupted'));
       try {
-        const strategy = await buildStrategy(options.strategy, { model, draftModel: options.draftModel, backend: options.backend });
-        const decoder = createDecoder({ model }).use(strategy);
+        const loaded: typeof model[] = [];
+        cleanup.push(async () => {
+          for (const extra of loaded) await extra.dispose();
+        });
+        const setup = await buildSetup(options.strategy, { model, draftModel: options.draftModel, backend: options.backend, loaded });
+        const constraints =
+          options.jsonSchema !== undefined || options.regex !== undefined || options.grammar !== undefined
+            ? [
+                constraintFromCli({
+                  jsonSchema: options.jsonSchema !== undefined ? JSON.parse(readFileSync(options.jsonSchema, 'utf8')) : undefined,
+                  regex: options.regex,
+                  grammar: options.grammar !== undefined ? readFileSync(options.grammar, 'utf8') : undefined,
+                  tokenizer: model.tokenizer,
+                  maxTokens: options.maxTokens,
+                }),
+              ]
+            : [];
+        const decoder = decoderFor(setup, model, constraints);
         const generateOptions: GenerateOptions = {
           maxTokens: options.maxTokens,
           temperature: options.temperature,
@@ -72,6 +93,7 @@ export function registerGenerate(program: Command): void {
           }
         }
       } finally {
+        for (const step of cleanup) await step();
         await model.dispose();
       }
     });

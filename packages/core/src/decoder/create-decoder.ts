@@ -149,7 +149,7 @@ async function* runDecode(
   const sampler = options.temperature === 0 ? greedy() : categorical();
   const random = seededRandom(options.seed);
   const eos = new Set(options.ignoreEos ? [] : model.info.eosTokenIds);
-  const detokenizer = tokenizer ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true }) : undefined;
+  const detokenizer = tokenizer ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true, prefix: ids }) : undefined;
   const stopMatcher = new StopMatcher(options.stop);
 
   const tokens = [...ids];

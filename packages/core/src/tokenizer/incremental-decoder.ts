@@ -11,6 +11,11 @@ import {
 export interface IncrementalDecoderOptions {
   /** Drop special tokens (BOS, EOS...) from the text, as `decode` does by default. Default true. */
   readonly skipSpecialTokens?: boolean;
+  /**
+   * Ids already in the text before the stream (the prompt). They are not streamed, but they decide how the
+   * first deltas decode: a generated `▁word` after a prompt keeps its space.
+   */
+  readonly prefix?: readonly number[];
 }
 
 /** Turns a stream of token ids into text deltas. */
@@ -38,12 +43,19 @@ export interface IncrementalDecoder {
  */
 export function createIncrementalDecoder(
   tokenizer: Tokenizer,
-  { skipSpecialTokens = true }: IncrementalDecoderOptions = {},
+  { skipSpecialTokens = true, prefix = [] }: IncrementalDecoderOptions = {},
 ): IncrementalDecoder {
   const rules = (tokenizer as WithDecodeRules)[DECODE_RULES];
-  if (rules !== undefined) return streamingDecoder(rules, skipSpecialTokens);
-  if (DECODE_RULES in tokenizer) return redecodingDecoder(tokenizer, skipSpecialTokens);
-  return streamingDecoder(rulesFromInterface(tokenizer), skipSpecialTokens);
+  const decoder =
+    rules !== undefined
+      ? streamingDecoder(rules, skipSpecialTokens)
+      : DECODE_RULES in tokenizer
+        ? redecodingDecoder(tokenizer, skipSpecialTokens)
+        : streamingDecoder(rulesFromInterface(tokenizer), skipSpecialTokens);
+  // The prompt's text is not streamed, but it decides the first delta: after a prompt, a generated
+  // '▁word' keeps its space (the dummy-prefix strip applies only at the very start of the text).
+  for (const id of prefix) decoder.push(id);
+  return decoder;
 }
 
 function streamingDecoder(rules: DecodeRules, skipSpecialTokens: boolean): IncrementalDecoder {

@@ -1,0 +1,74 @@
+/** The CLI commands end to end on stories260K (small sizes: these check wiring, not speed). */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createProgram } from './program.js';
+
+async function run(args: string[]): Promise<string> {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await createProgram().parseAsync(['node', 'decodekit', ...args]);
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+  return out;
+}
+
+describe('decodekit commands', () => {
+  const work = mkdtempSync(join(tmpdir(), 'decodekit-cli-'));
+
+  it('generate --json-schema prints an object that validates against the schema', async () => {
+    const schema = {
+      type: 'object',
+      properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer', minimum: 1, maximum: 12 } },
+      required: ['name', 'age'],
+    };
+    const file = join(work, 'schema.json');
+    writeFileSync(file, JSON.stringify(schema));
+    const out = await run(['generate', '--prompt', 'Tom is', '--json-schema', file, '--temperature', '0', '--format', 'json', '--max-tokens', '60']);
+    const { completion } = JSON.parse(out) as { completion: string };
+    const value = JSON.parse(completion) as { name: string; age: number };
+    expect(typeof value.name).toBe('string');
+    expect(value.name.length).toBeLessThanOrEqual(12);
+    expect(Number.isInteger(value.age) && value.age >= 1 && value.age <= 12).toBe(true);
+  });
+
+  it('generate --regex constrains the completion', async () => {
+    const out = await run(['generate', '--prompt', 'The number is', '--regex', ' [0-9]{3}', '--format', 'json', '--max-tokens', '10']);
+    expect((JSON.parse(out) as { completion: string }).completion).toMatch(/^ [0-9]{3}$/);
+  });
+
+  it('bench writes bench.json, bench.md and bench.svg with zero mismatches', async () => {
+    const prompts = join(work, 'prompts.jsonl');
+    writeFileSync(prompts, ['{"id":"a","prompt":"Once upon a time","max_tokens":24}', '{"id":"b","prompt":"Tom had a red ball.","max_tokens":24}'].join('\n'));
+    const out = join(work, 'bench');
+    await run(['bench', '--prompts', prompts, '--strategies', 'ar,prompt-lookup,token-recycling', '--out', out, '--no-cost-curve', '--no-transformers']);
+    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { summary: { strategy: string; mismatches: number }[]; runs: unknown[] };
+    expect(bench.summary.map(row => row.strategy)).toEqual(['ar', 'prompt-lookup', 'token-recycling']);
+    expect(bench.summary.every(row => !row.mismatches)).toBe(true);
+    expect(bench.runs).toHaveLength(6);
+    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| strategy |');
+    expect(readFileSync(join(out, 'bench.svg'), 'utf8').trimStart().startsWith('<svg')).toBe(true);
+  });
+
+  it('eval writes eval.json and eval.md', async () => {
+    const prompts = join(work, 'eval.jsonl');
+    writeFileSync(prompts, ['{"id":"a","prompt":"Once upon a time"}', '{"id":"b","prompt":"Lily wanted a cake."}'].join('\n'));
+    const out = join(work, 'eval');
+    await run(['eval', '--prompts', prompts, '--strategies', 'greedy,momentum-decoding', '--max-tokens', '16', '--out', out]);
+    const result = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as { summary: { strategy: string; perplexity: number }[] };
+    expect(result.summary.map(row => row.strategy)).toEqual(['greedy', 'momentum-decoding']);
+    expect(result.summary.every(row => row.perplexity > 1)).toBe(true);
+  });
+
+  it('unknown strategies and options are rejected with the list of what is accepted', async () => {
+    await expect(run(['generate', '--prompt', 'x', '--strategy', 'nope'])).rejects.toThrow(/known: ar/);
+    await expect(run(['generate', '--prompt', 'x', '--strategy', 'token-recycling:width=3'])).rejects.toThrow(/accepts: budget/);
+  });
+});
