@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import type { LoadedModel, Tokenizer } from '@decodekit/core';
+import { createDecoder, type LoadedModel, type Tokenizer } from '@decodekit/core';
 import { convertLlama2c } from '@decodekit/models';
 import { createCpuBackend } from '../src/index';
 
@@ -147,6 +147,13 @@ async function backendLoop(
   return { ids, seconds };
 }
 
+/** (c) The whole decoder: createDecoder(...).generate, with its processors, events and detokenizer. */
+async function decoderLoop(model: LoadedModel, steps: number): Promise<{ ids: number[]; seconds: number }> {
+  const result = await createDecoder({ model }).generate({ tokens: prompt }, { maxTokens: steps + 1, ignoreEos: true });
+  // decodeMs covers every decode step after the prefill of the prompt minus its last token.
+  return { ids: result.tokens, seconds: result.stats.decodeMs / 1000 };
+}
+
 /** The bench only decodes ids, so a tokenizer that knows its size is enough (and costs nothing to build). */
 function sizeOnlyTokenizer({
   tokenizerJson,
@@ -183,15 +190,21 @@ async function bench(label: string, folder: string): Promise<void> {
     intraOpNumThreads: threads,
     createTokenizer: sizeOnlyTokenizer,
   }).load(folder);
-  // Warm up both (first runs allocate arenas and JIT the JS).
+  const full = await createCpuBackend({ intraOpNumThreads: threads }).load(folder);
+  // Warm up all three (first runs allocate arenas and JIT the JS).
   await minimalLoop(session, 32);
   await backendLoop(model, 32);
+  await decoderLoop(full, 32);
   const minimal: number[] = [];
   const ours: number[] = [];
+  const decoder: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['minimal', 'backend'] : ['backend', 'minimal'];
+    const order = round % 2 === 0 ? ['minimal', 'backend', 'decoder'] : ['decoder', 'backend', 'minimal'];
     for (const which of order) {
-      if (which === 'minimal') {
+      if (which === 'decoder') {
+        const { seconds, ids } = await decoderLoop(full, tokens);
+        decoder.push(ids.length / seconds);
+      } else if (which === 'minimal') {
         const { seconds } = await minimalLoop(session, tokens);
         minimal.push(tokens / seconds);
       } else {
@@ -205,8 +218,9 @@ async function bench(label: string, folder: string): Promise<void> {
   const ratio = median(ours) / median(minimal);
   console.log(
     `${label.padEnd(28)} minimal loop ${median(minimal).toFixed(0).padStart(6)} tok/s | backend ${median(ours).toFixed(0).padStart(6)} tok/s | ` +
-      `backend/minimal ${ratio.toFixed(3)} | same tokens: ${same}`,
+      `backend/minimal ${ratio.toFixed(3)} | decoder ${median(decoder).toFixed(0).padStart(6)} tok/s, decoder/minimal ${(median(decoder) / median(minimal)).toFixed(3)} | same tokens: ${same}`,
   );
+  await full.dispose();
   await session.release();
   await model.dispose();
 }
