@@ -1,0 +1,418 @@
+import {
+  InvalidArgumentError,
+  type DecodeEvent,
+  type DecodeStats,
+  type LoadedModel,
+} from '@decodekit/core';
+import { unsupportedSchemaFeatures, type JsonSchema } from '@decodekit/strategy-constrained';
+import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import type {
+  BaseLanguageModelInput,
+  StructuredOutputMethodOptions,
+} from '@langchain/core/language_models/base';
+import {
+  BaseChatModel,
+  type BaseChatModelCallOptions,
+  type BaseChatModelParams,
+  type LangSmithParams,
+} from '@langchain/core/language_models/chat_models';
+import {
+  assembleStructuredOutputPipeline,
+  createContentParser,
+} from '@langchain/core/language_models/structured_output';
+import {
+  AIMessage,
+  AIMessageChunk,
+  type BaseMessage,
+  type UsageMetadata,
+} from '@langchain/core/messages';
+import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
+import type { Runnable } from '@langchain/core/runnables';
+import { toJsonSchema } from '@langchain/core/utils/json_schema';
+import {
+  isSerializableSchema,
+  type SerializableSchema,
+} from '@langchain/core/utils/standard_schema';
+import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
+import {
+  mergeDecodeOptions,
+  pickDecodeOptions,
+  validateDecodeOptions,
+  type DecodekitDecodeOptions,
+} from './decode-options.js';
+import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
+import {
+  DEFAULT_MODEL,
+  resolveModel,
+  validateModelInput,
+  type DecodekitModelInput,
+} from './resolve-model.js';
+import { finishReason, runDecoder, withoutNoOpKeywords } from './run-decoder.js';
+import { toChatMessages } from './to-chat-messages.js';
+
+/** Constrains a call's output; set by `withStructuredOutput`, or pass it yourself as a call option. */
+export interface DecodekitResponseFormat {
+  type: 'json_schema';
+  /** A JSON Schema the output must validate against (see `@decodekit/strategy-constrained`). */
+  schema: JsonSchema;
+}
+
+/** Constructor fields of {@link ChatDecodekit}. */
+export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecodeOptions {
+  /** A hub id or folder for `loadModel` (Node), or a `LoadedModel`. Default `karpathy/tinyllamas/stories260K`. */
+  model?: DecodekitModelInput;
+  /** Stop strings applied to every call unless the call passes its own `stop`. */
+  stop?: string[];
+  /** When true, `invoke` also decodes through `_streamResponseChunks` (token callbacks fire). */
+  streaming?: boolean;
+}
+
+/** Call options of {@link ChatDecodekit}: every decode option can be changed for one call. */
+export interface ChatDecodekitCallOptions extends BaseChatModelCallOptions, DecodekitDecodeOptions {
+  /** Constrain this call's output to JSON valid against a schema (what `withStructuredOutput` sets). */
+  responseFormat?: DecodekitResponseFormat;
+}
+
+/** `response_metadata` of a ChatDecodekit message. */
+export interface DecodekitResponseMetadata {
+  model: string;
+  model_name: string;
+  model_provider: 'decodekit';
+  /** `stop` (EOS or a stop string) or `length`. */
+  finish_reason: string;
+  /** decodekit's own finish reason: `eos`, `stop` or `length`. */
+  decodekit_finish_reason: string;
+  /** Forward passes, timings, tokens per second, acceptance (speculative strategies)... */
+  decodekit_stats: DecodeStats;
+}
+
+type StructuredSchema<TOutput> =
+  InteropZodType<TOutput> | SerializableSchema<TOutput> | Record<string, any>;
+
+/**
+ * A LangChain chat model that runs a local decodekit model: messages are rendered with the model
+ * tokenizer's chat template (decodekit's plain `Role: content` template when the model has none, as
+ * stories260K), decoded with the configured strategy and processors, and streamed token by token.
+ * Structured output is grammar-constrained JSON (no tool calling).
+ *
+ * @example
+ * const model = new ChatDecodekit({ maxTokens: 64, temperature: 0.8, topK: 40 });
+ * const reply = await model.invoke('Tell me a story about a cat.');
+ * for await (const chunk of await model.stream('Once upon a time')) process.stdout.write(chunk.text);
+ */
+export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMessageChunk> {
+  static lc_name(): string {
+    return 'ChatDecodekit';
+  }
+
+  model: DecodekitModelInput;
+
+  stop?: string[];
+
+  streaming: boolean;
+
+  /** Decode settings of this instance (call options override them). */
+  readonly decodeOptions: DecodekitDecodeOptions;
+
+  private loaded?: Promise<LoadedModel>;
+
+  constructor(fields: ChatDecodekitInput = {}) {
+    super(fields);
+    const model = fields.model ?? DEFAULT_MODEL;
+    validateModelInput(model);
+    this.model = model;
+    if (fields.stop !== undefined && !Array.isArray(fields.stop)) {
+      throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
+    }
+    this.stop = fields.stop;
+    this.streaming = fields.streaming ?? false;
+    this.decodeOptions = pickDecodeOptions(fields);
+    validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /** The model name reported to LangSmith and in `response_metadata`. */
+  get modelName(): string {
+    return typeof this.model === 'string' ? this.model : this.model.info.name;
+  }
+
+  _llmType(): string {
+    return 'decodekit';
+  }
+
+  /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
+  loadModel(): Promise<LoadedModel> {
+    this.loaded ??= resolveModel(this.model);
+    return this.loaded;
+  }
+
+  override getLsParams(options: this['ParsedCallOptions']): LangSmithParams {
+    const merged = mergeDecodeOptions(this.decodeOptions, options);
+    return {
+      ls_provider: 'decodekit',
+      ls_model_name: this.modelName,
+      ls_model_type: 'chat',
+      ls_temperature: merged.temperature ?? 0,
+      ls_max_tokens: merged.maxTokens ?? 256,
+      ls_stop: options.stop ?? this.stop,
+    };
+  }
+
+  override invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
+    return describeInvocation(
+      this.modelName,
+      mergeDecodeOptions(this.decodeOptions, options),
+      options?.stop ?? this.stop,
+    );
+  }
+
+  override _identifyingParams(): Record<string, unknown> {
+    return this.invocationParams();
+  }
+
+  async _generate(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+    runManager?: CallbackManagerForLLMRun,
+  ): Promise<ChatResult> {
+    options.signal?.throwIfAborted();
+    if (this.streaming) {
+      let aggregate: ChatGenerationChunk | undefined;
+      for await (const chunk of this._streamResponseChunks(messages, options, runManager)) {
+        aggregate = aggregate ? aggregate.concat(chunk) : chunk;
+      }
+      if (!aggregate) throw new Error('decodekit produced no output chunk.');
+      const message = aggregate.message as AIMessageChunk;
+      return {
+        generations: [
+          {
+            text: aggregate.text,
+            message: new AIMessage({
+              content: aggregate.text,
+              usage_metadata: message.usage_metadata,
+              response_metadata: message.response_metadata,
+            }),
+            generationInfo: aggregate.generationInfo,
+          },
+        ],
+        llmOutput: tokenUsage(message.usage_metadata),
+      };
+    }
+    let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
+    for await (const event of await this.decode(messages, options))
+      if (event.type === 'done') done = event;
+    if (!done) throw new Error('decodekit ended without a result.');
+    const usage = usageOf(done);
+    const metadata = this.responseMetadata(done);
+    return {
+      generations: [
+        {
+          text: done.text,
+          message: new AIMessage({
+            content: done.text,
+            usage_metadata: usage,
+            response_metadata: { ...metadata },
+          }),
+          generationInfo: { finish_reason: metadata.finish_reason },
+        },
+      ],
+      llmOutput: tokenUsage(usage),
+    };
+  }
+
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    options.signal?.throwIfAborted();
+    for await (const event of await this.decode(messages, options)) {
+      if (event.type === 'token' && event.text.length > 0) {
+        const chunk = new ChatGenerationChunk({
+          text: event.text,
+          message: new AIMessageChunk({ content: event.text }),
+        });
+        yield chunk;
+        await runManager?.handleLLMNewToken(
+          event.text,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          { chunk },
+        );
+      } else if (event.type === 'done') {
+        // The usage and finish reason ride on one last empty chunk, so concatenated chunks count them once.
+        const metadata = this.responseMetadata(event);
+        yield new ChatGenerationChunk({
+          text: '',
+          message: new AIMessageChunk({
+            content: '',
+            usage_metadata: usageOf(event),
+            response_metadata: { ...metadata },
+          }),
+          generationInfo: { finish_reason: metadata.finish_reason },
+        });
+      }
+    }
+  }
+
+  /**
+   * Structured output through grammar-constrained decoding: the schema (zod v3/v4, a Standard Schema, or
+   * a JSON Schema object) is turned into JSON Schema and compiled by `@decodekit/strategy-constrained`
+   * into a logits processor, so every token keeps the output on a path to valid compact JSON that closes
+   * within `maxTokens`. The result is parsed and validated (zod, Standard Schema, or the JSON Schema).
+   * `method` is `"jsonSchema"` (default) or `"jsonMode"` (any JSON object); `"functionCalling"` is not
+   * available because decodekit models do not call tools.
+   */
+  override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
+    outputSchema: StructuredSchema<TOutput>,
+    config?: StructuredOutputMethodOptions<false>,
+  ): Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
+
+  override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
+    outputSchema: StructuredSchema<TOutput>,
+    config?: StructuredOutputMethodOptions<true>,
+  ): Runnable<
+    BaseLanguageModelInput,
+    { raw: BaseMessage; parsed: TOutput },
+    ChatDecodekitCallOptions
+  >;
+
+  override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
+    outputSchema: StructuredSchema<TOutput>,
+    config?: StructuredOutputMethodOptions<boolean>,
+  ):
+    | Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>
+    | Runnable<
+        BaseLanguageModelInput,
+        { raw: BaseMessage; parsed: TOutput },
+        ChatDecodekitCallOptions
+      > {
+    const method = config?.method ?? 'jsonSchema';
+    if (method !== 'jsonSchema' && method !== 'jsonMode') {
+      throw new InvalidArgumentError({
+        argument: 'method',
+        message:
+          `"${method}" is not supported: decodekit models do not call tools. Use "jsonSchema" (the default), ` +
+          'which constrains decoding to the schema, or "jsonMode" for any JSON object.',
+      });
+    }
+    const typed = isInteropZodSchema(outputSchema) || isSerializableSchema(outputSchema);
+    if (
+      !typed &&
+      (typeof outputSchema !== 'object' || outputSchema === null || Array.isArray(outputSchema))
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'outputSchema',
+        message: 'must be a zod schema, a Standard Schema or a JSON Schema object.',
+      });
+    }
+    const declared = (
+      typed ? toJsonSchema(outputSchema as InteropZodType) : outputSchema
+    ) as Record<string, unknown>;
+    const constraint: JsonSchema =
+      method === 'jsonMode' ? { type: 'object' } : withoutNoOpKeywords(declared);
+    const unsupported = unsupportedSchemaFeatures(constraint);
+    if (unsupported.length > 0) {
+      throw new InvalidArgumentError({
+        argument: 'outputSchema',
+        message: `the schema uses what the JSON constraint cannot enforce: ${unsupported.join('; ')}.`,
+      });
+    }
+    const llm = this.withConfig({
+      responseFormat: { type: 'json_schema', schema: constraint },
+      ls_structured_output_format: { kwargs: { method }, schema: declared },
+    } as Partial<ChatDecodekitCallOptions>);
+    const parser = typed
+      ? createContentParser<TOutput>(outputSchema as InteropZodType<TOutput>)
+      : new JsonSchemaOutputParser<TOutput>(method === 'jsonMode' ? { type: 'object' } : declared);
+    const includeRaw = config?.includeRaw ?? false;
+    // The pipeline forwards call options (temperature, maxTokens...) to the model like any config.
+    return assembleStructuredOutputPipeline<TOutput>(
+      llm,
+      parser,
+      includeRaw,
+      config?.name ?? (includeRaw ? 'StructuredOutputRunnable' : 'StructuredOutput'),
+    ) as Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
+  }
+
+  private async decode(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+  ): Promise<AsyncIterable<DecodeEvent>> {
+    const chat = toChatMessages(messages);
+    const model = await this.loadModel();
+    options.signal?.throwIfAborted();
+    const format = options.responseFormat;
+    if (format !== undefined && (format?.type !== 'json_schema' || format.schema === undefined)) {
+      throw new InvalidArgumentError({
+        argument: 'responseFormat',
+        message: 'must be { type: "json_schema", schema }.',
+      });
+    }
+    return runDecoder({
+      model,
+      prompt: { messages: chat },
+      options: mergeDecodeOptions(this.decodeOptions, options),
+      stop: options.stop ?? this.stop,
+      signal: options.signal,
+      responseSchema: format?.schema,
+    });
+  }
+
+  private responseMetadata(
+    done: Extract<DecodeEvent, { type: 'done' }>,
+  ): DecodekitResponseMetadata {
+    return {
+      model: this.modelName,
+      model_name: this.modelName,
+      model_provider: 'decodekit',
+      finish_reason: finishReason(done.reason),
+      decodekit_finish_reason: done.reason,
+      decodekit_stats: done.stats,
+    };
+  }
+}
+
+/** Usage of one generation: prompt ids as fed (BOS and chat template included) and generated ids (EOS included). */
+export function usageOf(done: Extract<DecodeEvent, { type: 'done' }>): UsageMetadata {
+  const input = done.promptTokens.length;
+  const output = done.tokens.length;
+  return { input_tokens: input, output_tokens: output, total_tokens: input + output };
+}
+
+function tokenUsage(usage: UsageMetadata | undefined): Record<string, unknown> | undefined {
+  if (!usage) return undefined;
+  return {
+    tokenUsage: {
+      promptTokens: usage.input_tokens,
+      completionTokens: usage.output_tokens,
+      totalTokens: usage.total_tokens,
+    },
+  };
+}
+
+/** Serializable parameters of a call, for tracing and cache keys (strategy and processors by name). */
+export function describeInvocation(
+  modelName: string,
+  options: DecodekitDecodeOptions,
+  stop: readonly string[] | undefined,
+): Record<string, unknown> {
+  return {
+    model: modelName,
+    temperature: options.temperature,
+    max_tokens: options.maxTokens,
+    top_k: options.topK,
+    top_p: options.topP,
+    min_p: options.minP,
+    typical_p: options.typicalP,
+    repetition_penalty: options.repetitionPenalty,
+    presence_penalty: options.presencePenalty,
+    frequency_penalty: options.frequencyPenalty,
+    no_repeat_ngram_size: options.noRepeatNgramSize,
+    seed: options.seed,
+    stop: stop && stop.length > 0 ? [...stop] : undefined,
+    strategy: options.strategy?.name,
+    processors: options.processors?.map(processor => processor.name),
+  };
+}

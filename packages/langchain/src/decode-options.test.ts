@@ -1,0 +1,54 @@
+import { autoregressive, topK } from '@decodekit/core';
+import { describe, expect, it } from 'vitest';
+import { mergeDecodeOptions, toGenerateOptions } from './decode-options.js';
+import { withoutNoOpKeywords } from './run-decoder.js';
+
+describe('mergeDecodeOptions', () => {
+  it('lets defined call options replace instance options and ignores unrelated fields', () => {
+    const strategy = autoregressive();
+    const processors = [topK(3)];
+    const merged = mergeDecodeOptions(
+      { temperature: 0.5, maxTokens: 10, strategy, processors, callbacks: [] } as never,
+      { maxTokens: 3, temperature: undefined, signal: AbortSignal.abort(), tags: ['x'] } as never,
+    );
+    expect(merged).toEqual({ temperature: 0.5, maxTokens: 3, strategy, processors });
+  });
+
+  it('builds core GenerateOptions with stop strings and the signal only when given', () => {
+    const signal = new AbortController().signal;
+    expect(toGenerateOptions({ topP: 0.9, processors: [] }, { stop: [], signal })).toEqual({
+      topP: 0.9,
+      signal,
+    });
+    expect(toGenerateOptions({}, { stop: ['\n'] })).toEqual({ stop: ['\n'] });
+  });
+});
+
+describe('withoutNoOpKeywords', () => {
+  it('drops propertyNames that only say keys are strings, at any depth, without touching the input', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        tags: {
+          type: 'object',
+          propertyNames: { type: 'string' },
+          additionalProperties: { type: 'number' },
+        },
+        list: { type: 'array', items: [{ propertyNames: {} }] },
+        strict: { type: 'object', propertyNames: { type: 'string', maxLength: 3 } },
+        propertyNames: { type: 'string' }, // a property called "propertyNames" stays
+      },
+    };
+    const snapshot = structuredClone(schema);
+    expect(withoutNoOpKeywords(schema)).toEqual({
+      type: 'object',
+      properties: {
+        tags: { type: 'object', additionalProperties: { type: 'number' } },
+        list: { type: 'array', items: [{}] },
+        strict: { type: 'object', propertyNames: { type: 'string', maxLength: 3 } },
+        propertyNames: { type: 'string' },
+      },
+    });
+    expect(schema).toEqual(snapshot);
+  });
+});

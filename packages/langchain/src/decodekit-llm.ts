@@ -1,0 +1,191 @@
+import { InvalidArgumentError, type DecodeEvent, type LoadedModel } from '@decodekit/core';
+import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import {
+  LLM,
+  type BaseLLMCallOptions,
+  type BaseLLMParams,
+} from '@langchain/core/language_models/llms';
+import { GenerationChunk, type Generation, type LLMResult } from '@langchain/core/outputs';
+import { describeInvocation, usageOf } from './chat-decodekit.js';
+import {
+  mergeDecodeOptions,
+  pickDecodeOptions,
+  validateDecodeOptions,
+  type DecodekitDecodeOptions,
+} from './decode-options.js';
+import {
+  DEFAULT_MODEL,
+  resolveModel,
+  validateModelInput,
+  type DecodekitModelInput,
+} from './resolve-model.js';
+import { finishReason, runDecoder } from './run-decoder.js';
+
+/** Constructor fields of {@link DecodekitLLM}. */
+export interface DecodekitLLMInput extends BaseLLMParams, DecodekitDecodeOptions {
+  /** A hub id or folder for `loadModel` (Node), or a `LoadedModel`. Default `karpathy/tinyllamas/stories260K`. */
+  model?: DecodekitModelInput;
+  /** Stop strings applied to every call unless the call passes its own `stop`. */
+  stop?: string[];
+  /** Prepend BOS as the model was trained (default true). */
+  addSpecialTokens?: boolean;
+}
+
+/** Call options of {@link DecodekitLLM}: every decode option can be changed for one call. */
+export interface DecodekitLLMCallOptions extends BaseLLMCallOptions, DecodekitDecodeOptions {}
+
+/**
+ * A LangChain text-completion LLM (string in, string out) over a local decodekit model: the prompt is
+ * continued as plain text, no chat template. Streams token by token, honours stop strings and AbortSignal,
+ * and reports token usage in `llmOutput.tokenUsage` and each generation's `generationInfo`.
+ *
+ * @example
+ * const llm = new DecodekitLLM({ maxTokens: 48 });
+ * const story = await llm.invoke('Once upon a time');
+ */
+export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
+  static lc_name(): string {
+    return 'DecodekitLLM';
+  }
+
+  model: DecodekitModelInput;
+
+  stop?: string[];
+
+  addSpecialTokens: boolean;
+
+  /** Decode settings of this instance (call options override them). */
+  readonly decodeOptions: DecodekitDecodeOptions;
+
+  private loaded?: Promise<LoadedModel>;
+
+  constructor(fields: DecodekitLLMInput = {}) {
+    super(fields);
+    const model = fields.model ?? DEFAULT_MODEL;
+    validateModelInput(model);
+    this.model = model;
+    if (fields.stop !== undefined && !Array.isArray(fields.stop)) {
+      throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
+    }
+    this.stop = fields.stop;
+    this.addSpecialTokens = fields.addSpecialTokens ?? true;
+    this.decodeOptions = pickDecodeOptions(fields);
+    validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /** The model name reported in tracing and generation info. */
+  get modelName(): string {
+    return typeof this.model === 'string' ? this.model : this.model.info.name;
+  }
+
+  _llmType(): string {
+    return 'decodekit';
+  }
+
+  /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
+  loadModel(): Promise<LoadedModel> {
+    this.loaded ??= resolveModel(this.model);
+    return this.loaded;
+  }
+
+  override invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
+    return describeInvocation(
+      this.modelName,
+      mergeDecodeOptions(this.decodeOptions, options),
+      options?.stop ?? this.stop,
+    );
+  }
+
+  override _identifyingParams(): Record<string, unknown> {
+    return this.invocationParams();
+  }
+
+  async _call(prompt: string, options: this['ParsedCallOptions']): Promise<string> {
+    return (await this.complete(prompt, options)).text;
+  }
+
+  override async _generate(
+    prompts: string[],
+    options: this['ParsedCallOptions'],
+  ): Promise<LLMResult> {
+    const generations: Generation[][] = [];
+    let promptTokens = 0;
+    let completionTokens = 0;
+    for (const prompt of prompts) {
+      const generation = await this.complete(prompt, options);
+      const usage = generation.generationInfo.usage;
+      promptTokens += usage.input_tokens;
+      completionTokens += usage.output_tokens;
+      generations.push([generation]);
+    }
+    return {
+      generations,
+      llmOutput: {
+        tokenUsage: {
+          promptTokens,
+          completionTokens,
+          totalTokens: promptTokens + completionTokens,
+        },
+      },
+    };
+  }
+
+  override async *_streamResponseChunks(
+    prompt: string,
+    options: this['ParsedCallOptions'],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<GenerationChunk> {
+    for await (const event of await this.decode(prompt, options)) {
+      if (event.type === 'token' && event.text.length > 0) {
+        const chunk = new GenerationChunk({ text: event.text });
+        yield chunk;
+        await runManager?.handleLLMNewToken(
+          event.text,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          { chunk },
+        );
+      } else if (event.type === 'done') {
+        yield new GenerationChunk({ text: '', generationInfo: this.generationInfo(event) });
+      }
+    }
+  }
+
+  private async complete(prompt: string, options: this['ParsedCallOptions']) {
+    let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
+    for await (const event of await this.decode(prompt, options))
+      if (event.type === 'done') done = event;
+    if (!done) throw new Error('decodekit ended without a result.');
+    return { text: done.text, generationInfo: this.generationInfo(done) };
+  }
+
+  private generationInfo(done: Extract<DecodeEvent, { type: 'done' }>) {
+    return {
+      model_name: this.modelName,
+      finish_reason: finishReason(done.reason),
+      decodekit_finish_reason: done.reason,
+      usage: usageOf(done),
+      decodekit_stats: done.stats,
+    };
+  }
+
+  private async decode(
+    prompt: string,
+    options: this['ParsedCallOptions'],
+  ): Promise<AsyncIterable<DecodeEvent>> {
+    options.signal?.throwIfAborted();
+    const model = await this.loadModel();
+    options.signal?.throwIfAborted();
+    const merged = mergeDecodeOptions(this.decodeOptions, options);
+    return runDecoder({
+      model,
+      prompt,
+      options: merged,
+      stop: options.stop ?? this.stop,
+      signal: options.signal,
+      addSpecialTokens: this.addSpecialTokens,
+    });
+  }
+}

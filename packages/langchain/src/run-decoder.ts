@@ -1,0 +1,99 @@
+import {
+  createDecoder,
+  resolveGenerateOptions,
+  type DecodeEvent,
+  type FinishReason,
+  type LoadedModel,
+  type LogitsProcessor,
+  type Prompt,
+} from '@decodekit/core';
+import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
+import {
+  toGenerateOptions,
+  validateDecodeOptions,
+  type DecodekitDecodeOptions,
+} from './decode-options.js';
+
+/** What one call decodes: the resolved options plus LangChain's stop strings, signal and response format. */
+export interface DecodeRequest {
+  model: LoadedModel;
+  prompt: Prompt;
+  /** Instance options already merged with the call's. */
+  options: DecodekitDecodeOptions;
+  stop?: readonly string[];
+  signal?: AbortSignal;
+  /** When set, output is constrained to compact JSON valid against this schema. */
+  responseSchema?: JsonSchema;
+  /** Prepend BOS to text prompts (core's default, true). */
+  addSpecialTokens?: boolean;
+}
+
+/**
+ * Runs one generation with a fresh decoder (model, processors, strategy of this call) and yields core's
+ * decode events. With `responseSchema`, `@decodekit/strategy-constrained`'s `jsonSchema` processor is
+ * appended to the processors with the call's `maxTokens` as its budget, so the JSON closes in time; stop
+ * strings are not applied then (the grammar decides where the output ends).
+ */
+export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
+  const { model, prompt, options, signal, responseSchema } = request;
+  const stop = responseSchema ? undefined : request.stop;
+  validateDecodeOptions({ ...options, stop });
+  const generateOptions = toGenerateOptions(options, { stop, signal });
+  if (request.addSpecialTokens !== undefined)
+    generateOptions.addSpecialTokens = request.addSpecialTokens;
+  const processors: LogitsProcessor<any>[] = [...(options.processors ?? [])];
+  if (responseSchema !== undefined) {
+    const { maxTokens } = resolveGenerateOptions(generateOptions);
+    processors.push(jsonSchema(responseSchema, { tokenizer: model.tokenizer, maxTokens }));
+  }
+  const decoder = createDecoder({
+    model,
+    tokenizer: model.tokenizer,
+    processors,
+    strategy: options.strategy,
+  });
+  return decoder.stream(prompt, generateOptions);
+}
+
+/** LangChain's (OpenAI's) finish reason for a decodekit one: an EOS or a stop string both read `stop`. */
+export function finishReason(reason: FinishReason): string {
+  return reason === 'length' ? 'length' : reason === 'abort' ? 'abort' : 'stop';
+}
+
+/**
+ * Drops keywords that constrain nothing in JSON but that the constraint compiler rejects: zod 4 writes
+ * `propertyNames: { type: "string" }` for every `z.record(z.string(), ...)`, and object keys are always
+ * strings. Returns a new schema; the input is not changed.
+ */
+export function withoutNoOpKeywords(schema: JsonSchema): JsonSchema {
+  return strip(schema, false) as JsonSchema;
+}
+
+/** Keywords whose value maps names to subschemas: their keys are names, never keywords. */
+const NAME_MAPS = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+]);
+
+function strip(value: unknown, namesOnly: boolean): unknown {
+  if (Array.isArray(value)) return value.map(item => strip(item, false));
+  if (typeof value !== 'object' || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (!namesOnly && key === 'propertyNames' && isNoOpPropertyNames(child)) continue;
+    copy[key] = strip(child, !namesOnly && NAME_MAPS.has(key));
+  }
+  return copy;
+}
+
+function isNoOpPropertyNames(value: unknown): boolean {
+  if (value === true) return true;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  return (
+    keys.length === 0 || (keys.length === 1 && (value as { type?: unknown }).type === 'string')
+  );
+}
