@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import { InvalidArgumentError, ModelFormatError } from '@decodekit/core';
 import { type LlamaConfig, type LlamaWeights, headDimOf, weightSizes } from './llama-config.js';
 import { fusedGateUp, fusedQkv, ropeTables, transposed } from './graph-weights.js';
-import { ElemType, type GraphWriter, createGraphWriter, encodeModel } from './onnx-writer.js';
+import { ElemType, type GraphWriter, createGraphWriter, decodeModel, encodeModel } from './onnx-writer.js';
 
 /** Options of {@link buildLlamaGraph}. */
 export interface LlamaGraphOptions {
@@ -16,6 +16,13 @@ export interface LlamaGraphOptions {
   readonly hiddenStates?: boolean;
   /** Include the `skip_layers` input (default: `!plain`). */
   readonly skipLayers?: boolean;
+  /**
+   * Take `inputs_embeds` [1, n, hiddenSize] (float32) in place of `input_ids`: the rows' input embeddings
+   * instead of the embedding lookup (Hugging Face's `inputs_embeds`; superposed decoding feeds weighted sums
+   * of embedding rows). Default false. The embedding table stays in the graph for a tied classifier; read it
+   * with `readEmbeddingTable`.
+   */
+  readonly inputsEmbeds?: boolean;
   /** Stored in the model's metadata_props. */
   readonly name?: string;
 }
@@ -44,10 +51,10 @@ function scalarF32(g: GraphWriter, name: string, value: number): string {
 }
 
 /** The built-in causal mask [n, past + n] (0 or MASKED), also honouring zeros in attention_mask. */
-function causalBias(ctx: Context, pastKey: string): string {
+function causalBias(ctx: Context, pastKey: string, rowsInput = 'input_ids'): string {
   const { g } = ctx;
   const past = g.op1('Shape', [pastKey], { start: 2, end: 3 });
-  const n = g.op1('Shape', ['input_ids'], { start: 1, end: 2 });
+  const n = g.op1('Shape', [rowsInput], { start: 1, end: 2 });
   const total = g.op1('Add', [past, n]);
   const zero = g.int64([], [0]);
   const one = g.int64([], [1]);
@@ -191,6 +198,7 @@ export function buildLlamaGraph(
   const withBias = options.attentionBias ?? !plain;
   const withHidden = options.hiddenStates ?? !plain;
   const withSkip = options.skipLayers ?? !plain;
+  const withEmbeds = options.inputsEmbeds ?? false;
   const { vocabSize, dim, numLayers, numHeads, numKvHeads, contextLength } = config;
   const headDim = headDimOf(config);
   const g = createGraphWriter();
@@ -202,7 +210,8 @@ export function buildLlamaGraph(
     two: scalarF32(g, 'two', 2),
   };
 
-  g.input('input_ids', ElemType.int64, [1, 'sequence_length']);
+  if (withEmbeds) g.input('inputs_embeds', ElemType.float, [1, 'sequence_length', dim]);
+  else g.input('input_ids', ElemType.int64, [1, 'sequence_length']);
   g.input('attention_mask', ElemType.int64, [1, 'total_sequence_length']);
   g.input('position_ids', ElemType.int64, [1, 'sequence_length']);
   for (let i = 0; i < numLayers; i++) {
@@ -227,7 +236,7 @@ export function buildLlamaGraph(
   g.float('norm', [dim], weights.rmsFinal);
 
   // Per-call tensors shared by every layer.
-  let x = g.op1('Gather', ['embed_tokens', 'input_ids'], { axis: 0 }); // [1, n, dim]
+  let x = withEmbeds ? 'inputs_embeds' : g.op1('Gather', ['embed_tokens', 'input_ids'], { axis: 0 }); // [1, n, dim]
   const ropeTable = (table: string) => {
     const half = g.op1('Gather', [table, 'position_ids'], { axis: 0 }); // [1, n, D/2]
     const full = g.op1('Concat', [half, half], { axis: -1 }); // [1, n, D]
@@ -235,7 +244,9 @@ export function buildLlamaGraph(
   };
   const ropeCos = ropeTable('rope_cos');
   const ropeSin = ropeTable('rope_sin');
-  const bias = withBias ? 'attention_bias' : causalBias(ctx, 'past_key_values.0.key');
+  const bias = withBias
+    ? 'attention_bias'
+    : causalBias(ctx, 'past_key_values.0.key', withEmbeds ? 'inputs_embeds' : 'input_ids');
   const qkvShape = g.int64([4], [0, 0, 2 * (numHeads + numKvHeads) + numKvHeads, headDim]);
   const qkvSplit = g.int64([3], [numHeads + numKvHeads, numHeads + numKvHeads, numKvHeads]);
   const qkSplit = g.int64([2], [numHeads, numKvHeads]);
@@ -298,6 +309,47 @@ export function buildLlamaGraph(
     }
   }
   const metadata: Record<string, string> = { 'decodekit.graph': plain ? 'plain' : 'extended' };
+  if (withEmbeds) metadata['decodekit.inputs'] = 'inputs_embeds';
   if (options.name) metadata['decodekit.name'] = options.name;
   return encodeModel(g.toGraph('llama'), { metadata });
+}
+
+/** A token embedding table read from a graph. */
+export interface EmbeddingTable {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  /** Row i is token i's input embedding (= its classifier column when the embeddings are tied). [vocab, hidden] */
+  readonly data: Float32Array;
+}
+
+/**
+ * Reads the token embedding table (the `embed_tokens` initializer, also the classifier of tied models) of
+ * a graph built by {@link buildLlamaGraph}, e.g. `onnx/model.onnx` of a converted folder, so that callers can
+ * form input embeddings in JavaScript for an `inputsEmbeds` graph.
+ *
+ * @throws ModelFormatError when the graph has no float32 `embed_tokens` [vocab, hidden] initializer
+ */
+export function readEmbeddingTable(onnx: Uint8Array): EmbeddingTable {
+  const graph = decodeModel(onnx).graph;
+  const tensor = graph?.initializer?.find(initializer => initializer.name === 'embed_tokens');
+  const dims = (tensor?.dims ?? []).map(Number);
+  if (!tensor || dims.length !== 2 || tensor.dataType !== ElemType.float) {
+    throw new ModelFormatError({
+      path: 'onnx/model.onnx',
+      message: 'has no float32 `embed_tokens` [vocab, hidden] initializer (only graphs built by decodekit are read).',
+    });
+  }
+  const [vocabSize, hiddenSize] = dims;
+  let data: Float32Array;
+  if (tensor.rawData && tensor.rawData.length > 0) {
+    const raw = tensor.rawData;
+    data = new Float32Array(vocabSize * hiddenSize);
+    new Uint8Array(data.buffer).set(raw.subarray(0, data.byteLength));
+  } else {
+    data = Float32Array.from(tensor.floatData ?? []);
+  }
+  if (data.length !== vocabSize * hiddenSize) {
+    throw new ModelFormatError({ path: 'onnx/model.onnx', message: `embed_tokens holds ${data.length} floats, expected ${vocabSize * hiddenSize}.` });
+  }
+  return { vocabSize, hiddenSize, data };
 }

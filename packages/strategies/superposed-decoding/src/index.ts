@@ -1,0 +1,12 @@
+export { superposedDecoding } from './superposed-decoding.js';
+export type {
+  EmbeddingsModel,
+  EmbeddingsSequence,
+  SuperposedDecoding,
+  SuperposedDecodingOptions,
+  SuperposedDraft,
+  SuperposedGenerateArgs,
+  SuperposedResult,
+} from './superposed-decoding.js';
+export { ngramModel } from './ngram-model.js';
+export type { NgramModel } from './ngram-model.js';

@@ -1,0 +1,45 @@
+import { delimiter } from 'node:path';
+import { createDecoder } from '@decodekit/core';
+import { loadReferenceModel, readPromptFile, referencePrompts } from '@decodekit/conformance';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadStoriesEmbeddingsModel } from '../test-support/onnx-embeddings-model.js';
+import { ngramModel, superposedDecoding } from './index.js';
+
+const modelsRoot = (process.env.DECODEKIT_MODELS ?? '').split(delimiter)[0];
+
+describe('superposedDecoding on stories260K (inputs_embeds graph)', async () => {
+  const reference = await loadReferenceModel();
+  const embeddingsModel = await loadStoriesEmbeddingsModel(modelsRoot, reference.info.eosTokenIds);
+  afterAll(() => embeddingsModel.release());
+
+  it('one-hot rows (the tokens\' embeddings) reproduce the backend\'s forward', async () => {
+    const ids = reference.tokenizer.encode('Once upon a time, there was a little dog named Max.');
+    const dim = embeddingsModel.info.hiddenSize;
+    const rows = new Float32Array(ids.length * dim);
+    ids.forEach((token, row) => rows.set(embeddingsModel.embeddingTable.subarray(token * dim, (token + 1) * dim), row * dim));
+    const logits = await embeddingsModel.createSequence().append(rows);
+    const expected = (await reference.createSequence().forward({ tokens: Int32Array.from(ids) })).logits;
+    let diff = 0;
+    for (let i = 0; i < expected.length; i++) diff = Math.max(diff, Math.abs(logits[i] - expected[i]));
+    expect(diff).toBeLessThan(1e-4);
+  });
+
+  it('k = 1 without n-grams is token-identical to greedy decoding on bench prompts', async () => {
+    for (const prompt of referencePrompts(reference).slice(0, 10)) {
+      const greedy = await createDecoder({ model: reference }).generate({ tokens: prompt.ids }, { maxTokens: 48 });
+      const { drafts, finished } = await superposedDecoding({ numDrafts: 1 }).generate({ model: embeddingsModel, prompt: prompt.ids, maxTokens: 48 });
+      const tokens = greedy.reason === 'eos' ? finished[0].tokens : drafts[0].tokens;
+      expect(tokens, prompt.id).toEqual(greedy.tokens);
+    }
+  }, 60_000);
+
+  it('k = 3 with n-gram interpolation: three distinct drafts, one forward per step', async () => {
+    const corpus = readPromptFile('stories').map(entry => reference.tokenizer.encode(entry.prompt));
+    const superposed = superposedDecoding({ numDrafts: 3, ngrams: ngramModel(corpus) });
+    const { drafts, forwardPasses } = await superposed.generate({ model: embeddingsModel, prompt: reference.tokenizer.encode('Tom had a red ball.'), maxTokens: 24 });
+    expect(forwardPasses).toBe(24);
+    expect(drafts).toHaveLength(3);
+    expect(new Set(drafts.map(draft => draft.tokens.join())).size).toBe(3);
+    expect(drafts.every(draft => draft.tokens.length === 24)).toBe(true);
+  });
+});
