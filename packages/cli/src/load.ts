@@ -1,18 +1,35 @@
 import { InvalidArgumentError, type Backend, type LoadedModel } from '@decodekit/core';
-import { createCpuBackend, createWasmBackend } from '@decodekit/backend-onnx';
-import { loadModel } from '@decodekit/backend-onnx';
+import { createCpuBackend, createWasmBackend, loadModel } from '@decodekit/backend-onnx';
+import { createCudaBackend } from '@decodekit/backend-cuda';
+import { createWebGpuBackend } from '@decodekit/backend-webgpu';
 
 export const DEFAULT_MODEL = 'karpathy/tinyllamas/stories260K';
 
-/** Backend by CLI name. */
+/** The names `--backend` accepts. */
+export const BACKENDS = ['cpu', 'wasm', 'webgpu', 'cuda'] as const;
+
+/**
+ * Backend by CLI name. `cuda` and `cuda:N` pick a device; errors (no adapter, no CUDA provider libraries)
+ * come from `load()` and say how to fix them.
+ */
 export function backendByName(name: string): Backend {
-  switch (name) {
+  const [kind, device] = name.split(':');
+  switch (kind) {
     case 'cpu':
       return createCpuBackend();
     case 'wasm':
       return createWasmBackend();
+    case 'webgpu':
+      return createWebGpuBackend();
+    case 'cuda': {
+      const deviceId = device === undefined ? 0 : Number(device);
+      if (!Number.isInteger(deviceId) || deviceId < 0) {
+        throw new InvalidArgumentError({ argument: '--backend', message: `cuda:N needs a device number, got "${device}".` });
+      }
+      return createCudaBackend({ deviceId });
+    }
     default:
-      throw new InvalidArgumentError({ argument: '--backend', message: `unknown backend "${name}"; use cpu or wasm.` });
+      throw new InvalidArgumentError({ argument: '--backend', message: `unknown backend "${name}"; use ${BACKENDS.join(', ')} (cuda:N for device N).` });
   }
 }
 

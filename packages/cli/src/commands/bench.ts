@@ -22,7 +22,7 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('Run AR and each strategy side by side; check identity at T = 0; write bench.json, bench.md, bench.svg.')
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
-    .option('--backend <name>', 'cpu | wasm', 'cpu')
+    .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompts <file>', 'JSONL prompt set with id, prompt, max_tokens (repeatable)', collect, [])
     .option('--strategies <list>', 'comma-separated strategy specs (NAME[:k=v;...] uses ; between options here)', 'ar,prompt-lookup,token-recycling')
     .option('--max-tokens <n>', 'override every prompt’s max_tokens', number('--max-tokens'))

@@ -14,7 +14,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('Generate with AR and with speculative strategies side by side: identical text, speedup and τ.')
     .option('--model <ref>', 'model', DEFAULT_MODEL)
-    .option('--backend <name>', 'cpu | wasm', 'cpu')
+    .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .action(async options => {
       const model = await loadForCli(options.model, options.backend);
       try {

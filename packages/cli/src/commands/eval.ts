@@ -13,7 +13,7 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('Report perplexity, distinct-n, self-BLEU and repetition rate of strategies on a prompt set.')
     .option('--model <ref>', 'model that generates and scores', DEFAULT_MODEL)
-    .option('--backend <name>', 'cpu | wasm', 'cpu')
+    .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--strategies <list>', 'comma-separated strategy specs (options separated by ;)', 'greedy,beam-search,momentum-decoding')
     .option('--prompts <file>', 'JSONL prompt set (repeatable)', collect, [])
     .option('--max-tokens <n>', 'tokens per continuation', number('--max-tokens'), 64)

@@ -11,7 +11,7 @@ export function registerGenerate(program: Command): void {
     .command('generate')
     .description('Generate text from a prompt, streaming it to stdout.')
     .option('--model <ref>', 'model folder, hub id or llama2.c folder', DEFAULT_MODEL)
-    .option('--backend <name>', 'cpu | wasm', 'cpu')
+    .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompt <text>', 'prompt text')
     .option('--prompt-file <file>', 'read the prompt from a file')
     .option('--max-tokens <n>', 'most tokens to generate', number('--max-tokens'), 256)

@@ -7,6 +7,9 @@ import type { Sequence } from '../types.js';
  * expected tokens per unit of forward cost (the hardware-aware tree sizing of PPD and Sequoia, learned
  * online). Cutting a draft never changes what is emitted, only how fast.
  */
+/** Cost curves per model: measured once per model and process, shared by every strategy instance. */
+const measuredCosts = new WeakMap<object, Float64Array>();
+
 export class DraftLengthPolicy {
   private readonly hits: number[] = [];
   private readonly trials: number[] = [];
@@ -17,9 +20,17 @@ export class DraftLengthPolicy {
     return this.costs;
   }
 
-  /** Measures the cost of forwards of 1..maxRows rows on a fork of `sequence` (once). */
-  async calibrate(sequence: Sequence, pending: number, maxRows: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Measures the cost of forwards of 1..maxRows rows on a fork of `sequence`, once per model (`key`, the
+   * model object): later strategy instances on the same model reuse the curve.
+   */
+  async calibrate(sequence: Sequence, pending: number, maxRows: number, signal?: AbortSignal, key?: object): Promise<void> {
     if (this.costs && this.costs.length > maxRows) return;
+    const known = key ? measuredCosts.get(key) : undefined;
+    if (known && known.length > maxRows) {
+      this.costs = known;
+      return;
+    }
     const probe = sequence.fork();
     try {
       const sizes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128].filter(size => size <= maxRows);
@@ -52,6 +63,7 @@ export class DraftLengthPolicy {
       }
       costs[0] = 1;
       this.costs = costs;
+      if (key) measuredCosts.set(key, costs);
     } finally {
       probe.dispose();
     }

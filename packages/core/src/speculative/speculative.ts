@@ -66,7 +66,13 @@ export function speculative({
       try {
         const room = context.model.info.contextLength - context.tokens.length + 1;
         if (policy && room > 1) {
-          await policy.calibrate(context.sequence, context.tokens[context.tokens.length - 1], Math.min(budget + 1, room), context.signal);
+          await policy.calibrate(
+            context.sequence,
+            context.tokens[context.tokens.length - 1],
+            Math.min(budget + 1, room),
+            context.signal,
+            context.model,
+          );
         }
         for (;;) {
           if (!(await step(context, drafter, verifier, budget, policy))) return;
