@@ -4,6 +4,7 @@ import {
   repetitionPenalty,
   type CausalLM,
   type GenerateOptions,
+  type LoadedModel,
   type LogitsProcessor,
   type Strategy,
 } from '@decodekit/core';
@@ -32,6 +33,13 @@ export interface StrategyConformanceOptions {
   samples?: number;
   /** Tokens per O-greedy real-model prompt (default: the prompt file's max_tokens). */
   maxTokens?: number;
+  /**
+   * The real model to check on (default: stories260K on the CPU backend). GPU backend packages pass their
+   * own loaded stories260K so the same suite runs on their backend.
+   */
+  referenceModel?: () => Promise<LoadedModel>;
+  /** Use only every n-th bench prompt on the real model (slow backends; default 1 = all). */
+  promptStride?: number;
 }
 
 async function generateIds(model: CausalLM, strategy: Strategy | undefined, prompt: readonly number[], options: GenerateOptions, processors: readonly LogitsProcessor<any>[] = []) {
@@ -111,9 +119,9 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
 
     describe('O-greedy on stories260K', () => {
       check('o-greedy-real', skip, 'every bench prompt and BOS alone: identical to autoregressive greedy', async () => {
-        const model = await loadReferenceModel();
+        const model = await (options.referenceModel ?? loadReferenceModel)();
         let mismatches = 0;
-        for (const prompt of referencePrompts(model)) {
+        for (const prompt of referencePrompts(model).filter((_, i) => i % (options.promptStride ?? 1) === 0)) {
           const generate = { maxTokens: options.maxTokens ?? prompt.maxTokens, temperature: 0 };
           const reference = await generateIds(model, undefined, prompt.ids, generate);
           const result = await generateIds(model, await options.strategy({ model, kind: 'real' }), prompt.ids, generate);
@@ -123,8 +131,8 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
         expect(mismatches).toBe(0);
       }, 600_000);
       check('o-greedy-real-processors', skip, 'with repetition penalty 1.3 and no-repeat-ngram 3: identical to autoregressive', async () => {
-        const model = await loadReferenceModel();
-        for (const prompt of referencePrompts(model).filter((_, i) => i % 6 === 0)) {
+        const model = await (options.referenceModel ?? loadReferenceModel)();
+        for (const prompt of referencePrompts(model).filter((_, i) => i % (6 * (options.promptStride ?? 1)) === 0)) {
           const generate = { maxTokens: 64, temperature: 0, repetitionPenalty: 1.3, noRepeatNgramSize: 3 };
           const reference = await generateIds(model, undefined, prompt.ids, generate);
           const result = await generateIds(model, await options.strategy({ model, kind: 'real' }), prompt.ids, generate);
