@@ -27,7 +27,7 @@ export async function exactJoint({
   processors?: readonly LogitsProcessor<any>[];
 }): Promise<Float64Array> {
   const vocab = model.info.vocabSize;
-  const processor = chain(...processors, ...buildOptionProcessors(resolveGenerateOptions(options)));
+  const processor: LogitsProcessor<any> = chain(...processors, ...buildOptionProcessors(resolveGenerateOptions(options)));
   const joint = new Float64Array(vocab ** steps);
   async function visit(context: number[], state: unknown, probability: number, index: number, depth: number): Promise<void> {
     if (depth === steps) {
