@@ -8,7 +8,11 @@ if (!existsSync(file)) {
 }
 const results = JSON.parse(readFileSync(file, 'utf8'));
 const passed = results.numPassedTests ?? 0;
-const failed = (results.numFailedTests ?? 0) + (results.numFailedTestSuites ?? 0);
+// Files that failed to load have no assertions of their own: count each as one failure.
+const brokenFiles = (results.testResults ?? []).filter(
+  file => file.status === 'failed' && (file.assertionResults ?? []).length === 0,
+).length;
+const failed = (results.numFailedTests ?? 0) + brokenFiles;
 const skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);
