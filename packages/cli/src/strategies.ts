@@ -14,6 +14,9 @@ import { beamSearch } from '@decodekit/strategy-beam-search';
 import { contrastiveDecoding } from '@decodekit/strategy-contrastive-decoding';
 import { diverseBeamSearch } from '@decodekit/strategy-diverse-beam-search';
 import { draftModel } from '@decodekit/strategy-draft-model';
+import { dyspec } from '@decodekit/strategy-dyspec';
+import { rsd } from '@decodekit/strategy-rsd';
+import { spectr } from '@decodekit/strategy-spectr';
 import { momentumDecoding } from '@decodekit/strategy-momentum-decoding';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
@@ -107,6 +110,49 @@ const registry: Record<string, Entry> = {
           }),
           budget: num(options.budget),
           adaptive: options.adaptive as boolean | undefined,
+        }),
+      };
+    },
+  },
+  spectr: {
+    description: 'SpecTr: k i.i.d. draft sequences, K-SEQ optimal-transport verification (needs --draft-model)',
+    keys: ['k', 'draftLength', 'temperature'],
+    async create(options, environment) {
+      const draft = await secondModel(environment);
+      return { strategy: spectr({ model: draft, k: num(options.k), draftLength: num(options.draftLength), temperature: num(options.temperature) }) };
+    },
+  },
+  rsd: {
+    description: 'Recursive Speculative Decoding: draft trees without replacement (needs --draft-model)',
+    keys: ['variant', 'branching', 'depth', 'beamWidth', 'budget', 'temperature'],
+    async create(options, environment) {
+      const draft = await secondModel(environment);
+      return {
+        strategy: rsd({
+          model: draft,
+          variant: options.variant as 'constant' | 'beam' | undefined,
+          branching: num(options.branching),
+          depth: num(options.depth),
+          beamWidth: num(options.beamWidth),
+          budget: num(options.budget),
+          temperature: num(options.temperature),
+        }),
+      };
+    },
+  },
+  dyspec: {
+    description: 'DySpec: dynamic draft trees grown by draft probability (needs --draft-model)',
+    keys: ['variant', 'budget', 'threshold', 'maxDepth', 'temperature'],
+    async create(options, environment) {
+      const draft = await secondModel(environment);
+      return {
+        strategy: dyspec({
+          model: draft,
+          variant: options.variant as 'greedy' | 'threshold' | undefined,
+          budget: num(options.budget),
+          threshold: num(options.threshold),
+          maxDepth: num(options.maxDepth),
+          temperature: num(options.temperature),
         }),
       };
     },

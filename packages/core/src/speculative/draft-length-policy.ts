@@ -84,6 +84,7 @@ export class DraftLengthPolicy {
     const rank = new Int32Array(rows);
     const chance = new Float64Array(rows);
     const childCount = new Map<number, number>();
+    const previousSibling = new Map<number, number>();
     for (let row = 0; row < rows; row++) {
       const parent = parents[row];
       depth[row] = parent < 0 ? 1 : depth[parent] + 1;
@@ -91,6 +92,11 @@ export class DraftLengthPolicy {
       rank[row] = seen;
       childCount.set(parent, seen + 1);
       chance[row] = (parent < 0 ? 1 : chance[parent]) * this.rate(depth[row], rank[row]);
+      // A later sibling never ranks above an earlier one, so kept siblings are always a prefix in the
+      // drafter's order (drafts drawn without replacement are verified in that order).
+      const previous = previousSibling.get(parent);
+      if (previous !== undefined) chance[row] = Math.min(chance[row], chance[previous]);
+      previousSibling.set(parent, row);
     }
     const order = Array.from({ length: rows }, (_, row) => row).sort((a, b) => chance[b] - chance[a] || a - b);
     let expected = 1;

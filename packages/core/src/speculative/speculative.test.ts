@@ -151,3 +151,15 @@ describe('decoder errors', () => {
     expect(() => speculative({ drafter: noisyOracle(), budget: 0 })).toThrow(InvalidArgumentError);
   });
 });
+
+describe('speculative engine near the end of the context', () => {
+  it('never sends more rows than the context holds, even with a large budget', async () => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 20 });
+    const reference = await createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 50 });
+    const result = await createDecoder({ model })
+      .use(speculative({ drafter: noisyOracle({ errorRate: 0, width: 4 }), budget: 64, adaptive: false }))
+      .generate({ tokens: [1, 2, 3] }, { maxTokens: 50 });
+    expect(result.tokens).toEqual(reference.tokens);
+    for (const call of model.forwardCalls) expect(call.prefixLength + call.tokens.length).toBeLessThanOrEqual(20);
+  });
+});

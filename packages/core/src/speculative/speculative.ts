@@ -98,23 +98,29 @@ async function step(
   const remaining = context.remaining();
   // Positions: the pending token sits at tokens.length - 1, a draft row of depth d at tokens.length - 1 + d.
   const maxDepth = Math.min(remaining, model.info.contextLength - context.tokens.length);
+  // A forward holds the committed tokens, the pending token and every draft row: all must fit the context.
+  const maxNodes = Math.max(0, Math.min(budget, model.info.contextLength - context.tokens.length));
   const contextTokens = context.tokens.slice();
 
   const draftStart = now();
   const proposed = await drafter.propose({
     tokens: contextTokens,
     promptLength: context.promptLength,
-    maxNodes: budget,
+    maxNodes,
     remaining,
     treeCapable,
     greedy: sampler.greedy,
     signal: context.signal,
   });
   let tree: DraftTree =
-    proposed && proposed.tokens.length > 0 && maxDepth > 0
-      ? shapeDraftTree(proposed, { maxNodes: budget, maxDepth, chainOnly: !treeCapable, vocabSize })
+    proposed && proposed.tokens.length > 0 && maxDepth > 0 && maxNodes > 0
+      ? shapeDraftTree(proposed, { maxNodes, maxDepth, chainOnly: !treeCapable, vocabSize })
       : { tokens: new Int32Array(0), parents: new Int32Array(0) };
-  if (policy && tree.tokens.length > 0) tree = keepRows(tree, policy.selectRows(tree.parents));
+  // Cutting rows is always exact for drafts without q (each row is verified as a fixed draft) and at
+  // temperature 0. Drafts sampled from q are verified as draws from q, so a cut that could depend on what
+  // was drawn is not allowed there: such drafters get the budget up front and their tree is kept whole.
+  const sampledDraft = !sampler.greedy && (tree.q !== undefined || tree.qDistributions !== undefined);
+  if (policy && tree.tokens.length > 0 && !sampledDraft) tree = keepRows(tree, policy.selectRows(tree.parents));
   const draftMs = now() - draftStart;
   const rows = tree.tokens.length;
   if (rows > 0) context.report({ type: 'draft', tree });

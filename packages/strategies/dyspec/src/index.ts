@@ -1,0 +1,2 @@
+export { dyspec, dyspecDrafter } from './dyspec.js';
+export type { DyspecDrafter, DyspecOptions } from './dyspec.js';

@@ -1,0 +1,3 @@
+export { rsd, rsdDrafter } from './rsd.js';
+export type { RsdDrafter, RsdOptions } from './rsd.js';
+export { conditionedGumbel, gumbel, gumbelTopK, log1mexp } from './gumbel.js';

@@ -1,0 +1,255 @@
+import {
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  VocabMismatchError,
+  sampleFromProbabilities,
+  seededRandom,
+  speculative,
+} from '@decodekit/core';
+import type {
+  CapabilityName,
+  CausalLM,
+  DraftContext,
+  DraftTree,
+  Drafter,
+  RandomSource,
+  Strategy,
+  Verifier,
+} from '@decodekit/core';
+import { DraftSession, draftDistribution, fitDepth } from './draft-session.js';
+import { kSeqSelect } from './k-seq.js';
+
+/** Options of `spectrDrafter()` and `spectr()`. */
+export interface SpectrOptions {
+  /** The draft model. Must share the target's vocabulary. */
+  model: CausalLM;
+  /** Number of i.i.d. draft sequences (SpecTr's K). Default 4. k = 1 is speculative sampling. */
+  k?: number;
+  /** Tokens per draft sequence (SpecTr's L). Default 4. */
+  draftLength?: number;
+  /**
+   * Temperature of the draft distribution q = softmax(logits / temperature). Default: the decoder's
+   * temperature (1 when the decoder is greedy, where q is not used). 0 = greedy drafts (one-hot q).
+   */
+  temperature?: number;
+  /** Layers the draft forwards skip (`capabilities.layerSkip`): draft with the target minus layers. */
+  skipLayers?: readonly number[];
+  /** Seed of the draft sampler when the engine gives none. Default 0. */
+  seed?: number;
+}
+
+/** A SpecTr drafter and the K-SEQ verifier bound to its drafts. */
+export interface SpectrDrafter extends Drafter {
+  readonly name: 'spectr';
+  /** The K-SEQ verifier that reads this drafter's draft multiplicities; pass it to `speculative()`. */
+  readonly verifier: Verifier;
+  /** Draft-model forward calls made so far. */
+  readonly draftForwards: number;
+}
+
+/** One node of the current draft trie (row −1 = the context). */
+interface TrieNode {
+  /** Next tokens of the draft sequences through this node, in draft order (repeats kept). */
+  drafts: number[];
+  /** Draft distribution the next tokens were drawn from. [vocab] */
+  q: Float32Array | undefined;
+  /** Child row of each distinct next token. */
+  child: Map<number, number>;
+}
+
+/**
+ * SpecTr's drafter (Sun et al., 2023, https://arxiv.org/abs/2310.15141): the draft model samples k
+ * independent sequences of `draftLength` tokens from q; sequences sharing a prefix share tree rows, so the
+ * target verifies the union in one tree forward. The trie keeps, per node, the next token of every
+ * sequence through it, which the bound K-SEQ `verifier` needs (multiplicities matter to K-SEQ).
+ *
+ * The draft model runs one tree forward per depth. The shape (k × draftLength ≤ the engine's budget) is
+ * fixed before drafting, never cut by what was drawn: cutting by value would bias verification.
+ */
+export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
+  const { model, k = 4, draftLength = 4, temperature, skipLayers, seed = 0 } = options ?? ({} as SpectrOptions);
+  validateModel(model, skipLayers);
+  if (k > 1 && !model.capabilities.tree) {
+    throw new UnsupportedCapabilityError({
+      capability: 'tree',
+      backendId: model.capabilities.backendId,
+      hint: 'spectr drafts k > 1 sequences as one tree forward of the draft model; use k = 1 or a tree-capable draft model.',
+    });
+  }
+  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError({ argument: 'k', message: `must be a positive integer, got ${k}.` });
+  if (!Number.isInteger(draftLength) || draftLength < 1) {
+    throw new InvalidArgumentError({ argument: 'draftLength', message: `must be a positive integer, got ${draftLength}.` });
+  }
+  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
+    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+  }
+  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+
+  const session = new DraftSession(model, skipLayers);
+  const vocab = model.info.vocabSize;
+  let random: RandomSource = seededRandom(seed);
+  let draftTemperature = 1;
+  let targetContext = Number.POSITIVE_INFINITY;
+  let eos = new Set<number>();
+  let trie = new Map<number, TrieNode>();
+  /** Trie node the verifier stands on (−1 = the root of the current draft). */
+  let current = -1;
+
+  const verifier: Verifier = {
+    name: 'k-seq',
+    lossless: true,
+    step({ probabilities, childTokens, q, random: verifyRandom }) {
+      const node = trie.get(current);
+      const distinct = node ? [...node.child.keys()] : [];
+      if (!node || distinct.length !== childTokens.length || childTokens.some(token => !node.child.has(token))) {
+        throw new InvalidArgumentError({
+          argument: 'verifier',
+          message:
+            'the K-SEQ verifier must see every draft of its spectrDrafter, uncut. Use spectr(), or ' +
+            'speculative({ drafter, verifier: drafter.verifier, adaptive: false }) with a budget ≥ k × draftLength.',
+        });
+      }
+      const decision = kSeqSelect({ probabilities, q: node.q ?? q!, drafts: node.drafts, random: verifyRandom });
+      if (typeof decision !== 'number') return decision;
+      const token = node.drafts[decision];
+      current = node.child.get(token)!;
+      return childTokens.indexOf(token);
+    },
+  };
+
+  async function propose(context: DraftContext, k: number, draftTemperature: number): Promise<DraftTree | undefined> {
+    trie = new Map();
+    current = -1;
+    const sequences = Math.min(k, context.maxNodes);
+    const length = fitDepth(Math.min(draftLength, context.remaining, Math.floor(context.maxNodes / sequences)), levels => sequences * levels, {
+      contextLength: context.tokens.length,
+      draftContext: model.info.contextLength,
+      targetContext,
+    });
+    if (length < 1) return undefined;
+    const tokens: number[] = [];
+    const parents: number[] = [];
+    const distributions: Float32Array[] = [];
+    const rootQ = draftDistribution(await session.contextLogits(context.tokens, context.signal), draftTemperature, new Float32Array(vocab));
+    trie.set(-1, { drafts: [], q: rootQ, child: new Map() });
+    /** Node each sequence stands on; −2 once it ended (EOS). */
+    const at = new Int32Array(sequences).fill(-1);
+    let logits: Float32Array | undefined;
+    for (let depth = 1; depth <= length; depth++) {
+      if (depth > 1) {
+        logits = await session.treeLogits(Int32Array.from(tokens), Int32Array.from(parents), context.signal);
+      }
+      for (let s = 0; s < sequences; s++) {
+        const parent = at[s];
+        if (parent === -2) continue;
+        const node = trie.get(parent)!;
+        if (!node.q) {
+          node.q = draftDistribution(logits!.subarray(parent * vocab, (parent + 1) * vocab), draftTemperature, new Float32Array(vocab));
+        }
+        const token = sampleFromProbabilities(node.q, random);
+        node.drafts.push(token);
+        let row = node.child.get(token);
+        if (row === undefined) {
+          row = tokens.length;
+          tokens.push(token);
+          parents.push(parent);
+          distributions.push(node.q);
+          node.child.set(token, row);
+          trie.set(row, { drafts: [], q: undefined, child: new Map() });
+        }
+        // Nothing after an end-of-sequence token can be emitted: that sequence ends there.
+        at[s] = eos.has(token) ? -2 : row;
+      }
+      if (at.every(row => row === -2)) break;
+    }
+    const qDistributions = new Float32Array(tokens.length * vocab);
+    distributions.forEach((distribution, row) => qDistributions.set(distribution, row * vocab));
+    return {
+      tokens: Int32Array.from(tokens),
+      parents: Int32Array.from(parents),
+      q: Float32Array.from(tokens, (token, row) => distributions[row][token]),
+      qDistributions,
+    };
+  }
+
+  const requires: CapabilityName[] = k > 1 ? ['tree'] : [];
+  return {
+    name: 'spectr',
+    providesProbabilities: true,
+    requires,
+    preferredBudget: k * draftLength,
+    verifier,
+    get draftForwards() {
+      return session.forwards;
+    },
+    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
+      checkVocab(model, target);
+      if (draftRandom) random = draftRandom;
+      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
+      targetContext = target.info.contextLength;
+      eos = new Set(target.info.eosTokenIds);
+    },
+    propose(context) {
+      // Greedy decoding: the k sequences would all be the argmax chain; draft it once.
+      if (context.greedy && temperature === undefined) return propose(context, 1, 0);
+      return propose(context, k, draftTemperature);
+    },
+    end() {
+      session.dispose();
+      trie = new Map();
+    },
+  };
+
+}
+
+/**
+ * SpecTr (Sun et al., 2023, https://arxiv.org/abs/2310.15141) as one strategy: `spectrDrafter()` drafts k
+ * i.i.d. sequences, the engine verifies their union tree in one target forward, and the drafter's K-SEQ
+ * verifier selects among the drafts at every node. Lossless: the output follows the target exactly, and
+ * at temperature 0 it is greedy decoding. The engine's adaptive draft cutting is off (it would cut by
+ * the drawn tree's shape, which biases K-SEQ); the budget is k × draftLength.
+ *
+ * @example
+ * const decoder = createDecoder({ model: target }).use(spectr({ model: draft, k: 4, draftLength: 4 }));
+ */
+export function spectr(options: SpectrOptions): Strategy {
+  const drafter = spectrDrafter(options);
+  const strategy = speculative({
+    drafter,
+    verifier: drafter.verifier,
+    budget: (options.k ?? 4) * (options.draftLength ?? 4),
+    adaptive: false,
+  });
+  return { ...strategy, name: `spectr(k=${options.k ?? 4}, L=${options.draftLength ?? 4})` };
+}
+
+function validateModel(model: CausalLM, skipLayers: readonly number[] | undefined): void {
+  if (!model || typeof model.createSequence !== 'function' || !model.info) {
+    throw new InvalidArgumentError({ argument: 'model', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+  }
+  if (skipLayers !== undefined) {
+    if (!Array.isArray(skipLayers) || skipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers)) {
+      throw new InvalidArgumentError({
+        argument: 'skipLayers',
+        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
+      });
+    }
+    if (!model.capabilities.layerSkip) {
+      throw new UnsupportedCapabilityError({
+        capability: 'layerSkip',
+        backendId: model.capabilities.backendId,
+        hint: 'skipLayers needs a model built with per-layer skip switches (decodekit converts llama2.c checkpoints with them).',
+      });
+    }
+  }
+}
+
+function checkVocab(draft: CausalLM, target: CausalLM): void {
+  if (target.info.vocabSize !== draft.info.vocabSize) {
+    throw new VocabMismatchError({
+      message:
+        `The draft model "${draft.info.name}" has a vocabulary of ${draft.info.vocabSize} tokens but the target ` +
+        `"${target.info.name}" has ${target.info.vocabSize}. A draft model must use the target's tokenizer.`,
+    });
+  }
+}
