@@ -52,3 +52,13 @@ describe('DraftLengthPolicy', () => {
     for (let k = 2; k <= 9; k++) expect(costs[k]).toBeGreaterThanOrEqual(costs[k - 1]);
   });
 });
+
+describe('DraftLengthPolicy exploration', () => {
+  it('still verifies one row every few steps after deciding that drafting does not pay', () => {
+    const policy = withCosts([1, 3, 5, 7, 9, 11, 13, 15, 17]);
+    for (let i = 0; i < 100; i++) policy.record(chain(8), []);
+    const kept = Array.from({ length: 16 }, () => policy.selectRows(chain(8)).reduce((a, b) => a + b, 0));
+    expect(kept.filter(count => count === 1)).toHaveLength(2);
+    expect(kept.filter(count => count === 0)).toHaveLength(14);
+  });
+});

@@ -7,6 +7,9 @@ import type { Sequence } from '../types.js';
  * expected tokens per unit of forward cost (the hardware-aware tree sizing of PPD and Sequoia, learned
  * online). Cutting a draft never changes what is emitted, only how fast.
  */
+/** Steps without a draft after which the policy verifies one row anyway, to keep learning. */
+const EXPLORE_EVERY = 8;
+
 /** Cost curves per model: measured once per model and process, shared by every strategy instance. */
 const measuredCosts = new WeakMap<object, Float64Array>();
 
@@ -14,6 +17,7 @@ export class DraftLengthPolicy {
   private readonly hits: number[] = [];
   private readonly trials: number[] = [];
   private costs: Float64Array | undefined;
+  private idleSteps = 0;
 
   /** Relative cost of one forward of k rows (k = 1 → 1), once measured. */
   get costCurve(): Float64Array | undefined {
@@ -110,6 +114,17 @@ export class DraftLengthPolicy {
         bestScore = expected / cost;
         best = taken;
       }
+    }
+    // Exploration: when drafting looks unprofitable, still verify the single likeliest row every few steps,
+    // so the estimates can recover (a policy that never drafts would never learn otherwise).
+    if (best === 0) {
+      this.idleSteps += 1;
+      if (this.idleSteps >= EXPLORE_EVERY) {
+        this.idleSteps = 0;
+        best = 1;
+      }
+    } else {
+      this.idleSteps = 0;
     }
     for (let index = 0; index < best; index++) keep[order[index]] = 1;
     // Chances shrink along paths, but ties can order a child first: keep every kept row's ancestors.

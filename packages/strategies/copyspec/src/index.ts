@@ -1,0 +1,3 @@
+export { copyspec } from './copyspec.js';
+export type { CopySpecDrafter, CopySpecOptions, CopySpecStats } from './copyspec.js';
+export { CopyIndex } from './copy-index.js';

@@ -1,0 +1,2 @@
+export { lud } from './lud.js';
+export type { LudOptions, LudStrategy } from './lud.js';

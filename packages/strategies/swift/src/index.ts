@@ -1,0 +1,3 @@
+export { swift } from './swift.js';
+export type { SwiftOptions, SwiftSearchState, SwiftStrategy } from './swift.js';
+export { BayesSearch } from './bayes-search.js';
