@@ -72,3 +72,16 @@ describe('decodekit commands', () => {
     await expect(run(['generate', '--prompt', 'x', '--strategy', 'token-recycling:width=3'])).rejects.toThrow(/accepts: budget/);
   });
 });
+
+describe('decodekit aded build', () => {
+  it('counts tri-grams of a corpus into a store the aded strategy loads', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'decodekit-aded-'));
+    const corpus = join(work, 'corpus.txt');
+    writeFileSync(corpus, 'Once upon a time there was a cat.\n\nThe cat liked to play with a ball.\n\nOnce upon a time there was a dog.');
+    const store = join(work, 'store.aded');
+    expect(await run(['aded', 'build', '--corpus', corpus, '--out', store])).toMatch(/3 documents/);
+    const out = await run(['generate', '--prompt', 'Once upon a time', '--max-tokens', '20', '--strategy', `aded:store=${store}`, '--format', 'json']);
+    const plain = await run(['generate', '--prompt', 'Once upon a time', '--max-tokens', '20', '--format', 'json']);
+    expect((JSON.parse(out) as { tokens: number[] }).tokens).toEqual((JSON.parse(plain) as { tokens: number[] }).tokens);
+  });
+});

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAded } from './commands/aded.js';
 import { registerBench } from './commands/bench.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDemo } from './commands/demo.js';
@@ -15,6 +16,7 @@ export function createProgram(): Command {
   registerBench(program);
   registerDemo(program);
   registerEval(program);
+  registerAded(program);
   registerConvert(program);
   registerModels(program);
   return program;

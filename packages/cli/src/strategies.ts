@@ -10,7 +10,15 @@ import {
   type Strategy,
 } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { defaultCacheDir } from '@decodekit/models/node';
+import { aded, buildAdedStoreFromTokens, deserializeAdedStore, serializeAdedStore } from '@decodekit/strategy-aded';
 import { beamSearch } from '@decodekit/strategy-beam-search';
+import { copyspec } from '@decodekit/strategy-copyspec';
+import { lookaheadDecoding } from '@decodekit/strategy-lookahead';
+import { lud } from '@decodekit/strategy-lud';
+import { swift } from '@decodekit/strategy-swift';
 import { contrastiveDecoding } from '@decodekit/strategy-contrastive-decoding';
 import { diverseBeamSearch } from '@decodekit/strategy-diverse-beam-search';
 import { draftModel } from '@decodekit/strategy-draft-model';
@@ -63,6 +71,28 @@ async function secondModel(environment: StrategyEnvironment, fallback?: string):
   const model = await loadModel(ref, { backend: backendByName(environment.backend) });
   environment.loaded?.push(model);
   return model;
+}
+
+/**
+ * ADED's default store: tri-grams of text the model itself generates (200 stories sampled from BOS at
+ * T = 0.8, seeds 0..199), built once and cached next to the converted models.
+ */
+async function defaultAdedStore(model: LoadedModel): Promise<string> {
+  const path = join(defaultCacheDir(), 'aded', `${model.info.name.replaceAll('/', '--')}.aded`);
+  if (existsSync(path)) return path;
+  process.stderr.write(`building ADED's default store from 200 stories sampled from ${model.info.name} (once)...\n`);
+  const decoder = createDecoder({ model });
+  const documents: number[][] = [];
+  for (let seed = 0; seed < 200; seed++) {
+    const { tokens, promptTokens } = await decoder.generate({ tokens: [model.info.bosTokenId ?? 1] }, { maxTokens: 256, temperature: 0.8, seed });
+    documents.push([...promptTokens, ...tokens]);
+  }
+  const bytes = serializeAdedStore(buildAdedStoreFromTokens(documents));
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
+  process.stderr.write(`wrote ${path} (${bytes.length} bytes)\n`);
+  return path;
 }
 
 const registry: Record<string, Entry> = {
@@ -156,6 +186,58 @@ const registry: Record<string, Entry> = {
         }),
       };
     },
+  },
+  copyspec: {
+    description: 'CopySpec: copy long spans of the history found by a rolling hash; token-recycling fallback (lossless)',
+    keys: ['budget', 'adaptive', 'gamma', 'numberCopy', 'prefer', 'fallback'],
+    create: async options => ({
+      strategy: speculative({
+        drafter: copyspec({
+          gamma: num(options.gamma),
+          numberCopy: num(options.numberCopy),
+          prefer: options.prefer as 'earliest' | 'latest' | undefined,
+          fallback: options.fallback === 'none' ? undefined : tokenRecycling(),
+        }),
+        budget: num(options.budget) ?? 16,
+        adaptive: options.adaptive as boolean | undefined,
+      }),
+    }),
+  },
+  lookahead: {
+    description: 'Lookahead decoding: Jacobi window + n-gram pool + verification in one tree forward (lossless)',
+    keys: ['windowSize', 'ngramSize', 'guessSetSize'],
+    create: async options => ({
+      strategy: lookaheadDecoding({
+        windowSize: num(options.windowSize) ?? 4,
+        ngramSize: num(options.ngramSize) ?? 3,
+        guessSetSize: num(options.guessSetSize) ?? 2,
+      }),
+    }),
+  },
+  aded: {
+    description: 'ADED: tri-gram store + MCTS draft trees (store=FILE from `decodekit aded build`, default: built from the model’s own stories; lossless)',
+    keys: ['store', 'budget', 'adaptive', 'iterations'],
+    async create(options, environment) {
+      const path = typeof options.store === 'string' ? options.store : await defaultAdedStore(environment.model);
+      const store = deserializeAdedStore(new Uint8Array(readFileSync(path)), path);
+      return {
+        strategy: speculative({
+          drafter: aded({ store, iterations: num(options.iterations) }),
+          budget: num(options.budget) ?? 16,
+          adaptive: (options.adaptive as boolean | undefined) ?? false,
+        }),
+      };
+    },
+  },
+  swift: {
+    description: 'SWIFT: self-speculation by skipping layers found on the fly (lossless)',
+    keys: ['skipRatio', 'maxDraftSteps'],
+    create: async options => ({ strategy: swift({ skipRatio: num(options.skipRatio), maxDraftSteps: num(options.maxDraftSteps) }) }),
+  },
+  lud: {
+    description: 'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model to pay off)',
+    keys: ['threshold', 'placeholders'],
+    create: async options => ({ strategy: lud({ threshold: num(options.threshold), placeholders: num(options.placeholders) }) }),
   },
   'beam-search': {
     description: 'beam search over forked sequences; streams the best hypothesis',
