@@ -24,7 +24,7 @@ function workspaceAliases(): { find: RegExp; replacement: string }[] {
 export default defineConfig({
   resolve: { alias: workspaceAliases() },
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'packages/**/test/**/*.test.ts'],
+    include: ['packages/**/src/**/*.test.ts', 'packages/**/test/**/*.test.ts', 'apps/*/e2e/**/*.e2e.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
