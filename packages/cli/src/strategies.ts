@@ -19,6 +19,8 @@ import { copyspec } from '@decodekit/strategy-copyspec';
 import { lookaheadDecoding } from '@decodekit/strategy-lookahead';
 import { lud } from '@decodekit/strategy-lud';
 import { swift } from '@decodekit/strategy-swift';
+import { pearl } from '@decodekit/strategy-pearl';
+import { parseAcceptanceHead, specdecPP } from '@decodekit/strategy-specdec-pp';
 import { contrastiveDecoding } from '@decodekit/strategy-contrastive-decoding';
 import { diverseBeamSearch } from '@decodekit/strategy-diverse-beam-search';
 import { draftModel } from '@decodekit/strategy-draft-model';
@@ -238,6 +240,33 @@ const registry: Record<string, Entry> = {
     description: 'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model to pay off)',
     keys: ['threshold', 'placeholders'],
     create: async options => ({ strategy: lud({ threshold: num(options.threshold), placeholders: num(options.placeholders) }) }),
+  },
+  'specdec-pp': {
+    description: 'SpecDec++: stop drafting when a fitted acceptance head predicts a rejection (head=FILE.json, needs --draft-model)',
+    keys: ['head', 'threshold', 'maxLength', 'temperature'],
+    async create(options, environment) {
+      if (typeof options.head !== 'string') {
+        throw new InvalidArgumentError({ argument: '--strategy', message: 'specdec-pp needs head=FILE.json (fit one with fitAcceptanceHead from @decodekit/strategy-specdec-pp).' });
+      }
+      const draft = await secondModel(environment);
+      return {
+        strategy: specdecPP({
+          model: draft,
+          head: parseAcceptanceHead(readFileSync(options.head, 'utf8')),
+          threshold: num(options.threshold),
+          maxLength: num(options.maxLength),
+          temperature: num(options.temperature),
+        }),
+      };
+    },
+  },
+  pearl: {
+    description: 'PEARL: pre-/post-verify with draft and target interleaved (needs --draft-model)',
+    keys: ['gamma', 'temperature'],
+    async create(options, environment) {
+      const draft = await secondModel(environment);
+      return { strategy: pearl({ model: draft, gamma: num(options.gamma), temperature: num(options.temperature) }) };
+    },
   },
   'beam-search': {
     description: 'beam search over forked sequences; streams the best hypothesis',

@@ -1,0 +1,2 @@
+export { pearl } from './pearl.js';
+export type { PearlOptions, PearlStats, PearlStrategy } from './pearl.js';

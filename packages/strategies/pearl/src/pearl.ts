@@ -1,0 +1,314 @@
+import {
+  InvalidArgumentError,
+  VocabMismatchError,
+  argmax,
+  rejectionSampling,
+  sampleFromProbabilities,
+  seededRandom,
+  softmax,
+} from '@decodekit/core';
+import type {
+  CausalLM,
+  ForwardOutput,
+  RandomSource,
+  Sequence,
+  Strategy,
+  StrategyContext,
+  Verifier,
+} from '@decodekit/core';
+
+/** Options of `pearl()`. */
+export interface PearlOptions {
+  /** The draft model; must share the target's vocabulary. */
+  model: CausalLM;
+  /** Draft tokens per round (the paper's γ; 3–5 there). Default 4. */
+  gamma?: number;
+  /**
+   * 0 (default): greedy drafts. > 0: drafts sampled from softmax(logits / temperature) and verified by
+   * speculative sampling. The output follows the target either way; match the decoder's temperature.
+   */
+  temperature?: number;
+  /**
+   * true (default): the target's verification forward and the draft's next chain are issued together
+   * (Promise.all) so two backends that run forwards off the JS thread overlap them. false: one after the
+   * other (same output, for comparison).
+   */
+  concurrent?: boolean;
+  /** Verification rule. Default rejection sampling (greedy match at temperature 0). */
+  verifier?: Verifier;
+}
+
+/** Counters of a PEARL strategy (over all its generations). */
+export interface PearlStats {
+  /** Rounds in pre-verify / post-verify mode. */
+  preVerifyRounds: number;
+  postVerifyRounds: number;
+  /** Draft tokens drafted, verified, accepted; drafted-but-discarded = drafted − verified. */
+  draftedTokens: number;
+  verifiedTokens: number;
+  acceptedTokens: number;
+  draftForwards: number;
+}
+
+/** A PEARL strategy; `stats` counts its rounds and draft tokens. */
+export interface PearlStrategy extends Strategy {
+  readonly stats: Readonly<PearlStats>;
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** A chain of draft tokens with their draft distributions (sampling drafts only). */
+interface Draft {
+  tokens: number[];
+  q: (Float32Array | undefined)[];
+}
+
+/**
+ * PEARL (Liu et al., 2024, https://arxiv.org/abs/2408.11850): parallel speculative decoding. Each round the
+ * target's forward and the draft's next chain run at the same time.
+ *
+ * - Pre-verify: the target runs the pending token alone (one row) while the draft makes γ tokens; the
+ *   first draft token is verified against that row. Rejected: the residual token is emitted and the
+ *   draft is rolled back. Accepted: it is emitted and the other γ − 1 tokens move to post-verify.
+ * - Post-verify: the target verifies the carried chain (one forward) while the draft makes γ more tokens
+ *   after it. All accepted: the first new draft token is verified against the target's last row right
+ *   away, the rest carry on; otherwise the accepted prefix and a residual token are emitted, the new
+ *   draft is dropped, and the next round pre-verifies.
+ *
+ * Verification is speculative sampling with the processor state advanced along the chain, so the output
+ * follows the target distribution (token-identical to greedy at temperature 0); drafting concurrently only
+ * decides what gets verified.
+ *
+ * @example
+ * const decoder = createDecoder({ model: target }).use(pearl({ model: draft, gamma: 4 }));
+ */
+export function pearl(options: PearlOptions): PearlStrategy {
+  const {
+    model: draft,
+    gamma = 4,
+    temperature = 0,
+    concurrent = true,
+    verifier = rejectionSampling(),
+  } = options ?? ({} as PearlOptions);
+  if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'pearl() needs a draft CausalLM (e.g. loadModel("llama2xs")).',
+    });
+  }
+  if (!Number.isInteger(gamma) || gamma < 1) {
+    throw new InvalidArgumentError({
+      argument: 'gamma',
+      message: `must be a positive integer, got ${String(gamma)}.`,
+    });
+  }
+  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be ≥ 0 (0 = greedy drafts), got ${String(temperature)}.`,
+    });
+  }
+  if (typeof concurrent !== 'boolean') {
+    throw new InvalidArgumentError({
+      argument: 'concurrent',
+      message: `must be a boolean, got ${String(concurrent)}.`,
+    });
+  }
+  if (!verifier || typeof verifier.step !== 'function') {
+    throw new InvalidArgumentError({
+      argument: 'verifier',
+      message: 'must be a Verifier (e.g. rejectionSampling()).',
+    });
+  }
+  const vocabSize = draft.info.vocabSize;
+  const stats: PearlStats = {
+    preVerifyRounds: 0,
+    postVerifyRounds: 0,
+    draftedTokens: 0,
+    verifiedTokens: 0,
+    acceptedTokens: 0,
+    draftForwards: 0,
+  };
+
+  /** Drafts `count` tokens after `context` on `sequence` (synced to the longest common prefix first). */
+  async function makeDraft(
+    sequence: Sequence,
+    context: readonly number[],
+    count: number,
+    eos: ReadonlySet<number>,
+    random: RandomSource,
+    signal?: AbortSignal,
+  ): Promise<Draft> {
+    const result: Draft = { tokens: [], q: [] };
+    if (count < 1) return result;
+    const committed = sequence.tokens;
+    const limit = Math.min(committed.length, context.length - 1);
+    let common = 0;
+    while (common < limit && committed[common] === context[common]) common++;
+    if (common < committed.length) sequence.truncate(common);
+    let feed = Int32Array.from(context.slice(common));
+    for (;;) {
+      const { logits } = await sequence.forward({ tokens: feed }, { signal });
+      stats.draftForwards++;
+      sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
+      const row = logits.subarray((feed.length - 1) * vocabSize, feed.length * vocabSize);
+      let token: number;
+      if (temperature > 0) {
+        const scaled = new Float32Array(vocabSize);
+        for (let i = 0; i < vocabSize; i++) scaled[i] = row[i] / temperature;
+        const q = softmax(scaled);
+        token = sampleFromProbabilities(q, random);
+        result.q.push(q);
+      } else {
+        token = argmax(row);
+        result.q.push(undefined);
+      }
+      result.tokens.push(token);
+      stats.draftedTokens++;
+      if (result.tokens.length === count || eos.has(token)) return result;
+      feed = Int32Array.of(token);
+    }
+  }
+
+  return {
+    kind: 'strategy',
+    name: 'pearl',
+    lossless: verifier.lossless,
+    stats,
+    async run(context: StrategyContext) {
+      const { model: target, processor, sampler, random } = context;
+      if (target.info.vocabSize !== vocabSize) {
+        throw new VocabMismatchError({
+          message:
+            `The draft model "${draft.info.name}" has ${vocabSize} tokens but the target "${target.info.name}" has ` +
+            `${target.info.vocabSize}. PEARL needs a draft model with the target's tokenizer.`,
+        });
+      }
+      const eos = new Set(target.info.eosTokenIds);
+      // Drafts never share random numbers with verification (same derivation as speculative()).
+      const draftRandom = seededRandom((context.seed ^ 0x5f3759df) >>> 0);
+      const sequence = draft.createSequence();
+      const contextLength = Math.min(target.info.contextLength, draft.info.contextLength);
+
+      /** Verifies draft `token` at a target row; returns true (accepted) or the residual/bonus token. */
+      function decide(
+        row: Float32Array,
+        token: number | undefined,
+        q: Float32Array | undefined,
+      ): true | number {
+        if (sampler.greedy && verifier.lossless) {
+          const best = sampler.sample(row, random);
+          return best === token ? true : best;
+        }
+        if (token === undefined) return sampler.sample(row, random);
+        const decision = verifier.step({
+          probabilities: softmax(row),
+          childTokens: [token],
+          q,
+          greedy: sampler.greedy,
+          random,
+        });
+        return typeof decision === 'number' ? true : decision.token;
+      }
+
+      /** Runs the target forward and the next draft together (or one after the other). */
+      async function both(input: Int32Array, draftContext: readonly number[], count: number) {
+        const start = now();
+        let verifyMs = 0;
+        let draftMs = 0;
+        const forward = context
+          .forward({ tokens: input })
+          .then(out => ((verifyMs = now() - start), out));
+        const next = (): Promise<Draft> =>
+          makeDraft(sequence, draftContext, count, eos, draftRandom, context.signal).then(
+            d => ((draftMs = now() - start), d),
+          );
+        let out: ForwardOutput;
+        let drafted: Draft;
+        if (concurrent) {
+          [out, drafted] = await Promise.all([forward, next()]);
+        } else {
+          out = await forward;
+          const draftStart = now();
+          drafted = await next();
+          draftMs = now() - draftStart;
+        }
+        return { logits: out.logits, drafted, verifyMs, draftMs };
+      }
+
+      try {
+        // Pre-verify starts with no carried chain; post-verify carries `pending`.
+        let carried: Draft = { tokens: [], q: [] };
+        for (;;) {
+          const tokens = context.tokens.slice();
+          const remaining = context.remaining();
+          const room = contextLength - tokens.length;
+          // Rows this round's target forward verifies (the carried chain, cut to what can be emitted/fit).
+          const k = Math.max(0, Math.min(carried.tokens.length, remaining - 1, room - 1));
+          const chain = carried.tokens.slice(0, k);
+          const input = Int32Array.from([tokens[tokens.length - 1], ...chain]);
+          // The draft continues after the carried chain: it is what the context becomes if all of it is accepted.
+          const draftCount = Math.max(0, Math.min(gamma, remaining - k, room - k - 1));
+          if (k > 0) stats.postVerifyRounds++;
+          else stats.preVerifyRounds++;
+          const { logits, drafted, verifyMs, draftMs } = await both(
+            input,
+            [...tokens, ...chain],
+            draftCount,
+          );
+
+          let state = context.processorState;
+          let accepted = 0;
+          let residual: number | undefined;
+          for (; accepted < k; accepted++) {
+            const row = logits.slice(accepted * vocabSize, (accepted + 1) * vocabSize);
+            processor.process(row, state);
+            const verdict = decide(row, chain[accepted], carried.q[accepted]);
+            if (verdict !== true) {
+              residual = verdict;
+              break;
+            }
+            state = processor.advance(state, chain[accepted]);
+          }
+          let firstNewAccepted = false;
+          if (residual === undefined) {
+            // The whole chain passed: the target's last row verifies the first new draft token now.
+            const row = logits.slice(k * vocabSize, (k + 1) * vocabSize);
+            processor.process(row, state);
+            const verdict = decide(row, drafted.tokens[0], drafted.q[0]);
+            if (verdict === true) firstNewAccepted = true;
+            else residual = verdict;
+          }
+          context.sequence.commit(Array.from({ length: accepted + 1 }, (_, i) => i));
+          const verified =
+            k + (drafted.tokens.length > 0 && (residual === undefined || accepted === k) ? 1 : 0);
+          const acceptedCount = accepted + (firstNewAccepted ? 1 : 0);
+          stats.verifiedTokens += verified;
+          stats.acceptedTokens += acceptedCount;
+          context.recordDraft({ proposed: verified, accepted: acceptedCount, draftMs, verifyMs });
+          const acceptedTokens = chain.slice(0, accepted);
+          if (firstNewAccepted) acceptedTokens.push(drafted.tokens[0]);
+          context.report({
+            type: 'verify',
+            acceptedRows: acceptedTokens.map((_, i) => i),
+            acceptedTokens,
+            bonusToken: residual,
+          });
+          for (const token of chain.slice(0, accepted)) if (!context.emit(token, 'draft')) return;
+          if (firstNewAccepted) {
+            if (!context.emit(drafted.tokens[0], 'draft')) return;
+            // Post-verify next: the rest of the new draft is carried.
+            carried = { tokens: drafted.tokens.slice(1), q: drafted.q.slice(1) };
+          } else {
+            if (!context.emit(residual!, drafted.tokens.length > 0 || k > 0 ? 'bonus' : 'target'))
+              return;
+            // A rejection (or no draft): the new draft was built on rejected tokens; pre-verify next.
+            carried = { tokens: [], q: [] };
+          }
+        }
+      } finally {
+        sequence.dispose();
+      }
+    },
+  };
+}
