@@ -18,3 +18,4 @@ export { wrapModel } from './middleware/wrap-model.js';
 export type { ModelMiddleware } from './middleware/wrap-model.js';
 export { mockModel } from './testing/mock-model.js';
 export type { MockForwardCall, MockModel, MockModelOptions } from './testing/mock-model.js';
+export { DraftSession, draftDistribution, fitDepth } from './speculative/draft-session.js';

@@ -9,7 +9,7 @@ import {
   speculative,
 } from '@decodekit/core';
 import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy } from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from './draft-session.js';
+import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
 
 /** Options of `dyspecDrafter()` and `dyspec()`. */
 export interface DyspecOptions {

@@ -16,7 +16,7 @@ import type {
   Strategy,
   Verifier,
 } from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from './draft-session.js';
+import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
 import { kSeqSelect } from './k-seq.js';
 
 /** Options of `spectrDrafter()` and `spectr()`. */

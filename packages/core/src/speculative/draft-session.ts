@@ -1,5 +1,6 @@
-import { InvalidArgumentError, argmax } from '@decodekit/core';
-import type { CausalLM, Sequence } from '@decodekit/core';
+import { InvalidArgumentError } from '../errors.js';
+import { argmax } from '../processors/index.js';
+import type { CausalLM, Sequence } from '../types.js';
 
 /**
  * The draft model's KV state for one drafter: kept in step with the decoding context (truncated to the
