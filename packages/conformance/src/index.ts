@@ -9,3 +9,4 @@ export { loadReferenceModel, readPromptFile, referencePrompts, REFERENCE_MODEL }
 export type { ReferencePrompt } from './reference-model.js';
 export { runBackendConformance } from './backend-conformance.js';
 export type { BackendConformanceOptions } from './backend-conformance.js';
+export { chaoticModel, cyclicModel, markovModel, mix, unit } from './fixture-models.js';

@@ -15,7 +15,7 @@ import type {
   VerifyResult,
 } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { chaoticModel, cyclicModel, markovModel, unit } from './__fixtures__/models.js';
+import { chaoticModel, cyclicModel, markovModel, unit } from '@decodekit/conformance';
 import { draftModel } from './draft-model.js';
 import type { DraftModelOptions } from './draft-model.js';
 

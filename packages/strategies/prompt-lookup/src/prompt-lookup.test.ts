@@ -1,7 +1,7 @@
 import { InvalidArgumentError, createDecoder, speculative } from '@decodekit/core';
 import type { CausalLM, DraftContext, GenerateOptions } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { chaoticModel, cyclicModel, markovModel } from './__fixtures__/models.js';
+import { chaoticModel, cyclicModel, markovModel } from '@decodekit/conformance';
 import { promptLookup } from './prompt-lookup.js';
 import type { PromptLookupOptions } from './prompt-lookup.js';
 

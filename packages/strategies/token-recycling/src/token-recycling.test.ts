@@ -7,7 +7,7 @@ import type {
   VerifyResult,
 } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { chaoticModel, cyclicModel, markovModel } from './__fixtures__/models.js';
+import { chaoticModel, cyclicModel, markovModel } from '@decodekit/conformance';
 import { tokenRecycling } from './token-recycling.js';
 import type { TokenRecyclingOptions } from './token-recycling.js';
 import { TREE_TEMPLATE_2_2_2 } from './tree-template.js';
