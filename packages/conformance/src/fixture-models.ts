@@ -1,7 +1,7 @@
+/** Deterministic toy models shared by strategy tests: Markov chains, cycles and chaotic maps over a small vocabulary. */
 import { mockModel } from '@decodekit/core';
 import type { MockModel } from '@decodekit/core';
 
-/** Deterministic toy models shared by strategy tests: Markov chains, cycles and chaotic maps over a small vocabulary. */
 /** A 32-bit integer hash of a few numbers (deterministic across engines). */
 export function mix(...values: number[]): number {
   let hash = 0x9e3779b9;
