@@ -1,0 +1,2 @@
+export { entropyAdaptiveDecoding, entropyBits } from './entropy-adaptive-decoding.js';
+export type { EadOptions, EadStats, EadStrategy } from './entropy-adaptive-decoding.js';
