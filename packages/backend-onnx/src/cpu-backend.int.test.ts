@@ -59,6 +59,7 @@ describe('createCpuBackend', () => {
       tree: true,
       hiddenStates: true,
       layerSkip: true,
+      inputEmbeddings: true,
       backendId: 'onnx-cpu',
     });
     expect(model.source).toBe(stories260KFolder());
@@ -77,6 +78,7 @@ describe('createCpuBackend', () => {
         tree: false,
         hiddenStates: false,
         layerSkip: false,
+        inputEmbeddings: false,
         backendId: 'onnx-cpu',
       });
       const { promptIds, generatedIds } = stories260KGolden();

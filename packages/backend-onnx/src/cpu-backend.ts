@@ -18,7 +18,8 @@ export interface CpuBackendOptions extends OnnxBackendOptions {
 
 /**
  * The ONNX Runtime CPU backend for Node (onnxruntime-node). Loads model folders from disk paths or
- * already-read ModelFiles; `capabilities.backendId` is 'onnx-cpu'.
+ * already-read ModelFiles; `capabilities.backendId` is 'onnx-cpu'. Folders with `onnx/model_embeds.onnx` (every
+ * non-plain conversion) also serve `forward({ embeddings })` and `embeddingTable()` (`capabilities.inputEmbeddings`).
  */
 export function createCpuBackend({
   intraOpNumThreads = 1,
@@ -44,5 +45,6 @@ export function createCpuBackend({
     readSource: readModelFolder,
     acceptsPath: true,
     createTokenizer,
+    inputEmbeddings: true,
   });
 }

@@ -50,6 +50,7 @@ async function readJson(
 /**
  * Reads a model folder (Hugging Face / transformers.js layout) from disk. The graph is returned as a path so
  * onnxruntime-node can open it (and its external data) itself; `read()` gives the bytes to other runtimes.
+ * `onnx/model_embeds.onnx` (the `inputs_embeds` variant, docs/graph-io.md) is returned as `embedsOnnx` when present.
  */
 export async function readModelFolder(
   folder: string,
@@ -97,8 +98,16 @@ export async function readModelFolder(
       cause: error,
     });
   }
+  const embedsPath = join(absolute, 'onnx', 'model_embeds.onnx');
+  const hasEmbeds = await stat(embedsPath).then(
+    info => info.isFile(),
+    () => false,
+  );
   throwIfAborted(signal);
   return {
+    ...(hasEmbeds
+      ? { embedsOnnx: { path: embedsPath, read: async () => new Uint8Array(await readFile(embedsPath)) } }
+      : {}),
     config: config as Record<string, unknown>,
     generationConfig,
     tokenizer: tokenizer as Record<string, unknown>,

@@ -11,7 +11,8 @@ import {
 } from '@decodekit/core';
 import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
-import { OnnxEngine, OnnxSequence, messageOf } from './onnx-model';
+import { readEmbeddingTable } from '@decodekit/models';
+import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph } from './onnx-model';
 import type { OrtRuntime, OrtSessionOptions } from './ort-runtime';
 
 /** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
@@ -28,6 +29,8 @@ export type TokenizerFactory = (files: {
  */
 export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
   readonly onnx: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  /** `onnx/model_embeds.onnx`, the `inputs_embeds` variant of the graph (docs/graph-io.md), when the folder has it. */
+  readonly embedsOnnx?: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
 }
 
 /** Options every ONNX backend accepts. */
@@ -53,9 +56,15 @@ export interface OnnxBackendConfig {
   /** Whether the runtime can open a graph from a file path (onnxruntime-node); else bytes are read first. */
   readonly acceptsPath?: boolean;
   readonly createTokenizer: TokenizerFactory;
+  /**
+   * Serve `forward({ embeddings })` from `onnx/model_embeds.onnx` when the folder has it (reported as
+   * `capabilities.inputEmbeddings`). Backends that leave it unset do not report the capability at all.
+   */
+  readonly inputEmbeddings?: boolean;
 }
 
 const onnxFile = 'onnx/model.onnx';
+const embedsFile = 'onnx/model_embeds.onnx';
 
 /** The last segment of a folder path or URL, as a default model name. */
 function nameOf(source: string): string {
@@ -157,7 +166,41 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
             message: `vocab_size is ${info.vocabSize} but the graph's logits have ${io.logitsWidth} columns. The config does not belong to this graph.`,
           });
         }
-        const engine = new OnnxEngine(ort, session, io, info, config.id);
+        let embeds: EmbedsGraph | undefined;
+        const embedsOnnx = (files as ModelSourceFiles).embedsOnnx;
+        if (config.inputEmbeddings && embedsOnnx !== undefined) {
+          const bytes = embedsOnnx instanceof Uint8Array ? embedsOnnx : await embedsOnnx.read();
+          let table: Float32Array;
+          try {
+            table = readEmbeddingTable(bytes).data;
+          } catch (error) {
+            throw new ModelFormatError({ path: embedsFile, message: `could not read its embedding table: ${messageOf(error)}`, cause: error });
+          }
+          if (table.length !== info.vocabSize * info.hiddenSize) {
+            throw new ModelFormatError({
+              path: embedsFile,
+              message: `embed_tokens holds ${table.length} floats, expected vocab_size × hidden_size = ${info.vocabSize} × ${info.hiddenSize}. The graph does not belong to this config.`,
+            });
+          }
+          embeds = {
+            table,
+            async open() {
+              try {
+                if (embedsOnnx instanceof Uint8Array || !config.acceptsPath)
+                  return await ort.InferenceSession.create(bytes, config.sessionOptions);
+                return await ort.InferenceSession.create(embedsOnnx.path, config.sessionOptions);
+              } catch (error) {
+                throw new ModelFormatError({
+                  path: embedsFile,
+                  message: `ONNX Runtime (${config.id}) could not load the inputs_embeds graph of ${where}: ${messageOf(error)}. Convert the model again.`,
+                  cause: error,
+                });
+              }
+            },
+          };
+        }
+        const engine = new OnnxEngine(ort, session, io, info, config.id, config.inputEmbeddings ? { embeds } : undefined);
+        const table = embeds?.table;
         return {
           info,
           capabilities: engine.capabilities,
@@ -168,6 +211,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
             if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
             return new OnnxSequence(engine);
           },
+          ...(table === undefined ? {} : { embeddingTable: () => table }),
           dispose: () => engine.dispose(),
         };
       } catch (error) {

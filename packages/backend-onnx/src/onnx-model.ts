@@ -53,6 +53,18 @@ const treeHint =
   'This model folder is a plain export without the "attention_bias" input, so it can only run chains. ' +
   'Convert it with `decodekit convert` without --plain to get tree attention, or use a strategy that drafts chains.';
 
+/** The `inputs_embeds` variant of a graph (onnx/model_embeds.onnx): its embedding table and a lazy session. */
+export interface EmbedsGraph {
+  /** [vocab, hiddenSize] */
+  readonly table: Float32Array;
+  /** Opens the session (called once, on the first forward with embeddings). */
+  open(): Promise<OrtSession>;
+}
+
+const embedsHint =
+  'This model folder has no onnx/model_embeds.onnx (the inputs_embeds graph). Convert the llama2.c model again ' +
+  'with `decodekit convert` without --plain (converter version 2 writes it), or load it with the onnx-cpu backend.';
+
 /**
  * One loaded decoder graph: the session, its discovered I/O, the input buffers every forward reuses and
  * the queue that runs one forward at a time. Sequences hold only their KV tensors and tokens.
@@ -75,6 +87,8 @@ export class OnnxEngine {
   private readonly noSkip?: OrtTensor;
   private readonly fetches: readonly string[];
   private readonly fetchesWithHidden: readonly string[];
+  private readonly embeds?: EmbedsGraph;
+  private embedsSession?: Promise<OrtSession>;
 
   constructor(
     readonly ort: OrtRuntime,
@@ -82,11 +96,15 @@ export class OnnxEngine {
     readonly io: GraphIO,
     readonly info: ModelInfo,
     backendId: string,
+    /** Given (even with `embeds` undefined) by backends that serve `forward({ embeddings })`. */
+    embedding?: { readonly embeds?: EmbedsGraph },
   ) {
+    this.embeds = embedding?.embeds;
     this.capabilities = {
       tree: io.hasAttentionBias && io.hasPositionIds,
       hiddenStates: io.hasHiddenStates,
       layerSkip: io.hasSkipLayers,
+      ...(embedding === undefined ? {} : { inputEmbeddings: this.embeds !== undefined }),
       backendId,
     };
     const context = info.contextLength;
@@ -106,7 +124,7 @@ export class OnnxEngine {
 
   /** Throws unless the forward is valid for this graph; returns the parents as null for a chain. */
   validate(input: ForwardInput, pastLength: number): Int32Array | null {
-    const { tokens, parents, hidden, skipLayers } = input;
+    const { tokens, parents, hidden, skipLayers, embeddings } = input;
     const rows = tokens.length;
     const { vocabSize, contextLength, numLayers } = this.info;
     const backendId = this.capabilities.backendId;
@@ -178,7 +196,28 @@ export class OnnxEngine {
         }
       }
     }
+    if (embeddings !== undefined) {
+      if (!this.capabilities.inputEmbeddings) {
+        throw new UnsupportedCapabilityError({ capability: 'inputEmbeddings', backendId, hint: embedsHint });
+      }
+      if (!(embeddings instanceof Float32Array) || embeddings.length !== rows * this.info.hiddenSize) {
+        throw new InvalidArgumentError({
+          argument: 'embeddings',
+          message: `must be a Float32Array of ${rows} rows × hiddenSize ${this.info.hiddenSize} = ${rows * this.info.hiddenSize} floats, got ${embeddings instanceof Float32Array ? embeddings.length : typeof embeddings}.`,
+        });
+      }
+    }
     return chain ? null : (parents as Int32Array);
+  }
+
+  /** The `inputs_embeds` session, opened on first use (inside the queue). */
+  private async embedsRunner(): Promise<OrtSession> {
+    const embeds = this.embeds as EmbedsGraph;
+    this.embedsSession ??= embeds.open().catch(error => {
+      this.embedsSession = undefined;
+      throw error;
+    });
+    return this.embedsSession;
   }
 
   /**
@@ -194,15 +233,22 @@ export class OnnxEngine {
     skipLayers: readonly number[] | undefined,
     pastSlots: number = pastLength,
     pastMask: Float32Array | null = null,
+    embeddings: Float32Array | null = null,
   ): Promise<RunResult> {
     const { ort, io } = this;
     const rows = tokens.length;
     const total = pastSlots + rows;
-    const inputIds = this.inputIds;
-    for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
-    const feeds: Record<string, OrtTensor> = {
-      input_ids: new ort.Tensor('int64', inputIds.subarray(0, rows), [1, rows]),
-    };
+    const feeds: Record<string, OrtTensor> = {};
+    let session = this.session;
+    if (embeddings !== null) {
+      // Same I/O and KV layout as the default graph, with inputs_embeds in place of input_ids.
+      session = await this.embedsRunner();
+      feeds.inputs_embeds = new ort.Tensor('float32', embeddings, [1, rows, this.info.hiddenSize]);
+    } else {
+      const inputIds = this.inputIds;
+      for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
+      feeds.input_ids = new ort.Tensor('int64', inputIds.subarray(0, rows), [1, rows]);
+    }
     if (io.hasAttentionMask)
       feeds.attention_mask = new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]);
     const depths = this.depths.subarray(0, rows);
@@ -241,7 +287,7 @@ export class OnnxEngine {
 
     let outputs: Readonly<Record<string, OrtTensor>>;
     try {
-      outputs = await this.session.run(feeds, hidden ? this.fetchesWithHidden : this.fetches);
+      outputs = await session.run(feeds, hidden ? this.fetchesWithHidden : this.fetches);
     } catch (error) {
       throw new BackendError({
         message: `ONNX Runtime failed to run ${this.info.name} (${this.capabilities.backendId}): ${messageOf(error)}`,
@@ -281,6 +327,9 @@ export class OnnxEngine {
     // A forward already running finishes first; queued ones see `disposed` and reject.
     await this.queue.drain();
     try {
+      const embedsSession = this.embedsSession;
+      this.embedsSession = undefined;
+      if (embedsSession !== undefined) await (await embedsSession.catch(() => undefined))?.release();
       await this.session.release();
     } catch (error) {
       throw new BackendError({
@@ -355,10 +404,11 @@ export class OnnxSequence implements Sequence {
     const tokens = input.tokens.slice();
     const rowParents = parents === null ? null : parents.slice();
     const skipLayers = input.skipLayers === undefined ? undefined : [...input.skipLayers];
+    const embeddings = input.embeddings === undefined ? null : input.embeddings.slice();
     const result = await engine.queue.run(async () => {
       if (engine.disposed) throw new DisposedError({ what: `The model ${engine.info.name}` });
       throwIfAborted(signal);
-      return engine.run(cache, pastLength, tokens, rowParents, wantHidden, skipLayers, pastSlots, pastMask);
+      return engine.run(cache, pastLength, tokens, rowParents, wantHidden, skipLayers, pastSlots, pastMask, embeddings);
     }, signal);
     // onnxruntime-node cannot interrupt a running session, so an abort during the run is reported here.
     if (signal?.aborted) throw new AbortedError({ reason: signal.reason });

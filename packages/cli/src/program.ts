@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerAded } from './commands/aded.js';
 import { registerBench } from './commands/bench.js';
+import { registerSpecdecPP } from './commands/specdec-pp.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   registerDemo(program);
   registerEval(program);
   registerAded(program);
+  registerSpecdecPP(program);
   registerConvert(program);
   registerModels(program);
   return program;

@@ -12,7 +12,8 @@ import {
 import { loadModel } from '@decodekit/backend-onnx';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultCacheDir } from '@decodekit/models/node';
+import { defaultCacheDir, defaultMirrors, findKnownModel, findLlama2cFiles, readLlama2cCheckpoint } from '@decodekit/models/node';
+import { easySpec } from '@decodekit/strategy-easyspec';
 import { aded, buildAdedStoreFromTokens, deserializeAdedStore, serializeAdedStore } from '@decodekit/strategy-aded';
 import { beamSearch } from '@decodekit/strategy-beam-search';
 import { copyspec } from '@decodekit/strategy-copyspec';
@@ -28,6 +29,7 @@ import { dyspec } from '@decodekit/strategy-dyspec';
 import { rsd } from '@decodekit/strategy-rsd';
 import { spectr } from '@decodekit/strategy-spectr';
 import { momentumDecoding } from '@decodekit/strategy-momentum-decoding';
+import { ngramModel, superposedStrategy } from '@decodekit/strategy-superposed-decoding';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 import { backendByName } from './load.js';
@@ -94,6 +96,62 @@ async function defaultAdedStore(model: LoadedModel): Promise<string> {
   writeFileSync(`${path}.tmp`, bytes);
   renameSync(`${path}.tmp`, path);
   process.stderr.write(`wrote ${path} (${bytes.length} bytes)\n`);
+  return path;
+}
+
+/**
+ * Superposed decoding's default n-gram corpus: 200 stories sampled from the model itself (from BOS, T = 1,
+ * seeds 0..199, ≤ 256 tokens), generated once and cached next to the converted models as token ids.
+ */
+async function defaultSuperposedCorpus(model: LoadedModel): Promise<number[][]> {
+  const path = join(defaultCacheDir(), 'superposed', `${model.info.name.replaceAll('/', '--')}.json`);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as number[][];
+  process.stderr.write(`building superposed decoding's n-gram corpus from 200 stories sampled from ${model.info.name} (once)...\n`);
+  const decoder = createDecoder({ model });
+  const documents: number[][] = [];
+  for (let seed = 0; seed < 200; seed++) {
+    const { tokens, promptTokens } = await decoder.generate({ tokens: [model.info.bosTokenId ?? 1] }, { maxTokens: 256, temperature: 1, seed });
+    documents.push([...promptTokens, ...tokens]);
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, JSON.stringify(documents));
+  renameSync(`${path}.tmp`, path);
+  return documents;
+}
+
+/** The llama2.c checkpoint behind a draft-model reference (a folder, or a known id found in a mirror). */
+async function llama2cCheckpointOf(ref: string): Promise<string> {
+  const known = findKnownModel(ref);
+  const candidates = [ref, ...(known ? defaultMirrors().map(mirror => join(mirror, known.mirrorPath ?? known.ref)) : [])];
+  for (const folder of candidates) {
+    const files = existsSync(folder) ? await findLlama2cFiles(folder) : undefined;
+    if (files) return files.checkpoint;
+  }
+  throw new InvalidArgumentError({
+    argument: '--draft-model',
+    message: `easyspec runs the draft from its llama2.c checkpoint; none found for "${ref}" (looked in ${candidates.join(', ')}).`,
+  });
+}
+
+/**
+ * SpecDec++'s default acceptance head for a target/draft pair: fitted once on 20 prompts sampled from the
+ * target itself (T = 0 labels, rejection weight 6) and cached.
+ */
+async function defaultSpecdecHead(target: LoadedModel, draft: LoadedModel): Promise<string> {
+  const name = `${target.info.name}--${draft.info.name}`.replaceAll('/', '--');
+  const path = join(defaultCacheDir(), 'specdec-pp', `${name}.json`);
+  if (existsSync(path)) return path;
+  process.stderr.write(`fitting SpecDec++'s acceptance head for ${name} (once)...\n`);
+  const decoder = createDecoder({ model: target });
+  const prompts: string[] = [];
+  for (let seed = 0; seed < 20; seed++) {
+    const { text } = await decoder.generate({ tokens: [target.info.bosTokenId ?? 1] }, { maxTokens: 24, temperature: 1, seed });
+    prompts.push(text.split(/(?<=[.!?])\s/)[0] || text);
+  }
+  const { fitHeadForPair } = await import('./commands/specdec-pp.js');
+  const fit = await fitHeadForPair({ target, draft, prompts, holdout: 4, temperature: 0, rejectionWeight: 6 });
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(fit.head.toJSON())}\n`);
   return path;
 }
 
@@ -242,17 +300,15 @@ const registry: Record<string, Entry> = {
     create: async options => ({ strategy: lud({ threshold: num(options.threshold), placeholders: num(options.placeholders) }) }),
   },
   'specdec-pp': {
-    description: 'SpecDec++: stop drafting when a fitted acceptance head predicts a rejection (head=FILE.json, needs --draft-model)',
+    description: 'SpecDec++: stop drafting when a fitted acceptance head predicts a rejection (head=FILE from `decodekit specdec-pp fit`, default fitted once and cached; needs --draft-model)',
     keys: ['head', 'threshold', 'maxLength', 'temperature'],
     async create(options, environment) {
-      if (typeof options.head !== 'string') {
-        throw new InvalidArgumentError({ argument: '--strategy', message: 'specdec-pp needs head=FILE.json (fit one with fitAcceptanceHead from @decodekit/strategy-specdec-pp).' });
-      }
       const draft = await secondModel(environment);
+      const headFile = typeof options.head === 'string' ? options.head : await defaultSpecdecHead(environment.model, draft);
       return {
         strategy: specdecPP({
           model: draft,
-          head: parseAcceptanceHead(readFileSync(options.head, 'utf8')),
+          head: parseAcceptanceHead(readFileSync(headFile, 'utf8')),
           threshold: num(options.threshold),
           maxLength: num(options.maxLength),
           temperature: num(options.temperature),
@@ -266,6 +322,24 @@ const registry: Record<string, Entry> = {
     async create(options, environment) {
       const draft = await secondModel(environment);
       return { strategy: pearl({ model: draft, gamma: num(options.gamma), temperature: num(options.temperature) }) };
+    },
+  },
+  easyspec: {
+    description: 'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
+    keys: ['groupSize', 'draftLength', 'temperature', 'budget'],
+    async create(options, environment) {
+      if (!environment.draftModel) {
+        throw new InvalidArgumentError({ argument: '--draft-model', message: 'easyspec needs --draft-model REF (e.g. llama2xs).' });
+      }
+      const checkpoint = await llama2cCheckpointOf(environment.draftModel);
+      const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+      return {
+        strategy: speculative({
+          drafter: easySpec({ config, weights, groupSize: num(options.groupSize), draftLength: num(options.draftLength), temperature: num(options.temperature) }),
+          budget: num(options.budget) ?? 8,
+          adaptive: false,
+        }),
+      };
     },
   },
   'beam-search': {
@@ -295,6 +369,15 @@ const registry: Record<string, Entry> = {
     description: 'momentum decoding: resist revisiting n-grams (a processor)',
     keys: ['alpha'],
     create: async options => ({ processors: [momentumDecoding({ alpha: num(options.alpha) ?? 0.2 })] }),
+  },
+  'superposed-decoding': {
+    description: 'superposed decoding: k drafts from one forward per step (n-grams of 200 self-sampled stories); streams the best draft',
+    keys: ['numDrafts', 'alpha'],
+    async create(options, environment) {
+      const alpha = num(options.alpha) ?? 0.54;
+      const ngrams = alpha > 0 ? ngramModel(await defaultSuperposedCorpus(environment.model)) : undefined;
+      return { strategy: superposedStrategy({ numDrafts: num(options.numDrafts) ?? 3, alpha, ngrams }) };
+    },
   },
   'contrastive-decoding': {
     description: 'contrastive decoding: expert minus amateur (amateur = --draft-model, default llama2xs)',

@@ -29,6 +29,11 @@ export interface Capabilities {
   readonly hiddenStates: boolean;
   /** `forward({ skipLayers })` bypasses the listed layers. */
   readonly layerSkip: boolean;
+  /**
+   * `forward({ embeddings })` takes input embeddings in place of the rows' token embeddings (e.g. weighted
+   * sums of embedding rows, as superposed decoding feeds). Absent = false.
+   */
+  readonly inputEmbeddings?: boolean;
   /** Id of the backend, e.g. `onnx-cpu`, `onnx-wasm`, `mock`. */
   readonly backendId: string;
 }
@@ -47,6 +52,11 @@ export interface ForwardInput {
   readonly hidden?: boolean;
   /** Layers to bypass in this call (needs `capabilities.layerSkip`). */
   readonly skipLayers?: readonly number[];
+  /**
+   * Input embeddings used in place of the rows' token embeddings (needs `capabilities.inputEmbeddings`);
+   * `tokens` still name the rows (for `commit` bookkeeping). [rows, hiddenSize]
+   */
+  readonly embeddings?: Float32Array;
 }
 
 /** Output of one forward call. */
@@ -93,6 +103,11 @@ export interface CausalLM {
   readonly capabilities: Capabilities;
   /** An empty KV state. */
   createSequence(): Sequence;
+  /**
+   * The token input-embedding table (row i = token i's embedding; the tied classifier of llama2.c models),
+   * present when `capabilities.inputEmbeddings`. [vocab, hiddenSize]
+   */
+  embeddingTable?(): Float32Array;
   dispose(): Promise<void>;
 }
 

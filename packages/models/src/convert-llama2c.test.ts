@@ -26,10 +26,12 @@ describe('convertLlama2c', () => {
       'config.json',
       'generation_config.json',
       'onnx/model.onnx',
+      'onnx/model_embeds.onnx',
       'tokenizer.json',
       'tokenizer_config.json',
     ]);
     expect(files['onnx/model.onnx']).toBeInstanceOf(Uint8Array);
+    expect(files['onnx/model_embeds.onnx']).toBeInstanceOf(Uint8Array);
     const config = JSON.parse(files['config.json'] as string);
     expect(config).toMatchObject({
       model_type: 'llama',

@@ -31,7 +31,8 @@ export interface ConvertedModel {
 
 /**
  * Converts a llama2.c checkpoint and tokenizer into a Hugging Face-style model folder (in memory):
- * `config.json`, `generation_config.json`, `tokenizer.json`, `tokenizer_config.json`, `onnx/model.onnx`.
+ * `config.json`, `generation_config.json`, `tokenizer.json`, `tokenizer_config.json`, `onnx/model.onnx`, and (without `plain`) `onnx/model_embeds.onnx`, the same graph
+ * taking `inputs_embeds` in place of `input_ids` (docs/graph-io.md, "Build-time variant").
  * Browser-safe; {@link convertLlama2cToFolder} in `@decodekit/models/node` writes the files.
  *
  * @throws ModelFormatError when a file is malformed or the tokenizer does not fit the checkpoint
@@ -62,6 +63,10 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
       'tokenizer.json': jsonText(llama2cTokenizerJson(tokenizer, tokenizerPath)),
       'tokenizer_config.json': jsonText(llama2cTokenizerConfig(config.contextLength)),
       'onnx/model.onnx': buildLlamaGraph(config, weights, { plain, name: input.name }),
+      // The inputs_embeds variant (same I/O otherwise, same KV layout) for backends' `forward({ embeddings })`.
+      ...(plain
+        ? {}
+        : { 'onnx/model_embeds.onnx': buildLlamaGraph(config, weights, { plain, inputsEmbeds: true, name: input.name }) }),
     },
   };
 }

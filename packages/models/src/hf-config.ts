@@ -13,7 +13,7 @@ export interface DecodekitConfigInfo {
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 /** Token ids of the llama2.c convention (BOS 1; stories are separated by BOS, so 1 and 2 both end one). */
 export const LLAMA2C_SPECIAL_IDS = { bos: 1, eos: [1, 2], unk: 0 } as const;

@@ -46,7 +46,7 @@ export function mockModel(options: MockModelOptions): MockModel {
     numLayers: 1,
     hiddenSize: 1,
   };
-  const capabilities: Capabilities = { tree: options.tree ?? true, hiddenStates: false, layerSkip: false, backendId: 'mock' };
+  const capabilities: Capabilities = { tree: options.tree ?? true, hiddenStates: false, layerSkip: false, inputEmbeddings: false, backendId: 'mock' };
   const forwardCalls: MockForwardCall[] = [];
   let disposed = false;
 
@@ -71,6 +71,9 @@ export function mockModel(options: MockModelOptions): MockModel {
         const isChain = parents.every((parent, i) => parent === i - 1);
         if (!isChain && !capabilities.tree) {
           throw new UnsupportedCapabilityError({ capability: 'tree', backendId: 'mock' });
+        }
+        if (input.embeddings !== undefined) {
+          throw new UnsupportedCapabilityError({ capability: 'inputEmbeddings', backendId: 'mock', hint: 'mockModel computes logits from token ids only.' });
         }
         forwardCalls.push({
           prefixLength: committed.length,

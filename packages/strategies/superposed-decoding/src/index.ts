@@ -1,4 +1,4 @@
-export { superposedDecoding } from './superposed-decoding.js';
+export { embeddingsModelOf, superposedDecoding, superposedStrategy } from './superposed-decoding.js';
 export type {
   EmbeddingsModel,
   EmbeddingsSequence,
@@ -7,6 +7,7 @@ export type {
   SuperposedDraft,
   SuperposedGenerateArgs,
   SuperposedResult,
+  SuperposedStrategyOptions,
 } from './superposed-decoding.js';
 export { ngramModel } from './ngram-model.js';
 export type { NgramModel } from './ngram-model.js';

@@ -1,6 +1,6 @@
-import { createDecoder, InvalidArgumentError, mockModel } from '@decodekit/core';
+import { createDecoder, InvalidArgumentError, mockModel, UnsupportedCapabilityError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { ngramModel, superposedDecoding, type EmbeddingsModel } from './index.js';
+import { embeddingsModelOf, ngramModel, superposedDecoding, superposedStrategy, type EmbeddingsModel } from './index.js';
 
 const VOCAB = 8;
 
@@ -129,5 +129,12 @@ describe('superposedDecoding', () => {
     expect(() => superposedDecoding({ numTokenSample: 0 })).toThrow(InvalidArgumentError);
     expect(() => superposedDecoding({ ngrams: ngramModel([[1, 2]], { maxOrder: 3 }) })).toThrow(/contexts up to 2/);
     expect(() => ngramModel([], { maxOrder: 1 })).toThrow(InvalidArgumentError);
+  });
+
+  it('needs capabilities.inputEmbeddings on a core CausalLM', async () => {
+    const model = mockModel({ vocabSize: VOCAB, logits: toyLogits });
+    expect(() => createDecoder({ model }).use(superposedStrategy())).toThrow(UnsupportedCapabilityError);
+    expect(() => embeddingsModelOf(model)).toThrow(/inputEmbeddings/);
+    await expect(superposedDecoding().generate({ model, prompt: [1], maxTokens: 2 })).rejects.toThrow(UnsupportedCapabilityError);
   });
 });
