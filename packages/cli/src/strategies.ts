@@ -14,6 +14,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { defaultCacheDir, defaultMirrors, findKnownModel, findLlama2cFiles, readLlama2cCheckpoint } from '@decodekit/models/node';
 import { easySpec } from '@decodekit/strategy-easyspec';
+import { onlineSpeculative } from '@decodekit/strategy-online-sd';
+import { s2d } from '@decodekit/strategy-s2d';
 import { aded, buildAdedStoreFromTokens, deserializeAdedStore, serializeAdedStore } from '@decodekit/strategy-aded';
 import { beamSearch } from '@decodekit/strategy-beam-search';
 import { copyspec } from '@decodekit/strategy-copyspec';
@@ -340,6 +342,30 @@ const registry: Record<string, Entry> = {
           adaptive: false,
         }),
       };
+    },
+  },
+  'online-sd': {
+    description: 'online speculative decoding: the draft’s output is corrected online from verification results (needs --draft-model; lossless)',
+    keys: ['learningRate', 'correction', 'draftLength', 'temperature'],
+    async create(options, environment) {
+      const draft = await secondModel(environment);
+      return {
+        strategy: onlineSpeculative({
+          model: draft,
+          learningRate: num(options.learningRate),
+          correction: options.correction as 'bias' | 'bigram' | undefined,
+          draftLength: num(options.draftLength),
+          temperature: num(options.temperature),
+        }),
+      };
+    },
+  },
+  s2d: {
+    description: 'S2D: one shared draft serving several nested targets (here the full target; needs --draft-model; lossless)',
+    keys: ['draftLength', 'temperature'],
+    async create(options, environment) {
+      const draft = await secondModel(environment);
+      return { strategy: s2d({ draft, draftLength: num(options.draftLength), temperature: num(options.temperature) }).strategy() };
     },
   },
   'beam-search': {

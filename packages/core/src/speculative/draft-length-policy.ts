@@ -18,6 +18,17 @@ export class DraftLengthPolicy {
   private readonly trials: number[] = [];
   private costs: Float64Array | undefined;
   private idleSteps = 0;
+  private lastKept: number | undefined;
+
+  /**
+   * How many draft rows to ask the drafter for next: a little more than the last step kept, so drafters
+   * that pay per row (a draft model runs one forward per token) do not draft rows that will be cut, while
+   * the policy can still see deeper drafts pay off. Decided from past steps only, before anything is drawn.
+   */
+  nodeHint(budget: number): number {
+    if (this.lastKept === undefined) return budget;
+    return Math.min(budget, Math.max(2, this.lastKept * 2 + 2));
+  }
 
   /** Relative cost of one forward of k rows (k = 1 → 1), once measured. */
   get costCurve(): Float64Array | undefined {
@@ -126,6 +137,7 @@ export class DraftLengthPolicy {
     } else {
       this.idleSteps = 0;
     }
+    this.lastKept = best;
     for (let index = 0; index < best; index++) keep[order[index]] = 1;
     // Chances shrink along paths, but ties can order a child first: keep every kept row's ancestors.
     for (let row = rows - 1; row >= 0; row--) if (keep[row] && parents[row] >= 0) keep[parents[row]] = 1;

@@ -99,7 +99,7 @@ async function step(
   // Positions: the pending token sits at tokens.length - 1, a draft row of depth d at tokens.length - 1 + d.
   const maxDepth = Math.min(remaining, model.info.contextLength - context.tokens.length);
   // A forward holds the committed tokens, the pending token and every draft row: all must fit the context.
-  const maxNodes = Math.max(0, Math.min(budget, model.info.contextLength - context.tokens.length));
+  const maxNodes = Math.max(0, Math.min(policy ? policy.nodeHint(budget) : budget, model.info.contextLength - context.tokens.length));
   const contextTokens = context.tokens.slice();
 
   const draftStart = now();
@@ -107,6 +107,7 @@ async function step(
     tokens: contextTokens,
     promptLength: context.promptLength,
     maxNodes,
+    budget,
     remaining,
     treeCapable,
     greedy: sampler.greedy,
@@ -120,7 +121,10 @@ async function step(
   // temperature 0. Drafts sampled from q are verified as draws from q, so a cut that could depend on what
   // was drawn is not allowed there: such drafters get the budget up front and their tree is kept whole.
   const sampledDraft = !sampler.greedy && (tree.q !== undefined || tree.qDistributions !== undefined);
-  if (policy && tree.tokens.length > 0 && !sampledDraft) tree = keepRows(tree, policy.selectRows(tree.parents));
+  if (policy && tree.tokens.length > 0) {
+    const keep = policy.selectRows(tree.parents);
+    if (!sampledDraft) tree = keepRows(tree, keep);
+  }
   const draftMs = now() - draftStart;
   const rows = tree.tokens.length;
   if (rows > 0) context.report({ type: 'draft', tree });

@@ -232,8 +232,16 @@ export function lookahead(options: LookaheadOptions = {}): LookaheadDrafter {
         pooledUpTo = context.tokens.length;
       }
       if (promptTokens.length === 0) promptTokens = context.tokens;
-      if (!context.treeCapable) {
-        // A chain-only backend verifies one chain: the first pool n-gram, without the window.
+      const windowRows = level0.length + levels.length * (level0.length + 1);
+      if (context.treeCapable && (context.budget ?? context.maxNodes) < windowRows) {
+        throw new InvalidArgumentError({
+          argument: 'budget',
+          message: `lookahead needs speculative({ budget }) ≥ ${rowsPerStep} (W - 1 + (N - 2)·W + G·(N - 1)) for W = ${W}, N = ${N}, G = ${guessSetSize}; got ${context.budget ?? context.maxNodes}.`,
+        });
+      }
+      // A chain-only backend, or a step whose budget cannot hold the window (the engine's adaptive sizing,
+      // or the end of the context), verifies one chain: the first pool n-gram, without the window.
+      if (!context.treeCapable || context.maxNodes < windowRows) {
         const guess =
           levels.length === N - 2
             ? pool.get(context.tokens[context.tokens.length - 1])[0]
@@ -241,16 +249,11 @@ export function lookahead(options: LookaheadOptions = {}): LookaheadDrafter {
         lastTree = undefined;
         if (!guess) return undefined;
         const length = Math.min(guess.length, context.remaining, context.maxNodes);
+        if (length < 1) return undefined;
         return {
           tokens: Int32Array.from(guess.slice(0, length)),
           parents: Int32Array.from({ length }, (_, i) => i - 1),
         };
-      }
-      if (context.maxNodes < level0.length + levels.length * (level0.length + 1)) {
-        throw new InvalidArgumentError({
-          argument: 'budget',
-          message: `lookahead needs speculative({ budget }) ≥ ${rowsPerStep} (W - 1 + (N - 2)·W + G·(N - 1)) for W = ${W}, N = ${N}, G = ${guessSetSize}; got ${context.maxNodes}.`,
-        });
       }
       lastTree = build(context);
       return lastTree;

@@ -1,0 +1,7 @@
+export { onlineSdDrafter, onlineSpeculative } from './online-speculative.js';
+export type {
+  OnlineSdDrafter,
+  OnlineSdRecord,
+  OnlineSpeculativeOptions,
+  OnlineSpeculativeStrategy,
+} from './online-speculative.js';

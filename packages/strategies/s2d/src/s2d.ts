@@ -1,0 +1,233 @@
+import {
+  DraftSession,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  VocabMismatchError,
+  draftDistribution,
+  fitDepth,
+  sampleFromProbabilities,
+  seededRandom,
+  speculative,
+  wrapModel,
+} from '@decodekit/core';
+import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy, VerifyResult } from '@decodekit/core';
+
+/**
+ * A nested sub-model of `model`: its first `layers` layers and the shared head (every forward skips the
+ * layers `layers … numLayers − 1` through `capabilities.layerSkip`). Its name is `${name}[:layers]`. It is
+ * a model in its own right, so every strategy is exact with respect to it.
+ *
+ * @example
+ * const first3 = nestedSubModel(await loadModel('karpathy/tinyllamas/stories260K'), 3);
+ */
+export function nestedSubModel<TModel extends CausalLM>(model: TModel, layers: number): TModel {
+  if (!model || typeof model.createSequence !== 'function' || !model.info) {
+    throw new InvalidArgumentError({ argument: 'model', message: 'nestedSubModel() needs a CausalLM (e.g. from loadModel()).' });
+  }
+  const total = model.info.numLayers;
+  if (!Number.isInteger(layers) || layers < 1 || layers > total) {
+    throw new InvalidArgumentError({ argument: 'layers', message: `must be an integer in [1, ${total}], got ${String(layers)}.` });
+  }
+  if (layers < total && !model.capabilities.layerSkip) {
+    throw new UnsupportedCapabilityError({
+      capability: 'layerSkip',
+      backendId: model.capabilities.backendId,
+      hint: 'nested sub-models skip the last layers; use a model built with per-layer skip switches.',
+    });
+  }
+  const skipped = Array.from({ length: total - layers }, (_, i) => layers + i);
+  return wrapModel({
+    model,
+    middleware: {
+      name: `first-${layers}-layers`,
+      transformInfo: info => ({ ...info, name: `${info.name}[:${layers}]` }),
+      wrapForward: ({ input, options, doForward }) => {
+        if (skipped.length === 0) return doForward(input, options);
+        const skipLayers = [...new Set([...(input.skipLayers ?? []), ...skipped])].sort((a, b) => a - b);
+        return doForward({ ...input, skipLayers }, options);
+      },
+    },
+  });
+}
+
+/** Options of `s2d()`. */
+export interface S2dOptions {
+  /** The one draft model every target shares (same vocabulary as the targets). */
+  draft: CausalLM;
+  /** Layers the draft's forwards skip (`layerSkip`): e.g. the base model's first layers as the draft. */
+  draftSkipLayers?: readonly number[];
+  /** Tokens drafted per step (a chain). Default 4. */
+  draftLength?: number;
+  /** Temperature of the draft distribution q. Default: the decoder's (greedy drafts when it is greedy). */
+  temperature?: number;
+  /** Seed of the draft sampler when the engine gives none. Default 0. */
+  seed?: number;
+}
+
+/** Acceptance counts of one target. */
+export interface S2dTargetStats {
+  generations: number;
+  proposed: number;
+  accepted: number;
+}
+
+/** One draft serving several targets: hands out a strategy per target and keeps per-target acceptance. */
+export interface S2dFamily {
+  /**
+   * A lossless speculative strategy for one target, drafting with the shared draft. Targets are told
+   * apart by `model.info.name` of the model the strategy decodes with (a `nestedSubModel()` has its own).
+   */
+  strategy(): Strategy;
+  /** Per-target acceptance, keyed by target model name. */
+  readonly stats: ReadonlyMap<string, S2dTargetStats>;
+  /** Draft-model forward calls made so far, over every target. */
+  readonly draftForwards: number;
+}
+
+/**
+ * S2D ("S2D: Sorted Speculative Decoding For More Efficient Deployment of Nested Large Language Models", 2024):
+ * one draft model serves several targets — nested sub-models of one network (its first n layers and the
+ * shared head, see `nestedSubModel()`). `s2d()` holds the draft and its KV session; every strategy it hands
+ * out drafts chains from that shared session (proposals are serialised, and the session keeps the longest
+ * common prefix, so targets decoding the same prompt reuse the draft's prompt cache) and verifies them by
+ * speculative sampling on its own target (greedy match at temperature 0). Lossless for every target.
+ *
+ * @example
+ * const family = s2d({ draft: base, draftSkipLayers: [2, 3, 4] });
+ * const out = await createDecoder({ model: nestedSubModel(base, 4) }).use(family.strategy()).generate('Once');
+ */
+export function s2d(options: S2dOptions): S2dFamily {
+  const { draft, draftSkipLayers, draftLength = 4, temperature, seed = 0 } = options ?? ({} as S2dOptions);
+  if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
+    throw new InvalidArgumentError({ argument: 'draft', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+  }
+  if (!Number.isInteger(draftLength) || draftLength < 1) {
+    throw new InvalidArgumentError({ argument: 'draftLength', message: `must be a positive integer, got ${String(draftLength)}.` });
+  }
+  if (temperature !== undefined && (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)) {
+    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+  }
+  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+  if (draftSkipLayers !== undefined) {
+    if (
+      !Array.isArray(draftSkipLayers) ||
+      draftSkipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= draft.info.numLayers)
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'draftSkipLayers',
+        message: `must list layer indices in [0, ${draft.info.numLayers}), got ${JSON.stringify(draftSkipLayers)}.`,
+      });
+    }
+    if (!draft.capabilities.layerSkip) {
+      throw new UnsupportedCapabilityError({
+        capability: 'layerSkip',
+        backendId: draft.capabilities.backendId,
+        hint: 'draftSkipLayers needs a draft model built with per-layer skip switches.',
+      });
+    }
+  }
+
+  const session = new DraftSession(draft, draftSkipLayers);
+  const vocab = draft.info.vocabSize;
+  const stats = new Map<string, S2dTargetStats>();
+  let active = 0;
+  /** Serialises proposals: the shared session holds one context at a time. */
+  let lock: Promise<unknown> = Promise.resolve();
+
+  function makeDrafter(): Drafter {
+    let random: RandomSource = seededRandom(seed);
+    let draftTemperature = 1;
+    let targetContext = Number.POSITIVE_INFINITY;
+    let eos = new Set<number>();
+    let entry: S2dTargetStats | undefined;
+
+    async function draftChain(context: DraftContext): Promise<DraftTree | undefined> {
+      const length = fitDepth(Math.min(draftLength, context.remaining, context.maxNodes), levels => levels, {
+        contextLength: context.tokens.length,
+        draftContext: draft.info.contextLength,
+        targetContext,
+      });
+      if (length < 1) return undefined;
+      const t = context.greedy && temperature === undefined ? 0 : draftTemperature;
+      const tokens: number[] = [];
+      const q: number[] = [];
+      const qDistributions = new Float32Array(length * vocab);
+      let logits: Float32Array = await session.contextLogits(context.tokens, context.signal);
+      for (let depth = 0; depth < length; depth++) {
+        if (depth > 0) {
+          const all = await session.treeLogits(Int32Array.from(tokens), Int32Array.from(tokens, (_, i) => i - 1), context.signal);
+          logits = all.subarray((depth - 1) * vocab, depth * vocab);
+        }
+        const distribution = draftDistribution(logits, t, qDistributions.subarray(depth * vocab, (depth + 1) * vocab));
+        const token = sampleOrArgmax(distribution, t, random);
+        tokens.push(token);
+        q.push(distribution[token]);
+        // Nothing after an end-of-sequence token can be emitted.
+        if (eos.has(token)) break;
+      }
+      return {
+        tokens: Int32Array.from(tokens),
+        parents: Int32Array.from(tokens, (_, i) => i - 1),
+        q: Float32Array.from(q),
+        qDistributions: qDistributions.slice(0, tokens.length * vocab),
+      };
+    }
+
+    return {
+      name: 's2d',
+      providesProbabilities: true,
+      preferredBudget: draftLength,
+      begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
+        // The draft → targets registry's compatibility check: same token ids.
+        if (target.info.vocabSize !== vocab) {
+          throw new VocabMismatchError({
+            message:
+              `The shared draft "${draft.info.name}" has a vocabulary of ${vocab} tokens but the target ` +
+              `"${target.info.name}" has ${target.info.vocabSize}. Every S2D target must use the draft's tokenizer.`,
+          });
+        }
+        if (draftRandom) random = draftRandom;
+        draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
+        targetContext = target.info.contextLength;
+        eos = new Set(target.info.eosTokenIds);
+        entry = stats.get(target.info.name);
+        if (!entry) stats.set(target.info.name, (entry = { generations: 0, proposed: 0, accepted: 0 }));
+        entry.generations++;
+        active++;
+      },
+      propose(context) {
+        const run = lock.then(() => draftChain(context));
+        lock = run.catch(() => undefined);
+        return run;
+      },
+      observe(result: VerifyResult) {
+        entry!.proposed += result.tree.tokens.length;
+        entry!.accepted += result.acceptedRows.length;
+      },
+      end() {
+        active = Math.max(0, active - 1);
+        if (active === 0) session.dispose();
+      },
+    };
+  }
+
+  return {
+    strategy() {
+      const strategy = speculative({ drafter: makeDrafter(), budget: draftLength, adaptive: false });
+      return { ...strategy, name: 's2d' };
+    },
+    get stats() {
+      return stats;
+    },
+    get draftForwards() {
+      return session.forwards;
+    },
+  };
+}
+
+function sampleOrArgmax(distribution: Float32Array, temperature: number, random: RandomSource): number {
+  if (temperature > 0) return sampleFromProbabilities(distribution, random);
+  let best = 0;
+  for (let i = 1; i < distribution.length; i++) if (distribution[i] > distribution[best]) best = i;
+  return best;
+}
