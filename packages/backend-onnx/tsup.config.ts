@@ -13,5 +13,5 @@ export default defineConfig([
     clean: true,
     removeNodeProtocol: false,
   },
-  { ...shared, entry: ['src/browser.ts'], platform: 'browser', target: 'es2022' },
+  { ...shared, entry: ['src/browser.ts', 'src/engine.ts'], platform: 'browser', target: 'es2022' },
 ]);

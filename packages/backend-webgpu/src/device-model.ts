@@ -12,11 +12,10 @@ import {
   type ModelInfo,
   type Sequence,
 } from '@decodekit/core';
-import { MASKED, fillAttentionBias, fillDepths } from './attention-bias';
+import { MASKED, RunQueue, fillAttentionBias, fillDepths } from '@decodekit/backend-onnx/engine';
 import { checkForward } from './forward-checks';
 import { buildGatherGraph, gatherInputName, gatherOutputName } from './gather-graph';
 import { KvBlock, type DeviceTensor } from './kv-block';
-import { RunQueue } from './run-queue';
 
 /** The part of an ONNX Runtime session the device engine uses (onnxruntime-node and onnxruntime-web). */
 export interface DeviceSession {
