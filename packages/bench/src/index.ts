@@ -27,3 +27,5 @@ export { renderMarkdown, renderSvg, writeReports } from './write-reports.js';
 export type { WrittenReports } from './write-reports.js';
 export { parsePromptSet, readPromptSet } from './prompt-set.js';
 export { mean, median } from './statistics.js';
+export { measureStrategies } from './measure-strategies.js';
+export type { MeasureStrategiesOptions } from './measure-strategies.js';

@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createDecoder, speculative, type Strategy } from '@decodekit/core';
+import { speculative, type Strategy } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
+import { measureStrategies } from '@decodekit/bench';
 import { aded, deserializeAdedStore } from '../src/index.js';
 
 const store = deserializeAdedStore(
@@ -29,57 +30,10 @@ const names = args.length ? args : Object.keys(strategies);
 const instances = Object.fromEntries(names.map(name => [name, strategies[name]()]));
 const bench = fileURLToPath(new URL('../../../../bench/', import.meta.url));
 const model = await loadModel('karpathy/tinyllamas/stories260K');
-const ar = createDecoder({ model });
-
-for (const file of ['stories.jsonl', 'grounded.jsonl']) {
-  const prompts = readFileSync(bench + file, 'utf8')
-    .trim()
-    .split('\n')
-    .map(line => JSON.parse(line));
-  for (const temperature of [0, 0.8]) {
-    const totals = new Map<
-      string,
-      { tokens: number; ms: number; forwards: number; mismatches: number }
-    >();
-    const add = (name: string, tokens: number, ms: number, forwards: number, mismatch: boolean) => {
-      const t = totals.get(name) ?? { tokens: 0, ms: 0, forwards: 0, mismatches: 0 };
-      t.tokens += tokens;
-      t.ms += ms;
-      t.forwards += forwards;
-      t.mismatches += mismatch ? 1 : 0;
-      totals.set(name, t);
-    };
-    for (let repeat = 0; repeat < repeats; repeat++) {
-      for (const [index, prompt] of prompts.entries()) {
-        const options = { maxTokens: prompt.max_tokens ?? 128, temperature, seed: 1000 + index };
-        const counted = repeat > 0 || repeats === 1; // the first of several rounds warms up
-        const base = await ar.generate(prompt.prompt, options);
-        if (counted)
-          add('ar', base.tokens.length, base.stats.decodeMs, base.stats.forwardPasses - 1, false);
-        for (const name of names) {
-          const result = await createDecoder({ model })
-            .use(instances[name])
-            .generate(prompt.prompt, options);
-          const mismatch = temperature === 0 && result.tokens.join() !== base.tokens.join();
-          if (counted)
-            add(
-              name,
-              result.tokens.length,
-              result.stats.decodeMs,
-              result.stats.forwardPasses - 1,
-              mismatch,
-            );
-        }
-      }
-    }
-    const arRate = totals.get('ar') ? totals.get('ar')!.tokens / totals.get('ar')!.ms : NaN;
-    console.log(`\n${file} T=${temperature}`);
-    for (const [name, t] of totals) {
-      const rate = (t.tokens / t.ms) * 1000;
-      console.log(
-        `${name.padEnd(22)} ${rate.toFixed(0).padStart(6)} tok/s  ${(rate / 1000 / arRate).toFixed(2)}x  tau ${(t.tokens / t.forwards).toFixed(2)}  mismatches ${t.mismatches}`,
-      );
-    }
-  }
-}
+await measureStrategies({
+  model,
+  strategies: instances,
+  promptFiles: [`${bench}stories.jsonl`, `${bench}grounded.jsonl`],
+  repeats,
+});
 await model.dispose();
