@@ -4,3 +4,4 @@
  */
 export { MASKED, fillAttentionBias, fillDepths } from './attention-bias';
 export { RunQueue } from './run-queue';
+export { checkForward } from './check-forward';

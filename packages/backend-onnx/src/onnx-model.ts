@@ -1,11 +1,9 @@
 import {
   AbortedError,
   BackendError,
-  ContextLengthError,
   DisposedError,
   InvalidArgumentError,
   ModelFormatError,
-  UnsupportedCapabilityError,
   throwIfAborted,
   type Capabilities,
   type ForwardInput,
@@ -15,6 +13,7 @@ import {
   type Sequence,
 } from '@decodekit/core';
 import { MASKED, fillAttentionBias, fillDepths } from './attention-bias';
+import { checkForward } from './check-forward';
 import type { GraphIO } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
 import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
@@ -49,10 +48,6 @@ interface RunResult {
  */
 export const MAX_DEAD_SLOTS = 48;
 
-const treeHint =
-  'This model folder is a plain export without the "attention_bias" input, so it can only run chains. ' +
-  'Convert it with `decodekit convert` without --plain to get tree attention, or use a strategy that drafts chains.';
-
 /** The `inputs_embeds` variant of a graph (onnx/model_embeds.onnx): its embedding table and a lazy session. */
 export interface EmbedsGraph {
   /** [vocab, hiddenSize] */
@@ -60,10 +55,6 @@ export interface EmbedsGraph {
   /** Opens the session (called once, on the first forward with embeddings). */
   open(): Promise<OrtSession>;
 }
-
-const embedsHint =
-  'This model folder has no onnx/model_embeds.onnx (the inputs_embeds graph). Convert the llama2.c model again ' +
-  'with `decodekit convert` without --plain (converter version 2 writes it), or load it with the onnx-cpu backend.';
 
 /**
  * One loaded decoder graph: the session, its discovered I/O, the input buffers every forward reuses and
@@ -124,90 +115,7 @@ export class OnnxEngine {
 
   /** Throws unless the forward is valid for this graph; returns the parents as null for a chain. */
   validate(input: ForwardInput, pastLength: number): Int32Array | null {
-    const { tokens, parents, hidden, skipLayers, embeddings } = input;
-    const rows = tokens.length;
-    const { vocabSize, contextLength, numLayers } = this.info;
-    const backendId = this.capabilities.backendId;
-    if (!(tokens instanceof Int32Array) || rows === 0) {
-      throw new InvalidArgumentError({
-        argument: 'tokens',
-        message: 'forward() needs a non-empty Int32Array of token ids.',
-      });
-    }
-    for (let row = 0; row < rows; row++) {
-      const token = tokens[row];
-      if (token < 0 || token >= vocabSize) {
-        throw new InvalidArgumentError({
-          argument: 'tokens',
-          message: `token id ${token} at row ${row} is outside the vocabulary [0, ${vocabSize}).`,
-        });
-      }
-    }
-    if (pastLength + rows > contextLength) {
-      throw new ContextLengthError({
-        length: pastLength + rows,
-        contextLength,
-        what: `This forward (${pastLength} committed + ${rows} new tokens)`,
-      });
-    }
-    let chain = true;
-    if (parents !== undefined) {
-      if (parents.length !== rows) {
-        throw new InvalidArgumentError({
-          argument: 'parents',
-          message: `has ${parents.length} entries for ${rows} tokens.`,
-        });
-      }
-      for (let row = 0; row < rows; row++) {
-        const parent = parents[row];
-        if (!Number.isInteger(parent) || parent < -1 || parent >= row) {
-          throw new InvalidArgumentError({
-            argument: 'parents',
-            message: `parents[${row}] = ${parent}; a parent must be -1 (the committed prefix) or an earlier row.`,
-          });
-        }
-        if (parent !== row - 1) chain = false;
-      }
-    }
-    if (!chain && !this.capabilities.tree) {
-      throw new UnsupportedCapabilityError({ capability: 'tree', backendId, hint: treeHint });
-    }
-    if (hidden === true && !this.capabilities.hiddenStates) {
-      throw new UnsupportedCapabilityError({
-        capability: 'hiddenStates',
-        backendId,
-        hint: 'The graph has no "hidden_states" output; convert the model with `decodekit convert` without --plain.',
-      });
-    }
-    if (skipLayers !== undefined && skipLayers.length > 0) {
-      if (!this.capabilities.layerSkip) {
-        throw new UnsupportedCapabilityError({
-          capability: 'layerSkip',
-          backendId,
-          hint: 'The graph has no "skip_layers" input; convert the model with `decodekit convert` without --plain.',
-        });
-      }
-      for (const layer of skipLayers) {
-        if (!Number.isInteger(layer) || layer < 0 || layer >= numLayers) {
-          throw new InvalidArgumentError({
-            argument: 'skipLayers',
-            message: `layer ${layer} is not in [0, ${numLayers}).`,
-          });
-        }
-      }
-    }
-    if (embeddings !== undefined) {
-      if (!this.capabilities.inputEmbeddings) {
-        throw new UnsupportedCapabilityError({ capability: 'inputEmbeddings', backendId, hint: embedsHint });
-      }
-      if (!(embeddings instanceof Float32Array) || embeddings.length !== rows * this.info.hiddenSize) {
-        throw new InvalidArgumentError({
-          argument: 'embeddings',
-          message: `must be a Float32Array of ${rows} rows × hiddenSize ${this.info.hiddenSize} = ${rows * this.info.hiddenSize} floats, got ${embeddings instanceof Float32Array ? embeddings.length : typeof embeddings}.`,
-        });
-      }
-    }
-    return chain ? null : (parents as Int32Array);
+    return checkForward(input, pastLength, this.info, this.capabilities);
   }
 
   /** The `inputs_embeds` session, opened on first use (inside the queue). */
@@ -329,7 +237,8 @@ export class OnnxEngine {
     try {
       const embedsSession = this.embedsSession;
       this.embedsSession = undefined;
-      if (embedsSession !== undefined) await (await embedsSession.catch(() => undefined))?.release();
+      if (embedsSession !== undefined)
+        await (await embedsSession.catch(() => undefined))?.release();
       await this.session.release();
     } catch (error) {
       throw new BackendError({
@@ -371,7 +280,11 @@ export class OnnxSequence implements Sequence {
     committed: number[] = [],
     cache: readonly OrtTensor[] = engine.emptyCache,
     last: LastForward | null = null,
-    layout: { slots: number; mask: Float32Array | null; dead: number } = { slots: committed.length, mask: null, dead: 0 },
+    layout: { slots: number; mask: Float32Array | null; dead: number } = {
+      slots: committed.length,
+      mask: null,
+      dead: 0,
+    },
   ) {
     this.committed = committed;
     this.cache = cache;
@@ -408,13 +321,30 @@ export class OnnxSequence implements Sequence {
     const result = await engine.queue.run(async () => {
       if (engine.disposed) throw new DisposedError({ what: `The model ${engine.info.name}` });
       throwIfAborted(signal);
-      return engine.run(cache, pastLength, tokens, rowParents, wantHidden, skipLayers, pastSlots, pastMask, embeddings);
+      return engine.run(
+        cache,
+        pastLength,
+        tokens,
+        rowParents,
+        wantHidden,
+        skipLayers,
+        pastSlots,
+        pastMask,
+        embeddings,
+      );
     }, signal);
     // onnxruntime-node cannot interrupt a running session, so an abort during the run is reported here.
     if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
     if (this.disposed) throw new DisposedError({ what: 'Sequence' });
     if (this.version === version) {
-      this.last = { tokens, parents: rowParents, pastLength, pastSlots, pastMask, presents: result.presents };
+      this.last = {
+        tokens,
+        parents: rowParents,
+        pastLength,
+        pastSlots,
+        pastMask,
+        presents: result.presents,
+      };
     }
     return result.hidden === undefined
       ? { logits: result.logits }
@@ -524,7 +454,8 @@ export class OnnxSequence implements Sequence {
     const mask = this.mask;
     if (mask === null) return range(count);
     const positions = new Int32Array(count);
-    for (let slot = 0, found = 0; found < count; slot++) if (mask[slot] === 0) positions[found++] = slot;
+    for (let slot = 0, found = 0; found < count; slot++)
+      if (mask[slot] === 0) positions[found++] = slot;
     return positions;
   }
 

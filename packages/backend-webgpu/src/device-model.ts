@@ -13,7 +13,7 @@ import {
   type Sequence,
 } from '@decodekit/core';
 import { MASKED, RunQueue, fillAttentionBias, fillDepths } from '@decodekit/backend-onnx/engine';
-import { checkForward } from './forward-checks';
+import { checkForward } from '@decodekit/backend-onnx/engine';
 import { buildGatherGraph, gatherInputName, gatherOutputName } from './gather-graph';
 import { KvBlock, type DeviceTensor } from './kv-block';
 

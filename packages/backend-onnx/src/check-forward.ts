@@ -1,5 +1,3 @@
-// Kept in step with OnnxEngine.validate in @decodekit/backend-onnx/src/onnx-model.ts, which does not export
-// it (see README, "Shared code").
 import {
   ContextLengthError,
   InvalidArgumentError,
@@ -13,14 +11,21 @@ const treeHint =
   'This model folder is a plain export without the "attention_bias" input, so it can only run chains. ' +
   'Convert it with `decodekit convert` without --plain to get tree attention, or use a strategy that drafts chains.';
 
-/** Throws unless the forward is valid for this graph; returns the parents as null for a chain. */
+const embedsHint =
+  'This model folder has no onnx/model_embeds.onnx (the inputs_embeds graph). Convert the llama2.c model again ' +
+  'with `decodekit convert` without --plain (converter version 2 writes it), or load it with the onnx-cpu backend.';
+
+/**
+ * Throws unless `input` is a valid forward for a graph with these capabilities after `pastLength` committed
+ * tokens; returns the parents, or null for a chain. Shared by every ONNX backend (CPU, wasm, WebGPU, CUDA).
+ */
 export function checkForward(
   input: ForwardInput,
   pastLength: number,
   info: ModelInfo,
   capabilities: Capabilities,
 ): Int32Array | null {
-  const { tokens, parents, hidden, skipLayers } = input;
+  const { tokens, parents, hidden, skipLayers, embeddings } = input;
   const rows = tokens instanceof Int32Array ? tokens.length : 0;
   const { vocabSize, contextLength, numLayers } = info;
   const backendId = capabilities.backendId;
@@ -90,6 +95,21 @@ export function checkForward(
           message: `layer ${layer} is not in [0, ${numLayers}).`,
         });
       }
+    }
+  }
+  if (embeddings !== undefined) {
+    if (!capabilities.inputEmbeddings) {
+      throw new UnsupportedCapabilityError({
+        capability: 'inputEmbeddings',
+        backendId,
+        hint: embedsHint,
+      });
+    }
+    if (!(embeddings instanceof Float32Array) || embeddings.length !== rows * info.hiddenSize) {
+      throw new InvalidArgumentError({
+        argument: 'embeddings',
+        message: `must be a Float32Array of ${rows} rows × hiddenSize ${info.hiddenSize} = ${rows * info.hiddenSize} floats, got ${embeddings instanceof Float32Array ? embeddings.length : typeof embeddings}.`,
+      });
     }
   }
   return chain ? null : (parents as Int32Array);
