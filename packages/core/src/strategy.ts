@@ -83,7 +83,7 @@ export interface DraftContext {
   /** Most draft nodes the engine will verify in this step (the budget, or less: adaptive sizing, context end). */
   readonly maxNodes: number;
   /** The strategy's configured budget (`speculative({ budget })`): what a drafter's configuration is checked against. */
-  readonly budget: number;
+  readonly budget?: number;
   /** Most tokens that may still be emitted (drafts past this are wasted). */
   readonly remaining: number;
   /** True when the target verifies whole trees in one forward; otherwise only a chain is verified. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, VocabMismatchError } from '../errors.js';
 import { argmax } from '../processors/index.js';
 import type { CausalLM, Sequence } from '../types.js';
 
@@ -20,6 +20,19 @@ export class DraftSession {
 
   get vocabSize(): number {
     return this.model.info.vocabSize;
+  }
+
+  /** Throws VocabMismatchError unless `target` uses the draft model's token ids (call it in `begin`). */
+  checkTarget(target: CausalLM): void {
+    if (target.info.vocabSize !== this.vocabSize) {
+      throw new VocabMismatchError({
+        message:
+          `The draft model "${this.model.info.name}" has a vocabulary of ${this.vocabSize} tokens but the target ` +
+          `"${target.info.name}" has ${target.info.vocabSize}. A draft model must use the target's tokenizer ` +
+          '(the same token ids): pick a smaller model of the same family, or draft without a second model ' +
+          '(promptLookup(), tokenRecycling()).',
+      });
+    }
   }
 
   /** Positions the draft model can still take after `contextLength` tokens. */

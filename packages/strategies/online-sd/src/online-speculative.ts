@@ -2,7 +2,6 @@ import {
   DraftSession,
   InvalidArgumentError,
   UnsupportedCapabilityError,
-  VocabMismatchError,
   draftDistribution,
   fitDepth,
   sampleFromProbabilities,
@@ -202,13 +201,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
       history.length = 0;
     },
     begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      if (target.info.vocabSize !== vocab) {
-        throw new VocabMismatchError({
-          message:
-            `The draft model "${model.info.name}" has a vocabulary of ${vocab} tokens but the target ` +
-            `"${target.info.name}" has ${target.info.vocabSize}. A draft model must use the target's tokenizer.`,
-        });
-      }
+      session.checkTarget(target);
       if (draftRandom) random = draftRandom;
       draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
       targetContext = target.info.contextLength;

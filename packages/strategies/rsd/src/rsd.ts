@@ -1,7 +1,6 @@
 import {
   InvalidArgumentError,
   UnsupportedCapabilityError,
-  VocabMismatchError,
   rejectionSampling,
   seededRandom,
   speculative,
@@ -209,13 +208,7 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
       return session.forwards;
     },
     begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      if (target.info.vocabSize !== vocab) {
-        throw new VocabMismatchError({
-          message:
-            `The draft model "${model.info.name}" has a vocabulary of ${vocab} tokens but the target ` +
-            `"${target.info.name}" has ${target.info.vocabSize}. A draft model must use the target's tokenizer.`,
-        });
-      }
+      session.checkTarget(target);
       if (draftRandom) random = draftRandom;
       draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
       targetContext = target.info.contextLength;

@@ -1,7 +1,6 @@
 import {
   InvalidArgumentError,
   UnsupportedCapabilityError,
-  VocabMismatchError,
   sampleFromProbabilities,
   seededRandom,
   speculative,
@@ -183,7 +182,7 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       return session.forwards;
     },
     begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      checkVocab(model, target);
+      session.checkTarget(target);
       if (draftRandom) random = draftRandom;
       draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
       targetContext = target.info.contextLength;
@@ -241,15 +240,5 @@ function validateModel(model: CausalLM, skipLayers: readonly number[] | undefine
         hint: 'skipLayers needs a model built with per-layer skip switches (decodekit converts llama2.c checkpoints with them).',
       });
     }
-  }
-}
-
-function checkVocab(draft: CausalLM, target: CausalLM): void {
-  if (target.info.vocabSize !== draft.info.vocabSize) {
-    throw new VocabMismatchError({
-      message:
-        `The draft model "${draft.info.name}" has a vocabulary of ${draft.info.vocabSize} tokens but the target ` +
-        `"${target.info.name}" has ${target.info.vocabSize}. A draft model must use the target's tokenizer.`,
-    });
   }
 }
