@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerModels } from './commands/models.js';
+import { registerTrain } from './commands/train.js';
 
 /** Builds the `decodekit` command line. */
 export function createProgram(): Command {
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerEval(program);
   registerAded(program);
   registerSpecdecPP(program);
+  registerTrain(program);
   registerConvert(program);
   registerModels(program);
   return program;

@@ -11,6 +11,7 @@ import {
 } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defaultCacheDir, defaultMirrors, findKnownModel, findLlama2cFiles, readLlama2cCheckpoint } from '@decodekit/models/node';
 import { easySpec } from '@decodekit/strategy-easyspec';
@@ -34,8 +35,21 @@ import { momentumDecoding } from '@decodekit/strategy-momentum-decoding';
 import { ngramModel, superposedStrategy } from '@decodekit/strategy-superposed-decoding';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
+import { eagle, parseEagleWeights } from '@decodekit/strategy-eagle';
+import { medusa, parseMedusaWeights } from '@decodekit/strategy-medusa';
 import { backendByName } from './load.js';
 import { parseStrategySpec } from './strategy-spec.js';
+
+/** A weights file given as `weights=FILE`, or the package's committed stories260K weights. */
+function trainedWeights(packageName: string, given: unknown): string {
+  if (given !== undefined) {
+    if (typeof given !== 'string' || !existsSync(given)) {
+      throw new InvalidArgumentError({ argument: 'weights', message: `no weights file at "${String(given)}"; write one with \`decodekit train\`.` });
+    }
+    return given;
+  }
+  return createRequire(import.meta.url).resolve(`${packageName}/weights/stories260K/weights.json`);
+}
 
 /** What a strategy factory may need beyond its options. */
 export interface StrategyEnvironment {
@@ -175,6 +189,39 @@ const registry: Record<string, Entry> = {
         adaptive: options.adaptive as boolean | undefined,
       }),
     }),
+  },
+  medusa: {
+    description: 'Medusa: trained heads over the last hidden state draft a sparse tree (weights=FILE; default: the committed stories260K heads; lossless)',
+    keys: ['budget', 'adaptive', 'weights'],
+    create: async options => {
+      const file = trainedWeights('@decodekit/strategy-medusa', options.weights);
+      return {
+        strategy: speculative({
+          drafter: medusa({ weights: parseMedusaWeights(readFileSync(file, 'utf8'), file) }),
+          budget: num(options.budget),
+          adaptive: options.adaptive as boolean | undefined,
+        }),
+      };
+    },
+  },
+  eagle: {
+    description: 'EAGLE-2: a trained feature-level drafter with a dynamic draft tree (weights=FILE; default: the committed stories260K drafter; lossless)',
+    keys: ['budget', 'adaptive', 'weights', 'depth', 'topK', 'totalTokens'],
+    create: async options => {
+      const file = trainedWeights('@decodekit/strategy-eagle', options.weights);
+      return {
+        strategy: speculative({
+          drafter: eagle({
+            weights: parseEagleWeights(readFileSync(file, 'utf8'), file),
+            depth: num(options.depth),
+            topK: num(options.topK),
+            totalTokens: num(options.totalTokens),
+          }),
+          budget: num(options.budget),
+          adaptive: options.adaptive as boolean | undefined,
+        }),
+      };
+    },
   },
   'token-recycling': {
     description: 'Token Recycling: a draft tree from the target’s own recent top-k candidates (lossless)',

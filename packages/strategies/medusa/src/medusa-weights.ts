@@ -1,0 +1,158 @@
+import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
+import { decodeFloats, encodeFloats } from './linear-algebra.js';
+
+/** One Medusa head: a residual block h + SiLU(W h + b), then its own LM head (or the target's). */
+export interface MedusaHead {
+  /** [hidden, hidden] row-major (out × in). */
+  readonly weight: Float32Array;
+  /** [hidden] */
+  readonly bias: Float32Array;
+  /** The head's own LM head [vocab, hidden]; absent: the target's LM head. */
+  readonly lmHead?: Float32Array;
+}
+
+/** Trained Medusa heads for one target model, with the sparse tree built from their measured accuracy. */
+export interface MedusaWeights {
+  /** The target model the heads were trained on (its `info.name`). */
+  readonly model: string;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  /** Head i (0-based) predicts the token i + 2 positions after the hidden state's position. */
+  readonly heads: readonly MedusaHead[];
+  /**
+   * Medusa's sparse tree choices: each path lists top-k indices, one per depth (head), e.g. [0, 1] = the
+   * best token of head 1 followed by the second-best of head 2. Ordered best first (parents before children).
+   */
+  readonly tree: readonly (readonly number[])[];
+  /** Free-form record of how the weights were made (command, data recipe, losses, held-out accuracy). */
+  readonly training?: Record<string, unknown>;
+}
+
+const FORMAT = 'decodekit-medusa/1';
+
+/** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
+export function serializeMedusaWeights(weights: MedusaWeights): string {
+  checkMedusaWeights(weights);
+  return `${JSON.stringify(
+    {
+      format: FORMAT,
+      model: weights.model,
+      vocabSize: weights.vocabSize,
+      hiddenSize: weights.hiddenSize,
+      tree: weights.tree,
+      training: weights.training,
+      heads: weights.heads.map(head => ({
+        weight: encodeFloats(head.weight),
+        bias: encodeFloats(head.bias),
+        ...(head.lmHead ? { lmHead: encodeFloats(head.lmHead) } : {}),
+      })),
+    },
+    null,
+    1,
+  )}\n`;
+}
+
+/** Parses what `serializeMedusaWeights` wrote (a JSON string or the parsed object). */
+/** `source` names the file in errors. */
+export function parseMedusaWeights(json: string | Record<string, unknown>, source = 'Medusa weights'): MedusaWeights {
+  let data: Record<string, any>;
+  try {
+    data = typeof json === 'string' ? JSON.parse(json) : json;
+  } catch (error) {
+    throw new ModelFormatError({ path: source, message: `not JSON (${(error as Error).message}); write them with \`decodekit train medusa\`.` });
+  }
+  if (data?.format !== FORMAT) {
+    throw new ModelFormatError({ path: source, message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train medusa\`.` });
+  }
+  const weights: MedusaWeights = {
+    model: String(data.model),
+    vocabSize: data.vocabSize,
+    hiddenSize: data.hiddenSize,
+    tree: data.tree,
+    training: data.training,
+    heads: (data.heads ?? []).map((head: Record<string, string>) => ({
+      weight: decodeFloats(head.weight),
+      bias: decodeFloats(head.bias),
+      lmHead: head.lmHead === undefined ? undefined : decodeFloats(head.lmHead),
+    })),
+  };
+  checkMedusaWeights(weights);
+  return weights;
+}
+
+/** Throws InvalidArgumentError when shapes or the tree do not fit together. */
+export function checkMedusaWeights(weights: MedusaWeights): void {
+  const { vocabSize, hiddenSize, heads, tree } = weights;
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError({ argument: 'weights', message });
+  };
+  if (!Number.isInteger(vocabSize) || vocabSize < 2 || !Number.isInteger(hiddenSize) || hiddenSize < 1) {
+    fail(`vocabSize and hiddenSize must be positive integers, got ${vocabSize} and ${hiddenSize}.`);
+  }
+  if (!Array.isArray(heads) || heads.length === 0) fail('needs at least one head.');
+  heads.forEach((head, index) => {
+    if (head.weight?.length !== hiddenSize * hiddenSize) fail(`head ${index}: weight must hold ${hiddenSize}×${hiddenSize} floats.`);
+    if (head.bias?.length !== hiddenSize) fail(`head ${index}: bias must hold ${hiddenSize} floats.`);
+    if (head.lmHead !== undefined && head.lmHead.length !== vocabSize * hiddenSize) {
+      fail(`head ${index}: lmHead must hold ${vocabSize}×${hiddenSize} floats.`);
+    }
+  });
+  checkTree(tree, heads.length, vocabSize);
+}
+
+/** Checks Medusa tree choices: every path's prefix is listed before it, depths ≤ heads, indices < vocab. */
+export function checkTree(tree: readonly (readonly number[])[], heads: number, vocabSize: number): void {
+  const seen = new Set<string>(['']);
+  if (!Array.isArray(tree) || tree.length === 0) {
+    throw new InvalidArgumentError({ argument: 'tree', message: 'needs at least one path, e.g. [[0], [0, 0], [1]].' });
+  }
+  for (const path of tree) {
+    const valid =
+      Array.isArray(path) &&
+      path.length >= 1 &&
+      path.length <= heads &&
+      path.every(index => Number.isInteger(index) && index >= 0 && index < vocabSize) &&
+      seen.has(path.slice(0, -1).join(',')) &&
+      !seen.has(path.join(','));
+    if (!valid) {
+      throw new InvalidArgumentError({
+        argument: 'tree',
+        message: `path ${JSON.stringify(path)} is invalid: paths list top-k indices (one per head, at most ${heads} deep), each listed once and after its parent path.`,
+      });
+    }
+    seen.add(path.join(','));
+  }
+}
+
+/** Random heads (tests and the untrained baseline): weights ~ U(-scale, scale), zero bias, own LM heads when asked. */
+export function randomMedusaWeights({
+  vocabSize,
+  hiddenSize,
+  heads = 3,
+  seed = 0,
+  scale = 0.5,
+  ownLmHead = false,
+  tree = [[0], [1], [0, 0], [0, 1], [1, 0], [0, 0, 0]].filter(path => path.length <= heads),
+}: {
+  vocabSize: number;
+  hiddenSize: number;
+  heads?: number;
+  seed?: number;
+  scale?: number;
+  ownLmHead?: boolean;
+  tree?: number[][];
+}): MedusaWeights {
+  const random = seededRandom(seed);
+  const uniform = (length: number) => Float32Array.from({ length }, () => (random.next() * 2 - 1) * scale);
+  return {
+    model: 'random',
+    vocabSize,
+    hiddenSize,
+    tree,
+    heads: Array.from({ length: heads }, () => ({
+      weight: uniform(hiddenSize * hiddenSize),
+      bias: new Float32Array(hiddenSize),
+      lmHead: ownLmHead ? uniform(vocabSize * hiddenSize) : undefined,
+    })),
+  };
+}

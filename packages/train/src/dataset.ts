@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDecoder, InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type Tokenizer } from '@decodekit/core';
+
+/** How a training set is generated from the target. */
+export interface DatasetOptions {
+  /** Sequences to generate. */
+  count: number;
+  /** Tokens per sequence, BOS and prompt included (at most the model's context length). */
+  length: number;
+  /** Seed of the sampled prefixes (same seed, same data). */
+  seed: number;
+  /**
+   * Tokens sampled at temperature 1 after BOS before the greedy continuation: they make the sequences
+   * differ, and the greedy rest is what a drafter meets at T = 0. Ignored for prompts from a corpus.
+   */
+  sampledPrefix: number;
+  /** Prompts (text) from a corpus; sequence i starts with BOS + prompts[i % prompts.length] instead of a sampled prefix. */
+  prompts?: readonly string[];
+}
+
+/** Target-generated sequences with the target's final hidden state at every position. */
+export interface Dataset {
+  readonly model: string;
+  readonly hiddenSize: number;
+  readonly options: DatasetOptions;
+  /** Start of sequence i in `tokens` (and in `hidden`, in rows); offsets[count] = total rows. [count + 1] */
+  readonly offsets: Int32Array;
+  /** [rows] */
+  readonly tokens: Int32Array;
+  /** hidden[r] = final hidden state after tokens[r] (it gives the logits of token r + 1). [rows, hiddenSize] */
+  readonly hidden: Float32Array;
+}
+
+function checkOptions(options: DatasetOptions, model: CausalLM): void {
+  const check = (condition: boolean, argument: string, message: string) => {
+    if (!condition) throw new InvalidArgumentError({ argument, message });
+  };
+  check(Number.isInteger(options.count) && options.count >= 1, 'count', `must be a positive integer, got ${options.count}.`);
+  check(
+    Number.isInteger(options.length) && options.length >= 4 && options.length <= model.info.contextLength,
+    'length',
+    `must be an integer in [4, ${model.info.contextLength}] (the context length), got ${options.length}.`,
+  );
+  check(Number.isSafeInteger(options.seed), 'seed', `must be an integer, got ${options.seed}.`);
+  check(
+    Number.isInteger(options.sampledPrefix) && options.sampledPrefix >= 0 && options.sampledPrefix < options.length - 1,
+    'sampledPrefix',
+    `must be an integer in [0, length - 2], got ${options.sampledPrefix}.`,
+  );
+}
+
+/**
+ * Generates a training set from the target itself (the self-distillation recipe of Medusa-2 and
+ * FastDraft): BOS, then `sampledPrefix` tokens sampled at T = 1 (seed + i) or a corpus prompt, then the
+ * target's greedy continuation up to `length` tokens (or EOS); one chain forward per sequence then reads
+ * the final hidden state at every position. Needs `capabilities.hiddenStates`.
+ */
+export async function generateDataset(
+  model: CausalLM & { tokenizer?: Tokenizer },
+  options: DatasetOptions,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Dataset> {
+  checkOptions(options, model);
+  if (!model.capabilities.hiddenStates) {
+    throw new UnsupportedCapabilityError({
+      capability: 'hiddenStates',
+      backendId: model.capabilities.backendId,
+      hint: 'Training data needs the final hidden states: use a model converted by decodekit (not --plain) on the onnx-cpu backend.',
+    });
+  }
+  const bos = model.info.bosTokenId ?? 1;
+  const decoder = createDecoder({ model });
+  const sequences: number[][] = [];
+  const hiddenRows: Float32Array[] = [];
+  for (let i = 0; i < options.count; i++) {
+    let prefix = [bos];
+    if (options.prompts && options.prompts.length > 0) {
+      if (!model.tokenizer) throw new InvalidArgumentError({ argument: 'prompts', message: 'prompts from a corpus need a model with a tokenizer.' });
+      prefix = [bos, ...model.tokenizer.encode(options.prompts[i % options.prompts.length])].slice(0, options.length - 1);
+    } else if (options.sampledPrefix > 0) {
+      const sampled = await decoder.generate({ tokens: prefix }, { maxTokens: options.sampledPrefix, temperature: 1, seed: options.seed + i });
+      prefix = [...prefix, ...sampled.tokens];
+    }
+    const rest = options.length - prefix.length;
+    const greedy = rest > 0 ? await decoder.generate({ tokens: prefix }, { maxTokens: rest, temperature: 0 }) : { tokens: [] as number[] };
+    const tokens = [...prefix, ...greedy.tokens];
+    const sequence = model.createSequence();
+    try {
+      const { hidden } = await sequence.forward({ tokens: Int32Array.from(tokens), hidden: true });
+      if (!hidden) throw new UnsupportedCapabilityError({ capability: 'hiddenStates', backendId: model.capabilities.backendId });
+      hiddenRows.push(hidden);
+    } finally {
+      sequence.dispose();
+    }
+    sequences.push(tokens);
+    onProgress?.(i + 1, options.count);
+  }
+  const offsets = new Int32Array(options.count + 1);
+  sequences.forEach((tokens, i) => (offsets[i + 1] = offsets[i] + tokens.length));
+  const hiddenSize = model.info.hiddenSize;
+  const hidden = new Float32Array(offsets[options.count] * hiddenSize);
+  hiddenRows.forEach((rows, i) => hidden.set(rows, offsets[i] * hiddenSize));
+  return { model: model.info.name, hiddenSize, options, offsets, tokens: Int32Array.from(sequences.flat()), hidden };
+}
+
+/** The cache key of a dataset: model name and every option. */
+export function datasetKey(modelName: string, options: DatasetOptions): string {
+  return createHash('sha256').update(JSON.stringify({ modelName, ...options, prompts: options.prompts ?? null })).digest('hex').slice(0, 16);
+}
+
+/**
+ * `generateDataset` with a disk cache: `<cacheDir>/<key>.json` (metadata) and `<key>.bin` (offsets, tokens,
+ * hidden states as little-endian int32/float32). The same model and options read the same file.
+ */
+export async function loadOrGenerateDataset(
+  model: CausalLM & { tokenizer?: Tokenizer },
+  options: DatasetOptions,
+  cacheDir: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ dataset: Dataset; cached: boolean; path: string }> {
+  const key = datasetKey(model.info.name, options);
+  const meta = join(cacheDir, `${key}.json`);
+  const data = join(cacheDir, `${key}.bin`);
+  if (existsSync(meta) && existsSync(data)) {
+    const header = JSON.parse(readFileSync(meta, 'utf8')) as { model: string; hiddenSize: number; count: number; rows: number };
+    const bytes = readFileSync(data);
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    const offsets = new Int32Array(buffer, 0, header.count + 1);
+    const tokens = new Int32Array(buffer, (header.count + 1) * 4, header.rows);
+    const hidden = new Float32Array(buffer, (header.count + 1 + header.rows) * 4, header.rows * header.hiddenSize);
+    return { dataset: { model: header.model, hiddenSize: header.hiddenSize, options, offsets, tokens, hidden }, cached: true, path: data };
+  }
+  const dataset = await generateDataset(model, options, onProgress);
+  mkdirSync(cacheDir, { recursive: true });
+  const rows = dataset.tokens.length;
+  const out = Buffer.alloc((options.count + 1 + rows + rows * dataset.hiddenSize) * 4);
+  Buffer.from(dataset.offsets.buffer, dataset.offsets.byteOffset, dataset.offsets.byteLength).copy(out, 0);
+  Buffer.from(dataset.tokens.buffer, dataset.tokens.byteOffset, dataset.tokens.byteLength).copy(out, (options.count + 1) * 4);
+  Buffer.from(dataset.hidden.buffer, dataset.hidden.byteOffset, dataset.hidden.byteLength).copy(out, (options.count + 1 + rows) * 4);
+  // Write-then-rename, so an interrupted run never leaves a half file that a later run would read.
+  writeFileSync(`${data}.partial`, out);
+  renameSync(`${data}.partial`, data);
+  writeFileSync(meta, `${JSON.stringify({ model: dataset.model, hiddenSize: dataset.hiddenSize, count: options.count, rows, options }, null, 2)}\n`);
+  return { dataset, cached: false, path: data };
+}

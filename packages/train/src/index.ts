@@ -1,0 +1,10 @@
+export { datasetKey, generateDataset, loadOrGenerateDataset } from './dataset.js';
+export type { Dataset, DatasetOptions } from './dataset.js';
+export { TRAIN_BACKENDS, useTrainBackend } from './tf-backend.js';
+export type { TrainBackend } from './tf-backend.js';
+export { batchIndices, checkLoopOptions, runLoop, seededUniform } from './training-loop.js';
+export type { LoopOptions, LoopResult, TrainProgress } from './training-loop.js';
+export { splitSequences, trainMedusa } from './train-medusa.js';
+export type { TrainMedusaOptions } from './train-medusa.js';
+export { trainEagle } from './train-eagle.js';
+export type { TrainEagleOptions } from './train-eagle.js';

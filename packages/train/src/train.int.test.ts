@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDecoder, speculative } from '@decodekit/core';
+import { loadReferenceModel } from '@decodekit/conformance';
+import { eagle, parseEagleWeights, serializeEagleWeights } from '@decodekit/strategy-eagle';
+import { medusa, parseMedusaWeights, serializeMedusaWeights } from '@decodekit/strategy-medusa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateDataset, loadOrGenerateDataset, type DatasetOptions } from './dataset.js';
+import { trainEagle } from './train-eagle.js';
+import { trainMedusa } from './train-medusa.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'decodekit-train-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+const options: DatasetOptions = { count: 6, length: 40, seed: 3, sampledPrefix: 12 };
+
+describe('@decodekit/train on stories260K', () => {
+  it('generates the same dataset for the same seed, with the target’s hidden states, and caches it', async () => {
+    const model = await loadReferenceModel();
+    const first = await loadOrGenerateDataset(model, options, directory);
+    expect(first.cached).toBe(false);
+    const again = await loadOrGenerateDataset(model, options, directory);
+    expect(again.cached).toBe(true);
+    expect(Array.from(again.dataset.tokens)).toEqual(Array.from(first.dataset.tokens));
+    expect(Array.from(again.dataset.hidden.subarray(0, 256))).toEqual(Array.from(first.dataset.hidden.subarray(0, 256)));
+    const { dataset } = first;
+    expect(dataset.hidden.length).toBe(dataset.tokens.length * model.info.hiddenSize);
+    expect(dataset.tokens[dataset.offsets[2]]).toBe(model.info.bosTokenId);
+    // Row r's hidden state gives the logits of token r + 1, which the greedy part of a sequence matches.
+    const table = model.embeddingTable!();
+    const r = dataset.offsets[1] - 2;
+    let best = 0;
+    let bestLogit = -Infinity;
+    for (let v = 0; v < model.info.vocabSize; v++) {
+      let logit = 0;
+      for (let i = 0; i < 64; i++) logit += table[v * 64 + i] * dataset.hidden[r * 64 + i];
+      if (logit > bestLogit) [best, bestLogit] = [v, logit];
+    }
+    expect(best).toBe(dataset.tokens[r + 1]);
+    const other = await generateDataset(model, { ...options, count: 2, seed: 4 });
+    expect(Array.from(other.tokens.subarray(0, 20))).not.toEqual(Array.from(dataset.tokens.subarray(0, 20)));
+  });
+
+  it('trains Medusa heads deterministically, resumes from a checkpoint on the same curve, and the heads decode exactly', async () => {
+    const model = await loadReferenceModel();
+    const { dataset } = await loadOrGenerateDataset(model, options, directory);
+    const table = model.embeddingTable!();
+    const loop = { batchSize: 16, learningRate: 0.01, seed: 1, backend: 'wasm' as const, logEvery: 1, heads: 2, treeSize: 6, holdout: 0.34 };
+    const whole = await trainMedusa(dataset, table, 512, { ...loop, steps: 8 });
+    const checkpoint = join(directory, 'medusa-checkpoint.json');
+    await trainMedusa(dataset, table, 512, { ...loop, steps: 4, checkpoint });
+    const resumed = await trainMedusa(dataset, table, 512, { ...loop, steps: 8, checkpoint });
+    expect(resumed.losses.map(entry => entry.loss)).toEqual(whole.losses.map(entry => entry.loss));
+    expect(Array.from(resumed.weights.heads[1].weight)).toEqual(Array.from(whole.weights.heads[1].weight));
+    expect(whole.losses.at(-1)!.loss).toBeLessThan(whole.losses[0].loss);
+    const weights = parseMedusaWeights(serializeMedusaWeights(whole.weights));
+    expect(weights.tree).toHaveLength(6);
+    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
+    const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
+    const drafted = await createDecoder({ model }).use(speculative({ drafter: medusa({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
+    expect(drafted.tokens).toEqual(reference.tokens);
+  });
+
+  it('trains the EAGLE drafter with an unrolled loss and decodes exactly with it', async () => {
+    const model = await loadReferenceModel();
+    const { dataset } = await loadOrGenerateDataset(model, options, directory);
+    const result = await trainEagle(dataset, model.embeddingTable!(), 512, {
+      steps: 6,
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 2,
+      backend: 'cpu',
+      logEvery: 1,
+      unroll: 2,
+      innerSize: 32,
+      holdout: 0.34,
+    });
+    expect(result.losses.at(-1)!.loss).toBeLessThan(result.losses[0].loss);
+    expect(result.heldOut.meanAcceptedChain).toBeGreaterThanOrEqual(0);
+    const weights = parseEagleWeights(serializeEagleWeights(result.weights));
+    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
+    const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
+    const drafted = await createDecoder({ model }).use(speculative({ drafter: eagle({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
+    expect(drafted.tokens).toEqual(reference.tokens);
+  });
+});
