@@ -90,7 +90,10 @@ function loopOptions(options: Options) {
 function commandLine(kind: string, options: Options): string {
   const flags = ['model', 'count', 'length', 'sampledPrefix', 'seed', 'steps', 'batchSize', 'lr', 'backend', ...(kind === 'medusa' ? ['heads', 'treeSize'] : ['unroll', 'inner'])];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
-  return `decodekit train ${kind} ${flags.map(flag => `--${kebab(flag)} ${options[flag]}`).join(' ')}${options.prompts ? ` --prompts ${options.prompts}` : ''} --out ${options.out}`;
+  return `decodekit train ${kind} ${flags
+    .filter(flag => options[flag] !== undefined)
+    .map(flag => `--${kebab(flag)} ${options[flag]}`)
+    .join(' ')}${options.prompts ? ` --prompts ${options.prompts}` : ''} --out ${options.out}`;
 }
 
 async function withModel(options: Options, body: (prepared: { model: LoadedModel; lmHead: Float32Array; dataset: Awaited<ReturnType<typeof prepare>>['dataset'] }) => Promise<void>) {
@@ -128,7 +131,7 @@ export function registerTrain(program: Command): void {
     batchSize: 128,
     learningRate: 3e-3,
   })
-    .option('--unroll <n>', 'drafter steps unrolled in training (1 = EAGLE teacher forcing)', number('--unroll'), 1)
+    .option('--unroll <n>', 'drafter steps unrolled in training, fed its own features (1 = EAGLE-1 teacher forcing; 3 as EAGLE-3 training-time test)', number('--unroll'), 3)
     .option('--inner <n>', 'inner width of the MLP block (default 4 × hidden)', number('--inner'))
     .action(async (options: Options) => {
       await withModel(options, async ({ model, lmHead, dataset }) => {
