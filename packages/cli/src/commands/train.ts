@@ -5,10 +5,14 @@ import { InvalidArgumentError, UnsupportedCapabilityError, type LoadedModel } fr
 import { defaultCacheDir } from '@decodekit/models/node';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
 import { serializeMedusaWeights } from '@decodekit/strategy-medusa';
-import { loadOrGenerateDataset, TRAIN_BACKENDS, trainEagle, trainMedusa, type DatasetOptions, type TrainBackend, type TrainProgress } from '@decodekit/train';
+// @decodekit/train (and TensorFlow.js with it) loads only when a train command runs: other commands start fast.
+import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/train';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
+
+const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
+const loadTrain = () => import('@decodekit/train');
 
 type Options = Record<string, any>;
 
@@ -31,7 +35,7 @@ function addCommonOptions(command: Command, defaults: { steps: number; batchSize
 }
 
 async function prepare(options: Options) {
-  if (!TRAIN_BACKENDS.includes(options.backend)) {
+  if (!TRAIN_BACKENDS.includes(options.backend as TrainBackend)) {
     throw new InvalidArgumentError({ argument: '--backend', message: `unknown training backend "${options.backend}"; use ${TRAIN_BACKENDS.join(' or ')}.` });
   }
   const model = await loadForCli(options.model, 'cpu');
@@ -54,6 +58,7 @@ async function prepare(options: Options) {
   };
   const cacheDir = options.dataDir ? resolve(options.dataDir) : join(defaultCacheDir(), 'train');
   const started = performance.now();
+  const { loadOrGenerateDataset } = await loadTrain();
   const { dataset, cached, path } = await loadOrGenerateDataset(model, datasetOptions, cacheDir, (done, total) => {
     if (done % 32 === 0 || done === total) process.stderr.write(`generating data: ${done}/${total} sequences\r`);
   });
@@ -118,6 +123,7 @@ export function registerTrain(program: Command): void {
     .action(async (options: Options) => {
       await withModel(options, async ({ model, lmHead, dataset }) => {
         const { out, loop } = loopOptions(options);
+        const { trainMedusa } = await loadTrain();
         const result = await trainMedusa(dataset, lmHead, model.info.vocabSize, { ...loop, heads: options.heads, treeSize: options.treeSize });
         const weights = { ...result.weights, training: { command: commandLine('medusa', options), ...result.weights.training } };
         writeFileSync(join(out, 'weights.json'), serializeMedusaWeights(weights));
@@ -136,6 +142,7 @@ export function registerTrain(program: Command): void {
     .action(async (options: Options) => {
       await withModel(options, async ({ model, lmHead, dataset }) => {
         const { out, loop } = loopOptions(options);
+        const { trainEagle } = await loadTrain();
         const result = await trainEagle(dataset, lmHead, model.info.vocabSize, { ...loop, unroll: options.unroll, innerSize: options.inner });
         const weights = { ...result.weights, training: { command: commandLine('eagle', options), ...result.weights.training } };
         writeFileSync(join(out, 'weights.json'), serializeEagleWeights(weights));
