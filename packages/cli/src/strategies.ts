@@ -191,13 +191,16 @@ const registry: Record<string, Entry> = {
     }),
   },
   medusa: {
-    description: 'Medusa: trained heads over the last hidden state draft a sparse tree (weights=FILE; default: the committed stories260K heads; lossless)',
-    keys: ['budget', 'adaptive', 'weights'],
+    description: 'Medusa: trained heads over the last hidden state draft a sparse tree (weights=FILE, default the committed stories260K heads; treeSize=N keeps the N best paths; lossless)',
+    keys: ['budget', 'adaptive', 'weights', 'treeSize'],
     create: async options => {
       const file = trainedWeights('@decodekit/strategy-medusa', options.weights);
+      const weights = parseMedusaWeights(readFileSync(file, 'utf8'), file);
+      // The stored tree lists paths best first with parents before children, so any prefix is a tree.
+      const tree = options.treeSize === undefined ? weights.tree : weights.tree.slice(0, num(options.treeSize));
       return {
         strategy: speculative({
-          drafter: medusa({ weights: parseMedusaWeights(readFileSync(file, 'utf8'), file) }),
+          drafter: medusa({ weights, tree }),
           budget: num(options.budget),
           adaptive: options.adaptive as boolean | undefined,
         }),
