@@ -36,6 +36,7 @@ import { ngramModel, superposedStrategy } from '@decodekit/strategy-superposed-d
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 import { eagle, parseEagleWeights } from '@decodekit/strategy-eagle';
+import { fspad, parseFspadWeights } from '@decodekit/strategy-fspad';
 import { medusa, parseMedusaWeights } from '@decodekit/strategy-medusa';
 import { backendByName } from './load.js';
 import { parseStrategySpec } from './strategy-spec.js';
@@ -216,6 +217,25 @@ const registry: Record<string, Entry> = {
         strategy: speculative({
           drafter: eagle({
             weights: parseEagleWeights(readFileSync(file, 'utf8'), file),
+            depth: num(options.depth),
+            topK: num(options.topK),
+            totalTokens: num(options.totalTokens),
+          }),
+          budget: num(options.budget),
+          adaptive: options.adaptive as boolean | undefined,
+        }),
+      };
+    },
+  },
+  fspad: {
+    description: 'FSPAD: a trained feature drafter with feature sampling and partial alignment, EAGLE-2 tree (weights=FILE; default: the committed stories260K drafter; lossless)',
+    keys: ['budget', 'adaptive', 'weights', 'depth', 'topK', 'totalTokens'],
+    create: async options => {
+      const file = trainedWeights('@decodekit/strategy-fspad', options.weights);
+      return {
+        strategy: speculative({
+          drafter: fspad({
+            weights: parseFspadWeights(readFileSync(file, 'utf8'), file),
             depth: num(options.depth),
             topK: num(options.topK),
             totalTokens: num(options.totalTokens),

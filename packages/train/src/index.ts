@@ -8,3 +8,5 @@ export { splitSequences, trainMedusa } from './train-medusa.js';
 export type { TrainMedusaOptions } from './train-medusa.js';
 export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
+export { trainFspad } from './train-fspad.js';
+export type { TrainFspadOptions } from './train-fspad.js';

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { createDecoder, speculative } from '@decodekit/core';
 import { loadReferenceModel } from '@decodekit/conformance';
 import { eagle, parseEagleWeights, serializeEagleWeights } from '@decodekit/strategy-eagle';
+import { fspad, parseFspadWeights, serializeFspadWeights } from '@decodekit/strategy-fspad';
 import { medusa, parseMedusaWeights, serializeMedusaWeights } from '@decodekit/strategy-medusa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateDataset, loadOrGenerateDataset, type DatasetOptions } from './dataset.js';
 import { trainEagle } from './train-eagle.js';
+import { trainFspad } from './train-fspad.js';
 import { trainMedusa } from './train-medusa.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'decodekit-train-'));
@@ -81,6 +83,21 @@ describe('@decodekit/train on stories260K', () => {
     const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
     const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
     const drafted = await createDecoder({ model }).use(speculative({ drafter: eagle({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
+    expect(drafted.tokens).toEqual(reference.tokens);
+  });
+
+  it('trains the FSPAD drafter (split head / regression halves) and decodes exactly with it', async () => {
+    const model = await loadReferenceModel();
+    const { dataset } = await loadOrGenerateDataset(model, options, directory);
+    const train = { steps: 6, batchSize: 16, learningRate: 0.01, seed: 4, backend: 'wasm' as const, logEvery: 1, unroll: 2, innerSize: 32, holdout: 0.34 };
+    const result = await trainFspad(dataset, model.embeddingTable!(), 512, train);
+    const again = await trainFspad(dataset, model.embeddingTable!(), 512, train);
+    expect(again.losses).toEqual(result.losses);
+    expect(result.losses.at(-1)!.loss).toBeLessThan(result.losses[0].loss);
+    const weights = parseFspadWeights(serializeFspadWeights(result.weights));
+    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
+    const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
+    const drafted = await createDecoder({ model }).use(speculative({ drafter: fspad({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
     expect(drafted.tokens).toEqual(reference.tokens);
   });
 });

@@ -4,6 +4,7 @@ import { readPromptSet } from '@decodekit/bench';
 import { InvalidArgumentError, UnsupportedCapabilityError, type LoadedModel } from '@decodekit/core';
 import { defaultCacheDir } from '@decodekit/models/node';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
+import { serializeFspadWeights } from '@decodekit/strategy-fspad';
 import { serializeMedusaWeights } from '@decodekit/strategy-medusa';
 // @decodekit/train (and TensorFlow.js with it) loads only when a train command runs: other commands start fast.
 import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/train';
@@ -110,9 +111,9 @@ async function withModel(options: Options, body: (prepared: { model: LoadedModel
   }
 }
 
-/** `decodekit train medusa | eagle`: trains a drafter on the target's own generations. */
+/** `decodekit train medusa | eagle | fspad`: trains a drafter on the target's own generations. */
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('Train drafters (Medusa heads, EAGLE) on the target’s own generations (TensorFlow.js).');
+  const train = program.command('train').description('Train drafters (Medusa heads, EAGLE, FSPAD) on the target’s own generations (TensorFlow.js).');
   addCommonOptions(train.command('medusa').description('Medusa-1 heads over the last hidden state, and their sparse tree.'), {
     steps: 1000,
     batchSize: 128,
@@ -146,6 +147,26 @@ export function registerTrain(program: Command): void {
         const result = await trainEagle(dataset, lmHead, model.info.vocabSize, { ...loop, unroll: options.unroll, innerSize: options.inner });
         const weights = { ...result.weights, training: { command: commandLine('eagle', options), ...result.weights.training } };
         writeFileSync(join(out, 'weights.json'), serializeEagleWeights(weights));
+        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
+        process.stdout.write(
+          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        );
+      });
+    });
+  addCommonOptions(train.command('fspad').description('FSPAD feature drafter: token-gated feature sampling and partial alignment (split head / regression halves).'), {
+    steps: 1500,
+    batchSize: 128,
+    learningRate: 3e-3,
+  })
+    .option('--unroll <n>', 'drafter steps unrolled in training, fed its own regressed features', number('--unroll'), 3)
+    .option('--inner <n>', 'inner width of both gated MLPs (default 2 × hidden)', number('--inner'))
+    .action(async (options: Options) => {
+      await withModel(options, async ({ model, lmHead, dataset }) => {
+        const { out, loop } = loopOptions(options);
+        const { trainFspad } = await loadTrain();
+        const result = await trainFspad(dataset, lmHead, model.info.vocabSize, { ...loop, unroll: options.unroll, innerSize: options.inner });
+        const weights = { ...result.weights, training: { command: commandLine('fspad', options), ...result.weights.training } };
+        writeFileSync(join(out, 'weights.json'), serializeFspadWeights(weights));
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         process.stdout.write(
           `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
