@@ -41,6 +41,10 @@ describe('@decodekit/train on stories260K', () => {
     expect(best).toBe(dataset.tokens[r + 1]);
     const other = await generateDataset(model, { ...options, count: 2, seed: 4 });
     expect(Array.from(other.tokens.subarray(0, 20))).not.toEqual(Array.from(dataset.tokens.subarray(0, 20)));
+    const corpus = await generateDataset(model, { ...options, count: 2, length: 24, prompts: ['Tom had a red ball.', 'Lily wanted to bake a cake.'] });
+    const second = Array.from(corpus.tokens.subarray(corpus.offsets[1], corpus.offsets[2]));
+    expect(second.slice(0, 1 + model.tokenizer.encode('Lily wanted to bake a cake.').length)).toEqual([1, ...model.tokenizer.encode('Lily wanted to bake a cake.')]);
+    await expect(generateDataset(model, { ...options, length: 10_000 })).rejects.toThrow(/context length/);
   });
 
   it('trains Medusa heads deterministically, resumes from a checkpoint on the same curve, and the heads decode exactly', async () => {
