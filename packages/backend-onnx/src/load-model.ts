@@ -1,5 +1,6 @@
 import type { Backend, LoadedModel } from '@decodekit/core';
-import { resolveModel, type ResolveModelOptions } from '@decodekit/models/node';
+import { defaultCacheDir, resolveModel, type ResolveModelOptions } from '@decodekit/models/node';
+import { fileCostProfile } from './cost-profile';
 import { createCpuBackend } from './cpu-backend';
 
 /** Options of `loadModel`: where to look (resolver options) and what runs it (a backend). */
@@ -17,5 +18,12 @@ export interface LoadModelOptions extends ResolveModelOptions {
  */
 export async function loadModel(ref: string, { backend = createCpuBackend(), ...resolveOptions }: LoadModelOptions = {}): Promise<LoadedModel> {
   const folder = await resolveModel(ref, resolveOptions);
-  return backend.load(folder, { name: ref, signal: resolveOptions.signal });
+  const model = await backend.load(folder, { name: ref, signal: resolveOptions.signal });
+  // The measured cost curve of adaptive draft sizing persists per model, backend settings and machine.
+  const costProfile = fileCostProfile({
+    cacheDir: resolveOptions.cacheDir ?? defaultCacheDir(),
+    modelFolder: folder,
+    backendKey: backend.profileKey ?? backend.id,
+  });
+  return Object.assign(model, { costProfile });
 }

@@ -14,13 +14,14 @@ import { createCpuBackend } from '@decodekit/backend-onnx';
 import { resolveModel } from '@decodekit/models/node';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
-import { buildStrategy, type StrategyEnvironment } from '../strategies.js';
+import { strategyHelp, buildStrategy, type StrategyEnvironment } from '../strategies.js';
 import { collect, number } from './option-parsers.js';
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('Run AR and each strategy side by side; check identity at T = 0; write bench.json, bench.md, bench.svg.')
+    .addHelpText('after', strategyHelp)
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompts <file>', 'JSONL prompt set with id, prompt, max_tokens (repeatable)', collect, [])

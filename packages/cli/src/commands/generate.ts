@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, resolveGenerateOptions, type GenerateOptions } from '@decodekit/core';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
-import { buildSetup, decoderFor } from '../strategies.js';
+import { strategyHelp, buildSetup, decoderFor } from '../strategies.js';
 import { constraintFromCli } from '@decodekit/strategy-constrained';
 import { collect, number } from './option-parsers.js';
 
@@ -10,6 +10,7 @@ export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('Generate text from a prompt, streaming it to stdout.')
+    .addHelpText('after', strategyHelp)
     .option('--model <ref>', 'model folder, hub id or llama2.c folder', DEFAULT_MODEL)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompt <text>', 'prompt text')

@@ -154,7 +154,7 @@ async function* runDecode(
 
   const tokens = [...ids];
   const generated: number[] = [];
-  let processorState: unknown = processor.init(ids);
+  let processorState: unknown = processor.init(ids, { maxTokens: Math.min(options.maxTokens, contextLength - ids.length) });
   let finish: FinishReason | undefined;
   const stats: DecodeStats = {
     promptTokens: ids.length,
@@ -192,9 +192,9 @@ async function* runDecode(
     temperature: options.temperature,
     signal,
     remaining: () => (finish ? 0 : Math.min(options.maxTokens - generated.length, contextLength - tokens.length)),
-    async forward(input) {
+    async forward(input, forwardOptions) {
       throwIfAborted(signal);
-      const output = await sequence.forward(input, { signal });
+      const output = await (forwardOptions?.sequence ?? sequence).forward(input, { signal });
       stats.forwardPasses += 1;
       decodeForwards += 1;
       throwIfAborted(signal);

@@ -28,6 +28,8 @@ export interface ConstraintState {
   readonly done: boolean;
   /** The token that broke the constraint, when `configuration` is null. */
   readonly offendingToken?: number;
+  /** The budget the structure must close within (explicit `maxTokens`, else the generation's), if any. */
+  readonly maxTokens?: number;
 }
 
 /** A constraint as a logits processor, with queries for tools and other strategies (ASAp, CLI). */
@@ -166,7 +168,8 @@ export function constraintProcessor(
     const config = state.configuration;
     if (!config) throw new ConstraintViolationError({ constraint: name, tokenId: state.offendingToken ?? -1 });
     const mask = tokenMask(constraint, config);
-    const budget = maxTokens === undefined ? Infinity : maxTokens - state.generated - 1;
+    const limit = state.maxTokens ?? maxTokens;
+    const budget = limit === undefined ? Infinity : limit - state.generated - 1;
     const tokens: number[] = [];
     for (let i = 0; i < mask.tokens.length; i++) if (mask.nextMinBytes[i] <= budget) tokens.push(mask.tokens[i]);
     if (config.accepting) for (const id of eos) tokens.push(id);
@@ -174,20 +177,29 @@ export function constraintProcessor(
       ? 'the structure is complete, nothing may follow, and the model has no EOS token'
       : mask.tokens.length === 0
         ? 'no token of the vocabulary spells a byte the constraint accepts next'
-        : `no token keeps the structure closable within maxTokens = ${maxTokens}`;
+        : `no token keeps the structure closable within maxTokens = ${limit}`;
     return { tokens, reason };
   };
 
   return {
     name,
     minimalTokens,
-    init: () => ({ configuration: start, generated: 0, done: false }),
+    init(_prefix, context) {
+      // An explicit maxTokens wins; otherwise the generation's budget (from the decoder) bounds the output,
+      // when a complete output fits in it at all (else masking stays unbudgeted, as without a budget).
+      const budget = maxTokens ?? context?.maxTokens;
+      const usable = budget !== undefined && Number.isFinite(budget) && minimalTokens <= budget ? budget : undefined;
+      return { configuration: start, generated: 0, done: false, maxTokens: maxTokens ?? usable };
+    },
     advance(state, token) {
       const generated = state.generated + 1;
       if (state.done || !state.configuration) return { ...state, generated };
-      if (eosSet.has(token) && state.configuration.accepting) return { configuration: state.configuration, generated, done: true };
+      const budget = state.maxTokens;
+      if (eosSet.has(token) && state.configuration.accepting) return { configuration: state.configuration, generated, done: true, maxTokens: budget };
       const next = tokenTransition(constraint, state.configuration, token);
-      return next ? { configuration: next, generated, done: false } : { configuration: null, generated, done: false, offendingToken: token };
+      return next
+        ? { configuration: next, generated, done: false, maxTokens: budget }
+        : { configuration: null, generated, done: false, offendingToken: token, maxTokens: budget };
     },
     process(logits, state) {
       const { tokens, reason } = allowed(state);
