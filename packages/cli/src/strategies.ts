@@ -43,6 +43,8 @@ export interface StrategyEnvironment {
   /** Reference of the second model (`--draft-model`): the draft model, or contrastive decoding's amateur. */
   draftModel?: string;
   backend: string;
+  /** ONNX Runtime intra-op threads of the second model on the CPU backend (default: the backend's). */
+  draftThreads?: number;
   /** Models this run loaded for strategies; the caller disposes them. */
   loaded?: LoadedModel[];
 }
@@ -74,7 +76,7 @@ async function secondModel(environment: StrategyEnvironment, fallback?: string):
   if (!ref) {
     throw new InvalidArgumentError({ argument: '--draft-model', message: 'this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).' });
   }
-  const model = await loadModel(ref, { backend: backendByName(environment.backend) });
+  const model = await loadModel(ref, { backend: backendByName(environment.backend, environment.draftThreads) });
   environment.loaded?.push(model);
   return model;
 }
