@@ -79,6 +79,7 @@ export function registerBench(program: Command): void {
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompts <file>', 'JSONL prompt set with id, prompt, max_tokens (repeatable)', collect, [])
+    .option('--limit <n>', 'use only the first n prompts of each prompt file', number('--limit'))
     .option('--strategies <list>', 'comma-separated strategy specs (NAME[:k=v;...] uses ; between options here)', 'ar,prompt-lookup,token-recycling')
     .option('--max-tokens <n>', 'override every prompt’s max_tokens', number('--max-tokens'))
     .option('--temperature <t>', '0 = greedy (identity is checked only at 0)', number('--temperature'), 0)
@@ -88,12 +89,18 @@ export function registerBench(program: Command): void {
     .option('--out <dir>', 'report folder', '.bench/latest')
     .option('--no-cost-curve', 'skip the cost-vs-k measurements')
     .option('--no-transformers', 'skip the transformers.js comparison')
+    .option('--plain-model <ref>', 'plain export of the same model for transformers.js (e.g. `decodekit convert --twin 100M --plain`); default: --model’s plain export')
     .option('--random-model', 'also measure the cost curve of a seeded random ~25M-parameter model', true)
     .option('--no-random-model', 'skip the seeded random model’s cost curve')
     .option('--threads <list>', 'ONNX Runtime intra-op threads to sweep on the CPU backend (target and draft model); the fastest per model is used and recorded', '1,2')
     .action(async options => {
       const files: string[] = options.prompts.length > 0 ? options.prompts : ['bench/stories.jsonl'];
-      const prompts: BenchPrompt[] = (await Promise.all(files.map(file => readPromptSet(resolve(file))))).flat();
+      if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
+        throw new InvalidArgumentError({ argument: '--limit', message: `must be a positive integer, got ${options.limit}.` });
+      }
+      const prompts: BenchPrompt[] = (
+        await Promise.all(files.map(async file => (await readPromptSet(resolve(file))).slice(0, options.limit)))
+      ).flat();
       if (prompts.length === 0) throw new InvalidArgumentError({ argument: '--prompts', message: 'the prompt files hold no prompts.' });
       const threads = parseThreads(String(options.threads));
       const sweeping = options.backend === 'cpu' && threads.length > 1;
@@ -161,7 +168,7 @@ export function registerBench(program: Command): void {
         if (options.transformers) {
           process.stderr.write('running transformers.js generate() on the --plain export...\n');
           try {
-            const folder = await resolveModel(options.model, { plain: true });
+            const folder = await resolveModel(options.plainModel ?? options.model, { plain: true });
             const ours = await createCpuBackend().load(folder);
             try {
               const first = prompts[0];
