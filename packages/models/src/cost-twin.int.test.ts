@@ -55,7 +55,7 @@ describe('the 25M cost twin of stories260K', () => {
       JSON.parse(files['tokenizer.json'] as string),
       JSON.parse(files['tokenizer_config.json'] as string),
     );
-    const prompts = readFileSync(resolve('bench/stories.jsonl'), 'utf8')
+    const prompts = readFileSync(resolve(__dirname, '../../../bench/stories.jsonl'), 'utf8')
       .split('\n')
       .filter(line => line.trim())
       .slice(0, PROMPTS)
