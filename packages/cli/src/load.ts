@@ -10,13 +10,13 @@ export const BACKENDS = ['cpu', 'wasm', 'webgpu', 'cuda'] as const;
 
 /**
  * Backend by CLI name. `cuda` and `cuda:N` pick a device; errors (no adapter, no CUDA provider libraries)
- * come from `load()` and say how to fix them.
+ * come from `load()` and say how to fix them. `intraOpNumThreads` applies to the CPU backend.
  */
-export function backendByName(name: string): Backend {
+export function backendByName(name: string, intraOpNumThreads?: number): Backend {
   const [kind, device] = name.split(':');
   switch (kind) {
     case 'cpu':
-      return createCpuBackend();
+      return createCpuBackend({ intraOpNumThreads });
     case 'wasm':
       return createWasmBackend();
     case 'webgpu':
@@ -34,6 +34,10 @@ export function backendByName(name: string): Backend {
 }
 
 /** Resolves and loads a model for a command, with download progress on stderr. */
-export function loadForCli(ref: string | undefined, backend: string): Promise<LoadedModel> {
-  return loadModel(ref ?? DEFAULT_MODEL, { backend: backendByName(backend) });
+export function loadForCli(
+  ref: string | undefined,
+  backend: string,
+  intraOpNumThreads?: number,
+): Promise<LoadedModel> {
+  return loadModel(ref ?? DEFAULT_MODEL, { backend: backendByName(backend, intraOpNumThreads) });
 }

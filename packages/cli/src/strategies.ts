@@ -46,6 +46,8 @@ export interface StrategyEnvironment {
   /** Reference of the second model (`--draft-model`): the draft model, or contrastive decoding's amateur. */
   draftModel?: string;
   backend: string;
+  /** ONNX Runtime intra-op threads of the second model on the CPU backend (default: the backend's). */
+  draftThreads?: number;
   /** Models this run loaded for strategies; the caller disposes them. */
   loaded?: LoadedModel[];
 }
@@ -168,7 +170,7 @@ async function llama2cCheckpointOf(ref: string): Promise<string> {
 }
 
 async function loadSecondModel(environment: StrategyEnvironment, ref: string): Promise<LoadedModel> {
-  const model = await loadModel(ref, { backend: backendByName(environment.backend) });
+  const model = await loadModel(ref, { backend: backendByName(environment.backend, environment.draftThreads) });
   environment.loaded?.push(model);
   return model;
 }

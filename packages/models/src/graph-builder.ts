@@ -25,6 +25,13 @@ export interface LlamaGraphOptions {
   readonly inputsEmbeds?: boolean;
   /** Stored in the model's metadata_props. */
   readonly name?: string;
+  /**
+   * Adds layer `layer`'s fused MLP initializers, `layers.{layer}.w13` [dim, 2 * hiddenDim] (gate columns,
+   * then up columns) and `layers.{layer}.w2` [hiddenDim, dim], instead of deriving them from `weights`,
+   * whose w1/w2/w3 are then neither read nor checked. Cost twins use it to point at weights streamed to
+   * an external data file.
+   */
+  readonly mlpWeights?: (g: GraphWriter, layer: number) => void;
 }
 
 /** Value used by the built-in causal mask for masked positions. */
@@ -129,6 +136,7 @@ function addLayerWeights(
   config: LlamaConfig,
   weights: LlamaWeights,
   layer: number,
+  mlpWeights: LlamaGraphOptions['mlpWeights'],
 ): void {
   const { dim, hiddenDim, numHeads, numKvHeads } = config;
   const kvDim = (dim * numKvHeads) / numHeads;
@@ -141,6 +149,10 @@ function addLayerWeights(
   g.float(`layers.${layer}.wqkv`, [dim, 2 * (dim + kvDim) + kvDim], fusedQkv(config, wq, wk, wv));
   g.float(`layers.${layer}.wo`, [dim, dim], transposed(slice(weights.wo, dim * dim), dim, dim));
   g.float(`layers.${layer}.rms_ffn`, [dim], slice(weights.rmsFfn, dim));
+  if (mlpWeights) {
+    mlpWeights(g, layer);
+    return;
+  }
   g.float(
     `layers.${layer}.w13`,
     [dim, 2 * hiddenDim],
@@ -158,7 +170,9 @@ function addLayerWeights(
   );
 }
 
-function validate(config: LlamaConfig, weights: LlamaWeights): void {
+const MLP_WEIGHTS = new Set(['w1', 'w2', 'w3']);
+
+function validate(config: LlamaConfig, weights: LlamaWeights, externalMlp: boolean): void {
   const { dim, numHeads, numKvHeads } = config;
   if (dim % numHeads !== 0 || numHeads % numKvHeads !== 0 || (dim / numHeads) % 2 !== 0) {
     throw new InvalidArgumentError({
@@ -169,6 +183,7 @@ function validate(config: LlamaConfig, weights: LlamaWeights): void {
   const sizes: Array<[string, number]> = [...weightSizes(config)];
   if (!config.tiedEmbeddings) sizes.push(['wcls', config.vocabSize * dim]);
   for (const [name, size] of sizes) {
+    if (externalMlp && MLP_WEIGHTS.has(name)) continue;
     const tensor = (weights as unknown as Record<string, Float32Array | undefined>)[name];
     if (!tensor || tensor.length !== size) {
       throw new InvalidArgumentError({
@@ -193,7 +208,7 @@ export function buildLlamaGraph(
   weights: LlamaWeights,
   options: LlamaGraphOptions = {},
 ): Uint8Array {
-  validate(config, weights);
+  validate(config, weights, options.mlpWeights !== undefined);
   const plain = options.plain ?? false;
   const withBias = options.attentionBias ?? !plain;
   const withHidden = options.hiddenStates ?? !plain;
@@ -232,7 +247,7 @@ export function buildLlamaGraph(
   const { cos, sin } = ropeTables(contextLength, headDim, config.ropeTheta ?? 10000);
   g.float('rope_cos', [contextLength, headDim / 2], cos);
   g.float('rope_sin', [contextLength, headDim / 2], sin);
-  for (let i = 0; i < numLayers; i++) addLayerWeights(g, config, weights, i);
+  for (let i = 0; i < numLayers; i++) addLayerWeights(g, config, weights, i, options.mlpWeights);
   g.float('norm', [dim], weights.rmsFinal);
 
   // Per-call tensors shared by every layer.

@@ -1,3 +1,4 @@
+import type { CostTwinInfo } from './cost-twin.js';
 import { type LlamaConfig, headDimOf } from './llama-config.js';
 
 /** The files of a model folder, by relative path (`onnx/model.onnx` is bytes, the JSON files are text). */
@@ -10,6 +11,8 @@ export interface DecodekitConfigInfo {
   /** Where the weights came from, e.g. `llama2.c`, `seeded`. */
   readonly source: string;
   readonly name?: string;
+  /** Set when the folder is a cost twin (the function of `twin.of` at the cost of `twin.parameters`). */
+  readonly twin?: CostTwinInfo;
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */

@@ -8,6 +8,16 @@ export { headDimOf } from './llama-config.js';
 export type { Llama2cCheckpoint, Llama2cToken, Llama2cTokenizer } from './llama2c.js';
 export { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
 export type { EmbeddingTable, LlamaGraphOptions } from './graph-builder.js';
+export type { ExternalData, GraphWriter } from './onnx-writer.js';
+export type { CostTwinInfo, CostTwinPlan, TwinMlpLayer } from './cost-twin.js';
+export {
+  costTwinLabel,
+  llamaParameterCount,
+  parseTwinSize,
+  planCostTwin,
+  readCostTwinInfo,
+  twinMlpLayer,
+} from './cost-twin.js';
 export { buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
 export type { ConvertLlama2cInput, ConvertedModel } from './convert-llama2c.js';
 export { convertLlama2c } from './convert-llama2c.js';

@@ -6,6 +6,8 @@
 export * from './index.js';
 export type { ConvertLlama2cToFolderOptions } from './convert-llama2c-node.js';
 export { convertLlama2cToFolder } from './convert-llama2c-node.js';
+export type { ConvertLlama2cTwinOptions, ConvertedTwin } from './convert-twin-node.js';
+export { TWIN_DATA_FILE, convertLlama2cToTwin } from './convert-twin-node.js';
 export type { WriteModelFolderOptions } from './write-model-folder.js';
 export { writeModelFolder } from './write-model-folder.js';
 export type { Llama2cFolder } from './model-folder.js';

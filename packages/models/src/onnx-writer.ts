@@ -9,6 +9,16 @@ export const ElemType = {
   bool: 9,
 } as const;
 
+/** Where an externally stored initializer's bytes are. */
+export interface ExternalData {
+  /** File name relative to the model file's folder. */
+  readonly location: string;
+  /** Byte offset in that file. */
+  readonly offset: number;
+  /** Byte length. */
+  readonly length: number;
+}
+
 /** One dimension of a declared shape: a fixed size or a symbolic name. */
 export type Dim = number | string;
 
@@ -34,6 +44,12 @@ export interface GraphWriter {
   ): string;
   /** Adds an fp32 initializer stored as raw_data. */
   float(name: string, dims: readonly number[], data: Float32Array): string;
+  /**
+   * Adds an fp32 initializer whose bytes live in an external data file (ONNX external data: `location`
+   * relative to the model file, byte `offset` and `length`), so graphs larger than protobuf's 2 GiB and
+   * conversions that stream their weights never hold the tensor in the proto.
+   */
+  externalFloat(name: string, dims: readonly number[], data: ExternalData): string;
   /** Adds an int64 initializer (used for shapes and axes). */
   int64(dims: readonly number[], values: readonly number[], name?: string): string;
   /** Adds a graph input. */
@@ -107,6 +123,20 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
         dims: [...dims],
         dataType: ElemType.float,
         rawData: bytesOf(data),
+      });
+      return name;
+    },
+    externalFloat(name, dims, { location, offset, length }) {
+      shared.initializers.push({
+        name,
+        dims: [...dims],
+        dataType: ElemType.float,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(length) },
+        ],
       });
       return name;
     },
