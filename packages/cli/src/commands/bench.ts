@@ -13,7 +13,7 @@ import {
 import { createCpuBackend } from '@decodekit/backend-onnx';
 import { resolveModel } from '@decodekit/models/node';
 import type { Command } from 'commander';
-import { DEFAULT_MODEL, loadForCli } from '../load.js';
+import { DEFAULT_MODEL, DTYPE_HELP, loadForCli } from '../load.js';
 import { buildStrategy, type StrategyEnvironment } from '../strategies.js';
 import { collect, number } from './option-parsers.js';
 
@@ -22,6 +22,7 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('Run AR and each strategy side by side; check identity at T = 0; write bench.json, bench.md, bench.svg.')
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
+    .option('--dtype <dtype>', DTYPE_HELP)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompts <file>', 'JSONL prompt set with id, prompt, max_tokens (repeatable)', collect, [])
     .option('--strategies <list>', 'comma-separated strategy specs (NAME[:k=v;...] uses ; between options here)', 'ar,prompt-lookup,token-recycling')
@@ -38,7 +39,7 @@ export function registerBench(program: Command): void {
       const files: string[] = options.prompts.length > 0 ? options.prompts : ['bench/stories.jsonl'];
       const prompts: BenchPrompt[] = (await Promise.all(files.map(file => readPromptSet(resolve(file))))).flat();
       if (prompts.length === 0) throw new InvalidArgumentError({ argument: '--prompts', message: 'the prompt files hold no prompts.' });
-      const model = await loadForCli(options.model, options.backend);
+      const model = await loadForCli(options.model, options.backend, { dtype: options.dtype });
       const loaded: LoadedModel[] = [];
       const environment: StrategyEnvironment = { model, draftModel: options.draftModel, backend: options.backend, loaded };
       try {
@@ -77,7 +78,7 @@ export function registerBench(program: Command): void {
         if (options.transformers) {
           process.stderr.write('running transformers.js generate() on the --plain export...\n');
           try {
-            const folder = await resolveModel(options.model, { plain: true });
+            const folder = await resolveModel(options.model, { plain: true, dtype: options.dtype });
             const ours = await createCpuBackend().load(folder);
             try {
               const first = prompts[0];
