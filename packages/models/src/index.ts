@@ -50,3 +50,5 @@ export {
   hubFileUrl,
   hubRevisionUrl,
 } from './hub-api.js';
+export type { HubCache, HubModelFiles, ResolveHubFilesOptions } from './resolve-hub-files.js';
+export { resolveHubFiles } from './resolve-hub-files.js';
