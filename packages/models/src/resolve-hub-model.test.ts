@@ -1,12 +1,12 @@
 /** Hub resolution against a real HTTP server on 127.0.0.1 (startLocalHub): the protocol and every fault. */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import { type LocalHub, startLocalHub } from './local-hub.js';
 import { findCachedHubModel, type HubDownloadProgress, resolveHubModel } from './resolve-hub-model.js';
-import { hubOptionsFromEnv, resolveModel } from './resolve-model.js';
+import { hubOptionsFromEnv, listModels, resolveModel } from './resolve-model.js';
 import { seededRandom } from './seeded-random.js';
 
 function randomBytes(seed: number, length: number): Uint8Array {
@@ -162,6 +162,32 @@ describe('resolveHubModel against a local hub', () => {
       `hub: ${hub.endpoint}/test-org/tiny (skipped: offline)`,
     ]);
     expect(error.message).toContain('HF_HUB_OFFLINE');
+    expect(hub.requests).toEqual([]);
+  });
+
+  test('resolveModel: a hub id with a dtype, from the hub, then listed; a mirror laid out like the hub', async () => {
+    const folder = await resolveModel('test-org/tiny', { ...options(), mirrors: [], dtype: 'q4', onProgress: () => {} });
+    expect(folder).toBe(join(cacheDir, 'hub/test-org/tiny/snapshots', hub.commitOf('test-org/tiny'), 'q4'));
+    expect((await listModels({ cacheDir })).map(model => [model.ref, model.graph, model.source])).toEqual([
+      [`test-org/tiny@${hub.commitOf('test-org/tiny')}`, 'q4', 'onnx/model_q4.onnx'],
+    ]);
+    // A read-only mirror repeating the repo: fp32 is used in place, q4 through links (or copies) in the cache.
+    const mirror = join(root, 'hub-mirror');
+    for (const [path, content] of Object.entries(REPO)) {
+      mkdirSync(dirname(join(mirror, 'test-org/tiny', path)), { recursive: true });
+      writeFileSync(join(mirror, 'test-org/tiny', path), content);
+    }
+    hub.requests.length = 0;
+    const other = join(root, `cache-${counter++}`);
+    // fp32 is the mirror folder itself, checked like any model folder (these graphs are random bytes).
+    const fp32 = await rejection(resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true }));
+    expect(fp32.message).toContain(join(mirror, 'test-org/tiny/onnx/model.onnx'));
+    const q4 = await resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true, dtype: 'q4' });
+    expect(q4.startsWith(join(other, 'hub/test-org/tiny/mirrors'))).toBe(true);
+    expect(new Uint8Array(readFileSync(join(q4, 'onnx/model.onnx')))).toEqual(GRAPHS['onnx/model_q4.onnx']);
+    expect(existsSync(join(q4, 'onnx/model_q4.onnx_data_1'))).toBe(true);
+    const missing = await rejection(resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true, dtype: 'bnb4' }));
+    expect(ModelNotFoundError.isInstance(missing)).toBe(true);
     expect(hub.requests).toEqual([]);
   });
 

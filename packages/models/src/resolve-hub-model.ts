@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import { type HubConnection, fetchHubRevision, hubEndpoint, hubFileUrl } from './hub-api.js';
@@ -111,6 +111,61 @@ export async function findCachedHubModel(
   const manifest = await readJsonFile<Omit<HubModel, 'folder' | 'revision'>>(join(folder, MANIFEST));
   if (!manifest || manifest.commit !== commit) return undefined;
   return { ...manifest, revision, folder };
+}
+
+function listFolder(folder: string): string[] {
+  const files: string[] = [];
+  const visit = (dir: string, prefix: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name.startsWith('.')) continue;
+      if (entry.isDirectory()) visit(join(dir, entry.name), `${prefix}${entry.name}/`);
+      else files.push(`${prefix}${entry.name}`);
+    }
+  };
+  visit(folder, '');
+  return files;
+}
+
+/**
+ * A model folder for `dtype` from a read-only mirror folder laid out like the hub repository (e.g.
+ * `<mirror>/org/name/onnx/model_q4.onnx`): the mirror itself when it already is one (an onnxruntime-genai
+ * folder, or the fp32 graph at onnx/model.onnx), else a folder in the cache that links the selected files
+ * (the picked graph also at onnx/model.onnx). Undefined when the mirror has no graph for `dtype`.
+ */
+export async function hubModelFromMirror(
+  ref: string,
+  mirrorDir: string,
+  options: Pick<ResolveHubModelOptions, 'cacheDir' | 'dtype' | 'subfolder'>,
+): Promise<string | undefined> {
+  const { id } = parseHubId(ref);
+  let selection: HubFileSelection;
+  try {
+    selection = selectHubFiles(ref, listFolder(mirrorDir).map(path => ({ path })), options);
+  } catch (error) {
+    if (ModelNotFoundError.isInstance(error)) return undefined;
+    throw error;
+  }
+  const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
+  const local = (path: string) => (prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path);
+  const graph = local(selection.graph);
+  const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
+  if (selection.layout === 'genai' || graph === 'onnx/model.onnx' || isPair) return join(mirrorDir, prefix);
+  const key = createHash('sha256').update(mirrorDir).digest('hex').slice(0, 16);
+  const folder = join(repoDir(options.cacheDir, id), 'mirrors', key, viewKey(options.dtype, options.subfolder));
+  if (existsSync(join(folder, MANIFEST))) return folder;
+  const staging = `${folder}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    for (const file of selection.files) await place(join(mirrorDir, file.path), join(staging, local(file.path)));
+    await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
+    await writeFile(join(staging, MANIFEST), `${JSON.stringify({ id, mirror: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`);
+    await mkdir(dirname(folder), { recursive: true });
+    if (existsSync(folder)) await rm(folder, { recursive: true, force: true });
+    await rename(staging, folder);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+  return folder;
 }
 
 /**

@@ -12,7 +12,7 @@ import { hubEndpoint } from './hub-api.js';
 import { parseHubDtype } from './hub-files.js';
 import { isHubId, parseHubId } from './hub-id.js';
 import { findLlama2cFiles, isModelFolder, validateModelFolder } from './model-folder.js';
-import { findCachedHubModel, resolveHubModel } from './resolve-hub-model.js';
+import { findCachedHubModel, hubModelFromMirror, resolveHubModel } from './resolve-hub-model.js';
 import { stderrProgressBar } from './progress-bar.js';
 import { writeModelFolder } from './write-model-folder.js';
 
@@ -278,7 +278,12 @@ export async function resolveModel(
       await verifyFile(tokenizer, known.tokenizer);
       return convertInto(cached, checkpoint, tokenizer, known.ref, plain);
     }
-    if (isModelFolder(dir) && (options.dtype ?? 'fp32') === 'fp32') return validateModelFolder(dir);
+    if (isModelFolder(dir) && (options.dtype ?? 'fp32') === 'fp32' && !options.subfolder) return validateModelFolder(dir);
+    if (hubId) {
+      const view = await hubModelFromMirror(ref, dir, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
+      if (view) return view;
+      continue;
+    }
     const converted = await convertLocal(dir, cacheDir, plain);
     if (converted) return converted;
   }
@@ -356,7 +361,31 @@ export interface CachedModel {
   readonly source?: string;
 }
 
-/** The model folders in the cache (converted hub models and converted local folders). */
+/** Hub downloads in the cache: `hub/{org}/{name}/snapshots/{commit}/{dtype}`. */
+async function listHubModels(cacheDir: string): Promise<CachedModel[]> {
+  const found: CachedModel[] = [];
+  const entries = async (dir: string) => (isDirectory(dir) ? (await readdir(dir)).filter(entry => !entry.startsWith('.')).sort() : []);
+  const hub = join(cacheDir, 'hub');
+  for (const org of await entries(hub)) {
+    for (const name of await entries(join(hub, org))) {
+      const snapshots = join(hub, org, name, 'snapshots');
+      for (const commit of await entries(snapshots)) {
+        for (const view of (await entries(join(snapshots, commit))).filter(entry => !entry.includes('.tmp-'))) {
+          const path = join(snapshots, commit, view);
+          try {
+            const manifest = JSON.parse(await readFile(join(path, '.decodekit-hub.json'), 'utf8')) as { dtype?: string; layout: string; graph: string };
+            found.push({ ref: `${org}/${name}@${commit}`, path, graph: manifest.dtype ?? manifest.layout, source: manifest.graph });
+          } catch {
+            // An unfinished staging folder or a foreign file: not a model.
+          }
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** The model folders in the cache (converted hub models, converted local folders and hub downloads). */
 export async function listModels(options: { cacheDir?: string } = {}): Promise<CachedModel[]> {
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const found: CachedModel[] = [];
@@ -384,5 +413,6 @@ export async function listModels(options: { cacheDir?: string } = {}): Promise<C
   };
   await visit(join(cacheDir, 'models'), '', 4);
   await visit(join(cacheDir, 'converted'), '', 1);
+  found.push(...(await listHubModels(cacheDir)));
   return found;
 }
