@@ -121,8 +121,8 @@ async function attempt(request: HubBlobRequest, known: ExpectedDigest | undefine
     }
   } catch (error) {
     await handle.close();
-    if (error instanceof RetryableFailure) throw error;
-    await rm(partial, { force: true }); // a disk error or an abort: nothing worth resuming
+    // A full or read-only disk: free what was written. An abort keeps the part for the next run.
+    if (ModelDownloadError.isInstance(error) && error.reason === 'disk') await rm(partial, { force: true });
     throw error;
   }
   await handle.close();
