@@ -115,6 +115,59 @@ export async function hubFetch(
   }
 }
 
+/** A file download: the final response, and the hub's own headers from before any redirect. */
+export interface HubFileResponse {
+  readonly response: Response;
+  /** Headers of the first answer (`X-Linked-Etag`, `X-Linked-Size`, `ETag` of the hub, not the CDN). */
+  readonly hubHeaders: Headers;
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * GETs a `resolve` URL, following redirects by hand where the runtime shows them (Node) so that the hub's
+ * `X-Linked-Etag` / `X-Linked-Size` on the redirect are kept; the bearer token is sent only to the hub's
+ * origin. Where redirects are opaque (browsers), fetch follows them itself.
+ */
+export async function hubFetchFile(
+  ref: string,
+  file: string,
+  url: string,
+  connection: HubConnection,
+  headers: Record<string, string> = {},
+): Promise<HubFileResponse> {
+  const fetch = connection.fetch ?? globalThis.fetch;
+  const origin = new URL(url).origin;
+  let current = url;
+  let first: Headers | undefined;
+  for (let hop = 0; ; hop++) {
+    const sameOrigin = new URL(current).origin === origin;
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        headers: sameOrigin ? hubHeaders(connection, headers) : headers,
+        signal: connection.signal,
+        redirect: hop < MAX_REDIRECTS ? 'manual' : 'follow',
+      });
+    } catch (cause) {
+      throwIfAborted(connection.signal);
+      throw networkError(ref, file, url, cause);
+    }
+    first ??= response.headers;
+    if (response.type === 'opaqueredirect') {
+      // A browser hides the redirect: let it follow (it keeps or drops headers by its own rules).
+      return { response: await hubFetch(ref, file, current, connection, { headers: hubHeaders(connection, headers) }), hubHeaders: first };
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location) {
+      await response.body?.cancel();
+      current = new URL(location, current).toString();
+      continue;
+    }
+    return { response, hubHeaders: first };
+  }
+}
+
 interface ApiSibling {
   rfilename?: unknown;
   size?: unknown;
@@ -203,21 +256,38 @@ export interface ExpectedDigest {
   readonly hex: string;
 }
 
-/** The digest to check for `sibling`, from the listing or else from the download's headers. */
-export function expectedDigest(sibling: HubSibling, headers?: Headers): ExpectedDigest | undefined {
+function etagOf(headers: Headers | undefined, name: string): string {
+  return (headers?.get(name) ?? '').replace(/^W\//, '').replace(/"/g, '');
+}
+
+/**
+ * The digest to check for `sibling`: the listing's LFS sha256, else the hub's `X-Linked-Etag` (or an
+ * `ETag` that is a sha256), else the git blob id from the listing or the hub's `ETag`. `headers` are the
+ * hub's first answer (before redirects), then the final response's.
+ */
+export function expectedDigest(sibling: HubSibling, ...headers: Array<Headers | undefined>): ExpectedDigest | undefined {
   if (sibling.sha256) return { algorithm: 'sha256', hex: sibling.sha256 };
-  const linked = headers && hex((headers.get('x-linked-etag') ?? headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, ''), 64);
-  if (linked) return { algorithm: 'sha256', hex: linked };
+  for (const set of headers) {
+    const linked = hex(etagOf(set, 'x-linked-etag'), 64) ?? hex(etagOf(set, 'etag'), 64);
+    if (linked) return { algorithm: 'sha256', hex: linked };
+  }
   if (sibling.blobId) return { algorithm: 'git-sha1', hex: sibling.blobId };
-  const etag = headers && hex((headers.get('etag') ?? '').replace(/^W\//, '').replace(/"/g, ''), 40);
+  const etag = hex(etagOf(headers[0], 'etag'), 40);
   return etag ? { algorithm: 'git-sha1', hex: etag } : undefined;
 }
 
-/** The size the hub announced for a file (listing, else `X-Linked-Size`). */
-export function expectedSize(sibling: HubSibling, headers?: Headers): number | undefined {
+/**
+ * The size of a file: the listing's, else the hub's `X-Linked-Size`, else the total of the final
+ * response (`Content-Range` of a 206, `Content-Length` of a 200).
+ */
+export function expectedSize(sibling: HubSibling, hubHeaders?: Headers, response?: Response): number | undefined {
   if (sibling.size !== undefined) return sibling.size;
-  const linked = Number(headers?.get('x-linked-size'));
-  return Number.isInteger(linked) && linked >= 0 ? linked : undefined;
+  const linked = Number(hubHeaders?.get('x-linked-size') ?? NaN);
+  if (Number.isInteger(linked) && linked >= 0) return linked;
+  if (!response) return undefined;
+  const total = response.status === 206 ? /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1] : response.headers.get('content-length');
+  const value = Number(total ?? NaN);
+  return Number.isInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** The header git hashes before a blob's bytes: `blob {size}\0`. */

@@ -9,8 +9,7 @@ import {
   expectedDigest,
   expectedSize,
   gitBlobHeader,
-  hubFetch,
-  hubHeaders,
+  hubFetchFile,
   hubHttpError,
   integrityError,
   noDigestError,
@@ -80,18 +79,16 @@ async function attempt(request: HubBlobRequest, known: ExpectedDigest | undefine
   const { sibling, url, blobsDir, connection } = request;
   const partial = join(blobsDir, `${known?.hex ?? request.partName}.incomplete`);
   let offset = existsSync(partial) ? (await stat(partial)).size : 0;
-  const response = await hubFetch(request.ref, sibling.path, url, connection, {
-    headers: hubHeaders(connection, offset > 0 ? { range: `bytes=${offset}-` } : {}),
-  });
+  const { response, hubHeaders } = await hubFetchFile(request.ref, sibling.path, url, connection, offset > 0 ? { range: `bytes=${offset}-` } : {});
   if (response.status === 416) {
     // The part is already as long as the file (or longer): start over.
     await rm(partial, { force: true });
     throw partialFailure(request, 'incomplete', 'the server refused to resume the part (HTTP 416)');
   }
   if (!response.ok || !response.body) throw hubHttpError(request.ref, sibling.path, url, response.status, connection);
-  const digest = known ?? expectedDigest(sibling, response.headers);
+  const digest = known ?? expectedDigest(sibling, hubHeaders, response.headers);
   if (!digest) throw noDigestError(request.ref, sibling.path, url);
-  const size = expectedSize(sibling, response.headers);
+  const size = expectedSize(sibling, hubHeaders, response);
   if (digest.algorithm === 'git-sha1' && size === undefined) throw noDigestError(request.ref, sibling.path, url);
   const resumed = response.status === 206 && offset > 0 && (response.headers.get('content-range') ?? '').startsWith(`bytes ${offset}-`);
   if (!resumed) offset = 0;

@@ -12,6 +12,11 @@ export interface LocalHubRepo {
   readonly token?: string;
   /** Other branch or tag names that point at the same commit as `main`. */
   readonly branches?: readonly string[];
+  /**
+   * Answer `?blobs=true` with sizes, blob ids and LFS sha256 (default true). A hub or mirror that does
+   * not leaves clients to the download headers (`X-Linked-Etag`, `X-Linked-Size`, `ETag`).
+   */
+  readonly listBlobs?: boolean;
 }
 
 /** A failure injected into the download of one file (its bytes, not its listing). */
@@ -58,6 +63,7 @@ interface ServedFile {
 
 interface ServedRepo {
   readonly commit: string;
+  readonly listBlobs: boolean;
   readonly token?: string;
   readonly branches: readonly string[];
   readonly files: ReadonlyMap<string, ServedFile>;
@@ -90,7 +96,7 @@ function serveRepo(repo: LocalHubRepo): ServedRepo {
     files.set(path, { bytes, sha256, blobId, lfs: bytes.byteLength > LFS_THRESHOLD || /\.onnx/.test(path) });
     tree.update(`${path}\0${blobId}\n`);
   }
-  return { commit: tree.digest('hex'), token: repo.token, branches: ['main', ...(repo.branches ?? [])], files };
+  return { commit: tree.digest('hex'), listBlobs: repo.listBlobs ?? true, token: repo.token, branches: ['main', ...(repo.branches ?? [])], files };
 }
 
 function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'invalid' | undefined {
@@ -179,7 +185,7 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
       if (repo && !authorized(repo, request)) return sendError(response, 401, 'Invalid credentials in Authorization header');
       const found = findRevision(id, revision);
       if (!found) return sendError(response, 404, 'Repository or revision not found');
-      const blobs = url.searchParams.get('blobs') === 'true';
+      const blobs = found.listBlobs && url.searchParams.get('blobs') === 'true';
       response.writeHead(200, { 'content-type': 'application/json' });
       return response.end(
         JSON.stringify({

@@ -7,9 +7,8 @@ import {
   expectedSize,
   fetchHubRevision,
   hubEndpoint,
-  hubFetch,
+  hubFetchFile,
   hubFileUrl,
-  hubHeaders,
   hubHttpError,
   hubRevisionUrl,
   integrityError,
@@ -165,11 +164,11 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
           hint: 'Offline mode is on and this file was never downloaded. Go online once to download the model.',
         });
       }
-      const response = await hubFetch(ref, sibling.path, url, options, { headers: hubHeaders(options) });
+      const { response, hubHeaders } = await hubFetchFile(ref, sibling.path, url, options);
       if (!response.ok || !response.body) throw hubHttpError(ref, sibling.path, url, response.status, options);
-      const digest = expectedDigest(sibling, response.headers);
+      const digest = expectedDigest(sibling, hubHeaders, response.headers);
       if (!digest) throw noDigestError(ref, sibling.path, url);
-      const size = expectedSize(sibling, response.headers);
+      const size = expectedSize(sibling, hubHeaders, response);
       bytes = await readBody(response, received => {
         receivedByFile.set(sibling.path, received);
         report(sibling.path, false);

@@ -44,6 +44,7 @@ beforeAll(async () => {
   hub = await startLocalHub({
     'test-org/tiny': { files: REPO, branches: ['v1'] },
     'test-org/gated': { files: REPO, token: TOKEN },
+    'test-org/bare': { files: REPO, listBlobs: false },
     'test-org/genai': { files: join(FIXTURES, 'hf-exports/onnxruntime-genai-tiny-random-llama-fp16') },
   });
 });
@@ -141,6 +142,22 @@ describe('resolveHubModel against a local hub', () => {
     expect(new Uint8Array(readFileSync(join(pinned.folder, 'onnx/model.onnx')))).toEqual(randomBytes(9, 30_000));
     expect(new Uint8Array(readFileSync(join(first.folder, 'onnx/model.onnx')))).toEqual(GRAPHS['onnx/model.onnx']);
     hub.update('test-org/tiny', { files: REPO, branches: ['v1'] });
+  });
+
+  test('a hub that lists no blobs: digests and sizes come from X-Linked-Etag, X-Linked-Size and ETag', async () => {
+    const model = await resolveHubModel('test-org/bare', { ...options(), dtype: 'q4' });
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(GRAPHS['onnx/model_q4.onnx_data']);
+    expect(readdirSync(join(cacheDir, 'hub/test-org/bare/blobs')).filter(name => name.length === 40)).toHaveLength(4); // git blob ids of the JSON files
+    cacheDir = join(root, `cache-${counter++}`);
+    hub.faults.push({ path: 'onnx/model_q4.onnx', kind: 'corrupt', times: 1 }, { path: 'tokenizer.json', kind: 'corrupt', times: 1 });
+    const small = await rejection(resolveHubModel('test-org/bare', { ...options(), dtype: 'q4' }));
+    expect(small).toMatchObject({ reason: 'integrity', file: 'tokenizer.json' });
+    const large = await rejection(resolveHubModel('test-org/bare', { ...options(), dtype: 'q4' }));
+    expect(large).toMatchObject({ reason: 'integrity', file: 'onnx/model_q4.onnx' });
+    hub.faults.length = 0;
+    hub.faults.push({ path: 'onnx/model_q4.onnx_data', kind: 'truncate', times: 1 });
+    const short = await rejection(resolveHubModel('test-org/bare', { ...options(), dtype: 'q4', retries: 0 }));
+    expect(short).toMatchObject({ reason: 'incomplete', file: 'onnx/model_q4.onnx_data' });
   });
 
   test('an onnxruntime-genai folder downloads flat, as published', async () => {
