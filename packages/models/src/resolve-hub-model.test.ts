@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
+import type { DownloadProgress } from './download-file.js';
 import { type LocalHub, startLocalHub } from './local-hub.js';
 import { findCachedHubModel, type HubDownloadProgress, resolveHubModel } from './resolve-hub-model.js';
 import { hubOptionsFromEnv, listModels, resolveModel } from './resolve-model.js';
@@ -183,7 +184,11 @@ describe('resolveHubModel against a local hub', () => {
   });
 
   test('resolveModel: a hub id with a dtype, from the hub, then listed; a mirror laid out like the hub', async () => {
-    const folder = await resolveModel('test-org/tiny', { ...options(), mirrors: [], dtype: 'q4', onProgress: () => {} });
+    const progress: DownloadProgress[] = [];
+    const folder = await resolveModel('test-org/tiny', { ...options(), mirrors: [], dtype: 'q4', onProgress: p => progress.push(p) });
+    expect(new Set(progress.map(p => p.model))).toEqual(new Set(['test-org/tiny']));
+    expect(progress.at(-1)).toMatchObject({ done: true, received: progress.at(-1)!.total });
+    expect(progress.at(-1)!.total).toBeGreaterThan(97_000);
     expect(folder).toBe(join(cacheDir, 'hub/test-org/tiny/snapshots', hub.commitOf('test-org/tiny'), 'q4'));
     expect((await listModels({ cacheDir })).map(model => [model.ref, model.graph, model.source])).toEqual([
       [`test-org/tiny@${hub.commitOf('test-org/tiny')}`, 'q4', 'onnx/model_q4.onnx'],

@@ -247,8 +247,13 @@ export async function resolveHubModel(ref: string, options: ResolveHubModelOptio
     const { folder: _folder, revision: _revision, ...manifest } = model;
     await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await mkdir(dirname(folder), { recursive: true });
-    if (existsSync(folder)) await rm(folder, { recursive: true, force: true });
-    await rename(staging, folder);
+    if (existsSync(join(folder, MANIFEST))) {
+      // Another process finished the same folder first: keep its copy (it may be in use).
+      await rm(staging, { recursive: true, force: true });
+    } else {
+      if (existsSync(folder)) await rm(folder, { recursive: true, force: true });
+      await rename(staging, folder);
+    }
     if (!isCommitHash(revision)) await writeAtomic(refPath(options.cacheDir, id, revision), `${listing.commit}\n`);
   } catch (cause) {
     await rm(staging, { recursive: true, force: true });
