@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
-import { InvalidArgumentError, ModelNotFoundError } from '@decodekit/core';
+import { InvalidArgumentError, ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import { resolveModel } from '@decodekit/models/node';
 import { type LocalHub, startLocalHub } from '@decodekit/models/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ const GENERATE = ['generate', '--prompt', 'Once upon a time', '--max-tokens', '2
 
 describe('decodekit generate resolves hub ids through a local hub', () => {
   const work = mkdtempSync(join(tmpdir(), 'decodekit-cli-hub-'));
-  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, DECODEKIT_CACHE: process.env.DECODEKIT_CACHE, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE };
+  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, DECODEKIT_CACHE: process.env.DECODEKIT_CACHE, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE, HF_TOKEN: process.env.HF_TOKEN };
   let hub: LocalHub;
   let converted: string;
 
@@ -54,10 +54,11 @@ describe('decodekit generate resolves hub ids through a local hub', () => {
     const { 'onnx/model.onnx': graph, ...rest } = readTree(converted);
     const files: Record<string, Uint8Array | string> = { ...rest, 'onnx/model_q4.onnx': graph };
     for (const name of WRONG_DTYPES) files[`onnx/${name}`] = `not the q4 graph: ${name}`;
-    hub = await startLocalHub({ 'test-org/stories260K-onnx': { files } });
+    hub = await startLocalHub({ 'test-org/stories260K-onnx': { files }, 'test-org/gated-stories': { files, token: 'hf_cli_token' } });
     process.env.HF_ENDPOINT = hub.endpoint;
     process.env.DECODEKIT_CACHE = join(work, 'cache');
     delete process.env.HF_HUB_OFFLINE;
+    delete process.env.HF_TOKEN;
   });
   afterAll(async () => {
     for (const [key, value] of Object.entries(saved)) {
@@ -81,6 +82,19 @@ describe('decodekit generate resolves hub ids through a local hub', () => {
     const offline = JSON.parse(await run([...GENERATE, '--model', 'test-org/stories260K-onnx', '--dtype', 'q4', '--offline'])) as { completion: string };
     expect(offline.completion).toBe(expected.completion);
     expect(hub.requests).toEqual([]);
+  });
+
+  it('a gated repo needs HF_TOKEN', async () => {
+    await expect(run([...GENERATE, '--model', 'test-org/gated-stories', '--dtype', 'q4'])).rejects.toSatisfy(
+      error => ModelDownloadError.isInstance(error) && error.reason === 'unauthorized' && error.message.includes('HF_TOKEN'),
+    );
+    process.env.HF_TOKEN = 'hf_cli_token';
+    try {
+      const out = JSON.parse(await run([...GENERATE, '--model', 'test-org/gated-stories', '--dtype', 'q4'])) as { completion: string };
+      expect(out.completion.length).toBeGreaterThan(20);
+    } finally {
+      delete process.env.HF_TOKEN;
+    }
   });
 
   it('a dtype the repo lacks, offline, or an unknown dtype are typed errors that say what to do', async () => {

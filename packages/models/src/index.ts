@@ -51,4 +51,4 @@ export {
   hubRevisionUrl,
 } from './hub-api.js';
 export type { HubCache, HubModelFiles, ResolveHubFilesOptions } from './resolve-hub-files.js';
-export { resolveHubFiles } from './resolve-hub-files.js';
+export { hubModelFiles, resolveHubFiles } from './resolve-hub-files.js';

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import { type LocalHub, startLocalHub } from './local-hub.js';
-import { type HubCache, resolveHubFiles } from './resolve-hub-files.js';
+import { type HubCache, hubModelFiles, resolveHubFiles } from './resolve-hub-files.js';
 
 /** An in-memory stand-in for a Cache Storage cache (stores bytes, answers fresh Responses). */
 function memoryCache(quota = Number.POSITIVE_INFINITY) {
@@ -68,6 +68,15 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
     const again = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, dtype: 'q4f16', cache, offline: true });
     expect(again.files.get('onnx/model_q4f16.onnx')).toEqual(REPO['onnx/model_q4f16.onnx']);
     expect(hub.requests).toEqual([]);
+  });
+
+  test('hubModelFiles gives a backend the picked graph and the parsed JSON, and refuses external data', async () => {
+    const fp32 = hubModelFiles(await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null }));
+    expect(fp32.onnx).toEqual(REPO['onnx/model.onnx']);
+    expect(fp32.config).toEqual({ model_type: 'llama' });
+    expect(fp32.generationConfig).toBeUndefined();
+    const q4f16 = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null, dtype: 'q4f16' });
+    expect(() => hubModelFiles(q4f16)).toThrow(/external data \(onnx\/model_q4f16\.onnx_data\)/);
   });
 
   test('offline with an empty cache names the cache and the hub', async () => {

@@ -1,4 +1,4 @@
-import { ModelDownloadError, ModelNotFoundError, throwIfAborted } from '@decodekit/core';
+import { ModelDownloadError, ModelFormatError, ModelNotFoundError, throwIfAborted, type ModelFiles } from '@decodekit/core';
 import {
   type HubConnection,
   type HubRevision,
@@ -201,5 +201,45 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
     dtype: selection.dtype,
     graph: local(selection.graph),
     files,
+  };
+}
+
+function parseJson(files: ReadonlyMap<string, Uint8Array>, path: string, ref: string, optional: boolean): Record<string, unknown> | undefined {
+  const bytes = files.get(path);
+  if (!bytes) {
+    if (optional) return undefined;
+    throw new ModelFormatError({ path: `${ref}/${path}`, message: 'is missing. A model needs it; pick a repository with a transformers.js layout.' });
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ModelFormatError({ path: `${ref}/${path}`, message: `is not valid JSON (${(cause as Error).message}).`, cause });
+  }
+}
+
+/**
+ * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
+ * {@link resolveHubFiles}: the picked graph as `onnx`, with config, generation config, tokenizer and
+ * tokenizer config parsed. `ModelFiles` carries one self-contained graph, so a graph with external data
+ * (or an onnxruntime-genai folder) is refused with a ModelFormatError that says what to do.
+ */
+export function hubModelFiles(model: HubModelFiles): ModelFiles {
+  const ref = `${model.id}@${model.commit}`;
+  if (model.layout !== 'transformers.js') {
+    throw new ModelFormatError({ path: ref, message: 'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.' });
+  }
+  const external = [...model.files.keys()].filter(path => path.startsWith(`${model.graph}_data`) || path.startsWith(`${model.graph}.data`));
+  if (external.length > 0) {
+    throw new ModelFormatError({
+      path: `${ref}/${model.graph}`,
+      message: `keeps its weights in external data (${external.join(', ')}), which in-memory ModelFiles cannot carry. Pick a dtype whose graph is self-contained (often q4 or q4f16 for small models), or load it from a folder in Node.`,
+    });
+  }
+  return {
+    config: parseJson(model.files, 'config.json', ref, false)!,
+    generationConfig: parseJson(model.files, 'generation_config.json', ref, true),
+    tokenizer: parseJson(model.files, 'tokenizer.json', ref, false)!,
+    tokenizerConfig: parseJson(model.files, 'tokenizer_config.json', ref, true),
+    onnx: model.files.get(model.graph)!,
   };
 }
