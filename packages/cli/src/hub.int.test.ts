@@ -40,21 +40,50 @@ function readTree(folder: string): Record<string, Uint8Array> {
   return files;
 }
 
-const WRONG_DTYPES = ['model.onnx', 'model_fp16.onnx', 'model_quantized.onnx', 'model_int8.onnx', 'model_uint8.onnx', 'model_q4f16.onnx', 'model_bnb4.onnx'];
-const GENERATE = ['generate', '--prompt', 'Once upon a time', '--max-tokens', '24', '--temperature', '0', '--format', 'json'];
+const WRONG_DTYPES = [
+  'model.onnx',
+  'model_fp16.onnx',
+  'model_quantized.onnx',
+  'model_int8.onnx',
+  'model_uint8.onnx',
+  'model_q4f16.onnx',
+  'model_bnb4.onnx',
+];
+const GENERATE = [
+  'generate',
+  '--prompt',
+  'Once upon a time',
+  '--max-tokens',
+  '24',
+  '--temperature',
+  '0',
+  '--format',
+  'json',
+];
 
 describe('decodekit generate resolves hub ids through a local hub', () => {
   const work = mkdtempSync(join(tmpdir(), 'decodekit-cli-hub-'));
-  const saved = { HF_ENDPOINT: process.env.HF_ENDPOINT, DECODEKIT_CACHE: process.env.DECODEKIT_CACHE, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE, HF_TOKEN: process.env.HF_TOKEN };
+  const saved = {
+    HF_ENDPOINT: process.env.HF_ENDPOINT,
+    DECODEKIT_CACHE: process.env.DECODEKIT_CACHE,
+    HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE,
+    HF_TOKEN: process.env.HF_TOKEN,
+  };
   let hub: LocalHub;
   let converted: string;
 
   beforeAll(async () => {
-    converted = await resolveModel('karpathy/tinyllamas/stories260K', { cacheDir: join(work, 'convert'), offline: true });
+    converted = await resolveModel('karpathy/tinyllamas/stories260K', {
+      cacheDir: join(work, 'convert'),
+      offline: true,
+    });
     const { 'onnx/model.onnx': graph, ...rest } = readTree(converted);
     const files: Record<string, Uint8Array | string> = { ...rest, 'onnx/model_q4.onnx': graph };
     for (const name of WRONG_DTYPES) files[`onnx/${name}`] = `not the q4 graph: ${name}`;
-    hub = await startLocalHub({ 'test-org/stories260K-onnx': { files }, 'test-org/gated-stories': { files, token: 'hf_cli_token' } });
+    hub = await startLocalHub({
+      'test-org/stories260K-onnx': { files },
+      'test-org/gated-stories': { files, token: 'hf_cli_token' },
+    });
     process.env.HF_ENDPOINT = hub.endpoint;
     process.env.DECODEKIT_CACHE = join(work, 'cache');
     delete process.env.HF_HUB_OFFLINE;
@@ -70,27 +99,49 @@ describe('decodekit generate resolves hub ids through a local hub', () => {
   });
 
   it('--dtype q4 downloads only model_q4.onnx and generates what the converted folder generates', async () => {
-    const expected = JSON.parse(await run([...GENERATE, '--model', converted])) as { completion: string };
-    const out = JSON.parse(await run([...GENERATE, '--model', 'test-org/stories260K-onnx', '--dtype', 'q4'])) as { completion: string };
+    const expected = JSON.parse(await run([...GENERATE, '--model', converted])) as {
+      completion: string;
+    };
+    const out = JSON.parse(
+      await run([...GENERATE, '--model', 'test-org/stories260K-onnx', '--dtype', 'q4']),
+    ) as { completion: string };
     expect(out.completion).toBe(expected.completion);
     expect(out.completion.length).toBeGreaterThan(20);
-    const graphs = hub.requests.filter(request => /\/resolve\/[0-9a-f]{40}\/onnx\//.test(request.path)).map(request => request.path.split('/').pop());
+    const graphs = hub.requests
+      .filter(request => /\/resolve\/[0-9a-f]{40}\/onnx\//.test(request.path))
+      .map(request => request.path.split('/').pop());
     expect(graphs).toEqual(['model_q4.onnx']);
 
     // Cached: the same command works offline with no request.
     hub.requests.length = 0;
-    const offline = JSON.parse(await run([...GENERATE, '--model', 'test-org/stories260K-onnx', '--dtype', 'q4', '--offline'])) as { completion: string };
+    const offline = JSON.parse(
+      await run([
+        ...GENERATE,
+        '--model',
+        'test-org/stories260K-onnx',
+        '--dtype',
+        'q4',
+        '--offline',
+      ]),
+    ) as { completion: string };
     expect(offline.completion).toBe(expected.completion);
     expect(hub.requests).toEqual([]);
   });
 
   it('a gated repo needs HF_TOKEN', async () => {
-    await expect(run([...GENERATE, '--model', 'test-org/gated-stories', '--dtype', 'q4'])).rejects.toSatisfy(
-      error => ModelDownloadError.isInstance(error) && error.reason === 'unauthorized' && error.message.includes('HF_TOKEN'),
+    await expect(
+      run([...GENERATE, '--model', 'test-org/gated-stories', '--dtype', 'q4']),
+    ).rejects.toSatisfy(
+      error =>
+        ModelDownloadError.isInstance(error) &&
+        error.reason === 'unauthorized' &&
+        error.message.includes('HF_TOKEN'),
     );
     process.env.HF_TOKEN = 'hf_cli_token';
     try {
-      const out = JSON.parse(await run([...GENERATE, '--model', 'test-org/gated-stories', '--dtype', 'q4'])) as { completion: string };
+      const out = JSON.parse(
+        await run([...GENERATE, '--model', 'test-org/gated-stories', '--dtype', 'q4']),
+      ) as { completion: string };
       expect(out.completion.length).toBeGreaterThan(20);
     } finally {
       delete process.env.HF_TOKEN;
@@ -98,15 +149,32 @@ describe('decodekit generate resolves hub ids through a local hub', () => {
   });
 
   it('a dtype the repo lacks, offline, or an unknown dtype are typed errors that say what to do', async () => {
-    await expect(run([...GENERATE, '--model', 'test-org/stories260K-onnx', '--dtype', 'q3'])).rejects.toSatisfy(
-      error => InvalidArgumentError.isInstance(error) && /unknown dtype "q3"/.test((error as Error).message),
+    await expect(
+      run([...GENERATE, '--model', 'test-org/stories260K-onnx', '--dtype', 'q3']),
+    ).rejects.toSatisfy(
+      error =>
+        InvalidArgumentError.isInstance(error) &&
+        /unknown dtype "q3"/.test((error as Error).message),
     );
-    await expect(run([...GENERATE, '--model', 'test-org/stories260K-onnx@main', '--dtype', 'fp16', '--offline'])).rejects.toSatisfy(
-      error => ModelNotFoundError.isInstance(error) && (error as Error).message.includes('skipped: offline'),
+    await expect(
+      run([
+        ...GENERATE,
+        '--model',
+        'test-org/stories260K-onnx@main',
+        '--dtype',
+        'fp16',
+        '--offline',
+      ]),
+    ).rejects.toSatisfy(
+      error =>
+        ModelNotFoundError.isInstance(error) &&
+        (error as Error).message.includes('skipped: offline'),
     );
     process.env.HF_HUB_OFFLINE = '1';
     try {
-      await expect(run([...GENERATE, '--model', 'test-org/other'])).rejects.toSatisfy(error => ModelNotFoundError.isInstance(error));
+      await expect(run([...GENERATE, '--model', 'test-org/other'])).rejects.toSatisfy(error =>
+        ModelNotFoundError.isInstance(error),
+      );
     } finally {
       delete process.env.HF_HUB_OFFLINE;
     }

@@ -42,7 +42,10 @@ export function hubRevisionUrl(endpoint: string, id: string, revision: string): 
 }
 
 /** Request headers: the bearer token when there is one. */
-export function hubHeaders(connection: HubConnection, extra: Record<string, string> = {}): Record<string, string> {
+export function hubHeaders(
+  connection: HubConnection,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return connection.token ? { ...extra, authorization: `Bearer ${connection.token}` } : extra;
 }
 
@@ -156,7 +159,12 @@ export async function hubFetchFile(
     first ??= response.headers;
     if (response.type === 'opaqueredirect') {
       // A browser hides the redirect: let it follow (it keeps or drops headers by its own rules).
-      return { response: await hubFetch(ref, file, current, connection, { headers: hubHeaders(connection, headers) }), hubHeaders: first };
+      return {
+        response: await hubFetch(ref, file, current, connection, {
+          headers: hubHeaders(connection, headers),
+        }),
+        hubHeaders: first,
+      };
     }
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location) {
@@ -196,7 +204,9 @@ export async function fetchHubRevision(
 ): Promise<HubRevision> {
   const url = hubRevisionUrl(hubEndpoint(connection), id, revision);
   const ref = `${id}@${revision}`;
-  const response = await hubFetch(ref, 'listing', url, connection, { headers: hubHeaders(connection) });
+  const response = await hubFetch(ref, 'listing', url, connection, {
+    headers: hubHeaders(connection),
+  });
   if (!response.ok) throw hubHttpError(ref, 'listing', url, response.status, connection, searched);
   let body: { sha?: unknown; siblings?: ApiSibling[] };
   try {
@@ -208,7 +218,8 @@ export async function fetchHubRevision(
       url,
       reason: 'server',
       status: response.status,
-      message: 'the hub API answered something that is not JSON. Check HF_ENDPOINT points at a Hugging Face hub or mirror.',
+      message:
+        'the hub API answered something that is not JSON. Check HF_ENDPOINT points at a Hugging Face hub or mirror.',
       cause,
     });
   }
@@ -220,7 +231,8 @@ export async function fetchHubRevision(
       url,
       reason: 'server',
       status: response.status,
-      message: 'the hub API answer has no commit sha or file list. Check HF_ENDPOINT points at a Hugging Face hub or mirror.',
+      message:
+        'the hub API answer has no commit sha or file list. Check HF_ENDPOINT points at a Hugging Face hub or mirror.',
     });
   }
   if (isCommitHash(revision) && commit !== revision) {
@@ -236,7 +248,12 @@ export async function fetchHubRevision(
     .filter(sibling => typeof sibling.rfilename === 'string')
     .map(sibling => {
       const lfsSize = sibling.lfs?.size;
-      const size = typeof sibling.size === 'number' ? sibling.size : typeof lfsSize === 'number' ? lfsSize : undefined;
+      const size =
+        typeof sibling.size === 'number'
+          ? sibling.size
+          : typeof lfsSize === 'number'
+            ? lfsSize
+            : undefined;
       return {
         path: sibling.rfilename as string,
         size,
@@ -265,7 +282,10 @@ function etagOf(headers: Headers | undefined, name: string): string {
  * `ETag` that is a sha256), else the git blob id from the listing or the hub's `ETag`. `headers` are the
  * hub's first answer (before redirects), then the final response's.
  */
-export function expectedDigest(sibling: HubSibling, ...headers: Array<Headers | undefined>): ExpectedDigest | undefined {
+export function expectedDigest(
+  sibling: HubSibling,
+  ...headers: Array<Headers | undefined>
+): ExpectedDigest | undefined {
   if (sibling.sha256) return { algorithm: 'sha256', hex: sibling.sha256 };
   for (const set of headers) {
     const linked = hex(etagOf(set, 'x-linked-etag'), 64) ?? hex(etagOf(set, 'etag'), 64);
@@ -280,12 +300,19 @@ export function expectedDigest(sibling: HubSibling, ...headers: Array<Headers | 
  * The size of a file: the listing's, else the hub's `X-Linked-Size`, else the total of the final
  * response (`Content-Range` of a 206, `Content-Length` of a 200).
  */
-export function expectedSize(sibling: HubSibling, hubHeaders?: Headers, response?: Response): number | undefined {
+export function expectedSize(
+  sibling: HubSibling,
+  hubHeaders?: Headers,
+  response?: Response,
+): number | undefined {
   if (sibling.size !== undefined) return sibling.size;
   const linked = Number(hubHeaders?.get('x-linked-size') ?? NaN);
   if (Number.isInteger(linked) && linked >= 0) return linked;
   if (!response) return undefined;
-  const total = response.status === 206 ? /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1] : response.headers.get('content-length');
+  const total =
+    response.status === 206
+      ? /\/(\d+)$/.exec(response.headers.get('content-range') ?? '')?.[1]
+      : response.headers.get('content-length');
   const value = Number(total ?? NaN);
   return Number.isInteger(value) && value >= 0 ? value : undefined;
 }
@@ -300,8 +327,12 @@ function toHex(buffer: ArrayBuffer): string {
 }
 
 /** Hashes a whole buffer as `digest` asks (Web Crypto: browsers and Node). */
-export async function digestBytes(bytes: Uint8Array, algorithm: ExpectedDigest['algorithm']): Promise<string> {
-  if (algorithm === 'sha256') return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+export async function digestBytes(
+  bytes: Uint8Array,
+  algorithm: ExpectedDigest['algorithm'],
+): Promise<string> {
+  if (algorithm === 'sha256')
+    return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
   const header = gitBlobHeader(bytes.byteLength);
   const joined = new Uint8Array(header.byteLength + bytes.byteLength);
   joined.set(header);
@@ -310,7 +341,14 @@ export async function digestBytes(bytes: Uint8Array, algorithm: ExpectedDigest['
 }
 
 /** The ModelDownloadError for bytes that do not hash as the hub says. */
-export function integrityError(ref: string, file: string, url: string, expected: ExpectedDigest, actual: string, bytes: number): ModelDownloadError {
+export function integrityError(
+  ref: string,
+  file: string,
+  url: string,
+  expected: ExpectedDigest,
+  actual: string,
+  bytes: number,
+): ModelDownloadError {
   return new ModelDownloadError({
     ref,
     file,
@@ -329,6 +367,7 @@ export function noDigestError(ref: string, file: string, url: string): ModelDown
     file,
     url,
     reason: 'integrity',
-    message: 'the hub gave no sha256 or git blob id for it, so it cannot be verified. Use a hub or mirror that lists blobs (GET /api/models/{id}/revision/{rev}?blobs=true).',
+    message:
+      'the hub gave no sha256 or git blob id for it, so it cannot be verified. Use a hub or mirror that lists blobs (GET /api/models/{id}/revision/{rev}?blobs=true).',
   });
 }

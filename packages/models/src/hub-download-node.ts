@@ -33,10 +33,24 @@ export interface HubBlobRequest {
   readonly retries?: number;
 }
 
-const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EEXIST', 'EFBIG']);
+const DISK_ERRORS = new Set([
+  'ENOSPC',
+  'EDQUOT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOTDIR',
+  'EISDIR',
+  'EEXIST',
+  'EFBIG',
+]);
 
 /** Runs a file-system step; disk failures become ModelDownloadError('disk') naming the folder. */
-async function onDisk<T>(request: HubBlobRequest, path: string, step: () => Promise<T>): Promise<T> {
+async function onDisk<T>(
+  request: HubBlobRequest,
+  path: string,
+  step: () => Promise<T>,
+): Promise<T> {
   try {
     return await step();
   } catch (cause) {
@@ -61,7 +75,12 @@ async function hashExisting(path: string, update: (chunk: Uint8Array) => void): 
   for await (const chunk of createReadStream(path)) update(chunk as Uint8Array);
 }
 
-function partialFailure(request: HubBlobRequest, reason: 'network' | 'incomplete', detail: string, cause?: unknown): RetryableFailure {
+function partialFailure(
+  request: HubBlobRequest,
+  reason: 'network' | 'incomplete',
+  detail: string,
+  cause?: unknown,
+): RetryableFailure {
   return new RetryableFailure(
     new ModelDownloadError({
       ref: request.ref,
@@ -75,22 +94,36 @@ function partialFailure(request: HubBlobRequest, reason: 'network' | 'incomplete
 }
 
 /** One attempt: resumes from the part file when the server honours Range. Returns the blob path. */
-async function attempt(request: HubBlobRequest, known: ExpectedDigest | undefined): Promise<string> {
+async function attempt(
+  request: HubBlobRequest,
+  known: ExpectedDigest | undefined,
+): Promise<string> {
   const { sibling, url, blobsDir, connection } = request;
   const partial = join(blobsDir, `${known?.hex ?? request.partName}.incomplete`);
   let offset = existsSync(partial) ? (await stat(partial)).size : 0;
-  const { response, hubHeaders } = await hubFetchFile(request.ref, sibling.path, url, connection, offset > 0 ? { range: `bytes=${offset}-` } : {});
+  const { response, hubHeaders } = await hubFetchFile(
+    request.ref,
+    sibling.path,
+    url,
+    connection,
+    offset > 0 ? { range: `bytes=${offset}-` } : {},
+  );
   if (response.status === 416) {
     // The part is already as long as the file (or longer): start over.
     await rm(partial, { force: true });
     throw partialFailure(request, 'incomplete', 'the server refused to resume the part (HTTP 416)');
   }
-  if (!response.ok || !response.body) throw hubHttpError(request.ref, sibling.path, url, response.status, connection);
+  if (!response.ok || !response.body)
+    throw hubHttpError(request.ref, sibling.path, url, response.status, connection);
   const digest = known ?? expectedDigest(sibling, hubHeaders, response.headers);
   if (!digest) throw noDigestError(request.ref, sibling.path, url);
   const size = expectedSize(sibling, hubHeaders, response);
-  if (digest.algorithm === 'git-sha1' && size === undefined) throw noDigestError(request.ref, sibling.path, url);
-  const resumed = response.status === 206 && offset > 0 && (response.headers.get('content-range') ?? '').startsWith(`bytes ${offset}-`);
+  if (digest.algorithm === 'git-sha1' && size === undefined)
+    throw noDigestError(request.ref, sibling.path, url);
+  const resumed =
+    response.status === 206 &&
+    offset > 0 &&
+    (response.headers.get('content-range') ?? '').startsWith(`bytes ${offset}-`);
   if (!resumed) offset = 0;
 
   const hash = createHash(digest.algorithm === 'sha256' ? 'sha256' : 'sha1');
@@ -108,7 +141,12 @@ async function attempt(request: HubBlobRequest, known: ExpectedDigest | undefine
         chunk = await reader.read();
       } catch (cause) {
         throwIfAborted(connection.signal);
-        throw partialFailure(request, 'network', `the connection was cut after ${received} of ${size ?? '?'} bytes (${(cause as Error).message})`, cause);
+        throw partialFailure(
+          request,
+          'network',
+          `the connection was cut after ${received} of ${size ?? '?'} bytes (${(cause as Error).message})`,
+          cause,
+        );
       }
       if (chunk.done) break;
       hash.update(chunk.value);
@@ -119,12 +157,17 @@ async function attempt(request: HubBlobRequest, known: ExpectedDigest | undefine
   } catch (error) {
     await handle.close();
     // A full or read-only disk: free what was written. An abort keeps the part for the next run.
-    if (ModelDownloadError.isInstance(error) && error.reason === 'disk') await rm(partial, { force: true });
+    if (ModelDownloadError.isInstance(error) && error.reason === 'disk')
+      await rm(partial, { force: true });
     throw error;
   }
   await handle.close();
   if (size !== undefined && received < size) {
-    throw partialFailure(request, 'incomplete', `the body ended after ${received} of ${size} bytes`);
+    throw partialFailure(
+      request,
+      'incomplete',
+      `the body ended after ${received} of ${size} bytes`,
+    );
   }
   const actual = hash.digest('hex');
   if ((size !== undefined && received > size) || actual !== digest.hex) {

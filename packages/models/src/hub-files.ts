@@ -69,7 +69,9 @@ function folderOf(path: string): string {
 function metadataFiles(folder: string, siblings: readonly HubSibling[]): HubSibling[] {
   return siblings.filter(
     sibling =>
-      folderOf(sibling.path) === folder && /\.(json|jinja|txt)$/.test(sibling.path) && !/(^|\/)README/i.test(sibling.path),
+      folderOf(sibling.path) === folder &&
+      /\.(json|jinja|txt)$/.test(sibling.path) &&
+      !/(^|\/)README/i.test(sibling.path),
   );
 }
 
@@ -85,11 +87,16 @@ export function parseHubDtype(dtype: string): HubDtype {
 }
 
 /** The dtypes a repository offers under `onnx/` (transformers.js naming). */
-export function availableHubDtypes(siblings: readonly HubSibling[], subfolder = 'onnx'): HubDtype[] {
+export function availableHubDtypes(
+  siblings: readonly HubSibling[],
+  subfolder = 'onnx',
+): HubDtype[] {
   const paths = new Set(siblings.map(sibling => sibling.path));
   return (Object.entries(HUB_DTYPES) as [HubDtype, string][])
     .filter(([, suffix]) =>
-      ['model', 'decoder_model_merged'].some(base => paths.has(`${subfolder}/${base}${suffix}.onnx`)),
+      ['model', 'decoder_model_merged'].some(base =>
+        paths.has(`${subfolder}/${base}${suffix}.onnx`),
+      ),
     )
     .map(([dtype]) => dtype);
 }
@@ -118,7 +125,11 @@ export function selectHubFiles(
 
   if (!hasTransformersLayout) {
     const genaiFolders = siblings
-      .filter(sibling => sibling.path === `${prefix}genai_config.json` || (!subfolder && sibling.path.endsWith('/genai_config.json')))
+      .filter(
+        sibling =>
+          sibling.path === `${prefix}genai_config.json` ||
+          (!subfolder && sibling.path.endsWith('/genai_config.json')),
+      )
       .map(sibling => folderOf(sibling.path));
     if (genaiFolders.length > 1) {
       throw new InvalidArgumentError({
@@ -128,7 +139,9 @@ export function selectHubFiles(
     }
     if (genaiFolders.length === 1) {
       const folder = genaiFolders[0];
-      const files = siblings.filter(sibling => folderOf(sibling.path) === folder && !/(^|\/)README/i.test(sibling.path));
+      const files = siblings.filter(
+        sibling => folderOf(sibling.path) === folder && !/(^|\/)README/i.test(sibling.path),
+      );
       const graphs = files.filter(sibling => sibling.path.endsWith('.onnx'));
       if (graphs.length > 0) {
         return { layout: 'genai', graph: graphs[0].path, files };
@@ -143,8 +156,11 @@ export function selectHubFiles(
 
   const dtype = parseHubDtype(options.dtype ?? 'fp32');
   const suffix = HUB_DTYPES[dtype];
-  const candidates = [[`model${suffix}`], [`decoder_model_merged${suffix}`], [`decoder_model${suffix}`, `decoder_with_past_model${suffix}`]]
-    .map(bases => bases.map(base => `${onnxFolder}/${base}.onnx`));
+  const candidates = [
+    [`model${suffix}`],
+    [`decoder_model_merged${suffix}`],
+    [`decoder_model${suffix}`, `decoder_with_past_model${suffix}`],
+  ].map(bases => bases.map(base => `${onnxFolder}/${base}.onnx`));
   const graphs = candidates.find(paths => paths.every(path => byPath.has(path)));
   if (!graphs) {
     const available = availableHubDtypes(siblings, onnxFolder);

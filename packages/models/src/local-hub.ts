@@ -91,15 +91,32 @@ function serveRepo(repo: LocalHubRepo): ServedRepo {
   const tree = createHash('sha1');
   for (const [path, content] of Object.entries(source).sort(([a], [b]) => a.localeCompare(b))) {
     const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
-    const blobId = createHash('sha1').update(`blob ${bytes.byteLength}\0`).update(bytes).digest('hex');
+    const blobId = createHash('sha1')
+      .update(`blob ${bytes.byteLength}\0`)
+      .update(bytes)
+      .digest('hex');
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    files.set(path, { bytes, sha256, blobId, lfs: bytes.byteLength > LFS_THRESHOLD || /\.onnx/.test(path) });
+    files.set(path, {
+      bytes,
+      sha256,
+      blobId,
+      lfs: bytes.byteLength > LFS_THRESHOLD || /\.onnx/.test(path),
+    });
     tree.update(`${path}\0${blobId}\n`);
   }
-  return { commit: tree.digest('hex'), listBlobs: repo.listBlobs ?? true, token: repo.token, branches: ['main', ...(repo.branches ?? [])], files };
+  return {
+    commit: tree.digest('hex'),
+    listBlobs: repo.listBlobs ?? true,
+    token: repo.token,
+    branches: ['main', ...(repo.branches ?? [])],
+    files,
+  };
 }
 
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'invalid' | undefined {
+function parseRange(
+  header: string | undefined,
+  size: number,
+): { start: number; end: number } | 'invalid' | undefined {
   if (!header) return undefined;
   const match = /^bytes=(\d+)-(\d*)$/.exec(header);
   if (!match) return 'invalid';
@@ -115,7 +132,9 @@ function parseRange(header: string | undefined, size: number): { start: number; 
  * and redirects LFS files to a content URL (`X-Linked-Etag` = sha256, `X-Linked-Size`) that honours HTTP
  * Range. Gated repositories answer 401 without the right bearer token. `faults` injects failures.
  */
-export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>>): Promise<LocalHub> {
+export async function startLocalHub(
+  repos: Readonly<Record<string, LocalHubRepo>>,
+): Promise<LocalHub> {
   const served = new Map(Object.entries(repos).map(([id, repo]) => [id, serveRepo(repo)]));
   const requests: LocalHubRequest[] = [];
   const faults: LocalHubFault[] = [];
@@ -134,9 +153,16 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
     response.end(JSON.stringify({ error: message }));
   };
 
-  const sendBytes = (request: IncomingMessage, response: ServerResponse, path: string, file: ServedFile, headers: Record<string, string>) => {
+  const sendBytes = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    file: ServedFile,
+    headers: Record<string, string>,
+  ) => {
     const fault = takeFault(path);
-    if (fault?.kind === 'status') return sendError(response, fault.status ?? 500, 'injected failure');
+    if (fault?.kind === 'status')
+      return sendError(response, fault.status ?? 500, 'injected failure');
     let bytes = file.bytes;
     if (fault?.kind === 'corrupt') {
       bytes = bytes.slice();
@@ -150,17 +176,28 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
     const start = range?.start ?? 0;
     const end = range?.end ?? bytes.byteLength - 1;
     const body = bytes.subarray(start, end + 1);
-    const common = { ...headers, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+    const common = {
+      ...headers,
+      'accept-ranges': 'bytes',
+      'content-type': 'application/octet-stream',
+    };
     const status = range ? 206 : 200;
-    const rangeHeaders: Record<string, string> = range ? { 'content-range': `bytes ${start}-${end}/${bytes.byteLength}` } : {};
+    const rangeHeaders: Record<string, string> = range
+      ? { 'content-range': `bytes ${start}-${end}/${bytes.byteLength}` }
+      : {};
     if (fault?.kind === 'truncate') {
       response.writeHead(status, { ...common, ...rangeHeaders }); // chunked: no length to hold the body to
       return response.end(body.subarray(0, body.byteLength >> 1));
     }
-    response.writeHead(status, { ...common, ...rangeHeaders, 'content-length': String(body.byteLength) });
+    response.writeHead(status, {
+      ...common,
+      ...rangeHeaders,
+      'content-length': String(body.byteLength),
+    });
     if (fault?.kind === 'cut') {
-      response.write(body.subarray(0, Math.min(fault.afterBytes ?? body.byteLength >> 1, body.byteLength - 1)), () =>
-        setTimeout(() => response.socket?.destroy(), 20),
+      response.write(
+        body.subarray(0, Math.min(fault.afterBytes ?? body.byteLength >> 1, body.byteLength - 1)),
+        () => setTimeout(() => response.socket?.destroy(), 20),
       );
       return;
     }
@@ -176,13 +213,19 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const path = decodeURIComponent(url.pathname);
-    requests.push({ method: request.method ?? 'GET', path: `${url.pathname}${url.search}`, range: request.headers.range, authorization: request.headers.authorization });
+    requests.push({
+      method: request.method ?? 'GET',
+      path: `${url.pathname}${url.search}`,
+      range: request.headers.range,
+      authorization: request.headers.authorization,
+    });
 
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
     if (api) {
       const [, id, revision] = api;
       const repo = served.get(id);
-      if (repo && !authorized(repo, request)) return sendError(response, 401, 'Invalid credentials in Authorization header');
+      if (repo && !authorized(repo, request))
+        return sendError(response, 401, 'Invalid credentials in Authorization header');
       const found = findRevision(id, revision);
       if (!found) return sendError(response, 404, 'Repository or revision not found');
       const blobs = found.listBlobs && url.searchParams.get('blobs') === 'true';
@@ -195,7 +238,16 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
           gated: found.token ? 'manual' : false,
           siblings: [...found.files].map(([rfilename, file]) =>
             blobs
-              ? { rfilename, size: file.bytes.byteLength, blobId: file.blobId, ...(file.lfs ? { lfs: { sha256: file.sha256, size: file.bytes.byteLength, pointerSize: 134 } } : {}) }
+              ? {
+                  rfilename,
+                  size: file.bytes.byteLength,
+                  blobId: file.blobId,
+                  ...(file.lfs
+                    ? {
+                        lfs: { sha256: file.sha256, size: file.bytes.byteLength, pointerSize: 134 },
+                      }
+                    : {}),
+                }
               : { rfilename },
           ),
         }),
@@ -206,7 +258,8 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
     if (resolve) {
       const [, id, revision, filePath] = resolve;
       const repo = served.get(id);
-      if (repo && !authorized(repo, request)) return sendError(response, 401, 'Invalid credentials in Authorization header');
+      if (repo && !authorized(repo, request))
+        return sendError(response, 401, 'Invalid credentials in Authorization header');
       const found = findRevision(id, revision);
       const file = found?.files.get(filePath);
       if (!found || !file) return sendError(response, 404, 'Entry not found');
@@ -228,7 +281,8 @@ export async function startLocalHub(repos: Readonly<Record<string, LocalHubRepo>
     if (lfs) {
       for (const repo of served.values()) {
         for (const [filePath, file] of repo.files) {
-          if (file.sha256 === lfs[1]) return sendBytes(request, response, filePath, file, { etag: `"${file.sha256}"` });
+          if (file.sha256 === lfs[1])
+            return sendBytes(request, response, filePath, file, { etag: `"${file.sha256}"` });
         }
       }
     }

@@ -15,7 +15,8 @@ function memoryCache(quota = Number.POSITIVE_INFINITY) {
     },
     async put(request, response) {
       const bytes = new Uint8Array(await response.arrayBuffer());
-      if (used + bytes.byteLength > quota) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      if (used + bytes.byteLength > quota)
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       used += bytes.byteLength;
       entries.set(request, bytes);
     },
@@ -23,7 +24,8 @@ function memoryCache(quota = Number.POSITIVE_INFINITY) {
   return { cache, entries };
 }
 
-const bytes = (length: number, seed: number) => Uint8Array.from({ length }, (_, index) => (index * 31 + seed) & 0xff);
+const bytes = (length: number, seed: number) =>
+  Uint8Array.from({ length }, (_, index) => (index * 31 + seed) & 0xff);
 const REPO = {
   'config.json': '{"model_type":"llama"}',
   'tokenizer.json': '{"model":{}}',
@@ -35,7 +37,10 @@ const TOKEN = 'hf_browser';
 let hub: LocalHub;
 
 beforeAll(async () => {
-  hub = await startLocalHub({ 'web/tiny': { files: REPO }, 'web/gated': { files: REPO, token: TOKEN } });
+  hub = await startLocalHub({
+    'web/tiny': { files: REPO },
+    'web/gated': { files: REPO, token: TOKEN },
+  });
 });
 afterAll(() => hub.close());
 beforeEach(() => {
@@ -56,31 +61,64 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
   test('downloads the dtype files, verifies them, caches them by commit, then answers from the cache', async () => {
     const { cache, entries } = memoryCache();
     const progress: number[] = [];
-    const model = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, dtype: 'q4f16', cache, onProgress: p => progress.push(p.received) });
+    const model = await resolveHubFiles('web/tiny', {
+      endpoint: hub.endpoint,
+      dtype: 'q4f16',
+      cache,
+      onProgress: p => progress.push(p.received),
+    });
     expect(model.commit).toBe(hub.commitOf('web/tiny'));
     expect(model.graph).toBe('onnx/model_q4f16.onnx');
-    expect([...model.files.keys()].sort()).toEqual(['config.json', 'onnx/model_q4f16.onnx', 'onnx/model_q4f16.onnx_data', 'tokenizer.json']);
-    expect(model.files.get('onnx/model_q4f16.onnx_data')).toEqual(REPO['onnx/model_q4f16.onnx_data']);
-    expect(progress.at(-1)).toBe(55_000 + REPO['config.json'].length + REPO['tokenizer.json'].length);
-    expect([...entries.keys()].filter(key => key.includes(`/resolve/${model.commit}/`))).toHaveLength(4);
+    expect([...model.files.keys()].sort()).toEqual([
+      'config.json',
+      'onnx/model_q4f16.onnx',
+      'onnx/model_q4f16.onnx_data',
+      'tokenizer.json',
+    ]);
+    expect(model.files.get('onnx/model_q4f16.onnx_data')).toEqual(
+      REPO['onnx/model_q4f16.onnx_data'],
+    );
+    expect(progress.at(-1)).toBe(
+      55_000 + REPO['config.json'].length + REPO['tokenizer.json'].length,
+    );
+    expect(
+      [...entries.keys()].filter(key => key.includes(`/resolve/${model.commit}/`)),
+    ).toHaveLength(4);
 
     hub.requests.length = 0;
-    const again = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, dtype: 'q4f16', cache, offline: true });
+    const again = await resolveHubFiles('web/tiny', {
+      endpoint: hub.endpoint,
+      dtype: 'q4f16',
+      cache,
+      offline: true,
+    });
     expect(again.files.get('onnx/model_q4f16.onnx')).toEqual(REPO['onnx/model_q4f16.onnx']);
     expect(hub.requests).toEqual([]);
   });
 
   test('hubModelFiles gives a backend the picked graph and the parsed JSON, and refuses external data', async () => {
-    const fp32 = hubModelFiles(await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null }));
+    const fp32 = hubModelFiles(
+      await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null }),
+    );
     expect(fp32.onnx).toEqual(REPO['onnx/model.onnx']);
     expect(fp32.config).toEqual({ model_type: 'llama' });
     expect(fp32.generationConfig).toBeUndefined();
-    const q4f16 = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null, dtype: 'q4f16' });
+    const q4f16 = await resolveHubFiles('web/tiny', {
+      endpoint: hub.endpoint,
+      cache: null,
+      dtype: 'q4f16',
+    });
     expect(() => hubModelFiles(q4f16)).toThrow(/external data \(onnx\/model_q4f16\.onnx_data\)/);
   });
 
   test('offline with an empty cache names the cache and the hub', async () => {
-    const error = await rejection(resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: memoryCache().cache, offline: true }));
+    const error = await rejection(
+      resolveHubFiles('web/tiny', {
+        endpoint: hub.endpoint,
+        cache: memoryCache().cache,
+        offline: true,
+      }),
+    );
     expect(ModelNotFoundError.isInstance(error)).toBe(true);
     expect(error.message).toContain('browser cache "decodekit-hub"');
     expect(error.message).toContain('skipped: offline');
@@ -104,15 +142,23 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
   });
 
   test('a full cache (quota exceeded) is a disk error that says how to free storage', async () => {
-    const error = await rejection(resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: memoryCache(1_000).cache }));
+    const error = await rejection(
+      resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: memoryCache(1_000).cache }),
+    );
     expect(error).toMatchObject({ reason: 'disk', file: 'onnx/model.onnx' });
     expect(error.message).toContain('QuotaExceededError');
   });
 
   test('a gated repo needs the token', async () => {
-    const error = await rejection(resolveHubFiles('web/gated', { endpoint: hub.endpoint, cache: null }));
+    const error = await rejection(
+      resolveHubFiles('web/gated', { endpoint: hub.endpoint, cache: null }),
+    );
     expect(error).toMatchObject({ reason: 'unauthorized', status: 401 });
-    const model = await resolveHubFiles('web/gated', { endpoint: hub.endpoint, cache: null, token: TOKEN });
+    const model = await resolveHubFiles('web/gated', {
+      endpoint: hub.endpoint,
+      cache: null,
+      token: TOKEN,
+    });
     expect(model.files.get('onnx/model.onnx')).toEqual(REPO['onnx/model.onnx']);
   });
 });

@@ -1,4 +1,10 @@
-import { ModelDownloadError, ModelFormatError, ModelNotFoundError, throwIfAborted, type ModelFiles } from '@decodekit/core';
+import {
+  ModelDownloadError,
+  ModelFormatError,
+  ModelNotFoundError,
+  throwIfAborted,
+  type ModelFiles,
+} from '@decodekit/core';
 import {
   type HubConnection,
   type HubRevision,
@@ -37,7 +43,13 @@ export interface ResolveHubFilesOptions extends HubConnection {
    */
   readonly cache?: HubCache | null;
   /** Progress of the whole model: bytes received (cached ones included) of all its files. */
-  readonly onProgress?: (progress: { ref: string; file: string; received: number; total: number; done: boolean }) => void;
+  readonly onProgress?: (progress: {
+    ref: string;
+    file: string;
+    received: number;
+    total: number;
+    done: boolean;
+  }) => void;
 }
 
 /** A hub model's files in memory, pinned to a commit. */
@@ -60,9 +72,20 @@ async function defaultCache(): Promise<HubCache | null> {
   return storage ? storage.open(CACHE_NAME) : null;
 }
 
-async function put(cache: HubCache, key: string, bytes: Uint8Array, ref: string, file: string): Promise<void> {
+async function put(
+  cache: HubCache,
+  key: string,
+  bytes: Uint8Array,
+  ref: string,
+  file: string,
+): Promise<void> {
   try {
-    await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-length': String(bytes.byteLength) } }));
+    await cache.put(
+      key,
+      new Response(bytes as Uint8Array<ArrayBuffer>, {
+        headers: { 'content-length': String(bytes.byteLength) },
+      }),
+    );
   } catch (cause) {
     throw new ModelDownloadError({
       ref,
@@ -75,7 +98,14 @@ async function put(cache: HubCache, key: string, bytes: Uint8Array, ref: string,
   }
 }
 
-async function readBody(response: Response, onBytes: (bytes: number) => void, ref: string, file: string, url: string, connection: HubConnection): Promise<Uint8Array> {
+async function readBody(
+  response: Response,
+  onBytes: (bytes: number) => void,
+  ref: string,
+  file: string,
+  url: string,
+  connection: HubConnection,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let received = 0;
   const reader = response.body!.getReader();
@@ -117,7 +147,10 @@ async function readBody(response: Response, onBytes: (bytes: number) => void, re
  * @throws ModelNotFoundError (offline and not cached, unknown repo/revision/file, no graph for `dtype`);
  *   ModelDownloadError (unauthorized, server, network, incomplete, integrity, disk)
  */
-export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptions = {}): Promise<HubModelFiles> {
+export async function resolveHubFiles(
+  ref: string,
+  options: ResolveHubFilesOptions = {},
+): Promise<HubModelFiles> {
   const { id, revision } = parseHubId(ref);
   if (options.dtype !== undefined) parseHubDtype(options.dtype);
   const cache = options.cache === undefined ? await defaultCache() : options.cache;
@@ -131,13 +164,19 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
     if (options.offline) {
       throw new ModelNotFoundError({
         ref,
-        searched: [`browser cache "${CACHE_NAME}": ${listingKey}`, `hub: ${endpoint}/${id} (skipped: offline)`],
+        searched: [
+          `browser cache "${CACHE_NAME}": ${listingKey}`,
+          `hub: ${endpoint}/${id} (skipped: offline)`,
+        ],
         hint: 'Offline mode is on. Go online once to download the model.',
       });
     }
     listing = await fetchHubRevision(id, revision, options);
   }
-  const selection = selectHubFiles(ref, listing.siblings, { dtype: options.dtype, subfolder: options.subfolder });
+  const selection = selectHubFiles(ref, listing.siblings, {
+    dtype: options.dtype,
+    subfolder: options.subfolder,
+  });
   const total = selection.files.reduce((sum, file) => sum + (file.size ?? 0), 0);
   const receivedByFile = new Map<string, number>();
   const report = (file: string, done: boolean) => {
@@ -147,7 +186,8 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
 
   const files = new Map<string, Uint8Array>();
   const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
-  const local = (path: string) => (prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path);
+  const local = (path: string) =>
+    prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
   for (const sibling of selection.files) {
     const url = hubFileUrl(endpoint, id, listing.commit, sibling.path);
     const cached = await cache?.match(url);
@@ -165,14 +205,22 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
         });
       }
       const { response, hubHeaders } = await hubFetchFile(ref, sibling.path, url, options);
-      if (!response.ok || !response.body) throw hubHttpError(ref, sibling.path, url, response.status, options);
+      if (!response.ok || !response.body)
+        throw hubHttpError(ref, sibling.path, url, response.status, options);
       const digest = expectedDigest(sibling, hubHeaders, response.headers);
       if (!digest) throw noDigestError(ref, sibling.path, url);
       const size = expectedSize(sibling, hubHeaders, response);
-      bytes = await readBody(response, received => {
-        receivedByFile.set(sibling.path, received);
-        report(sibling.path, false);
-      }, ref, sibling.path, url, options);
+      bytes = await readBody(
+        response,
+        received => {
+          receivedByFile.set(sibling.path, received);
+          report(sibling.path, false);
+        },
+        ref,
+        sibling.path,
+        url,
+        options,
+      );
       if (size !== undefined && bytes.byteLength < size) {
         throw new ModelDownloadError({
           ref,
@@ -183,7 +231,8 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
         });
       }
       const actual = await digestBytes(bytes, digest.algorithm);
-      if (actual !== digest.hex) throw integrityError(ref, sibling.path, url, digest, actual, bytes.byteLength);
+      if (actual !== digest.hex)
+        throw integrityError(ref, sibling.path, url, digest, actual, bytes.byteLength);
       if (cache) await put(cache, url, bytes, ref, sibling.path);
     }
     files.set(local(sibling.path), bytes);
@@ -204,16 +253,28 @@ export async function resolveHubFiles(ref: string, options: ResolveHubFilesOptio
   };
 }
 
-function parseJson(files: ReadonlyMap<string, Uint8Array>, path: string, ref: string, optional: boolean): Record<string, unknown> | undefined {
+function parseJson(
+  files: ReadonlyMap<string, Uint8Array>,
+  path: string,
+  ref: string,
+  optional: boolean,
+): Record<string, unknown> | undefined {
   const bytes = files.get(path);
   if (!bytes) {
     if (optional) return undefined;
-    throw new ModelFormatError({ path: `${ref}/${path}`, message: 'is missing. A model needs it; pick a repository with a transformers.js layout.' });
+    throw new ModelFormatError({
+      path: `${ref}/${path}`,
+      message: 'is missing. A model needs it; pick a repository with a transformers.js layout.',
+    });
   }
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
   } catch (cause) {
-    throw new ModelFormatError({ path: `${ref}/${path}`, message: `is not valid JSON (${(cause as Error).message}).`, cause });
+    throw new ModelFormatError({
+      path: `${ref}/${path}`,
+      message: `is not valid JSON (${(cause as Error).message}).`,
+      cause,
+    });
   }
 }
 
@@ -226,9 +287,15 @@ function parseJson(files: ReadonlyMap<string, Uint8Array>, path: string, ref: st
 export function hubModelFiles(model: HubModelFiles): ModelFiles {
   const ref = `${model.id}@${model.commit}`;
   if (model.layout !== 'transformers.js') {
-    throw new ModelFormatError({ path: ref, message: 'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.' });
+    throw new ModelFormatError({
+      path: ref,
+      message:
+        'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.',
+    });
   }
-  const external = [...model.files.keys()].filter(path => path.startsWith(`${model.graph}_data`) || path.startsWith(`${model.graph}.data`));
+  const external = [...model.files.keys()].filter(
+    path => path.startsWith(`${model.graph}_data`) || path.startsWith(`${model.graph}.data`),
+  );
   if (external.length > 0) {
     throw new ModelFormatError({
       path: `${ref}/${model.graph}`,

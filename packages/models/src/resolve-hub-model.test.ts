@@ -1,12 +1,26 @@
 /** Hub resolution against a real HTTP server on 127.0.0.1 (startLocalHub): the protocol and every fault. */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import type { DownloadProgress } from './download-file.js';
 import { type LocalHub, startLocalHub } from './local-hub.js';
-import { findCachedHubModel, type HubDownloadProgress, resolveHubModel } from './resolve-hub-model.js';
+import {
+  findCachedHubModel,
+  type HubDownloadProgress,
+  resolveHubModel,
+} from './resolve-hub-model.js';
 import { hubOptionsFromEnv, listModels, resolveModel } from './resolve-model.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -31,10 +45,28 @@ const METADATA = {
   'README.md': '# a test repo\n',
 };
 const REPO = { ...METADATA, ...GRAPHS };
-const Q4_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx', 'onnx/model_q4.onnx_data', 'onnx/model_q4.onnx_data_1'];
+const Q4_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'onnx/model_q4.onnx',
+  'onnx/model_q4.onnx_data',
+  'onnx/model_q4.onnx_data_1',
+];
 const TOKEN = 'hf_right_token';
+
+/** The bytes the hub serves for a path of REPO. */
+function contentOf(path: string): Uint8Array {
+  const content = REPO[path as keyof typeof REPO];
+  return typeof content === 'string' ? new TextEncoder().encode(content) : content;
+}
 /** ../shared/fixtures, beside the DECODEKIT_MODELS mirror. */
-const FIXTURES = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '../shared/models', '..', 'fixtures');
+const FIXTURES = resolve(
+  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '../shared/models',
+  '..',
+  'fixtures',
+);
 
 let hub: LocalHub;
 const root = mkdtempSync(join(tmpdir(), 'decodekit-hub-'));
@@ -46,7 +78,9 @@ beforeAll(async () => {
     'test-org/tiny': { files: REPO, branches: ['v1'] },
     'test-org/gated': { files: REPO, token: TOKEN },
     'test-org/bare': { files: REPO, listBlobs: false },
-    'test-org/genai': { files: join(FIXTURES, 'hf-exports/onnxruntime-genai-tiny-random-llama-fp16') },
+    'test-org/genai': {
+      files: join(FIXTURES, 'hf-exports/onnxruntime-genai-tiny-random-llama-fp16'),
+    },
   });
 });
 afterAll(async () => {
@@ -88,51 +122,80 @@ function cacheFiles(): string[] {
 /** No half file anywhere a model is read from: only verified blobs, resumable parts and complete folders. */
 function expectNoHalfFile() {
   for (const file of cacheFiles()) {
-    if (file.includes('/snapshots/')) throw new Error(`a model folder exists after a failure: ${file}`);
-    if (file.includes('/blobs/') && !file.endsWith('.incomplete')) expect(file).toMatch(/\/blobs\/[0-9a-f]{40,64}$/);
+    if (file.includes('/snapshots/'))
+      throw new Error(`a model folder exists after a failure: ${file}`);
+    if (file.includes('/blobs/') && !file.endsWith('.incomplete'))
+      expect(file).toMatch(/\/blobs\/[0-9a-f]{40,64}$/);
   }
 }
 
 /** Range headers of the requests for file bytes (LFS content URLs, after the resolve redirect). */
-const contentRanges = () => hub.requests.filter(request => request.range && request.path.startsWith('/__lfs/')).map(request => request.range);
+const contentRanges = () =>
+  hub.requests
+    .filter(request => request.range && request.path.startsWith('/__lfs/'))
+    .map(request => request.range);
 const options = () => ({ cacheDir, endpoint: hub.endpoint });
-const fileRequests = () => hub.requests.filter(request => request.path.includes('/resolve/')).map(request => request.path.replace(/^.*\/resolve\/[0-9a-f]{40}\//, ''));
+const fileRequests = () =>
+  hub.requests
+    .filter(request => request.path.includes('/resolve/'))
+    .map(request => request.path.replace(/^.*\/resolve\/[0-9a-f]{40}\//, ''));
 
 describe('resolveHubModel against a local hub', () => {
   test('resolves a branch to a commit, picks the dtype graph with its shards, verifies and caches', async () => {
     const progress: HubDownloadProgress[] = [];
-    const model = await resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', onProgress: p => progress.push(p) });
+    const model = await resolveHubModel('test-org/tiny', {
+      ...options(),
+      dtype: 'q4',
+      onProgress: p => progress.push(p),
+    });
     const commit = hub.commitOf('test-org/tiny');
-    expect(model).toMatchObject({ id: 'test-org/tiny', revision: 'main', commit, layout: 'transformers.js', dtype: 'q4', graph: 'onnx/model_q4.onnx' });
+    expect(model).toMatchObject({
+      id: 'test-org/tiny',
+      revision: 'main',
+      commit,
+      layout: 'transformers.js',
+      dtype: 'q4',
+      graph: 'onnx/model_q4.onnx',
+    });
     expect([...model.files].sort()).toEqual([...Q4_FILES].sort());
     expect(fileRequests().sort()).toEqual([...Q4_FILES].sort()); // nothing else downloaded
     expect(hub.requests[0].path).toBe('/api/models/test-org/tiny/revision/main?blobs=true');
     for (const path of ['onnx/model_q4.onnx', 'onnx/model_q4.onnx_data_1', 'tokenizer.json']) {
-      expect(new Uint8Array(readFileSync(join(model.folder, path)))).toEqual(typeof REPO[path as keyof typeof REPO] === 'string' ? new TextEncoder().encode(REPO[path as keyof typeof REPO] as string) : REPO[path as keyof typeof REPO]);
+      expect(new Uint8Array(readFileSync(join(model.folder, path)))).toEqual(contentOf(path));
     }
     // The picked graph is also at onnx/model.onnx, beside its external data.
-    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model.onnx')))).toEqual(GRAPHS['onnx/model_q4.onnx']);
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model.onnx')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx'],
+    );
     expect(readFileSync(join(cacheDir, 'hub/test-org/tiny/refs/main'), 'utf8').trim()).toBe(commit);
     // One progress stream for the whole model, ending at its full size.
-    const total = Q4_FILES.reduce((sum, path) => sum + new TextEncoder().encode(typeof REPO[path as keyof typeof REPO] === 'string' ? (REPO[path as keyof typeof REPO] as string) : '').byteLength + (typeof REPO[path as keyof typeof REPO] === 'string' ? 0 : (REPO[path as keyof typeof REPO] as Uint8Array).byteLength), 0);
+    const total = Q4_FILES.reduce((sum, path) => sum + contentOf(path).byteLength, 0);
     expect(progress.every(p => p.total === total && p.ref === 'test-org/tiny')).toBe(true);
     expect(progress.at(-1)).toMatchObject({ received: total, done: true });
-    expect(progress.map(p => p.received)).toEqual([...progress.map(p => p.received)].sort((a, b) => a - b));
+    const received = progress.map(p => p.received);
+    expect(received).toEqual(received.toSorted((a, b) => a - b));
 
     // Next time the cache answers without a request, offline too.
     hub.requests.length = 0;
-    expect((await resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', offline: true })).folder).toBe(model.folder);
+    expect(
+      (await resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', offline: true })).folder,
+    ).toBe(model.folder);
     expect(hub.requests).toEqual([]);
     // Another dtype reuses the shared blobs and fetches only its graph.
     const fp16 = await resolveHubModel('test-org/tiny', { ...options(), dtype: 'fp16' });
     expect(fileRequests().sort()).toEqual(['onnx/model_fp16.onnx', 'onnx/model_fp16.onnx.data']);
-    expect(new Uint8Array(readFileSync(join(fp16.folder, 'onnx/model.onnx')))).toEqual(GRAPHS['onnx/model_fp16.onnx']);
+    expect(new Uint8Array(readFileSync(join(fp16.folder, 'onnx/model.onnx')))).toEqual(
+      GRAPHS['onnx/model_fp16.onnx'],
+    );
   });
 
   test('a branch is resolved once: the cache keeps its commit until a new revision is asked for', async () => {
     const first = await resolveHubModel('test-org/tiny@v1', options());
     const oldCommit = hub.commitOf('test-org/tiny');
-    hub.update('test-org/tiny', { files: { ...REPO, 'onnx/model.onnx': randomBytes(9, 30_000) }, branches: ['v1'] });
+    hub.update('test-org/tiny', {
+      files: { ...REPO, 'onnx/model.onnx': randomBytes(9, 30_000) },
+      branches: ['v1'],
+    });
     const newCommit = hub.commitOf('test-org/tiny');
     expect(newCommit).not.toBe(oldCommit);
     hub.requests.length = 0;
@@ -140,24 +203,37 @@ describe('resolveHubModel against a local hub', () => {
     expect(hub.requests).toEqual([]);
     const pinned = await resolveHubModel(`test-org/tiny@${newCommit}`, options());
     expect(pinned.commit).toBe(newCommit);
-    expect(new Uint8Array(readFileSync(join(pinned.folder, 'onnx/model.onnx')))).toEqual(randomBytes(9, 30_000));
-    expect(new Uint8Array(readFileSync(join(first.folder, 'onnx/model.onnx')))).toEqual(GRAPHS['onnx/model.onnx']);
+    expect(new Uint8Array(readFileSync(join(pinned.folder, 'onnx/model.onnx')))).toEqual(
+      randomBytes(9, 30_000),
+    );
+    expect(new Uint8Array(readFileSync(join(first.folder, 'onnx/model.onnx')))).toEqual(
+      GRAPHS['onnx/model.onnx'],
+    );
     hub.update('test-org/tiny', { files: REPO, branches: ['v1'] });
   });
 
   test('a hub that lists no blobs: digests and sizes come from X-Linked-Etag, X-Linked-Size and ETag', async () => {
     const model = await resolveHubModel('test-org/bare', { ...options(), dtype: 'q4' });
-    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(GRAPHS['onnx/model_q4.onnx_data']);
-    expect(readdirSync(join(cacheDir, 'hub/test-org/bare/blobs')).filter(name => name.length === 40)).toHaveLength(4); // git blob ids of the JSON files
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx_data'],
+    );
+    expect(
+      readdirSync(join(cacheDir, 'hub/test-org/bare/blobs')).filter(name => name.length === 40),
+    ).toHaveLength(4); // git blob ids of the JSON files
     cacheDir = join(root, `cache-${counter++}`);
-    hub.faults.push({ path: 'onnx/model_q4.onnx', kind: 'corrupt', times: 1 }, { path: 'tokenizer.json', kind: 'corrupt', times: 1 });
+    hub.faults.push(
+      { path: 'onnx/model_q4.onnx', kind: 'corrupt', times: 1 },
+      { path: 'tokenizer.json', kind: 'corrupt', times: 1 },
+    );
     const small = await rejection(resolveHubModel('test-org/bare', { ...options(), dtype: 'q4' }));
     expect(small).toMatchObject({ reason: 'integrity', file: 'tokenizer.json' });
     const large = await rejection(resolveHubModel('test-org/bare', { ...options(), dtype: 'q4' }));
     expect(large).toMatchObject({ reason: 'integrity', file: 'onnx/model_q4.onnx' });
     hub.faults.length = 0;
     hub.faults.push({ path: 'onnx/model_q4.onnx_data', kind: 'truncate', times: 1 });
-    const short = await rejection(resolveHubModel('test-org/bare', { ...options(), dtype: 'q4', retries: 0 }));
+    const short = await rejection(
+      resolveHubModel('test-org/bare', { ...options(), dtype: 'q4', retries: 0 }),
+    );
     expect(short).toMatchObject({ reason: 'incomplete', file: 'onnx/model_q4.onnx_data' });
   });
 
@@ -165,11 +241,26 @@ describe('resolveHubModel against a local hub', () => {
     const model = await resolveHubModel('test-org/genai', options());
     expect(model.layout).toBe('genai');
     expect(model.graph).toBe('model.onnx');
-    expect(readdirSync(model.folder).sort()).toEqual(['.decodekit-hub.json', 'genai_config.json', 'model.onnx', 'model.onnx.data', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(readdirSync(model.folder).sort()).toEqual([
+      '.decodekit-hub.json',
+      'genai_config.json',
+      'model.onnx',
+      'model.onnx.data',
+      'special_tokens_map.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
   });
 
   test('offline and not cached names every place looked at', async () => {
-    const error = await rejection(resolveModel('test-org/tiny', { ...options(), mirrors: [join(root, 'mirror')], offline: true, dtype: 'q4' }));
+    const error = await rejection(
+      resolveModel('test-org/tiny', {
+        ...options(),
+        mirrors: [join(root, 'mirror')],
+        offline: true,
+        dtype: 'q4',
+      }),
+    );
     expect(ModelNotFoundError.isInstance(error)).toBe(true);
     const { searched } = error as unknown as { searched: string[] };
     expect(searched).toEqual([
@@ -185,14 +276,21 @@ describe('resolveHubModel against a local hub', () => {
 
   test('resolveModel: a hub id with a dtype, from the hub, then listed; a mirror laid out like the hub', async () => {
     const progress: DownloadProgress[] = [];
-    const folder = await resolveModel('test-org/tiny', { ...options(), mirrors: [], dtype: 'q4', onProgress: p => progress.push(p) });
+    const folder = await resolveModel('test-org/tiny', {
+      ...options(),
+      mirrors: [],
+      dtype: 'q4',
+      onProgress: p => progress.push(p),
+    });
     expect(new Set(progress.map(p => p.model))).toEqual(new Set(['test-org/tiny']));
     expect(progress.at(-1)).toMatchObject({ done: true, received: progress.at(-1)!.total });
     expect(progress.at(-1)!.total).toBeGreaterThan(97_000);
-    expect(folder).toBe(join(cacheDir, 'hub/test-org/tiny/snapshots', hub.commitOf('test-org/tiny'), 'q4'));
-    expect((await listModels({ cacheDir })).map(model => [model.ref, model.graph, model.source])).toEqual([
-      [`test-org/tiny@${hub.commitOf('test-org/tiny')}`, 'q4', 'onnx/model_q4.onnx'],
-    ]);
+    expect(folder).toBe(
+      join(cacheDir, 'hub/test-org/tiny/snapshots', hub.commitOf('test-org/tiny'), 'q4'),
+    );
+    expect(
+      (await listModels({ cacheDir })).map(model => [model.ref, model.graph, model.source]),
+    ).toEqual([[`test-org/tiny@${hub.commitOf('test-org/tiny')}`, 'q4', 'onnx/model_q4.onnx']]);
     // A read-only mirror repeating the repo: fp32 is used in place, q4 through links (or copies) in the cache.
     const mirror = join(root, 'hub-mirror');
     for (const [path, content] of Object.entries(REPO)) {
@@ -202,21 +300,45 @@ describe('resolveHubModel against a local hub', () => {
     hub.requests.length = 0;
     const other = join(root, `cache-${counter++}`);
     // fp32 is the mirror folder itself, checked like any model folder (these graphs are random bytes).
-    const fp32 = await rejection(resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true }));
+    const fp32 = await rejection(
+      resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true }),
+    );
     expect(fp32.message).toContain(join(mirror, 'test-org/tiny/onnx/model.onnx'));
-    const q4 = await resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true, dtype: 'q4' });
+    const q4 = await resolveModel('test-org/tiny', {
+      cacheDir: other,
+      mirrors: [mirror],
+      offline: true,
+      dtype: 'q4',
+    });
     expect(q4.startsWith(join(other, 'hub/test-org/tiny/mirrors'))).toBe(true);
-    expect(new Uint8Array(readFileSync(join(q4, 'onnx/model.onnx')))).toEqual(GRAPHS['onnx/model_q4.onnx']);
+    expect(new Uint8Array(readFileSync(join(q4, 'onnx/model.onnx')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx'],
+    );
     expect(existsSync(join(q4, 'onnx/model_q4.onnx_data_1'))).toBe(true);
-    const missing = await rejection(resolveModel('test-org/tiny', { cacheDir: other, mirrors: [mirror], offline: true, dtype: 'bnb4' }));
+    const missing = await rejection(
+      resolveModel('test-org/tiny', {
+        cacheDir: other,
+        mirrors: [mirror],
+        offline: true,
+        dtype: 'bnb4',
+      }),
+    );
     expect(ModelNotFoundError.isInstance(missing)).toBe(true);
     expect(hub.requests).toEqual([]);
   });
 
   test('hub settings come from HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and DECODEKIT_OFFLINE', () => {
-    expect(hubOptionsFromEnv({})).toEqual({ endpoint: undefined, token: undefined, offline: false });
-    expect(hubOptionsFromEnv({ HF_ENDPOINT: 'http://mirror', HF_TOKEN: 't', HF_HUB_OFFLINE: '1' })).toEqual({ endpoint: 'http://mirror', token: 't', offline: true });
-    expect(hubOptionsFromEnv({ DECODEKIT_OFFLINE: 'true', HUGGING_FACE_HUB_TOKEN: 'old' })).toEqual({ endpoint: undefined, token: 'old', offline: true });
+    expect(hubOptionsFromEnv({})).toEqual({
+      endpoint: undefined,
+      token: undefined,
+      offline: false,
+    });
+    expect(
+      hubOptionsFromEnv({ HF_ENDPOINT: 'http://mirror', HF_TOKEN: 't', HF_HUB_OFFLINE: '1' }),
+    ).toEqual({ endpoint: 'http://mirror', token: 't', offline: true });
+    expect(hubOptionsFromEnv({ DECODEKIT_OFFLINE: 'true', HUGGING_FACE_HUB_TOKEN: 'old' })).toEqual(
+      { endpoint: undefined, token: 'old', offline: true },
+    );
     expect(hubOptionsFromEnv({ HF_HUB_OFFLINE: '0' }).offline).toBe(false);
   });
 });
@@ -240,13 +362,25 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     expect(ModelDownloadError.isInstance(without)).toBe(true);
     expect(without).toMatchObject({ reason: 'unauthorized', status: 401 });
     expect(without.message).toContain('set HF_TOKEN');
-    const wrong = await rejection(resolveHubModel('test-org/gated', { ...options(), token: 'hf_wrong' }));
+    const wrong = await rejection(
+      resolveHubModel('test-org/gated', { ...options(), token: 'hf_wrong' }),
+    );
     expect(wrong).toMatchObject({ reason: 'unauthorized', status: 401 });
     expect(wrong.message).toContain('refused the token');
     expectNoHalfFile();
-    const model = await resolveHubModel('test-org/gated', { ...options(), token: TOKEN, dtype: 'q4' });
-    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(GRAPHS['onnx/model_q4.onnx_data']);
-    expect(hub.requests.filter(request => request.path.startsWith('/test-org/gated/')).every(request => request.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    const model = await resolveHubModel('test-org/gated', {
+      ...options(),
+      token: TOKEN,
+      dtype: 'q4',
+    });
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx_data'],
+    );
+    expect(
+      hub.requests
+        .filter(request => request.path.startsWith('/test-org/gated/'))
+        .every(request => request.authorization === `Bearer ${TOKEN}`),
+    ).toBe(true);
   });
 
   test('500 is a server error naming the file', async () => {
@@ -260,7 +394,9 @@ describe('faults: a typed error naming the file and what to do, never a half fil
 
   test('a truncated body keeps only a resumable part; the next run resumes it with a Range request', async () => {
     hub.faults.push({ path: 'onnx/model_q4.onnx_data', kind: 'truncate', times: 1 });
-    const error = await rejection(resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', retries: 0 }));
+    const error = await rejection(
+      resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', retries: 0 }),
+    );
     expect(error).toMatchObject({ reason: 'incomplete', file: 'onnx/model_q4.onnx_data' });
     expect(error.message).toContain('ended after 30000 of 60000 bytes');
     expect(error.message).toContain('run again to resume');
@@ -269,7 +405,9 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     hub.requests.length = 0;
     const model = await resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' });
     expect(contentRanges()).toEqual(['bytes=30000-']);
-    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(GRAPHS['onnx/model_q4.onnx_data']);
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx_data'],
+    );
     expect(cacheFiles().filter(file => file.endsWith('.incomplete'))).toEqual([]);
   });
 
@@ -277,12 +415,16 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     hub.faults.push({ path: 'onnx/model_q4.onnx_data', kind: 'cut', afterBytes: 20_000, times: 1 });
     const model = await resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' });
     expect(contentRanges()).toEqual(['bytes=20000-']);
-    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(GRAPHS['onnx/model_q4.onnx_data']);
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx_data'],
+    );
   });
 
   test('a connection cut on every try is a network error; the part stays for the next run', async () => {
     hub.faults.push({ path: 'onnx/model_q4.onnx_data', kind: 'cut', afterBytes: 10_000 });
-    const error = await rejection(resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', retries: 1 }));
+    const error = await rejection(
+      resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4', retries: 1 }),
+    );
     expect(error).toMatchObject({ reason: 'network', file: 'onnx/model_q4.onnx_data' });
     expect(error.message).toContain('connection was cut');
     expectNoHalfFile();
@@ -294,7 +436,7 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     const error = await rejection(resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }));
     expect(ModelDownloadError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ reason: 'integrity', file: 'onnx/model_q4.onnx' });
-    expect(error.message).toContain("sha256 (LFS oid)");
+    expect(error.message).toContain('sha256 (LFS oid)');
     expect(error.message).toContain('was deleted; run again');
     expectNoHalfFile();
     expect(cacheFiles().filter(file => file.endsWith('.incomplete'))).toEqual([]);
@@ -309,8 +451,11 @@ describe('faults: a typed error naming the file and what to do, never a half fil
 
   test('a full disk is a disk error naming the cache, with no file left', async () => {
     // /dev/full fails every write with ENOSPC, for root too; the part file of the graph points there.
-    const listing = await (await fetch(`${hub.endpoint}/api/models/test-org/tiny/revision/main?blobs=true`)).json() as { siblings: { rfilename: string; lfs?: { sha256: string } }[] };
-    const oid = listing.siblings.find(sibling => sibling.rfilename === 'onnx/model_q4.onnx')!.lfs!.sha256;
+    const listing = (await (
+      await fetch(`${hub.endpoint}/api/models/test-org/tiny/revision/main?blobs=true`)
+    ).json()) as { siblings: { rfilename: string; lfs?: { sha256: string } }[] };
+    const oid = listing.siblings.find(sibling => sibling.rfilename === 'onnx/model_q4.onnx')!.lfs!
+      .sha256;
     mkdirSync(join(cacheDir, 'hub/test-org/tiny/blobs'), { recursive: true });
     symlinkSync('/dev/full', join(cacheDir, `hub/test-org/tiny/blobs/${oid}.incomplete`));
     const error = await rejection(resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }));
@@ -322,14 +467,19 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     expect(cacheFiles().filter(file => file.endsWith('.incomplete'))).toEqual([]);
   });
 
-  test.skipIf(process.getuid?.() === 0)('a read-only cache folder is a disk error (skipped as root: root writes anyway)', async () => {
-    mkdirSync(cacheDir, { recursive: true });
-    chmodSync(cacheDir, 0o555);
-    const error = await rejection(resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }));
-    expect(error).toMatchObject({ reason: 'disk' });
-    expect(error.message).toContain('EACCES');
-    expect(cacheFiles()).toEqual([]);
-  });
+  test.skipIf(process.getuid?.() === 0)(
+    'a read-only cache folder is a disk error (skipped as root: root writes anyway)',
+    async () => {
+      mkdirSync(cacheDir, { recursive: true });
+      chmodSync(cacheDir, 0o555);
+      const error = await rejection(
+        resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }),
+      );
+      expect(error).toMatchObject({ reason: 'disk' });
+      expect(error.message).toContain('EACCES');
+      expect(cacheFiles()).toEqual([]);
+    },
+  );
 
   test('findCachedHubModel ignores a folder whose download never finished', async () => {
     hub.faults.push({ path: 'onnx/model_q4.onnx_data_1', kind: 'status', status: 503 });

@@ -105,10 +105,19 @@ export async function findCachedHubModel(
 ): Promise<HubModel | undefined> {
   const { id, revision } = parseHubId(ref);
   if (options.dtype !== undefined) parseHubDtype(options.dtype);
-  const commit = isCommitHash(revision) ? revision : (await readFile(refPath(options.cacheDir, id, revision), 'utf8').catch(() => '')).trim();
+  const commit = isCommitHash(revision)
+    ? revision
+    : (await readFile(refPath(options.cacheDir, id, revision), 'utf8').catch(() => '')).trim();
   if (!isCommitHash(commit)) return undefined;
-  const folder = join(repoDir(options.cacheDir, id), 'snapshots', commit, viewKey(options.dtype, options.subfolder));
-  const manifest = await readJsonFile<Omit<HubModel, 'folder' | 'revision'>>(join(folder, MANIFEST));
+  const folder = join(
+    repoDir(options.cacheDir, id),
+    'snapshots',
+    commit,
+    viewKey(options.dtype, options.subfolder),
+  );
+  const manifest = await readJsonFile<Omit<HubModel, 'folder' | 'revision'>>(
+    join(folder, MANIFEST),
+  );
   if (!manifest || manifest.commit !== commit) return undefined;
   return { ...manifest, revision, folder };
 }
@@ -140,24 +149,39 @@ export async function hubModelFromMirror(
   const { id } = parseHubId(ref);
   let selection: HubFileSelection;
   try {
-    selection = selectHubFiles(ref, listFolder(mirrorDir).map(path => ({ path })), options);
+    selection = selectHubFiles(
+      ref,
+      listFolder(mirrorDir).map(path => ({ path })),
+      options,
+    );
   } catch (error) {
     if (ModelNotFoundError.isInstance(error)) return undefined;
     throw error;
   }
   const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
-  const local = (path: string) => (prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path);
+  const local = (path: string) =>
+    prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
   const graph = local(selection.graph);
   const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
-  if (selection.layout === 'genai' || graph === 'onnx/model.onnx' || isPair) return join(mirrorDir, prefix);
+  if (selection.layout === 'genai' || graph === 'onnx/model.onnx' || isPair)
+    return join(mirrorDir, prefix);
   const key = createHash('sha256').update(mirrorDir).digest('hex').slice(0, 16);
-  const folder = join(repoDir(options.cacheDir, id), 'mirrors', key, viewKey(options.dtype, options.subfolder));
+  const folder = join(
+    repoDir(options.cacheDir, id),
+    'mirrors',
+    key,
+    viewKey(options.dtype, options.subfolder),
+  );
   if (existsSync(join(folder, MANIFEST))) return folder;
   const staging = `${folder}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    for (const file of selection.files) await place(join(mirrorDir, file.path), join(staging, local(file.path)));
+    for (const file of selection.files)
+      await place(join(mirrorDir, file.path), join(staging, local(file.path)));
     await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
-    await writeFile(join(staging, MANIFEST), `${JSON.stringify({ id, mirror: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`);
+    await writeFile(
+      join(staging, MANIFEST),
+      `${JSON.stringify({ id, mirror: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`,
+    );
     await mkdir(dirname(folder), { recursive: true });
     if (existsSync(folder)) await rm(folder, { recursive: true, force: true });
     await rename(staging, folder);
@@ -178,7 +202,10 @@ export async function hubModelFromMirror(
  * @throws ModelNotFoundError (offline and not cached, unknown repo/revision/file, no graph for `dtype`);
  *   ModelDownloadError (unauthorized, server, network, incomplete, integrity, disk)
  */
-export async function resolveHubModel(ref: string, options: ResolveHubModelOptions): Promise<HubModel> {
+export async function resolveHubModel(
+  ref: string,
+  options: ResolveHubModelOptions,
+): Promise<HubModel> {
   const { id, revision } = parseHubId(ref);
   const cached = await findCachedHubModel(ref, options);
   if (cached) return cached;
@@ -194,7 +221,10 @@ export async function resolveHubModel(ref: string, options: ResolveHubModelOptio
   }
 
   const listing = await fetchHubRevision(id, revision, options, searched);
-  const selection = selectHubFiles(ref, listing.siblings, { dtype: options.dtype, subfolder: options.subfolder });
+  const selection = selectHubFiles(ref, listing.siblings, {
+    dtype: options.dtype,
+    subfolder: options.subfolder,
+  });
   const root = repoDir(options.cacheDir, id);
   const blobsDir = join(root, 'blobs');
   const total = selection.files.reduce((sum, file) => sum + (file.size ?? 0), 0);
@@ -224,7 +254,8 @@ export async function resolveHubModel(ref: string, options: ResolveHubModelOptio
   }
 
   const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
-  const local = (path: string) => (prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path);
+  const local = (path: string) =>
+    prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
   const folder = join(root, 'snapshots', listing.commit, viewKey(options.dtype, options.subfolder));
   const staging = `${folder}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const model: HubModel = {
@@ -254,7 +285,8 @@ export async function resolveHubModel(ref: string, options: ResolveHubModelOptio
       if (existsSync(folder)) await rm(folder, { recursive: true, force: true });
       await rename(staging, folder);
     }
-    if (!isCommitHash(revision)) await writeAtomic(refPath(options.cacheDir, id, revision), `${listing.commit}\n`);
+    if (!isCommitHash(revision))
+      await writeAtomic(refPath(options.cacheDir, id, revision), `${listing.commit}\n`);
   } catch (cause) {
     await rm(staging, { recursive: true, force: true });
     const code = (cause as NodeJS.ErrnoException).code;
