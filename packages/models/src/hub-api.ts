@@ -77,7 +77,7 @@ export function hubHttpError(
       status,
       message: connection.token
         ? `the hub refused the token (HTTP ${status}). Check that HF_TOKEN is valid and that your account was granted access to this gated repository on its hub page.`
-        : `the repository is gated or private (HTTP ${status}). Accept its terms on the hub page, then set HF_TOKEN to an access token (or pass the token option).`,
+        : `the repository is gated or private, or does not exist (HTTP ${status}). Check the id; for a gated repo accept its terms on the hub page, then set HF_TOKEN to an access token (or pass the token option).`,
     });
   }
   return new ModelDownloadError({
