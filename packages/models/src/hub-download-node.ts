@@ -172,10 +172,34 @@ async function attempt(
   const actual = hash.digest('hex');
   if ((size !== undefined && received > size) || actual !== digest.hex) {
     await rm(partial, { force: true });
-    throw integrityError(request.ref, sibling.path, url, digest, actual, received);
+    const error = integrityError(request.ref, sibling.path, url, digest, actual, received);
+    // A resumed part may be what was wrong: the next attempt starts from scratch.
+    throw resumed ? new RetryableFailure(error) : error;
   }
   const blob = join(blobsDir, digest.hex);
   await onDisk(request, blob, () => rename(partial, blob));
+  return blob;
+}
+
+/** A part that already holds every byte (a run stopped before the rename): the blob, or undefined. */
+async function completePart(
+  request: HubBlobRequest,
+  known: ExpectedDigest,
+): Promise<string | undefined> {
+  const partial = join(request.blobsDir, `${known.hex}.incomplete`);
+  const size = request.sibling.size;
+  if (size === undefined || !existsSync(partial) || (await stat(partial)).size !== size)
+    return undefined;
+  const hash = createHash(known.algorithm === 'sha256' ? 'sha256' : 'sha1');
+  if (known.algorithm === 'git-sha1') hash.update(gitBlobHeader(size));
+  await hashExisting(partial, chunk => hash.update(chunk));
+  if (hash.digest('hex') !== known.hex) {
+    await rm(partial, { force: true });
+    return undefined;
+  }
+  const blob = join(request.blobsDir, known.hex);
+  await onDisk(request, blob, () => rename(partial, blob));
+  request.onReceived?.(size);
   return blob;
 }
 
@@ -195,6 +219,8 @@ export async function downloadHubBlob(request: HubBlobRequest): Promise<string> 
     request.onReceived?.(request.sibling.size ?? 0);
     return join(request.blobsDir, known.hex);
   }
+  const complete = known && (await completePart(request, known));
+  if (complete) return complete;
   const retries = request.retries ?? 2;
   for (let attemptIndex = 0; ; attemptIndex++) {
     try {

@@ -420,6 +420,32 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     );
   });
 
+  test('a part that holds every byte is verified and kept without a request; a bad resumed part starts over', async () => {
+    const listing = (await (
+      await fetch(`${hub.endpoint}/api/models/test-org/tiny/revision/main?blobs=true`)
+    ).json()) as {
+      siblings: { rfilename: string; lfs?: { sha256: string } }[];
+    };
+    const oid = (path: string) =>
+      listing.siblings.find(sibling => sibling.rfilename === path)!.lfs!.sha256;
+    const blobs = join(cacheDir, 'hub/test-org/tiny/blobs');
+    mkdirSync(blobs, { recursive: true });
+    writeFileSync(
+      join(blobs, `${oid('onnx/model_q4.onnx')}.incomplete`),
+      GRAPHS['onnx/model_q4.onnx'],
+    );
+    const garbled = GRAPHS['onnx/model_q4.onnx_data'].slice(0, 20_000);
+    garbled[5] ^= 0xff;
+    writeFileSync(join(blobs, `${oid('onnx/model_q4.onnx_data')}.incomplete`), garbled);
+    const model = await resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' });
+    expect(fileRequests()).not.toContain('onnx/model_q4.onnx');
+    expect(contentRanges()).toEqual(['bytes=20000-']);
+    expect(new Uint8Array(readFileSync(join(model.folder, 'onnx/model_q4.onnx_data')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx_data'],
+    );
+    expect(cacheFiles().filter(file => file.endsWith('.incomplete'))).toEqual([]);
+  });
+
   test('a connection cut on every try is a network error; the part stays for the next run', async () => {
     hub.faults.push({ path: 'onnx/model_q4.onnx_data', kind: 'cut', afterBytes: 10_000 });
     const error = await rejection(
