@@ -29,4 +29,4 @@ export {
 export type { HubBlobRequest } from './hub-download-node.js';
 export { downloadHubBlob } from './hub-download-node.js';
 export type { HubDownloadProgress, HubModel, ResolveHubModelOptions } from './resolve-hub-model.js';
-export { findCachedHubModel, resolveHubModel } from './resolve-hub-model.js';
+export { findCachedHubModel, folderForDtype, resolveHubModel } from './resolve-hub-model.js';

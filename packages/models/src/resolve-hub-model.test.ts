@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
+import { InvalidArgumentError, ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import type { DownloadProgress } from './download-file.js';
 import { type LocalHub, startLocalHub } from './local-hub.js';
 import {
@@ -310,7 +310,7 @@ describe('resolveHubModel against a local hub', () => {
       offline: true,
       dtype: 'q4',
     });
-    expect(q4.startsWith(join(other, 'hub/test-org/tiny/mirrors'))).toBe(true);
+    expect(q4.startsWith(join(other, 'views'))).toBe(true);
     expect(new Uint8Array(readFileSync(join(q4, 'onnx/model.onnx')))).toEqual(
       GRAPHS['onnx/model_q4.onnx'],
     );
@@ -325,6 +325,26 @@ describe('resolveHubModel against a local hub', () => {
     );
     expect(ModelNotFoundError.isInstance(missing)).toBe(true);
     expect(hub.requests).toEqual([]);
+    // The same for a folder passed by path; a dtype it lacks names the ones it has.
+    const local = await resolveModel(join(mirror, 'test-org/tiny'), {
+      cacheDir: other,
+      mirrors: [],
+      dtype: 'fp16',
+    });
+    expect(new Uint8Array(readFileSync(join(local, 'onnx/model.onnx')))).toEqual(
+      GRAPHS['onnx/model_fp16.onnx'],
+    );
+    expect(existsSync(join(local, 'onnx/model_fp16.onnx.data'))).toBe(true);
+    const lacking = await rejection(
+      resolveModel(join(mirror, 'test-org/tiny'), { cacheDir: other, mirrors: [], dtype: 'q4f16' }),
+    );
+    expect(ModelNotFoundError.isInstance(lacking)).toBe(true);
+    expect(lacking.message).toContain('It offers: fp32, fp16, q4');
+    // llama2.c models convert to fp32 only.
+    const known = await rejection(
+      resolveModel('stories260K', { cacheDir: other, mirrors: [], dtype: 'q4' }),
+    );
+    expect(InvalidArgumentError.isInstance(known)).toBe(true);
   });
 
   test('hub settings come from HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and DECODEKIT_OFFLINE', () => {

@@ -136,17 +136,18 @@ function listFolder(folder: string): string[] {
 }
 
 /**
- * A model folder for `dtype` from a read-only mirror folder laid out like the hub repository (e.g.
- * `<mirror>/org/name/onnx/model_q4.onnx`): the mirror itself when it already is one (an onnxruntime-genai
- * folder, or the fp32 graph at onnx/model.onnx), else a folder in the cache that links the selected files
- * (the picked graph also at onnx/model.onnx). Undefined when the mirror has no graph for `dtype`.
+ * A model folder for `dtype` from a local folder laid out like a hub repository (a read-only mirror such as
+ * `<mirror>/org/name/onnx/model_q4.onnx`, or a folder the user points at): the folder itself when it already
+ * is one (an onnxruntime-genai folder, the fp32 graph at onnx/model.onnx, a split pair), else a folder in
+ * the cache (`<cacheDir>/views/<hash of the path>/<dtype>`) that links the selected files, with the picked
+ * graph also at onnx/model.onnx. Undefined when the folder has no graph for `dtype`, unless `strict`, when
+ * the ModelNotFoundError listing the dtypes it has is thrown.
  */
-export async function hubModelFromMirror(
+export async function folderForDtype(
   ref: string,
   mirrorDir: string,
-  options: Pick<ResolveHubModelOptions, 'cacheDir' | 'dtype' | 'subfolder'>,
+  options: Pick<ResolveHubModelOptions, 'cacheDir' | 'dtype' | 'subfolder'> & { strict?: boolean },
 ): Promise<string | undefined> {
-  const { id } = parseHubId(ref);
   let selection: HubFileSelection;
   try {
     selection = selectHubFiles(
@@ -155,7 +156,7 @@ export async function hubModelFromMirror(
       options,
     );
   } catch (error) {
-    if (ModelNotFoundError.isInstance(error)) return undefined;
+    if (ModelNotFoundError.isInstance(error) && !options.strict) return undefined;
     throw error;
   }
   const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
@@ -166,12 +167,7 @@ export async function hubModelFromMirror(
   if (selection.layout === 'genai' || graph === 'onnx/model.onnx' || isPair)
     return join(mirrorDir, prefix);
   const key = createHash('sha256').update(mirrorDir).digest('hex').slice(0, 16);
-  const folder = join(
-    repoDir(options.cacheDir, id),
-    'mirrors',
-    key,
-    viewKey(options.dtype, options.subfolder),
-  );
+  const folder = join(options.cacheDir, 'views', key, viewKey(options.dtype, options.subfolder));
   if (existsSync(join(folder, MANIFEST))) return folder;
   const staging = `${folder}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
@@ -180,7 +176,7 @@ export async function hubModelFromMirror(
     await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
     await writeFile(
       join(staging, MANIFEST),
-      `${JSON.stringify({ id, mirror: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`,
+      `${JSON.stringify({ ref, source: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`,
     );
     await mkdir(dirname(folder), { recursive: true });
     if (existsSync(folder)) await rm(folder, { recursive: true, force: true });

@@ -3,7 +3,12 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { ModelDownloadError, ModelFormatError, ModelNotFoundError } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  ModelDownloadError,
+  ModelFormatError,
+  ModelNotFoundError,
+} from '@decodekit/core';
 import { convertLlama2c } from './convert-llama2c.js';
 import { DownloadFailure, type DownloadProgress, downloadFile } from './download-file.js';
 import { CONVERTER_VERSION } from './hf-config.js';
@@ -12,7 +17,7 @@ import { hubEndpoint } from './hub-api.js';
 import { parseHubDtype } from './hub-files.js';
 import { isHubId, parseHubId } from './hub-id.js';
 import { findLlama2cFiles, isModelFolder, validateModelFolder } from './model-folder.js';
-import { findCachedHubModel, hubModelFromMirror, resolveHubModel } from './resolve-hub-model.js';
+import { findCachedHubModel, folderForDtype, resolveHubModel } from './resolve-hub-model.js';
 import { stderrProgressBar } from './progress-bar.js';
 import { writeModelFolder } from './write-model-folder.js';
 
@@ -249,10 +254,26 @@ export async function resolveModel(
         hint: 'No folder exists at that path; check it.',
       });
     }
+    if ((options.dtype !== undefined && options.dtype !== 'fp32') || options.subfolder) {
+      // A folder laid out like a hub repository: pick the dtype's graph the same way.
+      const view = await folderForDtype(ref, dir, {
+        cacheDir,
+        dtype: options.dtype,
+        subfolder: options.subfolder,
+        strict: true,
+      });
+      return view!;
+    }
     return resolveFolder(dir, cacheDir, plain);
   }
 
   const known = findKnownModel(ref);
+  if (known && options.dtype !== undefined && options.dtype !== 'fp32') {
+    throw new InvalidArgumentError({
+      argument: 'dtype',
+      message: `"${known.ref}" is a llama2.c checkpoint that decodekit converts to fp32 only; drop the dtype (--dtype) or pick a hub id with a ${options.dtype} export.`,
+    });
+  }
   const id = known?.ref ?? ref;
   const searched: string[] = [`folder: ${resolve(expanded)} (not a folder)`];
   const cached = join(cacheDir, 'models', ...id.split('/')) + variant(plain);
@@ -280,7 +301,7 @@ export async function resolveModel(
     }
     if (isModelFolder(dir) && (options.dtype ?? 'fp32') === 'fp32' && !options.subfolder) return validateModelFolder(dir);
     if (hubId) {
-      const view = await hubModelFromMirror(ref, dir, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
+      const view = await folderForDtype(ref, dir, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
       if (view) return view;
       continue;
     }
