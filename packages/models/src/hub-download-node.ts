@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { ModelDownloadError, throwIfAborted } from '@decodekit/core';
 import {
   type ExpectedDigest,
@@ -215,10 +216,53 @@ async function completePart(
  */
 export async function downloadHubBlob(request: HubBlobRequest): Promise<string> {
   const known = expectedDigest(request.sibling);
-  if (known && existsSync(join(request.blobsDir, known.hex))) {
+  const cached = async () => {
+    if (!known || !existsSync(join(request.blobsDir, known.hex))) return undefined;
     request.onReceived?.(request.sibling.size ?? 0);
     return join(request.blobsDir, known.hex);
+  };
+  const done = await cached();
+  if (done) return done;
+  // One process at a time per file (parallel test workers, two CLIs): the others wait for its blob.
+  await onDisk(request, request.blobsDir, () => mkdir(request.blobsDir, { recursive: true }));
+  const release = await lockPart(request, join(request.blobsDir, known?.hex ?? request.partName));
+  try {
+    return (await cached()) ?? (await download(request, known));
+  } finally {
+    await release().catch(() => {});
   }
+}
+
+const LOCK_POLL_MS = 200;
+
+/**
+ * Takes the lock of a part (`{part}.lock`, proper-lockfile: refreshed while held, stale after 30 s without
+ * a refresh, so a crashed process does not block the others), waiting while another process holds it.
+ */
+async function lockPart(request: HubBlobRequest, part: string): Promise<() => Promise<void>> {
+  for (;;) {
+    try {
+      return await lockfile.lock(part, {
+        realpath: false,
+        stale: 30_000,
+        update: 10_000,
+        // A lost lock only means another process may write the same part; the hash check still guards it.
+        onCompromised: () => {},
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
+        await onDisk(request, `${part}.lock`, () => Promise.reject(error));
+      }
+      throwIfAborted(request.connection.signal);
+      await new Promise(resolve => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+}
+
+async function download(
+  request: HubBlobRequest,
+  known: ExpectedDigest | undefined,
+): Promise<string> {
   const complete = known && (await completePart(request, known));
   if (complete) return complete;
   const retries = request.retries ?? 2;

@@ -237,6 +237,21 @@ describe('resolveHubModel against a local hub', () => {
     expect(short).toMatchObject({ reason: 'incomplete', file: 'onnx/model_q4.onnx_data' });
   });
 
+  test('two resolutions at once share the cache: each file is downloaded once', async () => {
+    const [first, second] = await Promise.all([
+      resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }),
+      resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }),
+    ]);
+    expect(second.folder).toBe(first.folder);
+    expect(fileRequests().sort()).toEqual([...Q4_FILES].sort());
+    expect(new Uint8Array(readFileSync(join(first.folder, 'onnx/model_q4.onnx_data')))).toEqual(
+      GRAPHS['onnx/model_q4.onnx_data'],
+    );
+    expect(
+      cacheFiles().filter(file => file.endsWith('.incomplete') || file.includes('.lock')),
+    ).toEqual([]);
+  });
+
   test('an onnxruntime-genai folder downloads flat, as published', async () => {
     const model = await resolveHubModel('test-org/genai', options());
     expect(model.layout).toBe('genai');
