@@ -129,6 +129,57 @@ export class ModelFormatError extends DecodingError {
   }
 }
 
+/** Why a model download failed (see {@link ModelDownloadError}). */
+export type ModelDownloadFailure =
+  | 'unauthorized' // 401/403: private or gated repo, no token or a rejected one
+  | 'server' // 5xx or another unexpected HTTP status
+  | 'network' // the connection failed or was cut mid-file
+  | 'incomplete' // the body ended before the size the hub announced
+  | 'integrity' // the bytes do not hash to the hub's sha256 (LFS oid) or git blob id
+  | 'disk'; // the cache refused the write (full disk, read-only folder)
+
+/**
+ * Downloading a model file failed. `file` is the repository path, `url` what was requested, `reason` the
+ * kind of failure; the message says what to do. A partial download is never left where a model is read
+ * from: resumable parts stay beside the cache's blobs, and a corrupt one is deleted.
+ */
+export class ModelDownloadError extends DecodingError {
+  static override readonly errorName: string = 'ModelDownloadError';
+  readonly ref: string;
+  readonly file: string;
+  readonly url: string;
+  readonly reason: ModelDownloadFailure;
+  /** The HTTP status, for `unauthorized` and `server`. */
+  readonly status?: number;
+  constructor({
+    ref,
+    file,
+    url,
+    reason,
+    status,
+    message,
+    cause,
+  }: {
+    ref: string;
+    file: string;
+    url: string;
+    reason: ModelDownloadFailure;
+    status?: number;
+    message: string;
+    cause?: unknown;
+  }) {
+    super({ name: 'ModelDownloadError', message: `Downloading ${file} of "${ref}" failed: ${message}`, cause });
+    this.ref = ref;
+    this.file = file;
+    this.url = url;
+    this.reason = reason;
+    this.status = status;
+  }
+  static override isInstance(error: unknown): error is ModelDownloadError {
+    return DecodingError.hasMarker(error, 'ModelDownloadError');
+  }
+}
+
 /** The prompt plus requested tokens do not fit the model's context. */
 export class ContextLengthError extends DecodingError {
   static override readonly errorName: string = 'ContextLengthError';

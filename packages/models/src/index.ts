@@ -47,3 +47,18 @@ export type { KnownFile, KnownModel } from './known-models.js';
 export { KNOWN_MODELS, findKnownModel } from './known-models.js';
 export type { ByteSource } from './onnx-check.js';
 export { checkOnnxStructure } from './onnx-check.js';
+export type { HubId } from './hub-id.js';
+export { isCommitHash, isHubId, parseHubId } from './hub-id.js';
+export type { HubDtype, HubFileSelection, HubSibling, SelectHubFilesOptions } from './hub-files.js';
+export { HUB_DTYPES, availableHubDtypes, parseHubDtype, selectHubFiles } from './hub-files.js';
+export type { ExpectedDigest, HubConnection, HubRevision } from './hub-api.js';
+export {
+  DEFAULT_HUB_ENDPOINT,
+  digestBytes,
+  expectedDigest,
+  fetchHubRevision,
+  hubFileUrl,
+  hubRevisionUrl,
+} from './hub-api.js';
+export type { HubCache, HubModelFiles, ResolveHubFilesOptions } from './resolve-hub-files.js';
+export { hubModelFiles, resolveHubFiles } from './resolve-hub-files.js';

@@ -21,4 +21,14 @@ export {
 } from './model-folder.js';
 export type { DownloadProgress } from './download-file.js';
 export type { CachedModel, ResolveModelOptions } from './resolve-model.js';
-export { defaultCacheDir, defaultMirrors, listModels, resolveModel } from './resolve-model.js';
+export {
+  defaultCacheDir,
+  defaultMirrors,
+  hubOptionsFromEnv,
+  listModels,
+  resolveModel,
+} from './resolve-model.js';
+export type { HubBlobRequest } from './hub-download-node.js';
+export { downloadHubBlob } from './hub-download-node.js';
+export type { HubDownloadProgress, HubModel, ResolveHubModelOptions } from './resolve-hub-model.js';
+export { findCachedHubModel, folderForDtype, resolveHubModel } from './resolve-hub-model.js';

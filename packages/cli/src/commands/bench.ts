@@ -16,7 +16,7 @@ import {
 import { createCpuBackend } from '@decodekit/backend-onnx';
 import { readCostTwinInfo, resolveModel } from '@decodekit/models/node';
 import type { Command } from 'commander';
-import { DEFAULT_MODEL, loadForCli } from '../load.js';
+import { DEFAULT_MODEL, DTYPE_HELP, loadForCli } from '../load.js';
 import { strategyHelp, buildStrategy, type StrategyEnvironment } from '../strategies.js';
 import { collect, number } from './option-parsers.js';
 
@@ -52,7 +52,7 @@ async function sweepThreads(
   const sweep: { threads: number; score_ms: number; cost_curve: CostPoint[] }[] = [];
   let best: { model: LoadedModel; threads: number; score: number } | undefined;
   for (const count of threads) {
-    const model = await loadForCli(ref, 'cpu', count);
+    const model = await loadForCli(ref, 'cpu', { intraOpNumThreads: count });
     const curve = await measureCostCurve(model, { ks: SWEEP_KS, repeats: 10 });
     const score = curve.reduce((sum, point) => sum + point.ms_median, 0);
     sweep.push({ threads: count, score_ms: score, cost_curve: curve });
@@ -78,6 +78,7 @@ export function registerBench(program: Command): void {
     .description('Run AR and each strategy side by side; check identity at T = 0; write bench.json, bench.md, bench.svg.')
     .addHelpText('after', strategyHelp)
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
+    .option('--dtype <dtype>', DTYPE_HELP)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompts <file>', 'JSONL prompt set with id, prompt, max_tokens (repeatable)', collect, [])
     .option('--limit <n>', 'use only the first n prompts of each prompt file', number('--limit'))
@@ -121,7 +122,7 @@ export function registerBench(program: Command): void {
           await draft.model.dispose();
         }
       } else {
-        model = await loadForCli(options.model, options.backend, options.backend === 'cpu' ? threads[0] : undefined);
+        model = await loadForCli(options.model, options.backend, { dtype: options.dtype, intraOpNumThreads: options.backend === 'cpu' ? threads[0] : undefined });
         if (options.costCurve) {
           process.stderr.write('measuring the cost of one forward with k rows...\n');
           costCurve = await measureCostCurve(model);
@@ -169,7 +170,7 @@ export function registerBench(program: Command): void {
         if (options.transformers) {
           process.stderr.write('running transformers.js generate() on the --plain export...\n');
           try {
-            const folder = await resolveModel(options.plainModel ?? options.model, { plain: true });
+            const folder = await resolveModel(options.plainModel ?? options.model, { plain: true, dtype: options.dtype });
             const ours = await createCpuBackend().load(folder);
             try {
               const first = prompts[0];

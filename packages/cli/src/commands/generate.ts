@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, resolveGenerateOptions, type GenerateOptions } from '@decodekit/core';
 import type { Command } from 'commander';
-import { DEFAULT_MODEL, loadForCli } from '../load.js';
+import { DEFAULT_MODEL, DTYPE_HELP, loadForCli } from '../load.js';
 import { strategyHelp, buildSetup, decoderFor } from '../strategies.js';
 import { constraintFromCli } from '@decodekit/strategy-constrained';
 import { collect, number } from './option-parsers.js';
@@ -11,7 +11,9 @@ export function registerGenerate(program: Command): void {
     .command('generate')
     .description('Generate text from a prompt, streaming it to stdout.')
     .addHelpText('after', strategyHelp)
-    .option('--model <ref>', 'model folder, hub id or llama2.c folder', DEFAULT_MODEL)
+    .option('--model <ref>', 'model folder, hub id (org/name[@revision]) or llama2.c folder', DEFAULT_MODEL)
+    .option('--dtype <dtype>', DTYPE_HELP)
+    .option('--offline', 'never download (also HF_HUB_OFFLINE=1 or DECODEKIT_OFFLINE=1)')
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompt <text>', 'prompt text')
     .option('--prompt-file <file>', 'read the prompt from a file')
@@ -38,7 +40,7 @@ export function registerGenerate(program: Command): void {
         throw new InvalidArgumentError({ argument: '--format', message: `use text or json, got "${options.format}".` });
       }
       const prompt: string = options.promptFile !== undefined ? readFileSync(options.promptFile, 'utf8') : (options.prompt ?? '');
-      const model = await loadForCli(options.model, options.backend);
+      const model = await loadForCli(options.model, options.backend, { dtype: options.dtype, offline: options.offline });
       const cleanup: (() => Promise<void>)[] = [];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort('interrupted'));
