@@ -82,6 +82,7 @@ export type DecompressOptions = CodecOptions;
 const DEFAULT_PRECISION = 16;
 const DEFAULT_BLOCK_BYTES = 16384;
 const PROGRESS_EVERY = 256;
+const MAX_BLOCK_BYTES = 1 << 26;
 
 /** @internal */
 export interface CodecSetup {
@@ -157,7 +158,7 @@ export async function* compressStream(
   const { model, identity = {}, onProgress, signal } = options;
   const precision = checkInteger('precision', options.precision ?? DEFAULT_PRECISION, MIN_PRECISION, MAX_PRECISION);
   const windowBits = options.windowBits === undefined ? 0 : checkInteger('windowBits', options.windowBits, precision + 4, 1 << 20);
-  const blockBytes = checkInteger('blockBytes', options.blockBytes ?? DEFAULT_BLOCK_BYTES, 16, 1 << 26);
+  const blockBytes = checkInteger('blockBytes', options.blockBytes ?? DEFAULT_BLOCK_BYTES, 16, MAX_BLOCK_BYTES);
   const contextLength = model.info.contextLength;
   if (contextLength < 2) throw new InvalidArgumentError({ argument: 'model', message: `needs a context of at least 2 tokens, has ${contextLength}.` });
   const contextKeep = checkInteger('contextKeep', options.contextKeep ?? Math.floor(contextLength / 2), 1, contextLength - 1);
@@ -393,7 +394,7 @@ export async function* decompressStream(
       if (byteLength === 0) break;
       const symbolCount = await reader.varint('a token count');
       const stripCount = await reader.varint('a space count');
-      if (stripCount > byteLength + 1 || symbolCount > byteLength + stripCount) {
+      if (byteLength > MAX_BLOCK_BYTES || stripCount > byteLength + 1 || symbolCount > byteLength + stripCount) {
         throw new CompressedDataError({ reason: 'a block header is inconsistent' });
       }
       const strips: number[] = [];
