@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { CompressedDataError, InvalidArgumentError, ModelMismatchError, type LoadedModel } from '@decodekit/core';
+import { AbortedError, CompressedDataError, InvalidArgumentError, ModelMismatchError, type LoadedModel } from '@decodekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { charTokenizer, tinyModel } from './__fixtures__/tiny.js';
 import { compress, compressStream, decompress, decompressStream, readCompressedHeader, type CodecProgress } from './codec.js';
@@ -126,6 +126,12 @@ describe('decompress refuses what it cannot decode correctly', () => {
     for (const data of [flipped, packed.subarray(0, packed.length - 3), encoder.encode('PK\u0003\u0004 not ours'), new Uint8Array()]) {
       expect(CompressedDataError.isInstance(await thrown(decompress(data, options())))).toBe(true);
     }
+  });
+
+  it('an aborted signal', async () => {
+    const controller = new AbortController();
+    controller.abort('stop');
+    expect(AbortedError.isInstance(await thrown(compress('the cat sat.', { ...options(), signal: controller.signal })))).toBe(true);
   });
 
   it('bad options', async () => {

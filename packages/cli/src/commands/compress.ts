@@ -10,6 +10,9 @@ import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
 
+/** `--backend` names of the backends that can write a header's `backendId`. */
+const BACKEND_BY_ID: Readonly<Record<string, string>> = { 'onnx-cpu': 'cpu', 'onnx-wasm': 'wasm', 'onnx-webgpu': 'webgpu', 'onnx-cuda': 'cuda' };
+
 /** Suffix `decodekit compress` appends and `decodekit decompress` strips. */
 export const COMPRESSED_SUFFIX = '.dkz';
 
@@ -139,12 +142,13 @@ export function registerCompress(program: Command): void {
     .description('Decompress a file written by `decodekit compress` (with the model it names, or --model).')
     .option('-o, --output <file>', `output file (default: FILE without ${COMPRESSED_SUFFIX}, else FILE.out)`)
     .option('--model <ref>', 'model to decompress with (default: the model id recorded in the file)')
-    .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N] (the one that compressed it)', 'cpu')
+    .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N] (default: the one recorded in the file)')
     .action(async (file: string, options) => {
       const packedSize = inputSize(file);
       const header = await readCompressedHeader(readPrefix(file, 4096));
       const output: string = options.output ?? (file.endsWith(COMPRESSED_SUFFIX) ? file.slice(0, -COMPRESSED_SUFFIX.length) : `${file}.out`);
-      const model = await loadForCli(options.model ?? header.modelId, options.backend);
+      const backend: string = options.backend ?? BACKEND_BY_ID[header.backendId] ?? 'cpu';
+      const model = await loadForCli(options.model ?? header.modelId, backend);
       // Progress is over compressed bytes read, the only size known before decoding.
       const bar = progressBar('decompress', packedSize);
       const started = performance.now();
