@@ -333,7 +333,9 @@ function checkModel(header: CompressedHeader, options: DecompressOptions, alphab
     throw new ModelMismatchError({ field, expected: String(expected), actual: String(actual), hint });
   };
   if (header.revision && identity.revision) {
-    if (header.revision !== identity.revision) mismatch('revision', header.revision, identity.revision);
+    if (header.revision !== identity.revision) {
+      mismatch('revision', header.revision, identity.revision, `It was compressed with "${header.modelId}"${header.dtype ? ` (${header.dtype})` : ''}; load that model to decompress it.`);
+    }
   } else {
     const modelId = identity.modelId ?? model.info.name;
     if (header.modelId !== modelId) {
