@@ -62,6 +62,12 @@ describe('buildAlphabet', () => {
     expect(strips).toEqual([0]);
   });
 
+  it('codes characters outside the vocabulary with the byte-fallback tokens', () => {
+    const alphabet = buildAlphabet(withFallback, 400);
+    const { symbols } = bytesToSymbols(encoder.encode('世'), alphabet, withFallback);
+    expect(symbols.slice(1).map(symbol => withFallback.idToToken(symbol))).toEqual(['<0xE4>', '<0xB8>', '<0x96>']);
+  });
+
   it('hashes the byte table: different vocabularies, different hashes', () => {
     expect(buildAlphabet(withFallback, 400).hash).toBe(buildAlphabet(charTokenizer(400), 400).hash);
     expect(buildAlphabet(withFallback, 400).hash).not.toBe(buildAlphabet(withoutFallback, 48).hash);

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { loadModel } from '@decodekit/backend-onnx';
-import type { LoadedModel } from '@decodekit/core';
+import { createWasmBackend, loadModel } from '@decodekit/backend-onnx';
+import { CompressedDataError, ModelMismatchError, type LoadedModel } from '@decodekit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compress, decompress } from './index.js';
 
@@ -38,5 +38,23 @@ describe('stories260K', () => {
     ]);
     const packed = await compress(input, { model, tokenizer: model.tokenizer, windowBits: 32, precision: 14 });
     expect(await decompress(packed, { model, tokenizer: model.tokenizer })).toEqual(input);
+  });
+
+  it('another backend decodes exactly or refuses with a typed error, never wrong bytes', async () => {
+    // onnx-wasm's kernels round differently from onnx-cpu's (max |Δlogit| ≈ 5e-6 on stories260K): a quantization
+    // boundary can fall between them, and the per-block CRC-32 must catch it.
+    const input = new Uint8Array(readFileSync(join(bench, 'grounded.jsonl'))).subarray(0, 600);
+    const packed = await compress(input, { model, tokenizer: model.tokenizer });
+    const wasm = await createWasmBackend().load(model.source, { name: model.info.name });
+    try {
+      const outcome = await decompress(packed, { model: wasm, tokenizer: wasm.tokenizer }).then(
+        bytes => ({ bytes }),
+        (error: unknown) => ({ error }),
+      );
+      if ('bytes' in outcome) expect(outcome.bytes).toEqual(input);
+      else expect(CompressedDataError.isInstance(outcome.error) || ModelMismatchError.isInstance(outcome.error)).toBe(true);
+    } finally {
+      await wasm.dispose();
+    }
   });
 });
