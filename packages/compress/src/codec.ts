@@ -313,7 +313,11 @@ function packWindows(windows: readonly CodedWindow[], windowBits: number): Uint8
   return packed.finish();
 }
 
-/** Compresses bytes (or a string, as UTF-8) in one call. */
+/**
+ * Compresses bytes (or a string, as UTF-8) in one call. Bytes round-trip exactly, whatever they are; a string
+ * round-trips exactly unless it holds lone surrogates (TextEncoder writes them as U+FFFD), so pass bytes when
+ * the source is not well-formed text.
+ */
 export async function compress(input: Uint8Array | string, options: CompressOptions): Promise<Uint8Array> {
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
   const parts: Uint8Array[] = [];
