@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAded } from './commands/aded.js';
 import { registerBench } from './commands/bench.js';
 import { registerSpecdecPP } from './commands/specdec-pp.js';
+import { registerCompress } from './commands/compress.js';
 import { registerConvert } from './commands/convert.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerEval(program);
   registerAded(program);
   registerSpecdecPP(program);
+  registerCompress(program);
   registerConvert(program);
   registerModels(program);
   return program;

@@ -248,3 +248,47 @@ export function invariant(condition: unknown, message: string): asserts conditio
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
 }
+
+/**
+ * Compressed data (e.g. from `@decodekit/compress`) is malformed, truncated or fails its checksum. `reason`
+ * says what was wrong.
+ */
+export class CompressedDataError extends DecodingError {
+  static override readonly errorName: string = 'CompressedDataError';
+  readonly reason: string;
+  constructor({ reason, hint }: { reason: string; hint?: string }) {
+    super({
+      name: 'CompressedDataError',
+      message: `The compressed data is not valid: ${reason}. ${hint ?? 'Check that the file is complete and was written by decodekit compress.'}`,
+    });
+    this.reason = reason;
+  }
+  static override isInstance(error: unknown): error is CompressedDataError {
+    return DecodingError.hasMarker(error, 'CompressedDataError');
+  }
+}
+
+/**
+ * Data was produced with one model (or tokenizer, or backend numerics) and is being read with another: `field`
+ * names what differs, `expected` is what the data records, `actual` what the given model has.
+ */
+export class ModelMismatchError extends DecodingError {
+  static override readonly errorName: string = 'ModelMismatchError';
+  readonly field: string;
+  readonly expected: string;
+  readonly actual: string;
+  constructor({ field, expected, actual, hint }: { field: string; expected: string; actual: string; hint?: string }) {
+    super({
+      name: 'ModelMismatchError',
+      message:
+        `The data was compressed with a different model: ${field} is "${expected}" in the data but "${actual}" here. ` +
+        (hint ?? 'Decompress with the same model files, dtype and backend that compressed it.'),
+    });
+    this.field = field;
+    this.expected = expected;
+    this.actual = actual;
+  }
+  static override isInstance(error: unknown): error is ModelMismatchError {
+    return DecodingError.hasMarker(error, 'ModelMismatchError');
+  }
+}
