@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
-import { normalizeJsonSchema, parseToolCall, toolCalls, toolInstruction, validateTools, type ConstraintProcessor, type ToolDefinition } from './index.js';
+import { normalizeJsonSchema, outputConstraint, parseToolCall, toolCalls, toolInstruction, validateTools, type ConstraintProcessor, type ToolDefinition } from './index.js';
 
 const tokenizer = byteTokenizer();
 
@@ -112,5 +112,21 @@ describe('helpers', () => {
     const text = toolInstruction(tools, 'required');
     expect(text).toContain('get_weather: Weather of a city.');
     expect(text).toContain('Answer only with {"name"');
+  });
+});
+
+describe('outputConstraint', () => {
+  it('picks the schema, the tools or nothing', () => {
+    expect(accepts(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })!, '7')).toBe(true);
+    expect(accepts(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })!, '17')).toBe(false);
+    expect(accepts(outputConstraint({ tools, toolChoice: 'required' }, { tokenizer })!, '{"name":"add","arguments":{"a":1,"b":2}}')).toBe(true);
+    expect(outputConstraint({}, { tokenizer })).toBeUndefined();
+    expect(outputConstraint({ schema: { type: 'object', propertyNames: { type: 'string' } } }, { tokenizer })).toBeDefined();
+  });
+
+  it('rejects a schema together with active tools, and schemas it cannot enforce', () => {
+    expect(() => outputConstraint({ schema: { type: 'string' }, tools }, { tokenizer })).toThrow(/cannot apply to one answer/);
+    expect(outputConstraint({ schema: { type: 'string' }, tools, toolChoice: 'none' }, { tokenizer })).toBeDefined();
+    expect(() => outputConstraint({ schema: { type: 'string', format: 'email' } }, { tokenizer })).toThrow(InvalidArgumentError);
   });
 });

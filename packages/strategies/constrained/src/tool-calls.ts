@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@decodekit/core';
 import { byteSet, type GrammarElement } from './grammar-ir.js';
 import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
 import { compileJsonSchema, unsupportedSchemaFeatures, type JsonSchema } from './json-schema-compiler.js';
-import { checkTokenizer } from './json-schema.js';
+import { checkTokenizer, jsonSchema } from './json-schema.js';
 
 /** A tool the model may call: a name and a JSON Schema of its arguments (OpenAI's `function` tool). */
 export interface ToolDefinition {
@@ -220,4 +220,43 @@ function rebaseRefs(value: JsonSchema, base: string): JsonSchema {
     return copy;
   };
   return visit(value, false) as JsonSchema;
+}
+
+/** What an answer must look like: JSON under a schema, or what a tool choice allows (see {@link outputConstraint}). */
+export interface OutputFormat {
+  /** Constrain the answer to compact JSON valid under this schema (OpenAI `response_format` json_schema). */
+  readonly schema?: JsonSchema;
+  /** Tools the answer may call (OpenAI `tools`, the AI SDK's function tools). */
+  readonly tools?: readonly ToolDefinition[];
+  /** Which answers the tools allow. Default `auto`. */
+  readonly toolChoice?: ToolChoice;
+}
+
+/**
+ * The one place where an output format becomes a constraint, shared by `@decodekit/server` and
+ * `@decodekit/ai-sdk`: a JSON schema compiles to `jsonSchema`, tools to {@link toolCalls}; undefined when
+ * nothing constrains the answer (no schema, and no tools or `toolChoice: "none"`). Pass the generation's
+ * `maxTokens` in `options` so the structure closes within it.
+ * @throws InvalidArgumentError for a schema the compiler cannot enforce, bad tools, or a schema together
+ *   with active tools (the answer would have to be both).
+ */
+export function outputConstraint(format: OutputFormat, options: ConstraintOptions): ConstraintProcessor | undefined {
+  const { schema, tools = [], toolChoice = 'auto' } = format;
+  const toolsActive = tools.length > 0 && toolChoice !== 'none';
+  if (schema !== undefined && toolsActive) {
+    throw new InvalidArgumentError({
+      argument: 'tools',
+      message: 'a JSON-schema response format and callable tools cannot apply to one answer; drop one, or set the tool choice to "none".',
+    });
+  }
+  if (schema !== undefined) {
+    const normalized = normalizeJsonSchema(schema);
+    const problems = unsupportedSchemaFeatures(normalized);
+    if (problems.length > 0) {
+      throw new InvalidArgumentError({ argument: 'schema', message: `the JSON constraint cannot enforce: ${problems.join('; ')}.` });
+    }
+    return jsonSchema(normalized, options);
+  }
+  validateTools(tools, toolChoice);
+  return toolsActive ? toolCalls({ tools, choice: toolChoice }, options) : undefined;
 }
