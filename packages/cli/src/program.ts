@@ -7,11 +7,12 @@ import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerModels } from './commands/models.js';
+import { registerServe } from './commands/serve.js';
 
 /** Builds the `decodekit` command line. */
 export function createProgram(): Command {
   const program = new Command('decodekit')
-    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert.')
+    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert, serve.')
     .showHelpAfterError();
   registerGenerate(program);
   registerBench(program);
@@ -21,5 +22,6 @@ export function createProgram(): Command {
   registerSpecdecPP(program);
   registerConvert(program);
   registerModels(program);
+  registerServe(program);
   return program;
 }
