@@ -2,7 +2,7 @@
  * Bounded local load test of `decodekit serve` (not part of the test suite):
  *   DECODEKIT_MODELS="$(cd .. && pwd)/shared/models" pnpm --filter @decodekit/server load-test -- --clients 50 --seconds 60
  * Starts a server on 127.0.0.1 with stories260K (default queue: concurrency 1, 32 waiting), runs N streaming
- * chat clients in a closed loop for the given time (a refused client waits 250 ms and tries again), and
+ * chat clients in a closed loop for the given time (a refused client waits as Retry-After says), and
  * prints time to first token (p50/p99), tokens/s, the 429 count and the deepest queue seen.
  */
 import { loadModel } from '@decodekit/backend-onnx';
@@ -73,7 +73,8 @@ async function runClient(id: number): Promise<void> {
     } catch (error) {
       if (error instanceof OpenAI.APIError && error.status === 429) {
         refused++;
-        await new Promise(resolve => setTimeout(resolve, 250));
+        const retryAfter = Number(error.headers?.get('retry-after') ?? 1);
+        await new Promise(resolve => setTimeout(resolve, retryAfter * 1000));
       } else {
         failed++;
         console.error(error);

@@ -148,6 +148,14 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     if (reply.statusCode < 400) metrics.request(routeOf(request), reply.statusCode);
   });
 
+  // Load shedding before any work: while the queue is full, a generation request is refused before its
+  // body is even parsed (a storm of refused requests must not slow the ones being served).
+  app.addHook('onRequest', async request => {
+    if (request.method === 'POST' && request.url.startsWith('/v1/') && (closing || queue.full)) {
+      throw closing ? new ServerClosingError() : new QueueFullError({ queued: queue.queued });
+    }
+  });
+
   app.get('/health', async (_request, reply) => {
     const body = {
       status: closing ? 'closing' : 'ok',

@@ -47,3 +47,17 @@ describe('RequestQueue', () => {
     expect(() => new RequestQueue(concurrency, maxQueued)).toThrow(/Invalid argument/);
   });
 });
+
+describe('RequestQueue.full', () => {
+  it('says whether the next request would be refused', async () => {
+    const queue = new RequestQueue(1, 1);
+    expect(queue.full).toBe(false);
+    const release = await queue.acquire();
+    expect(queue.full).toBe(false);
+    const waiting = queue.acquire();
+    expect(queue.full).toBe(true);
+    release();
+    (await waiting)();
+    expect(queue.full).toBe(false);
+  });
+});

@@ -43,6 +43,11 @@ export class RequestQueue {
     return this.waiters.length;
   }
 
+  /** True when a request arriving now would be refused (every slot busy and the queue full). */
+  get full(): boolean {
+    return this.running >= this.concurrency && this.waiters.length >= this.maxQueued;
+  }
+
   /**
    * Waits for a slot. Rejects at once with QueueFullError when `maxQueued` requests already wait, with
    * AbortedError when `signal` aborts first, and with ServerClosingError after {@link close}.
