@@ -9,7 +9,7 @@ import {
   type GenerateOptions,
   type LoadedModel,
 } from '@decodekit/core';
-import { outputConstraint, parseToolCall, type JsonSchema, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import { outputConstraint, parseToolCall, type JsonSchema, type OutputFormat, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { toChatMessages } from './chat-prompt.js';
 import { QueueFullError, ServerClosingError } from './errors.js';
@@ -188,7 +188,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     const chat = toChatMessages(body.messages, tools, toolChoice);
     const promptTokens = model.tokenizer.encode(model.tokenizer.applyChatTemplate(chat, { addGenerationPrompt: true }));
     const maxTokens = budgetOf(model, promptTokens.length, body.max_completion_tokens ?? body.max_tokens);
-    const constraint = outputConstraint({ schema, tools, toolChoice }, { tokenizer: model.tokenizer, maxTokens });
+    const constraint = constraintOf({ schema, tools, toolChoice }, model, maxTokens);
     const toolMode: ToolMode = tools.length === 0 || toolChoice === 'none' ? 'none' : toolChoice === 'auto' ? 'auto' : 'call';
     const setup = await setupOf(body, model);
     const job: ChoiceJob = {
@@ -591,6 +591,21 @@ function validateModels(models: Readonly<Record<string, LoadedModel>> | undefine
     }
   }
   return models;
+}
+
+/** The output constraint, with the budget error naming the request's own field. */
+function constraintOf(format: OutputFormat, model: LoadedModel, maxTokens: number) {
+  try {
+    return outputConstraint(format, { tokenizer: model.tokenizer, maxTokens });
+  } catch (error) {
+    if (InvalidArgumentError.isInstance(error) && error.argument === 'maxTokens') {
+      throw new InvalidArgumentError({
+        argument: 'max_tokens',
+        message: error.message.replace(/^Invalid argument "maxTokens": /, '').replace('raise maxTokens', 'raise max_tokens'),
+      });
+    }
+    throw error;
+  }
 }
 
 function toolsOf(body: ChatCompletionBody): ToolDefinition[] {
