@@ -159,3 +159,13 @@ describe('@decodekit/ai-sdk with the ai package', () => {
     ).rejects.toThrow(/providerOptions.decodekit.beamWidth/);
   });
 });
+
+describe('the model lock', () => {
+  it('is freed when a stream that nobody reads is aborted', async () => {
+    const controller = new AbortController();
+    const abandoned = await model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'Once' }] }], abortSignal: controller.signal, maxOutputTokens: 50 });
+    controller.abort();
+    const next = await generateText({ model, prompt: 'Tom', maxOutputTokens: 5, temperature: 0 });
+    expect(next.usage.outputTokens).toBeGreaterThan(0);
+  });
+});

@@ -134,6 +134,16 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
       finished = true;
       release?.();
     };
+    // An abort while nobody reads (the decoder is pull-driven, so it sits idle) still frees the model.
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (finished) return;
+        void iterator.return?.()?.catch(() => undefined);
+        finish();
+      },
+      { once: true },
+    );
     const stream = new ReadableStream<LanguageModelV4StreamPart>({
       start(controller) {
         controller.enqueue({ type: 'stream-start', warnings: call.warnings });

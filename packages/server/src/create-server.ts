@@ -275,7 +275,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
    * Takes a decoding slot for the request (429 when the queue is full), aborts on client disconnect, and
    * runs `body`; the slot and the abort wiring are released however it ends.
    */
-  async function withSlot<T>(request: FastifyRequest, reply: FastifyReply, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function withSlot<T>(reply: FastifyReply, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (closing) throw new ServerClosingError();
     const controller = new AbortController();
     const onClose = (): void => {
@@ -293,7 +293,6 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
       }
     } finally {
       reply.raw.off('close', onClose);
-      void request;
     }
   }
 
@@ -312,7 +311,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
 
   async function respondChat(context: RequestContext, choices: Choice[], tools: ToolDefinition[], toolMode: ToolMode): Promise<unknown> {
     const { request, reply, body } = context;
-    return withSlot(request, reply, async signal => {
+    return withSlot(reply, async signal => {
       const first = { seen: false };
       const results = [];
       let promptTokens = 0;
@@ -362,7 +361,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
       choices: choice ? [choice] : [],
       ...extra,
     });
-    await withSlot(request, reply, async signal => {
+    await withSlot(reply, async signal => {
       const sse = openSse(reply);
       const first = { seen: false };
       let promptTokens = 0;
@@ -425,7 +424,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
 
   async function respondCompletion(context: RequestContext, choices: Choice[]): Promise<unknown> {
     const { request, reply, body } = context;
-    return withSlot(request, reply, async signal => {
+    return withSlot(reply, async signal => {
       const first = { seen: false };
       const results = [];
       let promptTokens = 0;
@@ -475,7 +474,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
       choices: choice ? [choice] : [],
       ...extra,
     });
-    await withSlot(request, reply, async signal => {
+    await withSlot(reply, async signal => {
       const sse = openSse(reply);
       const first = { seen: false };
       let promptTokens = 0;
@@ -721,9 +720,12 @@ function routeOf(request: FastifyRequest): string {
 
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  const validation = (error as { validation?: unknown; validationContext?: string; message?: string }) ?? {};
-  if (validation.validation) {
-    return new HttpError(400, `Invalid request: ${validation.message ?? 'the body does not match the schema'}.`, 'invalid_request_error', null, 'invalid_request');
+  const validation = (error as { validation?: { instancePath?: string; params?: { missingProperty?: string } }[]; message?: string }) ?? {};
+  if (Array.isArray(validation.validation)) {
+    // Ajv's first error: `/temperature` → `temperature`, `/messages/0/role` → `messages.0.role`.
+    const [first] = validation.validation;
+    const path = [first?.instancePath?.slice(1).replaceAll('/', '.'), first?.params?.missingProperty].filter(Boolean).join('.');
+    return new HttpError(400, `Invalid request: ${validation.message ?? 'the body does not match the schema'}.`, 'invalid_request_error', path || null, 'invalid_request');
   }
   const statusCode = (error as { statusCode?: number }).statusCode;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && !DecodingError.isInstance(error)) {

@@ -235,16 +235,17 @@ describe('decodekit serve with the openai client', () => {
   });
 
   it('rejects bad requests with OpenAI-style errors', async () => {
-    const cases: [Record<string, unknown>, number, RegExp][] = [
-      [{ model: MODEL, messages: story, temperature: 5 }, 400, /temperature/],
-      [{ model: MODEL }, 400, /messages/],
+    const cases: [Record<string, unknown>, number, RegExp, string?][] = [
+      [{ model: MODEL, messages: story, temperature: 5 }, 400, /temperature/, 'temperature'],
+      [{ model: MODEL }, 400, /messages/, 'messages'],
+      [{ model: MODEL, messages: [{ role: 'robot', content: 'hi' }] }, 400, /role/, 'messages.0.role'],
       [{ model: 'gpt-4o', messages: story }, 404, /does not exist/],
       [{ model: MODEL, messages: story, decodekit: { strategy: 'warp-drive' } }, 400, /unknown strategy "warp-drive"/],
       [{ model: MODEL, messages: story, max_tokens: 100_000 }, 400, /context/],
       [{ model: MODEL, messages: story, tools: [add], tool_choice: { type: 'function', function: { name: 'nope' } } }, 400, /nope/],
       [{ model: MODEL, messages: story, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'email' } } } }, 400, /format/],
     ];
-    for (const [body, status, message] of cases) {
+    for (const [body, status, message, param] of cases) {
       const error = await client.chat.completions.create(body as never).then(
         () => undefined,
         (caught: unknown) => caught,
@@ -253,6 +254,7 @@ describe('decodekit serve with the openai client', () => {
       expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(status);
       expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(message);
       expect((error as InstanceType<typeof OpenAI.APIError>).type).toBe('invalid_request_error');
+      if (param) expect((error as InstanceType<typeof OpenAI.APIError>).param).toBe(param);
     }
   });
 
