@@ -163,7 +163,7 @@ describe('@decodekit/ai-sdk with the ai package', () => {
 describe('the model lock', () => {
   it('is freed when a stream that nobody reads is aborted', async () => {
     const controller = new AbortController();
-    const abandoned = await model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'Once' }] }], abortSignal: controller.signal, maxOutputTokens: 50 });
+    await model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'Once' }] }], abortSignal: controller.signal, maxOutputTokens: 50 });
     controller.abort();
     const next = await generateText({ model, prompt: 'Tom', maxOutputTokens: 5, temperature: 0 });
     expect(next.usage.outputTokens).toBeGreaterThan(0);
