@@ -20,7 +20,7 @@ describe('@decodekit/ai-sdk with the ai package', () => {
     expect(result.usage.outputTokens).toBeLessThanOrEqual(40);
     expect(result.usage.inputTokens).toBeGreaterThan(5);
     expect(['stop', 'length']).toContain(result.finishReason);
-    expect((result.providerMetadata?.decodekit as { strategy: string }).strategy).toBe('autoregressive');
+    expect(result.providerMetadata?.decodekit).toMatchObject({ strategy: 'autoregressive' });
 
     const stream = streamText({ model, prompt: 'Once upon a time, there was a little dog.', maxOutputTokens: 40, temperature: 0 });
     const deltas: string[] = [];

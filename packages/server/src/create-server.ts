@@ -310,7 +310,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
   // ---- chat ----------------------------------------------------------------------------------------
 
   async function respondChat(context: RequestContext, choices: Choice[], tools: ToolDefinition[], toolMode: ToolMode): Promise<unknown> {
-    const { request, reply, body } = context;
+    const { reply, body } = context;
     return withSlot(reply, async signal => {
       const first = { seen: false };
       const results = [];
@@ -423,7 +423,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
   // ---- completions -------------------------------------------------------------------------------
 
   async function respondCompletion(context: RequestContext, choices: Choice[]): Promise<unknown> {
-    const { request, reply, body } = context;
+    const { reply, body } = context;
     return withSlot(reply, async signal => {
       const first = { seen: false };
       const results = [];
