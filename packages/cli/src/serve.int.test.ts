@@ -29,7 +29,7 @@ afterAll(() => {
 
 describe('decodekit serve', () => {
   it('serves the OpenAI API, picks strategies by name, and shuts down cleanly on SIGTERM', async () => {
-    const server = start(['--port', '0', '--max-queue', '4', '--model', 'tiny=karpathy/tinyllamas/stories260K']);
+    const server = start(['--port', '0', '--max-queue', '4', '--model', 'tiny=karpathy/tinyllamas/stories260K', '--strategies', 'token-recycling,prompt-lookup']);
     children.push(server.child);
     const url = await server.url;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -45,6 +45,13 @@ describe('decodekit serve', () => {
     const recycled = await request('token-recycling');
     expect(recycled.choices[0].text).toBe(plain.choices[0].text);
     expect(recycled.system_fingerprint).toBe('decodekit-token-recycling');
+    const refused = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', prompt: 'x', decodekit: { strategy: 'lookahead' } }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('offers: autoregressive, token-recycling, prompt-lookup');
     const health = (await (await fetch(`${url}/health`)).json()) as { queue: { capacity: number } };
     expect(health.queue.capacity).toBe(4);
     server.child.kill('SIGTERM');

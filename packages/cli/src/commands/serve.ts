@@ -26,6 +26,7 @@ export function registerServe(program: Command): void {
     .option('--max-queue <n>', 'requests that may wait; one more gets HTTP 429', number('--max-queue'), 32)
     .option('--max-tokens <n>', 'max_tokens of requests that give none', number('--max-tokens'), 256)
     .option('--strategy <name>', `default strategy of requests that name none (requests pick one with decodekit.strategy): ${strategyNames().join(', ')}`, 'autoregressive')
+    .option('--strategies <names>', 'comma-separated strategies requests may pick (default: all)')
     .option('--draft-model <ref>', 'second model for the draft-model and contrastive strategies')
     .option('--shutdown-grace <ms>', 'on SIGINT/SIGTERM, abort generations still running after this long', number('--shutdown-grace'), 10_000)
     .action(async options => {
@@ -35,9 +36,14 @@ export function registerServe(program: Command): void {
         if (ids.has(id)) throw new InvalidArgumentError({ argument: '--model', message: `two models are named "${id}"; name them with ID=REF.` });
         ids.add(id);
       }
-      if (!strategyNames().includes(options.strategy)) {
-        throw new InvalidArgumentError({ argument: '--strategy', message: `unknown strategy "${options.strategy}"; known: ${strategyNames().join(', ')}.` });
+      const offered: string[] = options.strategies === undefined ? strategyNames() : String(options.strategies).split(',').map((name: string) => name.trim()).filter(Boolean);
+      for (const name of [...offered, options.strategy]) {
+        if (!strategyNames().includes(name)) {
+          throw new InvalidArgumentError({ argument: '--strategies', message: `unknown strategy "${name}"; known: ${strategyNames().join(', ')}.` });
+        }
       }
+      const defaultStrategy = ['ar', 'greedy'].includes(options.strategy) ? 'autoregressive' : options.strategy;
+      if (defaultStrategy !== 'autoregressive' && !offered.includes(defaultStrategy)) offered.push(defaultStrategy);
       const models: Record<string, LoadedModel> = {};
       const extra: LoadedModel[] = [];
       const disposeAll = async (): Promise<void> => {
@@ -50,13 +56,13 @@ export function registerServe(program: Command): void {
         throw error;
       }
       const strategies: Record<string, StrategyFactory> = {};
-      for (const name of strategyNames()) {
+      for (const name of offered) {
         strategies[name] = model => buildSetup(name, { model, draftModel: options.draftModel, backend: options.backend, loaded: extra });
       }
       const server = await createServer({
         models,
         strategies,
-        defaultStrategy: options.strategy === 'ar' || options.strategy === 'greedy' ? 'autoregressive' : options.strategy,
+        defaultStrategy,
         concurrency: options.concurrency,
         maxQueued: options.maxQueue,
         defaultMaxTokens: options.maxTokens,
