@@ -119,6 +119,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
   const metrics = createMetrics(queue);
   const running = new Set<AbortController>();
   let closing = false;
+  let closed: Promise<void> | undefined;
 
   const app = Fastify({
     logger: options.logger ?? false,
@@ -412,10 +413,11 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
         }
         if (body.stream_options?.include_usage) await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
         await sse.done();
-        metrics.request('/v1/chat/completions', 200);
       } catch (error) {
         await sse.fail(error);
         if (!AbortedError.isInstance(error)) request.log.error(error);
+      } finally {
+        metrics.request('/v1/chat/completions', 200); // the status line went out with the first event
       }
     });
   }
@@ -498,10 +500,11 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
         }
         if (body.stream_options?.include_usage) await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
         await sse.done();
-        metrics.request('/v1/completions', 200);
       } catch (error) {
         await sse.fail(error);
         if (!AbortedError.isInstance(error)) request.log.error(error);
+      } finally {
+        metrics.request('/v1/completions', 200); // the status line went out with the first event
       }
     });
   }
@@ -513,25 +516,29 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     async listen({ host = '127.0.0.1', port = 8080 } = {}) {
       return app.listen({ host, port });
     },
-    async close() {
-      if (closing) return;
-      closing = true;
-      queue.close();
-      const timer = setTimeout(() => {
-        for (const controller of running) controller.abort(new ServerClosingError());
-      }, graceMs);
-      // Connections that turn idle after their last response (streams included) are closed as they go.
-      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
-      timer.unref();
-      sweep.unref();
-      try {
-        await app.close();
-      } finally {
-        clearTimeout(timer);
-        clearInterval(sweep);
-      }
+    close() {
+      closed ??= shutDown();
+      return closed;
     },
   };
+
+  async function shutDown(): Promise<void> {
+    closing = true;
+    queue.close();
+    const timer = setTimeout(() => {
+      for (const controller of running) controller.abort(new ServerClosingError());
+    }, graceMs);
+    // Connections that turn idle after their last response (streams included) are closed as they go.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    timer.unref();
+    sweep.unref();
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(timer);
+      clearInterval(sweep);
+    }
+  }
 }
 
 interface RequestContext {

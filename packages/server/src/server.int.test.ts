@@ -323,6 +323,7 @@ describe('graceful shutdown', () => {
     expect([503, 'refused']).toContain(late);
     const completion = await running;
     expect(completion.usage?.completion_tokens).toBe(100);
+    expect(local.close()).toBe(closed); // closing twice waits for the same shutdown
     await closed;
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
