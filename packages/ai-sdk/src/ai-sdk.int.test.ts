@@ -95,7 +95,11 @@ describe('@decodekit/ai-sdk with the ai package', () => {
     expect(none.text.length).toBeGreaterThan(0);
 
     const streamed = streamText({ model, tools, toolChoice: { type: 'tool', toolName: 'add' }, prompt: 'Add numbers.', temperature: 0, maxOutputTokens: 60 });
+    const inputDeltas: string[] = [];
+    for await (const part of streamed.fullStream) if (part.type === 'tool-input-delta') inputDeltas.push(part.delta);
+    expect(inputDeltas.length).toBeGreaterThan(2); // the arguments arrive as they are generated
     const calls = await streamed.toolCalls;
+    expect(inputDeltas.join('')).toBe(JSON.stringify(calls[0].input));
     expect(calls[0].toolName).toBe('add');
     expect(Number.isInteger((calls[0].input as { a: number }).a)).toBe(true);
     expect(await streamed.finishReason).toBe('tool-calls');

@@ -22,7 +22,7 @@ import {
   type LoadedModel,
   type LogitsProcessor,
 } from '@decodekit/core';
-import { outputConstraint, parseToolCall, type JsonSchema, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import { outputConstraint, parseToolCall, toolCallReader, type JsonSchema, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
 import { toChatMessages } from './to-chat-messages.js';
 import type { StrategyRegistry } from './strategy-registry.js';
 
@@ -130,6 +130,15 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     let textOpen = false;
     let pending = '';
     let finished = false;
+    // A call streams as tool input: the name as soon as it is complete, then the arguments as generated.
+    const reader = toolCallReader();
+    const callId = generateId();
+    const streamCall = (controller: ReadableStreamDefaultController<LanguageModelV4StreamPart>, text: string): boolean => {
+      const { name, argumentsDelta } = reader.push(text);
+      if (name) controller.enqueue({ type: 'tool-input-start', id: callId, toolName: name });
+      if (argumentsDelta) controller.enqueue({ type: 'tool-input-delta', id: callId, delta: argumentsDelta });
+      return name !== undefined || argumentsDelta.length > 0;
+    };
     const finish = (): void => {
       finished = true;
       release?.();
@@ -159,11 +168,17 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
               return;
             }
             if (event.type === 'token') {
-              if (mode === 'call' || event.text.length === 0) continue;
+              if (event.text.length === 0) continue;
               if (mode === 'undecided') {
                 pending += event.text;
                 mode = pending.startsWith('{') ? 'call' : 'text';
-                if (mode === 'call') continue;
+                if (mode === 'call') {
+                  if (streamCall(controller, pending)) return;
+                  continue;
+                }
+              } else if (mode === 'call') {
+                if (streamCall(controller, event.text)) return;
+                continue;
               } else pending = event.text;
               if (!textOpen) {
                 controller.enqueue({ type: 'text-start', id: textId });
@@ -176,12 +191,13 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
             if (event.type !== 'done') continue;
             if (event.reason === 'abort') throw new AbortedError({ reason: signal.reason });
             const toolCall = mode === 'call' ? readToolCall(event.text, call.tools) : undefined;
+            if (mode === 'call' && reader.name !== undefined) {
+              const rest = reader.end();
+              if (rest) controller.enqueue({ type: 'tool-input-delta', id: callId, delta: rest });
+              controller.enqueue({ type: 'tool-input-end', id: callId });
+            }
             if (toolCall) {
-              const id = generateId();
-              controller.enqueue({ type: 'tool-input-start', id, toolName: toolCall.name });
-              controller.enqueue({ type: 'tool-input-delta', id, delta: toolCall.argumentsText });
-              controller.enqueue({ type: 'tool-input-end', id });
-              controller.enqueue({ type: 'tool-call', toolCallId: id, toolName: toolCall.name, input: toolCall.argumentsText });
+              controller.enqueue({ type: 'tool-call', toolCallId: callId, toolName: toolCall.name, input: toolCall.argumentsText });
             } else if (mode === 'call') {
               // A call cut short (maxOutputTokens below what the tool needs): hand back the text.
               controller.enqueue({ type: 'text-start', id: textId });

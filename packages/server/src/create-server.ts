@@ -9,7 +9,7 @@ import {
   type GenerateOptions,
   type LoadedModel,
 } from '@decodekit/core';
-import { outputConstraint, parseToolCall, type JsonSchema, type OutputFormat, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import { outputConstraint, parseToolCall, toolCallReader, type JsonSchema, type OutputFormat, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { toChatMessages } from './chat-prompt.js';
 import { QueueFullError, ServerClosingError } from './errors.js';
@@ -371,19 +371,38 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
         for (const choice of choices) {
           const wantLogprobs = choice.job.topLogprobs !== undefined;
           await sse.send(chunk({ index: choice.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }));
-          // Under `auto`, the first non-empty text decides: `{` starts a call (held back until complete).
+          // Under `auto`, the first non-empty text decides: `{` starts a call, streamed as tool_calls deltas.
           let mode: 'text' | 'call' | 'undecided' = toolMode === 'call' ? 'call' : toolMode === 'auto' ? 'undecided' : 'text';
           let pending = '';
           let pendingLogprobs: TokenLogprob[] = [];
+          const reader = toolCallReader();
+          const callId = toolCallId();
+          const sendCall = async (text: string): Promise<void> => {
+            const { name, argumentsDelta } = reader.push(text);
+            if (name) {
+              const start = { index: 0, id: callId, type: 'function', function: { name, arguments: '' } };
+              await sse.send(chunk({ index: choice.index, delta: { tool_calls: [start] }, logprobs: null, finish_reason: null }));
+            }
+            if (argumentsDelta) await sendArguments(argumentsDelta);
+          };
+          const sendArguments = (text: string): Promise<void> =>
+            sse.send(chunk({ index: choice.index, delta: { tool_calls: [{ index: 0, function: { arguments: text } }] }, logprobs: null, finish_reason: null }));
           for await (const event of generate(choice, context, signal, first)) {
             if (event.type === 'token') {
-              if (mode === 'call') continue;
+              if (mode === 'call') {
+                await sendCall(event.text);
+                continue;
+              }
               pending += event.text;
               if (event.logprob) pendingLogprobs.push(event.logprob);
               if (mode === 'undecided') {
                 if (pending.length === 0) continue;
                 mode = pending.startsWith('{') ? 'call' : 'text';
-                if (mode === 'call') continue;
+                if (mode === 'call') {
+                  await sendCall(pending);
+                  pending = '';
+                  continue;
+                }
               }
               if (pending.length === 0 && pendingLogprobs.length === 0) continue;
               await sse.send(
@@ -401,14 +420,19 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
             if (event.reason === 'abort') throw new AbortedError({ reason: signal.reason });
             promptTokens += choice.job.promptTokens.length;
             completionTokens += event.tokens;
-            const call = mode === 'call' ? readToolCall(event.text, tools) : undefined;
-            if (call) {
-              await sse.send(chunk({ index: choice.index, delta: { tool_calls: [{ index: 0, ...toolCallBody(call) }] }, logprobs: null, finish_reason: null }));
-            } else if (mode === 'call' || pending.length > 0) {
-              // A call cut short (only on abort) or text held back: send it as text.
-              await sse.send(chunk({ index: choice.index, delta: { content: mode === 'call' ? event.text : pending }, logprobs: null, finish_reason: null }));
+            let finish = finishReason(event.reason);
+            if (mode === 'call') {
+              const rest = reader.end();
+              if (rest) await sendArguments(rest);
+              if (readToolCall(event.text, tools)) finish = 'tool_calls';
+              else if (reader.name === undefined) {
+                // Cut before the name was complete (max_tokens below the call): hand back the text.
+                await sse.send(chunk({ index: choice.index, delta: { content: event.text }, logprobs: null, finish_reason: null }));
+              }
+            } else if (pending.length > 0) {
+              await sse.send(chunk({ index: choice.index, delta: { content: pending }, logprobs: null, finish_reason: null }));
             }
-            await sse.send(chunk({ index: choice.index, delta: {}, logprobs: null, finish_reason: call ? 'tool_calls' : finishReason(event.reason) }));
+            await sse.send(chunk({ index: choice.index, delta: {}, logprobs: null, finish_reason: finish }));
           }
         }
         if (body.stream_options?.include_usage) await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
@@ -675,8 +699,12 @@ function readToolCall(text: string, tools: readonly ToolDefinition[]) {
   }
 }
 
+function toolCallId(): string {
+  return `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+}
+
 function toolCallBody(call: { name: string; argumentsText: string }) {
-  return { id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`, type: 'function', function: { name: call.name, arguments: call.argumentsText } };
+  return { id: toolCallId(), type: 'function', function: { name: call.name, arguments: call.argumentsText } };
 }
 
 function chatLogprob(entry: TokenLogprob) {

@@ -165,19 +165,26 @@ describe('decodekit serve with the openai client', () => {
     expect(followUp.choices[0].message.content?.length).toBeGreaterThan(0);
   });
 
-  it('streams a tool call as one tool_calls delta', async () => {
+  it('streams a tool call as tool_calls deltas: the name first, then the arguments as they are generated', async () => {
     const stream = await client.chat.completions.create({ model: MODEL, messages: story, temperature: 0, max_tokens: 60, tools: [add], tool_choice: 'required', stream: true });
     let name = '';
     let args = '';
+    let argumentChunks = 0;
+    const ids = new Set<string>();
     let finish: string | null = null;
     for await (const chunk of stream) {
       for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
+        expect(delta.index).toBe(0);
+        if (delta.id) ids.add(delta.id);
         name += delta.function?.name ?? '';
+        if (delta.function?.arguments) argumentChunks++;
         args += delta.function?.arguments ?? '';
       }
       finish = chunk.choices[0]?.finish_reason ?? finish;
     }
     expect(name).toBe('add');
+    expect(ids.size).toBe(1);
+    expect(argumentChunks).toBeGreaterThan(2);
     const parsed = JSON.parse(args);
     expect(Number.isInteger(parsed.a) && Number.isInteger(parsed.b)).toBe(true);
     expect(finish).toBe('tool_calls');

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
-import { normalizeJsonSchema, outputConstraint, parseToolCall, toolCalls, toolInstruction, validateTools, type ConstraintProcessor, type ToolDefinition } from './index.js';
+import { normalizeJsonSchema, outputConstraint, parseToolCall, toolCallReader, toolCalls, toolInstruction, validateTools, type ConstraintProcessor, type ToolDefinition } from './index.js';
 
 const tokenizer = byteTokenizer();
 
@@ -128,5 +128,32 @@ describe('outputConstraint', () => {
     expect(() => outputConstraint({ schema: { type: 'string' }, tools }, { tokenizer })).toThrow(/cannot apply to one answer/);
     expect(outputConstraint({ schema: { type: 'string' }, tools, toolChoice: 'none' }, { tokenizer })).toBeDefined();
     expect(() => outputConstraint({ schema: { type: 'string', format: 'email' } }, { tokenizer })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('toolCallReader', () => {
+  it.each([1, 2, 3, 7, 100])('streams the name once and argument deltas that add up to the call (chunks of %d)', size => {
+    const text = '{"name":"get_weather","arguments":{"city":"Par}is","days":{"n":[1,2]}}}';
+    const reader = toolCallReader();
+    const names: string[] = [];
+    let args = '';
+    for (let at = 0; at < text.length; at += size) {
+      const { name, argumentsDelta } = reader.push(text.slice(at, at + size));
+      if (name) names.push(name);
+      args += argumentsDelta;
+      expect(args.length).toBeLessThan(text.length - '{"name":"get_weather","arguments":'.length); // the closing brace is held back
+    }
+    args += reader.end();
+    expect(names).toEqual(['get_weather']);
+    expect(reader.name).toBe('get_weather');
+    expect(args).toBe(parseToolCall(text)!.argumentsText);
+    expect(JSON.parse(args)).toEqual({ city: 'Par}is', days: { n: [1, 2] } });
+  });
+
+  it('reads nothing from text that is not a call', () => {
+    const reader = toolCallReader();
+    expect(reader.push('Hello {"name":"x"')).toEqual({ argumentsDelta: '' });
+    expect(reader.end()).toBe('');
+    expect(reader.name).toBeUndefined();
   });
 });

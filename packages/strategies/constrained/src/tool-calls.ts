@@ -152,7 +152,64 @@ export function parseToolCall(text: string, tools?: readonly ToolDefinition[]): 
   if (tools && !tools.some(tool => tool.name === call.name)) {
     throw new InvalidArgumentError({ argument: 'text', message: `calls "${call.name}", which is not among the tools.` });
   }
-  return { name: call.name, arguments: call.arguments, argumentsText: JSON.stringify(call.arguments) };
+  // The grammar writes `name` first and nothing after `arguments`: the generated text of the arguments is
+  // what streaming readers sent, so it is kept as generated rather than re-serialized.
+  const prefix = CALL_PREFIX.exec(text);
+  const argumentsText = prefix && text.endsWith('}') ? text.slice(prefix[0].length, -1) : JSON.stringify(call.arguments);
+  return { name: call.name, arguments: call.arguments, argumentsText };
+}
+
+/** The start of a call as the grammar writes it, up to where the arguments begin. */
+const CALL_PREFIX = /^\{"name":"([A-Za-z0-9_.-]{1,64})","arguments":/;
+
+/** Reads a tool call while it is generated, for streaming APIs (OpenAI `tool_calls` deltas, AI SDK tool input). */
+export interface ToolCallReader {
+  /**
+   * Feeds the next generated text of a call. Returns the tool's name once, as soon as it is complete, and
+   * the argument text that is certain so far (the last character is held back: it may close the call).
+   */
+  push(text: string): { name?: string; argumentsDelta: string };
+  /** The argument text not yet returned, once generation has ended (the call's closing brace dropped). */
+  end(): string;
+  /** The tool's name, once read. */
+  readonly name: string | undefined;
+}
+
+/**
+ * Streams a call generated under {@link toolCalls}: the deltas it returns concatenate to
+ * `parseToolCall(text).argumentsText`.
+ */
+export function toolCallReader(): ToolCallReader {
+  let text = '';
+  let name: string | undefined;
+  let start = -1; // where the arguments begin in `text`
+  let sent = 0; // argument characters returned so far
+  return {
+    get name() {
+      return name;
+    },
+    push(delta) {
+      text += delta;
+      let named: string | undefined;
+      if (start < 0) {
+        const match = CALL_PREFIX.exec(text);
+        if (!match) return { argumentsDelta: '' };
+        start = match[0].length;
+        name = named = match[1];
+      }
+      const certain = text.length - 1 - start;
+      const argumentsDelta = certain > sent ? text.slice(start + sent, start + certain) : '';
+      sent = Math.max(sent, certain);
+      return { name: named, argumentsDelta };
+    },
+    end() {
+      if (start < 0) return '';
+      const total = text.endsWith('}') ? text.length - 1 - start : text.length - start;
+      const rest = total > sent ? text.slice(start + sent, start + total) : '';
+      sent = Math.max(sent, total);
+      return rest;
+    },
+  };
 }
 
 /**
