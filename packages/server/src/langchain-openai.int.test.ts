@@ -1,5 +1,6 @@
 import { loadModel } from '@decodekit/backend-onnx';
 import type { LoadedModel } from '@decodekit/core';
+import type { AIMessageChunk } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,5 +64,15 @@ describe('ChatOpenAI against decodekit serve', () => {
     expect(typeof message.tool_calls![0].args.city).toBe('string');
     const result = await weather.invoke(message.tool_calls![0]);
     expect(String(result.content)).toMatch(/^sunny in /);
+
+    // Streamed, the call arrives as tool_call_chunks that LangChain merges into the same call.
+    let merged: AIMessageChunk | undefined;
+    let chunks = 0;
+    for await (const chunk of await withTools.stream('What is the weather in Paris?')) {
+      merged = merged ? merged.concat(chunk) : chunk;
+      if (chunk.tool_call_chunks?.length) chunks++;
+    }
+    expect(chunks).toBeGreaterThan(2);
+    expect(merged?.tool_calls?.[0]).toMatchObject({ name: 'get_weather', args: message.tool_calls![0].args });
   });
 });
