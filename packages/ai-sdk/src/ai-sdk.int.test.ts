@@ -161,6 +161,9 @@ describe('@decodekit/ai-sdk with the ai package', () => {
     await expect(
       generateText({ model, prompt: 'x', providerOptions: { decodekit: { beamWidth: 3 } }, maxRetries: 0 }),
     ).rejects.toThrow(/providerOptions.decodekit.beamWidth/);
+    // Bad sampling values throw from doStream itself (before any stream exists), and free the model.
+    await expect(model.doStream({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }], topK: -1 })).rejects.toThrow(/topK/);
+    expect((await generateText({ model, prompt: 'Tom', maxOutputTokens: 3, temperature: 0 })).text.length).toBeGreaterThan(0);
   });
 });
 

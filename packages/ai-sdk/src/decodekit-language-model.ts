@@ -15,6 +15,7 @@ import {
   ContextLengthError,
   createDecoder,
   InvalidArgumentError,
+  resolveGenerateOptions,
   type DecodeEvent,
   type DecodeStats,
   type FinishReason,
@@ -287,6 +288,7 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
       if (constraint) warnings.push({ type: 'unsupported', feature: 'stopSequences', details: 'not applied while the output is constrained (JSON or tools).' });
       else generate.stop = options.stopSequences;
     }
+    resolveGenerateOptions(generate); // bad values throw here, not from inside the stream
     const processors: LogitsProcessor<any>[] = [...(setup.processors ?? [])];
     if (constraint) processors.push(constraint);
     const decoder = createDecoder({ model: setup.model ?? model, tokenizer: model.tokenizer, processors, strategy: setup.strategy });

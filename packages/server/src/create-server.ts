@@ -5,6 +5,7 @@ import {
   ContextLengthError,
   DecodingError,
   InvalidArgumentError,
+  resolveGenerateOptions,
   type FinishReason,
   type GenerateOptions,
   type LoadedModel,
@@ -678,6 +679,7 @@ function promptsOf(prompt: CompletionBody['prompt'], model: LoadedModel): number
   return (prompt as number[][]).map(check);
 }
 
+/** The decoder options of a request, validated here (a 400 before the request takes a slot or streams). */
 function generateOptionsOf(body: SamplingBody, maxTokens: number, constrained: boolean): GenerateOptions {
   const options: GenerateOptions = { maxTokens, temperature: body.temperature ?? 1 };
   if (body.top_p != null && body.top_p < 1) options.topP = body.top_p;
@@ -687,8 +689,22 @@ function generateOptionsOf(body: SamplingBody, maxTokens: number, constrained: b
   // A constrained answer ends where its grammar says; a stop string could cut it into invalid JSON.
   const stop = body.stop == null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   if (!constrained && stop.length > 0) options.stop = stop;
+  try {
+    resolveGenerateOptions(options);
+  } catch (error) {
+    if (InvalidArgumentError.isInstance(error)) throw new InvalidArgumentError({ argument: OPENAI_NAMES[error.argument] ?? error.argument, message: error.message.replace(/^Invalid argument "[^"]+": /, '') });
+    throw error;
+  }
   return options;
 }
+
+/** OpenAI's names of core's generate options, for error messages. */
+const OPENAI_NAMES: Record<string, string> = {
+  maxTokens: 'max_tokens',
+  topP: 'top_p',
+  presencePenalty: 'presence_penalty',
+  frequencyPenalty: 'frequency_penalty',
+};
 
 function readToolCall(text: string, tools: readonly ToolDefinition[]) {
   try {
