@@ -8,11 +8,12 @@ import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerModels } from './commands/models.js';
+import { registerServe } from './commands/serve.js';
 
 /** Builds the `decodekit` command line. */
 export function createProgram(): Command {
   const program = new Command('decodekit')
-    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert.')
+    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert, serve.')
     .showHelpAfterError();
   registerGenerate(program);
   registerBench(program);
@@ -23,5 +24,6 @@ export function createProgram(): Command {
   registerCompress(program);
   registerConvert(program);
   registerModels(program);
+  registerServe(program);
   return program;
 }

@@ -62,8 +62,15 @@ interface CompiledConstraint {
 const compiled = new WeakMap<Tokenizer, Map<string, CompiledConstraint>>();
 
 /**
- * Compiles (or reuses) a constraint for a tokenizer. Compilation is cached per (tokenizer, key); masks are
- * cached per recogniser configuration, so a constraint shared by many generations gets faster over time.
+ * Most compiled constraints kept per tokenizer (least recently used dropped first), so a long-running
+ * process that sees a new schema per request (a server) does not grow without bound.
+ */
+export const MAX_COMPILED_CONSTRAINTS = 64;
+
+/**
+ * Compiles (or reuses) a constraint for a tokenizer. Compilation is cached per (tokenizer, key), the
+ * {@link MAX_COMPILED_CONSTRAINTS} most recently used per tokenizer; masks are cached per recogniser
+ * configuration, so a constraint shared by many generations gets faster over time.
  */
 export function compileConstraint(
   tokenizer: Tokenizer,
@@ -77,13 +84,19 @@ export function compileConstraint(
     compiled.set(tokenizer, byKey);
   }
   let constraint = byKey.get(key);
-  if (!constraint) {
+  if (constraint) {
+    byKey.delete(key); // re-inserted below: Map order is recency order
+  } else {
     const { builder, root } = build();
     const grammar = flattenGrammar(builder.rules, root, argument);
     const index = vocabularyIndex(tokenizer);
     const recogniser = new PushdownRecogniser(grammar, minimalRestLengths(grammar, index.singleBytes));
     constraint = { recogniser, index, masks: new WeakMap(), transitions: new WeakMap() };
-    byKey.set(key, constraint);
+  }
+  byKey.set(key, constraint);
+  if (byKey.size > MAX_COMPILED_CONSTRAINTS) {
+    const oldest = byKey.keys().next();
+    if (!oldest.done) byKey.delete(oldest.value);
   }
   return constraint;
 }

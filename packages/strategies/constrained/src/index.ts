@@ -8,3 +8,5 @@ export type { ConstraintOptions, ConstraintProcessor, ConstraintState } from './
 export { ConstraintDeadEndError, ConstraintViolationError } from './errors.js';
 export { ANNOTATION_KEYWORDS, SUPPORTED_KEYWORDS, unsupportedSchemaFeatures } from './json-schema-compiler.js';
 export type { JsonSchema } from './json-schema-compiler.js';
+export { normalizeJsonSchema, outputConstraint, parseToolCall, toolCallReader, toolCallSchema, toolCalls, toolInstruction, validateTools } from './tool-calls.js';
+export type { OutputFormat, ParsedToolCall, ToolCallReader, ToolChoice, ToolDefinition } from './tool-calls.js';
