@@ -12,8 +12,9 @@ import {
 import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
 import { readEmbeddingTable } from '@decodekit/models';
-import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph } from './onnx-model';
-import type { OrtRuntime, OrtSessionOptions } from './ort-runtime';
+import type { GraphIO } from './graph-io';
+import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph, type FirstGraph } from './onnx-model';
+import type { OrtRuntime, OrtSession, OrtSessionOptions } from './ort-runtime';
 
 /** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
 export type TokenizerFactory = (files: {
@@ -29,8 +30,19 @@ export type TokenizerFactory = (files: {
  */
 export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
   readonly onnx: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  /** Path of `onnx` inside the folder, for messages (default `onnx/model.onnx`). */
+  readonly onnxFile?: string;
   /** `onnx/model_embeds.onnx`, the `inputs_embeds` variant of the graph (docs/graph-io.md), when the folder has it. */
   readonly embedsOnnx?: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  /**
+   * The first graph of a split decoder pair (`decoder_model.onnx`, no past inputs), run on an empty cache;
+   * `onnx` is then the with-past graph.
+   */
+  readonly firstOnnx?: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  /** Path of `firstOnnx` inside the folder, for messages. */
+  readonly firstOnnxFile?: string;
+  /** The file `config` was read from, for messages (default `config.json`; `genai_config.json` for genai folders). */
+  readonly configFile?: string;
 }
 
 /** Options every ONNX backend accepts. */
@@ -95,10 +107,14 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         (typeof files.config._name_or_path === 'string'
           ? files.config._name_or_path
           : 'onnx-model');
+      const sourceFiles = files as ModelSourceFiles;
+      const graphFile = sourceFiles.onnxFile ?? onnxFile;
+      const configFile = sourceFiles.configFile ?? 'config.json';
       const { info, shape: configShape } = readModelConfig(
         files.config,
         files.generationConfig,
         name,
+        configFile,
       );
 
       let tokenizer: Tokenizer;
@@ -121,7 +137,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
       if (tokenizer.vocabSize > info.vocabSize) {
         throw new ModelFormatError({
           path: 'tokenizer.json',
-          message: `the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${info.vocabSize}. The tokenizer does not belong to this model.`,
+          message: `the tokenizer has ${tokenizer.vocabSize} tokens but ${configFile}'s vocab_size is ${info.vocabSize}. The tokenizer does not belong to this model.`,
         });
       }
       throwIfAborted(signal);
@@ -134,37 +150,62 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         });
       });
       const ort = await runtime;
-      let session;
-      try {
-        const onnx = files.onnx;
-        if (onnx instanceof Uint8Array)
-          session = await ort.InferenceSession.create(onnx, config.sessionOptions);
-        else if (config.acceptsPath)
-          session = await ort.InferenceSession.create(onnx.path, config.sessionOptions);
-        else session = await ort.InferenceSession.create(await onnx.read(), config.sessionOptions);
-      } catch (error) {
-        throw new ModelFormatError({
-          path: onnxFile,
-          message:
-            `ONNX Runtime (${config.id}) could not load the graph of ${where}: ${messageOf(error)}. ` +
-            'The file is damaged or not a supported ONNX model; download or convert it again.',
-          cause: error,
-        });
-      }
-      try {
-        if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
-        const io = discoverGraphIO(session, configShape);
-        if (io.numLayers !== info.numLayers) {
+      const open = async (
+        onnx: NonNullable<ModelSourceFiles['firstOnnx']>,
+        file: string,
+      ): Promise<OrtSession> => {
+        try {
+          if (onnx instanceof Uint8Array)
+            return await ort.InferenceSession.create(onnx, config.sessionOptions);
+          if (config.acceptsPath)
+            return await ort.InferenceSession.create(onnx.path, config.sessionOptions);
+          return await ort.InferenceSession.create(await onnx.read(), config.sessionOptions);
+        } catch (error) {
           throw new ModelFormatError({
-            path: 'config.json',
-            message: `num_hidden_layers is ${info.numLayers} but ${onnxFile} has ${io.numLayers} layers of KV cache. The config does not belong to this graph.`,
+            path: file,
+            message:
+              `ONNX Runtime (${config.id}) could not load the graph of ${where}: ${messageOf(error)}. ` +
+              'The file is damaged or not a supported ONNX model (or it uses operators this runtime lacks); download or convert it again.',
+            cause: error,
           });
         }
-        if (io.logitsWidth !== undefined && io.logitsWidth !== info.vocabSize) {
-          throw new ModelFormatError({
-            path: 'config.json',
-            message: `vocab_size is ${info.vocabSize} but the graph's logits have ${io.logitsWidth} columns. The config does not belong to this graph.`,
+      };
+      const session = await open(files.onnx, graphFile);
+      let firstSession: OrtSession | undefined;
+      try {
+        if (sourceFiles.firstOnnx !== undefined)
+          firstSession = await open(sourceFiles.firstOnnx, sourceFiles.firstOnnxFile ?? 'decoder_model.onnx');
+        if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
+        const io = discoverGraphIO(session, configShape, { file: graphFile });
+        const checkGraph = (graph: GraphIO) => {
+          if (graph.numLayers !== info.numLayers) {
+            throw new ModelFormatError({
+              path: configFile,
+              message: `num_hidden_layers is ${info.numLayers} but ${graph.file} has ${graph.numLayers} layers of KV cache. The config does not belong to this graph.`,
+            });
+          }
+          if (graph.logitsWidth !== undefined && graph.logitsWidth !== info.vocabSize) {
+            throw new ModelFormatError({
+              path: configFile,
+              message: `vocab_size is ${info.vocabSize} but the logits of ${graph.file} have ${graph.logitsWidth} columns. The config does not belong to this graph.`,
+            });
+          }
+        };
+        checkGraph(io);
+        let first: FirstGraph | undefined;
+        if (firstSession !== undefined) {
+          const firstIO = discoverGraphIO(firstSession, configShape, {
+            file: sourceFiles.firstOnnxFile,
+            withoutPast: true,
           });
+          checkGraph(firstIO);
+          if (firstIO.kvType !== io.kvType) {
+            throw new ModelFormatError({
+              path: firstIO.file ?? graphFile,
+              message: `its presents are ${firstIO.kvType} but ${graphFile} takes ${io.kvType} pasts. The two graphs of a split pair must come from one export.`,
+            });
+          }
+          first = { session: firstSession, io: firstIO };
         }
         let embeds: EmbedsGraph | undefined;
         const embedsOnnx = (files as ModelSourceFiles).embedsOnnx;
@@ -199,7 +240,17 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
             },
           };
         }
-        const engine = new OnnxEngine(ort, session, io, info, config.id, config.inputEmbeddings ? { embeds } : undefined);
+        const engine = new OnnxEngine(
+          ort,
+          session,
+          io,
+          info,
+          config.id,
+          config.inputEmbeddings ? { embeds } : undefined,
+          first,
+        );
+        // Capabilities come from what runs: a graph traced for fixed shapes serves multi-row forwards row by row.
+        await engine.probe();
         const table = embeds?.table;
         return {
           info,
@@ -216,6 +267,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         };
       } catch (error) {
         await session.release().catch(() => undefined);
+        await firstSession?.release().catch(() => undefined);
         throw error;
       }
     },
