@@ -10,6 +10,14 @@ export interface DecodekitConfigInfo {
   /** Where the weights came from, e.g. `llama2.c`, `seeded`. */
   readonly source: string;
   readonly name?: string;
+  /** Weight and I/O precision of a converter variant (absent: fp32). */
+  readonly dtype?: string;
+  /** File layout of a converter variant: `single`, `merged` or `split` (absent: single). */
+  readonly layout?: string;
+  /** False when the graph takes no `position_ids`. */
+  readonly positionIds?: boolean;
+  /** True when the graph takes `num_logits_to_keep`. */
+  readonly logitsToKeep?: boolean;
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */
