@@ -7,8 +7,10 @@ export type { BrowserWasmBackendOptions } from './browser-wasm-backend';
 export type { WasmBackendOptions } from './wasm-backend';
 export { fetchModelFiles } from './model-url';
 export type { FetchFunction } from './model-url';
-export { createOnnxBackend } from './onnx-backend';
+export { createOnnxBackend, describeGraph } from './onnx-backend';
+export type { MultiRowSupport } from './onnx-model';
 export type {
+  GraphReport,
   ModelSourceFiles,
   OnnxBackendConfig,
   OnnxBackendOptions,

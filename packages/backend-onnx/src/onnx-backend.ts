@@ -13,7 +13,7 @@ import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
 import { readEmbeddingTable } from '@decodekit/models';
 import type { GraphIO } from './graph-io';
-import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph, type FirstGraph } from './onnx-model';
+import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph, type FirstGraph, type MultiRowSupport } from './onnx-model';
 import type { OrtRuntime, OrtSession, OrtSessionOptions } from './ort-runtime';
 
 /** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
@@ -77,6 +77,34 @@ export interface OnnxBackendConfig {
 
 const onnxFile = 'onnx/model.onnx';
 const embedsFile = 'onnx/model_embeds.onnx';
+
+/** What loading found out about a model's graph (see {@link describeGraph}). */
+export interface GraphReport {
+  /** The graph file forwards on a cache run (e.g. `onnx/model.onnx`, `model.onnx`, `onnx/decoder_model_merged.onnx`). */
+  readonly graph: string;
+  /** The first graph of a split pair, which runs the prompt. */
+  readonly firstGraph?: string;
+  /** Element type of the KV cache (kept as is) and of the logits (widened to float32 once per forward). */
+  readonly kvType: 'float32' | 'float16';
+  readonly logitsType: 'float32' | 'float16';
+  /** The graph's input names. */
+  readonly inputs: readonly string[];
+  /**
+   * Which multi-row forwards the load-time probe found to run with the logits of one-row forwards; the others
+   * are served one row at a time (exact, but verifying a draft then costs one forward per row).
+   */
+  readonly multiRow: MultiRowSupport;
+}
+
+const graphReports = new WeakMap<LoadedModel, GraphReport>();
+
+/**
+ * What loading found out about a model's graph: its files, cache and logits types, inputs, and whether
+ * several tokens run in one forward. Undefined for models not loaded by an ONNX backend.
+ */
+export function describeGraph(model: LoadedModel): GraphReport | undefined {
+  return graphReports.get(model);
+}
 
 /** The last segment of a folder path or URL, as a default model name. */
 function nameOf(source: string): string {
@@ -252,7 +280,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         // Capabilities come from what runs: a graph traced for fixed shapes serves multi-row forwards row by row.
         await engine.probe();
         const table = embeds?.table;
-        return {
+        const loaded: LoadedModel = {
           info,
           capabilities: engine.capabilities,
           tokenizer,
@@ -265,6 +293,15 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           ...(table === undefined ? {} : { embeddingTable: () => table }),
           dispose: () => engine.dispose(),
         };
+        graphReports.set(loaded, {
+          graph: graphFile,
+          ...(first === undefined ? {} : { firstGraph: first.io.file }),
+          kvType: io.kvType,
+          logitsType: io.logitsType,
+          inputs: [...session.inputNames],
+          multiRow: engine.multiRow,
+        });
+        return loaded;
       } catch (error) {
         await session.release().catch(() => undefined);
         await firstSession?.release().catch(() => undefined);

@@ -158,14 +158,13 @@ export class OnnxEngine {
   async probe(): Promise<MultiRowSupport> {
     const vocab = this.info.vocabSize;
     const [a, b, c] = [1 % vocab, 2 % vocab, 3 % vocab];
-    const quiet = true;
     const attempt = async (
       past: readonly OrtTensor[],
       pastLength: number,
       tokens: Int32Array,
     ): Promise<RunResult | Error> => {
       try {
-        return await this.runRows(past, pastLength, tokens, false, quiet);
+        return await this.runRows(past, pastLength, tokens, false, true);
       } catch (error) {
         return error instanceof Error ? error : new Error(String(error));
       }
@@ -178,43 +177,52 @@ export class OnnxEngine {
         cause: single,
       });
     }
-    const reasons: string[] = [];
-    const onCacheRun = await attempt(single.presents, 1, Int32Array.of(b, c));
-    const prefillRun = await attempt(this.emptyCache, 0, Int32Array.of(a, b, c));
-    let onCache = !(onCacheRun instanceof Error);
-    let prefill = !(prefillRun instanceof Error);
-    if (!onCache) reasons.push(`several tokens on top of a cache fail (${messageOf(onCacheRun)})`);
-    if (!prefill) reasons.push(`several tokens on an empty cache fail (${messageOf(prefillRun)})`);
-    if (prefill && !closeRows(single.logits, 0, (prefillRun as RunResult).logits, 0, vocab, this.io.logitsType)) {
-      prefill = false;
-      reasons.push('a prompt of several tokens gives other logits than one token at a time');
+    // One-row forwards are the reference: [b] then [c] on the cache of [a].
+    const second = await attempt(single.presents, 1, Int32Array.of(b));
+    const third = second instanceof Error ? second : await attempt(second.presents, 2, Int32Array.of(c));
+    if (second instanceof Error || third instanceof Error) {
+      const error = second instanceof Error ? second : (third as Error);
+      throw new ModelFormatError({
+        path: this.graphFile,
+        message: `ONNX Runtime cannot run one token on top of a cache: ${messageOf(error)}. The export is broken or traced for a fixed length.`,
+        cause: error,
+      });
     }
-    const agree =
-      onCache &&
-      prefill &&
-      closeRows((onCacheRun as RunResult).logits, 0, (prefillRun as RunResult).logits, vocab, 2 * vocab, this.io.logitsType);
-    if ((onCache || prefill) && !agree) {
-      // One-row forwards are the reference for whichever multi-row path runs.
-      const second = await attempt(single.presents, 1, Int32Array.of(b));
-      const third = second instanceof Error ? second : await attempt(second.presents, 2, Int32Array.of(c));
-      if (second instanceof Error || third instanceof Error) {
-        const error = second instanceof Error ? second : (third as Error);
-        throw new ModelFormatError({
-          path: this.graphFile,
-          message: `ONNX Runtime cannot run one token on top of a cache: ${messageOf(error)}. The export is broken or traced for a fixed length.`,
-          cause: error,
-        });
-      }
-      const reference = new Float32Array(2 * vocab);
-      reference.set(second.logits.subarray(0, vocab));
-      reference.set(third.logits.subarray(0, vocab), vocab);
-      if (onCache && !closeRows((onCacheRun as RunResult).logits, 0, reference, 0, 2 * vocab, this.io.logitsType)) {
+    const reference = new Float32Array(3 * vocab);
+    reference.set(single.logits.subarray(0, vocab));
+    reference.set(second.logits.subarray(0, vocab), vocab);
+    reference.set(third.logits.subarray(0, vocab), 2 * vocab);
+    const reasons: string[] = [];
+    const strict = this.io.logitsType === 'float16' ? 2e-2 : 1e-3;
+    // Several tokens on a cache must give the logits of decoding one at a time: verifying a draft then
+    // accepts exactly what greedy decoding would emit.
+    const onCacheRun = await attempt(single.presents, 1, Int32Array.of(b, c));
+    let onCache = !(onCacheRun instanceof Error);
+    if (onCacheRun instanceof Error) {
+      reasons.push(`several tokens on top of a cache fail (${messageOf(onCacheRun)})`);
+    } else {
+      const difference = relativeDifference(onCacheRun.logits, reference.subarray(vocab));
+      if (difference > strict) {
         onCache = false;
-        reasons.push('several tokens on top of a cache give other logits than one token at a time');
+        reasons.push(
+          `several tokens on top of a cache give other logits than one token at a time (relative difference ${difference.toExponential(1)})`,
+        );
       }
-      if (prefill && !closeRows((prefillRun as RunResult).logits, vocab, reference, 0, 2 * vocab, this.io.logitsType)) {
+    }
+    // A prompt runs in one forward unless that fails or is plainly wrong (a graph traced for one row); the
+    // small differences of batch-dependent kernels (dynamic per-tensor quantization) are what every runtime
+    // gives for a prompt.
+    const prefillRun = await attempt(this.emptyCache, 0, Int32Array.of(a, b, c));
+    let prefill = !(prefillRun instanceof Error);
+    if (prefillRun instanceof Error) {
+      reasons.push(`several tokens on an empty cache fail (${messageOf(prefillRun)})`);
+    } else {
+      const difference = relativeDifference(prefillRun.logits, reference);
+      if (difference > PREFILL_TOLERANCE) {
         prefill = false;
-        reasons.push('a prompt of several tokens gives other logits than one token at a time');
+        reasons.push(
+          `a prompt of several tokens gives other logits than one token at a time (relative difference ${difference.toExponential(1)})`,
+        );
       }
     }
     this.multiRow = { prefill, onCache, ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}) };
@@ -433,26 +441,19 @@ export class OnnxEngine {
   }
 }
 
-/**
- * Whether `length` logits of `a` from `aOffset` match `b` from `bOffset` up to the numerical noise of
- * running the same tokens in differently shaped forwards (a tolerance relative to the largest logit).
- */
-function closeRows(
-  a: Float32Array,
-  aOffset: number,
-  b: Float32Array,
-  bOffset: number,
-  length: number,
-  type: 'float32' | 'float16',
-): boolean {
+/** Largest relative difference of a prompt forward from one-token forwards that still counts as the same. */
+const PREFILL_TOLERANCE = 0.1;
+
+/** max |a - b| over max(1, max |b|): how far `a` is from the reference `b` (Infinity on NaN). */
+function relativeDifference(a: Float32Array, b: Float32Array): number {
   let scale = 1;
-  for (let index = 0; index < length; index++) scale = Math.max(scale, Math.abs(b[bOffset + index]));
-  const tolerance = (type === 'float16' ? 2e-2 : 1e-3) * scale;
-  for (let index = 0; index < length; index++) {
-    const difference = Math.abs(a[aOffset + index] - b[bOffset + index]);
-    if (!(difference <= tolerance)) return false;
+  let largest = 0;
+  for (let index = 0; index < b.length; index++) {
+    scale = Math.max(scale, Math.abs(b[index]));
+    const difference = Math.abs(a[index] - b[index]);
+    largest = difference > largest || Number.isNaN(difference) ? (Number.isNaN(difference) ? Infinity : difference) : largest;
   }
-  return true;
+  return largest / scale;
 }
 
 /** First line of an error's message (ONNX Runtime messages can carry long native stacks). */

@@ -35,6 +35,8 @@ export interface ConvertLlama2cInput {
   readonly positionIds?: boolean;
   /** Add a `num_logits_to_keep` input, as transformers.js exports have (default false). */
   readonly logitsToKeep?: boolean;
+  /** How `q8` quantizes activations (default `per-row`; see {@link LlamaGraphOptions.q8Activations}). */
+  readonly q8Activations?: LlamaGraphOptions['q8Activations'];
 }
 
 /** How a converted decoder is laid out in files (see {@link ConvertLlama2cInput.layout}). */
@@ -84,6 +86,7 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     dtype,
     positionIds: input.positionIds ?? true,
     logitsToKeep: input.logitsToKeep ?? false,
+    ...(dtype === 'q8' ? { q8Activations: input.q8Activations ?? 'per-row' } : {}),
   };
   const variant =
     dtype !== 'fp32' || layout !== 'single' || graphOptions.positionIds === false || graphOptions.logitsToKeep;
@@ -94,6 +97,7 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     ...(variant
       ? {
           dtype,
+          ...(dtype === 'q8' ? { q8Activations: graphOptions.q8Activations } : {}),
           layout,
           ...(graphOptions.positionIds ? {} : { positionIds: false }),
           ...(graphOptions.logitsToKeep ? { logitsToKeep: true } : {}),

@@ -9,8 +9,8 @@ import { quantizeInt4, quantizeInt8, toFloat16 } from './quantize.js';
  * - `fp32`: float32 weights, cache and logits.
  * - `fp16`: float16 weights, KV cache (`past_key_values.*`, `present.*`) and logits; the arithmetic runs in
  *   float32 between them (weights are widened once when ONNX Runtime loads the graph).
- * - `q8`: per-column int8 weights of every layer projection, run as DynamicQuantizeLinear + MatMulInteger
- *   (ONNX Runtime's dynamic quantization); embeddings and the classifier stay float32.
+ * - `q8`: per-column int8 weights of every layer projection with dynamically quantized int8 activations, run
+ *   by MatMulInteger (see `q8Activations`); embeddings and the classifier stay float32.
  * - `q4`: 4-bit weights of every layer projection in blocks of 32, run by com.microsoft MatMulNBits.
  * - `q4f16`: `q4` with the I/O of `fp16` (float16 KV cache, logits and embedding table).
  */
@@ -44,6 +44,12 @@ export interface LlamaGraphOptions {
   /** Weight and I/O precision (default `fp32`). */
   readonly dtype?: GraphDtype;
   /**
+   * How `q8` quantizes activations: `per-row` (default; symmetric int8, one scale per row, so multi-row
+   * forwards give the logits of one-row forwards) or `per-tensor` (DynamicQuantizeLinear, ONNX Runtime's
+   * quantize_dynamic pattern: one scale per call, so they do not; the loader then verifies drafts row by row).
+   */
+  readonly q8Activations?: 'per-row' | 'per-tensor';
+  /**
    * Take `position_ids` (default true). Without it the graph counts positions from the cache length, as
    * exports of models without the input do; that needs a chain (so no `attention_bias`).
    */
@@ -75,6 +81,10 @@ interface Context {
   readonly eps: string;
   readonly two: string;
   readonly dtype: GraphDtype;
+  readonly q8Activations: 'per-row' | 'per-tensor';
+  /** Scalars of the per-row int8 activation quantization. */
+  readonly tiny: string;
+  readonly int8Max: string;
 }
 
 /** How each layer projection is stored and multiplied, by dtype. */
@@ -86,7 +96,15 @@ function storeLinear(ctx: Context, name: string, rows: number, columns: number, 
     g.op1('Cast', [`${name}.fp16`], { to: ElemType.float }, name);
   } else if (dtype === 'q8') {
     const { quantized, scales } = quantizeInt8(matrix, rows, columns);
-    g.tensor(`${name}.int8`, [rows, columns], ElemType.int8, quantized);
+    if (ctx.q8Activations === 'per-tensor') {
+      // uint8 weights with zero point 128, as ONNX Runtime's dynamic quantization writes them.
+      const shifted = new Uint8Array(quantized.length);
+      for (let index = 0; index < quantized.length; index++) shifted[index] = quantized[index] + 128;
+      g.tensor(`${name}.uint8`, [rows, columns], ElemType.uint8, shifted);
+      g.tensor(`${name}.zero_point`, [], ElemType.uint8, Uint8Array.of(128));
+    } else {
+      g.tensor(`${name}.int8`, [rows, columns], ElemType.int8, quantized);
+    }
     g.float(`${name}.scale`, [columns], scales);
   } else if (dtype === 'q4' || dtype === 'q4f16') {
     const { packed, scales, blocks } = quantizeInt4(matrix, rows, columns, 32);
@@ -100,11 +118,23 @@ function storeLinear(ctx: Context, name: string, rows: number, columns: number, 
 /** `x @ W` for a projection stored by {@link storeLinear} (`columns` = W's output width). */
 function linear(ctx: Context, g: GraphWriter, x: string, name: string, rows: number, columns: number): string {
   const { dtype } = ctx;
-  if (dtype === 'q8') {
+  if (dtype === 'q8' && ctx.q8Activations === 'per-tensor') {
+    // ONNX Runtime's quantize_dynamic pattern (transformers.js' model_quantized.onnx): one activation scale
+    // for the whole call, so a row's logits depend on the other rows of the forward.
     const [quantized, scale, zeroPoint] = g.op('DynamicQuantizeLinear', [x], {}, 3);
-    const product = g.op1('MatMulInteger', [quantized, `${name}.int8`, zeroPoint]);
+    const product = g.op1('MatMulInteger', [quantized, `${name}.uint8`, zeroPoint, `${name}.zero_point`]);
     const combined = g.op1('Mul', [scale, `${name}.scale`]);
     return g.op1('Mul', [g.op1('Cast', [product], { to: ElemType.float }), combined]);
+  }
+  if (dtype === 'q8') {
+    // Symmetric int8 activations with one scale per row: integer products are exact, so each row's result
+    // is the same whatever other rows share the forward (verifying a draft gives the logits of decoding).
+    const rowMax = g.op1('ReduceMax', [g.op1('Abs', [x])], { axes: [-1], keepdims: 1 }); // [1, n, 1]
+    const scale = g.op1('Div', [g.op1('Max', [rowMax, ctx.tiny]), ctx.int8Max]);
+    const rounded = g.op1('Round', [g.op1('Div', [x, scale])]);
+    const quantized = g.op1('Cast', [rounded], { to: ElemType.int8 });
+    const product = g.op1('MatMulInteger', [quantized, `${name}.int8`]);
+    return g.op1('Mul', [g.op1('Mul', [g.op1('Cast', [product], { to: ElemType.float }), scale]), `${name}.scale`]);
   }
   if (dtype === 'q4' || dtype === 'q4f16') {
     return g.contrib('MatMulNBits', [x, `${name}.q4`, `${name}.scale`], {
@@ -317,6 +347,10 @@ export function buildLlamaGraph(
     eps: scalarF32(g, 'rms_eps', config.rmsNormEps ?? 1e-5),
     two: scalarF32(g, 'two', 2),
     dtype,
+    q8Activations: options.q8Activations ?? 'per-row',
+    ...(dtype === 'q8' && options.q8Activations !== 'per-tensor'
+      ? { tiny: scalarF32(g, 'q8_tiny', 1e-30), int8Max: scalarF32(g, 'q8_max', 127) }
+      : { tiny: '', int8Max: '' }),
   };
 
   if (withEmbeds) g.input('inputs_embeds', ElemType.float, [1, 'sequence_length', dim]);

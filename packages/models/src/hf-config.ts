@@ -12,6 +12,8 @@ export interface DecodekitConfigInfo {
   readonly name?: string;
   /** Weight and I/O precision of a converter variant (absent: fp32). */
   readonly dtype?: string;
+  /** How a `q8` variant quantizes activations (`per-row` or `per-tensor`). */
+  readonly q8Activations?: string;
   /** File layout of a converter variant: `single`, `merged` or `split` (absent: single). */
   readonly layout?: string;
   /** False when the graph takes no `position_ids`. */

@@ -1,5 +1,16 @@
+import { InvalidArgumentError } from '@decodekit/core';
+import { GRAPH_DTYPES, GRAPH_LAYOUTS, type GraphDtype, type GraphLayout } from '@decodekit/models';
 import { convertLlama2cToFolder } from '@decodekit/models/node';
 import type { Command } from 'commander';
+
+function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
+  return (raw: string): TValue => {
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new InvalidArgumentError({ argument, message: `use one of ${allowed.join(', ')}, got "${raw}".` });
+    }
+    return raw as TValue;
+  };
+}
 
 export function registerConvert(program: Command): void {
   program
@@ -8,8 +19,41 @@ export function registerConvert(program: Command): void {
     .requiredOption('--tokenizer <file>', 'llama2.c tokenizer (tok512.bin style)')
     .requiredOption('--out <dir>', 'output model folder')
     .option('--plain', 'emit only the standard Hugging Face I/O (no decodekit extensions)', false)
-    .action(async (checkpoint: string, options: { tokenizer: string; out: string; plain: boolean }) => {
-      await convertLlama2cToFolder(checkpoint, options.tokenizer, options.out, { plain: options.plain });
-      process.stderr.write(`wrote ${options.out}${options.plain ? ' (plain export)' : ''}\n`);
-    });
+    .option('--dtype <dtype>', `weights and I/O: ${GRAPH_DTYPES.join(' | ')}`, oneOf('--dtype', GRAPH_DTYPES), 'fp32')
+    .option(
+      '--layout <layout>',
+      'single (onnx/model.onnx) | merged (decoder_model_merged.onnx, use_cache_branch) | split (decoder_model + decoder_with_past_model)',
+      oneOf('--layout', GRAPH_LAYOUTS),
+      'single',
+    )
+    .option('--no-position-ids', 'no position_ids input: positions count from the cache (needs --plain)')
+    .option('--logits-to-keep', 'add a num_logits_to_keep input, as transformers.js exports have', false)
+    .action(
+      async (
+        checkpoint: string,
+        options: { tokenizer: string; out: string; plain: boolean; dtype: GraphDtype; layout: GraphLayout; positionIds: boolean; logitsToKeep: boolean },
+      ) => {
+        if (!options.positionIds && !options.plain) {
+          throw new InvalidArgumentError({
+            argument: '--no-position-ids',
+            message: 'a graph without position_ids cannot take tree attention; add --plain.',
+          });
+        }
+        await convertLlama2cToFolder(checkpoint, options.tokenizer, options.out, {
+          plain: options.plain,
+          dtype: options.dtype,
+          layout: options.layout,
+          positionIds: options.positionIds,
+          logitsToKeep: options.logitsToKeep,
+        });
+        const variant = [
+          options.plain ? 'plain' : undefined,
+          options.dtype === 'fp32' ? undefined : options.dtype,
+          options.layout === 'single' ? undefined : options.layout,
+          options.positionIds ? undefined : 'no position_ids',
+          options.logitsToKeep ? 'num_logits_to_keep' : undefined,
+        ].filter(Boolean);
+        process.stderr.write(`wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`);
+      },
+    );
 }
