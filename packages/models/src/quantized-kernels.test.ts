@@ -1,0 +1,77 @@
+/**
+ * The quantized weight layouts run by ONNX Runtime's kernels compute what they encode: com.microsoft
+ * MatMulNBits on quantizeInt4's packing equals a MatMul with the dequantized weights, and MatMulInteger on
+ * quantizeInt8's int8 weights equals the integer product.
+ */
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { ElemType, createGraphWriter, encodeModel } from './onnx-writer';
+import { quantizeInt4, quantizeInt8 } from './quantize';
+import { seededRandom } from './seeded-random';
+
+const [K, N, rows] = [40, 3, 2]; // K is not a multiple of the block size: the last block is padded
+
+function randomMatrix(length: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length }, () => random.next() * 2 - 1);
+}
+
+async function run(graph: Uint8Array, x: Float32Array): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(graph);
+  try {
+    const outputs = await session.run({ x: new ort.Tensor('float32', x, [1, rows, K]) });
+    return outputs.y.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+function matmul(x: Float32Array, w: Float32Array): Float32Array {
+  const out = new Float32Array(rows * N);
+  for (let r = 0; r < rows; r++)
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[r * N + n] += x[r * K + k] * w[k * N + n];
+  return out;
+}
+
+describe('quantized kernels', () => {
+  const x = randomMatrix(rows * K, 1);
+  const w = randomMatrix(K * N, 2);
+
+  it('MatMulNBits reads quantizeInt4 as (q - 8) × scale per column block', async () => {
+    const { packed, scales, blocks } = quantizeInt4(w, K, N, 32);
+    const dequantized = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        const block = k >> 5;
+        const byte = packed[(n * blocks + block) * 16 + ((k & 31) >> 1)];
+        const q = k & 1 ? byte >> 4 : byte & 0xf;
+        dequantized[k * N + n] = (q - 8) * scales[n * blocks + block];
+      }
+    }
+    const g = createGraphWriter();
+    g.input('x', ElemType.float, [1, rows, K]);
+    g.tensor('w', [N, blocks, 16], ElemType.uint8, packed);
+    g.float('scales', [N * blocks], scales);
+    const y = g.contrib('MatMulNBits', ['x', 'w', 'scales'], { K, N, bits: 4, block_size: 32 });
+    g.op1('Identity', [y], {}, 'y');
+    g.output('y', ElemType.float, [1, rows, N]);
+    const actual = await run(encodeModel(g.toGraph('q4')), x);
+    const expected = matmul(x, dequantized);
+    for (let index = 0; index < expected.length; index++) expect(actual[index]).toBeCloseTo(expected[index], 4);
+  });
+
+  it('MatMulInteger multiplies int8 activations by quantizeInt8 weights exactly', async () => {
+    const { quantized, scales } = quantizeInt8(w, K, N);
+    const g = createGraphWriter();
+    g.input('x', ElemType.float, [1, rows, K]);
+    g.tensor('w', [K, N], ElemType.int8, quantized);
+    const xq = g.op1('Cast', [g.op1('Round', ['x'])], { to: ElemType.int8 });
+    g.op1('Cast', [g.op1('MatMulInteger', [xq, 'w'])], { to: ElemType.float }, 'y');
+    g.output('y', ElemType.float, [1, rows, N]);
+    const integers = x.map(value => Math.round(value * 100));
+    const actual = await run(encodeModel(g.toGraph('q8')), integers);
+    const expected = matmul(integers, Float32Array.from(quantized));
+    expect([...actual]).toEqual([...expected]);
+    expect(scales.length).toBe(N);
+  });
+});
