@@ -81,7 +81,7 @@ describe('findGraphLayout', () => {
     { files: { 'genai_config.json': JSON.stringify(genai), 'model.onnx': '' }, layout: { kind: 'genai', graph: 'model.onnx' } },
     { files: { 'config.json': json, 'onnx/decoder_model.onnx': '' }, layout: undefined },
     { files: { 'stories.bin': '' }, layout: undefined },
-  ])('$files → $layout', async ({ files, layout }) => {
+  ] as Array<{ files: Record<string, string>; layout: unknown }>)('$files → $layout', async ({ files, layout }) => {
     const folder = writeFolder(`layout-${Object.keys(files).join('-').replace(/\W+/g, '_')}`, files);
     expect(await findGraphLayout(folder)).toEqual(layout);
   });
