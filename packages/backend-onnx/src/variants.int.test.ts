@@ -9,9 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDecoder, type LoadedModel } from '@decodekit/core';
 import { convertLlama2c, type ConvertLlama2cInput } from '@decodekit/models';
+import { runBackendConformance } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import { minimalGreedy } from './__fixtures__/minimal-loop';
-import { MODELS_ROOT, writeFolder } from './__fixtures__/model-folders';
+import { MODELS_ROOT, hfExportFolder, writeFolder } from './__fixtures__/model-folders';
 import { createCpuBackend, describeGraph, loadModel } from './index';
 
 const source = join(MODELS_ROOT, 'karpathy', 'tinyllamas', 'stories260K');
@@ -112,4 +113,18 @@ describe('a q8 graph with per-tensor dynamic activation quantization (DynamicQua
       await model.dispose();
     }
   });
+});
+
+// The backend's contract on float16 caches (gathers, masked tree commits, truncate, fork keep Uint16Array bits):
+// rows computed different ways agree to within float16 rounding of the logits.
+runBackendConformance('onnx-cpu, float16 KV cache and logits (stories260K --dtype fp16)', {
+  makeModel: () => createCpuBackend().load(variantFolder('conformance-fp16', { dtype: 'fp16' })),
+  makePlainModel: () => createCpuBackend().load(variantFolder('conformance-fp16-plain', { dtype: 'fp16', plain: true })),
+  tolerance: 2e-2,
+});
+
+// A third-party export whose multi-row forwards on a cache run one row at a time.
+runBackendConformance('onnx-cpu, onnxruntime-genai fp16 export (rows on a cache served one at a time)', {
+  makeModel: () => loadModel(hfExportFolder('onnxruntime-genai-tiny-random-llama-fp16')),
+  tolerance: 1e-3,
 });
