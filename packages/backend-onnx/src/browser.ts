@@ -11,6 +11,7 @@ export { createOnnxBackend, describeGraph } from './onnx-backend';
 export type { MultiRowSupport } from './onnx-model';
 export type {
   GraphReport,
+  GraphSource,
   ModelSourceFiles,
   OnnxBackendConfig,
   OnnxBackendOptions,

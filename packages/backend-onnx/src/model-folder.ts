@@ -1,8 +1,8 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ModelFormatError, ModelNotFoundError, throwIfAborted } from '@decodekit/core';
 import { GRAPH_FILES, LAYOUT_HINT, SPLIT_GRAPH_FILES, configFromGenai } from './model-layout';
-import type { ModelSourceFiles } from './onnx-backend';
+import type { GraphSource, ModelSourceFiles } from './onnx-backend';
 
 const layoutHint = LAYOUT_HINT;
 
@@ -94,8 +94,26 @@ async function onnxFilesIn(folder: string): Promise<string[]> {
   return found.sort();
 }
 
-function graphSource(path: string): { path: string; read(): Promise<Uint8Array> } {
-  return { path, read: async () => new Uint8Array(await readFile(path)) };
+/**
+ * A graph file as a path, with readers for runtimes that take bytes: the graph, and the external data files
+ * beside it that the usual exporters name after it (`model.onnx.data`, `model.onnx_data`, `model.onnx_data_1`).
+ */
+function graphSource(path: string): GraphSource {
+  return {
+    path,
+    read: async () => new Uint8Array(await readFile(path)),
+    async externalData() {
+      const name = basename(path);
+      const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.data|_data(_\\d+)?)$`);
+      const entries = await readdir(dirname(path)).catch(() => [] as string[]);
+      return Promise.all(
+        entries
+          .filter(entry => pattern.test(entry))
+          .sort()
+          .map(async entry => ({ path: entry, data: new Uint8Array(await readFile(join(dirname(path), entry))) })),
+      );
+    },
+  };
 }
 
 /**

@@ -25,20 +25,33 @@ export type TokenizerFactory = (files: {
 }) => Tokenizer | Promise<Tokenizer>;
 
 /**
+ * A graph as read by a source reader: its bytes, or its path (onnxruntime-node opens it and its external data
+ * itself) with a way to read the bytes and the external data files for runtimes that take bytes.
+ */
+export type GraphSource =
+  | Uint8Array
+  | {
+      readonly path: string;
+      read(): Promise<Uint8Array>;
+      /** The graph's external data files (`model.onnx.data`, `model.onnx_data`, ...), by the name the graph uses. */
+      externalData?(): Promise<Array<{ readonly path: string; readonly data: Uint8Array }>>;
+    };
+
+/**
  * A model folder as read by a source reader: ModelFiles, except that `onnx` may be a file path, which lets
  * onnxruntime-node read (and memory-map) the graph and its external data itself.
  */
 export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
-  readonly onnx: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  readonly onnx: GraphSource;
   /** Path of `onnx` inside the folder, for messages (default `onnx/model.onnx`). */
   readonly onnxFile?: string;
   /** `onnx/model_embeds.onnx`, the `inputs_embeds` variant of the graph (docs/graph-io.md), when the folder has it. */
-  readonly embedsOnnx?: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  readonly embedsOnnx?: GraphSource;
   /**
    * The first graph of a split decoder pair (`decoder_model.onnx`, no past inputs), run on an empty cache;
    * `onnx` is then the with-past graph.
    */
-  readonly firstOnnx?: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  readonly firstOnnx?: GraphSource;
   /** Path of `firstOnnx` inside the folder, for messages. */
   readonly firstOnnxFile?: string;
   /** The file `config` was read from, for messages (default `config.json`; `genai_config.json` for genai folders). */
@@ -178,16 +191,17 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         });
       });
       const ort = await runtime;
-      const open = async (
-        onnx: NonNullable<ModelSourceFiles['firstOnnx']>,
-        file: string,
-      ): Promise<OrtSession> => {
+      const open = async (onnx: GraphSource, file: string): Promise<OrtSession> => {
         try {
           if (onnx instanceof Uint8Array)
             return await ort.InferenceSession.create(onnx, config.sessionOptions);
           if (config.acceptsPath)
             return await ort.InferenceSession.create(onnx.path, config.sessionOptions);
-          return await ort.InferenceSession.create(await onnx.read(), config.sessionOptions);
+          // Runtimes that take bytes get the external data files as session options.
+          const externalData = (await onnx.externalData?.()) ?? [];
+          const options =
+            externalData.length > 0 ? { ...config.sessionOptions, externalData } : config.sessionOptions;
+          return await ort.InferenceSession.create(await onnx.read(), options);
         } catch (error) {
           throw new ModelFormatError({
             path: file,

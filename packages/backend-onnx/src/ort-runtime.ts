@@ -37,6 +37,8 @@ export interface OrtSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   executionMode?: 'sequential' | 'parallel';
+  /** External data files of a graph given as bytes (onnxruntime-web), by the name the graph uses. */
+  externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
 }
 
 /** One loaded graph. */

@@ -12,6 +12,7 @@ import { hfExportFolder, stubTokenizerFactory, tinyModelFolder } from './__fixtu
 import { createOnnxBackend } from './onnx-backend';
 import { readModelFolder } from './model-folder';
 import { loadModel } from './load-model';
+import { createWasmBackend } from './node-wasm-backend';
 import type { OrtRuntime, OrtSession } from './ort-runtime';
 
 const genaiFp16 = hfExportFolder('onnxruntime-genai-tiny-random-llama-fp16');
@@ -113,6 +114,22 @@ describe('onnxruntime-genai tiny-random-LlamaForCausalLM-fp16', () => {
       expect(sequence.tokens).toEqual([0, 450, 4996, 17354, 1701]);
     } finally {
       await probed.dispose();
+    }
+  });
+});
+
+describe('the onnxruntime-genai export on the wasm backend (graph and external data given as bytes)', () => {
+  it('decodes the CPU backend\'s greedy ids', async () => {
+    const wasm = await loadModel(genaiFp16, { backend: createWasmBackend() });
+    const cpu = await loadModel(genaiFp16);
+    try {
+      const ids = async (model: LoadedModel) =>
+        (await createDecoder({ model, tokenizer: model.tokenizer }).generate('Once upon a time', { maxTokens: 12, temperature: 0 })).tokens;
+      expect(wasm.capabilities.backendId).toBe('onnx-wasm');
+      expect(await ids(wasm)).toEqual(await ids(cpu));
+    } finally {
+      await wasm.dispose();
+      await cpu.dispose();
     }
   });
 });
