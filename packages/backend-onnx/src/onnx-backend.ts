@@ -212,11 +212,20 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           });
         }
       };
-      const session = await open(files.onnx, graphFile);
-      let firstSession: OrtSession | undefined;
+      // The first graph of a split pair opens first, so that the main graph is the last session created
+      // (backends that wrap the runtime, such as WebGPU's, take the last one as the model's session).
+      const firstSession =
+        sourceFiles.firstOnnx === undefined
+          ? undefined
+          : await open(sourceFiles.firstOnnx, sourceFiles.firstOnnxFile ?? 'decoder_model.onnx');
+      let session: OrtSession;
       try {
-        if (sourceFiles.firstOnnx !== undefined)
-          firstSession = await open(sourceFiles.firstOnnx, sourceFiles.firstOnnxFile ?? 'decoder_model.onnx');
+        session = await open(files.onnx, graphFile);
+      } catch (error) {
+        await firstSession?.release().catch(() => undefined);
+        throw error;
+      }
+      try {
         if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
         const io = discoverGraphIO(session, configShape, { file: graphFile });
         const checkGraph = (graph: GraphIO) => {

@@ -156,6 +156,17 @@ export class OnnxEngine {
    * A graph that cannot even run one row is refused with a ModelFormatError.
    */
   async probe(): Promise<MultiRowSupport> {
+    const results: RunResult[] = [];
+    try {
+      return await this.probeRuns(results);
+    } finally {
+      // The probe's caches are dropped now (device tensors, e.g. WebGPU's, are freed only by dispose()).
+      for (const result of results)
+        for (const tensor of result.presents) (tensor as { dispose?: () => void }).dispose?.();
+    }
+  }
+
+  private async probeRuns(results: RunResult[]): Promise<MultiRowSupport> {
     const vocab = this.info.vocabSize;
     const [a, b, c] = [1 % vocab, 2 % vocab, 3 % vocab];
     const attempt = async (
@@ -164,7 +175,9 @@ export class OnnxEngine {
       tokens: Int32Array,
     ): Promise<RunResult | Error> => {
       try {
-        return await this.runRows(past, pastLength, tokens, false, true);
+        const result = await this.runRows(past, pastLength, tokens, false, true);
+        results.push(result);
+        return result;
       } catch (error) {
         return error instanceof Error ? error : new Error(String(error));
       }
