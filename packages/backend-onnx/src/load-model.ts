@@ -22,7 +22,8 @@ async function thirdPartyFolder(ref: string): Promise<string | undefined> {
     () => false,
   );
   if (!isDirectory) return undefined;
-  const layout = await findGraphLayout(folder).catch(() => undefined);
+  // A broken genai_config.json is reported as such (ModelFormatError), not as an unknown folder.
+  const layout = await findGraphLayout(folder);
   return layout !== undefined && !(layout.kind === 'hf' && layout.graph === 'onnx/model.onnx')
     ? folder
     : undefined;

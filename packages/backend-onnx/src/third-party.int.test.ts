@@ -8,7 +8,7 @@ import { createDecoder, ModelFormatError, type LoadedModel } from '@decodekit/co
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { minimalGreedy } from './__fixtures__/minimal-loop';
-import { hfExportFolder, stubTokenizerFactory, tinyModelFolder } from './__fixtures__/model-folders';
+import { hfExportFolder, stubTokenizerFactory, tinyModelFolder, writeFolder } from './__fixtures__/model-folders';
 import { createOnnxBackend } from './onnx-backend';
 import { readModelFolder } from './model-folder';
 import { loadModel } from './load-model';
@@ -135,6 +135,13 @@ describe('the onnxruntime-genai export on the wasm backend (graph and external d
 });
 
 describe('graphs decodekit cannot feed', () => {
+  it('reports a genai_config.json without a decoder section through loadModel()', async () => {
+    const folder = writeFolder('genai-broken', { 'genai_config.json': JSON.stringify({ model: { type: 'llama' } }), 'model.onnx': '' });
+    const error = await loadModel(folder).catch((caught: unknown) => caught);
+    expect(ModelFormatError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toMatch(/genai_config\.json.*no "model\.decoder" section/);
+  });
+
   it('names an unknown input, lists the graph\'s inputs and the supported layouts', async () => {
     const backend = backendOver(
       countingRuntime({ runs: 0 }, session => ({ inputNames: [...session.inputNames, 'token_type_ids'] })),
