@@ -150,10 +150,11 @@ export class OnnxEngine {
   }
 
   /**
-   * Finds which multi-row forwards run, and run right, with three tiny forwards: [a] and then [b, c] on its
-   * cache, and [a, b, c] on an empty cache. A forward that fails inside ONNX Runtime, or whose rows disagree
-   * with the other path, is checked against one-row forwards; what fails is served one row at a time.
-   * A graph that cannot even run one row is refused with a ModelFormatError.
+   * Finds which multi-row forwards run, and run right, with five tiny forwards: the reference [a], [b], [c]
+   * one token at a time, then [b, c] on the cache of [a] and [a, b, c] on an empty cache. Several rows on a
+   * cache must match the reference to within float rounding (else a verified draft could differ from greedy
+   * decoding); a prompt only has to run and be roughly right. What fails is served one row at a time. A graph
+   * that cannot run one token, on an empty cache or on a cache, is refused with a ModelFormatError.
    */
   async probe(): Promise<MultiRowSupport> {
     const results: RunResult[] = [];
