@@ -396,7 +396,9 @@ export class OnnxEngine {
 
     let outputs: Readonly<Record<string, OrtTensor>>;
     try {
-      const fetches = hidden ? this.fetchesWithHidden : this.fetches;
+      // The probe (quiet) fetches every output: backends that keep outputs on a device (WebGPU's preferred
+      // output locations) bind them by fetch index in onnxruntime-node 1.30, so a subset would misplace them.
+      const fetches = quiet ? session.outputNames : hidden ? this.fetchesWithHidden : this.fetches;
       outputs = await (quiet ? session.run(feeds, fetches, { logSeverityLevel: 4 }) : session.run(feeds, fetches));
     } catch (error) {
       throw new BackendError({
