@@ -4,7 +4,7 @@ import {
   ModelNotFoundError,
   throwIfAborted,
 } from '@decodekit/core';
-import { GRAPH_FILES, LAYOUT_HINT, configFromGenai } from './model-layout';
+import { GRAPH_FILES, LAYOUT_HINT, SPLIT_GRAPH_FILES, configFromGenai } from './model-layout';
 import type { ModelSourceFiles } from './onnx-backend';
 
 /** The `fetch` function model loading uses (the global one unless given). */
@@ -92,7 +92,8 @@ async function getBytes(
 
 /**
  * Fetches a model folder served over HTTP(S) (e.g. a Hugging Face `resolve/main` URL or a static server): the
- * layouts `readModelFolder` reads (config.json with onnx/model.onnx, model.onnx or decoder_model_merged.onnx;
+ * layouts `readModelFolder` reads (config.json with onnx/model.onnx, model.onnx, decoder_model_merged.onnx or the
+ * decoder_model.onnx + decoder_with_past_model.onnx pair;
  * onnxruntime-genai's genai_config.json with the graph it names), and the graph's external data when the server
  * has it under the usual names (`<graph>.data`, `<graph>_data`). A server cannot list files, so each candidate
  * is requested in turn; a 404 moves on to the next.
@@ -140,6 +141,21 @@ export async function fetchModelFiles(
     onnxFile = candidate;
     if (onnx !== undefined) break;
   }
+  let firstOnnx: Uint8Array | undefined;
+  let firstOnnxFile: string | undefined;
+  if (onnx === undefined && configFile === undefined) {
+    // Older optimum exports: the prompt graph and the with-past graph.
+    for (const pair of SPLIT_GRAPH_FILES) {
+      const withPast = await getBytes(fetchFunction, joinUrl(baseUrl, pair.withPast), signal);
+      if (withPast === undefined) continue;
+      firstOnnx = await getBytes(fetchFunction, joinUrl(baseUrl, pair.first), signal);
+      if (firstOnnx === undefined) continue;
+      onnx = withPast;
+      onnxFile = pair.withPast;
+      firstOnnxFile = pair.first;
+      break;
+    }
+  }
   if (onnx === undefined) {
     throw new ModelFormatError({
       path: joinUrl(baseUrl, candidates[0]),
@@ -165,5 +181,6 @@ export async function fetchModelFiles(
         ? bytes
         : { path: joinUrl(baseUrl, onnxFile), read: async () => bytes, externalData: async () => externalData },
     onnxFile,
+    ...(firstOnnx === undefined ? {} : { firstOnnx, firstOnnxFile }),
   };
 }
