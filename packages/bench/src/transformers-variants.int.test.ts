@@ -2,7 +2,7 @@
  * transformers.js 4.x `generate()` as a second reference for the variants decodekit's converter writes: on the
  * same graph files (served under transformers.js' dtype file names), its greedy ids equal decodekit's.
  */
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { loadModel } from '@decodekit/backend-onnx';
