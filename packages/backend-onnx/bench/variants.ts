@@ -49,6 +49,7 @@ const variants: Array<{ label: string; variant: Variant }> = [
   { label: 'split (decoder_model + with_past)', variant: { layout: 'split' } },
   { label: 'no position_ids', variant: { positionIds: false } },
   { label: 'num_logits_to_keep', variant: { logitsToKeep: true } },
+  { label: 'GroupQueryAttention (com.microsoft)', variant: { attention: 'group-query' } },
 ];
 const sources = [
   { name: 'stories260K', checkpoint: join(models, 'karpathy', 'tinyllamas', 'stories260K', 'stories260K.bin'), tokenizer: join(models, 'karpathy', 'tinyllamas', 'stories260K', 'tok512.bin') },

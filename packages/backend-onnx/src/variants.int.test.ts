@@ -2,8 +2,8 @@
  * Every variant decodekit's converter writes (docs/graph-io.md, "Bring your own model") loads through the CPU
  * backend and decodes the ids of a minimal hand-written onnxruntime-node loop over the same files: float16
  * KV cache and logits, int8 and 4-bit (com.microsoft MatMulNBits) weights, merged decoders with
- * use_cache_branch, split decoder_model + decoder_with_past_model pairs, graphs without position_ids and
- * graphs with num_logits_to_keep.
+ * use_cache_branch, split decoder_model + decoder_with_past_model pairs, graphs without position_ids, graphs
+ * with num_logits_to_keep, and com.microsoft GroupQueryAttention fed seqlens_k / total_sequence_length.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +42,8 @@ describe.each([
   { name: 'no-position-ids', variant: { plain: true, positionIds: false }, kvType: 'float32', graph: 'onnx/model.onnx' },
   { name: 'logits-to-keep', variant: { plain: true, logitsToKeep: true }, kvType: 'float32', graph: 'onnx/model.onnx' },
   { name: 'q4f16-merged', variant: { plain: true, dtype: 'q4f16', layout: 'merged' }, kvType: 'float16', graph: 'onnx/decoder_model_merged.onnx' },
+  { name: 'group-query', variant: { plain: true, attention: 'group-query' }, kvType: 'float32', graph: 'onnx/model.onnx' },
+  { name: 'group-query-q4-split', variant: { plain: true, attention: 'group-query', dtype: 'q4', layout: 'split' }, kvType: 'float32', graph: 'onnx/decoder_with_past_model.onnx' },
 ] as const)('converter variant $name', ({ name, variant, kvType, graph }) => {
   it('loads with loadModel() and decodes the minimal onnxruntime-node loop\'s greedy ids', async () => {
     const folder = variantFolder(name, variant as Variant);

@@ -63,6 +63,7 @@ describe('transformers.js generate() on the converter variants', () => {
     { name: 'no position_ids', dtype: 'fp32', flags: { positionIds: false } },
     { name: 'num_logits_to_keep', dtype: 'fp32', flags: { logitsToKeep: true } },
     { name: 'merged', dtype: 'fp32', flags: { layout: 'merged' }, graph: 'decoder_model_merged.onnx' },
+    { name: 'group-query', dtype: 'fp32', flags: { attention: 'group-query' } },
   ] as const)('$name: the same greedy ids as decodekit', async ({ name, dtype, flags, ...rest }) => {
     const folder = await convertLlama2cToFolder(
       join(stories, 'stories260K.bin'),

@@ -66,6 +66,7 @@ describe('decodekit convert variants', () => {
     { name: 'fp16', flags: ['--dtype', 'fp16'] },
     { name: 'q8', flags: ['--dtype', 'q8'] },
     { name: 'merged', flags: ['--layout', 'merged', '--plain'] },
+    { name: 'group-query', flags: ['--attention', 'group-query', '--plain'] },
   ])('$name: prompt-lookup and token-recycling give the ids of greedy decoding', async ({ name, flags }) => {
     const out = join(work, name);
     await run(['convert', join(stories, 'stories260K.bin'), '--tokenizer', join(stories, 'tok512.bin'), '--out', out, ...flags]);

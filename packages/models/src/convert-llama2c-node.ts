@@ -18,6 +18,8 @@ export interface ConvertLlama2cToFolderOptions extends WriteModelFolderOptions {
   readonly positionIds?: boolean;
   /** Add a `num_logits_to_keep` input (default false). */
   readonly logitsToKeep?: boolean;
+  /** `decomposed` (default) or `group-query` attention. */
+  readonly attention?: ConvertLlama2cInput['attention'];
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -59,6 +61,7 @@ export async function convertLlama2cToFolder(
     layout: options.layout,
     positionIds: options.positionIds,
     logitsToKeep: options.logitsToKeep,
+    attention: options.attention,
     checkpointPath,
     tokenizerPath,
   });

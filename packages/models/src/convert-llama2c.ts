@@ -37,6 +37,8 @@ export interface ConvertLlama2cInput {
   readonly logitsToKeep?: boolean;
   /** How `q8` quantizes activations (default `per-row`; see {@link LlamaGraphOptions.q8Activations}). */
   readonly q8Activations?: LlamaGraphOptions['q8Activations'];
+  /** `decomposed` (default) or `group-query` attention (see {@link LlamaGraphOptions.attention}). */
+  readonly attention?: LlamaGraphOptions['attention'];
 }
 
 /** How a converted decoder is laid out in files (see {@link ConvertLlama2cInput.layout}). */
@@ -87,9 +89,14 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     positionIds: input.positionIds ?? true,
     logitsToKeep: input.logitsToKeep ?? false,
     ...(dtype === 'q8' ? { q8Activations: input.q8Activations ?? 'per-row' } : {}),
+    ...(input.attention === 'group-query' ? { attention: 'group-query' } : {}),
   };
   const variant =
-    dtype !== 'fp32' || layout !== 'single' || graphOptions.positionIds === false || graphOptions.logitsToKeep;
+    dtype !== 'fp32' ||
+    layout !== 'single' ||
+    graphOptions.positionIds === false ||
+    graphOptions.logitsToKeep ||
+    graphOptions.attention === 'group-query';
   const info = {
     graph: plain ? 'plain' : 'extended',
     source: 'llama2.c',
@@ -101,6 +108,7 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
           layout,
           ...(graphOptions.positionIds ? {} : { positionIds: false }),
           ...(graphOptions.logitsToKeep ? { logitsToKeep: true } : {}),
+          ...(graphOptions.attention === 'group-query' ? { attention: 'group-query' } : {}),
         }
       : {}),
   } as const;

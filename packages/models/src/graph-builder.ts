@@ -1,7 +1,7 @@
 import { InvalidArgumentError, ModelFormatError } from '@decodekit/core';
 import { type LlamaConfig, type LlamaWeights, headDimOf, weightSizes } from './llama-config.js';
 import { fusedGateUp, fusedQkv, ropeTables, transposed } from './graph-weights.js';
-import { ElemType, type GraphWriter, createGraphWriter, decodeModel, encodeModel } from './onnx-writer.js';
+import { ElemType, MS_DOMAIN, type GraphWriter, createGraphWriter, decodeModel, encodeModel } from './onnx-writer.js';
 import { quantizeInt4, quantizeInt8, toFloat16 } from './quantize.js';
 
 /**
@@ -69,6 +69,13 @@ export interface LlamaGraphOptions {
    * rows. Default false.
    */
   readonly logitsToKeep?: boolean;
+  /**
+   * How attention is written: `decomposed` (default; MatMul, Softmax and a causal mask, RoPE gathered by
+   * position) or `group-query`, one com.microsoft GroupQueryAttention per layer fed `seqlens_k` and
+   * `total_sequence_length` computed from `attention_mask`, as onnxruntime-genai's model builder writes it.
+   * `group-query` needs `plain` and float32 I/O.
+   */
+  readonly attention?: 'decomposed' | 'group-query';
 }
 
 /** Value used by the built-in causal mask for masked positions. */
@@ -196,8 +203,11 @@ function attentionAndMlp(
   values: string,
   bias: string,
   output?: string,
+  /** The attention's output [1, n, dim] when an operator computed it already (GroupQueryAttention). */
+  attended?: string,
 ): string {
   const { numHeads: heads, numKvHeads: kvHeads, dim } = ctx.config;
+  if (attended !== undefined) return mlp(ctx, g, layer, x, attended, output);
   const grouped = heads !== kvHeads;
   const qGrouped = grouped ? g.op1('Reshape', [q, g.int64([4], [0, kvHeads, -1, ctx.headDim])]) : q;
   const keysT = g.op1('Transpose', [keys], { perm: [0, 1, 3, 2] });
@@ -213,6 +223,12 @@ function attentionAndMlp(
     g.op1('Transpose', [context], { perm: [0, 2, 1, 3] }),
     g.int64([3], [0, 0, dim]),
   ]);
+  return mlp(ctx, g, layer, x, merged, output);
+}
+
+/** The output projection of the attention `merged` [1, n, dim], the SwiGLU MLP, and both residuals. */
+function mlp(ctx: Context, g: GraphWriter, layer: number, x: string, merged: string, output?: string): string {
+  const dim = ctx.config.dim;
   const afterAttention = g.op1('Add', [x, linear(ctx, g, merged, `layers.${layer}.wo`, dim, dim)]);
   const normed = rmsNorm(ctx, g, afterAttention, `layers.${layer}.rms_ffn`);
   const [gate, up] = g.op(
@@ -319,6 +335,13 @@ export function buildLlamaGraph(
   const withCacheBranch = options.useCacheBranch ?? false;
   const withoutPast = options.withoutPast ?? false;
   const withLogitsToKeep = options.logitsToKeep ?? false;
+  const groupQuery = (options.attention ?? 'decomposed') === 'group-query';
+  if (groupQuery && (withBias || withSkip || withEmbeds || dtype === 'fp16' || dtype === 'q4f16')) {
+    throw new InvalidArgumentError({
+      argument: 'attention',
+      message: 'group-query attention is built for plain graphs with float32 I/O (no attention_bias, skip_layers, inputs_embeds, fp16 or q4f16).',
+    });
+  }
   if (!GRAPH_DTYPES.includes(dtype)) {
     throw new InvalidArgumentError({ argument: 'dtype', message: `must be one of ${GRAPH_DTYPES.join(', ')}, got ${String(dtype)}.` });
   }
@@ -433,6 +456,16 @@ export function buildLlamaGraph(
   const qkvSplit = g.int64([3], [numHeads + numKvHeads, numHeads + numKvHeads, numKvHeads]);
   const qkSplit = g.int64([2], [numHeads, numKvHeads]);
   const qkvWidth = 2 * (dim + (dim * numKvHeads) / numHeads) + (dim * numKvHeads) / numHeads;
+  let seqlensK = '';
+  let totalLength = '';
+  if (groupQuery) {
+    // seqlens_k = (number of real positions) - 1 and total_sequence_length, from attention_mask, as the
+    // onnxruntime-genai model builder computes them.
+    const real = g.op1('ReduceSum', ['attention_mask', g.int64([1], [1])], { keepdims: 0 }); // [1]
+    seqlensK = g.op1('Cast', [g.op1('Sub', [real, g.int64([], [1])])], { to: ElemType.int32 });
+    const total = g.op1('Shape', ['attention_mask'], { start: 1, end: 2 });
+    totalLength = g.op1('Cast', [g.op1('Squeeze', [total, g.int64([1], [0])])], { to: ElemType.int32 });
+  }
 
   for (let i = 0; i < numLayers; i++) {
     const normed = rmsNorm(ctx, g, x, `layers.${i}.rms_att`);
@@ -441,6 +474,23 @@ export function buildLlamaGraph(
     const [plainQk, rotatedQk, v] = g.op('Split', [qkvT, qkvSplit], { axis: 1 }, 3);
     const qk = g.op1('Add', [g.op1('Mul', [plainQk, ropeCos]), g.op1('Mul', [rotatedQk, ropeSin])]);
     const [q, k] = g.op('Split', [qk, qkSplit], { axis: 1 }, 2);
+    if (groupQuery) {
+      // Rotated Q and K and V as [1, n, heads * D]; GroupQueryAttention attends (causal, from seqlens_k and
+      // total_sequence_length) and writes present.{i}.* as past ++ the new rows. Its own rotary embedding
+      // (do_rotary) needs head sizes that are multiples of 16, so the rotation stays outside.
+      const flat = (value: string) =>
+        g.op1('Reshape', [g.op1('Transpose', [value], { perm: [0, 2, 1, 3] }), g.int64([3], [0, 0, -1])]);
+      const [attended] = g.op(
+        'GroupQueryAttention',
+        [flat(q), flat(k), flat(v), pastOf(i, 'key'), pastOf(i, 'value'), seqlensK, totalLength],
+        // Q is pre-scaled by 1/sqrt(D) in the weights (graph-weights.ts), so the operator must not scale again.
+        { num_heads: numHeads, kv_num_heads: numKvHeads, scale: { f: 1 } },
+        [`/GroupQueryAttention_${i}/0`, `present.${i}.key`, `present.${i}.value`],
+        MS_DOMAIN,
+      );
+      x = attentionAndMlp(ctx, g, i, x, '', '', '', '', undefined, attended);
+      continue;
+    }
     let keys: string;
     let values: string;
     if (halfIO) {

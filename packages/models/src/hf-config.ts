@@ -20,6 +20,8 @@ export interface DecodekitConfigInfo {
   readonly positionIds?: boolean;
   /** True when the graph takes `num_logits_to_keep`. */
   readonly logitsToKeep?: boolean;
+  /** `group-query` when attention is com.microsoft GroupQueryAttention. */
+  readonly attention?: string;
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */

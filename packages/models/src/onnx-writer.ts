@@ -31,6 +31,8 @@ export interface GraphWriter {
     inputs: readonly string[],
     attrs?: Record<string, AttrValue>,
     outputs?: number | readonly string[],
+    /** Operator domain (default: the ONNX domain; {@link MS_DOMAIN} for ONNX Runtime's contrib operators). */
+    domain?: string,
   ): string[];
   /** Adds a single-output node and returns its output name. */
   op1(
@@ -94,7 +96,7 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
   const inputs: onnxProto.onnx.IValueInfoProto[] = [];
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];
   const writer: GraphWriter = {
-    op(opType, nodeInputs, attrs = {}, outs = 1) {
+    op(opType, nodeInputs, attrs = {}, outs = 1, domain) {
       const id = shared.counter++;
       const names =
         typeof outs === 'number'
@@ -103,6 +105,7 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
       nodes.push({
         name: `${opType}_${id}`,
         opType,
+        ...(domain === undefined ? {} : { domain }),
         input: [...nodeInputs],
         output: names,
         attribute: Object.entries(attrs).map(([key, value]) => attribute(key, value)),
@@ -117,17 +120,7 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
       return name;
     },
     contrib(opType, nodeInputs, attrs = {}) {
-      const id = shared.counter++;
-      const output = `/${opType}_${id}/0`;
-      nodes.push({
-        name: `${opType}_${id}`,
-        opType,
-        domain: MS_DOMAIN,
-        input: [...nodeInputs],
-        output: [output],
-        attribute: Object.entries(attrs).map(([key, value]) => attribute(key, value)),
-      });
-      return output;
+      return writer.op(opType, nodeInputs, attrs, 1, MS_DOMAIN)[0];
     },
     float(name, dims, data) {
       shared.initializers.push({

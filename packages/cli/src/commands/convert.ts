@@ -28,15 +28,36 @@ export function registerConvert(program: Command): void {
     )
     .option('--no-position-ids', 'no position_ids input: positions count from the cache (needs --plain)')
     .option('--logits-to-keep', 'add a num_logits_to_keep input, as transformers.js exports have', false)
+    .option(
+      '--attention <kind>',
+      'decomposed | group-query (com.microsoft GroupQueryAttention, as onnxruntime-genai writes; needs --plain)',
+      oneOf('--attention', ['decomposed', 'group-query'] as const),
+      'decomposed',
+    )
     .action(
       async (
         checkpoint: string,
-        options: { tokenizer: string; out: string; plain: boolean; dtype: GraphDtype; layout: GraphLayout; positionIds: boolean; logitsToKeep: boolean },
+        options: {
+          tokenizer: string;
+          out: string;
+          plain: boolean;
+          dtype: GraphDtype;
+          layout: GraphLayout;
+          positionIds: boolean;
+          logitsToKeep: boolean;
+          attention: 'decomposed' | 'group-query';
+        },
       ) => {
         if (!options.positionIds && !options.plain) {
           throw new InvalidArgumentError({
             argument: '--no-position-ids',
             message: 'a graph without position_ids cannot take tree attention; add --plain.',
+          });
+        }
+        if (options.attention === 'group-query' && (!options.plain || options.dtype === 'fp16' || options.dtype === 'q4f16')) {
+          throw new InvalidArgumentError({
+            argument: '--attention',
+            message: 'group-query attention is built for plain graphs with float32 I/O; add --plain and use --dtype fp32, q8 or q4.',
           });
         }
         await convertLlama2cToFolder(checkpoint, options.tokenizer, options.out, {
@@ -45,6 +66,7 @@ export function registerConvert(program: Command): void {
           layout: options.layout,
           positionIds: options.positionIds,
           logitsToKeep: options.logitsToKeep,
+          attention: options.attention,
         });
         const variant = [
           options.plain ? 'plain' : undefined,
@@ -52,6 +74,7 @@ export function registerConvert(program: Command): void {
           options.layout === 'single' ? undefined : options.layout,
           options.positionIds ? undefined : 'no position_ids',
           options.logitsToKeep ? 'num_logits_to_keep' : undefined,
+          options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
         ].filter(Boolean);
         process.stderr.write(`wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`);
       },
