@@ -108,8 +108,8 @@ for (const source of sources) {
 const table = [
   `Measured by \`pnpm --filter @decodekit/backend-onnx run bench:variants\` (${prompts.length} prompts of ` +
     `stories.jsonl, greedy, max_tokens as given there, \`--plain\` conversions, 1 intra-op thread, onnxruntime-node ` +
-    '1.30.0. Tokens/s come from a shared 2-core container running other jobs (load average near 20 during this run), so ' +
-    'they swing 2-3× between runs; the agreement columns are exact. q4 keeps 15 symmetric levels per block of 32 ' +
+    '1.30.0. Tokens/s depend on the machine\'s load (these come from a shared 2-core container running other jobs) and ' +
+    'swing 2-3× between runs; the agreement columns are exact. q4 keeps 15 symmetric levels per block of 32 ' +
     '(no zero points), which these 260K-parameter models do not tolerate well: the text stays fluent but leaves ' +
     'the fp32 path within a few tokens).',
   '',
