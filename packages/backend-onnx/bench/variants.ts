@@ -109,9 +109,8 @@ const table = [
   `Measured by \`pnpm --filter @decodekit/backend-onnx run bench:variants\` (${prompts.length} prompts of ` +
     `stories.jsonl, greedy, max_tokens as given there, \`--plain\` conversions, 1 intra-op thread, onnxruntime-node ` +
     '1.30.0. Tokens/s depend on the machine\'s load (these come from a shared 2-core container running other jobs) and ' +
-    'swing 2-3× between runs; the agreement columns are exact. q4 keeps 15 symmetric levels per block of 32 ' +
-    '(no zero points), which these 260K-parameter models do not tolerate well: the text stays fluent but leaves ' +
-    'the fp32 path within a few tokens).',
+    'swing 2-3× between runs; the agreement columns are exact. q4 (16 levels with a zero point per block of 32) is ' +
+    'hard on these sub-1M-parameter models: the text stays fluent but leaves the fp32 path within a few tokens).',
   '',
   '| model | variant | graph size | tokens identical to fp32 before the first divergence (mean) | AR tok/s | drafts verified in one forward |',
   '| --- | --- | --- | --- | --- | --- |',

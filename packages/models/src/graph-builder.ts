@@ -11,7 +11,8 @@ import { quantizeInt4, quantizeInt8, toFloat16 } from './quantize.js';
  *   float32 between them (weights are widened once when ONNX Runtime loads the graph).
  * - `q8`: per-column int8 weights of every layer projection with dynamically quantized int8 activations, run
  *   by MatMulInteger (see `q8Activations`); embeddings and the classifier stay float32.
- * - `q4`: 4-bit weights of every layer projection in blocks of 32, run by com.microsoft MatMulNBits.
+ * - `q4`: 4-bit weights of every layer projection in blocks of 32 with zero points (asymmetric, as ONNX
+ *   Runtime's 4-bit quantizer writes them), run by com.microsoft MatMulNBits.
  * - `q4f16`: `q4` with the I/O of `fp16` (float16 KV cache, logits and embedding table).
  */
 export type GraphDtype = 'fp32' | 'fp16' | 'q8' | 'q4' | 'q4f16';
@@ -114,9 +115,10 @@ function storeLinear(ctx: Context, name: string, rows: number, columns: number, 
     }
     g.float(`${name}.scale`, [columns], scales);
   } else if (dtype === 'q4' || dtype === 'q4f16') {
-    const { packed, scales, blocks } = quantizeInt4(matrix, rows, columns, 32);
+    const { packed, scales, blocks, zeroPoints } = quantizeInt4(matrix, rows, columns, 32);
     g.tensor(`${name}.q4`, [columns, blocks, 16], ElemType.uint8, packed);
     g.float(`${name}.scale`, [columns * blocks], scales);
+    if (zeroPoints !== undefined) g.tensor(`${name}.zero_point`, [zeroPoints.length], ElemType.uint8, zeroPoints);
   } else {
     g.float(name, [rows, columns], matrix);
   }
@@ -144,7 +146,7 @@ function linear(ctx: Context, g: GraphWriter, x: string, name: string, rows: num
     return g.op1('Mul', [g.op1('Mul', [g.op1('Cast', [product], { to: ElemType.float }), scale]), `${name}.scale`]);
   }
   if (dtype === 'q4' || dtype === 'q4f16') {
-    return g.contrib('MatMulNBits', [x, `${name}.q4`, `${name}.scale`], {
+    return g.contrib('MatMulNBits', [x, `${name}.q4`, `${name}.scale`, `${name}.zero_point`], {
       K: rows,
       N: columns,
       bits: 4,

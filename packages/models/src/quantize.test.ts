@@ -43,10 +43,11 @@ describe('quantizeInt8', () => {
 });
 
 describe('quantizeInt4', () => {
-  it('packs column blocks of 32 rows, two values a byte with the even row in the low nibble, zero point 8', () => {
+  it('symmetric: packs column blocks of 32 rows, two values a byte with the even row in the low nibble, zero point 8', () => {
     // [K=33, N=1]: rows 0..32 hold k - 16 (so block 0 spans -16..15, block 1 holds 16 and zero padding).
     const matrix = Float32Array.from({ length: 33 }, (_, k) => k - 16);
-    const { packed, scales, blocks } = quantizeInt4(matrix, 33, 1);
+    const { packed, scales, blocks, zeroPoints } = quantizeInt4(matrix, 33, 1, 32, { symmetric: true });
+    expect(zeroPoints).toBeUndefined();
     expect(blocks).toBe(2);
     expect(packed.length).toBe(2 * 16);
     expect(scales[0]).toBeCloseTo(16 / 7, 6);
@@ -64,6 +65,31 @@ describe('quantizeInt4', () => {
     for (let k = 0; k < 33; k++) {
       const block = k >> 5;
       expect(Math.abs(value(block, k & 31) * scales[block] - matrix[k])).toBeLessThanOrEqual(scales[block] / 2 + 1e-6);
+    }
+  });
+});
+
+describe('quantizeInt4 (asymmetric, the default)', () => {
+  it('maps each block\'s [min(0, lowest), max(0, highest)] onto 0..15 with a packed zero point', () => {
+    // [K=64, N=1]: block 0 holds 0..31 (all non-negative), block 1 holds -32..-1 (all negative).
+    const matrix = Float32Array.from({ length: 64 }, (_, k) => (k < 32 ? k : k - 64));
+    const { packed, scales, zeroPoints, blocks } = quantizeInt4(matrix, 64, 1);
+    expect(blocks).toBe(2);
+    expect(scales[0]).toBeCloseTo(31 / 15, 6);
+    expect(scales[1]).toBeCloseTo(32 / 15, 6);
+    expect([...zeroPoints!]).toEqual([0 | (15 << 4)]); // block 0: zero point 0; block 1: 15
+    const q = (block: number, row: number) => {
+      const byte = packed[block * 16 + (row >> 1)];
+      return row & 1 ? byte >> 4 : byte & 0xf;
+    };
+    expect(q(0, 0)).toBe(0);
+    expect(q(0, 31)).toBe(15);
+    expect(q(1, 0)).toBe(0); // -32
+    expect(q(1, 31)).toBe(15); // -1 rounds to the zero point
+    for (let k = 0; k < 64; k++) {
+      const block = k >> 5;
+      const zero = block === 0 ? 0 : 15;
+      expect(Math.abs((q(block, k & 31) - zero) * scales[block] - matrix[k])).toBeLessThanOrEqual(scales[block] / 2 + 1e-6);
     }
   });
 });

@@ -63,42 +63,70 @@ export function quantizeInt8(matrix: Float32Array, rows: number, columns: number
   return { quantized, scales };
 }
 
-/** A `[K, N]` matrix in com.microsoft MatMulNBits' 4-bit layout (symmetric, default zero point 8). */
+/** A `[K, N]` matrix in com.microsoft MatMulNBits' 4-bit layout. */
 export interface Int4Matrix {
   /** [N, blocks, blockSize / 2]: column n's block b, two values a byte, the even index in the low nibble. */
   readonly packed: Uint8Array;
   /** [N * blocks] */
   readonly scales: Float32Array;
+  /**
+   * [N * ceil(blocks / 2)]: each column's zero points, two a byte (even block in the low nibble); absent for
+   * symmetric quantization, where MatMulNBits' default zero point 8 applies.
+   */
+  readonly zeroPoints?: Uint8Array;
   readonly blocks: number;
 }
 
 /**
  * Quantizes a row-major `[K, N]` matrix to 4 bits in blocks of `blockSize` rows per column, as MatMulNBits
- * reads it: `W[k, n] ≈ (q - 8) * scale[n, k / blockSize]` with q in [1, 15]. K is padded with zeros to a whole
- * number of blocks.
+ * reads it: `W[k, n] ≈ (q - zero point) * scale[n, k / blockSize]`. Asymmetric by default (each block's range
+ * [min(0, lowest), max(0, highest)] over the 16 levels, with a zero point, as ONNX Runtime's 4-bit quantizer
+ * does); `symmetric` uses levels 1..15 around the default zero point 8 instead. K is padded with zeros to a
+ * whole number of blocks.
  */
-export function quantizeInt4(matrix: Float32Array, rows: number, columns: number, blockSize = 32): Int4Matrix {
+export function quantizeInt4(
+  matrix: Float32Array,
+  rows: number,
+  columns: number,
+  blockSize = 32,
+  { symmetric = false }: { symmetric?: boolean } = {},
+): Int4Matrix {
   const blocks = Math.ceil(rows / blockSize);
   const blobSize = blockSize / 2;
   const packed = new Uint8Array(columns * blocks * blobSize);
   const scales = new Float32Array(columns * blocks);
+  const zeroBytes = Math.ceil(blocks / 2);
+  const zeroPoints = symmetric ? undefined : new Uint8Array(columns * zeroBytes);
   for (let n = 0; n < columns; n++) {
     for (let block = 0; block < blocks; block++) {
-      let max = 0;
+      let low = 0;
+      let high = 0;
       for (let i = 0; i < blockSize; i++) {
         const k = block * blockSize + i;
-        if (k < rows) max = Math.max(max, Math.abs(matrix[k * columns + n]));
+        if (k >= rows) break;
+        low = Math.min(low, matrix[k * columns + n]);
+        high = Math.max(high, matrix[k * columns + n]);
       }
-      const scale = max === 0 ? 1 : max / 7;
+      let scale: number;
+      let zero: number;
+      if (symmetric) {
+        const max = Math.max(-low, high);
+        scale = max === 0 ? 1 : max / 7;
+        zero = 8;
+      } else {
+        scale = high === low ? 1 : (high - low) / 15;
+        zero = Math.max(0, Math.min(15, Math.round(-low / scale)));
+        zeroPoints![n * zeroBytes + (block >> 1)] |= block & 1 ? zero << 4 : zero;
+      }
       scales[n * blocks + block] = scale;
       const base = (n * blocks + block) * blobSize;
       for (let i = 0; i < blockSize; i++) {
         const k = block * blockSize + i;
         const value = k < rows ? matrix[k * columns + n] : 0;
-        const q = Math.max(1, Math.min(15, Math.round(value / scale) + 8));
+        const q = Math.max(symmetric ? 1 : 0, Math.min(15, Math.round(value / scale) + zero));
         packed[base + (i >> 1)] |= i & 1 ? q << 4 : q;
       }
     }
   }
-  return { packed, scales, blocks };
+  return { packed, scales, blocks, ...(zeroPoints === undefined ? {} : { zeroPoints }) };
 }

@@ -37,27 +37,34 @@ describe('quantized kernels', () => {
   // K = 40 and 172 are not multiples of the block size (the last block is padded); 64 × 224 and 172 × 64 are
   // stories260K's fused QKV and down projections, where ONNX Runtime may pick other kernels.
   it.each([
-    { K: 40, N: 3 },
-    { K: 64, N: 224 },
-    { K: 172, N: 64 },
-  ])('MatMulNBits reads quantizeInt4 as (q - 8) × scale per column block ($K × $N)', async ({ K, N }) => {
+    { K: 40, N: 3, symmetric: true },
+    { K: 40, N: 3, symmetric: false },
+    { K: 64, N: 224, symmetric: false },
+    { K: 172, N: 64, symmetric: false },
+    { K: 172, N: 64, symmetric: true },
+  ])('MatMulNBits reads quantizeInt4 as (q - zero point) × scale per column block ($K × $N, symmetric $symmetric)', async ({ K, N, symmetric }) => {
     const x = randomMatrix(rows * K, 1);
     const w = randomMatrix(K * N, 2);
-    const { packed, scales, blocks } = quantizeInt4(w, K, N, 32);
+    const { packed, scales, blocks, zeroPoints } = quantizeInt4(w, K, N, 32, { symmetric });
+    const zeroBytes = Math.ceil(blocks / 2);
     const dequantized = new Float32Array(K * N);
     for (let n = 0; n < N; n++) {
       for (let k = 0; k < K; k++) {
         const block = k >> 5;
         const byte = packed[(n * blocks + block) * 16 + ((k & 31) >> 1)];
         const q = k & 1 ? byte >> 4 : byte & 0xf;
-        dequantized[k * N + n] = (q - 8) * scales[n * blocks + block];
+        const zeroByte = zeroPoints?.[n * zeroBytes + (block >> 1)] ?? 0x88;
+        const zero = block & 1 ? zeroByte >> 4 : zeroByte & 0xf;
+        dequantized[k * N + n] = (q - zero) * scales[n * blocks + block];
       }
     }
     const g = createGraphWriter();
     g.input('x', ElemType.float, [1, rows, K]);
     g.tensor('w', [N, blocks, 16], ElemType.uint8, packed);
     g.float('scales', [N * blocks], scales);
-    const y = g.contrib('MatMulNBits', ['x', 'w', 'scales'], { K, N, bits: 4, block_size: 32 });
+    if (zeroPoints !== undefined) g.tensor('zero_points', [N * zeroBytes], ElemType.uint8, zeroPoints);
+    const inputs = zeroPoints === undefined ? ['x', 'w', 'scales'] : ['x', 'w', 'scales', 'zero_points'];
+    const y = g.contrib('MatMulNBits', inputs, { K, N, bits: 4, block_size: 32 });
     g.op1('Identity', [y], {}, 'y');
     g.output('y', ElemType.float, [1, rows, N]);
     const actual = await run(encodeModel(g.toGraph('q4')), x, K);
