@@ -7,7 +7,7 @@ export type { LlamaConfig, LlamaWeights } from './llama-config.js';
 export { headDimOf } from './llama-config.js';
 export type { Llama2cCheckpoint, Llama2cToken, Llama2cTokenizer } from './llama2c.js';
 export { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
-export type { EmbeddingTable, LlamaGraphOptions } from './graph-builder.js';
+export type { EmbeddingTable, GraphDtype, LlamaGraphOptions } from './graph-builder.js';
 export type { ExternalData, GraphWriter } from './onnx-writer.js';
 export type { CostTwinInfo, CostTwinPlan, TwinMlpLayer } from './cost-twin.js';
 export {
@@ -18,9 +18,9 @@ export {
   readCostTwinInfo,
   twinMlpLayer,
 } from './cost-twin.js';
-export { buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
-export type { ConvertLlama2cInput, ConvertedModel } from './convert-llama2c.js';
-export { convertLlama2c } from './convert-llama2c.js';
+export { GRAPH_DTYPES, buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
+export type { ConvertLlama2cInput, ConvertedModel, GraphLayout } from './convert-llama2c.js';
+export { GRAPH_LAYOUTS, convertLlama2c } from './convert-llama2c.js';
 export type { DecodekitConfigInfo, ModelFolderFiles } from './hf-config.js';
 export {
   CONVERTER_VERSION,

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
+import { GRAPH_DTYPES, GRAPH_LAYOUTS, type GraphDtype, type GraphLayout } from '@decodekit/models';
 import {
   convertLlama2cToFolder,
   convertLlama2cToTwin,
@@ -18,6 +19,20 @@ interface ConvertOptions {
   twin?: string;
   seed: number;
   overwrite: boolean;
+  dtype: GraphDtype;
+  layout: GraphLayout;
+  positionIds: boolean;
+  logitsToKeep: boolean;
+  attention: 'decomposed' | 'group-query';
+}
+
+function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
+  return (raw: string): TValue => {
+    if (!(allowed as readonly string[]).includes(raw)) {
+      throw new InvalidArgumentError({ argument, message: `use one of ${allowed.join(', ')}, got "${raw}".` });
+    }
+    return raw as TValue;
+  };
 }
 
 /**
@@ -67,14 +82,62 @@ export function registerConvert(program: Command): void {
     .option('--twin <size>', 'cost twin of this many parameters: 25M, 100M, 400M, ... (MLP widened with zero down-projections)')
     .option('--seed <n>', 'seed of a twin’s added random weights', number('--seed'), 0)
     .option('--overwrite', 'replace an existing output folder', false)
+    .option('--dtype <dtype>', `weights and I/O: ${GRAPH_DTYPES.join(' | ')}`, oneOf('--dtype', GRAPH_DTYPES), 'fp32')
+    .option(
+      '--layout <layout>',
+      'single (onnx/model.onnx) | merged (decoder_model_merged.onnx, use_cache_branch) | split (decoder_model + decoder_with_past_model)',
+      oneOf('--layout', GRAPH_LAYOUTS),
+      'single',
+    )
+    .option('--no-position-ids', 'no position_ids input: positions count from the cache (needs --plain)')
+    .option('--logits-to-keep', 'add a num_logits_to_keep input, as transformers.js exports have', false)
+    .option(
+      '--attention <kind>',
+      'decomposed | group-query (com.microsoft GroupQueryAttention, as onnxruntime-genai writes; needs --plain)',
+      oneOf('--attention', ['decomposed', 'group-query'] as const),
+      'decomposed',
+    )
     .action(async (ref: string, options: ConvertOptions) => {
+      if (!options.positionIds && !options.plain) {
+        throw new InvalidArgumentError({
+          argument: '--no-position-ids',
+          message: 'a graph without position_ids cannot take tree attention; add --plain.',
+        });
+      }
+      if (options.attention === 'group-query' && (!options.plain || options.dtype === 'fp16' || options.dtype === 'q4f16')) {
+        throw new InvalidArgumentError({
+          argument: '--attention',
+          message: 'group-query attention is built for plain graphs with float32 I/O; add --plain and use --dtype fp32, q8 or q4.',
+        });
+      }
+      const variantChosen =
+        options.dtype !== 'fp32' || options.layout !== 'single' || !options.positionIds || options.logitsToKeep || options.attention !== 'decomposed';
+      if (options.twin !== undefined && variantChosen) {
+        throw new InvalidArgumentError({
+          argument: '--twin',
+          message: 'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention.',
+        });
+      }
       const inputs = await llama2cInputs(ref, options.tokenizer);
       if (options.twin === undefined) {
         await convertLlama2cToFolder(inputs.checkpoint, inputs.tokenizer, options.out, {
           plain: options.plain,
           overwrite: options.overwrite,
+          dtype: options.dtype,
+          layout: options.layout,
+          positionIds: options.positionIds,
+          logitsToKeep: options.logitsToKeep,
+          attention: options.attention,
         });
-        process.stderr.write(`wrote ${options.out}${options.plain ? ' (plain export)' : ''}\n`);
+        const variant = [
+          options.plain ? 'plain' : undefined,
+          options.dtype === 'fp32' ? undefined : options.dtype,
+          options.layout === 'single' ? undefined : options.layout,
+          options.positionIds ? undefined : 'no position_ids',
+          options.logitsToKeep ? 'num_logits_to_keep' : undefined,
+          options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
+        ].filter(Boolean);
+        process.stderr.write(`wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`);
         return;
       }
       const started = Date.now();
