@@ -40,6 +40,11 @@ import {
   validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
+import {
+  modelIdentity,
+  processorIdentities,
+  strategyIdentity,
+} from './cache-key.js';
 import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import {
   DEFAULT_MODEL,
@@ -165,8 +170,17 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     );
   }
 
+  /** The instance's part of cache keys: every setting that changes the output (see `cacheKeyParameters`). */
   override _identifyingParams(): Record<string, unknown> {
-    return this.invocationParams();
+    return cacheKeyParameters(this.model, this.decodeOptions, this.stop);
+  }
+
+  override _getSerializedCacheKeyParametersForCall(
+    options: this['ParsedCallOptions'] & { config?: unknown },
+  ): string {
+    return super._getSerializedCacheKeyParametersForCall(
+      keyedCallOptions(options) as this['ParsedCallOptions'],
+    );
   }
 
   async _generate(
@@ -392,7 +406,7 @@ function tokenUsage(usage: UsageMetadata | undefined): Record<string, unknown> |
   };
 }
 
-/** Serializable parameters of a call, for tracing and cache keys (strategy and processors by name). */
+/** Serializable parameters of a call, for tracing (strategy and processors by name). */
 export function describeInvocation(
   modelName: string,
   options: DecodekitDecodeOptions,
@@ -415,4 +429,32 @@ export function describeInvocation(
     strategy: options.strategy?.name,
     processors: options.processors?.map(processor => processor.name),
   };
+}
+
+/**
+ * The instance's part of a cache key: the model's identity (hub id with revision, or a loaded model's name,
+ * folder and backend), every decode option, the stop strings, and processors and strategy by their cache
+ * identity (their own `cacheKey`, else object identity), never by name alone.
+ */
+export function cacheKeyParameters(
+  model: DecodekitModelInput,
+  options: DecodekitDecodeOptions,
+  stop: readonly string[] | undefined,
+): Record<string, unknown> {
+  return {
+    ...describeInvocation(typeof model === 'string' ? model : model.info.name, options, stop),
+    model: modelIdentity(model),
+    strategy: strategyIdentity(options.strategy),
+    processors: processorIdentities(options.processors),
+  };
+}
+
+/** Call options with their processors and strategy replaced by cache identities (for the cache key). */
+export function keyedCallOptions<TOptions extends DecodekitDecodeOptions>(
+  options: TOptions,
+): TOptions {
+  const keyed: Record<string, unknown> = { ...(options as Record<string, unknown>) };
+  if (options.processors !== undefined) keyed.processors = processorIdentities(options.processors);
+  if (options.strategy !== undefined) keyed.strategy = strategyIdentity(options.strategy);
+  return keyed as TOptions;
 }

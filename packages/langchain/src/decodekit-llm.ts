@@ -6,7 +6,12 @@ import {
   type BaseLLMParams,
 } from '@langchain/core/language_models/llms';
 import { GenerationChunk, type Generation, type LLMResult } from '@langchain/core/outputs';
-import { describeInvocation, usageOf } from './chat-decodekit.js';
+import {
+  cacheKeyParameters,
+  describeInvocation,
+  keyedCallOptions,
+  usageOf,
+} from './chat-decodekit.js';
 import {
   mergeDecodeOptions,
   pickDecodeOptions,
@@ -96,8 +101,20 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     );
   }
 
+  /** The instance's part of cache keys: every setting that changes the output. */
   override _identifyingParams(): Record<string, unknown> {
-    return this.invocationParams();
+    return {
+      ...cacheKeyParameters(this.model, this.decodeOptions, this.stop),
+      add_special_tokens: this.addSpecialTokens,
+    };
+  }
+
+  override _getSerializedCacheKeyParametersForCall(
+    options: this['ParsedCallOptions'] & { config?: unknown },
+  ): string {
+    return super._getSerializedCacheKeyParametersForCall(
+      keyedCallOptions(options) as this['ParsedCallOptions'],
+    );
   }
 
   async _call(prompt: string, options: this['ParsedCallOptions']): Promise<string> {
