@@ -23,7 +23,10 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
+import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { ChatDecodekit, type DecodekitResponseMetadata } from './chat-decodekit.js';
+import { withoutNoOpKeywords } from './run-decoder.js';
 
 let model: LoadedModel;
 
@@ -434,6 +437,33 @@ describe('withStructuredOutput (JSON-schema-constrained decoding)', () => {
       /do not call tools/,
     );
     expect(() => chat.withStructuredOutput({ type: 'string', format: 'email' })).toThrow(/format/);
+  });
+
+  it('caps the JSON budget to the room left in the context, so a long prompt still gets complete JSON', async () => {
+    const { contextLength } = model.info;
+    const promptLength = (text: string) =>
+      model.tokenizer.encode(model.tokenizer.applyChatTemplate([{ role: 'user', content: text }]))
+        .length;
+    // Room for the smallest valid object plus a few tokens: less than the model writes when unconstrained.
+    const minimal = jsonSchema(withoutNoOpKeywords(toJsonSchema(character) as JsonSchema), {
+      tokenizer: model.tokenizer,
+    }).minimalTokens;
+    let text = '';
+    while (promptLength(`${text}The cat. `) < contextLength - minimal - 2) text += 'The cat. ';
+    while (promptLength(`${text} a`) < contextLength - minimal - 2) text += ' a';
+    expect(contextLength - promptLength(text)).toBeLessThan(minimal + 5);
+    // The default maxTokens (256) is far more than the room left: the constraint must close in that room.
+    const structured = new ChatDecodekit().withStructuredOutput(character, { includeRaw: true });
+    for (const options of [{}, { temperature: 1, seed: 3 }]) {
+      const { raw, parsed } = await structured.invoke(text, options);
+      expect(character.safeParse(parsed).success, raw.text as string).toBe(true);
+    }
+    // No room at all for the smallest object: a context error, not a cut JSON.
+    let full = text;
+    while (promptLength(`${full}The cat. `) < contextLength - 3) full += 'The cat. ';
+    await expect(new ChatDecodekit().withStructuredOutput(character).invoke(full)).rejects.toThrow(
+      /context/i,
+    );
   });
 
   it('explains a budget too small for the schema', async () => {

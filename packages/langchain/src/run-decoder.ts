@@ -1,4 +1,5 @@
 import {
+  ContextLengthError,
   createDecoder,
   resolveGenerateOptions,
   type DecodeEvent,
@@ -6,6 +7,7 @@ import {
   type LoadedModel,
   type LogitsProcessor,
   type Prompt,
+  type Tokenizer,
 } from '@decodekit/core';
 import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
 import {
@@ -30,21 +32,44 @@ export interface DecodeRequest {
 
 /**
  * Runs one generation with a fresh decoder (model, processors, strategy of this call) and yields core's
- * decode events. With `responseSchema`, `@decodekit/strategy-constrained`'s `jsonSchema` processor is
- * appended to the processors with the call's `maxTokens` as its budget, so the JSON closes in time; stop
- * strings are not applied then (the grammar decides where the output ends).
+ * decode events. The prompt is encoded here once, so the room left in the context is known: a prompt that
+ * leaves no room throws ContextLengthError. With `responseSchema`, `@decodekit/strategy-constrained`'s
+ * `jsonSchema` processor is appended to the processors with a budget of the call's `maxTokens` capped to
+ * that room, so the JSON closes before either limit; stop strings are not applied then (the grammar
+ * decides where the output ends).
  */
 export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
-  const { model, prompt, options, signal, responseSchema } = request;
+  const { model, options, signal, responseSchema } = request;
   const stop = responseSchema ? undefined : request.stop;
   validateDecodeOptions({ ...options, stop });
   const generateOptions = toGenerateOptions(options, { stop, signal });
   if (request.addSpecialTokens !== undefined)
     generateOptions.addSpecialTokens = request.addSpecialTokens;
+  const resolved = resolveGenerateOptions(generateOptions);
+  const promptTokens = encodePrompt(model.tokenizer, request.prompt, resolved.addSpecialTokens);
+  const { contextLength } = model.info;
+  const room = contextLength - promptTokens.length;
+  if (room < 1) {
+    throw new ContextLengthError({
+      length: promptTokens.length + 1,
+      contextLength,
+      what: `The prompt (${promptTokens.length} tokens) plus one new token`,
+    });
+  }
   const processors: LogitsProcessor<any>[] = [...(options.processors ?? [])];
   if (responseSchema !== undefined) {
-    const { maxTokens } = resolveGenerateOptions(generateOptions);
-    processors.push(jsonSchema(responseSchema, { tokenizer: model.tokenizer, maxTokens }));
+    const { tokenizer } = model;
+    // Unbudgeted first: its minimalTokens says whether the smallest valid output fits the context at all.
+    const { minimalTokens } = jsonSchema(responseSchema, { tokenizer });
+    if (minimalTokens > room && minimalTokens <= resolved.maxTokens) {
+      throw new ContextLengthError({
+        length: promptTokens.length + minimalTokens,
+        contextLength,
+        what: `The prompt (${promptTokens.length} tokens) plus the smallest JSON the schema allows (up to ${minimalTokens} tokens)`,
+      });
+    }
+    const maxTokens = Math.min(resolved.maxTokens, room);
+    processors.push(jsonSchema(responseSchema, { tokenizer, maxTokens }));
   }
   const decoder = createDecoder({
     model,
@@ -52,7 +77,21 @@ export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
     processors,
     strategy: options.strategy,
   });
-  return decoder.stream(prompt, generateOptions);
+  return decoder.stream({ tokens: promptTokens }, generateOptions);
+}
+
+/** The ids core would feed for a prompt: chat messages through the chat template, BOS as the model expects. */
+export function encodePrompt(
+  tokenizer: Tokenizer,
+  prompt: Prompt,
+  addSpecialTokens: boolean,
+): readonly number[] {
+  if (typeof prompt === 'string') return tokenizer.encode(prompt, { addSpecialTokens });
+  if ('tokens' in prompt) return prompt.tokens;
+  return tokenizer.encode(
+    tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: true }),
+    { addSpecialTokens },
+  );
 }
 
 /** LangChain's (OpenAI's) finish reason for a decodekit one: an EOS or a stop string both read `stop`. */
