@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  throwIfAborted,
   type DecodeEvent,
   type DecodeStats,
   type LoadedModel,
@@ -54,6 +55,7 @@ import {
 } from './resolve-model.js';
 import { finishReason, runDecoder, withoutNoOpKeywords } from './run-decoder.js';
 import { toChatMessages } from './to-chat-messages.js';
+import { toLangChainError } from './to-langchain-error.js';
 
 /** Constrains a call's output; set by `withStructuredOutput`, or pass it yourself as a call option. */
 export interface DecodekitResponseFormat {
@@ -188,7 +190,6 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
-    options.signal?.throwIfAborted();
     if (this.streaming) {
       let aggregate: ChatGenerationChunk | undefined;
       for await (const chunk of this._streamResponseChunks(messages, options, runManager)) {
@@ -212,7 +213,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       };
     }
     let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
-    for await (const event of await this.decode(messages, options))
+    for await (const event of this.events(messages, options))
       if (event.type === 'done') done = event;
     if (!done) throw new Error('decodekit ended without a result.');
     const usage = usageOf(done);
@@ -238,8 +239,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    options.signal?.throwIfAborted();
-    for await (const event of await this.decode(messages, options)) {
+    for await (const event of this.events(messages, options)) {
       if (event.type === 'token' && event.text.length > 0) {
         const chunk = new ChatGenerationChunk({
           text: event.text,
@@ -350,13 +350,38 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     ) as Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
   }
 
+  /**
+   * The decode events of one call, with decodekit errors turned into LangChain's (ContextOverflowError,
+   * ModelAbortError with the text so far). The signal is checked before every event, so nothing is yielded
+   * after an abort.
+   */
+  private async *events(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+  ): AsyncGenerator<DecodeEvent> {
+    let text = '';
+    try {
+      throwIfAborted(options.signal);
+      for await (const event of await this.decode(messages, options)) {
+        throwIfAborted(options.signal);
+        if (event.type === 'token') text += event.text;
+        yield event;
+      }
+    } catch (error) {
+      throw toLangChainError(error, {
+        signal: options.signal,
+        partialOutput: new AIMessageChunk({ content: text }),
+      });
+    }
+  }
+
   private async decode(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
   ): Promise<AsyncIterable<DecodeEvent>> {
     const chat = toChatMessages(messages);
     const model = await this.loadModel();
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal);
     const format = options.responseFormat;
     if (format !== undefined && (format?.type !== 'json_schema' || format.schema === undefined)) {
       throw new InvalidArgumentError({

@@ -1,4 +1,9 @@
-import { InvalidArgumentError, type DecodeEvent, type LoadedModel } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  throwIfAborted,
+  type DecodeEvent,
+  type LoadedModel,
+} from '@decodekit/core';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import {
   LLM,
@@ -25,6 +30,7 @@ import {
   type DecodekitModelInput,
 } from './resolve-model.js';
 import { finishReason, runDecoder } from './run-decoder.js';
+import { toLangChainError } from './to-langchain-error.js';
 
 /** Constructor fields of {@link DecodekitLLM}. */
 export interface DecodekitLLMInput extends BaseLLMParams, DecodekitDecodeOptions {
@@ -152,7 +158,7 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<GenerationChunk> {
-    for await (const event of await this.decode(prompt, options)) {
+    for await (const event of this.decode(prompt, options)) {
       if (event.type === 'token' && event.text.length > 0) {
         const chunk = new GenerationChunk({ text: event.text });
         yield chunk;
@@ -172,7 +178,7 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
 
   private async complete(prompt: string, options: this['ParsedCallOptions']) {
     let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
-    for await (const event of await this.decode(prompt, options))
+    for await (const event of this.decode(prompt, options))
       if (event.type === 'done') done = event;
     if (!done) throw new Error('decodekit ended without a result.');
     return { text: done.text, generationInfo: this.generationInfo(done) };
@@ -188,21 +194,30 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     };
   }
 
-  private async decode(
+  /** The decode events of one call; decodekit errors become LangChain's (see `toLangChainError`). */
+  private async *decode(
     prompt: string,
     options: this['ParsedCallOptions'],
-  ): Promise<AsyncIterable<DecodeEvent>> {
-    options.signal?.throwIfAborted();
-    const model = await this.loadModel();
-    options.signal?.throwIfAborted();
-    const merged = mergeDecodeOptions(this.decodeOptions, options);
-    return runDecoder({
-      model,
-      prompt,
-      options: merged,
-      stop: options.stop ?? this.stop,
-      signal: options.signal,
-      addSpecialTokens: this.addSpecialTokens,
-    });
+  ): AsyncGenerator<DecodeEvent> {
+    try {
+      throwIfAborted(options.signal);
+      const model = await this.loadModel();
+      throwIfAborted(options.signal);
+      const merged = mergeDecodeOptions(this.decodeOptions, options);
+      const events = runDecoder({
+        model,
+        prompt,
+        options: merged,
+        stop: options.stop ?? this.stop,
+        signal: options.signal,
+        addSpecialTokens: this.addSpecialTokens,
+      });
+      for await (const event of events) {
+        throwIfAborted(options.signal);
+        yield event;
+      }
+    } catch (error) {
+      throw toLangChainError(error, { signal: options.signal });
+    }
   }
 }
