@@ -4,6 +4,8 @@ import {
   type DecodeEvent,
   type DecodeStats,
   type LoadedModel,
+  type LogitsProcessor,
+  type Strategy,
 } from '@decodekit/core';
 import { unsupportedSchemaFeatures, type JsonSchema } from '@decodekit/strategy-constrained';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
@@ -35,7 +37,9 @@ import {
   type SerializableSchema,
 } from '@langchain/core/utils/standard_schema';
 import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
+import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
 import {
+  DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
   pickDecodeOptions,
   validateDecodeOptions,
@@ -70,8 +74,12 @@ export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecode
   model?: DecodekitModelInput;
   /** Stop strings applied to every call unless the call passes its own `stop`. */
   stop?: string[];
+  /** Another name for `stop` (as other LangChain chat models call it). */
+  stopSequences?: string[];
   /** When true, `invoke` also decodes through `_streamResponseChunks` (token callbacks fire). */
   streaming?: boolean;
+  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
+  timeout?: number;
 }
 
 /** Call options of {@link ChatDecodekit}: every decode option can be changed for one call. */
@@ -118,8 +126,34 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   streaming: boolean;
 
-  /** Decode settings of this instance (call options override them). */
-  readonly decodeOptions: DecodekitDecodeOptions;
+  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
+  timeout?: number;
+
+  temperature: number;
+
+  maxTokens: number;
+
+  topK?: number;
+
+  topP?: number;
+
+  minP?: number;
+
+  typicalP?: number;
+
+  repetitionPenalty?: number;
+
+  presencePenalty?: number;
+
+  frequencyPenalty?: number;
+
+  noRepeatNgramSize?: number;
+
+  seed?: number;
+
+  strategy?: Strategy;
+
+  processors?: readonly LogitsProcessor<any>[];
 
   private loaded?: Promise<LoadedModel>;
 
@@ -128,13 +162,32 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     const model = fields.model ?? DEFAULT_MODEL;
     validateModelInput(model);
     this.model = model;
-    if (fields.stop !== undefined && !Array.isArray(fields.stop)) {
+    const stop = fields.stop ?? fields.stopSequences;
+    if (stop !== undefined && !Array.isArray(stop)) {
       throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
     }
-    this.stop = fields.stop;
+    this.stop = stop;
     this.streaming = fields.streaming ?? false;
-    this.decodeOptions = pickDecodeOptions(fields);
+    validateCallPolicy(fields);
+    this.timeout = fields.timeout;
+    this.temperature = fields.temperature ?? 0;
+    this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
+    Object.assign(this, pickDecodeOptions(fields));
     validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /** Another name for `stop`. */
+  get stopSequences(): string[] | undefined {
+    return this.stop;
+  }
+
+  set stopSequences(stop: string[] | undefined) {
+    this.stop = stop;
+  }
+
+  /** Decode settings of this instance, read from its fields (call options override them). */
+  get decodeOptions(): DecodekitDecodeOptions {
+    return pickDecodeOptions(this);
   }
 
   /** The model name reported to LangSmith and in `response_metadata`. */
@@ -148,7 +201,14 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
   loadModel(): Promise<LoadedModel> {
-    this.loaded ??= resolveModel(this.model);
+    if (!this.loaded) {
+      const loading = resolveModel(this.model);
+      this.loaded = loading;
+      // A failed load is forgotten, so a retry (or the next call) loads again.
+      loading.catch(() => {
+        if (this.loaded === loading) this.loaded = undefined;
+      });
+    }
     return this.loaded;
   }
 
@@ -159,7 +219,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       ls_model_name: this.modelName,
       ls_model_type: 'chat',
       ls_temperature: merged.temperature ?? 0,
-      ls_max_tokens: merged.maxTokens ?? 256,
+      ls_max_tokens: merged.maxTokens ?? DEFAULT_MAX_TOKENS,
       ls_stop: options.stop ?? this.stop,
     };
   }
@@ -212,10 +272,18 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         llmOutput: tokenUsage(message.usage_metadata),
       };
     }
-    let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
-    for await (const event of this.events(messages, options))
-      if (event.type === 'done') done = event;
-    if (!done) throw new Error('decodekit ended without a result.');
+    // The whole generation is one attempt of the AsyncCaller: `maxRetries` retries what can succeed again.
+    const done = await this.caller.call(async () => {
+      try {
+        let last: Extract<DecodeEvent, { type: 'done' }> | undefined;
+        for await (const event of this.events(messages, options))
+          if (event.type === 'done') last = event;
+        if (!last) throw new Error('decodekit ended without a result.');
+        return last;
+      } catch (error) {
+        throw stampRetryability(error);
+      }
+    });
     const usage = usageOf(done);
     const metadata = this.responseMetadata(done);
     return {
@@ -239,6 +307,14 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
+    // Streamed tokens cannot be taken back, so only the model load is retried (`maxRetries`).
+    await this.caller.call(async () => {
+      try {
+        await this.loadModel();
+      } catch (error) {
+        throw stampRetryability(error);
+      }
+    });
     for await (const event of this.events(messages, options)) {
       if (event.type === 'token' && event.text.length > 0) {
         const chunk = new ChatGenerationChunk({
@@ -357,19 +433,22 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
    */
   private async *events(
     messages: BaseMessage[],
-    options: this['ParsedCallOptions'],
+    callOptions: this['ParsedCallOptions'],
   ): AsyncGenerator<DecodeEvent> {
+    const signal = callSignal(callOptions.signal, this.timeout);
+    const options = { ...callOptions, signal };
     let text = '';
     try {
-      throwIfAborted(options.signal);
+      throwIfAborted(signal);
       for await (const event of await this.decode(messages, options)) {
-        throwIfAborted(options.signal);
+        throwIfAborted(signal);
         if (event.type === 'token') text += event.text;
         yield event;
       }
     } catch (error) {
       throw toLangChainError(error, {
-        signal: options.signal,
+        signal,
+        timeout: this.timeout,
         partialOutput: new AIMessageChunk({ content: text }),
       });
     }

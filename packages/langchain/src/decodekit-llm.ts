@@ -3,6 +3,8 @@ import {
   throwIfAborted,
   type DecodeEvent,
   type LoadedModel,
+  type LogitsProcessor,
+  type Strategy,
 } from '@decodekit/core';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import {
@@ -17,7 +19,9 @@ import {
   keyedCallOptions,
   usageOf,
 } from './chat-decodekit.js';
+import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
 import {
+  DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
   pickDecodeOptions,
   validateDecodeOptions,
@@ -38,8 +42,12 @@ export interface DecodekitLLMInput extends BaseLLMParams, DecodekitDecodeOptions
   model?: DecodekitModelInput;
   /** Stop strings applied to every call unless the call passes its own `stop`. */
   stop?: string[];
+  /** Another name for `stop`. */
+  stopSequences?: string[];
   /** Prepend BOS as the model was trained (default true). */
   addSpecialTokens?: boolean;
+  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
+  timeout?: number;
 }
 
 /** Call options of {@link DecodekitLLM}: every decode option can be changed for one call. */
@@ -65,8 +73,34 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
 
   addSpecialTokens: boolean;
 
-  /** Decode settings of this instance (call options override them). */
-  readonly decodeOptions: DecodekitDecodeOptions;
+  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
+  timeout?: number;
+
+  temperature: number;
+
+  maxTokens: number;
+
+  topK?: number;
+
+  topP?: number;
+
+  minP?: number;
+
+  typicalP?: number;
+
+  repetitionPenalty?: number;
+
+  presencePenalty?: number;
+
+  frequencyPenalty?: number;
+
+  noRepeatNgramSize?: number;
+
+  seed?: number;
+
+  strategy?: Strategy;
+
+  processors?: readonly LogitsProcessor<any>[];
 
   private loaded?: Promise<LoadedModel>;
 
@@ -75,13 +109,32 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     const model = fields.model ?? DEFAULT_MODEL;
     validateModelInput(model);
     this.model = model;
-    if (fields.stop !== undefined && !Array.isArray(fields.stop)) {
+    const stop = fields.stop ?? fields.stopSequences;
+    if (stop !== undefined && !Array.isArray(stop)) {
       throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
     }
-    this.stop = fields.stop;
+    this.stop = stop;
     this.addSpecialTokens = fields.addSpecialTokens ?? true;
-    this.decodeOptions = pickDecodeOptions(fields);
+    validateCallPolicy(fields);
+    this.timeout = fields.timeout;
+    this.temperature = fields.temperature ?? 0;
+    this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
+    Object.assign(this, pickDecodeOptions(fields));
     validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /** Another name for `stop`. */
+  get stopSequences(): string[] | undefined {
+    return this.stop;
+  }
+
+  set stopSequences(stop: string[] | undefined) {
+    this.stop = stop;
+  }
+
+  /** Decode settings of this instance, read from its fields (call options override them). */
+  get decodeOptions(): DecodekitDecodeOptions {
+    return pickDecodeOptions(this);
   }
 
   /** The model name reported in tracing and generation info. */
@@ -95,7 +148,14 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
 
   /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
   loadModel(): Promise<LoadedModel> {
-    this.loaded ??= resolveModel(this.model);
+    if (!this.loaded) {
+      const loading = resolveModel(this.model);
+      this.loaded = loading;
+      // A failed load is forgotten, so a retry (or the next call) loads again.
+      loading.catch(() => {
+        if (this.loaded === loading) this.loaded = undefined;
+      });
+    }
     return this.loaded;
   }
 
@@ -158,6 +218,14 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<GenerationChunk> {
+    // Streamed tokens cannot be taken back, so only the model load is retried (`maxRetries`).
+    await this.caller.call(async () => {
+      try {
+        await this.loadModel();
+      } catch (error) {
+        throw stampRetryability(error);
+      }
+    });
     for await (const event of this.decode(prompt, options)) {
       if (event.type === 'token' && event.text.length > 0) {
         const chunk = new GenerationChunk({ text: event.text });
@@ -176,11 +244,19 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     }
   }
 
+  /** One whole generation, one attempt of the AsyncCaller (`maxRetries` retries what can succeed again). */
   private async complete(prompt: string, options: this['ParsedCallOptions']) {
-    let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
-    for await (const event of this.decode(prompt, options))
-      if (event.type === 'done') done = event;
-    if (!done) throw new Error('decodekit ended without a result.');
+    const done = await this.caller.call(async () => {
+      try {
+        let last: Extract<DecodeEvent, { type: 'done' }> | undefined;
+        for await (const event of this.decode(prompt, options))
+          if (event.type === 'done') last = event;
+        if (!last) throw new Error('decodekit ended without a result.');
+        return last;
+      } catch (error) {
+        throw stampRetryability(error);
+      }
+    });
     return { text: done.text, generationInfo: this.generationInfo(done) };
   }
 
@@ -199,25 +275,26 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     prompt: string,
     options: this['ParsedCallOptions'],
   ): AsyncGenerator<DecodeEvent> {
+    const signal = callSignal(options.signal, this.timeout);
     try {
-      throwIfAborted(options.signal);
+      throwIfAborted(signal);
       const model = await this.loadModel();
-      throwIfAborted(options.signal);
+      throwIfAborted(signal);
       const merged = mergeDecodeOptions(this.decodeOptions, options);
       const events = runDecoder({
         model,
         prompt,
         options: merged,
         stop: options.stop ?? this.stop,
-        signal: options.signal,
+        signal,
         addSpecialTokens: this.addSpecialTokens,
       });
       for await (const event of events) {
-        throwIfAborted(options.signal);
+        throwIfAborted(signal);
         yield event;
       }
     } catch (error) {
-      throw toLangChainError(error, { signal: options.signal });
+      throw toLangChainError(error, { signal, timeout: this.timeout });
     }
   }
 }

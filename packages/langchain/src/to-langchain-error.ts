@@ -9,10 +9,15 @@ import type { AIMessageChunk } from '@langchain/core/messages';
  * same prompt or a cancelled call cannot succeed). Any other error is returned unchanged.
  *
  * @param partialOutput What the model produced before an abort (chat models only).
+ * @param timeout The instance timeout (ms), named in the message when the abort was that timeout.
  */
 export function toLangChainError(
   error: unknown,
-  { signal, partialOutput }: { signal?: AbortSignal; partialOutput?: AIMessageChunk } = {},
+  {
+    signal,
+    partialOutput,
+    timeout,
+  }: { signal?: AbortSignal; partialOutput?: AIMessageChunk; timeout?: number } = {},
 ): unknown {
   if (ContextOverflowError.isInstance(error) || ModelAbortError.isInstance(error)) return error;
   if (ContextLengthError.isInstance(error)) {
@@ -20,7 +25,11 @@ export function toLangChainError(
   }
   if (AbortedError.isInstance(error) || signal?.aborted) {
     const cause = AbortedError.isInstance(error) ? error : new AbortedError({ reason: signal?.reason });
-    const aborted = new ModelAbortError(cause.message, partialOutput);
+    const timedOut = (signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+    const message = timedOut
+      ? `The call timed out${timeout === undefined ? '' : ` after ${timeout} ms`} (the timeout option).`
+      : cause.message;
+    const aborted = new ModelAbortError(message, partialOutput);
     Object.defineProperty(aborted, 'cause', { value: cause, configurable: true, writable: true });
     return stampRetryable(aborted, false);
   }
