@@ -37,7 +37,13 @@ import {
   type SerializableSchema,
 } from '@langchain/core/utils/standard_schema';
 import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
+import type { Serializable } from '@langchain/core/load/serializable';
 import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
+import {
+  isSerializableModel,
+  SERIALIZABLE_KEYS,
+  serializableAttributes,
+} from './serialization.js';
 import {
   DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
@@ -157,7 +163,29 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   private loaded?: Promise<LoadedModel>;
 
-  constructor(fields: ChatDecodekitInput = {}) {
+  lc_serializable = true;
+
+  /** Constructor fields that serialize (secrets such as a stray `apiKey`, callbacks and caches do not). */
+  get lc_serializable_keys(): string[] {
+    return [...SERIALIZABLE_KEYS, 'streaming'];
+  }
+
+  /** The current value of every serializable setting, also those set after construction. */
+  get lc_attributes(): Serializable['lc_kwargs'] {
+    return serializableAttributes(this, [...SERIALIZABLE_KEYS, 'streaming']);
+  }
+
+  /**
+   * @param modelOrFields A hub id or folder (loaded on the first call through `@decodekit/backend-onnx`'s
+   *   `loadModel`), or the constructor fields.
+   * @param fields The constructor fields when the first argument is the model.
+   */
+  constructor(
+    modelOrFields: string | ChatDecodekitInput = {},
+    rest: Omit<ChatDecodekitInput, 'model'> = {},
+  ) {
+    const fields: ChatDecodekitInput =
+      typeof modelOrFields === 'string' ? { ...rest, model: modelOrFields } : modelOrFields;
     super(fields);
     const model = fields.model ?? DEFAULT_MODEL;
     validateModelInput(model);
@@ -174,6 +202,16 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
     Object.assign(this, pickDecodeOptions(fields));
     validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /**
+   * LangChain serialization (`load()` revives it with `importMap`). Settings that are code — a `LoadedModel`,
+   * processors, a strategy — cannot be written as data, so such an instance serializes as `not_implemented`
+   * rather than as a model that would decode differently.
+   */
+  override toJSON(): ReturnType<BaseChatModel['toJSON']> {
+    if (!isSerializableModel(this)) return this.toJSONNotImplemented();
+    return super.toJSON();
   }
 
   /** Another name for `stop`. */

@@ -19,7 +19,13 @@ import {
   keyedCallOptions,
   usageOf,
 } from './chat-decodekit.js';
+import type { Serializable } from '@langchain/core/load/serializable';
 import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
+import {
+  isSerializableModel,
+  SERIALIZABLE_KEYS,
+  serializableAttributes,
+} from './serialization.js';
 import {
   DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
@@ -104,7 +110,29 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
 
   private loaded?: Promise<LoadedModel>;
 
-  constructor(fields: DecodekitLLMInput = {}) {
+  lc_serializable = true;
+
+  /** Constructor fields that serialize (secrets such as a stray `apiKey`, callbacks and caches do not). */
+  get lc_serializable_keys(): string[] {
+    return [...SERIALIZABLE_KEYS, 'addSpecialTokens'];
+  }
+
+  /** The current value of every serializable setting, also those set after construction. */
+  get lc_attributes(): Serializable['lc_kwargs'] {
+    return serializableAttributes(this, [...SERIALIZABLE_KEYS, 'addSpecialTokens']);
+  }
+
+  /**
+   * @param modelOrFields A hub id or folder (loaded on the first call through `@decodekit/backend-onnx`'s
+   *   `loadModel`), or the constructor fields.
+   * @param fields The constructor fields when the first argument is the model.
+   */
+  constructor(
+    modelOrFields: string | DecodekitLLMInput = {},
+    rest: Omit<DecodekitLLMInput, 'model'> = {},
+  ) {
+    const fields: DecodekitLLMInput =
+      typeof modelOrFields === 'string' ? { ...rest, model: modelOrFields } : modelOrFields;
     super(fields);
     const model = fields.model ?? DEFAULT_MODEL;
     validateModelInput(model);
@@ -121,6 +149,16 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
     Object.assign(this, pickDecodeOptions(fields));
     validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /**
+   * LangChain serialization (`load()` revives it with `importMap`). Settings that are code — a `LoadedModel`,
+   * processors, a strategy — cannot be written as data, so such an instance serializes as `not_implemented`
+   * rather than as a model that would decode differently.
+   */
+  override toJSON(): ReturnType<LLM['toJSON']> {
+    if (!isSerializableModel(this)) return this.toJSONNotImplemented();
+    return super.toJSON();
   }
 
   /** Another name for `stop`. */
