@@ -292,7 +292,11 @@ describe('ChatDecodekit with stories260K', () => {
       new ToolMessage({ content: '3', tool_call_id: 'c1' }),
     ]);
     expect(reply.usage_metadata?.input_tokens).toBe(
-      model.tokenizer.encode('User: What is 1 + 2?\nAssistant: \nTool: 3\nAssistant:').length,
+      model.tokenizer.encode(
+        'User: What is 1 + 2?\n' +
+          'Assistant: <tool_call>\n{"name":"add","arguments":{"a":1,"b":2}}\n</tool_call>\n' +
+          'Tool: 3\nAssistant:',
+      ).length,
     );
     await expect(
       chat.invoke([

@@ -7,7 +7,14 @@ import {
   type LogitsProcessor,
   type Strategy,
 } from '@decodekit/core';
-import { unsupportedSchemaFeatures, type JsonSchema } from '@decodekit/strategy-constrained';
+import {
+  DEFAULT_TOOL_CALL_FORMAT,
+  parseToolCalls,
+  unsupportedSchemaFeatures,
+  type JsonSchema,
+  type ToolCallFormat,
+  type ToolSpec,
+} from '@decodekit/strategy-constrained';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import type {
   BaseLanguageModelInput,
@@ -15,6 +22,7 @@ import type {
 } from '@langchain/core/language_models/base';
 import {
   BaseChatModel,
+  type BindToolsInput,
   type BaseChatModelCallOptions,
   type BaseChatModelParams,
   type LangSmithParams,
@@ -65,6 +73,12 @@ import {
 } from './resolve-model.js';
 import { finishReason, runDecoder, withoutNoOpKeywords } from './run-decoder.js';
 import { toChatMessages } from './to-chat-messages.js';
+import {
+  resolveToolChoice,
+  toToolSpecs,
+  withToolPrompt,
+  type ToolCallRequest,
+} from './tool-calling.js';
 import { toLangChainError } from './to-langchain-error.js';
 
 /** Constrains a call's output; set by `withStructuredOutput`, or pass it yourself as a call option. */
@@ -86,12 +100,22 @@ export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecode
   streaming?: boolean;
   /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
   timeout?: number;
+  /**
+   * How tool calls are written (and constrained, parsed, and rendered in the history). Default: the
+   * Hermes / Qwen 2.5 format `<tool_call>\n{"name":...,"arguments":{...}}\n</tool_call>`; set it to the
+   * format your model was trained on.
+   */
+  toolCallFormat?: Partial<ToolCallFormat>;
 }
 
 /** Call options of {@link ChatDecodekit}: every decode option can be changed for one call. */
 export interface ChatDecodekitCallOptions extends BaseChatModelCallOptions, DecodekitDecodeOptions {
   /** Constrain this call's output to JSON valid against a schema (what `withStructuredOutput` sets). */
   responseFormat?: DecodekitResponseFormat;
+  /** Tools the model may call (what `bindTools` sets): LangChain tools, OpenAI definitions or `ToolSpec`s. */
+  tools?: (BindToolsInput | ToolSpec)[];
+  /** Allow several tool calls in one answer. Default false (small models do better with one). */
+  parallel_tool_calls?: boolean;
 }
 
 /** `response_metadata` of a ChatDecodekit message. */
@@ -99,7 +123,7 @@ export interface DecodekitResponseMetadata {
   model: string;
   model_name: string;
   model_provider: 'decodekit';
-  /** `stop` (EOS or a stop string) or `length`. */
+  /** `stop` (EOS or a stop string), `length`, or `tool_calls` when the answer is tool calls. */
   finish_reason: string;
   /** decodekit's own finish reason: `eos`, `stop` or `length`. */
   decodekit_finish_reason: string;
@@ -114,7 +138,8 @@ type StructuredSchema<TOutput> =
  * A LangChain chat model that runs a local decodekit model: messages are rendered with the model
  * tokenizer's chat template (decodekit's plain `Role: content` template when the model has none, as
  * stories260K), decoded with the configured strategy and processors, and streamed token by token.
- * Structured output is grammar-constrained JSON (no tool calling).
+ * Structured output is grammar-constrained JSON, and tool calling (`bindTools`) is grammar-constrained too:
+ * the answer is text or a call of a bound tool whose arguments are valid under the tool's schema.
  *
  * @example
  * const model = new ChatDecodekit({ maxTokens: 64, temperature: 0.8, topK: 40 });
@@ -134,6 +159,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
   timeout?: number;
+
+  /** How tool calls are written, constrained, parsed and rendered (default: Hermes / Qwen 2.5). */
+  toolCallFormat?: Partial<ToolCallFormat>;
 
   temperature: number;
 
@@ -167,12 +195,12 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** Constructor fields that serialize (secrets such as a stray `apiKey`, callbacks and caches do not). */
   get lc_serializable_keys(): string[] {
-    return [...SERIALIZABLE_KEYS, 'streaming'];
+    return [...SERIALIZABLE_KEYS, 'streaming', 'toolCallFormat'];
   }
 
   /** The current value of every serializable setting, also those set after construction. */
   get lc_attributes(): Serializable['lc_kwargs'] {
-    return serializableAttributes(this, [...SERIALIZABLE_KEYS, 'streaming']);
+    return serializableAttributes(this, [...SERIALIZABLE_KEYS, 'streaming', 'toolCallFormat']);
   }
 
   /**
@@ -198,6 +226,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     this.streaming = fields.streaming ?? false;
     validateCallPolicy(fields);
     this.timeout = fields.timeout;
+    this.toolCallFormat = fields.toolCallFormat;
     this.temperature = fields.temperature ?? 0;
     this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
     Object.assign(this, pickDecodeOptions(fields));
@@ -301,6 +330,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
             text: aggregate.text,
             message: new AIMessage({
               content: aggregate.text,
+              tool_calls: message.tool_calls,
               usage_metadata: message.usage_metadata,
               response_metadata: message.response_metadata,
             }),
@@ -310,11 +340,12 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         llmOutput: tokenUsage(message.usage_metadata),
       };
     }
+    const toolCalls = this.toolCallRequest(options);
     // The whole generation is one attempt of the AsyncCaller: `maxRetries` retries what can succeed again.
     const done = await this.caller.call(async () => {
       try {
         let last: Extract<DecodeEvent, { type: 'done' }> | undefined;
-        for await (const event of this.events(messages, options))
+        for await (const event of this.events(messages, options, toolCalls))
           if (event.type === 'done') last = event;
         if (!last) throw new Error('decodekit ended without a result.');
         return last;
@@ -323,13 +354,22 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       }
     });
     const usage = usageOf(done);
-    const metadata = this.responseMetadata(done);
+    const { text, calls } = toolCalls
+      ? parseToolCalls(done.text, { format: toolCalls.format })
+      : { text: done.text, calls: [] };
+    const metadata = this.responseMetadata(done, calls.length > 0);
     return {
       generations: [
         {
-          text: done.text,
+          text,
           message: new AIMessage({
-            content: done.text,
+            content: text,
+            tool_calls: calls.map(call => ({
+              id: newToolCallId(),
+              name: call.name,
+              args: call.arguments,
+              type: 'tool_call' as const,
+            })),
             usage_metadata: usage,
             response_metadata: { ...metadata },
           }),
@@ -340,11 +380,17 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     };
   }
 
+  /**
+   * Streams the answer token by token. With tools bound, text that may still turn out to be a tool call
+   * (a prefix of the call marker) is held back until it is clearly text; a call is sent as
+   * `tool_call_chunks` when it is complete, so streamed content never shows call syntax.
+   */
   override async *_streamResponseChunks(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
+    const toolCalls = this.toolCallRequest(options);
     // Streamed tokens cannot be taken back, so only the model load is retried (`maxRetries`).
     await this.caller.call(async () => {
       try {
@@ -353,24 +399,57 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         throw stampRetryability(error);
       }
     });
-    for await (const event of this.events(messages, options)) {
+    const prefix = toolCalls ? resolveToolCallFormat(toolCalls.format).prefix : '';
+    let mode: 'undecided' | 'text' | 'call' = toolCalls ? 'undecided' : 'text';
+    let held = '';
+    const textChunk = async function* (text: string) {
+      const chunk = new ChatGenerationChunk({
+        text,
+        message: new AIMessageChunk({ content: text }),
+      });
+      yield chunk;
+      await runManager?.handleLLMNewToken(text, undefined, undefined, undefined, undefined, {
+        chunk,
+      });
+    };
+    for await (const event of this.events(messages, options, toolCalls)) {
       if (event.type === 'token' && event.text.length > 0) {
-        const chunk = new ChatGenerationChunk({
-          text: event.text,
-          message: new AIMessageChunk({ content: event.text }),
-        });
-        yield chunk;
-        await runManager?.handleLLMNewToken(
-          event.text,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          { chunk },
-        );
+        if (mode === 'text') {
+          yield* textChunk(event.text);
+          continue;
+        }
+        held += event.text;
+        if (mode === 'undecided') {
+          if (held.startsWith(prefix)) mode = 'call';
+          else if (!prefix.startsWith(held)) {
+            mode = 'text';
+            yield* textChunk(held);
+            held = '';
+          }
+        }
       } else if (event.type === 'done') {
+        let called = false;
+        if (mode === 'call') {
+          const { calls } = parseToolCalls(event.text, { format: toolCalls?.format });
+          called = calls.length > 0;
+          yield new ChatGenerationChunk({
+            text: '',
+            message: new AIMessageChunk({
+              content: '',
+              tool_call_chunks: calls.map((call, index) => ({
+                type: 'tool_call_chunk' as const,
+                id: newToolCallId(),
+                name: call.name,
+                args: JSON.stringify(call.arguments),
+                index,
+              })),
+            }),
+          });
+        } else if (held.length > 0) {
+          yield* textChunk(held);
+        }
         // The usage and finish reason ride on one last empty chunk, so concatenated chunks count them once.
-        const metadata = this.responseMetadata(event);
+        const metadata = this.responseMetadata(event, called);
         yield new ChatGenerationChunk({
           text: '',
           message: new AIMessageChunk({
@@ -382,6 +461,24 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         });
       }
     }
+  }
+
+  /**
+   * Binds tools for tool calling through grammar-constrained decoding: every answer is either text or a
+   * call of one of `tools` with arguments valid under the tool's JSON Schema (`tool_choice`: `"auto"`
+   * (default), `"any"` / `"required"`, `"none"`, a tool name, or `{ type: "function", function: { name } }`).
+   * The tools and the call format are added to the system prompt; earlier calls and tool results in the
+   * history are rendered in the chat template. Stop strings do not apply while tools are active.
+   * @throws InvalidArgumentError for a repeated name, a schema the constraint cannot enforce, or an unknown
+   *   `tool_choice`.
+   */
+  override bindTools(
+    tools: BindToolsInput[],
+    kwargs?: Partial<ChatDecodekitCallOptions>,
+  ): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatDecodekitCallOptions> {
+    const specs = toToolSpecs(tools);
+    resolveToolChoice(kwargs?.tool_choice, specs);
+    return this.withConfig({ ...kwargs, tools: specs } as Partial<ChatDecodekitCallOptions>);
   }
 
   /**
@@ -472,13 +569,14 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   private async *events(
     messages: BaseMessage[],
     callOptions: this['ParsedCallOptions'],
+    toolCalls: ToolCallRequest | undefined,
   ): AsyncGenerator<DecodeEvent> {
     const signal = callSignal(callOptions.signal, this.timeout);
     const options = { ...callOptions, signal };
     let text = '';
     try {
       throwIfAborted(signal);
-      for await (const event of await this.decode(messages, options)) {
+      for await (const event of await this.decode(messages, options, toolCalls)) {
         throwIfAborted(signal);
         if (event.type === 'token') text += event.text;
         yield event;
@@ -492,11 +590,26 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     }
   }
 
+  /** The tools of a call when it may call one (bound and `tool_choice` is not `"none"`). */
+  private toolCallRequest(options: this['ParsedCallOptions']): ToolCallRequest | undefined {
+    const tools = options.tools === undefined ? [] : toToolSpecs(options.tools);
+    const toolChoice = resolveToolChoice(options.tool_choice, tools);
+    if (tools.length === 0 || toolChoice === 'none') return undefined;
+    return {
+      tools,
+      toolChoice,
+      parallel: options.parallel_tool_calls ?? false,
+      format: this.toolCallFormat,
+    };
+  }
+
   private async decode(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
+    toolCalls: ToolCallRequest | undefined,
   ): Promise<AsyncIterable<DecodeEvent>> {
-    const chat = toChatMessages(messages);
+    const history = toChatMessages(messages, { toolCallFormat: this.toolCallFormat });
+    const chat = toolCalls ? withToolPrompt(history, toolCalls) : history;
     const model = await this.loadModel();
     throwIfAborted(options.signal);
     const format = options.responseFormat;
@@ -513,21 +626,32 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       stop: options.stop ?? this.stop,
       signal: options.signal,
       responseSchema: format?.schema,
+      toolCalls,
     });
   }
 
   private responseMetadata(
     done: Extract<DecodeEvent, { type: 'done' }>,
+    calledTools = false,
   ): DecodekitResponseMetadata {
     return {
       model: this.modelName,
       model_name: this.modelName,
       model_provider: 'decodekit',
-      finish_reason: finishReason(done.reason),
+      finish_reason: calledTools ? 'tool_calls' : finishReason(done.reason),
       decodekit_finish_reason: done.reason,
       decodekit_stats: done.stats,
     };
   }
+}
+
+function resolveToolCallFormat(format: Partial<ToolCallFormat> | undefined): ToolCallFormat {
+  return { ...DEFAULT_TOOL_CALL_FORMAT, ...format };
+}
+
+/** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
+function newToolCallId(): string {
+  return `call_${globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`;
 }
 
 /** Usage of one generation: prompt ids as fed (BOS and chat template included) and generated ids (EOS included). */

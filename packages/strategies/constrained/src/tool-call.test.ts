@@ -185,10 +185,16 @@ describe('parseToolCalls / formatToolCalls / toolPrompt', () => {
     expect(() => parseToolCalls(`${call('add', { a: 1 })} trailing`)).toThrow(/after its tool calls/);
   });
 
-  it('toolPrompt lists the tools and the call format', () => {
+  it('toolPrompt lists the tools (signatures, or full schemas) and the call format', () => {
     const prompt = toolPrompt(tools, { toolChoice: 'required' });
-    expect(prompt).toContain('"name":"get_weather"');
-    expect(prompt).toContain('"description":"Weather in a city"');
+    expect(prompt).toContain('- get_weather(city: string, unit: "c" | "f"): Weather in a city\n');
+    expect(prompt).toContain('- add(a: integer, b: small)\n');
+    expect(toolPrompt([{ name: 'f', parameters: { type: 'object', properties: { xs: { type: 'array', items: { enum: [1, 2] } }, o: { type: 'object', properties: { k: { type: 'string' } }, required: ['k'] } } } }])).toContain(
+      '- f(xs?: (1 | 2)[], o?: { k: string })',
+    );
+    const full = toolPrompt(tools, { detail: 'schema' });
+    expect(full).toContain('"name":"get_weather"');
+    expect(full).toContain('"description":"Weather in a city"');
     expect(prompt).toContain('You must call one of them.');
     expect(prompt).toContain('<tool_call>\n{"name":"get_weather","arguments":{...}}\n</tool_call>');
     expect(toolPrompt(tools, { toolChoice: { name: 'add' } })).not.toContain('get_weather');

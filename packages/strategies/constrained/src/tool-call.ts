@@ -119,19 +119,63 @@ export function formatToolCalls(calls: readonly ParsedToolCall[], options: { for
     .join(format.separator);
 }
 
+/** Options of {@link toolPrompt}. */
+export interface ToolPromptOptions {
+  toolChoice?: ToolChoice;
+  format?: Partial<ToolCallFormat>;
+  /**
+   * `signature` (default) lists each tool on one line as `name(arg: type, opt?: type): description` —
+   * short enough for small contexts; `schema` lists each tool's full JSON Schema as one JSON line.
+   */
+  detail?: 'signature' | 'schema';
+}
+
 /**
- * A system-prompt text that lists the tools (name, description, argument schema) and says how to call one
- * in the constrained format, for models whose chat template has no tool support of its own.
+ * A system-prompt text that lists the tools and says how to call one in the constrained format, for models
+ * whose chat template has no tool support of its own.
  */
-export function toolPrompt(tools: readonly ToolSpec[], options: { toolChoice?: ToolChoice; format?: Partial<ToolCallFormat> } = {}): string {
+export function toolPrompt(tools: readonly ToolSpec[], options: ToolPromptOptions = {}): string {
   const format = resolveFormat(options.format);
   const choice = normalizeChoice(options.toolChoice ?? 'auto');
   const listed = typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
-  const lines = listed.map(tool => JSON.stringify({ name: tool.name, description: tool.description ?? '', parameters: tool.parameters ?? { type: 'object' } }));
+  const lines = listed.map(tool =>
+    options.detail === 'schema'
+      ? JSON.stringify({ name: tool.name, description: tool.description ?? '', parameters: tool.parameters ?? { type: 'object' } })
+      : `- ${tool.name}(${parameterList(tool.parameters ?? { type: 'object' })})${tool.description ? `: ${tool.description}` : ''}`,
+  );
   const example = formatToolCalls([{ name: listed[0]?.name ?? 'tool', arguments: {} }], { format }).replace('{}', '{...}');
   const when =
     choice === 'required' ? 'You must call one of them.' : typeof choice === 'object' ? `You must call ${choice.name}.` : 'Call one when it helps; otherwise answer in text.';
   return `You can call these tools:\n${lines.join('\n')}\n${when} To call a tool, answer with exactly:\n${example}`;
+}
+
+/** `a: integer, b?: string` for an object schema's properties (required ones without `?`). */
+function parameterList(schema: JsonSchema): string {
+  if (typeof schema !== 'object' || typeof schema.properties !== 'object' || schema.properties === null) return '';
+  const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
+  return Object.entries(schema.properties as Record<string, JsonSchema>)
+    .map(([name, property]) => `${name}${required.has(name) ? '' : '?'}: ${typeText(property, 0)}`)
+    .join(', ');
+}
+
+/** A short TypeScript-like type for a schema: `string`, `"c" | "f"`, `integer[]`, `{ a: number }`. */
+function typeText(schema: JsonSchema, depth: number): string {
+  if (schema === true) return 'any';
+  if (schema === false) return 'never';
+  if ('const' in schema) return JSON.stringify(schema.const);
+  if (Array.isArray(schema.enum)) return schema.enum.map(value => JSON.stringify(value)).join(' | ');
+  const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
+  if (Array.isArray(branches)) return branches.map(branch => typeText(branch, depth + 1)).join(' | ');
+  if (typeof schema.$ref === 'string') return schema.$ref.split('/').pop() ?? 'any';
+  const type = schema.type;
+  if (Array.isArray(type)) return type.join(' | ');
+  if (type === 'array') {
+    const items = schema.items as JsonSchema | undefined;
+    const item = items === undefined ? 'any' : typeText(items, depth + 1);
+    return item.includes(' ') ? `(${item})[]` : `${item}[]`;
+  }
+  if (type === 'object' && typeof schema.properties === 'object' && depth < 3) return `{ ${parameterList(schema)} }`;
+  return typeof type === 'string' ? type : 'any';
 }
 
 function resolveFormat(format: Partial<ToolCallFormat> | undefined): ToolCallFormat {
