@@ -435,12 +435,40 @@ describe('withStructuredOutput (JSON-schema-constrained decoding)', () => {
     expect(Array.isArray(result)).toBe(false);
   });
 
-  it('rejects functionCalling and schemas the constraint cannot enforce', () => {
+  it('functionCalling: the object arrives as a forced, schema-constrained tool call', async () => {
+    const chat = new ChatDecodekit({ maxTokens: 120 });
+    const structured = chat.withStructuredOutput(character, {
+      method: 'functionCalling',
+      name: 'character',
+      includeRaw: true,
+    });
+    for (const options of [{}, { temperature: 1, seed: 4 }]) {
+      const { raw, parsed } = await structured.invoke('Describe a character.', options);
+      expect(character.safeParse(parsed).success, JSON.stringify(parsed)).toBe(true);
+      expect((raw as AIMessage).tool_calls).toEqual([
+        expect.objectContaining({ name: 'character', args: parsed }),
+      ]);
+    }
+    const schema = {
+      type: 'object',
+      properties: { title: { type: 'string', maxLength: 10 } },
+      required: ['title'],
+    };
+    const plain = await chat
+      .withStructuredOutput(schema, { method: 'functionCalling' })
+      .invoke('A title:');
+    expect(typeof plain.title).toBe('string');
+  });
+
+  it('rejects unknown methods and schemas the constraint cannot enforce', () => {
     const chat = new ChatDecodekit();
-    expect(() => chat.withStructuredOutput(character, { method: 'functionCalling' })).toThrow(
-      /do not call tools/,
+    expect(() => chat.withStructuredOutput(character, { method: 'guess' as never })).toThrow(
+      /guess/,
     );
     expect(() => chat.withStructuredOutput({ type: 'string', format: 'email' })).toThrow(/format/);
+    expect(() =>
+      chat.withStructuredOutput({ type: 'string', format: 'email' }, { method: 'functionCalling' }),
+    ).toThrow(/format/);
   });
 
   it('caps the JSON budget to the room left in the context, so a long prompt still gets complete JSON', async () => {

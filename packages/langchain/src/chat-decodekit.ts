@@ -38,7 +38,8 @@ import {
   type UsageMetadata,
 } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
-import type { Runnable } from '@langchain/core/runnables';
+import { OutputParserException } from '@langchain/core/output_parsers';
+import { RunnableLambda, type Runnable } from '@langchain/core/runnables';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import {
   isSerializableSchema,
@@ -486,8 +487,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
    * a JSON Schema object) is turned into JSON Schema and compiled by `@decodekit/strategy-constrained`
    * into a logits processor, so every token keeps the output on a path to valid compact JSON that closes
    * within `maxTokens`. The result is parsed and validated (zod, Standard Schema, or the JSON Schema).
-   * `method` is `"jsonSchema"` (default) or `"jsonMode"` (any JSON object); `"functionCalling"` is not
-   * available because decodekit models do not call tools.
+   * `method`: `"jsonSchema"` (default: the answer is the JSON itself), `"jsonMode"` (any JSON object), or
+   * `"functionCalling"` (a forced call of one tool named `config.name` whose arguments are the object,
+   * constrained the same way; the raw message carries it in `tool_calls`).
    */
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
     outputSchema: StructuredSchema<TOutput>,
@@ -514,12 +516,10 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         ChatDecodekitCallOptions
       > {
     const method = config?.method ?? 'jsonSchema';
-    if (method !== 'jsonSchema' && method !== 'jsonMode') {
+    if (method !== 'jsonSchema' && method !== 'jsonMode' && method !== 'functionCalling') {
       throw new InvalidArgumentError({
         argument: 'method',
-        message:
-          `"${method}" is not supported: decodekit models do not call tools. Use "jsonSchema" (the default), ` +
-          'which constrains decoding to the schema, or "jsonMode" for any JSON object.',
+        message: `"${String(method)}" is not a method: use "jsonSchema" (the default), "jsonMode" or "functionCalling".`,
       });
     }
     const typed = isInteropZodSchema(outputSchema) || isSerializableSchema(outputSchema);
@@ -544,14 +544,40 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         message: `the schema uses what the JSON constraint cannot enforce: ${unsupported.join('; ')}.`,
       });
     }
+    const includeRaw = config?.includeRaw ?? false;
+    const tracing = { ls_structured_output_format: { kwargs: { method }, schema: declared } };
+    if (method === 'functionCalling') {
+      const name =
+        config?.name ?? (typeof declared.title === 'string' ? declared.title : 'extract');
+      const description = typeof declared.description === 'string' ? declared.description : '';
+      const llm = this.bindTools([{ name, description, parameters: constraint }], {
+        tool_choice: name,
+        ...tracing,
+      } as Partial<ChatDecodekitCallOptions>);
+      const validate = typed
+        ? createContentParser<TOutput>(outputSchema as InteropZodType<TOutput>)
+        : new JsonSchemaOutputParser<TOutput>(declared);
+      const parser = RunnableLambda.from(async (message: AIMessage): Promise<TOutput> => {
+        const call = message.tool_calls?.find(candidate => candidate.name === name);
+        if (!call) {
+          throw new OutputParserException(`The model made no "${name}" tool call.`, message.text);
+        }
+        return validate.parse(JSON.stringify(call.args));
+      });
+      return assembleStructuredOutputPipeline<TOutput>(
+        llm,
+        parser,
+        includeRaw,
+        includeRaw ? 'StructuredOutputRunnable' : 'StructuredOutput',
+      ) as Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
+    }
     const llm = this.withConfig({
       responseFormat: { type: 'json_schema', schema: constraint },
-      ls_structured_output_format: { kwargs: { method }, schema: declared },
+      ...tracing,
     } as Partial<ChatDecodekitCallOptions>);
     const parser = typed
       ? createContentParser<TOutput>(outputSchema as InteropZodType<TOutput>)
       : new JsonSchemaOutputParser<TOutput>(method === 'jsonMode' ? { type: 'object' } : declared);
-    const includeRaw = config?.includeRaw ?? false;
     // The pipeline forwards call options (temperature, maxTokens...) to the model like any config.
     return assembleStructuredOutputPipeline<TOutput>(
       llm,
