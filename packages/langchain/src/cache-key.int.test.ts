@@ -88,6 +88,21 @@ describe('cache keys: everything that changes the output, not names', () => {
     );
   });
 
+  it('ChatDecodekit: the tool-call format and the bound tools are part of the key', () => {
+    const hermes = new ChatDecodekit({ maxTokens: 4 });
+    const custom = new ChatDecodekit({
+      maxTokens: 4,
+      toolCallFormat: { prefix: '[CALL]', suffix: '[/CALL]' },
+    });
+    expect(hermes._getSerializedCacheKeyParametersForCall({} as never)).not.toBe(
+      custom._getSerializedCacheKeyParametersForCall({} as never),
+    );
+    const tools = (name: string) => [{ name, parameters: { type: 'object' } }];
+    expect(hermes._getSerializedCacheKeyParametersForCall({ tools: tools('a') } as never)).not.toBe(
+      hermes._getSerializedCacheKeyParametersForCall({ tools: tools('b') } as never),
+    );
+  });
+
   it('DecodekitLLM: models differing only in processors do not share cached text', async () => {
     const { tokens } = await createDecoder({ model }).generate(PROMPT, { maxTokens: 1 });
     const cache = new InMemoryCache();

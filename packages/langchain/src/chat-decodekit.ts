@@ -302,7 +302,10 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** The instance's part of cache keys: every setting that changes the output (see `cacheKeyParameters`). */
   override _identifyingParams(): Record<string, unknown> {
-    return cacheKeyParameters(this.model, this.decodeOptions, this.stop);
+    return {
+      ...cacheKeyParameters(this.model, this.decodeOptions, this.stop),
+      tool_call_format: this.toolCallFormat,
+    };
   }
 
   override _getSerializedCacheKeyParametersForCall(
