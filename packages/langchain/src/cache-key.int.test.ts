@@ -29,14 +29,22 @@ describe('cache keys: everything that changes the output, not names', () => {
     const variants: [string, () => ChatDecodekit][] = [
       ['badWords', () => new ChatDecodekit({ maxTokens: 8, processors: [badWords([[first]])] })],
       ['badWords', () => new ChatDecodekit({ maxTokens: 8, processors: [badWords([[other]])] })],
-      ['logitBias', () => new ChatDecodekit({ maxTokens: 8, processors: [logitBias({ [first]: 20 })] })],
-      ['logitBias', () => new ChatDecodekit({ maxTokens: 8, processors: [logitBias({ [other]: 20 })] })],
+      [
+        'logitBias',
+        () => new ChatDecodekit({ maxTokens: 8, processors: [logitBias({ [first]: 20 })] }),
+      ],
+      [
+        'logitBias',
+        () => new ChatDecodekit({ maxTokens: 8, processors: [logitBias({ [other]: 20 })] }),
+      ],
       [
         'jsonSchema',
         () =>
           new ChatDecodekit({
             maxTokens: 8,
-            processors: [jsonSchema({ type: 'integer', maximum: 9 }, { tokenizer: model.tokenizer })],
+            processors: [
+              jsonSchema({ type: 'integer', maximum: 9 }, { tokenizer: model.tokenizer }),
+            ],
           }),
       ],
       [
@@ -61,9 +69,9 @@ describe('cache keys: everything that changes the output, not names', () => {
       expect((await b.invoke(PROMPT)).text, name).toBe(uncachedB);
       // Per-call processors are keyed the same way.
       const plain = new ChatDecodekit({ maxTokens: 8, cache });
-      expect((await plain.invoke(PROMPT, { processors: makeB().decodeOptions.processors })).text).toBe(
-        uncachedB,
-      );
+      expect(
+        (await plain.invoke(PROMPT, { processors: makeB().decodeOptions.processors })).text,
+      ).toBe(uncachedB);
     }
   });
 
@@ -80,7 +88,11 @@ describe('cache keys: everything that changes the output, not names', () => {
 
   it('ChatDecodekit: two LoadedModels with one name but different folders are different cache entries', async () => {
     const cache = new InMemoryCache();
-    const twin = { ...model, source: `${model.source}-other`, createSequence: () => model.createSequence() };
+    const twin = {
+      ...model,
+      source: `${model.source}-other`,
+      createSequence: () => model.createSequence(),
+    };
     const a = new ChatDecodekit({ model, maxTokens: 4, cache });
     const b = new ChatDecodekit({ model: twin as LoadedModel, maxTokens: 4, cache });
     expect(a._getSerializedCacheKeyParametersForCall({} as never)).not.toBe(
@@ -107,9 +119,19 @@ describe('cache keys: everything that changes the output, not names', () => {
     const { tokens } = await createDecoder({ model }).generate(PROMPT, { maxTokens: 1 });
     const cache = new InMemoryCache();
     const a = new DecodekitLLM({ maxTokens: 8, cache, processors: [badWords([[tokens[0]]])] });
-    const b = new DecodekitLLM({ maxTokens: 8, cache, processors: [badWords([[(tokens[0] + 37) % 512]])] });
-    const uncachedA = await new DecodekitLLM({ maxTokens: 8, processors: a.decodeOptions.processors }).invoke(PROMPT);
-    const uncachedB = await new DecodekitLLM({ maxTokens: 8, processors: b.decodeOptions.processors }).invoke(PROMPT);
+    const b = new DecodekitLLM({
+      maxTokens: 8,
+      cache,
+      processors: [badWords([[(tokens[0] + 37) % 512]])],
+    });
+    const uncachedA = await new DecodekitLLM({
+      maxTokens: 8,
+      processors: a.decodeOptions.processors,
+    }).invoke(PROMPT);
+    const uncachedB = await new DecodekitLLM({
+      maxTokens: 8,
+      processors: b.decodeOptions.processors,
+    }).invoke(PROMPT);
     expect(uncachedA).not.toBe(uncachedB);
     expect(await a.invoke(PROMPT)).toBe(uncachedA);
     expect(await b.invoke(PROMPT)).toBe(uncachedB);

@@ -48,11 +48,7 @@ import {
 import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
 import type { Serializable } from '@langchain/core/load/serializable';
 import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
-import {
-  isSerializableModel,
-  SERIALIZABLE_KEYS,
-  serializableAttributes,
-} from './serialization.js';
+import { isSerializableModel, SERIALIZABLE_KEYS, serializableAttributes } from './serialization.js';
 import {
   DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
@@ -60,11 +56,7 @@ import {
   validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
-import {
-  modelIdentity,
-  processorIdentities,
-  strategyIdentity,
-} from './cache-key.js';
+import { modelIdentity, processorIdentities, strategyIdentity } from './cache-key.js';
 import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import {
   DEFAULT_MODEL,

@@ -21,11 +21,7 @@ import {
 } from './chat-decodekit.js';
 import type { Serializable } from '@langchain/core/load/serializable';
 import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
-import {
-  isSerializableModel,
-  SERIALIZABLE_KEYS,
-  serializableAttributes,
-} from './serialization.js';
+import { isSerializableModel, SERIALIZABLE_KEYS, serializableAttributes } from './serialization.js';
 import {
   DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,

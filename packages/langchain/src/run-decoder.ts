@@ -54,7 +54,8 @@ export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
   if (responseSchema !== undefined && toolCalls !== undefined) {
     throw new InvalidArgumentError({
       argument: 'responseFormat',
-      message: 'cannot be combined with bound tools: use one of withStructuredOutput or bindTools per call.',
+      message:
+        'cannot be combined with bound tools: use one of withStructuredOutput or bindTools per call.',
     });
   }
   const constrained = responseSchema !== undefined || toolCalls !== undefined;

@@ -24,7 +24,9 @@ export function toLangChainError(
     return stampRetryable(ContextOverflowError.fromError(error), false);
   }
   if (AbortedError.isInstance(error) || signal?.aborted) {
-    const cause = AbortedError.isInstance(error) ? error : new AbortedError({ reason: signal?.reason });
+    const cause = AbortedError.isInstance(error)
+      ? error
+      : new AbortedError({ reason: signal?.reason });
     const timedOut = (signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
     const message = timedOut
       ? `The call timed out${timeout === undefined ? '' : ` after ${timeout} ms`} (the timeout option).`

@@ -113,7 +113,11 @@ export function resolveToolChoice(
     typeof (choice as { function?: { name?: unknown } }).function?.name === 'string'
   ) {
     resolved = { name: (choice as { function: { name: string } }).function.name };
-  } else if (typeof choice === 'object' && choice !== null && typeof (choice as { name?: unknown }).name === 'string') {
+  } else if (
+    typeof choice === 'object' &&
+    choice !== null &&
+    typeof (choice as { name?: unknown }).name === 'string'
+  ) {
     resolved = { name: (choice as { name: string }).name };
   } else {
     throw new InvalidArgumentError({
@@ -130,7 +134,8 @@ export function resolveToolChoice(
   if (resolved !== 'none' && resolved !== 'auto' && tools.length === 0) {
     throw new InvalidArgumentError({
       argument: 'tool_choice',
-      message: 'asks for a tool call but no tools are bound; use bindTools(tools, { tool_choice }).',
+      message:
+        'asks for a tool call but no tools are bound; use bindTools(tools, { tool_choice }).',
     });
   }
   return resolved;
