@@ -337,6 +337,10 @@ describe('ChatDecodekit with stories260K', () => {
       [() => new ChatDecodekit({ model: {} as never }), 'model'],
       [() => new ChatDecodekit({ strategy: {} as never }), 'strategy'],
       [() => new ChatDecodekit({ processors: [{}] as never }), 'processors[0]'],
+      [() => new ChatDecodekit({ toolCallFormat: { prefix: '' } }), 'toolCallFormat'],
+      [() => new ChatDecodekit({ toolCallFormat: { suffix: 3 } as never }), 'toolCallFormat'],
+      [() => new ChatDecodekit({ timeout: -5 }), 'timeout'],
+      [() => new ChatDecodekit({ maxRetries: 1.5 }), 'maxRetries'],
     ];
     for (const [make, argument] of cases) {
       let error: unknown;

@@ -69,6 +69,7 @@ import { toChatMessages } from './to-chat-messages.js';
 import {
   resolveToolChoice,
   toToolSpecs,
+  validateToolCallFormat,
   withToolPrompt,
   type ToolCallRequest,
 } from './tool-calling.js';
@@ -219,6 +220,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     this.streaming = fields.streaming ?? false;
     validateCallPolicy(fields);
     this.timeout = fields.timeout;
+    validateToolCallFormat(fields.toolCallFormat);
     this.toolCallFormat = fields.toolCallFormat;
     this.temperature = fields.temperature ?? 0;
     this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;

@@ -142,6 +142,29 @@ export function resolveToolChoice(
 }
 
 /**
+ * Checks a `toolCallFormat` where it is given (constructor): only known keys, strings, a non-empty prefix.
+ * @throws InvalidArgumentError naming `toolCallFormat`.
+ */
+export function validateToolCallFormat(format: unknown): void {
+  if (format === undefined) return;
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError({ argument: 'toolCallFormat', message });
+  };
+  if (typeof format !== 'object' || format === null || Array.isArray(format)) {
+    fail('must be { prefix?, suffix?, separator?, argumentsKey? }.');
+  }
+  for (const [key, value] of Object.entries(format as Record<string, unknown>)) {
+    if (!['prefix', 'suffix', 'separator', 'argumentsKey'].includes(key)) {
+      fail(`has an unknown key "${key}" (prefix, suffix, separator, argumentsKey).`);
+    }
+    if (value !== undefined && typeof value !== 'string') fail(`${key} must be a string.`);
+  }
+  const { prefix, argumentsKey } = format as Partial<ToolCallFormat>;
+  if (prefix === '') fail('prefix must not be empty: it tells a tool call from text.');
+  if (argumentsKey === '') fail('argumentsKey must not be empty.');
+}
+
+/**
  * Adds the tool list and the call format to the conversation's system message (a new first message when
  * there is none), so any chat template — decodekit's plain one included — shows the model its tools.
  */
