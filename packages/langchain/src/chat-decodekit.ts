@@ -10,6 +10,7 @@ import {
 import {
   DEFAULT_TOOL_CALL_FORMAT,
   parseToolCalls,
+  toolCallStream,
   unsupportedSchemaFeatures,
   type JsonSchema,
   type ToolCallFormat,
@@ -380,8 +381,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /**
    * Streams the answer token by token. With tools bound, text that may still turn out to be a tool call
-   * (a prefix of the call marker) is held back until it is clearly text; a call is sent as
-   * `tool_call_chunks` when it is complete, so streamed content never shows call syntax.
+   * (a prefix of the call marker) is held back until it is clearly text; a call streams as
+   * `tool_call_chunks` (its name and id once the name is complete, then its arguments as they are decoded),
+   * so streamed content never shows call syntax.
    */
   override async *_streamResponseChunks(
     messages: BaseMessage[],
@@ -398,53 +400,57 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       }
     });
     const prefix = toolCalls ? resolveToolCallFormat(toolCalls.format).prefix : '';
+    const reader = toolCallStream({ format: toolCalls?.format });
+    const ids: string[] = [];
     let mode: 'undecided' | 'text' | 'call' = toolCalls ? 'undecided' : 'text';
     let held = '';
-    const textChunk = async function* (text: string) {
-      const chunk = new ChatGenerationChunk({
-        text,
-        message: new AIMessageChunk({ content: text }),
-      });
+    const emit = async function* (message: AIMessageChunk) {
+      const text = typeof message.content === 'string' ? message.content : '';
+      const chunk = new ChatGenerationChunk({ text, message });
       yield chunk;
       await runManager?.handleLLMNewToken(text, undefined, undefined, undefined, undefined, {
         chunk,
       });
     };
+    // A call streams as tool_call_chunks: the name (with a fresh id) once complete, then argument text.
+    const callChunks = (text: string) =>
+      reader.push(text).map(delta => {
+        if (delta.name !== undefined) ids[delta.index] = newToolCallId();
+        return new AIMessageChunk({
+          content: '',
+          tool_call_chunks: [
+            {
+              type: 'tool_call_chunk' as const,
+              index: delta.index,
+              ...(delta.name === undefined ? {} : { id: ids[delta.index], name: delta.name }),
+              args: delta.argumentsDelta ?? '',
+            },
+          ],
+        });
+      });
     for await (const event of this.events(messages, options, toolCalls)) {
       if (event.type === 'token' && event.text.length > 0) {
         if (mode === 'text') {
-          yield* textChunk(event.text);
-          continue;
-        }
-        held += event.text;
-        if (mode === 'undecided') {
-          if (held.startsWith(prefix)) mode = 'call';
-          else if (!prefix.startsWith(held)) {
+          yield* emit(new AIMessageChunk({ content: event.text }));
+        } else if (mode === 'call') {
+          for (const message of callChunks(event.text)) yield* emit(message);
+        } else {
+          held += event.text;
+          if (held.startsWith(prefix)) {
+            mode = 'call';
+            for (const message of callChunks(held)) yield* emit(message);
+          } else if (!prefix.startsWith(held)) {
             mode = 'text';
-            yield* textChunk(held);
-            held = '';
+            yield* emit(new AIMessageChunk({ content: held }));
           }
         }
       } else if (event.type === 'done') {
         let called = false;
         if (mode === 'call') {
-          const { calls } = parseToolCalls(event.text, { format: toolCalls?.format });
-          called = calls.length > 0;
-          yield new ChatGenerationChunk({
-            text: '',
-            message: new AIMessageChunk({
-              content: '',
-              tool_call_chunks: calls.map((call, index) => ({
-                type: 'tool_call_chunk' as const,
-                id: newToolCallId(),
-                name: call.name,
-                args: JSON.stringify(call.arguments),
-                index,
-              })),
-            }),
-          });
-        } else if (held.length > 0) {
-          yield* textChunk(held);
+          // The whole answer must be complete calls (it is under the constraint); this checks it.
+          called = parseToolCalls(event.text, { format: toolCalls?.format }).calls.length > 0;
+        } else if (mode === 'undecided' && held.length > 0) {
+          yield* emit(new AIMessageChunk({ content: held }));
         }
         // The usage and finish reason ride on one last empty chunk, so concatenated chunks count them once.
         const metadata = this.responseMetadata(event, called);

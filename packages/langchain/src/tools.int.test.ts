@@ -101,10 +101,16 @@ describe('ChatDecodekit tool calling (grammar-constrained)', () => {
     const bound = new ChatDecodekit({ maxTokens: 100 }).bindTools([add], { tool_choice: 'any' });
     const invoked = (await bound.invoke('What is 2 plus 3?')) as AIMessage;
     let full: AIMessageChunk | undefined;
+    const toolChunks: AIMessageChunk[] = [];
     for await (const chunk of await bound.stream('What is 2 plus 3?')) {
       expect(String(chunk.content)).not.toContain('<tool_call>');
+      if (chunk.tool_call_chunks?.length) toolChunks.push(chunk);
       full = full ? full.concat(chunk) : chunk;
     }
+    // The name arrives first (with the id), then the arguments as they are decoded, not all at the end.
+    expect(toolChunks.length).toBeGreaterThan(3);
+    expect(toolChunks[0].tool_call_chunks![0]).toMatchObject({ name: 'add', index: 0 });
+    expect(toolChunks[0].tool_call_chunks![0].id).toMatch(/^call_/);
     expect(full!.tool_call_chunks?.length).toBeGreaterThan(0);
     expect(full!.tool_calls?.map(({ name, args }) => ({ name, args }))).toEqual(
       invoked.tool_calls!.map(({ name, args }) => ({ name, args })),

@@ -8,5 +8,5 @@ export type { ConstraintOptions, ConstraintProcessor, ConstraintState } from './
 export { ConstraintDeadEndError, ConstraintViolationError } from './errors.js';
 export { ANNOTATION_KEYWORDS, SUPPORTED_KEYWORDS, unsupportedSchemaFeatures } from './json-schema-compiler.js';
 export type { JsonSchema } from './json-schema-compiler.js';
-export { DEFAULT_TOOL_CALL_FORMAT, formatToolCalls, parseToolCalls, toolCallConstraint, toolPrompt } from './tool-call.js';
-export type { ParsedToolCall, ToolCallConstraintOptions, ToolCallFormat, ToolChoice, ToolPromptOptions, ToolSpec } from './tool-call.js';
+export { DEFAULT_TOOL_CALL_FORMAT, formatToolCalls, parseToolCalls, toolCallConstraint, toolCallStream, toolPrompt } from './tool-call.js';
+export type { ParsedToolCall, ToolCallConstraintOptions, ToolCallDelta, ToolCallFormat, ToolCallStream, ToolChoice, ToolPromptOptions, ToolSpec } from './tool-call.js';

@@ -6,6 +6,7 @@ import {
   formatToolCalls,
   parseToolCalls,
   toolCallConstraint,
+  toolCallStream,
   toolPrompt,
   type ConstraintProcessor,
   type ConstraintState,
@@ -198,5 +199,35 @@ describe('parseToolCalls / formatToolCalls / toolPrompt', () => {
     expect(prompt).toContain('You must call one of them.');
     expect(prompt).toContain('<tool_call>\n{"name":"get_weather","arguments":{...}}\n</tool_call>');
     expect(toolPrompt(tools, { toolChoice: { name: 'add' } })).not.toContain('get_weather');
+  });
+});
+
+describe('toolCallStream', () => {
+  /** Feeds `text` in pieces of `size` characters; returns the deltas. */
+  function stream(text: string, size: number, format?: Parameters<typeof toolCallStream>[0]) {
+    const reader = toolCallStream(format);
+    const deltas = [];
+    for (let i = 0; i < text.length; i += size) deltas.push(...reader.push(text.slice(i, i + size)));
+    return deltas;
+  }
+
+  it.each([1, 3, 1000])('pieces of %i characters: the name once, argument text that concatenates exactly', size => {
+    const raw = '{"city":"Oslo","unit":"c","nested":{"s":"a } \\" ]"}}';
+    const text = `<tool_call>\n{"name":"get_weather","arguments":${raw}}\n</tool_call>`;
+    const deltas = stream(text, size);
+    expect(deltas.filter(delta => delta.name !== undefined)).toEqual([{ index: 0, name: 'get_weather' }]);
+    expect(deltas.map(delta => delta.argumentsDelta ?? '').join('')).toBe(raw);
+    if (size === 1) expect(deltas.filter(delta => delta.argumentsDelta).length).toBe(raw.length);
+  });
+
+  it('parallel calls count up their index; a suffix inside a string does not end the arguments', () => {
+    const format = { prefix: '[CALL]', suffix: '[/CALL]', separator: ';' };
+    const text = '[CALL]{"name":"a","arguments":{"x":"[/CALL]"}}[/CALL];[CALL]{"name":"b","arguments":{}}[/CALL]';
+    const deltas = stream(text, 2, { format });
+    const byIndex = (index: number) => deltas.filter(delta => delta.index === index);
+    expect(byIndex(0).find(delta => delta.name)?.name).toBe('a');
+    expect(byIndex(0).map(delta => delta.argumentsDelta ?? '').join('')).toBe('{"x":"[/CALL]"}');
+    expect(byIndex(1).find(delta => delta.name)?.name).toBe('b');
+    expect(byIndex(1).map(delta => delta.argumentsDelta ?? '').join('')).toBe('{}');
   });
 });

@@ -111,6 +111,73 @@ export function parseToolCalls(answer: string, options: { format?: Partial<ToolC
   return { text: '', calls };
 }
 
+/** A piece of a tool call as it streams: the name once (with the call's index), then argument text. */
+export interface ToolCallDelta {
+  /** Which call of the answer (0 for the first; parallel calls count up). */
+  readonly index: number;
+  /** The tool's name, in the first delta of a call. */
+  readonly name?: string;
+  /** The next raw characters of the call's arguments JSON; a call's deltas concatenate to its arguments. */
+  readonly argumentsDelta?: string;
+}
+
+/** An incremental reader of a call answer (see {@link toolCallStream}). */
+export interface ToolCallStream {
+  /** Feeds the next text of the answer; returns what it completes (names, argument text). */
+  push(text: string): ToolCallDelta[];
+}
+
+/**
+ * Reads an answer that is tool calls (it starts with the format's prefix) while it is generated: each
+ * call's name as soon as it is complete, then its arguments JSON character by character as it arrives,
+ * exactly the raw text (JSON-aware, so a suffix inside a string value does not end it). For streaming
+ * APIs (LangChain's `tool_call_chunks`, OpenAI's `delta.tool_calls`).
+ */
+export function toolCallStream(options: { format?: Partial<ToolCallFormat> } = {}): ToolCallStream {
+  const format = resolveFormat(options.format);
+  const open = `${format.prefix}{"name":`;
+  const keyPart = `,${JSON.stringify(format.argumentsKey)}:`;
+  const closing = `}${format.suffix}`;
+  let text = '';
+  let position = 0;
+  let index = 0;
+  let phase: 'head' | 'arguments' | 'tail' = 'head';
+  let argumentsStart = 0;
+  let emitted = 0;
+  return {
+    push(piece) {
+      text += piece;
+      const deltas: ToolCallDelta[] = [];
+      for (;;) {
+        if (phase === 'head') {
+          if (!text.startsWith(open, position)) break;
+          const nameEnd = jsonStringEnd(text, position + open.length);
+          if (nameEnd < 0 || !text.startsWith(keyPart, nameEnd)) break;
+          deltas.push({ index, name: JSON.parse(text.slice(position + open.length, nameEnd)) as string });
+          argumentsStart = emitted = nameEnd + keyPart.length;
+          phase = 'arguments';
+        } else if (phase === 'arguments') {
+          const end = jsonObjectEnd(text.slice(argumentsStart));
+          const limit = end < 0 ? text.length : argumentsStart + end;
+          if (limit > emitted) deltas.push({ index, argumentsDelta: text.slice(emitted, limit) });
+          emitted = limit;
+          if (end < 0) break;
+          position = limit;
+          phase = 'tail';
+        } else {
+          // After a call: another one follows the separator (parallel calls), or the answer ends.
+          const next = position + closing.length + format.separator.length;
+          if (!text.startsWith(closing + format.separator, position) || text.length <= next) break;
+          position = next;
+          index += 1;
+          phase = 'head';
+        }
+      }
+      return deltas;
+    },
+  };
+}
+
 /** Writes calls the way {@link toolCallConstraint} constrains them (to render an assistant's earlier calls). */
 export function formatToolCalls(calls: readonly ParsedToolCall[], options: { format?: Partial<ToolCallFormat> } = {}): string {
   const format = resolveFormat(options.format);
@@ -272,6 +339,16 @@ function jsonObjectEnd(text: string): number {
       depth--;
       if (depth === 0) return i + 1;
     }
+  }
+  return -1;
+}
+
+/** Index just past the JSON string whose opening quote is at `start`, or -1 when it does not close. */
+function jsonStringEnd(text: string, start: number): number {
+  if (text[start] !== '"') return -1;
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i + 1;
   }
   return -1;
 }
