@@ -20,7 +20,7 @@ export function cacheIdentity(value: Keyed): string {
   if (typeof value.cacheKey === 'string' && value.cacheKey.length > 0) return value.cacheKey;
   let identity = identities.get(value);
   if (identity === undefined) {
-    identity = `${value.name ?? 'anonymous'}#${globalThis.crypto.randomUUID()}`;
+    identity = `${value.name ?? 'anonymous'}#${randomHex(32)}`;
     identities.set(value, identity);
   }
   return identity;
@@ -46,4 +46,15 @@ export function strategyIdentity(strategy: Strategy | undefined): string | undef
 export function modelIdentity(model: DecodekitModelInput): string | Record<string, string> {
   if (typeof model === 'string') return model;
   return { name: model.info.name, source: model.source, backend: model.capabilities.backendId };
+}
+
+/**
+ * `digits` random hex digits from `crypto.getRandomValues` (Node and every browser context; `randomUUID`
+ * needs a secure context in browsers).
+ */
+export function randomHex(digits: number): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(Math.ceil(digits / 2)));
+  return Array.from(bytes, byte => byte.toString(16).padStart(2, '0'))
+    .join('')
+    .slice(0, digits);
 }

@@ -57,7 +57,7 @@ import {
   validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
-import { modelIdentity, processorIdentities, strategyIdentity } from './cache-key.js';
+import { modelIdentity, processorIdentities, randomHex, strategyIdentity } from './cache-key.js';
 import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import {
   DEFAULT_MODEL,
@@ -680,7 +680,7 @@ function resolveToolCallFormat(format: Partial<ToolCallFormat> | undefined): Too
 
 /** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
 function newToolCallId(): string {
-  return `call_${globalThis.crypto.randomUUID().replaceAll('-', '').slice(0, 24)}`;
+  return `call_${randomHex(24)}`;
 }
 
 /** Usage of one generation: prompt ids as fed (BOS and chat template included) and generated ids (EOS included). */
