@@ -158,30 +158,43 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   /** How tool calls are written, constrained, parsed and rendered (default: Hermes / Qwen 2.5). */
   toolCallFormat?: Partial<ToolCallFormat>;
 
+  /** 0 decodes greedily (default); > 0 samples. Set it to change later calls. */
   temperature: number;
 
+  /** Most tokens generated per call (EOS included). Default 256. */
   maxTokens: number;
 
+  /** Keep the k most likely tokens (sampling only). */
   topK?: number;
 
+  /** Nucleus sampling threshold in (0, 1] (sampling only). */
   topP?: number;
 
+  /** Drop tokens below minP × the top probability (sampling only). */
   minP?: number;
 
+  /** Locally typical sampling mass in (0, 1] (sampling only). */
   typicalP?: number;
 
+  /** Hugging Face repetition penalty (1 = off). */
   repetitionPenalty?: number;
 
+  /** OpenAI presence penalty over generated tokens. */
   presencePenalty?: number;
 
+  /** OpenAI frequency penalty over generated tokens. */
   frequencyPenalty?: number;
 
+  /** Ban repeating any n-gram of this size. */
   noRepeatNgramSize?: number;
 
+  /** Seed of the sampler (same seed, same output). */
   seed?: number;
 
+  /** The decoding strategy (default autoregressive). */
   strategy?: Strategy;
 
+  /** Extra logits processors, applied before the sampling options' own. */
   processors?: readonly LogitsProcessor<any>[];
 
   private loaded?: Promise<LoadedModel>;
@@ -201,7 +214,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   /**
    * @param modelOrFields A hub id or folder (loaded on the first call through `@decodekit/backend-onnx`'s
    *   `loadModel`), or the constructor fields.
-   * @param fields The constructor fields when the first argument is the model.
+   * @param rest The other constructor fields when the first argument is the model.
    */
   constructor(
     modelOrFields: string | ChatDecodekitInput = {},

@@ -78,30 +78,43 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
   /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
   timeout?: number;
 
+  /** 0 decodes greedily (default); > 0 samples. Set it to change later calls. */
   temperature: number;
 
+  /** Most tokens generated per call (EOS included). Default 256. */
   maxTokens: number;
 
+  /** Keep the k most likely tokens (sampling only). */
   topK?: number;
 
+  /** Nucleus sampling threshold in (0, 1] (sampling only). */
   topP?: number;
 
+  /** Drop tokens below minP × the top probability (sampling only). */
   minP?: number;
 
+  /** Locally typical sampling mass in (0, 1] (sampling only). */
   typicalP?: number;
 
+  /** Hugging Face repetition penalty (1 = off). */
   repetitionPenalty?: number;
 
+  /** OpenAI presence penalty over generated tokens. */
   presencePenalty?: number;
 
+  /** OpenAI frequency penalty over generated tokens. */
   frequencyPenalty?: number;
 
+  /** Ban repeating any n-gram of this size. */
   noRepeatNgramSize?: number;
 
+  /** Seed of the sampler (same seed, same output). */
   seed?: number;
 
+  /** The decoding strategy (default autoregressive). */
   strategy?: Strategy;
 
+  /** Extra logits processors, applied before the sampling options' own. */
   processors?: readonly LogitsProcessor<any>[];
 
   private loaded?: Promise<LoadedModel>;
@@ -121,7 +134,7 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
   /**
    * @param modelOrFields A hub id or folder (loaded on the first call through `@decodekit/backend-onnx`'s
    *   `loadModel`), or the constructor fields.
-   * @param fields The constructor fields when the first argument is the model.
+   * @param rest The other constructor fields when the first argument is the model.
    */
   constructor(
     modelOrFields: string | DecodekitLLMInput = {},
