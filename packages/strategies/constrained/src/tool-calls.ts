@@ -1,3 +1,4 @@
+import type { ToolChoice } from './tool-call.js';
 import { InvalidArgumentError } from '@decodekit/core';
 import { byteSet, type GrammarElement } from './grammar-ir.js';
 import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
@@ -18,7 +19,8 @@ export interface ToolDefinition {
  * Which answers are allowed: `auto` (text or a call of any tool), `required` (a call of any tool),
  * `none` (text only: no constraint), or `{ name }` (a call of that tool).
  */
-export type ToolChoice = 'auto' | 'required' | 'none' | { readonly name: string };
+/** Which answers are allowed: `auto` (text or a call), `required`/`any` (a call), `none` (text), or one named tool. */
+export type { ToolChoice };
 
 /** A tool call read back from generated text. */
 export interface ParsedToolCall {
@@ -57,12 +59,12 @@ export function validateTools(tools: readonly ToolDefinition[], choice: ToolChoi
     }
   });
   if (choice === 'auto' || choice === 'none') return;
-  if (choice === 'required') {
-    if (tools.length === 0) throw new InvalidArgumentError({ argument: 'toolChoice', message: '"required" needs at least one tool.' });
+  if (choice === 'required' || choice === 'any') {
+    if (tools.length === 0) throw new InvalidArgumentError({ argument: 'toolChoice', message: `"${choice}" needs at least one tool.` });
     return;
   }
   if (typeof choice !== 'object' || choice === null || typeof choice.name !== 'string') {
-    throw new InvalidArgumentError({ argument: 'toolChoice', message: 'must be "auto", "none", "required" or { name }.' });
+    throw new InvalidArgumentError({ argument: 'toolChoice', message: 'must be "auto", "none", "required" (or "any") or { name }.' });
   }
   if (!seen.has(choice.name)) {
     throw new InvalidArgumentError({ argument: 'toolChoice', message: `names "${choice.name}", which is not among the tools (${[...seen].join(', ')}).` });
