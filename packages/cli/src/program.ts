@@ -11,8 +11,7 @@ import { registerModels } from './commands/models.js';
 /** Builds the `decodekit` command line. */
 export function createProgram(): Command {
   const program = new Command('decodekit')
-    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert.')
-    .showHelpAfterError();
+    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert.');
   registerGenerate(program);
   registerBench(program);
   registerDemo(program);

@@ -62,6 +62,7 @@ export function speculative({
         random: seededRandom((context.seed ^ 0x5f3759df) >>> 0),
         temperature: context.temperature,
         signal: context.signal,
+        warn: (code, message) => context.warn(code, message),
       });
       try {
         const room = context.model.info.contextLength - context.tokens.length + 1;

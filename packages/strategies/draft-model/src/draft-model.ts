@@ -122,6 +122,8 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
   let random: RandomSource = seededRandom(seed);
   let eos = new Set<number>();
   let draftForwards = 0;
+  /** The running generation's warning channel (from `begin`). */
+  let warn: ((code: string, message: string) => void) | undefined;
 
   /** Brings the draft sequence to `context` and returns the draft logits after it. [vocab] */
   async function syncTo(context: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
@@ -165,8 +167,9 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
     get draftForwards() {
       return draftForwards;
     },
-    begin({ model: target, random: draftRandom }) {
+    begin({ model: target, random: draftRandom, warn: sendWarning }) {
       if (draftRandom) random = draftRandom;
+      warn = sendWarning;
       if (target.info.vocabSize !== vocabSize) {
         throw new VocabMismatchError({
           message:
@@ -186,6 +189,15 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
       // The draft sequence holds context + drafts − 1 tokens at most.
       const room = model.info.contextLength - context.tokens.length + 1;
       const count = Math.min(Math.floor(length), context.maxNodes, context.remaining, room);
+      if (room < 1) {
+        warn?.(
+          'draft-context-exceeded',
+          `The draft model "${model.info.name}" has a context of ${model.info.contextLength} tokens but the ` +
+            `sequence has ${context.tokens.length}: it drafts nothing from here on and decoding runs at the ` +
+            "target's plain speed. Use a draft model with a longer context, or a drafter without one " +
+            '(promptLookup(), tokenRecycling()).',
+        );
+      }
       if (count < 1) return undefined;
       const tokens = new Int32Array(count);
       const q = sampling ? new Float32Array(count) : undefined;
