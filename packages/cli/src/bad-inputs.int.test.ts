@@ -115,6 +115,7 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
       expect(isInstance[row.outcome](error), `expected ${row.outcome}, got ${(error as Error).name}: ${(error as Error).message}`).toBe(true);
       const message = (error as Error).message;
       expect(message).not.toMatch(/\n\s+at /); // no stack trace inside the message
+      expect(message).not.toMatch(/onnxruntime_src|\.cc:\d+/); // nor ONNX Runtime's C++ source locations
       expect(message.length).toBeGreaterThan(20);
       if (row.message) expect(message).toMatch(row.message);
       if (row.argument) expect((error as InvalidArgumentError).argument).toBe(row.argument);

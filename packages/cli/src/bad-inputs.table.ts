@@ -333,6 +333,16 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'vocab-mismatch')],
   },
   {
+    id: 'config-vocab-graph-mismatch',
+    area: 'model folder',
+    input: "`config.json` whose `vocab_size` fits the tokenizer but not the graph's logits",
+    outcome: 'ModelFormatError',
+    message: /vocab_size is 40 but the graph's logits have 32 columns/,
+    api: fixtures =>
+      createCpuBackend().load(brokenCopy(fixtures, 'vocab-graph-mismatch', dir => editJson(join(dir, 'config.json'), config => ({ ...config, vocab_size: 40 })))),
+    cli: fixtures => ['generate', '--model', join(fixtures.work, 'vocab-graph-mismatch')],
+  },
+  {
     id: 'config-layers-mismatch',
     area: 'model folder',
     input: '`config.json` whose `num_hidden_layers` disagrees with the graph',
@@ -582,7 +592,7 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     area: 'constraint',
     input: 'a regular expression that matches nothing, `[^\\s\\S]`',
     outcome: 'InvalidArgumentError',
-    message: /no finite string|matches nothing|empty/,
+    message: /no finite string.*empty character class/,
     api: async fixtures => regex('[^\\s\\S]', { tokenizer: fixtures.model.tokenizer }),
   },
   {
@@ -623,6 +633,21 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'an unsatisfiable JSON Schema (`minLength` 5 > `maxLength` 2)',
     outcome: 'InvalidArgumentError',
     api: async fixtures => jsonSchema({ type: 'string', minLength: 5, maxLength: 2 }, { tokenizer: fixtures.model.tokenizer }),
+  },
+  {
+    id: 'schema-budget-too-small',
+    area: 'constraint',
+    input: 'a JSON Schema whose shortest output does not fit `maxTokens`',
+    outcome: 'InvalidArgumentError',
+    argument: 'maxTokens',
+    message: /raise maxTokens/,
+    api: async fixtures =>
+      jsonSchema({ type: 'object', properties: { name: { type: 'string', minLength: 30 } }, required: ['name'] }, { tokenizer: fixtures.model.tokenizer, maxTokens: 3 }),
+    cli: fixtures => [
+      ...generateCli(fixtures, '--json-schema', writeFile(fixtures, 'long-schema.json', JSON.stringify({ type: 'object', properties: { name: { type: 'string', minLength: 30 } }, required: ['name'] }))),
+      '--max-tokens',
+      '3',
+    ],
   },
   {
     id: 'schema-file-not-json',

@@ -195,7 +195,12 @@ export function flattenGrammar(rules: readonly GrammarRule[], root: number, what
     }
   }
   if (!productive[root]) {
-    throw new InvalidArgumentError({ argument: what, message: 'the constraint admits no finite string (every derivation recurses forever).' });
+    throw new InvalidArgumentError({
+      argument: what,
+      message:
+        'the constraint admits no finite string: look for an empty character class (such as [^\\s\\S]), ' +
+        'contradictory bounds (such as minLength above maxLength) or a rule that only ever recurses.',
+    });
   }
   const alternatives = rules.map(rule =>
     rule.alternatives.filter(alt => alt.every(e => e.kind === 'bytes' ? e.set.some(word => word !== 0) : productive[e.rule])),
