@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createDecoder, type LoadedModel } from '@decodekit/core';
+import { createDecoder, type GenerateResult, type LoadedModel } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { losslessStrategies, type LosslessStrategyName } from './__fixtures__/lossless-strategies.js';
@@ -39,10 +39,10 @@ describe('concurrent generations on one model', () => {
   it(`${IN_FLIGHT.length} strategies in flight give the outputs they give one by one (T = 0)`, async () => {
     const run = (name: LosslessStrategyName, index: number) =>
       createDecoder({ model: target }).use(strategies[name]()).generate(prompts[index], { maxTokens: 64 + 8 * index });
-    const sequential = [];
+    const sequential: GenerateResult[] = [];
     for (const [index, name] of IN_FLIGHT.entries()) sequential.push(await run(name, index));
     const concurrent = await Promise.all(IN_FLIGHT.map((name, index) => run(name, index)));
-    const ar = [];
+    const ar: GenerateResult[] = [];
     for (const index of IN_FLIGHT.keys()) ar.push(await run('ar', index));
     for (const [index, name] of IN_FLIGHT.entries()) {
       expect(concurrent[index].tokens, name).toEqual(sequential[index].tokens);
@@ -53,7 +53,7 @@ describe('concurrent generations on one model', () => {
   }, 120_000);
 
   it('one decoder (one strategy instance) serving 8 generations in flight gives the one-by-one outputs', async () => {
-    const expected = [];
+    const expected: number[][] = [];
     for (let index = 0; index < 8; index++) expected.push((await createDecoder({ model: target }).generate(prompts[index], { maxTokens: 40 })).tokens);
     for (const name of IN_FLIGHT) {
       const decoder = createDecoder({ model: target }).use(strategies[name]());

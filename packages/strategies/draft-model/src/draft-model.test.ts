@@ -7,6 +7,7 @@ import {
 } from '@decodekit/core';
 import type {
   CausalLM,
+  DecodeEvent,
   DraftContext,
   DraftTree,
   GenerateOptions,
@@ -385,7 +386,7 @@ describe('draftModel with a draft context shorter than the prompt', () => {
     const target = markovModel({ vocabSize: 16, seed: 4 });
     const draft = mockModel({ vocabSize: 16, contextLength: 8, logits: () => new Float32Array(16) });
     const prompt = { tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] };
-    const events = [];
+    const events: DecodeEvent[] = [];
     for await (const event of createDecoder({ model: target }).use(speculative({ drafter: draftModel({ model: draft }) })).stream(prompt, { maxTokens: 12 })) {
       events.push(event);
     }
@@ -401,7 +402,7 @@ describe('draftModel with a draft context shorter than the prompt', () => {
   it('sends no warning while the draft model still fits', async () => {
     const target = markovModel({ vocabSize: 16, seed: 4 });
     const draft = mockModel({ vocabSize: 16, contextLength: 64, logits: () => new Float32Array(16) });
-    const types = [];
+    const types: string[] = [];
     for await (const event of createDecoder({ model: target }).use(speculative({ drafter: draftModel({ model: draft }) })).stream({ tokens: [1, 2, 3] }, { maxTokens: 8 })) {
       types.push(event.type);
     }
