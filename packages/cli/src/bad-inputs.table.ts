@@ -27,6 +27,8 @@ import { createCpuBackend, loadModel } from '@decodekit/backend-onnx';
 import { convertLlama2cToFolder, resolveModel } from '@decodekit/models/node';
 import { grammar, jsonSchema, regex } from '@decodekit/strategy-constrained';
 import { draftModel } from '@decodekit/strategy-draft-model';
+import { promptLookup } from '@decodekit/strategy-prompt-lookup';
+import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 
 /** What the fixtures of the table provide (built once by the test). */
 export interface BadInputFixtures {
@@ -215,6 +217,23 @@ const optionCases: BadInputCase[] = numericOptions.flatMap(({ option, flag, valu
   }),
 );
 
+/** Strategy factory options: NaN, ±Infinity and negative values fail when the strategy is made. */
+const strategyOptions: { option: string; make: (value: number) => unknown }[] = [
+  { option: 'budget', make: value => speculative({ drafter: tokenRecycling(), budget: value }) },
+  { option: 'topK', make: value => tokenRecycling({ topK: value }) },
+  { option: 'numSpeculativeTokens', make: value => promptLookup({ numSpeculativeTokens: value }) },
+];
+const strategyOptionCases: BadInputCase[] = strategyOptions.flatMap(({ option, make }) =>
+  [Number.NaN, Number.NEGATIVE_INFINITY, -1].map(value => ({
+    id: `strategy-${option}-${String(value).toLowerCase()}`,
+    area: 'options' as const,
+    input: `strategy option \`${option}: ${value}\``,
+    outcome: 'InvalidArgumentError' as const,
+    argument: option,
+    api: async () => make(value),
+  })),
+);
+
 /** Every bad input decodekit knows, with its outcome. */
 export const BAD_INPUTS: readonly BadInputCase[] = [
   // ——— model folders ———
@@ -393,7 +412,7 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     area: 'model folder',
     input: 'a llama2.c checkpoint path that does not exist (`convert`)',
     outcome: 'ModelNotFoundError',
-    message: /nothing\.bin/,
+    message: /nothing(-tok)?\.bin/,
     api: fixtures => convertLlama2cToFolder(join(fixtures.work, 'nothing.bin'), join(fixtures.work, 'nothing-tok.bin'), join(fixtures.work, 'nothing-out')),
     cli: fixtures => ['convert', join(fixtures.work, 'nothing.bin'), '--tokenizer', join(fixtures.work, 'nothing-tok.bin'), '--out', join(fixtures.work, 'nothing-out')],
   },
@@ -481,6 +500,17 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
   },
   // ——— numeric options ———
   ...optionCases,
+  {
+    id: 'strategy-option-huge',
+    area: 'options',
+    input: 'a strategy option far beyond any useful size (`promptLookup({ maxNgramSize: 1e9 })`, which would exhaust memory)',
+    outcome: 'InvalidArgumentError',
+    argument: 'maxNgramSize',
+    api: async () => promptLookup({ maxNgramSize: 1e9 }),
+    cli: fixtures => generateCli(fixtures, '--strategy', 'prompt-lookup:maxNgramSize=1000000000'),
+    cliMessage: /maxNgramSize/,
+  },
+  ...strategyOptionCases,
   // ——— prompts and stop strings ———
   {
     id: 'prompt-empty-tokens',
