@@ -837,6 +837,7 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: "a draft model with another vocabulary than the target's",
     outcome: 'VocabMismatchError',
     message: /vocabulary/,
+    cli: fixtures => generateCli(fixtures, '--strategy', 'draft-model', '--draft-model', fixtures.tinyFolder),
     api: async fixtures => {
       const draft = await createCpuBackend().load(fixtures.tinyFolder);
       try {
