@@ -8,8 +8,12 @@ import { copyspec } from '@decodekit/strategy-copyspec';
 import { draftModel } from '@decodekit/strategy-draft-model';
 import { dyspec } from '@decodekit/strategy-dyspec';
 import { lookaheadDecoding } from '@decodekit/strategy-lookahead';
+import { lud } from '@decodekit/strategy-lud';
+import { onlineSpeculative } from '@decodekit/strategy-online-sd';
+import { pearl } from '@decodekit/strategy-pearl';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { rsd } from '@decodekit/strategy-rsd';
+import { s2d } from '@decodekit/strategy-s2d';
 import { spectr } from '@decodekit/strategy-spectr';
 import { swift } from '@decodekit/strategy-swift';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
@@ -27,6 +31,10 @@ export const LOSSLESS_STRATEGY_NAMES = [
   'spectr',
   'rsd',
   'dyspec',
+  'pearl',
+  'online-sd',
+  'lud',
+  's2d',
 ] as const;
 
 export type LosslessStrategyName = (typeof LOSSLESS_STRATEGY_NAMES)[number];
@@ -49,5 +57,10 @@ export function losslessStrategies({ draft, adedDocuments }: { draft: CausalLM; 
     spectr: () => spectr({ model: draft }),
     rsd: () => rsd({ model: draft }),
     dyspec: () => dyspec({ model: draft }),
+    pearl: () => pearl({ model: draft }),
+    'online-sd': () => onlineSpeculative({ model: draft }),
+    // Lossless only with threshold > 1 (every multi-token step is then verified).
+    lud: () => lud({ threshold: 1.5 }),
+    s2d: () => s2d({ draft }).strategy(),
   };
 }
