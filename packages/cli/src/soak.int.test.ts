@@ -124,7 +124,7 @@ interface Mix {
   penalty: 'none' | 'repetition' | 'presence' | 'no-repeat-ngram' | 'processor';
   stop: boolean;
   constraint: boolean;
-  /** Abort after this many streamed tokens (undefined: run to the end). */
+  /** Abort after this many streamed tokens, 0 = before the prefill (undefined: run to the end). */
   abortAfter?: number;
 }
 
@@ -217,6 +217,8 @@ describe(`soak: ${GENERATIONS} mixed generations in one process`, () => {
       }
       const decoder = createDecoder({ model: target, processors: processors(mix, target) }).use(instances.get(mix.strategy)!);
       const controller = new AbortController();
+      // abortAfter 0: the signal is already aborted when the generation starts (before the prefill).
+      if (mix.abortAfter === 0) controller.abort('soak, before the prefill');
       const tokens: number[] = [];
       let done: { tokens: number[]; text: string; reason: string } | undefined;
       try {
