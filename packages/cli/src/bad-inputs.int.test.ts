@@ -136,6 +136,20 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
     });
   });
 
+  it('the CLI prints a warning event on stderr and still exits 0', async () => {
+    let stderr = '';
+    const writeErr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+    try {
+      const prompt = 'Once upon a time there was a little girl named Lily. She liked to play outside in the sun.';
+      const { code } = await cli(['generate', '--model', fixtures.storiesFolder, '--max-tokens', '8', '--prompt', prompt, '--strategy', 'draft-model', '--draft-model', fixtures.shortContextFolder]);
+      expect(code).toBe(0);
+    } finally {
+      process.stderr.write = writeErr;
+    }
+    expect(stderr.match(/^decodekit: warning: .*drafts nothing.*$/gm)).toHaveLength(1);
+  });
+
   it.runIf(existsSync(resolve(__dirname, '../dist/bin.js')))('the built bin exits 2 with one line on stderr', async () => {
     const bin = resolve(__dirname, '../dist/bin.js');
     const error = await promisify(execFile)(process.execPath, [bin, 'generate', '--model', join(work, 'no-such-folder')]).then(

@@ -83,6 +83,7 @@ export function registerGenerate(program: Command): void {
         process.stdout.write(prompt);
         for await (const event of decoder.stream(prompt, generateOptions)) {
           if (event.type === 'token') process.stdout.write(event.text);
+          if (event.type === 'warning') process.stderr.write(`decodekit: warning: ${event.message}\n`);
           if (event.type === 'done') {
             process.stdout.write('\n');
             const { stats } = event;
