@@ -475,7 +475,16 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
 /** First line of an error's message (ONNX Runtime messages can carry long native stacks). */
 export function messageOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0].trim();
+  return (
+    message
+      .split('\n')[0]
+      // ONNX Runtime prefixes some errors with its C++ source location and function signature
+      // ("/onnxruntime_src/.../model.cc:187 onnxruntime::Model::Model(...) ModelProto does not have a graph."):
+      // keep only what went wrong.
+      .replace(/\S*onnxruntime_src\/\S+:\d+ \S+?\(.*?\) (?=[A-Z])/g, '')
+      .trim()
+      .replace(/\.+$/, '')
+  );
 }
 
 function range(length: number): Int32Array {

@@ -52,6 +52,8 @@ export interface StrategyContext {
   emit(tokenId: number, origin: 'target' | 'draft' | 'bonus'): boolean;
   /** Sends a `draft` or `verify` event to the stream. */
   report(event: Extract<DecodeEvent, { type: 'draft' | 'verify' }>): void;
+  /** Sends a `warning` event, once per `code` in a generation (later calls with that code are ignored). */
+  warn(code: string, message: string): void;
   /** Adds to the speculative stats. */
   recordDraft(stats: { proposed: number; accepted: number; draftMs: number; verifyMs: number }): void;
 }
@@ -74,6 +76,11 @@ export interface DraftBeginContext {
   readonly random: RandomSource;
   readonly temperature: number;
   readonly signal?: AbortSignal;
+  /**
+   * Sends a `warning` event to the generation's stream, once per `code` (e.g. a drafter that cannot draft
+   * for this context). Absent when the drafter runs outside a decoder.
+   */
+  readonly warn?: (code: string, message: string) => void;
 }
 
 /** What a drafter sees when asked for a draft. */

@@ -234,6 +234,11 @@ export type DecodeEvent =
   | { type: 'token'; tokenId: number; text: string; origin: 'target' | 'draft' | 'bonus' }
   | { type: 'draft'; tree: DraftTree }
   | { type: 'verify'; acceptedRows: number[]; acceptedTokens: number[]; bonusToken: number | undefined }
+  /**
+   * Something the user should know that does not stop generation (e.g. a draft model whose context is
+   * shorter than the prompt drafts nothing). Sent at most once per `code` per generation.
+   */
+  | { type: 'warning'; code: string; message: string }
   | {
       type: 'done';
       reason: FinishReason;

@@ -168,6 +168,7 @@ async function* runDecode(
   let decodeForwards = 0;
   let speculativeSeen = false;
   const queue: DecodeEvent[] = [];
+  const warned = new Set<string>();
   let wake: (() => void) | undefined;
   const push = (event: DecodeEvent): void => {
     queue.push(event);
@@ -215,6 +216,11 @@ async function* runDecode(
       return finish === undefined;
     },
     report: event => push(event),
+    warn(code, message) {
+      if (warned.has(code)) return;
+      warned.add(code);
+      push({ type: 'warning', code, message });
+    },
     recordDraft({ proposed, accepted, draftMs, verifyMs }) {
       speculativeSeen = true;
       stats.draftTokens = (stats.draftTokens ?? 0) + proposed;

@@ -76,6 +76,7 @@ export function speculative({
         random: seededRandom(draftSeed(context.seed)),
         temperature: context.temperature,
         signal: context.signal,
+        warn: (code, message) => context.warn(code, message),
       });
       try {
         const room = context.model.info.contextLength - context.tokens.length + 1;
