@@ -20,6 +20,7 @@ export { chainTree, isChain, shapeDraftTree, treeDepths } from './speculative/dr
 export { wrapModel } from './middleware/wrap-model.js';
 export type { ModelMiddleware } from './middleware/wrap-model.js';
 export { mockModel } from './testing/mock-model.js';
+export { testBeginContext, testDraftContext } from './testing/draft-contexts.js';
 export type { MockForwardCall, MockModel, MockModelOptions } from './testing/mock-model.js';
 export { DraftSession, draftDistribution, fitDepth } from './speculative/draft-session.js';
 export {

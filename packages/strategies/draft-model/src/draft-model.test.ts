@@ -4,6 +4,7 @@ import {
   createDecoder,
   mockModel,
   speculative,
+  testBeginContext,
 } from '@decodekit/core';
 import type {
   CausalLM,
@@ -93,6 +94,7 @@ const context = (tokens: number[], overrides: Partial<DraftContext> = {}): Draft
   maxNodes: 16,
   remaining: 100,
   treeCapable: true,
+  greedy: false,
   ...overrides,
 });
 
@@ -153,7 +155,7 @@ describe('draftModel sequence sync', () => {
   it('feeds the prompt once, then only the tokens it is missing after truncating rejected drafts', async () => {
     const draft = markov(3);
     const drafter = draftModel({ model: draft, numAssistantTokens: 3, schedule: 'constant' });
-    await drafter.begin?.({ tokens: [1, 2, 3], model: draft });
+    await drafter.begin?.(testBeginContext({ tokens: [1, 2, 3], model: draft }));
     const first = (await drafter.propose(context([1, 2, 3])))!;
     expect(first.tokens).toHaveLength(3);
     const [d1, d2, d3] = first.tokens;
@@ -175,7 +177,7 @@ describe('draftModel sequence sync', () => {
     const base = cyclicModel({ vocabSize: 12, period: 9 });
     const target = { ...base, info: { ...base.info, eosTokenIds: [4] } };
     const drafter = draftModel({ model: base, numAssistantTokens: 8 });
-    await drafter.begin?.({ tokens: [1], model: target });
+    await drafter.begin?.(testBeginContext({ tokens: [1], model: target }));
     expect([...(await drafter.propose(context([1])))!.tokens]).toEqual([2, 3, 4]);
   });
 
@@ -186,7 +188,7 @@ describe('draftModel sequence sync', () => {
       logits: () => new Float32Array(12),
     });
     const drafter = draftModel({ model: draft, numAssistantTokens: 5 });
-    await drafter.begin?.({ tokens: [1], model: draft });
+    await drafter.begin?.(testBeginContext({ tokens: [1], model: draft }));
     expect((await drafter.propose(context([1], { maxNodes: 2 })))!.tokens).toHaveLength(2);
     expect((await drafter.propose(context([1], { remaining: 3 })))!.tokens).toHaveLength(3);
     expect((await drafter.propose(context([1, 2, 3, 4])))!.tokens).toHaveLength(3); // 4 + 3 − 1 = 6 positions
@@ -202,7 +204,7 @@ describe('draftModel schedule', () => {
 
   it("follows Hugging Face's heuristic: +2 on full acceptance, −1 otherwise, at least 1", async () => {
     const drafter = draftModel({ model: markov(1) });
-    await drafter.begin?.({ tokens: [1], model: markov(1) });
+    await drafter.begin?.(testBeginContext({ tokens: [1], model: markov(1) }));
     await drafter.propose(context([1])); // records maxNodes = 16
     const trace: number[] = [];
     for (const [proposed, accepted] of [
@@ -242,10 +244,10 @@ describe('draftModel schedule', () => {
       ['constant', 5],
     ] as const) {
       const drafter = draftModel({ model: markov(1), schedule });
-      await drafter.begin?.({ tokens: [1], model: markov(1) });
+      await drafter.begin?.(testBeginContext({ tokens: [1], model: markov(1) }));
       await drafter.observe?.(result(chain(5), 5));
       await drafter.end?.();
-      await drafter.begin?.({ tokens: [1], model: markov(1) });
+      await drafter.begin?.(testBeginContext({ tokens: [1], model: markov(1) }));
       expect(drafter.numAssistantTokens).toBe(expected);
     }
   });
@@ -311,7 +313,7 @@ describe('draftModel under sampling', () => {
     const draft = markov(1);
     const drafter = draftModel({ model: draft, temperature: 0.5, numAssistantTokens: 3 });
     expect(drafter.providesProbabilities).toBe(true);
-    await drafter.begin?.({ tokens: [1, 2], model: draft });
+    await drafter.begin?.(testBeginContext({ tokens: [1, 2], model: draft }));
     const tree = (await drafter.propose(context([1, 2])))!;
     expect(tree.qDistributions).toHaveLength(3 * 12);
     for (let row = 0; row < 3; row++) {
