@@ -7,6 +7,9 @@ import {
   stories260KGolden,
   stubTokenizerFactory,
 } from './__fixtures__/model-folders';
+import { createDecoder } from '@decodekit/core';
+import { convertLlama2c } from '@decodekit/models';
+import { MODELS_ROOT, hfExportFolder, writeFolder } from './__fixtures__/model-folders';
 import { createWasmBackend, fetchModelFiles } from './browser';
 
 const base = 'https://models.test/stories260K';
@@ -78,6 +81,59 @@ describe('browser entry', () => {
     }
     expect(errorClass.isInstance(caught)).toBe(true);
     expect((caught as Error).message).toContain(missing);
+  });
+
+  it('loads an onnxruntime-genai folder (genai_config.json, flat, external data) from a URL', async () => {
+    const folder = hfExportFolder('onnxruntime-genai-tiny-random-llama-fp16');
+    const genaiBase = 'https://models.test/genai';
+    const requested: string[] = [];
+    const fetch = async (url: string) => {
+      requested.push(url);
+      try {
+        return new Response(await readFile(join(folder, url.slice(genaiBase.length + 1))));
+      } catch {
+        return new Response('not found', { status: 404 });
+      }
+    };
+    const files = await fetchModelFiles(genaiBase, { fetch });
+    expect(files.configFile).toBe('genai_config.json');
+    expect(files.onnxFile).toBe('model.onnx');
+    const model = await createWasmBackend({ fetch }).load(genaiBase);
+    try {
+      expect(requested).toContain(`${genaiBase}/model.onnx.data`);
+      expect(model.info).toMatchObject({ vocabSize: 32000, numLayers: 2, eosTokenIds: [1] });
+      const { tokens } = await createDecoder({ model }).generate({ tokens: [0, 450, 4996] }, { maxTokens: 6, temperature: 0 });
+      expect(tokens).toHaveLength(6);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('loads a split decoder_model + decoder_with_past_model pair from a URL', async () => {
+    const source = join(MODELS_ROOT, 'karpathy', 'tinyllamas', 'stories260K');
+    const { files } = convertLlama2c({
+      checkpoint: new Uint8Array(await readFile(join(source, 'stories260K.bin'))),
+      tokenizer: new Uint8Array(await readFile(join(source, 'tok512.bin'))),
+      plain: true,
+      layout: 'split',
+    });
+    const folder = writeFolder('browser-split', files);
+    const splitBase = 'https://models.test/split';
+    const fetch = async (url: string) => {
+      try {
+        return new Response(await readFile(join(folder, url.slice(splitBase.length + 1))));
+      } catch {
+        return new Response('not found', { status: 404 });
+      }
+    };
+    const model = await createWasmBackend({ fetch, createTokenizer: stubTokenizerFactory }).load(splitBase);
+    try {
+      const { promptIds, generatedIds } = stories260KGolden();
+      const { tokens } = await createDecoder({ model }).generate({ tokens: promptIds }, { maxTokens: 12, temperature: 0 });
+      expect(tokens).toEqual(generatedIds.slice(0, 12));
+    } finally {
+      await model.dispose();
+    }
   });
 
   it('reports an unreachable server as ModelNotFoundError', async () => {

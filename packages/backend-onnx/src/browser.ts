@@ -7,8 +7,11 @@ export type { BrowserWasmBackendOptions } from './browser-wasm-backend';
 export type { WasmBackendOptions } from './wasm-backend';
 export { fetchModelFiles } from './model-url';
 export type { FetchFunction } from './model-url';
-export { createOnnxBackend } from './onnx-backend';
+export { createOnnxBackend, describeGraph } from './onnx-backend';
+export type { MultiRowSupport } from './onnx-model';
 export type {
+  GraphReport,
+  GraphSource,
   ModelSourceFiles,
   OnnxBackendConfig,
   OnnxBackendOptions,

@@ -31,7 +31,7 @@ export function createCpuBackend({
   checkThreads(intraOpNumThreads, 'intraOpNumThreads');
   checkThreads(interOpNumThreads, 'interOpNumThreads');
   checkOptimizationLevel(graphOptimizationLevel);
-  return createOnnxBackend({
+  const backend = createOnnxBackend({
     id: 'onnx-cpu',
     loadRuntime: async () => (await import('onnxruntime-node')) as OrtRuntime,
     sessionOptions: {
@@ -47,4 +47,9 @@ export function createCpuBackend({
     createTokenizer,
     inputEmbeddings: true,
   });
+  return {
+    ...backend,
+    load: backend.load,
+    profileKey: `onnx-cpu:intra=${intraOpNumThreads}:inter=${interOpNumThreads}:opt=${graphOptimizationLevel}`,
+  };
 }

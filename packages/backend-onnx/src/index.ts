@@ -9,8 +9,11 @@ export type { WasmBackendOptions } from './wasm-backend';
 export { readModelFolder } from './model-folder';
 export { fetchModelFiles } from './model-url';
 export type { FetchFunction } from './model-url';
-export { createOnnxBackend } from './onnx-backend';
+export { createOnnxBackend, describeGraph } from './onnx-backend';
+export type { MultiRowSupport } from './onnx-model';
 export type {
+  GraphReport,
+  GraphSource,
   ModelSourceFiles,
   OnnxBackendConfig,
   OnnxBackendOptions,

@@ -37,3 +37,20 @@ describe('gatherCache', () => {
     expect((source.data as Float32Array)[0]).toBe(0); // the source is never written
   });
 });
+
+describe('gatherCache on a float16 cache', () => {
+  it('copies the raw float16 bits into a new float16 tensor', () => {
+    const data = new Uint16Array(2 * 3 * 1).map((_, index) => 0x3c00 + index); // [1, H=2, T=3, D=1]
+    const [gathered] = gatherCache(
+      fakeOrt,
+      [{ type: 'float16', data, dims: [1, 2, 3, 1] }],
+      3,
+      [0, 2],
+      { kvHeads: 2, headDim: 1 },
+      'float16',
+    );
+    expect(gathered.type).toBe('float16');
+    expect(gathered.data).toBeInstanceOf(Uint16Array);
+    expect([...(gathered.data as Uint16Array)]).toEqual([0x3c00, 0x3c02, 0x3c03, 0x3c05]);
+  });
+});

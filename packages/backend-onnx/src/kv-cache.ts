@@ -1,20 +1,28 @@
+import type { FloatType } from './graph-io';
 import type { OrtRuntime, OrtTensor } from './ort-runtime';
 import type { ModelShape } from './model-config';
 
 /**
  * KV cache tensors are immutable: a forward returns new `present` tensors, and commit/truncate build new ones.
  * That is what makes `fork()` free (both sequences share the same tensors) and chain commits zero-copy (the
- * forward's `present` tensors become the next `past` as they are).
+ * forward's `present` tensors become the next `past` as they are). The cache keeps the graph's element type:
+ * float16 caches are Uint16Array bits (what ONNX Runtime for JavaScript uses for float16) and are only copied.
  */
 
+type CacheData = Float32Array | Uint16Array;
+
+function allocate(type: FloatType, length: number): CacheData {
+  return type === 'float16' ? new Uint16Array(length) : new Float32Array(length);
+}
+
 /** `past_key_values` tensors of an empty cache: [1, H, 0, D] each, shared by every sequence of a model. */
-export function emptyCache(ort: OrtRuntime, shape: ModelShape, count: number): OrtTensor[] {
-  const empty = new ort.Tensor('float32', new Float32Array(0), [
-    1,
-    shape.kvHeads,
-    0,
-    shape.headDim,
-  ]);
+export function emptyCache(
+  ort: OrtRuntime,
+  shape: ModelShape,
+  count: number,
+  type: FloatType = 'float32',
+): OrtTensor[] {
+  const empty = new ort.Tensor(type, allocate(type, 0), [1, shape.kvHeads, 0, shape.headDim]);
   return Array.from({ length: count }, () => empty);
 }
 
@@ -28,6 +36,7 @@ export function gatherCache(
   sourceLength: number,
   positions: ArrayLike<number>,
   shape: ModelShape,
+  type: FloatType = 'float32',
 ): OrtTensor[] {
   const { kvHeads, headDim } = shape;
   const length = positions.length;
@@ -42,19 +51,19 @@ export function gatherCache(
   }
   const dims = [1, kvHeads, length, headDim];
   return tensors.map(tensor => {
-    const source = tensor.data as Float32Array;
-    const target = new Float32Array(kvHeads * length * headDim);
+    const source = tensor.data as CacheData;
+    const target = allocate(type, kvHeads * length * headDim);
     for (let head = 0; head < kvHeads; head++) {
       const sourceBase = head * sourceLength * headDim;
       const targetBase = head * length * headDim;
       for (let span = 0; span < spans.length; span += 3) {
         const from = sourceBase + spans[span] * headDim;
         target.set(
-          source.subarray(from, from + spans[span + 2] * headDim),
+          source.subarray(from, from + spans[span + 2] * headDim) as never,
           targetBase + spans[span + 1] * headDim,
         );
       }
     }
-    return new ort.Tensor('float32', target, dims);
+    return new ort.Tensor(type, target, dims);
   });
 }

@@ -59,8 +59,9 @@ export function readModelConfig(
   config: Json,
   generationConfig: Json | undefined,
   name: string,
+  /** The file `config` came from, for messages (`genai_config.json` for onnxruntime-genai folders). */
+  file = 'config.json',
 ): { info: ModelInfo; shape: ModelShape } {
-  const file = 'config.json';
   const vocabSize = positiveInteger(config, ['vocab_size'], file);
   const numLayers = positiveInteger(config, ['num_hidden_layers', 'n_layer', 'num_layers'], file);
   const hiddenSize = positiveInteger(config, ['hidden_size', 'n_embd', 'd_model'], file);

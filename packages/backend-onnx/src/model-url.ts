@@ -4,6 +4,7 @@ import {
   ModelNotFoundError,
   throwIfAborted,
 } from '@decodekit/core';
+import { GRAPH_FILES, LAYOUT_HINT, SPLIT_GRAPH_FILES, configFromGenai } from './model-layout';
 import type { ModelSourceFiles } from './onnx-backend';
 
 /** The `fetch` function model loading uses (the global one unless given). */
@@ -80,7 +81,23 @@ async function getJson(
   return value as Record<string, unknown>;
 }
 
-/** Fetches a model folder served over HTTP(S) (e.g. a Hugging Face `resolve/main` URL or a static server). */
+async function getBytes(
+  fetchFunction: FetchFunction,
+  url: string,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array | undefined> {
+  const response = await get(fetchFunction, url, signal);
+  return response === undefined ? undefined : new Uint8Array(await response.arrayBuffer());
+}
+
+/**
+ * Fetches a model folder served over HTTP(S) (e.g. a Hugging Face `resolve/main` URL or a static server): the
+ * layouts `readModelFolder` reads (config.json with onnx/model.onnx, model.onnx, decoder_model_merged.onnx or the
+ * decoder_model.onnx + decoder_with_past_model.onnx pair;
+ * onnxruntime-genai's genai_config.json with the graph it names), and the graph's external data when the server
+ * has it under the usual names (`<graph>.data`, `<graph>_data`). A server cannot list files, so each candidate
+ * is requested in turn; a 404 moves on to the next.
+ */
 export async function fetchModelFiles(
   baseUrl: string,
   {
@@ -88,27 +105,82 @@ export async function fetchModelFiles(
     signal,
   }: { fetch?: FetchFunction; signal?: AbortSignal } = {},
 ): Promise<ModelSourceFiles> {
-  const [config, generationConfig, tokenizer, tokenizerConfig] = await Promise.all([
-    getJson(fetchFunction, baseUrl, 'config.json', true, signal),
+  const [hfConfig, generationConfig, tokenizer, tokenizerConfig] = await Promise.all([
+    getJson(fetchFunction, baseUrl, 'config.json', false, signal),
     getJson(fetchFunction, baseUrl, 'generation_config.json', false, signal),
-    getJson(fetchFunction, baseUrl, 'tokenizer.json', true, signal),
+    getJson(fetchFunction, baseUrl, 'tokenizer.json', false, signal),
     getJson(fetchFunction, baseUrl, 'tokenizer_config.json', false, signal),
   ]);
-  const onnxUrl = joinUrl(baseUrl, 'onnx/model.onnx');
-  const response = await get(fetchFunction, onnxUrl, signal);
-  if (response === undefined) {
+  let config = hfConfig;
+  let candidates: readonly string[] = GRAPH_FILES;
+  let configFile: string | undefined;
+  if (config === undefined) {
+    const genai = await getJson(fetchFunction, baseUrl, 'genai_config.json', false, signal);
+    if (genai === undefined) {
+      throw new ModelNotFoundError({
+        ref: baseUrl,
+        searched: [joinUrl(baseUrl, 'config.json'), joinUrl(baseUrl, 'genai_config.json')],
+        hint: 'No model folder is served there (config.json answered HTTP 404). Pass the URL of a folder with config.json, tokenizer.json and onnx/model.onnx.',
+      });
+    }
+    const converted = configFromGenai(genai, joinUrl(baseUrl, 'genai_config.json'));
+    config = converted.config;
+    candidates = [converted.graphFile];
+    configFile = 'genai_config.json';
+  }
+  if (tokenizer === undefined) {
     throw new ModelFormatError({
-      path: onnxUrl,
-      message: 'missing (HTTP 404). A model folder needs onnx/model.onnx.',
+      path: joinUrl(baseUrl, 'tokenizer.json'),
+      message: `missing (HTTP 404). ${LAYOUT_HINT}`,
     });
   }
-  const onnx = new Uint8Array(await response.arrayBuffer());
+  let onnx: Uint8Array | undefined;
+  let onnxFile = candidates[0];
+  for (const candidate of candidates) {
+    onnx = await getBytes(fetchFunction, joinUrl(baseUrl, candidate), signal);
+    onnxFile = candidate;
+    if (onnx !== undefined) break;
+  }
+  let firstOnnx: Uint8Array | undefined;
+  let firstOnnxFile: string | undefined;
+  if (onnx === undefined && configFile === undefined) {
+    // Older optimum exports: the prompt graph and the with-past graph.
+    for (const pair of SPLIT_GRAPH_FILES) {
+      const withPast = await getBytes(fetchFunction, joinUrl(baseUrl, pair.withPast), signal);
+      if (withPast === undefined) continue;
+      firstOnnx = await getBytes(fetchFunction, joinUrl(baseUrl, pair.first), signal);
+      if (firstOnnx === undefined) continue;
+      onnx = withPast;
+      onnxFile = pair.withPast;
+      firstOnnxFile = pair.first;
+      break;
+    }
+  }
+  if (onnx === undefined) {
+    throw new ModelFormatError({
+      path: joinUrl(baseUrl, candidates[0]),
+      message: `missing (HTTP 404${candidates.length > 1 ? ` for ${candidates.join(', ')}` : ''}). ${LAYOUT_HINT}`,
+    });
+  }
+  const externalData: Array<{ path: string; data: Uint8Array }> = [];
+  const graphName = onnxFile.split('/').pop() as string;
+  for (const suffix of ['.data', '_data']) {
+    const data = await getBytes(fetchFunction, joinUrl(baseUrl, `${onnxFile}${suffix}`), signal);
+    if (data !== undefined) externalData.push({ path: `${graphName}${suffix}`, data });
+  }
   throwIfAborted(signal);
+  const bytes = onnx;
   return {
     config: config as Record<string, unknown>,
+    ...(configFile === undefined ? {} : { configFile }),
     generationConfig,
-    tokenizer: tokenizer as Record<string, unknown>,
+    tokenizer,
     tokenizerConfig,
-    onnx,
+    onnx:
+      externalData.length === 0
+        ? bytes
+        : { path: joinUrl(baseUrl, onnxFile), read: async () => bytes, externalData: async () => externalData },
+    onnxFile,
+    ...(firstOnnx === undefined ? {} : { firstOnnx, firstOnnxFile }),
   };
 }

@@ -7,17 +7,21 @@ import { createOnnxBackend } from './onnx-backend';
 import type { OrtRuntime, OrtSession } from './ort-runtime';
 
 /**
- * onnxruntime-node whose sessions fail every run after `healthyRuns` runs, as a broken runtime would, and
- * call `onRun` when a run starts.
+ * onnxruntime-node whose sessions fail every run after `healthyRuns` runs (counted in `counter` once it is
+ * armed, which a test does after the load-time probe), as a broken runtime would, and call `onRun` when a run
+ * starts.
  */
-function failingRuntime(healthyRuns: number, onRun: () => void = () => undefined): OrtRuntime {
+function failingRuntime(
+  healthyRuns: number,
+  onRun: () => void = () => undefined,
+  counter = { runs: 0, armed: true },
+): OrtRuntime {
   const ort = ortNode as unknown as OrtRuntime;
   return {
     Tensor: ort.Tensor,
     InferenceSession: {
       async create(model: Uint8Array | string, options?: object): Promise<OrtSession> {
         const session = await ort.InferenceSession.create(model as Uint8Array, options);
-        let runs = 0;
         return {
           inputNames: session.inputNames,
           outputNames: session.outputNames,
@@ -25,7 +29,7 @@ function failingRuntime(healthyRuns: number, onRun: () => void = () => undefined
           outputMetadata: session.outputMetadata,
           run: (feeds, fetches) => {
             onRun();
-            if (runs++ >= healthyRuns) {
+            if (counter.armed && counter.runs++ >= healthyRuns) {
               return Promise.reject(
                 new Error(
                   '[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code\n    at native',
@@ -44,16 +48,18 @@ function failingRuntime(healthyRuns: number, onRun: () => void = () => undefined
 describe('createOnnxBackend', () => {
   let model: LoadedModel;
   let onRun = () => {};
+  const counter = { runs: 0, armed: false };
   beforeAll(async () => {
     const backend = createOnnxBackend({
       id: 'onnx-test',
-      loadRuntime: async () => failingRuntime(2, () => onRun()),
+      loadRuntime: async () => failingRuntime(2, () => onRun(), counter),
       sessionOptions: { executionProviders: ['cpu'], intraOpNumThreads: 1 },
       readSource: readModelFolder,
       acceptsPath: true,
       createTokenizer: stubTokenizerFactory,
     });
     model = await backend.load(tinyModelFolder());
+    counter.armed = true; // the load-time probe ran healthy forwards; the test's runs count from here
   });
   afterAll(() => model?.dispose());
 

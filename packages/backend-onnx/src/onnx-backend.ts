@@ -12,8 +12,9 @@ import {
 import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
 import { readEmbeddingTable } from '@decodekit/models';
-import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph } from './onnx-model';
-import type { OrtRuntime, OrtSessionOptions } from './ort-runtime';
+import type { GraphIO } from './graph-io';
+import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph, type FirstGraph, type MultiRowSupport } from './onnx-model';
+import type { OrtRuntime, OrtSession, OrtSessionOptions } from './ort-runtime';
 
 /** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
 export type TokenizerFactory = (files: {
@@ -24,13 +25,37 @@ export type TokenizerFactory = (files: {
 }) => Tokenizer | Promise<Tokenizer>;
 
 /**
+ * A graph as read by a source reader: its bytes, or its path (onnxruntime-node opens it and its external data
+ * itself) with a way to read the bytes and the external data files for runtimes that take bytes.
+ */
+export type GraphSource =
+  | Uint8Array
+  | {
+      readonly path: string;
+      read(): Promise<Uint8Array>;
+      /** The graph's external data files (`model.onnx.data`, `model.onnx_data`, ...), by the name the graph uses. */
+      externalData?(): Promise<Array<{ readonly path: string; readonly data: Uint8Array }>>;
+    };
+
+/**
  * A model folder as read by a source reader: ModelFiles, except that `onnx` may be a file path, which lets
  * onnxruntime-node read (and memory-map) the graph and its external data itself.
  */
 export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
-  readonly onnx: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  readonly onnx: GraphSource;
+  /** Path of `onnx` inside the folder, for messages (default `onnx/model.onnx`). */
+  readonly onnxFile?: string;
   /** `onnx/model_embeds.onnx`, the `inputs_embeds` variant of the graph (docs/graph-io.md), when the folder has it. */
-  readonly embedsOnnx?: Uint8Array | { readonly path: string; read(): Promise<Uint8Array> };
+  readonly embedsOnnx?: GraphSource;
+  /**
+   * The first graph of a split decoder pair (`decoder_model.onnx`, no past inputs), run on an empty cache;
+   * `onnx` is then the with-past graph.
+   */
+  readonly firstOnnx?: GraphSource;
+  /** Path of `firstOnnx` inside the folder, for messages. */
+  readonly firstOnnxFile?: string;
+  /** The file `config` was read from, for messages (default `config.json`; `genai_config.json` for genai folders). */
+  readonly configFile?: string;
 }
 
 /** Options every ONNX backend accepts. */
@@ -66,6 +91,34 @@ export interface OnnxBackendConfig {
 const onnxFile = 'onnx/model.onnx';
 const embedsFile = 'onnx/model_embeds.onnx';
 
+/** What loading found out about a model's graph (see {@link describeGraph}). */
+export interface GraphReport {
+  /** The graph file forwards on a cache run (e.g. `onnx/model.onnx`, `model.onnx`, `onnx/decoder_model_merged.onnx`). */
+  readonly graph: string;
+  /** The first graph of a split pair, which runs the prompt. */
+  readonly firstGraph?: string;
+  /** Element type of the KV cache (kept as is) and of the logits (widened to float32 once per forward). */
+  readonly kvType: 'float32' | 'float16';
+  readonly logitsType: 'float32' | 'float16';
+  /** The graph's input names. */
+  readonly inputs: readonly string[];
+  /**
+   * Which multi-row forwards the load-time probe found to run with the logits of one-row forwards; the others
+   * are served one row at a time (exact, but verifying a draft then costs one forward per row).
+   */
+  readonly multiRow: MultiRowSupport;
+}
+
+const graphReports = new WeakMap<LoadedModel, GraphReport>();
+
+/**
+ * What loading found out about a model's graph: its files, cache and logits types, inputs, and whether
+ * several tokens run in one forward. Undefined for models not loaded by an ONNX backend.
+ */
+export function describeGraph(model: LoadedModel): GraphReport | undefined {
+  return graphReports.get(model);
+}
+
 /** The last segment of a folder path or URL, as a default model name. */
 function nameOf(source: string): string {
   const segments = source
@@ -95,10 +148,14 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         (typeof files.config._name_or_path === 'string'
           ? files.config._name_or_path
           : 'onnx-model');
+      const sourceFiles = files as ModelSourceFiles;
+      const graphFile = sourceFiles.onnxFile ?? onnxFile;
+      const configFile = sourceFiles.configFile ?? 'config.json';
       const { info, shape: configShape } = readModelConfig(
         files.config,
         files.generationConfig,
         name,
+        configFile,
       );
 
       let tokenizer: Tokenizer;
@@ -121,7 +178,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
       if (tokenizer.vocabSize > info.vocabSize) {
         throw new ModelFormatError({
           path: 'tokenizer.json',
-          message: `the tokenizer has ${tokenizer.vocabSize} tokens but config.json's vocab_size is ${info.vocabSize}. The tokenizer does not belong to this model.`,
+          message: `the tokenizer has ${tokenizer.vocabSize} tokens but ${configFile}'s vocab_size is ${info.vocabSize}. The tokenizer does not belong to this model.`,
         });
       }
       throwIfAborted(signal);
@@ -134,37 +191,72 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         });
       });
       const ort = await runtime;
-      let session;
+      const open = async (onnx: GraphSource, file: string): Promise<OrtSession> => {
+        try {
+          if (onnx instanceof Uint8Array)
+            return await ort.InferenceSession.create(onnx, config.sessionOptions);
+          if (config.acceptsPath)
+            return await ort.InferenceSession.create(onnx.path, config.sessionOptions);
+          // Runtimes that take bytes get the external data files as session options.
+          const externalData = (await onnx.externalData?.()) ?? [];
+          const options =
+            externalData.length > 0 ? { ...config.sessionOptions, externalData } : config.sessionOptions;
+          return await ort.InferenceSession.create(await onnx.read(), options);
+        } catch (error) {
+          throw new ModelFormatError({
+            path: file,
+            message:
+              `ONNX Runtime (${config.id}) could not load the graph of ${where}: ${messageOf(error)}. ` +
+              'The file is damaged or not a supported ONNX model (or it uses operators this runtime lacks); download or convert it again.',
+            cause: error,
+          });
+        }
+      };
+      // The first graph of a split pair opens first, so that the main graph is the last session created
+      // (backends that wrap the runtime, such as WebGPU's, take the last one as the model's session).
+      const firstSession =
+        sourceFiles.firstOnnx === undefined
+          ? undefined
+          : await open(sourceFiles.firstOnnx, sourceFiles.firstOnnxFile ?? 'decoder_model.onnx');
+      let session: OrtSession;
       try {
-        const onnx = files.onnx;
-        if (onnx instanceof Uint8Array)
-          session = await ort.InferenceSession.create(onnx, config.sessionOptions);
-        else if (config.acceptsPath)
-          session = await ort.InferenceSession.create(onnx.path, config.sessionOptions);
-        else session = await ort.InferenceSession.create(await onnx.read(), config.sessionOptions);
+        session = await open(files.onnx, graphFile);
       } catch (error) {
-        throw new ModelFormatError({
-          path: onnxFile,
-          message:
-            `ONNX Runtime (${config.id}) could not load the graph of ${where}: ${messageOf(error)}. ` +
-            'The file is damaged or not a supported ONNX model; download or convert it again.',
-          cause: error,
-        });
+        await firstSession?.release().catch(() => undefined);
+        throw error;
       }
       try {
         if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
-        const io = discoverGraphIO(session, configShape);
-        if (io.numLayers !== info.numLayers) {
-          throw new ModelFormatError({
-            path: 'config.json',
-            message: `num_hidden_layers is ${info.numLayers} but ${onnxFile} has ${io.numLayers} layers of KV cache. The config does not belong to this graph.`,
+        const io = discoverGraphIO(session, configShape, { file: graphFile });
+        const checkGraph = (graph: GraphIO) => {
+          if (graph.numLayers !== info.numLayers) {
+            throw new ModelFormatError({
+              path: configFile,
+              message: `num_hidden_layers is ${info.numLayers} but ${graph.file} has ${graph.numLayers} layers of KV cache. The config does not belong to this graph.`,
+            });
+          }
+          if (graph.logitsWidth !== undefined && graph.logitsWidth !== info.vocabSize) {
+            throw new ModelFormatError({
+              path: configFile,
+              message: `vocab_size is ${info.vocabSize} but the logits of ${graph.file} have ${graph.logitsWidth} columns. The config does not belong to this graph.`,
+            });
+          }
+        };
+        checkGraph(io);
+        let first: FirstGraph | undefined;
+        if (firstSession !== undefined) {
+          const firstIO = discoverGraphIO(firstSession, configShape, {
+            file: sourceFiles.firstOnnxFile,
+            withoutPast: true,
           });
-        }
-        if (io.logitsWidth !== undefined && io.logitsWidth !== info.vocabSize) {
-          throw new ModelFormatError({
-            path: 'config.json',
-            message: `vocab_size is ${info.vocabSize} but the graph's logits have ${io.logitsWidth} columns. The config does not belong to this graph.`,
-          });
+          checkGraph(firstIO);
+          if (firstIO.kvType !== io.kvType) {
+            throw new ModelFormatError({
+              path: firstIO.file ?? graphFile,
+              message: `its presents are ${firstIO.kvType} but ${graphFile} takes ${io.kvType} pasts. The two graphs of a split pair must come from one export.`,
+            });
+          }
+          first = { session: firstSession, io: firstIO };
         }
         let embeds: EmbedsGraph | undefined;
         const embedsOnnx = (files as ModelSourceFiles).embedsOnnx;
@@ -199,9 +291,19 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
             },
           };
         }
-        const engine = new OnnxEngine(ort, session, io, info, config.id, config.inputEmbeddings ? { embeds } : undefined);
+        const engine = new OnnxEngine(
+          ort,
+          session,
+          io,
+          info,
+          config.id,
+          config.inputEmbeddings ? { embeds } : undefined,
+          first,
+        );
+        // Capabilities come from what runs: a graph traced for fixed shapes serves multi-row forwards row by row.
+        await engine.probe();
         const table = embeds?.table;
-        return {
+        const loaded: LoadedModel = {
           info,
           capabilities: engine.capabilities,
           tokenizer,
@@ -214,8 +316,18 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           ...(table === undefined ? {} : { embeddingTable: () => table }),
           dispose: () => engine.dispose(),
         };
+        graphReports.set(loaded, {
+          graph: graphFile,
+          ...(first === undefined ? {} : { firstGraph: first.io.file }),
+          kvType: io.kvType,
+          logitsType: io.logitsType,
+          inputs: [...session.inputNames],
+          multiRow: engine.multiRow,
+        });
+        return loaded;
       } catch (error) {
         await session.release().catch(() => undefined);
+        await firstSession?.release().catch(() => undefined);
         throw error;
       }
     },

@@ -8,10 +8,10 @@
  */
 
 /** Element types decodekit feeds or reads. */
-export type OrtTensorType = 'float32' | 'int64' | 'int32' | 'bool';
+export type OrtTensorType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool';
 
-/** Tensor data decodekit feeds or reads (`bool` tensors are Uint8Array). */
-export type OrtTensorData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
+/** Tensor data decodekit feeds or reads (`bool` tensors are Uint8Array, `float16` tensors Uint16Array bits). */
+export type OrtTensorData = Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
 
 /** An ONNX Runtime tensor (CPU location). */
 export interface OrtTensor {
@@ -37,6 +37,8 @@ export interface OrtSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   executionMode?: 'sequential' | 'parallel';
+  /** External data files of a graph given as bytes (onnxruntime-web), by the name the graph uses. */
+  externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
 }
 
 /** One loaded graph. */
@@ -49,6 +51,8 @@ export interface OrtSession {
   run(
     feeds: Record<string, OrtTensor>,
     fetches: readonly string[],
+    /** Run options; decodekit only sets `logSeverityLevel` (its load-time probe expects failures). */
+    options?: { logSeverityLevel?: 0 | 1 | 2 | 3 | 4 },
   ): Promise<Readonly<Record<string, OrtTensor>>>;
   release(): Promise<void>;
 }

@@ -115,3 +115,48 @@ function shuffle(values: number[], random: RandomSource): void {
     [values[i], values[j]] = [values[j], values[i]];
   }
 }
+
+/**
+ * The relative cost of one forward of `rows` rows on `curve` (a forward of one row = 1): linear between
+ * measured k, extended along the last segment beyond the largest k, and the smallest k's cost below it.
+ *
+ * @throws InvalidArgumentError when the curve is empty or `rows` is not positive
+ */
+export function relativeCost(curve: readonly CostPoint[], rows: number): number {
+  if (curve.length === 0 || !(rows > 0)) {
+    throw new InvalidArgumentError({
+      argument: curve.length === 0 ? 'curve' : 'rows',
+      message: curve.length === 0 ? 'the cost curve has no points.' : `must be positive, got ${rows}.`,
+    });
+  }
+  const points = [...curve].sort((a, b) => a.k - b.k);
+  if (rows <= points[0].k || points.length === 1) return points[0].relative;
+  let upper = points.findIndex(point => point.k >= rows);
+  if (upper === -1) upper = points.length - 1;
+  const low = points[upper - 1];
+  const high = points[upper];
+  return low.relative + ((rows - low.k) * (high.relative - low.relative)) / (high.k - low.k);
+}
+
+/**
+ * The speedup over autoregressive decoding that a strategy could reach on this hardware if drafting and
+ * bookkeeping were free: tokens per target forward (τ) over the mean relative cost of the forwards it
+ * actually ran, i.e. `tokens / Σ relativeCost(rows)` over its decode-time forwards.
+ *
+ * @param rowsHistogram decode-time target forwards by row count (`{ "1": 63 }` for AR)
+ * @param tau tokens emitted per decode-time target forward
+ * @returns null when there were no decode-time forwards
+ */
+export function speedupCeiling(
+  curve: readonly CostPoint[],
+  rowsHistogram: Readonly<Record<string, number>>,
+  tau: number,
+): number | null {
+  let forwards = 0;
+  let cost = 0;
+  for (const [rows, count] of Object.entries(rowsHistogram)) {
+    forwards += count;
+    cost += count * relativeCost(curve, Number(rows));
+  }
+  return forwards > 0 && cost > 0 ? (tau * forwards) / cost : null;
+}

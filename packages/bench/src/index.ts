@@ -13,8 +13,9 @@ export type {
   BenchStrategy,
   BenchSummary,
   RunBenchOptions,
+  ThreadsChoice,
 } from './run-bench.js';
-export { measureCostCurve } from './cost-curve.js';
+export { measureCostCurve, relativeCost, speedupCeiling } from './cost-curve.js';
 export type { CostCurveOptions, CostPoint } from './cost-curve.js';
 export { loadRandomLlama, measureRandomLlamaCostCurve, modelFilesFrom } from './random-model.js';
 export type { RandomBenchModelOptions } from './random-model.js';

@@ -142,6 +142,55 @@ describe('runBench', () => {
     expect(result.meta.strategies).toEqual([AR, 'spec', 'liar']);
   });
 
+  it('counts the rows of every decode-time forward and, given a cost curve, the ceiling and efficiency', async () => {
+    const costCurve = [
+      { k: 1, ms_median: 1, relative: 1 },
+      { k: 2, ms_median: 1.2, relative: 1.2 },
+      { k: 4, ms_median: 2, relative: 2 },
+    ];
+    const result = await runBench({
+      model: model(),
+      strategies: [
+        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(3), adaptive: false }) },
+      ],
+      prompts,
+      warmup: false,
+      costCurve,
+      modelLabel: 'mock function, 1M-parameter cost',
+    });
+    const [arA, specA, arB, specB] = result.runs;
+    expect(arA.forward_rows).toEqual({ 1: 8 }); // 8 single-row steps after the prefill
+    expect(arA.ceiling).toBe(1);
+    // Every target forward after the prefill is counted, with its rows.
+    expect(Object.keys(specA.forward_rows).some(rows => Number(rows) > 1)).toBe(true);
+    expect(Object.values(specA.forward_rows).reduce((sum, count) => sum + count, 0)).toBe(
+      specA.forward_passes - 1,
+    );
+    for (const run of [specA, specB]) {
+      let cost = 0;
+      let forwards = 0;
+      for (const [rows, count] of Object.entries(run.forward_rows)) {
+        forwards += count;
+        cost += count * (Number(rows) <= 4 ? [0, 1, 1.2, 1.6, 2][Number(rows)] : 2 + (Number(rows) - 4) * 0.4);
+      }
+      expect(run.ceiling).toBeCloseTo((run.tau * forwards) / cost, 10);
+    }
+    expect(arB.ceiling).toBe(1);
+    const spec = result.summary[1];
+    expect(spec.ceiling).toBeCloseTo((specA.ceiling! + specB.ceiling!) / 2, 10);
+    expect(spec.efficiency).toBeCloseTo(spec.speedup_median / spec.ceiling!, 10);
+    expect(spec.rows_mean).toBeGreaterThan(1);
+    expect(result.summary[0]).toMatchObject({ rows_mean: 1, ceiling: 1 });
+    expect(result.meta.model_label).toBe('mock function, 1M-parameter cost');
+  });
+
+  it('has no ceiling without a cost curve', async () => {
+    const result = await runBench({ model: model(), strategies: [], prompts, warmup: false });
+    expect(result.runs.every(run => run.ceiling === null)).toBe(true);
+    expect(result.summary[0]).toMatchObject({ ceiling: null, efficiency: null });
+    expect(result.meta.model_label).toBeUndefined();
+  });
+
   it('maxTokens overrides the prompts, and identity is null when sampling', async () => {
     const result = await runBench({
       model: model(),
@@ -202,6 +251,8 @@ describe('summarize', () => {
     verify_ms: null,
     acceptance_rate: null,
     reason: 'length',
+    forward_rows: {},
+    ceiling: null,
     ...values,
   });
 

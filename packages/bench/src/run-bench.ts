@@ -3,13 +3,14 @@ import {
   InvalidArgumentError,
   InvariantError,
   createDecoder,
+  wrapModel,
   type CausalLM,
   type DecodeStats,
   type Prompt,
   type Strategy,
   type Tokenizer,
 } from '@decodekit/core';
-import type { CostPoint } from './cost-curve.js';
+import { speedupCeiling, type CostPoint } from './cost-curve.js';
 import { mean, median, round } from './statistics.js';
 import type { TransformersJsBaselineResult } from './transformers-baseline.js';
 
@@ -69,6 +70,16 @@ export interface RunBenchOptions {
   readonly ignoreEos?: boolean;
   readonly onProgress?: (progress: BenchProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * The model's measured cost curve (`measureCostCurve`). With it every run and summary gets its ceiling
+   * (τ over the mean relative cost of the forwards it ran) and its efficiency (speedup / ceiling).
+   */
+  readonly costCurve?: readonly CostPoint[];
+  /**
+   * How reports name the model when it is a cost twin (`stories260K function, 100M-parameter cost`), from
+   * the folder's config.json (`readCostTwinInfo` in @decodekit/models).
+   */
+  readonly modelLabel?: string;
 }
 
 /** One timed generation. Times are milliseconds, from the decoder's DecodeStats. */
@@ -97,6 +108,13 @@ export interface BenchRun {
   readonly verify_ms: number | null;
   readonly acceptance_rate: number | null;
   readonly reason: string;
+  /** Decode-time target forwards (prefill excluded) by number of rows verified: `{ "1": 63 }` for AR. */
+  readonly forward_rows: Readonly<Record<string, number>>;
+  /**
+   * The speedup this run could reach if drafting and bookkeeping were free: τ / mean relative cost of its
+   * forwards on the cost curve. Null without a cost curve.
+   */
+  readonly ceiling: number | null;
 }
 
 /** Per-strategy aggregates over every prompt and repeat. */
@@ -117,11 +135,19 @@ export interface BenchSummary {
    * engine bookkeeping. Null for strategies that report no verify time (AR).
    */
   readonly draft_fraction: number | null;
+  /** Mean rows per decode-time target forward (1 for AR). */
+  readonly rows_mean: number;
+  /** Median of the runs' ceilings (see {@link BenchRun.ceiling}); null without a cost curve. */
+  readonly ceiling: number | null;
+  /** `speedup_median / ceiling`: how much of the hardware's ceiling the engine reaches; null without one. */
+  readonly efficiency: number | null;
 }
 
 /** Where and how a benchmark ran. */
 export interface BenchMeta {
   readonly model: string;
+  /** Set for cost twins: `stories260K function, 100M-parameter cost`. */
+  readonly model_label?: string;
   readonly backend: string;
   readonly machine: string;
   readonly cpus: number;
@@ -148,6 +174,16 @@ export interface BenchResult {
   cost_curve?: Record<string, readonly CostPoint[]>;
   /** The transformers.js baseline (see `transformersJsBaseline`), added by the caller. */
   transformers_js?: TransformersJsBaselineResult;
+  /** ONNX Runtime intra-op threads tried per model and the one chosen, added by the caller. */
+  threads?: Record<string, ThreadsChoice>;
+}
+
+/** One model's threads sweep: the cost curve per setting, and the setting the benchmark used. */
+export interface ThreadsChoice {
+  readonly chosen: number;
+  /** What the choice minimized, e.g. `sum of median ms over k = 1, 2, 4, 8, 16`. */
+  readonly criterion: string;
+  readonly sweep: readonly { readonly threads: number; readonly score_ms: number; readonly cost_curve: readonly CostPoint[] }[];
 }
 
 const DEFAULT_MAX_TOKENS = 128;
@@ -207,6 +243,7 @@ interface Generation {
   reason: string;
   stats: DecodeStats;
   peakRssMb: number;
+  forwardRows: Record<string, number>;
 }
 
 /**
@@ -234,7 +271,19 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
     warmup = true,
   } = options;
   const ignoreEos = options.ignoreEos ?? false;
-  const baseDecoder = createDecoder({ model });
+  // Rows of every target forward of the current generation (the first is the prefill).
+  let forwardRows: number[] = [];
+  const counted = wrapModel({
+    model,
+    middleware: {
+      name: 'bench-forward-rows',
+      wrapForward: ({ input, options: forwardOptions, doForward }) => {
+        forwardRows.push(input.tokens.length);
+        return doForward(input, forwardOptions);
+      },
+    },
+  });
+  const baseDecoder = createDecoder({ model: counted });
   const entries: { name: string; lossless: boolean; create: () => Strategy | undefined }[] = [
     { name: AR, lossless: true, create: () => undefined },
     ...strategies,
@@ -253,6 +302,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
     const decoder = strategy ? baseDecoder.use(strategy) : baseDecoder;
     let peakRssMb = rssMb();
     let events = 0;
+    forwardRows = [];
     for await (const event of decoder.stream(prompt.prompt, {
       maxTokens: maxTokensOf(prompt),
       temperature,
@@ -263,7 +313,9 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
       if (++events % RSS_EVERY_EVENTS === 0) peakRssMb = Math.max(peakRssMb, rssMb());
       if (event.type === 'done') {
         peakRssMb = Math.max(peakRssMb, rssMb());
-        return { ids: event.tokens, reason: event.reason, stats: event.stats, peakRssMb };
+        const histogram: Record<string, number> = {};
+        for (const rows of forwardRows.slice(1)) histogram[rows] = (histogram[rows] ?? 0) + 1;
+        return { ids: event.tokens, reason: event.reason, stats: event.stats, peakRssMb, forwardRows: histogram };
       }
     }
     throw new InvariantError({ message: 'a generation ended without a done event' });
@@ -301,7 +353,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
         const generation = await generate(entry.create, prompt, repeat);
         ar ??= generation; // AR is always first
         peakRss.set(entry.name, Math.max(peakRss.get(entry.name) ?? 0, generation.peakRssMb));
-        runs.push(toRun(entry.name, prompt.id, repeat, generation, ar, temperature));
+        runs.push(toRun(entry.name, prompt.id, repeat, generation, ar, temperature, options.costCurve));
       }
     }
   }
@@ -309,6 +361,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
   return {
     meta: {
       model: model.info.name,
+      ...(options.modelLabel ? { model_label: options.modelLabel } : {}),
       backend: model.capabilities.backendId,
       machine: cpus()[0]?.model ?? 'unknown',
       cpus: cpus().length,
@@ -345,6 +398,7 @@ function toRun(
   generation: Generation,
   ar: Generation,
   temperature: number,
+  costCurve: readonly CostPoint[] | undefined,
 ): BenchRun {
   const { stats } = generation;
   const mine = msPerToken(generation);
@@ -364,6 +418,10 @@ function toRun(
     verify_ms: stats.verifyMs ?? null,
     acceptance_rate: stats.acceptanceRate ?? null,
     reason: generation.reason,
+    forward_rows: generation.forwardRows,
+    ceiling: costCurve && costCurve.length > 0
+      ? speedupCeiling(costCurve, generation.forwardRows, stats.meanAcceptedTokens)
+      : null,
   };
 }
 
@@ -382,17 +440,31 @@ export function summarize(
       (sum, run) => sum + run.decode_ms - (run.verify_ms ?? 0),
       0,
     );
+    const speedup = median(own.map(run => run.speedup_vs_ar));
+    const ceilings = own.flatMap(run => (run.ceiling === null ? [] : [run.ceiling]));
+    const ceiling = ceilings.length > 0 ? median(ceilings) : null;
+    let forwards = 0;
+    let rows = 0;
+    for (const run of own) {
+      for (const [size, count] of Object.entries(run.forward_rows ?? {})) {
+        forwards += count;
+        rows += Number(size) * count;
+      }
+    }
     return {
       strategy: entry.name,
       lossless: entry.lossless,
       runs: own.length,
-      speedup_median: median(own.map(run => run.speedup_vs_ar)),
+      speedup_median: speedup,
       tau_mean: mean(own.map(run => run.tau)),
       tokens_per_s_median: median(own.map(run => run.tokens_per_s)),
       acceptance_rate_mean: rates.length > 0 ? mean(rates) : null,
       mismatches: entry.lossless ? own.filter(run => run.identical_to_ar === false).length : 0,
       peak_rss_mb: round(peakRssMb.get(entry.name) ?? Number.NaN, 1),
       draft_fraction: timed.length > 0 && decodeMs > 0 ? outsideVerifyMs / decodeMs : null,
+      rows_mean: forwards > 0 ? rows / forwards : Number.NaN,
+      ceiling,
+      efficiency: ceiling !== null && ceiling > 0 ? speedup / ceiling : null,
     };
   });
 }

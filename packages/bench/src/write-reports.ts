@@ -46,7 +46,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 export function renderMarkdown(result: BenchResult): string {
   const { meta } = result;
   const parts: string[] = [
-    `# decodekit bench — ${meta.model}`,
+    `# decodekit bench — ${meta.model}${meta.model_label ? ` (twin: ${meta.model_label})` : ''}`,
     '',
     `Backend \`${meta.backend}\` on ${meta.machine} (${meta.cpus} CPUs), Node ${meta.node}, ${meta.date}. ` +
       `${meta.prompts} prompts × ${meta.repeats} repeats, max tokens ${meta.maxTokens ?? 'per prompt'}, ` +
@@ -63,6 +63,9 @@ export function renderMarkdown(result: BenchResult): string {
         'tokens/s (median)',
         'acceptance',
         'mismatches',
+        'rows/forward',
+        'ceiling',
+        'efficiency',
         'draft fraction',
         'peak RSS MiB',
       ],
@@ -76,14 +79,37 @@ export function renderMarkdown(result: BenchResult): string {
         row.strategy === AR || !row.lossless || meta.temperature > 0
           ? '–'
           : `${row.mismatches}/${row.runs}`,
+        cell(row.rows_mean, 1),
+        row.ceiling === null || row.ceiling === undefined ? '–' : `${cell(row.ceiling)}×`,
+        cell(row.efficiency),
         cell(row.draft_fraction),
         cell(row.peak_rss_mb, 0),
       ]),
     ),
     '',
     "Speedup: AR decode time over the strategy's on the same prompt and repeat (per token), median over runs. " +
-      'τ: tokens emitted per target forward. Draft fraction: decode time outside verification forwards.',
+      'τ: tokens emitted per target forward. Rows/forward: mean rows verified per decode-time target forward. ' +
+      'Ceiling: τ over the mean relative cost (cost curve below) of the forwards each run made, median over runs — ' +
+      'the speedup free drafting would give on this hardware. Efficiency: speedup / ceiling. ' +
+      'Draft fraction: decode time outside verification forwards.',
   ];
+  const threads = Object.entries(result.threads ?? {});
+  if (threads.length > 0) {
+    parts.push(
+      '',
+      '## ONNX Runtime intra-op threads',
+      '',
+      table(
+        ['model', 'chosen', 'criterion', ...threads[0][1].sweep.map(entry => `${entry.threads} thread(s)`)],
+        threads.map(([model, choice]) => [
+          model,
+          String(choice.chosen),
+          choice.criterion,
+          ...choice.sweep.map(entry => `${cell(entry.score_ms)} ms`),
+        ]),
+      ),
+    );
+  }
   const curves = Object.entries(result.cost_curve ?? {});
   if (curves.length > 0) {
     const ks = [...new Set(curves.flatMap(([, curve]) => curve.map(point => point.k)))].sort(

@@ -1,176 +1,162 @@
 /**
- * Bad input, end to end through the public API: every case is a typed DecodingError with a message that
- * says what to do — never a hang, a raw ONNX Runtime stack or a silently wrong result.
+ * Bad input, end to end, table-driven (bad-inputs.table.ts): every row is a typed DecodingError with a
+ * message that says what to do — never a hang, a raw ONNX Runtime stack or a silently wrong result — through
+ * the API and, where the command line takes the input, through `decodekit` (one line on stderr, exit 2).
+ * docs/errors.md is rendered from the same table and must match it.
  */
-import { copyFileSync, mkdtempSync, readFileSync, truncateSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
   AbortedError,
   ContextLengthError,
-  createDecoder,
   DecodingError,
   DisposedError,
   InvalidArgumentError,
   ModelFormatError,
   ModelNotFoundError,
   UnsupportedCapabilityError,
+  VocabMismatchError,
+  type DecodeEvent,
   type LoadedModel,
 } from '@decodekit/core';
-import { createCpuBackend, loadModel } from '@decodekit/backend-onnx';
+import { createCpuBackend } from '@decodekit/backend-onnx';
 import { buildTinyModel } from '@decodekit/models';
-import { convertLlama2cToFolder, resolveModel, writeModelFolder } from '@decodekit/models/node';
+import { resolveModel, writeModelFolder } from '@decodekit/models/node';
+import { ConstraintDeadEndError } from '@decodekit/strategy-constrained';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BAD_INPUTS, renderErrorsDoc, type BadInputFixtures, type Outcome } from './bad-inputs.table.js';
+import { runCli } from './run-cli.js';
 
-const mirror = process.env.DECODEKIT_MODELS ?? '../shared/models';
-const stories = join(mirror, 'karpathy/tinyllamas/stories260K');
+const isInstance: Record<Exclude<Outcome, 'warning' | 'ok'>, (error: unknown) => boolean> = {
+  InvalidArgumentError: error => InvalidArgumentError.isInstance(error),
+  ModelNotFoundError: error => ModelNotFoundError.isInstance(error),
+  ModelFormatError: error => ModelFormatError.isInstance(error),
+  ContextLengthError: error => ContextLengthError.isInstance(error),
+  AbortedError: error => AbortedError.isInstance(error),
+  DisposedError: error => DisposedError.isInstance(error),
+  VocabMismatchError: error => VocabMismatchError.isInstance(error),
+  UnsupportedCapabilityError: error => UnsupportedCapabilityError.isInstance(error),
+  ConstraintDeadEndError: error => ConstraintDeadEndError.isInstance(error),
+};
 
-async function rejection(promise: Promise<unknown>): Promise<DecodingError> {
+async function outcomeOf(run: () => Promise<unknown>): Promise<{ error?: unknown; value?: unknown }> {
   try {
-    await promise;
+    return { value: await run() };
   } catch (error) {
-    expect(DecodingError.isInstance(error), `not a DecodingError: ${String(error)}`).toBe(true);
-    const message = (error as Error).message;
-    expect(message).not.toMatch(/\n\s+at /); // no stack trace inside the message
-    return error as DecodingError;
+    return { error };
   }
-  throw new Error('expected a rejection');
+}
+
+/** Runs the CLI in this process; returns its exit code and what it wrote to stderr. */
+async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    const code = await runCli(['node', 'decodekit', ...args], { writeErr: text => void (stderr += text) });
+    return { code, stderr };
+  } finally {
+    process.stdout.write = write;
+  }
 }
 
 describe('bad inputs are typed DecodingErrors with actionable messages', () => {
-  let work: string;
-  let cache: string;
+  const mirror = process.env.DECODEKIT_MODELS ?? '../shared/models';
+  const work = mkdtempSync(join(tmpdir(), 'decodekit-bad-'));
+  let fixtures: BadInputFixtures;
   let model: LoadedModel;
-  let folder: string;
 
   beforeAll(async () => {
-    work = mkdtempSync(join(tmpdir(), 'decodekit-bad-'));
-    cache = join(work, 'cache');
-    folder = await resolveModel('karpathy/tinyllamas/stories260K', { cacheDir: cache });
-    model = await createCpuBackend().load(folder);
+    const cache = join(work, 'cache');
+    const storiesFolder = await resolveModel('karpathy/tinyllamas/stories260K', { cacheDir: cache });
+    model = await createCpuBackend().load(storiesFolder);
+    const tinyFolder = join(work, 'tiny');
+    await writeModelFolder(tinyFolder, buildTinyModel({ seed: 1 }).files);
+    const shortContextFolder = join(work, 'short-context');
+    await writeModelFolder(shortContextFolder, buildTinyModel({ seed: 2, vocabSize: model.info.vocabSize, contextLength: 16 }).files);
+    fixtures = { work, cache, mirror, storiesFolder, model, tinyFolder, shortContextFolder };
   });
   afterAll(async () => {
     await model?.dispose();
   });
 
-  it('1. a missing model folder lists where it looked', async () => {
-    const error = await rejection(loadModel(join(work, 'no-such-folder'), { cacheDir: cache }));
-    expect(ModelNotFoundError.isInstance(error)).toBe(true);
-    expect(error.message).toContain('no-such-folder');
+  it('the table has at least 40 cases with unique ids', () => {
+    expect(BAD_INPUTS.length).toBeGreaterThanOrEqual(40);
+    expect(new Set(BAD_INPUTS.map(row => row.id)).size).toBe(BAD_INPUTS.length);
+    expect(BAD_INPUTS.every(row => row.api || row.cli)).toBe(true);
   });
 
-  it('2. a corrupt onnx file is a ModelFormatError, not an ONNX Runtime stack', async () => {
-    const broken = join(work, 'corrupt');
-    const tiny = buildTinyModel({ seed: 1 });
-    await writeModelFolder(broken, tiny.files);
-    writeFileSync(join(broken, 'onnx/model.onnx'), 'this is not a protobuf');
-    const error = await rejection(createCpuBackend().load(broken));
-    expect(ModelFormatError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/model\.onnx/);
+  it('docs/errors.md is rendered from the table', () => {
+    const file = resolve(__dirname, '../../../docs/errors.md');
+    const expected = renderErrorsDoc();
+    if (process.env.DECODEKIT_WRITE_ERRORS_DOC) writeFileSync(file, expected);
+    expect(existsSync(file) ? readFileSync(file, 'utf8') : '(missing)').toBe(expected);
   });
 
-  it('3. config.json whose vocab disagrees with the graph is a ModelFormatError', async () => {
-    const mismatched = join(work, 'mismatch');
-    const tiny = buildTinyModel({ seed: 2 });
-    await writeModelFolder(mismatched, tiny.files);
-    const config = JSON.parse(readFileSync(join(mismatched, 'config.json'), 'utf8'));
-    writeFileSync(join(mismatched, 'config.json'), JSON.stringify({ ...config, vocab_size: 7 }));
-    const error = await rejection(createCpuBackend().load(mismatched));
-    expect(ModelFormatError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/vocab/i);
-  });
-
-  it('4. a truncated llama2.c checkpoint says how many bytes it expected', async () => {
-    const source = join(work, 'truncated-src');
-    mkdirSync(source);
-    copyFileSync(join(stories, 'stories260K.bin'), join(source, 'model.bin'));
-    copyFileSync(join(stories, 'tok512.bin'), join(source, 'tok512.bin'));
-    truncateSync(join(source, 'model.bin'), 500_000);
-    const error = await rejection(convertLlama2cToFolder(join(source, 'model.bin'), join(source, 'tok512.bin'), join(work, 'truncated-out')));
-    expect(ModelFormatError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/bytes/);
-  });
-
-  it('5. an unknown tokenizer format is a ModelFormatError', async () => {
-    const odd = join(work, 'odd-tokenizer');
-    const tiny = buildTinyModel({ seed: 3 });
-    await writeModelFolder(odd, tiny.files);
-    writeFileSync(join(odd, 'tokenizer.json'), JSON.stringify({ version: '1.0', model: { type: 'NoSuchModel' } }));
-    const error = await rejection(createCpuBackend().load(odd));
-    expect(ModelFormatError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/tokenizer/);
-  });
-
-  it('6. a prompt longer than the context is a ContextLengthError', async () => {
-    const error = await rejection(createDecoder({ model }).generate({ tokens: new Array(600).fill(300) }));
-    expect(ContextLengthError.isInstance(error)).toBe(true);
-    expect(error.message).toMatch(/Shorten the prompt/);
-  });
-
-  it('7. maxTokens ≤ 0 is an InvalidArgumentError', async () => {
-    const error = await rejection(createDecoder({ model }).generate('Once', { maxTokens: 0 }));
-    expect(InvalidArgumentError.isInstance(error)).toBe(true);
-    expect((error as InvalidArgumentError).argument).toBe('maxTokens');
-  });
-
-  it('8. top-p outside (0, 1] is an InvalidArgumentError', async () => {
-    for (const topP of [0, 1.5, -1]) {
-      const error = await rejection(createDecoder({ model }).generate('Once', { temperature: 1, topP }));
-      expect((error as InvalidArgumentError).argument).toBe('topP');
-    }
-  });
-
-  it('9. using a disposed model is a DisposedError', async () => {
-    const doomed = await createCpuBackend().load(folder);
-    await doomed.dispose();
-    const error = await rejection(createDecoder({ model: doomed }).generate('Once'));
-    expect(DisposedError.isInstance(error)).toBe(true);
-  });
-
-  it('10. aborting mid-stream rejects with AbortedError after the tokens so far', async () => {
-    const controller = new AbortController();
-    let seen = 0;
-    const run = async () => {
-      for await (const event of createDecoder({ model }).stream('Once upon a time', { maxTokens: 400, signal: controller.signal })) {
-        if (event.type === 'token' && ++seen === 10) controller.abort('user stop');
+  describe.each(BAD_INPUTS.filter(row => row.api))('API: $id ($input)', row => {
+    it(`→ ${row.outcome}`, async () => {
+      const { error, value } = await outcomeOf(() => row.api!(fixtures));
+      if (row.outcome === 'ok') {
+        expect(error, String(error)).toBeUndefined();
+        return;
       }
-    };
-    const error = await rejection(run());
-    expect(AbortedError.isInstance(error)).toBe(true);
-    expect(seen).toBeGreaterThanOrEqual(10);
-    expect(seen).toBeLessThan(400);
+      if (row.outcome === 'warning') {
+        expect(error, String(error)).toBeUndefined();
+        const warnings = (value as DecodeEvent[]).filter(event => event.type === 'warning');
+        expect(warnings).toHaveLength(1);
+        if (row.message) expect((warnings[0] as { message: string }).message).toMatch(row.message);
+        return;
+      }
+      expect(error, `resolved instead of throwing ${row.outcome}`).toBeDefined();
+      expect(DecodingError.isInstance(error), `not a DecodingError: ${(error as Error)?.stack ?? String(error)}`).toBe(true);
+      expect(isInstance[row.outcome](error), `expected ${row.outcome}, got ${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+      const message = (error as Error).message;
+      expect(message).not.toMatch(/\n\s+at /); // no stack trace inside the message
+      expect(message).not.toMatch(/onnxruntime_src|\.cc:\d+/); // nor ONNX Runtime's C++ source locations
+      expect(message.length).toBeGreaterThan(20);
+      if (row.message) expect(message).toMatch(row.message);
+      if (row.argument) expect((error as InvalidArgumentError).argument).toBe(row.argument);
+    });
   });
 
-  it('11. a tree request on a plain export is an UnsupportedCapabilityError that says how to fix it', async () => {
-    const plainFolder = join(work, 'plain');
-    await convertLlama2cToFolder(join(stories, 'stories260K.bin'), join(stories, 'tok512.bin'), plainFolder, { plain: true });
-    const plain = await createCpuBackend().load(plainFolder);
+  describe.each(BAD_INPUTS.filter(row => row.cli))('CLI: $id ($input)', row => {
+    it('exits 2 with one line on stderr and no stack', async () => {
+      // Model folder rows build their broken folder in the API call; the CLI then loads the same folder.
+      if (row.api && (row.area === 'model folder' || row.area === 'tokenizer')) await outcomeOf(() => row.api!(fixtures));
+      const { code, stderr } = await cli(row.cli!(fixtures));
+      expect(stderr).toMatch(/^decodekit: [^\n]+\n$/);
+      expect(stderr).not.toMatch(/\bat .*:\d+:\d+/);
+      expect(code, stderr).toBe(2);
+      const expected = row.cliMessage ?? row.message;
+      if (expected) expect(stderr).toMatch(expected);
+      if (row.argument && !row.cliMessage) expect(stderr).toContain(row.argument.startsWith('--') ? row.argument : `"${row.argument}"`);
+    });
+  });
+
+  it('the CLI prints a warning event on stderr and still exits 0', async () => {
+    let stderr = '';
+    const writeErr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
     try {
-      expect(plain.capabilities.tree).toBe(false);
-      const sequence = plain.createSequence();
-      const error = await rejection(sequence.forward({ tokens: Int32Array.from([1, 2, 3]), parents: Int32Array.from([-1, 0, 0]) }));
-      expect(UnsupportedCapabilityError.isInstance(error)).toBe(true);
-      expect(error.message).toMatch(/plain/);
+      const prompt = 'Once upon a time there was a little girl named Lily. She liked to play outside in the sun.';
+      const { code } = await cli(['generate', '--model', fixtures.storiesFolder, '--max-tokens', '8', '--prompt', prompt, '--strategy', 'draft-model', '--draft-model', fixtures.shortContextFolder]);
+      expect(code).toBe(0);
     } finally {
-      await plain.dispose();
+      process.stderr.write = writeErr;
     }
+    expect(stderr.match(/^decodekit: warning: .*drafts nothing.*$/gm)).toHaveLength(1);
   });
 
-  it('12. offline and not cached lists every place looked at', async () => {
-    const error = await rejection(
-      resolveModel('karpathy/tinyllamas/stories260K', { cacheDir: join(work, 'empty-cache'), mirrors: [], offline: true }),
+  it.runIf(existsSync(resolve(__dirname, '../dist/bin.js')))('the built bin exits 2 with one line on stderr', async () => {
+    const bin = resolve(__dirname, '../dist/bin.js');
+    const error = await promisify(execFile)(process.execPath, [bin, 'generate', '--model', join(work, 'no-such-folder')]).then(
+      () => undefined,
+      (failure: { code: number; stderr: string }) => failure,
     );
-    expect(ModelNotFoundError.isInstance(error)).toBe(true);
-    expect((error as ModelNotFoundError).searched.length).toBeGreaterThanOrEqual(2);
-  });
-
-  it('13. an unknown hub id is a ModelNotFoundError', async () => {
-    const error = await rejection(resolveModel('nobody/nothing', { cacheDir: join(work, 'empty-cache'), mirrors: [mirror], offline: true }));
-    expect(ModelNotFoundError.isInstance(error)).toBe(true);
-  });
-
-  it('14. unknown --strategy options are rejected with the accepted list', async () => {
-    const { parseStrategySpec } = await import('./strategy-spec.js');
-    expect(() => parseStrategySpec('token-recycling:budget')).toThrow(/key=value/);
+    expect(error?.code).toBe(2);
+    expect(error?.stderr).toMatch(/^decodekit: Model "[^\n]*no-such-folder[^\n]*\n$/);
   });
 });

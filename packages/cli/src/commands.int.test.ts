@@ -57,6 +57,46 @@ describe('decodekit commands', () => {
     expect(readFileSync(join(out, 'bench.svg'), 'utf8').trimStart().startsWith('<svg')).toBe(true);
   });
 
+  it('bench measures the cost curve first and reports ceiling, efficiency and the threads sweep', async () => {
+    const prompts = join(work, 'prompts-ceiling.jsonl');
+    writeFileSync(prompts, ['{"id":"a","prompt":"Once upon a time","max_tokens":16}', '{"id":"b","prompt":"Tom had a red ball.","max_tokens":16}'].join('\n'));
+    const out = join(work, 'bench-ceiling');
+    await run(['bench', '--prompts', prompts, '--limit', '1', '--strategies', 'ar,prompt-lookup', '--out', out, '--threads', '1,2', '--no-random-model', '--no-transformers']);
+    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as {
+      summary: { strategy: string; ceiling: number | null; efficiency: number | null; rows_mean: number }[];
+      runs: { forward_rows: Record<string, number> }[];
+      threads: Record<string, { chosen: number; sweep: { threads: number }[] }>;
+    };
+    expect(bench.runs).toHaveLength(2); // --limit 1
+    const [ar, lookup] = bench.summary;
+    expect(ar).toMatchObject({ ceiling: 1, efficiency: 1, rows_mean: 1 });
+    expect(lookup.ceiling).toBeGreaterThan(0);
+    expect(lookup.efficiency).toBeCloseTo((lookup as unknown as { speedup_median: number }).speedup_median / lookup.ceiling!, 10);
+    const [choice] = Object.values(bench.threads);
+    expect(choice.sweep.map(entry => entry.threads)).toEqual([1, 2]);
+    expect([1, 2]).toContain(choice.chosen);
+    const markdown = readFileSync(join(out, 'bench.md'), 'utf8');
+    expect(markdown).toContain('| ceiling | efficiency |');
+    expect(markdown).toContain('## ONNX Runtime intra-op threads');
+  });
+
+  it('convert --twin writes a twin that bench labels as one', async () => {
+    const twin = join(work, 'twin-25M');
+    await run(['convert', 'stories260K', '--twin', '25M', '--out', twin]);
+    const config = JSON.parse(readFileSync(join(twin, 'config.json'), 'utf8')) as { decodekit: { twin: { label: string } } };
+    expect(config.decodekit.twin.label).toBe('stories260K function, 25M-parameter cost');
+    const prompts = join(work, 'prompts-twin.jsonl');
+    writeFileSync(prompts, '{"id":"a","prompt":"Once upon a time","max_tokens":8}\n');
+    const out = join(work, 'bench-twin');
+    await run(['bench', '--model', twin, '--prompts', prompts, '--strategies', 'ar,prompt-lookup', '--out', out, '--threads', '1', '--no-cost-curve', '--no-transformers']);
+    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { meta: { model_label: string }; summary: { mismatches: number }[] };
+    expect(bench.meta.model_label).toBe('stories260K function, 25M-parameter cost');
+    expect(bench.summary.every(row => row.mismatches === 0)).toBe(true);
+    expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('(twin: stories260K function, 25M-parameter cost)');
+    await expect(run(['convert', 'stories260K', '--twin', 'huge', '--out', join(work, 'bad')])).rejects.toThrow(/25M, 100M or 400M/);
+    await expect(run(['convert', join(work, 'nothing-here.bin'), '--twin', '25M', '--out', join(work, 'bad')])).rejects.toThrow(/no llama2.c checkpoint/);
+  });
+
   it('eval writes eval.json and eval.md', async () => {
     const prompts = join(work, 'eval.jsonl');
     writeFileSync(prompts, ['{"id":"a","prompt":"Once upon a time"}', '{"id":"b","prompt":"Lily wanted a cake."}'].join('\n'));

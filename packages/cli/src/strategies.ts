@@ -1,56 +1,47 @@
 import {
   autoregressive,
   createDecoder,
+  createFromDescriptor,
+  descriptorOptions,
   InvalidArgumentError,
-  speculative,
+  type ArtifactCache,
   type CausalLM,
   type Decoder,
   type LoadedModel,
   type LogitsProcessor,
   type Strategy,
+  type StrategyDescriptor,
 } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { defaultCacheDir, defaultMirrors, findKnownModel, findLlama2cFiles, readLlama2cCheckpoint } from '@decodekit/models/node';
 import { easySpec } from '@decodekit/strategy-easyspec';
-import { onlineSpeculative } from '@decodekit/strategy-online-sd';
-import { s2d } from '@decodekit/strategy-s2d';
-import { aded, buildAdedStoreFromTokens, deserializeAdedStore, serializeAdedStore } from '@decodekit/strategy-aded';
-import { beamSearch } from '@decodekit/strategy-beam-search';
-import { copyspec } from '@decodekit/strategy-copyspec';
-import { lookaheadDecoding } from '@decodekit/strategy-lookahead';
-import { lud } from '@decodekit/strategy-lud';
-import { swift } from '@decodekit/strategy-swift';
-import { pearl } from '@decodekit/strategy-pearl';
-import { parseAcceptanceHead, specdecPP } from '@decodekit/strategy-specdec-pp';
-import { contrastiveDecoding } from '@decodekit/strategy-contrastive-decoding';
-import { diverseBeamSearch } from '@decodekit/strategy-diverse-beam-search';
-import { draftModel } from '@decodekit/strategy-draft-model';
-import { dyspec } from '@decodekit/strategy-dyspec';
-import { rsd } from '@decodekit/strategy-rsd';
-import { spectr } from '@decodekit/strategy-spectr';
-import { momentumDecoding } from '@decodekit/strategy-momentum-decoding';
-import { ngramModel, superposedStrategy } from '@decodekit/strategy-superposed-decoding';
-import { promptLookup } from '@decodekit/strategy-prompt-lookup';
-import { tokenRecycling } from '@decodekit/strategy-token-recycling';
-import { eagle, parseEagleWeights } from '@decodekit/strategy-eagle';
-import { fspad, parseFspadWeights } from '@decodekit/strategy-fspad';
-import { medusa, parseMedusaWeights } from '@decodekit/strategy-medusa';
+import { onlineSdDescriptor } from '@decodekit/strategy-online-sd';
+import { s2dDescriptor } from '@decodekit/strategy-s2d';
+import { adedDescriptor } from '@decodekit/strategy-aded';
+import { beamSearchDescriptor } from '@decodekit/strategy-beam-search';
+import { copyspecDescriptor } from '@decodekit/strategy-copyspec';
+import { lookaheadDescriptor } from '@decodekit/strategy-lookahead';
+import { ludDescriptor } from '@decodekit/strategy-lud';
+import { swiftDescriptor } from '@decodekit/strategy-swift';
+import { pearlDescriptor } from '@decodekit/strategy-pearl';
+import { specdecPPDescriptor } from '@decodekit/strategy-specdec-pp';
+import { contrastiveDecodingDescriptor } from '@decodekit/strategy-contrastive-decoding';
+import { diverseBeamSearchDescriptor } from '@decodekit/strategy-diverse-beam-search';
+import { draftModelDescriptor } from '@decodekit/strategy-draft-model';
+import { dyspecDescriptor } from '@decodekit/strategy-dyspec';
+import { rsdDescriptor } from '@decodekit/strategy-rsd';
+import { spectrDescriptor } from '@decodekit/strategy-spectr';
+import { momentumDecodingDescriptor } from '@decodekit/strategy-momentum-decoding';
+import { superposedDecodingDescriptor } from '@decodekit/strategy-superposed-decoding';
+import { promptLookupDescriptor } from '@decodekit/strategy-prompt-lookup';
+import { tokenRecyclingDescriptor } from '@decodekit/strategy-token-recycling';
+import { eagleDescriptor } from '@decodekit/strategy-eagle';
+import { fspadDescriptor } from '@decodekit/strategy-fspad';
+import { medusaDescriptor } from '@decodekit/strategy-medusa';
 import { backendByName } from './load.js';
 import { parseStrategySpec } from './strategy-spec.js';
-
-/** A weights file given as `weights=FILE`, or the package's committed stories260K weights. */
-function trainedWeights(packageName: string, given: unknown): string {
-  if (given !== undefined) {
-    if (typeof given !== 'string' || !existsSync(given)) {
-      throw new InvalidArgumentError({ argument: 'weights', message: `no weights file at "${String(given)}"; write one with \`decodekit train\`.` });
-    }
-    return given;
-  }
-  return createRequire(import.meta.url).resolve(`${packageName}/weights/stories260K/weights.json`);
-}
 
 /** What a strategy factory may need beyond its options. */
 export interface StrategyEnvironment {
@@ -58,6 +49,8 @@ export interface StrategyEnvironment {
   /** Reference of the second model (`--draft-model`): the draft model, or contrastive decoding's amateur. */
   draftModel?: string;
   backend: string;
+  /** ONNX Runtime intra-op threads of the second model on the CPU backend (default: the backend's). */
+  draftThreads?: number;
   /** Models this run loaded for strategies; the caller disposes them. */
   loaded?: LoadedModel[];
 }
@@ -74,66 +67,110 @@ export interface DecoderSetup {
   model?: CausalLM;
 }
 
-type Options = Record<string, string | number | boolean>;
-
-interface Entry {
-  description: string;
-  keys: readonly string[];
-  create(options: Options, environment: StrategyEnvironment): Promise<Omit<DecoderSetup, 'name'>>;
-}
-
-const num = (value: unknown): number | undefined => (value === undefined ? undefined : Number(value));
-
-async function secondModel(environment: StrategyEnvironment, fallback?: string): Promise<LoadedModel> {
-  const ref = environment.draftModel ?? fallback;
-  if (!ref) {
-    throw new InvalidArgumentError({ argument: '--draft-model', message: 'this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).' });
-  }
-  const model = await loadModel(ref, { backend: backendByName(environment.backend) });
-  environment.loaded?.push(model);
-  return model;
-}
-
 /**
- * ADED's default store: tri-grams of text the model itself generates (200 stories sampled from BOS at
- * T = 0.8, seeds 0..199), built once and cached next to the converted models.
+ * The strategy catalogue: every strategy package's descriptor, in the order `--help` lists them. Adding a
+ * strategy means adding its package's descriptor here (the CLI's whole registry, help text and option checks
+ * come from it).
  */
-async function defaultAdedStore(model: LoadedModel): Promise<string> {
-  const path = join(defaultCacheDir(), 'aded', `${model.info.name.replaceAll('/', '--')}.aded`);
-  if (existsSync(path)) return path;
-  process.stderr.write(`building ADED's default store from 200 stories sampled from ${model.info.name} (once)...\n`);
-  const decoder = createDecoder({ model });
-  const documents: number[][] = [];
-  for (let seed = 0; seed < 200; seed++) {
-    const { tokens, promptTokens } = await decoder.generate({ tokens: [model.info.bosTokenId ?? 1] }, { maxTokens: 256, temperature: 0.8, seed });
-    documents.push([...promptTokens, ...tokens]);
-  }
-  const bytes = serializeAdedStore(buildAdedStoreFromTokens(documents));
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, bytes);
-  renameSync(`${path}.tmp`, path);
-  process.stderr.write(`wrote ${path} (${bytes.length} bytes)\n`);
-  return path;
+export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
+  {
+    id: 'ar',
+    aliases: ['autoregressive', 'greedy'],
+    packageName: '@decodekit/core',
+    description: 'autoregressive decoding (the baseline)',
+    returns: 'strategy',
+    lossless: true,
+    options: {},
+    create: () => ({ strategy: autoregressive() }),
+  },
+  promptLookupDescriptor,
+  medusaDescriptor,
+  eagleDescriptor,
+  fspadDescriptor,
+  tokenRecyclingDescriptor,
+  draftModelDescriptor,
+  spectrDescriptor,
+  rsdDescriptor,
+  dyspecDescriptor,
+  copyspecDescriptor,
+  lookaheadDescriptor,
+  adedDescriptor,
+  swiftDescriptor,
+  ludDescriptor,
+  specdecPPDescriptor,
+  pearlDescriptor,
+  {
+    // EasySpec runs the draft from its llama2.c checkpoint: reading that file is the CLI's (Node) business.
+    id: 'easyspec',
+    packageName: '@decodekit/strategy-easyspec',
+    description: 'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
+    returns: 'drafter',
+    lossless: true,
+    options: {
+      groupSize: { type: 'integer', default: 2, min: 1, max: 64, help: 'Layers drafted in parallel per group.' },
+      draftLength: { type: 'integer', default: 4, min: 1, max: 64, help: 'Draft tokens per step.' },
+      temperature: { type: 'number', default: 0, min: 0, help: 'Draft temperature (0 = greedy drafts).' },
+    },
+    async create(options, environment) {
+      if (!environment.secondModelRef) {
+        throw new InvalidArgumentError({ argument: '--draft-model', message: 'easyspec needs --draft-model REF (e.g. llama2xs).' });
+      }
+      const checkpoint = await llama2cCheckpointOf(environment.secondModelRef);
+      const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+      return {
+        drafter: easySpec({
+          config,
+          weights,
+          groupSize: options.groupSize as number | undefined,
+          draftLength: options.draftLength as number | undefined,
+          temperature: options.temperature as number | undefined,
+        }),
+        budget: 8,
+        adaptive: false,
+      };
+    },
+  },
+  onlineSdDescriptor,
+  s2dDescriptor,
+  beamSearchDescriptor,
+  diverseBeamSearchDescriptor,
+  momentumDecodingDescriptor,
+  superposedDecodingDescriptor,
+  contrastiveDecodingDescriptor,
+];
+
+const registry = new Map<string, StrategyDescriptor>();
+for (const descriptor of STRATEGY_DESCRIPTORS) {
+  for (const name of [descriptor.id, ...(descriptor.aliases ?? [])]) registry.set(name, descriptor);
 }
 
-/**
- * Superposed decoding's default n-gram corpus: 200 stories sampled from the model itself (from BOS, T = 1,
- * seeds 0..199, ≤ 256 tokens), generated once and cached next to the converted models as token ids.
- */
-async function defaultSuperposedCorpus(model: LoadedModel): Promise<number[][]> {
-  const path = join(defaultCacheDir(), 'superposed', `${model.info.name.replaceAll('/', '--')}.json`);
-  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as number[][];
-  process.stderr.write(`building superposed decoding's n-gram corpus from 200 stories sampled from ${model.info.name} (once)...\n`);
-  const decoder = createDecoder({ model });
-  const documents: number[][] = [];
-  for (let seed = 0; seed < 200; seed++) {
-    const { tokens, promptTokens } = await decoder.generate({ tokens: [model.info.bosTokenId ?? 1] }, { maxTokens: 256, temperature: 1, seed });
-    documents.push([...promptTokens, ...tokens]);
+/** The decodekit cache as a descriptor's ArtifactCache: `<cache>/<key>`, written atomically. */
+function fileArtifactCache(): ArtifactCache {
+  return {
+    get(key) {
+      const path = join(defaultCacheDir(), key);
+      return existsSync(path) ? new Uint8Array(readFileSync(path)) : undefined;
+    },
+    set(key, bytes) {
+      const path = join(defaultCacheDir(), key);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.tmp`, bytes);
+      renameSync(`${path}.tmp`, path);
+      process.stderr.write(`wrote ${path} (${bytes.length} bytes)\n`);
+    },
+  };
+}
+
+/** Reads a file a strategy option names (`store=`, `head=`, `weights=`) or a package's own data (`file:` URLs). */
+function readStrategyFile(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path.startsWith('file:') ? new URL(path) : path));
+  } catch (error) {
+    throw new InvalidArgumentError({
+      argument: '--strategy',
+      message: `cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): check the path given in the strategy spec.`,
+    });
   }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, JSON.stringify(documents));
-  renameSync(`${path}.tmp`, path);
-  return documents;
 }
 
 /** The llama2.c checkpoint behind a draft-model reference (a folder, or a known id found in a mirror). */
@@ -150,369 +187,76 @@ async function llama2cCheckpointOf(ref: string): Promise<string> {
   });
 }
 
-/**
- * SpecDec++'s default acceptance head for a target/draft pair: fitted once on 20 prompts sampled from the
- * target itself (T = 0 labels, rejection weight 6) and cached.
- */
-async function defaultSpecdecHead(target: LoadedModel, draft: LoadedModel): Promise<string> {
-  const name = `${target.info.name}--${draft.info.name}`.replaceAll('/', '--');
-  const path = join(defaultCacheDir(), 'specdec-pp', `${name}.json`);
-  if (existsSync(path)) return path;
-  process.stderr.write(`fitting SpecDec++'s acceptance head for ${name} (once)...\n`);
-  const decoder = createDecoder({ model: target });
-  const prompts: string[] = [];
-  for (let seed = 0; seed < 20; seed++) {
-    const { text } = await decoder.generate({ tokens: [target.info.bosTokenId ?? 1] }, { maxTokens: 24, temperature: 1, seed });
-    prompts.push(text.split(/(?<=[.!?])\s/)[0] || text);
-  }
-  const { fitHeadForPair } = await import('./commands/specdec-pp.js');
-  const fit = await fitHeadForPair({ target, draft, prompts, holdout: 4, temperature: 0, rejectionWeight: 6 });
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, `${JSON.stringify(fit.head.toJSON())}\n`);
-  return path;
+async function loadSecondModel(environment: StrategyEnvironment, ref: string): Promise<LoadedModel> {
+  const model = await loadModel(ref, { backend: backendByName(environment.backend, environment.draftThreads) });
+  environment.loaded?.push(model);
+  return model;
 }
-
-const registry: Record<string, Entry> = {
-  ar: { description: 'autoregressive decoding (the baseline)', keys: [], create: async () => ({ strategy: autoregressive() }) },
-  'prompt-lookup': {
-    description: 'Prompt Lookup Decoding: copy n-gram continuations from the context (lossless)',
-    keys: ['budget', 'adaptive', 'maxNgramSize', 'minNgramSize', 'numSpeculativeTokens', 'prefer', 'branches'],
-    create: async options => ({
-      strategy: speculative({
-        drafter: promptLookup({
-          maxNgramSize: num(options.maxNgramSize),
-          minNgramSize: num(options.minNgramSize),
-          numSpeculativeTokens: num(options.numSpeculativeTokens),
-          prefer: options.prefer as 'latest' | 'earliest' | undefined,
-          branches: num(options.branches),
-        }),
-        budget: num(options.budget),
-        adaptive: options.adaptive as boolean | undefined,
-      }),
-    }),
-  },
-  medusa: {
-    description: 'Medusa: trained heads over the last hidden state draft a sparse tree (weights=FILE, default the committed stories260K heads; treeSize=N keeps the N best paths; lossless)',
-    keys: ['budget', 'adaptive', 'weights', 'treeSize'],
-    create: async options => {
-      const file = trainedWeights('@decodekit/strategy-medusa', options.weights);
-      const weights = parseMedusaWeights(readFileSync(file, 'utf8'), file);
-      // The stored tree lists paths best first with parents before children, so any prefix is a tree.
-      const tree = options.treeSize === undefined ? weights.tree : weights.tree.slice(0, num(options.treeSize));
-      return {
-        strategy: speculative({
-          drafter: medusa({ weights, tree }),
-          budget: num(options.budget),
-          adaptive: options.adaptive as boolean | undefined,
-        }),
-      };
-    },
-  },
-  eagle: {
-    description: 'EAGLE-2: a trained feature-level drafter with a dynamic draft tree (weights=FILE; default: the committed stories260K drafter; lossless)',
-    keys: ['budget', 'adaptive', 'weights', 'depth', 'topK', 'totalTokens'],
-    create: async options => {
-      const file = trainedWeights('@decodekit/strategy-eagle', options.weights);
-      return {
-        strategy: speculative({
-          drafter: eagle({
-            weights: parseEagleWeights(readFileSync(file, 'utf8'), file),
-            depth: num(options.depth),
-            topK: num(options.topK),
-            totalTokens: num(options.totalTokens),
-          }),
-          budget: num(options.budget),
-          adaptive: options.adaptive as boolean | undefined,
-        }),
-      };
-    },
-  },
-  fspad: {
-    description: 'FSPAD: a trained feature drafter with feature sampling and partial alignment, EAGLE-2 tree (weights=FILE; default: the committed stories260K drafter; lossless)',
-    keys: ['budget', 'adaptive', 'weights', 'depth', 'topK', 'totalTokens'],
-    create: async options => {
-      const file = trainedWeights('@decodekit/strategy-fspad', options.weights);
-      return {
-        strategy: speculative({
-          drafter: fspad({
-            weights: parseFspadWeights(readFileSync(file, 'utf8'), file),
-            depth: num(options.depth),
-            topK: num(options.topK),
-            totalTokens: num(options.totalTokens),
-          }),
-          budget: num(options.budget),
-          adaptive: options.adaptive as boolean | undefined,
-        }),
-      };
-    },
-  },
-  'token-recycling': {
-    description: 'Token Recycling: a draft tree from the target’s own recent top-k candidates (lossless)',
-    keys: ['budget', 'adaptive', 'topK'],
-    create: async options => ({
-      strategy: speculative({
-        drafter: tokenRecycling({ topK: num(options.topK) }),
-        budget: num(options.budget) ?? 32,
-        adaptive: options.adaptive as boolean | undefined,
-      }),
-    }),
-  },
-  'draft-model': {
-    description: 'a second, smaller model drafts (needs --draft-model; lossless)',
-    keys: ['budget', 'adaptive', 'numAssistantTokens', 'schedule', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return {
-        strategy: speculative({
-          drafter: draftModel({
-            model: draft,
-            numAssistantTokens: num(options.numAssistantTokens),
-            schedule: options.schedule as 'heuristic' | 'constant' | undefined,
-            temperature: num(options.temperature),
-          }),
-          budget: num(options.budget),
-          adaptive: options.adaptive as boolean | undefined,
-        }),
-      };
-    },
-  },
-  spectr: {
-    description: 'SpecTr: k i.i.d. draft sequences, K-SEQ optimal-transport verification (needs --draft-model)',
-    keys: ['k', 'draftLength', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return { strategy: spectr({ model: draft, k: num(options.k), draftLength: num(options.draftLength), temperature: num(options.temperature) }) };
-    },
-  },
-  rsd: {
-    description: 'Recursive Speculative Decoding: draft trees without replacement (needs --draft-model)',
-    keys: ['variant', 'branching', 'depth', 'beamWidth', 'budget', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return {
-        strategy: rsd({
-          model: draft,
-          variant: options.variant as 'constant' | 'beam' | undefined,
-          branching: num(options.branching),
-          depth: num(options.depth),
-          beamWidth: num(options.beamWidth),
-          budget: num(options.budget),
-          temperature: num(options.temperature),
-        }),
-      };
-    },
-  },
-  dyspec: {
-    description: 'DySpec: dynamic draft trees grown by draft probability (needs --draft-model)',
-    keys: ['variant', 'budget', 'threshold', 'maxDepth', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return {
-        strategy: dyspec({
-          model: draft,
-          variant: options.variant as 'greedy' | 'threshold' | undefined,
-          budget: num(options.budget),
-          threshold: num(options.threshold),
-          maxDepth: num(options.maxDepth),
-          temperature: num(options.temperature),
-        }),
-      };
-    },
-  },
-  copyspec: {
-    description: 'CopySpec: copy long spans of the history found by a rolling hash; token-recycling fallback (lossless)',
-    keys: ['budget', 'adaptive', 'gamma', 'numberCopy', 'prefer', 'fallback'],
-    create: async options => ({
-      strategy: speculative({
-        drafter: copyspec({
-          gamma: num(options.gamma),
-          numberCopy: num(options.numberCopy),
-          prefer: options.prefer as 'earliest' | 'latest' | undefined,
-          fallback: options.fallback === 'none' ? undefined : tokenRecycling(),
-        }),
-        budget: num(options.budget) ?? 16,
-        adaptive: options.adaptive as boolean | undefined,
-      }),
-    }),
-  },
-  lookahead: {
-    description: 'Lookahead decoding: Jacobi window + n-gram pool + verification in one tree forward (lossless)',
-    keys: ['windowSize', 'ngramSize', 'guessSetSize'],
-    create: async options => ({
-      strategy: lookaheadDecoding({
-        windowSize: num(options.windowSize) ?? 4,
-        ngramSize: num(options.ngramSize) ?? 3,
-        guessSetSize: num(options.guessSetSize) ?? 2,
-      }),
-    }),
-  },
-  aded: {
-    description: 'ADED: tri-gram store + MCTS draft trees (store=FILE from `decodekit aded build`, default: built from the model’s own stories; lossless)',
-    keys: ['store', 'budget', 'adaptive', 'iterations'],
-    async create(options, environment) {
-      const path = typeof options.store === 'string' ? options.store : await defaultAdedStore(environment.model);
-      const store = deserializeAdedStore(new Uint8Array(readFileSync(path)), path);
-      return {
-        strategy: speculative({
-          drafter: aded({ store, iterations: num(options.iterations) }),
-          budget: num(options.budget) ?? 16,
-          adaptive: (options.adaptive as boolean | undefined) ?? false,
-        }),
-      };
-    },
-  },
-  swift: {
-    description: 'SWIFT: self-speculation by skipping layers found on the fly (lossless)',
-    keys: ['skipRatio', 'maxDraftSteps'],
-    create: async options => ({ strategy: swift({ skipRatio: num(options.skipRatio), maxDraftSteps: num(options.maxDraftSteps) }) }),
-  },
-  lud: {
-    description: 'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model to pay off)',
-    keys: ['threshold', 'placeholders'],
-    create: async options => ({ strategy: lud({ threshold: num(options.threshold), placeholders: num(options.placeholders) }) }),
-  },
-  'specdec-pp': {
-    description: 'SpecDec++: stop drafting when a fitted acceptance head predicts a rejection (head=FILE from `decodekit specdec-pp fit`, default fitted once and cached; needs --draft-model)',
-    keys: ['head', 'threshold', 'maxLength', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      const headFile = typeof options.head === 'string' ? options.head : await defaultSpecdecHead(environment.model, draft);
-      return {
-        strategy: specdecPP({
-          model: draft,
-          head: parseAcceptanceHead(readFileSync(headFile, 'utf8')),
-          threshold: num(options.threshold),
-          maxLength: num(options.maxLength),
-          temperature: num(options.temperature),
-        }),
-      };
-    },
-  },
-  pearl: {
-    description: 'PEARL: pre-/post-verify with draft and target interleaved (needs --draft-model)',
-    keys: ['gamma', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return { strategy: pearl({ model: draft, gamma: num(options.gamma), temperature: num(options.temperature) }) };
-    },
-  },
-  easyspec: {
-    description: 'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
-    keys: ['groupSize', 'draftLength', 'temperature', 'budget'],
-    async create(options, environment) {
-      if (!environment.draftModel) {
-        throw new InvalidArgumentError({ argument: '--draft-model', message: 'easyspec needs --draft-model REF (e.g. llama2xs).' });
-      }
-      const checkpoint = await llama2cCheckpointOf(environment.draftModel);
-      const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint);
-      return {
-        strategy: speculative({
-          drafter: easySpec({ config, weights, groupSize: num(options.groupSize), draftLength: num(options.draftLength), temperature: num(options.temperature) }),
-          budget: num(options.budget) ?? 8,
-          adaptive: false,
-        }),
-      };
-    },
-  },
-  'online-sd': {
-    description: 'online speculative decoding: the draft’s output is corrected online from verification results (needs --draft-model; lossless)',
-    keys: ['learningRate', 'correction', 'draftLength', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return {
-        strategy: onlineSpeculative({
-          model: draft,
-          learningRate: num(options.learningRate),
-          correction: options.correction as 'bias' | 'bigram' | undefined,
-          draftLength: num(options.draftLength),
-          temperature: num(options.temperature),
-        }),
-      };
-    },
-  },
-  s2d: {
-    description: 'S2D: one shared draft serving several nested targets (here the full target; needs --draft-model; lossless)',
-    keys: ['draftLength', 'temperature'],
-    async create(options, environment) {
-      const draft = await secondModel(environment);
-      return { strategy: s2d({ draft, draftLength: num(options.draftLength), temperature: num(options.temperature) }).strategy() };
-    },
-  },
-  'beam-search': {
-    description: 'beam search over forked sequences; streams the best hypothesis',
-    keys: ['numBeams', 'lengthPenalty', 'earlyStopping'],
-    create: async options => ({
-      strategy: beamSearch({
-        numBeams: num(options.numBeams) ?? 4,
-        lengthPenalty: num(options.lengthPenalty),
-        earlyStopping: options.earlyStopping as boolean | 'never' | undefined,
-      }),
-    }),
-  },
-  'diverse-beam-search': {
-    description: 'diverse beam search (groups with Hamming diversity); streams the best hypothesis',
-    keys: ['numBeams', 'numGroups', 'diversityPenalty', 'lengthPenalty'],
-    create: async options => ({
-      strategy: diverseBeamSearch({
-        numBeams: num(options.numBeams) ?? 4,
-        numGroups: num(options.numGroups) ?? 4,
-        diversityPenalty: num(options.diversityPenalty) ?? 0.5,
-        lengthPenalty: num(options.lengthPenalty),
-      }),
-    }),
-  },
-  'momentum-decoding': {
-    description: 'momentum decoding: resist revisiting n-grams (a processor)',
-    keys: ['alpha'],
-    create: async options => ({ processors: [momentumDecoding({ alpha: num(options.alpha) ?? 0.2 })] }),
-  },
-  'superposed-decoding': {
-    description: 'superposed decoding: k drafts from one forward per step (n-grams of 200 self-sampled stories); streams the best draft',
-    keys: ['numDrafts', 'alpha'],
-    async create(options, environment) {
-      const alpha = num(options.alpha) ?? 0.54;
-      const ngrams = alpha > 0 ? ngramModel(await defaultSuperposedCorpus(environment.model)) : undefined;
-      return { strategy: superposedStrategy({ numDrafts: num(options.numDrafts) ?? 3, alpha, ngrams }) };
-    },
-  },
-  'contrastive-decoding': {
-    description: 'contrastive decoding: expert minus amateur (amateur = --draft-model, default llama2xs)',
-    keys: ['alpha', 'beta'],
-    async create(options, environment) {
-      const amateur = await secondModel(environment, 'llama2xs');
-      return { model: contrastiveDecoding({ expert: environment.model, amateur, alpha: num(options.alpha), beta: num(options.beta) }) };
-    },
-  },
-};
-registry.autoregressive = registry.ar;
-registry.greedy = registry.ar;
 
 /** Names `--strategy` accepts. */
 export function strategyNames(): string[] {
-  return Object.keys(registry);
+  return [...registry.keys()];
 }
 
-/** The registry, for help texts. */
-export function describeStrategies(): { name: string; description: string; keys: readonly string[] }[] {
-  return Object.entries(registry).map(([name, entry]) => ({ name, description: entry.description, keys: entry.keys }));
+/** The catalogue, for help texts: each strategy's id, description and options with their types and defaults. */
+export function describeStrategies(): { name: string; description: string; keys: readonly string[]; options: string }[] {
+  return STRATEGY_DESCRIPTORS.map(descriptor => {
+    const options = descriptorOptions(descriptor);
+    return {
+      name: descriptor.id,
+      description: descriptor.description,
+      keys: Object.keys(options),
+      options: Object.entries(options)
+        .map(([key, option]) => {
+          const kind = option.type === 'enum' ? option.values.join('|') : option.type;
+          return option.default === undefined ? `${key}=<${kind}>` : `${key}=<${kind}> (default ${String(option.default)})`;
+        })
+        .join(', '),
+    };
+  });
+}
+
+/** The `--help` section listing every strategy and its options (generated from the descriptors). */
+export function strategyHelp(): string {
+  const lines = ['', 'Strategies (NAME[:key=value,...]):'];
+  for (const { name, description, options } of describeStrategies()) {
+    lines.push(`  ${name}  ${description}`);
+    if (options) lines.push(`      ${options}`);
+  }
+  return lines.join('\n');
 }
 
 /** Builds a decoder setup from a `NAME[:key=value,...]` spec. */
 export async function buildSetup(spec: string, environment: StrategyEnvironment): Promise<DecoderSetup> {
   const { name, options } = parseStrategySpec(spec);
-  const entry = registry[name];
-  if (!entry) {
+  const descriptor = registry.get(name);
+  if (!descriptor) {
     throw new InvalidArgumentError({ argument: '--strategy', message: `unknown strategy "${name}"; known: ${strategyNames().join(', ')}.` });
   }
+  const known = descriptorOptions(descriptor);
   for (const key of Object.keys(options)) {
-    if (!entry.keys.includes(key)) {
+    if (!(key in known)) {
       throw new InvalidArgumentError({
         argument: '--strategy',
-        message: `"${name}" has no option "${key}"; it accepts: ${entry.keys.join(', ') || '(none)'}.`,
+        message: `"${name}" has no option "${key}"; it accepts: ${Object.keys(known).join(', ') || '(none)'}.`,
       });
     }
   }
-  return { name: spec, ...(await entry.create(options, environment)) };
+  const secondRef = environment.draftModel ?? descriptor.secondModel?.fallback;
+  if (descriptor.secondModel?.required && !secondRef) {
+    throw new InvalidArgumentError({ argument: '--draft-model', message: `this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).` });
+  }
+  const secondModel = descriptor.secondModel && secondRef ? await loadSecondModel(environment, secondRef) : undefined;
+  const setup = await createFromDescriptor(descriptor, options, {
+    model: environment.model,
+    tokenizer: environment.model.tokenizer,
+    secondModel,
+    secondModelRef: environment.draftModel,
+    cache: fileArtifactCache(),
+    readFile: path => readStrategyFile(path),
+    log: message => process.stderr.write(`${message}\n`),
+  });
+  return { name: spec, strategy: setup.strategy, processors: setup.processors ? [...setup.processors] : undefined, model: setup.model };
 }
 
 /** Builds a speed strategy (no processors, no wrapped model), as `bench` needs. */

@@ -45,6 +45,8 @@ export async function exactJoint({
       await visit([...context, token], processor.advance(state, token), probability * probabilities[token], index * vocab + token, depth + 1);
     }
   }
-  await visit([...prompt], processor.init(prompt), 1, 0, 0);
+  // The same budget the decoder hands its processors for a `steps`-token generation.
+  const budget = Math.min(steps, options.maxTokens ?? steps, model.info.contextLength - prompt.length);
+  await visit([...prompt], processor.init(prompt, { maxTokens: budget }), 1, 0, 0);
   return joint;
 }

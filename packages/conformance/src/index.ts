@@ -1,5 +1,10 @@
-export { runStrategyConformance } from './strategy-conformance.js';
-export type { StrategyCheck, StrategyConformanceOptions } from './strategy-conformance.js';
+export { distributionCheck, greedyCheck, O_DIST_SETTING, runStrategyConformance, underLoad } from './strategy-conformance.js';
+export type {
+  DistributionCheckResult,
+  GreedyCheckResult,
+  StrategyCheck,
+  StrategyConformanceOptions,
+} from './strategy-conformance.js';
 export { toyModel } from './toy-model.js';
 export type { ToyModelOptions } from './toy-model.js';
 export { exactJoint } from './exact-joint.js';

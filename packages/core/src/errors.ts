@@ -129,6 +129,57 @@ export class ModelFormatError extends DecodingError {
   }
 }
 
+/** Why a model download failed (see {@link ModelDownloadError}). */
+export type ModelDownloadFailure =
+  | 'unauthorized' // 401/403: private or gated repo, no token or a rejected one
+  | 'server' // 5xx or another unexpected HTTP status
+  | 'network' // the connection failed or was cut mid-file
+  | 'incomplete' // the body ended before the size the hub announced
+  | 'integrity' // the bytes do not hash to the hub's sha256 (LFS oid) or git blob id
+  | 'disk'; // the cache refused the write (full disk, read-only folder)
+
+/**
+ * Downloading a model file failed. `file` is the repository path, `url` what was requested, `reason` the
+ * kind of failure; the message says what to do. A partial download is never left where a model is read
+ * from: resumable parts stay beside the cache's blobs, and a corrupt one is deleted.
+ */
+export class ModelDownloadError extends DecodingError {
+  static override readonly errorName: string = 'ModelDownloadError';
+  readonly ref: string;
+  readonly file: string;
+  readonly url: string;
+  readonly reason: ModelDownloadFailure;
+  /** The HTTP status, for `unauthorized` and `server`. */
+  readonly status?: number;
+  constructor({
+    ref,
+    file,
+    url,
+    reason,
+    status,
+    message,
+    cause,
+  }: {
+    ref: string;
+    file: string;
+    url: string;
+    reason: ModelDownloadFailure;
+    status?: number;
+    message: string;
+    cause?: unknown;
+  }) {
+    super({ name: 'ModelDownloadError', message: `Downloading ${file} of "${ref}" failed: ${message}`, cause });
+    this.ref = ref;
+    this.file = file;
+    this.url = url;
+    this.reason = reason;
+    this.status = status;
+  }
+  static override isInstance(error: unknown): error is ModelDownloadError {
+    return DecodingError.hasMarker(error, 'ModelDownloadError');
+  }
+}
+
 /** The prompt plus requested tokens do not fit the model's context. */
 export class ContextLengthError extends DecodingError {
   static override readonly errorName: string = 'ContextLengthError';
@@ -196,4 +247,48 @@ export function invariant(condition: unknown, message: string): asserts conditio
 /** Throws AbortedError when `signal` is aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
+}
+
+/**
+ * Compressed data (e.g. from `@decodekit/compress`) is malformed, truncated or fails its checksum. `reason`
+ * says what was wrong.
+ */
+export class CompressedDataError extends DecodingError {
+  static override readonly errorName: string = 'CompressedDataError';
+  readonly reason: string;
+  constructor({ reason, hint }: { reason: string; hint?: string }) {
+    super({
+      name: 'CompressedDataError',
+      message: `The compressed data is not valid: ${reason}. ${hint ?? 'Check that the file is complete and was written by decodekit compress.'}`,
+    });
+    this.reason = reason;
+  }
+  static override isInstance(error: unknown): error is CompressedDataError {
+    return DecodingError.hasMarker(error, 'CompressedDataError');
+  }
+}
+
+/**
+ * Data was produced with one model (or tokenizer, or backend numerics) and is being read with another: `field`
+ * names what differs, `expected` is what the data records, `actual` what the given model has.
+ */
+export class ModelMismatchError extends DecodingError {
+  static override readonly errorName: string = 'ModelMismatchError';
+  readonly field: string;
+  readonly expected: string;
+  readonly actual: string;
+  constructor({ field, expected, actual, hint }: { field: string; expected: string; actual: string; hint?: string }) {
+    super({
+      name: 'ModelMismatchError',
+      message:
+        `The data was compressed with a different model: ${field} is "${expected}" in the data but "${actual}" here. ` +
+        (hint ?? 'Decompress with the same model files, dtype and backend that compressed it.'),
+    });
+    this.field = field;
+    this.expected = expected;
+    this.actual = actual;
+  }
+  static override isInstance(error: unknown): error is ModelMismatchError {
+    return DecodingError.hasMarker(error, 'ModelMismatchError');
+  }
 }

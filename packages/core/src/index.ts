@@ -13,9 +13,39 @@ export { autoregressive } from './strategies/autoregressive.js';
 export { speculative } from './speculative/speculative.js';
 export type { SpeculativeOptions } from './speculative/speculative.js';
 export { greedyMatch, rejectionSampling } from './speculative/verifiers.js';
+export { verifyTree } from './speculative/verify-tree.js';
+export type { VerifyTreeInput, VerifyTreeResult } from './speculative/verify-tree.js';
+export { draftSeed } from './speculative/draft-seed.js';
 export { chainTree, isChain, shapeDraftTree, treeDepths } from './speculative/draft-tree.js';
 export { wrapModel } from './middleware/wrap-model.js';
 export type { ModelMiddleware } from './middleware/wrap-model.js';
 export { mockModel } from './testing/mock-model.js';
+export { testBeginContext, testDraftContext } from './testing/draft-contexts.js';
 export type { MockForwardCall, MockModel, MockModelOptions } from './testing/mock-model.js';
 export { DraftSession, draftDistribution, fitDepth } from './speculative/draft-session.js';
+export {
+  createFromDescriptor,
+  descriptorOptions,
+  parseStrategyOptions,
+  readOptionFile,
+  secondModelOf,
+  SPECULATIVE_OPTIONS,
+} from './catalog/strategy-descriptor.js';
+export type {
+  ArtifactCache,
+  BuiltSetup,
+  OptionDescriptor,
+  OptionValues,
+  StrategyDescriptor,
+  StrategyEnvironment,
+  StrategySetup,
+} from './catalog/strategy-descriptor.js';
+export {
+  HiddenFromLogits,
+  decodeFloats,
+  encodeFloats,
+  matVec,
+  siluInPlace,
+  softmaxInPlace,
+  topIndices,
+} from './heads/linear-algebra.js';

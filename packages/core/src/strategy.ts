@@ -40,10 +40,11 @@ export interface StrategyContext {
   /** How many more tokens may be emitted before maxTokens is reached. */
   remaining(): number;
   /**
-   * Runs the target model and counts it as a forward pass; checks abort. Use it instead of
-   * `sequence.forward` so stats stay right.
+   * Runs the target model and counts it as a forward pass; checks abort before and after. Use it instead of
+   * `sequence.forward` so stats stay right. `options.sequence` runs it on another sequence of the target
+   * (a fork: beams, per-branch probes); default the decoder's own `sequence`.
    */
-  forward(input: ForwardInput): Promise<ForwardOutput>;
+  forward(input: ForwardInput, options?: { readonly sequence?: Sequence }): Promise<ForwardOutput>;
   /**
    * Emits one token: appends it to `tokens`, advances the processor state, streams its text. Returns false
    * when generation is over (EOS, stop string, maxTokens); the strategy must then return.
@@ -51,6 +52,8 @@ export interface StrategyContext {
   emit(tokenId: number, origin: 'target' | 'draft' | 'bonus'): boolean;
   /** Sends a `draft` or `verify` event to the stream. */
   report(event: Extract<DecodeEvent, { type: 'draft' | 'verify' }>): void;
+  /** Sends a `warning` event, once per `code` in a generation (later calls with that code are ignored). */
+  warn(code: string, message: string): void;
   /** Adds to the speculative stats. */
   recordDraft(stats: { proposed: number; accepted: number; draftMs: number; verifyMs: number }): void;
 }
@@ -73,6 +76,11 @@ export interface DraftBeginContext {
   readonly random: RandomSource;
   readonly temperature: number;
   readonly signal?: AbortSignal;
+  /**
+   * Sends a `warning` event to the generation's stream, once per `code` (e.g. a drafter that cannot draft
+   * for this context). Absent when the drafter runs outside a decoder.
+   */
+  readonly warn?: (code: string, message: string) => void;
 }
 
 /** What a drafter sees when asked for a draft. */
@@ -140,6 +148,8 @@ export interface Verifier {
   readonly name: string;
   /** True when the verifier preserves the target distribution (lossless). */
   readonly lossless: boolean;
+  /** True when `step` reads the forward's hidden states (`output.hidden`); the engine then requests them. */
+  readonly needsHidden?: boolean;
   /**
    * Returns the index into `children` to accept, or `{ token }` to stop with a recovered/bonus token sampled
    * from the right residual distribution.
@@ -157,6 +167,12 @@ export interface VerifierStep {
   readonly q?: Float32Array;
   readonly greedy: boolean;
   readonly random: RandomSource;
+  /** Forward row of the node (0 = the pending token, draft row i = i + 1), when called by `verifyTree`. */
+  readonly node?: number;
+  /** Forward rows of the children, in the order of `childTokens`. */
+  readonly childRows?: readonly number[];
+  /** The whole verification forward (logits, hidden states when `needsHidden`): per-row extras for lossy rules. */
+  readonly output?: ForwardOutput;
 }
 
 export type { ForwardInput, ForwardOutput, Sequence, CausalLM };

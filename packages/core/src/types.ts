@@ -108,7 +108,25 @@ export interface CausalLM {
    * present when `capabilities.inputEmbeddings`. [vocab, hiddenSize]
    */
   embeddingTable?(): Float32Array;
+  /**
+   * Where this model's measured forward-cost curve persists (adaptive draft sizing): the backend's Node
+   * entry stores it in the cache per model, backend, thread count and CPU, so the curve — and with it every
+   * sizing decision — is the same in every run on a machine, whatever the load. Absent: measured once per
+   * process.
+   */
+  readonly costProfile?: CostProfileStore;
   dispose(): Promise<void>;
+}
+
+/**
+ * Persists a model's cost curve: `[k]` is the cost of a forward of k rows relative to one row (`[0]` and
+ * `[1]` are 1). See `speculative({ costCurve })` to pin one instead.
+ */
+export interface CostProfileStore {
+  /** The stored curve, or undefined when none is stored yet. */
+  load(): Float64Array | undefined | Promise<Float64Array | undefined>;
+  /** Stores a freshly measured curve (errors are the store's to swallow: a profile is an optimization). */
+  save(costs: Float64Array): void | Promise<void>;
 }
 
 /** A message of a chat conversation. */
@@ -140,12 +158,22 @@ export interface Tokenizer {
  */
 export interface LogitsProcessor<TState = unknown> {
   readonly name: string;
-  /** State after the given prefix (prompt + committed tokens). */
-  init(prefix: readonly number[]): TState;
+  /**
+   * State after the given prefix (prompt + committed tokens). `context.maxTokens` is the generation's
+   * budget — the most tokens it may still emit (maxTokens, cut to the context) — so budget-aware
+   * processors (constraints that must close their structure in time) need no second copy of it.
+   */
+  init(prefix: readonly number[], context?: ProcessorInitContext): TState;
   /** State after appending `token`; must return a new state (or the same one when stateless). */
   advance(state: TState, token: number): TState;
   /** Edits `logits` [vocab] in place given `state`. */
   process(logits: Float32Array, state: TState): void;
+}
+
+/** What a processor learns about the generation when it starts (`LogitsProcessor.init`). */
+export interface ProcessorInitContext {
+  /** The most tokens the generation may emit after the prefix. Absent: unbounded or unknown. */
+  readonly maxTokens?: number;
 }
 
 /** A deterministic or seeded source of uniform numbers in [0, 1). */
@@ -206,6 +234,11 @@ export type DecodeEvent =
   | { type: 'token'; tokenId: number; text: string; origin: 'target' | 'draft' | 'bonus' }
   | { type: 'draft'; tree: DraftTree }
   | { type: 'verify'; acceptedRows: number[]; acceptedTokens: number[]; bonusToken: number | undefined }
+  /**
+   * Something the user should know that does not stop generation (e.g. a draft model whose context is
+   * shorter than the prompt drafts nothing). Sent at most once per `code` per generation.
+   */
+  | { type: 'warning'; code: string; message: string }
   | {
       type: 'done';
       reason: FinishReason;
@@ -240,6 +273,11 @@ export interface ModelFiles {
 /** Something that turns a model folder into a CausalLM (CPU, wasm, CUDA, WebGPU...). */
 export interface Backend {
   readonly id: string;
+  /**
+   * The backend's settings that change what a forward costs (threads, execution provider), e.g.
+   * `onnx-cpu:intra=1:inter=1`: part of the key a persisted cost profile is stored under. Default: `id`.
+   */
+  readonly profileKey?: string;
   /** Loads a model folder (a path in Node, a URL in browsers) or already-read files. */
   load(source: string | ModelFiles, options?: { name?: string; signal?: AbortSignal }): Promise<LoadedModel>;
 }

@@ -1,12 +1,15 @@
 /**
- * decodekit in LangChain.js: a streamed story from ChatDecodekit, a schema-constrained object, and a
- * BM25 retriever feeding a prompt | model | parser chain. Run: `pnpm --filter @decodekit/langchain example`.
+ * decodekit in LangChain.js: a streamed story from ChatDecodekit, a schema-constrained object, a
+ * grammar-constrained tool call, and a BM25 retriever feeding a prompt | model | parser chain.
+ * Run: `pnpm --filter @decodekit/langchain example`.
  */
 import { pathToFileURL } from 'node:url';
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { RunnablePassthrough, RunnableSequence } from '@langchain/core/runnables';
 import type { DocumentInterface } from '@langchain/core/documents';
+import type { AIMessage } from '@langchain/core/messages';
+import { tool } from '@langchain/core/tools';
 import { z } from 'zod';
 import { ChatDecodekit, DecodekitRetriever, bm25Index } from '@decodekit/langchain';
 
@@ -20,7 +23,7 @@ export async function main(
   for await (const chunk of await model.stream('Tell me a story about a cat.')) write(chunk.text);
   write('\n');
 
-  // Structured output: the JSON Schema of the zod object constrains every token (no tool calling).
+  // Structured output: the JSON Schema of the zod object constrains every token.
   const character = z.object({
     name: z.string().max(12),
     age: z.number().int().min(1).max(12),
@@ -30,6 +33,20 @@ export async function main(
     .withStructuredOutput(character)
     .invoke('Describe a child from the story.', { maxTokens: 40 });
   write(`Character: ${JSON.stringify(parsed)}\n`);
+
+  // Tool calling: the answer is constrained to a call of a bound tool with arguments valid under its
+  // schema (tool_choice "any": a 260K story model would never decide to call one by itself).
+  const add = tool(({ a, b }) => String(a + b), {
+    name: 'add',
+    description: 'Adds two integers.',
+    schema: z.object({ a: z.number().int().min(0).max(99), b: z.number().int().min(0).max(99) }),
+  });
+  const reply = (await model
+    .bindTools([add], { tool_choice: 'any' })
+    .invoke('What is 2 plus 3?', { maxTokens: 100 })) as AIMessage;
+  const [call] = reply.tool_calls ?? [];
+  const result = await add.invoke(call);
+  write(`Tool call: ${call.name}(${JSON.stringify(call.args)}) = ${String(result.content)}\n`);
 
   // Retrieval: BM25 over a few notes; the best note fills the system prompt of a chain.
   const retriever = new DecodekitRetriever({

@@ -23,7 +23,10 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
+import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { ChatDecodekit, type DecodekitResponseMetadata } from './chat-decodekit.js';
+import { withoutNoOpKeywords } from './run-decoder.js';
 
 let model: LoadedModel;
 
@@ -289,7 +292,11 @@ describe('ChatDecodekit with stories260K', () => {
       new ToolMessage({ content: '3', tool_call_id: 'c1' }),
     ]);
     expect(reply.usage_metadata?.input_tokens).toBe(
-      model.tokenizer.encode('User: What is 1 + 2?\nAssistant: \nTool: 3\nAssistant:').length,
+      model.tokenizer.encode(
+        'User: What is 1 + 2?\n' +
+          'Assistant: <tool_call>\n{"name":"add","arguments":{"a":1,"b":2}}\n</tool_call>\n' +
+          'Tool: 3\nAssistant:',
+      ).length,
     );
     await expect(
       chat.invoke([
@@ -330,6 +337,10 @@ describe('ChatDecodekit with stories260K', () => {
       [() => new ChatDecodekit({ model: {} as never }), 'model'],
       [() => new ChatDecodekit({ strategy: {} as never }), 'strategy'],
       [() => new ChatDecodekit({ processors: [{}] as never }), 'processors[0]'],
+      [() => new ChatDecodekit({ toolCallFormat: { prefix: '' } }), 'toolCallFormat'],
+      [() => new ChatDecodekit({ toolCallFormat: { suffix: 3 } as never }), 'toolCallFormat'],
+      [() => new ChatDecodekit({ timeout: -5 }), 'timeout'],
+      [() => new ChatDecodekit({ maxRetries: 1.5 }), 'maxRetries'],
     ];
     for (const [make, argument] of cases) {
       let error: unknown;
@@ -428,12 +439,67 @@ describe('withStructuredOutput (JSON-schema-constrained decoding)', () => {
     expect(Array.isArray(result)).toBe(false);
   });
 
-  it('rejects functionCalling and schemas the constraint cannot enforce', () => {
+  it('functionCalling: the object arrives as a forced, schema-constrained tool call', async () => {
+    const chat = new ChatDecodekit({ maxTokens: 120 });
+    const structured = chat.withStructuredOutput(character, {
+      method: 'functionCalling',
+      name: 'character',
+      includeRaw: true,
+    });
+    for (const options of [{}, { temperature: 1, seed: 4 }]) {
+      const { raw, parsed } = await structured.invoke('Describe a character.', options);
+      expect(character.safeParse(parsed).success, JSON.stringify(parsed)).toBe(true);
+      expect((raw as AIMessage).tool_calls).toEqual([
+        expect.objectContaining({ name: 'character', args: parsed }),
+      ]);
+    }
+    const schema = {
+      type: 'object',
+      properties: { title: { type: 'string', maxLength: 10 } },
+      required: ['title'],
+    };
+    const plain = await chat
+      .withStructuredOutput(schema, { method: 'functionCalling' })
+      .invoke('A title:');
+    expect(typeof plain.title).toBe('string');
+  });
+
+  it('rejects unknown methods and schemas the constraint cannot enforce', () => {
     const chat = new ChatDecodekit();
-    expect(() => chat.withStructuredOutput(character, { method: 'functionCalling' })).toThrow(
-      /do not call tools/,
+    expect(() => chat.withStructuredOutput(character, { method: 'guess' as never })).toThrow(
+      /guess/,
     );
     expect(() => chat.withStructuredOutput({ type: 'string', format: 'email' })).toThrow(/format/);
+    expect(() =>
+      chat.withStructuredOutput({ type: 'string', format: 'email' }, { method: 'functionCalling' }),
+    ).toThrow(/format/);
+  });
+
+  it('caps the JSON budget to the room left in the context, so a long prompt still gets complete JSON', async () => {
+    const { contextLength } = model.info;
+    const promptLength = (text: string) =>
+      model.tokenizer.encode(model.tokenizer.applyChatTemplate([{ role: 'user', content: text }]))
+        .length;
+    // Room for the smallest valid object plus a few tokens: less than the model writes when unconstrained.
+    const minimal = jsonSchema(withoutNoOpKeywords(toJsonSchema(character) as JsonSchema), {
+      tokenizer: model.tokenizer,
+    }).minimalTokens;
+    let text = '';
+    while (promptLength(`${text}The cat. `) < contextLength - minimal - 2) text += 'The cat. ';
+    while (promptLength(`${text} a`) < contextLength - minimal - 2) text += ' a';
+    expect(contextLength - promptLength(text)).toBeLessThan(minimal + 5);
+    // The default maxTokens (256) is far more than the room left: the constraint must close in that room.
+    const structured = new ChatDecodekit().withStructuredOutput(character, { includeRaw: true });
+    for (const options of [{}, { temperature: 1, seed: 3 }]) {
+      const { raw, parsed } = await structured.invoke(text, options);
+      expect(character.safeParse(parsed).success, raw.text as string).toBe(true);
+    }
+    // No room at all for the smallest object: a context error, not a cut JSON.
+    let full = text;
+    while (promptLength(`${full}The cat. `) < contextLength - 3) full += 'The cat. ';
+    await expect(new ChatDecodekit().withStructuredOutput(character).invoke(full)).rejects.toThrow(
+      /context/i,
+    );
   });
 
   it('explains a budget too small for the schema', async () => {

@@ -1,10 +1,21 @@
 import {
   InvalidArgumentError,
+  throwIfAborted,
   type DecodeEvent,
   type DecodeStats,
   type LoadedModel,
+  type LogitsProcessor,
+  type Strategy,
 } from '@decodekit/core';
-import { unsupportedSchemaFeatures, type JsonSchema } from '@decodekit/strategy-constrained';
+import {
+  DEFAULT_TOOL_CALL_FORMAT,
+  parseToolCalls,
+  toolCallStream,
+  unsupportedSchemaFeatures,
+  type JsonSchema,
+  type ToolCallFormat,
+  type ToolSpec,
+} from '@decodekit/strategy-constrained';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import type {
   BaseLanguageModelInput,
@@ -12,6 +23,7 @@ import type {
 } from '@langchain/core/language_models/base';
 import {
   BaseChatModel,
+  type BindToolsInput,
   type BaseChatModelCallOptions,
   type BaseChatModelParams,
   type LangSmithParams,
@@ -27,19 +39,25 @@ import {
   type UsageMetadata,
 } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
-import type { Runnable } from '@langchain/core/runnables';
+import { OutputParserException } from '@langchain/core/output_parsers';
+import { RunnableLambda, type Runnable } from '@langchain/core/runnables';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import {
   isSerializableSchema,
   type SerializableSchema,
 } from '@langchain/core/utils/standard_schema';
 import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
+import type { Serializable } from '@langchain/core/load/serializable';
+import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
+import { isSerializableModel, SERIALIZABLE_KEYS, serializableAttributes } from './serialization.js';
 import {
+  DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
   pickDecodeOptions,
   validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
+import { modelIdentity, processorIdentities, randomHex, strategyIdentity } from './cache-key.js';
 import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import {
   DEFAULT_MODEL,
@@ -49,6 +67,14 @@ import {
 } from './resolve-model.js';
 import { finishReason, runDecoder, withoutNoOpKeywords } from './run-decoder.js';
 import { toChatMessages } from './to-chat-messages.js';
+import {
+  resolveToolChoice,
+  toToolSpecs,
+  validateToolCallFormat,
+  withToolPrompt,
+  type ToolCallRequest,
+} from './tool-calling.js';
+import { toLangChainError } from './to-langchain-error.js';
 
 /** Constrains a call's output; set by `withStructuredOutput`, or pass it yourself as a call option. */
 export interface DecodekitResponseFormat {
@@ -63,14 +89,28 @@ export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecode
   model?: DecodekitModelInput;
   /** Stop strings applied to every call unless the call passes its own `stop`. */
   stop?: string[];
+  /** Another name for `stop` (as other LangChain chat models call it). */
+  stopSequences?: string[];
   /** When true, `invoke` also decodes through `_streamResponseChunks` (token callbacks fire). */
   streaming?: boolean;
+  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
+  timeout?: number;
+  /**
+   * How tool calls are written (and constrained, parsed, and rendered in the history). Default: the
+   * Hermes / Qwen 2.5 format `<tool_call>\n{"name":...,"arguments":{...}}\n</tool_call>`; set it to the
+   * format your model was trained on.
+   */
+  toolCallFormat?: Partial<ToolCallFormat>;
 }
 
 /** Call options of {@link ChatDecodekit}: every decode option can be changed for one call. */
 export interface ChatDecodekitCallOptions extends BaseChatModelCallOptions, DecodekitDecodeOptions {
   /** Constrain this call's output to JSON valid against a schema (what `withStructuredOutput` sets). */
   responseFormat?: DecodekitResponseFormat;
+  /** Tools the model may call (what `bindTools` sets): LangChain tools, OpenAI definitions or `ToolSpec`s. */
+  tools?: (BindToolsInput | ToolSpec)[];
+  /** Allow several tool calls in one answer. Default false (small models do better with one). */
+  parallel_tool_calls?: boolean;
 }
 
 /** `response_metadata` of a ChatDecodekit message. */
@@ -78,7 +118,7 @@ export interface DecodekitResponseMetadata {
   model: string;
   model_name: string;
   model_provider: 'decodekit';
-  /** `stop` (EOS or a stop string) or `length`. */
+  /** `stop` (EOS or a stop string), `length`, or `tool_calls` when the answer is tool calls. */
   finish_reason: string;
   /** decodekit's own finish reason: `eos`, `stop` or `length`. */
   decodekit_finish_reason: string;
@@ -93,7 +133,8 @@ type StructuredSchema<TOutput> =
  * A LangChain chat model that runs a local decodekit model: messages are rendered with the model
  * tokenizer's chat template (decodekit's plain `Role: content` template when the model has none, as
  * stories260K), decoded with the configured strategy and processors, and streamed token by token.
- * Structured output is grammar-constrained JSON (no tool calling).
+ * Structured output is grammar-constrained JSON, and tool calling (`bindTools`) is grammar-constrained too:
+ * the answer is text or a call of a bound tool whose arguments are valid under the tool's schema.
  *
  * @example
  * const model = new ChatDecodekit({ maxTokens: 64, temperature: 0.8, topK: 40 });
@@ -111,23 +152,118 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   streaming: boolean;
 
-  /** Decode settings of this instance (call options override them). */
-  readonly decodeOptions: DecodekitDecodeOptions;
+  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
+  timeout?: number;
+
+  /** How tool calls are written, constrained, parsed and rendered (default: Hermes / Qwen 2.5). */
+  toolCallFormat?: Partial<ToolCallFormat>;
+
+  /** 0 decodes greedily (default); > 0 samples. Set it to change later calls. */
+  temperature: number;
+
+  /** Most tokens generated per call (EOS included). Default 256. */
+  maxTokens: number;
+
+  /** Keep the k most likely tokens (sampling only). */
+  topK?: number;
+
+  /** Nucleus sampling threshold in (0, 1] (sampling only). */
+  topP?: number;
+
+  /** Drop tokens below minP × the top probability (sampling only). */
+  minP?: number;
+
+  /** Locally typical sampling mass in (0, 1] (sampling only). */
+  typicalP?: number;
+
+  /** Hugging Face repetition penalty (1 = off). */
+  repetitionPenalty?: number;
+
+  /** OpenAI presence penalty over generated tokens. */
+  presencePenalty?: number;
+
+  /** OpenAI frequency penalty over generated tokens. */
+  frequencyPenalty?: number;
+
+  /** Ban repeating any n-gram of this size. */
+  noRepeatNgramSize?: number;
+
+  /** Seed of the sampler (same seed, same output). */
+  seed?: number;
+
+  /** The decoding strategy (default autoregressive). */
+  strategy?: Strategy;
+
+  /** Extra logits processors, applied before the sampling options' own. */
+  processors?: readonly LogitsProcessor<any>[];
 
   private loaded?: Promise<LoadedModel>;
 
-  constructor(fields: ChatDecodekitInput = {}) {
+  lc_serializable = true;
+
+  /** Constructor fields that serialize (secrets such as a stray `apiKey`, callbacks and caches do not). */
+  get lc_serializable_keys(): string[] {
+    return [...SERIALIZABLE_KEYS, 'streaming', 'toolCallFormat'];
+  }
+
+  /** The current value of every serializable setting, also those set after construction. */
+  get lc_attributes(): Serializable['lc_kwargs'] {
+    return serializableAttributes(this, [...SERIALIZABLE_KEYS, 'streaming', 'toolCallFormat']);
+  }
+
+  /**
+   * @param modelOrFields A hub id or folder (loaded on the first call through `@decodekit/backend-onnx`'s
+   *   `loadModel`), or the constructor fields.
+   * @param rest The other constructor fields when the first argument is the model.
+   */
+  constructor(
+    modelOrFields: string | ChatDecodekitInput = {},
+    rest: Omit<ChatDecodekitInput, 'model'> = {},
+  ) {
+    const fields: ChatDecodekitInput =
+      typeof modelOrFields === 'string' ? { ...rest, model: modelOrFields } : modelOrFields;
     super(fields);
     const model = fields.model ?? DEFAULT_MODEL;
     validateModelInput(model);
     this.model = model;
-    if (fields.stop !== undefined && !Array.isArray(fields.stop)) {
+    const stop = fields.stop ?? fields.stopSequences;
+    if (stop !== undefined && !Array.isArray(stop)) {
       throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
     }
-    this.stop = fields.stop;
+    this.stop = stop;
     this.streaming = fields.streaming ?? false;
-    this.decodeOptions = pickDecodeOptions(fields);
+    validateCallPolicy(fields);
+    this.timeout = fields.timeout;
+    validateToolCallFormat(fields.toolCallFormat);
+    this.toolCallFormat = fields.toolCallFormat;
+    this.temperature = fields.temperature ?? 0;
+    this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
+    Object.assign(this, pickDecodeOptions(fields));
     validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
+  }
+
+  /**
+   * LangChain serialization (`load()` revives it with `importMap`). Settings that are code — a `LoadedModel`,
+   * processors, a strategy — cannot be written as data, so such an instance serializes as `not_implemented`
+   * rather than as a model that would decode differently.
+   */
+  override toJSON(): ReturnType<BaseChatModel['toJSON']> {
+    if (!isSerializableModel(this)) return this.toJSONNotImplemented();
+    return super.toJSON();
+  }
+
+  /** Another name for `stop`. */
+  get stopSequences(): string[] | undefined {
+    return this.stop;
+  }
+
+  set stopSequences(stop: string[] | undefined) {
+    this.stop = stop;
+  }
+
+  /** Decode settings of this instance, read from its fields (call options override them). */
+  get decodeOptions(): DecodekitDecodeOptions {
+    return pickDecodeOptions(this);
   }
 
   /** The model name reported to LangSmith and in `response_metadata`. */
@@ -141,7 +277,14 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
   loadModel(): Promise<LoadedModel> {
-    this.loaded ??= resolveModel(this.model);
+    if (!this.loaded) {
+      const loading = resolveModel(this.model);
+      this.loaded = loading;
+      // A failed load is forgotten, so a retry (or the next call) loads again.
+      loading.catch(() => {
+        if (this.loaded === loading) this.loaded = undefined;
+      });
+    }
     return this.loaded;
   }
 
@@ -152,7 +295,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       ls_model_name: this.modelName,
       ls_model_type: 'chat',
       ls_temperature: merged.temperature ?? 0,
-      ls_max_tokens: merged.maxTokens ?? 256,
+      ls_max_tokens: merged.maxTokens ?? DEFAULT_MAX_TOKENS,
       ls_stop: options.stop ?? this.stop,
     };
   }
@@ -165,8 +308,20 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     );
   }
 
+  /** The instance's part of cache keys: every setting that changes the output (see `cacheKeyParameters`). */
   override _identifyingParams(): Record<string, unknown> {
-    return this.invocationParams();
+    return {
+      ...cacheKeyParameters(this.model, this.decodeOptions, this.stop),
+      tool_call_format: this.toolCallFormat,
+    };
+  }
+
+  override _getSerializedCacheKeyParametersForCall(
+    options: this['ParsedCallOptions'] & { config?: unknown },
+  ): string {
+    return super._getSerializedCacheKeyParametersForCall(
+      keyedCallOptions(options) as this['ParsedCallOptions'],
+    );
   }
 
   async _generate(
@@ -174,7 +329,6 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
-    options.signal?.throwIfAborted();
     if (this.streaming) {
       let aggregate: ChatGenerationChunk | undefined;
       for await (const chunk of this._streamResponseChunks(messages, options, runManager)) {
@@ -188,6 +342,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
             text: aggregate.text,
             message: new AIMessage({
               content: aggregate.text,
+              tool_calls: message.tool_calls,
               usage_metadata: message.usage_metadata,
               response_metadata: message.response_metadata,
             }),
@@ -197,18 +352,36 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         llmOutput: tokenUsage(message.usage_metadata),
       };
     }
-    let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
-    for await (const event of await this.decode(messages, options))
-      if (event.type === 'done') done = event;
-    if (!done) throw new Error('decodekit ended without a result.');
+    const toolCalls = this.toolCallRequest(options);
+    // The whole generation is one attempt of the AsyncCaller: `maxRetries` retries what can succeed again.
+    const done = await this.caller.call(async () => {
+      try {
+        let last: Extract<DecodeEvent, { type: 'done' }> | undefined;
+        for await (const event of this.events(messages, options, toolCalls))
+          if (event.type === 'done') last = event;
+        if (!last) throw new Error('decodekit ended without a result.');
+        return last;
+      } catch (error) {
+        throw stampRetryability(error);
+      }
+    });
     const usage = usageOf(done);
-    const metadata = this.responseMetadata(done);
+    const { text, calls } = toolCalls
+      ? parseToolCalls(done.text, { format: toolCalls.format })
+      : { text: done.text, calls: [] };
+    const metadata = this.responseMetadata(done, calls.length > 0);
     return {
       generations: [
         {
-          text: done.text,
+          text,
           message: new AIMessage({
-            content: done.text,
+            content: text,
+            tool_calls: calls.map(call => ({
+              id: newToolCallId(),
+              name: call.name,
+              args: call.arguments,
+              type: 'tool_call' as const,
+            })),
             usage_metadata: usage,
             response_metadata: { ...metadata },
           }),
@@ -219,30 +392,81 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     };
   }
 
+  /**
+   * Streams the answer token by token. With tools bound, text that may still turn out to be a tool call
+   * (a prefix of the call marker) is held back until it is clearly text; a call streams as
+   * `tool_call_chunks` (its name and id once the name is complete, then its arguments as they are decoded),
+   * so streamed content never shows call syntax.
+   */
   override async *_streamResponseChunks(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    options.signal?.throwIfAborted();
-    for await (const event of await this.decode(messages, options)) {
-      if (event.type === 'token' && event.text.length > 0) {
-        const chunk = new ChatGenerationChunk({
-          text: event.text,
-          message: new AIMessageChunk({ content: event.text }),
+    const toolCalls = this.toolCallRequest(options);
+    // Streamed tokens cannot be taken back, so only the model load is retried (`maxRetries`).
+    await this.caller.call(async () => {
+      try {
+        await this.loadModel();
+      } catch (error) {
+        throw stampRetryability(error);
+      }
+    });
+    const prefix = toolCalls ? resolveToolCallFormat(toolCalls.format).prefix : '';
+    const reader = toolCallStream({ format: toolCalls?.format });
+    const ids: string[] = [];
+    let mode: 'undecided' | 'text' | 'call' = toolCalls ? 'undecided' : 'text';
+    let held = '';
+    const emit = async function* (message: AIMessageChunk) {
+      const text = typeof message.content === 'string' ? message.content : '';
+      const chunk = new ChatGenerationChunk({ text, message });
+      yield chunk;
+      await runManager?.handleLLMNewToken(text, undefined, undefined, undefined, undefined, {
+        chunk,
+      });
+    };
+    // A call streams as tool_call_chunks: the name (with a fresh id) once complete, then argument text.
+    const callChunks = (text: string) =>
+      reader.push(text).map(delta => {
+        if (delta.name !== undefined) ids[delta.index] = newToolCallId();
+        return new AIMessageChunk({
+          content: '',
+          tool_call_chunks: [
+            {
+              type: 'tool_call_chunk' as const,
+              index: delta.index,
+              ...(delta.name === undefined ? {} : { id: ids[delta.index], name: delta.name }),
+              args: delta.argumentsDelta ?? '',
+            },
+          ],
         });
-        yield chunk;
-        await runManager?.handleLLMNewToken(
-          event.text,
-          undefined,
-          undefined,
-          undefined,
-          undefined,
-          { chunk },
-        );
+      });
+    for await (const event of this.events(messages, options, toolCalls)) {
+      if (event.type === 'token' && event.text.length > 0) {
+        if (mode === 'text') {
+          yield* emit(new AIMessageChunk({ content: event.text }));
+        } else if (mode === 'call') {
+          for (const message of callChunks(event.text)) yield* emit(message);
+        } else {
+          held += event.text;
+          if (held.startsWith(prefix)) {
+            mode = 'call';
+            for (const message of callChunks(held)) yield* emit(message);
+          } else if (!prefix.startsWith(held)) {
+            mode = 'text';
+            yield* emit(new AIMessageChunk({ content: held }));
+          }
+        }
       } else if (event.type === 'done') {
+        let called = false;
+        if (mode === 'call') {
+          // The whole answer must be complete calls (it is under the constraint); this checks it.
+          called = parseToolCalls(event.text, { format: toolCalls?.format }).calls.length > 0;
+        } else if (mode === 'undecided' && held.length > 0) {
+          yield* emit(new AIMessageChunk({ content: held }));
+        }
         // The usage and finish reason ride on one last empty chunk, so concatenated chunks count them once.
-        const metadata = this.responseMetadata(event);
+        const metadata = this.responseMetadata(event, called);
         yield new ChatGenerationChunk({
           text: '',
           message: new AIMessageChunk({
@@ -257,12 +481,31 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   }
 
   /**
+   * Binds tools for tool calling through grammar-constrained decoding: every answer is either text or a
+   * call of one of `tools` with arguments valid under the tool's JSON Schema (`tool_choice`: `"auto"`
+   * (default), `"any"` / `"required"`, `"none"`, a tool name, or `{ type: "function", function: { name } }`).
+   * The tools and the call format are added to the system prompt; earlier calls and tool results in the
+   * history are rendered in the chat template. Stop strings do not apply while tools are active.
+   * @throws InvalidArgumentError for a repeated name, a schema the constraint cannot enforce, or an unknown
+   *   `tool_choice`.
+   */
+  override bindTools(
+    tools: BindToolsInput[],
+    kwargs?: Partial<ChatDecodekitCallOptions>,
+  ): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatDecodekitCallOptions> {
+    const specs = toToolSpecs(tools);
+    resolveToolChoice(kwargs?.tool_choice, specs);
+    return this.withConfig({ ...kwargs, tools: specs } as Partial<ChatDecodekitCallOptions>);
+  }
+
+  /**
    * Structured output through grammar-constrained decoding: the schema (zod v3/v4, a Standard Schema, or
    * a JSON Schema object) is turned into JSON Schema and compiled by `@decodekit/strategy-constrained`
    * into a logits processor, so every token keeps the output on a path to valid compact JSON that closes
    * within `maxTokens`. The result is parsed and validated (zod, Standard Schema, or the JSON Schema).
-   * `method` is `"jsonSchema"` (default) or `"jsonMode"` (any JSON object); `"functionCalling"` is not
-   * available because decodekit models do not call tools.
+   * `method`: `"jsonSchema"` (default: the answer is the JSON itself), `"jsonMode"` (any JSON object), or
+   * `"functionCalling"` (a forced call of one tool named `config.name` whose arguments are the object,
+   * constrained the same way; the raw message carries it in `tool_calls`).
    */
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
     outputSchema: StructuredSchema<TOutput>,
@@ -289,12 +532,10 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         ChatDecodekitCallOptions
       > {
     const method = config?.method ?? 'jsonSchema';
-    if (method !== 'jsonSchema' && method !== 'jsonMode') {
+    if (method !== 'jsonSchema' && method !== 'jsonMode' && method !== 'functionCalling') {
       throw new InvalidArgumentError({
         argument: 'method',
-        message:
-          `"${method}" is not supported: decodekit models do not call tools. Use "jsonSchema" (the default), ` +
-          'which constrains decoding to the schema, or "jsonMode" for any JSON object.',
+        message: `"${String(method)}" is not a method: use "jsonSchema" (the default), "jsonMode" or "functionCalling".`,
       });
     }
     const typed = isInteropZodSchema(outputSchema) || isSerializableSchema(outputSchema);
@@ -319,14 +560,40 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         message: `the schema uses what the JSON constraint cannot enforce: ${unsupported.join('; ')}.`,
       });
     }
+    const includeRaw = config?.includeRaw ?? false;
+    const tracing = { ls_structured_output_format: { kwargs: { method }, schema: declared } };
+    if (method === 'functionCalling') {
+      const name =
+        config?.name ?? (typeof declared.title === 'string' ? declared.title : 'extract');
+      const description = typeof declared.description === 'string' ? declared.description : '';
+      const llm = this.bindTools([{ name, description, parameters: constraint }], {
+        tool_choice: name,
+        ...tracing,
+      } as Partial<ChatDecodekitCallOptions>);
+      const validate = typed
+        ? createContentParser<TOutput>(outputSchema as InteropZodType<TOutput>)
+        : new JsonSchemaOutputParser<TOutput>(declared);
+      const parser = RunnableLambda.from(async (message: AIMessage): Promise<TOutput> => {
+        const call = message.tool_calls?.find(candidate => candidate.name === name);
+        if (!call) {
+          throw new OutputParserException(`The model made no "${name}" tool call.`, message.text);
+        }
+        return validate.parse(JSON.stringify(call.args));
+      });
+      return assembleStructuredOutputPipeline<TOutput>(
+        llm,
+        parser,
+        includeRaw,
+        includeRaw ? 'StructuredOutputRunnable' : 'StructuredOutput',
+      ) as Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
+    }
     const llm = this.withConfig({
       responseFormat: { type: 'json_schema', schema: constraint },
-      ls_structured_output_format: { kwargs: { method }, schema: declared },
+      ...tracing,
     } as Partial<ChatDecodekitCallOptions>);
     const parser = typed
       ? createContentParser<TOutput>(outputSchema as InteropZodType<TOutput>)
       : new JsonSchemaOutputParser<TOutput>(method === 'jsonMode' ? { type: 'object' } : declared);
-    const includeRaw = config?.includeRaw ?? false;
     // The pipeline forwards call options (temperature, maxTokens...) to the model like any config.
     return assembleStructuredOutputPipeline<TOutput>(
       llm,
@@ -336,13 +603,57 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     ) as Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
   }
 
+  /**
+   * The decode events of one call, with decodekit errors turned into LangChain's (ContextOverflowError,
+   * ModelAbortError with the text so far). The signal is checked before every event, so nothing is yielded
+   * after an abort.
+   */
+  private async *events(
+    messages: BaseMessage[],
+    callOptions: this['ParsedCallOptions'],
+    toolCalls: ToolCallRequest | undefined,
+  ): AsyncGenerator<DecodeEvent> {
+    const signal = callSignal(callOptions.signal, this.timeout);
+    const options = { ...callOptions, signal };
+    let text = '';
+    try {
+      throwIfAborted(signal);
+      for await (const event of await this.decode(messages, options, toolCalls)) {
+        throwIfAborted(signal);
+        if (event.type === 'token') text += event.text;
+        yield event;
+      }
+    } catch (error) {
+      throw toLangChainError(error, {
+        signal,
+        timeout: this.timeout,
+        partialOutput: new AIMessageChunk({ content: text }),
+      });
+    }
+  }
+
+  /** The tools of a call when it may call one (bound and `tool_choice` is not `"none"`). */
+  private toolCallRequest(options: this['ParsedCallOptions']): ToolCallRequest | undefined {
+    const tools = options.tools === undefined ? [] : toToolSpecs(options.tools);
+    const toolChoice = resolveToolChoice(options.tool_choice, tools);
+    if (tools.length === 0 || toolChoice === 'none') return undefined;
+    return {
+      tools,
+      toolChoice,
+      parallel: options.parallel_tool_calls ?? false,
+      format: this.toolCallFormat,
+    };
+  }
+
   private async decode(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
+    toolCalls: ToolCallRequest | undefined,
   ): Promise<AsyncIterable<DecodeEvent>> {
-    const chat = toChatMessages(messages);
+    const history = toChatMessages(messages, { toolCallFormat: this.toolCallFormat });
+    const chat = toolCalls ? withToolPrompt(history, toolCalls) : history;
     const model = await this.loadModel();
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal);
     const format = options.responseFormat;
     if (format !== undefined && (format?.type !== 'json_schema' || format.schema === undefined)) {
       throw new InvalidArgumentError({
@@ -357,21 +668,32 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       stop: options.stop ?? this.stop,
       signal: options.signal,
       responseSchema: format?.schema,
+      toolCalls,
     });
   }
 
   private responseMetadata(
     done: Extract<DecodeEvent, { type: 'done' }>,
+    calledTools = false,
   ): DecodekitResponseMetadata {
     return {
       model: this.modelName,
       model_name: this.modelName,
       model_provider: 'decodekit',
-      finish_reason: finishReason(done.reason),
+      finish_reason: calledTools ? 'tool_calls' : finishReason(done.reason),
       decodekit_finish_reason: done.reason,
       decodekit_stats: done.stats,
     };
   }
+}
+
+function resolveToolCallFormat(format: Partial<ToolCallFormat> | undefined): ToolCallFormat {
+  return { ...DEFAULT_TOOL_CALL_FORMAT, ...format };
+}
+
+/** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
+function newToolCallId(): string {
+  return `call_${randomHex(24)}`;
 }
 
 /** Usage of one generation: prompt ids as fed (BOS and chat template included) and generated ids (EOS included). */
@@ -392,7 +714,7 @@ function tokenUsage(usage: UsageMetadata | undefined): Record<string, unknown> |
   };
 }
 
-/** Serializable parameters of a call, for tracing and cache keys (strategy and processors by name). */
+/** Serializable parameters of a call, for tracing (strategy and processors by name). */
 export function describeInvocation(
   modelName: string,
   options: DecodekitDecodeOptions,
@@ -415,4 +737,32 @@ export function describeInvocation(
     strategy: options.strategy?.name,
     processors: options.processors?.map(processor => processor.name),
   };
+}
+
+/**
+ * The instance's part of a cache key: the model's identity (hub id with revision, or a loaded model's name,
+ * folder and backend), every decode option, the stop strings, and processors and strategy by their cache
+ * identity (their own `cacheKey`, else object identity), never by name alone.
+ */
+export function cacheKeyParameters(
+  model: DecodekitModelInput,
+  options: DecodekitDecodeOptions,
+  stop: readonly string[] | undefined,
+): Record<string, unknown> {
+  return {
+    ...describeInvocation(typeof model === 'string' ? model : model.info.name, options, stop),
+    model: modelIdentity(model),
+    strategy: strategyIdentity(options.strategy),
+    processors: processorIdentities(options.processors),
+  };
+}
+
+/** Call options with their processors and strategy replaced by cache identities (for the cache key). */
+export function keyedCallOptions<TOptions extends DecodekitDecodeOptions>(
+  options: TOptions,
+): TOptions {
+  const keyed: Record<string, unknown> = { ...(options as Record<string, unknown>) };
+  if (options.processors !== undefined) keyed.processors = processorIdentities(options.processors);
+  if (options.strategy !== undefined) keyed.strategy = strategyIdentity(options.strategy);
+  return keyed as TOptions;
 }

@@ -42,6 +42,9 @@ export interface DecodekitDecodeOptions {
   processors?: readonly LogitsProcessor<any>[];
 }
 
+/** Tokens generated per call when `maxTokens` is not set (core's default). */
+export const DEFAULT_MAX_TOKENS = 256;
+
 /** Keys of {@link DecodekitDecodeOptions} that map one-to-one onto core's `GenerateOptions`. */
 const GENERATE_KEYS = [
   'temperature',

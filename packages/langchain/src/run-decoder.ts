@@ -1,18 +1,27 @@
 import {
+  ContextLengthError,
   createDecoder,
+  InvalidArgumentError,
   resolveGenerateOptions,
   type DecodeEvent,
   type FinishReason,
   type LoadedModel,
   type LogitsProcessor,
   type Prompt,
+  type Tokenizer,
 } from '@decodekit/core';
-import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
+import {
+  jsonSchema,
+  toolCallConstraint,
+  type ConstraintProcessor,
+  type JsonSchema,
+} from '@decodekit/strategy-constrained';
 import {
   toGenerateOptions,
   validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
+import type { ToolCallRequest } from './tool-calling.js';
 
 /** What one call decodes: the resolved options plus LangChain's stop strings, signal and response format. */
 export interface DecodeRequest {
@@ -24,27 +33,72 @@ export interface DecodeRequest {
   signal?: AbortSignal;
   /** When set, output is constrained to compact JSON valid against this schema. */
   responseSchema?: JsonSchema;
+  /** When set, output is constrained to text or a call of one of the tools (see `toolCallConstraint`). */
+  toolCalls?: ToolCallRequest;
   /** Prepend BOS to text prompts (core's default, true). */
   addSpecialTokens?: boolean;
 }
 
 /**
  * Runs one generation with a fresh decoder (model, processors, strategy of this call) and yields core's
- * decode events. With `responseSchema`, `@decodekit/strategy-constrained`'s `jsonSchema` processor is
- * appended to the processors with the call's `maxTokens` as its budget, so the JSON closes in time; stop
- * strings are not applied then (the grammar decides where the output ends).
+ * decode events. The prompt is encoded here once, so the room left in the context is known: a prompt that
+ * leaves no room throws ContextLengthError. With `responseSchema`, `@decodekit/strategy-constrained`'s
+ * `jsonSchema` processor is appended to the processors with a budget of the call's `maxTokens` capped to
+ * that room, so the JSON closes before either limit. With `toolCalls`, `toolCallConstraint` is appended the
+ * same way. Stop strings are not applied under either constraint (the grammar decides where the output
+ * ends).
  */
 export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
-  const { model, prompt, options, signal, responseSchema } = request;
-  const stop = responseSchema ? undefined : request.stop;
+  const { model, options, signal, responseSchema, toolCalls } = request;
+  // The non-null assertion below relies on this: exactly one constraint at most.
+  if (responseSchema !== undefined && toolCalls !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'responseFormat',
+      message:
+        'cannot be combined with bound tools: use one of withStructuredOutput or bindTools per call.',
+    });
+  }
+  const constrained = responseSchema !== undefined || toolCalls !== undefined;
+  const stop = constrained ? undefined : request.stop;
   validateDecodeOptions({ ...options, stop });
   const generateOptions = toGenerateOptions(options, { stop, signal });
   if (request.addSpecialTokens !== undefined)
     generateOptions.addSpecialTokens = request.addSpecialTokens;
+  const resolved = resolveGenerateOptions(generateOptions);
+  const promptTokens = encodePrompt(model.tokenizer, request.prompt, resolved.addSpecialTokens);
+  const { contextLength } = model.info;
+  const room = contextLength - promptTokens.length;
+  if (room < 1) {
+    throw new ContextLengthError({
+      length: promptTokens.length + 1,
+      contextLength,
+      what: `The prompt (${promptTokens.length} tokens) plus one new token`,
+    });
+  }
   const processors: LogitsProcessor<any>[] = [...(options.processors ?? [])];
-  if (responseSchema !== undefined) {
-    const { maxTokens } = resolveGenerateOptions(generateOptions);
-    processors.push(jsonSchema(responseSchema, { tokenizer: model.tokenizer, maxTokens }));
+  if (constrained) {
+    const { tokenizer } = model;
+    const make = (maxTokens?: number): ConstraintProcessor =>
+      toolCalls !== undefined
+        ? toolCallConstraint(toolCalls.tools, {
+            tokenizer,
+            maxTokens,
+            toolChoice: toolCalls.toolChoice,
+            parallel: toolCalls.parallel,
+            format: toolCalls.format,
+          })
+        : jsonSchema(responseSchema!, { tokenizer, maxTokens });
+    // Unbudgeted first: its minimalTokens says whether the smallest valid output fits the context at all.
+    const { minimalTokens } = make();
+    const what = toolCalls !== undefined ? 'tool call' : 'JSON the schema allows';
+    if (minimalTokens > room && minimalTokens <= resolved.maxTokens) {
+      throw new ContextLengthError({
+        length: promptTokens.length + minimalTokens,
+        contextLength,
+        what: `The prompt (${promptTokens.length} tokens) plus the smallest ${what} (up to ${minimalTokens} tokens)`,
+      });
+    }
+    processors.push(make(Math.min(resolved.maxTokens, room)));
   }
   const decoder = createDecoder({
     model,
@@ -52,7 +106,21 @@ export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
     processors,
     strategy: options.strategy,
   });
-  return decoder.stream(prompt, generateOptions);
+  return decoder.stream({ tokens: promptTokens }, generateOptions);
+}
+
+/** The ids core would feed for a prompt: chat messages through the chat template, BOS as the model expects. */
+export function encodePrompt(
+  tokenizer: Tokenizer,
+  prompt: Prompt,
+  addSpecialTokens: boolean,
+): readonly number[] {
+  if (typeof prompt === 'string') return tokenizer.encode(prompt, { addSpecialTokens });
+  if ('tokens' in prompt) return prompt.tokens;
+  return tokenizer.encode(
+    tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: true }),
+    { addSpecialTokens },
+  );
 }
 
 /** LangChain's (OpenAI's) finish reason for a decodekit one: an EOS or a stop string both read `stop`. */

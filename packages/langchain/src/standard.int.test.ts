@@ -2,8 +2,10 @@
  * LangChain's standard chat-model tests (langchain-ai/langchainjs, internal/standard-tests:
  * ChatModelUnitTests and ChatModelIntegrationTests), restated for ChatDecodekit. `@langchain/standard-tests`
  * is not published on npm, so the behaviours are checked here one by one under the same names; the ones
- * that need tool calling or multimodal input are listed in `notApplicable` with the reason (also in the
- * README).
+ * that need multimodal input, or a model that decides by itself whether to call a tool, are listed in
+ * `notApplicable` with the reason (also in the README). stories260K never chooses a tool call on its own,
+ * so the tool tests pass `tool_choice: "any"` as their call options (the suite's per-test call options):
+ * the call is forced, its format and arguments still come from the constraint.
  */
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import {
@@ -11,10 +13,13 @@ import {
   AIMessageChunk,
   HumanMessage,
   SystemMessage,
+  ToolMessage,
   getBufferString,
   type UsageMetadata,
 } from '@langchain/core/messages';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
+import { RunnableLambda } from '@langchain/core/runnables';
+import { StructuredTool } from '@langchain/core/tools';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -41,6 +46,22 @@ const MATH_ADDITION_PROMPT = ChatPromptTemplate.fromMessages([
   ['system', 'You are bad at math and must ALWAYS call the {toolName} function.'],
   ['human', 'What is the sum of 1836281973 and 19973286?'],
 ]);
+
+/** The suite's AdderTool. */
+class AdderTool extends StructuredTool {
+  name = 'AdderTool';
+  description = 'A tool for adding two numbers together.';
+  schema = z.object({ a: z.number().int(), b: z.number().int() });
+  async _call({ a, b }: { a: number; b: number }): Promise<string> {
+    return JSON.stringify({ result: a + b });
+  }
+}
+const forceCall = { tool_choice: 'any' } as Record<string, unknown>;
+const weatherParams = {
+  name: 'get_current_weather',
+  description: 'Get the current weather in a given location',
+  schema: z.object({ location: z.string().describe('The city name, e.g. San Francisco') }),
+};
 
 class OptionsHandler extends BaseCallbackHandler {
   name = 'options';
@@ -70,6 +91,10 @@ describe('ChatModelUnitTests', () => {
 
   it('testChatModelInitStreaming', () => {
     expect(create({ streaming: true }).streaming).toBe(true);
+  });
+
+  it('testChatModelWithBindTools', () => {
+    expect(create().bindTools([new AdderTool()])).toBeDefined();
   });
 
   it('testChatModelWithStructuredOutput', () => {
@@ -278,23 +303,135 @@ describe('ChatModelIntegrationTests', () => {
     expect(typeof result.apiDetails).toBe('object');
   });
 
-  // Tool calling and multimodal input are not features of a local text model without tools.
+  it('testBindToolsWithOpenAIFormattedTools', async () => {
+    const bound = create().bindTools([
+      {
+        type: 'function',
+        function: {
+          name: 'math_addition',
+          description: adderSchema.description,
+          parameters: toJsonSchema(adderSchema) as Record<string, unknown>,
+        },
+      },
+    ]);
+    const result = (await MATH_ADDITION_PROMPT.pipe(bound).invoke(
+      { toolName: 'math_addition' },
+      forceCall,
+    )) as AIMessage;
+    expect(result.tool_calls?.[0]?.name).toBe('math_addition');
+  });
+
+  it('testBindToolsWithRunnableToolLike', async () => {
+    const runnableLike = RunnableLambda.from(() => {}).asTool({
+      name: 'math_addition',
+      description: adderSchema.description,
+      schema: adderSchema,
+    });
+    const result = (await MATH_ADDITION_PROMPT.pipe(create().bindTools([runnableLike])).invoke(
+      { toolName: 'math_addition' },
+      forceCall,
+    )) as AIMessage;
+    expect(result.tool_calls).toHaveLength(1);
+    const [call] = result.tool_calls!;
+    expect(call.name).toBe('math_addition');
+    expect(call.args).toEqual({ a: expect.any(Number), b: expect.any(Number) });
+    expect(call.id).toBeDefined();
+    expect(call.type).toBe('tool_call');
+  });
+
+  const adderHistory = async () => {
+    const adder = new AdderTool();
+    const args = { a: 1, b: 2 };
+    const output = await adder.invoke(args);
+    return {
+      adder,
+      call: new AIMessage({
+        content: '',
+        tool_calls: [{ name: adder.name, args, id: 'abc123', type: 'tool_call' }],
+      }),
+      result: new ToolMessage(output, 'abc123', adder.name),
+      output,
+    };
+  };
+
+  it('testToolMessageHistoriesStringContent', async () => {
+    const { adder, call, result } = await adderHistory();
+    const reply = await create()
+      .bindTools([adder])
+      .invoke([new HumanMessage('What is 1 + 2'), call, result]);
+    expect(reply).toBeInstanceOf(AIMessage);
+    expect(reply.content).toBeDefined();
+  });
+
+  it('testToolMessageHistoriesListContent', async () => {
+    const { adder, call, result } = await adderHistory();
+    const listCall = new AIMessage({
+      content: [
+        { type: 'text', text: 'some text' },
+        { type: 'tool_use', id: 'abc123', name: adder.name, input: { a: 1, b: 2 } },
+      ],
+      tool_calls: call.tool_calls,
+    });
+    const reply = await create()
+      .bindTools([adder])
+      .invoke([new HumanMessage('What is 1 + 2'), listCall, result]);
+    expect(reply).toBeInstanceOf(AIMessage);
+    expect(reply.content).toBeDefined();
+  });
+
+  it('testStructuredFewShotExamples', async () => {
+    const { adder, call, result, output } = await adderHistory();
+    const reply = await create()
+      .bindTools([adder])
+      .invoke([
+        new HumanMessage('What is 1 + 2'),
+        call,
+        result,
+        new AIMessage(output),
+        new HumanMessage('What is 3 + 4'),
+      ]);
+    expect(reply).toBeInstanceOf(AIMessage);
+  });
+
+  it('testStreamTokensWithToolCalls', async () => {
+    let result: AIMessageChunk | undefined;
+    for await (const chunk of await MATH_ADDITION_PROMPT.pipe(
+      create().bindTools([new AdderTool()]),
+    ).stream({ toolName: 'math_addition' }, forceCall))
+      result = result ? result.concat(chunk) : chunk;
+    expect(result?.tool_calls?.[0]).toBeDefined();
+    expectUsage(result?.usage_metadata);
+  });
+
+  it('testModelCanAcceptStructuredToolParamsSchema', async () => {
+    const result = (await create()
+      .bindTools([weatherParams])
+      .invoke("What's the weather like in San Francisco today?", forceCall)) as AIMessage;
+    expect(result.tool_calls?.length).toBeGreaterThanOrEqual(1);
+    expect(result.tool_calls?.[0].name).toBe(weatherParams.name);
+    expect(result.tool_calls?.[0].args).toHaveProperty('location');
+  });
+
+  it('testStreamTools', async () => {
+    let full: AIMessageChunk | undefined;
+    for await (const chunk of await create()
+      .bindTools([weatherParams])
+      .stream("What's the weather like in San Francisco today?", forceCall))
+      full = full ? full.concat(chunk) : chunk;
+    expect(full?.tool_calls?.length).toBeGreaterThanOrEqual(1);
+    expect(full?.tool_calls?.[0].name).toBe(weatherParams.name);
+    expect(full?.tool_calls?.[0].args).toHaveProperty('location');
+  });
+
+  // Multimodal input, and tests that need a model that decides by itself between calling and answering.
   const notApplicable: Record<string, string> = {
-    testChatModelWithBindTools:
-      'ChatDecodekit has no bindTools: the models it runs are not trained to call tools.',
-    testToolCalling: 'needs bindTools and tool_calls in the reply.',
-    testBindToolsWithRunnableToolLike: 'needs bindTools.',
-    testBindToolsWithOpenAIFormattedTools: 'needs bindTools.',
-    testToolMessageHistoriesStringContent:
-      'needs bindTools (tool-result histories do render: see chat-decodekit.int.test.ts).',
-    testToolMessageHistoriesListContent: 'needs bindTools.',
-    testStructuredFewShotExamples: 'needs bindTools.',
-    testStreamTokensWithToolCalls: 'needs bindTools and tool_calls in the stream.',
-    testModelCanUseToolUseAIMessage: 'needs tool_calls in the reply.',
-    testModelCanUseToolUseAIMessageWithStreaming: 'needs tool_calls in the stream.',
-    testParallelToolCalling: 'needs parallel tool calls.',
-    testModelCanAcceptStructuredToolParamsSchema: 'needs bindTools.',
-    testStreamTools: 'needs bindTools.',
+    testToolCalling:
+      'asserts the arguments are exactly { a: 1, b: 2 } for "What is 1 + 2?": a 260K story model cannot read arithmetic (the call itself is valid: tools.int.test.ts).',
+    testModelCanUseToolUseAIMessage:
+      'needs the model to call a tool and then answer in text under the same call options; stories260K never chooses a call by itself, and its 512-token context overflows with the forced call (the loop runs with per-turn tool_choice in tools.int.test.ts).',
+    testModelCanUseToolUseAIMessageWithStreaming: 'as testModelCanUseToolUseAIMessage.',
+    testParallelToolCalling:
+      'needs the model to choose two different tools in one answer (parallel_tool_calls: true is supported and constrained).',
     testStandardImageContentBlocks:
       'text-only models: image blocks are rejected with InvalidArgumentError.',
     testStandardAudioContentBlocks:

@@ -28,7 +28,7 @@ describe('toChatMessages', () => {
     ]);
   });
 
-  it('joins text blocks and drops an assistant’s tool-call and reasoning blocks', () => {
+  it('joins text blocks, drops an assistant’s tool-call and reasoning blocks, and writes its tool_calls', () => {
     const messages = toChatMessages([
       new HumanMessage({
         content: [
@@ -47,7 +47,22 @@ describe('toChatMessages', () => {
     ]);
     expect(messages).toEqual([
       { role: 'user', content: 'Hello there' },
-      { role: 'assistant', content: 'Sure.' },
+      {
+        role: 'assistant',
+        content: 'Sure.\n<tool_call>\n{"name":"add","arguments":{}}\n</tool_call>',
+      },
+    ]);
+    const custom = toChatMessages(
+      [
+        new AIMessage({
+          content: '',
+          tool_calls: [{ id: 'y', name: 'f', args: { x: 1 }, type: 'tool_call' }],
+        }),
+      ],
+      { toolCallFormat: { prefix: '[CALL]', suffix: '[/CALL]', argumentsKey: 'parameters' } },
+    );
+    expect(custom).toEqual([
+      { role: 'assistant', content: '[CALL]{"name":"f","parameters":{"x":1}}[/CALL]' },
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type ChatMessage } from '@decodekit/core';
-import type { BaseMessage } from '@langchain/core/messages';
+import { formatToolCalls, type ToolCallFormat } from '@decodekit/strategy-constrained';
+import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 
 /** Content blocks an assistant message may carry that are not text the model should re-read. */
 const ASSISTANT_SIDE_BLOCKS = new Set([
@@ -17,18 +18,28 @@ const ASSISTANT_SIDE_BLOCKS = new Set([
  * Turns LangChain messages into decodekit chat messages (`{ role, content }`) for the tokenizer's chat
  * template. Roles: system / developer → `system`, human → `user`, ai → `assistant`, tool → `tool`,
  * function → `function`, a generic `ChatMessage` keeps its role. Content: strings as they are; content
- * blocks of type `text` joined with no separator; an assistant's tool-call and reasoning blocks are dropped
- * (only its text is part of the conversation). Tool messages are kept as plain `tool` turns: decodekit
- * models do not call tools, but a history that contains tool results still renders.
+ * blocks of type `text` joined with no separator; an assistant's reasoning and tool-call content blocks are
+ * dropped, and its `tool_calls` are written after its text in the format `ChatDecodekit` constrains calls
+ * to (`formatToolCalls`, default `<tool_call>\n{"name":...,"arguments":{...}}\n</tool_call>`), so the
+ * model sees its earlier calls as it made them. Tool results are `tool` turns.
  *
  * @throws InvalidArgumentError for image, audio, file or other non-text content: decodekit models read
  *   text only.
  */
-export function toChatMessages(messages: readonly BaseMessage[]): ChatMessage[] {
-  return messages.map((message, index) => ({
-    role: roleOf(message),
-    content: textOf(message, index),
-  }));
+export function toChatMessages(
+  messages: readonly BaseMessage[],
+  options: { toolCallFormat?: Partial<ToolCallFormat> } = {},
+): ChatMessage[] {
+  return messages.map((message, index) => {
+    const text = textOf(message, index);
+    const calls = message.type === 'ai' ? ((message as AIMessage).tool_calls ?? []) : [];
+    if (calls.length === 0) return { role: roleOf(message), content: text };
+    const written = formatToolCalls(
+      calls.map(call => ({ name: call.name, arguments: call.args })),
+      { format: options.toolCallFormat },
+    );
+    return { role: roleOf(message), content: text.length > 0 ? `${text}\n${written}` : written };
+  });
 }
 
 function roleOf(message: BaseMessage): string {

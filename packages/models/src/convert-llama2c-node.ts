@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ModelNotFoundError } from '@decodekit/core';
-import { convertLlama2c } from './convert-llama2c.js';
+import { type ConvertLlama2cInput, convertLlama2c } from './convert-llama2c.js';
 import { type WriteModelFolderOptions, writeModelFolder } from './write-model-folder.js';
 
 /** Options of {@link convertLlama2cToFolder}. */
@@ -10,6 +10,16 @@ export interface ConvertLlama2cToFolderOptions extends WriteModelFolderOptions {
   readonly plain?: boolean;
   /** Recorded in config.json and the ONNX metadata. */
   readonly name?: string;
+  /** Weight and I/O precision (default `fp32`). */
+  readonly dtype?: ConvertLlama2cInput['dtype'];
+  /** `single` (default), `merged` or `split` decoder files. */
+  readonly layout?: ConvertLlama2cInput['layout'];
+  /** Take `position_ids` (default true). */
+  readonly positionIds?: boolean;
+  /** Add a `num_logits_to_keep` input (default false). */
+  readonly logitsToKeep?: boolean;
+  /** `decomposed` (default) or `group-query` attention. */
+  readonly attention?: ConvertLlama2cInput['attention'];
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -47,6 +57,11 @@ export async function convertLlama2cToFolder(
     tokenizer,
     plain: options.plain,
     name: options.name,
+    dtype: options.dtype,
+    layout: options.layout,
+    positionIds: options.positionIds,
+    logitsToKeep: options.logitsToKeep,
+    attention: options.attention,
     checkpointPath,
     tokenizerPath,
   });

@@ -1,5 +1,6 @@
 import { ModelFormatError } from '@decodekit/core';
-import { buildLlamaGraph } from './graph-builder.js';
+import { InvalidArgumentError } from '@decodekit/core';
+import { GRAPH_DTYPES, buildLlamaGraph, type GraphDtype, type LlamaGraphOptions } from './graph-builder.js';
 import {
   type ModelFolderFiles,
   generationConfigJson,
@@ -22,7 +23,29 @@ export interface ConvertLlama2cInput {
   /** Shown in error messages. */
   readonly checkpointPath?: string;
   readonly tokenizerPath?: string;
+  /** Weight and I/O precision (default `fp32`; see {@link GraphDtype}). */
+  readonly dtype?: GraphDtype;
+  /**
+   * How the decoder is split into files: `single` (`onnx/model.onnx`, default), `merged` (optimum's
+   * `onnx/decoder_model_merged.onnx` with a `use_cache_branch` input) or `split` (`onnx/decoder_model.onnx` for
+   * the prompt + `onnx/decoder_with_past_model.onnx`).
+   */
+  readonly layout?: GraphLayout;
+  /** Take `position_ids` (default true); without it the graph counts positions from the cache (needs `plain`). */
+  readonly positionIds?: boolean;
+  /** Add a `num_logits_to_keep` input, as transformers.js exports have (default false). */
+  readonly logitsToKeep?: boolean;
+  /** How `q8` quantizes activations (default `per-row`; see {@link LlamaGraphOptions.q8Activations}). */
+  readonly q8Activations?: LlamaGraphOptions['q8Activations'];
+  /** `decomposed` (default) or `group-query` attention (see {@link LlamaGraphOptions.attention}). */
+  readonly attention?: LlamaGraphOptions['attention'];
 }
+
+/** How a converted decoder is laid out in files (see {@link ConvertLlama2cInput.layout}). */
+export type GraphLayout = 'single' | 'merged' | 'split';
+
+/** Every {@link GraphLayout}. */
+export const GRAPH_LAYOUTS: readonly GraphLayout[] = ['single', 'merged', 'split'];
 
 /** Output of {@link convertLlama2c}: the model folder's files by relative path. */
 export interface ConvertedModel {
@@ -51,22 +74,69 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     });
   }
   const plain = input.plain ?? false;
+  const dtype = input.dtype ?? 'fp32';
+  const layout = input.layout ?? 'single';
+  if (!GRAPH_DTYPES.includes(dtype)) {
+    throw new InvalidArgumentError({ argument: 'dtype', message: `must be one of ${GRAPH_DTYPES.join(', ')}, got ${String(dtype)}.` });
+  }
+  if (!GRAPH_LAYOUTS.includes(layout)) {
+    throw new InvalidArgumentError({ argument: 'layout', message: `must be one of ${GRAPH_LAYOUTS.join(', ')}, got ${String(layout)}.` });
+  }
+  const graphOptions: LlamaGraphOptions = {
+    plain,
+    name: input.name,
+    dtype,
+    positionIds: input.positionIds ?? true,
+    logitsToKeep: input.logitsToKeep ?? false,
+    ...(dtype === 'q8' ? { q8Activations: input.q8Activations ?? 'per-row' } : {}),
+    ...(input.attention === 'group-query' ? { attention: 'group-query' } : {}),
+  };
+  const variant =
+    dtype !== 'fp32' ||
+    layout !== 'single' ||
+    graphOptions.positionIds === false ||
+    graphOptions.logitsToKeep ||
+    graphOptions.attention === 'group-query';
   const info = {
     graph: plain ? 'plain' : 'extended',
     source: 'llama2.c',
     name: input.name,
+    ...(variant
+      ? {
+          dtype,
+          ...(dtype === 'q8' ? { q8Activations: graphOptions.q8Activations } : {}),
+          layout,
+          ...(graphOptions.positionIds ? {} : { positionIds: false }),
+          ...(graphOptions.logitsToKeep ? { logitsToKeep: true } : {}),
+          ...(graphOptions.attention === 'group-query' ? { attention: 'group-query' } : {}),
+        }
+      : {}),
   } as const;
+  const graphs: Record<string, Uint8Array> =
+    layout === 'merged'
+      ? { 'onnx/decoder_model_merged.onnx': buildLlamaGraph(config, weights, { ...graphOptions, useCacheBranch: true }) }
+      : layout === 'split'
+        ? {
+            'onnx/decoder_model.onnx': buildLlamaGraph(config, weights, { ...graphOptions, withoutPast: true }),
+            'onnx/decoder_with_past_model.onnx': buildLlamaGraph(config, weights, graphOptions),
+          }
+        : { 'onnx/model.onnx': buildLlamaGraph(config, weights, graphOptions) };
+  // The inputs_embeds variant reads a float32 embedding table from the main graph; only the default layout has it.
+  const withEmbeds = !plain && layout === 'single' && dtype !== 'fp16' && dtype !== 'q4f16';
   return {
     files: {
-      'config.json': jsonText(llamaConfigJson(config, info)),
+      'config.json': jsonText({
+        ...llamaConfigJson(config, info),
+        ...(dtype === 'fp16' || dtype === 'q4f16' ? { torch_dtype: 'float16' } : {}),
+      }),
       'generation_config.json': jsonText(generationConfigJson()),
       'tokenizer.json': jsonText(llama2cTokenizerJson(tokenizer, tokenizerPath)),
       'tokenizer_config.json': jsonText(llama2cTokenizerConfig(config.contextLength)),
-      'onnx/model.onnx': buildLlamaGraph(config, weights, { plain, name: input.name }),
+      ...graphs,
       // The inputs_embeds variant (same I/O otherwise, same KV layout) for backends' `forward({ embeddings })`.
-      ...(plain
-        ? {}
-        : { 'onnx/model_embeds.onnx': buildLlamaGraph(config, weights, { plain, inputsEmbeds: true, name: input.name }) }),
+      ...(withEmbeds
+        ? { 'onnx/model_embeds.onnx': buildLlamaGraph(config, weights, { ...graphOptions, inputsEmbeds: true }) }
+        : {}),
     },
   };
 }

@@ -12,6 +12,11 @@ export interface DownloadProgress {
   /** From Content-Length (or the pinned size) when known. */
   readonly total?: number;
   readonly done: boolean;
+  /**
+   * Set for hub downloads: the model id, and then `received`/`total` count the whole model (every file),
+   * so one bar shows it; `file` is the file being fetched now.
+   */
+  readonly model?: string;
 }
 
 /** What {@link downloadFile} needs. */

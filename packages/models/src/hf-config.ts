@@ -1,3 +1,4 @@
+import type { CostTwinInfo } from './cost-twin.js';
 import { type LlamaConfig, headDimOf } from './llama-config.js';
 
 /** The files of a model folder, by relative path (`onnx/model.onnx` is bytes, the JSON files are text). */
@@ -10,6 +11,20 @@ export interface DecodekitConfigInfo {
   /** Where the weights came from, e.g. `llama2.c`, `seeded`. */
   readonly source: string;
   readonly name?: string;
+  /** Set when the folder is a cost twin (the function of `twin.of` at the cost of `twin.parameters`). */
+  readonly twin?: CostTwinInfo;
+  /** Weight and I/O precision of a converter variant (absent: fp32). */
+  readonly dtype?: string;
+  /** How a `q8` variant quantizes activations (`per-row` or `per-tensor`). */
+  readonly q8Activations?: string;
+  /** File layout of a converter variant: `single`, `merged` or `split` (absent: single). */
+  readonly layout?: string;
+  /** False when the graph takes no `position_ids`. */
+  readonly positionIds?: boolean;
+  /** True when the graph takes `num_logits_to_keep`. */
+  readonly logitsToKeep?: boolean;
+  /** `group-query` when attention is com.microsoft GroupQueryAttention. */
+  readonly attention?: string;
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */

@@ -7,10 +7,20 @@ export type { LlamaConfig, LlamaWeights } from './llama-config.js';
 export { headDimOf } from './llama-config.js';
 export type { Llama2cCheckpoint, Llama2cToken, Llama2cTokenizer } from './llama2c.js';
 export { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
-export type { EmbeddingTable, LlamaGraphOptions } from './graph-builder.js';
-export { buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
-export type { ConvertLlama2cInput, ConvertedModel } from './convert-llama2c.js';
-export { convertLlama2c } from './convert-llama2c.js';
+export type { EmbeddingTable, GraphDtype, LlamaGraphOptions } from './graph-builder.js';
+export type { ExternalData, GraphWriter } from './onnx-writer.js';
+export type { CostTwinInfo, CostTwinPlan, TwinMlpLayer } from './cost-twin.js';
+export {
+  costTwinLabel,
+  llamaParameterCount,
+  parseTwinSize,
+  planCostTwin,
+  readCostTwinInfo,
+  twinMlpLayer,
+} from './cost-twin.js';
+export { GRAPH_DTYPES, buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
+export type { ConvertLlama2cInput, ConvertedModel, GraphLayout } from './convert-llama2c.js';
+export { GRAPH_LAYOUTS, convertLlama2c } from './convert-llama2c.js';
 export type { DecodekitConfigInfo, ModelFolderFiles } from './hf-config.js';
 export {
   CONVERTER_VERSION,
@@ -37,3 +47,18 @@ export type { KnownFile, KnownModel } from './known-models.js';
 export { KNOWN_MODELS, findKnownModel } from './known-models.js';
 export type { ByteSource } from './onnx-check.js';
 export { checkOnnxStructure } from './onnx-check.js';
+export type { HubId } from './hub-id.js';
+export { isCommitHash, isHubId, parseHubId } from './hub-id.js';
+export type { HubDtype, HubFileSelection, HubSibling, SelectHubFilesOptions } from './hub-files.js';
+export { HUB_DTYPES, availableHubDtypes, parseHubDtype, selectHubFiles } from './hub-files.js';
+export type { ExpectedDigest, HubConnection, HubRevision } from './hub-api.js';
+export {
+  DEFAULT_HUB_ENDPOINT,
+  digestBytes,
+  expectedDigest,
+  fetchHubRevision,
+  hubFileUrl,
+  hubRevisionUrl,
+} from './hub-api.js';
+export type { HubCache, HubModelFiles, ResolveHubFilesOptions } from './resolve-hub-files.js';
+export { hubModelFiles, resolveHubFiles } from './resolve-hub-files.js';

@@ -6,6 +6,8 @@
 export * from './index.js';
 export type { ConvertLlama2cToFolderOptions } from './convert-llama2c-node.js';
 export { convertLlama2cToFolder } from './convert-llama2c-node.js';
+export type { ConvertLlama2cTwinOptions, ConvertedTwin } from './convert-twin-node.js';
+export { TWIN_DATA_FILE, convertLlama2cToTwin } from './convert-twin-node.js';
 export type { WriteModelFolderOptions } from './write-model-folder.js';
 export { writeModelFolder } from './write-model-folder.js';
 export type { Llama2cFolder } from './model-folder.js';
@@ -19,4 +21,14 @@ export {
 } from './model-folder.js';
 export type { DownloadProgress } from './download-file.js';
 export type { CachedModel, ResolveModelOptions } from './resolve-model.js';
-export { defaultCacheDir, defaultMirrors, listModels, resolveModel } from './resolve-model.js';
+export {
+  defaultCacheDir,
+  defaultMirrors,
+  hubOptionsFromEnv,
+  listModels,
+  resolveModel,
+} from './resolve-model.js';
+export type { HubBlobRequest } from './hub-download-node.js';
+export { downloadHubBlob } from './hub-download-node.js';
+export type { HubDownloadProgress, HubModel, ResolveHubModelOptions } from './resolve-hub-model.js';
+export { findCachedHubModel, folderForDtype, resolveHubModel } from './resolve-hub-model.js';

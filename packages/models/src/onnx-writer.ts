@@ -5,9 +5,25 @@ const { onnx } = onnxProto;
 /** ONNX element types used by decodekit graphs. */
 export const ElemType = {
   float: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
   int64: 7,
   bool: 9,
+  float16: 10,
 } as const;
+
+/** Where an externally stored initializer's bytes are. */
+export interface ExternalData {
+  /** File name relative to the model file's folder. */
+  readonly location: string;
+  /** Byte offset in that file. */
+  readonly offset: number;
+  /** Byte length. */
+  readonly length: number;
+}
+/** The operator domain of ONNX Runtime's contrib operators (MatMulNBits, ...). */
+export const MS_DOMAIN = 'com.microsoft';
 
 /** One dimension of a declared shape: a fixed size or a symbolic name. */
 export type Dim = number | string;
@@ -24,6 +40,8 @@ export interface GraphWriter {
     inputs: readonly string[],
     attrs?: Record<string, AttrValue>,
     outputs?: number | readonly string[],
+    /** Operator domain (default: the ONNX domain; {@link MS_DOMAIN} for ONNX Runtime's contrib operators). */
+    domain?: string,
   ): string[];
   /** Adds a single-output node and returns its output name. */
   op1(
@@ -34,6 +52,16 @@ export interface GraphWriter {
   ): string;
   /** Adds an fp32 initializer stored as raw_data. */
   float(name: string, dims: readonly number[], data: Float32Array): string;
+  /**
+   * Adds an fp32 initializer whose bytes live in an external data file (ONNX external data: `location`
+   * relative to the model file, byte `offset` and `length`), so graphs larger than protobuf's 2 GiB and
+   * conversions that stream their weights never hold the tensor in the proto.
+   */
+  externalFloat(name: string, dims: readonly number[], data: ExternalData): string;
+  /** Adds an initializer of any element type from its little-endian bytes (raw_data). */
+  tensor(name: string, dims: readonly number[], dataType: number, data: ArrayBufferView): string;
+  /** Adds a single-output node of ONNX Runtime's `com.microsoft` domain and returns its output name. */
+  contrib(opType: string, inputs: readonly string[], attrs?: Record<string, AttrValue>): string;
   /** Adds an int64 initializer (used for shapes and axes). */
   int64(dims: readonly number[], values: readonly number[], name?: string): string;
   /** Adds a graph input. */
@@ -83,7 +111,7 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
   const inputs: onnxProto.onnx.IValueInfoProto[] = [];
   const outputs: onnxProto.onnx.IValueInfoProto[] = [];
   const writer: GraphWriter = {
-    op(opType, nodeInputs, attrs = {}, outs = 1) {
+    op(opType, nodeInputs, attrs = {}, outs = 1, domain) {
       const id = shared.counter++;
       const names =
         typeof outs === 'number'
@@ -92,6 +120,7 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
       nodes.push({
         name: `${opType}_${id}`,
         opType,
+        ...(domain === undefined ? {} : { domain }),
         input: [...nodeInputs],
         output: names,
         attribute: Object.entries(attrs).map(([key, value]) => attribute(key, value)),
@@ -101,12 +130,33 @@ function makeWriter(shared: Shared, isMain: boolean): GraphWriter {
     op1(opType, nodeInputs, attrs, output) {
       return writer.op(opType, nodeInputs, attrs, output === undefined ? 1 : [output])[0];
     },
+    tensor(name, dims, dataType, data) {
+      shared.initializers.push({ name, dims: [...dims], dataType, rawData: bytesOf(data) });
+      return name;
+    },
+    contrib(opType, nodeInputs, attrs = {}) {
+      return writer.op(opType, nodeInputs, attrs, 1, MS_DOMAIN)[0];
+    },
     float(name, dims, data) {
       shared.initializers.push({
         name,
         dims: [...dims],
         dataType: ElemType.float,
         rawData: bytesOf(data),
+      });
+      return name;
+    },
+    externalFloat(name, dims, { location, offset, length }) {
+      shared.initializers.push({
+        name,
+        dims: [...dims],
+        dataType: ElemType.float,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(length) },
+        ],
       });
       return name;
     },
@@ -154,6 +204,15 @@ export function createGraphWriter(): GraphWriter {
   return makeWriter({ counter: 0, initializers: [], constants: new Map() }, true);
 }
 
+/** True when `graph` has a node of the `com.microsoft` domain (in it or in an `If` branch). */
+function usesContribOps(graph: onnxProto.onnx.IGraphProto): boolean {
+  return (graph.node ?? []).some(
+    node =>
+      node.domain === MS_DOMAIN ||
+      (node.attribute ?? []).some(attr => attr.g !== undefined && attr.g !== null && usesContribOps(attr.g)),
+  );
+}
+
 /** Encodes a ModelProto (IR version 8, default-domain opset `opset`) around `graph`. */
 export function encodeModel(
   graph: onnxProto.onnx.IGraphProto,
@@ -165,7 +224,10 @@ export function encodeModel(
 ): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: opset }],
+    opsetImport: [
+      { domain: '', version: opset },
+      ...(usesContribOps(graph) ? [{ domain: MS_DOMAIN, version: 1 }] : []),
+    ],
     producerName: producer,
     producerVersion: '0.0.0',
     graph,

@@ -57,8 +57,13 @@ export class GraphRunner {
     readonly extended: boolean,
   ) {}
 
-  static async create(onnx: Uint8Array, shape: GraphShape): Promise<GraphRunner> {
-    const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
+  /** A runner on graph bytes, or on a file path (needed when the graph has external data). */
+  static async create(onnx: Uint8Array | string, shape: GraphShape): Promise<GraphRunner> {
+    const options = { intraOpNumThreads: 1 };
+    const session =
+      typeof onnx === 'string'
+        ? await ort.InferenceSession.create(onnx, options)
+        : await ort.InferenceSession.create(onnx, options);
     return new GraphRunner(session, shape, session.inputNames.includes('attention_bias'));
   }
 

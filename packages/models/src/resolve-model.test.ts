@@ -50,6 +50,11 @@ function fakeFetch(overrides: Record<string, Uint8Array | number> = {}) {
   return { fetch, calls };
 }
 
+/** A fetch for a machine without network (as CI is): every request fails. */
+const unreachable = (async () => {
+  throw new TypeError('fetch failed');
+}) as unknown as typeof globalThis.fetch;
+
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(
     () => {
@@ -210,7 +215,7 @@ describe('resolveModel: hub ids', () => {
 
   test('an unknown id is a ModelNotFoundError naming the known ids', async () => {
     const error = await rejection(
-      resolveModel('someone/unknown-model', { cacheDir: cache, mirrors: [MODELS_ROOT] }),
+      resolveModel('someone/unknown-model', { cacheDir: cache, mirrors: [MODELS_ROOT], fetch: unreachable }),
     );
     expect(ModelNotFoundError.isInstance(error)).toBe(true);
     expect(error.message).toContain('karpathy/tinyllamas/stories260K');

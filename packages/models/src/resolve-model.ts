@@ -3,12 +3,21 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { ModelFormatError, ModelNotFoundError } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  ModelDownloadError,
+  ModelFormatError,
+  ModelNotFoundError,
+} from '@decodekit/core';
 import { convertLlama2c } from './convert-llama2c.js';
 import { DownloadFailure, type DownloadProgress, downloadFile } from './download-file.js';
 import { CONVERTER_VERSION } from './hf-config.js';
 import { type KnownFile, type KnownModel, KNOWN_MODELS, findKnownModel } from './known-models.js';
+import { hubEndpoint } from './hub-api.js';
+import { parseHubDtype } from './hub-files.js';
+import { isHubId, parseHubId } from './hub-id.js';
 import { findLlama2cFiles, isModelFolder, validateModelFolder } from './model-folder.js';
+import { findCachedHubModel, folderForDtype, resolveHubModel } from './resolve-hub-model.js';
 import { stderrProgressBar } from './progress-bar.js';
 import { writeModelFolder } from './write-model-folder.js';
 
@@ -18,8 +27,21 @@ export interface ResolveModelOptions {
   readonly cacheDir?: string;
   /** Read-only mirror folders repeating hub paths (default `$DECODEKIT_MODELS`, path-delimiter separated). */
   readonly mirrors?: readonly string[];
-  /** Never download (default false). */
+  /** Never download (default: `$HF_HUB_OFFLINE` or `$DECODEKIT_OFFLINE` set to 1/true/yes/on). */
   readonly offline?: boolean;
+  /**
+   * Graph dtype of a hub model, by transformers.js file naming: `fp32` (`onnx/model.onnx`, the default),
+   * `fp16`, `q8` (`model_quantized.onnx`), `int8`, `uint8`, `q4`, `q4f16`, `bnb4`.
+   */
+  readonly dtype?: string;
+  /** Folder inside a hub repository holding the model (repos with several onnxruntime-genai folders). */
+  readonly subfolder?: string;
+  /** Hub base URL (default `$HF_ENDPOINT`, else https://huggingface.co). */
+  readonly endpoint?: string;
+  /** Access token for gated or private hub repositories (default `$HF_TOKEN`). */
+  readonly token?: string;
+  /** Extra attempts per file after a cut connection, each resuming with HTTP Range (default 2). */
+  readonly retries?: number;
   /** The fetch used for downloads (default `globalThis.fetch`); tests inject a fake. */
   readonly fetch?: typeof globalThis.fetch;
   /** Download progress; default: a cli-progress bar on stderr. */
@@ -32,6 +54,27 @@ export interface ResolveModelOptions {
 /** The cache folder used when none is given: `$DECODEKIT_CACHE` or `~/.cache/decodekit`. */
 export function defaultCacheDir(): string {
   return resolve(process.env.DECODEKIT_CACHE || join(homedir(), '.cache', 'decodekit'));
+}
+
+function envFlag(value: string | undefined): boolean {
+  return /^(1|true|yes|on)$/i.test(value ?? '');
+}
+
+/**
+ * Hub settings from the environment: `HF_ENDPOINT`, `HF_TOKEN` (or the older `HUGGING_FACE_HUB_TOKEN`) and
+ * offline mode from `HF_HUB_OFFLINE` or `DECODEKIT_OFFLINE`. Only the Node entry reads these; the library
+ * functions take them as options.
+ */
+export function hubOptionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): {
+  endpoint?: string;
+  token?: string;
+  offline: boolean;
+} {
+  return {
+    endpoint: env.HF_ENDPOINT || undefined,
+    token: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
+    offline: envFlag(env.HF_HUB_OFFLINE) || envFlag(env.DECODEKIT_OFFLINE),
+  };
 }
 
 /** The mirror folders from `$DECODEKIT_MODELS`. */
@@ -188,8 +231,16 @@ async function download(
  */
 export async function resolveModel(
   ref: string,
-  options: ResolveModelOptions = {},
+  resolveOptions: ResolveModelOptions = {},
 ): Promise<string> {
+  const fromEnv = hubOptionsFromEnv();
+  const options: ResolveModelOptions = {
+    ...resolveOptions,
+    endpoint: resolveOptions.endpoint ?? fromEnv.endpoint,
+    token: resolveOptions.token ?? fromEnv.token,
+    offline: resolveOptions.offline ?? fromEnv.offline,
+  };
+  if (options.dtype !== undefined) parseHubDtype(options.dtype);
   const plain = options.plain ?? false;
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const mirrors = (options.mirrors ?? defaultMirrors()).map(mirror => resolve(mirror));
@@ -203,16 +254,37 @@ export async function resolveModel(
         hint: 'No folder exists at that path; check it.',
       });
     }
+    if ((options.dtype !== undefined && options.dtype !== 'fp32') || options.subfolder) {
+      // A folder laid out like a hub repository: pick the dtype's graph the same way.
+      const view = await folderForDtype(ref, dir, {
+        cacheDir,
+        dtype: options.dtype,
+        subfolder: options.subfolder,
+        strict: true,
+      });
+      return view!;
+    }
     return resolveFolder(dir, cacheDir, plain);
   }
 
   const known = findKnownModel(ref);
+  if (known && options.dtype !== undefined && options.dtype !== 'fp32') {
+    throw new InvalidArgumentError({
+      argument: 'dtype',
+      message: `"${known.ref}" is a llama2.c checkpoint that decodekit converts to fp32 only; drop the dtype (--dtype) or pick a hub id with a ${options.dtype} export.`,
+    });
+  }
   const id = known?.ref ?? ref;
   const searched: string[] = [`folder: ${resolve(expanded)} (not a folder)`];
   const cached = join(cacheDir, 'models', ...id.split('/')) + variant(plain);
   if (await isCurrentConversion(cached)) return validateModelFolder(cached);
   if (!known && isModelFolder(cached)) return validateModelFolder(cached);
   searched.push(`cache: ${cached}`);
+  const hubId = !known && isHubId(ref);
+  if (hubId) {
+    const hubCached = await findCachedHubModel(ref, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
+    if (hubCached) return hubCached.folder;
+  }
 
   for (const mirror of mirrors) {
     const dir = join(mirror, ...(known?.mirrorPath ?? ref).split('/'));
@@ -227,18 +299,65 @@ export async function resolveModel(
       await verifyFile(tokenizer, known.tokenizer);
       return convertInto(cached, checkpoint, tokenizer, known.ref, plain);
     }
-    if (isModelFolder(dir)) return validateModelFolder(dir);
+    if (isModelFolder(dir) && (options.dtype ?? 'fp32') === 'fp32' && !options.subfolder) return validateModelFolder(dir);
+    if (hubId) {
+      const view = await folderForDtype(ref, dir, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
+      if (view) return view;
+      continue;
+    }
     const converted = await convertLocal(dir, cacheDir, plain);
     if (converted) return converted;
   }
 
+  if (hubId) {
+    const bar = options.onProgress ? undefined : stderrProgressBar();
+    const onProgress = options.onProgress ?? bar!.onProgress;
+    try {
+      const model = await resolveHubModel(ref, {
+        cacheDir,
+        dtype: options.dtype,
+        subfolder: options.subfolder,
+        endpoint: options.endpoint,
+        token: options.token,
+        fetch: options.fetch,
+        signal: options.signal,
+        offline: options.offline,
+        retries: options.retries,
+        searched,
+        onProgress: progress =>
+          onProgress({
+            file: progress.file,
+            url: `${hubEndpoint(options)}/${parseHubId(ref).id}`,
+            received: progress.received,
+            total: progress.total,
+            done: progress.done,
+            model: ref,
+          }),
+      });
+      return model.folder;
+    } catch (error) {
+      // The hub cannot be reached at all: the id was simply not found anywhere we could look.
+      if (ModelDownloadError.isInstance(error) && error.reason === 'network' && error.file === 'listing') {
+        throw new ModelNotFoundError({
+          ref,
+          searched: [...searched, `hub: ${error.url} (failed: ${(error.cause as Error)?.message ?? 'unreachable'})`],
+          hint:
+            `The hub could not be reached. Check your connection or HF_ENDPOINT, set DECODEKIT_MODELS to a mirror folder that holds it, ` +
+            `or use a known model id (known: ${KNOWN_MODELS.map(model => model.ref).join(', ')}).`,
+        });
+      }
+      throw error;
+    } finally {
+      bar?.stop();
+    }
+  }
   if (!known) {
     throw new ModelNotFoundError({
       ref,
       searched,
       hint:
-        `"${ref}" is not a folder and not a known model id (known: ${KNOWN_MODELS.map(model => model.ref).join(', ')}). ` +
-        'Pass a model folder path, or set DECODEKIT_MODELS to a mirror folder that holds it.',
+        `"${ref}" is not a folder, not a known model id (known: ${KNOWN_MODELS.map(model => model.ref).join(', ')}) ` +
+        'and not a hub id (org/name or org/name@revision). Pass a model folder path or a hub id, or set DECODEKIT_MODELS to a mirror folder that holds it.',
     });
   }
   if (options.offline) {
@@ -263,7 +382,31 @@ export interface CachedModel {
   readonly source?: string;
 }
 
-/** The model folders in the cache (converted hub models and converted local folders). */
+/** Hub downloads in the cache: `hub/{org}/{name}/snapshots/{commit}/{dtype}`. */
+async function listHubModels(cacheDir: string): Promise<CachedModel[]> {
+  const found: CachedModel[] = [];
+  const entries = async (dir: string) => (isDirectory(dir) ? (await readdir(dir)).filter(entry => !entry.startsWith('.')).sort() : []);
+  const hub = join(cacheDir, 'hub');
+  for (const org of await entries(hub)) {
+    for (const name of await entries(join(hub, org))) {
+      const snapshots = join(hub, org, name, 'snapshots');
+      for (const commit of await entries(snapshots)) {
+        for (const view of (await entries(join(snapshots, commit))).filter(entry => !entry.includes('.tmp-'))) {
+          const path = join(snapshots, commit, view);
+          try {
+            const manifest = JSON.parse(await readFile(join(path, '.decodekit-hub.json'), 'utf8')) as { dtype?: string; layout: string; graph: string };
+            found.push({ ref: `${org}/${name}@${commit}`, path, graph: manifest.dtype ?? manifest.layout, source: manifest.graph });
+          } catch {
+            // An unfinished staging folder or a foreign file: not a model.
+          }
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** The model folders in the cache (converted hub models, converted local folders and hub downloads). */
 export async function listModels(options: { cacheDir?: string } = {}): Promise<CachedModel[]> {
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   const found: CachedModel[] = [];
@@ -291,5 +434,6 @@ export async function listModels(options: { cacheDir?: string } = {}): Promise<C
   };
   await visit(join(cacheDir, 'models'), '', 4);
   await visit(join(cacheDir, 'converted'), '', 1);
+  found.push(...(await listHubModels(cacheDir)));
   return found;
 }

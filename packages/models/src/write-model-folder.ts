@@ -22,14 +22,15 @@ function siblingTemp(dir: string, tag: string): string {
 
 /**
  * Writes a model folder atomically: every file goes into a temporary sibling folder, which is then renamed
- * to `dir`, so readers never see a half-written model.
+ * to `dir`, so readers never see a half-written model. `files` may be a function that streams large files
+ * into the temporary folder itself and returns the remaining (small) ones.
  *
  * @returns the absolute folder path
  * @throws InvalidArgumentError when `dir` exists and neither `overwrite` nor `keepExisting` is set
  */
 export async function writeModelFolder(
   dir: string,
-  files: ModelFolderFiles,
+  files: ModelFolderFiles | ((temporaryDir: string) => Promise<ModelFolderFiles>),
   options: WriteModelFolderOptions = {},
 ): Promise<string> {
   const target = resolve(dir);
@@ -45,7 +46,9 @@ export async function writeModelFolder(
   await mkdir(dirname(target), { recursive: true });
   const temp = siblingTemp(target, 'partial');
   try {
-    for (const [relative, content] of Object.entries(files)) {
+    await mkdir(temp, { recursive: true });
+    const small = typeof files === 'function' ? await files(temp) : files;
+    for (const [relative, content] of Object.entries(small)) {
       const path = join(temp, relative);
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, content);

@@ -104,3 +104,8 @@ export function stubTokenizerFactory({
     applyChatTemplate: unsupported,
   };
 }
+
+/** A third-party export from ../shared/fixtures/hf-exports (next to the models mirror), read-only. */
+export function hfExportFolder(name: string): string {
+  return join(MODELS_ROOT, '..', 'fixtures', 'hf-exports', name);
+}

@@ -1,16 +1,19 @@
-import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, resolveGenerateOptions, type GenerateOptions } from '@decodekit/core';
 import type { Command } from 'commander';
-import { DEFAULT_MODEL, loadForCli } from '../load.js';
-import { buildSetup, decoderFor } from '../strategies.js';
-import { constraintFromCli } from '@decodekit/strategy-constrained';
+import { DEFAULT_MODEL, DTYPE_HELP, loadForCli } from '../load.js';
+import { strategyHelp, buildSetup, decoderFor } from '../strategies.js';
+import { constraintFromCli, type JsonSchema } from '@decodekit/strategy-constrained';
 import { collect, number } from './option-parsers.js';
+import { readUserJson, readUserText } from '../user-files.js';
 
 export function registerGenerate(program: Command): void {
   program
     .command('generate')
     .description('Generate text from a prompt, streaming it to stdout.')
-    .option('--model <ref>', 'model folder, hub id or llama2.c folder', DEFAULT_MODEL)
+    .addHelpText('after', strategyHelp)
+    .option('--model <ref>', 'model folder, hub id (org/name[@revision]) or llama2.c folder', DEFAULT_MODEL)
+    .option('--dtype <dtype>', DTYPE_HELP)
+    .option('--offline', 'never download (also HF_HUB_OFFLINE=1 or DECODEKIT_OFFLINE=1)')
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .option('--prompt <text>', 'prompt text')
     .option('--prompt-file <file>', 'read the prompt from a file')
@@ -20,7 +23,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling', number('--top-p'))
     .option('--min-p <p>', 'min-p sampling', number('--min-p'))
     .option('--repetition-penalty <r>', 'repetition penalty (1 = off)', number('--repetition-penalty'))
-    .option('--no-repeat-ngram-size <n>', 'ban repeated n-grams', number('--no-repeat-ngram-size'))
+    .option('--ban-repeated-ngrams <n>', 'ban repeating any n-gram of this size (no_repeat_ngram_size)', number('--ban-repeated-ngrams'))
     .option('--seed <s>', 'sampling seed', number('--seed'), 0)
     .option('--stop <text>', 'stop string (repeatable)', collect, [])
     .option('--strategy <spec>', 'NAME[:key=value,...], e.g. token-recycling:budget=32', 'ar')
@@ -36,8 +39,8 @@ export function registerGenerate(program: Command): void {
       if (!['text', 'json'].includes(options.format)) {
         throw new InvalidArgumentError({ argument: '--format', message: `use text or json, got "${options.format}".` });
       }
-      const prompt: string = options.promptFile !== undefined ? readFileSync(options.promptFile, 'utf8') : (options.prompt ?? '');
-      const model = await loadForCli(options.model, options.backend);
+      const prompt: string = options.promptFile !== undefined ? readUserText(options.promptFile, '--prompt-file') : (options.prompt ?? '');
+      const model = await loadForCli(options.model, options.backend, { dtype: options.dtype, offline: options.offline });
       const cleanup: (() => Promise<void>)[] = [];
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort('interrupted'));
@@ -51,9 +54,9 @@ export function registerGenerate(program: Command): void {
           options.jsonSchema !== undefined || options.regex !== undefined || options.grammar !== undefined
             ? [
                 constraintFromCli({
-                  jsonSchema: options.jsonSchema !== undefined ? JSON.parse(readFileSync(options.jsonSchema, 'utf8')) : undefined,
+                  jsonSchema: options.jsonSchema !== undefined ? (readUserJson(options.jsonSchema, '--json-schema') as JsonSchema) : undefined,
                   regex: options.regex,
-                  grammar: options.grammar !== undefined ? readFileSync(options.grammar, 'utf8') : undefined,
+                  grammar: options.grammar !== undefined ? readUserText(options.grammar, '--grammar') : undefined,
                   tokenizer: model.tokenizer,
                   maxTokens: options.maxTokens,
                 }),
@@ -67,7 +70,7 @@ export function registerGenerate(program: Command): void {
           topP: options.topP,
           minP: options.minP,
           repetitionPenalty: options.repetitionPenalty,
-          noRepeatNgramSize: options.noRepeatNgramSize,
+          noRepeatNgramSize: options.banRepeatedNgrams,
           seed: options.seed,
           stop: options.stop,
           signal: controller.signal,
@@ -83,6 +86,7 @@ export function registerGenerate(program: Command): void {
         process.stdout.write(prompt);
         for await (const event of decoder.stream(prompt, generateOptions)) {
           if (event.type === 'token') process.stdout.write(event.text);
+          if (event.type === 'warning') process.stderr.write(`decodekit: warning: ${event.message}\n`);
           if (event.type === 'done') {
             process.stdout.write('\n');
             const { stats } = event;

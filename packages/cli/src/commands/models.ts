@@ -1,5 +1,6 @@
 import { listModels, resolveModel } from '@decodekit/models/node';
 import type { Command } from 'commander';
+import { DTYPE_HELP, checkDtype } from '../load.js';
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('List cached models or pull one into the cache.');
@@ -14,8 +15,10 @@ export function registerModels(program: Command): void {
   models
     .command('pull <ref>')
     .description('Resolve a model (mirror, download, conversion) into the cache and print its folder.')
-    .action(async (ref: string) => {
-      const folder = await resolveModel(ref);
+    .option('--dtype <dtype>', DTYPE_HELP)
+    .option('--offline', 'never download (also HF_HUB_OFFLINE=1 or DECODEKIT_OFFLINE=1)')
+    .action(async (ref: string, options: { dtype?: string; offline?: boolean }) => {
+      const folder = await resolveModel(ref, { dtype: checkDtype(options.dtype), ...(options.offline ? { offline: true } : {}) });
       process.stdout.write(`${folder}\n`);
     });
 }

@@ -154,7 +154,7 @@ async function* runDecode(
 
   const tokens = [...ids];
   const generated: number[] = [];
-  let processorState: unknown = processor.init(ids);
+  let processorState: unknown = processor.init(ids, { maxTokens: Math.min(options.maxTokens, contextLength - ids.length) });
   let finish: FinishReason | undefined;
   const stats: DecodeStats = {
     promptTokens: ids.length,
@@ -168,6 +168,7 @@ async function* runDecode(
   let decodeForwards = 0;
   let speculativeSeen = false;
   const queue: DecodeEvent[] = [];
+  const warned = new Set<string>();
   let wake: (() => void) | undefined;
   const push = (event: DecodeEvent): void => {
     queue.push(event);
@@ -192,9 +193,9 @@ async function* runDecode(
     temperature: options.temperature,
     signal,
     remaining: () => (finish ? 0 : Math.min(options.maxTokens - generated.length, contextLength - tokens.length)),
-    async forward(input) {
+    async forward(input, forwardOptions) {
       throwIfAborted(signal);
-      const output = await sequence.forward(input, { signal });
+      const output = await (forwardOptions?.sequence ?? sequence).forward(input, { signal });
       stats.forwardPasses += 1;
       decodeForwards += 1;
       throwIfAborted(signal);
@@ -215,6 +216,11 @@ async function* runDecode(
       return finish === undefined;
     },
     report: event => push(event),
+    warn(code, message) {
+      if (warned.has(code)) return;
+      warned.add(code);
+      push({ type: 'warning', code, message });
+    },
     recordDraft({ proposed, accepted, draftMs, verifyMs }) {
       speculativeSeen = true;
       stats.draftTokens = (stats.draftTokens ?? 0) + proposed;

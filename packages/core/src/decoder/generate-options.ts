@@ -49,6 +49,9 @@ export interface ResolvedOptions {
   options: GenerateOptions;
 }
 
+/** Matches an unpaired UTF-16 surrogate (paired ones are one code point under the u flag). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 function check(condition: boolean, argument: string, message: string): void {
   if (!condition) throw new InvalidArgumentError({ argument, message });
 }
@@ -70,7 +73,15 @@ export function resolveGenerateOptions(options: GenerateOptions = {}): ResolvedO
     check(options.typicalP > 0 && options.typicalP <= 1, 'typicalP', `must be in (0, 1], got ${options.typicalP}.`);
   }
   if (options.repetitionPenalty !== undefined) {
-    check(options.repetitionPenalty > 0, 'repetitionPenalty', `must be > 0 (1 = off), got ${options.repetitionPenalty}.`);
+    check(
+      Number.isFinite(options.repetitionPenalty) && options.repetitionPenalty > 0,
+      'repetitionPenalty',
+      `must be a finite number > 0 (1 = off), got ${options.repetitionPenalty}.`,
+    );
+  }
+  for (const name of ['presencePenalty', 'frequencyPenalty'] as const) {
+    const value = options[name];
+    if (value !== undefined) check(Number.isFinite(value), name, `must be a finite number (0 = off, typically in [-2, 2]), got ${value}.`);
   }
   if (options.noRepeatNgramSize !== undefined) {
     check(
@@ -81,6 +92,8 @@ export function resolveGenerateOptions(options: GenerateOptions = {}): ResolvedO
   }
   const stop = options.stop === undefined ? [] : typeof options.stop === 'string' ? [options.stop] : [...options.stop];
   check(stop.every(s => typeof s === 'string' && s.length > 0), 'stop', 'stop strings must be non-empty strings.');
+  // A lone UTF-16 surrogate can never appear in decoded text: such a stop string would silently never match.
+  check(stop.every(s => !LONE_SURROGATE.test(s)), 'stop', 'a stop string contains a lone UTF-16 surrogate (not valid Unicode text).');
   const seed = options.seed ?? 0;
   check(Number.isInteger(seed), 'seed', `must be an integer, got ${seed}.`);
   return {

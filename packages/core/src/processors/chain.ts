@@ -28,8 +28,8 @@ export function chain<const TProcessors extends readonly LogitsProcessor<any>[]>
       parts.length === 0
         ? 'chain()'
         : `chain(${parts.map(processor => processor.name).join(', ')})`,
-    init: prefix =>
-      Object.freeze(parts.map(processor => processor.init(prefix))) as unknown as TState,
+    init: (prefix, context) =>
+      Object.freeze(parts.map(processor => processor.init(prefix, context))) as unknown as TState,
     advance(state, token) {
       const states = state as readonly unknown[];
       let next: unknown[] | undefined;

@@ -1,4 +1,4 @@
-import type { Sequence } from '../types.js';
+import type { CausalLM, Sequence } from '../types.js';
 
 /**
  * Hardware-aware draft sizing. A draft row is only worth verifying when the tokens it is expected to add
@@ -20,6 +20,11 @@ export class DraftLengthPolicy {
   private idleSteps = 0;
   private lastKept: number | undefined;
 
+  /** @param pinned a cost curve to use instead of measuring one (`speculative({ costCurve })`). */
+  constructor(pinned?: Float64Array) {
+    this.costs = pinned;
+  }
+
   /**
    * How many draft rows to ask the drafter for next: a little more than the last step kept, so drafters
    * that pay per row (a draft model runs one forward per token) do not draft rows that will be cut, while
@@ -36,14 +41,22 @@ export class DraftLengthPolicy {
   }
 
   /**
-   * Measures the cost of forwards of 1..maxRows rows on a fork of `sequence`, once per model (`key`, the
-   * model object): later strategy instances on the same model reuse the curve.
+   * Gets the cost curve once: pinned, already measured in this process for `model`, stored by the model's
+   * `costProfile`, or measured now on a fork of `sequence` (forwards of 1..maxRows rows) and stored. Once
+   * known it is never re-timed, so sizing decisions depend on the generation only, not on machine load;
+   * drafts longer than the curve extrapolate it linearly.
    */
-  async calibrate(sequence: Sequence, pending: number, maxRows: number, signal?: AbortSignal, key?: object): Promise<void> {
-    if (this.costs && this.costs.length > maxRows) return;
-    const known = key ? measuredCosts.get(key) : undefined;
-    if (known && known.length > maxRows) {
+  async calibrate(sequence: Sequence, pending: number, maxRows: number, signal?: AbortSignal, model?: CausalLM): Promise<void> {
+    if (this.costs) return;
+    const known = model ? measuredCosts.get(model) : undefined;
+    if (known) {
       this.costs = known;
+      return;
+    }
+    const stored = await model?.costProfile?.load();
+    if (model && stored && isCostCurve(stored)) {
+      this.costs = stored;
+      measuredCosts.set(model, stored);
       return;
     }
     const probe = sequence.fork();
@@ -78,7 +91,10 @@ export class DraftLengthPolicy {
       }
       costs[0] = 1;
       this.costs = costs;
-      if (key) measuredCosts.set(key, costs);
+      if (model) {
+        measuredCosts.set(model, costs);
+        await model.costProfile?.save(costs);
+      }
     } finally {
       probe.dispose();
     }
@@ -176,4 +192,8 @@ export class DraftLengthPolicy {
   private key(depth: number, rank: number): number {
     return Math.min(depth, 32) * 64 + Math.min(rank, 63);
   }
+}
+
+function isCostCurve(costs: Float64Array): boolean {
+  return costs.length >= 2 && costs.every(value => Number.isFinite(value) && value > 0);
 }

@@ -163,3 +163,56 @@ describe('speculative engine near the end of the context', () => {
     for (const call of model.forwardCalls) expect(call.prefixLength + call.tokens.length).toBeLessThanOrEqual(20);
   });
 });
+
+describe('seeded determinism', () => {
+  const model = () => mockModel({ vocabSize: VOCAB, logits: logitsOf, tree: true });
+
+  it.each([
+    { title: 'adaptive sizing', adaptive: true },
+    { title: 'every row verified', adaptive: false },
+  ])('drafts without q: the sampled output is the autoregressive output for the same seed ($title)', async ({ adaptive }) => {
+    for (const seed of [1, 7, 42]) {
+      for (const [index, prompt] of [[1], [2, 3, 4]].entries()) {
+        const options = { maxTokens: 30, temperature: 0.8, topP: 0.95, repetitionPenalty: 1.1, seed };
+        const reference = await createDecoder({ model: model() }).generate({ tokens: prompt }, options);
+        // Different drafts (error rates, tree widths) must not change a single token.
+        for (const width of [1, 3]) {
+          const drafter = noisyOracle({ errorRate: 0.4, seed: seed + index, width });
+          const strategy = speculative({ drafter, adaptive, budget: 9, costCurve: [1, 1, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8] });
+          const result = await createDecoder({ model: model() }).use(strategy).generate({ tokens: prompt }, options);
+          expect(result.tokens, `seed ${seed}, width ${width}`).toEqual(reference.tokens);
+          expect(result.stats.acceptedDraftTokens ?? 0).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it('a pinned cost curve is validated', () => {
+    const drafter = noisyOracle();
+    for (const costCurve of [[1], [1, 1, 0.5], [1, Number.NaN], [1, 1, -2]]) {
+      expect(() => speculative({ drafter, costCurve })).toThrow(InvalidArgumentError);
+    }
+    expect(() => speculative({ drafter, costCurve: [1, 1, 1.2, 1.5] })).not.toThrow();
+  });
+
+  it('the cost curve comes from the model’s cost profile when stored, and is stored once measured', async () => {
+    const saved: Float64Array[] = [];
+    let loads = 0;
+    const stored = Float64Array.from([1, 1, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08, 1.09]);
+    const withProfile = (curve: Float64Array | undefined) =>
+      Object.assign(model(), {
+        costProfile: {
+          load: () => ((loads += 1), curve),
+          save: (costs: Float64Array) => void saved.push(costs),
+        },
+      });
+    const options = { maxTokens: 20, temperature: 0 };
+    await createDecoder({ model: withProfile(stored) }).use(speculative({ drafter: noisyOracle() })).generate({ tokens: [1] }, options);
+    expect(loads).toBe(1);
+    expect(saved).toHaveLength(0);
+    await createDecoder({ model: withProfile(undefined) }).use(speculative({ drafter: noisyOracle() })).generate({ tokens: [1] }, options);
+    expect(loads).toBe(2);
+    expect(saved).toHaveLength(1);
+    expect(saved[0][1]).toBe(1);
+  });
+});

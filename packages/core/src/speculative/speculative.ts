@@ -1,11 +1,12 @@
-import { InvalidArgumentError } from '../errors.js';
-import { softmax } from '../processors/index.js';
+import { InvalidArgumentError, invariant } from '../errors.js';
 import { seededRandom } from '../sampling/index.js';
 import type { Drafter, Strategy, StrategyContext, Verifier } from '../strategy.js';
 import type { DraftTree } from '../types.js';
 import { DraftLengthPolicy } from './draft-length-policy.js';
 import { isChain, keepRows, shapeDraftTree } from './draft-tree.js';
+import { draftSeed } from './draft-seed.js';
 import { rejectionSampling } from './verifiers.js';
+import { verifyTree } from './verify-tree.js';
 
 /** Options of `speculative()`. */
 export interface SpeculativeOptions {
@@ -18,9 +19,20 @@ export interface SpeculativeOptions {
   /**
    * Hardware-aware draft sizing (default true): measure the backend's cost of a forward of k rows once, learn
    * how deep drafts get accepted, and cut each draft where the expected tokens per unit of forward cost
-   * peak. It never changes the output, only the speed. Set false to verify every draft row the drafter gives.
+   * peak. It never changes the distribution, only the speed. Set false to verify every draft row the
+   * drafter gives.
+   *
+   * Seeded runs stay reproducible: drafts without q are verified by sample-and-match, whose output does not
+   * depend on what was drafted; for drafts sampled from q, every sizing decision is a function of the
+   * generation and of the cost curve, which is pinned (`costCurve`) or measured once per model and machine
+   * and persisted by the backend (`CausalLM.costProfile`), never re-timed per run.
    */
   adaptive?: boolean;
+  /**
+   * Pins the cost curve of adaptive sizing: `costCurve[k]` = cost of a forward of k rows relative to one
+   * row (k ≥ 1, non-decreasing; longer drafts extrapolate linearly). Skips the measurement.
+   */
+  costCurve?: ArrayLike<number>;
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -40,6 +52,7 @@ export function speculative({
   verifier = rejectionSampling(),
   budget = drafter?.preferredBudget ?? 16,
   adaptive = true,
+  costCurve,
 }: SpeculativeOptions): Strategy {
   if (!drafter || typeof drafter.propose !== 'function') {
     throw new InvalidArgumentError({ argument: 'drafter', message: 'speculative() needs a drafter with a propose() method.' });
@@ -47,8 +60,9 @@ export function speculative({
   if (!Number.isInteger(budget) || budget < 1) {
     throw new InvalidArgumentError({ argument: 'budget', message: `must be a positive integer, got ${budget}.` });
   }
+  const pinned = costCurve === undefined ? undefined : checkCostCurve(costCurve);
   // One policy per strategy instance: what it learns carries over between generations of a decoder.
-  const policy = adaptive ? new DraftLengthPolicy() : undefined;
+  const policy = adaptive ? new DraftLengthPolicy(pinned) : undefined;
   return {
     kind: 'strategy',
     name: `speculative(${drafter.name})`,
@@ -59,9 +73,10 @@ export function speculative({
         tokens: context.tokens,
         model: context.model,
         // An independent stream: drafts must never share random numbers with verification.
-        random: seededRandom((context.seed ^ 0x5f3759df) >>> 0),
+        random: seededRandom(draftSeed(context.seed)),
         temperature: context.temperature,
         signal: context.signal,
+        warn: (code, message) => context.warn(code, message),
       });
       try {
         const room = context.model.info.contextLength - context.tokens.length + 1;
@@ -140,47 +155,23 @@ async function step(
     for (let i = 0; i < rows; i++) parents[i + 1] = tree.parents[i] + 1;
   }
   const verifyStart = now();
-  const { logits } = await context.forward({ tokens: input, parents });
-
-  const children: number[][] = Array.from({ length: rows + 1 }, () => []);
-  for (let i = 0; i < rows; i++) children[tree.parents[i] + 1].push(i + 1);
-
-  // Walk the tree with the processor state forked along the path.
-  const acceptedRows: number[] = [];
-  let node = 0;
-  let state = context.processorState;
-  let bonus: number;
-  for (;;) {
-    const row = logits.slice(node * vocabSize, (node + 1) * vocabSize);
-    processor.process(row, state);
-    const kids = children[node];
-    const childTokens = kids.map(child => tree.tokens[child - 1]);
-    let decision: number | { token: number };
-    if (sampler.greedy && verifier.lossless) {
-      // Greedy match (P1) on the processed logits, exactly as autoregressive greedy picks.
-      const best = sampler.sample(row, random);
-      const index = childTokens.indexOf(best);
-      decision = index >= 0 ? index : { token: best };
-    } else if (kids.length === 0 && !sampler.greedy) {
-      decision = { token: sampler.sample(row, random) };
-    } else {
-      const q = tree.qDistributions ? qRow(tree, kids[0] - 1, vocabSize) : undefined;
-      decision = verifier.step({ probabilities: softmax(row), childTokens, q, greedy: sampler.greedy, random });
-    }
-    if (typeof decision === 'number') {
-      node = kids[decision];
-      acceptedRows.push(node - 1);
-      state = processor.advance(state, tree.tokens[node - 1]);
-      continue;
-    }
-    bonus = decision.token;
-    break;
-  }
+  const output = await context.forward({ tokens: input, parents, hidden: verifier.needsHidden && rows > 0 ? true : undefined });
+  const { acceptedRows, acceptedTokens, bonus } = verifyTree({
+    output,
+    tree,
+    vocabSize,
+    processor,
+    processorState: context.processorState,
+    sampler,
+    verifier,
+    random,
+  });
+  // Every draft row had logits in this forward, so the walk always ends on a bonus token.
+  invariant(bonus !== undefined, 'the verification walk ended without a bonus token');
   const verifyMs = now() - verifyStart;
 
   context.sequence.commit([0, ...acceptedRows.map(row => row + 1)]);
   if (rows > 0) policy?.record(tree.parents, acceptedRows);
-  const acceptedTokens = acceptedRows.map(row => tree.tokens[row]);
   context.report({ type: 'verify', acceptedRows, acceptedTokens, bonusToken: bonus });
   context.recordDraft({ proposed: rows, accepted: acceptedRows.length, draftMs, verifyMs });
   await drafter.observe?.({
@@ -188,13 +179,24 @@ async function step(
     tree,
     acceptedRows,
     emitted: [...acceptedTokens, bonus],
-    logits,
+    logits: output.logits,
     vocabSize,
   });
   for (const token of acceptedTokens) if (!context.emit(token, 'draft')) return false;
   return context.emit(bonus, rows > 0 ? 'bonus' : 'target');
 }
 
-function qRow(tree: DraftTree, row: number, vocabSize: number): Float32Array | undefined {
-  return tree.qDistributions?.subarray(row * vocabSize, (row + 1) * vocabSize);
+function checkCostCurve(curve: ArrayLike<number>): Float64Array {
+  const costs = Float64Array.from(curve);
+  const valid =
+    costs.length >= 2 &&
+    costs.every((value, k) => Number.isFinite(value) && value > 0 && (k < 2 || value >= costs[k - 1]));
+  if (!valid) {
+    throw new InvalidArgumentError({
+      argument: 'costCurve',
+      message:
+        'must list the relative cost of a forward of k rows for k = 0, 1, 2, ... (finite, positive, non-decreasing from k = 1), e.g. [1, 1, 1.1, 1.2].',
+    });
+  }
+  return costs;
 }

@@ -11,6 +11,9 @@ import {
   type WithDecodeRules,
 } from './decode-rules.js';
 
+/** Matches an unpaired UTF-16 surrogate (paired ones are one code point under the u flag). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 /** Options of `createTokenizer`. */
 export interface CreateTokenizerOptions {
   /** The parsed `tokenizer.json`. */
@@ -138,6 +141,16 @@ export function createTokenizer(options: CreateTokenizerOptions): Tokenizer {
     bosTokenId,
     eosTokenIds,
     encode(text, { addSpecialTokens = true } = {}) {
+      if (typeof text !== 'string') {
+        throw new InvalidArgumentError({ argument: 'text', message: `encode() takes a string, got ${typeof text}.` });
+      }
+      if (LONE_SURROGATE.test(text)) {
+        // Encoding would silently turn it into U+FFFD (or bytes no model was trained on).
+        throw new InvalidArgumentError({
+          argument: 'text',
+          message: 'the text contains a lone UTF-16 surrogate, which is not valid Unicode; repair or drop it (e.g. text.toWellFormed()).',
+        });
+      }
       if (!addSpecialTokens || (addBos === undefined && addEos === undefined)) {
         return inner.encode(text, { add_special_tokens: addSpecialTokens }).ids;
       }

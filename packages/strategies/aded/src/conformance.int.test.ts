@@ -40,5 +40,4 @@ runStrategyConformance({
   name: 'aded (self-generated store, budget 16)',
   strategy: async ({ model, kind }) =>
     speculative({ drafter: aded({ store: await storeFor(model, kind) }), budget: 16 }),
-  samples: 8_000,
 });

@@ -11,3 +11,6 @@ export {
 export type { BuildAdedStoreOptions, Successors } from './aded-store.js';
 export { C1, C2, puct, runMcts } from './mcts.js';
 export type { MctsOptions } from './mcts.js';
+export { adedDescriptor } from './descriptor.js';
+export { selfGeneratedAdedStore, selfGeneratedStories } from './self-generated-store.js';
+export type { SelfGeneratedStoreOptions } from './self-generated-store.js';

@@ -1,4 +1,4 @@
-import { chain, createDecoder, logSoftmax, noRepeatNgram, repetitionPenalty, InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type LogitsProcessor } from '@decodekit/core';
+import { AbortedError, chain, createDecoder, mockModel, logSoftmax, noRepeatNgram, repetitionPenalty, InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type LogitsProcessor } from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import { BeamHypotheses } from './beam-hypotheses.js';
@@ -214,5 +214,35 @@ describe('BeamHypotheses (Hugging Face semantics)', () => {
     hypotheses.add([1, 2], -4, -4); // -2: dropped
     hypotheses.add([1, 2, 3, 4, 5], -1, -1); // -0.2: replaces -1
     expect(hypotheses.hypotheses.map(h => h.score).sort((a, b) => a - b)).toEqual([-0.5, -0.2]);
+  });
+});
+
+describe('forwards of forked beams go through the decoder', () => {
+  it.each(['per-beam', 'auto'] as const)('counts every forward (%s mode) and stops on abort', async forwardMode => {
+    const model = toyModel({ vocabSize: 12, seed: 9 });
+    const strategy = beamSearch({ numBeams: 3, forwardMode: forwardMode === 'auto' ? 'auto' : 'per-beam', maxTreeRows: 1 });
+    const before = model.forwardCalls.length;
+    const result = await createDecoder({ model }).use(strategy).generate({ tokens: [1, 2, 3] }, { maxTokens: 6 });
+    const calls = model.forwardCalls.length - before;
+    expect(calls).toBeGreaterThan(6); // one per live beam and step, not one per step
+    expect(result.stats.forwardPasses).toBe(calls);
+
+    // Abort from inside a fork's forward: the search must stop at the next forward it asks for.
+    const controller = new AbortController();
+    let rows = 0;
+    const aborting = mockModel({
+      vocabSize: 12,
+      tree: false,
+      logits: context => {
+        rows += 1;
+        if (rows === 12) controller.abort();
+        return Float32Array.from({ length: 12 }, (_, token) => Math.sin(token * 1.3 + (context.at(-1) ?? 0)));
+      },
+    });
+    const pending = createDecoder({ model: aborting })
+      .use(beamSearch({ numBeams: 3, forwardMode: 'per-beam' }))
+      .generate({ tokens: [1, 2, 3] }, { maxTokens: 50, signal: controller.signal });
+    await expect(pending).rejects.toThrow(AbortedError);
+    expect(aborting.forwardCalls.length).toBeLessThan(14);
   });
 });

@@ -159,7 +159,7 @@ export function createBeamSearch(
         maxTokens,
         eosTokenIds: context.model.info.eosTokenIds,
         numReturnSequences: 1,
-        forward: input => context.forward(input),
+        forward: (input, sequence) => context.forward(input, { sequence }),
         signal: context.signal,
       });
       for (const token of hypotheses[0]?.tokens ?? []) {

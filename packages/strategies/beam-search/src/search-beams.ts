@@ -48,8 +48,11 @@ export interface SearchBeamsInput {
   readonly numReturnSequences: number;
   readonly forwardMode: BeamForwardMode;
   readonly maxTreeRows: number;
-  /** Runs a forward on `sequence` (lets a decoder count it). Defaults to `sequence.forward`. */
-  readonly forward?: (input: ForwardInput) => Promise<ForwardOutput>;
+  /**
+   * Runs a forward on `sequence` — the base sequence or a beam's fork — so a decoder counts it and checks
+   * abort (`context.forward(input, { sequence })`). Defaults to `sequence.forward`.
+   */
+  readonly forward?: (input: ForwardInput, sequence: Sequence) => Promise<ForwardOutput>;
   readonly signal?: AbortSignal;
 }
 
@@ -108,7 +111,9 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
   const hypotheses = Array.from({ length: numGroups }, () => new BeamHypotheses(groupSize, input.lengthPenalty, input.earlyStopping, maxTokens));
   const done = new Array<boolean>(numGroups).fill(false);
   const base = input.sequence;
-  const forwardBase = input.forward ?? ((forwardInput: ForwardInput) => base.forward(forwardInput, { signal }));
+  const forwardOn = (sequence: Sequence, forwardInput: ForwardInput): Promise<ForwardOutput> =>
+    input.forward ? input.forward(forwardInput, sequence) : sequence.forward(forwardInput, { signal });
+  const forwardBase = (forwardInput: ForwardInput): Promise<ForwardOutput> => forwardOn(base, forwardInput);
   const baseStart = base.tokens.length;
   if (input.forwardMode === 'tree' && !model.capabilities.tree) {
     throw new UnsupportedCapabilityError({
@@ -158,7 +163,7 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
             const tokens = full(beam);
             const chain = tokens.slice(committed, tokens.length - 1);
             if (chain.length > 0) {
-              await sequence.forward({ tokens: Int32Array.from(chain) }, { signal });
+              await forwardOn(sequence, { tokens: Int32Array.from(chain) });
               forwardPasses += 1;
               forwardRows += chain.length;
               sequence.commit(range(chain.length));
@@ -189,7 +194,7 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
           let row = byBeam.get(sequence);
           if (!row) {
             const pending = full(beam).at(-1)!;
-            const { logits } = await sequence.forward({ tokens: Int32Array.of(pending) }, { signal });
+            const { logits } = await forwardOn(sequence, { tokens: Int32Array.of(pending) });
             forwardPasses += 1;
             forwardRows += 1;
             row = logits.slice(0, vocab);

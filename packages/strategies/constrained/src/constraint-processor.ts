@@ -28,6 +28,8 @@ export interface ConstraintState {
   readonly done: boolean;
   /** The token that broke the constraint, when `configuration` is null. */
   readonly offendingToken?: number;
+  /** The budget the structure must close within (explicit `maxTokens`, else the generation's), if any. */
+  readonly maxTokens?: number;
 }
 
 /** A constraint as a logits processor, with queries for tools and other strategies (ASAp, CLI). */
@@ -60,8 +62,15 @@ interface CompiledConstraint {
 const compiled = new WeakMap<Tokenizer, Map<string, CompiledConstraint>>();
 
 /**
- * Compiles (or reuses) a constraint for a tokenizer. Compilation is cached per (tokenizer, key); masks are
- * cached per recogniser configuration, so a constraint shared by many generations gets faster over time.
+ * Most compiled constraints kept per tokenizer (least recently used dropped first), so a long-running
+ * process that sees a new schema per request (a server) does not grow without bound.
+ */
+export const MAX_COMPILED_CONSTRAINTS = 64;
+
+/**
+ * Compiles (or reuses) a constraint for a tokenizer. Compilation is cached per (tokenizer, key), the
+ * {@link MAX_COMPILED_CONSTRAINTS} most recently used per tokenizer; masks are cached per recogniser
+ * configuration, so a constraint shared by many generations gets faster over time.
  */
 export function compileConstraint(
   tokenizer: Tokenizer,
@@ -75,13 +84,19 @@ export function compileConstraint(
     compiled.set(tokenizer, byKey);
   }
   let constraint = byKey.get(key);
-  if (!constraint) {
+  if (constraint) {
+    byKey.delete(key); // re-inserted below: Map order is recency order
+  } else {
     const { builder, root } = build();
     const grammar = flattenGrammar(builder.rules, root, argument);
     const index = vocabularyIndex(tokenizer);
     const recogniser = new PushdownRecogniser(grammar, minimalRestLengths(grammar, index.singleBytes));
     constraint = { recogniser, index, masks: new WeakMap(), transitions: new WeakMap() };
-    byKey.set(key, constraint);
+  }
+  byKey.set(key, constraint);
+  if (byKey.size > MAX_COMPILED_CONSTRAINTS) {
+    const oldest = byKey.keys().next();
+    if (!oldest.done) byKey.delete(oldest.value);
   }
   return constraint;
 }
@@ -166,7 +181,8 @@ export function constraintProcessor(
     const config = state.configuration;
     if (!config) throw new ConstraintViolationError({ constraint: name, tokenId: state.offendingToken ?? -1 });
     const mask = tokenMask(constraint, config);
-    const budget = maxTokens === undefined ? Infinity : maxTokens - state.generated - 1;
+    const limit = state.maxTokens ?? maxTokens;
+    const budget = limit === undefined ? Infinity : limit - state.generated - 1;
     const tokens: number[] = [];
     for (let i = 0; i < mask.tokens.length; i++) if (mask.nextMinBytes[i] <= budget) tokens.push(mask.tokens[i]);
     if (config.accepting) for (const id of eos) tokens.push(id);
@@ -174,20 +190,29 @@ export function constraintProcessor(
       ? 'the structure is complete, nothing may follow, and the model has no EOS token'
       : mask.tokens.length === 0
         ? 'no token of the vocabulary spells a byte the constraint accepts next'
-        : `no token keeps the structure closable within maxTokens = ${maxTokens}`;
+        : `no token keeps the structure closable within maxTokens = ${limit}`;
     return { tokens, reason };
   };
 
   return {
     name,
     minimalTokens,
-    init: () => ({ configuration: start, generated: 0, done: false }),
+    init(_prefix, context) {
+      // An explicit maxTokens wins; otherwise the generation's budget (from the decoder) bounds the output,
+      // when a complete output fits in it at all (else masking stays unbudgeted, as without a budget).
+      const budget = maxTokens ?? context?.maxTokens;
+      const usable = budget !== undefined && Number.isFinite(budget) && minimalTokens <= budget ? budget : undefined;
+      return { configuration: start, generated: 0, done: false, maxTokens: maxTokens ?? usable };
+    },
     advance(state, token) {
       const generated = state.generated + 1;
       if (state.done || !state.configuration) return { ...state, generated };
-      if (eosSet.has(token) && state.configuration.accepting) return { configuration: state.configuration, generated, done: true };
+      const budget = state.maxTokens;
+      if (eosSet.has(token) && state.configuration.accepting) return { configuration: state.configuration, generated, done: true, maxTokens: budget };
       const next = tokenTransition(constraint, state.configuration, token);
-      return next ? { configuration: next, generated, done: false } : { configuration: null, generated, done: false, offendingToken: token };
+      return next
+        ? { configuration: next, generated, done: false, maxTokens: budget }
+        : { configuration: null, generated, done: false, offendingToken: token, maxTokens: budget };
     },
     process(logits, state) {
       const { tokens, reason } = allowed(state);

@@ -92,8 +92,11 @@ export class GrammarBuilder {
     const out: GrammarElement[] = [];
     for (let i = 0; i < min; i++) out.push(element);
     if (max === Infinity) {
+      // A star over something that matches ε, as in (a*)* or (a|a?)+, would be left-recursive: repeat its
+      // non-empty part instead (the same language).
+      const body = this.nullable(element) ? this.nonEmpty(element) : element;
       const star = this.declare(`${name}*`);
-      this.rules[star].alternatives = [[element, { kind: 'rule', rule: star }], []];
+      this.rules[star].alternatives = [[body, { kind: 'rule', rule: star }], []];
       out.push({ kind: 'rule', rule: star });
       return out;
     }
@@ -103,6 +106,51 @@ export class GrammarBuilder {
     }
     if (tail) out.push(tail);
     return out;
+  }
+
+  /** True when `element` can match the empty string (over the rules defined so far). */
+  nullable(element: GrammarElement): boolean {
+    if (element.kind === 'bytes') return false;
+    // Least fixpoint over the rules reachable from the element.
+    const reachable: number[] = [];
+    const seen = new Set<number>([element.rule]);
+    for (let i = 0, stack = [element.rule]; i < stack.length; i++) {
+      reachable.push(stack[i]);
+      for (const alt of this.rules[stack[i]].alternatives) {
+        for (const e of alt) if (e.kind === 'rule' && !seen.has(e.rule)) (seen.add(e.rule), stack.push(e.rule));
+      }
+    }
+    const empty = new Set<number>();
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const r of reachable) {
+        if (empty.has(r)) continue;
+        if (this.rules[r].alternatives.some(alt => alt.every(e => e.kind === 'rule' && empty.has(e.rule)))) {
+          empty.add(r);
+          changed = true;
+        }
+      }
+    }
+    return empty.has(element.rule);
+  }
+
+  /** An element matching what `element` matches except the empty string (ε-removal, memoized per rule). */
+  nonEmpty(element: GrammarElement, memo = new Map<number, number>()): GrammarElement {
+    if (element.kind === 'bytes') return element;
+    const known = memo.get(element.rule);
+    if (known !== undefined) return { kind: 'rule', rule: known };
+    const id = this.declare(`${this.rules[element.rule].name}+`);
+    memo.set(element.rule, id);
+    const alternatives: GrammarElement[][] = [];
+    for (const alt of this.rules[element.rule].alternatives) {
+      // e1 e2 … en without ε: NE(e1) e2 … en, or (when e1 matches ε) NE(e2 … en).
+      for (let i = 0; i < alt.length; i++) {
+        alternatives.push([this.nonEmpty(alt[i], memo), ...alt.slice(i + 1)]);
+        if (!this.nullable(alt[i])) break;
+      }
+    }
+    this.rules[id].alternatives = alternatives;
+    return { kind: 'rule', rule: id };
   }
 }
 
@@ -147,7 +195,12 @@ export function flattenGrammar(rules: readonly GrammarRule[], root: number, what
     }
   }
   if (!productive[root]) {
-    throw new InvalidArgumentError({ argument: what, message: 'the constraint admits no finite string (every derivation recurses forever).' });
+    throw new InvalidArgumentError({
+      argument: what,
+      message:
+        'the constraint admits no finite string: look for an empty character class (such as [^\\s\\S]), ' +
+        'contradictory bounds (such as minLength above maxLength) or a rule that only ever recurses.',
+    });
   }
   const alternatives = rules.map(rule =>
     rule.alternatives.filter(alt => alt.every(e => e.kind === 'bytes' ? e.set.some(word => word !== 0) : productive[e.rule])),

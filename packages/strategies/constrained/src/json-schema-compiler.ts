@@ -61,8 +61,24 @@ export function unsupportedSchemaFeatures(schema: JsonSchema): string[] {
   return [...compiler.problems].sort();
 }
 
+/**
+ * Compiles a JSON Schema into rules of an existing grammar (to embed it in a bigger one, as tool calls do)
+ * and returns the element that matches its compact JSON. `$ref`s resolve against `schema` itself.
+ * @throws InvalidArgumentError listing every unsupported feature.
+ */
+export function compileJsonSchemaInto(builder: GrammarBuilder, schema: JsonSchema, argument: string): GrammarElement {
+  const compiler = new SchemaCompiler(schema, argument, builder);
+  const element = compiler.compile(schema, '#', true);
+  if (compiler.problems.size > 0) {
+    throw new InvalidArgumentError({
+      argument,
+      message: `unsupported JSON Schema features: ${[...compiler.problems].sort().join(', ')}.`,
+    });
+  }
+  return element;
+}
+
 class SchemaCompiler {
-  readonly builder = new GrammarBuilder();
   readonly problems = new Set<string>();
   private readonly memo = new Map<object, GrammarElement>();
   private readonly draft7: boolean;
@@ -70,6 +86,7 @@ class SchemaCompiler {
   constructor(
     private readonly rootSchema: JsonSchema,
     private readonly argument: string,
+    readonly builder: GrammarBuilder = new GrammarBuilder(),
   ) {
     const dialect = typeof rootSchema === 'object' && typeof rootSchema.$schema === 'string' ? rootSchema.$schema : '';
     this.draft7 = /draft-0[4-7]/.test(dialect);

@@ -1,2 +1,3 @@
 export { diverseBeamSearch } from './diverse-beam-search.js';
 export type { DiverseBeamSearchOptions } from './diverse-beam-search.js';
+export { diverseBeamSearchDescriptor } from './descriptor.js';

@@ -4,9 +4,11 @@ import {
   createDecoder,
   mockModel,
   speculative,
+  testBeginContext,
 } from '@decodekit/core';
 import type {
   CausalLM,
+  DecodeEvent,
   DraftContext,
   DraftTree,
   GenerateOptions,
@@ -92,6 +94,7 @@ const context = (tokens: number[], overrides: Partial<DraftContext> = {}): Draft
   maxNodes: 16,
   remaining: 100,
   treeCapable: true,
+  greedy: false,
   ...overrides,
 });
 
@@ -152,7 +155,7 @@ describe('draftModel sequence sync', () => {
   it('feeds the prompt once, then only the tokens it is missing after truncating rejected drafts', async () => {
     const draft = markov(3);
     const drafter = draftModel({ model: draft, numAssistantTokens: 3, schedule: 'constant' });
-    await drafter.begin?.({ tokens: [1, 2, 3], model: draft });
+    await drafter.begin?.(testBeginContext({ tokens: [1, 2, 3], model: draft }));
     const first = (await drafter.propose(context([1, 2, 3])))!;
     expect(first.tokens).toHaveLength(3);
     const [d1, d2, d3] = first.tokens;
@@ -174,7 +177,7 @@ describe('draftModel sequence sync', () => {
     const base = cyclicModel({ vocabSize: 12, period: 9 });
     const target = { ...base, info: { ...base.info, eosTokenIds: [4] } };
     const drafter = draftModel({ model: base, numAssistantTokens: 8 });
-    await drafter.begin?.({ tokens: [1], model: target });
+    await drafter.begin?.(testBeginContext({ tokens: [1], model: target }));
     expect([...(await drafter.propose(context([1])))!.tokens]).toEqual([2, 3, 4]);
   });
 
@@ -185,7 +188,7 @@ describe('draftModel sequence sync', () => {
       logits: () => new Float32Array(12),
     });
     const drafter = draftModel({ model: draft, numAssistantTokens: 5 });
-    await drafter.begin?.({ tokens: [1], model: draft });
+    await drafter.begin?.(testBeginContext({ tokens: [1], model: draft }));
     expect((await drafter.propose(context([1], { maxNodes: 2 })))!.tokens).toHaveLength(2);
     expect((await drafter.propose(context([1], { remaining: 3 })))!.tokens).toHaveLength(3);
     expect((await drafter.propose(context([1, 2, 3, 4])))!.tokens).toHaveLength(3); // 4 + 3 − 1 = 6 positions
@@ -201,7 +204,7 @@ describe('draftModel schedule', () => {
 
   it("follows Hugging Face's heuristic: +2 on full acceptance, −1 otherwise, at least 1", async () => {
     const drafter = draftModel({ model: markov(1) });
-    await drafter.begin?.({ tokens: [1], model: markov(1) });
+    await drafter.begin?.(testBeginContext({ tokens: [1], model: markov(1) }));
     await drafter.propose(context([1])); // records maxNodes = 16
     const trace: number[] = [];
     for (const [proposed, accepted] of [
@@ -241,10 +244,10 @@ describe('draftModel schedule', () => {
       ['constant', 5],
     ] as const) {
       const drafter = draftModel({ model: markov(1), schedule });
-      await drafter.begin?.({ tokens: [1], model: markov(1) });
+      await drafter.begin?.(testBeginContext({ tokens: [1], model: markov(1) }));
       await drafter.observe?.(result(chain(5), 5));
       await drafter.end?.();
-      await drafter.begin?.({ tokens: [1], model: markov(1) });
+      await drafter.begin?.(testBeginContext({ tokens: [1], model: markov(1) }));
       expect(drafter.numAssistantTokens).toBe(expected);
     }
   });
@@ -310,7 +313,7 @@ describe('draftModel under sampling', () => {
     const draft = markov(1);
     const drafter = draftModel({ model: draft, temperature: 0.5, numAssistantTokens: 3 });
     expect(drafter.providesProbabilities).toBe(true);
-    await drafter.begin?.({ tokens: [1, 2], model: draft });
+    await drafter.begin?.(testBeginContext({ tokens: [1, 2], model: draft }));
     const tree = (await drafter.propose(context([1, 2])))!;
     expect(tree.qDistributions).toHaveLength(3 * 12);
     for (let row = 0; row < 3; row++) {
@@ -377,5 +380,34 @@ describe('draftModel under sampling', () => {
     }
     expect(drafted).toBeGreaterThan(samples); // the drafts were really verified
     expect(chiSquare).toBeLessThan(26.1); // 8 degrees of freedom, p = 0.001
+  });
+});
+
+describe('draftModel with a draft context shorter than the prompt', () => {
+  it('says so once, as a warning event, and still decodes exactly like autoregressive decoding', async () => {
+    const target = markovModel({ vocabSize: 16, seed: 4 });
+    const draft = mockModel({ vocabSize: 16, contextLength: 8, logits: () => new Float32Array(16) });
+    const prompt = { tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] };
+    const events: DecodeEvent[] = [];
+    for await (const event of createDecoder({ model: target }).use(speculative({ drafter: draftModel({ model: draft }) })).stream(prompt, { maxTokens: 12 })) {
+      events.push(event);
+    }
+    const warnings = events.filter(event => event.type === 'warning');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ code: 'draft-context-exceeded' });
+    expect((warnings[0] as { message: string }).message).toMatch(/context of 8 tokens.*drafts nothing/);
+    const plain = await createDecoder({ model: target }).generate(prompt, { maxTokens: 12 });
+    const done = events.at(-1) as { type: 'done'; tokens: number[] };
+    expect(done.tokens).toEqual(plain.tokens);
+  });
+
+  it('sends no warning while the draft model still fits', async () => {
+    const target = markovModel({ vocabSize: 16, seed: 4 });
+    const draft = mockModel({ vocabSize: 16, contextLength: 64, logits: () => new Float32Array(16) });
+    const types: string[] = [];
+    for await (const event of createDecoder({ model: target }).use(speculative({ drafter: draftModel({ model: draft }) })).stream({ tokens: [1, 2, 3] }, { maxTokens: 8 })) {
+      types.push(event.type);
+    }
+    expect(types).not.toContain('warning');
   });
 });

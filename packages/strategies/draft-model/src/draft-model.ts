@@ -122,6 +122,10 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
   let random: RandomSource = seededRandom(seed);
   let eos = new Set<number>();
   let draftForwards = 0;
+  /** The running generation's warning channel (from `begin`). */
+  let warn: ((code: string, message: string) => void) | undefined;
+  /** Settles when the last queued proposal is done (proposals take turns on the one draft sequence). */
+  let queue: Promise<unknown> = Promise.resolve();
 
   /** Brings the draft sequence to `context` and returns the draft logits after it. [vocab] */
   async function syncTo(context: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
@@ -156,6 +160,54 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
     return sampleFromProbabilities(distribution, random);
   }
 
+  /** One draft (see `propose`), run while no other generation uses the draft sequence. */
+  async function proposeInTurn(context: DraftContext): Promise<DraftTree | undefined> {
+    lastMaxNodes = context.maxNodes;
+    // The draft sequence holds context + drafts − 1 tokens at most.
+    const room = model.info.contextLength - context.tokens.length + 1;
+    const count = Math.min(Math.floor(length), context.maxNodes, context.remaining, room);
+    if (room < 1) {
+      warn?.(
+        'draft-context-exceeded',
+        `The draft model "${model.info.name}" has a context of ${model.info.contextLength} tokens but the ` +
+          `sequence has ${context.tokens.length}: it drafts nothing from here on and decoding runs at the ` +
+          "target's plain speed. Use a draft model with a longer context, or a drafter without one " +
+          '(promptLookup(), tokenRecycling()).',
+      );
+    }
+    if (count < 1) return undefined;
+    const tokens = new Int32Array(count);
+    const q = sampling ? new Float32Array(count) : undefined;
+    const qDistributions = sampling ? new Float32Array(count * vocabSize) : undefined;
+    let logits = await syncTo(context.tokens, context.signal);
+    const step = new Int32Array(1);
+    let drafted = 0;
+    for (;;) {
+      const distribution = qDistributions?.subarray(
+        drafted * vocabSize,
+        (drafted + 1) * vocabSize,
+      );
+      const token = pick(logits, distribution);
+      tokens[drafted] = token;
+      if (q && distribution) q[drafted] = distribution[token];
+      drafted++;
+      // Nothing after an end-of-sequence token can be emitted: stop drafting there.
+      if (drafted === count || eos.has(token)) break;
+      step[0] = token;
+      ({ logits } = await sequence!.forward({ tokens: step }, { signal: context.signal }));
+      draftForwards++;
+      sequence!.commit([0]);
+    }
+    const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
+    if (drafted === count) return { tokens, parents, q, qDistributions };
+    return {
+      tokens: tokens.slice(0, drafted),
+      parents,
+      q: q?.slice(0, drafted),
+      qDistributions: qDistributions?.slice(0, drafted * vocabSize),
+    };
+  }
+
   return {
     name: 'draft-model',
     providesProbabilities: sampling,
@@ -165,8 +217,9 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
     get draftForwards() {
       return draftForwards;
     },
-    begin({ model: target, random: draftRandom }) {
+    begin({ model: target, random: draftRandom, warn: sendWarning }) {
       if (draftRandom) random = draftRandom;
+      warn = sendWarning;
       if (target.info.vocabSize !== vocabSize) {
         throw new VocabMismatchError({
           message:
@@ -181,42 +234,12 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
       trusted = 0;
       if (schedule === 'heuristic-transient') length = numAssistantTokens;
     },
-    async propose(context: DraftContext): Promise<DraftTree | undefined> {
-      lastMaxNodes = context.maxNodes;
-      // The draft sequence holds context + drafts − 1 tokens at most.
-      const room = model.info.contextLength - context.tokens.length + 1;
-      const count = Math.min(Math.floor(length), context.maxNodes, context.remaining, room);
-      if (count < 1) return undefined;
-      const tokens = new Int32Array(count);
-      const q = sampling ? new Float32Array(count) : undefined;
-      const qDistributions = sampling ? new Float32Array(count * vocabSize) : undefined;
-      let logits = await syncTo(context.tokens, context.signal);
-      const step = new Int32Array(1);
-      let drafted = 0;
-      for (;;) {
-        const distribution = qDistributions?.subarray(
-          drafted * vocabSize,
-          (drafted + 1) * vocabSize,
-        );
-        const token = pick(logits, distribution);
-        tokens[drafted] = token;
-        if (q && distribution) q[drafted] = distribution[token];
-        drafted++;
-        // Nothing after an end-of-sequence token can be emitted: stop drafting there.
-        if (drafted === count || eos.has(token)) break;
-        step[0] = token;
-        ({ logits } = await sequence!.forward({ tokens: step }, { signal: context.signal }));
-        draftForwards++;
-        sequence!.commit([0]);
-      }
-      const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
-      if (drafted === count) return { tokens, parents, q, qDistributions };
-      return {
-        tokens: tokens.slice(0, drafted),
-        parents,
-        q: q?.slice(0, drafted),
-        qDistributions: qDistributions?.slice(0, drafted * vocabSize),
-      };
+    propose(context: DraftContext): Promise<DraftTree | undefined> {
+      // One draft sequence serves every generation of this drafter: generations in flight at once (one
+      // decoder, concurrent generate() calls) take turns, so no forward/commit pair is interleaved.
+      const turn = queue.then(() => proposeInTurn(context));
+      queue = turn.catch(() => undefined);
+      return turn;
     },
     observe(result: VerifyResult) {
       const proposed = result.tree.tokens.length;

@@ -1,2 +1,3 @@
 export { dyspec, dyspecDrafter } from './dyspec.js';
 export type { DyspecDrafter, DyspecOptions } from './dyspec.js';
+export { dyspecDescriptor } from './descriptor.js';

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from './linear-algebra.js';
+import { decodeFloats, encodeFloats } from '@decodekit/core';
 
 /** A dense layer y = W x + b. */
 export interface EagleLinear {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from './linear-algebra.js';
+import { decodeFloats, encodeFloats } from '@decodekit/core';
 
 /**
  * The FSPAD drafter's tensors (row-major [out, in]; H = hidden, I = inner):

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree } from '@decodekit/core';
-import { HiddenFromLogits, matVec, siluInPlace, topIndices } from './linear-algebra.js';
+import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkFspadWeights, type FspadWeights } from './fspad-weights.js';
 
 /** Options of `fspad()`. */

@@ -2,4 +2,4 @@ export { fspad } from './fspad.js';
 export type { FspadOptions } from './fspad.js';
 export { checkFspadWeights, FSPAD_TENSORS, fspadShapes, parseFspadWeights, randomFspadWeights, serializeFspadWeights } from './fspad-weights.js';
 export type { FspadTensor, FspadWeights } from './fspad-weights.js';
-export { HiddenFromLogits, decodeFloats, encodeFloats } from './linear-algebra.js';
+export { fspadDescriptor } from './descriptor.js';

@@ -1,13 +1,15 @@
 import {
+  DraftSession,
   InvalidArgumentError,
   UnsupportedCapabilityError,
   VocabMismatchError,
   argmax,
+  chainTree,
   createDecoder,
   sampleFromProbabilities,
-  softmax,
+  speculative,
 } from '@decodekit/core';
-import type { CausalLM, Sequence, Strategy, StrategyContext } from '@decodekit/core';
+import type { CausalLM, Drafter, Strategy, StrategyContext, Verifier } from '@decodekit/core';
 import type { JudgeHead, JudgeSample } from './judge-head.js';
 
 /** Options of `judgeDecoding()`. */
@@ -102,6 +104,66 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
   const judging = judge !== undefined && threshold !== Infinity;
   let lastStats = zeroStats();
   const totals = zeroStats();
+  let stats = lastStats;
+  let draftSession: DraftSession | undefined;
+  let eos: ReadonlySet<number> = new Set();
+
+  /** Greedy draft chains from the draft model, kept in step with the context by one DraftSession. */
+  const drafter: Drafter = {
+    name: 'judge-draft',
+    begin({ model }) {
+      draftSession = new DraftSession(draft);
+      draftSession.checkTarget(model);
+      eos = new Set(model.info.eosTokenIds);
+    },
+    async propose({ tokens, maxNodes, remaining, signal }) {
+      const session = draftSession;
+      if (!session) return undefined;
+      const count = Math.min(draftLength, maxNodes, remaining, session.room(tokens.length) + 1);
+      const drafts: number[] = [];
+      const context = [...tokens];
+      while (drafts.length < count) {
+        const token = argmax(await session.contextLogits(context, signal));
+        drafts.push(token);
+        context.push(token);
+        if (eos.has(token)) break;
+      }
+      return chainTree(drafts);
+    },
+    end() {
+      draftSession?.dispose();
+      draftSession = undefined;
+    },
+  };
+
+  /**
+   * Standard verification of a greedy draft (sample-and-match: greedy match at T = 0, deterministic-draft
+   * acceptance at T > 0), then the judge: a token the target rejects is accepted anyway when the judge,
+   * reading the target's hidden state at that token's row, scores it above the threshold. LOSSY.
+   */
+  const verifier: Verifier = {
+    name: judging ? `judge(${threshold})` : 'rejection-sampling',
+    lossless: !judging,
+    needsHidden: judging,
+    step({ probabilities, childTokens, greedy, random, childRows, output }) {
+      const token = greedy ? argmax(probabilities) : sampleFromProbabilities(probabilities, random);
+      if (childTokens.length === 0) return { token };
+      if (childTokens[0] === token) {
+        stats.acceptedByTarget++;
+        return 0;
+      }
+      const row = childRows?.[0];
+      const hidden = output?.hidden;
+      const width = judge?.inputSize ?? 0;
+      if (judging && judge && hidden && row !== undefined && judge.score(hidden.subarray(row * width, (row + 1) * width)) > threshold) {
+        stats.acceptedByJudge++;
+        return 0;
+      }
+      return { token };
+    },
+  };
+  // Without a judge the lossless engine path verifies by itself; count what it accepted from its events.
+  const engine = speculative({ drafter, verifier, budget: draftLength, adaptive: false });
 
   return {
     kind: 'strategy',
@@ -116,12 +178,11 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
     },
     async run(context: StrategyContext) {
       const target = context.model;
-      const vocabSize = target.info.vocabSize;
-      if (draft.info.vocabSize !== vocabSize) {
+      if (draft.info.vocabSize !== target.info.vocabSize) {
         throw new VocabMismatchError({
           message:
             `The draft model "${draft.info.name}" has ${draft.info.vocabSize} tokens but the target "${target.info.name}" ` +
-            `has ${vocabSize}. Judge decoding drafts token ids for the target: use a draft with the same tokenizer.`,
+            `has ${target.info.vocabSize}. Judge decoding drafts token ids for the target: use a draft with the same tokenizer.`,
         });
       }
       if (judging && !target.capabilities.hiddenStates) {
@@ -137,141 +198,34 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
           message: `The judge reads ${judge!.inputSize} features but "${target.info.name}" has hidden size ${target.info.hiddenSize}: fit the head on this target.`,
         });
       }
-      const stats = zeroStats();
+      stats = zeroStats();
       lastStats = stats;
-      const eos = new Set(target.info.eosTokenIds);
-      const draftSequence = draft.createSequence();
-      const { processor, sampler, random } = context;
-      try {
-        for (;;) {
-          const tokens = context.tokens.slice();
-          const free = target.info.contextLength - tokens.length;
-          const draftRoom = draft.info.contextLength - tokens.length + 1;
-          const count = Math.max(0, Math.min(draftLength, context.remaining(), free, draftRoom));
-          const draftStart = performance.now();
-          const drafts =
-            count > 0
-              ? await draftChain(draft, draftSequence, tokens, count, eos, context.signal)
-              : [];
-          const rows = drafts.length;
-          if (rows > 0)
-            context.report({
-              type: 'draft',
-              tree: {
-                tokens: Int32Array.from(drafts),
-                parents: Int32Array.from(drafts, (_, i) => i - 1),
-              },
-            });
-          const draftMs = performance.now() - draftStart;
-          const verifyStart = performance.now();
-          const input = Int32Array.from([tokens[tokens.length - 1], ...drafts]);
-          const { logits, hidden } = await context.forward({
-            tokens: input,
-            hidden: judging && rows > 0,
-          });
+      const counted: StrategyContext = {
+        ...context,
+        get tokens() {
+          return context.tokens;
+        },
+        get processorState() {
+          return context.processorState;
+        },
+        forward(input, options) {
           stats.steps++;
-          stats.proposed += rows;
-          let state = context.processorState;
-          const accepted: number[] = [];
-          let bonus = -1;
-          for (let i = 0; i <= rows; i++) {
-            const row = logits.slice(i * vocabSize, (i + 1) * vocabSize);
-            processor.process(row, state);
-            if (i === rows) {
-              bonus = sampler.sample(row, random);
-              break;
-            }
-            const x = drafts[i];
-            let ok: boolean;
-            let fallback: number;
-            if (sampler.greedy) {
-              fallback = sampler.sample(row, random);
-              ok = fallback === x;
-            } else {
-              // Deterministic-draft rejection sampling: accept x with probability p(x), else sample p without x.
-              const p = softmax(row);
-              ok = random.next() < p[x];
-              if (!ok) {
-                p[x] = 0;
-                let total = 0;
-                for (let k = 0; k < vocabSize; k++) total += p[k];
-                if (total > 0) for (let k = 0; k < vocabSize; k++) p[k] /= total;
-                fallback = total > 0 ? sampleFromProbabilities(p, random) : argmax(row);
-              } else fallback = x;
-            }
-            if (ok) stats.acceptedByTarget++;
-            else if (
-              judging &&
-              hidden &&
-              judge!.score(
-                hidden.subarray((i + 1) * target.info.hiddenSize, (i + 2) * target.info.hiddenSize),
-              ) > threshold
-            ) {
-              ok = true;
-              stats.acceptedByJudge++;
-            }
-            if (!ok) {
-              bonus = fallback;
-              break;
-            }
-            accepted.push(i);
-            state = processor.advance(state, x);
-          }
-          const verifyMs = performance.now() - verifyStart;
-          context.sequence.commit([0, ...accepted.map(row => row + 1)]);
-          const acceptedTokens = accepted.map(row => drafts[row]);
-          context.report({
-            type: 'verify',
-            acceptedRows: accepted,
-            acceptedTokens,
-            bonusToken: bonus,
-          });
-          context.recordDraft({
-            proposed: rows,
-            accepted: accepted.length,
-            draftMs,
-            verifyMs,
-          });
-          for (const token of acceptedTokens) if (!context.emit(token, 'draft')) return;
-          if (!context.emit(bonus, rows > 0 ? 'bonus' : 'target')) return;
-        }
+          return context.forward(input, options);
+        },
+        report(event) {
+          if (event.type === 'draft') stats.proposed += event.tree.tokens.length;
+          // The lossless path accepts without asking the verifier: count its accepted draft tokens here.
+          if (event.type === 'verify' && !judging) stats.acceptedByTarget += event.acceptedTokens.length;
+          context.report(event);
+        },
+      };
+      try {
+        await engine.run(counted);
       } finally {
-        draftSequence.dispose();
-        for (const key of Object.keys(totals) as (keyof JudgeDecodingStats)[])
-          totals[key] += stats[key];
+        for (const key of Object.keys(totals) as (keyof JudgeDecodingStats)[]) totals[key] += stats[key];
       }
     },
   };
-}
-
-/** Greedy draft chain of up to `count` tokens after `context`, keeping `sequence` a prefix of the context. */
-async function draftChain(
-  model: CausalLM,
-  sequence: Sequence,
-  context: readonly number[],
-  count: number,
-  eos: ReadonlySet<number>,
-  signal?: AbortSignal,
-): Promise<number[]> {
-  const committed = sequence.tokens;
-  const limit = Math.min(committed.length, context.length - 1);
-  let common = 0;
-  while (common < limit && committed[common] === context[common]) common++;
-  if (common < committed.length) sequence.truncate(common);
-  const feed = Int32Array.from(context.slice(common));
-  let { logits } = await sequence.forward({ tokens: feed }, { signal });
-  sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
-  const vocabSize = model.info.vocabSize;
-  let row = logits.subarray((feed.length - 1) * vocabSize, feed.length * vocabSize);
-  const drafts: number[] = [];
-  for (;;) {
-    const token = argmax(row);
-    drafts.push(token);
-    if (drafts.length === count || eos.has(token)) return drafts;
-    ({ logits } = await sequence.forward({ tokens: Int32Array.of(token) }, { signal }));
-    sequence.commit([0]);
-    row = logits.subarray(0, vocabSize);
-  }
 }
 
 /** Options of `collectJudgeSamples()`. */

@@ -3,3 +3,4 @@ export type { LookaheadDrafter, LookaheadOptions, LookaheadStats } from './looka
 export { lookaheadDecoding } from './lookahead-decoding.js';
 export type { LookaheadDecodingOptions } from './lookahead-decoding.js';
 export { NgramPool } from './ngram-pool.js';
+export { lookaheadDescriptor } from './descriptor.js';

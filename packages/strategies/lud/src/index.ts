@@ -1,2 +1,3 @@
 export { lud } from './lud.js';
 export type { LudOptions, LudStrategy } from './lud.js';
+export { ludDescriptor } from './descriptor.js';

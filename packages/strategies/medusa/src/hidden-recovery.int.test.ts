@@ -1,6 +1,6 @@
 import { loadReferenceModel } from '@decodekit/conformance';
 import { expect, it } from 'vitest';
-import { HiddenFromLogits } from './linear-algebra.js';
+import { HiddenFromLogits } from '@decodekit/core';
 
 it('reads stories260K’s final hidden states back from its logits (tied LM head)', async () => {
   const model = await loadReferenceModel();

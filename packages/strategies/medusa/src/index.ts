@@ -3,4 +3,4 @@ export type { MedusaOptions } from './medusa.js';
 export { checkMedusaWeights, checkTree, parseMedusaWeights, randomMedusaWeights, serializeMedusaWeights } from './medusa-weights.js';
 export type { MedusaHead, MedusaWeights } from './medusa-weights.js';
 export { buildSparseTree } from './sparse-tree.js';
-export { HiddenFromLogits, decodeFloats, encodeFloats } from './linear-algebra.js';
+export { medusaDescriptor } from './descriptor.js';

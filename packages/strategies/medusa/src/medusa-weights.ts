@@ -1,5 +1,5 @@
 import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from './linear-algebra.js';
+import { decodeFloats, encodeFloats } from '@decodekit/core';
 
 /** One Medusa head: a residual block h + SiLU(W h + b), then its own LM head (or the target's). */
 export interface MedusaHead {

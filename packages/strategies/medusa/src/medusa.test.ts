@@ -1,8 +1,9 @@
 import { createDecoder, InvalidArgumentError, ModelFormatError, seededRandom, speculative, UnsupportedCapabilityError } from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
-import { buildSparseTree, HiddenFromLogits, medusa, parseMedusaWeights, randomMedusaWeights, serializeMedusaWeights } from './index.js';
-import { matVec, topIndices } from './linear-algebra.js';
+import { HiddenFromLogits } from '@decodekit/core';
+import { buildSparseTree, medusa, parseMedusaWeights, randomMedusaWeights, serializeMedusaWeights } from './index.js';
+import { matVec, topIndices } from '@decodekit/core';
 
 const uniform = (length: number, seed: number) => {
   const random = seededRandom(seed);

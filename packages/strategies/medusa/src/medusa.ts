@@ -1,5 +1,5 @@
 import { InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type Drafter, type DraftTree } from '@decodekit/core';
-import { HiddenFromLogits, matVec, siluInPlace, topIndices } from './linear-algebra.js';
+import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkMedusaWeights, checkTree, type MedusaWeights } from './medusa-weights.js';
 
 /** Options of `medusa()`. */

@@ -5,3 +5,4 @@ export type {
   OnlineSpeculativeOptions,
   OnlineSpeculativeStrategy,
 } from './online-speculative.js';
+export { onlineSdDescriptor } from './descriptor.js';

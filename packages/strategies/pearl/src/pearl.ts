@@ -2,10 +2,13 @@ import {
   InvalidArgumentError,
   VocabMismatchError,
   argmax,
+  chainTree,
+  draftSeed,
   rejectionSampling,
   sampleFromProbabilities,
   seededRandom,
   softmax,
+  verifyTree,
 } from '@decodekit/core';
 import type {
   CausalLM,
@@ -186,30 +189,9 @@ export function pearl(options: PearlOptions): PearlStrategy {
       }
       const eos = new Set(target.info.eosTokenIds);
       // Drafts never share random numbers with verification (same derivation as speculative()).
-      const draftRandom = seededRandom((context.seed ^ 0x5f3759df) >>> 0);
+      const draftRandom = seededRandom(draftSeed(context.seed));
       const sequence = draft.createSequence();
       const contextLength = Math.min(target.info.contextLength, draft.info.contextLength);
-
-      /** Verifies draft `token` at a target row; returns true (accepted) or the residual/bonus token. */
-      function decide(
-        row: Float32Array,
-        token: number | undefined,
-        q: Float32Array | undefined,
-      ): true | number {
-        if (sampler.greedy && verifier.lossless) {
-          const best = sampler.sample(row, random);
-          return best === token ? true : best;
-        }
-        if (token === undefined) return sampler.sample(row, random);
-        const decision = verifier.step({
-          probabilities: softmax(row),
-          childTokens: [token],
-          q,
-          greedy: sampler.greedy,
-          random,
-        });
-        return typeof decision === 'number' ? true : decision.token;
-      }
 
       /** Runs the target forward and the next draft together (or one after the other). */
       async function both(input: Int32Array, draftContext: readonly number[], count: number) {
@@ -257,28 +239,26 @@ export function pearl(options: PearlOptions): PearlStrategy {
             draftCount,
           );
 
-          let state = context.processorState;
-          let accepted = 0;
-          let residual: number | undefined;
-          for (; accepted < k; accepted++) {
-            const row = logits.slice(accepted * vocabSize, (accepted + 1) * vocabSize);
-            processor.process(row, state);
-            const verdict = decide(row, chain[accepted], carried.q[accepted]);
-            if (verdict !== true) {
-              residual = verdict;
-              break;
-            }
-            state = processor.advance(state, chain[accepted]);
-          }
-          let firstNewAccepted = false;
-          if (residual === undefined) {
-            // The whole chain passed: the target's last row verifies the first new draft token now.
-            const row = logits.slice(k * vocabSize, (k + 1) * vocabSize);
-            processor.process(row, state);
-            const verdict = decide(row, drafted.tokens[0], drafted.q[0]);
-            if (verdict === true) firstNewAccepted = true;
-            else residual = verdict;
-          }
+          // The carried chain, then the first new draft token, verified against the forward's last row
+          // (a row the forward did not run: accepting it ends the walk without a bonus token).
+          const verifiedTokens = drafted.tokens.length > 0 ? [...chain, drafted.tokens[0]] : chain;
+          const verifiedQ = [...carried.q.slice(0, k), ...(drafted.tokens.length > 0 ? [drafted.q[0]] : [])];
+          const walk = verifyTree({
+            output: { logits },
+            tree: {
+              ...chainTree(verifiedTokens),
+              qDistributions: temperature > 0 ? concatRows(verifiedQ, vocabSize) : undefined,
+            },
+            vocabSize,
+            processor,
+            processorState: context.processorState,
+            sampler,
+            verifier,
+            random,
+          });
+          const accepted = Math.min(walk.acceptedRows.length, k);
+          const firstNewAccepted = walk.acceptedRows.length > k;
+          const residual = walk.bonus;
           context.sequence.commit(Array.from({ length: accepted + 1 }, (_, i) => i));
           const verified =
             k + (drafted.tokens.length > 0 && (residual === undefined || accepted === k) ? 1 : 0);
@@ -311,4 +291,11 @@ export function pearl(options: PearlOptions): PearlStrategy {
       }
     },
   };
+}
+
+/** Rows of draft distributions as one [rows, vocab] array (absent rows stay zero: greedy drafts). */
+function concatRows(rows: readonly (Float32Array | undefined)[], vocabSize: number): Float32Array {
+  const out = new Float32Array(rows.length * vocabSize);
+  rows.forEach((row, index) => row && out.set(row, index * vocabSize));
+  return out;
 }

@@ -1,2 +1,3 @@
 export { promptLookup } from './prompt-lookup.js';
 export type { PromptLookupDrafter, PromptLookupOptions } from './prompt-lookup.js';
+export { promptLookupDescriptor } from './descriptor.js';

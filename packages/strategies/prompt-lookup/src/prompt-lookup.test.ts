@@ -1,4 +1,4 @@
-import { InvalidArgumentError, createDecoder, speculative } from '@decodekit/core';
+import { InvalidArgumentError, createDecoder, speculative, testBeginContext } from '@decodekit/core';
 import type { CausalLM, DraftContext, GenerateOptions } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { chaoticModel, cyclicModel, markovModel } from '@decodekit/conformance';
@@ -12,6 +12,7 @@ function draftContext(tokens: number[], overrides: Partial<DraftContext> = {}): 
     maxNodes: 16,
     remaining: 100,
     treeCapable: true,
+    greedy: false,
     ...overrides,
   };
 }
@@ -22,7 +23,7 @@ async function propose(
   overrides: Partial<DraftContext> = {},
 ) {
   const drafter = promptLookup(options);
-  await drafter.begin?.({ tokens, model: undefined as unknown as CausalLM });
+  await drafter.begin?.(testBeginContext({ tokens, model: undefined as unknown as CausalLM }));
   const tree = await drafter.propose(draftContext(tokens, overrides));
   return tree ? { tokens: [...tree.tokens], parents: [...tree.parents] } : undefined;
 }
@@ -108,7 +109,7 @@ describe('promptLookup drafting', () => {
   it('keeps its index in step with a growing context and a new prompt', async () => {
     const drafter = promptLookup({ numSpeculativeTokens: 2 });
     const model = undefined as unknown as CausalLM;
-    await drafter.begin?.({ tokens: [1, 2, 3, 1], model });
+    await drafter.begin?.(testBeginContext({ tokens: [1, 2, 3, 1], model }));
     expect((await drafter.propose(draftContext([1, 2, 3, 1])))?.tokens).toEqual(
       Int32Array.from([2, 3]),
     );
@@ -118,7 +119,7 @@ describe('promptLookup drafting', () => {
     expect((await drafter.propose(draftContext([1, 2, 3, 1, 2, 3, 9, 1, 2, 3])))?.tokens).toEqual(
       Int32Array.from([9, 1]),
     );
-    await drafter.begin?.({ tokens: [5, 5], model });
+    await drafter.begin?.(testBeginContext({ tokens: [5, 5], model }));
     expect((await drafter.propose(draftContext([5, 5])))?.tokens).toEqual(Int32Array.from([5, 5]));
     expect(drafter.lookups).toEqual({ steps: 4, matched: 4 });
   });

@@ -31,6 +31,9 @@ export interface PromptLookupDrafter extends Drafter {
   readonly lookups: { readonly steps: number; readonly matched: number };
 }
 
+/** Largest `maxNgramSize` accepted: every size up to it is indexed at every token. */
+const MAX_NGRAM_SIZE = 256;
+
 function positiveInteger(value: number, argument: string): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new InvalidArgumentError({
@@ -65,6 +68,13 @@ export function promptLookup(options: PromptLookupOptions = {}): PromptLookupDra
   positiveInteger(minNgramSize, 'minNgramSize');
   positiveInteger(numSpeculativeTokens, 'numSpeculativeTokens');
   positiveInteger(branches, 'branches');
+  // The index keeps one hash chain per n-gram size and updates every one of them per token.
+  if (maxNgramSize > MAX_NGRAM_SIZE) {
+    throw new InvalidArgumentError({
+      argument: 'maxNgramSize',
+      message: `must be at most ${MAX_NGRAM_SIZE} (each size is indexed at every token; 2-5 is typical), got ${maxNgramSize}.`,
+    });
+  }
   if (minNgramSize > maxNgramSize) {
     throw new InvalidArgumentError({
       argument: 'minNgramSize',

@@ -33,3 +33,6 @@ export type {
   FitAcceptanceHeadOptions,
   ReliabilityBin,
 } from './fit-acceptance-head.js';
+export { specdecPPDescriptor } from './descriptor.js';
+export { fitHeadForPair } from './fit-head-for-pair.js';
+export { defaultAcceptanceHead } from './descriptor.js';

@@ -11,3 +11,5 @@ export type {
 } from './superposed-decoding.js';
 export { ngramModel } from './ngram-model.js';
 export type { NgramModel } from './ngram-model.js';
+export { superposedDecodingDescriptor } from './descriptor.js';
+export { selfGeneratedCorpus } from './self-generated-corpus.js';

@@ -1,4 +1,4 @@
-import { createDecoder, mockModel, speculative } from '@decodekit/core';
+import { createDecoder, mockModel, speculative, testBeginContext } from '@decodekit/core';
 import type {
   CausalLM,
   DraftContext,
@@ -34,13 +34,14 @@ const context = (tokens: number[], overrides: Partial<DraftContext> = {}): Draft
   maxNodes: 80,
   remaining: 100,
   treeCapable: true,
+  greedy: false,
   ...overrides,
 });
 
 /** A drafter whose every row t is filled with successorLogits(t). */
 async function warmDrafter(options: TokenRecyclingOptions = {}) {
   const drafter = tokenRecycling(options);
-  await drafter.begin?.({ tokens: [0], model: fakeModel });
+  await drafter.begin?.(testBeginContext({ tokens: [0], model: fakeModel }));
   const tree: DraftTree = {
     tokens: Int32Array.from({ length: vocabSize - 1 }, (_, i) => i + 1),
     parents: Int32Array.from({ length: vocabSize - 1 }, (_, i) => i - 1),
@@ -58,7 +59,7 @@ async function warmDrafter(options: TokenRecyclingOptions = {}) {
 describe('tokenRecycling state', () => {
   it('updates the row of the token fed at every forward row, rejected rows included; later rows win', async () => {
     const drafter = tokenRecycling({ topK: 3 });
-    await drafter.begin?.({ tokens: [5], model: fakeModel });
+    await drafter.begin?.(testBeginContext({ tokens: [5], model: fakeModel }));
     expect(drafter.candidatesOf(5)).toBeUndefined();
     const tree: DraftTree = {
       tokens: Int32Array.from([7, 9, 7]),
@@ -86,10 +87,12 @@ describe('tokenRecycling state', () => {
   it('reports its state in bytes: vocab × topK Int32 plus one fill byte per token', async () => {
     const drafter = tokenRecycling();
     expect(drafter.stateBytes()).toBe(80 * 4 * 2); // scratch only, before the first generation
-    await drafter.begin?.({
+    await drafter.begin?.(
+      testBeginContext({
       tokens: [0],
       model: { info: { vocabSize: 32000 } } as unknown as CausalLM,
-    });
+    }),
+    );
     expect(drafter.stateBytes()).toBe(32000 * 8 * 4 + 32000 + 80 * 4 * 2); // ≈ 1.05 MB
     drafter.reset();
     expect(drafter.candidatesOf(0)).toBeUndefined();
@@ -97,10 +100,10 @@ describe('tokenRecycling state', () => {
 
   it('persists across generations unless persist is false', async () => {
     const warm = await warmDrafter();
-    await warm.begin?.({ tokens: [1], model: fakeModel });
+    await warm.begin?.(testBeginContext({ tokens: [1], model: fakeModel }));
     expect(warm.candidatesOf(1)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
     const cold = await warmDrafter({ persist: false });
-    await cold.begin?.({ tokens: [1], model: fakeModel });
+    await cold.begin?.(testBeginContext({ tokens: [1], model: fakeModel }));
     expect(cold.candidatesOf(1)).toBeUndefined();
   });
 });
@@ -143,7 +146,7 @@ describe('tokenRecycling drafts', () => {
 
   it('drafts nothing from rows it has never filled, and skips the subtrees of unfilled nodes', async () => {
     const drafter = tokenRecycling({ topK: 2, template: [[0], [1], [0, 0], [1, 0]] });
-    await drafter.begin?.({ tokens: [0], model: fakeModel });
+    await drafter.begin?.(testBeginContext({ tokens: [0], model: fakeModel }));
     expect(await drafter.propose(context([0]))).toBeUndefined();
     const root = new Float32Array(vocabSize);
     root[5] = 2;

@@ -1,0 +1,312 @@
+import {
+  ModelDownloadError,
+  ModelFormatError,
+  ModelNotFoundError,
+  throwIfAborted,
+  type ModelFiles,
+} from '@decodekit/core';
+import {
+  type HubConnection,
+  type HubRevision,
+  digestBytes,
+  expectedDigest,
+  expectedSize,
+  fetchHubRevision,
+  hubEndpoint,
+  hubFetchFile,
+  hubFileUrl,
+  hubHttpError,
+  hubRevisionUrl,
+  integrityError,
+  noDigestError,
+} from './hub-api.js';
+import { type HubFileSelection, parseHubDtype, selectHubFiles } from './hub-files.js';
+import { parseHubId } from './hub-id.js';
+
+/** The part of the Cache Storage `Cache` interface the browser resolver uses (tests pass a fake). */
+export interface HubCache {
+  match(request: string): Promise<Response | undefined>;
+  put(request: string, response: Response): Promise<void>;
+}
+
+/** Options of {@link resolveHubFiles}. */
+export interface ResolveHubFilesOptions extends HubConnection {
+  /** Graph dtype by transformers.js naming (default `fp32`: `onnx/model.onnx`). */
+  readonly dtype?: string;
+  /** Folder inside the repository holding the model. */
+  readonly subfolder?: string;
+  /** Never touch the network; answer from the cache or fail naming where it looked. */
+  readonly offline?: boolean;
+  /**
+   * Where verified files are kept: a Cache Storage cache (default `caches.open('decodekit-hub')` where
+   * Cache Storage exists), or `null` for none.
+   */
+  readonly cache?: HubCache | null;
+  /** Progress of the whole model: bytes received (cached ones included) of all its files. */
+  readonly onProgress?: (progress: {
+    ref: string;
+    file: string;
+    received: number;
+    total: number;
+    done: boolean;
+  }) => void;
+}
+
+/** A hub model's files in memory, pinned to a commit. */
+export interface HubModelFiles {
+  readonly id: string;
+  readonly revision: string;
+  readonly commit: string;
+  readonly layout: HubFileSelection['layout'];
+  readonly dtype?: string;
+  /** Repository path of the picked graph (e.g. `onnx/model_q4.onnx`), relative to `subfolder`. */
+  readonly graph: string;
+  /** Verified bytes by path (relative to `subfolder`). */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+}
+
+const CACHE_NAME = 'decodekit-hub';
+
+async function defaultCache(): Promise<HubCache | null> {
+  const storage = (globalThis as { caches?: { open(name: string): Promise<HubCache> } }).caches;
+  return storage ? storage.open(CACHE_NAME) : null;
+}
+
+async function put(
+  cache: HubCache,
+  key: string,
+  bytes: Uint8Array,
+  ref: string,
+  file: string,
+): Promise<void> {
+  try {
+    await cache.put(
+      key,
+      new Response(bytes as Uint8Array<ArrayBuffer>, {
+        headers: { 'content-length': String(bytes.byteLength) },
+      }),
+    );
+  } catch (cause) {
+    throw new ModelDownloadError({
+      ref,
+      file,
+      url: key,
+      reason: 'disk',
+      message: `the browser cache refused to store it (${(cause as Error)?.name ?? 'error'}: ${(cause as Error)?.message ?? String(cause)}). Free site storage (or grant persistent storage), or pass cache: null to keep it in memory only.`,
+      cause,
+    });
+  }
+}
+
+async function readBody(
+  response: Response,
+  onBytes: (bytes: number) => void,
+  ref: string,
+  file: string,
+  url: string,
+  connection: HubConnection,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  const reader = response.body!.getReader();
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (cause) {
+      throwIfAborted(connection.signal);
+      throw new ModelDownloadError({
+        ref,
+        file,
+        url,
+        reason: 'network',
+        message: `the connection was cut after ${received} bytes (${(cause as Error)?.message}). Run again; verified files are kept in the cache.`,
+        cause,
+      });
+    }
+    if (chunk.done) break;
+    chunks.push(chunk.value);
+    received += chunk.value.byteLength;
+    onBytes(received);
+  }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/**
+ * The browser counterpart of the Node resolver: resolves a hub id (`org/name@revision`) to a commit once,
+ * picks the files for `dtype` like the Node resolver, downloads them with fetch, checks each against the
+ * hub's sha256 (LFS oid) or git blob id, and keeps verified files in Cache Storage keyed by commit (a file
+ * is stored only once verified, so the cache never holds a half file). Browser-safe.
+ *
+ * @throws ModelNotFoundError (offline and not cached, unknown repo/revision/file, no graph for `dtype`);
+ *   ModelDownloadError (unauthorized, server, network, incomplete, integrity, disk)
+ */
+export async function resolveHubFiles(
+  ref: string,
+  options: ResolveHubFilesOptions = {},
+): Promise<HubModelFiles> {
+  const { id, revision } = parseHubId(ref);
+  if (options.dtype !== undefined) parseHubDtype(options.dtype);
+  const cache = options.cache === undefined ? await defaultCache() : options.cache;
+  const endpoint = hubEndpoint(options);
+  const listingKey = hubRevisionUrl(endpoint, id, revision);
+
+  let listing: HubRevision | undefined;
+  const cachedListing = await cache?.match(listingKey);
+  if (cachedListing) listing = (await cachedListing.json()) as HubRevision;
+  if (!listing) {
+    if (options.offline) {
+      throw new ModelNotFoundError({
+        ref,
+        searched: [
+          `browser cache "${CACHE_NAME}": ${listingKey}`,
+          `hub: ${endpoint}/${id} (skipped: offline)`,
+        ],
+        hint: 'Offline mode is on. Go online once to download the model.',
+      });
+    }
+    listing = await fetchHubRevision(id, revision, options);
+  }
+  const selection = selectHubFiles(ref, listing.siblings, {
+    dtype: options.dtype,
+    subfolder: options.subfolder,
+  });
+  const total = selection.files.reduce((sum, file) => sum + (file.size ?? 0), 0);
+  const receivedByFile = new Map<string, number>();
+  const report = (file: string, done: boolean) => {
+    const received = [...receivedByFile.values()].reduce((sum, bytes) => sum + bytes, 0);
+    options.onProgress?.({ ref, file, received, total: Math.max(total, received), done });
+  };
+
+  const files = new Map<string, Uint8Array>();
+  const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
+  const local = (path: string) =>
+    prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
+  for (const sibling of selection.files) {
+    const url = hubFileUrl(endpoint, id, listing.commit, sibling.path);
+    const cached = await cache?.match(url);
+    let bytes: Uint8Array;
+    if (cached) {
+      bytes = new Uint8Array(await cached.arrayBuffer());
+      receivedByFile.set(sibling.path, bytes.byteLength);
+      report(sibling.path, false);
+    } else {
+      if (options.offline) {
+        throw new ModelNotFoundError({
+          ref,
+          searched: [`browser cache "${CACHE_NAME}": ${url}`, `hub: ${url} (skipped: offline)`],
+          hint: 'Offline mode is on and this file was never downloaded. Go online once to download the model.',
+        });
+      }
+      const { response, hubHeaders } = await hubFetchFile(ref, sibling.path, url, options);
+      if (!response.ok || !response.body)
+        throw hubHttpError(ref, sibling.path, url, response.status, options);
+      const digest = expectedDigest(sibling, hubHeaders, response.headers);
+      if (!digest) throw noDigestError(ref, sibling.path, url);
+      const size = expectedSize(sibling, hubHeaders, response);
+      bytes = await readBody(
+        response,
+        received => {
+          receivedByFile.set(sibling.path, received);
+          report(sibling.path, false);
+        },
+        ref,
+        sibling.path,
+        url,
+        options,
+      );
+      if (size !== undefined && bytes.byteLength < size) {
+        throw new ModelDownloadError({
+          ref,
+          file: sibling.path,
+          url,
+          reason: 'incomplete',
+          message: `the body ended after ${bytes.byteLength} of ${size} bytes. Nothing was cached; run again.`,
+        });
+      }
+      const actual = await digestBytes(bytes, digest.algorithm);
+      if (actual !== digest.hex)
+        throw integrityError(ref, sibling.path, url, digest, actual, bytes.byteLength);
+      if (cache) await put(cache, url, bytes, ref, sibling.path);
+    }
+    files.set(local(sibling.path), bytes);
+  }
+  // The listing is cached last: a revision counts as resolved only once its files are all in the cache.
+  if (cache && !cachedListing) {
+    await put(cache, listingKey, new TextEncoder().encode(JSON.stringify(listing)), ref, 'listing');
+  }
+  report(selection.graph, true);
+  return {
+    id,
+    revision,
+    commit: listing.commit,
+    layout: selection.layout,
+    dtype: selection.dtype,
+    graph: local(selection.graph),
+    files,
+  };
+}
+
+function parseJson(
+  files: ReadonlyMap<string, Uint8Array>,
+  path: string,
+  ref: string,
+  optional: boolean,
+): Record<string, unknown> | undefined {
+  const bytes = files.get(path);
+  if (!bytes) {
+    if (optional) return undefined;
+    throw new ModelFormatError({
+      path: `${ref}/${path}`,
+      message: 'is missing. A model needs it; pick a repository with a transformers.js layout.',
+    });
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new ModelFormatError({
+      path: `${ref}/${path}`,
+      message: `is not valid JSON (${(cause as Error).message}).`,
+      cause,
+    });
+  }
+}
+
+/**
+ * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
+ * {@link resolveHubFiles}: the picked graph as `onnx`, with config, generation config, tokenizer and
+ * tokenizer config parsed. `ModelFiles` carries one self-contained graph, so a graph with external data
+ * (or an onnxruntime-genai folder) is refused with a ModelFormatError that says what to do.
+ */
+export function hubModelFiles(model: HubModelFiles): ModelFiles {
+  const ref = `${model.id}@${model.commit}`;
+  if (model.layout !== 'transformers.js') {
+    throw new ModelFormatError({
+      path: ref,
+      message:
+        'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.',
+    });
+  }
+  const external = [...model.files.keys()].filter(
+    path => path.startsWith(`${model.graph}_data`) || path.startsWith(`${model.graph}.data`),
+  );
+  if (external.length > 0) {
+    throw new ModelFormatError({
+      path: `${ref}/${model.graph}`,
+      message: `keeps its weights in external data (${external.join(', ')}), which in-memory ModelFiles cannot carry. Pick a dtype whose graph is self-contained (often q4 or q4f16 for small models), or load it from a folder in Node.`,
+    });
+  }
+  return {
+    config: parseJson(model.files, 'config.json', ref, false)!,
+    generationConfig: parseJson(model.files, 'generation_config.json', ref, true),
+    tokenizer: parseJson(model.files, 'tokenizer.json', ref, false)!,
+    tokenizerConfig: parseJson(model.files, 'tokenizer_config.json', ref, true),
+    onnx: model.files.get(model.graph)!,
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * @decodekit/models/testing — a Hugging Face-compatible hub on 127.0.0.1 for tests of code that downloads
+ * models by id (decodekit's own tests use it; so can yours). Node only.
+ */
+export type { LocalHub, LocalHubFault, LocalHubRepo, LocalHubRequest } from './local-hub.js';
+export { startLocalHub } from './local-hub.js';

@@ -1,0 +1,10 @@
+export { createServer } from './create-server.js';
+export type { DecodekitServer, ServerOptions } from './create-server.js';
+export { QueueFullError, ServerClosingError } from './errors.js';
+export { RequestQueue } from './request-queue.js';
+export type { Release } from './request-queue.js';
+export { logprobRecorder } from './logprob-recorder.js';
+export type { LogprobRecorder, TokenAlternative, TokenLogprob } from './logprob-recorder.js';
+export type { ServerMetrics } from './metrics.js';
+export type { StrategyFactory, StrategySetup } from './strategies.js';
+export type { ChatCompletionBody, ChatMessageBody, CompletionBody } from './request-schemas.js';
