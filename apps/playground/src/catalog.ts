@@ -1,8 +1,10 @@
 /**
- * What the composer offers: strategies with their options, and logits processors. Metadata only (no
- * decoding code), so the page can draw the form without loading the strategy packages; the worker turns a
- * choice into real objects in decoder-factory.ts.
+ * What the composer offers: strategies with their option fields, generated from `@decodekit/catalog`'s
+ * descriptors (types → field kinds, defaults, ranges, help), and logits processors. The worker builds the
+ * chosen strategy with core's `createFromDescriptor` (decoder-factory.ts).
  */
+import { STRATEGY_DESCRIPTORS } from '@decodekit/catalog';
+import { SPECULATIVE_OPTIONS, type OptionDescriptor, type StrategyDescriptor } from '@decodekit/core';
 
 /** One option field of a strategy or processor. */
 export type OptionField =
@@ -31,7 +33,10 @@ export type OptionValue = number | string | boolean;
 
 /** A strategy the composer can pick. */
 export interface StrategyEntry {
+  /** The descriptor's id (`ar` for the baseline). */
   readonly id: string;
+  /** Other names the URL may use (`autoregressive`, `greedy`). */
+  readonly aliases: readonly string[];
   readonly label: string;
   /** The npm package it comes from. */
   readonly packageName: string;
@@ -44,182 +49,99 @@ export interface StrategyEntry {
   readonly kind: 'baseline' | 'drafter' | 'strategy';
   /** Needs the draft model (llama2xs) loaded too. */
   readonly needsDraftModel?: boolean;
+  /** The strategy's own option fields (speculative ones come from {@link fieldsOf}). */
   readonly options: readonly OptionField[];
+  /** What the worker builds it from. */
+  readonly descriptor: StrategyDescriptor;
 }
 
-/** Options of core's `speculative()`, shown for every speculative strategy. */
-export const speculativeFields: readonly OptionField[] = [
-  {
-    key: 'budget',
-    label: 'budget',
-    kind: 'int',
-    default: 16,
-    min: 1,
-    max: 128,
-    help: 'Most draft nodes verified per target forward (speculative({ budget })).',
-  },
-  {
-    key: 'adaptive',
-    label: 'adaptive',
-    kind: 'bool',
-    // NOTE: speculative()'s own default is true. Its draft cut is chosen from timings, so τ and the trees
-    // shown change from run to run; off, a run is reproducible, which suits watching drafts. Tick to compare.
-    default: false,
-    help: 'Hardware-aware draft cut from measured forward costs (the library default; never changes the output, but τ then varies run to run).',
-  },
+/**
+ * The catalogue strategies the playground offers: lossless ones that run in a browser on stories260K (with
+ * llama2xs as the draft model) and need no files; the e2e test checks each reproduces greedy text on wasm.
+ */
+export const playgroundStrategyIds: readonly string[] = [
+  'ar',
+  'token-recycling',
+  'prompt-lookup',
+  'draft-model',
+  'copyspec',
+  'lookahead',
+  'swift',
+  'spectr',
 ];
 
-export const strategies: readonly StrategyEntry[] = [
-  {
-    id: 'autoregressive',
-    label: 'Autoregressive',
-    packageName: '@decodekit/core',
-    summary: 'The baseline: one target forward per token.',
-    kind: 'baseline',
-    options: [],
-  },
-  {
-    id: 'token-recycling',
-    label: 'Token Recycling',
-    packageName: '@decodekit/strategy-token-recycling',
-    summary: "Reuses the target's own top-k candidates as a static draft tree (Luo et al., 2024). Lossless.",
-    kind: 'drafter',
-    options: [
-      { key: 'topK', label: 'topK', kind: 'int', default: 8, min: 1, max: 16, help: 'Candidates kept per token.' },
-    ],
-  },
-  {
-    id: 'prompt-lookup',
-    label: 'Prompt Lookup',
-    packageName: '@decodekit/strategy-prompt-lookup',
-    summary: 'Copies what followed an earlier occurrence of the last n-gram in the prompt or output. Lossless.',
-    kind: 'drafter',
-    options: [
-      { key: 'maxNgramSize', label: 'maxNgramSize', kind: 'int', default: 3, min: 1, max: 8, help: 'Longest n-gram matched (tried first).' },
-      { key: 'minNgramSize', label: 'minNgramSize', kind: 'int', default: 1, min: 1, max: 8, help: 'Shortest n-gram tried.' },
-      {
-        key: 'numSpeculativeTokens',
-        label: 'numSpeculativeTokens',
-        kind: 'int',
-        default: 10,
-        min: 1,
-        max: 64,
-        help: 'Most tokens copied after a match.',
-      },
-      {
-        key: 'prefer',
-        label: 'prefer',
-        kind: 'select',
-        default: 'latest',
-        choices: ['latest', 'earliest'],
-        help: 'Which earlier occurrence to copy.',
-      },
-      { key: 'branches', label: 'branches', kind: 'int', default: 1, min: 1, max: 8, help: 'Matches merged into one draft tree.' },
-    ],
-  },
-  {
-    id: 'draft-model',
-    label: 'Draft model',
-    packageName: '@decodekit/strategy-draft-model',
-    summary: 'A second small model (llama2xs, same vocabulary) drafts a chain; the target verifies it. Lossless.',
-    kind: 'drafter',
-    needsDraftModel: true,
-    options: [
-      {
-        key: 'numAssistantTokens',
-        label: 'numAssistantTokens',
-        kind: 'int',
-        default: 5,
-        min: 1,
-        max: 32,
-        help: 'Tokens drafted per step at the start.',
-      },
-      {
-        key: 'schedule',
-        label: 'schedule',
-        kind: 'select',
-        default: 'heuristic',
-        choices: ['heuristic', 'heuristic-transient', 'constant'],
-        help: '+2 after a fully accepted draft, −1 otherwise; or constant.',
-      },
-      {
-        key: 'temperature',
-        label: 'draft temperature',
-        kind: 'number',
-        default: 0,
-        min: 0,
-        max: 2,
-        step: 0.1,
-        help: '0: greedy drafts. > 0: sampled drafts verified by speculative sampling.',
-      },
-    ],
-  },
-  {
-    id: 'copyspec',
-    label: 'CopySpec',
-    packageName: '@decodekit/strategy-copyspec',
-    summary: 'Copies what followed the last γ tokens anywhere in the history; steps without a match go to a fallback drafter. Lossless.',
-    kind: 'drafter',
-    options: [
-      { key: 'gamma', label: 'gamma', kind: 'int', default: 3, min: 1, max: 8, help: 'Tokens matched.' },
-      { key: 'numberCopy', label: 'numberCopy', kind: 'int', default: 10, min: 1, max: 64, help: 'Most tokens copied after a match.' },
-      {
-        key: 'prefer',
-        label: 'prefer',
-        kind: 'select',
-        default: 'earliest',
-        choices: ['earliest', 'latest'],
-        help: 'Copy from the first or the latest occurrence.',
-      },
-      {
-        key: 'fallback',
-        label: 'fallback',
-        kind: 'select',
-        default: 'token-recycling',
-        choices: ['token-recycling', 'none'],
-        help: 'Drafter for steps without a match.',
-      },
-    ],
-  },
-  {
-    id: 'lookahead',
-    label: 'Lookahead',
-    packageName: '@decodekit/strategy-lookahead',
-    summary: 'A Jacobi-iteration window, an n-gram pool and verification of pooled n-grams in one forward. Lossless.',
-    kind: 'strategy',
-    options: [
-      { key: 'windowSize', label: 'windowSize (W)', kind: 'int', default: 4, min: 1, max: 16, help: 'Future positions in the Jacobi window.' },
-      { key: 'ngramSize', label: 'ngramSize (N)', kind: 'int', default: 4, min: 3, max: 8, help: 'n-gram size.' },
-      { key: 'guessSetSize', label: 'guessSetSize (G)', kind: 'int', default: 2, min: 1, max: 16, help: 'n-grams verified per key token.' },
-      { key: 'poolFromPrompt', label: 'poolFromPrompt', kind: 'bool', default: true, help: "Seed the pool with the prompt's n-grams." },
-    ],
-  },
-  {
-    id: 'swift',
-    label: 'SWIFT (self-speculative)',
-    packageName: '@decodekit/strategy-swift',
-    summary: 'The target drafts for itself with some layers skipped, searching on the fly which ones. Lossless.',
-    kind: 'strategy',
-    options: [
-      { key: 'skipRatio', label: 'skipRatio', kind: 'number', default: 0.45, min: 0.05, max: 0.95, step: 0.05, help: 'Fraction of middle layers to skip.' },
-      { key: 'maxDraftSteps', label: 'maxDraftSteps', kind: 'int', default: 25, min: 1, max: 64, help: 'Most draft steps.' },
-      { key: 'stopThreshold', label: 'stopThreshold', kind: 'number', default: 0.8, min: 0, max: 1, step: 0.05, help: 'Stop drafting below this top-1 probability.' },
-      { key: 'budget', label: 'budget', kind: 'int', default: 16, min: 1, max: 128, help: 'Most draft rows verified per forward.' },
-    ],
-  },
-  {
-    id: 'spectr',
-    label: 'SpecTr',
-    packageName: '@decodekit/strategy-spectr',
-    summary: 'k i.i.d. drafts from the draft model (llama2xs), verified with K-SEQ optimal-transport selection. Lossless.',
-    kind: 'strategy',
-    needsDraftModel: true,
-    options: [
-      { key: 'k', label: 'k', kind: 'int', default: 4, min: 1, max: 8, help: 'Number of draft sequences.' },
-      { key: 'draftLength', label: 'draftLength', kind: 'int', default: 4, min: 1, max: 16, help: 'Tokens per draft sequence.' },
-    ],
-  },
-];
+/**
+ * Form values where a descriptor leaves the default to the factory (a form field needs one), or where the
+ * playground deliberately differs.
+ */
+const formDefaults: Readonly<Record<string, number | boolean>> = {
+  // `budget` has no default in core: each drafter proposes its own; the composer starts every drafter at 16.
+  budget: 16,
+  // NOTE: speculative()'s own default is true. Its draft cut is chosen from timings, so τ and the trees
+  // shown change from run to run; off, a run is reproducible, which suits watching drafts. Tick to compare.
+  adaptive: false,
+};
+
+/**
+ * The form field of one descriptor option; undefined when neither the descriptor nor {@link formDefaults}
+ * gives a starting value (the factory then decides, e.g. from the decoder's temperature).
+ */
+export function fieldOf(key: string, option: OptionDescriptor): OptionField | undefined {
+  const fallback = formDefaults[key];
+  switch (option.type) {
+    case 'integer':
+    case 'number': {
+      const value = typeof fallback === 'number' ? fallback : option.default;
+      if (value === undefined) return undefined;
+      return {
+        key,
+        label: key,
+        kind: option.type === 'integer' ? 'int' : 'number',
+        default: value,
+        min: option.min ?? -Number.MAX_SAFE_INTEGER,
+        max: option.max ?? Number.MAX_SAFE_INTEGER,
+        ...(option.type === 'number' ? { step: 0.05 } : {}),
+        help: option.help,
+      };
+    }
+    case 'boolean': {
+      const value = typeof fallback === 'boolean' ? fallback : option.default;
+      return value === undefined ? undefined : { key, label: key, kind: 'bool', default: value, help: option.help };
+    }
+    case 'enum':
+      return { key, label: key, kind: 'select', default: option.default ?? option.values[0], choices: option.values, help: option.help };
+    case 'string':
+      return option.default === undefined ? undefined : { key, label: key, kind: 'text', default: option.default, help: option.help };
+  }
+}
+
+function fieldsFrom(options: Readonly<Record<string, OptionDescriptor>>): OptionField[] {
+  return Object.entries(options).flatMap(([key, option]) => fieldOf(key, option) ?? []);
+}
+
+/** Options of core's `speculative()`, shown for every drafter. */
+export const speculativeFields: readonly OptionField[] = fieldsFrom(SPECULATIVE_OPTIONS);
+
+/** The entry of one descriptor. */
+export function entryOf(descriptor: StrategyDescriptor): StrategyEntry {
+  return {
+    id: descriptor.id,
+    aliases: descriptor.aliases ?? [],
+    label: descriptor.id === 'ar' ? 'autoregressive' : descriptor.id,
+    packageName: descriptor.packageName,
+    summary: descriptor.description,
+    kind: descriptor.id === 'ar' ? 'baseline' : descriptor.returns === 'drafter' ? 'drafter' : 'strategy',
+    needsDraftModel: descriptor.secondModel?.required === true,
+    options: fieldsFrom(descriptor.options),
+    descriptor,
+  };
+}
+
+export const strategies: readonly StrategyEntry[] = playgroundStrategyIds.map(id => {
+  const descriptor = STRATEGY_DESCRIPTORS.find(candidate => candidate.id === id);
+  if (!descriptor) throw new Error(`the catalogue has no strategy "${id}"`);
+  return entryOf(descriptor);
+});
 
 /** A logits processor the composer can add (applied in the order listed). */
 export interface ProcessorEntry {
@@ -266,15 +188,16 @@ export const samplingFields: readonly Extract<OptionField, { kind: 'int' | 'numb
   { key: 'seed', label: 'seed', kind: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'Same seed, same output.' },
 ];
 
+/** The entry whose id or alias is `id`. */
 export function strategyById(id: string): StrategyEntry | undefined {
-  return strategies.find(entry => entry.id === id);
+  return strategies.find(entry => entry.id === id || entry.aliases.includes(id));
 }
 
 export function processorById(id: string): ProcessorEntry | undefined {
   return processors.find(entry => entry.id === id);
 }
 
-/** All option fields of a strategy, speculative ones included. */
+/** All option fields of a strategy, speculative ones included (drafters: the strategy's own first). */
 export function fieldsOf(entry: StrategyEntry): readonly OptionField[] {
   return entry.kind === 'drafter' ? [...entry.options, ...speculativeFields] : entry.options;
 }

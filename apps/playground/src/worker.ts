@@ -107,7 +107,7 @@ async function handleLoad(request: Extract<EngineRequest, { type: 'load' }>): Pr
   current = { backend: request.backend, model };
   // One short generation compiles the kernels, so the first run the user times is not the slow one.
   post({ type: 'progress', id: request.id, phase: 'Warming up', loaded: 1, total: 1 });
-  const { decoder } = buildDecoder(
+  const { decoder } = await buildDecoder(
     { strategy: 'autoregressive', options: {}, processors: [], sampling: {} },
     { model, tokenizer: model.tokenizer },
   );
@@ -138,7 +138,7 @@ async function handleRun(request: Extract<EngineRequest, { type: 'run' }>): Prom
   try {
     const needsDraft = strategyById(request.side.strategy)?.needsDraftModel === true;
     const draft = needsDraft ? await loadModel(request.id, backend, request.draftModel) : undefined;
-    const { decoder } = buildDecoder(request.side, { model, tokenizer: model.tokenizer, draftModel: draft });
+    const { decoder } = await buildDecoder(request.side, { model, tokenizer: model.tokenizer, draftModel: draft });
     const options = generateOptionsOf(request.side, request.maxTokens, controller.signal);
     let batch: TimedEvent[] = [];
     let lastFlush = performance.now();

@@ -1,4 +1,4 @@
-import { speculative } from '@decodekit/core';
+import { InvalidArgumentError, speculative } from '@decodekit/core';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { generateObject, generateText, jsonSchema, Output, streamObject, streamText, tool } from 'ai';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +45,21 @@ describe('@decodekit/ai-sdk with the ai package', () => {
     await expect(
       generateText({ model, prompt: 'x', providerOptions: { decodekit: { strategy: 'warp-drive' } }, maxRetries: 0 }),
     ).rejects.toThrow(/unknown strategy "warp-drive"/);
+  });
+
+  it('builds catalogue strategies named NAME[:key=value,...], with typed errors for bad options', async () => {
+    const prompt = 'Tom had a ball. Tom had a ball.';
+    const plain = await generateText({ model, prompt, maxOutputTokens: 30, temperature: 0 });
+    const strategy = 'prompt-lookup:maxNgramSize=2,budget=8';
+    const fast = await generateText({ model, prompt, maxOutputTokens: 30, temperature: 0, providerOptions: { decodekit: { strategy } } });
+    expect(fast.text).toBe(plain.text);
+    expect(fast.providerMetadata?.decodekit).toMatchObject({ strategy });
+    const error = await generateText({ model, prompt: 'x', providerOptions: { decodekit: { strategy: 'prompt-lookup:maxNgramSize=0' } }, maxRetries: 0 }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect((error as InvalidArgumentError).message).toMatch(/"prompt-lookup" option "maxNgramSize" must be in 1\.\.16, got 0/);
   });
 
   it('stops before a stop sequence', async () => {

@@ -1,5 +1,5 @@
 import { NoSuchModelError, type EmbeddingModelV4, type ImageModelV4, type ProviderV4 } from '@ai-sdk/provider';
-import { InvalidArgumentError, type LoadedModel } from '@decodekit/core';
+import { InvalidArgumentError, type LoadedModel, type StrategyDescriptor } from '@decodekit/core';
 import { randomUUID } from 'node:crypto';
 import { DecodekitLanguageModel } from './decodekit-language-model.js';
 import { StrategyRegistry, type StrategyFactory } from './strategy-registry.js';
@@ -17,6 +17,12 @@ export interface DecodekitProviderSettings {
    * @example { 'prompt-lookup': () => speculative({ drafter: promptLookup() }) }
    */
   strategies?: Readonly<Record<string, StrategyFactory>>;
+  /**
+   * Catalogue strategies a call may also name as `NAME[:key=value,...]` (e.g. `prompt-lookup:maxNgramSize=2`),
+   * options checked by core's `parseStrategyOptions`. Default: `@decodekit/catalog`'s `STRATEGY_DESCRIPTORS`;
+   * `[]` offers only `strategies`.
+   */
+  strategyCatalog?: readonly StrategyDescriptor[];
   /** Tokens generated when a call sets no `maxOutputTokens` (capped to the room left in the context). Default 256. */
   defaultMaxTokens?: number;
   /** Provider name reported to the AI SDK. Default `decodekit`. */
@@ -43,7 +49,7 @@ export function createDecodekit(settings: DecodekitProviderSettings = {}): Decod
   if (!Number.isInteger(defaultMaxTokens) || defaultMaxTokens < 1) {
     throw new InvalidArgumentError({ argument: 'defaultMaxTokens', message: `must be a positive integer, got ${defaultMaxTokens}.` });
   }
-  const strategies = new StrategyRegistry(settings.strategies ?? {});
+  const strategies = new StrategyRegistry(settings.strategies ?? {}, settings.strategyCatalog);
   const loaded = new Map<string, Promise<LoadedModel>>();
   const locks = new WeakMap<LoadedModel, Promise<unknown>>();
   const provider = settings.name ?? 'decodekit';

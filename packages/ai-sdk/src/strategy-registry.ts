@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type CausalLM, type LoadedModel, type LogitsProcessor, type Strategy } from '@decodekit/core';
+import { StrategyRegistry as CatalogRegistry } from '@decodekit/catalog';
+import type { CausalLM, LoadedModel, LogitsProcessor, Strategy, StrategyDescriptor } from '@decodekit/core';
 
 /** What a named strategy sets up: a strategy, processors, a wrapped model, in any combination. */
 export interface StrategySetup {
@@ -14,35 +15,24 @@ export interface StrategySetup {
  */
 export type StrategyFactory = (model: LoadedModel) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
 
-/** Resolves strategy names (`providerOptions.decodekit.strategy`) to setups, once per (model, name). */
-export class StrategyRegistry {
-  private readonly built = new Map<string, Promise<StrategySetup>>();
-
-  constructor(private readonly factories: Readonly<Record<string, StrategyFactory>>) {}
-
-  /** Names a call may pick. */
-  get names(): string[] {
-    return ['autoregressive', ...Object.keys(this.factories).filter(name => name !== 'autoregressive')];
+/**
+ * Resolves `providerOptions.decodekit.strategy` to setups, once per (model, value): the provider's named
+ * factories first, then `@decodekit/catalog`'s strategies as `NAME[:key=value,...]` (e.g.
+ * `prompt-lookup:maxNgramSize=2`), whose options are checked by core's `parseStrategyOptions`.
+ */
+export class StrategyRegistry extends CatalogRegistry {
+  constructor(factories: Readonly<Record<string, StrategyFactory>>, descriptors?: readonly StrategyDescriptor[]) {
+    super({
+      factories,
+      descriptors,
+      argument: 'providerOptions.decodekit.strategy',
+      unknownMessage: (name, names) =>
+        `unknown strategy "${name}"; this provider has: ${names.join(', ')} (add more with createDecodekit({ strategies })).`,
+    });
   }
 
-  resolve(name: string, modelId: string, model: LoadedModel): Promise<StrategySetup> {
-    if (name === 'autoregressive' && !this.factories.autoregressive) return Promise.resolve({});
-    const factory = this.factories[name];
-    if (typeof name !== 'string' || !factory) {
-      throw new InvalidArgumentError({
-        argument: 'providerOptions.decodekit.strategy',
-        message: `unknown strategy "${String(name)}"; this provider has: ${this.names.join(', ')} (add more with createDecodekit({ strategies })).`,
-      });
-    }
-    const key = `${modelId}\u0000${name}`;
-    let setup = this.built.get(key);
-    if (!setup) {
-      setup = Promise.resolve(factory(model)).then(value =>
-        (value as { kind?: unknown }).kind === 'strategy' ? { strategy: value as Strategy } : (value as StrategySetup),
-      );
-      this.built.set(key, setup);
-      setup.catch(() => this.built.delete(key));
-    }
-    return setup;
+  /** The setup of `name` for `modelId`. */
+  override resolve(name: string, modelId: string, model: LoadedModel): Promise<StrategySetup> {
+    return super.resolve(name, modelId, model);
   }
 }

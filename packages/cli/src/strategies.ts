@@ -1,8 +1,6 @@
 import {
-  autoregressive,
   createDecoder,
   createFromDescriptor,
-  descriptorOptions,
   InvalidArgumentError,
   type ArtifactCache,
   type CausalLM,
@@ -17,31 +15,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { defaultCacheDir, defaultMirrors, findKnownModel, findLlama2cFiles, readLlama2cCheckpoint } from '@decodekit/models/node';
 import { easySpec } from '@decodekit/strategy-easyspec';
-import { onlineSdDescriptor } from '@decodekit/strategy-online-sd';
-import { s2dDescriptor } from '@decodekit/strategy-s2d';
-import { adedDescriptor } from '@decodekit/strategy-aded';
-import { beamSearchDescriptor } from '@decodekit/strategy-beam-search';
-import { copyspecDescriptor } from '@decodekit/strategy-copyspec';
-import { lookaheadDescriptor } from '@decodekit/strategy-lookahead';
-import { ludDescriptor } from '@decodekit/strategy-lud';
-import { swiftDescriptor } from '@decodekit/strategy-swift';
-import { pearlDescriptor } from '@decodekit/strategy-pearl';
-import { specdecPPDescriptor } from '@decodekit/strategy-specdec-pp';
-import { contrastiveDecodingDescriptor } from '@decodekit/strategy-contrastive-decoding';
-import { diverseBeamSearchDescriptor } from '@decodekit/strategy-diverse-beam-search';
-import { draftModelDescriptor } from '@decodekit/strategy-draft-model';
-import { dyspecDescriptor } from '@decodekit/strategy-dyspec';
-import { rsdDescriptor } from '@decodekit/strategy-rsd';
-import { spectrDescriptor } from '@decodekit/strategy-spectr';
-import { momentumDecodingDescriptor } from '@decodekit/strategy-momentum-decoding';
-import { superposedDecodingDescriptor } from '@decodekit/strategy-superposed-decoding';
-import { promptLookupDescriptor } from '@decodekit/strategy-prompt-lookup';
-import { tokenRecyclingDescriptor } from '@decodekit/strategy-token-recycling';
-import { eagleDescriptor } from '@decodekit/strategy-eagle';
-import { fspadDescriptor } from '@decodekit/strategy-fspad';
-import { medusaDescriptor } from '@decodekit/strategy-medusa';
+import {
+  describeStrategies as describeCatalog,
+  resolveStrategySpec,
+  strategyHelp as catalogHelp,
+  strategyNames as catalogNames,
+  STRATEGY_DESCRIPTORS as CATALOG,
+  type StrategySummary,
+} from '@decodekit/catalog';
 import { backendByName } from './load.js';
-import { parseStrategySpec } from './strategy-spec.js';
 
 /** What a strategy factory may need beyond its options. */
 export interface StrategyEnvironment {
@@ -68,81 +50,47 @@ export interface DecoderSetup {
 }
 
 /**
- * The strategy catalogue: every strategy package's descriptor, in the order `--help` lists them. Adding a
- * strategy means adding its package's descriptor here (the CLI's whole registry, help text and option checks
- * come from it).
+ * EasySpec runs the draft from its llama2.c checkpoint: reading that file is the CLI's (Node) business, so its
+ * descriptor lives here rather than in the browser-safe `@decodekit/catalog`.
  */
-export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
-  {
-    id: 'ar',
-    aliases: ['autoregressive', 'greedy'],
-    packageName: '@decodekit/core',
-    description: 'autoregressive decoding (the baseline)',
-    returns: 'strategy',
-    lossless: true,
-    options: {},
-    create: () => ({ strategy: autoregressive() }),
+const easySpecDescriptor: StrategyDescriptor = {
+  id: 'easyspec',
+  packageName: '@decodekit/strategy-easyspec',
+  description: 'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
+  returns: 'drafter',
+  lossless: true,
+  options: {
+    groupSize: { type: 'integer', default: 2, min: 1, max: 64, help: 'Layers drafted in parallel per group.' },
+    draftLength: { type: 'integer', default: 4, min: 1, max: 64, help: 'Draft tokens per step.' },
+    temperature: { type: 'number', default: 0, min: 0, help: 'Draft temperature (0 = greedy drafts).' },
   },
-  promptLookupDescriptor,
-  medusaDescriptor,
-  eagleDescriptor,
-  fspadDescriptor,
-  tokenRecyclingDescriptor,
-  draftModelDescriptor,
-  spectrDescriptor,
-  rsdDescriptor,
-  dyspecDescriptor,
-  copyspecDescriptor,
-  lookaheadDescriptor,
-  adedDescriptor,
-  swiftDescriptor,
-  ludDescriptor,
-  specdecPPDescriptor,
-  pearlDescriptor,
-  {
-    // EasySpec runs the draft from its llama2.c checkpoint: reading that file is the CLI's (Node) business.
-    id: 'easyspec',
-    packageName: '@decodekit/strategy-easyspec',
-    description: 'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
-    returns: 'drafter',
-    lossless: true,
-    options: {
-      groupSize: { type: 'integer', default: 2, min: 1, max: 64, help: 'Layers drafted in parallel per group.' },
-      draftLength: { type: 'integer', default: 4, min: 1, max: 64, help: 'Draft tokens per step.' },
-      temperature: { type: 'number', default: 0, min: 0, help: 'Draft temperature (0 = greedy drafts).' },
-    },
-    async create(options, environment) {
-      if (!environment.secondModelRef) {
-        throw new InvalidArgumentError({ argument: '--draft-model', message: 'easyspec needs --draft-model REF (e.g. llama2xs).' });
-      }
-      const checkpoint = await llama2cCheckpointOf(environment.secondModelRef);
-      const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint);
-      return {
-        drafter: easySpec({
-          config,
-          weights,
-          groupSize: options.groupSize as number | undefined,
-          draftLength: options.draftLength as number | undefined,
-          temperature: options.temperature as number | undefined,
-        }),
-        budget: 8,
-        adaptive: false,
-      };
-    },
+  async create(options, environment) {
+    if (!environment.secondModelRef) {
+      throw new InvalidArgumentError({ argument: '--draft-model', message: 'easyspec needs --draft-model REF (e.g. llama2xs).' });
+    }
+    const checkpoint = await llama2cCheckpointOf(environment.secondModelRef);
+    const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+    return {
+      drafter: easySpec({
+        config,
+        weights,
+        groupSize: options.groupSize as number | undefined,
+        draftLength: options.draftLength as number | undefined,
+        temperature: options.temperature as number | undefined,
+      }),
+      budget: 8,
+      adaptive: false,
+    };
   },
-  onlineSdDescriptor,
-  s2dDescriptor,
-  beamSearchDescriptor,
-  diverseBeamSearchDescriptor,
-  momentumDecodingDescriptor,
-  superposedDecodingDescriptor,
-  contrastiveDecodingDescriptor,
-];
+};
 
-const registry = new Map<string, StrategyDescriptor>();
-for (const descriptor of STRATEGY_DESCRIPTORS) {
-  for (const name of [descriptor.id, ...(descriptor.aliases ?? [])]) registry.set(name, descriptor);
-}
+/**
+ * The CLI's strategies, in the order `--help` lists them: `@decodekit/catalog`'s descriptors plus EasySpec
+ * (after PEARL). Adding a strategy means adding its descriptor to the catalogue.
+ */
+export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = CATALOG.flatMap(descriptor =>
+  descriptor.id === 'pearl' ? [descriptor, easySpecDescriptor] : [descriptor],
+);
 
 /** The decodekit cache as a descriptor's ArtifactCache: `<cache>/<key>`, written atomically. */
 function fileArtifactCache(): ArtifactCache {
@@ -195,53 +143,22 @@ async function loadSecondModel(environment: StrategyEnvironment, ref: string): P
 
 /** Names `--strategy` accepts. */
 export function strategyNames(): string[] {
-  return [...registry.keys()];
+  return catalogNames(STRATEGY_DESCRIPTORS);
 }
 
 /** The catalogue, for help texts: each strategy's id, description and options with their types and defaults. */
-export function describeStrategies(): { name: string; description: string; keys: readonly string[]; options: string }[] {
-  return STRATEGY_DESCRIPTORS.map(descriptor => {
-    const options = descriptorOptions(descriptor);
-    return {
-      name: descriptor.id,
-      description: descriptor.description,
-      keys: Object.keys(options),
-      options: Object.entries(options)
-        .map(([key, option]) => {
-          const kind = option.type === 'enum' ? option.values.join('|') : option.type;
-          return option.default === undefined ? `${key}=<${kind}>` : `${key}=<${kind}> (default ${String(option.default)})`;
-        })
-        .join(', '),
-    };
-  });
+export function describeStrategies(): StrategySummary[] {
+  return describeCatalog(STRATEGY_DESCRIPTORS);
 }
 
 /** The `--help` section listing every strategy and its options (generated from the descriptors). */
 export function strategyHelp(): string {
-  const lines = ['', 'Strategies (NAME[:key=value,...]):'];
-  for (const { name, description, options } of describeStrategies()) {
-    lines.push(`  ${name}  ${description}`);
-    if (options) lines.push(`      ${options}`);
-  }
-  return lines.join('\n');
+  return catalogHelp(STRATEGY_DESCRIPTORS);
 }
 
 /** Builds a decoder setup from a `NAME[:key=value,...]` spec. */
 export async function buildSetup(spec: string, environment: StrategyEnvironment): Promise<DecoderSetup> {
-  const { name, options } = parseStrategySpec(spec);
-  const descriptor = registry.get(name);
-  if (!descriptor) {
-    throw new InvalidArgumentError({ argument: '--strategy', message: `unknown strategy "${name}"; known: ${strategyNames().join(', ')}.` });
-  }
-  const known = descriptorOptions(descriptor);
-  for (const key of Object.keys(options)) {
-    if (!(key in known)) {
-      throw new InvalidArgumentError({
-        argument: '--strategy',
-        message: `"${name}" has no option "${key}"; it accepts: ${Object.keys(known).join(', ') || '(none)'}.`,
-      });
-    }
-  }
+  const { descriptor, options } = resolveStrategySpec(spec, { descriptors: STRATEGY_DESCRIPTORS });
   const secondRef = environment.draftModel ?? descriptor.secondModel?.fallback;
   if (descriptor.secondModel?.required && !secondRef) {
     throw new InvalidArgumentError({ argument: '--draft-model', message: `this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).` });

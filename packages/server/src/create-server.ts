@@ -9,6 +9,7 @@ import {
   type FinishReason,
   type GenerateOptions,
   type LoadedModel,
+  type StrategyDescriptor,
 } from '@decodekit/core';
 import { outputConstraint, parseToolCall, toolCallReader, type JsonSchema, type OutputFormat, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -36,6 +37,12 @@ export interface ServerOptions {
    * @example { 'prompt-lookup': () => speculative({ drafter: promptLookup() }) }
    */
   strategies?: Readonly<Record<string, StrategyFactory>>;
+  /**
+   * Catalogue strategies a request may also name as `NAME[:key=value,...]` (e.g. `token-recycling:topK=4`),
+   * options checked by core's `parseStrategyOptions`. Default: `@decodekit/catalog`'s `STRATEGY_DESCRIPTORS`;
+   * `[]` offers only `strategies`.
+   */
+  strategyCatalog?: readonly StrategyDescriptor[];
   /** The strategy of requests that name none. Default `autoregressive`. */
   defaultStrategy?: string;
   /** Generations that decode at once (they share the CPU or GPU). Default 1. */
@@ -106,7 +113,7 @@ type ToolMode = 'none' | 'call' | 'auto';
  */
 export async function createServer(options: ServerOptions): Promise<DecodekitServer> {
   const models = validateModels(options.models);
-  const strategies = new StrategyRegistry(options.strategies ?? {});
+  const strategies = new StrategyRegistry(options.strategies ?? {}, options.strategyCatalog);
   const defaultStrategy = options.defaultStrategy ?? 'autoregressive';
   if (!strategies.names.includes(defaultStrategy)) {
     throw new InvalidArgumentError({ argument: 'defaultStrategy', message: `"${defaultStrategy}" is not among the strategies (${strategies.names.join(', ')}).` });

@@ -241,6 +241,31 @@ describe('decodekit serve with the openai client', () => {
     expect(metrics).toContain('decodekit_queue_depth 0');
   });
 
+  it('builds catalogue strategies named NAME[:key=value,...], options checked like everywhere else', async () => {
+    const plain = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 40, temperature: 0 });
+    for (const strategy of ['token-recycling:topK=4,budget=16', 'lookahead:windowSize=3', 'greedy']) {
+      // @ts-expect-error decodekit's extension field
+      const fast = await client.completions.create({ model: MODEL, prompt: 'Once upon a time', max_tokens: 40, temperature: 0, decodekit: { strategy } });
+      expect({ strategy, text: fast.choices[0].text }).toEqual({ strategy, text: plain.choices[0].text });
+    }
+    const cases: [string, RegExp][] = [
+      ['token-recycling:topK=0', /"token-recycling" option "topK" must be in 1\.\.64, got 0/],
+      ['token-recycling:width=3', /"token-recycling" has no option "width"; it accepts: budget, adaptive, topK/],
+      ['prompt-lookup:prefer', /expected key=value, got "prefer"/],
+      ['draft-model', /"draft-model" needs a draft model/],
+      ['aded:store=/etc/hostname', /no file access/],
+    ];
+    for (const [strategy, message] of cases) {
+      const error = await client.chat.completions.create({ model: MODEL, messages: story, decodekit: { strategy } } as never).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      expect({ strategy, status: (error as InstanceType<typeof OpenAI.APIError>).status }).toEqual({ strategy, status: 400 });
+      expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(message);
+    }
+  });
+
   it('rejects bad requests with OpenAI-style errors', async () => {
     const cases: [Record<string, unknown>, number, RegExp, string?][] = [
       [{ model: MODEL, messages: story, temperature: 5 }, 400, /temperature/, 'temperature'],

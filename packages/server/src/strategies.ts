@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type CausalLM, type LoadedModel, type LogitsProcessor, type Strategy } from '@decodekit/core';
+import { StrategyRegistry as CatalogRegistry } from '@decodekit/catalog';
+import type { CausalLM, LoadedModel, LogitsProcessor, Strategy, StrategyDescriptor } from '@decodekit/core';
 
 /** What a named strategy sets up: a strategy, processors, a wrapped model, in any combination. */
 export interface StrategySetup {
@@ -14,35 +15,23 @@ export interface StrategySetup {
  */
 export type StrategyFactory = (model: LoadedModel) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
 
-/** Resolves strategy names to setups, once per (model, name). */
-export class StrategyRegistry {
-  private readonly built = new Map<string, Promise<StrategySetup>>();
-
-  constructor(private readonly factories: Readonly<Record<string, StrategyFactory>>) {}
-
-  /** Names a request may pick. */
-  get names(): string[] {
-    return ['autoregressive', ...Object.keys(this.factories).filter(name => name !== 'autoregressive')];
+/**
+ * Resolves the `decodekit.strategy` extension field to setups, once per (model, value): the server's named
+ * factories first, then `@decodekit/catalog`'s strategies as `NAME[:key=value,...]` (e.g.
+ * `token-recycling:topK=4`), whose options are checked by core's `parseStrategyOptions`.
+ */
+export class StrategyRegistry extends CatalogRegistry {
+  constructor(factories: Readonly<Record<string, StrategyFactory>>, descriptors?: readonly StrategyDescriptor[]) {
+    super({
+      factories,
+      descriptors,
+      argument: 'decodekit.strategy',
+      unknownMessage: (name, names) => `unknown strategy "${name}"; this server offers: ${names.join(', ')}.`,
+    });
   }
 
   /** The setup of `name` for the model registered as `modelId`. */
-  resolve(name: string, modelId: string, model: LoadedModel): Promise<StrategySetup> {
-    if (name === 'autoregressive' && !this.factories.autoregressive) return Promise.resolve({});
-    const factory = this.factories[name];
-    if (!factory) {
-      throw new InvalidArgumentError({ argument: 'decodekit.strategy', message: `unknown strategy "${name}"; this server offers: ${this.names.join(', ')}.` });
-    }
-    const key = `${modelId}\u0000${name}`;
-    let setup = this.built.get(key);
-    if (!setup) {
-      setup = Promise.resolve(factory(model)).then(toSetup);
-      this.built.set(key, setup);
-      setup.catch(() => this.built.delete(key));
-    }
-    return setup;
+  override resolve(name: string, modelId: string, model: LoadedModel): Promise<StrategySetup> {
+    return super.resolve(name, modelId, model);
   }
-}
-
-function toSetup(value: Strategy | StrategySetup): StrategySetup {
-  return (value as { kind?: unknown }).kind === 'strategy' ? { strategy: value as Strategy } : (value as StrategySetup);
 }

@@ -62,6 +62,8 @@ export function registerServe(program: Command): void {
       const server = await createServer({
         models,
         strategies,
+        // `--strategies` is the whole offer: requests pick among those names only.
+        strategyCatalog: [],
         defaultStrategy,
         concurrency: options.concurrency,
         maxQueued: options.maxQueue,
