@@ -17,8 +17,6 @@ import {
 } from './index.js';
 import { runDenseStoreConformance } from './dense-store-conformance.js';
 
-const unit = (values: number[]): Float32Array => l2Normalize(Float32Array.from(values));
-
 describe('poolHidden', () => {
   const hidden = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]); // 3 rows of width 3
   it('pools mean / first / last over rows from fromRow', () => {
