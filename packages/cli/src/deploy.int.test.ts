@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { loadAll } from 'js-yaml';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const root = resolve(__dirname, '../../..');
@@ -25,10 +25,10 @@ interface Container {
 
 it('serves with the Deployment arguments, answers the probes, exports the HPA metric, drains on SIGTERM', async () => {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (pnpm turbo run build --filter=@decodekit/cli...).`);
-  const manifests = parseAllDocuments(readFileSync(join(root, 'deploy/kubernetes/decodekit-serve.yaml'), 'utf8')).map(document => document.toJS());
+  const manifests = loadAll(readFileSync(join(root, 'deploy/kubernetes/decodekit-serve.yaml'), 'utf8')) as { spec: { template: { spec: unknown } } }[];
   const pod = manifests[0].spec.template.spec as { terminationGracePeriodSeconds: number; containers: Container[] };
   const container = pod.containers[0];
-  const [queueHpa] = parseAllDocuments(readFileSync(join(root, 'deploy/kubernetes/hpa-queue-depth.yaml'), 'utf8')).map(document => document.toJS());
+  const [queueHpa] = loadAll(readFileSync(join(root, 'deploy/kubernetes/hpa-queue-depth.yaml'), 'utf8')) as { spec: { metrics: { pods: { metric: { name: string } } }[] } }[];
   const args = [...container.args];
   args[args.indexOf('--host') + 1] = '127.0.0.1';
   args[args.indexOf('--port') + 1] = '0';
