@@ -20,7 +20,8 @@ export interface ScoredId {
  * Where dense vectors live; the dense counterpart of splade's `SparseStore` (same `upsert` / `delete` / `get`
  * / `count` / `close`, with `searchCosine` and `searchHamming` in place of `searchDot` / `searchBm25`). A
  * vector database (LanceDB, Elasticsearch `dense_vector`, usearch with a `b1` metric for codes) can implement
- * it. Results are best first; ties go to the lower id.
+ * it; `postgresDenseStore` (`@decodekit/retrieval-postgres`) does on PostgreSQL. Results are best first; ties
+ * go to the lower id. `runDenseStoreConformance` (`@decodekit/retrieval-dense/testing`) checks an implementation.
  */
 export interface DenseStore {
   /** Inserts or replaces documents; binary codes are derived from the vectors. */

@@ -15,8 +15,7 @@ import {
   memoryDenseStore,
   poolHidden,
 } from './index.js';
-
-const unit = (values: number[]): Float32Array => l2Normalize(Float32Array.from(values));
+import { runDenseStoreConformance } from './dense-store-conformance.js';
 
 describe('poolHidden', () => {
   const hidden = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]); // 3 rows of width 3
@@ -56,38 +55,7 @@ describe('binary codes', () => {
   });
 });
 
-describe('memoryDenseStore', () => {
-  it('searches by exact cosine, by Hamming, and within a candidate set', async () => {
-    const store = memoryDenseStore();
-    await store.upsert([
-      { id: 'a', text: 'A', vector: unit([1, 0.1, 0.1, 0.1]) },
-      { id: 'b', text: 'B', vector: unit([0.8, 0.6, -0.1, 0.1]) },
-      { id: 'c', text: 'C', vector: unit([-1, -1, -1, -1]) },
-    ]);
-    const query = unit([0.9, 0.5, -0.1, 0.1]);
-    expect((await store.searchCosine(query, 3)).map(hit => hit.id)).toEqual(['b', 'a', 'c']);
-    const hamming = await store.searchHamming(binaryCode(query), 3);
-    expect(hamming).toEqual([
-      { id: 'b', score: -0 },
-      { id: 'a', score: -1 },
-      { id: 'c', score: -3 },
-    ]);
-    expect(
-      (await store.searchCosine(query, 3, { among: ['a', 'c', 'zz'] })).map(hit => hit.id),
-    ).toEqual(['a', 'c']);
-    await store.delete(['b']);
-    expect(await store.count()).toBe(2);
-    expect(await store.get(['c', 'b', 'a'])).toEqual([
-      { id: 'c', text: 'C' },
-      { id: 'a', text: 'A' },
-    ]);
-    await expect(
-      store.upsert([{ id: 'd', text: 'D', vector: new Float32Array(3) }]),
-    ).rejects.toThrow(InvalidArgumentError);
-    await store.close();
-    await expect(store.count()).rejects.toThrow(InvalidArgumentError);
-  });
-});
+runDenseStoreConformance({ name: 'memory', open: async () => memoryDenseStore() });
 
 /** A fake CausalLM whose hidden row for token t is a fixed vector, so pooled embeddings are predictable. */
 function hiddenModel(width: number): CausalLM {

@@ -26,9 +26,10 @@ export interface Bm25Parameters {
 
 /**
  * Where sparse vectors live: an inverted index keyed by (field, term). Embedded stores (`memorySparseStore`,
- * `sqliteSparseStore`) implement it here; a server engine can implement it later — Elasticsearch /
- * OpenSearch map `searchDot` to `rank_features` / `sparse_vector` queries and `searchBm25` to their native
- * BM25 on a text field. Scores are returned best first; ties go to the lower id.
+ * `sqliteSparseStore`) implement it here, `postgresSparseStore` (`@decodekit/retrieval-postgres`) on a server
+ * database; Elasticsearch / OpenSearch would map `searchDot` to `rank_features` / `sparse_vector` queries and
+ * `searchBm25` to their native BM25 on a text field. Scores are returned best first; ties go to the lower id.
+ * `runSparseStoreConformance` (`@decodekit/retrieval-splade/testing`) checks an implementation.
  */
 export interface SparseStore {
   /** Inserts or replaces documents (all their fields). */
