@@ -59,6 +59,13 @@ describe('browser entry', () => {
     }
   });
 
+  it('asks for no external data file the graph does not name (an offline page cannot answer for absent files)', async () => {
+    const { fetch, requested } = folderFetch();
+    const files = await fetchModelFiles(`${base}/`, { fetch });
+    expect(files.onnx).toBeInstanceOf(Uint8Array);
+    expect(requested.filter(url => /\.onnx(\.data|_data)/.test(url))).toEqual([]);
+  });
+
   it('tolerates missing optional files', async () => {
     const { fetch } = folderFetch(['generation_config.json', 'tokenizer_config.json']);
     const files = await fetchModelFiles(`${base}/`, { fetch });

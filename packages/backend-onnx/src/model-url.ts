@@ -165,6 +165,9 @@ export async function fetchModelFiles(
   const externalData: Array<{ path: string; data: Uint8Array }> = [];
   const graphName = onnxFile.split('/').pop() as string;
   for (const suffix of ['.data', '_data']) {
+    // Only files the graph names: a graph with external data stores each file's name in its initializers, so
+    // graphs without any ask for nothing (an offline page's service worker has no answer for absent files).
+    if (!containsAscii(onnx, `${graphName}${suffix}`)) continue;
     const data = await getBytes(fetchFunction, joinUrl(baseUrl, `${onnxFile}${suffix}`), signal);
     if (data !== undefined) externalData.push({ path: `${graphName}${suffix}`, data });
   }
@@ -183,4 +186,15 @@ export async function fetchModelFiles(
     onnxFile,
     ...(firstOnnx === undefined ? {} : { firstOnnx, firstOnnxFile }),
   };
+}
+
+/** True when `bytes` contains the ASCII string `text` (a file name stored in an ONNX graph's external_data). */
+function containsAscii(bytes: Uint8Array, text: string): boolean {
+  const needle = new TextEncoder().encode(text);
+  const first = needle[0];
+  outer: for (let i = bytes.indexOf(first); i >= 0 && i <= bytes.length - needle.length; i = bytes.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }

@@ -356,7 +356,7 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     area: 'model folder',
     input: "`config.json` whose `vocab_size` fits the tokenizer but not the graph's logits",
     outcome: 'ModelFormatError',
-    message: /vocab_size is 40 but the graph's logits have 32 columns/,
+    message: /vocab_size is 40 but the logits of onnx\/model\.onnx have 32 columns/,
     api: fixtures =>
       createCpuBackend().load(brokenCopy(fixtures, 'vocab-graph-mismatch', dir => editJson(join(dir, 'config.json'), config => ({ ...config, vocab_size: 40 })))),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'vocab-graph-mismatch')],
