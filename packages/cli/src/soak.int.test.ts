@@ -139,8 +139,8 @@ function options(mix: Mix): GenerateOptions {
   };
 }
 
-function processors(mix: Mix, model: LoadedModel): LogitsProcessor<any>[] {
-  const list: LogitsProcessor<any>[] = [];
+function processors(mix: Mix, model: LoadedModel): LogitsProcessor<unknown>[] {
+  const list: LogitsProcessor<unknown>[] = [];
   if (mix.penalty === 'processor') list.push(repetitionPenalty(1.15));
   if (mix.constraint) list.push(regex('( ?[a-z]+){1,40}[.!]', { tokenizer: model.tokenizer, maxTokens: mix.maxTokens }));
   return list;

@@ -85,7 +85,7 @@ describe('exactJoint', () => {
 
 describe('O-greedy negative control', () => {
   /** Autoregressive greedy that leaves out the first processor of the chain (here: the repetition penalty). */
-  function skipsOneProcessor(skipped: LogitsProcessor<any>): Strategy {
+  function skipsOneProcessor(skipped: LogitsProcessor<unknown>): Strategy {
     return {
       kind: 'strategy',
       name: 'skips-one-processor',

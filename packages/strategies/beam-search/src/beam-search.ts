@@ -58,7 +58,7 @@ export interface BeamGenerateArgs {
   /** Most generated tokens per hypothesis (EOS included). */
   maxTokens: number;
   /** Logits processors, applied per beam with forked state. */
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
   /** Ids ending a hypothesis. Default: the model's EOS ids. */
   eosTokenIds?: readonly number[];
   signal?: AbortSignal;
