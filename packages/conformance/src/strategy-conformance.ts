@@ -102,7 +102,7 @@ export async function distributionCheck({
   const joint = await exactJoint({ model, prompt, steps, options: { ...options, maxTokens: steps }, processors });
   let decoder = createDecoder({ model, processors });
   if (strategy) decoder = decoder.use(strategy);
-  const observed = new Array<number>(joint.length).fill(0);
+  const observed = Array.from({ length: joint.length }, () => 0);
   for (let seed = 0; seed < samples; seed++) {
     const { tokens } = await decoder.generate({ tokens: prompt }, { ...options, maxTokens: steps, seed });
     if (tokens.length !== steps) throw new Error(`sample ${seed} has ${tokens.length} tokens, expected ${steps}`);
