@@ -4,6 +4,7 @@
  * Run: `pnpm --filter @decodekit/langchain bench` (i.e. `npx tsx bench/overhead.ts`).
  */
 import { createDecoder, invariant } from '@decodekit/core';
+import type { AIMessage } from '@langchain/core/messages';
 import { z } from 'zod';
 import { ChatDecodekit } from '../src/index.js';
 
@@ -60,12 +61,7 @@ const structured = chat.withStructuredOutput(character, { includeRaw: true });
 rows.push([
   'withStructuredOutput (T=0)',
   await median(
-    async () =>
-      (
-        (await structured.invoke('Describe a character.')).raw as {
-          usage_metadata: { output_tokens: number };
-        }
-      ).usage_metadata.output_tokens,
+    async () => outputTokens((await structured.invoke('Describe a character.')).raw as AIMessage),
   ),
 ]);
 for (const [name, { ms, tokens }] of rows) {
