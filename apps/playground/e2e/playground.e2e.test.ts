@@ -98,11 +98,17 @@ const golden = existsSync(goldenPath)
   ? (JSON.parse(readFileSync(goldenPath, 'utf8')) as Record<string, { printed_text: string; n_generated: number }>)['Once upon a time']
   : undefined;
 
+/** The golden greedy output for "Once upon a time"; throws when the mirror lacks it. */
+function expectedGolden(): { printed_text: string; n_generated: number } {
+  if (!golden) throw new Error(`${goldenPath} is missing: point DECODEKIT_MODELS at the model mirror.`);
+  return golden;
+}
+
 describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', () => {
   let server: StaticServer;
 
   beforeAll(() => {
-    if (!golden) throw new Error(`${goldenPath} is missing: point DECODEKIT_MODELS at the model mirror.`);
+    expectedGolden();
     // Build the app (the model folders are converted by the build): the tests check what ships.
     const vitePackage = createRequire(join(appRoot, 'package.json')).resolve('vite/package.json');
     const vite = join(dirname(vitePackage), 'bin/vite.js');
@@ -136,7 +142,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
 
     it('loads the page and the model, with WebGPU shown as unavailable here', async () => {
       const { page } = session;
-      await page.goto(`${server.url}?maxTokens=${golden!.n_generated}&strategy=autoregressive`);
+      await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive`);
       await expect(page.title()).resolves.toBe('decodekit playground');
       const status = await waitForModel(page);
       expect(status).toContain('stories260K');
@@ -150,8 +156,8 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
     it('T = 0 from "Once upon a time" shows the golden text', async () => {
       const { page } = session;
       const text = await generate(page);
-      expect(text).toBe(golden!.printed_text);
-      expect(await stat(page, 'single', 'tokens')).toBe(String(golden!.n_generated));
+      expect(text).toBe(expectedGolden().printed_text);
+      expect(await stat(page, 'single', 'tokens')).toBe(String(expectedGolden().n_generated));
       expect(Number(await stat(page, 'single', 'tau'))).toBe(1);
       await screenshot(page, 'wasm-autoregressive-golden');
     });
@@ -164,7 +170,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       await page.getByTestId('side-a-opt-budget').fill('24');
       await page.getByTestId('side-a-opt-budget').dispatchEvent('change');
       const text = await generate(page);
-      expect(text).toBe(golden!.printed_text);
+      expect(text).toBe(expectedGolden().printed_text);
       const tau = Number(await stat(page, 'single', 'tau'));
       expect(tau).toBeGreaterThan(1);
       expect(await page.locator('[data-testid=single-output] .tok.draft').count()).toBeGreaterThan(0);
@@ -184,14 +190,14 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
 
     it('every strategy in the composer reproduces the golden text at T = 0 (all are lossless)', async () => {
       const { page } = session;
-      await page.goto(`${server.url}?maxTokens=${golden!.n_generated}`);
+      await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}`);
       await waitForModel(page);
       const results: Record<string, { same: boolean; tau: string; tokensPerSecond: string; acceptance: string }> = {};
       for (const entry of strategies) {
         await page.getByTestId('side-a-strategy').selectOption(entry.id);
         const text = await generate(page);
         results[entry.id] = {
-          same: text === golden!.printed_text,
+          same: text === expectedGolden().printed_text,
           tau: await stat(page, 'single', 'tau'),
           tokensPerSecond: await stat(page, 'single', 'tokens-per-second'),
           acceptance: await stat(page, 'single', 'acceptance'),
@@ -204,7 +210,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
 
     it('slow playback shows drafts step by step, and Stop ends the run', async () => {
       const { page } = session;
-      await page.goto(`${server.url}?maxTokens=${golden!.n_generated}&strategy=token-recycling&pace=250`);
+      await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=token-recycling&pace=250`);
       await waitForModel(page);
       await expect(page.getByTestId('pace').inputValue()).resolves.toBe('250');
       await page.getByTestId('run').click();
@@ -213,7 +219,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       await expect(page.getByTestId('single-status').textContent()).resolves.toBe('stopped');
       const drawn = await page.locator('[data-testid=single-output] .tok').count();
       expect(drawn).toBeGreaterThanOrEqual(3);
-      expect(drawn).toBeLessThan(golden!.n_generated);
+      expect(drawn).toBeLessThan(expectedGolden().n_generated);
       await page.waitForTimeout(600);
       expect(await page.locator('[data-testid=single-output] .tok').count()).toBe(drawn);
       await expect(page.getByTestId('run').isEnabled()).resolves.toBe(true);
@@ -224,7 +230,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       const { page } = session;
       const search = new URLSearchParams({
         prompt: 'Once upon a time',
-        maxTokens: String(golden!.n_generated),
+        maxTokens: String(expectedGolden().n_generated),
         mode: 'race',
         strategy: 'token-recycling',
         'b.strategy': 'autoregressive',
@@ -234,8 +240,8 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       await page.getByTestId('run').click();
       await page.waitForSelector('[data-testid=identical]', { timeout: 60_000 });
       await expect(page.getByTestId('identical').getAttribute('data-identical')).resolves.toBe('true');
-      expect(await page.getByTestId('race-a-output').textContent()).toBe(golden!.printed_text);
-      expect(await page.getByTestId('race-b-output').textContent()).toBe(golden!.printed_text);
+      expect(await page.getByTestId('race-a-output').textContent()).toBe(expectedGolden().printed_text);
+      expect(await page.getByTestId('race-b-output').textContent()).toBe(expectedGolden().printed_text);
       expect(await page.locator('[data-testid=race-chart] path.race-line').count()).toBe(2);
       expect(await page.getByTestId('speedup').textContent()).toMatch(/\d+\.\d\d×/);
       expect(Number(await stat(page, 'race-a', 'tau'))).toBeGreaterThan(1);
@@ -267,7 +273,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
     const offlineServer = await serveStatic(distDir);
     const session = await openSession();
     const { page } = session;
-    const url = `${offlineServer.url}?maxTokens=${golden!.n_generated}&strategy=autoregressive`;
+    const url = `${offlineServer.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive`;
     await page.goto(url);
     await waitForModel(page);
     await page.waitForSelector('[data-testid=offline-note][data-ready=true]', { timeout: 60_000 });
@@ -277,7 +283,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
     await expect(fetch(offlineServer.url)).rejects.toThrow();
     await page.reload();
     await waitForModel(page);
-    expect(await generate(page)).toBe(golden!.printed_text);
+    expect(await generate(page)).toBe(expectedGolden().printed_text);
     await screenshot(page, 'offline-reload');
     expect(session.errors.filter(error => !/Failed to load resource|net::ERR/.test(error))).toEqual([]);
   }, 90_000);
@@ -285,7 +291,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
   it('WebGPU (SwiftShader): T = 0 from "Once upon a time" shows the golden text', async context => {
     const session = await openSession(['--enable-unsafe-webgpu']);
     const { page } = session;
-    await page.goto(`${server.url}?maxTokens=${golden!.n_generated}&strategy=autoregressive&backend=webgpu`);
+    await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive&backend=webgpu`);
     await page.waitForSelector('[data-testid=model-status][data-state=ready], [data-testid=model-status][data-state=error]', { timeout: 60_000 });
     const note = (await page.getByTestId('backend-note').textContent()) ?? '';
     if (await page.getByTestId('backend-webgpu').isDisabled()) {
@@ -295,7 +301,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
     expect(status).toContain('onnx-webgpu');
     await expect(page.getByTestId('backend-webgpu').getAttribute('aria-pressed')).resolves.toBe('true');
     const text = await generate(page, 90_000);
-    expect(text).toBe(golden!.printed_text);
+    expect(text).toBe(expectedGolden().printed_text);
     await screenshot(page, 'webgpu-autoregressive-golden');
     expect(session.errors).toEqual([]);
   }, 150_000);

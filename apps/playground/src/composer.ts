@@ -91,7 +91,8 @@ export function sideEditor(initial: SideConfig, onChange: (side: SideConfig) => 
     );
 
     const processorRows = side.processors.map((choice, index) => {
-      const processor = processorById(choice.id)!;
+      const processor = processorById(choice.id);
+      if (!processor) throw new Error(`unknown processor "${choice.id}" in the composer state`);
       const setAt = (next: ProcessorChoice | undefined): void => {
         const list = [...side.processors];
         if (next) list[index] = next;

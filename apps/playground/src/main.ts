@@ -68,7 +68,8 @@ for (const [value, label] of [
   paceInput.append(h('option', { value }, label));
 }
 
-const app = document.getElementById('app')!;
+const app = document.getElementById('app');
+if (!app) throw new Error('index.html has no #app element');
 app.append(
   h(
     'header',

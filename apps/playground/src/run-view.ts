@@ -124,8 +124,7 @@ export class RunView {
     this.timer = this.frame = undefined;
     if (this.options.pace > 0) {
       // One verification step per tick: up to and including the step's target or bonus token.
-      while (this.queue.length > 0) {
-        const next = this.queue.shift()!;
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
         this.apply(next);
         if (next.event.type === 'token' && next.event.origin !== 'draft') break;
       }

@@ -289,7 +289,7 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
       else generate.stop = options.stopSequences;
     }
     resolveGenerateOptions(generate); // bad values throw here, not from inside the stream
-    const processors: LogitsProcessor<any>[] = [...(setup.processors ?? [])];
+    const processors: LogitsProcessor<unknown>[] = [...(setup.processors ?? [])];
     if (constraint) processors.push(constraint);
     const decoder = createDecoder({ model: setup.model ?? model, tokenizer: model.tokenizer, processors, strategy: setup.strategy });
     return { events: decoder.stream({ tokens: promptTokens }, generate), tools, toolsActive, warnings, strategy: strategyName };

@@ -37,12 +37,12 @@ describe('masked (lazy) commits', () => {
     for (let step = 0; step < 40; step++) {
       // [pending, a, b, c, d]: a and b children of pending, c child of a, d child of c.
       const draft = Array.from({ length: 4 }, () => 3 + Math.floor(random.next() * 500));
-      const tokens = Int32Array.from([context.at(-1)!, ...draft]);
+      const tokens = Int32Array.from([context[context.length - 1], ...draft]);
       const parents = Int32Array.from([-1, 0, 0, 1, 3]);
       const { logits } = await sequence.forward({ tokens, parents });
       const paths = [[0], [0, 1], [0, 2], [0, 1, 3], [0, 1, 3, 4]];
       const path = paths[Math.floor(random.next() * paths.length)];
-      const last = path.at(-1)!;
+      const last = path[path.length - 1];
       const expected = await chainLogits([...context, ...path.slice(1).map(row => tokens[row])]);
       expect(maxDiff(logits.slice(last * vocab, (last + 1) * vocab), expected)).toBeLessThan(1e-4);
       sequence.commit(path);
@@ -54,9 +54,9 @@ describe('masked (lazy) commits', () => {
     sequence.truncate(sequence.tokens.length - 7);
     // Committed now: context[0 .. length - 8); feed the next token of the context after them.
     const truncated = context.slice(0, context.length - 7);
-    const after = await sequence.forward({ tokens: Int32Array.from([truncated.at(-1)!]) });
+    const after = await sequence.forward({ tokens: Int32Array.from([truncated[truncated.length - 1]]) });
     expect(maxDiff(after.logits, await chainLogits(truncated))).toBeLessThan(1e-4);
-    const forked = await fork.forward({ tokens: Int32Array.from([context.at(-1)!]) });
+    const forked = await fork.forward({ tokens: Int32Array.from([context[context.length - 1]]) });
     expect(maxDiff(forked.logits, await chainLogits(context))).toBeLessThan(1e-4);
     sequence.dispose();
     fork.dispose();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createDecoder, type LoadedModel } from '@decodekit/core';
 import { convertLlama2c, type ConvertLlama2cInput } from '@decodekit/models';
 import { runBackendConformance } from '@decodekit/conformance';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { minimalGreedy } from './__fixtures__/minimal-loop';
 import { MODELS_ROOT, hfExportFolder, writeFolder } from './__fixtures__/model-folders';
 import { createCpuBackend, describeGraph, loadModel } from './index';
@@ -93,7 +93,9 @@ describe('a q8 graph with per-tensor dynamic activation quantization (DynamicQua
     const folder = variantFolder('q8-per-tensor', { plain: true, dtype: 'q8', q8Activations: 'per-tensor' });
     const model = await loadModel(folder);
     try {
-      const { multiRow } = describeGraph(model)!;
+      const description = describeGraph(model);
+      assert(description, 'an onnx LoadedModel has a graph description');
+      const { multiRow } = description;
       expect(multiRow).toMatchObject({ prefill: true, onCache: false });
       expect(multiRow.reason).toMatch(/several tokens on top of a cache give other logits than one token at a time/);
       // Served row by row, a 3-row forward on a cache returns exactly the logits of three 1-row forwards.

@@ -26,7 +26,7 @@ import { createCpuBackend } from '@decodekit/backend-onnx';
 import { buildTinyModel } from '@decodekit/models';
 import { resolveModel, writeModelFolder } from '@decodekit/models/node';
 import { ConstraintDeadEndError } from '@decodekit/strategy-constrained';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assert, afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BAD_INPUTS, renderErrorsDoc, type BadInputFixtures, type Outcome } from './bad-inputs.table.js';
 import { runCli } from './run-cli.js';
 
@@ -98,7 +98,9 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
 
   describe.each(BAD_INPUTS.filter(row => row.api))('API: $id ($input)', row => {
     it(`→ ${row.outcome}`, async () => {
-      const { error, value } = await outcomeOf(() => row.api!(fixtures));
+      const { api } = row;
+      assert(api, 'only rows with an API call are listed here');
+      const { error, value } = await outcomeOf(() => api(fixtures));
       if (row.outcome === 'ok') {
         expect(error, String(error)).toBeUndefined();
         return;
@@ -125,8 +127,10 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
   describe.each(BAD_INPUTS.filter(row => row.cli))('CLI: $id ($input)', row => {
     it('exits 2 with one line on stderr and no stack', async () => {
       // Model folder rows build their broken folder in the API call; the CLI then loads the same folder.
-      if (row.api && (row.area === 'model folder' || row.area === 'tokenizer')) await outcomeOf(() => row.api!(fixtures));
-      const { code, stderr } = await cli(row.cli!(fixtures));
+      const { api, cli: cliArguments } = row;
+      assert(cliArguments, 'only rows with a CLI call are listed here');
+      if (api && (row.area === 'model folder' || row.area === 'tokenizer')) await outcomeOf(() => api(fixtures));
+      const { code, stderr } = await cli(cliArguments(fixtures));
       expect(stderr).toMatch(/^decodekit: [^\n]+\n$/);
       expect(stderr).not.toMatch(/\bat .*:\d+:\d+/);
       expect(code, stderr).toBe(2);

@@ -551,7 +551,7 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: "a prompt longer than the model's context",
     outcome: 'ContextLengthError',
     message: /Shorten the prompt/,
-    api: fixtures => generate(fixtures, { tokens: new Array(600).fill(300) }, { maxTokens: 4 }),
+    api: fixtures => generate(fixtures, { tokens: Array.from({ length: 600 }, () => 300) }, { maxTokens: 4 }),
     cli: fixtures => generateCli(fixtures, '--prompt-file', writeFile(fixtures, 'long-prompt.txt', 'Once upon a time there was a cat. '.repeat(120))),
   },
   {

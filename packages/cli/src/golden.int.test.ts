@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDecoder, type LoadedModel } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assert, afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from './program.js';
 
 const mirror = process.env.DECODEKIT_MODELS ?? '../shared/models';
@@ -49,10 +49,11 @@ describe('golden greedy outputs through createDecoder', () => {
           if (event.type === 'token') streamed += event.text;
           if (event.type === 'done') done = event;
         }
-        expect(streamed).toBe(done!.text);
+        assert(done, 'the stream ends with a done event');
+        expect(streamed).toBe(done.text);
         // The completion is the text the generated ids add after the prompt's text.
         const promptIds = stories.tokenizer.encode(prompt);
-        const whole = stories.tokenizer.decode([...promptIds, ...done!.tokens]);
+        const whole = stories.tokenizer.decode([...promptIds, ...done.tokens]);
         expect(whole.startsWith(stories.tokenizer.decode(promptIds))).toBe(true);
         expect(streamed).toBe(whole.slice(stories.tokenizer.decode(promptIds).length));
         expect(streamed).not.toContain('\uFFFD'.repeat(2));

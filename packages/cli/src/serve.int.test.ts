@@ -11,7 +11,7 @@ function start(args: string[]): { child: ChildProcess; url: Promise<string>; exi
   const child = spawn(process.execPath, [bin, 'serve', ...args], { env: process.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const url = new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (data: Buffer) => {
+    child.stderr?.on('data', (data: Buffer) => {
       stderr += data.toString();
       const match = /on (http:\/\/\S+)\/v1/.exec(stderr);
       if (match) resolve(match[1]);

@@ -26,7 +26,7 @@ import {
 } from '@decodekit/core';
 import { createOnnxBackend, loadModel, readModelFolder, type OrtRuntime } from '@decodekit/backend-onnx';
 import { regex } from '@decodekit/strategy-constrained';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { LOSSLESS_STRATEGY_NAMES, losslessStrategies, type LosslessStrategyName } from './__fixtures__/lossless-strategies.js';
 
 const GENERATIONS = Number(process.env.DECODEKIT_SOAK_GENERATIONS ?? 100);
@@ -139,8 +139,8 @@ function options(mix: Mix): GenerateOptions {
   };
 }
 
-function processors(mix: Mix, model: LoadedModel): LogitsProcessor<any>[] {
-  const list: LogitsProcessor<any>[] = [];
+function processors(mix: Mix, model: LoadedModel): LogitsProcessor<unknown>[] {
+  const list: LogitsProcessor<unknown>[] = [];
   if (mix.penalty === 'processor') list.push(repetitionPenalty(1.15));
   if (mix.constraint) list.push(regex('( ?[a-z]+){1,40}[.!]', { tokenizer: model.tokenizer, maxTokens: mix.maxTokens }));
   return list;
@@ -215,7 +215,9 @@ describe(`soak: ${GENERATIONS} mixed generations in one process`, () => {
         reference = { tokens: result.tokens, text: result.text, reason: result.reason };
         references.set(key, reference);
       }
-      const decoder = createDecoder({ model: target, processors: processors(mix, target) }).use(instances.get(mix.strategy)!);
+      const strategy = instances.get(mix.strategy);
+      assert(strategy, `no instance of ${mix.strategy}`);
+      const decoder = createDecoder({ model: target, processors: processors(mix, target) }).use(strategy);
       const controller = new AbortController();
       // abortAfter 0: the signal is already aborted when the generation starts (before the prefill).
       if (mix.abortAfter === 0) controller.abort('soak, before the prefill');

@@ -195,7 +195,7 @@ function alignTokens(ids: readonly number[], target: Uint8Array, alphabet: Alpha
   }
   emitRaw(position, target.length);
   let length = 0;
-  for (let i = start; i < out.length; i++) length += symbolBytes[out[i]]!.length;
+  for (let i = start; i < out.length; i++) length += symbolBytes[out[i]]?.length ?? 0;
   if (length !== target.length) throw new InvariantError({ message: `aligned ${length} bytes for a run of ${target.length}` });
 }
 

@@ -204,7 +204,7 @@ export async function* compressStream(
       let doneBytes = 0;
       const onSymbol = (symbol: number) => {
         tokens++;
-        doneBytes += codec.alphabet.symbolBytes[symbol]!.length;
+        doneBytes += codec.alphabet.symbolBytes[symbol]?.length ?? 0;
         if (tokens % PROGRESS_EVERY === 0) report(plainBytes, Math.min(doneBytes, block.length));
       };
       if (windowBits === 0) {

@@ -55,7 +55,8 @@ export class ModelContext {
         this.logits = logits.subarray((rows.length - 1) * vocabSize, rows.length * vocabSize);
       }
     }
-    return this.logits!;
+    invariant(this.logits !== undefined, 'the first call sets the start logits');
+    return this.logits;
   }
 
   /** Appends a coded token; its forward runs lazily on the next `next()`. */

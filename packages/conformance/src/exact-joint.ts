@@ -24,10 +24,10 @@ export async function exactJoint({
   prompt: readonly number[];
   steps: number;
   options: GenerateOptions;
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
 }): Promise<Float64Array> {
   const vocab = model.info.vocabSize;
-  const processor: LogitsProcessor<any> = chain(...processors, ...buildOptionProcessors(resolveGenerateOptions(options)));
+  const processor: LogitsProcessor<unknown> = chain(...processors, ...buildOptionProcessors(resolveGenerateOptions(options)));
   const joint = new Float64Array(vocab ** steps);
   async function visit(context: number[], state: unknown, probability: number, index: number, depth: number): Promise<void> {
     if (depth === steps) {

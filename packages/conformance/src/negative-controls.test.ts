@@ -85,14 +85,15 @@ describe('exactJoint', () => {
 
 describe('O-greedy negative control', () => {
   /** Autoregressive greedy that leaves out the first processor of the chain (here: the repetition penalty). */
-  function skipsOneProcessor(skipped: LogitsProcessor<any>): Strategy {
+  // `_skipped` names the processor left out; with a one-processor chain nothing else is left to run.
+  function skipsOneProcessor(_skipped: LogitsProcessor<unknown>): Strategy {
     return {
       kind: 'strategy',
       name: 'skips-one-processor',
       lossless: true,
       async run(context) {
         const vocab = context.model.info.vocabSize;
-        // The decoder's chain minus `skipped`, rebuilt from the same prompt.
+        // The decoder's chain minus `_skipped`, rebuilt from the same prompt.
         const partial = chain();
         let state = partial.init(context.tokens);
         for (;;) {

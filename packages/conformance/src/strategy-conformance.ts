@@ -43,7 +43,7 @@ export interface StrategyConformanceOptions {
   promptStride?: number;
 }
 
-async function generateIds(model: CausalLM, strategy: Strategy | undefined, prompt: readonly number[], options: GenerateOptions, processors: readonly LogitsProcessor<any>[] = []) {
+async function generateIds(model: CausalLM, strategy: Strategy | undefined, prompt: readonly number[], options: GenerateOptions, processors: readonly LogitsProcessor<unknown>[] = []) {
   let decoder = createDecoder({ model, processors });
   if (strategy) decoder = decoder.use(strategy);
   return decoder.generate({ tokens: prompt }, options);
@@ -96,13 +96,13 @@ export async function distributionCheck({
   prompt?: readonly number[];
   steps?: number;
   options?: GenerateOptions;
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
 }): Promise<DistributionCheckResult> {
   const vocab = model.info.vocabSize;
   const joint = await exactJoint({ model, prompt, steps, options: { ...options, maxTokens: steps }, processors });
   let decoder = createDecoder({ model, processors });
   if (strategy) decoder = decoder.use(strategy);
-  const observed = new Array<number>(joint.length).fill(0);
+  const observed = Array.from({ length: joint.length }, () => 0);
   for (let seed = 0; seed < samples; seed++) {
     const { tokens } = await decoder.generate({ tokens: prompt }, { ...options, maxTokens: steps, seed });
     if (tokens.length !== steps) throw new Error(`sample ${seed} has ${tokens.length} tokens, expected ${steps}`);
@@ -132,7 +132,7 @@ export async function greedyCheck({
   makeStrategy: () => Strategy | Promise<Strategy>;
   prompts: readonly (readonly number[])[];
   options: GenerateOptions;
-  processors?: () => readonly LogitsProcessor<any>[];
+  processors?: () => readonly LogitsProcessor<unknown>[];
 }): Promise<GreedyCheckResult> {
   const mismatches: GreedyCheckResult['mismatches'] = [];
   for (const prompt of prompts) {
@@ -180,7 +180,7 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
   describe(`${name} · strategy conformance`, () => {
     describe('O-greedy on toy models', () => {
       const cases = [
-        { title: 'plain', processors: () => [] as LogitsProcessor<any>[], generate: {} },
+        { title: 'plain', processors: () => [] as LogitsProcessor<unknown>[], generate: {} },
         { title: 'repetition penalty 1.3', processors: () => [], generate: { repetitionPenalty: 1.3 } },
         { title: 'no-repeat-ngram 3', processors: () => [noRepeatNgram(3)], generate: {} },
         { title: 'penalty + n-gram processors', processors: () => [repetitionPenalty(1.2), noRepeatNgram(3)], generate: {} },

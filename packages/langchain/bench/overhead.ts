@@ -3,7 +3,8 @@
  * of withStructuredOutput. Medians of 15 warm runs; the prompt runs to maxTokens = 128 (no early EOS).
  * Run: `pnpm --filter @decodekit/langchain bench` (i.e. `npx tsx bench/overhead.ts`).
  */
-import { createDecoder } from '@decodekit/core';
+import { createDecoder, invariant } from '@decodekit/core';
+import type { AIMessage } from '@langchain/core/messages';
 import { z } from 'zod';
 import { ChatDecodekit } from '../src/index.js';
 
@@ -12,6 +13,12 @@ const chat = new ChatDecodekit({ maxTokens });
 const model = await chat.loadModel();
 const messages = [{ role: 'user', content: 'Tell me a story about a cat.' }];
 const decoder = createDecoder({ model });
+
+/** The output token count ChatDecodekit reports on a reply (or the last streamed chunk). */
+function outputTokens(message: { usage_metadata?: { output_tokens: number } } | undefined): number {
+  invariant(message?.usage_metadata !== undefined, 'ChatDecodekit reports usage_metadata');
+  return message.usage_metadata.output_tokens;
+}
 
 async function median(
   run: () => Promise<number>,
@@ -37,7 +44,7 @@ const rows: [string, { ms: number; tokens: number }][] = [
   [
     'ChatDecodekit.invoke',
     await median(
-      async () => (await chat.invoke('Tell me a story about a cat.')).usage_metadata!.output_tokens,
+      async () => outputTokens(await chat.invoke('Tell me a story about a cat.')),
     ),
   ],
   [
@@ -45,7 +52,7 @@ const rows: [string, { ms: number; tokens: number }][] = [
     await median(async () => {
       let last;
       for await (const chunk of await chat.stream('Tell me a story about a cat.')) last = chunk;
-      return last!.usage_metadata!.output_tokens;
+      return outputTokens(last);
     }),
   ],
 ];
@@ -54,12 +61,7 @@ const structured = chat.withStructuredOutput(character, { includeRaw: true });
 rows.push([
   'withStructuredOutput (T=0)',
   await median(
-    async () =>
-      (
-        (await structured.invoke('Describe a character.')).raw as {
-          usage_metadata: { output_tokens: number };
-        }
-      ).usage_metadata.output_tokens,
+    async () => outputTokens((await structured.invoke('Describe a character.')).raw as AIMessage),
   ),
 ]);
 for (const [name, { ms, tokens }] of rows) {

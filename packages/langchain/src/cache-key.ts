@@ -28,7 +28,7 @@ export function cacheIdentity(value: Keyed): string {
 
 /** The cache identities of a processor list (undefined stays undefined, so absent options drop out of keys). */
 export function processorIdentities(
-  processors: readonly LogitsProcessor<any>[] | undefined,
+  processors: readonly LogitsProcessor<unknown>[] | undefined,
 ): string[] | undefined {
   return processors?.map(processor => cacheIdentity(processor));
 }

@@ -21,7 +21,7 @@ import {
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { assert, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
@@ -133,7 +133,8 @@ describe('ChatDecodekit with stories260K', () => {
     expect(full.text).toBe(invoked.text);
     expect(recorder.tokens.join('')).toBe(invoked.text);
     expect(recorder.ended).toBe(1);
-    expect(full.usage_metadata).toMatchObject(invoked.usage_metadata!);
+    assert(invoked.usage_metadata, 'invoke reports usage');
+    expect(full.usage_metadata).toMatchObject(invoked.usage_metadata);
     expect(chunks.slice(0, -1).every(chunk => chunk.usage_metadata === undefined)).toBe(true);
     expect(full.response_metadata).toMatchObject({
       finish_reason: 'length',
@@ -149,7 +150,8 @@ describe('ChatDecodekit with stories260K', () => {
     const plain = await new ChatDecodekit({ maxTokens: 16 }).invoke('Hello');
     expect(streamed.text).toBe(plain.text);
     expect(recorder.tokens.join('')).toBe(plain.text);
-    expect(streamed.usage_metadata).toMatchObject(plain.usage_metadata!);
+    assert(plain.usage_metadata, 'invoke reports usage');
+    expect(streamed.usage_metadata).toMatchObject(plain.usage_metadata);
   });
 
   it('batch gives each input the reply invoke gives it', async () => {
@@ -272,13 +274,15 @@ describe('ChatDecodekit with stories260K', () => {
     const events = [];
     for await (const event of chat.streamEvents('Hello', { version: 'v2' })) events.push(event);
     expect(events[0].event).toBe('on_chat_model_start');
-    expect(events.at(-1)!.event).toBe('on_chat_model_end');
+    const last = events.at(-1);
+    assert(last, 'streamEvents yields events');
+    expect(last.event).toBe('on_chat_model_end');
     expect(events[Math.floor(events.length / 2)].event).toBe('on_chat_model_stream');
     const streamed = events
       .filter(event => event.event === 'on_chat_model_stream')
       .map(event => (event.data.chunk as AIMessageChunk).text)
       .join('');
-    expect((events.at(-1)!.data.output as AIMessageChunk).text).toBe(streamed);
+    expect((last.data.output as AIMessageChunk).text).toBe(streamed);
   });
 
   it('renders histories with tool results and rejects images', async () => {
@@ -517,7 +521,7 @@ function slowStrategy() {
     async run(context: import('@decodekit/core').StrategyContext) {
       for (;;) {
         await new Promise(resolve => setTimeout(resolve, 5));
-        const { logits } = await context.forward({ tokens: Int32Array.of(context.tokens.at(-1)!) });
+        const { logits } = await context.forward({ tokens: Int32Array.of(context.tokens[context.tokens.length - 1]) });
         context.sequence.commit([0]);
         const row = logits.slice(0, context.model.info.vocabSize);
         context.processor.process(row, context.processorState);

@@ -127,7 +127,7 @@ export interface DecodekitResponseMetadata {
 }
 
 type StructuredSchema<TOutput> =
-  InteropZodType<TOutput> | SerializableSchema<TOutput> | Record<string, any>;
+  InteropZodType<TOutput> | SerializableSchema<TOutput> | Record<string, unknown>;
 
 /**
  * A LangChain chat model that runs a local decodekit model: messages are rendered with the model
@@ -195,7 +195,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   strategy?: Strategy;
 
   /** Extra logits processors, applied before the sampling options' own. */
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
 
   private loaded?: Promise<LoadedModel>;
 
@@ -507,11 +507,13 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
    * `"functionCalling"` (a forced call of one tool named `config.name` whose arguments are the object,
    * constrained the same way; the raw message carries it in `tool_calls`).
    */
+  // oxlint-disable-next-line typescript/no-explicit-any -- same constraint as BaseChatModel.withStructuredOutput: `any` lets interface types (no index signature) be outputs
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
     outputSchema: StructuredSchema<TOutput>,
     config?: StructuredOutputMethodOptions<false>,
   ): Runnable<BaseLanguageModelInput, TOutput, ChatDecodekitCallOptions>;
 
+  // oxlint-disable-next-line typescript/no-explicit-any -- same constraint as BaseChatModel.withStructuredOutput: `any` lets interface types (no index signature) be outputs
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
     outputSchema: StructuredSchema<TOutput>,
     config?: StructuredOutputMethodOptions<true>,
@@ -521,6 +523,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     ChatDecodekitCallOptions
   >;
 
+  // oxlint-disable-next-line typescript/no-explicit-any -- same constraint as BaseChatModel.withStructuredOutput: `any` lets interface types (no index signature) be outputs
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
     outputSchema: StructuredSchema<TOutput>,
     config?: StructuredOutputMethodOptions<boolean>,

@@ -39,7 +39,7 @@ export interface DecodekitDecodeOptions {
    */
   strategy?: Strategy;
   /** Logits processors applied before the sampling options' own processors (penalties, constraints...). */
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
 }
 
 /** Tokens generated per call when `maxTokens` is not set (core's default). */

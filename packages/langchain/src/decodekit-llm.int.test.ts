@@ -2,7 +2,7 @@ import { createDecoder, type LoadedModel } from '@decodekit/core';
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import { PromptTemplate } from '@langchain/core/prompts';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { DecodekitLLM } from './decodekit-llm.js';
 
 let model: LoadedModel;
@@ -42,12 +42,15 @@ describe('DecodekitLLM with stories260K', () => {
   it('reports token usage per generation and in llmOutput; batch matches invoke', async () => {
     const llm = new DecodekitLLM({ maxTokens: 12 });
     const result = await llm.generate(['Once upon a time', 'Lily and Tom']);
-    const info = result.generations.map(([generation]) => generation.generationInfo!);
+    const info = result.generations.map(([generation]) => {
+      assert(generation.generationInfo, 'every generation carries generationInfo');
+      return generation.generationInfo;
+    });
     const prompts = ['Once upon a time', 'Lily and Tom'].map(
       prompt => model.tokenizer.encode(prompt).length,
     );
     expect(info.map(entry => entry.usage.input_tokens)).toEqual(prompts);
-    expect(result.llmOutput!.tokenUsage).toEqual({
+    expect(result.llmOutput?.tokenUsage).toEqual({
       promptTokens: prompts[0] + prompts[1],
       completionTokens: info[0].usage.output_tokens + info[1].usage.output_tokens,
       totalTokens:
@@ -72,7 +75,7 @@ describe('DecodekitLLM with stories260K', () => {
       free.slice(0, free.indexOf(word)),
     );
     const short = await llm.generate(['Once upon a time'], { maxTokens: 4 });
-    expect(short.generations[0][0].generationInfo!.usage.output_tokens).toBe(4);
+    expect(short.generations[0][0].generationInfo?.usage.output_tokens).toBe(4);
     const sampled = await llm.invoke('Once upon a time', { temperature: 1, seed: 3 });
     expect(await llm.invoke('Once upon a time', { temperature: 1, seed: 3 })).toBe(sampled);
   });

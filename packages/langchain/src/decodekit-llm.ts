@@ -115,7 +115,7 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
   strategy?: Strategy;
 
   /** Extra logits processors, applied before the sampling options' own. */
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
 
   private loaded?: Promise<LoadedModel>;
 

@@ -6,7 +6,7 @@ import {
 } from '@decodekit/core';
 import { ContextOverflowError, ModelAbortError } from '@langchain/core/errors';
 import type { AIMessageChunk } from '@langchain/core/messages';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { ChatDecodekit } from './chat-decodekit.js';
 import { DecodekitLLM } from './decodekit-llm.js';
 
@@ -79,7 +79,8 @@ describe('decodekit errors become @langchain/core errors (the decodekit error is
       const partial = (during as ModelAbortError).partialOutput as AIMessageChunk | undefined;
       const full = await new ChatDecodekit({ maxTokens: 50 }).invoke('Once upon a time');
       expect(partial?.text.length).toBeGreaterThan(0);
-      expect(full.text.startsWith(partial!.text as string)).toBe(true);
+      assert(partial, 'the abort carries the partial output');
+      expect(full.text.startsWith(partial.text)).toBe(true);
       expect(AbortedError.isInstance((during as Error).cause)).toBe(true);
     }
 

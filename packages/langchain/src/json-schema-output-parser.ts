@@ -7,6 +7,7 @@ import { Validator } from '@langchain/core/utils/json_schema';
  * `@langchain/core` ships; the draft follows the schema's `$schema` (draft-07 or 2020-12, default 2020-12).
  */
 export class JsonSchemaOutputParser<
+  // oxlint-disable-next-line typescript/no-explicit-any -- matches withStructuredOutput's TOutput (LangChain's constraint): interface types have no index signature
   T extends Record<string, any> = Record<string, any>,
 > extends BaseOutputParser<T> {
   static lc_name(): string {

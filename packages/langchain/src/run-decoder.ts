@@ -2,6 +2,7 @@ import {
   ContextLengthError,
   createDecoder,
   InvalidArgumentError,
+  invariant,
   resolveGenerateOptions,
   type DecodeEvent,
   type FinishReason,
@@ -75,19 +76,22 @@ export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
       what: `The prompt (${promptTokens.length} tokens) plus one new token`,
     });
   }
-  const processors: LogitsProcessor<any>[] = [...(options.processors ?? [])];
+  const processors: LogitsProcessor<unknown>[] = [...(options.processors ?? [])];
   if (constrained) {
     const { tokenizer } = model;
-    const make = (maxTokens?: number): ConstraintProcessor =>
-      toolCalls !== undefined
-        ? toolCallConstraint(toolCalls.tools, {
-            tokenizer,
-            maxTokens,
-            toolChoice: toolCalls.toolChoice,
-            parallel: toolCalls.parallel,
-            format: toolCalls.format,
-          })
-        : jsonSchema(responseSchema!, { tokenizer, maxTokens });
+    const make = (maxTokens?: number): ConstraintProcessor => {
+      if (toolCalls !== undefined) {
+        return toolCallConstraint(toolCalls.tools, {
+          tokenizer,
+          maxTokens,
+          toolChoice: toolCalls.toolChoice,
+          parallel: toolCalls.parallel,
+          format: toolCalls.format,
+        });
+      }
+      invariant(responseSchema !== undefined, 'a constrained request has a responseSchema or toolCalls');
+      return jsonSchema(responseSchema, { tokenizer, maxTokens });
+    };
     // Unbudgeted first: its minimalTokens says whether the smallest valid output fits the context at all.
     const { minimalTokens } = make();
     const what = toolCalls !== undefined ? 'tool call' : 'JSON the schema allows';

@@ -21,7 +21,7 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { RunnableLambda } from '@langchain/core/runnables';
 import { StructuredTool } from '@langchain/core/tools';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ChatDecodekit, type ChatDecodekitInput } from './chat-decodekit.js';
 
@@ -63,21 +63,26 @@ const weatherParams = {
   schema: z.object({ location: z.string().describe('The city name, e.g. San Francisco') }),
 };
 
+/** The extra params LangChain passes to handleChatModelStart, as far as these tests read them. */
+interface ChatModelStartParams {
+  options: { ls_structured_output_format: { kwargs: { method?: string }; schema: unknown } };
+}
+
 class OptionsHandler extends BaseCallbackHandler {
   name = 'options';
-  extraParams: Record<string, any> = {};
+  extraParams = {} as ChatModelStartParams;
   override handleChatModelStart(...args: unknown[]): void {
-    this.extraParams = args[4] as Record<string, any>;
+    this.extraParams = args[4] as ChatModelStartParams;
   }
 }
 
 function expectUsage(usage: UsageMetadata | undefined): void {
-  expect(usage).toBeDefined();
-  expect(typeof usage!.input_tokens).toBe('number');
-  expect(typeof usage!.output_tokens).toBe('number');
-  expect(typeof usage!.total_tokens).toBe('number');
-  expect(usage!.input_tokens).toBeGreaterThan(0);
-  expect(usage!.output_tokens).toBeGreaterThan(0);
+  assert(usage, 'usage metadata is reported');
+  expect(typeof usage.input_tokens).toBe('number');
+  expect(typeof usage.output_tokens).toBe('number');
+  expect(typeof usage.total_tokens).toBe('number');
+  expect(usage.input_tokens).toBeGreaterThan(0);
+  expect(usage.output_tokens).toBeGreaterThan(0);
 }
 
 describe('ChatModelUnitTests', () => {
@@ -179,13 +184,15 @@ describe('ChatModelIntegrationTests', () => {
     for await (const event of create().streamEvents('Hello', { version: 'v2' })) events.push(event);
     expect(events.length).toBeGreaterThanOrEqual(3);
     expect(events[0].event).toBe('on_chat_model_start');
-    expect(events.at(-1)!.event).toBe('on_chat_model_end');
+    const last = events.at(-1);
+    assert(last, 'streamEvents yields events');
+    expect(last.event).toBe('on_chat_model_end');
     expect(events[Math.floor(events.length / 2)].event).toBe('on_chat_model_stream');
     const streamed = events
       .filter(event => event.event === 'on_chat_model_stream')
       .map(event => (event.data.chunk as AIMessageChunk).text)
       .join('');
-    expect((events.at(-1)!.data.output as AIMessageChunk).text).toBe(streamed);
+    expect((last.data.output as AIMessageChunk).text).toBe(streamed);
   });
 
   it('testConversation', async () => {
@@ -266,12 +273,15 @@ describe('ChatModelIntegrationTests', () => {
     const prompt = getBufferString([message]);
     const llmKey = model._getSerializedCacheKeyParametersForCall({} as never);
     await model.invoke([message]);
-    const cached = await model.cache!.lookup(prompt, llmKey);
+    const { cache } = model;
+    assert(cache, 'cache: true installs a cache');
+    const cached = await cache.lookup(prompt, llmKey);
+    assert(cached, 'the first invoke filled the cache');
     expect(cached).toHaveLength(1);
-    const cachedMessage = (cached![0] as unknown as { message: AIMessage }).message;
+    const cachedMessage = (cached[0] as unknown as { message: AIMessage }).message;
     const result = await model.invoke([message]);
     expect(result).toEqual(cachedMessage);
-    expect(await model.cache!.lookup(prompt, llmKey)).toEqual(cached);
+    expect(await cache.lookup(prompt, llmKey)).toEqual(cached);
   });
 
   it('testStandardTextContentBlocks', async () => {
@@ -332,7 +342,7 @@ describe('ChatModelIntegrationTests', () => {
       forceCall,
     )) as AIMessage;
     expect(result.tool_calls).toHaveLength(1);
-    const [call] = result.tool_calls!;
+    const [call] = result.tool_calls ?? [];
     expect(call.name).toBe('math_addition');
     expect(call.args).toEqual({ a: expect.any(Number), b: expect.any(Number) });
     expect(call.id).toBeDefined();

@@ -9,7 +9,7 @@ import {
   type BaseMessage,
 } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { assert, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ChatDecodekit } from './chat-decodekit.js';
 
@@ -41,7 +41,7 @@ function expectValidCalls(message: AIMessage, names: readonly string[]): void {
   for (const call of message.tool_calls ?? []) {
     expect(names).toContain(call.name);
     expect(typeof call.id).toBe('string');
-    expect(call.id!.length).toBeGreaterThan(0);
+    expect(call.id?.length).toBeGreaterThan(0);
     expect(argsOf[call.name].safeParse(call.args).success, JSON.stringify(call)).toBe(true);
   }
 }
@@ -59,7 +59,9 @@ describe('ChatDecodekit tool calling (grammar-constrained)', () => {
         expect(reply.content).toBe('');
         expectValidCalls(reply, ['add', 'get_weather']);
         expect(reply.response_metadata.finish_reason).toBe('tool_calls');
-        ids.add(reply.tool_calls![0].id!);
+        const id = reply.tool_calls?.[0]?.id;
+        assert(id, 'a tool call has an id');
+        ids.add(id);
       }
       expect(ids.size).toBe(3);
     }
@@ -109,18 +111,20 @@ describe('ChatDecodekit tool calling (grammar-constrained)', () => {
     }
     // The name arrives first (with the id), then the arguments as they are decoded, not all at the end.
     expect(toolChunks.length).toBeGreaterThan(3);
-    expect(toolChunks[0].tool_call_chunks![0]).toMatchObject({ name: 'add', index: 0 });
-    expect(toolChunks[0].tool_call_chunks![0].id).toMatch(/^call_/);
-    expect(full!.tool_call_chunks?.length).toBeGreaterThan(0);
-    expect(full!.tool_calls?.map(({ name, args }) => ({ name, args }))).toEqual(
-      invoked.tool_calls!.map(({ name, args }) => ({ name, args })),
+    expect(toolChunks[0].tool_call_chunks?.[0]).toMatchObject({ name: 'add', index: 0 });
+    expect(toolChunks[0].tool_call_chunks?.[0]?.id).toMatch(/^call_/);
+    assert(full, 'the stream yields chunks');
+    assert(invoked.tool_calls, 'invoke answers with tool calls');
+    expect(full.tool_call_chunks?.length).toBeGreaterThan(0);
+    expect(full.tool_calls?.map(({ name, args }) => ({ name, args }))).toEqual(
+      invoked.tool_calls.map(({ name, args }) => ({ name, args })),
     );
     // streaming: true routes invoke through the same stream: the message carries tool_calls too.
     const streamed = (await new ChatDecodekit({ maxTokens: 100, streaming: true })
       .bindTools([add], { tool_choice: 'any' })
       .invoke('What is 2 plus 3?')) as AIMessage;
     expect(streamed.tool_calls?.map(({ name, args }) => ({ name, args }))).toEqual(
-      invoked.tool_calls!.map(({ name, args }) => ({ name, args })),
+      invoked.tool_calls.map(({ name, args }) => ({ name, args })),
     );
   });
 

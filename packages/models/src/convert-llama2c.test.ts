@@ -6,7 +6,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError, ModelFormatError, ModelNotFoundError } from '@decodekit/core';
 import { convertLlama2c } from './convert-llama2c.js';
 import { convertLlama2cToFolder } from './convert-llama2c-node.js';
-import { GraphRunner, MODELS_ROOT, golden, maxAbsDiff, modelBytes } from './ort-test-utils.js';
+import { GraphRunner, MODELS_ROOT, golden, maxAbsDiff, modelBytes, type GreedyGolden } from './ort-test-utils.js';
 
 const STORIES = join(MODELS_ROOT, 'karpathy/tinyllamas/stories260K');
 const PROMPT = [1, 403, 407, 261, 378];
@@ -107,10 +107,10 @@ describe.each([
     expect(maxAbsDiff(logits, expected)).toBeLessThan(1e-4);
     const greedy = await runner.greedy(PROMPT, 100);
     expect(greedy).toEqual(
-      golden('golden_stories260K_greedy.json')['Once upon a time'].generated_ids,
+      golden<GreedyGolden>('golden_stories260K_greedy.json')['Once upon a time'].generated_ids,
     );
     expect(tokenizer.decode([...PROMPT, ...greedy], { skip_special_tokens: true })).toBe(
-      golden('golden_stories260K_greedy.json')['Once upon a time'].printed_text,
+      golden<GreedyGolden>('golden_stories260K_greedy.json')['Once upon a time'].printed_text,
     );
     await runner.release();
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, test } from 'vitest';
 import { convertLlama2c } from './convert-llama2c.js';
 import { TWIN_DATA_FILE, convertLlama2cToTwin } from './convert-twin-node.js';
 import { readCostTwinInfo } from './cost-twin.js';
@@ -38,12 +38,13 @@ describe('the 25M cost twin of stories260K', () => {
       label: 'stories260K function, 25M-parameter cost',
       original_intermediate_size: 172,
     });
-    expect(Math.abs(twin!.parameters / 25e6 - 1)).toBeLessThan(0.02);
+    assert(twin, 'the config records the cost twin');
+    expect(Math.abs(twin.parameters / 25e6 - 1)).toBeLessThan(0.02);
     // Every widened MLP weight is in the external data file; the graph itself stays small.
     expect(dataBytes).toBe(statSync(join(folder, 'onnx', TWIN_DATA_FILE)).size);
     expect(dataBytes).toBeGreaterThan(0.97 * 4 * 25e6);
     expect(statSync(join(folder, 'onnx/model.onnx')).size).toBeLessThan(2e6);
-    expect(config.intermediate_size).toBe((twin!.parameters - twin!.original_parameters) / (3 * 64 * 5) + 172);
+    expect(config.intermediate_size).toBe((twin.parameters - twin.original_parameters) / (3 * 64 * 5) + 172);
   });
 
   test('gives the original greedy ids on the bench prompts', async () => {

@@ -42,7 +42,7 @@ export class DownloadFailure extends Error {}
  */
 export async function downloadFile(request: DownloadRequest): Promise<void> {
   const { url, destination, signal } = request;
-  const file = destination.split(/[\\/]/).pop()!;
+  const file = destination.split(/[\\/]/).at(-1) ?? destination;
   let response: Response;
   try {
     response = await request.fetch(url, { signal, redirect: 'follow' });

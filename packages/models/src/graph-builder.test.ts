@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, test } from 'vitest';
 import { InvalidArgumentError } from '@decodekit/core';
 import { buildLlamaGraph } from './graph-builder.js';
 import { readLlama2cCheckpoint } from './llama2c.js';
 import { decodeModel } from './onnx-writer.js';
-import { GraphRunner, causalBias, golden, maxAbsDiff, modelBytes } from './ort-test-utils.js';
+import { GraphRunner, causalBias, golden, maxAbsDiff, modelBytes, type GreedyGolden } from './ort-test-utils.js';
 
 const PROMPT = [1, 403, 407, 261, 378];
 const storiesShape = { numLayers: 5, numKvHeads: 4, headDim: 8, vocabSize: 512 };
@@ -55,7 +55,7 @@ describe.each([
   });
 
   test('greedy decoding reproduces llama2.c (100 tokens from the prompt, 200 from BOS)', async () => {
-    const expected = golden('golden_stories260K_greedy.json');
+    const expected = golden<GreedyGolden>('golden_stories260K_greedy.json');
     expect(await runner.greedy(PROMPT, 100)).toEqual(expected['Once upon a time'].generated_ids);
     expect(await runner.greedy([1], 200)).toEqual(expected['<BOS only>'].generated_ids);
   });
@@ -68,7 +68,7 @@ describe('llama2xs (separate model, context 256)', () => {
       buildLlamaGraph(config, weights, { plain }),
       storiesShape,
     );
-    const expected = golden('golden_llama2xs_saltyduckegg_greedy.json');
+    const expected = golden<GreedyGolden>('golden_llama2xs_saltyduckegg_greedy.json');
     expect(await runner.greedy(PROMPT, 100)).toEqual(expected['Once upon a time'].generated_ids);
     expect(await runner.greedy([1], 200)).toEqual(expected['<BOS only>'].generated_ids);
     await runner.release();
@@ -120,7 +120,8 @@ describe('decodekit extensions', () => {
     const { weights } = loadStories();
     const out = await runner.step(runner.emptyPast(), { ids: PROMPT });
     expect(out.hidden?.dims).toEqual([1, 5, 64]);
-    const hidden = out.hidden!.data as Float32Array;
+    assert(out.hidden, 'the runner returns hidden states');
+    const hidden = out.hidden.data as Float32Array;
     let logit = 0;
     for (let i = 0; i < 64; i++) logit += hidden[4 * 64 + i] * weights.tokenEmbedding[432 * 64 + i];
     expect(Math.abs(logit - out.logits[4 * 512 + 432])).toBeLessThan(1e-4);
@@ -175,15 +176,16 @@ describe('graph structure', () => {
     );
     expect(Number(model.irVersion)).toBe(8);
     expect(Number(model.opsetImport[0].version)).toBe(17);
-    const graph = model.graph!;
-    const floats = graph.initializer!.filter(t => t.dataType === 1);
+    const { graph } = model;
+    assert(graph?.initializer && graph.node, 'the model has a graph with initializers and nodes');
+    const floats = graph.initializer.filter(t => t.dataType === 1);
     expect(floats.every(t => (t.rawData?.length ?? 0) > 0)).toBe(true);
-    expect(graph.node!.filter(n => n.opType === 'MatMul')).toHaveLength(5 * 6 + 1);
-    expect(graph.node!.length / 5).toBeLessThan(50);
-    expect(graph.node!.some(n => n.opType === 'Cast' && n.input![0] !== 'attention_mask')).toBe(
+    expect(graph.node.filter(n => n.opType === 'MatMul')).toHaveLength(5 * 6 + 1);
+    expect(graph.node.length / 5).toBeLessThan(50);
+    expect(graph.node.some(n => n.opType === 'Cast' && n.input?.[0] !== 'attention_mask')).toBe(
       false,
     );
-    expect(model.metadataProps!.find(p => p.key === 'decodekit.name')?.value).toBe('stories260K');
+    expect(model.metadataProps?.find(p => p.key === 'decodekit.name')?.value).toBe('stories260K');
   });
 
   test('rejects weights that do not fit the config', () => {

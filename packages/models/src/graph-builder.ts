@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ModelFormatError } from '@decodekit/core';
+import { InvalidArgumentError, invariant, ModelFormatError } from '@decodekit/core';
 import { type LlamaConfig, type LlamaWeights, headDimOf, weightSizes } from './llama-config.js';
 import { fusedGateUp, fusedQkv, ropeTables, transposed } from './graph-weights.js';
 import { ElemType, MS_DOMAIN, type GraphWriter, createGraphWriter, decodeModel, encodeModel } from './onnx-writer.js';
@@ -561,7 +561,8 @@ export function buildLlamaGraph(
     // ONNX Runtime constant-folds this Transpose at load, so the file stores the embedding once.
     classifier = g.op1('Transpose', ['embed_tokens'], { perm: [1, 0] });
   } else {
-    classifier = g.float('lm_head', [dim, vocabSize], transposed(weights.wcls!, vocabSize, dim));
+    invariant(weights.wcls !== undefined, 'untied checkpoints carry wcls');
+    classifier = g.float('lm_head', [dim, vocabSize], transposed(weights.wcls, vocabSize, dim));
   }
   const logitsElem = halfIO ? ElemType.float16 : ElemType.float;
   if (halfIO) g.op1('Cast', [g.op1('MatMul', [classifierInput, classifier])], { to: ElemType.float16 }, 'logits');

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { ModelDownloadError, throwIfAborted } from '@decodekit/core';
+import { invariant, ModelDownloadError, throwIfAborted } from '@decodekit/core';
 import {
   type ExpectedDigest,
   type HubConnection,
@@ -128,7 +128,10 @@ async function attempt(
   if (!resumed) offset = 0;
 
   const hash = createHash(digest.algorithm === 'sha256' ? 'sha256' : 'sha1');
-  if (digest.algorithm === 'git-sha1') hash.update(gitBlobHeader(size!));
+  if (digest.algorithm === 'git-sha1') {
+    invariant(size !== undefined, 'a git-sha1 digest was checked to come with a size');
+    hash.update(gitBlobHeader(size));
+  }
   if (resumed) await hashExisting(partial, chunk => hash.update(chunk));
   await onDisk(request, blobsDir, () => mkdir(blobsDir, { recursive: true }));
   const handle = await onDisk(request, partial, () => open(partial, resumed ? 'a' : 'w'));

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, ModelNotFoundError } from '@decodekit/core';
+import { InvalidArgumentError, invariant, ModelNotFoundError } from '@decodekit/core';
 
 /**
  * Graph dtypes by transformers.js' file naming: `onnx/model{suffix}.onnx` (and the older
@@ -173,7 +173,9 @@ export function selectHubFiles(
   const files = new Map<string, HubSibling>();
   for (const sibling of metadataFiles(subfolder ?? '', siblings)) files.set(sibling.path, sibling);
   for (const graph of graphs) {
-    files.set(graph, byPath.get(graph)!);
+    const sibling = byPath.get(graph);
+    invariant(sibling !== undefined, `the chosen graph ${graph} is one of the siblings`);
+    files.set(graph, sibling);
     for (const data of externalDataOf(graph, siblings)) files.set(data.path, data);
   }
   return { layout: 'transformers.js', dtype, graph: graphs[0], files: [...files.values()] };

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative, sep } from 'node:path';
+import { InvalidArgumentError } from '@decodekit/core';
 
 /** A repository served by {@link startLocalHub}. */
 export interface LocalHubRepo {
@@ -295,7 +296,16 @@ export async function startLocalHub(
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     faults,
-    commitOf: id => served.get(id)!.commit,
+    commitOf: id => {
+      const repo = served.get(id);
+      if (repo === undefined) {
+        throw new InvalidArgumentError({
+          argument: 'id',
+          message: `the local hub serves no repository "${id}": pass an id given to startLocalHub or update.`,
+        });
+      }
+      return repo.commit;
+    },
     update: (id, repo) => served.set(id, serveRepo(repo)),
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -36,6 +36,8 @@ export async function findLlama2cFiles(dir: string): Promise<Llama2cFolder | und
   return { checkpoint: join(dir, checkpoints[0]), tokenizer: join(dir, tokenizers[0]) };
 }
 
+async function readJson(path: string, optional: false): Promise<Record<string, unknown>>;
+async function readJson(path: string, optional: true): Promise<Record<string, unknown> | undefined>;
 async function readJson(
   path: string,
   optional: boolean,
@@ -147,8 +149,8 @@ function requireFolder(folder: string): string {
  */
 export async function validateModelFolder(folder: string): Promise<string> {
   const dir = requireFolder(folder);
-  const config = (await readJson(join(dir, 'config.json'), false))!;
-  const tokenizer = (await readJson(join(dir, 'tokenizer.json'), false))!;
+  const config = await readJson(join(dir, 'config.json'), false);
+  const tokenizer = await readJson(join(dir, 'tokenizer.json'), false);
   checkVocab(dir, config, tokenizer);
   await checkOnnxFile(join(dir, ONNX_PATH));
   return dir;
@@ -168,7 +170,7 @@ export async function readModelFiles(folder: string): Promise<ModelFiles> {
     readJson(join(dir, 'tokenizer.json'), false),
     readJson(join(dir, 'tokenizer_config.json'), true),
   ]);
-  checkVocab(dir, config!, tokenizer!);
+  checkVocab(dir, config, tokenizer);
   const onnxPath = join(dir, ONNX_PATH);
   let onnx: Uint8Array;
   try {
@@ -185,5 +187,5 @@ export async function readModelFiles(folder: string): Promise<ModelFiles> {
     onnx.byteLength,
     onnxPath,
   );
-  return { config: config!, generationConfig, tokenizer: tokenizer!, tokenizerConfig, onnx };
+  return { config, generationConfig, tokenizer, tokenizerConfig, onnx };
 }

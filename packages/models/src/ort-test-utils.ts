@@ -14,7 +14,14 @@ export function modelBytes(...parts: string[]): Uint8Array {
   return new Uint8Array(readFileSync(join(MODELS_ROOT, ...parts)));
 }
 
-export function golden<T = any>(name: string): T {
+/** llama2.c's greedy reference outputs, keyed by prompt name ("Once upon a time", "<BOS only>"). */
+export type GreedyGolden = Record<
+  string,
+  { prompt_ids: number[]; generated_ids: number[]; printed_text: string }
+>;
+
+/** A golden file from the mirror, parsed as `T` (the caller names the file's shape). */
+export function golden<T>(name: string): T {
   return JSON.parse(readFileSync(join(MODELS_ROOT, 'golden', name), 'utf8')) as T;
 }
 

@@ -35,8 +35,8 @@ export function stderrProgressBar(): {
       );
       bar.start(progress.total ?? 0, 0, { file: progress.file });
     }
-    if (progress.total !== undefined) bar!.setTotal(progress.total);
-    bar!.update(progress.received, { file: progress.file });
+    if (progress.total !== undefined) bar?.setTotal(progress.total);
+    bar?.update(progress.received, { file: progress.file });
     if (progress.done) stop();
   };
   return { onProgress, stop };

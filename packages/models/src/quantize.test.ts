@@ -77,7 +77,7 @@ describe('quantizeInt4 (asymmetric, the default)', () => {
     expect(blocks).toBe(2);
     expect(scales[0]).toBeCloseTo(31 / 15, 6);
     expect(scales[1]).toBeCloseTo(32 / 15, 6);
-    expect([...zeroPoints!]).toEqual([0 | (15 << 4)]); // block 0: zero point 0; block 1: 15
+    expect([...(zeroPoints ?? [])]).toEqual([0 | (15 << 4)]); // block 0: zero point 0; block 1: 15
     const q = (block: number, row: number) => {
       const byte = packed[block * 16 + (row >> 1)];
       return row & 1 ? byte >> 4 : byte & 0xf;

@@ -109,14 +109,15 @@ export function quantizeInt4(
       }
       let scale: number;
       let zero: number;
-      if (symmetric) {
+      if (zeroPoints === undefined) {
+        // Symmetric: no zero points are stored.
         const max = Math.max(-low, high);
         scale = max === 0 ? 1 : max / 7;
         zero = 8;
       } else {
         scale = high === low ? 1 : (high - low) / 15;
         zero = Math.max(0, Math.min(15, Math.round(-low / scale)));
-        zeroPoints![n * zeroBytes + (block >> 1)] |= block & 1 ? zero << 4 : zero;
+        zeroPoints[n * zeroBytes + (block >> 1)] |= block & 1 ? zero << 4 : zero;
       }
       scales[n * blocks + block] = scale;
       const base = (n * blocks + block) * blobSize;

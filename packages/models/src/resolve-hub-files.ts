@@ -1,4 +1,5 @@
 import {
+  invariant,
   ModelDownloadError,
   ModelFormatError,
   ModelNotFoundError,
@@ -108,7 +109,8 @@ async function readBody(
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let received = 0;
-  const reader = response.body!.getReader();
+  invariant(response.body !== null, 'a successful hub response has a body');
+  const reader = response.body.getReader();
   for (;;) {
     let chunk: ReadableStreamReadResult<Uint8Array>;
     try {
@@ -257,6 +259,18 @@ function parseJson(
   files: ReadonlyMap<string, Uint8Array>,
   path: string,
   ref: string,
+  optional: false,
+): Record<string, unknown>;
+function parseJson(
+  files: ReadonlyMap<string, Uint8Array>,
+  path: string,
+  ref: string,
+  optional: true,
+): Record<string, unknown> | undefined;
+function parseJson(
+  files: ReadonlyMap<string, Uint8Array>,
+  path: string,
+  ref: string,
   optional: boolean,
 ): Record<string, unknown> | undefined {
   const bytes = files.get(path);
@@ -302,11 +316,13 @@ export function hubModelFiles(model: HubModelFiles): ModelFiles {
       message: `keeps its weights in external data (${external.join(', ')}), which in-memory ModelFiles cannot carry. Pick a dtype whose graph is self-contained (often q4 or q4f16 for small models), or load it from a folder in Node.`,
     });
   }
+  const onnx = model.files.get(model.graph);
+  invariant(onnx !== undefined, `the hub model's files include its graph ${model.graph}`);
   return {
-    config: parseJson(model.files, 'config.json', ref, false)!,
+    config: parseJson(model.files, 'config.json', ref, false),
     generationConfig: parseJson(model.files, 'generation_config.json', ref, true),
-    tokenizer: parseJson(model.files, 'tokenizer.json', ref, false)!,
+    tokenizer: parseJson(model.files, 'tokenizer.json', ref, false),
     tokenizerConfig: parseJson(model.files, 'tokenizer_config.json', ref, true),
-    onnx: model.files.get(model.graph)!,
+    onnx,
   };
 }

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, assert, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { InvalidArgumentError, ModelDownloadError, ModelNotFoundError } from '@decodekit/core';
 import type { DownloadProgress } from './download-file.js';
 import { type LocalHub, startLocalHub } from './local-hub.js';
@@ -23,6 +23,16 @@ import {
 } from './resolve-hub-model.js';
 import { hubOptionsFromEnv, listModels, resolveModel } from './resolve-model.js';
 import { seededRandom } from './seeded-random.js';
+
+/** The LFS sha256 of `path` in a hub listing. */
+function lfsOid(
+  listing: { siblings: { rfilename: string; lfs?: { sha256: string } }[] },
+  path: string,
+): string {
+  const oid = listing.siblings.find(sibling => sibling.rfilename === path)?.lfs?.sha256;
+  assert(oid !== undefined, `the listing has an LFS file at ${path}`);
+  return oid;
+}
 
 function randomBytes(seed: number, length: number): Uint8Array {
   const random = seededRandom(seed);
@@ -298,8 +308,10 @@ describe('resolveHubModel against a local hub', () => {
       onProgress: p => progress.push(p),
     });
     expect(new Set(progress.map(p => p.model))).toEqual(new Set(['test-org/tiny']));
-    expect(progress.at(-1)).toMatchObject({ done: true, received: progress.at(-1)!.total });
-    expect(progress.at(-1)!.total).toBeGreaterThan(97_000);
+    const last = progress.at(-1);
+    assert(last, 'progress was reported');
+    expect(last).toMatchObject({ done: true, received: last.total });
+    expect(last.total).toBeGreaterThan(97_000);
     expect(folder).toBe(
       join(cacheDir, 'hub/test-org/tiny/snapshots', hub.commitOf('test-org/tiny'), 'q4'),
     );
@@ -461,8 +473,7 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     ).json()) as {
       siblings: { rfilename: string; lfs?: { sha256: string } }[];
     };
-    const oid = (path: string) =>
-      listing.siblings.find(sibling => sibling.rfilename === path)!.lfs!.sha256;
+    const oid = (path: string) => lfsOid(listing, path);
     const blobs = join(cacheDir, 'hub/test-org/tiny/blobs');
     mkdirSync(blobs, { recursive: true });
     writeFileSync(
@@ -515,8 +526,7 @@ describe('faults: a typed error naming the file and what to do, never a half fil
     const listing = (await (
       await fetch(`${hub.endpoint}/api/models/test-org/tiny/revision/main?blobs=true`)
     ).json()) as { siblings: { rfilename: string; lfs?: { sha256: string } }[] };
-    const oid = listing.siblings.find(sibling => sibling.rfilename === 'onnx/model_q4.onnx')!.lfs!
-      .sha256;
+    const oid = lfsOid(listing, 'onnx/model_q4.onnx');
     mkdirSync(join(cacheDir, 'hub/test-org/tiny/blobs'), { recursive: true });
     symlinkSync('/dev/full', join(cacheDir, `hub/test-org/tiny/blobs/${oid}.incomplete`));
     const error = await rejection(resolveHubModel('test-org/tiny', { ...options(), dtype: 'q4' }));

@@ -38,13 +38,18 @@ function fakeFetch(overrides: Record<string, Uint8Array | number> = {}) {
     byUrl.set(model.checkpoint.url, join(MODELS_ROOT, model.mirrorPath, model.checkpoint.file));
     byUrl.set(model.tokenizer.url, join(MODELS_ROOT, model.mirrorPath, model.tokenizer.file));
   }
+  const fileFor = (url: string): string => {
+    const file = byUrl.get(url);
+    if (file === undefined) throw new Error(`fakeFetch serves no file at ${url}`);
+    return file;
+  };
   const fetch = (async (input: string | URL | Request) => {
     const url = String(input);
     calls.push(url);
     const override = overrides[url];
     if (typeof override === 'number')
       return new Response('nope', { status: override, statusText: 'Not Found' });
-    const body = new Uint8Array(override ?? readFileSync(byUrl.get(url)!));
+    const body = new Uint8Array(override ?? readFileSync(fileFor(url)));
     return new Response(body, { headers: { 'content-length': String(body.byteLength) } });
   }) as typeof globalThis.fetch;
   return { fetch, calls };

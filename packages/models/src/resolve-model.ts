@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import {
   InvalidArgumentError,
+  invariant,
   ModelDownloadError,
   ModelFormatError,
   ModelNotFoundError,
@@ -202,7 +203,7 @@ async function download(
           sha256: file.sha256,
           expectedBytes: file.bytes,
           fetch,
-          onProgress: options.onProgress ?? bar!.onProgress,
+          onProgress: options.onProgress ?? bar?.onProgress,
           signal: options.signal,
         });
       } catch (error) {
@@ -262,7 +263,8 @@ export async function resolveModel(
         subfolder: options.subfolder,
         strict: true,
       });
-      return view!;
+      invariant(view !== undefined, 'folderForDtype with strict: true returns a folder or throws');
+      return view;
     }
     return resolveFolder(dir, cacheDir, plain);
   }
@@ -311,7 +313,7 @@ export async function resolveModel(
 
   if (hubId) {
     const bar = options.onProgress ? undefined : stderrProgressBar();
-    const onProgress = options.onProgress ?? bar!.onProgress;
+    const onProgress = options.onProgress ?? bar?.onProgress;
     try {
       const model = await resolveHubModel(ref, {
         cacheDir,
@@ -325,7 +327,7 @@ export async function resolveModel(
         retries: options.retries,
         searched,
         onProgress: progress =>
-          onProgress({
+          onProgress?.({
             file: progress.file,
             url: `${hubEndpoint(options)}/${parseHubId(ref).id}`,
             received: progress.received,

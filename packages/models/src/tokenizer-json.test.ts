@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { assert, describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelFormatError } from '@decodekit/core';
@@ -20,7 +20,11 @@ function referenceEncode(tok: Llama2cTokenizer, text: string): number[] {
   const lookup = new Map<string, number>();
   pieces.forEach((piece, id) => lookup.has(piece) || lookup.set(piece, id));
   const ids: number[] = [];
-  if (text !== '') ids.push(lookup.get(' ')!);
+  if (text !== '') {
+    const space = lookup.get(' ');
+    assert(space !== undefined, 'the vocabulary has a space piece');
+    ids.push(space);
+  }
   for (const char of text) {
     const id = lookup.get(char);
     if (id !== undefined) ids.push(id);

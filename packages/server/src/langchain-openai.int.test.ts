@@ -3,7 +3,7 @@ import type { LoadedModel } from '@decodekit/core';
 import type { AIMessageChunk } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { ChatOpenAI } from '@langchain/openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assert, afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createServer, type DecodekitServer } from './index.js';
 
@@ -60,9 +60,11 @@ describe('ChatOpenAI against decodekit serve', () => {
     const withTools = roomy.bindTools([weather], { tool_choice: 'get_weather' });
     const message = await withTools.invoke('What is the weather in Paris?');
     expect(message.tool_calls).toHaveLength(1);
-    expect(message.tool_calls![0].name).toBe('get_weather');
-    expect(typeof message.tool_calls![0].args.city).toBe('string');
-    const result = await weather.invoke(message.tool_calls![0]);
+    const call = message.tool_calls?.[0];
+    assert(call, 'the reply carries one tool call');
+    expect(call.name).toBe('get_weather');
+    expect(typeof call.args.city).toBe('string');
+    const result = await weather.invoke(call);
     expect(String(result.content)).toMatch(/^sunny in /);
 
     // Streamed, the call arrives as tool_call_chunks that LangChain merges into the same call.
@@ -73,6 +75,6 @@ describe('ChatOpenAI against decodekit serve', () => {
       if (chunk.tool_call_chunks?.length) chunks++;
     }
     expect(chunks).toBeGreaterThan(2);
-    expect(merged?.tool_calls?.[0]).toMatchObject({ name: 'get_weather', args: message.tool_calls![0].args });
+    expect(merged?.tool_calls?.[0]).toMatchObject({ name: 'get_weather', args: call.args });
   });
 });

@@ -1,5 +1,5 @@
 import { createDecoder, mockModel, speculative, type Drafter, type Tokenizer } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { logprobRecorder } from './index.js';
 
 // A 5-token model whose distribution depends on the last token; byte tokens 'a'..'e'.
@@ -44,10 +44,11 @@ describe('logprobRecorder', () => {
     let checked = 0;
     for await (const event of decoder.stream({ tokens: [3] }, { maxTokens: 12 })) {
       if (event.type !== 'token') continue;
-      const entry = recorder.take(event.tokenId)!;
+      const entry = recorder.take(event.tokenId);
+      assert(entry, `no logprobs recorded for token ${event.tokenId}`);
       expect(entry.tokenId).toBe(event.tokenId);
       expect(entry.logprob).toBeCloseTo(expected(context, event.tokenId), 5);
-      expect(entry.top.map(top => top.tokenId)).toEqual([(context.at(-1)! + 1) % 5, (context.at(-1)! + 2) % 5]);
+      expect(entry.top.map(top => top.tokenId)).toEqual([(context[context.length - 1] + 1) % 5, (context[context.length - 1] + 2) % 5]);
       expect(entry.top[0].token).toBe('abcde'[entry.top[0].tokenId]);
       context.push(event.tokenId);
       checked++;

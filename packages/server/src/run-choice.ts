@@ -10,7 +10,7 @@ export interface ChoiceJob {
   options: GenerateOptions;
   setup: StrategySetup;
   /** The output constraint (JSON schema or tools), built with the same maxTokens. */
-  constraint?: LogitsProcessor<any>;
+  constraint?: LogitsProcessor<unknown>;
   /** When set, record log-probabilities with this many alternatives (0 = only the chosen token's). */
   topLogprobs?: number;
 }
@@ -27,7 +27,7 @@ export type ChoiceEvent =
  */
 export async function* runChoice(job: ChoiceJob, seed: number, signal: AbortSignal): AsyncGenerator<ChoiceEvent> {
   const recorder = job.topLogprobs !== undefined ? logprobRecorder(job.model.tokenizer, job.topLogprobs) : undefined;
-  const processors: LogitsProcessor<any>[] = [];
+  const processors: LogitsProcessor<unknown>[] = [];
   if (recorder) processors.push(recorder.processor);
   processors.push(...(job.setup.processors ?? []));
   if (job.constraint) processors.push(job.constraint);

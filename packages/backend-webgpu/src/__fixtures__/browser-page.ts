@@ -74,4 +74,6 @@ async function run({ backend, modelUrl, wasmPaths, prompt, maxTokens }: Run) {
 
 (window as unknown as { decodekitRun: typeof run; decodekitAdapter: typeof adapterDescription }).decodekitRun = run;
 (window as unknown as { decodekitAdapter: typeof adapterDescription }).decodekitAdapter = adapterDescription;
-document.getElementById('out')!.textContent = 'ready';
+const out = document.getElementById('out');
+if (!out) throw new Error('the test page has no #out element');
+out.textContent = 'ready';

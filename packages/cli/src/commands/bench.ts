@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError, type LoadedModel } from '@decodekit/core';
+import { invariant, InvalidArgumentError, type LoadedModel } from '@decodekit/core';
 import {
   measureCostCurve,
   type CostPoint,
@@ -64,7 +64,8 @@ async function sweepThreads(
       await model.dispose();
     }
   }
-  const chosen = best!;
+  const chosen = best;
+  invariant(chosen !== undefined, 'at least one thread count was measured');
   return {
     model: chosen.model,
     choice: { chosen: chosen.threads, criterion: SWEEP_CRITERION, sweep },

@@ -1,4 +1,4 @@
-import { createDecoder, speculative, type GenerateResult } from '@decodekit/core';
+import { invariant, createDecoder, speculative, type GenerateResult } from '@decodekit/core';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 import type { Command } from 'commander';
@@ -32,11 +32,16 @@ export function registerDemo(program: Command): void {
           }
         }
         const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
-        const baseline = runs.get('autoregressive')!;
+        const resultsOf = (name: string): GenerateResult[] => {
+          const results = runs.get(name);
+          invariant(results !== undefined, `every contender ran (${name})`);
+          return results;
+        };
+        const baseline = resultsOf('autoregressive');
         const baselineMs = median(baseline.map(run => run.stats.decodeMs));
         process.stdout.write(`Prompt: ${JSON.stringify(PROMPT)}\n\n${baseline[0].text.trim()}\n\n`);
         for (const { name } of contenders) {
-          const results = runs.get(name)!;
+          const results = resultsOf(name);
           const identical = results.every(run => run.tokens.join() === baseline[0].tokens.join());
           const ms = median(results.map(run => run.stats.decodeMs));
           process.stdout.write(

@@ -10,7 +10,7 @@ function parseModelOption(value: string): { id: string; ref: string } {
   const at = value.indexOf('=');
   if (at === 0) throw new InvalidArgumentError({ argument: '--model', message: `"${value}" has an empty id; write ID=REF or REF.` });
   if (at > 0) return { id: value.slice(0, at), ref: value.slice(at + 1) };
-  const id = value.replace(/[\\/]+$/, '').split(/[\\/]/).at(-1)!.replace(/@.*$/, '');
+  const id = (value.replace(/[\\/]+$/, '').split(/[\\/]/).at(-1) ?? '').replace(/@.*$/, '');
   return { id, ref: value };
 }
 

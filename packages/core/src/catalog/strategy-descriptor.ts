@@ -55,7 +55,7 @@ export interface StrategySetup {
   readonly budget?: number;
   /** Default of adaptive sizing for this drafter (true when absent). */
   readonly adaptive?: boolean;
-  readonly processors?: readonly LogitsProcessor<any>[];
+  readonly processors?: readonly LogitsProcessor<unknown>[];
   /** The model to decode with, when the setup wraps the target (model middleware). */
   readonly model?: CausalLM;
 }
@@ -169,7 +169,7 @@ export async function readOptionFile(environment: StrategyEnvironment, id: strin
 /** A built setup as the decoder uses it: drafters wrapped into `speculative()` with the user's budget/adaptive. */
 export interface BuiltSetup {
   readonly strategy?: Strategy;
-  readonly processors?: readonly LogitsProcessor<any>[];
+  readonly processors?: readonly LogitsProcessor<unknown>[];
   readonly model?: CausalLM;
 }
 

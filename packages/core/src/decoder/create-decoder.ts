@@ -1,4 +1,4 @@
-import { AbortedError, ContextLengthError, InvalidArgumentError, UnsupportedCapabilityError, throwIfAborted } from '../errors.js';
+import { AbortedError, ContextLengthError, InvalidArgumentError, UnsupportedCapabilityError, invariant, throwIfAborted } from '../errors.js';
 import { chain } from '../processors/index.js';
 import { categorical, greedy, seededRandom } from '../sampling/index.js';
 import { createIncrementalDecoder } from '../tokenizer/index.js';
@@ -25,18 +25,18 @@ export interface DecoderConfig {
   model: CausalLM;
   /** Needed for text prompts and text output; defaults to `model.tokenizer` when the model carries one. */
   tokenizer?: Tokenizer;
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
   strategy?: Strategy;
 }
 
 /** Anything `decoder.use()` accepts: a logits processor or a strategy. */
-export type DecoderPlugin = LogitsProcessor<any> | Strategy;
+export type DecoderPlugin = LogitsProcessor<unknown> | Strategy;
 
 /** A configured decoder. Immutable: `use` returns a new decoder. */
 export interface Decoder {
   readonly model: CausalLM;
   readonly tokenizer?: Tokenizer;
-  readonly processors: readonly LogitsProcessor<any>[];
+  readonly processors: readonly LogitsProcessor<unknown>[];
   readonly strategy: Strategy;
   /** Adds a processor (applied in order) or sets the strategy. */
   use(plugin: DecoderPlugin): Decoder;
@@ -123,7 +123,7 @@ function promptIds(prompt: Prompt, tokenizer: Tokenizer | undefined, addSpecialT
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 async function* runDecode(
-  setup: { model: CausalLM; tokenizer?: Tokenizer; processors: readonly LogitsProcessor<any>[]; strategy: Strategy },
+  setup: { model: CausalLM; tokenizer?: Tokenizer; processors: readonly LogitsProcessor<unknown>[]; strategy: Strategy },
   prompt: Prompt,
   rawOptions: GenerateOptions | undefined,
 ): AsyncGenerator<DecodeEvent> {
@@ -145,7 +145,7 @@ async function* runDecode(
     throw new ContextLengthError({ length: ids.length + 1, contextLength, what: `The prompt (${ids.length} tokens) plus one new token` });
   }
 
-  const processor: LogitsProcessor<any> = chain(...setup.processors, ...buildOptionProcessors(options));
+  const processor: LogitsProcessor<unknown> = chain(...setup.processors, ...buildOptionProcessors(options));
   const sampler = options.temperature === 0 ? greedy() : categorical();
   const random = seededRandom(options.seed);
   const eos = new Set(options.ignoreEos ? [] : model.info.eosTokenIds);
@@ -261,7 +261,9 @@ async function* runDecode(
         wake = undefined;
         continue;
       }
-      yield queue.shift()!;
+      const event = queue.shift();
+      invariant(event !== undefined, 'the event queue is non-empty here');
+      yield event;
     }
     await task;
     if (failure) {

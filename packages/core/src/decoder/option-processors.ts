@@ -17,8 +17,8 @@ import type { ResolvedOptions } from './generate-options.js';
  * first, then (only when sampling) temperature and the truncation warpers. At temperature 0 the warpers
  * are skipped: none of them can change the argmax.
  */
-export function buildOptionProcessors({ options, temperature: t }: ResolvedOptions): LogitsProcessor<any>[] {
-  const processors: LogitsProcessor<any>[] = [];
+export function buildOptionProcessors({ options, temperature: t }: ResolvedOptions): LogitsProcessor<unknown>[] {
+  const processors: LogitsProcessor<unknown>[] = [];
   if (options.repetitionPenalty !== undefined && options.repetitionPenalty !== 1) {
     processors.push(repetitionPenalty(options.repetitionPenalty));
   }

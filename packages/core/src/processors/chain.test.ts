@@ -19,7 +19,7 @@ import { typical } from './typical.js';
 describe('chain', () => {
   const p = [0.1, 0.2, 0.3, 0.4];
 
-  it.each<{ name: string; processor: LogitsProcessor<any>; expected: number[] }>([
+  it.each<{ name: string; processor: LogitsProcessor<unknown>; expected: number[] }>([
     {
       name: 'minP(0.6) then temperature(2)',
       processor: chain(minP(0.6), temperature(2)),
@@ -87,7 +87,7 @@ describe('chain', () => {
     expect(stateful.name).toBe('chain(temperature(2), frequency-penalty(1))');
   });
 
-  const factories: ((random: number) => LogitsProcessor<any>)[] = [
+  const factories: ((random: number) => LogitsProcessor<unknown>)[] = [
     random => temperature(0.1 + 3 * random),
     random => topK(Math.floor(random * 6)),
     random => topP(Math.max(0.01, random)),

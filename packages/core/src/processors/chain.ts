@@ -5,7 +5,7 @@ export type ProcessorState<TProcessor> =
   TProcessor extends LogitsProcessor<infer TState> ? TState : never;
 
 /** The tuple of states of a chain of processors, one per processor, in order. */
-export type ChainState<TProcessors extends readonly LogitsProcessor<any>[]> = {
+export type ChainState<TProcessors extends readonly LogitsProcessor<unknown>[]> = {
   readonly [TIndex in keyof TProcessors]: ProcessorState<TProcessors[TIndex]>;
 };
 
@@ -18,7 +18,7 @@ export type ChainState<TProcessors extends readonly LogitsProcessor<any>[]> = {
  * returns the same tuple when no processor's state changed (all stateless), else a new tuple; it never
  * mutates the old one, so a chain forks as cheaply as its parts. `chain()` with no processors is a no-op.
  */
-export function chain<const TProcessors extends readonly LogitsProcessor<any>[]>(
+export function chain<const TProcessors extends readonly LogitsProcessor<unknown>[]>(
   ...processors: TProcessors
 ): LogitsProcessor<ChainState<TProcessors>> {
   const parts = [...processors];

@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { insertNext, lookupNext, type NgramMap } from './ngram-map.js';
 
 describe('ngram map (persistent HAMT)', () => {
@@ -26,11 +26,14 @@ describe('ngram map (persistent HAMT)', () => {
     const versions: NgramMap[] = [undefined];
     const reference: Map<string, Set<number>>[] = [new Map()];
     // Use only a few distinct hashes so that branches, leaves and collisions all occur.
-    const hashOf = (key: number[]) =>
-      inserts.find(([other]) => other.join() === key.join())![2] & 0x8000_0fff;
+    const hashOf = (key: number[]) => {
+      const insert = inserts.find(([other]) => other.join() === key.join());
+      assert(insert, 'every key comes from an insert');
+      return insert[2] & 0x8000_0fff;
+    };
     for (const [key, token] of inserts) {
       versions.push(insertNext(versions.at(-1), key, token, hashOf(key)));
-      const next = new Map([...reference.at(-1)!].map(([k, v]) => [k, new Set(v)]));
+      const next = new Map([...(reference.at(-1) ?? [])].map(([k, v]) => [k, new Set(v)]));
       next.set(key.join(), (next.get(key.join()) ?? new Set()).add(token));
       reference.push(next);
     }

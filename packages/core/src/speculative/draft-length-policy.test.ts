@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { mockModel } from '../testing/mock-model.js';
 import { DraftLengthPolicy } from './draft-length-policy.js';
 
@@ -47,7 +47,8 @@ describe('DraftLengthPolicy', () => {
     const model = mockModel({ vocabSize: 4, logits: () => [0, 1, 2, 3] });
     const policy = new DraftLengthPolicy();
     await policy.calibrate(model.createSequence(), 1, 9);
-    const costs = policy.costCurve!;
+    const costs = policy.costCurve;
+    assert(costs, 'calibrate sets a cost curve');
     expect(costs[1]).toBe(1);
     for (let k = 2; k <= 9; k++) expect(costs[k]).toBeGreaterThanOrEqual(costs[k - 1]);
   });

@@ -1,3 +1,4 @@
+import { invariant } from '../errors.js';
 import type { CausalLM, Sequence } from '../types.js';
 
 /**
@@ -75,7 +76,11 @@ export class DraftLengthPolicy {
         }
       }
       const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1];
-      const measured = sizes.map(size => median(times.get(size)!));
+      const measured = sizes.map(size => {
+        const samples = times.get(size);
+        invariant(samples !== undefined, `draft size ${size} was never timed`);
+        return median(samples);
+      });
       const base = measured[0];
       const costs = new Float64Array(maxRows + 1);
       // Piecewise-linear between measured sizes, monotone, relative to one row.

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { createDecoder } from '../decoder/create-decoder.js';
 import { AbortedError, ContextLengthError, InvalidArgumentError } from '../errors.js';
 import { noRepeatNgram, repetitionPenalty } from '../processors/index.js';
 import { seededRandom } from '../sampling/index.js';
 import type { Drafter } from '../strategy.js';
 import { mockModel } from '../testing/mock-model.js';
-import type { DraftTree } from '../types.js';
+import type { DecodeEvent, DraftTree } from '../types.js';
 import { speculative } from './speculative.js';
 
 const VOCAB = 10;
@@ -84,7 +84,7 @@ describe('speculative engine on a mock model', () => {
   it('accepts several tokens per forward and reports τ, acceptance and timings', async () => {
     const model = mockModel({ vocabSize: VOCAB, logits: logitsOf });
     const events: string[] = [];
-    let done: any;
+    let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
     for await (const event of createDecoder({ model })
       .use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 8, adaptive: false }))
       .stream({ tokens: [1] }, { maxTokens: 40 })) {
@@ -93,6 +93,7 @@ describe('speculative engine on a mock model', () => {
     }
     expect(events).toContain('draft');
     expect(events).toContain('verify');
+    assert(done, 'the stream ends with a done event');
     expect(done.stats.meanAcceptedTokens).toBeGreaterThan(2);
     expect(done.stats.acceptanceRate).toBeGreaterThan(0.3);
     expect(done.stats.forwardPasses).toBeLessThan(40);
@@ -131,7 +132,7 @@ describe('decoder errors', () => {
     await expect(decoder.generate('text without tokenizer')).rejects.toSatisfy(InvalidArgumentError.isInstance);
   });
   it('rejects prompts longer than the context with ContextLengthError', async () => {
-    await expect(createDecoder({ model }).generate({ tokens: new Array(16).fill(1) })).rejects.toSatisfy(ContextLengthError.isInstance);
+    await expect(createDecoder({ model }).generate({ tokens: Array.from({ length: 16 }, () => 1) })).rejects.toSatisfy(ContextLengthError.isInstance);
   });
   it('rejects with AbortedError when aborted mid-stream', async () => {
     const controller = new AbortController();

@@ -4,6 +4,7 @@ import {
   type CausalLM,
   type Sequence,
   type Tokenizer,
+  invariant,
 } from '@decodekit/core';
 import { splitSentences, type Sentence } from './split-sentences.js';
 
@@ -94,6 +95,12 @@ interface Beam {
   readonly sum: number;
   readonly sequence?: Sequence;
   readonly logProbs?: Float32Array;
+}
+
+/** The KV sequence of a beam that has been extended (only the search root's children lack one). */
+function sequenceOf(beam: Beam): Sequence {
+  invariant(beam.sequence !== undefined, 'an extended beam owns a sequence');
+  return beam.sequence;
 }
 
 function logSoftmax(logits: Float32Array): Float32Array {
@@ -238,12 +245,14 @@ export function cfic({
             depth: number;
           }[] = [];
           for (const beam of beams) {
+            const { logProbs } = beam;
+            invariant(logProbs !== undefined, 'a live beam was scored by its last step');
             for (const [token, node] of beam.node.children) {
               candidates.push({
                 parent: beam,
                 token,
                 node,
-                sum: beam.sum + beam.logProbs![token],
+                sum: beam.sum + logProbs[token],
                 depth: beam.depth + 1,
               });
             }
@@ -270,7 +279,7 @@ export function cfic({
               });
               if (!skip) {
                 // No skip: feed the forced rest of the sentence one token per forward.
-                const sequence = candidate.parent.sequence!.fork();
+                const sequence = sequenceOf(candidate.parent).fork();
                 owned.push(sequence);
                 const tokens = encoded.sentenceTokens[unique];
                 for (let i = candidate.depth - 1; i < tokens.length - 1; i++)
@@ -290,7 +299,7 @@ export function cfic({
               });
               if (done.length + next.length >= topK) break;
             }
-            const sequence = candidate.parent.sequence!.fork();
+            const sequence = sequenceOf(candidate.parent).fork();
             owned.push(sequence);
             next.push({ ...beam, sequence, logProbs: await step(sequence, [candidate.token]) });
           }

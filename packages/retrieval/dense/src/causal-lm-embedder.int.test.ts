@@ -1,5 +1,5 @@
 import { loadModel } from '@decodekit/backend-onnx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assert, afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   causalLmEmbedder,
   denseIndex,
@@ -20,7 +20,8 @@ describe('causalLmEmbedder on stories260K', () => {
   it('pools the hidden states of one forward (BOS row left out) into a unit vector', async () => {
     const text = 'Lily saw a big red ball in the park.';
     const ids = model.tokenizer.encode(text, { addSpecialTokens: false });
-    const bos = model.tokenizer.bosTokenId!;
+    const bos = model.tokenizer.bosTokenId;
+    assert(bos !== undefined, 'stories260K has a BOS token');
     const sequence = model.createSequence();
     const { hidden } = await sequence.forward({
       tokens: Int32Array.from([bos, ...ids]),
@@ -28,8 +29,9 @@ describe('causalLmEmbedder on stories260K', () => {
     });
     sequence.dispose();
     const width = model.info.hiddenSize;
+    assert(hidden, 'forward({ hidden: true }) returns hidden states');
     for (const pooling of ['mean', 'last', 'first'] as const) {
-      const expected = l2Normalize(poolHidden(hidden!, width, pooling, 1));
+      const expected = l2Normalize(poolHidden(hidden, width, pooling, 1));
       const vector = await causalLmEmbedder({ model, tokenizer: model.tokenizer, pooling }).embed(
         text,
       );

@@ -70,7 +70,7 @@ export function memoryDenseStore(): DenseStore {
       open();
       checkK(k);
       const pool = among
-        ? among.flatMap(id => (entries.has(id) ? [entries.get(id)!] : []))
+        ? among.flatMap(id => entries.get(id) ?? [])
         : [...entries.values()];
       return topK(
         pool.map(entry => ({ id: entry.document.id, score: dot(query, entry.vector) })),

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type ForwardInput, type ForwardOutput, type Sequence } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import type { Datastore } from './datastore.js';
 import { knnLm } from './knn-lm.js';
 import { exactSearch, hnswSearch } from './neighbor-search.js';
@@ -12,7 +12,8 @@ async function run(options: Partial<Parameters<typeof knnLm>[0]>, hiddenRow: num
   const middleware = knnLm({ datastore, search: exactSearch(datastore), ...options });
   const seen: ForwardInput[] = [];
   const inner: ForwardOutput = { logits: lmLogits, hidden: Float32Array.from(hiddenRow) };
-  const out = await middleware.wrapForward!({
+  assert(middleware.wrapForward, 'kNN-LM wraps forward');
+  const out = await middleware.wrapForward({
     input: { tokens: Int32Array.from([5]), ...input },
     sequence: {} as Sequence,
     doForward: async forwardInput => {

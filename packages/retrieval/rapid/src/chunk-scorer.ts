@@ -41,7 +41,7 @@ export function bm25ChunkScorer({
       for (const term of terms) {
         const f = tf.get(term);
         if (!f) continue;
-        const n = df.get(term)!;
+        const n = df.get(term) ?? 0;
         score +=
           Math.log(1 + (chunks.length - n + 0.5) / (n + 0.5)) * ((f * (k1 + 1)) / (f + norm));
       }

@@ -4,6 +4,7 @@ import {
   argmax,
   sampleFromProbabilities,
   seededRandom,
+  invariant,
 } from '@decodekit/core';
 import type {
   CausalLM,
@@ -142,8 +143,12 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
     return best ? [...best.rag, ...tokens.slice(best.prompt.length)] : tokens;
   }
 
-  async function syncTo(context: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
-    sequence ??= draft!.createSequence();
+  async function syncTo(
+    draftModel: CausalLM,
+    context: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
+    sequence ??= draftModel.createSequence();
     const committed = sequence.tokens;
     const limit = Math.min(committed.length, context.length - 1);
     let common = generations.length > 1 ? 0 : Math.min(trusted, limit);
@@ -154,7 +159,7 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
     draftForwards++;
     sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
     trusted = context.length;
-    const vocab = draft!.info.vocabSize;
+    const vocab = draftModel.info.vocabSize;
     return logits.subarray((feed.length - 1) * vocab, feed.length * vocab);
   }
 
@@ -221,7 +226,9 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
       const tokens = new Int32Array(count);
       const q = sampling ? new Float32Array(count) : undefined;
       const qDistributions = sampling ? new Float32Array(count * vocab) : undefined;
-      let logits = await syncTo(view, context.signal);
+      let logits = await syncTo(draft, view, context.signal);
+      const draftSequence = sequence;
+      invariant(draftSequence !== undefined, 'syncTo creates the draft sequence');
       const step = new Int32Array(1);
       let drafted = 0;
       for (;;) {
@@ -232,9 +239,9 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
         drafted++;
         if (drafted === count || eos.has(token)) break;
         step[0] = token;
-        ({ logits } = await sequence!.forward({ tokens: step }, { signal: context.signal }));
+        ({ logits } = await draftSequence.forward({ tokens: step }, { signal: context.signal }));
         draftForwards++;
-        sequence!.commit([0]);
+        draftSequence.commit([0]);
       }
       const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
       return {

@@ -1,4 +1,4 @@
-import { UnsupportedCapabilityError } from '@decodekit/core';
+import { invariant, UnsupportedCapabilityError } from '@decodekit/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkK } from './memory-sparse-store.js';
 import { bm25Idf, bm25Term, topScores } from './scoring.js';
@@ -64,14 +64,15 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
     for (const document of batch) {
       removeDoc(document.id);
       const metadata = document.metadata === undefined ? null : JSON.stringify(document.metadata);
-      const doc = Number(insertDocument!.run(document.id, document.text, metadata).lastInsertRowid);
+      invariant(insertDocument && insertPosting && insertLength, 'upserts run only on a writable store');
+      const doc = Number(insertDocument.run(document.id, document.text, metadata).lastInsertRowid);
       for (const [field, vector] of Object.entries(document.vectors)) {
         let length = 0;
         vector.terms.forEach((term, i) => {
-          insertPosting!.run(field, term, doc, vector.weights[i]);
+          insertPosting.run(field, term, doc, vector.weights[i]);
           length += vector.weights[i];
         });
-        insertLength!.run(field, doc, length);
+        insertLength.run(field, doc, length);
       }
     }
   });

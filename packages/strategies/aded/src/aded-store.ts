@@ -133,17 +133,17 @@ const VERSION = 1;
  * successors by descending score, so the bytes are reproducible.
  */
 export function serializeAdedStore(store: AdedStore): Uint8Array {
-  const keys = [...store.table.keys()].sort((a, b) => a - b);
+  const entries = [...store.table].sort(([a], [b]) => a - b);
   let size = 12;
-  for (const key of keys) size += 12 + 8 * store.table.get(key)!.size;
+  for (const [, table] of entries) size += 12 + 8 * table.size;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, VERSION, true);
-  view.setUint32(8, keys.length, true);
+  view.setUint32(8, entries.length, true);
   let offset = 12;
-  for (const key of keys) {
-    const successors = [...store.table.get(key)!].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  for (const [key, table] of entries) {
+    const successors = [...table].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     view.setInt32(offset, Math.floor(key / TOKEN_BITS), true);
     view.setInt32(offset + 4, key % TOKEN_BITS, true);
     view.setUint32(offset + 8, successors.length, true);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, seededRandom } from '@decodekit/core';
+import { InvalidArgumentError, invariant, seededRandom } from '@decodekit/core';
 import type { DraftContext, DraftTree, Drafter, RandomSource } from '@decodekit/core';
 import { AdedStore, bigramKey } from './aded-store.js';
 import { runMcts } from './mcts.js';
@@ -199,8 +199,12 @@ export function trieOf(paths: readonly number[][], maxRows: number): DraftTree |
   const finalRow = new Map(kept.map((node, index) => [node, index]));
   return {
     tokens: Int32Array.from(kept, node => nodes[node].token),
-    parents: Int32Array.from(kept, node =>
-      nodes[node].parent < 0 ? -1 : finalRow.get(nodes[node].parent)!,
-    ),
+    parents: Int32Array.from(kept, node => {
+      const { parent } = nodes[node];
+      if (parent < 0) return -1;
+      const parentRow = finalRow.get(parent);
+      invariant(parentRow !== undefined, 'a kept node keeps its parent (rows are sorted by depth)');
+      return parentRow;
+    }),
   };
 }

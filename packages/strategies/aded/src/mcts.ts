@@ -1,4 +1,4 @@
-import type { RandomSource } from '@decodekit/core';
+import { invariant, type RandomSource } from '@decodekit/core';
 import { bigramKey } from './aded-store.js';
 import type { AdedStore } from './aded-store.js';
 
@@ -96,7 +96,8 @@ export function runMcts(
     }
     // Expansion: every successor becomes a child; continue from the last one (as the official code does).
     if (node.expandable && !end) {
-      const list = successorsOf(node.first, node.token)!;
+      const list = successorsOf(node.first, node.token);
+      invariant(list !== null, 'an expandable node has successors');
       for (let i = 0; i < list.tokens.length; i++)
         node.children.push(makeNode(node.token, list.tokens[i], node, list.scores[i]));
       node = node.children[node.children.length - 1];

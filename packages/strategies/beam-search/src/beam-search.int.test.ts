@@ -1,6 +1,6 @@
 import { logSoftmax, repetitionPenalty, type CausalLM } from '@decodekit/core';
 import { loadReferenceModel, readPromptFile } from '@decodekit/conformance';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { beamSearch, type BeamHypothesis } from './index.js';
 
 /**
@@ -15,7 +15,8 @@ async function exactTop(model: CausalLM, prompt: number[], horizon: number, coun
   let expansions = 0;
   while (found.length < count) {
     queue.sort((a, b) => b.score - a.score);
-    const node = queue.shift()!;
+    const node = queue.shift();
+    assert(node, 'the search space holds enough sequences');
     if (node.tokens.length === horizon) {
       found.push(node);
       continue;

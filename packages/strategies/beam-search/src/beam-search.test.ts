@@ -5,7 +5,7 @@ import { BeamHypotheses } from './beam-hypotheses.js';
 import { beamSearch, type BeamSearchOptions } from './index.js';
 
 /** Next-token log-probabilities after `context`, computed from scratch (no KV reuse). */
-async function logProbabilitiesAfter(model: CausalLM, context: readonly number[], processor: LogitsProcessor<any>, state: unknown): Promise<Float32Array> {
+async function logProbabilitiesAfter(model: CausalLM, context: readonly number[], processor: LogitsProcessor<unknown>, state: unknown): Promise<Float32Array> {
   const vocab = model.info.vocabSize;
   const sequence = model.createSequence();
   const { logits } = await sequence.forward({ tokens: Int32Array.from(context) });
@@ -40,7 +40,7 @@ async function referenceBeamSearch(
     maxTokens: number;
     lengthPenalty?: number;
     earlyStopping?: boolean | 'never';
-    processors?: LogitsProcessor<any>[];
+    processors?: LogitsProcessor<unknown>[];
     numReturnSequences?: number;
   },
 ) {

@@ -58,7 +58,7 @@ export interface BeamGenerateArgs {
   /** Most generated tokens per hypothesis (EOS included). */
   maxTokens: number;
   /** Logits processors, applied per beam with forked state. */
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
   /** Ids ending a hypothesis. Default: the model's EOS ids. */
   eosTokenIds?: readonly number[];
   signal?: AbortSignal;
@@ -173,7 +173,7 @@ export function createBeamSearch(
       let prompt: number[];
       if (typeof args.prompt === 'string') {
         check(tokenizer !== undefined, 'prompt', 'a text prompt needs a tokenizer: pass one or use { tokens }.');
-        prompt = tokenizer!.encode(args.prompt);
+        prompt = tokenizer.encode(args.prompt);
       } else {
         prompt = [...args.prompt.tokens];
       }
@@ -224,6 +224,6 @@ export function createBeamSearch(
   };
 }
 
-function check(condition: boolean, argument: string, message: string): void {
+function check(condition: boolean, argument: string, message: string): asserts condition {
   if (!condition) throw new InvalidArgumentError({ argument, message });
 }

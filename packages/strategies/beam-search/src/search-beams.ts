@@ -1,6 +1,7 @@
 import {
   InvalidArgumentError,
   UnsupportedCapabilityError,
+  invariant,
   logSoftmax,
   throwIfAborted,
   type CausalLM,
@@ -109,7 +110,7 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
   const vocab = model.info.vocabSize;
   const eos = new Set(input.eosTokenIds);
   const hypotheses = Array.from({ length: numGroups }, () => new BeamHypotheses(groupSize, input.lengthPenalty, input.earlyStopping, maxTokens));
-  const done = new Array<boolean>(numGroups).fill(false);
+  const done = Array.from({ length: numGroups }, () => false);
   const base = input.sequence;
   const forwardOn = (sequence: Sequence, forwardInput: ForwardInput): Promise<ForwardOutput> =>
     input.forward ? input.forward(forwardInput, sequence) : sequence.forward(forwardInput, { signal });
@@ -190,10 +191,11 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
         // Beams that are the same sequence (identical groups at λ = 0) share one forward.
         const byBeam = new Map<Sequence, Float32Array>();
         for (const beam of live) {
-          const sequence = beam.sequence!;
+          const sequence = sequenceOf(beam);
           let row = byBeam.get(sequence);
           if (!row) {
-            const pending = full(beam).at(-1)!;
+            const pending = full(beam).at(-1);
+            invariant(pending !== undefined, 'a beam has a pending token (the prompt is not empty)');
             const { logits } = await forwardOn(sequence, { tokens: Int32Array.of(pending) });
             forwardPasses += 1;
             forwardRows += 1;
@@ -266,12 +268,12 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
       } else {
         const childrenCount = new Map<Sequence, number>();
         runningParents.forEach(parentIndex => {
-          const sequence = live[parentIndex].sequence!;
+          const sequence = sequenceOf(live[parentIndex]);
           childrenCount.set(sequence, (childrenCount.get(sequence) ?? 0) + 1);
         });
         const committedSequences = new Set<Sequence>();
         for (const beam of live) {
-          const sequence = beam.sequence!;
+          const sequence = sequenceOf(beam);
           if (!childrenCount.has(sequence)) {
             if (!committedSequences.has(sequence)) sequence.dispose();
             committedSequences.add(sequence);
@@ -281,8 +283,10 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
           }
         }
         running.forEach((beam, index) => {
-          const sequence = live[runningParents[index]].sequence!;
-          const left = childrenCount.get(sequence)! - 1;
+          const sequence = sequenceOf(live[runningParents[index]]);
+          const children = childrenCount.get(sequence);
+          invariant(children !== undefined, 'a running beam descends from a counted parent');
+          const left = children - 1;
           childrenCount.set(sequence, left);
           // The last child takes the parent's sequence; the others get forks (free: KV is shared).
           beam.sequence = left === 0 ? sequence : sequence.fork();
@@ -379,7 +383,15 @@ function pathRows(trie: Trie, tokens: readonly number[]): number[] {
 }
 
 function trieRow(trie: Trie, tokens: readonly number[], start: number): number {
-  return pathRows(trie, tokens.slice(start)).at(-1)!;
+  const row = pathRows(trie, tokens.slice(start)).at(-1);
+  invariant(row !== undefined, 'a beam has at least its pending token past the committed prefix');
+  return row;
+}
+
+/** The KV sequence of a beam in per-beam mode, where every live beam owns one. */
+function sequenceOf(beam: Beam): Sequence {
+  invariant(beam.sequence !== undefined, 'every live beam owns a sequence in per-beam mode');
+  return beam.sequence;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Tokenizer } from '@decodekit/core';
+import { InvalidArgumentError, invariant, type Tokenizer } from '@decodekit/core';
 import type { ConstraintProcessor } from './constraint-processor.js';
 import { grammar } from './grammar.js';
 import type { JsonSchema } from './json-schema-compiler.js';
@@ -34,5 +34,6 @@ export function constraintFromCli(options: CliConstraintOptions): ConstraintProc
   const common = { tokenizer: options.tokenizer, maxTokens: options.maxTokens };
   if (options.jsonSchema !== undefined) return jsonSchema(options.jsonSchema, common);
   if (options.regex !== undefined) return regex(options.regex, common);
-  return grammar(options.grammar!, common);
+  invariant(options.grammar !== undefined, 'exactly one constraint option is set');
+  return grammar(options.grammar, common);
 }

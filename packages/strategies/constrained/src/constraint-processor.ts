@@ -111,9 +111,11 @@ function tokenMask(constraint: CompiledConstraint, config: Configuration): Token
   // Depth-first walk of the token trie alongside the recogniser; a dead byte prunes its whole subtree.
   const nodeStack: number[] = [0];
   const configStack: Configuration[] = [config];
-  while (nodeStack.length > 0) {
-    const node = nodeStack.pop()!;
-    const current = configStack.pop()!;
+  for (;;) {
+    // The two stacks move together: both empty ends the walk.
+    const node = nodeStack.pop();
+    const current = configStack.pop();
+    if (node === undefined || current === undefined) break;
     for (let edge = childStart[node]; edge < childStart[node + 1]; edge++) {
       const after = recogniser.step(current, edgeByte[edge]);
       if (!after) continue;

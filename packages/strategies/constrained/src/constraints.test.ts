@@ -124,10 +124,10 @@ describe('jsonSchema', () => {
     for (let seed = 0; seed < 60; seed++) {
       const value = JSON.parse(randomWalk(processor, seed).text) as number;
       if (schema.type === 'integer') expect(Number.isInteger(value)).toBe(true);
-      if ('minimum' in schema) expect(value).toBeGreaterThanOrEqual(schema.minimum!);
-      if ('maximum' in schema) expect(value).toBeLessThanOrEqual(schema.maximum!);
-      if ('exclusiveMinimum' in schema) expect(value).toBeGreaterThan(schema.exclusiveMinimum!);
-      if ('exclusiveMaximum' in schema) expect(value).toBeLessThan(schema.exclusiveMaximum!);
+      if ('minimum' in schema) expect(value).toBeGreaterThanOrEqual(schema.minimum);
+      if ('maximum' in schema) expect(value).toBeLessThanOrEqual(schema.maximum);
+      if ('exclusiveMinimum' in schema) expect(value).toBeGreaterThan(schema.exclusiveMinimum);
+      if ('exclusiveMaximum' in schema) expect(value).toBeLessThan(schema.exclusiveMaximum);
     }
   });
 

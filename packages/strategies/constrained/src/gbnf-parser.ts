@@ -19,10 +19,10 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
   const ids = new Map<string, number>();
   const defined = new Set<string>();
   let pos = 0;
-  const fail = (message: string): never => {
+  function fail(message: string): never {
     const line = source.slice(0, pos).split('\n').length;
     throw new InvalidArgumentError({ argument, message: `${message} (line ${line}).` });
-  };
+  }
   const ruleId = (name: string): number => {
     let id = ids.get(name);
     if (id === undefined) {
@@ -61,7 +61,7 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
       case 'u': return hex(4);
       case 'U': return hex(8);
       case undefined: return fail('unfinished escape');
-      default: return c.codePointAt(0)!;
+      default: return c.codePointAt(0) ?? fail('unfinished escape');
     }
   };
   const character = (): number => {
@@ -69,7 +69,7 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
       pos++;
       return escape();
     }
-    const cp = source.codePointAt(pos)!;
+    const cp = source.codePointAt(pos) ?? fail('unexpected end of the grammar');
     pos += cp > 0xffff ? 2 : 1;
     return cp;
   };
@@ -100,9 +100,9 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
         } else if (c === '{') {
           const match = /^\{\s*(\d+)\s*(,\s*(\d*)\s*)?\}/.exec(source.slice(pos));
           if (!match) fail('bad {m,n} repetition');
-          pos += match![0].length;
-          const min = Number(match![1]);
-          const max = match![2] === undefined ? min : match![3] === '' ? Infinity : Number(match![3]);
+          pos += match[0].length;
+          const min = Number(match[1]);
+          const max = match[2] === undefined ? min : match[3] === '' ? Infinity : Number(match[3]);
           if (max < min || max > 10_000 && max !== Infinity) fail(`bad repetition bounds {${min},${max}}`);
           atom = builder.repeat('rep', builder.group('group', atom), min, max);
         } else break;
@@ -162,18 +162,18 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
 
   skipSpace();
   while (pos < source.length) {
-    const ruleName = name();
-    if (ruleName === undefined) fail('expected a rule name');
+    const ruleName = name() ?? fail('expected a rule name');
     skipSpace();
     if (source.slice(pos, pos + 3) !== '::=') fail(`expected ::= after ${ruleName}`);
     pos += 3;
-    if (defined.has(ruleName!)) fail(`rule ${ruleName} is defined twice`);
-    defined.add(ruleName!);
-    builder.rules[ruleId(ruleName!)].alternatives = alternatives();
+    if (defined.has(ruleName)) fail(`rule ${ruleName} is defined twice`);
+    defined.add(ruleName);
+    builder.rules[ruleId(ruleName)].alternatives = alternatives();
     skipSpace();
     if (pos < source.length && !isDefinitionAhead()) fail(`unexpected ${JSON.stringify(source[pos])}`);
   }
   for (const referenced of ids.keys()) if (!defined.has(referenced)) fail(`rule ${referenced} is used but never defined`);
-  if (!defined.has(root)) fail(`the grammar has no "${root}" rule`);
-  return { builder, root: ids.get(root)! };
+  const rootId = ids.get(root);
+  if (rootId === undefined || !defined.has(root)) return fail(`the grammar has no "${root}" rule`);
+  return { builder, root: rootId };
 }

@@ -117,7 +117,12 @@ export class GrammarBuilder {
     for (let i = 0, stack = [element.rule]; i < stack.length; i++) {
       reachable.push(stack[i]);
       for (const alt of this.rules[stack[i]].alternatives) {
-        for (const e of alt) if (e.kind === 'rule' && !seen.has(e.rule)) (seen.add(e.rule), stack.push(e.rule));
+        for (const e of alt) {
+          if (e.kind === 'rule' && !seen.has(e.rule)) {
+            seen.add(e.rule);
+            stack.push(e.rule);
+          }
+        }
       }
     }
     const empty = new Set<number>();

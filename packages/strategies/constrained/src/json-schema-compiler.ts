@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import { InvalidArgumentError, invariant } from '@decodekit/core';
 import { GrammarBuilder, type GrammarElement } from './grammar-ir.js';
 import { jsonCharacter, jsonInteger, jsonNumber, jsonString, jsonValue, type NumericBounds } from './json-grammar.js';
 import { compileRegex } from './regex-compiler.js';
@@ -159,7 +159,8 @@ class SchemaCompiler {
         const constant = JSON.stringify(schema.const);
         values = (values ?? [schema.const]).filter(value => JSON.stringify(value) === constant);
       }
-      const texts = new Set(values!.filter(value => types.includes(jsonTypeOf(value)) || (jsonTypeOf(value) === 'integer' && types.includes('number'))).map(value => JSON.stringify(value)));
+      invariant(values !== undefined, 'enum or const set the allowed values');
+      const texts = new Set(values.filter(value => types.includes(jsonTypeOf(value)) || (jsonTypeOf(value) === 'integer' && types.includes('number'))).map(value => JSON.stringify(value)));
       return [...texts].map(text => b.text(text));
     }
 
@@ -363,7 +364,8 @@ class SchemaCompiler {
         const c = signatures[j];
         if (a === undefined || c === undefined) return false;
         if (a.values && c.values) {
-          if (a.values.some(value => c.values!.includes(value))) return false;
+          const others = c.values;
+          if (a.values.some(value => others.includes(value))) return false;
           continue;
         }
         const overlap = [...a.types].some(type => c.types.has(type) || (type === 'integer' && c.types.has('number')) || (type === 'number' && c.types.has('integer')));

@@ -1,4 +1,4 @@
-import { InvariantError } from '@decodekit/core';
+import { invariant, InvariantError } from '@decodekit/core';
 import { BYTES, CALL, END, hasByte, type FlatGrammar } from './grammar-ir.js';
 
 /** An immutable, interned stack of grammar positions. The top is the next element to match. */
@@ -66,7 +66,9 @@ export class PushdownRecogniser {
     const out = new Map<number, Stack | null>();
     const { sets } = this.grammar;
     for (const stack of config.stacks) {
-      if (hasByte(sets[stack.position]!, byte)) this.expand(this.push(stack.parent, stack.position + 1), out, 0);
+      const set = sets[stack.position];
+      invariant(set !== undefined, 'a stack only points at byte-set positions');
+      if (hasByte(set, byte)) this.expand(this.push(stack.parent, stack.position + 1), out, 0);
     }
     const next = out.size === 0 ? null : this.configuration(out);
     config.byteNext[byte] = next;
@@ -132,7 +134,7 @@ export class PushdownRecogniser {
     if (config) return config;
     let minBytes = accepting ? 0 : Infinity;
     for (const stack of stacks) minBytes = Math.min(minBytes, stack.minBytes);
-    config = { id: this.nextConfigId++, stacks, accepting, minBytes, byteNext: new Array(256) };
+    config = { id: this.nextConfigId++, stacks, accepting, minBytes, byteNext: Array.from({ length: 256 }, () => undefined) };
     if (this.configTable.size >= PushdownRecogniser.maxConfigurations) {
       // Forget the intern table (not the objects): memory stays bounded on unbounded recursion.
       this.configTable = new Map();

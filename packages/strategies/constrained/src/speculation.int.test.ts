@@ -57,7 +57,7 @@ describe('constraints on stories260K', () => {
     const nested = await createDecoder({ model })
       .use(grammar('root ::= "(" root ")" | [a-z]+', { tokenizer: model.tokenizer, maxTokens: 24 }))
       .generate('Once', { maxTokens: 24, temperature: 1, seed: 2 });
-    const depth = /^\(*/.exec(nested.text)![0].length;
+    const depth = /^\(*/.exec(nested.text)?.[0].length ?? 0;
     expect(nested.text).toMatch(new RegExp(`^\\({${depth}}[a-z]+\\){${depth}}$`));
   });
 });

@@ -43,14 +43,14 @@ describe('constraints under speculative sampling', () => {
     const speculativeOptions = { drafter, budget: 6, adaptive: false };
     const decoder = createDecoder({ model, tokenizer }).use(constraint).use(speculative(speculativeOptions));
     const vocab = pieces.length;
-    const counts = new Array<number>(joint.length).fill(0);
+    const counts = Array.from({ length: joint.length }, () => 0);
     const samples = 3000;
     let drafted = 0;
     for (let seed = 0; seed < samples; seed++) {
       const { tokens, stats } = await decoder.generate({ tokens: prompt }, { temperature: 1, seed, maxTokens: steps });
       drafted += stats.acceptedDraftTokens ?? 0;
       // After EOS the constraint allows only EOS, so the exact joint continues with EOS: pad the same way.
-      const padded = [...tokens, ...new Array<number>(steps - tokens.length).fill(0)];
+      const padded = [...tokens, ...Array.from({ length: steps - tokens.length }, () => 0)];
       expect(tokenizer.decode(tokens)).toMatch(/^[ab]+c{1,2}$/);
       counts[padded.reduce((index, token) => index * vocab + token, 0)] += 1;
     }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, seededRandom } from '@decodekit/core';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
 import {
   formatToolCalls,
@@ -128,8 +128,8 @@ describe('toolCallConstraint', () => {
         }
         for (const parsed of calls) {
           const validate = validators.get(parsed.name);
-          expect(validate, parsed.name).toBeDefined();
-          expect(validate!(parsed.arguments), JSON.stringify(parsed)).toBe(true);
+          assert(validate, `no validator for ${parsed.name}`);
+          expect(validate(parsed.arguments), JSON.stringify(parsed)).toBe(true);
           sawCall = true;
         }
       }

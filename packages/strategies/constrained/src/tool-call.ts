@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import { InvalidArgumentError, invariant } from '@decodekit/core';
 import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
 import { byteSet, GrammarBuilder, type GrammarElement } from './grammar-ir.js';
 import { compileJsonSchemaInto, type JsonSchema } from './json-schema-compiler.js';
@@ -320,7 +320,8 @@ function textNotStartingWith(b: GrammarBuilder, marker: Uint8Array): GrammarElem
     if (next) alternatives.push([{ kind: 'bytes', set: byteSet([byte, byte]) }, next]);
     next = b.rule(`text-after-${i}`, alternatives);
   }
-  return next!;
+  invariant(next !== undefined, 'a tool-call marker is never empty');
+  return next;
 }
 
 /** Index just past the JSON object that starts `text` (compact or not), or -1 when it does not close. */

@@ -1,9 +1,15 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
 import { normalizeJsonSchema, outputConstraint, parseToolCall, toolCallReader, toolCalls, toolInstruction, validateTools, type ConstraintProcessor, type ToolDefinition } from './index.js';
 
 const tokenizer = byteTokenizer();
+
+/** The processor a call that must constrain returned. */
+function constraintOf(processor: ConstraintProcessor | undefined): ConstraintProcessor {
+  assert(processor, 'expected a constraint, got undefined');
+  return processor;
+}
 
 /** True when the processor lets `text` through byte by byte and then allows EOS (id 0). */
 function accepts(processor: ConstraintProcessor, text: string): boolean {
@@ -46,7 +52,7 @@ describe('toolCalls', () => {
     [{ name: 'add' }, '{"name":"get_weather","arguments":{"city":"Oslo"}}', false],
     [{ name: 'add' }, '{"name":"add","arguments":{"a":3,"b":4}}', true],
   ] as const)('choice %j accepts %j: %s', (choice, text, expected) => {
-    const processor = toolCalls({ tools, choice }, { tokenizer })!;
+    const processor = constraintOf(toolCalls({ tools, choice }, { tokenizer }));
     expect(accepts(processor, text)).toBe(expected);
   });
 
@@ -56,7 +62,7 @@ describe('toolCalls', () => {
   });
 
   it('closes a call within the token budget', () => {
-    const processor = toolCalls({ tools: [tools[1]], choice: 'required' }, { tokenizer, maxTokens: 60 })!;
+    const processor = constraintOf(toolCalls({ tools: [tools[1]], choice: 'required' }, { tokenizer, maxTokens: 60 }));
     let state = processor.init([]);
     const ids: number[] = [];
     // Always take the highest allowed byte (longest detours first); the budget must still close the call.
@@ -117,9 +123,9 @@ describe('helpers', () => {
 
 describe('outputConstraint', () => {
   it('picks the schema, the tools or nothing', () => {
-    expect(accepts(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })!, '7')).toBe(true);
-    expect(accepts(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })!, '17')).toBe(false);
-    expect(accepts(outputConstraint({ tools, toolChoice: 'required' }, { tokenizer })!, '{"name":"add","arguments":{"a":1,"b":2}}')).toBe(true);
+    expect(accepts(constraintOf(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })), '7')).toBe(true);
+    expect(accepts(constraintOf(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })), '17')).toBe(false);
+    expect(accepts(constraintOf(outputConstraint({ tools, toolChoice: 'required' }, { tokenizer })), '{"name":"add","arguments":{"a":1,"b":2}}')).toBe(true);
     expect(outputConstraint({}, { tokenizer })).toBeUndefined();
     expect(outputConstraint({ schema: { type: 'object', propertyNames: { type: 'string' } } }, { tokenizer })).toBeDefined();
   });
@@ -146,7 +152,7 @@ describe('toolCallReader', () => {
     args += reader.end();
     expect(names).toEqual(['get_weather']);
     expect(reader.name).toBe('get_weather');
-    expect(args).toBe(parseToolCall(text)!.argumentsText);
+    expect(args).toBe(parseToolCall(text)?.argumentsText);
     expect(JSON.parse(args)).toEqual({ city: 'Par}is', days: { n: [1, 2] } });
   });
 

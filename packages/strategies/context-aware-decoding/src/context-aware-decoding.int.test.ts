@@ -1,6 +1,6 @@
 import { createDecoder, type CausalLM } from '@decodekit/core';
 import { loadReferenceModel, readPromptFile, referencePrompts } from '@decodekit/conformance';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { contextAwareDecoding, contextSpan } from './index.js';
 
 /** CAD greedy written out with two plain sequences of the model (full prompt; prompt without the span). */
@@ -13,7 +13,7 @@ async function referenceCad(model: CausalLM, prompt: number[], start: number, en
   }
   const out: number[] = [];
   while (out.length < maxTokens) {
-    const [full, none] = await Promise.all(streams.map(stream => stream.sequence.forward({ tokens: Int32Array.of(stream.ids.at(-1)!) })));
+    const [full, none] = await Promise.all(streams.map(stream => stream.sequence.forward({ tokens: Int32Array.of(stream.ids[stream.ids.length - 1]) })));
     let best = 0;
     let bestValue = -Infinity;
     for (let i = 0; i < vocab; i++) {
@@ -52,11 +52,12 @@ describe('contextAwareDecoding on stories260K', () => {
       const ids = model.tokenizer.encode(entry.prompt);
       const span = contextSpan(ids, document, model.tokenizer);
       expect(span, entry.id).toEqual({ start: 1, end: expect.any(Number) });
-      expect(model.tokenizer.decode(ids.slice(span!.start, span!.end))).toBe(document);
+      assert(span, `no context span in ${entry.id}`);
+      expect(model.tokenizer.decode(ids.slice(span.start, span.end))).toBe(document);
       const maxTokens = 48;
       const cad = await createDecoder({ model: contextAwareDecoding({ model, context: document, alpha: 0.5 }) }).generate(entry.prompt, { maxTokens });
       expect(cad.promptTokens).toEqual(ids);
-      expect(cad.tokens, entry.id).toEqual(await referenceCad(model, ids, span!.start, span!.end, 0.5, maxTokens));
+      expect(cad.tokens, entry.id).toEqual(await referenceCad(model, ids, span.start, span.end, 0.5, maxTokens));
       const greedy = await createDecoder({ model }).generate(entry.prompt, { maxTokens });
       if (greedy.tokens.join() !== cad.tokens.join()) changed++;
     }

@@ -7,6 +7,7 @@ import {
   type ForwardOutput,
   type Sequence,
   type Tokenizer,
+  invariant,
 } from '@decodekit/core';
 import { contextSpan, type ContextSpan } from './context-span.js';
 
@@ -180,7 +181,10 @@ export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAw
         for (let row = 0; row < rows; row++) {
           if (prefixLength + depth[row] < end - 1) continue; // a prompt position inside or before the context
           const source = nearestKept[row] >= 0 ? nullRow[nearestKept[row]] : catchUp.length - 1;
-          if (source >= 0) combine(logits, nullOutput!.logits, row, source);
+          if (source >= 0) {
+            invariant(nullOutput !== undefined, 'a kept null row means the null stream was fed');
+            combine(logits, nullOutput.logits, row, source);
+          }
         }
         return { logits };
       },

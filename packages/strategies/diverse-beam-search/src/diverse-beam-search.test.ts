@@ -1,7 +1,7 @@
 import { createDecoder, InvalidArgumentError, mockModel, noRepeatNgram } from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { beamSearch } from '@decodekit/strategy-beam-search';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { diverseBeamSearch } from './index.js';
 
 describe('diverseBeamSearch', () => {
@@ -47,7 +47,8 @@ describe('diverseBeamSearch', () => {
     const large = await run(0.11);
     expect(large.hypotheses.map(h => h.tokens[0]).sort()).toEqual([1, 2]);
     // The second group's score carries the penalty: none here (token 2 is unused), its log-probability is exact.
-    const second = large.hypotheses.find(h => h.tokens[0] === 2)!;
+    const second = large.hypotheses.find(h => h.tokens[0] === 2);
+    assert(second, 'the second group starts with token 2');
     expect(second.score).toBeCloseTo(second.logProbability, 6);
   });
 

@@ -16,7 +16,7 @@ import type {
   Sequence,
   VerifyResult,
 } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { chaoticModel, cyclicModel, markovModel, unit } from '@decodekit/conformance';
 import { draftModel } from './draft-model.js';
 import type { DraftModelOptions } from './draft-model.js';
@@ -25,7 +25,8 @@ const syncLogits = new Map<MockModel, (context: readonly number[]) => ArrayLike<
 
 /** The target's logits plus noise of size `noise`: a draft that agrees most of the time. */
 function noisyCopy(target: MockModel, noise: number, seed = 99): MockModel {
-  const targetLogits = syncLogits.get(target)!;
+  const targetLogits = syncLogits.get(target);
+  assert(targetLogits, 'the target was built by this file');
   return mockModel({
     vocabSize: target.info.vocabSize,
     name: `noisy(${target.info.name})`,
@@ -156,7 +157,8 @@ describe('draftModel sequence sync', () => {
     const draft = markov(3);
     const drafter = draftModel({ model: draft, numAssistantTokens: 3, schedule: 'constant' });
     await drafter.begin?.(testBeginContext({ tokens: [1, 2, 3], model: draft }));
-    const first = (await drafter.propose(context([1, 2, 3])))!;
+    const first = await drafter.propose(context([1, 2, 3]));
+    assert(first, 'the drafter proposes');
     expect(first.tokens).toHaveLength(3);
     const [d1, d2, d3] = first.tokens;
     // Prompt in one forward, then d1 and d2 one at a time (d3 is never fed).
@@ -178,7 +180,7 @@ describe('draftModel sequence sync', () => {
     const target = { ...base, info: { ...base.info, eosTokenIds: [4] } };
     const drafter = draftModel({ model: base, numAssistantTokens: 8 });
     await drafter.begin?.(testBeginContext({ tokens: [1], model: target }));
-    expect([...(await drafter.propose(context([1])))!.tokens]).toEqual([2, 3, 4]);
+    expect([...((await drafter.propose(context([1])))?.tokens ?? [])]).toEqual([2, 3, 4]);
   });
 
   it('respects maxNodes, remaining and the draft context length', async () => {
@@ -189,9 +191,9 @@ describe('draftModel sequence sync', () => {
     });
     const drafter = draftModel({ model: draft, numAssistantTokens: 5 });
     await drafter.begin?.(testBeginContext({ tokens: [1], model: draft }));
-    expect((await drafter.propose(context([1], { maxNodes: 2 })))!.tokens).toHaveLength(2);
-    expect((await drafter.propose(context([1], { remaining: 3 })))!.tokens).toHaveLength(3);
-    expect((await drafter.propose(context([1, 2, 3, 4])))!.tokens).toHaveLength(3); // 4 + 3 − 1 = 6 positions
+    expect((await drafter.propose(context([1], { maxNodes: 2 })))?.tokens).toHaveLength(2);
+    expect((await drafter.propose(context([1], { remaining: 3 })))?.tokens).toHaveLength(3);
+    expect((await drafter.propose(context([1, 2, 3, 4])))?.tokens).toHaveLength(3); // 4 + 3 − 1 = 6 positions
     expect(await drafter.propose(context([1, 2, 3, 4, 5, 6, 7]))).toBeUndefined();
   });
 });
@@ -314,19 +316,23 @@ describe('draftModel under sampling', () => {
     const drafter = draftModel({ model: draft, temperature: 0.5, numAssistantTokens: 3 });
     expect(drafter.providesProbabilities).toBe(true);
     await drafter.begin?.(testBeginContext({ tokens: [1, 2], model: draft }));
-    const tree = (await drafter.propose(context([1, 2])))!;
-    expect(tree.qDistributions).toHaveLength(3 * 12);
+    const tree = await drafter.propose(context([1, 2]));
+    assert(tree?.qDistributions && tree.q, 'a sampling drafter proposes with probabilities');
+    const { q, qDistributions } = tree;
+    expect(qDistributions).toHaveLength(3 * 12);
     for (let row = 0; row < 3; row++) {
-      const distribution = tree.qDistributions!.subarray(row * 12, (row + 1) * 12);
+      const distribution = qDistributions.subarray(row * 12, (row + 1) * 12);
       expect(distribution.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
-      expect(tree.q![row]).toBeCloseTo(distribution[tree.tokens[row]], 7);
+      expect(q[row]).toBeCloseTo(distribution[tree.tokens[row]], 7);
     }
     // Row 0's distribution is softmax(logits / 0.5) after [1, 2].
-    const logits = syncLogits.get(draft)!([1, 2]);
+    const draftLogits = syncLogits.get(draft);
+    assert(draftLogits, 'the draft was built by this file');
+    const logits = draftLogits([1, 2]);
     const weights = Array.from(logits, value => Math.exp(value / 0.5));
     const sum = weights.reduce((a, b) => a + b, 0);
     weights.forEach((weight, token) =>
-      expect(tree.qDistributions![token]).toBeCloseTo(weight / sum, 5),
+      expect(qDistributions[token]).toBeCloseTo(weight / sum, 5),
     );
   });
 

@@ -1,5 +1,6 @@
 import {
   InvalidArgumentError,
+  invariant,
   VocabMismatchError,
   argmax,
   sampleFromProbabilities,
@@ -180,6 +181,8 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
     const q = sampling ? new Float32Array(count) : undefined;
     const qDistributions = sampling ? new Float32Array(count * vocabSize) : undefined;
     let logits = await syncTo(context.tokens, context.signal);
+    const draftSequence = sequence;
+    invariant(draftSequence !== undefined, 'syncTo creates the draft sequence');
     const step = new Int32Array(1);
     let drafted = 0;
     for (;;) {
@@ -194,9 +197,9 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
       // Nothing after an end-of-sequence token can be emitted: stop drafting there.
       if (drafted === count || eos.has(token)) break;
       step[0] = token;
-      ({ logits } = await sequence!.forward({ tokens: step }, { signal: context.signal }));
+      ({ logits } = await draftSequence.forward({ tokens: step }, { signal: context.signal }));
       draftForwards++;
-      sequence!.commit([0]);
+      draftSequence.commit([0]);
     }
     const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
     if (drafted === count) return { tokens, parents, q, qDistributions };

@@ -6,6 +6,7 @@ import {
   sampleFromProbabilities,
   seededRandom,
   speculative,
+  invariant,
 } from '@decodekit/core';
 import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy } from '@decodekit/core';
 import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
@@ -117,12 +118,13 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
       lastPopValues = [];
       const heap = new MaxHeap<Candidate>(candidate => candidate.value);
       heap.push({ parent: -1, depth: 0, value: 1, residual: undefined });
-      while (tokens.length < size && heap.size > 0) {
-        const candidate = heap.pop()!;
+      while (tokens.length < size) {
+        const candidate = heap.pop();
+        if (candidate === undefined) break; // the heap is empty
         lastPopValues.push(candidate.value);
         if (!candidate.residual) {
           if (pending.has(candidate.parent)) await resolve();
-          candidate.residual = Float32Array.from(qAt.get(candidate.parent)!);
+          candidate.residual = Float32Array.from(distributionAt(qAt, candidate.parent));
         }
         const residual = candidate.residual;
         const y = draw(residual);
@@ -143,7 +145,7 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
         await resolve();
         const next: typeof layer = [];
         for (const leaf of layer) {
-          const residual = Float32Array.from(qAt.get(leaf.row)!);
+          const residual = Float32Array.from(distributionAt(qAt, leaf.row));
           let value = leaf.value;
           // NOTE: the paper prints `while v_i < t`; expanding while the value is above t is what it means.
           while (value > threshold && tokens.length < size) {
@@ -164,11 +166,11 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     }
     if (tokens.length === 0) return undefined;
     const qDistributions = new Float32Array(tokens.length * vocab);
-    for (let row = 0; row < tokens.length; row++) qDistributions.set(qAt.get(parents[row])!, row * vocab);
+    for (let row = 0; row < tokens.length; row++) qDistributions.set(distributionAt(qAt, parents[row]), row * vocab);
     return {
       tokens: Int32Array.from(tokens),
       parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => qAt.get(parents[row])![token]),
+      q: Float32Array.from(tokens, (token, row) => distributionAt(qAt, parents[row])[token]),
       qDistributions,
     };
   }
@@ -302,4 +304,11 @@ function validate(options: DyspecOptions): void {
       throw new UnsupportedCapabilityError({ capability: 'layerSkip', backendId: model.capabilities.backendId, hint: 'skipLayers needs a model built with per-layer skip switches.' });
     }
   }
+}
+
+/** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
+function distributionAt(qAt: ReadonlyMap<number, Float32Array>, row: number): Float32Array {
+  const q = qAt.get(row);
+  invariant(q !== undefined, `draft row ${row} has no distribution`);
+  return q;
 }

@@ -6,7 +6,7 @@ import {
   VocabMismatchError,
 } from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { easySpec, layerParallelLlama } from './index.js';
 import { randomLlama } from './random-llama.test-util.js';
 
@@ -73,14 +73,15 @@ describe('easySpec drafter', () => {
         random: { next: () => 0.5, clone: () => ({}) as never },
         temperature: 0,
       });
-      const tree = (await drafter.propose({
+      const tree = await drafter.propose({
         tokens,
         promptLength: tokens.length,
         maxNodes: 8,
         remaining: 10,
         treeCapable: true,
         greedy: true,
-      }))!;
+      });
+      assert(tree, 'the drafter proposes a tree');
       const reference = layerParallelLlama(config, weights);
       let logits = reference.forward(tokens).subarray((tokens.length - 1) * 16);
       const chain: number[] = [];

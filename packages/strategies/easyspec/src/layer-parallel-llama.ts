@@ -107,7 +107,8 @@ export function layerParallelLlama(
     ['rmsFinal', dim],
   ];
   for (const [name, size] of expected) {
-    if (!(weights[name] instanceof Float32Array) || weights[name]!.length !== size) {
+    const weight = weights[name];
+    if (!(weight instanceof Float32Array) || weight.length !== size) {
       throw new InvalidArgumentError({
         argument: `weights.${name}`,
         message: `must be a Float32Array of ${size} values for this config.`,

@@ -1,6 +1,6 @@
 import { createDecoder, type CausalLM } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, assert, beforeAll, describe, expect, it } from 'vitest';
 import { exactExtract, scoreSpans } from './index.js';
 
 type Loaded = Awaited<ReturnType<typeof loadModel>>;
@@ -44,7 +44,8 @@ describe('exact-extract on stories260K', () => {
   ])('returns the brute-force argmax span: $passage', async ({ question, passage }) => {
     const prompt = model.tokenizer.encode(question);
     const passageTokens = model.tokenizer.encode(passage, { addSpecialTokens: false });
-    const terminator = model.tokenizer.encode('.', { addSpecialTokens: false }).at(-1)!;
+    const terminator = model.tokenizer.encode('.', { addSpecialTokens: false }).at(-1);
+    assert(terminator !== undefined, '"." encodes to at least one token');
     const maxSpanLength = 6;
     const spans = await scoreSpans(model, { prompt, passage: passageTokens, maxSpanLength, terminatorTokenIds: [terminator] });
     const brute = await bruteForce(model, prompt, passageTokens, maxSpanLength, terminator);
@@ -54,7 +55,7 @@ describe('exact-extract on stories260K', () => {
     expect(spans[0].logProbability).toBeCloseTo(brute[0].logProbability, 3);
     // Every span's score agrees, not only the best.
     const byKey = new Map(brute.map(span => [`${span.start}:${span.end}`, span.logProbability]));
-    for (const span of spans) expect(span.logProbability).toBeCloseTo(byKey.get(`${span.start}:${span.end}`)!, 3);
+    for (const span of spans) expect(span.logProbability).toBeCloseTo(byKey.get(`${span.start}:${span.end}`) ?? Number.NaN, 3);
   });
 
   it('as a strategy, emits the best span (a passage substring) and the EOS terminator', async () => {

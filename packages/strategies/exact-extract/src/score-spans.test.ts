@@ -32,7 +32,8 @@ describe('scoreSpans', () => {
   it('length normalization ranks by log p / (length + 1)', async () => {
     const spans = await scoreSpans(toy(true), { prompt: [1], passage: [3, 4, 5], lengthNormalized: true });
     for (const span of spans) expect(span.score).toBeCloseTo(span.logProbability / (span.tokens.length + 1), 10);
-    expect(spans.map(span => span.score)).toEqual([...spans.map(span => span.score)].sort((a, b) => b - a));
+    const scores = spans.map(span => span.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
   });
 
   it.each([

@@ -7,7 +7,7 @@ export interface AsapOptions {
    * @decodekit/strategy-constrained): tokens it sets to -Infinity are ungrammatical. Do not also add it
    * with `decoder.use()`: ASAp applies it itself, after reading the unmasked probabilities.
    */
-  constraint: LogitsProcessor<any>;
+  constraint: LogitsProcessor<unknown>;
 }
 
 /** A node of the prefix trie: one generated prefix. */

@@ -8,6 +8,7 @@ import {
   createDecoder,
   sampleFromProbabilities,
   speculative,
+  invariant,
 } from '@decodekit/core';
 import type { CausalLM, Drafter, Strategy, StrategyContext, Verifier } from '@decodekit/core';
 import type { JudgeHead, JudgeSample } from './judge-head.js';
@@ -192,10 +193,10 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
           hint: "The judge reads the target's hidden states: use a backend that returns them (onnx), or pass no judge.",
         });
       }
-      if (judging && judge!.inputSize !== target.info.hiddenSize) {
+      if (judging && judge && judge.inputSize !== target.info.hiddenSize) {
         throw new InvalidArgumentError({
           argument: 'judge',
-          message: `The judge reads ${judge!.inputSize} features but "${target.info.name}" has hidden size ${target.info.hiddenSize}: fit the head on this target.`,
+          message: `The judge reads ${judge.inputSize} features but "${target.info.name}" has hidden size ${target.info.hiddenSize}: fit the head on this target.`,
         });
       }
       stats = zeroStats();
@@ -304,7 +305,8 @@ export async function collectJudgeSamples(
         let max = -Infinity;
         for (let k = 0; k < vocab; k++) if (row[k] > max) max = row[k];
         const label = Math.exp(row[all[position]] - max) >= ratio ? 1 : 0;
-        samples.push({ features: hidden!.slice(position * width, (position + 1) * width), label });
+        invariant(hidden !== undefined, 'forward({ hidden: true }) returns hidden states');
+        samples.push({ features: hidden.slice(position * width, (position + 1) * width), label });
       }
     } finally {
       sequence.dispose();

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, VocabMismatchError, createDecoder, mockModel, seededRandom } from '@decodekit/core';
 import type { DraftTree } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { onlineSdDrafter, onlineSpeculative } from './index.js';
 
 const V = 8;
@@ -75,18 +75,20 @@ describe('onlineSpeculative', () => {
     const draft = wrongDraft();
     const drafter = onlineSdDrafter({ model: draft, learningRate: 0.25, correction: 'bias', draftLength: 2 });
     const t = target();
-    drafter.begin!({ tokens: [0], model: t, random: seededRandom(1), temperature: 1 });
+    assert(drafter.begin && drafter.observe && drafter.end, 'the online drafter has begin, observe and end');
+    drafter.begin({ tokens: [0], model: t, random: seededRandom(1), temperature: 1 });
     const tree = (await drafter.propose({ tokens: [0], promptLength: 1, maxNodes: 2, remaining: 10, treeCapable: true, greedy: false })) as DraftTree;
     expect(tree.tokens.length).toBe(2);
     // Target logits rows: row 0 (pending) and one per draft row. Reject the first draft row: only row 0 is fitted.
     const logits = new Float32Array(3 * V);
-    logits[0 * V + 5] = 3;
-    drafter.observe!({ tokens: [0], tree, acceptedRows: [], emitted: [5], logits, vocabSize: V });
-    const q0 = tree.qDistributions!.subarray(0, V);
+    logits[5] = 3; // row 0, token 5
+    drafter.observe({ tokens: [0], tree, acceptedRows: [], emitted: [5], logits, vocabSize: V });
+    assert(tree.qDistributions, 'a sampling drafter proposes with distributions');
+    const q0 = tree.qDistributions.subarray(0, V);
     const z = Array.from({ length: V }, (_, i) => (i === 5 ? Math.exp(3) : 1));
     const sum = z.reduce((a, b) => a + b, 0);
     for (let i = 0; i < V; i++) expect(drafter.bias[i]).toBeCloseTo(-0.25 * (q0[i] - z[i] / sum), 5);
-    drafter.end!();
+    drafter.end();
     expect(drafter.history).toEqual([{ proposed: 2, accepted: 0, fittedRows: 1 }]);
   });
 

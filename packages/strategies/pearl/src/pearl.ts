@@ -9,6 +9,7 @@ import {
   seededRandom,
   softmax,
   verifyTree,
+  invariant,
 } from '@decodekit/core';
 import type {
   CausalLM,
@@ -280,7 +281,8 @@ export function pearl(options: PearlOptions): PearlStrategy {
             // Post-verify next: the rest of the new draft is carried.
             carried = { tokens: drafted.tokens.slice(1), q: drafted.q.slice(1) };
           } else {
-            if (!context.emit(residual!, drafted.tokens.length > 0 || k > 0 ? 'bonus' : 'target'))
+            invariant(residual !== undefined, 'a rejection or a full acceptance yields a bonus token');
+            if (!context.emit(residual, drafted.tokens.length > 0 || k > 0 ? 'bonus' : 'target'))
               return;
             // A rejection (or no draft): the new draft was built on rejected tokens; pre-verify next.
             carried = { tokens: [], q: [] };

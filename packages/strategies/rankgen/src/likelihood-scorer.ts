@@ -1,4 +1,4 @@
-import { InvalidArgumentError, VocabMismatchError, type CausalLM, type Tokenizer } from '@decodekit/core';
+import { invariant, InvalidArgumentError, VocabMismatchError, type CausalLM, type Tokenizer } from '@decodekit/core';
 import { ContinuationLogLikelihood } from './continuation-log-likelihood.js';
 import type { RankGenScorer } from './rankgen.js';
 
@@ -87,12 +87,17 @@ export function modelScorer(options: ModelScorerOptions): RankGenScorer {
           message: `The scoring model ${model.info.name} has ${model.info.vocabSize} tokens and the decoded model ${decoded.info.vocabSize}; re-encoding needs the scoring model's tokenizer and the decoded model's (pass rankgen({ tokenizer })).`,
         });
       }
-      const scoringPrompt = sameVocabulary ? prompt : tokenizer!.encode(promptText);
+      const scoringTokenizer = tokenizer;
+      const encode = (text: string): number[] => {
+        invariant(scoringTokenizer !== undefined, 'a different vocabulary was checked to come with a tokenizer');
+        return scoringTokenizer.encode(text);
+      };
+      const scoringPrompt = sameVocabulary ? prompt : encode(promptText);
       const scores: number[] = [];
       for (const candidate of candidates) {
         let continuation = candidate.tokens;
         if (!sameVocabulary) {
-          const all = tokenizer!.encode(promptText + candidate.text);
+          const all = encode(promptText + candidate.text);
           let common = 0;
           while (common < scoringPrompt.length && all[common] === scoringPrompt[common]) common++;
           continuation = all.slice(common);

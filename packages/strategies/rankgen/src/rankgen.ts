@@ -87,7 +87,7 @@ export interface RankGenGenerateArgs {
   prompt: Prompt;
   /** Generation options (`maxTokens`, `temperature`, `topP`, `seed`, ...), as for `decoder.generate`. */
   options?: GenerateOptions;
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
   tokenizer?: Tokenizer;
 }
 

@@ -26,7 +26,7 @@ async function draftOnce(options: Omit<RsdOptions, 'model'>, maxNodes?: number):
 
 function depths(tree: DraftTree): number[] {
   const result: number[] = [];
-  tree.parents.forEach((parent, row) => result.push(parent < 0 ? 1 : result[parent] + 1));
+  tree.parents.forEach(parent => result.push(parent < 0 ? 1 : result[parent] + 1));
   return result;
 }
 
@@ -42,7 +42,7 @@ describe('rsd', () => {
       const key = `${tree.parents[row]}:${token}`;
       expect(siblings.has(key)).toBe(false);
       siblings.add(key);
-      expect(tree.q![row]).toBeCloseTo(tree.qDistributions![row * 16 + token], 6);
+      expect(tree.q?.[row]).toBeCloseTo(tree.qDistributions?.[row * 16 + token] ?? Number.NaN, 6);
     });
   });
 

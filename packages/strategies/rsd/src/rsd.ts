@@ -4,6 +4,7 @@ import {
   rejectionSampling,
   seededRandom,
   speculative,
+  invariant,
 } from '@decodekit/core';
 import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy } from '@decodekit/core';
 import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
@@ -146,20 +147,20 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
         const row = tokens.length;
         tokens.push(token);
         parents.push(parent.row);
-        distributions.push(qAt.get(parent.row)!);
+        distributions.push(distributionAt(qAt, parent.row));
         // Nothing after an end-of-sequence token can be emitted: it is never expanded.
         if (!eos.has(token)) next.push({ row, logProbability, key });
       };
       if (variant === 'constant') {
         for (const parent of frontier) {
-          const q = qAt.get(parent.row)!;
+          const q = distributionAt(qAt, parent.row);
           const { tokens: children } = gumbelTopK(q, fitted[level], random, { noise });
           for (const token of children) add(parent, token, 0, 0);
         }
       } else {
         const candidates: { parent: Beam; token: number; logProbability: number; key: number }[] = [];
         for (const parent of frontier) {
-          const q = qAt.get(parent.row)!;
+          const q = distributionAt(qAt, parent.row);
           // Only this beam's `width` best children can survive, and conditioning keeps their order.
           const perturbed: { token: number; logProbability: number; value: number }[] = [];
           let maximum = -Infinity;
@@ -293,4 +294,11 @@ function validate(options: RsdOptions): void {
       throw new UnsupportedCapabilityError({ capability: 'layerSkip', backendId: model.capabilities.backendId, hint: 'skipLayers needs a model built with per-layer skip switches.' });
     }
   }
+}
+
+/** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
+function distributionAt(qAt: ReadonlyMap<number, Float32Array>, row: number): Float32Array {
+  const q = qAt.get(row);
+  invariant(q !== undefined, `draft row ${row} has no distribution`);
+  return q;
 }

@@ -9,6 +9,7 @@ import {
   seededRandom,
   speculative,
   wrapModel,
+  invariant,
 } from '@decodekit/core';
 import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy, VerifyResult } from '@decodekit/core';
 
@@ -201,8 +202,9 @@ export function s2d(options: S2dOptions): S2dFamily {
         return run;
       },
       observe(result: VerifyResult) {
-        entry!.proposed += result.tree.tokens.length;
-        entry!.accepted += result.acceptedRows.length;
+        invariant(entry !== undefined, 'observe runs after begin');
+        entry.proposed += result.tree.tokens.length;
+        entry.accepted += result.acceptedRows.length;
       },
       end() {
         active = Math.max(0, active - 1);

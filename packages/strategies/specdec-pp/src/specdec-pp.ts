@@ -6,6 +6,7 @@ import {
   sampleFromProbabilities,
   seededRandom,
   speculative,
+  invariant,
 } from '@decodekit/core';
 import type {
   CausalLM,
@@ -151,9 +152,11 @@ export function specdecPPDrafter(
     tokens: Int32Array,
     signal?: AbortSignal,
   ): Promise<{ logits: Float32Array; hidden: Float32Array }> {
-    const { logits, hidden } = await sequence!.forward({ tokens, hidden: true }, { signal });
+    invariant(sequence !== undefined, 'syncTo creates the draft sequence before forward');
+    const draft = sequence;
+    const { logits, hidden } = await draft.forward({ tokens, hidden: true }, { signal });
     draftForwards++;
-    sequence!.commit(Array.from({ length: tokens.length }, (_, i) => i));
+    draft.commit(Array.from({ length: tokens.length }, (_, i) => i));
     if (!hidden) {
       throw new UnsupportedCapabilityError({
         capability: 'hiddenStates',

@@ -55,7 +55,7 @@ describe('spectr', () => {
       const key = `${tree.parents[row]}:${tree.tokens[row]}`;
       expect(seen.has(key)).toBe(false);
       seen.add(key);
-      expect(tree.q![row]).toBeCloseTo(tree.qDistributions![row * 16 + tree.tokens[row]], 6);
+      expect(tree.q?.[row]).toBeCloseTo(tree.qDistributions?.[row * 16 + tree.tokens[row]] ?? Number.NaN, 6);
     }
     // Every depth-3 leaf is reached by at least one sequence: at most k leaves.
     const depth = (row: number): number => (tree.parents[row] < 0 ? 1 : depth(tree.parents[row]) + 1);
@@ -70,7 +70,7 @@ describe('spectr', () => {
     await drafter.begin?.({ tokens: [1], model: target(), random: seededRandom(1), temperature: 1 });
     for (const maxNodes of [1, 2, 5, 9]) {
       const tree = await drafter.propose({ tokens: [1], promptLength: 1, maxNodes, remaining: 50, treeCapable: true, greedy: false });
-      expect(tree!.tokens.length).toBeLessThanOrEqual(maxNodes);
+      expect(tree?.tokens.length).toBeLessThanOrEqual(maxNodes);
     }
     drafter.end?.();
   });

@@ -4,6 +4,7 @@ import {
   sampleFromProbabilities,
   seededRandom,
   speculative,
+  invariant,
 } from '@decodekit/core';
 import type {
   CapabilityName,
@@ -108,10 +109,14 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
             'speculative({ drafter, verifier: drafter.verifier, adaptive: false }) with a budget ≥ k × draftLength.',
         });
       }
-      const decision = kSeqSelect({ probabilities, q: node.q ?? q!, drafts: node.drafts, random: verifyRandom });
+      const draftQ = node.q ?? q;
+      invariant(draftQ !== undefined, 'the trie node or the verifier input carries q');
+      const decision = kSeqSelect({ probabilities, q: draftQ, drafts: node.drafts, random: verifyRandom });
       if (typeof decision !== 'number') return decision;
       const token = node.drafts[decision];
-      current = node.child.get(token)!;
+      const child = node.child.get(token);
+      invariant(child !== undefined, 'every draft token of a node is one of its children');
+      current = child;
       return childTokens.indexOf(token);
     },
   };
@@ -141,9 +146,11 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       for (let s = 0; s < sequences; s++) {
         const parent = at[s];
         if (parent === -2) continue;
-        const node = trie.get(parent)!;
+        const node = trie.get(parent);
+        invariant(node !== undefined, `trie row ${parent} was added before it is extended`);
         if (!node.q) {
-          node.q = draftDistribution(logits!.subarray(parent * vocab, (parent + 1) * vocab), draftTemperature, new Float32Array(vocab));
+          invariant(logits !== undefined, 'rows past the root were scored by treeLogits');
+          node.q = draftDistribution(logits.subarray(parent * vocab, (parent + 1) * vocab), draftTemperature, new Float32Array(vocab));
         }
         const token = sampleFromProbabilities(node.q, random);
         node.drafts.push(token);

@@ -42,7 +42,7 @@ export function ngramModel(corpus: readonly (readonly number[])[], { maxOrder = 
       const key = context.join(',');
       const total = totals.get(key);
       if (!total) return -1;
-      return (next.get(key)!.get(token) ?? 0) / total;
+      return (next.get(key)?.get(token) ?? 0) / total;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { AbortedError, InvalidArgumentError, UnsupportedCapabilityError, throwIfAborted, type CausalLM, type Strategy } from '@decodekit/core';
+import { invariant, AbortedError, InvalidArgumentError, UnsupportedCapabilityError, throwIfAborted, type CausalLM, type Strategy } from '@decodekit/core';
 import type { NgramModel } from './ngram-model.js';
 
 /**
@@ -200,7 +200,8 @@ async function superpose(options: Resolved, useNgrams: boolean, args: SearchArgs
           interpolationWeights.forEach((weight, i) => {
             const length = i + 1;
             if (context.length - length < 0) return;
-            const p = ngrams!.prob(context.slice(context.length - length), token);
+            invariant(ngrams !== undefined, 'useNgrams implies an n-gram model');
+            const p = ngrams.prob(context.slice(context.length - length), token);
             if (p >= 0) mixture += weight * p;
           });
           return mixture > 0 ? (1 - alpha) * Math.log(probability) + alpha * Math.log(mixture) : -Infinity;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, seededRandom, softmax, speculative } from '@decodekit/core';
+import { invariant, InvalidArgumentError, seededRandom, softmax, speculative } from '@decodekit/core';
 import type {
   DraftContext,
   DraftTree,
@@ -227,11 +227,12 @@ export function swift(options: SwiftOptions = {}): SwiftStrategy {
         history.push({ skipLayers: [...current], score: bestScore, bayes: false });
       }
       const useBayes = (iterations + 1) % bayesInterval === 0;
+      invariant(bayes !== undefined, 'searching creates the Bayesian optimizer');
       const candidate = useBayes
-        ? pointToLayers(bayes!.suggest(random), skipCount(numLayers))
+        ? pointToLayers(bayes.suggest(random), skipCount(numLayers))
         : randomLayers(numLayers);
       const value = await score(candidate, generated);
-      bayes!.register(layersToPoint(candidate, dimensions), value);
+      bayes.register(layersToPoint(candidate, dimensions), value);
       history.push({ skipLayers: candidate, score: value, bayes: useBayes });
       if (value > bestScore) {
         bestScore = value;

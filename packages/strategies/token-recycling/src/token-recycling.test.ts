@@ -2,11 +2,12 @@ import { createDecoder, mockModel, speculative, testBeginContext } from '@decode
 import type {
   CausalLM,
   DraftContext,
+  Drafter,
   DraftTree,
   GenerateOptions,
   VerifyResult,
 } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { assert, describe, expect, it } from 'vitest';
 import { chaoticModel, cyclicModel, markovModel } from '@decodekit/conformance';
 import { tokenRecycling } from './token-recycling.js';
 import type { TokenRecyclingOptions } from './token-recycling.js';
@@ -108,10 +109,17 @@ describe('tokenRecycling state', () => {
   });
 });
 
+/** The tree `drafter` proposes for `draftContext`, asserting that it proposes one. */
+async function proposeTree(drafter: Drafter, draftContext: DraftContext): Promise<DraftTree> {
+  const tree = await drafter.propose(draftContext);
+  assert(tree, 'the drafter proposed no tree');
+  return tree;
+}
+
 describe('tokenRecycling drafts', () => {
   it('expands the whole 80-node template breadth-first from the last token', async () => {
     const drafter = await warmDrafter();
-    const tree = (await drafter.propose(context([3, 0])))!;
+    const tree = await proposeTree(drafter, context([3, 0]));
     expect(tree.tokens).toHaveLength(80);
     // Node [a, b, ...] from root 0 is token (a + 1) + (b + 1) + ... (every row t lists t+1..t+8).
     TREE_TEMPLATE_2_2_2.forEach((path, row) => {
@@ -127,9 +135,9 @@ describe('tokenRecycling drafts', () => {
     'keeps the first %i template nodes for a budget of that size',
     async maxNodes => {
       const drafter = await warmDrafter();
-      const tree = (await drafter.propose(context([0], { maxNodes })))!;
+      const tree = await proposeTree(drafter, context([0], { maxNodes }));
       expect(tree.tokens).toHaveLength(maxNodes);
-      const full = (await drafter.propose(context([0])))!;
+      const full = await proposeTree(drafter, context([0]));
       expect([...tree.tokens]).toEqual([...full.tokens.subarray(0, maxNodes)]);
       expect([...tree.parents]).toEqual([...full.parents.subarray(0, maxNodes)]);
     },
@@ -137,9 +145,9 @@ describe('tokenRecycling drafts', () => {
 
   it('caps the depth at the remaining tokens and drafts a first-candidate chain on chain-only backends', async () => {
     const drafter = await warmDrafter();
-    const shallow = (await drafter.propose(context([0], { remaining: 2 })))!;
+    const shallow = await proposeTree(drafter, context([0], { remaining: 2 }));
     expect(shallow.tokens).toHaveLength(8 + 21);
-    const chain = (await drafter.propose(context([4], { treeCapable: false })))!;
+    const chain = await proposeTree(drafter, context([4], { treeCapable: false }));
     expect([...chain.tokens]).toEqual([5, 6, 7, 8, 9, 10]);
     expect([...chain.parents]).toEqual([-1, 0, 1, 2, 3, 4]);
   });
@@ -160,7 +168,7 @@ describe('tokenRecycling drafts', () => {
         five,
       ]),
     );
-    const tree = (await drafter.propose(context([0])))!;
+    const tree = await proposeTree(drafter, context([0]));
     // [0] = 5, [1] = 6, [0,0] = 9 (row 5 filled), [1,0] dropped (row 6 never filled).
     expect([...tree.tokens]).toEqual([5, 6, 9]);
     expect([...tree.parents]).toEqual([-1, -1, 0]);

@@ -27,7 +27,8 @@ export async function workerModel(
       if (!waiter) return;
       pending.delete(message.id);
       if (message.error) waiter.reject(new Error(message.error));
-      else waiter.resolve({ logits: message.logits!, hidden: message.hidden });
+      else if (message.logits === undefined) waiter.reject(new Error('the worker answered without logits'));
+      else waiter.resolve({ logits: message.logits, hidden: message.hidden });
     },
   );
   return {
@@ -57,7 +58,9 @@ export async function workerModel(
           });
         },
         commit(rows) {
-          const kept = Array.from(rows, row => last![row]);
+          const fed = last;
+          if (fed === undefined) throw new Error('commit before any forward');
+          const kept = Array.from(rows, row => fed[row]);
           committed = [...committed, ...kept];
           worker.postMessage({ op: 'commit', seq, rows: Array.from(rows) });
         },
