@@ -37,7 +37,7 @@ function setupOf(side: SideConfig, inputs: DecoderInputs): Promise<BuiltSetup> {
   return createFromDescriptor(entry.descriptor, options, { model: inputs.model, tokenizer: inputs.tokenizer, secondModel: inputs.draftModel });
 }
 
-function processorOf(choice: ProcessorChoice, tokenizer: Tokenizer): LogitsProcessor<any> {
+function processorOf(choice: ProcessorChoice, tokenizer: Tokenizer): LogitsProcessor<unknown> {
   const value = choice.value;
   switch (choice.id) {
     case 'repetition-penalty':

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, createFromDescriptor, type CausalLM } from '@decodekit/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, assert } from 'vitest';
 import {
   autoregressiveDescriptor,
   describeStrategies,
@@ -96,7 +96,8 @@ describe('help', () => {
   it('lists every strategy with its options, types and defaults', () => {
     const summaries = describeStrategies();
     expect(summaries.map(summary => summary.name)).toEqual(STRATEGY_DESCRIPTORS.map(descriptor => descriptor.id));
-    const tokenRecycling = summaries.find(summary => summary.name === 'token-recycling')!;
+    const tokenRecycling = summaries.find(summary => summary.name === 'token-recycling');
+    assert(tokenRecycling, 'token-recycling is in the catalogue');
     expect(tokenRecycling.keys).toEqual(['budget', 'adaptive', 'topK']);
     expect(tokenRecycling.options).toBe('budget=<integer>, adaptive=<boolean> (default true), topK=<integer> (default 8)');
     const help = strategyHelp();

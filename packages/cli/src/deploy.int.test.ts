@@ -42,7 +42,7 @@ it('serves with the Deployment arguments, answers the probes, exports the HPA me
   const exited = new Promise<number | null>(resolveExit => child.once('exit', code => resolveExit(code)));
   try {
     const url = await new Promise<string>((resolveUrl, reject) => {
-      child.stderr!.on('data', (data: Buffer) => {
+      child.stderr?.on('data', (data: Buffer) => {
         stderr += data.toString();
         const match = /on (http:\/\/\S+)\/v1/.exec(stderr);
         if (match) resolveUrl(match[1]);

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, assert } from 'vitest';
 import { loadAll } from 'js-yaml';
 import { createProgram } from './program.js';
 
@@ -27,8 +27,9 @@ function yamlDocuments(path: string): Manifest[] {
 
 /** The long option names `decodekit serve` accepts. */
 function serveOptions(): Set<string> {
-  const serve = createProgram().commands.find(command => command.name() === 'serve')!;
-  return new Set(serve.options.map(option => option.long!));
+  const serve = createProgram().commands.find(command => command.name() === 'serve');
+  assert(serve, 'the CLI has a serve command');
+  return new Set(serve.options.map(option => option.long ?? option.flags));
 }
 
 /** `--name value` pairs of an argument list; every name must be an option of `decodekit serve`. */
@@ -116,7 +117,7 @@ describe('deploy/kubernetes', () => {
 
 describe('deploy/Dockerfile', () => {
   const instructions = dockerInstructions(read('deploy/Dockerfile'));
-  const arg = (name: string): string => instructions.find(([keyword, rest]) => keyword === 'ARG' && rest.startsWith(`${name}=`))![1].split('=')[1];
+  const arg = (name: string): string => (instructions.find(([keyword, rest]) => keyword === 'ARG' && rest.startsWith(`${name}=`))?.[1] ?? '').split('=')[1];
 
   it('copies only paths that exist in the repository', () => {
     const copies = instructions.filter(([keyword, rest]) => keyword === 'COPY' && !rest.startsWith('--from'));
@@ -139,11 +140,11 @@ describe('deploy/Dockerfile', () => {
       expect(run).toContain(cli.name);
     }
     expect(runs.some(line => line.startsWith(`pnpm --filter ${cli.name} deploy --prod /out`))).toBe(true);
-    const entrypoint = JSON.parse(instructions.find(([keyword]) => keyword === 'ENTRYPOINT')![1]) as string[];
+    const entrypoint = JSON.parse(instructions.find(([keyword]) => keyword === 'ENTRYPOINT')?.[1] ?? 'null') as string[];
     expect(entrypoint).toEqual(['node', resolve('/app', cli.bin.decodekit), 'serve']);
-    const cmd = JSON.parse(instructions.find(([keyword]) => keyword === 'CMD')![1]) as string[];
+    const cmd = JSON.parse(instructions.find(([keyword]) => keyword === 'CMD')?.[1] ?? 'null') as string[];
     const defaults = optionValues(cmd);
-    const exposed = instructions.find(([keyword]) => keyword === 'EXPOSE')![1];
+    const exposed = instructions.find(([keyword]) => keyword === 'EXPOSE')?.[1];
     expect(defaults.get('--port')).toBe(exposed);
     const [deployment] = yamlDocuments('deploy/kubernetes/decodekit-serve.yaml');
     expect(String(deployment.spec.template.spec.containers[0].ports[0].containerPort)).toBe(exposed);

@@ -44,7 +44,7 @@ export interface StrategyEnvironment {
 export interface DecoderSetup {
   name: string;
   strategy?: Strategy;
-  processors?: LogitsProcessor<any>[];
+  processors?: LogitsProcessor<unknown>[];
   /** The model to decode with, when the strategy wraps it (contrastive decoding). */
   model?: CausalLM;
 }
@@ -189,7 +189,7 @@ export async function buildStrategy(spec: string, environment: StrategyEnvironme
 }
 
 /** A decoder for a setup over `model` (its tokenizer is kept when the setup wraps the model). */
-export function decoderFor(setup: DecoderSetup, model: LoadedModel, extraProcessors: LogitsProcessor<any>[] = []): Decoder {
+export function decoderFor(setup: DecoderSetup, model: LoadedModel, extraProcessors: LogitsProcessor<unknown>[] = []): Decoder {
   let decoder = createDecoder({
     model: setup.model ?? model,
     tokenizer: model.tokenizer,

@@ -4,7 +4,7 @@ import type { CausalLM, LoadedModel, LogitsProcessor, Strategy, StrategyDescript
 /** What a named strategy sets up: a strategy, processors, a wrapped model, in any combination. */
 export interface StrategySetup {
   strategy?: Strategy;
-  processors?: readonly LogitsProcessor<any>[];
+  processors?: readonly LogitsProcessor<unknown>[];
   /** The model to decode with, when the strategy wraps it (model middleware such as contrastive decoding). */
   model?: CausalLM;
 }

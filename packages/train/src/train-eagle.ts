@@ -109,7 +109,7 @@ export async function trainEagle(
     tf.tidy(() => {
       let feature = features(rows, 0);
       let tokens = tokensAt(rows, 1);
-      const alive = new Array<boolean>(rows.length).fill(true);
+      const alive = Array.from({ length: rows.length }, () => true);
       for (let d = 1; d <= evalDepth; d++) {
         feature = step(feature, tokens);
         tokens = tf.argMax(tf.matMul(feature, table, false, true), 1) as tf.Tensor1D;

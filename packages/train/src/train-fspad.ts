@@ -60,7 +60,7 @@ export async function trainFspad(
       let initial: tf.Tensor;
       if (name.startsWith('norm')) initial = tf.ones(shape);
       else if (name === 'fc.bias' || name.endsWith('.down')) initial = tf.zeros(shape); // residual blocks start as identities
-      else initial = xavier(shape[0], shape[1]!, options.seed + index);
+      else initial = xavier(shape[0], shape[1] ?? 1, options.seed + index);
       return [name, tf.variable(initial, true, name)];
     }),
   ) as Record<FspadTensor, tf.Variable>;
@@ -116,7 +116,7 @@ export async function trainFspad(
     tf.tidy(() => {
       let feature = features(rows, 0);
       let tokens = tokensAt(rows, 1);
-      const alive = new Array<boolean>(rows.length).fill(true);
+      const alive = Array.from({ length: rows.length }, () => true);
       for (let d = 1; d <= evalDepth; d++) {
         const { head, next } = step(feature, tokens);
         feature = next;

@@ -90,7 +90,7 @@ export async function trainMedusa(
     },
   });
   // Held-out top-k accuracy per head: accuracy[k][rank] = P(rank-th candidate of head k is the token).
-  const accuracy = Array.from({ length: heads }, () => new Array<number>(topK).fill(0));
+  const accuracy = Array.from({ length: heads }, () => Array.from({ length: topK }, () => 0));
   const chunk = 1024;
   for (let start = 0; start < test.length; start += chunk) {
     const rows = test.subarray(start, Math.min(test.length, start + chunk));

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from '@decodekit/strategy-medusa';
+import { InvalidArgumentError, ModelFormatError, decodeFloats, encodeFloats, invariant, seededRandom } from '@decodekit/core';
 import { tf, useTrainBackend, type TrainBackend } from './tf-backend.js';
 
 /** Options every training loop shares. */
@@ -167,7 +166,8 @@ export async function runLoop({
     const indices = batchIndices(sampleCount, options.batchSize, step, options.seed, cache);
     const cost = optimizer.minimize(() => lossOf(indices, step), true, varList);
     if (step % logEvery === logEvery - 1 || step === options.steps - 1) {
-      const loss = (await cost!.data())[0];
+      invariant(cost, 'minimize(returnCost = true) returns the cost');
+      const loss = (await cost.data())[0];
       losses.push({ step: step + 1, loss });
       positionsPerSecond = ((step + 1 - start) * options.batchSize) / ((performance.now() - began) / 1000);
       options.onProgress?.({ step: step + 1, steps: options.steps, loss, positionsPerSecond });

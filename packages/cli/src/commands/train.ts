@@ -15,7 +15,7 @@ import { number } from './option-parsers.js';
 const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
 const loadTrain = () => import('@decodekit/train');
 
-type Options = Record<string, any>;
+type Options = Record<string, string | number | boolean | undefined>;
 
 function addCommonOptions(command: Command, defaults: { steps: number; batchSize: number; learningRate: number }): Command {
   return command

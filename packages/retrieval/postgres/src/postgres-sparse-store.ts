@@ -1,3 +1,4 @@
+import { invariant } from '@decodekit/core';
 import type { IndexedDocument, ScoredId, SparseStore } from '@decodekit/retrieval-splade';
 import { checkK, checkStorable, inRequestedOrder, lastOfEachId, openPostgres, type PostgresStoreOptions } from './postgres-connection.js';
 
@@ -70,7 +71,8 @@ export async function postgresSparseStore(options: PostgresSparseStoreOptions): 
         const postings = { field: [] as string[], term: [] as number[], doc: [] as string[], weight: [] as number[] };
         const lengths = { field: [] as string[], doc: [] as string[], length: [] as number[] };
         for (const document of documents) {
-          const doc = docOf.get(document.id)!;
+          const doc = docOf.get(document.id);
+          invariant(doc !== undefined, `the insert returned no row for document ${document.id}`);
           for (const [field, vector] of Object.entries(document.vectors)) {
             let length = 0;
             for (let i = 0; i < vector.terms.length; i++) {

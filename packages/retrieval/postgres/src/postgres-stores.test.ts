@@ -30,8 +30,8 @@ afterAll(async () => {
   await pool.end();
 });
 
-runSparseStoreConformance({ name: 'postgres', open: () => postgresSparseStore({ connectionString: url!, schema: freshSchema(), maxConnections: 2 }), skip });
-runDenseStoreConformance({ name: 'postgres', open: () => postgresDenseStore({ connectionString: url!, schema: freshSchema(), maxConnections: 2 }), skip });
+runSparseStoreConformance({ name: 'postgres', open: () => postgresSparseStore({ connectionString: url ?? '', schema: freshSchema(), maxConnections: 2 }), skip });
+runDenseStoreConformance({ name: 'postgres', open: () => postgresDenseStore({ connectionString: url ?? '', schema: freshSchema(), maxConnections: 2 }), skip });
 
 const docs = [
   { id: 'a', text: 'the cat sat on the mat' },
@@ -43,19 +43,19 @@ describe.skipIf(skip !== undefined)(`PostgreSQL stores as a shared index${skip ?
   it('replicas opening one schema at once share its index, and it outlives them', async () => {
     const schema = freshSchema();
     // Four "replicas" create the same tables concurrently (the advisory lock serializes the DDL).
-    const replicas = await Promise.all(Array.from({ length: 4 }, () => postgresSparseStore({ connectionString: url!, schema, maxConnections: 1 })));
+    const replicas = await Promise.all(Array.from({ length: 4 }, () => postgresSparseStore({ connectionString: url ?? '', schema, maxConnections: 1 })));
     await sparseIndex({ store: replicas[0] }).add(docs);
     const hits = await Promise.all(replicas.map(store => sparseIndex({ store }).search('dog park', 2)));
     for (const result of hits) expect(result.map(hit => hit.id)).toEqual(['b', 'c']);
     await Promise.all(replicas.map(store => store.close()));
-    const reopened = await postgresSparseStore({ connectionString: url!, schema });
+    const reopened = await postgresSparseStore({ connectionString: url ?? '', schema });
     expect(await reopened.count()).toBe(3);
     expect(await sparseIndex({ store: reopened }).search('dog park', 2)).toEqual(hits[0]);
     await reopened.close();
   });
 
   it('rolls a failed upsert back whole: the replaced document is still there', async () => {
-    const store = await postgresSparseStore({ connectionString: url!, schema: freshSchema() });
+    const store = await postgresSparseStore({ connectionString: url ?? '', schema: freshSchema() });
     await store.upsert([{ id: 'a', text: 'kept', vectors: { splade: sparseFromEntries([[1, 1]]) } }]);
     // A hand-built vector that repeats a term breaks the postings' primary key after 'a' was deleted.
     const broken = { terms: Int32Array.from([5, 5]), weights: Float32Array.from([1, 1]) };
@@ -73,7 +73,7 @@ describe.skipIf(skip !== undefined)(`PostgreSQL stores as a shared index${skip ?
   });
 
   it('shares a caller-owned pool between a sparse and a dense store and leaves it open', async () => {
-    const pool = new pg.Pool({ connectionString: url!, max: 2 });
+    const pool = new pg.Pool({ connectionString: url ?? '', max: 2 });
     const schema = freshSchema();
     const sparse = await postgresSparseStore({ pool, schema });
     const dense = await postgresDenseStore({ pool, schema });

@@ -51,6 +51,7 @@ export function serializeEagleWeights(weights: EagleWeights): string {
 
 /** Parses what `serializeEagleWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
 export function parseEagleWeights(json: string | Record<string, unknown>, source = 'EAGLE weights'): EagleWeights {
+  // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
   let data: Record<string, any>;
   try {
     data = typeof json === 'string' ? JSON.parse(json) : json;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree } from '@decodekit/core';
+import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree, invariant } from '@decodekit/core';
 import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkEagleWeights, type EagleWeights } from './eagle-weights.js';
 
@@ -64,12 +64,17 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
   const logits = new Float32Array(vocabSize);
 
   let table: Float32Array | undefined;
+  /** The target's embedding table, read in `begin`. */
+  const embeddings = (): Float32Array => {
+    invariant(table !== undefined, 'the drafter reads the embedding table in begin() before it drafts');
+    return table;
+  };
   let recovery: HiddenFromLogits | undefined;
   let state: { hidden: Float32Array; length: number } | undefined;
 
   /** One drafter step: the feature after `token` given the feature before it. */
   const step = (feature: Float32Array, token: number): Float32Array => {
-    input.set(table!.subarray(token * hiddenSize, (token + 1) * hiddenSize), 0);
+    input.set(embeddings().subarray(token * hiddenSize, (token + 1) * hiddenSize), 0);
     input.set(feature, hiddenSize);
     const z = matVec(fc.weight, hiddenSize, 2 * hiddenSize, input, new Float32Array(hiddenSize), fc.bias);
     siluInPlace(matVec(up.weight, innerSize, hiddenSize, z, inner, up.bias));
@@ -80,7 +85,7 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
 
   /** The top-k next tokens after `feature` with their log probabilities. */
   const children = (feature: Float32Array): { token: number; logProbability: number }[] => {
-    matVec(table!, vocabSize, hiddenSize, feature, logits);
+    matVec(embeddings(), vocabSize, hiddenSize, feature, logits);
     let max = -Infinity;
     for (let i = 0; i < vocabSize; i++) if (logits[i] > max) max = logits[i];
     let total = 0;

@@ -54,6 +54,7 @@ export function serializeFspadWeights(weights: FspadWeights): string {
 
 /** Parses what `serializeFspadWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
 export function parseFspadWeights(json: string | Record<string, unknown>, source = 'FSPAD weights'): FspadWeights {
+  // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
   let data: Record<string, any>;
   try {
     data = typeof json === 'string' ? JSON.parse(json) : json;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree } from '@decodekit/core';
+import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree, invariant } from '@decodekit/core';
 import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkFspadWeights, type FspadWeights } from './fspad-weights.js';
 
@@ -62,6 +62,11 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
   const logits = new Float32Array(vocabSize);
 
   let table: Float32Array | undefined;
+  /** The target's embedding table, read in `begin`. */
+  const embeddings = (): Float32Array => {
+    invariant(table !== undefined, 'the drafter reads the embedding table in begin() before it drafts');
+    return table;
+  };
   let recovery: HiddenFromLogits | undefined;
   let state: { hidden: Float32Array; length: number } | undefined;
 
@@ -75,7 +80,7 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
 
   /** One drafter step: the LM-head half and the regressed feature after `token`, given the feature before it. */
   const step = (feature: Float32Array, token: number): { head: Float32Array; feature: Float32Array } => {
-    const embedding = table!.subarray(token * H, (token + 1) * H);
+    const embedding = embeddings().subarray(token * H, (token + 1) * H);
     input.set(embedding, 0);
     input.set(feature, H);
     const z = matVec(tensors['fc.weight'], H, 2 * H, input, new Float32Array(H), tensors['fc.bias']);
@@ -102,7 +107,7 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
 
   /** The top-k next tokens after `feature` with their log probabilities. */
   const children = (feature: Float32Array): { token: number; logProbability: number }[] => {
-    matVec(table!, vocabSize, hiddenSize, feature, logits);
+    matVec(embeddings(), vocabSize, hiddenSize, feature, logits);
     let max = -Infinity;
     for (let i = 0; i < vocabSize; i++) if (logits[i] > max) max = logits[i];
     let total = 0;

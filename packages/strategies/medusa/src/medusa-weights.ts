@@ -55,6 +55,7 @@ export function serializeMedusaWeights(weights: MedusaWeights): string {
 /** Parses what `serializeMedusaWeights` wrote (a JSON string or the parsed object). */
 /** `source` names the file in errors. */
 export function parseMedusaWeights(json: string | Record<string, unknown>, source = 'Medusa weights'): MedusaWeights {
+  // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
   let data: Record<string, any>;
   try {
     data = typeof json === 'string' ? JSON.parse(json) : json;

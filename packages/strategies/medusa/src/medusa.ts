@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type Drafter, type DraftTree } from '@decodekit/core';
+import { InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type Drafter, type DraftTree, invariant } from '@decodekit/core';
 import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkMedusaWeights, checkTree, type MedusaWeights } from './medusa-weights.js';
 
@@ -38,7 +38,7 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
   // Rows in tree order; parent row of each path, and how many candidates each head must rank.
   const paths = tree.map(path => [...path]);
   const rowOf = new Map(paths.map((path, row) => [path.join(','), row]));
-  const parents = Int32Array.from(paths, path => (path.length === 1 ? -1 : rowOf.get(path.slice(0, -1).join(','))!));
+  const parents = Int32Array.from(paths, path => (path.length === 1 ? -1 : (parentRow(rowOf, path))));
   const depth = Math.max(...paths.map(path => path.length));
   const candidatesPerHead = Array.from({ length: depth }, (_, head) =>
     Math.max(0, ...paths.filter(path => path.length > head).map(path => path[head] + 1)),
@@ -70,12 +70,13 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
     },
     propose(context) {
       if (!state || state.length !== context.tokens.length || !targetHead) return undefined;
+      const lmHead = targetHead;
       const h = state.hidden;
       const candidates = heads.slice(0, depth).map((head, index) => {
         matVec(head.weight, hiddenSize, hiddenSize, h, scratch, head.bias);
         siluInPlace(scratch);
         for (let i = 0; i < hiddenSize; i++) scratch[i] += h[i];
-        matVec(head.lmHead ?? targetHead!, vocabSize, hiddenSize, scratch, logits);
+        matVec(head.lmHead ?? lmHead, vocabSize, hiddenSize, scratch, logits);
         return topIndices(logits, candidatesPerHead[index]);
       });
       const tokens = Int32Array.from(paths, path => candidates[path.length - 1][path[path.length - 1]]);
@@ -101,4 +102,11 @@ function checkTarget(model: CausalLM, weights: MedusaWeights, lmHead: Float32Arr
       message: `were trained for ${weights.model} (vocab ${weights.vocabSize}, hidden ${weights.hiddenSize}); the target ${model.info.name} has vocab ${model.info.vocabSize} and an LM head of ${lmHead.length} floats. Train heads for this model with \`decodekit train medusa --model ...\`.`,
     });
   }
+}
+
+/** The row of a path's parent (paths are listed parents first). */
+function parentRow(rowOf: ReadonlyMap<string, number>, path: readonly number[]): number {
+  const row = rowOf.get(path.slice(0, -1).join(','));
+  invariant(row !== undefined, `the tree lists path ${path.join(',')} before its parent`);
+  return row;
 }
