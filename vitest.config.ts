@@ -14,8 +14,14 @@ function workspaceAliases(): { find: RegExp; replacement: string }[] {
       const { name } = JSON.parse(readFileSync(manifest, 'utf8')) as { name: string };
       const escaped = name.replace(/[/.]/g, match => `\\${match}`);
       // `@decodekit/x/sub` → src/sub.ts, `@decodekit/x` → src/index.ts
-      aliases.push({ find: new RegExp(`^${escaped}/(.+)$`), replacement: `${resolve(root, dir, 'src')}/$1.ts` });
-      aliases.push({ find: new RegExp(`^${escaped}$`), replacement: resolve(root, dir, 'src/index.ts') });
+      aliases.push({
+        find: new RegExp(`^${escaped}/(.+)$`),
+        replacement: `${resolve(root, dir, 'src')}/$1.ts`,
+      });
+      aliases.push({
+        find: new RegExp(`^${escaped}$`),
+        replacement: resolve(root, dir, 'src/index.ts'),
+      });
     }
   }
   return aliases;
@@ -24,7 +30,11 @@ function workspaceAliases(): { find: RegExp; replacement: string }[] {
 export default defineConfig({
   resolve: { alias: workspaceAliases() },
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'packages/**/test/**/*.test.ts', 'apps/*/e2e/**/*.e2e.test.ts'],
+    include: [
+      'packages/**/src/**/*.test.ts',
+      'packages/**/test/**/*.test.ts',
+      'apps/*/e2e/**/*.e2e.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

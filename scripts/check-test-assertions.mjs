@@ -5,9 +5,13 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '*.test.ts', '*.test.tsx', '*.test.mts', '*.test-d.ts'], {
-  encoding: 'utf8',
-})
+const files = execFileSync(
+  'git',
+  ['ls-files', '-co', '--exclude-standard', '*.test.ts', '*.test.tsx', '*.test.mts', '*.test-d.ts'],
+  {
+    encoding: 'utf8',
+  },
+)
   .split('\n')
   .filter(Boolean);
 
@@ -16,25 +20,36 @@ const ASSERTION = /\bexpect(Type)?(\.\w+)*\(|\bassert(\.\w+)?\(/;
 // The shared suites: every exported run*Conformance function of @decodekit/conformance, kept only when the
 // file that defines it asserts.
 const suites = new Set();
-for (const file of execFileSync('git', ['ls-files', '-co', '--exclude-standard', 'packages/conformance/src/*.ts'], { encoding: 'utf8' })
+for (const file of execFileSync(
+  'git',
+  ['ls-files', '-co', '--exclude-standard', 'packages/conformance/src/*.ts'],
+  { encoding: 'utf8' },
+)
   .split('\n')
   .filter(Boolean)) {
   const source = readFileSync(file, 'utf8');
   if (!ASSERTION.test(source)) continue;
-  for (const [, name] of source.matchAll(/export (?:async )?function (run\w*Conformance)\(/g)) suites.add(name);
+  for (const [, name] of source.matchAll(/export (?:async )?function (run\w*Conformance)\(/g))
+    suites.add(name);
 }
 
 const offenders = files.filter(file => {
   const source = readFileSync(file, 'utf8');
   if (ASSERTION.test(source)) return false;
-  const usesSuite = source.includes("'@decodekit/conformance'") && [...suites].some(name => source.includes(`${name}(`));
+  const usesSuite =
+    source.includes("'@decodekit/conformance'") &&
+    [...suites].some(name => source.includes(`${name}(`));
   return !usesSuite;
 });
 
 if (offenders.length > 0) {
-  console.error(`${offenders.length} test file(s) assert nothing (no expect/assert, no shared conformance suite):`);
+  console.error(
+    `${offenders.length} test file(s) assert nothing (no expect/assert, no shared conformance suite):`,
+  );
   for (const file of offenders) console.error(`  ${file}`);
-  console.error('Make them assert, or move them to a script (a measurement is a benchmark, not a test).');
+  console.error(
+    'Make them assert, or move them to a script (a measurement is a benchmark, not a test).',
+  );
   process.exit(1);
 }
 console.log(`${files.length} test files, each asserts something.`);

@@ -28,7 +28,10 @@ function workspaceAliases(): Alias[] {
       if (!existsSync(entry)) continue;
       const escaped = name.replace(/[/.]/g, match => `\\${match}`);
       // `@decodekit/x/sub` → src/sub.ts (e.g. backend-onnx/browser), `@decodekit/x` → its browser entry.
-      aliases.push({ find: new RegExp(`^${escaped}/([\\w-]+)$`), replacement: `${join(root, dir, 'src')}/$1.ts` });
+      aliases.push({
+        find: new RegExp(`^${escaped}/([\\w-]+)$`),
+        replacement: `${join(root, dir, 'src')}/$1.ts`,
+      });
       aliases.push({ find: new RegExp(`^${escaped}$`), replacement: entry });
     }
   }
@@ -38,7 +41,8 @@ function workspaceAliases(): Alias[] {
 /** llama2.c files come from DECODEKIT_MODELS (a mirror laid out like the hub), default ../../../shared/models. */
 const webGpuPackageDir = resolve(repoRoot, 'packages/backend-webgpu');
 
-const mirror = process.env.DECODEKIT_MODELS?.split(/[:;]/)[0] || resolve(appRoot, '../../../shared/models');
+const mirror =
+  process.env.DECODEKIT_MODELS?.split(/[:;]/)[0] || resolve(appRoot, '../../../shared/models');
 
 export default defineConfig({
   base: './',

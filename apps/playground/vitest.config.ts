@@ -9,6 +9,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: false,
-    env: { DECODEKIT_MODELS: process.env.DECODEKIT_MODELS ?? resolve(import.meta.dirname, '../../../shared/models') },
+    env: {
+      DECODEKIT_MODELS:
+        process.env.DECODEKIT_MODELS ?? resolve(import.meta.dirname, '../../../shared/models'),
+    },
   },
 });

@@ -4,5 +4,9 @@ import base from '../../vitest.config';
 // Measurement scripts behind the README's numbers: `npx vitest run --config packages/compress/measure.config.ts packages/compress/scripts/compression.measure.ts`.
 // They are not tests (never in CI); they print their tables.
 export default mergeConfig(base, {
-  test: { include: ['packages/**/scripts/*.measure.ts'], testTimeout: 1_800_000, reporters: ['default'] },
+  test: {
+    include: ['packages/**/scripts/*.measure.ts'],
+    testTimeout: 1_800_000,
+    reporters: ['default'],
+  },
 });

@@ -18,7 +18,8 @@ const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const distDir = join(appRoot, 'dist');
 const screenshots = join(appRoot, 'screenshots');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const mirror = process.env.DECODEKIT_MODELS?.split(/[:;]/)[0] || resolve(appRoot, '../../../shared/models');
+const mirror =
+  process.env.DECODEKIT_MODELS?.split(/[:;]/)[0] || resolve(appRoot, '../../../shared/models');
 const goldenPath = join(mirror, 'golden/golden_stories260K_greedy.json');
 
 /** DESIGN.md's flags for headless Chromium here. */
@@ -69,18 +70,25 @@ async function openSession(extraFlags: readonly string[] = []): Promise<Session>
 
 async function waitForModel(page: Page, timeout = 60_000): Promise<string> {
   const status = page.getByTestId('model-status');
-  await page.waitForSelector('[data-testid=model-status][data-state=ready], [data-testid=model-status][data-state=error]', { timeout });
+  await page.waitForSelector(
+    '[data-testid=model-status][data-state=ready], [data-testid=model-status][data-state=error]',
+    { timeout },
+  );
   const state = await status.getAttribute('data-state');
-  if (state !== 'ready') throw new Error(`the model did not load: ${await page.getByTestId('error').textContent()}`);
+  if (state !== 'ready')
+    throw new Error(`the model did not load: ${await page.getByTestId('error').textContent()}`);
   return (await status.textContent()) ?? '';
 }
 
 /** Clicks Generate and waits for the single run to finish; returns its output text (prompt included). */
 async function generate(page: Page, timeout = 60_000): Promise<string> {
   await page.getByTestId('run').click();
-  await page.waitForSelector('[data-testid=single-status].done, [data-testid=single-status].failed, [data-testid=error]:not([hidden])', {
-    timeout,
-  });
+  await page.waitForSelector(
+    '[data-testid=single-status].done, [data-testid=single-status].failed, [data-testid=error]:not([hidden])',
+    {
+      timeout,
+    },
+  );
   const error = page.getByTestId('error');
   if (await error.isVisible()) throw new Error(`generation failed: ${await error.textContent()}`);
   return (await page.getByTestId('single-output').textContent()) ?? '';
@@ -95,12 +103,18 @@ function screenshot(page: Page, name: string): Promise<Buffer> {
 }
 
 const golden = existsSync(goldenPath)
-  ? (JSON.parse(readFileSync(goldenPath, 'utf8')) as Record<string, { printed_text: string; n_generated: number }>)['Once upon a time']
+  ? (
+      JSON.parse(readFileSync(goldenPath, 'utf8')) as Record<
+        string,
+        { printed_text: string; n_generated: number }
+      >
+    )['Once upon a time']
   : undefined;
 
 /** The golden greedy output for "Once upon a time"; throws when the mirror lacks it. */
 function expectedGolden(): { printed_text: string; n_generated: number } {
-  if (!golden) throw new Error(`${goldenPath} is missing: point DECODEKIT_MODELS at the model mirror.`);
+  if (!golden)
+    throw new Error(`${goldenPath} is missing: point DECODEKIT_MODELS at the model mirror.`);
   return golden;
 }
 
@@ -142,7 +156,9 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
 
     it('loads the page and the model, with WebGPU shown as unavailable here', async () => {
       const { page } = session;
-      await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive`);
+      await page.goto(
+        `${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive`,
+      );
       await expect(page.title()).resolves.toBe('decodekit playground');
       const status = await waitForModel(page);
       expect(status).toContain('stories260K');
@@ -150,7 +166,9 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       // No --enable-unsafe-webgpu in this browser: the toggle is off and says why.
       await expect(page.getByTestId('backend-webgpu').isDisabled()).resolves.toBe(true);
       expect(await page.getByTestId('backend-note').textContent()).toMatch(/WebGPU off: .+/);
-      await expect(page.getByTestId('backend-wasm').getAttribute('aria-pressed')).resolves.toBe('true');
+      await expect(page.getByTestId('backend-wasm').getAttribute('aria-pressed')).resolves.toBe(
+        'true',
+      );
     });
 
     it('T = 0 from "Once upon a time" shows the golden text', async () => {
@@ -173,8 +191,12 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       expect(text).toBe(expectedGolden().printed_text);
       const tau = Number(await stat(page, 'single', 'tau'));
       expect(tau).toBeGreaterThan(1);
-      expect(await page.locator('[data-testid=single-output] .tok.draft').count()).toBeGreaterThan(0);
-      expect(await page.locator('[data-testid=single-tree] svg.tree .node').count()).toBeGreaterThan(1);
+      expect(await page.locator('[data-testid=single-output] .tok.draft').count()).toBeGreaterThan(
+        0,
+      );
+      expect(
+        await page.locator('[data-testid=single-tree] svg.tree .node').count(),
+      ).toBeGreaterThan(1);
       expect(await page.locator('[data-testid=single-tree] svg.tree .node.bonus').count()).toBe(1);
       const url = new URL(page.url());
       expect(url.searchParams.get('strategy')).toBe('token-recycling');
@@ -184,7 +206,9 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       // The URL is the configuration: opening it again restores the composer.
       await page.goto(url.href);
       await waitForModel(page);
-      await expect(page.getByTestId('side-a-strategy').inputValue()).resolves.toBe('token-recycling');
+      await expect(page.getByTestId('side-a-strategy').inputValue()).resolves.toBe(
+        'token-recycling',
+      );
       await expect(page.getByTestId('side-a-opt-budget').inputValue()).resolves.toBe('24');
     });
 
@@ -192,7 +216,10 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       const { page } = session;
       await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}`);
       await waitForModel(page);
-      const results: Record<string, { same: boolean; tau: string; tokensPerSecond: string; acceptance: string }> = {};
+      const results: Record<
+        string,
+        { same: boolean; tau: string; tokensPerSecond: string; acceptance: string }
+      > = {};
       for (const entry of strategies) {
         await page.getByTestId('side-a-strategy').selectOption(entry.id);
         const text = await generate(page);
@@ -204,17 +231,22 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
         };
       }
       console.info('strategies at T = 0 on wasm:', results);
-      for (const [id, result] of Object.entries(results)) expect({ id, same: result.same }).toEqual({ id, same: true });
+      for (const [id, result] of Object.entries(results))
+        expect({ id, same: result.same }).toEqual({ id, same: true });
       await screenshot(page, `wasm-${strategies[strategies.length - 1].id}`);
     }, 120_000);
 
     it('slow playback shows drafts step by step, and Stop ends the run', async () => {
       const { page } = session;
-      await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=token-recycling&pace=250`);
+      await page.goto(
+        `${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=token-recycling&pace=250`,
+      );
       await waitForModel(page);
       await expect(page.getByTestId('pace').inputValue()).resolves.toBe('250');
       await page.getByTestId('run').click();
-      await page.waitForFunction(() => document.querySelectorAll('[data-testid=single-output] .tok').length >= 3);
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid=single-output] .tok').length >= 3,
+      );
       await page.getByTestId('stop').click();
       await expect(page.getByTestId('single-status').textContent()).resolves.toBe('stopped');
       const drawn = await page.locator('[data-testid=single-output] .tok').count();
@@ -239,9 +271,15 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       await waitForModel(page);
       await page.getByTestId('run').click();
       await page.waitForSelector('[data-testid=identical]', { timeout: 60_000 });
-      await expect(page.getByTestId('identical').getAttribute('data-identical')).resolves.toBe('true');
-      expect(await page.getByTestId('race-a-output').textContent()).toBe(expectedGolden().printed_text);
-      expect(await page.getByTestId('race-b-output').textContent()).toBe(expectedGolden().printed_text);
+      await expect(page.getByTestId('identical').getAttribute('data-identical')).resolves.toBe(
+        'true',
+      );
+      expect(await page.getByTestId('race-a-output').textContent()).toBe(
+        expectedGolden().printed_text,
+      );
+      expect(await page.getByTestId('race-b-output').textContent()).toBe(
+        expectedGolden().printed_text,
+      );
       expect(await page.locator('[data-testid=race-chart] path.race-line').count()).toBe(2);
       expect(await page.getByTestId('speedup').textContent()).toMatch(/\d+\.\d\d×/);
       expect(Number(await stat(page, 'race-a', 'tau'))).toBeGreaterThan(1);
@@ -252,7 +290,9 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
     it('shows a prompt containing HTML as text: no element, no script', async () => {
       const { page } = session;
       const prompt = 'Once upon a time <img src=x onerror=alert(1)> <b>bold</b>';
-      await page.goto(`${server.url}?${new URLSearchParams({ prompt, maxTokens: '24', strategy: 'autoregressive' })}`);
+      await page.goto(
+        `${server.url}?${new URLSearchParams({ prompt, maxTokens: '24', strategy: 'autoregressive' })}`,
+      );
       await waitForModel(page);
       await expect(page.getByTestId('prompt').inputValue()).resolves.toBe(prompt);
       const text = await generate(page);
@@ -278,28 +318,39 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
     await waitForModel(page);
     await page.waitForSelector('[data-testid=offline-note][data-ready=true]', { timeout: 60_000 });
     // The service worker has cached every file of the build (install finished before it activated).
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, {
+      timeout: 30_000,
+    });
     await offlineServer.close();
     await expect(fetch(offlineServer.url)).rejects.toThrow();
     await page.reload();
     await waitForModel(page);
     expect(await generate(page)).toBe(expectedGolden().printed_text);
     await screenshot(page, 'offline-reload');
-    expect(session.errors.filter(error => !/Failed to load resource|net::ERR/.test(error))).toEqual([]);
+    expect(session.errors.filter(error => !/Failed to load resource|net::ERR/.test(error))).toEqual(
+      [],
+    );
   }, 90_000);
 
   it('WebGPU (SwiftShader): T = 0 from "Once upon a time" shows the golden text', async context => {
     const session = await openSession(['--enable-unsafe-webgpu']);
     const { page } = session;
-    await page.goto(`${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive&backend=webgpu`);
-    await page.waitForSelector('[data-testid=model-status][data-state=ready], [data-testid=model-status][data-state=error]', { timeout: 60_000 });
+    await page.goto(
+      `${server.url}?maxTokens=${expectedGolden().n_generated}&strategy=autoregressive&backend=webgpu`,
+    );
+    await page.waitForSelector(
+      '[data-testid=model-status][data-state=ready], [data-testid=model-status][data-state=error]',
+      { timeout: 60_000 },
+    );
     const note = (await page.getByTestId('backend-note').textContent()) ?? '';
     if (await page.getByTestId('backend-webgpu').isDisabled()) {
       context.skip(`WebGPU is not available in this browser: ${note}`);
     }
     const status = await waitForModel(page);
     expect(status).toContain('onnx-webgpu');
-    await expect(page.getByTestId('backend-webgpu').getAttribute('aria-pressed')).resolves.toBe('true');
+    await expect(page.getByTestId('backend-webgpu').getAttribute('aria-pressed')).resolves.toBe(
+      'true',
+    );
     const text = await generate(page, 90_000);
     expect(text).toBe(expectedGolden().printed_text);
     await screenshot(page, 'webgpu-autoregressive-golden');

@@ -12,7 +12,10 @@ export interface Llama2cSource {
 
 /** What the app reads from `models/index.json`: each folder's files with their sizes, for load progress. */
 export interface ModelsIndex {
-  readonly models: Record<string, { readonly files: Record<string, number>; readonly source: string }>;
+  readonly models: Record<
+    string,
+    { readonly files: Record<string, number>; readonly source: string }
+  >;
 }
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -54,14 +57,18 @@ export function modelsPlugin({
             logLevel: 'error',
             resolve: {
               alias: [
-                { find: /^@decodekit\/core$/, replacement: join(repoRoot, 'packages/core/src/index.ts') },
+                {
+                  find: /^@decodekit\/core$/,
+                  replacement: join(repoRoot, 'packages/core/src/index.ts'),
+                },
               ],
             },
           },
         );
-        const index: { models: Record<string, { files: Record<string, number>; source: string }> } = {
-          models: {},
-        };
+        const index: { models: Record<string, { files: Record<string, number>; source: string }> } =
+          {
+            models: {},
+          };
         for (const model of models) {
           const checkpointPath = join(mirror, model.checkpoint);
           const tokenizerPath = join(mirror, model.tokenizer);
@@ -82,13 +89,19 @@ export function modelsPlugin({
           });
           const sizes: Record<string, number> = {};
           for (const [file, content] of Object.entries(files)) {
-            const bytes = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content as Uint8Array);
+            const bytes =
+              typeof content === 'string'
+                ? Buffer.from(content)
+                : Buffer.from(content as Uint8Array);
             writeIfChanged(join(outDir, model.name, file), bytes);
             sizes[file] = bytes.length;
           }
           index.models[model.name] = { files: sizes, source: model.checkpoint };
         }
-        writeIfChanged(join(outDir, 'index.json'), Buffer.from(`${JSON.stringify(index, null, 2)}\n`));
+        writeIfChanged(
+          join(outDir, 'index.json'),
+          Buffer.from(`${JSON.stringify(index, null, 2)}\n`),
+        );
         config.logger.info(
           `[decodekit:models] converted ${models.map(model => model.name).join(', ')} into ${outDir} ` +
             `in ${Math.round(performance.now() - started)} ms`,

@@ -55,7 +55,9 @@ export function offlinePlugin(): Plugin {
         this.error('sw.js was not emitted or lost its precache placeholder.');
       }
       const manifest = { version: hash.digest('hex').slice(0, 16), files: [...files].sort() };
-      sw.code = sw.code.replace(precachePlaceholder, () => JSON.stringify(JSON.stringify(manifest)));
+      sw.code = sw.code.replace(precachePlaceholder, () =>
+        JSON.stringify(JSON.stringify(manifest)),
+      );
     },
   };
 }

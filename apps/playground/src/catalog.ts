@@ -4,7 +4,11 @@
  * chosen strategy with core's `createFromDescriptor` (decoder-factory.ts).
  */
 import { STRATEGY_DESCRIPTORS } from '@decodekit/catalog';
-import { SPECULATIVE_OPTIONS, type OptionDescriptor, type StrategyDescriptor } from '@decodekit/core';
+import {
+  SPECULATIVE_OPTIONS,
+  type OptionDescriptor,
+  type StrategyDescriptor,
+} from '@decodekit/core';
 
 /** One option field of a strategy or processor. */
 export type OptionField =
@@ -26,8 +30,20 @@ export type OptionField =
       readonly choices: readonly string[];
       readonly help: string;
     }
-  | { readonly key: string; readonly label: string; readonly kind: 'bool'; readonly default: boolean; readonly help: string }
-  | { readonly key: string; readonly label: string; readonly kind: 'text'; readonly default: string; readonly help: string };
+  | {
+      readonly key: string;
+      readonly label: string;
+      readonly kind: 'bool';
+      readonly default: boolean;
+      readonly help: string;
+    }
+  | {
+      readonly key: string;
+      readonly label: string;
+      readonly kind: 'text';
+      readonly default: string;
+      readonly help: string;
+    };
 
 export type OptionValue = number | string | boolean;
 
@@ -106,12 +122,23 @@ export function fieldOf(key: string, option: OptionDescriptor): OptionField | un
     }
     case 'boolean': {
       const value = typeof fallback === 'boolean' ? fallback : option.default;
-      return value === undefined ? undefined : { key, label: key, kind: 'bool', default: value, help: option.help };
+      return value === undefined
+        ? undefined
+        : { key, label: key, kind: 'bool', default: value, help: option.help };
     }
     case 'enum':
-      return { key, label: key, kind: 'select', default: option.default ?? option.values[0], choices: option.values, help: option.help };
+      return {
+        key,
+        label: key,
+        kind: 'select',
+        default: option.default ?? option.values[0],
+        choices: option.values,
+        help: option.help,
+      };
     case 'string':
-      return option.default === undefined ? undefined : { key, label: key, kind: 'text', default: option.default, help: option.help };
+      return option.default === undefined
+        ? undefined
+        : { key, label: key, kind: 'text', default: option.default, help: option.help };
   }
 }
 
@@ -130,7 +157,12 @@ export function entryOf(descriptor: StrategyDescriptor): StrategyEntry {
     label: descriptor.id === 'ar' ? 'autoregressive' : descriptor.id,
     packageName: descriptor.packageName,
     summary: descriptor.description,
-    kind: descriptor.id === 'ar' ? 'baseline' : descriptor.returns === 'drafter' ? 'drafter' : 'strategy',
+    kind:
+      descriptor.id === 'ar'
+        ? 'baseline'
+        : descriptor.returns === 'drafter'
+          ? 'drafter'
+          : 'strategy',
     needsDraftModel: descriptor.secondModel?.required === true,
     options: fieldsFrom(descriptor.options),
     descriptor,
@@ -154,38 +186,131 @@ export const processors: readonly ProcessorEntry[] = [
   {
     id: 'repetition-penalty',
     label: 'Repetition penalty',
-    field: { key: 'value', label: 'r', kind: 'number', default: 1.1, min: 0.1, max: 3, step: 0.05, help: 'Hugging Face repetition penalty (1 = off).' },
+    field: {
+      key: 'value',
+      label: 'r',
+      kind: 'number',
+      default: 1.1,
+      min: 0.1,
+      max: 3,
+      step: 0.05,
+      help: 'Hugging Face repetition penalty (1 = off).',
+    },
   },
   {
     id: 'presence-penalty',
     label: 'Presence penalty',
-    field: { key: 'value', label: 'a', kind: 'number', default: 0.5, min: -2, max: 2, step: 0.1, help: 'OpenAI presence penalty over generated tokens.' },
+    field: {
+      key: 'value',
+      label: 'a',
+      kind: 'number',
+      default: 0.5,
+      min: -2,
+      max: 2,
+      step: 0.1,
+      help: 'OpenAI presence penalty over generated tokens.',
+    },
   },
   {
     id: 'frequency-penalty',
     label: 'Frequency penalty',
-    field: { key: 'value', label: 'a', kind: 'number', default: 0.5, min: -2, max: 2, step: 0.1, help: 'OpenAI frequency penalty over generated tokens.' },
+    field: {
+      key: 'value',
+      label: 'a',
+      kind: 'number',
+      default: 0.5,
+      min: -2,
+      max: 2,
+      step: 0.1,
+      help: 'OpenAI frequency penalty over generated tokens.',
+    },
   },
   {
     id: 'no-repeat-ngram',
     label: 'No-repeat n-gram',
-    field: { key: 'value', label: 'n', kind: 'int', default: 3, min: 1, max: 10, help: 'Ban repeating any n-gram of this size.' },
+    field: {
+      key: 'value',
+      label: 'n',
+      kind: 'int',
+      default: 3,
+      min: 1,
+      max: 10,
+      help: 'Ban repeating any n-gram of this size.',
+    },
   },
   {
     id: 'bad-words',
     label: 'Bad words',
-    field: { key: 'value', label: 'words', kind: 'text', default: 'ball|park', help: 'Words to ban, separated by |.' },
+    field: {
+      key: 'value',
+      label: 'words',
+      kind: 'text',
+      default: 'ball|park',
+      help: 'Words to ban, separated by |.',
+    },
   },
 ];
 
 /** Sampling parameters (GenerateOptions) the composer shows. */
 export const samplingFields: readonly Extract<OptionField, { kind: 'int' | 'number' }>[] = [
-  { key: 'temperature', label: 'temperature', kind: 'number', default: 0, min: 0, max: 2, step: 0.1, help: '0 decodes greedily.' },
-  { key: 'topK', label: 'top-k', kind: 'int', default: 0, min: 0, max: 512, help: 'Keep the k most likely tokens (0 = off).' },
-  { key: 'topP', label: 'top-p', kind: 'number', default: 1, min: 0.01, max: 1, step: 0.05, help: 'Nucleus threshold (1 = off).' },
-  { key: 'minP', label: 'min-p', kind: 'number', default: 0, min: 0, max: 1, step: 0.01, help: 'Drop tokens below minP × top probability.' },
-  { key: 'typicalP', label: 'typical-p', kind: 'number', default: 1, min: 0.01, max: 1, step: 0.05, help: 'Locally typical sampling mass (1 = off).' },
-  { key: 'seed', label: 'seed', kind: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'Same seed, same output.' },
+  {
+    key: 'temperature',
+    label: 'temperature',
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 2,
+    step: 0.1,
+    help: '0 decodes greedily.',
+  },
+  {
+    key: 'topK',
+    label: 'top-k',
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 512,
+    help: 'Keep the k most likely tokens (0 = off).',
+  },
+  {
+    key: 'topP',
+    label: 'top-p',
+    kind: 'number',
+    default: 1,
+    min: 0.01,
+    max: 1,
+    step: 0.05,
+    help: 'Nucleus threshold (1 = off).',
+  },
+  {
+    key: 'minP',
+    label: 'min-p',
+    kind: 'number',
+    default: 0,
+    min: 0,
+    max: 1,
+    step: 0.01,
+    help: 'Drop tokens below minP × top probability.',
+  },
+  {
+    key: 'typicalP',
+    label: 'typical-p',
+    kind: 'number',
+    default: 1,
+    min: 0.01,
+    max: 1,
+    step: 0.05,
+    help: 'Locally typical sampling mass (1 = off).',
+  },
+  {
+    key: 'seed',
+    label: 'seed',
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 2 ** 31 - 1,
+    help: 'Same seed, same output.',
+  },
 ];
 
 /** The entry whose id or alias is `id`. */

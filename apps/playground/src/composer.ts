@@ -23,7 +23,11 @@ function fieldInput(
   const id = `field-${++fieldCounter}`;
   let input: HTMLInputElement | HTMLSelectElement;
   if (field.kind === 'select') {
-    input = h('select', { id, 'data-testid': testId }, ...field.choices.map(choice => h('option', { value: choice }, choice)));
+    input = h(
+      'select',
+      { id, 'data-testid': testId },
+      ...field.choices.map(choice => h('option', { value: choice }, choice)),
+    );
     input.value = String(value);
     input.addEventListener('change', () => onValue(input.value));
   } else if (field.kind === 'bool') {
@@ -55,14 +59,23 @@ function fieldInput(
       onValue(parsed);
     });
   }
-  return h('label', { class: `field ${field.kind}`, for: id, title: field.help }, h('span', {}, field.label), input);
+  return h(
+    'label',
+    { class: `field ${field.kind}`, for: id, title: field.help },
+    h('span', {}, field.label),
+    input,
+  );
 }
 
 /**
  * The editor of one decoding configuration: strategy and its options, processors (in order), sampling
  * parameters. It redraws itself on every change and reports the new configuration.
  */
-export function sideEditor(initial: SideConfig, onChange: (side: SideConfig) => void, testId: string): HTMLElement {
+export function sideEditor(
+  initial: SideConfig,
+  onChange: (side: SideConfig) => void,
+  testId: string,
+): HTMLElement {
   const root = h('div', { class: 'side-editor', 'data-testid': testId });
   let side = initial;
   const update = (next: SideConfig): void => {
@@ -79,7 +92,9 @@ export function sideEditor(initial: SideConfig, onChange: (side: SideConfig) => 
       ...strategies.map(strategy => h('option', { value: strategy.id }, strategy.label)),
     );
     strategySelect.value = entry.id;
-    strategySelect.addEventListener('change', () => update({ ...side, strategy: strategySelect.value, options: {} }));
+    strategySelect.addEventListener('change', () =>
+      update({ ...side, strategy: strategySelect.value, options: {} }),
+    );
 
     const optionFields = fieldsOf(entry).map(field =>
       fieldInput(
@@ -103,8 +118,23 @@ export function sideEditor(initial: SideConfig, onChange: (side: SideConfig) => 
         'li',
         { class: 'processor' },
         h('span', { class: 'processor-name' }, `${index + 1}. ${processor.label}`),
-        fieldInput(processor.field, choice.value, value => setAt({ id: choice.id, value }), `${testId}-proc-${index}`),
-        h('button', { type: 'button', class: 'icon', title: 'Remove', 'aria-label': `remove ${processor.label}`, onclick: () => setAt(undefined) }, '×'),
+        fieldInput(
+          processor.field,
+          choice.value,
+          value => setAt({ id: choice.id, value }),
+          `${testId}-proc-${index}`,
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'icon',
+            title: 'Remove',
+            'aria-label': `remove ${processor.label}`,
+            onclick: () => setAt(undefined),
+          },
+          '×',
+        ),
       );
     });
     const addSelect = h(
@@ -115,7 +145,11 @@ export function sideEditor(initial: SideConfig, onChange: (side: SideConfig) => 
     );
     addSelect.addEventListener('change', () => {
       const processor = processorById(addSelect.value);
-      if (processor) update({ ...side, processors: [...side.processors, { id: processor.id, value: processor.field.default }] });
+      if (processor)
+        update({
+          ...side,
+          processors: [...side.processors, { id: processor.id, value: processor.field.default }],
+        });
     });
 
     const samplingInputs = samplingFields.map(field =>
@@ -141,10 +175,17 @@ export function sideEditor(initial: SideConfig, onChange: (side: SideConfig) => 
         'fieldset',
         {},
         h('legend', {}, 'Processors'),
-        side.processors.length > 0 ? h('ol', { class: 'processors' }, ...processorRows) : h('p', { class: 'hint' }, 'None: the raw model distribution.'),
+        side.processors.length > 0
+          ? h('ol', { class: 'processors' }, ...processorRows)
+          : h('p', { class: 'hint' }, 'None: the raw model distribution.'),
         addSelect,
       ),
-      h('fieldset', {}, h('legend', {}, 'Sampling'), h('div', { class: 'grid' }, ...samplingInputs)),
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Sampling'),
+        h('div', { class: 'grid' }, ...samplingInputs),
+      ),
     );
   };
   draw();

@@ -77,7 +77,11 @@ export function parseField(field: OptionField, text: string): OptionValue | unde
     case 'select':
       return field.choices.includes(text) ? text : undefined;
     case 'bool':
-      return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : undefined;
+      return text === 'true' || text === '1'
+        ? true
+        : text === 'false' || text === '0'
+          ? false
+          : undefined;
     case 'text':
       return text.slice(0, 200);
   }
@@ -89,7 +93,8 @@ export function optionValue(side: SideConfig, field: OptionField): OptionValue {
 }
 
 function readSide(params: URLSearchParams, prefix: string, fallback: SideConfig): SideConfig {
-  const strategy = strategyById(params.get(`${prefix}strategy`) ?? '') ?? strategyById(fallback.strategy);
+  const strategy =
+    strategyById(params.get(`${prefix}strategy`) ?? '') ?? strategyById(fallback.strategy);
   if (!strategy) return fallback;
   const options: Record<string, OptionValue> = {};
   for (const field of fieldsOf(strategy)) {
@@ -120,12 +125,15 @@ function writeSide(params: URLSearchParams, prefix: string, side: SideConfig): v
   const strategy = strategyById(side.strategy);
   for (const field of strategy ? fieldsOf(strategy) : []) {
     const value = side.options[field.key];
-    if (value !== undefined && value !== field.default) params.set(`${prefix}opt.${field.key}`, String(value));
+    if (value !== undefined && value !== field.default)
+      params.set(`${prefix}opt.${field.key}`, String(value));
   }
-  for (const processor of side.processors) params.append(`${prefix}proc`, `${processor.id}:${processor.value}`);
+  for (const processor of side.processors)
+    params.append(`${prefix}proc`, `${processor.id}:${processor.value}`);
   for (const field of samplingFields) {
     const value = side.sampling[field.key];
-    if (value !== undefined && value !== field.default) params.set(`${prefix}${field.key}`, String(value));
+    if (value !== undefined && value !== field.default)
+      params.set(`${prefix}${field.key}`, String(value));
   }
 }
 
@@ -138,7 +146,9 @@ export function configFromSearch(search: string): PlaygroundConfig {
   return {
     prompt: params.get('prompt') ?? defaults.prompt,
     maxTokens:
-      Number.isInteger(maxTokens) && maxTokens >= 1 ? Math.min(maxTokens, maxTokensLimit) : defaults.maxTokens,
+      Number.isInteger(maxTokens) && maxTokens >= 1
+        ? Math.min(maxTokens, maxTokensLimit)
+        : defaults.maxTokens,
     backend: params.get('backend') === 'webgpu' ? 'webgpu' : 'wasm',
     mode: params.get('mode') === 'race' ? 'race' : 'single',
     pace: Number.isFinite(pace) && pace > 0 ? Math.min(pace, paceLimit) : 0,

@@ -32,9 +32,19 @@ export interface DecoderInputs {
  */
 function setupOf(side: SideConfig, inputs: DecoderInputs): Promise<BuiltSetup> {
   const entry = strategyById(side.strategy);
-  if (!entry) throw new InvalidArgumentError({ argument: 'strategy', message: `unknown strategy "${side.strategy}".` });
-  const options = Object.fromEntries(fieldsOf(entry).map(field => [field.key, optionValue(side, field)]));
-  return createFromDescriptor(entry.descriptor, options, { model: inputs.model, tokenizer: inputs.tokenizer, secondModel: inputs.draftModel });
+  if (!entry)
+    throw new InvalidArgumentError({
+      argument: 'strategy',
+      message: `unknown strategy "${side.strategy}".`,
+    });
+  const options = Object.fromEntries(
+    fieldsOf(entry).map(field => [field.key, optionValue(side, field)]),
+  );
+  return createFromDescriptor(entry.descriptor, options, {
+    model: inputs.model,
+    tokenizer: inputs.tokenizer,
+    secondModel: inputs.draftModel,
+  });
 }
 
 function processorOf(choice: ProcessorChoice, tokenizer: Tokenizer): LogitsProcessor<unknown> {
@@ -59,21 +69,32 @@ function processorOf(choice: ProcessorChoice, tokenizer: Tokenizer): LogitsProce
       return badWords(sequences);
     }
     default:
-      throw new InvalidArgumentError({ argument: 'processors', message: `unknown processor "${choice.id}".` });
+      throw new InvalidArgumentError({
+        argument: 'processors',
+        message: `unknown processor "${choice.id}".`,
+      });
   }
 }
 
 /** A decoder for one side of the composer: its processors, then the strategy's own (and its wrapped model). */
-export async function buildDecoder(side: SideConfig, inputs: DecoderInputs): Promise<{ decoder: Decoder }> {
+export async function buildDecoder(
+  side: SideConfig,
+  inputs: DecoderInputs,
+): Promise<{ decoder: Decoder }> {
   const setup = await setupOf(side, inputs);
   let decoder = createDecoder({ model: setup.model ?? inputs.model, tokenizer: inputs.tokenizer });
-  for (const choice of side.processors) decoder = decoder.use(processorOf(choice, inputs.tokenizer));
+  for (const choice of side.processors)
+    decoder = decoder.use(processorOf(choice, inputs.tokenizer));
   for (const processor of setup.processors ?? []) decoder = decoder.use(processor);
   return { decoder: setup.strategy ? decoder.use(setup.strategy) : decoder };
 }
 
 /** GenerateOptions of a side: sampling parameters, with the "off" values left out. */
-export function generateOptionsOf(side: SideConfig, maxTokens: number, signal: AbortSignal): GenerateOptions {
+export function generateOptionsOf(
+  side: SideConfig,
+  maxTokens: number,
+  signal: AbortSignal,
+): GenerateOptions {
   const { temperature = 0, topK = 0, topP = 1, minP = 0, typicalP = 1, seed = 0 } = side.sampling;
   return {
     maxTokens,

@@ -34,7 +34,8 @@ function apply(element: Element, attributes: Attributes): void {
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === false) continue;
     if (typeof value === 'function') element.addEventListener(name.replace(/^on/, ''), value);
-    else if (name === 'style') throw new Error('inline style attributes are blocked by the CSP; use classes');
+    else if (name === 'style')
+      throw new Error('inline style attributes are blocked by the CSP; use classes');
     else element.setAttribute(name, value === true ? '' : String(value));
   }
 }
@@ -42,7 +43,11 @@ function apply(element: Element, attributes: Attributes): void {
 function append(element: Element, children: Child[]): void {
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
-    element.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+    element.append(
+      typeof child === 'string' || typeof child === 'number'
+        ? document.createTextNode(String(child))
+        : child,
+    );
   }
 }
 

@@ -24,8 +24,13 @@ export class EngineClient {
   >();
 
   constructor() {
-    this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'decodekit-engine' });
-    this.worker.addEventListener('message', (message: MessageEvent<EngineResponse>) => this.receive(message.data));
+    this.worker = new Worker(new URL('./worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'decodekit-engine',
+    });
+    this.worker.addEventListener('message', (message: MessageEvent<EngineResponse>) =>
+      this.receive(message.data),
+    );
     this.worker.addEventListener('error', event => {
       const error = new Error(`The engine worker failed: ${event.message || 'unknown error'}`);
       for (const entry of this.pending.values()) entry.reject(error);
@@ -66,7 +71,11 @@ export class EngineClient {
   }
 
   /** Loads (or reuses) the target model on a backend; resolves once it is warmed up. */
-  load(backend: BackendChoice, model: ModelRef, onProgress: ProgressHandler): Promise<ModelSummary> {
+  load(
+    backend: BackendChoice,
+    model: ModelRef,
+    onProgress: ProgressHandler,
+  ): Promise<ModelSummary> {
     const id = this.nextId++;
     return new Promise<ModelSummary>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress });

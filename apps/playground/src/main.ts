@@ -42,19 +42,63 @@ function setConfig(next: PlaygroundConfig): void {
 
 // ---------------------------------------------------------------- layout
 
-const modelStatus = h('span', { class: 'model-status', 'data-testid': 'model-status', 'data-state': 'loading' }, 'Loading…');
-const progressBar = h('progress', { class: 'progress', max: 1, value: 0, 'data-testid': 'progress' });
+const modelStatus = h(
+  'span',
+  { class: 'model-status', 'data-testid': 'model-status', 'data-state': 'loading' },
+  'Loading…',
+);
+const progressBar = h('progress', {
+  class: 'progress',
+  max: 1,
+  value: 0,
+  'data-testid': 'progress',
+});
 const backendNote = h('span', { class: 'backend-note', 'data-testid': 'backend-note' });
-const wasmButton = h('button', { type: 'button', class: 'segment', 'data-testid': 'backend-wasm' }, 'wasm');
-const webGpuButton = h('button', { type: 'button', class: 'segment', 'data-testid': 'backend-webgpu' }, 'WebGPU');
-const promptInput = h('textarea', { rows: 3, 'data-testid': 'prompt', 'aria-label': 'prompt', maxlength: 4000, spellcheck: false });
-const maxTokensInput = h('input', { type: 'number', min: 1, max: maxTokensLimit, 'data-testid': 'max-tokens' });
+const wasmButton = h(
+  'button',
+  { type: 'button', class: 'segment', 'data-testid': 'backend-wasm' },
+  'wasm',
+);
+const webGpuButton = h(
+  'button',
+  { type: 'button', class: 'segment', 'data-testid': 'backend-webgpu' },
+  'WebGPU',
+);
+const promptInput = h('textarea', {
+  rows: 3,
+  'data-testid': 'prompt',
+  'aria-label': 'prompt',
+  maxlength: 4000,
+  spellcheck: false,
+});
+const maxTokensInput = h('input', {
+  type: 'number',
+  min: 1,
+  max: maxTokensLimit,
+  'data-testid': 'max-tokens',
+});
 const paceInput = h('select', { 'data-testid': 'pace', 'aria-label': 'playback pace' });
-const singleTab = h('button', { type: 'button', class: 'segment', 'data-testid': 'mode-single' }, 'Single');
-const raceTab = h('button', { type: 'button', class: 'segment', 'data-testid': 'mode-race' }, 'Race A vs B');
-const runButton = h('button', { type: 'button', class: 'primary', 'data-testid': 'run', disabled: true }, 'Generate');
+const singleTab = h(
+  'button',
+  { type: 'button', class: 'segment', 'data-testid': 'mode-single' },
+  'Single',
+);
+const raceTab = h(
+  'button',
+  { type: 'button', class: 'segment', 'data-testid': 'mode-race' },
+  'Race A vs B',
+);
+const runButton = h(
+  'button',
+  { type: 'button', class: 'primary', 'data-testid': 'run', disabled: true },
+  'Generate',
+);
 const stopButton = h('button', { type: 'button', 'data-testid': 'stop', disabled: true }, 'Stop');
-const shareButton = h('button', { type: 'button', 'data-testid': 'share', title: 'Copy a link to this configuration' }, 'Copy link');
+const shareButton = h(
+  'button',
+  { type: 'button', 'data-testid': 'share', title: 'Copy a link to this configuration' },
+  'Copy link',
+);
 const editors = h('div', { class: 'editors' });
 const results = h('div', { class: 'results', 'data-testid': 'results' });
 const errorBox = h('div', { class: 'error', role: 'alert', 'data-testid': 'error', hidden: true });
@@ -75,7 +119,13 @@ app.append(
     'header',
     { class: 'topbar' },
     h('h1', {}, h('span', { class: 'brand' }, 'decodekit'), ' playground'),
-    h('div', { class: 'backend', role: 'group', 'aria-label': 'backend' }, h('span', { class: 'label' }, 'Backend'), h('span', { class: 'segments' }, wasmButton, webGpuButton), backendNote),
+    h(
+      'div',
+      { class: 'backend', role: 'group', 'aria-label': 'backend' },
+      h('span', { class: 'label' }, 'Backend'),
+      h('span', { class: 'segments' }, wasmButton, webGpuButton),
+      backendNote,
+    ),
     h('div', { class: 'model' }, modelStatus, progressBar),
   ),
   h(
@@ -108,7 +158,11 @@ app.append(
       h('span', { class: 'tok draft' }, 'accepted draft token'),
       h('span', { class: 'tok bonus' }, 'bonus token'),
     ),
-    h('span', {}, 'Model: stories260K by Andrej Karpathy (MIT), converted from llama2.c by @decodekit/models at build time.'),
+    h(
+      'span',
+      {},
+      'Model: stories260K by Andrej Karpathy (MIT), converted from llama2.c by @decodekit/models at build time.',
+    ),
     offlineNote,
   ),
 );
@@ -140,7 +194,9 @@ function drawBackend(): void {
   webGpuButton.setAttribute('aria-pressed', String(activeBackend === 'webgpu'));
   webGpuButton.disabled = !webGpu.available || running !== undefined;
   wasmButton.disabled = running !== undefined;
-  webGpuButton.title = webGpu.available ? 'Run the model with WebGPU' : `WebGPU is off: ${webGpu.reason}`;
+  webGpuButton.title = webGpu.available
+    ? 'Run the model with WebGPU'
+    : `WebGPU is off: ${webGpu.reason}`;
   backendNote.textContent = webGpu.available ? '' : `WebGPU off: ${webGpu.reason}`;
 }
 
@@ -156,11 +212,15 @@ promptInput.addEventListener('keydown', event => {
 });
 maxTokensInput.addEventListener('change', () => {
   const value = Math.round(Number(maxTokensInput.value));
-  const maxTokens = Number.isFinite(value) ? Math.min(maxTokensLimit, Math.max(1, value)) : config.maxTokens;
+  const maxTokens = Number.isFinite(value)
+    ? Math.min(maxTokensLimit, Math.max(1, value))
+    : config.maxTokens;
   maxTokensInput.value = String(maxTokens);
   setConfig({ ...config, maxTokens });
 });
-paceInput.addEventListener('change', () => setConfig({ ...config, pace: Math.min(paceLimit, Number(paceInput.value) || 0) }));
+paceInput.addEventListener('change', () =>
+  setConfig({ ...config, pace: Math.min(paceLimit, Number(paceInput.value) || 0) }),
+);
 singleTab.addEventListener('click', () => {
   setConfig({ ...config, mode: 'single' });
   drawEditors();
@@ -207,7 +267,10 @@ function modelRef(name: string): ModelRef {
 
 async function detectWebGpu(): Promise<void> {
   if (!webGpuPackage) {
-    webGpu = { available: false, reason: 'this build has no @decodekit/backend-webgpu package yet' };
+    webGpu = {
+      available: false,
+      reason: 'this build has no @decodekit/backend-webgpu package yet',
+    };
     return;
   }
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
@@ -217,7 +280,9 @@ async function detectWebGpu(): Promise<void> {
   }
   try {
     const adapter = await gpu.requestAdapter();
-    webGpu = adapter ? { available: true, reason: '' } : { available: false, reason: 'no GPU adapter was found' };
+    webGpu = adapter
+      ? { available: true, reason: '' }
+      : { available: false, reason: 'no GPU adapter was found' };
   } catch (error) {
     webGpu = { available: false, reason: `requestAdapter failed: ${(error as Error).message}` };
   }
@@ -233,11 +298,17 @@ async function loadOn(backend: BackendChoice): Promise<void> {
   try {
     if (!modelsIndex) {
       const response = await fetch(new URL('models/index.json', document.baseURI));
-      if (!response.ok) throw new Error(`models/index.json answered HTTP ${response.status}: the model folders were not built.`);
+      if (!response.ok)
+        throw new Error(
+          `models/index.json answered HTTP ${response.status}: the model folders were not built.`,
+        );
       modelsIndex = (await response.json()) as ModelsIndex;
     }
     model = await engine.load(backend, modelRef(targetName), ({ phase, loaded, total }) => {
-      modelStatus.textContent = total > 1 ? `${phase} · ${(loaded / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} KiB` : `${phase}…`;
+      modelStatus.textContent =
+        total > 1
+          ? `${phase} · ${(loaded / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} KiB`
+          : `${phase}…`;
       progressBar.value = total > 0 ? loaded / total : 0;
     });
     activeBackend = backend;
@@ -277,8 +348,20 @@ function drawIdle(): void {
     const view = new RunView({ labels: model.labels, pace: 0, showTree: true, testId: 'single' });
     replaceChildren(results, view.element);
   } else {
-    const a = new RunView({ title: `A · ${labelOf(config.a)}`, labels: model.labels, pace: 0, showTree: false, testId: 'race-a' });
-    const b = new RunView({ title: `B · ${labelOf(config.b)}`, labels: model.labels, pace: 0, showTree: false, testId: 'race-b' });
+    const a = new RunView({
+      title: `A · ${labelOf(config.a)}`,
+      labels: model.labels,
+      pace: 0,
+      showTree: false,
+      testId: 'race-a',
+    });
+    const b = new RunView({
+      title: `B · ${labelOf(config.b)}`,
+      labels: model.labels,
+      pace: 0,
+      showTree: false,
+      testId: 'race-b',
+    });
     replaceChildren(results, h('div', { class: 'race' }, a.element, b.element));
   }
 }
@@ -339,9 +422,25 @@ async function run(): Promise<void> {
       setRunning({ views: [view] });
       await runInto(view, setup, setup.a);
     } else {
-      const a = new RunView({ title: `A · ${labelOf(setup.a)}`, labels, pace, showTree: false, testId: 'race-a' });
-      const b = new RunView({ title: `B · ${labelOf(setup.b)}`, labels, pace, showTree: false, testId: 'race-b' });
-      const verdict = h('div', { class: 'verdict', 'data-testid': 'race-verdict' }, 'A runs first, then B, on the same model and prompt.');
+      const a = new RunView({
+        title: `A · ${labelOf(setup.a)}`,
+        labels,
+        pace,
+        showTree: false,
+        testId: 'race-a',
+      });
+      const b = new RunView({
+        title: `B · ${labelOf(setup.b)}`,
+        labels,
+        pace,
+        showTree: false,
+        testId: 'race-b',
+      });
+      const verdict = h(
+        'div',
+        { class: 'verdict', 'data-testid': 'race-verdict' },
+        'A runs first, then B, on the same model and prompt.',
+      );
       replaceChildren(results, h('div', { class: 'race' }, a.element, b.element), verdict);
       setRunning({ views: [a, b] });
       b.setStatus('waiting', 'waiting for A');
@@ -352,7 +451,9 @@ async function run(): Promise<void> {
       }
       await runInto(b, setup, setup.b);
       if (stopRequested) return;
-      const same = a.tokenIds.length === b.tokenIds.length && a.tokenIds.every((id, index) => id === b.tokenIds[index]);
+      const same =
+        a.tokenIds.length === b.tokenIds.length &&
+        a.tokenIds.every((id, index) => id === b.tokenIds[index]);
       let firstDifference = -1;
       if (!same) {
         firstDifference = a.tokenIds.findIndex((id, index) => id !== b.tokenIds[index]);
@@ -363,14 +464,30 @@ async function run(): Promise<void> {
         verdict,
         h(
           'p',
-          { class: `identical ${same ? 'yes' : 'no'}`, 'data-testid': 'identical', 'data-identical': String(same) },
+          {
+            class: `identical ${same ? 'yes' : 'no'}`,
+            'data-testid': 'identical',
+            'data-identical': String(same),
+          },
           same
             ? `✓ Identical output: ${a.tokenIds.length} tokens, token for token.`
             : `✗ Outputs differ from token ${firstDifference + 1} (expected when sampling or with a lossy setting).`,
         ),
         raceChart(
-          { label: 'A', name: `A · ${labelOf(setup.a)}`, times: a.timeline.times, tokensPerSecond: rate(a), className: 'a' },
-          { label: 'B', name: `B · ${labelOf(setup.b)}`, times: b.timeline.times, tokensPerSecond: rate(b), className: 'b' },
+          {
+            label: 'A',
+            name: `A · ${labelOf(setup.a)}`,
+            times: a.timeline.times,
+            tokensPerSecond: rate(a),
+            className: 'a',
+          },
+          {
+            label: 'B',
+            name: `B · ${labelOf(setup.b)}`,
+            times: b.timeline.times,
+            tokensPerSecond: rate(b),
+            className: 'b',
+          },
         ),
       );
     }

@@ -24,7 +24,12 @@ export interface ModelSummary {
 
 /** Messages from the page to the engine worker. */
 export type EngineRequest =
-  | { readonly type: 'load'; readonly id: number; readonly backend: BackendChoice; readonly model: ModelRef }
+  | {
+      readonly type: 'load';
+      readonly id: number;
+      readonly backend: BackendChoice;
+      readonly model: ModelRef;
+    }
   | {
       readonly type: 'run';
       readonly id: number;
@@ -54,4 +59,9 @@ export type EngineResponse =
   | { readonly type: 'loaded'; readonly id: number; readonly model: ModelSummary }
   | { readonly type: 'events'; readonly id: number; readonly events: readonly TimedEvent[] }
   | { readonly type: 'finished'; readonly id: number }
-  | { readonly type: 'error'; readonly id: number; readonly name: string; readonly message: string };
+  | {
+      readonly type: 'error';
+      readonly id: number;
+      readonly name: string;
+      readonly message: string;
+    };

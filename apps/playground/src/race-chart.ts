@@ -40,7 +40,13 @@ export function raceChart(a: Racer, b: Racer): HTMLElement {
     return svg(
       'g',
       { class: 'legend-item' },
-      svg('line', { class: `race-line ${racer.className}`, x1: margin.left + 10, x2: margin.left + 28, y1: y - 4, y2: y - 4 }),
+      svg('line', {
+        class: `race-line ${racer.className}`,
+        x1: margin.left + 10,
+        x2: margin.left + 28,
+        y1: y - 4,
+        y2: y - 4,
+      }),
       svg('text', { class: `line-label ${racer.className}`, x: margin.left + 34, y }, racer.name),
     );
   };
@@ -50,10 +56,30 @@ export function raceChart(a: Racer, b: Racer): HTMLElement {
     const time = (maxTime * i) / 4;
     const tokens = Math.round((maxTokens * i) / 4);
     ticks.push(
-      svg('line', { class: 'grid-line', x1: px(time), x2: px(time), y1: margin.top, y2: margin.top + plotHeight }),
-      svg('text', { class: 'tick', x: px(time), y: height - margin.bottom + 14, 'text-anchor': 'middle' }, `${Math.round(time)}`),
-      svg('line', { class: 'grid-line', x1: margin.left, x2: margin.left + plotWidth, y1: py(tokens), y2: py(tokens) }),
-      svg('text', { class: 'tick', x: margin.left - 6, y: py(tokens) + 4, 'text-anchor': 'end' }, `${tokens}`),
+      svg('line', {
+        class: 'grid-line',
+        x1: px(time),
+        x2: px(time),
+        y1: margin.top,
+        y2: margin.top + plotHeight,
+      }),
+      svg(
+        'text',
+        { class: 'tick', x: px(time), y: height - margin.bottom + 14, 'text-anchor': 'middle' },
+        `${Math.round(time)}`,
+      ),
+      svg('line', {
+        class: 'grid-line',
+        x1: margin.left,
+        x2: margin.left + plotWidth,
+        y1: py(tokens),
+        y2: py(tokens),
+      }),
+      svg(
+        'text',
+        { class: 'tick', x: margin.left - 6, y: py(tokens) + 4, 'text-anchor': 'end' },
+        `${tokens}`,
+      ),
     );
   }
 
@@ -86,16 +112,52 @@ export function raceChart(a: Racer, b: Racer): HTMLElement {
     h('div', { class: 'bars' }, bar(a), bar(b)),
     svg(
       'svg',
-      { class: 'chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'tokens over time for A and B' },
+      {
+        class: 'chart',
+        viewBox: `0 0 ${width} ${height}`,
+        role: 'img',
+        'aria-label': 'tokens over time for A and B',
+      },
       ...ticks,
-      svg('line', { class: 'axis', x1: margin.left, x2: margin.left, y1: margin.top, y2: margin.top + plotHeight }),
-      svg('line', { class: 'axis', x1: margin.left, x2: margin.left + plotWidth, y1: margin.top + plotHeight, y2: margin.top + plotHeight }),
+      svg('line', {
+        class: 'axis',
+        x1: margin.left,
+        x2: margin.left,
+        y1: margin.top,
+        y2: margin.top + plotHeight,
+      }),
+      svg('line', {
+        class: 'axis',
+        x1: margin.left,
+        x2: margin.left + plotWidth,
+        y1: margin.top + plotHeight,
+        y2: margin.top + plotHeight,
+      }),
       line(a),
       line(b),
       legend(a, 0),
       legend(b, 1),
-      svg('text', { class: 'axis-label', x: margin.left + plotWidth / 2, y: height - 4, 'text-anchor': 'middle' }, 'ms since the run began'),
-      svg('text', { class: 'axis-label', x: 12, y: margin.top + plotHeight / 2, transform: `rotate(-90 12 ${margin.top + plotHeight / 2})`, 'text-anchor': 'middle' }, 'tokens'),
+      svg(
+        'text',
+        {
+          class: 'axis-label',
+          x: margin.left + plotWidth / 2,
+          y: height - 4,
+          'text-anchor': 'middle',
+        },
+        'ms since the run began',
+      ),
+      svg(
+        'text',
+        {
+          class: 'axis-label',
+          x: 12,
+          y: margin.top + plotHeight / 2,
+          transform: `rotate(-90 12 ${margin.top + plotHeight / 2})`,
+          'text-anchor': 'middle',
+        },
+        'tokens',
+      ),
     ),
   );
 }

@@ -56,17 +56,33 @@ export class RunView {
       readonly testId: string;
     },
   ) {
-    this.output = h('div', { class: 'output', 'data-testid': `${options.testId}-output`, 'aria-live': 'polite' });
+    this.output = h('div', {
+      class: 'output',
+      'data-testid': `${options.testId}-output`,
+      'aria-live': 'polite',
+    });
     this.statsElement = h('dl', { class: 'stats', 'data-testid': `${options.testId}-stats` });
-    this.status = h('span', { class: 'run-status', 'data-testid': `${options.testId}-status` }, 'idle');
-    if (options.showTree) this.treeElement = h('div', { class: 'tree-box', 'data-testid': `${options.testId}-tree` });
+    this.status = h(
+      'span',
+      { class: 'run-status', 'data-testid': `${options.testId}-status` },
+      'idle',
+    );
+    if (options.showTree)
+      this.treeElement = h('div', { class: 'tree-box', 'data-testid': `${options.testId}-tree` });
     this.element = h(
       'section',
       { class: 'run', 'data-testid': options.testId },
-      h('header', { class: 'run-header' }, options.title ? h('h2', {}, options.title) : false, this.status),
+      h(
+        'header',
+        { class: 'run-header' },
+        options.title ? h('h2', {}, options.title) : false,
+        this.status,
+      ),
       this.output,
       this.statsElement,
-      this.treeElement ? h('div', { class: 'tree-panel' }, h('h3', {}, 'Last draft tree'), this.treeElement) : false,
+      this.treeElement
+        ? h('div', { class: 'tree-panel' }, h('h3', {}, 'Last draft tree'), this.treeElement)
+        : false,
     );
     this.renderStats();
     if (this.treeElement) renderDraftTree(this.treeElement, undefined, options.labels);
@@ -199,9 +215,17 @@ export class RunView {
       this.stats.firstTokenAt !== undefined && this.stats.lastTokenAt !== undefined
         ? this.stats.lastTokenAt - this.stats.firstTokenAt
         : 0;
-    const tokensPerSecond = final ? final.tokensPerSecond : elapsed > 0 ? ((tokens - 1) * 1000) / elapsed : 0;
+    const tokensPerSecond = final
+      ? final.tokensPerSecond
+      : elapsed > 0
+        ? ((tokens - 1) * 1000) / elapsed
+        : 0;
     const tau = final ? final.meanAcceptedTokens : forwards > 0 ? tokens / forwards : 0;
-    const acceptance = final ? final.acceptanceRate : proposed > 0 ? accepted / proposed : undefined;
+    const acceptance = final
+      ? final.acceptanceRate
+      : proposed > 0
+        ? accepted / proposed
+        : undefined;
     const passes = final ? final.forwardPasses : forwards;
     const item = (name: string, value: string, key: string, hint: string): HTMLElement[] => [
       h('dt', { title: hint }, name),
@@ -209,7 +233,12 @@ export class RunView {
     ];
     replaceChildren(
       this.statsElement,
-      ...item('tokens/s', tokensPerSecond > 0 ? tokensPerSecond.toFixed(0) : '—', 'tokens-per-second', 'Generated tokens per second of decode time'),
+      ...item(
+        'tokens/s',
+        tokensPerSecond > 0 ? tokensPerSecond.toFixed(0) : '—',
+        'tokens-per-second',
+        'Generated tokens per second of decode time',
+      ),
       ...item('τ', tau > 0 ? tau.toFixed(2) : '—', 'tau', 'Mean tokens emitted per target forward'),
       ...item(
         'acceptance',
@@ -217,7 +246,12 @@ export class RunView {
         'acceptance',
         'Accepted draft tokens / proposed draft tokens',
       ),
-      ...item('forward passes', passes > 0 ? String(passes) : '—', 'forward-passes', 'Target-model forward calls (the prefill included once done)'),
+      ...item(
+        'forward passes',
+        passes > 0 ? String(passes) : '—',
+        'forward-passes',
+        'Target-model forward calls (the prefill included once done)',
+      ),
       ...item('tokens', String(tokens), 'tokens', 'Generated tokens'),
     );
   }

@@ -16,9 +16,12 @@ interface Precache {
 
 // scripts/offline-plugin.ts replaces the literal with the JSON text of the build's Precache. Reading it
 // through `self` keeps the minifier from folding the comparison below.
-const raw: string = (self as unknown as Record<string, string | undefined>).decodekitPrecache ?? '__DECODEKIT_PRECACHE__';
-const manifest: Precache =
-  raw.startsWith('{') ? (JSON.parse(raw) as Precache) : { version: 'dev', files: [] };
+const raw: string =
+  (self as unknown as Record<string, string | undefined>).decodekitPrecache ??
+  '__DECODEKIT_PRECACHE__';
+const manifest: Precache = raw.startsWith('{')
+  ? (JSON.parse(raw) as Precache)
+  : { version: 'dev', files: [] };
 const cacheName = `decodekit-playground-${manifest.version}`;
 
 self.addEventListener('install', event => {
@@ -35,7 +38,8 @@ self.addEventListener('activate', event => {
   event.waitUntil(
     (async () => {
       for (const name of await caches.keys()) {
-        if (name.startsWith('decodekit-playground-') && name !== cacheName) await caches.delete(name);
+        if (name.startsWith('decodekit-playground-') && name !== cacheName)
+          await caches.delete(name);
       }
       await self.clients.claim();
     })(),

@@ -20,20 +20,30 @@ const nodeHeight = 18;
  * Draws a draft tree left to right (depth = column): the pending token at the root, each draft row under its
  * parent, the accepted path in green, the bonus token the target added after it in amber, rejected rows grey.
  */
-export function renderDraftTree(container: HTMLElement, step: DraftStep | undefined, labels: readonly string[]): void {
+export function renderDraftTree(
+  container: HTMLElement,
+  step: DraftStep | undefined,
+  labels: readonly string[],
+): void {
   if (!step) {
     replaceChildren(
       container,
-      h('p', { class: 'muted' }, 'No draft yet. Speculative strategies show their last draft tree here.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'No draft yet. Speculative strategies show their last draft tree here.',
+      ),
     );
     return;
   }
   const rows = step.tokens.length;
-  const label = (id: number | undefined): string => (id === undefined ? '…' : (labels[id] ?? `#${id}`));
+  const label = (id: number | undefined): string =>
+    id === undefined ? '…' : (labels[id] ?? `#${id}`);
   const children: number[][] = Array.from({ length: rows + 1 }, () => []);
   for (let row = 0; row < rows; row++) children[step.parents[row] + 1].push(row + 1);
   const accepted = new Set(step.acceptedRows.map(row => row + 1));
-  const lastAccepted = step.acceptedRows.length > 0 ? step.acceptedRows[step.acceptedRows.length - 1] + 1 : 0;
+  const lastAccepted =
+    step.acceptedRows.length > 0 ? step.acceptedRows[step.acceptedRows.length - 1] + 1 : 0;
 
   // Node 0 is the root; node r + 1 is draft row r. Leaves take consecutive lines; parents sit on their first child's line.
   const line: number[] = Array.from({ length: rows + 2 }, () => 0);
@@ -84,20 +94,40 @@ export function renderDraftTree(container: HTMLElement, step: DraftStep | undefi
     const x2 = x(to);
     const y2 = y(to) + nodeHeight / 2;
     const bend = (x2 - x1) / 2;
-    edges.push(svg('path', { class: `edge ${kind}`, d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}` }));
+    edges.push(
+      svg('path', {
+        class: `edge ${kind}`,
+        d: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`,
+      }),
+    );
   };
 
-  drawNode(0, label(step.rootToken), 'root', `pending token ${step.rootToken ?? ''}: fed with the draft`);
+  drawNode(
+    0,
+    label(step.rootToken),
+    'root',
+    `pending token ${step.rootToken ?? ''}: fed with the draft`,
+  );
   for (let row = 0; row < rows; row++) {
     const node = row + 1;
     const parent = step.parents[row] + 1;
     const kind = accepted.has(node) ? 'accepted' : 'rejected';
     drawEdge(parent, node, kind);
-    drawNode(node, label(step.tokens[row]), kind, `row ${row}: token ${step.tokens[row]} (${kind})`);
+    drawNode(
+      node,
+      label(step.tokens[row]),
+      kind,
+      `row ${row}: token ${step.tokens[row]} (${kind})`,
+    );
   }
   if (step.bonusToken !== undefined) {
     drawEdge(lastAccepted, rows + 1, 'bonus');
-    drawNode(rows + 1, label(step.bonusToken), 'bonus', `bonus token ${step.bonusToken}: the target's own choice`);
+    drawNode(
+      rows + 1,
+      label(step.bonusToken),
+      'bonus',
+      `bonus token ${step.bonusToken}: the target's own choice`,
+    );
   }
 
   replaceChildren(
@@ -110,7 +140,14 @@ export function renderDraftTree(container: HTMLElement, step: DraftStep | undefi
     ),
     svg(
       'svg',
-      { class: 'tree', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'last draft tree' },
+      {
+        class: 'tree',
+        width,
+        height,
+        viewBox: `0 0 ${width} ${height}`,
+        role: 'img',
+        'aria-label': 'last draft tree',
+      },
       ...edges,
       ...nodes,
     ),

@@ -52,7 +52,11 @@ function countingFetch(onBytes: (bytes: number) => void): typeof fetch {
       },
       cancel: reason => reader.cancel(reason),
     });
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
@@ -71,16 +75,30 @@ function loadModel(id: number, choice: BackendChoice, ref: ModelRef): Promise<Lo
         const now = performance.now();
         if (now - lastPost > 50 || loaded >= total) {
           lastPost = now;
-          post({ type: 'progress', id, phase: `Downloading ${ref.name}`, loaded: Math.min(loaded, total), total });
+          post({
+            type: 'progress',
+            id,
+            phase: `Downloading ${ref.name}`,
+            loaded: Math.min(loaded, total),
+            total,
+          });
         }
       };
       // The folder is fetched here (counting bytes) and handed to the backend as ModelFiles: any backend
       // takes those, and the files stay in the Cache the service worker keeps.
       const files = await fetchModelFiles(ref.url, { fetch: countingFetch(onBytes) });
-      post({ type: 'progress', id, phase: `Compiling ${ref.name} (${choice})`, loaded: total, total });
+      post({
+        type: 'progress',
+        id,
+        phase: `Compiling ${ref.name} (${choice})`,
+        loaded: total,
+        total,
+      });
       const started = performance.now();
-      const result = await backend.load(files as Parameters<Backend['load']>[0], { name: ref.name });
-            (result as { loadMs?: number }).loadMs = performance.now() - started;
+      const result = await backend.load(files as Parameters<Backend['load']>[0], {
+        name: ref.name,
+      });
+      (result as { loadMs?: number }).loadMs = performance.now() - started;
       return result;
     })();
     model.catch(() => models.delete(key));
@@ -90,7 +108,11 @@ function loadModel(id: number, choice: BackendChoice, ref: ModelRef): Promise<Lo
 }
 
 function errorResponse(id: number, error: unknown): EngineResponse {
-  const name = DecodingError.isInstance(error) ? error.name : error instanceof Error ? error.name : 'Error';
+  const name = DecodingError.isInstance(error)
+    ? error.name
+    : error instanceof Error
+      ? error.name
+      : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   return { type: 'error', id, name, message };
 }
@@ -138,7 +160,11 @@ async function handleRun(request: Extract<EngineRequest, { type: 'run' }>): Prom
   try {
     const needsDraft = strategyById(request.side.strategy)?.needsDraftModel === true;
     const draft = needsDraft ? await loadModel(request.id, backend, request.draftModel) : undefined;
-    const { decoder } = await buildDecoder(request.side, { model, tokenizer: model.tokenizer, draftModel: draft });
+    const { decoder } = await buildDecoder(request.side, {
+      model,
+      tokenizer: model.tokenizer,
+      draftModel: draft,
+    });
     const options = generateOptionsOf(request.side, request.maxTokens, controller.signal);
     let batch: TimedEvent[] = [];
     let lastFlush = performance.now();

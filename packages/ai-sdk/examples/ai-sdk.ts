@@ -9,8 +9,12 @@ import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { generateText, Output, streamText, tool } from 'ai';
 import { z } from 'zod';
 
-export async function main(write: (text: string) => void = text => process.stdout.write(text)): Promise<void> {
-  const decodekit = createDecodekit({ strategies: { 'prompt-lookup': () => speculative({ drafter: promptLookup() }) } });
+export async function main(
+  write: (text: string) => void = text => process.stdout.write(text),
+): Promise<void> {
+  const decodekit = createDecodekit({
+    strategies: { 'prompt-lookup': () => speculative({ drafter: promptLookup() }) },
+  });
   const model = decodekit('karpathy/tinyllamas/stories260K');
   try {
     write('Story: ');
@@ -23,12 +27,22 @@ export async function main(write: (text: string) => void = text => process.stdou
     for await (const delta of story.textStream) write(delta);
 
     const person = z.object({ name: z.string().max(12), age: z.number().int().min(1).max(12) });
-    const { output } = await generateText({ model, output: Output.object({ schema: person }), prompt: 'Describe a child.', maxOutputTokens: 60 });
+    const { output } = await generateText({
+      model,
+      output: Output.object({ schema: person }),
+      prompt: 'Describe a child.',
+      maxOutputTokens: 60,
+    });
     write(`\nPerson: ${JSON.stringify(output)}\n`);
 
     const { toolCalls } = await generateText({
       model,
-      tools: { weather: tool({ description: 'Weather of a city.', inputSchema: z.object({ city: z.string().max(10) }) }) },
+      tools: {
+        weather: tool({
+          description: 'Weather of a city.',
+          inputSchema: z.object({ city: z.string().max(10) }),
+        }),
+      },
       toolChoice: 'required',
       prompt: 'What is the weather in Paris?',
       maxOutputTokens: 60,

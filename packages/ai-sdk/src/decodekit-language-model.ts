@@ -23,7 +23,14 @@ import {
   type LoadedModel,
   type LogitsProcessor,
 } from '@decodekit/core';
-import { outputConstraint, parseToolCall, toolCallReader, type JsonSchema, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import {
+  outputConstraint,
+  parseToolCall,
+  toolCallReader,
+  type JsonSchema,
+  type ToolChoice,
+  type ToolDefinition,
+} from '@decodekit/strategy-constrained';
 import { toChatMessages } from './to-chat-messages.js';
 import type { StrategyRegistry } from './strategy-registry.js';
 
@@ -86,10 +93,18 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
       const call = await this.prepare(model, options);
       let done: Extract<DecodeEvent, { type: 'done' }> | undefined;
       for await (const event of call.events) if (event.type === 'done') done = event;
-      if (!done || done.reason === 'abort') throw new AbortedError({ reason: options.abortSignal?.reason });
+      if (!done || done.reason === 'abort')
+        throw new AbortedError({ reason: options.abortSignal?.reason });
       const toolCall = call.toolsActive ? readToolCall(done.text, call.tools) : undefined;
       const content: LanguageModelV4Content[] = toolCall
-        ? [{ type: 'tool-call', toolCallId: this.context.generateId(), toolName: toolCall.name, input: toolCall.argumentsText }]
+        ? [
+            {
+              type: 'tool-call',
+              toolCallId: this.context.generateId(),
+              toolName: toolCall.name,
+              input: toolCall.argumentsText,
+            },
+          ]
         : [{ type: 'text', text: done.text }];
       return {
         content,
@@ -106,13 +121,19 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
   async doStream(options: LanguageModelV4CallOptions): Promise<LanguageModelV4StreamResult> {
     const model = await this.context.loadModel();
     const cancel = new AbortController();
-    const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, cancel.signal]) : cancel.signal;
+    const signal = options.abortSignal
+      ? AbortSignal.any([options.abortSignal, cancel.signal])
+      : cancel.signal;
     let release: (() => void) | undefined;
     const slot = new Promise<void>(resolve => {
-      void this.context.exclusive(model, () => new Promise<void>(done => {
-        release = done;
-        resolve();
-      }));
+      void this.context.exclusive(
+        model,
+        () =>
+          new Promise<void>(done => {
+            release = done;
+            resolve();
+          }),
+      );
     });
     let call: PreparedCall;
     try {
@@ -134,10 +155,14 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     // A call streams as tool input: the name as soon as it is complete, then the arguments as generated.
     const reader = toolCallReader();
     const callId = generateId();
-    const streamCall = (controller: ReadableStreamDefaultController<LanguageModelV4StreamPart>, text: string): boolean => {
+    const streamCall = (
+      controller: ReadableStreamDefaultController<LanguageModelV4StreamPart>,
+      text: string,
+    ): boolean => {
       const { name, argumentsDelta } = reader.push(text);
       if (name) controller.enqueue({ type: 'tool-input-start', id: callId, toolName: name });
-      if (argumentsDelta) controller.enqueue({ type: 'tool-input-delta', id: callId, delta: argumentsDelta });
+      if (argumentsDelta)
+        controller.enqueue({ type: 'tool-input-delta', id: callId, delta: argumentsDelta });
       return name !== undefined || argumentsDelta.length > 0;
     };
     const finish = (): void => {
@@ -157,7 +182,12 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     const stream = new ReadableStream<LanguageModelV4StreamPart>({
       start(controller) {
         controller.enqueue({ type: 'stream-start', warnings: call.warnings });
-        controller.enqueue({ type: 'response-metadata', id: generateId(), modelId, timestamp: new Date() });
+        controller.enqueue({
+          type: 'response-metadata',
+          id: generateId(),
+          modelId,
+          timestamp: new Date(),
+        });
       },
       async pull(controller) {
         try {
@@ -198,7 +228,12 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
               controller.enqueue({ type: 'tool-input-end', id: callId });
             }
             if (toolCall) {
-              controller.enqueue({ type: 'tool-call', toolCallId: callId, toolName: toolCall.name, input: toolCall.argumentsText });
+              controller.enqueue({
+                type: 'tool-call',
+                toolCallId: callId,
+                toolName: toolCall.name,
+                input: toolCall.argumentsText,
+              });
             } else if (mode === 'call') {
               // A call cut short (maxOutputTokens below what the tool needs): hand back the text.
               controller.enqueue({ type: 'text-start', id: textId });
@@ -233,7 +268,10 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     return { stream, request: { body: { prompt: options.prompt, strategy: call.strategy } } };
   }
 
-  private async prepare(model: LoadedModel, options: LanguageModelV4CallOptions): Promise<PreparedCall> {
+  private async prepare(
+    model: LoadedModel,
+    options: LanguageModelV4CallOptions,
+  ): Promise<PreparedCall> {
     options.abortSignal?.throwIfAborted();
     const warnings: SharedV4Warning[] = [];
     const providerOptions = (options.providerOptions?.decodekit ?? {}) as DecodekitProviderOptions;
@@ -247,29 +285,62 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     }
     const tools: ToolDefinition[] = [];
     for (const tool of options.tools ?? []) {
-      if (tool.type === 'function') tools.push({ name: tool.name, description: tool.description, parameters: tool.inputSchema as JsonSchema });
-      else warnings.push({ type: 'unsupported', feature: `provider tool ${tool.name}`, details: 'decodekit runs function tools only.' });
+      if (tool.type === 'function')
+        tools.push({
+          name: tool.name,
+          description: tool.description,
+          parameters: tool.inputSchema as JsonSchema,
+        });
+      else
+        warnings.push({
+          type: 'unsupported',
+          feature: `provider tool ${tool.name}`,
+          details: 'decodekit runs function tools only.',
+        });
     }
     const toolChoice = toolChoiceOf(options.toolChoice);
     const toolsActive = tools.length > 0 && toolChoice !== 'none';
     const format = options.responseFormat;
-    const schema: JsonSchema | undefined = format?.type === 'json' ? ((format.schema as JsonSchema | undefined) ?? true) : undefined;
-    if (options.reasoning !== undefined && options.reasoning !== 'provider-default' && options.reasoning !== 'none') {
-      warnings.push({ type: 'unsupported', feature: 'reasoning', details: 'decodekit models do not reason separately.' });
+    const schema: JsonSchema | undefined =
+      format?.type === 'json' ? ((format.schema as JsonSchema | undefined) ?? true) : undefined;
+    if (
+      options.reasoning !== undefined &&
+      options.reasoning !== 'provider-default' &&
+      options.reasoning !== 'none'
+    ) {
+      warnings.push({
+        type: 'unsupported',
+        feature: 'reasoning',
+        details: 'decodekit models do not reason separately.',
+      });
     }
 
     const chat = toChatMessages(options.prompt, tools, toolChoice);
-    const promptTokens = model.tokenizer.encode(model.tokenizer.applyChatTemplate(chat, { addGenerationPrompt: true }));
+    const promptTokens = model.tokenizer.encode(
+      model.tokenizer.applyChatTemplate(chat, { addGenerationPrompt: true }),
+    );
     const room = model.info.contextLength - promptTokens.length;
-    if (room < 1) throw new ContextLengthError({ length: promptTokens.length + 1, contextLength: model.info.contextLength, what: 'The prompt' });
+    if (room < 1)
+      throw new ContextLengthError({
+        length: promptTokens.length + 1,
+        contextLength: model.info.contextLength,
+        what: 'The prompt',
+      });
     let maxTokens = options.maxOutputTokens ?? this.context.defaultMaxTokens;
     if (maxTokens > room) {
       if (options.maxOutputTokens !== undefined) {
-        throw new ContextLengthError({ length: promptTokens.length + maxTokens, contextLength: model.info.contextLength, what: 'The prompt plus maxOutputTokens' });
+        throw new ContextLengthError({
+          length: promptTokens.length + maxTokens,
+          contextLength: model.info.contextLength,
+          what: 'The prompt plus maxOutputTokens',
+        });
       }
       maxTokens = room;
     }
-    const constraint = outputConstraint({ schema, tools, toolChoice }, { tokenizer: model.tokenizer, maxTokens });
+    const constraint = outputConstraint(
+      { schema, tools, toolChoice },
+      { tokenizer: model.tokenizer, maxTokens },
+    );
     const strategyName = providerOptions.strategy ?? 'autoregressive';
     const setup = await this.context.strategies.resolve(strategyName, this.modelId, model);
 
@@ -278,21 +349,39 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     if (options.topP !== undefined) generate.topP = options.topP;
     if (options.topK !== undefined) generate.topK = options.topK;
     if (options.presencePenalty !== undefined) generate.presencePenalty = options.presencePenalty;
-    if (options.frequencyPenalty !== undefined) generate.frequencyPenalty = options.frequencyPenalty;
+    if (options.frequencyPenalty !== undefined)
+      generate.frequencyPenalty = options.frequencyPenalty;
     if (options.seed !== undefined) generate.seed = options.seed;
     if (providerOptions.minP !== undefined) generate.minP = providerOptions.minP;
-    if (providerOptions.repetitionPenalty !== undefined) generate.repetitionPenalty = providerOptions.repetitionPenalty;
+    if (providerOptions.repetitionPenalty !== undefined)
+      generate.repetitionPenalty = providerOptions.repetitionPenalty;
     if (providerOptions.ignoreEos) generate.ignoreEos = true;
     if (options.stopSequences?.length) {
       // A constrained answer ends where its grammar says; a stop sequence could cut it into invalid JSON.
-      if (constraint) warnings.push({ type: 'unsupported', feature: 'stopSequences', details: 'not applied while the output is constrained (JSON or tools).' });
+      if (constraint)
+        warnings.push({
+          type: 'unsupported',
+          feature: 'stopSequences',
+          details: 'not applied while the output is constrained (JSON or tools).',
+        });
       else generate.stop = options.stopSequences;
     }
     resolveGenerateOptions(generate); // bad values throw here, not from inside the stream
     const processors: LogitsProcessor<unknown>[] = [...(setup.processors ?? [])];
     if (constraint) processors.push(constraint);
-    const decoder = createDecoder({ model: setup.model ?? model, tokenizer: model.tokenizer, processors, strategy: setup.strategy });
-    return { events: decoder.stream({ tokens: promptTokens }, generate), tools, toolsActive, warnings, strategy: strategyName };
+    const decoder = createDecoder({
+      model: setup.model ?? model,
+      tokenizer: model.tokenizer,
+      processors,
+      strategy: setup.strategy,
+    });
+    return {
+      events: decoder.stream({ tokens: promptTokens }, generate),
+      tools,
+      toolsActive,
+      warnings,
+      strategy: strategyName,
+    };
   }
 }
 
@@ -312,7 +401,10 @@ function readToolCall(text: string, tools: readonly ToolDefinition[]) {
 
 function finishReasonOf(reason: FinishReason, toolCall: boolean): LanguageModelV4FinishReason {
   if (toolCall) return { unified: 'tool-calls', raw: reason };
-  return { unified: reason === 'length' ? 'length' : reason === 'abort' ? 'other' : 'stop', raw: reason };
+  return {
+    unified: reason === 'length' ? 'length' : reason === 'abort' ? 'other' : 'stop',
+    raw: reason,
+  };
 }
 
 function usageOf(input: number, output: number): LanguageModelV4Usage {
@@ -322,8 +414,13 @@ function usageOf(input: number, output: number): LanguageModelV4Usage {
   };
 }
 
-function metadataOf(stats: DecodeStats, reason: FinishReason, strategy: string): SharedV4ProviderMetadata {
+function metadataOf(
+  stats: DecodeStats,
+  reason: FinishReason,
+  strategy: string,
+): SharedV4ProviderMetadata {
   const json: Record<string, number> = {};
-  for (const [key, value] of Object.entries(stats)) if (typeof value === 'number' && Number.isFinite(value)) json[key] = value;
+  for (const [key, value] of Object.entries(stats))
+    if (typeof value === 'number' && Number.isFinite(value)) json[key] = value;
   return { decodekit: { strategy, finishReason: reason, stats: json } };
 }

@@ -1,4 +1,9 @@
-import { NoSuchModelError, type EmbeddingModelV4, type ImageModelV4, type ProviderV4 } from '@ai-sdk/provider';
+import {
+  NoSuchModelError,
+  type EmbeddingModelV4,
+  type ImageModelV4,
+  type ProviderV4,
+} from '@ai-sdk/provider';
 import { InvalidArgumentError, type LoadedModel, type StrategyDescriptor } from '@decodekit/core';
 import { randomUUID } from 'node:crypto';
 import { DecodekitLanguageModel } from './decodekit-language-model.js';
@@ -47,7 +52,10 @@ export interface DecodekitProvider extends ProviderV4 {
 export function createDecodekit(settings: DecodekitProviderSettings = {}): DecodekitProvider {
   const defaultMaxTokens = settings.defaultMaxTokens ?? 256;
   if (!Number.isInteger(defaultMaxTokens) || defaultMaxTokens < 1) {
-    throw new InvalidArgumentError({ argument: 'defaultMaxTokens', message: `must be a positive integer, got ${defaultMaxTokens}.` });
+    throw new InvalidArgumentError({
+      argument: 'defaultMaxTokens',
+      message: `must be a positive integer, got ${defaultMaxTokens}.`,
+    });
   }
   const strategies = new StrategyRegistry(settings.strategies ?? {}, settings.strategyCatalog);
   const loaded = new Map<string, Promise<LoadedModel>>();
@@ -68,7 +76,11 @@ export function createDecodekit(settings: DecodekitProviderSettings = {}): Decod
 
   const languageModel = (modelId: string): DecodekitLanguageModel => {
     if (typeof modelId !== 'string' || modelId.length === 0) {
-      throw new NoSuchModelError({ modelId: String(modelId), modelType: 'languageModel', message: 'decodekit needs a model id: a folder path, a hub id or a key of `models`.' });
+      throw new NoSuchModelError({
+        modelId: String(modelId),
+        modelType: 'languageModel',
+        message: 'decodekit needs a model id: a folder path, a hub id or a key of `models`.',
+      });
     }
     return new DecodekitLanguageModel(modelId, {
       provider,
@@ -79,15 +91,24 @@ export function createDecodekit(settings: DecodekitProviderSettings = {}): Decod
       exclusive(model, run) {
         const previous = locks.get(model) ?? Promise.resolve();
         const next = previous.then(run, run);
-        locks.set(model, next.catch(() => undefined));
+        locks.set(
+          model,
+          next.catch(() => undefined),
+        );
         return next;
       },
     });
   };
 
-  const unsupported = (modelType: 'embeddingModel' | 'imageModel') => (modelId: string): never => {
-    throw new NoSuchModelError({ modelId, modelType, message: `decodekit has no ${modelType === 'embeddingModel' ? 'embedding' : 'image'} models.` });
-  };
+  const unsupported =
+    (modelType: 'embeddingModel' | 'imageModel') =>
+    (modelId: string): never => {
+      throw new NoSuchModelError({
+        modelId,
+        modelType,
+        message: `decodekit has no ${modelType === 'embeddingModel' ? 'embedding' : 'image'} models.`,
+      });
+    };
 
   return Object.assign((modelId: string) => languageModel(modelId), {
     specificationVersion: 'v4' as const,
@@ -98,13 +119,17 @@ export function createDecodekit(settings: DecodekitProviderSettings = {}): Decod
       const pending = [...loaded.values()];
       loaded.clear();
       const models = await Promise.allSettled(pending);
-      await Promise.all(models.map(result => (result.status === 'fulfilled' ? result.value.dispose() : undefined)));
+      await Promise.all(
+        models.map(result => (result.status === 'fulfilled' ? result.value.dispose() : undefined)),
+      );
     },
   });
 }
 
 async function loadByName(ref: string): Promise<LoadedModel> {
-  const backend = (await import('@decodekit/backend-onnx')) as { loadModel?: (ref: string) => Promise<LoadedModel> };
+  const backend = (await import('@decodekit/backend-onnx')) as {
+    loadModel?: (ref: string) => Promise<LoadedModel>;
+  };
   if (typeof backend.loadModel !== 'function') {
     throw new InvalidArgumentError({
       argument: 'modelId',

@@ -1,5 +1,11 @@
 import { StrategyRegistry as CatalogRegistry } from '@decodekit/catalog';
-import type { CausalLM, LoadedModel, LogitsProcessor, Strategy, StrategyDescriptor } from '@decodekit/core';
+import type {
+  CausalLM,
+  LoadedModel,
+  LogitsProcessor,
+  Strategy,
+  StrategyDescriptor,
+} from '@decodekit/core';
 
 /** What a named strategy sets up: a strategy, processors, a wrapped model, in any combination. */
 export interface StrategySetup {
@@ -13,7 +19,9 @@ export interface StrategySetup {
  * Makes a strategy for one model, e.g. `() => speculative({ drafter: promptLookup() })`. Called once per
  * (model, name) and reused.
  */
-export type StrategyFactory = (model: LoadedModel) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
+export type StrategyFactory = (
+  model: LoadedModel,
+) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
 
 /**
  * Resolves `providerOptions.decodekit.strategy` to setups, once per (model, value): the provider's named
@@ -21,7 +29,10 @@ export type StrategyFactory = (model: LoadedModel) => Strategy | StrategySetup |
  * `prompt-lookup:maxNgramSize=2`), whose options are checked by core's `parseStrategyOptions`.
  */
 export class StrategyRegistry extends CatalogRegistry {
-  constructor(factories: Readonly<Record<string, StrategyFactory>>, descriptors?: readonly StrategyDescriptor[]) {
+  constructor(
+    factories: Readonly<Record<string, StrategyFactory>>,
+    descriptors?: readonly StrategyDescriptor[],
+  ) {
     super({
       factories,
       descriptors,

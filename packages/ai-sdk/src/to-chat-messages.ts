@@ -1,6 +1,10 @@
 import type { LanguageModelV4Prompt, LanguageModelV4ToolResultOutput } from '@ai-sdk/provider';
 import { InvalidArgumentError, type ChatMessage } from '@decodekit/core';
-import { toolInstruction, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import {
+  toolInstruction,
+  type ToolChoice,
+  type ToolDefinition,
+} from '@decodekit/strategy-constrained';
 
 /**
  * Turns an AI SDK prompt into decodekit chat messages for the tokenizer's chat template. Text parts are
@@ -10,7 +14,11 @@ import { toolInstruction, type ToolChoice, type ToolDefinition } from '@decodeki
  *
  * @throws InvalidArgumentError for file (image, audio, PDF...) parts: decodekit models read text only.
  */
-export function toChatMessages(prompt: LanguageModelV4Prompt, tools: readonly ToolDefinition[], toolChoice: ToolChoice): ChatMessage[] {
+export function toChatMessages(
+  prompt: LanguageModelV4Prompt,
+  tools: readonly ToolDefinition[],
+  toolChoice: ToolChoice,
+): ChatMessage[] {
   const messages: ChatMessage[] = [];
   prompt.forEach((message, index) => {
     switch (message.role) {
@@ -36,21 +44,24 @@ export function toChatMessages(prompt: LanguageModelV4Prompt, tools: readonly To
         const pieces: string[] = [];
         for (const part of message.content) {
           if (part.type === 'text') pieces.push(part.text);
-          else if (part.type === 'tool-call') pieces.push(JSON.stringify({ name: part.toolName, arguments: part.input }));
+          else if (part.type === 'tool-call')
+            pieces.push(JSON.stringify({ name: part.toolName, arguments: part.input }));
         }
         messages.push({ role: 'assistant', content: pieces.join('') });
         return;
       }
       case 'tool':
         for (const part of message.content) {
-          if (part.type === 'tool-result') messages.push({ role: 'tool', content: outputText(part.output) });
+          if (part.type === 'tool-result')
+            messages.push({ role: 'tool', content: outputText(part.output) });
         }
         return;
     }
   });
   if (tools.length > 0 && toolChoice !== 'none') {
     const instruction = toolInstruction(tools, toolChoice);
-    if (messages[0]?.role === 'system') messages[0] = { role: 'system', content: `${messages[0].content}\n\n${instruction}` };
+    if (messages[0]?.role === 'system')
+      messages[0] = { role: 'system', content: `${messages[0].content}\n\n${instruction}` };
     else messages.unshift({ role: 'system', content: instruction });
   }
   return messages;

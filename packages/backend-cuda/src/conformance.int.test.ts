@@ -1,4 +1,10 @@
-import { createDecoder, speculative, type CausalLM, type LoadedModel, type Strategy } from '@decodekit/core';
+import {
+  createDecoder,
+  speculative,
+  type CausalLM,
+  type LoadedModel,
+  type Strategy,
+} from '@decodekit/core';
 import { createCpuBackend, loadModel } from '@decodekit/backend-onnx';
 import { runBackendConformance } from '@decodekit/conformance';
 import { draftModel } from '@decodekit/strategy-draft-model';
@@ -41,7 +47,10 @@ if (unavailable !== undefined) {
     const generate = (model: CausalLM, strategy?: Strategy) => {
       let decoder = createDecoder({ model });
       if (strategy) decoder = decoder.use(strategy);
-      return decoder.generate({ tokens: [1, 403, 407, 261, 378] }, { maxTokens: 100, temperature: 0 });
+      return decoder.generate(
+        { tokens: [1, 403, 407, 261, 378] },
+        { maxTokens: 100, temperature: 0 },
+      );
     };
 
     it('autoregressive greedy equals the CPU backend (100 tokens)', async () => {

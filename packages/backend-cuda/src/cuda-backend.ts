@@ -31,7 +31,9 @@ export interface CudaBackendOptions extends OnnxBackendOptions {
 }
 
 /** The CUDA provider's shared libraries onnxruntime-node needs next to its own library. */
-export function cudaProviderLibraries(platform: NodeJS.Platform = process.platform): readonly string[] {
+export function cudaProviderLibraries(
+  platform: NodeJS.Platform = process.platform,
+): readonly string[] {
   return platform === 'win32'
     ? ['onnxruntime_providers_shared.dll', 'onnxruntime_providers_cuda.dll']
     : ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'];
@@ -96,7 +98,10 @@ export function createCudaBackend(options: CudaBackendOptions = {}): Backend {
     });
   }
   if (runtimeDirectory !== undefined && typeof runtimeDirectory !== 'string') {
-    throw new InvalidArgumentError({ argument: 'runtimeDirectory', message: 'must be a folder path.' });
+    throw new InvalidArgumentError({
+      argument: 'runtimeDirectory',
+      message: 'must be a folder path.',
+    });
   }
   if (!['disabled', 'basic', 'extended', 'all'].includes(graphOptimizationLevel)) {
     throw new InvalidArgumentError({

@@ -148,8 +148,14 @@ async function backendLoop(
 }
 
 /** (c) The whole decoder: createDecoder(...).generate, with its processors, events and detokenizer. */
-async function decoderLoop(model: LoadedModel, steps: number): Promise<{ ids: number[]; seconds: number }> {
-  const result = await createDecoder({ model }).generate({ tokens: prompt }, { maxTokens: steps + 1, ignoreEos: true });
+async function decoderLoop(
+  model: LoadedModel,
+  steps: number,
+): Promise<{ ids: number[]; seconds: number }> {
+  const result = await createDecoder({ model }).generate(
+    { tokens: prompt },
+    { maxTokens: steps + 1, ignoreEos: true },
+  );
   // decodeMs covers every decode step after the prefill of the prompt minus its last token.
   return { ids: result.tokens, seconds: result.stats.decodeMs / 1000 };
 }
@@ -199,7 +205,8 @@ async function bench(label: string, folder: string): Promise<void> {
   const ours: number[] = [];
   const decoder: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['minimal', 'backend', 'decoder'] : ['decoder', 'backend', 'minimal'];
+    const order =
+      round % 2 === 0 ? ['minimal', 'backend', 'decoder'] : ['decoder', 'backend', 'minimal'];
     for (const which of order) {
       if (which === 'decoder') {
         const { seconds, ids } = await decoderLoop(full, tokens);

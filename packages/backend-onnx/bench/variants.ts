@@ -29,7 +29,9 @@ const { values: args } = parseArgs({
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const checkout = resolve(packageRoot, '..', '..');
 // eslint-disable-next-line no-process-env -- bench script
-const models = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? join(checkout, '..', 'shared', 'models'));
+const models = resolve(
+  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? join(checkout, '..', 'shared', 'models'),
+);
 const promptsFile = join(models, '..', 'bench', 'stories.jsonl');
 const prompts = readFileSync(promptsFile, 'utf8')
   .split('\n')
@@ -42,7 +44,10 @@ const variants: Array<{ label: string; variant: Variant }> = [
   { label: 'fp32', variant: {} },
   { label: 'fp16', variant: { dtype: 'fp16' } },
   { label: 'q8 (per-row int8, MatMulInteger)', variant: { dtype: 'q8' } },
-  { label: 'q8 per-tensor (DynamicQuantizeLinear)', variant: { dtype: 'q8', q8Activations: 'per-tensor' } },
+  {
+    label: 'q8 per-tensor (DynamicQuantizeLinear)',
+    variant: { dtype: 'q8', q8Activations: 'per-tensor' },
+  },
   { label: 'q4 (MatMulNBits, block 32)', variant: { dtype: 'q4' } },
   { label: 'q4f16', variant: { dtype: 'q4f16' } },
   { label: 'merged (use_cache_branch)', variant: { layout: 'merged' } },
@@ -52,8 +57,16 @@ const variants: Array<{ label: string; variant: Variant }> = [
   { label: 'GroupQueryAttention (com.microsoft)', variant: { attention: 'group-query' } },
 ];
 const sources = [
-  { name: 'stories260K', checkpoint: join(models, 'karpathy', 'tinyllamas', 'stories260K', 'stories260K.bin'), tokenizer: join(models, 'karpathy', 'tinyllamas', 'stories260K', 'tok512.bin') },
-  { name: 'llama2xs', checkpoint: join(models, 'llama2xs', 'model.bin'), tokenizer: join(models, 'llama2xs', 'tok512.bin') },
+  {
+    name: 'stories260K',
+    checkpoint: join(models, 'karpathy', 'tinyllamas', 'stories260K', 'stories260K.bin'),
+    tokenizer: join(models, 'karpathy', 'tinyllamas', 'stories260K', 'tok512.bin'),
+  },
+  {
+    name: 'llama2xs',
+    checkpoint: join(models, 'llama2xs', 'model.bin'),
+    tokenizer: join(models, 'llama2xs', 'tok512.bin'),
+  },
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'decodekit-variants-'));
@@ -108,7 +121,7 @@ for (const source of sources) {
 const table = [
   `Measured by \`pnpm --filter @decodekit/backend-onnx run bench:variants\` (${prompts.length} prompts of ` +
     `stories.jsonl, greedy, max_tokens as given there, \`--plain\` conversions, 1 intra-op thread, onnxruntime-node ` +
-    '1.30.0. Tokens/s depend on the machine\'s load (these come from a shared 2-core container running other jobs) and ' +
+    "1.30.0. Tokens/s depend on the machine's load (these come from a shared 2-core container running other jobs) and " +
     'swing 2-3× between runs; the agreement columns are exact. q4 (16 levels with a zero point per block of 32) is ' +
     'hard on these sub-1M-parameter models: the text stays fluent but leaves the fp32 path within a few tokens).',
   '',

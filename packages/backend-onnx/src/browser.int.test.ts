@@ -109,7 +109,10 @@ describe('browser entry', () => {
     try {
       expect(requested).toContain(`${genaiBase}/model.onnx.data`);
       expect(model.info).toMatchObject({ vocabSize: 32000, numLayers: 2, eosTokenIds: [1] });
-      const { tokens } = await createDecoder({ model }).generate({ tokens: [0, 450, 4996] }, { maxTokens: 6, temperature: 0 });
+      const { tokens } = await createDecoder({ model }).generate(
+        { tokens: [0, 450, 4996] },
+        { maxTokens: 6, temperature: 0 },
+      );
       expect(tokens).toHaveLength(6);
     } finally {
       await model.dispose();
@@ -133,10 +136,15 @@ describe('browser entry', () => {
         return new Response('not found', { status: 404 });
       }
     };
-    const model = await createWasmBackend({ fetch, createTokenizer: stubTokenizerFactory }).load(splitBase);
+    const model = await createWasmBackend({ fetch, createTokenizer: stubTokenizerFactory }).load(
+      splitBase,
+    );
     try {
       const { promptIds, generatedIds } = stories260KGolden();
-      const { tokens } = await createDecoder({ model }).generate({ tokens: promptIds }, { maxTokens: 12, temperature: 0 });
+      const { tokens } = await createDecoder({ model }).generate(
+        { tokens: promptIds },
+        { maxTokens: 12, temperature: 0 },
+      );
       expect(tokens).toEqual(generatedIds.slice(0, 12));
     } finally {
       await model.dispose();

@@ -29,7 +29,8 @@ export function fileCostProfile({
     load() {
       try {
         const parsed = JSON.parse(readFileSync(path, 'utf8')) as { costs?: unknown };
-        if (!Array.isArray(parsed.costs) || !parsed.costs.every(value => typeof value === 'number')) return undefined;
+        if (!Array.isArray(parsed.costs) || !parsed.costs.every(value => typeof value === 'number'))
+          return undefined;
         return Float64Array.from(parsed.costs as number[]);
       } catch {
         return undefined; // none stored yet, or unreadable: measure again
@@ -39,7 +40,13 @@ export function fileCostProfile({
       try {
         mkdirSync(join(cacheDir, COST_PROFILE_FOLDER), { recursive: true });
         const temporary = `${path}.${process.pid}.tmp`;
-        const record = { modelFolder, backendKey, cpu: cpus()[0]?.model, measuredAt: new Date().toISOString(), costs: Array.from(costs) };
+        const record = {
+          modelFolder,
+          backendKey,
+          cpu: cpus()[0]?.model,
+          measuredAt: new Date().toISOString(),
+          costs: Array.from(costs),
+        };
         writeFileSync(temporary, `${JSON.stringify(record, null, 1)}\n`);
         renameSync(temporary, path);
       } catch {
@@ -59,6 +66,14 @@ function profileKey(modelFolder: string, backendKey: string): string {
     // Layouts without onnx/model.onnx: the folder path alone keys the profile.
   }
   const cpu = cpus();
-  const fingerprint = JSON.stringify([modelFolder, stamp, backendKey, platform(), arch(), cpu[0]?.model, cpu.length]);
+  const fingerprint = JSON.stringify([
+    modelFolder,
+    stamp,
+    backendKey,
+    platform(),
+    arch(),
+    cpu[0]?.model,
+    cpu.length,
+  ]);
   return createHash('sha256').update(fingerprint).digest('hex').slice(0, 32);
 }

@@ -7,7 +7,8 @@ function buildTable(): Float32Array {
     const sign = bits & 0x8000 ? -1 : 1;
     const exponent = (bits >> 10) & 0x1f;
     const fraction = bits & 0x3ff;
-    if (exponent === 0) values[bits] = sign * fraction * 2 ** -24; // zero and subnormals
+    if (exponent === 0)
+      values[bits] = sign * fraction * 2 ** -24; // zero and subnormals
     else if (exponent === 31) values[bits] = fraction === 0 ? sign * Infinity : NaN;
     else values[bits] = sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
   }
@@ -18,7 +19,10 @@ function buildTable(): Float32Array {
  * Widens float16 values (raw bits, as ONNX Runtime for JavaScript returns them in a Uint16Array) to float32.
  * Exact: every float16 value is representable in float32.
  */
-export function float16ToFloat32(bits: Uint16Array, target = new Float32Array(bits.length)): Float32Array {
+export function float16ToFloat32(
+  bits: Uint16Array,
+  target = new Float32Array(bits.length),
+): Float32Array {
   const values = (table ??= buildTable());
   for (let index = 0; index < bits.length; index++) target[index] = values[bits[index]];
   return target;

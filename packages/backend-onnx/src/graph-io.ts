@@ -91,7 +91,8 @@ export function discoverGraphIO(
   const layerProbe = withoutPast ? 'present.%.key' : 'past_key_values.%.key';
   const names = withoutPast ? outputs : inputs;
   while (names.has(layerProbe.replace('%', String(numLayers)))) numLayers++;
-  if (numLayers === 0) throw missing(withoutPast ? 'output' : 'input', layerProbe.replace('%', '0'));
+  if (numLayers === 0)
+    throw missing(withoutPast ? 'output' : 'input', layerProbe.replace('%', '0'));
   const pastNames: string[] = [];
   const presentNames: string[] = [];
   for (let layer = 0; layer < numLayers; layer++) {
@@ -124,7 +125,11 @@ export function discoverGraphIO(
   }
   const inputMeta = session.inputMetadata;
   const outputMeta = session.outputMetadata;
-  const expectType = (meta: OrtValueMetadata | undefined, name: string, types: readonly string[]) => {
+  const expectType = (
+    meta: OrtValueMetadata | undefined,
+    name: string,
+    types: readonly string[],
+  ) => {
     if (meta?.isTensor && !types.includes(meta.type)) {
       const hint =
         meta.type === 'bfloat16'

@@ -18,7 +18,9 @@ function rowsOf(model: LoadedModel, tokens: readonly number[]): Float32Array {
   const table = model.embeddingTable();
   const dim = model.info.hiddenSize;
   const rows = new Float32Array(tokens.length * dim);
-  tokens.forEach((token, row) => rows.set(table.subarray(token * dim, (token + 1) * dim), row * dim));
+  tokens.forEach((token, row) =>
+    rows.set(table.subarray(token * dim, (token + 1) * dim), row * dim),
+  );
   return rows;
 }
 
@@ -37,12 +39,19 @@ describe('onnx-cpu forward({ embeddings }) (onnx/model_embeds.onnx)', () => {
   });
 
   it("the tokens' own embedding rows give the token forward's logits and hidden states", async () => {
-    const byTokens = await model.createSequence().forward({ tokens: Int32Array.from(prompt), hidden: true });
-    const byEmbeddings = await model
+    const byTokens = await model
       .createSequence()
-      .forward({ tokens: Int32Array.from(prompt), embeddings: rowsOf(model, prompt), hidden: true });
+      .forward({ tokens: Int32Array.from(prompt), hidden: true });
+    const byEmbeddings = await model.createSequence().forward({
+      tokens: Int32Array.from(prompt),
+      embeddings: rowsOf(model, prompt),
+      hidden: true,
+    });
     expect(maxDiff(byEmbeddings.logits, byTokens.logits)).toBeLessThan(1e-4);
-    assert(byEmbeddings.hidden && byTokens.hidden, 'forward({ hidden: true }) returns hidden states');
+    assert(
+      byEmbeddings.hidden && byTokens.hidden,
+      'forward({ hidden: true }) returns hidden states',
+    );
     expect(maxDiff(byEmbeddings.hidden, byTokens.hidden)).toBeLessThan(1e-4);
   });
 
@@ -68,7 +77,9 @@ describe('onnx-cpu forward({ embeddings }) (onnx/model_embeds.onnx)', () => {
     await mixed.forward({ ...tree, embeddings: rowsOf(model, [300, 301, 302]) });
     mixed.commit([2]);
     const after = { tokens: Int32Array.of(310) };
-    expect(maxDiff((await mixed.forward(after)).logits, (await reference.forward(after)).logits)).toBeLessThan(1e-4);
+    expect(
+      maxDiff((await mixed.forward(after)).logits, (await reference.forward(after)).logits),
+    ).toBeLessThan(1e-4);
   });
 
   it('a non-one-hot mixture changes the logits (the embeddings are really used)', async () => {
@@ -84,7 +95,10 @@ describe('onnx-cpu forward({ embeddings }) (onnx/model_embeds.onnx)', () => {
 
   it('rejects embeddings of the wrong size', async () => {
     await expect(
-      model.createSequence().forward({ tokens: Int32Array.of(1, 2), embeddings: new Float32Array(model.info.hiddenSize) }),
+      model.createSequence().forward({
+        tokens: Int32Array.of(1, 2),
+        embeddings: new Float32Array(model.info.hiddenSize),
+      }),
     ).rejects.toThrow(/embeddings/);
   });
 

@@ -38,7 +38,10 @@ async function thirdPartyFolder(ref: string): Promise<string | undefined> {
  * @example
  * const model = await loadModel('karpathy/tinyllamas/stories260K');
  */
-export async function loadModel(ref: string, { backend = createCpuBackend(), ...resolveOptions }: LoadModelOptions = {}): Promise<LoadedModel> {
+export async function loadModel(
+  ref: string,
+  { backend = createCpuBackend(), ...resolveOptions }: LoadModelOptions = {},
+): Promise<LoadedModel> {
   const folder = (await thirdPartyFolder(ref)) ?? (await resolveModel(ref, resolveOptions));
   const model = await backend.load(folder, { name: ref, signal: resolveOptions.signal });
   // The measured cost curve of adaptive draft sizing persists per model, backend settings and machine.

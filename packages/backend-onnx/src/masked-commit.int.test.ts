@@ -54,7 +54,9 @@ describe('masked (lazy) commits', () => {
     sequence.truncate(sequence.tokens.length - 7);
     // Committed now: context[0 .. length - 8); feed the next token of the context after them.
     const truncated = context.slice(0, context.length - 7);
-    const after = await sequence.forward({ tokens: Int32Array.from([truncated[truncated.length - 1]]) });
+    const after = await sequence.forward({
+      tokens: Int32Array.from([truncated[truncated.length - 1]]),
+    });
     expect(maxDiff(after.logits, await chainLogits(truncated))).toBeLessThan(1e-4);
     const forked = await fork.forward({ tokens: Int32Array.from([context[context.length - 1]]) });
     expect(maxDiff(forked.logits, await chainLogits(context))).toBeLessThan(1e-4);

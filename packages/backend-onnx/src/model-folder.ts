@@ -76,7 +76,8 @@ export async function findGraphLayout(folder: string): Promise<GraphLayout | und
     return { kind: 'genai', graph: graphFile };
   }
   if (!hasConfig) return undefined;
-  for (const graph of GRAPH_FILES) if (await isFile(join(absolute, graph))) return { kind: 'hf', graph };
+  for (const graph of GRAPH_FILES)
+    if (await isFile(join(absolute, graph))) return { kind: 'hf', graph };
   for (const pair of SPLIT_GRAPH_FILES) {
     if ((await isFile(join(absolute, pair.first))) && (await isFile(join(absolute, pair.withPast))))
       return { kind: 'hf', graph: pair.withPast, first: pair.first };
@@ -89,7 +90,8 @@ async function onnxFilesIn(folder: string): Promise<string[]> {
   const found: string[] = [];
   for (const sub of ['', 'onnx']) {
     const entries = await readdir(join(folder, sub)).catch(() => [] as string[]);
-    for (const entry of entries) if (entry.endsWith('.onnx')) found.push(sub ? `${sub}/${entry}` : entry);
+    for (const entry of entries)
+      if (entry.endsWith('.onnx')) found.push(sub ? `${sub}/${entry}` : entry);
   }
   return found.sort();
 }
@@ -104,13 +106,18 @@ function graphSource(path: string): GraphSource {
     read: async () => new Uint8Array(await readFile(path)),
     async externalData() {
       const name = basename(path);
-      const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.data|_data(_\\d+)?)$`);
+      const pattern = new RegExp(
+        `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.data|_data(_\\d+)?)$`,
+      );
       const entries = await readdir(dirname(path)).catch(() => [] as string[]);
       return Promise.all(
         entries
           .filter(entry => pattern.test(entry))
           .sort()
-          .map(async entry => ({ path: entry, data: new Uint8Array(await readFile(join(dirname(path), entry))) })),
+          .map(async entry => ({
+            path: entry,
+            data: new Uint8Array(await readFile(join(dirname(path), entry))),
+          })),
       );
     },
   };
@@ -163,14 +170,14 @@ export async function readModelFolder(
     const found = await onnxFilesIn(absolute);
     throw new ModelFormatError({
       path: join(absolute, 'onnx', 'model.onnx'),
-      message:
-        `missing, and the folder holds no other decoder graph decodekit reads${
-          found.length > 0 ? ` (it has ${found.join(', ')})` : ''
-        }. ${layoutHint}`,
+      message: `missing, and the folder holds no other decoder graph decodekit reads${
+        found.length > 0 ? ` (it has ${found.join(', ')})` : ''
+      }. ${layoutHint}`,
     });
   }
   const config = genai
-    ? configFromGenai(configJson as Record<string, unknown>, join(absolute, 'genai_config.json')).config
+    ? configFromGenai(configJson as Record<string, unknown>, join(absolute, 'genai_config.json'))
+        .config
     : (configJson as Record<string, unknown>);
   const onnxPath = join(absolute, ...layout.graph.split('/'));
   const embedsPath = join(absolute, 'onnx', 'model_embeds.onnx');
@@ -180,7 +187,10 @@ export async function readModelFolder(
     ...(hasEmbeds ? { embedsOnnx: graphSource(embedsPath) } : {}),
     ...(layout.first === undefined
       ? {}
-      : { firstOnnx: graphSource(join(absolute, ...layout.first.split('/'))), firstOnnxFile: layout.first }),
+      : {
+          firstOnnx: graphSource(join(absolute, ...layout.first.split('/'))),
+          firstOnnxFile: layout.first,
+        }),
     config,
     ...(genai ? { configFile: 'genai_config.json' } : {}),
     generationConfig,

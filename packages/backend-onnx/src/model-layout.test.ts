@@ -45,7 +45,11 @@ describe('configFromGenai', () => {
   });
 
   it.each([
-    { edit: { inputs: { past_key_names: 'past_key_%d' } }, message: /"model.decoder.inputs.past_key_names" is "past_key_%d"; decodekit feeds graphs by the standard name "past_key_values.%d.key"/ },
+    {
+      edit: { inputs: { past_key_names: 'past_key_%d' } },
+      message:
+        /"model.decoder.inputs.past_key_names" is "past_key_%d"; decodekit feeds graphs by the standard name "past_key_values.%d.key"/,
+    },
     { edit: { inputs: { seqlens_k: 'seqlens_k' } }, message: /"model.decoder.inputs.seqlens_k"/ },
     { edit: { filename: '../model.onnx' }, message: /must name the graph file inside the folder/ },
   ])('refuses $edit', ({ edit, message }) => {
@@ -68,23 +72,43 @@ describe('configFromGenai', () => {
 describe('findGraphLayout', () => {
   const json = '{}';
   it.each([
-    { files: { 'config.json': json, 'onnx/model.onnx': '' }, layout: { kind: 'hf', graph: 'onnx/model.onnx' } },
-    { files: { 'config.json': json, 'model.onnx': '' }, layout: { kind: 'hf', graph: 'model.onnx' } },
     {
-      files: { 'config.json': json, 'onnx/decoder_model_merged.onnx': '', 'onnx/decoder_model.onnx': '', 'onnx/decoder_with_past_model.onnx': '' },
+      files: { 'config.json': json, 'onnx/model.onnx': '' },
+      layout: { kind: 'hf', graph: 'onnx/model.onnx' },
+    },
+    {
+      files: { 'config.json': json, 'model.onnx': '' },
+      layout: { kind: 'hf', graph: 'model.onnx' },
+    },
+    {
+      files: {
+        'config.json': json,
+        'onnx/decoder_model_merged.onnx': '',
+        'onnx/decoder_model.onnx': '',
+        'onnx/decoder_with_past_model.onnx': '',
+      },
       layout: { kind: 'hf', graph: 'onnx/decoder_model_merged.onnx' },
     },
     {
       files: { 'config.json': json, 'decoder_model.onnx': '', 'decoder_with_past_model.onnx': '' },
       layout: { kind: 'hf', graph: 'decoder_with_past_model.onnx', first: 'decoder_model.onnx' },
     },
-    { files: { 'genai_config.json': JSON.stringify(genai), 'model.onnx': '' }, layout: { kind: 'genai', graph: 'model.onnx' } },
+    {
+      files: { 'genai_config.json': JSON.stringify(genai), 'model.onnx': '' },
+      layout: { kind: 'genai', graph: 'model.onnx' },
+    },
     { files: { 'config.json': json, 'onnx/decoder_model.onnx': '' }, layout: undefined },
     { files: { 'stories.bin': '' }, layout: undefined },
-  ] as Array<{ files: Record<string, string>; layout: unknown }>)('$files → $layout', async ({ files, layout }) => {
-    const folder = writeFolder(`layout-${Object.keys(files).join('-').replace(/\W+/g, '_')}`, files);
-    expect(await findGraphLayout(folder)).toEqual(layout);
-  });
+  ] as Array<{ files: Record<string, string>; layout: unknown }>)(
+    '$files → $layout',
+    async ({ files, layout }) => {
+      const folder = writeFolder(
+        `layout-${Object.keys(files).join('-').replace(/\W+/g, '_')}`,
+        files,
+      );
+      expect(await findGraphLayout(folder)).toEqual(layout);
+    },
+  );
 
   it('names the graphs a folder holds when none is one decodekit reads', async () => {
     const folder = writeFolder('layout-dtype-only', {

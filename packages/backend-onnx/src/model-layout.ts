@@ -53,7 +53,12 @@ export function configFromGenai(
 ): { config: Record<string, unknown>; graphFile: string } {
   const model = genai.model as Json | undefined;
   const decoder = model?.decoder as Json | undefined;
-  if (typeof model !== 'object' || model === null || typeof decoder !== 'object' || decoder === null) {
+  if (
+    typeof model !== 'object' ||
+    model === null ||
+    typeof decoder !== 'object' ||
+    decoder === null
+  ) {
     throw new ModelFormatError({
       path: file,
       message: 'has no "model.decoder" section. It is not an onnxruntime-genai decoder config.',

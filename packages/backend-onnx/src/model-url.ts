@@ -182,7 +182,11 @@ export async function fetchModelFiles(
     onnx:
       externalData.length === 0
         ? bytes
-        : { path: joinUrl(baseUrl, onnxFile), read: async () => bytes, externalData: async () => externalData },
+        : {
+            path: joinUrl(baseUrl, onnxFile),
+            read: async () => bytes,
+            externalData: async () => externalData,
+          },
     onnxFile,
     ...(firstOnnx === undefined ? {} : { firstOnnx, firstOnnxFile }),
   };
@@ -192,7 +196,11 @@ export async function fetchModelFiles(
 function containsAscii(bytes: Uint8Array, text: string): boolean {
   const needle = new TextEncoder().encode(text);
   const first = needle[0];
-  outer: for (let i = bytes.indexOf(first); i >= 0 && i <= bytes.length - needle.length; i = bytes.indexOf(first, i + 1)) {
+  outer: for (
+    let i = bytes.indexOf(first);
+    i >= 0 && i <= bytes.length - needle.length;
+    i = bytes.indexOf(first, i + 1)
+  ) {
     for (let j = 1; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
     return true;
   }

@@ -13,7 +13,14 @@ import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
 import { readEmbeddingTable } from '@decodekit/models';
 import type { GraphIO } from './graph-io';
-import { OnnxEngine, OnnxSequence, messageOf, type EmbedsGraph, type FirstGraph, type MultiRowSupport } from './onnx-model';
+import {
+  OnnxEngine,
+  OnnxSequence,
+  messageOf,
+  type EmbedsGraph,
+  type FirstGraph,
+  type MultiRowSupport,
+} from './onnx-model';
 import type { OrtRuntime, OrtSession, OrtSessionOptions } from './ort-runtime';
 
 /** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
@@ -200,7 +207,9 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           // Runtimes that take bytes get the external data files as session options.
           const externalData = (await onnx.externalData?.()) ?? [];
           const options =
-            externalData.length > 0 ? { ...config.sessionOptions, externalData } : config.sessionOptions;
+            externalData.length > 0
+              ? { ...config.sessionOptions, externalData }
+              : config.sessionOptions;
           return await ort.InferenceSession.create(await onnx.read(), options);
         } catch (error) {
           throw new ModelFormatError({
@@ -266,7 +275,11 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           try {
             table = readEmbeddingTable(bytes).data;
           } catch (error) {
-            throw new ModelFormatError({ path: embedsFile, message: `could not read its embedding table: ${messageOf(error)}`, cause: error });
+            throw new ModelFormatError({
+              path: embedsFile,
+              message: `could not read its embedding table: ${messageOf(error)}`,
+              cause: error,
+            });
           }
           if (table.length !== info.vocabSize * info.hiddenSize) {
             throw new ModelFormatError({

@@ -193,7 +193,8 @@ export class OnnxEngine {
     }
     // One-row forwards are the reference: [b] then [c] on the cache of [a].
     const second = await attempt(single.presents, 1, Int32Array.of(b));
-    const third = second instanceof Error ? second : await attempt(second.presents, 2, Int32Array.of(c));
+    const third =
+      second instanceof Error ? second : await attempt(second.presents, 2, Int32Array.of(c));
     if (second instanceof Error || third instanceof Error) {
       const error = second instanceof Error ? second : (third as Error);
       throw new ModelFormatError({
@@ -239,9 +240,14 @@ export class OnnxEngine {
         );
       }
     }
-    this.multiRow = { prefill, onCache, ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}) };
+    this.multiRow = {
+      prefill,
+      onCache,
+      ...(reasons.length > 0 ? { reason: reasons.join('; ') } : {}),
+    };
     // Tree attention needs several rows in one forward; a graph that cannot run them serves chains only.
-    if (!onCache && this.capabilities.tree) this.capabilities = { ...this.capabilities, tree: false };
+    if (!onCache && this.capabilities.tree)
+      this.capabilities = { ...this.capabilities, tree: false };
     return this.multiRow;
   }
 
@@ -282,9 +288,23 @@ export class OnnxEngine {
     const rows = tokens.length;
     const multiRow = pastSlots === 0 ? this.multiRow.prefill : this.multiRow.onCache;
     if (rows === 1 || multiRow)
-      return this.runOnce(past, pastLength, tokens, parents, hidden, skipLayers, pastSlots, pastMask, embeddings, false);
+      return this.runOnce(
+        past,
+        pastLength,
+        tokens,
+        parents,
+        hidden,
+        skipLayers,
+        pastSlots,
+        pastMask,
+        embeddings,
+        false,
+      );
     // Row by row: only chains get here (tree needs multi-row forwards), and only without masked slots.
-    invariant(parents === null && pastMask === null, 'one-row-at-a-time forwards serve chains only');
+    invariant(
+      parents === null && pastMask === null,
+      'one-row-at-a-time forwards serve chains only',
+    );
     const vocab = this.info.vocabSize;
     const logits = new Float32Array(rows * vocab);
     const hiddenSize = this.info.hiddenSize;
@@ -319,7 +339,18 @@ export class OnnxEngine {
     hidden: boolean,
     quiet: boolean,
   ): Promise<RunResult> {
-    return this.runOnce(past, pastLength, tokens, null, hidden, undefined, pastLength, null, null, quiet);
+    return this.runOnce(
+      past,
+      pastLength,
+      tokens,
+      null,
+      hidden,
+      undefined,
+      pastLength,
+      null,
+      null,
+      quiet,
+    );
   }
 
   private async runOnce(
@@ -399,7 +430,9 @@ export class OnnxEngine {
       // The probe (quiet) fetches every output: backends that keep outputs on a device (WebGPU's preferred
       // output locations) bind them by fetch index in onnxruntime-node 1.30, so a subset would misplace them.
       const fetches = quiet ? session.outputNames : hidden ? this.fetchesWithHidden : this.fetches;
-      outputs = await (quiet ? session.run(feeds, fetches, { logSeverityLevel: 4 }) : session.run(feeds, fetches));
+      outputs = await (quiet
+        ? session.run(feeds, fetches, { logSeverityLevel: 4 })
+        : session.run(feeds, fetches));
     } catch (error) {
       throw new BackendError({
         message: `ONNX Runtime failed to run ${this.info.name} (${this.capabilities.backendId}): ${messageOf(error)}`,
@@ -408,8 +441,7 @@ export class OnnxEngine {
     }
     const logitsData = outputs.logits.data as Float32Array | Uint16Array;
     // float16 logits are widened once here; the KV cache stays in its own type.
-    const logits =
-      logitsData instanceof Float32Array ? logitsData : float16ToFloat32(logitsData);
+    const logits = logitsData instanceof Float32Array ? logitsData : float16ToFloat32(logitsData);
     if (logits.length !== rows * this.info.vocabSize) {
       throw new ModelFormatError({
         path: this.graphFile,
@@ -467,7 +499,12 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
   for (let index = 0; index < b.length; index++) {
     scale = Math.max(scale, Math.abs(b[index]));
     const difference = Math.abs(a[index] - b[index]);
-    largest = difference > largest || Number.isNaN(difference) ? (Number.isNaN(difference) ? Infinity : difference) : largest;
+    largest =
+      difference > largest || Number.isNaN(difference)
+        ? Number.isNaN(difference)
+          ? Infinity
+          : difference
+        : largest;
   }
   return largest / scale;
 }

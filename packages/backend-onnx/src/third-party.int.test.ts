@@ -8,7 +8,12 @@ import { createDecoder, ModelFormatError, type LoadedModel } from '@decodekit/co
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { minimalGreedy } from './__fixtures__/minimal-loop';
-import { hfExportFolder, stubTokenizerFactory, tinyModelFolder, writeFolder } from './__fixtures__/model-folders';
+import {
+  hfExportFolder,
+  stubTokenizerFactory,
+  tinyModelFolder,
+  writeFolder,
+} from './__fixtures__/model-folders';
 import { createOnnxBackend } from './onnx-backend';
 import { readModelFolder } from './model-folder';
 import { loadModel } from './load-model';
@@ -73,20 +78,29 @@ describe('onnxruntime-genai tiny-random-LlamaForCausalLM-fp16', () => {
       hiddenSize: 16,
     });
     // No attention_bias input: chains only, verified by the engine one path at a time.
-    expect(model.capabilities).toMatchObject({ tree: false, hiddenStates: false, layerSkip: false });
+    expect(model.capabilities).toMatchObject({
+      tree: false,
+      hiddenStates: false,
+      layerSkip: false,
+    });
     expect(model.tokenizer.applyChatTemplate([{ role: 'user', content: 'Hi there' }])).toContain(
       '[INST] Hi there [/INST]',
     );
   });
 
   it.each(['Once upon a time', 'The quick brown fox'])(
-    'greedy decoding of %j gives the minimal onnxruntime-node loop\'s ids',
+    "greedy decoding of %j gives the minimal onnxruntime-node loop's ids",
     async prompt => {
       const decoder = createDecoder({ model, tokenizer: model.tokenizer });
       const result = await decoder.generate(prompt, { maxTokens: 20, temperature: 0 });
-      const expected = await minimalGreedy({ graph: join(genaiFp16, 'model.onnx') }, result.promptTokens, 20, {
-        eos: model.info.eosTokenIds,
-      });
+      const expected = await minimalGreedy(
+        { graph: join(genaiFp16, 'model.onnx') },
+        result.promptTokens,
+        20,
+        {
+          eos: model.info.eosTokenIds,
+        },
+      );
       expect(result.promptTokens.length).toBeGreaterThan(2);
       expect(result.tokens).toEqual(expected);
     },
@@ -119,12 +133,17 @@ describe('onnxruntime-genai tiny-random-LlamaForCausalLM-fp16', () => {
 });
 
 describe('the onnxruntime-genai export on the wasm backend (graph and external data given as bytes)', () => {
-  it('decodes the CPU backend\'s greedy ids', async () => {
+  it("decodes the CPU backend's greedy ids", async () => {
     const wasm = await loadModel(genaiFp16, { backend: createWasmBackend() });
     const cpu = await loadModel(genaiFp16);
     try {
       const ids = async (model: LoadedModel) =>
-        (await createDecoder({ model, tokenizer: model.tokenizer }).generate('Once upon a time', { maxTokens: 12, temperature: 0 })).tokens;
+        (
+          await createDecoder({ model, tokenizer: model.tokenizer }).generate('Once upon a time', {
+            maxTokens: 12,
+            temperature: 0,
+          })
+        ).tokens;
       expect(wasm.capabilities.backendId).toBe('onnx-wasm');
       expect(await ids(wasm)).toEqual(await ids(cpu));
     } finally {
@@ -136,21 +155,30 @@ describe('the onnxruntime-genai export on the wasm backend (graph and external d
 
 describe('graphs decodekit cannot feed', () => {
   it('reports a genai_config.json without a decoder section through loadModel()', async () => {
-    const folder = writeFolder('genai-broken', { 'genai_config.json': JSON.stringify({ model: { type: 'llama' } }), 'model.onnx': '' });
+    const folder = writeFolder('genai-broken', {
+      'genai_config.json': JSON.stringify({ model: { type: 'llama' } }),
+      'model.onnx': '',
+    });
     const error = await loadModel(folder).catch((caught: unknown) => caught);
     expect(ModelFormatError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/genai_config\.json.*no "model\.decoder" section/);
   });
 
-  it('names an unknown input, lists the graph\'s inputs and the supported layouts', async () => {
+  it("names an unknown input, lists the graph's inputs and the supported layouts", async () => {
     const backend = backendOver(
-      countingRuntime({ runs: 0 }, session => ({ inputNames: [...session.inputNames, 'token_type_ids'] })),
+      countingRuntime({ runs: 0 }, session => ({
+        inputNames: [...session.inputNames, 'token_type_ids'],
+      })),
     );
-    const error = await backend.load(tinyModelFolder({ plain: true })).catch((caught: unknown) => caught);
+    const error = await backend
+      .load(tinyModelFolder({ plain: true }))
+      .catch((caught: unknown) => caught);
     expect(ModelFormatError.isInstance(error)).toBe(true);
     const message = (error as Error).message;
     expect(message).toContain('token_type_ids');
-    expect(message).toContain("The graph's inputs are input_ids, attention_mask, position_ids, past_key_values.0.key");
+    expect(message).toContain(
+      "The graph's inputs are input_ids, attention_mask, position_ids, past_key_values.0.key",
+    );
     expect(message).toContain('genai_config.json');
   });
 
@@ -162,8 +190,12 @@ describe('graphs decodekit cannot feed', () => {
         ),
       })),
     );
-    const error = await backend.load(tinyModelFolder({ plain: true })).catch((caught: unknown) => caught);
+    const error = await backend
+      .load(tinyModelFolder({ plain: true }))
+      .catch((caught: unknown) => caught);
     expect(ModelFormatError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/"past_key_values\.0\.key" is bfloat16 .*export the model in float16 or float32/);
+    expect((error as Error).message).toMatch(
+      /"past_key_values\.0\.key" is bfloat16 .*export the model in float16 or float32/,
+    );
   });
 });

@@ -60,8 +60,12 @@ for (let round = 0; round <= rounds; round++) {
     if (round > 0) runs.set(name, [...(runs.get(name) ?? []), tokens.length / seconds]); // round 0 warms up
   }
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-for (const [name, values] of runs) console.log(`${name.padEnd(24)} ${median(values).toFixed(1).padStart(8)} tok/s`);
-console.log(`webgpu device stats: ${JSON.stringify((gpu as { deviceStats?: unknown }).deviceStats)}`);
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+for (const [name, values] of runs)
+  console.log(`${name.padEnd(24)} ${median(values).toFixed(1).padStart(8)} tok/s`);
+console.log(
+  `webgpu device stats: ${JSON.stringify((gpu as { deviceStats?: unknown }).deviceStats)}`,
+);
 await gpu.dispose();
 await cpu.dispose();

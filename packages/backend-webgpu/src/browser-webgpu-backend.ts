@@ -1,7 +1,20 @@
-import { createTokenizer, InvalidArgumentError, UnsupportedCapabilityError, type Backend } from '@decodekit/core';
-import { createOnnxBackend, fetchModelFiles, type FetchFunction } from '@decodekit/backend-onnx/browser';
+import {
+  createTokenizer,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type Backend,
+} from '@decodekit/core';
+import {
+  createOnnxBackend,
+  fetchModelFiles,
+  type FetchFunction,
+} from '@decodekit/backend-onnx/browser';
 import type { DeviceRuntime } from './device-model';
-import { WEBGPU_BACKEND_ID, createWebGpuBackendOn, type WebGpuBackendOptions } from './webgpu-backend';
+import {
+  WEBGPU_BACKEND_ID,
+  createWebGpuBackendOn,
+  type WebGpuBackendOptions,
+} from './webgpu-backend';
 
 /** Options of the browser `createWebGpuBackend`. */
 export interface BrowserWebGpuBackendOptions extends WebGpuBackendOptions {
@@ -31,7 +44,11 @@ interface GpuNavigator {
  * @example
  * const model = await createWebGpuBackend().load('/models/stories260K/');
  */
-export function createWebGpuBackend({ fetch, wasmPaths, ...options }: BrowserWebGpuBackendOptions = {}): Backend {
+export function createWebGpuBackend({
+  fetch,
+  wasmPaths,
+  ...options
+}: BrowserWebGpuBackendOptions = {}): Backend {
   if (fetch !== undefined && typeof fetch !== 'function') {
     throw new InvalidArgumentError({ argument: 'fetch', message: 'must be a function.' });
   }

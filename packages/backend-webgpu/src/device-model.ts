@@ -23,17 +23,26 @@ export interface DeviceSession {
   readonly outputNames: readonly string[];
   readonly inputMetadata?: readonly (
     | { readonly name: string; readonly isTensor: false }
-    | { readonly name: string; readonly isTensor: true; readonly shape: ReadonlyArray<number | string> }
+    | {
+        readonly name: string;
+        readonly isTensor: true;
+        readonly shape: ReadonlyArray<number | string>;
+      }
   )[];
   /** Runs the graph and returns every output (decodekit always fetches all of them; see `run`). */
-  run(feeds: Record<string, DeviceTensor>): Promise<Readonly<Record<string, DeviceTensor & { data?: unknown }>>>;
+  run(
+    feeds: Record<string, DeviceTensor>,
+  ): Promise<Readonly<Record<string, DeviceTensor & { data?: unknown }>>>;
   release(): Promise<void>;
 }
 
 /** The `ort` namespace the device engine is built on. */
 export interface DeviceRuntime {
   readonly InferenceSession: {
-    create(model: Uint8Array | string, options?: Readonly<Record<string, unknown>>): Promise<DeviceSession>;
+    create(
+      model: Uint8Array | string,
+      options?: Readonly<Record<string, unknown>>,
+    ): Promise<DeviceSession>;
   };
   readonly Tensor: new (
     type: 'float32' | 'int64' | 'bool',
@@ -104,7 +113,14 @@ interface RunResult {
 export class DeviceEngine {
   readonly queue = new RunQueue();
   readonly empty: KvBlock;
-  readonly stats: DeviceStats = { forwards: 0, readbackBytes: 0, gathers: 0, disposedTensors: 0, liveBlocks: 0, kvLocation: 'none' };
+  readonly stats: DeviceStats = {
+    forwards: 0,
+    readbackBytes: 0,
+    gathers: 0,
+    disposedTensors: 0,
+    liveBlocks: 0,
+    kvLocation: 'none',
+  };
   disposed = false;
 
   private readonly live = new Set<KvBlock>();
@@ -131,7 +147,12 @@ export class DeviceEngine {
     this.depths = new Int32Array(context);
     const layers = graph.pastNames.length / 2;
     if (graph.hasSkipLayers) this.noSkip = new ort.Tensor('bool', new Uint8Array(layers), [layers]);
-    const empty = new ort.Tensor('float32', new Float32Array(0), [1, graph.kvHeads, 0, graph.headDim]);
+    const empty = new ort.Tensor('float32', new Float32Array(0), [
+      1,
+      graph.kvHeads,
+      0,
+      graph.headDim,
+    ]);
     this.empty = new KvBlock(
       graph.pastNames.map(() => empty),
       undefined,
@@ -179,7 +200,8 @@ export class DeviceEngine {
         depths[0] = 0;
       } else {
         const size = rows * total;
-        if (this.bias.length < size) this.bias = new Float32Array(Math.max(size, this.bias.length * 2));
+        if (this.bias.length < size)
+          this.bias = new Float32Array(Math.max(size, this.bias.length * 2));
         bias = this.bias.subarray(0, size);
         fillAttentionBias(bias, depths, pastSlots, parents, pastMask);
       }
@@ -203,7 +225,8 @@ export class DeviceEngine {
       feeds.skip_layers = skip;
     }
     const pastNames = graph.pastNames;
-    for (let index = 0; index < pastNames.length; index++) feeds[pastNames[index]] = past.tensors[index];
+    for (let index = 0; index < pastNames.length; index++)
+      feeds[pastNames[index]] = past.tensors[index];
 
     let outputs: Readonly<Record<string, DeviceTensor & { data?: unknown }>>;
     try {
@@ -271,7 +294,8 @@ export class DeviceEngine {
     const feeds: Record<string, DeviceTensor> = {
       indices: new ort.Tensor('int64', BigInt64Array.from(positions, BigInt), [positions.length]),
     };
-    for (let index = 0; index < count; index++) feeds[gatherInputName(index)] = block.tensors[index];
+    for (let index = 0; index < count; index++)
+      feeds[gatherInputName(index)] = block.tensors[index];
     let outputs: Readonly<Record<string, DeviceTensor>>;
     try {
       outputs = await (await this.gatherSession).run(feeds);
@@ -282,7 +306,9 @@ export class DeviceEngine {
       });
     }
     this.stats.gathers++;
-    return this.track(Array.from({ length: count }, (_, index) => outputs[gatherOutputName(index)]));
+    return this.track(
+      Array.from({ length: count }, (_, index) => outputs[gatherOutputName(index)]),
+    );
   }
 
   async dispose(): Promise<void> {
@@ -327,7 +353,11 @@ export class DeviceSequence implements Sequence {
     committed: number[] = [],
     cache: Promise<KvBlock> = Promise.resolve(engine.empty),
     last: LastForward | null = null,
-    layout: { slots: number; mask: Float32Array | null; dead: number } = { slots: committed.length, mask: null, dead: 0 },
+    layout: { slots: number; mask: Float32Array | null; dead: number } = {
+      slots: committed.length,
+      mask: null,
+      dead: 0,
+    },
   ) {
     this.committed = committed;
     this.cache = cache;
@@ -366,7 +396,16 @@ export class DeviceSequence implements Sequence {
         const past = await held;
         if (engine.disposed) throw new DisposedError({ what: `The model ${engine.info.name}` });
         throwIfAborted(signal);
-        return engine.run(past, pastLength, pastSlots, pastMask, tokens, rowParents, wantHidden, skipLayers);
+        return engine.run(
+          past,
+          pastLength,
+          pastSlots,
+          pastMask,
+          tokens,
+          rowParents,
+          wantHidden,
+          skipLayers,
+        );
       }, signal);
     } finally {
       held.then(block => block.release(), noop);
@@ -381,11 +420,20 @@ export class DeviceSequence implements Sequence {
     }
     if (this.version === version) {
       this.dropLast();
-      this.last = { tokens, parents: rowParents, pastLength, pastSlots, pastMask, presents: result.presents };
+      this.last = {
+        tokens,
+        parents: rowParents,
+        pastLength,
+        pastSlots,
+        pastMask,
+        presents: result.presents,
+      };
     } else {
       result.presents.release();
     }
-    return result.hidden === undefined ? { logits: result.logits } : { logits: result.logits, hidden: result.hidden };
+    return result.hidden === undefined
+      ? { logits: result.logits }
+      : { logits: result.logits, hidden: result.hidden };
   }
 
   commit(rows: ArrayLike<number>): void {
@@ -453,7 +501,8 @@ export class DeviceSequence implements Sequence {
       const positions = isPrefix ? range(pastLength + count) : new Int32Array(pastLength + count);
       if (!isPrefix) {
         for (let index = 0; index < pastLength; index++) positions[index] = index;
-        for (let index = 0; index < count; index++) positions[pastLength + index] = pastLength + rows[index];
+        for (let index = 0; index < count; index++)
+          positions[pastLength + index] = pastLength + rows[index];
       }
       this.replaceCache(this.engine.gatherLater(presents, positions));
       this.slots = pastLength + count;
@@ -483,7 +532,8 @@ export class DeviceSequence implements Sequence {
 
   fork(): Sequence {
     this.assertUsable();
-    const last = this.last === null ? null : { ...this.last, presents: this.last.presents.retain() };
+    const last =
+      this.last === null ? null : { ...this.last, presents: this.last.presents.retain() };
     return new DeviceSequence(this.engine, this.committed.slice(), this.retainedCache(), last, {
       slots: this.slots,
       mask: this.mask,
@@ -524,7 +574,8 @@ export class DeviceSequence implements Sequence {
     const mask = this.mask;
     if (mask === null) return range(count);
     const positions = new Int32Array(count);
-    for (let slot = 0, found = 0; found < count; slot++) if (mask[slot] === 0) positions[found++] = slot;
+    for (let slot = 0, found = 0; found < count; slot++)
+      if (mask[slot] === 0) positions[found++] = slot;
     return positions;
   }
 

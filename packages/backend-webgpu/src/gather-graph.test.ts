@@ -12,7 +12,10 @@ describe('buildGatherGraph', () => {
     const headDim = 3;
     const feeds: Record<string, ort.Tensor> = {};
     for (let index = 0; index < 3; index++) {
-      const data = Float32Array.from({ length: heads * slots * headDim }, (_, k) => index * 1000 + k);
+      const data = Float32Array.from(
+        { length: heads * slots * headDim },
+        (_, k) => index * 1000 + k,
+      );
       feeds[gatherInputName(index)] = new ort.Tensor('float32', data, [1, heads, slots, headDim]);
     }
     const kept = [0, 2, 3];
@@ -24,7 +27,8 @@ describe('buildGatherGraph', () => {
       const expected: number[] = [];
       for (let head = 0; head < heads; head++)
         for (const slot of kept)
-          for (let d = 0; d < headDim; d++) expected.push(index * 1000 + (head * slots + slot) * headDim + d);
+          for (let d = 0; d < headDim; d++)
+            expected.push(index * 1000 + (head * slots + slot) * headDim + d);
       expect(Array.from(output.data as Float32Array)).toEqual(expected);
     }
     await session.release();

@@ -32,7 +32,11 @@ class Message {
   /** A length-delimited field (wire type 2): bytes, a string or a nested message. */
   bytes(field: number, value: Uint8Array | string | Message): this {
     const data =
-      typeof value === 'string' ? encoder.encode(value) : value instanceof Message ? value.finish() : value;
+      typeof value === 'string'
+        ? encoder.encode(value)
+        : value instanceof Message
+          ? value.finish()
+          : value;
     this.varint(field * 8 + 2);
     this.varint(data.length);
     for (const byte of data) this.parts.push(byte);
@@ -52,7 +56,10 @@ const ATTRIBUTE_INT = 2;
 function valueInfo(name: string, elemType: number, dims: readonly (string | number)[]): Message {
   const shape = new Message();
   for (const dim of dims) {
-    shape.bytes(1, typeof dim === 'number' ? new Message().int(1, dim) : new Message().bytes(2, dim));
+    shape.bytes(
+      1,
+      typeof dim === 'number' ? new Message().int(1, dim) : new Message().bytes(2, dim),
+    );
   }
   const tensor = new Message().int(1, elemType).bytes(2, shape);
   return new Message().bytes(1, name).bytes(2, new Message().bytes(1, tensor));

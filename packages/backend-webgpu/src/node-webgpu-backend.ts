@@ -40,7 +40,8 @@ export function createWebGpuBackend(options: NodeWebGpuBackendOptions = {}): Bac
   return createWebGpuBackendOn(
     {
       importRuntime: async () => (await import('onnxruntime-node')) as unknown as DeviceRuntime,
-      prepare: vulkanLibraries === false ? undefined : () => void preloadVulkanLoader(vulkanLibraries),
+      prepare:
+        vulkanLibraries === false ? undefined : () => void preloadVulkanLoader(vulkanLibraries),
       readSource: readModelFolder,
       acceptsPath: true,
       adapterHint: nodeHint,

@@ -7,7 +7,10 @@ const RTLD_NODELETE = 0x1000;
  * Default places of a Vulkan loader: the system's (`libvulkan.so.1`, from the `libvulkan1` package or a GPU
  * driver), then the copy Debian/Ubuntu's Chromium ships next to its SwiftShader ICD.
  */
-export const DEFAULT_VULKAN_LIBRARIES: readonly string[] = ['libvulkan.so.1', '/usr/lib/chromium/libvulkan.so.1'];
+export const DEFAULT_VULKAN_LIBRARIES: readonly string[] = [
+  'libvulkan.so.1',
+  '/usr/lib/chromium/libvulkan.so.1',
+];
 
 let loaded: string | null | undefined;
 
@@ -17,7 +20,9 @@ let loaded: string | null | undefined;
  * `candidates` that loads is opened once, process-wide and never unloaded: Dawn's own dlopen then finds it by
  * its soname. Returns the library loaded (or null when none did); a no-op elsewhere and after the first call.
  */
-export function preloadVulkanLoader(candidates: readonly string[] = DEFAULT_VULKAN_LIBRARIES): string | null {
+export function preloadVulkanLoader(
+  candidates: readonly string[] = DEFAULT_VULKAN_LIBRARIES,
+): string | null {
   if (process.platform !== 'linux') return null;
   if (loaded !== undefined) return loaded;
   loaded = null;

@@ -18,7 +18,11 @@ import { draftModel } from '@decodekit/strategy-draft-model';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stories260KFolder, stories260KGolden, useSwiftShaderUnlessSet } from './__fixtures__/models';
+import {
+  stories260KFolder,
+  stories260KGolden,
+  useSwiftShaderUnlessSet,
+} from './__fixtures__/models';
 import { createWebGpuBackend, type WebGpuModel } from './index';
 
 useSwiftShaderUnlessSet();
@@ -78,14 +82,22 @@ async function teacherForced(model: CausalLM, tokens: readonly number[]): Promis
  * Compares two greedy id lists: equal, or the first difference is a tie on the CPU's logits (the two tokens'
  * CPU logits differ by less than TOLERANCE) — never silently accepted. Returns a description of the tie.
  */
-async function expectSameOrTie(cpu: CausalLM, prompt: readonly number[], gpuIds: number[], cpuIds: number[]) {
+async function expectSameOrTie(
+  cpu: CausalLM,
+  prompt: readonly number[],
+  gpuIds: number[],
+  cpuIds: number[],
+) {
   const at = gpuIds.findIndex((id, index) => id !== cpuIds[index]);
   if (at < 0) return 'identical';
   const vocab = cpu.info.vocabSize;
   const logits = await teacherForced(cpu, [...prompt, ...cpuIds.slice(0, at)]);
   const row = logits.subarray(logits.length - vocab);
   const margin = Math.abs(row[cpuIds[at]] - row[gpuIds[at]]);
-  expect(margin, `greedy ids differ at step ${at} (CPU ${cpuIds[at]}, WebGPU ${gpuIds[at]}) and it is not a tie`).toBeLessThan(TOLERANCE);
+  expect(
+    margin,
+    `greedy ids differ at step ${at} (CPU ${cpuIds[at]}, WebGPU ${gpuIds[at]}) and it is not a tie`,
+  ).toBeLessThan(TOLERANCE);
   return `tie at step ${at}: CPU logit margin ${margin.toExponential(2)} < ${TOLERANCE}`;
 }
 
@@ -109,7 +121,12 @@ describe('onnx-webgpu against the CPU backend (stories260K)', () => {
   });
 
   it('reports its backend and keeps the KV cache on the GPU', async () => {
-    expect(gpu.capabilities).toEqual({ tree: true, hiddenStates: true, layerSkip: true, backendId: 'onnx-webgpu' });
+    expect(gpu.capabilities).toEqual({
+      tree: true,
+      hiddenStates: true,
+      layerSkip: true,
+      backendId: 'onnx-webgpu',
+    });
     expect(gpu.info).toMatchObject({ vocabSize: 512, numLayers: 5, name: 'stories260K' });
     const sequence = gpu.createSequence();
     await sequence.forward({ tokens: Int32Array.of(1, 403) });
@@ -134,7 +151,9 @@ describe('onnx-webgpu against the CPU backend (stories260K)', () => {
         expect(Math.abs(cpuRow[g] - cpuRow[c]), `row ${row}`).toBeLessThan(TOLERANCE);
       }
     }
-    console.info(`WebGPU vs CPU: max |Δlogit| = ${diff.toExponential(2)} over ${tokens.length} rows; ${ties} argmax ties`);
+    console.info(
+      `WebGPU vs CPU: max |Δlogit| = ${diff.toExponential(2)} over ${tokens.length} rows; ${ties} argmax ties`,
+    );
   });
 
   it('decodes "Once upon a time" greedily like llama2.c (the golden, 100 tokens) and reads back only logits rows', async () => {
@@ -178,7 +197,10 @@ describe('onnx-webgpu against the CPU backend (stories260K)', () => {
     const fork = sequence.fork();
     // 13 tree forwards of 5 rows keeping 1 row each: 52 dead slots > 48 → one compaction (a device gather).
     for (let step = 0; step < 13; step++) {
-      await sequence.forward({ tokens: Int32Array.of(300, 301, 302, 303, 304), parents: Int32Array.of(-1, -1, -1, -1, -1) });
+      await sequence.forward({
+        tokens: Int32Array.of(300, 301, 302, 303, 304),
+        parents: Int32Array.of(-1, -1, -1, -1, -1),
+      });
       sequence.commit([step % 5]);
     }
     sequence.truncate(10);
@@ -216,7 +238,8 @@ describe('O-greedy of lossless strategies on onnx-webgpu (2 bench prompts × 32 
   const generate = async (model: CausalLM, ids: number[], strategy?: Strategy) => {
     let decoder = createDecoder({ model });
     if (strategy) decoder = decoder.use(strategy);
-    return (await decoder.generate({ tokens: ids }, { maxTokens: MAX_TOKENS, temperature: 0 })).tokens;
+    return (await decoder.generate({ tokens: ids }, { maxTokens: MAX_TOKENS, temperature: 0 }))
+      .tokens;
   };
   beforeAll(async () => {
     gpu = await backend.load(stories260KFolder());
@@ -238,7 +261,10 @@ describe('O-greedy of lossless strategies on onnx-webgpu (2 bench prompts × 32 
 
   const strategies: [string, () => Strategy][] = [
     ['prompt-lookup', () => speculative({ drafter: promptLookup() })],
-    ['token-recycling (tree, budget 32)', () => speculative({ drafter: tokenRecycling(), budget: 32 })],
+    [
+      'token-recycling (tree, budget 32)',
+      () => speculative({ drafter: tokenRecycling(), budget: 32 }),
+    ],
     ['draft-model (llama2xs on CPU)', () => speculative({ drafter: draftModel({ model: draft }) })],
   ];
   for (const [name, make] of strategies) {
@@ -265,9 +291,9 @@ describe('onnx-webgpu option checks', () => {
     const plain = await backend.load(stories260KFolder({ plain: true }));
     try {
       const sequence = plain.createSequence();
-      await expect(sequence.forward({ tokens: Int32Array.of(1, 2), parents: Int32Array.of(-1, -1) })).rejects.toSatisfy(
-        error => UnsupportedCapabilityError.isInstance(error),
-      );
+      await expect(
+        sequence.forward({ tokens: Int32Array.of(1, 2), parents: Int32Array.of(-1, -1) }),
+      ).rejects.toSatisfy(error => UnsupportedCapabilityError.isInstance(error));
     } finally {
       await plain.dispose();
     }

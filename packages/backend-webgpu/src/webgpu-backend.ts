@@ -15,7 +15,13 @@ import type {
   OrtSessionOptions,
   TokenizerFactory,
 } from '@decodekit/backend-onnx/browser';
-import { DeviceEngine, DeviceSequence, type DeviceRuntime, type DeviceSession, type DeviceStats } from './device-model';
+import {
+  DeviceEngine,
+  DeviceSequence,
+  type DeviceRuntime,
+  type DeviceSession,
+  type DeviceStats,
+} from './device-model';
 import { buildGatherGraph } from './gather-graph';
 
 /** `capabilities.backendId` of the WebGPU backend. */
@@ -73,7 +79,10 @@ function checkOptions(options: WebGpuBackendOptions): void {
     ['providerOptions', providerOptions],
     ['sessionOptions', sessionOptions],
   ] as const) {
-    if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    if (
+      value !== undefined &&
+      (typeof value !== 'object' || value === null || Array.isArray(value))
+    ) {
       throw new InvalidArgumentError({ argument: name, message: 'must be a plain object.' });
     }
   }
@@ -108,7 +117,11 @@ function positiveInteger(value: unknown): number | undefined {
 
 /** Layer count from config.json, when it is readable (backend-onnx reports a bad config itself). */
 function layersOf(config: Readonly<Record<string, unknown>>): number | undefined {
-  return positiveInteger(config.num_hidden_layers) ?? positiveInteger(config.n_layer) ?? positiveInteger(config.num_layers);
+  return (
+    positiveInteger(config.num_hidden_layers) ??
+    positiveInteger(config.n_layer) ??
+    positiveInteger(config.num_layers)
+  );
 }
 
 function staticDim(session: DeviceSession, name: string, axis: number): number | undefined {
@@ -123,9 +136,17 @@ function staticDim(session: DeviceSession, name: string, axis: number): number |
  * discovery) is backend-onnx's `createOnnxBackend`; forwards run on {@link DeviceEngine}, which keeps the KV
  * cache on the GPU.
  */
-export function createWebGpuBackendOn(platform: WebGpuPlatform, options: WebGpuBackendOptions = {}): Backend {
+export function createWebGpuBackendOn(
+  platform: WebGpuPlatform,
+  options: WebGpuBackendOptions = {},
+): Backend {
   checkOptions(options);
-  const { graphOptimizationLevel = 'all', createTokenizer, providerOptions = {}, sessionOptions = {} } = options;
+  const {
+    graphOptimizationLevel = 'all',
+    createTokenizer,
+    providerOptions = {},
+    sessionOptions = {},
+  } = options;
   const providers = [{ ...providerOptions, name: 'webgpu' }];
   const baseOptions: Record<string, unknown> = {
     executionProviders: providers,
@@ -233,7 +254,10 @@ export function createWebGpuBackendOn(platform: WebGpuPlatform, options: WebGpuB
     const config = files.config;
     const heads = positiveInteger(config.num_attention_heads);
     const kvHeads =
-      staticDim(session, pastNames[0], 1) ?? positiveInteger(config.num_key_value_heads) ?? heads ?? 1;
+      staticDim(session, pastNames[0], 1) ??
+      positiveInteger(config.num_key_value_heads) ??
+      heads ??
+      1;
     const headDim =
       staticDim(session, pastNames[0], 3) ??
       positiveInteger(config.head_dim) ??

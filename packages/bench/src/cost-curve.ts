@@ -126,7 +126,8 @@ export function relativeCost(curve: readonly CostPoint[], rows: number): number 
   if (curve.length === 0 || !(rows > 0)) {
     throw new InvalidArgumentError({
       argument: curve.length === 0 ? 'curve' : 'rows',
-      message: curve.length === 0 ? 'the cost curve has no points.' : `must be positive, got ${rows}.`,
+      message:
+        curve.length === 0 ? 'the cost curve has no points.' : `must be positive, got ${rows}.`,
     });
   }
   const points = [...curve].sort((a, b) => a.k - b.k);

@@ -36,7 +36,11 @@ export async function measureStrategies({
     for (const temperature of temperatures) {
       const result = await runBench({
         model,
-        strategies: Object.entries(strategies).map(([name, strategy]) => ({ name, lossless: strategy.lossless, create: () => strategy })),
+        strategies: Object.entries(strategies).map(([name, strategy]) => ({
+          name,
+          lossless: strategy.lossless,
+          create: () => strategy,
+        })),
         prompts,
         temperature,
         repeats,

@@ -67,7 +67,11 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(), adaptive: false }) },
+        {
+          name: 'spec',
+          lossless: true,
+          create: () => speculative({ drafter: oracle(), adaptive: false }),
+        },
         { name: 'liar', lossless: true, create: liar },
       ],
       prompts,
@@ -93,7 +97,11 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(3), adaptive: false }) },
+        {
+          name: 'spec',
+          lossless: true,
+          create: () => speculative({ drafter: oracle(3), adaptive: false }),
+        },
         { name: 'liar', lossless: true, create: liar },
       ],
       prompts,
@@ -151,7 +159,11 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(3), adaptive: false }) },
+        {
+          name: 'spec',
+          lossless: true,
+          create: () => speculative({ drafter: oracle(3), adaptive: false }),
+        },
       ],
       prompts,
       warmup: false,
@@ -171,13 +183,18 @@ describe('runBench', () => {
       let forwards = 0;
       for (const [rows, count] of Object.entries(run.forward_rows)) {
         forwards += count;
-        cost += count * (Number(rows) <= 4 ? [0, 1, 1.2, 1.6, 2][Number(rows)] : 2 + (Number(rows) - 4) * 0.4);
+        cost +=
+          count *
+          (Number(rows) <= 4 ? [0, 1, 1.2, 1.6, 2][Number(rows)] : 2 + (Number(rows) - 4) * 0.4);
       }
       expect(run.ceiling).toBeCloseTo((run.tau * forwards) / cost, 10);
     }
     expect(arB.ceiling).toBe(1);
     const spec = result.summary[1];
-    assert(specA.ceiling != null && specB.ceiling != null && spec.ceiling != null, 'speculative runs report a ceiling');
+    assert(
+      specA.ceiling != null && specB.ceiling != null && spec.ceiling != null,
+      'speculative runs report a ceiling',
+    );
     expect(spec.ceiling).toBeCloseTo((specA.ceiling + specB.ceiling) / 2, 10);
     expect(spec.efficiency).toBeCloseTo(spec.speedup_median / spec.ceiling, 10);
     expect(spec.rows_mean).toBeGreaterThan(1);
@@ -196,7 +213,11 @@ describe('runBench', () => {
     const result = await runBench({
       model: model(),
       strategies: [
-        { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(), adaptive: false }) },
+        {
+          name: 'spec',
+          lossless: true,
+          create: () => speculative({ drafter: oracle(), adaptive: false }),
+        },
       ],
       prompts,
       maxTokens: 3,
@@ -209,7 +230,11 @@ describe('runBench', () => {
 
   it('fails fast on bad options and on strategies the model cannot run', async () => {
     const base = { model: model(), prompts, warmup: false };
-    const spec = { name: 'spec', lossless: true, create: () => speculative({ drafter: oracle(), adaptive: false }) };
+    const spec = {
+      name: 'spec',
+      lossless: true,
+      create: () => speculative({ drafter: oracle(), adaptive: false }),
+    };
     await expect(runBench({ ...base, strategies: [{ ...spec, name: AR }] })).rejects.toThrow(
       InvalidArgumentError,
     );

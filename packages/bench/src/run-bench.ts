@@ -183,7 +183,11 @@ export interface ThreadsChoice {
   readonly chosen: number;
   /** What the choice minimized, e.g. `sum of median ms over k = 1, 2, 4, 8, 16`. */
   readonly criterion: string;
-  readonly sweep: readonly { readonly threads: number; readonly score_ms: number; readonly cost_curve: readonly CostPoint[] }[];
+  readonly sweep: readonly {
+    readonly threads: number;
+    readonly score_ms: number;
+    readonly cost_curve: readonly CostPoint[];
+  }[];
 }
 
 const DEFAULT_MAX_TOKENS = 128;
@@ -315,7 +319,13 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
         peakRssMb = Math.max(peakRssMb, rssMb());
         const histogram: Record<string, number> = {};
         for (const rows of forwardRows.slice(1)) histogram[rows] = (histogram[rows] ?? 0) + 1;
-        return { ids: event.tokens, reason: event.reason, stats: event.stats, peakRssMb, forwardRows: histogram };
+        return {
+          ids: event.tokens,
+          reason: event.reason,
+          stats: event.stats,
+          peakRssMb,
+          forwardRows: histogram,
+        };
       }
     }
     throw new InvariantError({ message: 'a generation ended without a done event' });
@@ -353,7 +363,9 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
         const generation = await generate(entry.create, prompt, repeat);
         ar ??= generation; // AR is always first
         peakRss.set(entry.name, Math.max(peakRss.get(entry.name) ?? 0, generation.peakRssMb));
-        runs.push(toRun(entry.name, prompt.id, repeat, generation, ar, temperature, options.costCurve));
+        runs.push(
+          toRun(entry.name, prompt.id, repeat, generation, ar, temperature, options.costCurve),
+        );
       }
     }
   }
@@ -419,9 +431,10 @@ function toRun(
     acceptance_rate: stats.acceptanceRate ?? null,
     reason: generation.reason,
     forward_rows: generation.forwardRows,
-    ceiling: costCurve && costCurve.length > 0
-      ? speedupCeiling(costCurve, generation.forwardRows, stats.meanAcceptedTokens)
-      : null,
+    ceiling:
+      costCurve && costCurve.length > 0
+        ? speedupCeiling(costCurve, generation.forwardRows, stats.meanAcceptedTokens)
+        : null,
   };
 }
 

@@ -100,7 +100,12 @@ export function renderMarkdown(result: BenchResult): string {
       '## ONNX Runtime intra-op threads',
       '',
       table(
-        ['model', 'chosen', 'criterion', ...threads[0][1].sweep.map(entry => `${entry.threads} thread(s)`)],
+        [
+          'model',
+          'chosen',
+          'criterion',
+          ...threads[0][1].sweep.map(entry => `${entry.threads} thread(s)`),
+        ],
         threads.map(([model, choice]) => [
           model,
           String(choice.chosen),

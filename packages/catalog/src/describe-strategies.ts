@@ -15,11 +15,15 @@ export interface StrategySummary {
 /** `key=<type>` with the default when the descriptor gives one, e.g. `topK=<integer> (default 8)`. */
 export function describeOption(key: string, option: OptionDescriptor): string {
   const kind = option.type === 'enum' ? option.values.join('|') : option.type;
-  return option.default === undefined ? `${key}=<${kind}>` : `${key}=<${kind}> (default ${String(option.default)})`;
+  return option.default === undefined
+    ? `${key}=<${kind}>`
+    : `${key}=<${kind}> (default ${String(option.default)})`;
 }
 
 /** The catalogue for help texts: each strategy's id, description and options with their types and defaults. */
-export function describeStrategies(descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS): StrategySummary[] {
+export function describeStrategies(
+  descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS,
+): StrategySummary[] {
   return descriptors.map(descriptor => {
     const options = descriptorOptions(descriptor);
     return {
@@ -34,7 +38,9 @@ export function describeStrategies(descriptors: readonly StrategyDescriptor[] = 
 }
 
 /** A help section listing every strategy and its options (`decodekit --help` prints it). */
-export function strategyHelp(descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS): string {
+export function strategyHelp(
+  descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS,
+): string {
   const lines = ['', 'Strategies (NAME[:key=value,...]):'];
   for (const { name, description, options } of describeStrategies(descriptors)) {
     lines.push(`  ${name}  ${description}`);

@@ -6,10 +6,14 @@ export function findStrategy(
   name: string,
   descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS,
 ): StrategyDescriptor | undefined {
-  return descriptors.find(descriptor => descriptor.id === name || (descriptor.aliases ?? []).includes(name));
+  return descriptors.find(
+    descriptor => descriptor.id === name || (descriptor.aliases ?? []).includes(name),
+  );
 }
 
 /** Every name a user may type: each descriptor's id, then its aliases, in catalogue order. */
-export function strategyNames(descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS): string[] {
+export function strategyNames(
+  descriptors: readonly StrategyDescriptor[] = STRATEGY_DESCRIPTORS,
+): string[] {
   return descriptors.flatMap(descriptor => [descriptor.id, ...(descriptor.aliases ?? [])]);
 }

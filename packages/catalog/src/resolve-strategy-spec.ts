@@ -34,13 +34,18 @@ export interface ResolveStrategySpecOptions {
  * @throws InvalidArgumentError for a malformed spec, an unknown name, an unknown option key, or a value of the
  * wrong type or out of range (the message lists what is accepted).
  */
-export function resolveStrategySpec(spec: string, options: ResolveStrategySpecOptions = {}): ResolvedStrategySpec {
+export function resolveStrategySpec(
+  spec: string,
+  options: ResolveStrategySpecOptions = {},
+): ResolvedStrategySpec {
   const { descriptors = STRATEGY_DESCRIPTORS, argument = '--strategy' } = options;
   const { name, options: raw } = parseStrategySpec(spec, { argument });
   const descriptor = findStrategy(name, descriptors);
   if (!descriptor) {
     const names = strategyNames(descriptors);
-    const message = options.unknownMessage?.(name, names) ?? `unknown strategy "${name}"; known: ${names.join(', ')}.`;
+    const message =
+      options.unknownMessage?.(name, names) ??
+      `unknown strategy "${name}"; known: ${names.join(', ')}.`;
     throw new InvalidArgumentError({ argument, message });
   }
   const accepted = Object.keys(descriptorOptions(descriptor));

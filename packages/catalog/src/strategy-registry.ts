@@ -14,7 +14,9 @@ import { STRATEGY_DESCRIPTORS } from './strategy-descriptors.js';
  * Makes a strategy for one model, e.g. `() => speculative({ drafter: promptLookup() })`. Called once per
  * (model, name) and reused: stateful drafters then see that model's calls one after another.
  */
-export type StrategyFactory = (model: LoadedModel) => Strategy | BuiltSetup | Promise<Strategy | BuiltSetup>;
+export type StrategyFactory = (
+  model: LoadedModel,
+) => Strategy | BuiltSetup | Promise<Strategy | BuiltSetup>;
 
 /** Options of {@link StrategyRegistry}. */
 export interface StrategyRegistryOptions {
@@ -54,7 +56,8 @@ export class StrategyRegistry {
   /** Names a caller may pick: `autoregressive`, the factories, then the catalogue's ids and aliases. */
   get names(): string[] {
     const names = ['autoregressive', ...Object.keys(this.factories)];
-    for (const descriptor of this.descriptors) names.push(descriptor.id, ...(descriptor.aliases ?? []));
+    for (const descriptor of this.descriptors)
+      names.push(descriptor.id, ...(descriptor.aliases ?? []));
     return [...new Set(names)];
   }
 
@@ -66,7 +69,10 @@ export class StrategyRegistry {
   resolve(spec: string, modelId: string, model: LoadedModel): Promise<BuiltSetup> {
     const { argument } = this.options;
     if (typeof spec !== 'string') {
-      throw new InvalidArgumentError({ argument, message: `must be a strategy name (a string), got ${JSON.stringify(spec)}.` });
+      throw new InvalidArgumentError({
+        argument,
+        message: `must be a strategy name (a string), got ${JSON.stringify(spec)}.`,
+      });
     }
     const key = `${modelId}\u0000${spec}`;
     const cached = this.built.get(key);
@@ -89,7 +95,8 @@ export class StrategyRegistry {
     const { descriptor, options } = resolveStrategySpec(spec, {
       descriptors: this.descriptors,
       argument,
-      unknownMessage: name => unknownMessage?.(name, names) ?? `unknown strategy "${name}"; known: ${names.join(', ')}.`,
+      unknownMessage: name =>
+        unknownMessage?.(name, names) ?? `unknown strategy "${name}"; known: ${names.join(', ')}.`,
     });
     if (descriptor.secondModel?.required) {
       throw new InvalidArgumentError({
@@ -97,10 +104,17 @@ export class StrategyRegistry {
         message: `"${descriptor.id}" needs a ${descriptor.secondModel.role}; register it as a named strategy factory that loads that model.`,
       });
     }
-    return () => createFromDescriptor(descriptor, options, { model, tokenizer: model.tokenizer, cache: this.cache });
+    return () =>
+      createFromDescriptor(descriptor, options, {
+        model,
+        tokenizer: model.tokenizer,
+        cache: this.cache,
+      });
   }
 }
 
 function toSetup(value: Strategy | BuiltSetup): BuiltSetup {
-  return (value as { kind?: unknown }).kind === 'strategy' ? { strategy: value as Strategy } : (value as BuiltSetup);
+  return (value as { kind?: unknown }).kind === 'strategy'
+    ? { strategy: value as Strategy }
+    : (value as BuiltSetup);
 }

@@ -25,14 +25,21 @@ function parseValue(raw: string): string | number | boolean {
  * against a descriptor later (`parseStrategyOptions` in core).
  * @throws InvalidArgumentError for an empty name or a pair without `=`.
  */
-export function parseStrategySpec(spec: string, { argument = '--strategy' }: ParseStrategySpecOptions = {}): StrategySpec {
+export function parseStrategySpec(
+  spec: string,
+  { argument = '--strategy' }: ParseStrategySpecOptions = {},
+): StrategySpec {
   const [name, rest] = spec.split(/:(.*)/s, 2) as [string, string | undefined];
-  if (!name.trim()) throw new InvalidArgumentError({ argument, message: `empty strategy name in "${spec}".` });
+  if (!name.trim())
+    throw new InvalidArgumentError({ argument, message: `empty strategy name in "${spec}".` });
   const options: StrategySpec['options'] = {};
   for (const pair of (rest ?? '').split(',').filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0) {
-      throw new InvalidArgumentError({ argument, message: `expected key=value, got "${pair}" in "${spec}".` });
+      throw new InvalidArgumentError({
+        argument,
+        message: `expected key=value, got "${pair}" in "${spec}".`,
+      });
     }
     options[pair.slice(0, eq).trim()] = parseValue(pair.slice(eq + 1).trim());
   }

@@ -27,7 +27,12 @@ import { buildTinyModel } from '@decodekit/models';
 import { resolveModel, writeModelFolder } from '@decodekit/models/node';
 import { ConstraintDeadEndError } from '@decodekit/strategy-constrained';
 import { assert, afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BAD_INPUTS, renderErrorsDoc, type BadInputFixtures, type Outcome } from './bad-inputs.table.js';
+import {
+  BAD_INPUTS,
+  renderErrorsDoc,
+  type BadInputFixtures,
+  type Outcome,
+} from './bad-inputs.table.js';
 import { runCli } from './run-cli.js';
 
 const isInstance: Record<Exclude<Outcome, 'warning' | 'ok'>, (error: unknown) => boolean> = {
@@ -42,7 +47,9 @@ const isInstance: Record<Exclude<Outcome, 'warning' | 'ok'>, (error: unknown) =>
   ConstraintDeadEndError: error => ConstraintDeadEndError.isInstance(error),
 };
 
-async function outcomeOf(run: () => Promise<unknown>): Promise<{ error?: unknown; value?: unknown }> {
+async function outcomeOf(
+  run: () => Promise<unknown>,
+): Promise<{ error?: unknown; value?: unknown }> {
   try {
     return { value: await run() };
   } catch (error) {
@@ -56,7 +63,9 @@ async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = (() => true) as typeof process.stdout.write;
   try {
-    const code = await runCli(['node', 'decodekit', ...args], { writeErr: text => void (stderr += text) });
+    const code = await runCli(['node', 'decodekit', ...args], {
+      writeErr: text => void (stderr += text),
+    });
     return { code, stderr };
   } finally {
     process.stdout.write = write;
@@ -71,12 +80,17 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
 
   beforeAll(async () => {
     const cache = join(work, 'cache');
-    const storiesFolder = await resolveModel('karpathy/tinyllamas/stories260K', { cacheDir: cache });
+    const storiesFolder = await resolveModel('karpathy/tinyllamas/stories260K', {
+      cacheDir: cache,
+    });
     model = await createCpuBackend().load(storiesFolder);
     const tinyFolder = join(work, 'tiny');
     await writeModelFolder(tinyFolder, buildTinyModel({ seed: 1 }).files);
     const shortContextFolder = join(work, 'short-context');
-    await writeModelFolder(shortContextFolder, buildTinyModel({ seed: 2, vocabSize: model.info.vocabSize, contextLength: 16 }).files);
+    await writeModelFolder(
+      shortContextFolder,
+      buildTinyModel({ seed: 2, vocabSize: model.info.vocabSize, contextLength: 16 }).files,
+    );
     fixtures = { work, cache, mirror, storiesFolder, model, tinyFolder, shortContextFolder };
   });
   afterAll(async () => {
@@ -113,8 +127,14 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
         return;
       }
       expect(error, `resolved instead of throwing ${row.outcome}`).toBeDefined();
-      expect(DecodingError.isInstance(error), `not a DecodingError: ${(error as Error)?.stack ?? String(error)}`).toBe(true);
-      expect(isInstance[row.outcome](error), `expected ${row.outcome}, got ${(error as Error).name}: ${(error as Error).message}`).toBe(true);
+      expect(
+        DecodingError.isInstance(error),
+        `not a DecodingError: ${(error as Error)?.stack ?? String(error)}`,
+      ).toBe(true);
+      expect(
+        isInstance[row.outcome](error),
+        `expected ${row.outcome}, got ${(error as Error).name}: ${(error as Error).message}`,
+      ).toBe(true);
       const message = (error as Error).message;
       expect(message).not.toMatch(/\n\s+at /); // no stack trace inside the message
       expect(message).not.toMatch(/onnxruntime_src|\.cc:\d+/); // nor ONNX Runtime's C++ source locations
@@ -129,24 +149,44 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
       // Model folder rows build their broken folder in the API call; the CLI then loads the same folder.
       const { api, cli: cliArguments } = row;
       assert(cliArguments, 'only rows with a CLI call are listed here');
-      if (api && (row.area === 'model folder' || row.area === 'tokenizer')) await outcomeOf(() => api(fixtures));
+      if (api && (row.area === 'model folder' || row.area === 'tokenizer'))
+        await outcomeOf(() => api(fixtures));
       const { code, stderr } = await cli(cliArguments(fixtures));
       expect(stderr).toMatch(/^decodekit: [^\n]+\n$/);
       expect(stderr).not.toMatch(/\bat .*:\d+:\d+/);
       expect(code, stderr).toBe(2);
       const expected = row.cliMessage ?? row.message;
       if (expected) expect(stderr).toMatch(expected);
-      if (row.argument && !row.cliMessage) expect(stderr).toContain(row.argument.startsWith('--') ? row.argument : `"${row.argument}"`);
+      if (row.argument && !row.cliMessage)
+        expect(stderr).toContain(
+          row.argument.startsWith('--') ? row.argument : `"${row.argument}"`,
+        );
     });
   });
 
   it('the CLI prints a warning event on stderr and still exits 0', async () => {
     let stderr = '';
     const writeErr = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => ((stderr += chunk), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => (
+      (stderr += chunk),
+      true
+    )) as typeof process.stderr.write;
     try {
-      const prompt = 'Once upon a time there was a little girl named Lily. She liked to play outside in the sun.';
-      const { code } = await cli(['generate', '--model', fixtures.storiesFolder, '--max-tokens', '8', '--prompt', prompt, '--strategy', 'draft-model', '--draft-model', fixtures.shortContextFolder]);
+      const prompt =
+        'Once upon a time there was a little girl named Lily. She liked to play outside in the sun.';
+      const { code } = await cli([
+        'generate',
+        '--model',
+        fixtures.storiesFolder,
+        '--max-tokens',
+        '8',
+        '--prompt',
+        prompt,
+        '--strategy',
+        'draft-model',
+        '--draft-model',
+        fixtures.shortContextFolder,
+      ]);
       expect(code).toBe(0);
     } finally {
       process.stderr.write = writeErr;
@@ -154,13 +194,21 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
     expect(stderr.match(/^decodekit: warning: .*drafts nothing.*$/gm)).toHaveLength(1);
   });
 
-  it.runIf(existsSync(resolve(__dirname, '../dist/bin.js')))('the built bin exits 2 with one line on stderr', async () => {
-    const bin = resolve(__dirname, '../dist/bin.js');
-    const error = await promisify(execFile)(process.execPath, [bin, 'generate', '--model', join(work, 'no-such-folder')]).then(
-      () => undefined,
-      (failure: { code: number; stderr: string }) => failure,
-    );
-    expect(error?.code).toBe(2);
-    expect(error?.stderr).toMatch(/^decodekit: Model "[^\n]*no-such-folder[^\n]*\n$/);
-  });
+  it.runIf(existsSync(resolve(__dirname, '../dist/bin.js')))(
+    'the built bin exits 2 with one line on stderr',
+    async () => {
+      const bin = resolve(__dirname, '../dist/bin.js');
+      const error = await promisify(execFile)(process.execPath, [
+        bin,
+        'generate',
+        '--model',
+        join(work, 'no-such-folder'),
+      ]).then(
+        () => undefined,
+        (failure: { code: number; stderr: string }) => failure,
+      );
+      expect(error?.code).toBe(2);
+      expect(error?.stderr).toMatch(/^decodekit: Model "[^\n]*no-such-folder[^\n]*\n$/);
+    },
+  );
 });

@@ -66,7 +66,16 @@ export type Outcome =
 export interface BadInputCase {
   /** Stable slug (used in test names and docs). */
   readonly id: string;
-  readonly area: 'model folder' | 'tokenizer' | 'options' | 'prompt' | 'constraint' | 'abort' | 'dispose' | 'draft model' | 'command line';
+  readonly area:
+    | 'model folder'
+    | 'tokenizer'
+    | 'options'
+    | 'prompt'
+    | 'constraint'
+    | 'abort'
+    | 'dispose'
+    | 'draft model'
+    | 'command line';
   /** The input, in words (docs). */
   readonly input: string;
   readonly outcome: Outcome;
@@ -83,7 +92,11 @@ export interface BadInputCase {
 }
 
 /** Copies the tiny fixture folder to a fresh folder and applies `mutate` to the copy. */
-function brokenCopy(fixtures: BadInputFixtures, name: string, mutate: (dir: string) => void): string {
+function brokenCopy(
+  fixtures: BadInputFixtures,
+  name: string,
+  mutate: (dir: string) => void,
+): string {
   const dir = join(fixtures.work, name);
   rmSync(dir, { recursive: true, force: true });
   cpSync(fixtures.tinyFolder, dir, { recursive: true });
@@ -91,8 +104,14 @@ function brokenCopy(fixtures: BadInputFixtures, name: string, mutate: (dir: stri
   return dir;
 }
 
-function editJson(file: string, edit: (value: Record<string, unknown>) => Record<string, unknown>): void {
-  writeFileSync(file, JSON.stringify(edit(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)));
+function editJson(
+  file: string,
+  edit: (value: Record<string, unknown>) => Record<string, unknown>,
+): void {
+  writeFileSync(
+    file,
+    JSON.stringify(edit(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>)),
+  );
 }
 
 /** Replaces every occurrence of `from` by `to` (same length) in a binary file. */
@@ -114,11 +133,20 @@ function replaceBytes(file: string, from: string, to: string): void {
 function declareKvAsDouble(file: string): void {
   const bytes = readFileSync(file);
   let patched = 0;
-  for (let at = bytes.indexOf('past_key_values.'); at >= 0; at = bytes.indexOf('past_key_values.', at + 1)) {
+  for (
+    let at = bytes.indexOf('past_key_values.');
+    at >= 0;
+    at = bytes.indexOf('past_key_values.', at + 1)
+  ) {
     let end = at;
     while (end < bytes.length && bytes[end] >= 0x20 && bytes[end] < 0x7f) end++;
     // 0x12 len 0x0a len 0x08 <elem_type>
-    if (bytes[end] === 0x12 && bytes[end + 2] === 0x0a && bytes[end + 4] === 0x08 && bytes[end + 5] === 1) {
+    if (
+      bytes[end] === 0x12 &&
+      bytes[end + 2] === 0x0a &&
+      bytes[end + 4] === 0x08 &&
+      bytes[end + 5] === 1
+    ) {
       bytes[end + 5] = 11; // DOUBLE
       patched++;
     }
@@ -127,7 +155,11 @@ function declareKvAsDouble(file: string): void {
   writeFileSync(file, bytes);
 }
 
-async function generate(fixtures: BadInputFixtures, prompt: Parameters<ReturnType<typeof createDecoder>['generate']>[0], options: GenerateOptions): Promise<unknown> {
+async function generate(
+  fixtures: BadInputFixtures,
+  prompt: Parameters<ReturnType<typeof createDecoder>['generate']>[0],
+  options: GenerateOptions,
+): Promise<unknown> {
   return createDecoder({ model: fixtures.model }).generate(prompt, options);
 }
 
@@ -181,14 +213,31 @@ async function collect(events: AsyncIterable<DecodeEvent>): Promise<DecodeEvent[
 }
 
 /** Numeric options of `generate()`: the values each must reject (out of range, NaN, ±Infinity, fractions). */
-const numericOptions: { option: keyof GenerateOptions; flag?: string; values: number[]; sampling?: boolean }[] = [
-  { option: 'maxTokens', flag: '--max-tokens', values: [0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY] },
-  { option: 'temperature', flag: '--temperature', values: [-1, Number.NaN, Number.POSITIVE_INFINITY] },
+const numericOptions: {
+  option: keyof GenerateOptions;
+  flag?: string;
+  values: number[];
+  sampling?: boolean;
+}[] = [
+  {
+    option: 'maxTokens',
+    flag: '--max-tokens',
+    values: [0, -5, 1.5, Number.NaN, Number.POSITIVE_INFINITY],
+  },
+  {
+    option: 'temperature',
+    flag: '--temperature',
+    values: [-1, Number.NaN, Number.POSITIVE_INFINITY],
+  },
   { option: 'topP', flag: '--top-p', values: [0, 1.5, -1, Number.NaN], sampling: true },
   { option: 'topK', flag: '--top-k', values: [-1, 2.5, Number.NaN], sampling: true },
   { option: 'minP', flag: '--min-p', values: [1.5, -0.1, Number.NaN], sampling: true },
   { option: 'typicalP', values: [0, 1.5, Number.NaN], sampling: true },
-  { option: 'repetitionPenalty', flag: '--repetition-penalty', values: [0, -1, Number.NaN, Number.POSITIVE_INFINITY] },
+  {
+    option: 'repetitionPenalty',
+    flag: '--repetition-penalty',
+    values: [0, -1, Number.NaN, Number.POSITIVE_INFINITY],
+  },
   { option: 'presencePenalty', values: [Number.NaN, Number.POSITIVE_INFINITY] },
   { option: 'frequencyPenalty', values: [Number.NaN, Number.NEGATIVE_INFINITY] },
   { option: 'noRepeatNgramSize', flag: '--ban-repeated-ngrams', values: [0, 2.5, Number.NaN] },
@@ -207,7 +256,11 @@ const optionCases: BadInputCase[] = numericOptions.flatMap(({ option, flag, valu
       outcome: 'InvalidArgumentError' as const,
       argument: option,
       api: (fixtures: BadInputFixtures) =>
-        generate(fixtures, 'Once', { maxTokens: 4, ...(sampling ? { temperature: 1 } : {}), [option]: value }),
+        generate(fixtures, 'Once', {
+          maxTokens: 4,
+          ...(sampling ? { temperature: 1 } : {}),
+          [option]: value,
+        }),
       cli: flag
         ? (fixtures: BadInputFixtures) =>
             generateCli(fixtures, ...(sampling ? ['--temperature', '1'] : []), flag, shown)
@@ -261,7 +314,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a folder without `onnx/model.onnx`',
     outcome: 'ModelFormatError',
     message: /model\.onnx/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'no-onnx', dir => rmSync(join(dir, 'onnx'), { recursive: true }))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'no-onnx', dir => rmSync(join(dir, 'onnx'), { recursive: true })),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'no-onnx')],
   },
   {
@@ -270,7 +326,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: '`onnx/model.onnx` that is not a protobuf',
     outcome: 'ModelFormatError',
     message: /model\.onnx/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'corrupt', dir => writeFileSync(join(dir, 'onnx/model.onnx'), 'this is not a protobuf'))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'corrupt', dir =>
+          writeFileSync(join(dir, 'onnx/model.onnx'), 'this is not a protobuf'),
+        ),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'corrupt')],
   },
   {
@@ -279,7 +340,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'an empty (0-byte) `onnx/model.onnx`',
     outcome: 'ModelFormatError',
     message: /model\.onnx/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'empty-onnx', dir => writeFileSync(join(dir, 'onnx/model.onnx'), ''))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'empty-onnx', dir => writeFileSync(join(dir, 'onnx/model.onnx'), '')),
+      ),
   },
   {
     id: 'onnx-truncated',
@@ -303,7 +367,11 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     outcome: 'ModelFormatError',
     message: /model\.onnx/,
     api: fixtures =>
-      createCpuBackend().load(brokenCopy(fixtures, 'garbage-onnx', dir => appendFileSync(join(dir, 'onnx/model.onnx'), Buffer.alloc(64, 0xff)))),
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'garbage-onnx', dir =>
+          appendFileSync(join(dir, 'onnx/model.onnx'), Buffer.alloc(64, 0xff)),
+        ),
+      ),
   },
   {
     id: 'graph-unknown-input',
@@ -312,7 +380,11 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     outcome: 'ModelFormatError',
     message: /attention_musk/,
     api: fixtures =>
-      createCpuBackend().load(brokenCopy(fixtures, 'unknown-input', dir => replaceBytes(join(dir, 'onnx/model.onnx'), 'attention_mask', 'attention_musk'))),
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'unknown-input', dir =>
+          replaceBytes(join(dir, 'onnx/model.onnx'), 'attention_mask', 'attention_musk'),
+        ),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'unknown-input')],
   },
   {
@@ -321,7 +393,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a graph whose KV cache inputs are float64',
     outcome: 'ModelFormatError',
     message: /past_key_values|double|type/i,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'kv-double', dir => declareKvAsDouble(join(dir, 'onnx/model.onnx')))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'kv-double', dir => declareKvAsDouble(join(dir, 'onnx/model.onnx'))),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'kv-double')],
   },
   {
@@ -330,7 +405,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a folder without `config.json`',
     outcome: 'ModelFormatError',
     message: /config\.json/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'no-config', dir => rmSync(join(dir, 'config.json')))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'no-config', dir => rmSync(join(dir, 'config.json'))),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'no-config')],
   },
   {
@@ -339,7 +417,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: '`config.json` that is not JSON',
     outcome: 'ModelFormatError',
     message: /config\.json/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'config-not-json', dir => writeFileSync(join(dir, 'config.json'), '{ "vocab_size": '))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'config-not-json', dir =>
+          writeFileSync(join(dir, 'config.json'), '{ "vocab_size": '),
+        ),
+      ),
   },
   {
     id: 'config-vocab-mismatch',
@@ -348,7 +431,11 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     outcome: 'ModelFormatError',
     message: /vocab/i,
     api: fixtures =>
-      createCpuBackend().load(brokenCopy(fixtures, 'vocab-mismatch', dir => editJson(join(dir, 'config.json'), config => ({ ...config, vocab_size: 7 })))),
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'vocab-mismatch', dir =>
+          editJson(join(dir, 'config.json'), config => ({ ...config, vocab_size: 7 })),
+        ),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'vocab-mismatch')],
   },
   {
@@ -358,7 +445,11 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     outcome: 'ModelFormatError',
     message: /vocab_size is 40 but the logits of onnx\/model\.onnx have 32 columns/,
     api: fixtures =>
-      createCpuBackend().load(brokenCopy(fixtures, 'vocab-graph-mismatch', dir => editJson(join(dir, 'config.json'), config => ({ ...config, vocab_size: 40 })))),
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'vocab-graph-mismatch', dir =>
+          editJson(join(dir, 'config.json'), config => ({ ...config, vocab_size: 40 })),
+        ),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'vocab-graph-mismatch')],
   },
   {
@@ -368,7 +459,11 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     outcome: 'ModelFormatError',
     message: /num_hidden_layers/,
     api: fixtures =>
-      createCpuBackend().load(brokenCopy(fixtures, 'layers-mismatch', dir => editJson(join(dir, 'config.json'), config => ({ ...config, num_hidden_layers: 9 })))),
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'layers-mismatch', dir =>
+          editJson(join(dir, 'config.json'), config => ({ ...config, num_hidden_layers: 9 })),
+        ),
+      ),
   },
   {
     id: 'config-field-missing',
@@ -396,7 +491,11 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
       copyFileSync(join(stories, 'stories260K.bin'), join(source, 'model.bin'));
       copyFileSync(join(stories, 'tok512.bin'), join(source, 'tok512.bin'));
       truncateSync(join(source, 'model.bin'), 500_000);
-      return convertLlama2cToFolder(join(source, 'model.bin'), join(source, 'tok512.bin'), join(fixtures.work, 'truncated-out'));
+      return convertLlama2cToFolder(
+        join(source, 'model.bin'),
+        join(source, 'tok512.bin'),
+        join(fixtures.work, 'truncated-out'),
+      );
     },
     cli: fixtures => [
       'convert',
@@ -413,8 +512,20 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a llama2.c checkpoint path that does not exist (`convert`)',
     outcome: 'ModelNotFoundError',
     message: /nothing(-tok)?\.bin/,
-    api: fixtures => convertLlama2cToFolder(join(fixtures.work, 'nothing.bin'), join(fixtures.work, 'nothing-tok.bin'), join(fixtures.work, 'nothing-out')),
-    cli: fixtures => ['convert', join(fixtures.work, 'nothing.bin'), '--tokenizer', join(fixtures.work, 'nothing-tok.bin'), '--out', join(fixtures.work, 'nothing-out')],
+    api: fixtures =>
+      convertLlama2cToFolder(
+        join(fixtures.work, 'nothing.bin'),
+        join(fixtures.work, 'nothing-tok.bin'),
+        join(fixtures.work, 'nothing-out'),
+      ),
+    cli: fixtures => [
+      'convert',
+      join(fixtures.work, 'nothing.bin'),
+      '--tokenizer',
+      join(fixtures.work, 'nothing-tok.bin'),
+      '--out',
+      join(fixtures.work, 'nothing-out'),
+    ],
   },
   {
     id: 'plain-export-tree',
@@ -425,11 +536,19 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     api: async fixtures => {
       const plainFolder = join(fixtures.work, 'plain');
       const stories = join(fixtures.mirror, 'karpathy/tinyllamas/stories260K');
-      await convertLlama2cToFolder(join(stories, 'stories260K.bin'), join(stories, 'tok512.bin'), plainFolder, { plain: true });
+      await convertLlama2cToFolder(
+        join(stories, 'stories260K.bin'),
+        join(stories, 'tok512.bin'),
+        plainFolder,
+        { plain: true },
+      );
       const plain = await createCpuBackend().load(plainFolder);
       try {
-        if (plain.capabilities.tree) throw new Error('a plain export must not report tree capability');
-        return await plain.createSequence().forward({ tokens: Int32Array.from([1, 2, 3]), parents: Int32Array.from([-1, 0, 0]) });
+        if (plain.capabilities.tree)
+          throw new Error('a plain export must not report tree capability');
+        return await plain
+          .createSequence()
+          .forward({ tokens: Int32Array.from([1, 2, 3]), parents: Int32Array.from([-1, 0, 0]) });
       } finally {
         await plain.dispose();
       }
@@ -441,7 +560,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a hub id, offline, in no cache or mirror',
     outcome: 'ModelNotFoundError',
     message: /Looked in/,
-    api: fixtures => resolveModel('karpathy/tinyllamas/stories260K', { cacheDir: join(fixtures.work, 'empty-cache'), mirrors: [], offline: true }),
+    api: fixtures =>
+      resolveModel('karpathy/tinyllamas/stories260K', {
+        cacheDir: join(fixtures.work, 'empty-cache'),
+        mirrors: [],
+        offline: true,
+      }),
   },
   {
     id: 'hub-unknown',
@@ -449,7 +573,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'an unknown hub id',
     outcome: 'ModelNotFoundError',
     message: /nobody\/nothing/,
-    api: fixtures => resolveModel('nobody/nothing', { cacheDir: join(fixtures.work, 'empty-cache'), mirrors: [fixtures.mirror], offline: true }),
+    api: fixtures =>
+      resolveModel('nobody/nothing', {
+        cacheDir: join(fixtures.work, 'empty-cache'),
+        mirrors: [fixtures.mirror],
+        offline: true,
+      }),
   },
   // ——— tokenizer files ———
   {
@@ -460,7 +589,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     message: /tokenizer/,
     api: fixtures =>
       createCpuBackend().load(
-        brokenCopy(fixtures, 'odd-tokenizer', dir => writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ version: '1.0', model: { type: 'NoSuchModel' } }))),
+        brokenCopy(fixtures, 'odd-tokenizer', dir =>
+          writeFileSync(
+            join(dir, 'tokenizer.json'),
+            JSON.stringify({ version: '1.0', model: { type: 'NoSuchModel' } }),
+          ),
+        ),
       ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'odd-tokenizer')],
   },
@@ -470,7 +604,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: '`tokenizer.json` that is not JSON',
     outcome: 'ModelFormatError',
     message: /tokenizer\.json/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'tokenizer-not-json', dir => writeFileSync(join(dir, 'tokenizer.json'), '{"model": {'))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'tokenizer-not-json', dir =>
+          writeFileSync(join(dir, 'tokenizer.json'), '{"model": {'),
+        ),
+      ),
   },
   {
     id: 'tokenizer-missing',
@@ -478,17 +617,25 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a folder without `tokenizer.json`',
     outcome: 'ModelFormatError',
     message: /tokenizer\.json/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'no-tokenizer', dir => rmSync(join(dir, 'tokenizer.json')))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'no-tokenizer', dir => rmSync(join(dir, 'tokenizer.json'))),
+      ),
     cli: fixtures => ['generate', '--model', join(fixtures.work, 'no-tokenizer')],
   },
   {
     id: 'tokenizer-too-large',
     area: 'tokenizer',
-    input: "a `tokenizer.json` with more tokens than the model's vocabulary (another model's tokenizer)",
+    input:
+      "a `tokenizer.json` with more tokens than the model's vocabulary (another model's tokenizer)",
     outcome: 'ModelFormatError',
     message: /does not belong/,
     api: fixtures =>
-      createCpuBackend().load(brokenCopy(fixtures, 'foreign-tokenizer', dir => copyFileSync(join(fixtures.storiesFolder, 'tokenizer.json'), join(dir, 'tokenizer.json')))),
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'foreign-tokenizer', dir =>
+          copyFileSync(join(fixtures.storiesFolder, 'tokenizer.json'), join(dir, 'tokenizer.json')),
+        ),
+      ),
   },
   {
     id: 'tokenizer-config-not-json',
@@ -496,14 +643,20 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: '`tokenizer_config.json` that is not JSON',
     outcome: 'ModelFormatError',
     message: /tokenizer_config\.json/,
-    api: fixtures => createCpuBackend().load(brokenCopy(fixtures, 'tokenizer-config-not-json', dir => writeFileSync(join(dir, 'tokenizer_config.json'), '{'))),
+    api: fixtures =>
+      createCpuBackend().load(
+        brokenCopy(fixtures, 'tokenizer-config-not-json', dir =>
+          writeFileSync(join(dir, 'tokenizer_config.json'), '{'),
+        ),
+      ),
   },
   // ——— numeric options ———
   ...optionCases,
   {
     id: 'strategy-option-huge',
     area: 'options',
-    input: 'a strategy option far beyond any useful size (`promptLookup({ maxNgramSize: 1e9 })`, which would exhaust memory)',
+    input:
+      'a strategy option far beyond any useful size (`promptLookup({ maxNgramSize: 1e9 })`, which would exhaust memory)',
     outcome: 'InvalidArgumentError',
     argument: 'maxNgramSize',
     api: async () => promptLookup({ maxNgramSize: 1e9 }),
@@ -523,7 +676,7 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
   {
     id: 'prompt-empty-text-no-bos',
     area: 'prompt',
-    input: "an empty text prompt with `addSpecialTokens: false` (nothing to continue)",
+    input: 'an empty text prompt with `addSpecialTokens: false` (nothing to continue)',
     outcome: 'InvalidArgumentError',
     argument: 'prompt',
     api: fixtures => generate(fixtures, '', { maxTokens: 4, addSpecialTokens: false }),
@@ -551,8 +704,14 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: "a prompt longer than the model's context",
     outcome: 'ContextLengthError',
     message: /Shorten the prompt/,
-    api: fixtures => generate(fixtures, { tokens: Array.from({ length: 600 }, () => 300) }, { maxTokens: 4 }),
-    cli: fixtures => generateCli(fixtures, '--prompt-file', writeFile(fixtures, 'long-prompt.txt', 'Once upon a time there was a cat. '.repeat(120))),
+    api: fixtures =>
+      generate(fixtures, { tokens: Array.from({ length: 600 }, () => 300) }, { maxTokens: 4 }),
+    cli: fixtures =>
+      generateCli(
+        fixtures,
+        '--prompt-file',
+        writeFile(fixtures, 'long-prompt.txt', 'Once upon a time there was a cat. '.repeat(120)),
+      ),
   },
   {
     id: 'prompt-lone-surrogate',
@@ -568,7 +727,16 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a `--prompt-file` with invalid UTF-8 bytes',
     outcome: 'InvalidArgumentError',
     argument: '--prompt-file',
-    cli: fixtures => generateCli(fixtures, '--prompt-file', writeFile(fixtures, 'latin1.txt', Uint8Array.from([0x4f, 0x6e, 0x63, 0x65, 0xff, 0xfe, 0x20]))),
+    cli: fixtures =>
+      generateCli(
+        fixtures,
+        '--prompt-file',
+        writeFile(
+          fixtures,
+          'latin1.txt',
+          Uint8Array.from([0x4f, 0x6e, 0x63, 0x65, 0xff, 0xfe, 0x20]),
+        ),
+      ),
     cliMessage: /not valid UTF-8/,
   },
   {
@@ -628,7 +796,8 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
   {
     id: 'regex-nested-quantifiers',
     area: 'constraint',
-    input: 'a nested-quantifier regular expression, `(a+)+b` (catastrophic for backtracking engines)',
+    input:
+      'a nested-quantifier regular expression, `(a+)+b` (catastrophic for backtracking engines)',
     outcome: 'ok',
     api: async fixtures => {
       const start = performance.now();
@@ -646,8 +815,14 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a JSON Schema with an unknown type',
     outcome: 'InvalidArgumentError',
     message: /nonsense/,
-    api: async fixtures => jsonSchema({ type: 'nonsense' } as never, { tokenizer: fixtures.model.tokenizer }),
-    cli: fixtures => generateCli(fixtures, '--json-schema', writeFile(fixtures, 'bad-schema.json', JSON.stringify({ type: 'nonsense' }))),
+    api: async fixtures =>
+      jsonSchema({ type: 'nonsense' } as never, { tokenizer: fixtures.model.tokenizer }),
+    cli: fixtures =>
+      generateCli(
+        fixtures,
+        '--json-schema',
+        writeFile(fixtures, 'bad-schema.json', JSON.stringify({ type: 'nonsense' })),
+      ),
   },
   {
     id: 'schema-unsupported',
@@ -655,14 +830,21 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a JSON Schema with an unsupported keyword (`patternProperties`)',
     outcome: 'InvalidArgumentError',
     message: /patternProperties/,
-    api: async fixtures => jsonSchema({ type: 'object', patternProperties: { '^a': { type: 'string' } } } as never, { tokenizer: fixtures.model.tokenizer }),
+    api: async fixtures =>
+      jsonSchema({ type: 'object', patternProperties: { '^a': { type: 'string' } } } as never, {
+        tokenizer: fixtures.model.tokenizer,
+      }),
   },
   {
     id: 'schema-unsatisfiable',
     area: 'constraint',
     input: 'an unsatisfiable JSON Schema (`minLength` 5 > `maxLength` 2)',
     outcome: 'InvalidArgumentError',
-    api: async fixtures => jsonSchema({ type: 'string', minLength: 5, maxLength: 2 }, { tokenizer: fixtures.model.tokenizer }),
+    api: async fixtures =>
+      jsonSchema(
+        { type: 'string', minLength: 5, maxLength: 2 },
+        { tokenizer: fixtures.model.tokenizer },
+      ),
   },
   {
     id: 'schema-budget-too-small',
@@ -672,9 +854,28 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     argument: 'maxTokens',
     message: /raise maxTokens/,
     api: async fixtures =>
-      jsonSchema({ type: 'object', properties: { name: { type: 'string', minLength: 30 } }, required: ['name'] }, { tokenizer: fixtures.model.tokenizer, maxTokens: 3 }),
+      jsonSchema(
+        {
+          type: 'object',
+          properties: { name: { type: 'string', minLength: 30 } },
+          required: ['name'],
+        },
+        { tokenizer: fixtures.model.tokenizer, maxTokens: 3 },
+      ),
     cli: fixtures => [
-      ...generateCli(fixtures, '--json-schema', writeFile(fixtures, 'long-schema.json', JSON.stringify({ type: 'object', properties: { name: { type: 'string', minLength: 30 } }, required: ['name'] }))),
+      ...generateCli(
+        fixtures,
+        '--json-schema',
+        writeFile(
+          fixtures,
+          'long-schema.json',
+          JSON.stringify({
+            type: 'object',
+            properties: { name: { type: 'string', minLength: 30 } },
+            required: ['name'],
+          }),
+        ),
+      ),
       '--max-tokens',
       '3',
     ],
@@ -685,7 +886,12 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a `--json-schema` file that is not JSON',
     outcome: 'InvalidArgumentError',
     argument: '--json-schema',
-    cli: fixtures => generateCli(fixtures, '--json-schema', writeFile(fixtures, 'schema-not-json.json', '{ "type": ')),
+    cli: fixtures =>
+      generateCli(
+        fixtures,
+        '--json-schema',
+        writeFile(fixtures, 'schema-not-json.json', '{ "type": '),
+      ),
     cliMessage: /not valid JSON/,
   },
   {
@@ -703,8 +909,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a GBNF grammar that does not parse',
     outcome: 'InvalidArgumentError',
     argument: 'grammar',
-    api: async fixtures => grammar('root ::= "unterminated', { tokenizer: fixtures.model.tokenizer }),
-    cli: fixtures => generateCli(fixtures, '--grammar', writeFile(fixtures, 'bad.gbnf', 'root ::= "unterminated')),
+    api: async fixtures =>
+      grammar('root ::= "unterminated', { tokenizer: fixtures.model.tokenizer }),
+    cli: fixtures =>
+      generateCli(fixtures, '--grammar', writeFile(fixtures, 'bad.gbnf', 'root ::= "unterminated')),
   },
   {
     id: 'grammar-left-recursive',
@@ -712,7 +920,8 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: 'a left-recursive grammar, `root ::= root "a" | "b"`',
     outcome: 'InvalidArgumentError',
     message: /left-recursive/,
-    api: async fixtures => grammar('root ::= root "a" | "b"', { tokenizer: fixtures.model.tokenizer }),
+    api: async fixtures =>
+      grammar('root ::= root "a" | "b"', { tokenizer: fixtures.model.tokenizer }),
   },
   {
     id: 'grammar-undefined-rule',
@@ -736,7 +945,8 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     area: 'abort',
     input: 'a signal aborted before `generate()`',
     outcome: 'AbortedError',
-    api: fixtures => generate(fixtures, 'Once', { maxTokens: 8, signal: AbortSignal.abort('early') }),
+    api: fixtures =>
+      generate(fixtures, 'Once', { maxTokens: 8, signal: AbortSignal.abort('early') }),
   },
   {
     id: 'abort-during-prefill',
@@ -748,7 +958,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
       const model = instrumented(fixtures.model, rows => {
         if (rows > 1) controller.abort('during prefill');
       });
-      return createDecoder({ model }).generate('Once upon a time there was a little girl', { maxTokens: 8, signal: controller.signal });
+      return createDecoder({ model }).generate('Once upon a time there was a little girl', {
+        maxTokens: 8,
+        signal: controller.signal,
+      });
     },
   },
   {
@@ -759,7 +972,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     api: async fixtures => {
       const controller = new AbortController();
       let seen = 0;
-      for await (const event of createDecoder({ model: fixtures.model }).stream('Once upon a time', { maxTokens: 400, signal: controller.signal })) {
+      for await (const event of createDecoder({ model: fixtures.model }).stream(
+        'Once upon a time',
+        { maxTokens: 400, signal: controller.signal },
+      )) {
         if (event.type === 'token' && ++seen === 10) controller.abort('user stop');
       }
     },
@@ -774,7 +990,10 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
       const result = await generate(fixtures, 'Once', { maxTokens: 8, signal: controller.signal });
       controller.abort('too late');
       const again = await generate(fixtures, 'Once', { maxTokens: 8 });
-      if (JSON.stringify((result as { tokens: number[] }).tokens) !== JSON.stringify((again as { tokens: number[] }).tokens)) {
+      if (
+        JSON.stringify((result as { tokens: number[] }).tokens) !==
+        JSON.stringify((again as { tokens: number[] }).tokens)
+      ) {
         throw new Error('a late abort changed the result');
       }
       return result;
@@ -811,7 +1030,9 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     api: async fixtures => {
       const doomed = await createCpuBackend().load(fixtures.storiesFolder);
       let seen = 0;
-      for await (const event of createDecoder({ model: doomed }).stream('Once upon a time', { maxTokens: 200 })) {
+      for await (const event of createDecoder({ model: doomed }).stream('Once upon a time', {
+        maxTokens: 200,
+      })) {
         if (event.type === 'token' && ++seen === 5) void doomed.dispose();
       }
     },
@@ -837,11 +1058,14 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     input: "a draft model with another vocabulary than the target's",
     outcome: 'VocabMismatchError',
     message: /vocabulary/,
-    cli: fixtures => generateCli(fixtures, '--strategy', 'draft-model', '--draft-model', fixtures.tinyFolder),
+    cli: fixtures =>
+      generateCli(fixtures, '--strategy', 'draft-model', '--draft-model', fixtures.tinyFolder),
     api: async fixtures => {
       const draft = await createCpuBackend().load(fixtures.tinyFolder);
       try {
-        return await createDecoder({ model: fixtures.model }).use(speculative({ drafter: draftModel({ model: draft }) })).generate('Once', { maxTokens: 8 });
+        return await createDecoder({ model: fixtures.model })
+          .use(speculative({ drafter: draftModel({ model: draft }) }))
+          .generate('Once', { maxTokens: 8 });
       } finally {
         await draft.dispose();
       }
@@ -856,11 +1080,17 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     api: async fixtures => {
       const draft = await createCpuBackend().load(fixtures.shortContextFolder);
       try {
-        const prompt = 'Once upon a time there was a little girl named Lily. She liked to play outside in the sun.';
-        const events = await collect(createDecoder({ model: fixtures.model }).use(speculative({ drafter: draftModel({ model: draft }) })).stream(prompt, { maxTokens: 16 }));
+        const prompt =
+          'Once upon a time there was a little girl named Lily. She liked to play outside in the sun.';
+        const events = await collect(
+          createDecoder({ model: fixtures.model })
+            .use(speculative({ drafter: draftModel({ model: draft }) }))
+            .stream(prompt, { maxTokens: 16 }),
+        );
         const plain = await generate(fixtures, prompt, { maxTokens: 16 });
         const done = events.at(-1) as Extract<DecodeEvent, { type: 'done' }>;
-        if (JSON.stringify(done.tokens) !== JSON.stringify((plain as { tokens: number[] }).tokens)) throw new Error('output differs from AR');
+        if (JSON.stringify(done.tokens) !== JSON.stringify((plain as { tokens: number[] }).tokens))
+          throw new Error('output differs from AR');
         return events;
       } finally {
         await draft.dispose();
@@ -929,7 +1159,14 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
     area: 'command line',
     input: '`--prompt` and `--prompt-file` together',
     outcome: 'InvalidArgumentError',
-    cli: fixtures => generateCli(fixtures, '--prompt', 'a', '--prompt-file', join(fixtures.work, 'long-prompt.txt')),
+    cli: fixtures =>
+      generateCli(
+        fixtures,
+        '--prompt',
+        'a',
+        '--prompt-file',
+        join(fixtures.work, 'long-prompt.txt'),
+      ),
     cliMessage: /not both/,
   },
   {
@@ -946,14 +1183,16 @@ export const BAD_INPUTS: readonly BadInputCase[] = [
 export const OUTCOME_DESCRIPTIONS: Readonly<Record<Outcome, string>> = {
   InvalidArgumentError:
     'An argument or option is invalid: out of range, NaN or Infinity, malformed text, an unparsable or unsupported constraint. `error.argument` names it. On the command line, usage errors (unknown flags and commands) are reported the same way.',
-  ModelNotFoundError: 'No model at the given path, or a hub id found in no cache, mirror or (offline) download. The message lists every place looked at.',
+  ModelNotFoundError:
+    'No model at the given path, or a hub id found in no cache, mirror or (offline) download. The message lists every place looked at.',
   ModelFormatError:
     'A model folder, checkpoint, graph or tokenizer file is missing, damaged or inconsistent. `error.path` names the file; the message says what disagrees and what to do.',
   ContextLengthError: "The prompt (plus one new token) does not fit the model's context.",
   AbortedError: "The generation's AbortSignal fired, before, during or after the prompt's prefill.",
   DisposedError: 'A model or sequence was used after `dispose()`.',
   VocabMismatchError: "A draft model does not use the target's token ids.",
-  UnsupportedCapabilityError: 'The model cannot do what was asked (e.g. tree attention on a plain export).',
+  UnsupportedCapabilityError:
+    'The model cannot do what was asked (e.g. tree attention on a plain export).',
   ConstraintDeadEndError: 'Constrained decoding reached a state where no token is allowed.',
   warning:
     'Not an error: a `{ type: "warning", code, message }` event in `decoder.stream()`, sent once per generation, for input that works but not as the user likely expects.',
@@ -979,11 +1218,18 @@ export function renderErrorsDoc(cases: readonly BadInputCase[] = BAD_INPUTS): st
   ];
   const outcomes = [...new Set(cases.map(row => row.outcome))];
   for (const outcome of outcomes) {
-    lines.push(`## ${outcome === 'ok' || outcome === 'warning' ? `No error: ${outcome}` : outcome}`, '', OUTCOME_DESCRIPTIONS[outcome], '');
+    lines.push(
+      `## ${outcome === 'ok' || outcome === 'warning' ? `No error: ${outcome}` : outcome}`,
+      '',
+      OUTCOME_DESCRIPTIONS[outcome],
+      '',
+    );
     lines.push('| Area | Input | Argument | Through |', '|---|---|---|---|');
     for (const row of cases.filter(item => item.outcome === outcome)) {
       const through = [row.api ? 'API' : '', row.cli ? 'CLI' : ''].filter(Boolean).join(', ');
-      lines.push(`| ${row.area} | ${row.input.replaceAll('|', '\\|')} | ${row.argument ? `\`${row.argument}\`` : ''} | ${through} |`);
+      lines.push(
+        `| ${row.area} | ${row.input.replaceAll('|', '\\|')} | ${row.argument ? `\`${row.argument}\`` : ''} | ${through} |`,
+      );
     }
     lines.push('');
   }

@@ -22,7 +22,10 @@ async function run(args: string[]): Promise<string> {
 }
 
 async function failure(args: string[]): Promise<unknown> {
-  return run(args).then(() => undefined, (error: unknown) => error);
+  return run(args).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 }
 
 describe('decodekit compress / decompress', () => {
@@ -38,7 +41,9 @@ describe('decodekit compress / decompress', () => {
     const log = await run(['compress', input, '-o', join(work, 'story.dkz')]);
     expect(log).toMatch(/compressed .* bits\/byte/);
     // Header included (model id, revision, dtype: ~80 bytes), still under gzip -9.
-    expect(readFileSync(join(work, 'story.dkz')).length).toBeLessThan(gzipSync(text, { level: 9 }).length);
+    expect(readFileSync(join(work, 'story.dkz')).length).toBeLessThan(
+      gzipSync(text, { level: 9 }).length,
+    );
     await run(['decompress', join(work, 'story.dkz'), '-o', join(work, 'story.out')]);
     expect(readFileSync(join(work, 'story.out'), 'utf8')).toBe(text);
     // Default output names: FILE.dkz, and FILE without .dkz.
@@ -52,8 +57,18 @@ describe('decodekit compress / decompress', () => {
 
   it('refuses another model, corrupt data and missing files with typed errors, leaving no output', async () => {
     await run(['compress', input, '-o', join(work, 'a.dkz')]);
-    const tiny = await writeModelFolder(join(work, 'tiny'), buildTinyModel({ seed: 3, vocabSize: 400, contextLength: 64 }).files);
-    const mismatch = await failure(['decompress', join(work, 'a.dkz'), '--model', tiny, '-o', join(work, 'a.out')]);
+    const tiny = await writeModelFolder(
+      join(work, 'tiny'),
+      buildTinyModel({ seed: 3, vocabSize: 400, contextLength: 64 }).files,
+    );
+    const mismatch = await failure([
+      'decompress',
+      join(work, 'a.dkz'),
+      '--model',
+      tiny,
+      '-o',
+      join(work, 'a.out'),
+    ]);
     expect(ModelMismatchError.isInstance(mismatch)).toBe(true);
     expect(existsSync(join(work, 'a.out'))).toBe(false);
     expect(existsSync(join(work, 'a.out.partial'))).toBe(false);
@@ -61,9 +76,13 @@ describe('decodekit compress / decompress', () => {
     const corrupt = readFileSync(join(work, 'a.dkz'));
     corrupt[corrupt.length - 10] ^= 0xff;
     writeFileSync(join(work, 'corrupt.dkz'), corrupt);
-    expect(CompressedDataError.isInstance(await failure(['decompress', join(work, 'corrupt.dkz')]))).toBe(true);
+    expect(
+      CompressedDataError.isInstance(await failure(['decompress', join(work, 'corrupt.dkz')])),
+    ).toBe(true);
     expect(existsSync(join(work, 'corrupt'))).toBe(false);
 
-    expect(InvalidArgumentError.isInstance(await failure(['compress', join(work, 'missing.txt')]))).toBe(true);
+    expect(
+      InvalidArgumentError.isInstance(await failure(['compress', join(work, 'missing.txt')])),
+    ).toBe(true);
   });
 });

@@ -24,22 +24,40 @@ interface Container {
 }
 
 it('serves with the Deployment arguments, answers the probes, exports the HPA metric, drains on SIGTERM', async () => {
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build the CLI first (pnpm turbo run build --filter=@decodekit/cli...).`);
-  const manifests = loadAll(readFileSync(join(root, 'deploy/kubernetes/decodekit-serve.yaml'), 'utf8')) as { spec: { template: { spec: unknown } } }[];
-  const pod = manifests[0].spec.template.spec as { terminationGracePeriodSeconds: number; containers: Container[] };
+  if (!existsSync(bin))
+    throw new Error(
+      `${bin} is missing: build the CLI first (pnpm turbo run build --filter=@decodekit/cli...).`,
+    );
+  const manifests = loadAll(
+    readFileSync(join(root, 'deploy/kubernetes/decodekit-serve.yaml'), 'utf8'),
+  ) as { spec: { template: { spec: unknown } } }[];
+  const pod = manifests[0].spec.template.spec as {
+    terminationGracePeriodSeconds: number;
+    containers: Container[];
+  };
   const container = pod.containers[0];
-  const [queueHpa] = loadAll(readFileSync(join(root, 'deploy/kubernetes/hpa-queue-depth.yaml'), 'utf8')) as { spec: { metrics: { pods: { metric: { name: string } } }[] } }[];
+  const [queueHpa] = loadAll(
+    readFileSync(join(root, 'deploy/kubernetes/hpa-queue-depth.yaml'), 'utf8'),
+  ) as { spec: { metrics: { pods: { metric: { name: string } } }[] } }[];
   const args = [...container.args];
   args[args.indexOf('--host') + 1] = '127.0.0.1';
   args[args.indexOf('--port') + 1] = '0';
-  const env = { ...process.env, ...Object.fromEntries(container.env.map(entry => [entry.name, entry.value])) };
+  const env = {
+    ...process.env,
+    ...Object.fromEntries(container.env.map(entry => [entry.name, entry.value])),
+  };
   env.DECODEKIT_MODELS = process.env.DECODEKIT_MODELS;
   env.DECODEKIT_CACHE = cache;
   expect(env.DECODEKIT_OFFLINE).toBe('1'); // the model must resolve without the network
 
-  const child = spawn(process.execPath, [bin, 'serve', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'serve', ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  const exited = new Promise<number | null>(resolveExit => child.once('exit', code => resolveExit(code)));
+  const exited = new Promise<number | null>(resolveExit =>
+    child.once('exit', code => resolveExit(code)),
+  );
   try {
     const url = await new Promise<string>((resolveUrl, reject) => {
       child.stderr?.on('data', (data: Buffer) => {
@@ -51,26 +69,43 @@ it('serves with the Deployment arguments, answers the probes, exports the HPA me
     });
     const probe = await fetch(`${url}${container.readinessProbe.httpGet.path}`);
     expect(probe.status).toBe(200);
-    const health = (await probe.json()) as { status: string; models: string[]; queue: { capacity: number } };
+    const health = (await probe.json()) as {
+      status: string;
+      models: string[];
+      queue: { capacity: number };
+    };
     const maxQueue = Number(args[args.indexOf('--max-queue') + 1]);
-    expect(health).toEqual({ status: 'ok', models: ['stories260K'], queue: { active: 0, queued: 0, capacity: maxQueue } });
+    expect(health).toEqual({
+      status: 'ok',
+      models: ['stories260K'],
+      queue: { active: 0, queued: 0, capacity: maxQueue },
+    });
     const reply = (await (
       await fetch(`${url}/v1/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 }),
+        body: JSON.stringify({
+          model: 'stories260K',
+          prompt: 'Once upon a time',
+          max_tokens: 8,
+          temperature: 0,
+        }),
       })
     ).json()) as { usage: { completion_tokens: number } };
     expect(reply.usage.completion_tokens).toBe(8);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`^${queueHpa.spec.metrics[0].pods.metric.name} 0$`, 'm'));
-    expect(metrics).toMatch(/^decodekit_generated_tokens_total\{model="stories260K",strategy="autoregressive"\} 8$/m);
+    expect(metrics).toMatch(
+      /^decodekit_generated_tokens_total\{model="stories260K",strategy="autoregressive"\} 8$/m,
+    );
 
     const stopped = performance.now();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const preStop = Number(container.lifecycle.preStop.exec.command[1]);
-    expect((performance.now() - stopped) / 1000).toBeLessThan(pod.terminationGracePeriodSeconds - preStop);
+    expect((performance.now() - stopped) / 1000).toBeLessThan(
+      pod.terminationGracePeriodSeconds - preStop,
+    );
     expect(stderr).toContain('SIGTERM, finishing running requests');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -7,8 +7,12 @@ import { assert, afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from './program.js';
 
 const mirror = process.env.DECODEKIT_MODELS ?? '../shared/models';
-type Golden = Record<string, { prompt_ids: number[]; generated_ids: number[]; printed_text: string }>;
-const golden = (name: string): Golden => JSON.parse(readFileSync(join(mirror, 'golden', name), 'utf8')) as Golden;
+type Golden = Record<
+  string,
+  { prompt_ids: number[]; generated_ids: number[]; printed_text: string }
+>;
+const golden = (name: string): Golden =>
+  JSON.parse(readFileSync(join(mirror, 'golden', name), 'utf8')) as Golden;
 
 describe('golden greedy outputs through createDecoder', () => {
   let stories: LoadedModel;
@@ -25,18 +29,27 @@ describe('golden greedy outputs through createDecoder', () => {
   it('stories260K: "Once upon a time" (100 tokens) and BOS alone (200 tokens) equal the golden ids', async () => {
     const expected = golden('golden_stories260K_greedy.json');
     const once = expected['Once upon a time'];
-    const result = await createDecoder({ model: stories }).generate('Once upon a time', { maxTokens: 100, temperature: 0 });
+    const result = await createDecoder({ model: stories }).generate('Once upon a time', {
+      maxTokens: 100,
+      temperature: 0,
+    });
     expect(result.promptTokens).toEqual(once.prompt_ids);
     expect(result.tokens).toEqual(once.generated_ids);
     expect('Once upon a time' + result.text).toBe(once.printed_text);
     const bos = expected['<BOS only>'];
-    const fromBos = await createDecoder({ model: stories }).generate({ tokens: bos.prompt_ids }, { maxTokens: 200, ignoreEos: true });
+    const fromBos = await createDecoder({ model: stories }).generate(
+      { tokens: bos.prompt_ids },
+      { maxTokens: 200, ignoreEos: true },
+    );
     expect(fromBos.tokens).toEqual(bos.generated_ids.slice(0, 200));
   });
 
   it('llama2xs equals its golden', async () => {
     const expected = golden('golden_llama2xs_saltyduckegg_greedy.json')['Once upon a time'];
-    const result = await createDecoder({ model: llama2xs }).generate({ tokens: expected.prompt_ids }, { maxTokens: expected.generated_ids.length, ignoreEos: true });
+    const result = await createDecoder({ model: llama2xs }).generate(
+      { tokens: expected.prompt_ids },
+      { maxTokens: expected.generated_ids.length, ignoreEos: true },
+    );
     expect(result.tokens).toEqual(expected.generated_ids);
   });
 
@@ -45,7 +58,11 @@ describe('golden greedy outputs through createDecoder', () => {
       for (const seed of [1, 2, 3]) {
         let streamed = '';
         let done: { text: string; tokens: number[] } | undefined;
-        for await (const event of createDecoder({ model: stories }).stream(prompt, { maxTokens: 60, temperature: 1.5, seed })) {
+        for await (const event of createDecoder({ model: stories }).stream(prompt, {
+          maxTokens: 60,
+          temperature: 1.5,
+          seed,
+        })) {
           if (event.type === 'token') streamed += event.text;
           if (event.type === 'done') done = event;
         }
@@ -75,7 +92,10 @@ describe('golden greedy outputs through createDecoder', () => {
   });
 
   it('stop strings end generation before the stop string', async () => {
-    const result = await createDecoder({ model: stories }).generate('Once upon a time', { maxTokens: 100, stop: ['Lily'] });
+    const result = await createDecoder({ model: stories }).generate('Once upon a time', {
+      maxTokens: 100,
+      stop: ['Lily'],
+    });
     expect(result.reason).toBe('stop');
     expect(result.text).toBe(', there was a little girl named ');
   });
@@ -85,10 +105,23 @@ describe('golden greedy outputs through createDecoder', () => {
     let out = '';
     const write = process.stdout.write.bind(process.stdout);
     const writeErr = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    process.stdout.write = ((chunk: string) => (
+      (out += chunk),
+      true
+    )) as typeof process.stdout.write;
     process.stderr.write = (() => true) as typeof process.stderr.write;
     try {
-      await createProgram().parseAsync(['node', 'decodekit', 'generate', '--prompt', 'Once upon a time', '--max-tokens', '100', '--temperature', '0']);
+      await createProgram().parseAsync([
+        'node',
+        'decodekit',
+        'generate',
+        '--prompt',
+        'Once upon a time',
+        '--max-tokens',
+        '100',
+        '--temperature',
+        '0',
+      ]);
     } finally {
       process.stdout.write = write;
       process.stderr.write = writeErr;

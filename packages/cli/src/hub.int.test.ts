@@ -129,9 +129,22 @@ describe('decodekit generate resolves hub ids through a local hub', () => {
 
     // `models pull` prints the folder pinned to the commit; `models list` shows it with its dtype.
     const commit = hub.commitOf('test-org/stories260K-onnx');
-    const folder = join(work, 'cache', 'hub', 'test-org', 'stories260K-onnx', 'snapshots', commit, 'q4');
-    expect(await run(['models', 'pull', 'test-org/stories260K-onnx', '--dtype', 'q4', '--offline'])).toBe(`${folder}\n`);
-    expect(await run(['models', 'list'])).toContain(`"ref":"test-org/stories260K-onnx@${commit}","path":${JSON.stringify(folder)},"graph":"q4"`);
+    const folder = join(
+      work,
+      'cache',
+      'hub',
+      'test-org',
+      'stories260K-onnx',
+      'snapshots',
+      commit,
+      'q4',
+    );
+    expect(
+      await run(['models', 'pull', 'test-org/stories260K-onnx', '--dtype', 'q4', '--offline']),
+    ).toBe(`${folder}\n`);
+    expect(await run(['models', 'list'])).toContain(
+      `"ref":"test-org/stories260K-onnx@${commit}","path":${JSON.stringify(folder)},"graph":"q4"`,
+    );
   });
 
   it('a gated repo needs HF_TOKEN', async () => {

@@ -25,12 +25,18 @@ export function backendByName(name: string, intraOpNumThreads?: number): Backend
     case 'cuda': {
       const deviceId = device === undefined ? 0 : Number(device);
       if (!Number.isInteger(deviceId) || deviceId < 0) {
-        throw new InvalidArgumentError({ argument: '--backend', message: `cuda:N needs a device number, got "${device}".` });
+        throw new InvalidArgumentError({
+          argument: '--backend',
+          message: `cuda:N needs a device number, got "${device}".`,
+        });
       }
       return createCudaBackend({ deviceId });
     }
     default:
-      throw new InvalidArgumentError({ argument: '--backend', message: `unknown backend "${name}"; use ${BACKENDS.join(', ')} (cuda:N for device N).` });
+      throw new InvalidArgumentError({
+        argument: '--backend',
+        message: `unknown backend "${name}"; use ${BACKENDS.join(', ')} (cuda:N for device N).`,
+      });
   }
 }
 
@@ -53,7 +59,10 @@ export function checkDtype(dtype: string | undefined): string | undefined {
   try {
     return parseHubDtype(dtype);
   } catch {
-    throw new InvalidArgumentError({ argument: '--dtype', message: `unknown dtype "${dtype}"; use ${Object.keys(HUB_DTYPES).join(', ')}.` });
+    throw new InvalidArgumentError({
+      argument: '--dtype',
+      message: `unknown dtype "${dtype}"; use ${Object.keys(HUB_DTYPES).join(', ')}.`,
+    });
   }
 }
 
@@ -61,7 +70,11 @@ export function checkDtype(dtype: string | undefined): string | undefined {
  * Resolves and loads a model for a command, with download progress on stderr. Hub ids (`org/name@revision`)
  * download through `HF_ENDPOINT` with `HF_TOKEN`; `HF_HUB_OFFLINE`/`DECODEKIT_OFFLINE` or `--offline` forbid it.
  */
-export function loadForCli(ref: string | undefined, backend: string, options: CliModelOptions = {}): Promise<LoadedModel> {
+export function loadForCli(
+  ref: string | undefined,
+  backend: string,
+  options: CliModelOptions = {},
+): Promise<LoadedModel> {
   return loadModel(ref ?? DEFAULT_MODEL, {
     backend: backendByName(backend, options.intraOpNumThreads),
     dtype: checkDtype(options.dtype),

@@ -13,8 +13,9 @@ import { registerServe } from './commands/serve.js';
 
 /** Builds the `decodekit` command line. */
 export function createProgram(): Command {
-  const program = new Command('decodekit')
-    .description('LLM decoding strategies on ONNX models: generate, benchmark, convert, serve.');
+  const program = new Command('decodekit').description(
+    'LLM decoding strategies on ONNX models: generate, benchmark, convert, serve.',
+  );
   registerGenerate(program);
   registerBench(program);
   registerDemo(program);

@@ -23,14 +23,20 @@ describe('the root README', () => {
     const readme = readFileSync(resolve(__dirname, '../../../README.md'), 'utf8');
     const [example] = codeBlocks(readme, 'Ten lines');
     expect(example, 'README.md has a ts block under "## Ten lines"').toBeDefined();
-    expect(example.split('\n').filter(line => line.trim().length > 0).length).toBeLessThanOrEqual(12);
+    expect(example.split('\n').filter(line => line.trim().length > 0).length).toBeLessThanOrEqual(
+      12,
+    );
     const folder = mkdtempSync(join(tmpdir(), 'decodekit-readme-'));
     folders.push(folder);
     const file = join(folder, 'ten-lines.ts');
     writeFileSync(file, example);
     let printed = '';
-    vi.spyOn(process.stdout, 'write').mockImplementation(chunk => ((printed += String(chunk)), true));
-    vi.spyOn(console, 'log').mockImplementation((...values) => void (printed += `${values.join(' ')}\n`));
+    vi.spyOn(process.stdout, 'write').mockImplementation(
+      chunk => ((printed += String(chunk)), true),
+    );
+    vi.spyOn(console, 'log').mockImplementation(
+      (...values) => void (printed += `${values.join(' ')}\n`),
+    );
     await import(/* @vite-ignore */ file);
     expect(printed).toMatch(/\d+ tok\/s/);
     expect(printed.replace(/\d+ tok\/s/, '').trim().length).toBeGreaterThan(40);

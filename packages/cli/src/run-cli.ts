@@ -21,7 +21,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     command.exitOverride();
     command.configureOutput({
       writeErr: io.writeErr,
-      outputError: (text, write) => write(`decodekit: ${oneLine(text.trim().replace(/^error: /, ''))}${hint}\n`),
+      outputError: (text, write) =>
+        write(`decodekit: ${oneLine(text.trim().replace(/^error: /, ''))}${hint}\n`),
     });
   }
   try {
@@ -36,7 +37,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       io.writeErr(`decodekit: ${oneLine(error.message)}\n`);
       return 2;
     }
-    io.writeErr(`decodekit: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.writeErr(
+      `decodekit: internal error, please report it: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 1;
   }
 }

@@ -13,7 +13,13 @@ import {
 import { loadModel } from '@decodekit/backend-onnx';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { defaultCacheDir, defaultMirrors, findKnownModel, findLlama2cFiles, readLlama2cCheckpoint } from '@decodekit/models/node';
+import {
+  defaultCacheDir,
+  defaultMirrors,
+  findKnownModel,
+  findLlama2cFiles,
+  readLlama2cCheckpoint,
+} from '@decodekit/models/node';
 import { easySpec } from '@decodekit/strategy-easyspec';
 import {
   describeStrategies as describeCatalog,
@@ -56,20 +62,38 @@ export interface DecoderSetup {
 const easySpecDescriptor: StrategyDescriptor = {
   id: 'easyspec',
   packageName: '@decodekit/strategy-easyspec',
-  description: 'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
+  description:
+    'EasySpec: layer-parallel drafting from the draft’s llama2.c checkpoint, KV fixed up each step (needs --draft-model; lossless)',
   returns: 'drafter',
   lossless: true,
   options: {
-    groupSize: { type: 'integer', default: 2, min: 1, max: 64, help: 'Layers drafted in parallel per group.' },
+    groupSize: {
+      type: 'integer',
+      default: 2,
+      min: 1,
+      max: 64,
+      help: 'Layers drafted in parallel per group.',
+    },
     draftLength: { type: 'integer', default: 4, min: 1, max: 64, help: 'Draft tokens per step.' },
-    temperature: { type: 'number', default: 0, min: 0, help: 'Draft temperature (0 = greedy drafts).' },
+    temperature: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      help: 'Draft temperature (0 = greedy drafts).',
+    },
   },
   async create(options, environment) {
     if (!environment.secondModelRef) {
-      throw new InvalidArgumentError({ argument: '--draft-model', message: 'easyspec needs --draft-model REF (e.g. llama2xs).' });
+      throw new InvalidArgumentError({
+        argument: '--draft-model',
+        message: 'easyspec needs --draft-model REF (e.g. llama2xs).',
+      });
     }
     const checkpoint = await llama2cCheckpointOf(environment.secondModelRef);
-    const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(checkpoint)), checkpoint);
+    const { config, weights } = readLlama2cCheckpoint(
+      new Uint8Array(readFileSync(checkpoint)),
+      checkpoint,
+    );
     return {
       drafter: easySpec({
         config,
@@ -124,7 +148,10 @@ function readStrategyFile(path: string): Uint8Array {
 /** The llama2.c checkpoint behind a draft-model reference (a folder, or a known id found in a mirror). */
 async function llama2cCheckpointOf(ref: string): Promise<string> {
   const known = findKnownModel(ref);
-  const candidates = [ref, ...(known ? defaultMirrors().map(mirror => join(mirror, known.mirrorPath ?? known.ref)) : [])];
+  const candidates = [
+    ref,
+    ...(known ? defaultMirrors().map(mirror => join(mirror, known.mirrorPath ?? known.ref)) : []),
+  ];
   for (const folder of candidates) {
     const files = existsSync(folder) ? await findLlama2cFiles(folder) : undefined;
     if (files) return files.checkpoint;
@@ -135,8 +162,13 @@ async function llama2cCheckpointOf(ref: string): Promise<string> {
   });
 }
 
-async function loadSecondModel(environment: StrategyEnvironment, ref: string): Promise<LoadedModel> {
-  const model = await loadModel(ref, { backend: backendByName(environment.backend, environment.draftThreads) });
+async function loadSecondModel(
+  environment: StrategyEnvironment,
+  ref: string,
+): Promise<LoadedModel> {
+  const model = await loadModel(ref, {
+    backend: backendByName(environment.backend, environment.draftThreads),
+  });
   environment.loaded?.push(model);
   return model;
 }
@@ -157,13 +189,20 @@ export function strategyHelp(): string {
 }
 
 /** Builds a decoder setup from a `NAME[:key=value,...]` spec. */
-export async function buildSetup(spec: string, environment: StrategyEnvironment): Promise<DecoderSetup> {
+export async function buildSetup(
+  spec: string,
+  environment: StrategyEnvironment,
+): Promise<DecoderSetup> {
   const { descriptor, options } = resolveStrategySpec(spec, { descriptors: STRATEGY_DESCRIPTORS });
   const secondRef = environment.draftModel ?? descriptor.secondModel?.fallback;
   if (descriptor.secondModel?.required && !secondRef) {
-    throw new InvalidArgumentError({ argument: '--draft-model', message: `this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).` });
+    throw new InvalidArgumentError({
+      argument: '--draft-model',
+      message: `this strategy needs a second model: pass --draft-model REF (e.g. llama2xs).`,
+    });
   }
-  const secondModel = descriptor.secondModel && secondRef ? await loadSecondModel(environment, secondRef) : undefined;
+  const secondModel =
+    descriptor.secondModel && secondRef ? await loadSecondModel(environment, secondRef) : undefined;
   const setup = await createFromDescriptor(descriptor, options, {
     model: environment.model,
     tokenizer: environment.model.tokenizer,
@@ -173,11 +212,19 @@ export async function buildSetup(spec: string, environment: StrategyEnvironment)
     readFile: path => readStrategyFile(path),
     log: message => process.stderr.write(`${message}\n`),
   });
-  return { name: spec, strategy: setup.strategy, processors: setup.processors ? [...setup.processors] : undefined, model: setup.model };
+  return {
+    name: spec,
+    strategy: setup.strategy,
+    processors: setup.processors ? [...setup.processors] : undefined,
+    model: setup.model,
+  };
 }
 
 /** Builds a speed strategy (no processors, no wrapped model), as `bench` needs. */
-export async function buildStrategy(spec: string, environment: StrategyEnvironment): Promise<Strategy> {
+export async function buildStrategy(
+  spec: string,
+  environment: StrategyEnvironment,
+): Promise<Strategy> {
   const setup = await buildSetup(spec, environment);
   if (!setup.strategy || setup.processors?.length || setup.model) {
     throw new InvalidArgumentError({
@@ -189,7 +236,11 @@ export async function buildStrategy(spec: string, environment: StrategyEnvironme
 }
 
 /** A decoder for a setup over `model` (its tokenizer is kept when the setup wraps the model). */
-export function decoderFor(setup: DecoderSetup, model: LoadedModel, extraProcessors: LogitsProcessor<unknown>[] = []): Decoder {
+export function decoderFor(
+  setup: DecoderSetup,
+  model: LoadedModel,
+  extraProcessors: LogitsProcessor<unknown>[] = [],
+): Decoder {
   let decoder = createDecoder({
     model: setup.model ?? model,
     tokenizer: model.tokenizer,

@@ -14,7 +14,13 @@ import { createProgram } from './program.js';
 
 // eslint-disable-next-line no-process-env -- test fixture location, next to the models mirror
 const models = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '../shared/models');
-const fixture = join(models, '..', 'fixtures', 'hf-exports', 'onnxruntime-genai-tiny-random-llama-fp16');
+const fixture = join(
+  models,
+  '..',
+  'fixtures',
+  'hf-exports',
+  'onnxruntime-genai-tiny-random-llama-fp16',
+);
 
 async function run(args: string[]): Promise<string> {
   let out = '';
@@ -31,18 +37,27 @@ async function run(args: string[]): Promise<string> {
   return out;
 }
 
-async function generate(args: string[], model = fixture): Promise<{ tokens: number[]; reason: string }> {
-  return JSON.parse(await run(['generate', '--model', model, '--format', 'json', ...args])) as { tokens: number[]; reason: string };
+async function generate(
+  args: string[],
+  model = fixture,
+): Promise<{ tokens: number[]; reason: string }> {
+  return JSON.parse(await run(['generate', '--model', model, '--format', 'json', ...args])) as {
+    tokens: number[];
+    reason: string;
+  };
 }
 
 describe('decodekit generate on an onnxruntime-genai fp16 export', () => {
   const prompt = 'one two three one two three one two';
 
-  it('greedy gives the API\'s ids, and prompt-lookup and token-recycling give the same ids', async () => {
+  it("greedy gives the API's ids, and prompt-lookup and token-recycling give the same ids", async () => {
     const model = await loadModel(fixture);
     let expected: number[];
     try {
-      const result = await createDecoder({ model, tokenizer: model.tokenizer }).generate(prompt, { maxTokens: 24, temperature: 0 });
+      const result = await createDecoder({ model, tokenizer: model.tokenizer }).generate(prompt, {
+        maxTokens: 24,
+        temperature: 0,
+      });
       expected = result.tokens;
     } finally {
       await model.dispose();
@@ -51,7 +66,16 @@ describe('decodekit generate on an onnxruntime-genai fp16 export', () => {
     const greedy = await generate(['--prompt', prompt, '--temperature', '0', '--max-tokens', '24']);
     expect(greedy.tokens).toEqual(expected);
     for (const strategy of ['prompt-lookup', 'token-recycling']) {
-      const speculative = await generate(['--prompt', prompt, '--temperature', '0', '--max-tokens', '24', '--strategy', strategy]);
+      const speculative = await generate([
+        '--prompt',
+        prompt,
+        '--temperature',
+        '0',
+        '--max-tokens',
+        '24',
+        '--strategy',
+        strategy,
+      ]);
       expect(speculative.tokens, strategy).toEqual(expected);
     }
   });
@@ -67,19 +91,43 @@ describe('decodekit convert variants', () => {
     { name: 'q8', flags: ['--dtype', 'q8'] },
     { name: 'merged', flags: ['--layout', 'merged', '--plain'] },
     { name: 'group-query', flags: ['--attention', 'group-query', '--plain'] },
-  ])('$name: prompt-lookup and token-recycling give the ids of greedy decoding', async ({ name, flags }) => {
-    const out = join(work, name);
-    await run(['convert', join(stories, 'stories260K.bin'), '--tokenizer', join(stories, 'tok512.bin'), '--out', out, ...flags]);
-    const greedy = await generate(['--prompt', prompt, '--temperature', '0', '--max-tokens', '48'], out);
-    expect(greedy.tokens.length).toBeGreaterThan(8);
-    for (const strategy of ['prompt-lookup', 'token-recycling']) {
-      const speculative = await generate(['--prompt', prompt, '--temperature', '0', '--max-tokens', '48', '--strategy', strategy], out);
-      expect(speculative.tokens, strategy).toEqual(greedy.tokens);
-    }
-  });
+  ])(
+    '$name: prompt-lookup and token-recycling give the ids of greedy decoding',
+    async ({ name, flags }) => {
+      const out = join(work, name);
+      await run([
+        'convert',
+        join(stories, 'stories260K.bin'),
+        '--tokenizer',
+        join(stories, 'tok512.bin'),
+        '--out',
+        out,
+        ...flags,
+      ]);
+      const greedy = await generate(
+        ['--prompt', prompt, '--temperature', '0', '--max-tokens', '48'],
+        out,
+      );
+      expect(greedy.tokens.length).toBeGreaterThan(8);
+      for (const strategy of ['prompt-lookup', 'token-recycling']) {
+        const speculative = await generate(
+          ['--prompt', prompt, '--temperature', '0', '--max-tokens', '48', '--strategy', strategy],
+          out,
+        );
+        expect(speculative.tokens, strategy).toEqual(greedy.tokens);
+      }
+    },
+  );
 
   it('rejects an unknown --dtype and --no-position-ids without --plain with InvalidArgumentError', async () => {
-    const args = ['convert', join(stories, 'stories260K.bin'), '--tokenizer', join(stories, 'tok512.bin'), '--out', join(work, 'bad')];
+    const args = [
+      'convert',
+      join(stories, 'stories260K.bin'),
+      '--tokenizer',
+      join(stories, 'tok512.bin'),
+      '--out',
+      join(work, 'bad'),
+    ];
     const dtype = await run([...args, '--dtype', 'q3']).catch((error: unknown) => error);
     expect(InvalidArgumentError.isInstance(dtype)).toBe(true);
     expect((dtype as Error).message).toContain('fp32, fp16, q8, q4, q4f16');

@@ -23,11 +23,34 @@ async function run(args: string[]): Promise<string> {
 
 describe('decodekit train', () => {
   const work = mkdtempSync(join(tmpdir(), 'decodekit-train-cli-'));
-  const small = ['--count', '4', '--length', '40', '--sampled-prefix', '12', '--batch-size', '8', '--data-dir', join(work, 'data')];
+  const small = [
+    '--count',
+    '4',
+    '--length',
+    '40',
+    '--sampled-prefix',
+    '12',
+    '--batch-size',
+    '8',
+    '--data-dir',
+    join(work, 'data'),
+  ];
 
   it('medusa: writes weights the medusa strategy decodes exactly with; a finished run re-exports from its checkpoint', async () => {
     const out = join(work, 'medusa');
-    const args = ['train', 'medusa', ...small, '--steps', '6', '--heads', '2', '--tree-size', '5', '--out', out];
+    const args = [
+      'train',
+      'medusa',
+      ...small,
+      '--steps',
+      '6',
+      '--heads',
+      '2',
+      '--tree-size',
+      '5',
+      '--out',
+      out,
+    ];
     expect(await run(args)).toMatch(/held-out top-1 accuracy per head/);
     const weights = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
     expect(weights.format).toBe('decodekit-medusa/1');
@@ -35,18 +58,38 @@ describe('decodekit train', () => {
     expect(weights.training.command).toContain('decodekit train medusa');
     expect(existsSync(join(out, 'checkpoint.json'))).toBe(true);
     await run(args);
-    expect(JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8')).heads).toEqual(weights.heads);
-    const generate = ['generate', '--prompt', 'Tom had a red ball.', '--max-tokens', '40', '--format', 'json'];
+    expect(JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8')).heads).toEqual(
+      weights.heads,
+    );
+    const generate = [
+      'generate',
+      '--prompt',
+      'Tom had a red ball.',
+      '--max-tokens',
+      '40',
+      '--format',
+      'json',
+    ];
     const plain = JSON.parse(await run(generate)) as { tokens: number[] };
-    const drafted = JSON.parse(await run([...generate, '--strategy', `medusa:weights=${join(out, 'weights.json')}`])) as { tokens: number[] };
+    const drafted = JSON.parse(
+      await run([...generate, '--strategy', `medusa:weights=${join(out, 'weights.json')}`]),
+    ) as { tokens: number[] };
     expect(drafted.tokens).toEqual(plain.tokens);
-    const committed = JSON.parse(await run([...generate, '--strategy', 'eagle'])) as { tokens: number[] };
+    const committed = JSON.parse(await run([...generate, '--strategy', 'eagle'])) as {
+      tokens: number[];
+    };
     expect(committed.tokens).toEqual(plain.tokens);
   });
 
   it('rejects bad options with typed errors', async () => {
-    await expect(run(['train', 'eagle', ...small, '--backend', 'gpu', '--out', join(work, 'x')])).rejects.toThrow(InvalidArgumentError);
-    await expect(run(['train', 'eagle', ...small, '--unroll', '0', '--out', join(work, 'x')])).rejects.toThrow(/unroll/);
-    await expect(run(['generate', '--prompt', 'x', '--strategy', 'medusa:weights=/nonexistent.json'])).rejects.toThrow(/decodekit train/);
+    await expect(
+      run(['train', 'eagle', ...small, '--backend', 'gpu', '--out', join(work, 'x')]),
+    ).rejects.toThrow(InvalidArgumentError);
+    await expect(
+      run(['train', 'eagle', ...small, '--unroll', '0', '--out', join(work, 'x')]),
+    ).rejects.toThrow(/unroll/);
+    await expect(
+      run(['generate', '--prompt', 'x', '--strategy', 'medusa:weights=/nonexistent.json']),
+    ).rejects.toThrow(/decodekit train/);
   });
 });

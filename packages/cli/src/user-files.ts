@@ -11,7 +11,12 @@ export function readUserBytes(path: string, argument: string): Uint8Array {
     return new Uint8Array(readFileSync(path));
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder, not a file' : messageOf(error);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder, not a file'
+          : messageOf(error);
     throw new InvalidArgumentError({ argument, message: `cannot read "${path}": ${why}.` });
   }
 }
@@ -22,7 +27,10 @@ export function readUserText(path: string, argument: string): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new InvalidArgumentError({ argument, message: `"${path}" is not valid UTF-8 text; save it as UTF-8.` });
+    throw new InvalidArgumentError({
+      argument,
+      message: `"${path}" is not valid UTF-8 text; save it as UTF-8.`,
+    });
   }
 }
 
@@ -32,6 +40,9 @@ export function readUserJson(path: string, argument: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new InvalidArgumentError({ argument, message: `"${path}" is not valid JSON: ${messageOf(error)}.` });
+    throw new InvalidArgumentError({
+      argument,
+      message: `"${path}" is not valid JSON: ${messageOf(error)}.`,
+    });
   }
 }

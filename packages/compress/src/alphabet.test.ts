@@ -19,14 +19,20 @@ describe.each([
     return symbolsToBytes(symbols, strips, alphabet);
   };
 
-  test.prop([fc.string({ unit: 'binary' })])('round-trips arbitrary Unicode byte for byte', text => {
-    const bytes = encoder.encode(text);
-    expect(roundTrip(bytes)).toEqual(bytes);
-  });
+  test.prop([fc.string({ unit: 'binary' })])(
+    'round-trips arbitrary Unicode byte for byte',
+    text => {
+      const bytes = encoder.encode(text);
+      expect(roundTrip(bytes)).toEqual(bytes);
+    },
+  );
 
-  test.prop([fc.uint8Array({ maxLength: 200 })])('round-trips arbitrary bytes (invalid UTF-8 included)', bytes => {
-    expect(roundTrip(bytes)).toEqual(bytes);
-  });
+  test.prop([fc.uint8Array({ maxLength: 200 })])(
+    'round-trips arbitrary bytes (invalid UTF-8 included)',
+    bytes => {
+      expect(roundTrip(bytes)).toEqual(bytes);
+    },
+  );
 
   it.each([
     '',
@@ -65,7 +71,11 @@ describe('buildAlphabet', () => {
   it('codes characters outside the vocabulary with the byte-fallback tokens', () => {
     const alphabet = buildAlphabet(withFallback, 400);
     const { symbols } = bytesToSymbols(encoder.encode('世'), alphabet, withFallback);
-    expect(symbols.slice(1).map(symbol => withFallback.idToToken(symbol))).toEqual(['<0xE4>', '<0xB8>', '<0x96>']);
+    expect(symbols.slice(1).map(symbol => withFallback.idToToken(symbol))).toEqual([
+      '<0xE4>',
+      '<0xB8>',
+      '<0x96>',
+    ]);
   });
 
   it('hashes the byte table: different vocabularies, different hashes', () => {
@@ -75,15 +85,20 @@ describe('buildAlphabet', () => {
 });
 
 describe('utf8Runs', () => {
-  test.prop([fc.uint8Array({ maxLength: 64 })])('splits into runs that are valid exactly when TextDecoder accepts them', bytes => {
-    const fatal = new TextDecoder('utf-8', { fatal: true });
-    let end = 0;
-    for (const [start, stop, valid] of utf8Runs(bytes)) {
-      expect(start).toBe(end);
-      end = stop;
-      if (valid) expect(() => fatal.decode(bytes.subarray(start, stop))).not.toThrow();
-      else for (let i = start; i < stop; i++) expect(() => fatal.decode(bytes.subarray(i, i + 1))).toThrow();
-    }
-    expect(end).toBe(bytes.length);
-  });
+  test.prop([fc.uint8Array({ maxLength: 64 })])(
+    'splits into runs that are valid exactly when TextDecoder accepts them',
+    bytes => {
+      const fatal = new TextDecoder('utf-8', { fatal: true });
+      let end = 0;
+      for (const [start, stop, valid] of utf8Runs(bytes)) {
+        expect(start).toBe(end);
+        end = stop;
+        if (valid) expect(() => fatal.decode(bytes.subarray(start, stop))).not.toThrow();
+        else
+          for (let i = start; i < stop; i++)
+            expect(() => fatal.decode(bytes.subarray(i, i + 1))).toThrow();
+      }
+      expect(end).toBe(bytes.length);
+    },
+  );
 });

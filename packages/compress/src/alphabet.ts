@@ -4,7 +4,12 @@
  * gives it bytes (`tokenBytes`). Symbols from `vocabSize` on are escapes for byte values no single-byte token
  * covers (none for byte-fallback vocabularies such as llama2.c's tok512, whose `<0x00>..<0xFF>` are ids 3..258).
  */
-import { CompressedDataError, InvalidArgumentError, InvariantError, type Tokenizer } from '@decodekit/core';
+import {
+  CompressedDataError,
+  InvalidArgumentError,
+  InvariantError,
+  type Tokenizer,
+} from '@decodekit/core';
 import { crc32 } from './crc32.js';
 
 /** What the codec needs to know about a model's vocabulary. */
@@ -54,7 +59,11 @@ export function buildAlphabet(tokenizer: Tokenizer, vocabSize: number): Alphabet
     }
   }
   if (codableCount === 0) {
-    throw new InvalidArgumentError({ argument: 'tokenizer', message: 'no token of the model has bytes (tokenBytes), so nothing can be coded. Pass the tokenizer that belongs to the model.' });
+    throw new InvalidArgumentError({
+      argument: 'tokenizer',
+      message:
+        'no token of the model has bytes (tokenBytes), so nothing can be coded. Pass the tokenizer that belongs to the model.',
+    });
   }
   let symbolCount = vocabSize;
   for (let byte = 0; byte < 256; byte++) {
@@ -66,7 +75,11 @@ export function buildAlphabet(tokenizer: Tokenizer, vocabSize: number): Alphabet
     byteSymbol[byte] = symbolCount++;
     symbolBytes.push(Uint8Array.of(byte));
   }
-  const probe = concatBytes(tokenizer.encode('a', { addSpecialTokens: false }).map(token => symbolBytes[token] ?? new Uint8Array()));
+  const probe = concatBytes(
+    tokenizer
+      .encode('a', { addSpecialTokens: false })
+      .map(token => symbolBytes[token] ?? new Uint8Array()),
+  );
   const dummyPrefix = probe.length === 2 && probe[0] === 0x20 && probe[1] === 0x61;
   hashParts.push(dummyPrefix ? 1 : 0);
   return {
@@ -96,7 +109,11 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * result is checked against the input, and any part the tokenizer does not reproduce (special-token strings,
  * normalization, unknown tokens) is coded byte by byte. Invalid UTF-8 is coded byte by byte.
  */
-export function bytesToSymbols(bytes: Uint8Array, alphabet: Alphabet, tokenizer: Tokenizer): SymbolizedBlock {
+export function bytesToSymbols(
+  bytes: Uint8Array,
+  alphabet: Alphabet,
+  tokenizer: Tokenizer,
+): SymbolizedBlock {
   const symbols: number[] = [];
   const strips: number[] = [];
   let produced = 0;
@@ -122,7 +139,11 @@ export function bytesToSymbols(bytes: Uint8Array, alphabet: Alphabet, tokenizer:
 }
 
 /** Bytes of a symbol sequence with the `strips` spaces removed; the inverse of {@link bytesToSymbols}. */
-export function symbolsToBytes(symbols: ArrayLike<number>, strips: readonly number[], alphabet: Alphabet): Uint8Array {
+export function symbolsToBytes(
+  symbols: ArrayLike<number>,
+  strips: readonly number[],
+  alphabet: Alphabet,
+): Uint8Array {
   let length = 0;
   for (let i = 0; i < symbols.length; i++) length += alphabet.symbolBytes[symbols[i]]?.length ?? 0;
   const out = new Uint8Array(length - strips.length);
@@ -134,7 +155,8 @@ export function symbolsToBytes(symbols: ArrayLike<number>, strips: readonly numb
     if (!bytes) throw new CompressedDataError({ reason: `symbol ${symbols[i]} has no bytes` });
     for (const byte of bytes) {
       if (nextStrip < strips.length && strips[nextStrip] === read) {
-        if (byte !== 0x20) throw new CompressedDataError({ reason: `byte ${read} should be a removable space` });
+        if (byte !== 0x20)
+          throw new CompressedDataError({ reason: `byte ${read} should be a removable space` });
         nextStrip++;
       } else {
         out[written++] = byte;
@@ -143,7 +165,9 @@ export function symbolsToBytes(symbols: ArrayLike<number>, strips: readonly numb
     }
   }
   if (nextStrip !== strips.length || written !== out.length) {
-    throw new CompressedDataError({ reason: 'the space-removal offsets do not fit the decoded bytes' });
+    throw new CompressedDataError({
+      reason: 'the space-removal offsets do not fit the decoded bytes',
+    });
   }
   return out;
 }
@@ -152,7 +176,12 @@ export function symbolsToBytes(symbols: ArrayLike<number>, strips: readonly numb
  * Appends to `out` symbols whose bytes are exactly `target`: the tokenizer's `ids` where they match, raw bytes
  * where they do not, resynchronizing on the next few tokens that match again.
  */
-function alignTokens(ids: readonly number[], target: Uint8Array, alphabet: Alphabet, out: number[]): void {
+function alignTokens(
+  ids: readonly number[],
+  target: Uint8Array,
+  alphabet: Alphabet,
+  out: number[],
+): void {
   const { symbolBytes, byteSymbol, vocabSize } = alphabet;
   const bytesOf = (id: number) => (id >= 0 && id < vocabSize ? symbolBytes[id] : undefined);
   const emitRaw = (from: number, to: number) => {
@@ -196,11 +225,16 @@ function alignTokens(ids: readonly number[], target: Uint8Array, alphabet: Alpha
   emitRaw(position, target.length);
   let length = 0;
   for (let i = start; i < out.length; i++) length += symbolBytes[out[i]]?.length ?? 0;
-  if (length !== target.length) throw new InvariantError({ message: `aligned ${length} bytes for a run of ${target.length}` });
+  if (length !== target.length)
+    throw new InvariantError({ message: `aligned ${length} bytes for a run of ${target.length}` });
 }
 
 /** The bytes of up to three tokens from `from` on, or undefined when one of them has none. */
-function anchorBytes(ids: readonly number[], from: number, bytesOf: (id: number) => Uint8Array | undefined): Uint8Array | undefined {
+function anchorBytes(
+  ids: readonly number[],
+  from: number,
+  bytesOf: (id: number) => Uint8Array | undefined,
+): Uint8Array | undefined {
   const parts: Uint8Array[] = [];
   for (let i = from; i < Math.min(ids.length, from + 3); i++) {
     const bytes = bytesOf(ids[i]);

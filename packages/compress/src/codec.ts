@@ -13,13 +13,32 @@ import {
   type CausalLM,
   type Tokenizer,
 } from '@decodekit/core';
-import { buildAlphabet, bytesToSymbols, concatBytes, symbolsToBytes, type Alphabet } from './alphabet.js';
-import { ByteWriter, ChunkReader, readHeader, writeHeader, type CompressedHeader } from './container.js';
+import {
+  buildAlphabet,
+  bytesToSymbols,
+  concatBytes,
+  symbolsToBytes,
+  type Alphabet,
+} from './alphabet.js';
+import {
+  ByteWriter,
+  ChunkReader,
+  readHeader,
+  writeHeader,
+  type CompressedHeader,
+} from './container.js';
 import { crc32 } from './crc32.js';
 import { ModelContext } from './model-context.js';
 import { MatchModel, mixPrediction } from './match-model.js';
 import { accumulate, quantizeLogits, quantizeScratch } from './quantize.js';
-import { ArithmeticDecoder, ArithmeticEncoder, BitReader, BitWriter, MAX_PRECISION, MIN_PRECISION } from './range-coder.js';
+import {
+  ArithmeticDecoder,
+  ArithmeticEncoder,
+  BitReader,
+  BitWriter,
+  MAX_PRECISION,
+  MIN_PRECISION,
+} from './range-coder.js';
 
 /** What identifies the model beyond its numbers; recorded in the header and checked on decompression. */
 export interface ModelIdentity {
@@ -103,7 +122,12 @@ export function startTokenOf(model: CausalLM): number {
 }
 
 /** @internal */
-export function setup(options: CodecOptions, precision: number, contextKeep: number, useMatchModel: boolean): CodecSetup {
+export function setup(
+  options: CodecOptions,
+  precision: number,
+  contextKeep: number,
+  useMatchModel: boolean,
+): CodecSetup {
   const { model, tokenizer } = options;
   const alphabet = buildAlphabet(tokenizer, model.info.vocabSize);
   if (alphabet.codableCount + (alphabet.symbolCount - alphabet.vocabSize) > 2 ** precision / 2) {
@@ -122,7 +146,8 @@ export function setup(options: CodecOptions, precision: number, contextKeep: num
     async distribution() {
       const frequencies = quantizeLogits(await context.next(), alphabet, precision, scratch);
       const prediction = matchModel?.prediction();
-      if (prediction) mixPrediction(frequencies, 2 ** precision, prediction.token, prediction.probability);
+      if (prediction)
+        mixPrediction(frequencies, 2 ** precision, prediction.token, prediction.probability);
       return accumulate(frequencies, scratch.cumulative);
     },
     accept(symbol) {
@@ -139,7 +164,10 @@ export function setup(options: CodecOptions, precision: number, contextKeep: num
 /** @internal */
 export function checkInteger(argument: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError({ argument, message: `must be an integer in [${min}, ${max}], got ${value}.` });
+    throw new InvalidArgumentError({
+      argument,
+      message: `must be an integer in [${min}, ${max}], got ${value}.`,
+    });
   }
   return value;
 }
@@ -156,12 +184,34 @@ export async function* compressStream(
   options: CompressOptions,
 ): AsyncGenerator<Uint8Array> {
   const { model, identity = {}, onProgress, signal } = options;
-  const precision = checkInteger('precision', options.precision ?? DEFAULT_PRECISION, MIN_PRECISION, MAX_PRECISION);
-  const windowBits = options.windowBits === undefined ? 0 : checkInteger('windowBits', options.windowBits, precision + 4, 1 << 20);
-  const blockBytes = checkInteger('blockBytes', options.blockBytes ?? DEFAULT_BLOCK_BYTES, 16, MAX_BLOCK_BYTES);
+  const precision = checkInteger(
+    'precision',
+    options.precision ?? DEFAULT_PRECISION,
+    MIN_PRECISION,
+    MAX_PRECISION,
+  );
+  const windowBits =
+    options.windowBits === undefined
+      ? 0
+      : checkInteger('windowBits', options.windowBits, precision + 4, 1 << 20);
+  const blockBytes = checkInteger(
+    'blockBytes',
+    options.blockBytes ?? DEFAULT_BLOCK_BYTES,
+    16,
+    MAX_BLOCK_BYTES,
+  );
   const contextLength = model.info.contextLength;
-  if (contextLength < 2) throw new InvalidArgumentError({ argument: 'model', message: `needs a context of at least 2 tokens, has ${contextLength}.` });
-  const contextKeep = checkInteger('contextKeep', options.contextKeep ?? Math.floor(contextLength / 2), 1, contextLength - 1);
+  if (contextLength < 2)
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: `needs a context of at least 2 tokens, has ${contextLength}.`,
+    });
+  const contextKeep = checkInteger(
+    'contextKeep',
+    options.contextKeep ?? Math.floor(contextLength / 2),
+    1,
+    contextLength - 1,
+  );
   const useMatchModel = options.matchModel ?? true;
   const codec = setup(options, precision, contextKeep, useMatchModel);
   try {
@@ -236,7 +286,11 @@ export async function* compressStream(
   }
 }
 
-async function encodeStream(codec: CodecSetup, symbols: readonly number[], onSymbol: (symbol: number) => void): Promise<Uint8Array> {
+async function encodeStream(
+  codec: CodecSetup,
+  symbols: readonly number[],
+  onSymbol: (symbol: number) => void,
+): Promise<Uint8Array> {
   const encoder = new ArithmeticEncoder(codec.precision);
   for (const symbol of symbols) {
     const cumulative = await codec.distribution();
@@ -274,7 +328,8 @@ export async function encodeWindows(
   let count = 0;
   const closeWindow = () => {
     const { bytes, bitLength } = encoder.finish();
-    if (bitLength > windowBits) throw new InvariantError({ message: `window of ${bitLength} bits > ${windowBits}` });
+    if (bitLength > windowBits)
+      throw new InvariantError({ message: `window of ${bitLength} bits > ${windowBits}` });
     windows.push({ bytes, bitLength, symbols: count });
   };
   codec.reset();
@@ -284,7 +339,8 @@ export async function encodeWindows(
     encoder.encode(cumulative[symbol], cumulative[symbol + 1]);
     if (encoder.bitsIfFinished > windowBits) {
       encoder.restore(before);
-      if (count === 0) throw new InvariantError({ message: `one token needs more than ${windowBits} bits` });
+      if (count === 0)
+        throw new InvariantError({ message: `one token needs more than ${windowBits} bits` });
       closeWindow();
       codec.reset();
       encoder = new ArithmeticEncoder(codec.precision);
@@ -318,7 +374,10 @@ function packWindows(windows: readonly CodedWindow[], windowBits: number): Uint8
  * round-trips exactly unless it holds lone surrogates (TextEncoder writes them as U+FFFD), so pass bytes when
  * the source is not well-formed text.
  */
-export async function compress(input: Uint8Array | string, options: CompressOptions): Promise<Uint8Array> {
+export async function compress(
+  input: Uint8Array | string,
+  options: CompressOptions,
+): Promise<Uint8Array> {
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
   const parts: Uint8Array[] = [];
   for await (const part of compressStream([bytes], options)) parts.push(part);
@@ -326,32 +385,67 @@ export async function compress(input: Uint8Array | string, options: CompressOpti
 }
 
 /** Reads only the header of compressed data (e.g. to find which model to load). */
-export async function readCompressedHeader(source: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<CompressedHeader> {
+export async function readCompressedHeader(
+  source: Uint8Array | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<CompressedHeader> {
   return readHeader(new ChunkReader(source instanceof Uint8Array ? [source] : source));
 }
 
 /** Checks that the given model, tokenizer and identity are those the header records. */
-function checkModel(header: CompressedHeader, options: DecompressOptions, alphabet: Alphabet): void {
+function checkModel(
+  header: CompressedHeader,
+  options: DecompressOptions,
+  alphabet: Alphabet,
+): void {
   const { model, identity = {} } = options;
-  const mismatch = (field: string, expected: string | number, actual: string | number, hint?: string) => {
-    throw new ModelMismatchError({ field, expected: String(expected), actual: String(actual), hint });
+  const mismatch = (
+    field: string,
+    expected: string | number,
+    actual: string | number,
+    hint?: string,
+  ) => {
+    throw new ModelMismatchError({
+      field,
+      expected: String(expected),
+      actual: String(actual),
+      hint,
+    });
   };
   if (header.revision && identity.revision) {
     if (header.revision !== identity.revision) {
-      mismatch('revision', header.revision, identity.revision, `It was compressed with "${header.modelId}"${header.dtype ? ` (${header.dtype})` : ''}; load that model to decompress it.`);
+      mismatch(
+        'revision',
+        header.revision,
+        identity.revision,
+        `It was compressed with "${header.modelId}"${header.dtype ? ` (${header.dtype})` : ''}; load that model to decompress it.`,
+      );
     }
   } else {
     const modelId = identity.modelId ?? model.info.name;
     if (header.modelId !== modelId) {
-      mismatch('model id', header.modelId, modelId, `Load "${header.modelId}" to decompress it (or pass the revision both sides share).`);
+      mismatch(
+        'model id',
+        header.modelId,
+        modelId,
+        `Load "${header.modelId}" to decompress it (or pass the revision both sides share).`,
+      );
     }
   }
-  if (header.dtype && identity.dtype && header.dtype !== identity.dtype) mismatch('dtype', header.dtype, identity.dtype);
-  if (header.vocabSize !== model.info.vocabSize) mismatch('vocabulary size', header.vocabSize, model.info.vocabSize);
-  if (header.contextLength !== model.info.contextLength) mismatch('context length', header.contextLength, model.info.contextLength);
-  if (header.startToken !== startTokenOf(model)) mismatch('start token', header.startToken, startTokenOf(model));
+  if (header.dtype && identity.dtype && header.dtype !== identity.dtype)
+    mismatch('dtype', header.dtype, identity.dtype);
+  if (header.vocabSize !== model.info.vocabSize)
+    mismatch('vocabulary size', header.vocabSize, model.info.vocabSize);
+  if (header.contextLength !== model.info.contextLength)
+    mismatch('context length', header.contextLength, model.info.contextLength);
+  if (header.startToken !== startTokenOf(model))
+    mismatch('start token', header.startToken, startTokenOf(model));
   if (header.tokenizerHash !== alphabet.hash) {
-    mismatch('tokenizer hash', hex(header.tokenizerHash), hex(alphabet.hash), 'Use the tokenizer that belongs to the model that compressed it.');
+    mismatch(
+      'tokenizer hash',
+      hex(header.tokenizerHash),
+      hex(alphabet.hash),
+      'Use the tokenizer that belongs to the model that compressed it.',
+    );
   }
 }
 
@@ -400,7 +494,11 @@ export async function* decompressStream(
       if (byteLength === 0) break;
       const symbolCount = await reader.varint('a token count');
       const stripCount = await reader.varint('a space count');
-      if (byteLength > MAX_BLOCK_BYTES || stripCount > byteLength + 1 || symbolCount > byteLength + stripCount) {
+      if (
+        byteLength > MAX_BLOCK_BYTES ||
+        stripCount > byteLength + 1 ||
+        symbolCount > byteLength + stripCount
+      ) {
         throw new CompressedDataError({ reason: 'a block header is inconsistent' });
       }
       const strips: number[] = [];
@@ -411,21 +509,30 @@ export async function* decompressStream(
       }
       const onSymbol = () => {
         tokens++;
-        if (tokens % PROGRESS_EVERY === 0) onProgress?.({ plainBytes, compressedBytes: reader.consumed, tokens });
+        if (tokens % PROGRESS_EVERY === 0)
+          onProgress?.({ plainBytes, compressedBytes: reader.consumed, tokens });
       };
       let symbols: number[];
       if (header.windowBits === 0) {
-        const payload = await reader.bytes(await reader.varint('a payload length'), 'a block payload');
+        const payload = await reader.bytes(
+          await reader.varint('a payload length'),
+          'a block payload',
+        );
         symbols = await decodeStream(codec, new BitReader(payload), symbolCount, onSymbol);
       } else {
         const windowCount = await reader.varint('a window count');
-        if (windowCount > symbolCount) throw new CompressedDataError({ reason: 'more windows than tokens' });
+        if (windowCount > symbolCount)
+          throw new CompressedDataError({ reason: 'more windows than tokens' });
         const counts: number[] = [];
-        for (let i = 0; i < windowCount; i++) counts.push(await reader.varint('a window token count'));
+        for (let i = 0; i < windowCount; i++)
+          counts.push(await reader.varint('a window token count'));
         if (counts.reduce((sum, count) => sum + count, 0) !== symbolCount) {
           throw new CompressedDataError({ reason: 'the window token counts do not add up' });
         }
-        const bits = await reader.bytes(Math.ceil((windowCount * header.windowBits) / 8), 'the windows');
+        const bits = await reader.bytes(
+          Math.ceil((windowCount * header.windowBits) / 8),
+          'the windows',
+        );
         symbols = [];
         for (let window = 0; window < windowCount; window++) {
           codec.reset();
@@ -449,16 +556,24 @@ export async function* decompressStream(
     const total = await reader.varint('the total length');
     const expectedTotalCrc = await reader.u32('the checksum');
     if (total !== plainBytes || expectedTotalCrc !== totalCrc) {
-      throw new CompressedDataError({ reason: 'the total length or checksum does not match (blocks missing?)' });
+      throw new CompressedDataError({
+        reason: 'the total length or checksum does not match (blocks missing?)',
+      });
     }
-    if (!(await reader.atEnd())) throw new CompressedDataError({ reason: 'there are bytes after the end marker' });
+    if (!(await reader.atEnd()))
+      throw new CompressedDataError({ reason: 'there are bytes after the end marker' });
   } finally {
     codec.context.dispose();
   }
 }
 
 /** @internal */
-export async function decodeStream(codec: CodecSetup, bits: BitReader, count: number, onSymbol: () => void): Promise<number[]> {
+export async function decodeStream(
+  codec: CodecSetup,
+  bits: BitReader,
+  count: number,
+  onSymbol: () => void,
+): Promise<number[]> {
   const decoder = new ArithmeticDecoder(codec.precision, bits);
   const symbols: number[] = [];
   for (let i = 0; i < count; i++) {
@@ -471,7 +586,10 @@ export async function decodeStream(codec: CodecSetup, bits: BitReader, count: nu
 }
 
 /** Decompresses in one call. */
-export async function decompress(data: Uint8Array, options: DecompressOptions): Promise<Uint8Array> {
+export async function decompress(
+  data: Uint8Array,
+  options: DecompressOptions,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const part of decompressStream([data], options)) parts.push(part);
   return concatBytes(parts);
@@ -481,11 +599,17 @@ export async function decompress(data: Uint8Array, options: DecompressOptions): 
  * Splits a byte stream into blocks of at most `blockBytes`, cutting after the last newline in the block's
  * second half when there is one, else at a UTF-8 character boundary, so the tokenizer sees whole lines.
  */
-async function* cutBlocks(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, blockBytes: number): AsyncGenerator<Uint8Array> {
+async function* cutBlocks(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  blockBytes: number,
+): AsyncGenerator<Uint8Array> {
   let buffer = new Uint8Array(0);
   for await (const chunk of source) {
     if (!(chunk instanceof Uint8Array)) {
-      throw new InvalidArgumentError({ argument: 'source', message: 'must yield Uint8Array chunks (Buffers); encode strings with TextEncoder.' });
+      throw new InvalidArgumentError({
+        argument: 'source',
+        message: 'must yield Uint8Array chunks (Buffers); encode strings with TextEncoder.',
+      });
     }
     const merged = new Uint8Array(buffer.length + chunk.length);
     merged.set(buffer);

@@ -64,7 +64,8 @@ export class ByteWriter {
   }
 
   varint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`varint out of range: ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`varint out of range: ${value}`);
     while (value >= 0x80) {
       this.byte((value % 0x80) | 0x80);
       value = Math.floor(value / 0x80);
@@ -157,7 +158,8 @@ export class ChunkReader {
   }
 
   async bytes(length: number, what: string): Promise<Uint8Array> {
-    if (!(await this.fill(length))) throw new CompressedDataError({ reason: `it ends inside ${what} (truncated file)` });
+    if (!(await this.fill(length)))
+      throw new CompressedDataError({ reason: `it ends inside ${what} (truncated file)` });
     const out = this.buffer.slice(this.offset, this.offset + length);
     this.offset += length;
     this.consumed += length;
@@ -187,7 +189,8 @@ export class ChunkReader {
 
   async string(what: string): Promise<string> {
     const length = await this.varint(what);
-    if (length > 4096) throw new CompressedDataError({ reason: `${what} is implausibly long (${length} bytes)` });
+    if (length > 4096)
+      throw new CompressedDataError({ reason: `${what} is implausibly long (${length} bytes)` });
     return new TextDecoder().decode(await this.bytes(length, what));
   }
 }
@@ -196,7 +199,10 @@ export class ChunkReader {
 export async function readHeader(reader: ChunkReader): Promise<CompressedHeader> {
   const magic = await reader.bytes(4, 'the magic number');
   if (!magic.every((byte, i) => byte === MAGIC[i])) {
-    throw new CompressedDataError({ reason: 'it does not start with "DKAC"', hint: 'This is not a file written by decodekit compress.' });
+    throw new CompressedDataError({
+      reason: 'it does not start with "DKAC"',
+      hint: 'This is not a file written by decodekit compress.',
+    });
   }
   const version = await reader.byte('the version');
   if (version !== FORMAT_VERSION) {

@@ -32,7 +32,12 @@ export interface EqualInfoWindows {
 }
 
 function resolve(options: EqualInfoWindowOptions): { precision: number; windowBits: number } {
-  const precision = checkInteger('precision', options.precision ?? 12, MIN_PRECISION, MAX_PRECISION);
+  const precision = checkInteger(
+    'precision',
+    options.precision ?? 12,
+    MIN_PRECISION,
+    MAX_PRECISION,
+  );
   const windowBits = checkInteger('windowBits', options.windowBits, precision + 4, 1 << 20);
   return { precision, windowBits };
 }
@@ -41,10 +46,18 @@ function resolve(options: EqualInfoWindowOptions): { precision: number; windowBi
  * Segments `input` into Equal-Info windows: each holds as many tokens as code in ≤ `windowBits` bits with the
  * model and coder reset at its start.
  */
-export async function equalInfoWindows(input: Uint8Array | string, options: EqualInfoWindowOptions): Promise<EqualInfoWindows> {
+export async function equalInfoWindows(
+  input: Uint8Array | string,
+  options: EqualInfoWindowOptions,
+): Promise<EqualInfoWindows> {
   const { precision, windowBits } = resolve(options);
   const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
-  const codec = setup(options, precision, Math.floor(options.model.info.contextLength / 2), options.matchModel ?? false);
+  const codec = setup(
+    options,
+    precision,
+    Math.floor(options.model.info.contextLength / 2),
+    options.matchModel ?? false,
+  );
   try {
     const { symbols, strips } = bytesToSymbols(bytes, codec.alphabet, options.tokenizer);
     const windows = await encodeWindows(codec, symbols, windowBits, () => {});
@@ -65,11 +78,24 @@ export async function decodeEqualInfoWindow(
 ): Promise<{ symbols: number[]; bytes: Uint8Array }> {
   const { precision, windowBits } = resolve(options);
   if (window.length * 8 < Math.min(windowBits, 8)) {
-    throw new InvalidArgumentError({ argument: 'window', message: `holds ${window.length} bytes, fewer than a ${windowBits}-bit window.` });
+    throw new InvalidArgumentError({
+      argument: 'window',
+      message: `holds ${window.length} bytes, fewer than a ${windowBits}-bit window.`,
+    });
   }
-  const codec = setup(options, precision, Math.floor(options.model.info.contextLength / 2), options.matchModel ?? false);
+  const codec = setup(
+    options,
+    precision,
+    Math.floor(options.model.info.contextLength / 2),
+    options.matchModel ?? false,
+  );
   try {
-    const symbols = await decodeStream(codec, new BitReader(window, 0, windowBits), symbolCount, () => {});
+    const symbols = await decodeStream(
+      codec,
+      new BitReader(window, 0, windowBits),
+      symbolCount,
+      () => {},
+    );
     return { symbols, bytes: symbolsToBytes(symbols, [], codec.alphabet) };
   } finally {
     codec.context.dispose();

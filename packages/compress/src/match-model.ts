@@ -89,7 +89,8 @@ export class MatchModel {
 
   private sameContext(a: number, b: number): boolean {
     if (a < MIN_MATCH || a >= b) return false;
-    for (let i = 1; i <= MIN_MATCH; i++) if (this.history[a - i] !== this.history[b - i]) return false;
+    for (let i = 1; i <= MIN_MATCH; i++)
+      if (this.history[a - i] !== this.history[b - i]) return false;
     return true;
   }
 
@@ -109,7 +110,12 @@ export class MatchModel {
  * is raised to at least `floor(probability · total)`, every other nonzero frequency is scaled down (never
  * below 1) so the total stays the same. Integer arithmetic only.
  */
-export function mixPrediction(frequencies: Uint32Array, total: number, token: number, probability: number): void {
+export function mixPrediction(
+  frequencies: Uint32Array,
+  total: number,
+  token: number,
+  probability: number,
+): void {
   const current = frequencies[token];
   if (current === 0) return; // a token without bytes cannot be predicted (it never occurs)
   const target = Math.floor(probability * total);

@@ -30,7 +30,10 @@ export class ModelContext {
     const vocabSize = this.model.info.vocabSize;
     if (!this.sequence) {
       this.sequence = this.model.createSequence();
-      const { logits } = await this.sequence.forward({ tokens: Int32Array.of(this.startToken) }, { signal: this.signal });
+      const { logits } = await this.sequence.forward(
+        { tokens: Int32Array.of(this.startToken) },
+        { signal: this.signal },
+      );
       this.forwards++;
       this.sequence.commit([0]);
       this.startLogits = logits.slice(0, vocabSize);
@@ -41,7 +44,10 @@ export class ModelContext {
       this.pending = undefined;
       this.history.push(token);
       if (this.sequence.tokens.length < this.model.info.contextLength) {
-        const { logits } = await this.sequence.forward({ tokens: Int32Array.of(token) }, { signal: this.signal });
+        const { logits } = await this.sequence.forward(
+          { tokens: Int32Array.of(token) },
+          { signal: this.signal },
+        );
         this.forwards++;
         this.sequence.commit([0]);
         this.logits = logits.subarray(0, vocabSize);

@@ -65,7 +65,9 @@ export function quantizeLogits(
     if (!codable[token]) continue;
     const logit = logits[token];
     if (Number.isNaN(logit)) {
-      throw new BackendError({ message: `The model returned NaN for token ${token}; it cannot drive a compressor.` });
+      throw new BackendError({
+        message: `The model returned NaN for token ${token}; it cannot drive a compressor.`,
+      });
     }
     if (logit > max) max = logit;
   }
@@ -107,6 +109,7 @@ export function quantizeLogits(
 /** The cumulative table of `frequencies` into `cumulative` [symbols + 1]. */
 export function accumulate(frequencies: Uint32Array, cumulative: Uint32Array): Uint32Array {
   cumulative[0] = 0;
-  for (let symbol = 0; symbol < frequencies.length; symbol++) cumulative[symbol + 1] = cumulative[symbol] + frequencies[symbol];
+  for (let symbol = 0; symbol < frequencies.length; symbol++)
+    cumulative[symbol + 1] = cumulative[symbol] + frequencies[symbol];
   return cumulative;
 }

@@ -48,7 +48,8 @@ export class BitWriter {
 
   /** Drops every bit after the first `bitLength` (used to undo a tentative symbol). */
   truncate(bitLength: number): void {
-    if (bitLength > this.bitLength) throw new InvariantError({ message: 'BitWriter.truncate past the end' });
+    if (bitLength > this.bitLength)
+      throw new InvariantError({ message: 'BitWriter.truncate past the end' });
     for (let bit = bitLength; bit < this.bitLength && bit < this.bytes.length * 8; bit++) {
       this.bytes[bit >>> 3] &= ~(0x80 >>> (bit & 7));
     }
@@ -99,7 +100,9 @@ export class ArithmeticEncoder {
   /** Encodes the symbol whose interval is `[cumulativeLow, cumulativeHigh)` of `2^precision`. */
   encode(cumulativeLow: number, cumulativeHigh: number): void {
     if (!(cumulativeLow < cumulativeHigh)) {
-      throw new InvariantError({ message: `encoding a symbol of zero frequency (${cumulativeLow}..${cumulativeHigh})` });
+      throw new InvariantError({
+        message: `encoding a symbol of zero frequency (${cumulativeLow}..${cumulativeHigh})`,
+      });
     }
     const range = this.high - this.low + 1;
     this.high = this.low + scaleRange(range, cumulativeHigh, this.precision) - 1;
@@ -129,7 +132,12 @@ export class ArithmeticEncoder {
   }
 
   snapshot(): EncoderState {
-    return { low: this.low, high: this.high, pending: this.pending, bitLength: this.writer.bitLength };
+    return {
+      low: this.low,
+      high: this.high,
+      pending: this.pending,
+      bitLength: this.writer.bitLength,
+    };
   }
 
   restore(state: EncoderState): void {
@@ -176,7 +184,8 @@ export class ArithmeticDecoder {
     const range = this.high - this.low + 1;
     const offset = this.value - this.low;
     // A valid stream keeps low ≤ value ≤ high; anything else is corrupt data (or a different model).
-    if (offset < 0 || offset >= range) throw new CompressedDataError({ reason: 'the arithmetic-coded stream left its interval' });
+    if (offset < 0 || offset >= range)
+      throw new CompressedDataError({ reason: 'the arithmetic-coded stream left its interval' });
     let lo = 0;
     let hi = cumulative.length - 2;
     while (lo < hi) {
@@ -186,7 +195,9 @@ export class ArithmeticDecoder {
     }
     const symbol = lo;
     if (cumulative[symbol + 1] === cumulative[symbol]) {
-      throw new CompressedDataError({ reason: 'the arithmetic-coded stream names a symbol of zero frequency' });
+      throw new CompressedDataError({
+        reason: 'the arithmetic-coded stream names a symbol of zero frequency',
+      });
     }
     this.high = this.low + scaleRange(range, cumulative[symbol + 1], this.precision) - 1;
     this.low = this.low + scaleRange(range, cumulative[symbol], this.precision);

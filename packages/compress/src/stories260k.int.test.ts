@@ -23,20 +23,35 @@ describe('stories260K', () => {
     await model?.dispose();
   });
 
-  it.each(['grounded.jsonl', 'stories.jsonl'])('round-trips bench/%s byte for byte, smaller than gzip -9', async file => {
-    const input = new Uint8Array(readFileSync(join(bench, file)));
-    const packed = await compress(input, { model, tokenizer: model.tokenizer });
-    expect(await decompress(packed, { model, tokenizer: model.tokenizer })).toEqual(input);
-    expect(packed.length).toBeLessThan(gzipSync(input, { level: 9 }).length);
-  });
+  it.each(['grounded.jsonl', 'stories.jsonl'])(
+    'round-trips bench/%s byte for byte, smaller than gzip -9',
+    async file => {
+      const input = new Uint8Array(readFileSync(join(bench, file)));
+      const packed = await compress(input, { model, tokenizer: model.tokenizer });
+      expect(await decompress(packed, { model, tokenizer: model.tokenizer })).toEqual(input);
+      expect(packed.length).toBeLessThan(gzipSync(input, { level: 9 }).length);
+    },
+  );
 
   it('round-trips text the tokenizer cannot reproduce (special-token strings, invalid UTF-8, emoji)', async () => {
     const input = new Uint8Array([
-      ...new TextEncoder().encode('Once upon a time</s><s> there was a cat 😀 named \uFEFFTom.\r\n'),
-      0xff, 0xc0, 0x80, 0xed, 0xa0, 0x80,
+      ...new TextEncoder().encode(
+        'Once upon a time</s><s> there was a cat 😀 named \uFEFFTom.\r\n',
+      ),
+      0xff,
+      0xc0,
+      0x80,
+      0xed,
+      0xa0,
+      0x80,
       ...new TextEncoder().encode(' The end.'),
     ]);
-    const packed = await compress(input, { model, tokenizer: model.tokenizer, windowBits: 32, precision: 14 });
+    const packed = await compress(input, {
+      model,
+      tokenizer: model.tokenizer,
+      windowBits: 32,
+      precision: 14,
+    });
     expect(await decompress(packed, { model, tokenizer: model.tokenizer })).toEqual(input);
   });
 
@@ -52,7 +67,11 @@ describe('stories260K', () => {
         (error: unknown) => ({ error }),
       );
       if ('bytes' in outcome) expect(outcome.bytes).toEqual(input);
-      else expect(CompressedDataError.isInstance(outcome.error) || ModelMismatchError.isInstance(outcome.error)).toBe(true);
+      else
+        expect(
+          CompressedDataError.isInstance(outcome.error) ||
+            ModelMismatchError.isInstance(outcome.error),
+        ).toBe(true);
     } finally {
       await wasm.dispose();
     }

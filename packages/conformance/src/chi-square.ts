@@ -9,7 +9,11 @@ export interface ChiSquareResult {
  * Tests observed counts against expected probabilities. Cells whose expected count is below
  * `minExpected` are pooled into one cell (the usual rule), so sparse joints stay valid.
  */
-export function chiSquareTest(observed: readonly number[], probabilities: readonly number[], minExpected = 5): ChiSquareResult {
+export function chiSquareTest(
+  observed: readonly number[],
+  probabilities: readonly number[],
+  minExpected = 5,
+): ChiSquareResult {
   const total = observed.reduce((sum, count) => sum + count, 0);
   let statistic = 0;
   let cells = 0;
@@ -33,7 +37,11 @@ export function chiSquareTest(observed: readonly number[], probabilities: readon
     return { statistic: Infinity, degreesOfFreedom: Math.max(1, cells - 1), pValue: 0 };
   }
   const degreesOfFreedom = Math.max(1, cells - 1);
-  return { statistic, degreesOfFreedom, pValue: 1 - regularizedLowerGamma(degreesOfFreedom / 2, statistic / 2) };
+  return {
+    statistic,
+    degreesOfFreedom,
+    pValue: 1 - regularizedLowerGamma(degreesOfFreedom / 2, statistic / 2),
+  };
 }
 
 /** Total variation distance between two distributions. */
@@ -46,8 +54,9 @@ export function totalVariation(a: ArrayLike<number>, b: ArrayLike<number>): numb
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9).
   const coefficients = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+    -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+    1.5056327351493116e-7,
   ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   const z = x - 1;

@@ -27,9 +27,18 @@ export async function exactJoint({
   processors?: readonly LogitsProcessor<unknown>[];
 }): Promise<Float64Array> {
   const vocab = model.info.vocabSize;
-  const processor: LogitsProcessor<unknown> = chain(...processors, ...buildOptionProcessors(resolveGenerateOptions(options)));
+  const processor: LogitsProcessor<unknown> = chain(
+    ...processors,
+    ...buildOptionProcessors(resolveGenerateOptions(options)),
+  );
   const joint = new Float64Array(vocab ** steps);
-  async function visit(context: number[], state: unknown, probability: number, index: number, depth: number): Promise<void> {
+  async function visit(
+    context: number[],
+    state: unknown,
+    probability: number,
+    index: number,
+    depth: number,
+  ): Promise<void> {
     if (depth === steps) {
       joint[index] += probability;
       return;
@@ -42,11 +51,21 @@ export async function exactJoint({
     const probabilities = softmax(row);
     for (let token = 0; token < vocab; token++) {
       if (probabilities[token] === 0) continue;
-      await visit([...context, token], processor.advance(state, token), probability * probabilities[token], index * vocab + token, depth + 1);
+      await visit(
+        [...context, token],
+        processor.advance(state, token),
+        probability * probabilities[token],
+        index * vocab + token,
+        depth + 1,
+      );
     }
   }
   // The same budget the decoder hands its processors for a `steps`-token generation.
-  const budget = Math.min(steps, options.maxTokens ?? steps, model.info.contextLength - prompt.length);
+  const budget = Math.min(
+    steps,
+    options.maxTokens ?? steps,
+    model.info.contextLength - prompt.length,
+  );
   await visit([...prompt], processor.init(prompt, { maxTokens: budget }), 1, 0, 0);
   return joint;
 }

@@ -1,4 +1,10 @@
-export { distributionCheck, greedyCheck, O_DIST_SETTING, runStrategyConformance, underLoad } from './strategy-conformance.js';
+export {
+  distributionCheck,
+  greedyCheck,
+  O_DIST_SETTING,
+  runStrategyConformance,
+  underLoad,
+} from './strategy-conformance.js';
 export type {
   DistributionCheckResult,
   GreedyCheckResult,
@@ -10,7 +16,12 @@ export type { ToyModelOptions } from './toy-model.js';
 export { exactJoint } from './exact-joint.js';
 export { chiSquareTest, totalVariation, regularizedLowerGamma } from './chi-square.js';
 export type { ChiSquareResult } from './chi-square.js';
-export { loadReferenceModel, readPromptFile, referencePrompts, REFERENCE_MODEL } from './reference-model.js';
+export {
+  loadReferenceModel,
+  readPromptFile,
+  referencePrompts,
+  REFERENCE_MODEL,
+} from './reference-model.js';
 export type { ReferencePrompt } from './reference-model.js';
 export { runBackendConformance } from './backend-conformance.js';
 export type { BackendConformanceOptions } from './backend-conformance.js';

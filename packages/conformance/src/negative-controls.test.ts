@@ -27,7 +27,9 @@ function biasedSampler(favoured: number, bias: number): Strategy {
     async run(context) {
       const vocab = context.model.info.vocabSize;
       for (;;) {
-        const { logits } = await context.forward({ tokens: Int32Array.of(context.tokens[context.tokens.length - 1]) });
+        const { logits } = await context.forward({
+          tokens: Int32Array.of(context.tokens[context.tokens.length - 1]),
+        });
         context.sequence.commit([0]);
         const row = logits.slice(0, vocab);
         context.processor.process(row, context.processorState);
@@ -49,8 +51,15 @@ describe('O-dist negative controls', () => {
   it('passes autoregressive sampling and fails a sampler biased by 2% towards one token', async () => {
     const exact = await distributionCheck({ model, strategy: autoregressive(), samples: 100_000 });
     expect(exact.pValue).toBeGreaterThan(0.01);
-    const biased = await distributionCheck({ model, strategy: biasedSampler(3, 0.02), samples: 100_000 });
-    expect(biased.pValue, `chi2 = ${biased.statistic.toFixed(1)}, df = ${biased.degreesOfFreedom}`).toBeLessThan(0.01);
+    const biased = await distributionCheck({
+      model,
+      strategy: biasedSampler(3, 0.02),
+      samples: 100_000,
+    });
+    expect(
+      biased.pValue,
+      `chi2 = ${biased.statistic.toFixed(1)}, df = ${biased.degreesOfFreedom}`,
+    ).toBeLessThan(0.01);
   }, 120_000);
 });
 
@@ -64,14 +73,20 @@ describe('exactJoint', () => {
       logits: context => Float32Array.of(context[context.length - 1] === 0 ? 1 : 0, 0, Math.log(2)),
     });
     const penalty = 2;
-    const joint = await exactJoint({ model, prompt: [1], steps: 2, options: { maxTokens: 2, temperature: 1, repetitionPenalty: penalty } });
+    const joint = await exactJoint({
+      model,
+      prompt: [1],
+      steps: 2,
+      options: { maxTokens: 2, temperature: 1, repetitionPenalty: penalty },
+    });
     // Step 1 after [1]: token 1 was seen, its logit 0 stays 0 under the penalty (0 / 2 = 0): weights [1, 1, 2].
     const first = [1 / 4, 1 / 4, 2 / 4];
     // Step 2 after [1, a]: logits as above from the last token a; seen tokens {1, a} are penalized
     // (positive logits divided by 2, negative multiplied).
     const second = (a: number): number[] => {
       const logits = [a === 0 ? 1 : 0, 0, Math.log(2)];
-      for (const seen of new Set([1, a])) logits[seen] = logits[seen] > 0 ? logits[seen] / penalty : logits[seen] * penalty;
+      for (const seen of new Set([1, a]))
+        logits[seen] = logits[seen] > 0 ? logits[seen] / penalty : logits[seen] * penalty;
       const weights = logits.map(Math.exp);
       const total = weights.reduce((sum, weight) => sum + weight, 0);
       return weights.map(weight => weight / total);
@@ -97,7 +112,9 @@ describe('O-greedy negative control', () => {
         const partial = chain();
         let state = partial.init(context.tokens);
         for (;;) {
-          const { logits } = await context.forward({ tokens: Int32Array.of(context.tokens[context.tokens.length - 1]) });
+          const { logits } = await context.forward({
+            tokens: Int32Array.of(context.tokens[context.tokens.length - 1]),
+          });
           context.sequence.commit([0]);
           const row = logits.slice(0, vocab);
           partial.process(row, state);

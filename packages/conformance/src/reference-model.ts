@@ -27,7 +27,9 @@ export interface ReferencePrompt {
 }
 
 /** Reads a JSONL prompt file shipped with this package (`data/<name>.jsonl`). */
-export function readPromptFile(name: string): { id: string; prompt: string; max_tokens?: number }[] {
+export function readPromptFile(
+  name: string,
+): { id: string; prompt: string; max_tokens?: number }[] {
   const path = fileURLToPath(new URL(`../data/${name}.jsonl`, import.meta.url));
   return readFileSync(path, 'utf8')
     .split('\n')
@@ -40,7 +42,11 @@ export function referencePrompts(model: LoadedModel): ReferencePrompt[] {
   const prompts: ReferencePrompt[] = [];
   for (const file of ['stories', 'grounded']) {
     for (const entry of readPromptFile(file)) {
-      prompts.push({ id: entry.id, ids: model.tokenizer.encode(entry.prompt), maxTokens: entry.max_tokens ?? 128 });
+      prompts.push({
+        id: entry.id,
+        ids: model.tokenizer.encode(entry.prompt),
+        maxTokens: entry.max_tokens ?? 128,
+      });
     }
   }
   prompts.push({ id: 'bos', ids: [model.info.bosTokenId ?? 1], maxTokens: 200 });

@@ -15,7 +15,8 @@ import { loadReferenceModel, REFERENCE_MODEL, referencePrompts } from './referen
 import { toyModel } from './toy-model.js';
 
 /** Checks a strategy package must pass. Skips need a reason. */
-export type StrategyCheck = 'o-greedy-toy' | 'o-dist' | 'o-greedy-real' | 'o-greedy-real-processors' | 'o-seeded';
+export type StrategyCheck =
+  'o-greedy-toy' | 'o-dist' | 'o-greedy-real' | 'o-greedy-real-processors' | 'o-seeded';
 
 /** Options of `runStrategyConformance`. */
 export interface StrategyConformanceOptions {
@@ -43,13 +44,25 @@ export interface StrategyConformanceOptions {
   promptStride?: number;
 }
 
-async function generateIds(model: CausalLM, strategy: Strategy | undefined, prompt: readonly number[], options: GenerateOptions, processors: readonly LogitsProcessor<unknown>[] = []) {
+async function generateIds(
+  model: CausalLM,
+  strategy: Strategy | undefined,
+  prompt: readonly number[],
+  options: GenerateOptions,
+  processors: readonly LogitsProcessor<unknown>[] = [],
+) {
   let decoder = createDecoder({ model, processors });
   if (strategy) decoder = decoder.use(strategy);
   return decoder.generate({ tokens: prompt }, options);
 }
 
-function check(name: StrategyCheck, skip: StrategyConformanceOptions['skip'], title: string, body: () => Promise<void>, timeout?: number): void {
+function check(
+  name: StrategyCheck,
+  skip: StrategyConformanceOptions['skip'],
+  title: string,
+  body: () => Promise<void>,
+  timeout?: number,
+): void {
   const reason = skip?.[name];
   if (reason) it.skip(`${title} (skipped: ${reason})`, body);
   else it(title, body, timeout);
@@ -71,7 +84,12 @@ export const O_DIST_SETTING = {
   prompt: [1, 2, 1] as readonly number[],
   steps: 3,
   vocabSize: 8,
-  options: { maxTokens: 3, temperature: 0.9, topK: 6, repetitionPenalty: 1.2 } satisfies GenerateOptions,
+  options: {
+    maxTokens: 3,
+    temperature: 0.9,
+    topK: 6,
+    repetitionPenalty: 1.2,
+  } satisfies GenerateOptions,
 };
 
 /**
@@ -99,13 +117,23 @@ export async function distributionCheck({
   processors?: readonly LogitsProcessor<unknown>[];
 }): Promise<DistributionCheckResult> {
   const vocab = model.info.vocabSize;
-  const joint = await exactJoint({ model, prompt, steps, options: { ...options, maxTokens: steps }, processors });
+  const joint = await exactJoint({
+    model,
+    prompt,
+    steps,
+    options: { ...options, maxTokens: steps },
+    processors,
+  });
   let decoder = createDecoder({ model, processors });
   if (strategy) decoder = decoder.use(strategy);
   const observed = Array.from({ length: joint.length }, () => 0);
   for (let seed = 0; seed < samples; seed++) {
-    const { tokens } = await decoder.generate({ tokens: prompt }, { ...options, maxTokens: steps, seed });
-    if (tokens.length !== steps) throw new Error(`sample ${seed} has ${tokens.length} tokens, expected ${steps}`);
+    const { tokens } = await decoder.generate(
+      { tokens: prompt },
+      { ...options, maxTokens: steps, seed },
+    );
+    if (tokens.length !== steps)
+      throw new Error(`sample ${seed} has ${tokens.length} tokens, expected ${steps}`);
     observed[tokens.reduce((index, token) => index * vocab + token, 0)] += 1;
   }
   const { pValue, statistic, degreesOfFreedom } = chiSquareTest(observed, Array.from(joint));
@@ -150,13 +178,19 @@ export async function greedyCheck({
  * Runs `body` while `threads` worker threads spin on the CPU (machine load), then stops them. The seeded
  * check uses it: whatever the load, a fixed seed must give the same tokens.
  */
-export async function underLoad<TResult>(body: () => Promise<TResult>, threads = 2): Promise<TResult> {
+export async function underLoad<TResult>(
+  body: () => Promise<TResult>,
+  threads = 2,
+): Promise<TResult> {
   const { Worker } = await import('node:worker_threads');
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const source =
     "const { workerData } = require('node:worker_threads'); let x = 0;" +
     'while (Atomics.load(workerData, 0) === 0) { for (let i = 0; i < 100000; i++) x = (x * 1103515245 + 12345) | 0; }';
-  const workers = Array.from({ length: threads }, () => new Worker(source, { eval: true, workerData: stop }));
+  const workers = Array.from(
+    { length: threads },
+    () => new Worker(source, { eval: true, workerData: stop }),
+  );
   await Promise.all(workers.map(worker => new Promise(resolve => worker.once('online', resolve))));
   try {
     return await body();
@@ -181,90 +215,195 @@ export function runStrategyConformance(options: StrategyConformanceOptions): voi
     describe('O-greedy on toy models', () => {
       const cases = [
         { title: 'plain', processors: () => [] as LogitsProcessor<unknown>[], generate: {} },
-        { title: 'repetition penalty 1.3', processors: () => [], generate: { repetitionPenalty: 1.3 } },
+        {
+          title: 'repetition penalty 1.3',
+          processors: () => [],
+          generate: { repetitionPenalty: 1.3 },
+        },
         { title: 'no-repeat-ngram 3', processors: () => [noRepeatNgram(3)], generate: {} },
-        { title: 'penalty + n-gram processors', processors: () => [repetitionPenalty(1.2), noRepeatNgram(3)], generate: {} },
+        {
+          title: 'penalty + n-gram processors',
+          processors: () => [repetitionPenalty(1.2), noRepeatNgram(3)],
+          generate: {},
+        },
       ];
       for (const testCase of cases) {
-        check('o-greedy-toy', skip, `identical to autoregressive greedy (${testCase.title})`, async () => {
-          for (const seed of [1, 2, 3]) {
-            const model = toyModel({ vocabSize: 16, seed, copyBias: 3 });
-            for (const prompt of [[0], [1, 2, 3, 1, 2], [5, 4, 5, 4, 5, 4]]) {
-              const generate = { maxTokens: 40, temperature: 0, ...testCase.generate };
-              const reference = await generateIds(model, undefined, prompt, generate, testCase.processors());
-              const result = await generateIds(model, await options.strategy({ model, kind: 'toy' }), prompt, generate, testCase.processors());
-              expect(result.tokens, `seed ${seed}, prompt ${prompt}`).toEqual(reference.tokens);
+        check(
+          'o-greedy-toy',
+          skip,
+          `identical to autoregressive greedy (${testCase.title})`,
+          async () => {
+            for (const seed of [1, 2, 3]) {
+              const model = toyModel({ vocabSize: 16, seed, copyBias: 3 });
+              for (const prompt of [[0], [1, 2, 3, 1, 2], [5, 4, 5, 4, 5, 4]]) {
+                const generate = { maxTokens: 40, temperature: 0, ...testCase.generate };
+                const reference = await generateIds(
+                  model,
+                  undefined,
+                  prompt,
+                  generate,
+                  testCase.processors(),
+                );
+                const result = await generateIds(
+                  model,
+                  await options.strategy({ model, kind: 'toy' }),
+                  prompt,
+                  generate,
+                  testCase.processors(),
+                );
+                expect(result.tokens, `seed ${seed}, prompt ${prompt}`).toEqual(reference.tokens);
+              }
+            }
+          },
+        );
+      }
+      check(
+        'o-greedy-toy',
+        skip,
+        'stops exactly at EOS inside an accepted block and at a maxTokens cut',
+        async () => {
+          for (const seed of [4, 5, 6]) {
+            const model = toyModel({ vocabSize: 12, seed, copyBias: 4, eosTokenIds: [3] });
+            const prompt = [1, 2, 1, 2, 1, 2];
+            for (const maxTokens of [1, 2, 3, 5, 7, 11, 30]) {
+              const reference = await generateIds(model, undefined, prompt, {
+                maxTokens,
+                temperature: 0,
+              });
+              const result = await generateIds(
+                model,
+                await options.strategy({ model, kind: 'toy' }),
+                prompt,
+                { maxTokens, temperature: 0 },
+              );
+              expect(result.tokens).toEqual(reference.tokens);
+              expect(result.reason).toBe(reference.reason);
             }
           }
-        });
-      }
-      check('o-greedy-toy', skip, 'stops exactly at EOS inside an accepted block and at a maxTokens cut', async () => {
-        for (const seed of [4, 5, 6]) {
-          const model = toyModel({ vocabSize: 12, seed, copyBias: 4, eosTokenIds: [3] });
-          const prompt = [1, 2, 1, 2, 1, 2];
-          for (const maxTokens of [1, 2, 3, 5, 7, 11, 30]) {
-            const reference = await generateIds(model, undefined, prompt, { maxTokens, temperature: 0 });
-            const result = await generateIds(model, await options.strategy({ model, kind: 'toy' }), prompt, { maxTokens, temperature: 0 });
-            expect(result.tokens).toEqual(reference.tokens);
-            expect(result.reason).toBe(reference.reason);
-          }
-        }
-      });
+        },
+      );
     });
 
-    check('o-dist', skip, 'O-dist: 100,000 samples of one warm instance match the exact processed target joint (chi-square p > 0.01)', async () => {
-      const model = toyModel({ vocabSize: O_DIST_SETTING.vocabSize, seed: 11, copyBias: 2 });
-      const strategy = await options.strategy({ model, kind: 'toy' });
-      const samples = Math.max(options.samples ?? 100_000, 100_000);
-      const { pValue, statistic, degreesOfFreedom } = await distributionCheck({ model, strategy, samples });
-      expect(pValue, `chi2 = ${statistic.toFixed(1)}, df = ${degreesOfFreedom}`).toBeGreaterThan(0.01);
-    }, 600_000);
+    check(
+      'o-dist',
+      skip,
+      'O-dist: 100,000 samples of one warm instance match the exact processed target joint (chi-square p > 0.01)',
+      async () => {
+        const model = toyModel({ vocabSize: O_DIST_SETTING.vocabSize, seed: 11, copyBias: 2 });
+        const strategy = await options.strategy({ model, kind: 'toy' });
+        const samples = Math.max(options.samples ?? 100_000, 100_000);
+        const { pValue, statistic, degreesOfFreedom } = await distributionCheck({
+          model,
+          strategy,
+          samples,
+        });
+        expect(pValue, `chi2 = ${statistic.toFixed(1)}, df = ${degreesOfFreedom}`).toBeGreaterThan(
+          0.01,
+        );
+      },
+      600_000,
+    );
 
-    check('o-seeded', skip, 'O-seeded: at T = 0.8 a fixed seed gives the same tokens idle and with the CPU loaded by busy threads', async () => {
-      const { loadModel } = await import('@decodekit/backend-onnx');
-      const idleModel = await (options.referenceModel ?? loadReferenceModel)();
-      // A second instance of the model: nothing measured in this process carries over except what the
-      // backend persisted (the cost profile), as in a new run of the program.
-      const busyModel = options.referenceModel ? idleModel : await loadModel(REFERENCE_MODEL);
-      const prompts = referencePrompts(idleModel).filter((_, i) => i % 8 === 0);
-      const generate: GenerateOptions = { maxTokens: 48, temperature: 0.8, topP: 0.95, seed: 5 };
-      const idle: number[][] = [];
-      for (const prompt of prompts) {
-        idle.push((await generateIds(idleModel, await options.strategy({ model: idleModel, kind: 'real' }), prompt.ids, generate)).tokens);
-      }
-      const busy = await underLoad(async () => {
-        const outputs: number[][] = [];
+    check(
+      'o-seeded',
+      skip,
+      'O-seeded: at T = 0.8 a fixed seed gives the same tokens idle and with the CPU loaded by busy threads',
+      async () => {
+        const { loadModel } = await import('@decodekit/backend-onnx');
+        const idleModel = await (options.referenceModel ?? loadReferenceModel)();
+        // A second instance of the model: nothing measured in this process carries over except what the
+        // backend persisted (the cost profile), as in a new run of the program.
+        const busyModel = options.referenceModel ? idleModel : await loadModel(REFERENCE_MODEL);
+        const prompts = referencePrompts(idleModel).filter((_, i) => i % 8 === 0);
+        const generate: GenerateOptions = { maxTokens: 48, temperature: 0.8, topP: 0.95, seed: 5 };
+        const idle: number[][] = [];
         for (const prompt of prompts) {
-          outputs.push((await generateIds(busyModel, await options.strategy({ model: busyModel, kind: 'real' }), prompt.ids, generate)).tokens);
+          idle.push(
+            (
+              await generateIds(
+                idleModel,
+                await options.strategy({ model: idleModel, kind: 'real' }),
+                prompt.ids,
+                generate,
+              )
+            ).tokens,
+          );
         }
-        return outputs;
-      });
-      if (busyModel !== idleModel) await busyModel.dispose();
-      expect(busy).toEqual(idle);
-    }, 600_000);
+        const busy = await underLoad(async () => {
+          const outputs: number[][] = [];
+          for (const prompt of prompts) {
+            outputs.push(
+              (
+                await generateIds(
+                  busyModel,
+                  await options.strategy({ model: busyModel, kind: 'real' }),
+                  prompt.ids,
+                  generate,
+                )
+              ).tokens,
+            );
+          }
+          return outputs;
+        });
+        if (busyModel !== idleModel) await busyModel.dispose();
+        expect(busy).toEqual(idle);
+      },
+      600_000,
+    );
 
     describe('O-greedy on stories260K', () => {
-      check('o-greedy-real', skip, 'every bench prompt and BOS alone: identical to autoregressive greedy', async () => {
-        const model = await (options.referenceModel ?? loadReferenceModel)();
-        let mismatches = 0;
-        for (const prompt of referencePrompts(model).filter((_, i) => i % (options.promptStride ?? 1) === 0)) {
-          const generate = { maxTokens: options.maxTokens ?? prompt.maxTokens, temperature: 0 };
-          const reference = await generateIds(model, undefined, prompt.ids, generate);
-          const result = await generateIds(model, await options.strategy({ model, kind: 'real' }), prompt.ids, generate);
-          if (result.tokens.join() !== reference.tokens.join()) mismatches += 1;
-          expect(result.tokens, prompt.id).toEqual(reference.tokens);
-        }
-        expect(mismatches).toBe(0);
-      }, 600_000);
-      check('o-greedy-real-processors', skip, 'with repetition penalty 1.3 and no-repeat-ngram 3: identical to autoregressive', async () => {
-        const model = await (options.referenceModel ?? loadReferenceModel)();
-        for (const prompt of referencePrompts(model).filter((_, i) => i % (6 * (options.promptStride ?? 1)) === 0)) {
-          const generate = { maxTokens: 64, temperature: 0, repetitionPenalty: 1.3, noRepeatNgramSize: 3 };
-          const reference = await generateIds(model, undefined, prompt.ids, generate);
-          const result = await generateIds(model, await options.strategy({ model, kind: 'real' }), prompt.ids, generate);
-          expect(result.tokens, prompt.id).toEqual(reference.tokens);
-        }
-      }, 600_000);
+      check(
+        'o-greedy-real',
+        skip,
+        'every bench prompt and BOS alone: identical to autoregressive greedy',
+        async () => {
+          const model = await (options.referenceModel ?? loadReferenceModel)();
+          let mismatches = 0;
+          for (const prompt of referencePrompts(model).filter(
+            (_, i) => i % (options.promptStride ?? 1) === 0,
+          )) {
+            const generate = { maxTokens: options.maxTokens ?? prompt.maxTokens, temperature: 0 };
+            const reference = await generateIds(model, undefined, prompt.ids, generate);
+            const result = await generateIds(
+              model,
+              await options.strategy({ model, kind: 'real' }),
+              prompt.ids,
+              generate,
+            );
+            if (result.tokens.join() !== reference.tokens.join()) mismatches += 1;
+            expect(result.tokens, prompt.id).toEqual(reference.tokens);
+          }
+          expect(mismatches).toBe(0);
+        },
+        600_000,
+      );
+      check(
+        'o-greedy-real-processors',
+        skip,
+        'with repetition penalty 1.3 and no-repeat-ngram 3: identical to autoregressive',
+        async () => {
+          const model = await (options.referenceModel ?? loadReferenceModel)();
+          for (const prompt of referencePrompts(model).filter(
+            (_, i) => i % (6 * (options.promptStride ?? 1)) === 0,
+          )) {
+            const generate = {
+              maxTokens: 64,
+              temperature: 0,
+              repetitionPenalty: 1.3,
+              noRepeatNgramSize: 3,
+            };
+            const reference = await generateIds(model, undefined, prompt.ids, generate);
+            const result = await generateIds(
+              model,
+              await options.strategy({ model, kind: 'real' }),
+              prompt.ids,
+              generate,
+            );
+            expect(result.tokens, prompt.id).toEqual(reference.tokens);
+          }
+        },
+        600_000,
+      );
     });
   });
 }

@@ -24,7 +24,12 @@ function hash(values: readonly number[], seed: number): number {
  * tokens: small enough to enumerate every continuation, so a strategy's output distribution can be
  * compared with the exact target joint.
  */
-export function toyModel({ vocabSize = 8, seed = 7, copyBias = 1.5, eosTokenIds = [] }: ToyModelOptions = {}): MockModel {
+export function toyModel({
+  vocabSize = 8,
+  seed = 7,
+  copyBias = 1.5,
+  eosTokenIds = [],
+}: ToyModelOptions = {}): MockModel {
   return mockModel({
     name: `toy-${vocabSize}-${seed}`,
     vocabSize,

@@ -26,19 +26,28 @@ export class DecodingError extends Error {
     let proto: unknown = Object.getPrototypeOf(this);
     while (proto && proto !== Error.prototype) {
       const ctor = (proto as { constructor: { errorName?: string } }).constructor;
-      if (ctor.errorName) (this as unknown as Record<symbol, boolean>)[markerSymbol(ctor.errorName)] = true;
+      if (ctor.errorName)
+        (this as unknown as Record<symbol, boolean>)[markerSymbol(ctor.errorName)] = true;
       proto = Object.getPrototypeOf(proto);
     }
   }
 
   /** True when `error` is a DecodingError from any copy of `@decodekit/core`. */
   static isInstance(error: unknown): error is DecodingError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[baseSymbol] === true;
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[baseSymbol] === true
+    );
   }
 
   /** @internal */
   static hasMarker(error: unknown, name: string): boolean {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[markerSymbol(name)] === true;
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[markerSymbol(name)] === true
+    );
   }
 }
 
@@ -59,7 +68,15 @@ export class InvalidArgumentError extends DecodingError {
 export class UnsupportedCapabilityError extends DecodingError {
   static override readonly errorName: string = 'UnsupportedCapabilityError';
   readonly capability: string;
-  constructor({ capability, backendId, hint }: { capability: string; backendId: string; hint?: string }) {
+  constructor({
+    capability,
+    backendId,
+    hint,
+  }: {
+    capability: string;
+    backendId: string;
+    hint?: string;
+  }) {
     super({
       name: 'UnsupportedCapabilityError',
       message: `Backend "${backendId}" does not support "${capability}".${hint ? ` ${hint}` : ''}`,
@@ -101,12 +118,21 @@ export class ModelNotFoundError extends DecodingError {
   static override readonly errorName: string = 'ModelNotFoundError';
   readonly ref: string;
   readonly searched: readonly string[];
-  constructor({ ref, searched, hint }: { ref: string; searched: readonly string[]; hint?: string }) {
+  constructor({
+    ref,
+    searched,
+    hint,
+  }: {
+    ref: string;
+    searched: readonly string[];
+    hint?: string;
+  }) {
     super({
       name: 'ModelNotFoundError',
       message:
         `Model "${ref}" was not found. Looked in:\n${searched.map(place => `  - ${place}`).join('\n')}\n` +
-        (hint ?? 'Pass a model folder path, set DECODEKIT_MODELS to a mirror folder, or go online to download it.'),
+        (hint ??
+          'Pass a model folder path, set DECODEKIT_MODELS to a mirror folder, or go online to download it.'),
     });
     this.ref = ref;
     this.searched = searched;
@@ -168,7 +194,11 @@ export class ModelDownloadError extends DecodingError {
     message: string;
     cause?: unknown;
   }) {
-    super({ name: 'ModelDownloadError', message: `Downloading ${file} of "${ref}" failed: ${message}`, cause });
+    super({
+      name: 'ModelDownloadError',
+      message: `Downloading ${file} of "${ref}" failed: ${message}`,
+      cause,
+    });
     this.ref = ref;
     this.file = file;
     this.url = url;
@@ -185,7 +215,15 @@ export class ContextLengthError extends DecodingError {
   static override readonly errorName: string = 'ContextLengthError';
   readonly length: number;
   readonly contextLength: number;
-  constructor({ length, contextLength, what }: { length: number; contextLength: number; what?: string }) {
+  constructor({
+    length,
+    contextLength,
+    what,
+  }: {
+    length: number;
+    contextLength: number;
+    what?: string;
+  }) {
     super({
       name: 'ContextLengthError',
       message:
@@ -210,7 +248,11 @@ function describeReason(reason: unknown): string {
 export class AbortedError extends DecodingError {
   static override readonly errorName: string = 'AbortedError';
   constructor({ reason }: { reason?: unknown } = {}) {
-    super({ name: 'AbortedError', message: `The operation was aborted${describeReason(reason)}.`, cause: reason });
+    super({
+      name: 'AbortedError',
+      message: `The operation was aborted${describeReason(reason)}.`,
+      cause: reason,
+    });
   }
   static override isInstance(error: unknown): error is AbortedError {
     return DecodingError.hasMarker(error, 'AbortedError');
@@ -221,7 +263,10 @@ export class AbortedError extends DecodingError {
 export class DisposedError extends DecodingError {
   static override readonly errorName: string = 'DisposedError';
   constructor({ what }: { what: string }) {
-    super({ name: 'DisposedError', message: `${what} was used after dispose(). Create a new one instead.` });
+    super({
+      name: 'DisposedError',
+      message: `${what} was used after dispose(). Create a new one instead.`,
+    });
   }
   static override isInstance(error: unknown): error is DisposedError {
     return DecodingError.hasMarker(error, 'DisposedError');
@@ -277,7 +322,17 @@ export class ModelMismatchError extends DecodingError {
   readonly field: string;
   readonly expected: string;
   readonly actual: string;
-  constructor({ field, expected, actual, hint }: { field: string; expected: string; actual: string; hint?: string }) {
+  constructor({
+    field,
+    expected,
+    actual,
+    hint,
+  }: {
+    field: string;
+    expected: string;
+    actual: string;
+    hint?: string;
+  }) {
     super({
       name: 'ModelMismatchError',
       message:

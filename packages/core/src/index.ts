@@ -5,7 +5,12 @@ export * from './processors/index.js';
 export * from './sampling/index.js';
 export * from './tokenizer/index.js';
 export { createDecoder } from './decoder/create-decoder.js';
-export type { Decoder, DecoderConfig, DecoderPlugin, GenerateResult } from './decoder/create-decoder.js';
+export type {
+  Decoder,
+  DecoderConfig,
+  DecoderPlugin,
+  GenerateResult,
+} from './decoder/create-decoder.js';
 export type { GenerateOptions, Prompt, ResolvedOptions } from './decoder/generate-options.js';
 export { resolveGenerateOptions } from './decoder/generate-options.js';
 export { buildOptionProcessors } from './decoder/option-processors.js';

@@ -55,7 +55,12 @@ export interface StrategyContext {
   /** Sends a `warning` event, once per `code` in a generation (later calls with that code are ignored). */
   warn(code: string, message: string): void;
   /** Adds to the speculative stats. */
-  recordDraft(stats: { proposed: number; accepted: number; draftMs: number; verifyMs: number }): void;
+  recordDraft(stats: {
+    proposed: number;
+    accepted: number;
+    draftMs: number;
+    verifyMs: number;
+  }): void;
 }
 
 /** A decoding strategy: autoregressive, speculative, ... One per decoder. */

@@ -149,7 +149,10 @@ export interface Tokenizer {
   /** Raw bytes the token stands for when decoded, or undefined for special tokens. */
   tokenBytes(id: number): Uint8Array | undefined;
   /** Renders a chat with the model's chat template (or decodekit's plain template when it has none). */
-  applyChatTemplate(messages: readonly ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
+  applyChatTemplate(
+    messages: readonly ChatMessage[],
+    options?: { addGenerationPrompt?: boolean },
+  ): string;
 }
 
 /**
@@ -233,7 +236,12 @@ export interface DraftTree {
 export type DecodeEvent =
   | { type: 'token'; tokenId: number; text: string; origin: 'target' | 'draft' | 'bonus' }
   | { type: 'draft'; tree: DraftTree }
-  | { type: 'verify'; acceptedRows: number[]; acceptedTokens: number[]; bonusToken: number | undefined }
+  | {
+      type: 'verify';
+      acceptedRows: number[];
+      acceptedTokens: number[];
+      bonusToken: number | undefined;
+    }
   /**
    * Something the user should know that does not stop generation (e.g. a draft model whose context is
    * shorter than the prompt drafts nothing). Sent at most once per `code` per generation.
@@ -279,5 +287,8 @@ export interface Backend {
    */
   readonly profileKey?: string;
   /** Loads a model folder (a path in Node, a URL in browsers) or already-read files. */
-  load(source: string | ModelFiles, options?: { name?: string; signal?: AbortSignal }): Promise<LoadedModel>;
+  load(
+    source: string | ModelFiles,
+    options?: { name?: string; signal?: AbortSignal },
+  ): Promise<LoadedModel>;
 }

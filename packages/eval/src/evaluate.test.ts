@@ -25,7 +25,11 @@ describe('evaluate', () => {
       strategies: [
         fixed('loop', 'a b c d a b c d a b c d', [1, 1, 1]),
         fixed('varied', 'the cat sat on a mat', [2, 3]),
-        { name: 'decoder', generate: async (_prompt, { maxTokens }) => greedy.generate({ tokens: [0] }, { maxTokens }) },
+        {
+          name: 'decoder',
+          generate: async (_prompt, { maxTokens }) =>
+            greedy.generate({ tokens: [0] }, { maxTokens }),
+        },
       ],
       prompts: ['x', { id: 'p2', prompt: 'y' }],
       scoringModel: model,
@@ -41,16 +45,43 @@ describe('evaluate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eval-'));
     await writeEvalReports(result, dir);
     const json = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
-    expect(json.summary.map((row: { strategy: string }) => row.strategy)).toEqual(['loop', 'varied', 'decoder']);
-    expect(Object.keys(json.summary[0])).toEqual(expect.arrayContaining(['strategy', 'perplexity', 'distinct_1', 'distinct_2', 'distinct_3', 'self_bleu', 'repetition_rate']));
+    expect(json.summary.map((row: { strategy: string }) => row.strategy)).toEqual([
+      'loop',
+      'varied',
+      'decoder',
+    ]);
+    expect(Object.keys(json.summary[0])).toEqual(
+      expect.arrayContaining([
+        'strategy',
+        'perplexity',
+        'distinct_1',
+        'distinct_2',
+        'distinct_3',
+        'self_bleu',
+        'repetition_rate',
+      ]),
+    );
     expect(readFileSync(join(dir, 'eval.md'), 'utf8')).toContain('| loop | 2.00 |');
   });
 
   it('rejects empty inputs and duplicate names', async () => {
     const strategy = { name: 's', generate: async () => ({ text: '', tokens: [] }) };
-    await expect(evaluate({ strategies: [], prompts: ['x'], scoringModel: model, maxTokens: 1 })).rejects.toThrow(/strategies/);
-    await expect(evaluate({ strategies: [strategy], prompts: [], scoringModel: model, maxTokens: 1 })).rejects.toThrow(/prompts/);
-    await expect(evaluate({ strategies: [strategy, strategy], prompts: ['x'], scoringModel: model, maxTokens: 1 })).rejects.toThrow(/named/);
-    await expect(evaluate({ strategies: [strategy], prompts: ['x'], scoringModel: model, maxTokens: 0 })).rejects.toThrow(/maxTokens/);
+    await expect(
+      evaluate({ strategies: [], prompts: ['x'], scoringModel: model, maxTokens: 1 }),
+    ).rejects.toThrow(/strategies/);
+    await expect(
+      evaluate({ strategies: [strategy], prompts: [], scoringModel: model, maxTokens: 1 }),
+    ).rejects.toThrow(/prompts/);
+    await expect(
+      evaluate({
+        strategies: [strategy, strategy],
+        prompts: ['x'],
+        scoringModel: model,
+        maxTokens: 1,
+      }),
+    ).rejects.toThrow(/named/);
+    await expect(
+      evaluate({ strategies: [strategy], prompts: ['x'], scoringModel: model, maxTokens: 0 }),
+    ).rejects.toThrow(/maxTokens/);
   });
 });

@@ -1,4 +1,10 @@
-import { InvalidArgumentError, logSoftmax, throwIfAborted, type CausalLM, type Tokenizer } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  logSoftmax,
+  throwIfAborted,
+  type CausalLM,
+  type Tokenizer,
+} from '@decodekit/core';
 import { distinctN, repetitionRate, selfBleu } from './metrics.js';
 
 /** What a strategy returns for one prompt. */
@@ -13,7 +19,10 @@ export interface EvalGeneration {
 /** A strategy under evaluation. */
 export interface EvalStrategy {
   name: string;
-  generate(prompt: string, options: { maxTokens: number; signal?: AbortSignal }): Promise<EvalGeneration>;
+  generate(
+    prompt: string,
+    options: { maxTokens: number; signal?: AbortSignal },
+  ): Promise<EvalGeneration>;
 }
 
 /** A prompt: text, or text with an id (as in bench/*.jsonl). */
@@ -52,7 +61,14 @@ export interface EvalSummaryRow {
 /** The result of `evaluate`. */
 export interface EvalResult {
   summary: EvalSummaryRow[];
-  generations: { strategy: string; promptId: string; prompt: string; text: string; tokens: number[]; nll: number }[];
+  generations: {
+    strategy: string;
+    promptId: string;
+    prompt: string;
+    text: string;
+    tokens: number[];
+    nll: number;
+  }[];
   scoringModel: string;
   maxTokens: number;
   prompts: number;
@@ -71,12 +87,19 @@ export async function continuationNll(
   signal?: AbortSignal,
 ): Promise<{ nll: number; tokens: number }> {
   if (continuation.length === 0) return { nll: 0, tokens: 0 };
-  if (prompt.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'perplexity needs at least one prompt token (e.g. BOS).' });
+  if (prompt.length === 0)
+    throw new InvalidArgumentError({
+      argument: 'prompt',
+      message: 'perplexity needs at least one prompt token (e.g. BOS).',
+    });
   const all = [...prompt, ...continuation].slice(0, model.info.contextLength);
   const vocab = model.info.vocabSize;
   const sequence = model.createSequence();
   try {
-    const { logits } = await sequence.forward({ tokens: Int32Array.from(all.slice(0, -1)) }, { signal });
+    const { logits } = await sequence.forward(
+      { tokens: Int32Array.from(all.slice(0, -1)) },
+      { signal },
+    );
     let nll = 0;
     let tokens = 0;
     for (let position = prompt.length; position < all.length; position++) {
@@ -97,15 +120,30 @@ export async function continuationNll(
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
   const { strategies, prompts, scoringModel, maxTokens, signal } = options;
-  if (strategies.length === 0) throw new InvalidArgumentError({ argument: 'strategies', message: 'give at least one strategy.' });
-  if (prompts.length === 0) throw new InvalidArgumentError({ argument: 'prompts', message: 'give at least one prompt.' });
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidArgumentError({ argument: 'maxTokens', message: `must be a positive integer, got ${maxTokens}.` });
+  if (strategies.length === 0)
+    throw new InvalidArgumentError({
+      argument: 'strategies',
+      message: 'give at least one strategy.',
+    });
+  if (prompts.length === 0)
+    throw new InvalidArgumentError({ argument: 'prompts', message: 'give at least one prompt.' });
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    throw new InvalidArgumentError({
+      argument: 'maxTokens',
+      message: `must be a positive integer, got ${maxTokens}.`,
+    });
   const names = new Set<string>();
   for (const strategy of strategies) {
-    if (names.has(strategy.name)) throw new InvalidArgumentError({ argument: 'strategies', message: `two strategies are named "${strategy.name}".` });
+    if (names.has(strategy.name))
+      throw new InvalidArgumentError({
+        argument: 'strategies',
+        message: `two strategies are named "${strategy.name}".`,
+      });
     names.add(strategy.name);
   }
-  const entries = prompts.map((entry, index) => (typeof entry === 'string' ? { id: `prompt-${index}`, prompt: entry } : entry));
+  const entries = prompts.map((entry, index) =>
+    typeof entry === 'string' ? { id: `prompt-${index}`, prompt: entry } : entry,
+  );
   const generations: EvalResult['generations'] = [];
   const summary: EvalSummaryRow[] = [];
   const total = strategies.length * entries.length;
@@ -122,15 +160,30 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
       milliseconds += now() - start;
       const promptTokens = generation.promptTokens ?? scoringModel.tokenizer?.encode(entry.prompt);
       if (!promptTokens) {
-        throw new InvalidArgumentError({ argument: 'scoringModel', message: 'needs a tokenizer, or strategies must return promptTokens.' });
+        throw new InvalidArgumentError({
+          argument: 'scoringModel',
+          message: 'needs a tokenizer, or strategies must return promptTokens.',
+        });
       }
       const score = await continuationNll(scoringModel, promptTokens, generation.tokens, signal);
       nll += score.nll;
       scored += score.tokens;
       generatedTokens += generation.tokens.length;
       texts.push(generation.text);
-      generations.push({ strategy: strategy.name, promptId: entry.id, prompt: entry.prompt, text: generation.text, tokens: [...generation.tokens], nll: score.nll });
-      options.onProgress?.({ strategy: strategy.name, promptId: entry.id, done: generations.length, total });
+      generations.push({
+        strategy: strategy.name,
+        promptId: entry.id,
+        prompt: entry.prompt,
+        text: generation.text,
+        tokens: [...generation.tokens],
+        nll: score.nll,
+      });
+      options.onProgress?.({
+        strategy: strategy.name,
+        promptId: entry.id,
+        done: generations.length,
+        total,
+      });
     }
     summary.push({
       strategy: strategy.name,
@@ -144,12 +197,19 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalResult> {
       ms_per_prompt: milliseconds / entries.length,
     });
   }
-  return { summary, generations, scoringModel: scoringModel.info.name, maxTokens, prompts: entries.length };
+  return {
+    summary,
+    generations,
+    scoringModel: scoringModel.info.name,
+    maxTokens,
+    prompts: entries.length,
+  };
 }
 
 /** The summary as a Markdown table (numbers rounded for reading; eval.json keeps them exact). */
 export function formatEvalTable(result: EvalResult): string {
-  const header = '| strategy | perplexity ↓ | distinct-1 ↑ | distinct-2 ↑ | distinct-3 ↑ | self-BLEU ↓ | repetition rate ↓ | tokens | ms / prompt |';
+  const header =
+    '| strategy | perplexity ↓ | distinct-1 ↑ | distinct-2 ↑ | distinct-3 ↑ | self-BLEU ↓ | repetition rate ↓ | tokens | ms / prompt |';
   const rule = '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
   const rows = result.summary.map(
     row =>
@@ -162,7 +222,10 @@ export function formatEvalTable(result: EvalResult): string {
  * Writes `eval.json` (the whole result) and `eval.md` (the summary table and the metric definitions) into
  * `outDir`, creating it. Node only.
  */
-export async function writeEvalReports(result: EvalResult, outDir: string): Promise<{ json: string; markdown: string }> {
+export async function writeEvalReports(
+  result: EvalResult,
+  outDir: string,
+): Promise<{ json: string; markdown: string }> {
   const { mkdir, writeFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   await mkdir(outDir, { recursive: true });

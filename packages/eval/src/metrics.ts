@@ -57,7 +57,11 @@ function counts(grams: readonly string[]): Map<string, number> {
  * weights up to `maxOrder` and `SmoothingFunction().method1` (a zero n-gram match count becomes 0.1, over at least 1):
  * clipped n-gram precisions, geometric mean, brevity penalty against the closest reference length.
  */
-export function sentenceBleu(hypothesis: readonly string[], references: readonly (readonly string[])[], maxOrder = 4): number {
+export function sentenceBleu(
+  hypothesis: readonly string[],
+  references: readonly (readonly string[])[],
+  maxOrder = 4,
+): number {
   if (hypothesis.length === 0 || references.length === 0) return 0;
   let logSum = 0;
   for (let n = 1; n <= maxOrder; n++) {
@@ -83,7 +87,8 @@ export function sentenceBleu(hypothesis: readonly string[], references: readonly
   for (const reference of references) {
     const distance = Math.abs(reference.length - length);
     const best = Math.abs(closest - length);
-    if (distance < best || (distance === best && reference.length < closest)) closest = reference.length;
+    if (distance < best || (distance === best && reference.length < closest))
+      closest = reference.length;
   }
   const brevity = length > closest ? 1 : Math.exp(1 - closest / length);
   return brevity * Math.exp(logSum);
@@ -99,7 +104,11 @@ export function selfBleu(texts: readonly string[], maxOrder = 4): number {
   const words = texts.map(wordsOf);
   let sum = 0;
   for (let i = 0; i < words.length; i++) {
-    sum += sentenceBleu(words[i], words.filter((_, j) => j !== i), maxOrder);
+    sum += sentenceBleu(
+      words[i],
+      words.filter((_, j) => j !== i),
+      maxOrder,
+    );
   }
   return sum / words.length;
 }

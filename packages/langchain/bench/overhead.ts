@@ -43,9 +43,7 @@ const rows: [string, { ms: number; tokens: number }][] = [
   ],
   [
     'ChatDecodekit.invoke',
-    await median(
-      async () => outputTokens(await chat.invoke('Tell me a story about a cat.')),
-    ),
+    await median(async () => outputTokens(await chat.invoke('Tell me a story about a cat.'))),
   ],
   [
     'ChatDecodekit.stream',
@@ -60,8 +58,8 @@ const character = z.object({ name: z.string().max(12), age: z.number().int().min
 const structured = chat.withStructuredOutput(character, { includeRaw: true });
 rows.push([
   'withStructuredOutput (T=0)',
-  await median(
-    async () => outputTokens((await structured.invoke('Describe a character.')).raw as AIMessage),
+  await median(async () =>
+    outputTokens((await structured.invoke('Describe a character.')).raw as AIMessage),
   ),
 ]);
 for (const [name, { ms, tokens }] of rows) {

@@ -521,7 +521,9 @@ function slowStrategy() {
     async run(context: import('@decodekit/core').StrategyContext) {
       for (;;) {
         await new Promise(resolve => setTimeout(resolve, 5));
-        const { logits } = await context.forward({ tokens: Int32Array.of(context.tokens[context.tokens.length - 1]) });
+        const { logits } = await context.forward({
+          tokens: Int32Array.of(context.tokens[context.tokens.length - 1]),
+        });
         context.sequence.commit([0]);
         const row = logits.slice(0, context.model.info.vocabSize);
         context.processor.process(row, context.processorState);

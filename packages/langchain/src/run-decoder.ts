@@ -89,7 +89,10 @@ export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
           format: toolCalls.format,
         });
       }
-      invariant(responseSchema !== undefined, 'a constrained request has a responseSchema or toolCalls');
+      invariant(
+        responseSchema !== undefined,
+        'a constrained request has a responseSchema or toolCalls',
+      );
       return jsonSchema(responseSchema, { tokenizer, maxTokens });
     };
     // Unbudgeted first: its minimalTokens says whether the smallest valid output fits the context at all.

@@ -6,7 +6,14 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { InvalidArgumentError, ModelFormatError, ModelNotFoundError } from '@decodekit/core';
 import { convertLlama2c } from './convert-llama2c.js';
 import { convertLlama2cToFolder } from './convert-llama2c-node.js';
-import { GraphRunner, MODELS_ROOT, golden, maxAbsDiff, modelBytes, type GreedyGolden } from './ort-test-utils.js';
+import {
+  GraphRunner,
+  MODELS_ROOT,
+  golden,
+  maxAbsDiff,
+  modelBytes,
+  type GreedyGolden,
+} from './ort-test-utils.js';
 
 const STORIES = join(MODELS_ROOT, 'karpathy/tinyllamas/stories260K');
 const PROMPT = [1, 403, 407, 261, 378];

@@ -1,6 +1,11 @@
 import { ModelFormatError } from '@decodekit/core';
 import { InvalidArgumentError } from '@decodekit/core';
-import { GRAPH_DTYPES, buildLlamaGraph, type GraphDtype, type LlamaGraphOptions } from './graph-builder.js';
+import {
+  GRAPH_DTYPES,
+  buildLlamaGraph,
+  type GraphDtype,
+  type LlamaGraphOptions,
+} from './graph-builder.js';
 import {
   type ModelFolderFiles,
   generationConfigJson,
@@ -77,10 +82,16 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
   const dtype = input.dtype ?? 'fp32';
   const layout = input.layout ?? 'single';
   if (!GRAPH_DTYPES.includes(dtype)) {
-    throw new InvalidArgumentError({ argument: 'dtype', message: `must be one of ${GRAPH_DTYPES.join(', ')}, got ${String(dtype)}.` });
+    throw new InvalidArgumentError({
+      argument: 'dtype',
+      message: `must be one of ${GRAPH_DTYPES.join(', ')}, got ${String(dtype)}.`,
+    });
   }
   if (!GRAPH_LAYOUTS.includes(layout)) {
-    throw new InvalidArgumentError({ argument: 'layout', message: `must be one of ${GRAPH_LAYOUTS.join(', ')}, got ${String(layout)}.` });
+    throw new InvalidArgumentError({
+      argument: 'layout',
+      message: `must be one of ${GRAPH_LAYOUTS.join(', ')}, got ${String(layout)}.`,
+    });
   }
   const graphOptions: LlamaGraphOptions = {
     plain,
@@ -114,10 +125,18 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
   } as const;
   const graphs: Record<string, Uint8Array> =
     layout === 'merged'
-      ? { 'onnx/decoder_model_merged.onnx': buildLlamaGraph(config, weights, { ...graphOptions, useCacheBranch: true }) }
+      ? {
+          'onnx/decoder_model_merged.onnx': buildLlamaGraph(config, weights, {
+            ...graphOptions,
+            useCacheBranch: true,
+          }),
+        }
       : layout === 'split'
         ? {
-            'onnx/decoder_model.onnx': buildLlamaGraph(config, weights, { ...graphOptions, withoutPast: true }),
+            'onnx/decoder_model.onnx': buildLlamaGraph(config, weights, {
+              ...graphOptions,
+              withoutPast: true,
+            }),
             'onnx/decoder_with_past_model.onnx': buildLlamaGraph(config, weights, graphOptions),
           }
         : { 'onnx/model.onnx': buildLlamaGraph(config, weights, graphOptions) };
@@ -135,7 +154,12 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
       ...graphs,
       // The inputs_embeds variant (same I/O otherwise, same KV layout) for backends' `forward({ embeddings })`.
       ...(withEmbeds
-        ? { 'onnx/model_embeds.onnx': buildLlamaGraph(config, weights, { ...graphOptions, inputsEmbeds: true }) }
+        ? {
+            'onnx/model_embeds.onnx': buildLlamaGraph(config, weights, {
+              ...graphOptions,
+              inputsEmbeds: true,
+            }),
+          }
         : {}),
     },
   };

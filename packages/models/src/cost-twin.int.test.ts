@@ -44,7 +44,9 @@ describe('the 25M cost twin of stories260K', () => {
     expect(dataBytes).toBe(statSync(join(folder, 'onnx', TWIN_DATA_FILE)).size);
     expect(dataBytes).toBeGreaterThan(0.97 * 4 * 25e6);
     expect(statSync(join(folder, 'onnx/model.onnx')).size).toBeLessThan(2e6);
-    expect(config.intermediate_size).toBe((twin.parameters - twin.original_parameters) / (3 * 64 * 5) + 172);
+    expect(config.intermediate_size).toBe(
+      (twin.parameters - twin.original_parameters) / (3 * 64 * 5) + 172,
+    );
   });
 
   test('gives the original greedy ids on the bench prompts', async () => {

@@ -46,22 +46,35 @@ describe('planCostTwin', () => {
     );
   });
 
-  it.each([25e6, 100e6, 400e6])('widens only the MLP, to within a thousandth of %d parameters', target => {
-    const plan = planCostTwin(STORIES, target);
-    expect({ ...plan.config, hiddenDim: STORIES.hiddenDim }).toEqual(STORIES);
-    expect((plan.config.hiddenDim - STORIES.hiddenDim) % 64).toBe(0);
-    expect(Math.abs(plan.parameters / target - 1)).toBeLessThan(0.001);
-    expect(plan.originalParameters).toBe(llamaParameterCount(STORIES));
-  });
+  it.each([25e6, 100e6, 400e6])(
+    'widens only the MLP, to within a thousandth of %d parameters',
+    target => {
+      const plan = planCostTwin(STORIES, target);
+      expect({ ...plan.config, hiddenDim: STORIES.hiddenDim }).toEqual(STORIES);
+      expect((plan.config.hiddenDim - STORIES.hiddenDim) % 64).toBe(0);
+      expect(Math.abs(plan.parameters / target - 1)).toBeLessThan(0.001);
+      expect(plan.originalParameters).toBe(llamaParameterCount(STORIES));
+    },
+  );
 
   it('refuses a twin that is not larger than the original', () => {
     expect(() => planCostTwin(STORIES, 200_000)).toThrow(InvalidArgumentError);
-    expect(() => planCostTwin(STORIES, llamaParameterCount(STORIES) + 10)).toThrow(/larger than the original/);
+    expect(() => planCostTwin(STORIES, llamaParameterCount(STORIES) + 10)).toThrow(
+      /larger than the original/,
+    );
   });
 });
 
 describe('twinMlpLayer', () => {
-  const config: LlamaConfig = { ...STORIES, vocabSize: 16, dim: 8, hiddenDim: 12, numLayers: 2, numHeads: 2, numKvHeads: 1 };
+  const config: LlamaConfig = {
+    ...STORIES,
+    vocabSize: 16,
+    dim: 8,
+    hiddenDim: 12,
+    numLayers: 2,
+    numHeads: 2,
+    numKvHeads: 1,
+  };
   const weights = randomLlamaWeights(config, 3);
   const twinHidden = 40;
   /** Copies each chunk as it comes: the generators reuse their row buffer. */
@@ -113,11 +126,14 @@ describe('twinMlpLayer', () => {
       }
     }
     const x = Float32Array.from({ length: config.dim }, (_, i) => Math.sin(i + 1));
-    expect([...mlp(w13, w2, twinHidden, x)]).toEqual([...mlp(originalW13, originalW2, config.hiddenDim, x)]);
+    expect([...mlp(w13, w2, twinHidden, x)]).toEqual([
+      ...mlp(originalW13, originalW2, config.hiddenDim, x),
+    ]);
   });
 
   it('is seeded: the same seed gives the same weights, another seed others', () => {
-    const of = (seed: number) => flatten(twinMlpLayer({ config, weights }, twinHidden, 0, seed).w13());
+    const of = (seed: number) =>
+      flatten(twinMlpLayer({ config, weights }, twinHidden, 0, seed).w13());
     expect(of(1)).toEqual(of(1));
     expect(of(1)).not.toEqual(of(2));
   });
@@ -125,7 +141,15 @@ describe('twinMlpLayer', () => {
 
 describe('readCostTwinInfo', () => {
   it('reads decodekit.twin and ignores folders without one', () => {
-    const twin = { of: 'stories260K', target: '100M', parameters: 1e8, original_parameters: 260_000, original_intermediate_size: 172, seed: 0, label: costTwinLabel('stories260K', '100M') };
+    const twin = {
+      of: 'stories260K',
+      target: '100M',
+      parameters: 1e8,
+      original_parameters: 260_000,
+      original_intermediate_size: 172,
+      seed: 0,
+      label: costTwinLabel('stories260K', '100M'),
+    };
     expect(readCostTwinInfo({ decodekit: { twin } })).toEqual(twin);
     expect(readCostTwinInfo({ decodekit: { graph: 'plain' } })).toBeUndefined();
     expect(readCostTwinInfo({})).toBeUndefined();

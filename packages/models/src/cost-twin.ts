@@ -76,8 +76,7 @@ export function planCostTwin(config: LlamaConfig, targetParameters: number): Cos
   const perUnit = 3 * config.dim * config.numLayers;
   const units = (targetParameters - originalParameters) / perUnit;
   const hiddenDim =
-    config.hiddenDim +
-    Math.max(WIDTH_QUANTUM, Math.round(units / WIDTH_QUANTUM) * WIDTH_QUANTUM);
+    config.hiddenDim + Math.max(WIDTH_QUANTUM, Math.round(units / WIDTH_QUANTUM) * WIDTH_QUANTUM);
   if (targetParameters <= originalParameters || units < WIDTH_QUANTUM / 2) {
     throw new InvalidArgumentError({
       argument: 'twin',
@@ -99,7 +98,9 @@ export function costTwinLabel(of: string, target: string): string {
  * The twin facts recorded in a model folder's `config.json` (`decodekit.twin`), or undefined when the
  * folder holds no twin.
  */
-export function readCostTwinInfo(config: Readonly<Record<string, unknown>>): CostTwinInfo | undefined {
+export function readCostTwinInfo(
+  config: Readonly<Record<string, unknown>>,
+): CostTwinInfo | undefined {
   const decodekit = config.decodekit as { twin?: Partial<CostTwinInfo> } | undefined;
   const twin = decodekit?.twin;
   if (!twin || typeof twin.of !== 'string' || typeof twin.target !== 'string') return undefined;
@@ -176,7 +177,8 @@ export function twinMlpLayer(
     *w2() {
       const kept = new Float32Array(hiddenDim * dim);
       for (let unit = 0; unit < hiddenDim; unit++) {
-        for (let output = 0; output < dim; output++) kept[unit * dim + output] = w2[output * hiddenDim + unit];
+        for (let output = 0; output < dim; output++)
+          kept[unit * dim + output] = w2[output * hiddenDim + unit];
       }
       yield kept;
       const zeroRows = Math.max(1, Math.floor(ZERO_CHUNK_FLOATS / dim));

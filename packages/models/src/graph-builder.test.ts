@@ -3,7 +3,14 @@ import { InvalidArgumentError } from '@decodekit/core';
 import { buildLlamaGraph } from './graph-builder.js';
 import { readLlama2cCheckpoint } from './llama2c.js';
 import { decodeModel } from './onnx-writer.js';
-import { GraphRunner, causalBias, golden, maxAbsDiff, modelBytes, type GreedyGolden } from './ort-test-utils.js';
+import {
+  GraphRunner,
+  causalBias,
+  golden,
+  maxAbsDiff,
+  modelBytes,
+  type GreedyGolden,
+} from './ort-test-utils.js';
 
 const PROMPT = [1, 403, 407, 261, 378];
 const storiesShape = { numLayers: 5, numKvHeads: 4, headDim: 8, vocabSize: 512 };

@@ -1,7 +1,14 @@
 import { InvalidArgumentError, invariant, ModelFormatError } from '@decodekit/core';
 import { type LlamaConfig, type LlamaWeights, headDimOf, weightSizes } from './llama-config.js';
 import { fusedGateUp, fusedQkv, ropeTables, transposed } from './graph-weights.js';
-import { ElemType, MS_DOMAIN, type GraphWriter, createGraphWriter, decodeModel, encodeModel } from './onnx-writer.js';
+import {
+  ElemType,
+  MS_DOMAIN,
+  type GraphWriter,
+  createGraphWriter,
+  decodeModel,
+  encodeModel,
+} from './onnx-writer.js';
 import { quantizeInt4, quantizeInt8, toFloat16 } from './quantize.js';
 
 /**
@@ -103,7 +110,13 @@ interface Context {
 }
 
 /** How each layer projection is stored and multiplied, by dtype. */
-function storeLinear(ctx: Context, name: string, rows: number, columns: number, matrix: Float32Array): void {
+function storeLinear(
+  ctx: Context,
+  name: string,
+  rows: number,
+  columns: number,
+  matrix: Float32Array,
+): void {
   const { g, dtype } = ctx;
   if (dtype === 'fp16') {
     g.tensor(`${name}.fp16`, [rows, columns], ElemType.float16, toFloat16(matrix));
@@ -114,7 +127,8 @@ function storeLinear(ctx: Context, name: string, rows: number, columns: number, 
     if (ctx.q8Activations === 'per-tensor') {
       // uint8 weights with zero point 128, as ONNX Runtime's dynamic quantization writes them.
       const shifted = new Uint8Array(quantized.length);
-      for (let index = 0; index < quantized.length; index++) shifted[index] = quantized[index] + 128;
+      for (let index = 0; index < quantized.length; index++)
+        shifted[index] = quantized[index] + 128;
       g.tensor(`${name}.uint8`, [rows, columns], ElemType.uint8, shifted);
       g.tensor(`${name}.zero_point`, [], ElemType.uint8, Uint8Array.of(128));
     } else {
@@ -125,20 +139,33 @@ function storeLinear(ctx: Context, name: string, rows: number, columns: number, 
     const { packed, scales, blocks, zeroPoints } = quantizeInt4(matrix, rows, columns, 32);
     g.tensor(`${name}.q4`, [columns, blocks, 16], ElemType.uint8, packed);
     g.float(`${name}.scale`, [columns * blocks], scales);
-    if (zeroPoints !== undefined) g.tensor(`${name}.zero_point`, [zeroPoints.length], ElemType.uint8, zeroPoints);
+    if (zeroPoints !== undefined)
+      g.tensor(`${name}.zero_point`, [zeroPoints.length], ElemType.uint8, zeroPoints);
   } else {
     g.float(name, [rows, columns], matrix);
   }
 }
 
 /** `x @ W` for a projection stored by {@link storeLinear} (`columns` = W's output width). */
-function linear(ctx: Context, g: GraphWriter, x: string, name: string, rows: number, columns: number): string {
+function linear(
+  ctx: Context,
+  g: GraphWriter,
+  x: string,
+  name: string,
+  rows: number,
+  columns: number,
+): string {
   const { dtype } = ctx;
   if (dtype === 'q8' && ctx.q8Activations === 'per-tensor') {
     // ONNX Runtime's quantize_dynamic pattern (transformers.js' model_quantized.onnx): one activation scale
     // for the whole call, so a row's logits depend on the other rows of the forward.
     const [quantized, scale, zeroPoint] = g.op('DynamicQuantizeLinear', [x], {}, 3);
-    const product = g.op1('MatMulInteger', [quantized, `${name}.uint8`, zeroPoint, `${name}.zero_point`]);
+    const product = g.op1('MatMulInteger', [
+      quantized,
+      `${name}.uint8`,
+      zeroPoint,
+      `${name}.zero_point`,
+    ]);
     const combined = g.op1('Mul', [scale, `${name}.scale`]);
     return g.op1('Mul', [g.op1('Cast', [product], { to: ElemType.float }), combined]);
   }
@@ -150,7 +177,10 @@ function linear(ctx: Context, g: GraphWriter, x: string, name: string, rows: num
     const rounded = g.op1('Round', [g.op1('Div', [x, scale])]);
     const quantized = g.op1('Cast', [rounded], { to: ElemType.int8 });
     const product = g.op1('MatMulInteger', [quantized, `${name}.int8`]);
-    return g.op1('Mul', [g.op1('Mul', [g.op1('Cast', [product], { to: ElemType.float }), scale]), `${name}.scale`]);
+    return g.op1('Mul', [
+      g.op1('Mul', [g.op1('Cast', [product], { to: ElemType.float }), scale]),
+      `${name}.scale`,
+    ]);
   }
   if (dtype === 'q4' || dtype === 'q4f16') {
     return g.contrib('MatMulNBits', [x, `${name}.q4`, `${name}.scale`, `${name}.zero_point`], {
@@ -236,7 +266,14 @@ function attentionAndMlp(
 }
 
 /** The output projection of the attention `merged` [1, n, dim], the SwiGLU MLP, and both residuals. */
-function mlp(ctx: Context, g: GraphWriter, layer: number, x: string, merged: string, output?: string): string {
+function mlp(
+  ctx: Context,
+  g: GraphWriter,
+  layer: number,
+  x: string,
+  merged: string,
+  output?: string,
+): string {
   const dim = ctx.config.dim;
   const afterAttention = g.op1('Add', [x, linear(ctx, g, merged, `layers.${layer}.wo`, dim, dim)]);
   const normed = rmsNorm(ctx, g, afterAttention, `layers.${layer}.rms_ffn`);
@@ -276,7 +313,13 @@ function addLayerWeights(
   g.float(`layers.${layer}.rms_att`, [dim], slice(weights.rmsAtt, dim));
   const qkvWidth = 2 * (dim + kvDim) + kvDim;
   storeLinear(ctx, `layers.${layer}.wqkv`, dim, qkvWidth, fusedQkv(config, wq, wk, wv));
-  storeLinear(ctx, `layers.${layer}.wo`, dim, dim, transposed(slice(weights.wo, dim * dim), dim, dim));
+  storeLinear(
+    ctx,
+    `layers.${layer}.wo`,
+    dim,
+    dim,
+    transposed(slice(weights.wo, dim * dim), dim, dim),
+  );
   g.float(`layers.${layer}.rms_ffn`, [dim], slice(weights.rmsFfn, dim));
   if (mlpWeights) {
     // Cost twins: the MLP weights were streamed to external data (fp32 only).
@@ -357,22 +400,28 @@ export function buildLlamaGraph(
   if (groupQuery && (withBias || withSkip || withEmbeds || dtype === 'fp16' || dtype === 'q4f16')) {
     throw new InvalidArgumentError({
       argument: 'attention',
-      message: 'group-query attention is built for plain graphs with float32 I/O (no attention_bias, skip_layers, inputs_embeds, fp16 or q4f16).',
+      message:
+        'group-query attention is built for plain graphs with float32 I/O (no attention_bias, skip_layers, inputs_embeds, fp16 or q4f16).',
     });
   }
   if (!GRAPH_DTYPES.includes(dtype)) {
-    throw new InvalidArgumentError({ argument: 'dtype', message: `must be one of ${GRAPH_DTYPES.join(', ')}, got ${String(dtype)}.` });
+    throw new InvalidArgumentError({
+      argument: 'dtype',
+      message: `must be one of ${GRAPH_DTYPES.join(', ')}, got ${String(dtype)}.`,
+    });
   }
   if (withBias && !withPositionIds) {
     throw new InvalidArgumentError({
       argument: 'positionIds',
-      message: 'a graph without position_ids serves chains only; build it without attentionBias (plain).',
+      message:
+        'a graph without position_ids serves chains only; build it without attentionBias (plain).',
     });
   }
   if (withCacheBranch && withoutPast) {
     throw new InvalidArgumentError({
       argument: 'useCacheBranch',
-      message: 'a merged decoder takes past inputs; withoutPast builds the first graph of a split pair instead.',
+      message:
+        'a merged decoder takes past inputs; withoutPast builds the first graph of a split pair instead.',
     });
   }
   const { vocabSize, dim, numLayers, numHeads, numKvHeads, contextLength } = config;
@@ -416,7 +465,12 @@ export function buildLlamaGraph(
   if (withSkip) g.input('skip_layers', ElemType.bool, [numLayers]);
 
   if (halfIO) {
-    g.tensor('embed_tokens.fp16', [vocabSize, dim], ElemType.float16, toFloat16(weights.tokenEmbedding));
+    g.tensor(
+      'embed_tokens.fp16',
+      [vocabSize, dim],
+      ElemType.float16,
+      toFloat16(weights.tokenEmbedding),
+    );
     g.op1('Cast', ['embed_tokens.fp16'], { to: ElemType.float }, 'embed_tokens');
   } else {
     g.float('embed_tokens', [vocabSize, dim], weights.tokenEmbedding);
@@ -429,7 +483,8 @@ export function buildLlamaGraph(
 
   // The past the layers read: a merged decoder's prompt branch (use_cache_branch false) ignores the inputs.
   const past: string[] = [];
-  for (let i = 0; i < numLayers; i++) for (const kind of ['key', 'value']) past.push(pastInput(i, kind));
+  for (let i = 0; i < numLayers; i++)
+    for (const kind of ['key', 'value']) past.push(pastInput(i, kind));
   let pastOf = (i: number, kind: string) => past[2 * i + (kind === 'key' ? 0 : 1)];
   if (withCacheBranch) {
     const withCache = g.subgraph();
@@ -444,7 +499,10 @@ export function buildLlamaGraph(
     const outputs = g.op(
       'If',
       ['use_cache_branch'],
-      { then_branch: withCache.toGraph('with_cache'), else_branch: noCache.toGraph('without_cache') },
+      {
+        then_branch: withCache.toGraph('with_cache'),
+        else_branch: noCache.toGraph('without_cache'),
+      },
       selected.length,
     );
     pastOf = (i, kind) => outputs[2 * i + (kind === 'key' ? 0 : 1)];
@@ -452,12 +510,17 @@ export function buildLlamaGraph(
 
   // Per-call tensors shared by every layer.
   const rowsInput = withEmbeds ? 'inputs_embeds' : 'input_ids';
-  let x = withEmbeds ? 'inputs_embeds' : g.op1('Gather', ['embed_tokens', 'input_ids'], { axis: 0 }); // [1, n, dim]
+  let x = withEmbeds
+    ? 'inputs_embeds'
+    : g.op1('Gather', ['embed_tokens', 'input_ids'], { axis: 0 }); // [1, n, dim]
   let positions = 'position_ids';
   if (!withPositionIds) {
     // Positions past .. past + n - 1, counted from the cache length (a chain).
     const squeezeAxes = g.int64([1], [0]);
-    const pastLength = g.op1('Squeeze', [g.op1('Shape', [pastOf(0, 'key')], { start: 2, end: 3 }), squeezeAxes]);
+    const pastLength = g.op1('Squeeze', [
+      g.op1('Shape', [pastOf(0, 'key')], { start: 2, end: 3 }),
+      squeezeAxes,
+    ]);
     const rows = g.op1('Squeeze', [g.op1('Shape', [rowsInput], { start: 1, end: 2 }), squeezeAxes]);
     const range = g.op1('Range', [pastLength, g.op1('Add', [pastLength, rows]), g.int64([], [1])]);
     positions = g.op1('Unsqueeze', [range, squeezeAxes]); // [1, n]
@@ -482,12 +545,17 @@ export function buildLlamaGraph(
     const real = g.op1('ReduceSum', ['attention_mask', g.int64([1], [1])], { keepdims: 0 }); // [1]
     seqlensK = g.op1('Cast', [g.op1('Sub', [real, g.int64([], [1])])], { to: ElemType.int32 });
     const total = g.op1('Shape', ['attention_mask'], { start: 1, end: 2 });
-    totalLength = g.op1('Cast', [g.op1('Squeeze', [total, g.int64([1], [0])])], { to: ElemType.int32 });
+    totalLength = g.op1('Cast', [g.op1('Squeeze', [total, g.int64([1], [0])])], {
+      to: ElemType.int32,
+    });
   }
 
   for (let i = 0; i < numLayers; i++) {
     const normed = rmsNorm(ctx, g, x, `layers.${i}.rms_att`);
-    const qkv = g.op1('Reshape', [linear(ctx, g, normed, `layers.${i}.wqkv`, dim, qkvWidth), qkvShape]); // [1, n, heads', D]
+    const qkv = g.op1('Reshape', [
+      linear(ctx, g, normed, `layers.${i}.wqkv`, dim, qkvWidth),
+      qkvShape,
+    ]); // [1, n, heads', D]
     const qkvT = g.op1('Transpose', [qkv], { perm: [0, 2, 1, 3] }); // [1, heads', n, D]
     const [plainQk, rotatedQk, v] = g.op('Split', [qkvT, qkvSplit], { axis: 1 }, 3);
     const qk = g.op1('Add', [g.op1('Mul', [plainQk, ropeCos]), g.op1('Mul', [rotatedQk, ropeSin])]);
@@ -497,7 +565,10 @@ export function buildLlamaGraph(
       // total_sequence_length) and writes present.{i}.* as past ++ the new rows. Its own rotary embedding
       // (do_rotary) needs head sizes that are multiples of 16, so the rotation stays outside.
       const flat = (value: string) =>
-        g.op1('Reshape', [g.op1('Transpose', [value], { perm: [0, 2, 1, 3] }), g.int64([3], [0, 0, -1])]);
+        g.op1('Reshape', [
+          g.op1('Transpose', [value], { perm: [0, 2, 1, 3] }),
+          g.int64([3], [0, 0, -1]),
+        ]);
       const [attended] = g.op(
         'GroupQueryAttention',
         [flat(q), flat(k), flat(v), pastOf(i, 'key'), pastOf(i, 'value'), seqlensK, totalLength],
@@ -515,8 +586,12 @@ export function buildLlamaGraph(
       // The cache is float16: new keys and values are rounded once, and attention reads the rounded cache.
       const toHalf = (value: string) => g.op1('Cast', [value], { to: ElemType.float16 });
       const toFloat = (value: string) => g.op1('Cast', [value], { to: ElemType.float });
-      keys = toFloat(g.op1('Concat', [pastOf(i, 'key'), toHalf(k)], { axis: 2 }, `present.${i}.key`));
-      values = toFloat(g.op1('Concat', [pastOf(i, 'value'), toHalf(v)], { axis: 2 }, `present.${i}.value`));
+      keys = toFloat(
+        g.op1('Concat', [pastOf(i, 'key'), toHalf(k)], { axis: 2 }, `present.${i}.key`),
+      );
+      values = toFloat(
+        g.op1('Concat', [pastOf(i, 'value'), toHalf(v)], { axis: 2 }, `present.${i}.value`),
+      );
     } else {
       keys = g.op1('Concat', [pastOf(i, 'key'), k], { axis: 2 }, `present.${i}.key`);
       values = g.op1('Concat', [pastOf(i, 'value'), v], { axis: 2 }, `present.${i}.value`);
@@ -565,17 +640,22 @@ export function buildLlamaGraph(
     classifier = g.float('lm_head', [dim, vocabSize], transposed(weights.wcls, vocabSize, dim));
   }
   const logitsElem = halfIO ? ElemType.float16 : ElemType.float;
-  if (halfIO) g.op1('Cast', [g.op1('MatMul', [classifierInput, classifier])], { to: ElemType.float16 }, 'logits');
+  if (halfIO)
+    g.op1(
+      'Cast',
+      [g.op1('MatMul', [classifierInput, classifier])],
+      { to: ElemType.float16 },
+      'logits',
+    );
   else g.op1('MatMul', [classifierInput, classifier], {}, 'logits');
-  g.output('logits', logitsElem, [1, withLogitsToKeep ? 'logits_rows' : 'sequence_length', vocabSize]);
+  g.output('logits', logitsElem, [
+    1,
+    withLogitsToKeep ? 'logits_rows' : 'sequence_length',
+    vocabSize,
+  ]);
   for (let i = 0; i < numLayers; i++) {
     for (const kind of ['key', 'value']) {
-      g.output(`present.${i}.${kind}`, kvElem, [
-        1,
-        numKvHeads,
-        'total_sequence_length',
-        headDim,
-      ]);
+      g.output(`present.${i}.${kind}`, kvElem, [1, numKvHeads, 'total_sequence_length', headDim]);
     }
   }
   const metadata: Record<string, string> = { 'decodekit.graph': plain ? 'plain' : 'extended' };
@@ -607,7 +687,8 @@ export function readEmbeddingTable(onnx: Uint8Array): EmbeddingTable {
   if (!tensor || dims.length !== 2 || tensor.dataType !== ElemType.float) {
     throw new ModelFormatError({
       path: 'onnx/model.onnx',
-      message: 'has no float32 `embed_tokens` [vocab, hidden] initializer (only graphs built by decodekit are read).',
+      message:
+        'has no float32 `embed_tokens` [vocab, hidden] initializer (only graphs built by decodekit are read).',
     });
   }
   const [vocabSize, hiddenSize] = dims;
@@ -620,7 +701,10 @@ export function readEmbeddingTable(onnx: Uint8Array): EmbeddingTable {
     data = Float32Array.from(tensor.floatData ?? []);
   }
   if (data.length !== vocabSize * hiddenSize) {
-    throw new ModelFormatError({ path: 'onnx/model.onnx', message: `embed_tokens holds ${data.length} floats, expected ${vocabSize * hiddenSize}.` });
+    throw new ModelFormatError({
+      path: 'onnx/model.onnx',
+      message: `embed_tokens holds ${data.length} floats, expected ${vocabSize * hiddenSize}.`,
+    });
   }
   return { vocabSize, hiddenSize, data };
 }

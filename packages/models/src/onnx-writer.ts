@@ -209,7 +209,9 @@ function usesContribOps(graph: onnxProto.onnx.IGraphProto): boolean {
   return (graph.node ?? []).some(
     node =>
       node.domain === MS_DOMAIN ||
-      (node.attribute ?? []).some(attr => attr.g !== undefined && attr.g !== null && usesContribOps(attr.g)),
+      (node.attribute ?? []).some(
+        attr => attr.g !== undefined && attr.g !== null && usesContribOps(attr.g),
+      ),
   );
 }
 

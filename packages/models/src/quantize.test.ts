@@ -33,7 +33,10 @@ describe('quantizeInt8', () => {
   it('scales each column by its largest magnitude over 127 and rounds', () => {
     // [K=2, N=2]: columns (1, -0.5) and (0.25, 0).
     const { quantized, scales } = quantizeInt8(Float32Array.of(1, 0.25, -0.5, 0), 2, 2);
-    expect([...scales].map(scale => scale * 127)).toEqual([expect.closeTo(1, 6), expect.closeTo(0.25, 6)]);
+    expect([...scales].map(scale => scale * 127)).toEqual([
+      expect.closeTo(1, 6),
+      expect.closeTo(0.25, 6),
+    ]);
     expect([...quantized]).toEqual([127, 127, -64, 0]);
   });
 
@@ -46,7 +49,9 @@ describe('quantizeInt4', () => {
   it('symmetric: packs column blocks of 32 rows, two values a byte with the even row in the low nibble, zero point 8', () => {
     // [K=33, N=1]: rows 0..32 hold k - 16 (so block 0 spans -16..15, block 1 holds 16 and zero padding).
     const matrix = Float32Array.from({ length: 33 }, (_, k) => k - 16);
-    const { packed, scales, blocks, zeroPoints } = quantizeInt4(matrix, 33, 1, 32, { symmetric: true });
+    const { packed, scales, blocks, zeroPoints } = quantizeInt4(matrix, 33, 1, 32, {
+      symmetric: true,
+    });
     expect(zeroPoints).toBeUndefined();
     expect(blocks).toBe(2);
     expect(packed.length).toBe(2 * 16);
@@ -64,13 +69,15 @@ describe('quantizeInt4', () => {
     // Dequantized values stay within half a step of the weights.
     for (let k = 0; k < 33; k++) {
       const block = k >> 5;
-      expect(Math.abs(value(block, k & 31) * scales[block] - matrix[k])).toBeLessThanOrEqual(scales[block] / 2 + 1e-6);
+      expect(Math.abs(value(block, k & 31) * scales[block] - matrix[k])).toBeLessThanOrEqual(
+        scales[block] / 2 + 1e-6,
+      );
     }
   });
 });
 
 describe('quantizeInt4 (asymmetric, the default)', () => {
-  it('maps each block\'s [min(0, lowest), max(0, highest)] onto 0..15 with a packed zero point', () => {
+  it("maps each block's [min(0, lowest), max(0, highest)] onto 0..15 with a packed zero point", () => {
     // [K=64, N=1]: block 0 holds 0..31 (all non-negative), block 1 holds -32..-1 (all negative).
     const matrix = Float32Array.from({ length: 64 }, (_, k) => (k < 32 ? k : k - 64));
     const { packed, scales, zeroPoints, blocks } = quantizeInt4(matrix, 64, 1);
@@ -89,7 +96,9 @@ describe('quantizeInt4 (asymmetric, the default)', () => {
     for (let k = 0; k < 64; k++) {
       const block = k >> 5;
       const zero = block === 0 ? 0 : 15;
-      expect(Math.abs((q(block, k & 31) - zero) * scales[block] - matrix[k])).toBeLessThanOrEqual(scales[block] / 2 + 1e-6);
+      expect(Math.abs((q(block, k & 31) - zero) * scales[block] - matrix[k])).toBeLessThanOrEqual(
+        scales[block] / 2 + 1e-6,
+      );
     }
   });
 });

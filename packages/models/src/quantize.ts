@@ -35,7 +35,8 @@ export function float32ToFloat16Bits(value: number): number {
 /** A float32 array as float16 bits. */
 export function toFloat16(values: Float32Array): Uint16Array {
   const out = new Uint16Array(values.length);
-  for (let index = 0; index < values.length; index++) out[index] = float32ToFloat16Bits(values[index]);
+  for (let index = 0; index < values.length; index++)
+    out[index] = float32ToFloat16Bits(values[index]);
   return out;
 }
 
@@ -51,7 +52,8 @@ export interface Int8Matrix {
 export function quantizeInt8(matrix: Float32Array, rows: number, columns: number): Int8Matrix {
   const scales = new Float32Array(columns);
   for (let k = 0; k < rows; k++)
-    for (let n = 0; n < columns; n++) scales[n] = Math.max(scales[n], Math.abs(matrix[k * columns + n]));
+    for (let n = 0; n < columns; n++)
+      scales[n] = Math.max(scales[n], Math.abs(matrix[k * columns + n]));
   for (let n = 0; n < columns; n++) scales[n] = scales[n] === 0 ? 1 : scales[n] / 127;
   const quantized = new Int8Array(rows * columns);
   for (let k = 0; k < rows; k++) {

@@ -29,7 +29,8 @@ async function run(graph: Uint8Array, x: Float32Array, K: number): Promise<Float
 function matmul(x: Float32Array, w: Float32Array, K: number, N: number): Float32Array {
   const out = new Float32Array(rows * N);
   for (let r = 0; r < rows; r++)
-    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[r * N + n] += x[r * K + k] * w[k * N + n];
+    for (let n = 0; n < N; n++)
+      for (let k = 0; k < K; k++) out[r * N + n] += x[r * K + k] * w[k * N + n];
   return out;
 }
 
@@ -42,35 +43,41 @@ describe('quantized kernels', () => {
     { K: 64, N: 224, symmetric: false },
     { K: 172, N: 64, symmetric: false },
     { K: 172, N: 64, symmetric: true },
-  ])('MatMulNBits reads quantizeInt4 as (q - zero point) × scale per column block ($K × $N, symmetric $symmetric)', async ({ K, N, symmetric }) => {
-    const x = randomMatrix(rows * K, 1);
-    const w = randomMatrix(K * N, 2);
-    const { packed, scales, blocks, zeroPoints } = quantizeInt4(w, K, N, 32, { symmetric });
-    const zeroBytes = Math.ceil(blocks / 2);
-    const dequantized = new Float32Array(K * N);
-    for (let n = 0; n < N; n++) {
-      for (let k = 0; k < K; k++) {
-        const block = k >> 5;
-        const byte = packed[(n * blocks + block) * 16 + ((k & 31) >> 1)];
-        const q = k & 1 ? byte >> 4 : byte & 0xf;
-        const zeroByte = zeroPoints?.[n * zeroBytes + (block >> 1)] ?? 0x88;
-        const zero = block & 1 ? zeroByte >> 4 : zeroByte & 0xf;
-        dequantized[k * N + n] = (q - zero) * scales[n * blocks + block];
+  ])(
+    'MatMulNBits reads quantizeInt4 as (q - zero point) × scale per column block ($K × $N, symmetric $symmetric)',
+    async ({ K, N, symmetric }) => {
+      const x = randomMatrix(rows * K, 1);
+      const w = randomMatrix(K * N, 2);
+      const { packed, scales, blocks, zeroPoints } = quantizeInt4(w, K, N, 32, { symmetric });
+      const zeroBytes = Math.ceil(blocks / 2);
+      const dequantized = new Float32Array(K * N);
+      for (let n = 0; n < N; n++) {
+        for (let k = 0; k < K; k++) {
+          const block = k >> 5;
+          const byte = packed[(n * blocks + block) * 16 + ((k & 31) >> 1)];
+          const q = k & 1 ? byte >> 4 : byte & 0xf;
+          const zeroByte = zeroPoints?.[n * zeroBytes + (block >> 1)] ?? 0x88;
+          const zero = block & 1 ? zeroByte >> 4 : zeroByte & 0xf;
+          dequantized[k * N + n] = (q - zero) * scales[n * blocks + block];
+        }
       }
-    }
-    const g = createGraphWriter();
-    g.input('x', ElemType.float, [1, rows, K]);
-    g.tensor('w', [N, blocks, 16], ElemType.uint8, packed);
-    g.float('scales', [N * blocks], scales);
-    if (zeroPoints !== undefined) g.tensor('zero_points', [N * zeroBytes], ElemType.uint8, zeroPoints);
-    const inputs = zeroPoints === undefined ? ['x', 'w', 'scales'] : ['x', 'w', 'scales', 'zero_points'];
-    const y = g.contrib('MatMulNBits', inputs, { K, N, bits: 4, block_size: 32 });
-    g.op1('Identity', [y], {}, 'y');
-    g.output('y', ElemType.float, [1, rows, N]);
-    const actual = await run(encodeModel(g.toGraph('q4')), x, K);
-    const expected = matmul(x, dequantized, K, N);
-    for (let index = 0; index < expected.length; index++) expect(actual[index]).toBeCloseTo(expected[index], 4);
-  });
+      const g = createGraphWriter();
+      g.input('x', ElemType.float, [1, rows, K]);
+      g.tensor('w', [N, blocks, 16], ElemType.uint8, packed);
+      g.float('scales', [N * blocks], scales);
+      if (zeroPoints !== undefined)
+        g.tensor('zero_points', [N * zeroBytes], ElemType.uint8, zeroPoints);
+      const inputs =
+        zeroPoints === undefined ? ['x', 'w', 'scales'] : ['x', 'w', 'scales', 'zero_points'];
+      const y = g.contrib('MatMulNBits', inputs, { K, N, bits: 4, block_size: 32 });
+      g.op1('Identity', [y], {}, 'y');
+      g.output('y', ElemType.float, [1, rows, N]);
+      const actual = await run(encodeModel(g.toGraph('q4')), x, K);
+      const expected = matmul(x, dequantized, K, N);
+      for (let index = 0; index < expected.length; index++)
+        expect(actual[index]).toBeCloseTo(expected[index], 4);
+    },
+  );
 
   it('MatMulInteger multiplies int8 activations by quantizeInt8 weights exactly', async () => {
     const [K, N] = [40, 3];

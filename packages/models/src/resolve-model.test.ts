@@ -220,7 +220,11 @@ describe('resolveModel: hub ids', () => {
 
   test('an unknown id is a ModelNotFoundError naming the known ids', async () => {
     const error = await rejection(
-      resolveModel('someone/unknown-model', { cacheDir: cache, mirrors: [MODELS_ROOT], fetch: unreachable }),
+      resolveModel('someone/unknown-model', {
+        cacheDir: cache,
+        mirrors: [MODELS_ROOT],
+        fetch: unreachable,
+      }),
     );
     expect(ModelNotFoundError.isInstance(error)).toBe(true);
     expect(error.message).toContain('karpathy/tinyllamas/stories260K');

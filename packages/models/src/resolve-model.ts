@@ -66,7 +66,9 @@ function envFlag(value: string | undefined): boolean {
  * offline mode from `HF_HUB_OFFLINE` or `DECODEKIT_OFFLINE`. Only the Node entry reads these; the library
  * functions take them as options.
  */
-export function hubOptionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): {
+export function hubOptionsFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): {
   endpoint?: string;
   token?: string;
   offline: boolean;
@@ -284,7 +286,11 @@ export async function resolveModel(
   searched.push(`cache: ${cached}`);
   const hubId = !known && isHubId(ref);
   if (hubId) {
-    const hubCached = await findCachedHubModel(ref, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
+    const hubCached = await findCachedHubModel(ref, {
+      cacheDir,
+      dtype: options.dtype,
+      subfolder: options.subfolder,
+    });
     if (hubCached) return hubCached.folder;
   }
 
@@ -301,9 +307,14 @@ export async function resolveModel(
       await verifyFile(tokenizer, known.tokenizer);
       return convertInto(cached, checkpoint, tokenizer, known.ref, plain);
     }
-    if (isModelFolder(dir) && (options.dtype ?? 'fp32') === 'fp32' && !options.subfolder) return validateModelFolder(dir);
+    if (isModelFolder(dir) && (options.dtype ?? 'fp32') === 'fp32' && !options.subfolder)
+      return validateModelFolder(dir);
     if (hubId) {
-      const view = await folderForDtype(ref, dir, { cacheDir, dtype: options.dtype, subfolder: options.subfolder });
+      const view = await folderForDtype(ref, dir, {
+        cacheDir,
+        dtype: options.dtype,
+        subfolder: options.subfolder,
+      });
       if (view) return view;
       continue;
     }
@@ -339,10 +350,17 @@ export async function resolveModel(
       return model.folder;
     } catch (error) {
       // The hub cannot be reached at all: the id was simply not found anywhere we could look.
-      if (ModelDownloadError.isInstance(error) && error.reason === 'network' && error.file === 'listing') {
+      if (
+        ModelDownloadError.isInstance(error) &&
+        error.reason === 'network' &&
+        error.file === 'listing'
+      ) {
         throw new ModelNotFoundError({
           ref,
-          searched: [...searched, `hub: ${error.url} (failed: ${(error.cause as Error)?.message ?? 'unreachable'})`],
+          searched: [
+            ...searched,
+            `hub: ${error.url} (failed: ${(error.cause as Error)?.message ?? 'unreachable'})`,
+          ],
           hint:
             `The hub could not be reached. Check your connection or HF_ENDPOINT, set DECODEKIT_MODELS to a mirror folder that holds it, ` +
             `or use a known model id (known: ${KNOWN_MODELS.map(model => model.ref).join(', ')}).`,
@@ -387,17 +405,27 @@ export interface CachedModel {
 /** Hub downloads in the cache: `hub/{org}/{name}/snapshots/{commit}/{dtype}`. */
 async function listHubModels(cacheDir: string): Promise<CachedModel[]> {
   const found: CachedModel[] = [];
-  const entries = async (dir: string) => (isDirectory(dir) ? (await readdir(dir)).filter(entry => !entry.startsWith('.')).sort() : []);
+  const entries = async (dir: string) =>
+    isDirectory(dir) ? (await readdir(dir)).filter(entry => !entry.startsWith('.')).sort() : [];
   const hub = join(cacheDir, 'hub');
   for (const org of await entries(hub)) {
     for (const name of await entries(join(hub, org))) {
       const snapshots = join(hub, org, name, 'snapshots');
       for (const commit of await entries(snapshots)) {
-        for (const view of (await entries(join(snapshots, commit))).filter(entry => !entry.includes('.tmp-'))) {
+        for (const view of (await entries(join(snapshots, commit))).filter(
+          entry => !entry.includes('.tmp-'),
+        )) {
           const path = join(snapshots, commit, view);
           try {
-            const manifest = JSON.parse(await readFile(join(path, '.decodekit-hub.json'), 'utf8')) as { dtype?: string; layout: string; graph: string };
-            found.push({ ref: `${org}/${name}@${commit}`, path, graph: manifest.dtype ?? manifest.layout, source: manifest.graph });
+            const manifest = JSON.parse(
+              await readFile(join(path, '.decodekit-hub.json'), 'utf8'),
+            ) as { dtype?: string; layout: string; graph: string };
+            found.push({
+              ref: `${org}/${name}@${commit}`,
+              path,
+              graph: manifest.dtype ?? manifest.layout,
+              source: manifest.graph,
+            });
           } catch {
             // An unfinished staging folder or a foreign file: not a model.
           }

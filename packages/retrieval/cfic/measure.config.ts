@@ -4,5 +4,9 @@ import base from '../../../vitest.config';
 // Measurement scripts behind the READMEs' numbers: `npx vitest run --config packages/retrieval/cfic/measure.config.ts <file>`.
 // They are not tests (never in CI); they print their tables.
 export default mergeConfig(base, {
-  test: { include: ['packages/**/scripts/*.measure.ts'], testTimeout: 1_800_000, reporters: ['default'] },
+  test: {
+    include: ['packages/**/scripts/*.measure.ts'],
+    testTimeout: 1_800_000,
+    reporters: ['default'],
+  },
 });

@@ -9,7 +9,9 @@ import { createServer } from '@decodekit/server';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import OpenAI from 'openai';
 
-export async function main(write: (text: string) => void = text => process.stdout.write(text)): Promise<void> {
+export async function main(
+  write: (text: string) => void = text => process.stdout.write(text),
+): Promise<void> {
   const model = await loadModel('karpathy/tinyllamas/stories260K');
   const server = await createServer({
     models: { stories260K: model },
@@ -20,7 +22,9 @@ export async function main(write: (text: string) => void = text => process.stdou
   try {
     write('Story: ');
     // `decodekit` is the server's extension field: it picks a decoding strategy.
-    const request: OpenAI.ChatCompletionCreateParamsStreaming & { decodekit: { strategy: string } } = {
+    const request: OpenAI.ChatCompletionCreateParamsStreaming & {
+      decodekit: { strategy: string };
+    } = {
       model: 'stories260K',
       messages: [{ role: 'user', content: 'Tell me a story about a cat.' }],
       max_tokens: 60,
@@ -36,7 +40,17 @@ export async function main(write: (text: string) => void = text => process.stdou
       max_tokens: 60,
       response_format: {
         type: 'json_schema',
-        json_schema: { name: 'person', schema: { type: 'object', properties: { name: { type: 'string', maxLength: 12 }, age: { type: 'integer', minimum: 1, maximum: 12 } }, required: ['name', 'age'] } },
+        json_schema: {
+          name: 'person',
+          schema: {
+            type: 'object',
+            properties: {
+              name: { type: 'string', maxLength: 12 },
+              age: { type: 'integer', minimum: 1, maximum: 12 },
+            },
+            required: ['name', 'age'],
+          },
+        },
       },
     });
     write(`\nPerson: ${person.choices[0].message.content}\n`);
@@ -45,10 +59,23 @@ export async function main(write: (text: string) => void = text => process.stdou
       model: 'stories260K',
       messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
       max_tokens: 60,
-      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 10 } }, required: ['city'] } } }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            parameters: {
+              type: 'object',
+              properties: { city: { type: 'string', maxLength: 10 } },
+              required: ['city'],
+            },
+          },
+        },
+      ],
       tool_choice: 'required',
     });
-    const [toolCall] = call.choices[0].message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[];
+    const [toolCall] = call.choices[0].message
+      .tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[];
     write(`Tool call: ${toolCall.function.name}(${toolCall.function.arguments})\n`);
   } finally {
     await server.close();

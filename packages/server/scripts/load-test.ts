@@ -47,7 +47,12 @@ const sampler = setInterval(() => {
 }, 20);
 
 const deadline = performance.now() + seconds * 1000;
-const prompts = ['Once upon a time', 'Tom had a red ball.', 'The little cat was sad.', 'Lily went to the park.'];
+const prompts = [
+  'Once upon a time',
+  'Tom had a red ball.',
+  'The little cat was sad.',
+  'Lily went to the park.',
+];
 
 async function runClient(id: number): Promise<void> {
   for (let turn = 0; performance.now() < deadline; turn++) {
@@ -64,7 +69,8 @@ async function runClient(id: number): Promise<void> {
       });
       let first: number | undefined;
       for await (const chunk of stream) {
-        if (first === undefined && chunk.choices[0]?.delta.content) first = performance.now() - started;
+        if (first === undefined && chunk.choices[0]?.delta.content)
+          first = performance.now() - started;
         if (chunk.usage) completionTokens += chunk.usage.completion_tokens;
       }
       if (first !== undefined) firstTokenMs.push(first);
@@ -95,7 +101,10 @@ const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
-const tauLine = /decodekit_mean_accepted_tokens_sum\{[^}]*\} ([\d.]+)\n.*decodekit_mean_accepted_tokens_count\{[^}]*\} (\d+)/s.exec(metrics);
+const tauLine =
+  /decodekit_mean_accepted_tokens_sum\{[^}]*\} ([\d.]+)\n.*decodekit_mean_accepted_tokens_count\{[^}]*\} (\d+)/s.exec(
+    metrics,
+  );
 const rows: [string, string][] = [
   ['clients (streaming, closed loop)', String(clients)],
   ['duration', `${elapsed.toFixed(1)} s`],
@@ -105,10 +114,16 @@ const rows: [string, string][] = [
   ['other failures', String(failed)],
   ['time to first token p50', `${percentile(firstTokenMs, 50).toFixed(1)} ms`],
   ['time to first token p99', `${percentile(firstTokenMs, 99).toFixed(1)} ms`],
-  ['request latency p50 / p99', `${percentile(requestMs, 50).toFixed(0)} / ${percentile(requestMs, 99).toFixed(0)} ms`],
+  [
+    'request latency p50 / p99',
+    `${percentile(requestMs, 50).toFixed(0)} / ${percentile(requestMs, 99).toFixed(0)} ms`,
+  ],
   ['generated tokens', String(completionTokens)],
   ['throughput', `${(completionTokens / elapsed).toFixed(0)} tok/s`],
-  ['τ (mean accepted tokens)', tauLine ? (Number(tauLine[1]) / Number(tauLine[2])).toFixed(2) : 'n/a'],
+  [
+    'τ (mean accepted tokens)',
+    tauLine ? (Number(tauLine[1]) / Number(tauLine[2])).toFixed(2) : 'n/a',
+  ],
   ['deepest queue seen', `${deepestQueue} (limit ${server.queue.maxQueued})`],
   ['peak RSS', `${(peakRss / 2 ** 20).toFixed(0)} MiB`],
 ];

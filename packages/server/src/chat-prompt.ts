@@ -1,5 +1,9 @@
 import { InvalidArgumentError, type ChatMessage } from '@decodekit/core';
-import { toolInstruction, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import {
+  toolInstruction,
+  type ToolChoice,
+  type ToolDefinition,
+} from '@decodekit/strategy-constrained';
 import type { ChatMessageBody } from './request-schemas.js';
 
 /**
@@ -19,7 +23,8 @@ export function toChatMessages(
   }));
   if (tools.length > 0 && toolChoice !== 'none') {
     const instruction = toolInstruction(tools, toolChoice);
-    if (chat[0]?.role === 'system') chat[0] = { role: 'system', content: `${chat[0].content}\n\n${instruction}` };
+    if (chat[0]?.role === 'system')
+      chat[0] = { role: 'system', content: `${chat[0].content}\n\n${instruction}` };
     else chat.unshift({ role: 'system', content: instruction });
   }
   return chat;
@@ -27,7 +32,12 @@ export function toChatMessages(
 
 function contentOf(message: ChatMessageBody, index: number): string {
   const { content } = message;
-  let text = typeof content === 'string' ? content : Array.isArray(content) ? content.map(part => part.text).join('') : '';
+  let text =
+    typeof content === 'string'
+      ? content
+      : Array.isArray(content)
+        ? content.map(part => part.text).join('')
+        : '';
   if (message.role === 'assistant' && message.tool_calls?.length) {
     const calls = message.tool_calls.map((call, callIndex) => {
       let args: unknown;

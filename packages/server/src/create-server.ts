@@ -11,7 +11,15 @@ import {
   type LoadedModel,
   type StrategyDescriptor,
 } from '@decodekit/core';
-import { outputConstraint, parseToolCall, toolCallReader, type JsonSchema, type OutputFormat, type ToolChoice, type ToolDefinition } from '@decodekit/strategy-constrained';
+import {
+  outputConstraint,
+  parseToolCall,
+  toolCallReader,
+  type JsonSchema,
+  type OutputFormat,
+  type ToolChoice,
+  type ToolDefinition,
+} from '@decodekit/strategy-constrained';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { toChatMessages } from './chat-prompt.js';
 import { QueueFullError, ServerClosingError } from './errors.js';
@@ -116,11 +124,17 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
   const strategies = new StrategyRegistry(options.strategies ?? {}, options.strategyCatalog);
   const defaultStrategy = options.defaultStrategy ?? 'autoregressive';
   if (!strategies.names.includes(defaultStrategy)) {
-    throw new InvalidArgumentError({ argument: 'defaultStrategy', message: `"${defaultStrategy}" is not among the strategies (${strategies.names.join(', ')}).` });
+    throw new InvalidArgumentError({
+      argument: 'defaultStrategy',
+      message: `"${defaultStrategy}" is not among the strategies (${strategies.names.join(', ')}).`,
+    });
   }
   const defaultMaxTokens = options.defaultMaxTokens ?? 256;
   if (!Number.isInteger(defaultMaxTokens) || defaultMaxTokens < 1) {
-    throw new InvalidArgumentError({ argument: 'defaultMaxTokens', message: `must be a positive integer, got ${defaultMaxTokens}.` });
+    throw new InvalidArgumentError({
+      argument: 'defaultMaxTokens',
+      message: `must be a positive integer, got ${defaultMaxTokens}.`,
+    });
   }
   const graceMs = options.shutdownGraceMs ?? 10_000;
   const queue = new RequestQueue(options.concurrency ?? 1, options.maxQueued ?? 32);
@@ -145,7 +159,13 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     return reply.status(http.status).send(errorBody(http));
   });
   app.setNotFoundHandler((request, reply) => {
-    const http = new HttpError(404, `No route ${request.method} ${request.url}.`, 'invalid_request_error', null, 'not_found');
+    const http = new HttpError(
+      404,
+      `No route ${request.method} ${request.url}.`,
+      'invalid_request_error',
+      null,
+      'not_found',
+    );
     return reply.status(404).send(errorBody(http));
   });
   // While closing, every response ends its connection, so keep-alive clients do not hold the close open.
@@ -175,7 +195,9 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
   });
 
   app.get('/metrics', async (_request, reply) => {
-    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+    return reply
+      .header('content-type', metrics.registry.contentType)
+      .send(await metrics.registry.metrics());
   });
 
   app.get('/v1/models', async () => ({ object: 'list', data: Object.keys(models).map(modelCard) }));
@@ -184,69 +206,108 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     return modelCard(request.params.id);
   });
 
-  app.post<{ Body: ChatCompletionBody }>('/v1/chat/completions', { schema: { body: chatCompletionSchema } }, async (request, reply) => {
-    const started = performance.now();
-    const body = request.body;
-    const model = modelOf(body.model);
-    const tools = toolsOf(body);
-    const toolChoice = toolChoiceOf(body, tools);
-    const schema = responseSchemaOf(body);
-    if (body.top_logprobs != null && !body.logprobs) {
-      throw new InvalidArgumentError({ argument: 'top_logprobs', message: 'needs logprobs: true.' });
-    }
-    const chat = toChatMessages(body.messages, tools, toolChoice);
-    const promptTokens = model.tokenizer.encode(model.tokenizer.applyChatTemplate(chat, { addGenerationPrompt: true }));
-    const maxTokens = budgetOf(model, promptTokens.length, body.max_completion_tokens ?? body.max_tokens);
-    const constraint = constraintOf({ schema, tools, toolChoice }, model, maxTokens);
-    const toolMode: ToolMode = tools.length === 0 || toolChoice === 'none' ? 'none' : toolChoice === 'auto' ? 'auto' : 'call';
-    const setup = await setupOf(body, model);
-    const job: ChoiceJob = {
-      model,
-      promptTokens,
-      options: generateOptionsOf(body, maxTokens, constraint !== undefined),
-      setup,
-      constraint,
-      topLogprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
-    };
-    const choices = expandChoices([job], body);
-    const context = { request, reply, body, started, strategy: strategyName(body) };
-    if (body.stream) return streamChat(context, choices, tools, toolMode);
-    return respondChat(context, choices, tools, toolMode);
-  });
-
-  app.post<{ Body: CompletionBody }>('/v1/completions', { schema: { body: completionSchema } }, async (request, reply) => {
-    const started = performance.now();
-    const body = request.body;
-    const model = modelOf(body.model);
-    if (body.echo) throw new InvalidArgumentError({ argument: 'echo', message: 'is not supported; the completion text is returned without the prompt.' });
-    if (body.suffix != null) throw new InvalidArgumentError({ argument: 'suffix', message: 'is not supported (no fill-in-the-middle).' });
-    if (body.best_of != null && body.best_of !== (body.n ?? 1)) {
-      throw new InvalidArgumentError({ argument: 'best_of', message: 'is not supported; use n to get several completions.' });
-    }
-    const prompts = promptsOf(body.prompt, model);
-    const setup = await setupOf(body, model);
-    const jobs = prompts.map(promptTokens => {
-      const maxTokens = budgetOf(model, promptTokens.length, body.max_tokens);
-      return {
+  app.post<{ Body: ChatCompletionBody }>(
+    '/v1/chat/completions',
+    { schema: { body: chatCompletionSchema } },
+    async (request, reply) => {
+      const started = performance.now();
+      const body = request.body;
+      const model = modelOf(body.model);
+      const tools = toolsOf(body);
+      const toolChoice = toolChoiceOf(body, tools);
+      const schema = responseSchemaOf(body);
+      if (body.top_logprobs != null && !body.logprobs) {
+        throw new InvalidArgumentError({
+          argument: 'top_logprobs',
+          message: 'needs logprobs: true.',
+        });
+      }
+      const chat = toChatMessages(body.messages, tools, toolChoice);
+      const promptTokens = model.tokenizer.encode(
+        model.tokenizer.applyChatTemplate(chat, { addGenerationPrompt: true }),
+      );
+      const maxTokens = budgetOf(
+        model,
+        promptTokens.length,
+        body.max_completion_tokens ?? body.max_tokens,
+      );
+      const constraint = constraintOf({ schema, tools, toolChoice }, model, maxTokens);
+      const toolMode: ToolMode =
+        tools.length === 0 || toolChoice === 'none'
+          ? 'none'
+          : toolChoice === 'auto'
+            ? 'auto'
+            : 'call';
+      const setup = await setupOf(body, model);
+      const job: ChoiceJob = {
         model,
         promptTokens,
-        options: generateOptionsOf(body, maxTokens, false),
+        options: generateOptionsOf(body, maxTokens, constraint !== undefined),
         setup,
-        topLogprobs: body.logprobs ?? undefined,
-      } satisfies ChoiceJob;
-    });
-    const choices = expandChoices(jobs, body);
-    const context = { request, reply, body, started, strategy: strategyName(body) };
-    if (body.stream) return streamCompletion(context, choices);
-    return respondCompletion(context, choices);
-  });
+        constraint,
+        topLogprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
+      };
+      const choices = expandChoices([job], body);
+      const context = { request, reply, body, started, strategy: strategyName(body) };
+      if (body.stream) return streamChat(context, choices, tools, toolMode);
+      return respondChat(context, choices, tools, toolMode);
+    },
+  );
+
+  app.post<{ Body: CompletionBody }>(
+    '/v1/completions',
+    { schema: { body: completionSchema } },
+    async (request, reply) => {
+      const started = performance.now();
+      const body = request.body;
+      const model = modelOf(body.model);
+      if (body.echo)
+        throw new InvalidArgumentError({
+          argument: 'echo',
+          message: 'is not supported; the completion text is returned without the prompt.',
+        });
+      if (body.suffix != null)
+        throw new InvalidArgumentError({
+          argument: 'suffix',
+          message: 'is not supported (no fill-in-the-middle).',
+        });
+      if (body.best_of != null && body.best_of !== (body.n ?? 1)) {
+        throw new InvalidArgumentError({
+          argument: 'best_of',
+          message: 'is not supported; use n to get several completions.',
+        });
+      }
+      const prompts = promptsOf(body.prompt, model);
+      const setup = await setupOf(body, model);
+      const jobs = prompts.map(promptTokens => {
+        const maxTokens = budgetOf(model, promptTokens.length, body.max_tokens);
+        return {
+          model,
+          promptTokens,
+          options: generateOptionsOf(body, maxTokens, false),
+          setup,
+          topLogprobs: body.logprobs ?? undefined,
+        } satisfies ChoiceJob;
+      });
+      const choices = expandChoices(jobs, body);
+      const context = { request, reply, body, started, strategy: strategyName(body) };
+      if (body.stream) return streamCompletion(context, choices);
+      return respondCompletion(context, choices);
+    },
+  );
 
   // ---- request pieces ----------------------------------------------------------------------------
 
   function modelOf(id: string): LoadedModel {
     const model = models[id];
     if (!model) {
-      throw new HttpError(404, `The model "${id}" does not exist here; this server has: ${Object.keys(models).join(', ')}.`, 'invalid_request_error', 'model', 'model_not_found');
+      throw new HttpError(
+        404,
+        `The model "${id}" does not exist here; this server has: ${Object.keys(models).join(', ')}.`,
+        'invalid_request_error',
+        'model',
+        'model_not_found',
+      );
     }
     return model;
   }
@@ -259,12 +320,22 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     return strategies.resolve(strategyName(body), body.model, model);
   }
 
-  function budgetOf(model: LoadedModel, promptLength: number, requested: number | null | undefined): number {
+  function budgetOf(
+    model: LoadedModel,
+    promptLength: number,
+    requested: number | null | undefined,
+  ): number {
     const { contextLength } = model.info;
     const room = contextLength - promptLength;
-    if (room < 1) throw new ContextLengthError({ length: promptLength + 1, contextLength, what: 'The prompt' });
+    if (room < 1)
+      throw new ContextLengthError({ length: promptLength + 1, contextLength, what: 'The prompt' });
     if (requested != null) {
-      if (requested > room) throw new ContextLengthError({ length: promptLength + requested, contextLength, what: 'The prompt plus max_tokens' });
+      if (requested > room)
+        throw new ContextLengthError({
+          length: promptLength + requested,
+          contextLength,
+          what: 'The prompt plus max_tokens',
+        });
       return requested;
     }
     return Math.min(defaultMaxTokens, room);
@@ -276,7 +347,8 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     // OpenAI samples differently on every call unless a seed is given; choice i uses seed + i.
     const base = body.seed ?? (temperature > 0 ? randomInt(2 ** 31) : 0);
     const choices: Choice[] = [];
-    for (const job of jobs) for (let i = 0; i < n; i++) choices.push({ index: choices.length, job, seed: base + i });
+    for (const job of jobs)
+      for (let i = 0; i < n; i++) choices.push({ index: choices.length, job, seed: base + i });
     return choices;
   }
 
@@ -284,7 +356,10 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
    * Takes a decoding slot for the request (429 when the queue is full), aborts on client disconnect, and
    * runs `body`; the slot and the abort wiring are released however it ends.
    */
-  async function withSlot<T>(reply: FastifyReply, body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function withSlot<T>(
+    reply: FastifyReply,
+    body: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     if (closing) throw new ServerClosingError();
     const controller = new AbortController();
     const onClose = (): void => {
@@ -305,20 +380,31 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     }
   }
 
-  async function* generate(choice: Choice, context: RequestContext, signal: AbortSignal, first: { seen: boolean }): AsyncGenerator<ChoiceEvent> {
+  async function* generate(
+    choice: Choice,
+    context: RequestContext,
+    signal: AbortSignal,
+    first: { seen: boolean },
+  ): AsyncGenerator<ChoiceEvent> {
     for await (const event of runChoice(choice.job, choice.seed, signal)) {
       if (event.type === 'token' && !first.seen) {
         first.seen = true;
         metrics.firstToken(context.body.model, (performance.now() - context.started) / 1000);
       }
-      if (event.type === 'done') metrics.generation(context.body.model, context.strategy, event.stats);
+      if (event.type === 'done')
+        metrics.generation(context.body.model, context.strategy, event.stats);
       yield event;
     }
   }
 
   // ---- chat ----------------------------------------------------------------------------------------
 
-  async function respondChat(context: RequestContext, choices: Choice[], tools: ToolDefinition[], toolMode: ToolMode): Promise<unknown> {
+  async function respondChat(
+    context: RequestContext,
+    choices: Choice[],
+    tools: ToolDefinition[],
+    toolMode: ToolMode,
+  ): Promise<unknown> {
     const { reply, body } = context;
     return withSlot(reply, async signal => {
       const first = { seen: false };
@@ -341,7 +427,10 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
           message: call
             ? { role: 'assistant', content: null, tool_calls: [toolCallBody(call)] }
             : { role: 'assistant', content: done.text },
-          logprobs: choice.job.topLogprobs === undefined ? null : { content: call ? null : logprobs.map(chatLogprob) },
+          logprobs:
+            choice.job.topLogprobs === undefined
+              ? null
+              : { content: call ? null : logprobs.map(chatLogprob) },
           finish_reason: call ? 'tool_calls' : finishReason(done.reason),
         });
       }
@@ -357,11 +446,19 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     });
   }
 
-  async function streamChat(context: RequestContext, choices: Choice[], tools: ToolDefinition[], toolMode: ToolMode): Promise<void> {
+  async function streamChat(
+    context: RequestContext,
+    choices: Choice[],
+    tools: ToolDefinition[],
+    toolMode: ToolMode,
+  ): Promise<void> {
     const { request, reply, body } = context;
     const id = `chatcmpl-${randomUUID()}`;
     const created = nowSeconds();
-    const chunk = (choice: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) => ({
+    const chunk = (
+      choice: Record<string, unknown> | undefined,
+      extra: Record<string, unknown> = {},
+    ) => ({
       id,
       object: 'chat.completion.chunk',
       created,
@@ -378,9 +475,17 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
       try {
         for (const choice of choices) {
           const wantLogprobs = choice.job.topLogprobs !== undefined;
-          await sse.send(chunk({ index: choice.index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }));
+          await sse.send(
+            chunk({
+              index: choice.index,
+              delta: { role: 'assistant', content: '' },
+              logprobs: null,
+              finish_reason: null,
+            }),
+          );
           // Under `auto`, the first non-empty text decides: `{` starts a call, streamed as tool_calls deltas.
-          let mode: 'text' | 'call' | 'undecided' = toolMode === 'call' ? 'call' : toolMode === 'auto' ? 'undecided' : 'text';
+          let mode: 'text' | 'call' | 'undecided' =
+            toolMode === 'call' ? 'call' : toolMode === 'auto' ? 'undecided' : 'text';
           let pending = '';
           let pendingLogprobs: TokenLogprob[] = [];
           const reader = toolCallReader();
@@ -388,13 +493,32 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
           const sendCall = async (text: string): Promise<void> => {
             const { name, argumentsDelta } = reader.push(text);
             if (name) {
-              const start = { index: 0, id: callId, type: 'function', function: { name, arguments: '' } };
-              await sse.send(chunk({ index: choice.index, delta: { tool_calls: [start] }, logprobs: null, finish_reason: null }));
+              const start = {
+                index: 0,
+                id: callId,
+                type: 'function',
+                function: { name, arguments: '' },
+              };
+              await sse.send(
+                chunk({
+                  index: choice.index,
+                  delta: { tool_calls: [start] },
+                  logprobs: null,
+                  finish_reason: null,
+                }),
+              );
             }
             if (argumentsDelta) await sendArguments(argumentsDelta);
           };
           const sendArguments = (text: string): Promise<void> =>
-            sse.send(chunk({ index: choice.index, delta: { tool_calls: [{ index: 0, function: { arguments: text } }] }, logprobs: null, finish_reason: null }));
+            sse.send(
+              chunk({
+                index: choice.index,
+                delta: { tool_calls: [{ index: 0, function: { arguments: text } }] },
+                logprobs: null,
+                finish_reason: null,
+              }),
+            );
           for await (const event of generate(choice, context, signal, first)) {
             if (event.type === 'token') {
               if (mode === 'call') {
@@ -435,15 +559,32 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
               if (readToolCall(event.text, tools)) finish = 'tool_calls';
               else if (reader.name === undefined) {
                 // Cut before the name was complete (max_tokens below the call): hand back the text.
-                await sse.send(chunk({ index: choice.index, delta: { content: event.text }, logprobs: null, finish_reason: null }));
+                await sse.send(
+                  chunk({
+                    index: choice.index,
+                    delta: { content: event.text },
+                    logprobs: null,
+                    finish_reason: null,
+                  }),
+                );
               }
             } else if (pending.length > 0) {
-              await sse.send(chunk({ index: choice.index, delta: { content: pending }, logprobs: null, finish_reason: null }));
+              await sse.send(
+                chunk({
+                  index: choice.index,
+                  delta: { content: pending },
+                  logprobs: null,
+                  finish_reason: null,
+                }),
+              );
             }
-            await sse.send(chunk({ index: choice.index, delta: {}, logprobs: null, finish_reason: finish }));
+            await sse.send(
+              chunk({ index: choice.index, delta: {}, logprobs: null, finish_reason: finish }),
+            );
           }
         }
-        if (body.stream_options?.include_usage) await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
+        if (body.stream_options?.include_usage)
+          await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
         await sse.done();
       } catch (error) {
         await sse.fail(error);
@@ -479,7 +620,8 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
         results.push({
           index: choice.index,
           text: done.text,
-          logprobs: choice.job.topLogprobs === undefined ? null : completionLogprobs(logprobs, texts, 0),
+          logprobs:
+            choice.job.topLogprobs === undefined ? null : completionLogprobs(logprobs, texts, 0),
           finish_reason: finishReason(done.reason),
         });
       }
@@ -499,7 +641,10 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     const { request, reply, body } = context;
     const id = `cmpl-${randomUUID()}`;
     const created = nowSeconds();
-    const chunk = (choice: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) => ({
+    const chunk = (
+      choice: Record<string, unknown> | undefined,
+      extra: Record<string, unknown> = {},
+    ) => ({
       id,
       object: 'text_completion',
       created,
@@ -518,19 +663,31 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
           let offset = 0;
           for await (const event of generate(choice, context, signal, first)) {
             if (event.type === 'token') {
-              const logprobs = event.logprob ? completionLogprobs([event.logprob], [event.text], offset) : null;
+              const logprobs = event.logprob
+                ? completionLogprobs([event.logprob], [event.text], offset)
+                : null;
               offset += event.text.length;
               if (event.text.length === 0 && !logprobs) continue;
-              await sse.send(chunk({ index: choice.index, text: event.text, logprobs, finish_reason: null }));
+              await sse.send(
+                chunk({ index: choice.index, text: event.text, logprobs, finish_reason: null }),
+              );
               continue;
             }
             if (event.reason === 'abort') throw new AbortedError({ reason: signal.reason });
             promptTokens += choice.job.promptTokens.length;
             completionTokens += event.tokens;
-            await sse.send(chunk({ index: choice.index, text: '', logprobs: null, finish_reason: finishReason(event.reason) }));
+            await sse.send(
+              chunk({
+                index: choice.index,
+                text: '',
+                logprobs: null,
+                finish_reason: finishReason(event.reason),
+              }),
+            );
           }
         }
-        if (body.stream_options?.include_usage) await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
+        if (body.stream_options?.include_usage)
+          await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
         await sse.done();
       } catch (error) {
         await sse.fail(error);
@@ -583,7 +740,11 @@ interface RequestContext {
 }
 
 /** Server-sent events on a hijacked reply, with write backpressure (a slow client slows its generation). */
-function openSse(reply: FastifyReply): { send(data: unknown): Promise<void>; done(): Promise<void>; fail(error: unknown): Promise<void> } {
+function openSse(reply: FastifyReply): {
+  send(data: unknown): Promise<void>;
+  done(): Promise<void>;
+  fail(error: unknown): Promise<void>;
+} {
   reply.hijack();
   const raw: ServerResponse = reply.raw;
   raw.writeHead(200, {
@@ -619,13 +780,21 @@ function openSse(reply: FastifyReply): { send(data: unknown): Promise<void>; don
   };
 }
 
-function validateModels(models: Readonly<Record<string, LoadedModel>> | undefined): Readonly<Record<string, LoadedModel>> {
+function validateModels(
+  models: Readonly<Record<string, LoadedModel>> | undefined,
+): Readonly<Record<string, LoadedModel>> {
   if (!models || typeof models !== 'object' || Object.keys(models).length === 0) {
-    throw new InvalidArgumentError({ argument: 'models', message: 'give at least one model: { models: { id: await loadModel(ref) } }.' });
+    throw new InvalidArgumentError({
+      argument: 'models',
+      message: 'give at least one model: { models: { id: await loadModel(ref) } }.',
+    });
   }
   for (const [id, model] of Object.entries(models)) {
     if (!model || typeof model.createSequence !== 'function' || !model.tokenizer) {
-      throw new InvalidArgumentError({ argument: `models.${id}`, message: 'must be a LoadedModel (a CausalLM with its tokenizer) from loadModel().' });
+      throw new InvalidArgumentError({
+        argument: `models.${id}`,
+        message: 'must be a LoadedModel (a CausalLM with its tokenizer) from loadModel().',
+      });
     }
   }
   return models;
@@ -639,7 +808,9 @@ function constraintOf(format: OutputFormat, model: LoadedModel, maxTokens: numbe
     if (InvalidArgumentError.isInstance(error) && error.argument === 'maxTokens') {
       throw new InvalidArgumentError({
         argument: 'max_tokens',
-        message: error.message.replace(/^Invalid argument "maxTokens": /, '').replace('raise maxTokens', 'raise max_tokens'),
+        message: error.message
+          .replace(/^Invalid argument "maxTokens": /, '')
+          .replace('raise maxTokens', 'raise max_tokens'),
       });
     }
     throw error;
@@ -658,7 +829,11 @@ function toolChoiceOf(body: ChatCompletionBody, tools: readonly ToolDefinition[]
   const choice = body.tool_choice;
   if (choice === undefined) return tools.length > 0 ? 'auto' : 'none';
   if (typeof choice === 'string') {
-    if (choice !== 'none' && tools.length === 0) throw new InvalidArgumentError({ argument: 'tool_choice', message: `"${choice}" needs tools.` });
+    if (choice !== 'none' && tools.length === 0)
+      throw new InvalidArgumentError({
+        argument: 'tool_choice',
+        message: `"${choice}" needs tools.`,
+      });
     return choice;
   }
   return { name: choice.function.name };
@@ -669,7 +844,10 @@ function responseSchemaOf(body: ChatCompletionBody): JsonSchema | undefined {
   if (!format || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { type: 'object' };
   if (format.json_schema?.schema === undefined) {
-    throw new InvalidArgumentError({ argument: 'response_format.json_schema.schema', message: 'is required for type "json_schema".' });
+    throw new InvalidArgumentError({
+      argument: 'response_format.json_schema.schema',
+      message: 'is required for type "json_schema".',
+    });
   }
   return format.json_schema.schema as JsonSchema;
 }
@@ -677,17 +855,26 @@ function responseSchemaOf(body: ChatCompletionBody): JsonSchema | undefined {
 function promptsOf(prompt: CompletionBody['prompt'], model: LoadedModel): number[][] {
   const check = (tokens: number[], index: number): number[] => {
     const bad = tokens.find(id => id >= model.info.vocabSize);
-    if (bad !== undefined) throw new InvalidArgumentError({ argument: `prompt[${index}]`, message: `token ${bad} is outside the vocabulary (${model.info.vocabSize}).` });
+    if (bad !== undefined)
+      throw new InvalidArgumentError({
+        argument: `prompt[${index}]`,
+        message: `token ${bad} is outside the vocabulary (${model.info.vocabSize}).`,
+      });
     return tokens;
   };
   if (typeof prompt === 'string') return [model.tokenizer.encode(prompt)];
-  if (prompt.every(item => typeof item === 'string')) return (prompt as string[]).map(text => model.tokenizer.encode(text));
+  if (prompt.every(item => typeof item === 'string'))
+    return (prompt as string[]).map(text => model.tokenizer.encode(text));
   if (prompt.every(item => typeof item === 'number')) return [check(prompt as number[], 0)];
   return (prompt as number[][]).map(check);
 }
 
 /** The decoder options of a request, validated here (a 400 before the request takes a slot or streams). */
-function generateOptionsOf(body: SamplingBody, maxTokens: number, constrained: boolean): GenerateOptions {
+function generateOptionsOf(
+  body: SamplingBody,
+  maxTokens: number,
+  constrained: boolean,
+): GenerateOptions {
   const options: GenerateOptions = { maxTokens, temperature: body.temperature ?? 1 };
   if (body.top_p != null && body.top_p < 1) options.topP = body.top_p;
   if (body.presence_penalty) options.presencePenalty = body.presence_penalty;
@@ -699,7 +886,11 @@ function generateOptionsOf(body: SamplingBody, maxTokens: number, constrained: b
   try {
     resolveGenerateOptions(options);
   } catch (error) {
-    if (InvalidArgumentError.isInstance(error)) throw new InvalidArgumentError({ argument: OPENAI_NAMES[error.argument] ?? error.argument, message: error.message.replace(/^Invalid argument "[^"]+": /, '') });
+    if (InvalidArgumentError.isInstance(error))
+      throw new InvalidArgumentError({
+        argument: OPENAI_NAMES[error.argument] ?? error.argument,
+        message: error.message.replace(/^Invalid argument "[^"]+": /, ''),
+      });
     throw error;
   }
   return options;
@@ -727,7 +918,11 @@ function toolCallId(): string {
 }
 
 function toolCallBody(call: { name: string; argumentsText: string }) {
-  return { id: toolCallId(), type: 'function', function: { name: call.name, arguments: call.argumentsText } };
+  return {
+    id: toolCallId(),
+    type: 'function',
+    function: { name: call.name, arguments: call.argumentsText },
+  };
 }
 
 function chatLogprob(entry: TokenLogprob) {
@@ -735,11 +930,19 @@ function chatLogprob(entry: TokenLogprob) {
     token: entry.token,
     logprob: entry.logprob,
     bytes: entry.bytes,
-    top_logprobs: entry.top.map(top => ({ token: top.token, logprob: top.logprob, bytes: top.bytes })),
+    top_logprobs: entry.top.map(top => ({
+      token: top.token,
+      logprob: top.logprob,
+      bytes: top.bytes,
+    })),
   };
 }
 
-function completionLogprobs(entries: readonly TokenLogprob[], texts: readonly string[], offset: number) {
+function completionLogprobs(
+  entries: readonly TokenLogprob[],
+  texts: readonly string[],
+  offset: number,
+) {
   const textOffset: number[] = [];
   let at = offset;
   for (const text of texts) {
@@ -749,7 +952,9 @@ function completionLogprobs(entries: readonly TokenLogprob[], texts: readonly st
   return {
     tokens: entries.map(entry => entry.token),
     token_logprobs: entries.map(entry => entry.logprob),
-    top_logprobs: entries.map(entry => Object.fromEntries(entry.top.map(top => [top.token, top.logprob]))),
+    top_logprobs: entries.map(entry =>
+      Object.fromEntries(entry.top.map(top => [top.token, top.logprob])),
+    ),
     text_offset: textOffset.slice(0, entries.length),
   };
 }
@@ -759,7 +964,11 @@ function finishReason(reason: FinishReason): string {
 }
 
 function usage(promptTokens: number, completionTokens: number) {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
 }
 
 function modelCard(id: string) {
@@ -778,26 +987,65 @@ function routeOf(request: FastifyRequest): string {
 
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  const validation = (error as { validation?: { instancePath?: string; params?: { missingProperty?: string } }[]; message?: string }) ?? {};
+  const validation =
+    (error as {
+      validation?: { instancePath?: string; params?: { missingProperty?: string } }[];
+      message?: string;
+    }) ?? {};
   if (Array.isArray(validation.validation)) {
     // Ajv's first error: `/temperature` → `temperature`, `/messages/0/role` → `messages.0.role`.
     const [first] = validation.validation;
-    const path = [first?.instancePath?.slice(1).replaceAll('/', '.'), first?.params?.missingProperty].filter(Boolean).join('.');
-    return new HttpError(400, `Invalid request: ${validation.message ?? 'the body does not match the schema'}.`, 'invalid_request_error', path || null, 'invalid_request');
+    const path = [
+      first?.instancePath?.slice(1).replaceAll('/', '.'),
+      first?.params?.missingProperty,
+    ]
+      .filter(Boolean)
+      .join('.');
+    return new HttpError(
+      400,
+      `Invalid request: ${validation.message ?? 'the body does not match the schema'}.`,
+      'invalid_request_error',
+      path || null,
+      'invalid_request',
+    );
   }
   const statusCode = (error as { statusCode?: number }).statusCode;
-  if (statusCode !== undefined && statusCode >= 400 && statusCode < 500 && !DecodingError.isInstance(error)) {
+  if (
+    statusCode !== undefined &&
+    statusCode >= 400 &&
+    statusCode < 500 &&
+    !DecodingError.isInstance(error)
+  ) {
     return new HttpError(statusCode, (error as Error).message, 'invalid_request_error');
   }
-  if (QueueFullError.isInstance(error)) return new HttpError(429, error.message, 'rate_limit_error', null, 'queue_full');
-  if (ServerClosingError.isInstance(error)) return new HttpError(503, error.message, 'server_error', null, 'shutting_down');
-  if (ContextLengthError.isInstance(error)) return new HttpError(400, error.message, 'invalid_request_error', 'messages', 'context_length_exceeded');
-  if (InvalidArgumentError.isInstance(error)) return new HttpError(400, error.message, 'invalid_request_error', error.argument, 'invalid_value');
+  if (QueueFullError.isInstance(error))
+    return new HttpError(429, error.message, 'rate_limit_error', null, 'queue_full');
+  if (ServerClosingError.isInstance(error))
+    return new HttpError(503, error.message, 'server_error', null, 'shutting_down');
+  if (ContextLengthError.isInstance(error))
+    return new HttpError(
+      400,
+      error.message,
+      'invalid_request_error',
+      'messages',
+      'context_length_exceeded',
+    );
+  if (InvalidArgumentError.isInstance(error))
+    return new HttpError(
+      400,
+      error.message,
+      'invalid_request_error',
+      error.argument,
+      'invalid_value',
+    );
   if (AbortedError.isInstance(error)) return new HttpError(499, error.message, 'request_aborted');
-  if (DecodingError.isInstance(error)) return new HttpError(500, error.message, 'server_error', null, error.name);
+  if (DecodingError.isInstance(error))
+    return new HttpError(500, error.message, 'server_error', null, error.name);
   return new HttpError(500, 'Internal server error.', 'server_error');
 }
 
 function errorBody(error: HttpError) {
-  return { error: { message: error.message, type: error.type, param: error.param, code: error.code } };
+  return {
+    error: { message: error.message, type: error.type, param: error.param, code: error.code },
+  };
 }

@@ -21,7 +21,10 @@ export class QueueFullError extends DecodingError {
 export class ServerClosingError extends DecodingError {
   static override readonly errorName: string = 'ServerClosingError';
   constructor() {
-    super({ name: 'ServerClosingError', message: 'The server is shutting down; send the request to another replica.' });
+    super({
+      name: 'ServerClosingError',
+      message: 'The server is shutting down; send the request to another replica.',
+    });
   }
   static override isInstance(error: unknown): error is ServerClosingError {
     return DecodingError.hasMarker(error, 'ServerClosingError');

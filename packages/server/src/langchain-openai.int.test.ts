@@ -17,7 +17,14 @@ beforeAll(async () => {
   model = await loadModel('karpathy/tinyllamas/stories260K');
   server = await createServer({ models: { stories260K: model } });
   baseURL = `${await server.listen({ host: '127.0.0.1', port: 0 })}/v1`;
-  chat = new ChatOpenAI({ model: 'stories260K', apiKey: 'unused', configuration: { baseURL }, temperature: 0, maxTokens: 40, maxRetries: 0 });
+  chat = new ChatOpenAI({
+    model: 'stories260K',
+    apiKey: 'unused',
+    configuration: { baseURL },
+    temperature: 0,
+    maxTokens: 40,
+    maxRetries: 0,
+  });
 });
 
 afterAll(async () => {
@@ -55,8 +62,17 @@ describe('ChatOpenAI against decodekit serve', () => {
       schema: z.object({ city: z.string().max(10) }),
     });
     // A call of this tool needs up to 46 tokens: the server refuses a smaller max_tokens with a 400.
-    const roomy = new ChatOpenAI({ model: 'stories260K', apiKey: 'unused', configuration: { baseURL }, temperature: 0, maxTokens: 80, maxRetries: 0 });
-    await expect(chat.bindTools([weather], { tool_choice: 'get_weather' }).invoke('Weather?')).rejects.toThrow(/max_tokens.*raise max_tokens/);
+    const roomy = new ChatOpenAI({
+      model: 'stories260K',
+      apiKey: 'unused',
+      configuration: { baseURL },
+      temperature: 0,
+      maxTokens: 80,
+      maxRetries: 0,
+    });
+    await expect(
+      chat.bindTools([weather], { tool_choice: 'get_weather' }).invoke('Weather?'),
+    ).rejects.toThrow(/max_tokens.*raise max_tokens/);
     const withTools = roomy.bindTools([weather], { tool_choice: 'get_weather' });
     const message = await withTools.invoke('What is the weather in Paris?');
     expect(message.tool_calls).toHaveLength(1);

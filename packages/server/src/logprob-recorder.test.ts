@@ -1,11 +1,20 @@
-import { createDecoder, mockModel, speculative, type Drafter, type Tokenizer } from '@decodekit/core';
+import {
+  createDecoder,
+  mockModel,
+  speculative,
+  type Drafter,
+  type Tokenizer,
+} from '@decodekit/core';
 import { assert, describe, expect, it } from 'vitest';
 import { logprobRecorder } from './index.js';
 
 // A 5-token model whose distribution depends on the last token; byte tokens 'a'..'e'.
 const logitsOf = (context: readonly number[]) => {
   const last = context.at(-1) ?? 0;
-  return Array.from({ length: 5 }, (_, id) => (id === (last + 1) % 5 ? 2 : id === (last + 2) % 5 ? 1 : 0) + id * 0.01);
+  return Array.from(
+    { length: 5 },
+    (_, id) => (id === (last + 1) % 5 ? 2 : id === (last + 2) % 5 ? 1 : 0) + id * 0.01,
+  );
 };
 const tokenizer = {
   vocabSize: 5,
@@ -28,7 +37,10 @@ const guessing: Drafter = {
   name: 'guessing',
   propose: context => {
     const last = context.tokens.at(-1) ?? 0;
-    return { tokens: Int32Array.of((last + 1) % 5, (last + 3) % 5, 0), parents: Int32Array.of(-1, 0, 1) };
+    return {
+      tokens: Int32Array.of((last + 1) % 5, (last + 3) % 5, 0),
+      parents: Int32Array.of(-1, 0, 1),
+    };
   },
 };
 
@@ -48,7 +60,10 @@ describe('logprobRecorder', () => {
       assert(entry, `no logprobs recorded for token ${event.tokenId}`);
       expect(entry.tokenId).toBe(event.tokenId);
       expect(entry.logprob).toBeCloseTo(expected(context, event.tokenId), 5);
-      expect(entry.top.map(top => top.tokenId)).toEqual([(context[context.length - 1] + 1) % 5, (context[context.length - 1] + 2) % 5]);
+      expect(entry.top.map(top => top.tokenId)).toEqual([
+        (context[context.length - 1] + 1) % 5,
+        (context[context.length - 1] + 2) % 5,
+      ]);
       expect(entry.top[0].token).toBe('abcde'[entry.top[0].tokenId]);
       context.push(event.tokenId);
       checked++;

@@ -50,8 +50,15 @@ export function logprobRecorder(tokenizer: Tokenizer, topLogprobs: number): Logp
   const decoder = new TextDecoder();
   const alternative = (tokenId: number, logprob: number): TokenAlternative => {
     const bytes = tokenizer.tokenBytes(tokenId);
-    const token = bytes ? decoder.decode(bytes) : tokenizer.decode([tokenId], { skipSpecialTokens: false });
-    return { tokenId, token, bytes: bytes ? [...bytes] : [...new TextEncoder().encode(token)], logprob };
+    const token = bytes
+      ? decoder.decode(bytes)
+      : tokenizer.decode([tokenId], { skipSpecialTokens: false });
+    return {
+      tokenId,
+      token,
+      bytes: bytes ? [...bytes] : [...new TextEncoder().encode(token)],
+      logprob,
+    };
   };
   return {
     processor: {
@@ -80,7 +87,8 @@ export function logprobRecorder(tokenizer: Tokenizer, topLogprobs: number): Logp
       if (!committed) return undefined;
       const row = rows.get(keyOf(committed));
       committed = extend(committed, tokenId);
-      for (const key of rows.keys()) if (Number(key.slice(0, key.indexOf(':'))) < committed.length) rows.delete(key);
+      for (const key of rows.keys())
+        if (Number(key.slice(0, key.indexOf(':'))) < committed.length) rows.delete(key);
       if (!row) return undefined;
       const top: TokenAlternative[] = [];
       if (topLogprobs > 0) {

@@ -13,7 +13,11 @@ export interface ServerMetrics {
 }
 
 /** Creates the metrics; `queue` is read at scrape time. */
-export function createMetrics(queue: { readonly queued: number; readonly active: number; readonly maxQueued: number }): ServerMetrics {
+export function createMetrics(queue: {
+  readonly queued: number;
+  readonly active: number;
+  readonly maxQueued: number;
+}): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'decodekit_process_' });
   const requests = new Counter({
@@ -85,8 +89,10 @@ export function createMetrics(queue: { readonly queued: number; readonly active:
     generation(model, strategy, stats) {
       tokens.inc({ model, strategy }, stats.generatedTokens);
       decodeSeconds.inc({ model, strategy }, stats.decodeMs / 1000);
-      if (stats.generatedTokens > 1 && Number.isFinite(stats.tokensPerSecond)) tokensPerSecond.observe({ model, strategy }, stats.tokensPerSecond);
-      if (Number.isFinite(stats.meanAcceptedTokens) && stats.meanAcceptedTokens > 0) tau.observe({ model, strategy }, stats.meanAcceptedTokens);
+      if (stats.generatedTokens > 1 && Number.isFinite(stats.tokensPerSecond))
+        tokensPerSecond.observe({ model, strategy }, stats.tokensPerSecond);
+      if (Number.isFinite(stats.meanAcceptedTokens) && stats.meanAcceptedTokens > 0)
+        tau.observe({ model, strategy }, stats.meanAcceptedTokens);
     },
     firstToken: (model, seconds) => firstToken.observe({ model }, seconds),
   };

@@ -26,10 +26,16 @@ export class RequestQueue {
     readonly maxQueued: number,
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new InvalidArgumentError({ argument: 'concurrency', message: `must be a positive integer, got ${concurrency}.` });
+      throw new InvalidArgumentError({
+        argument: 'concurrency',
+        message: `must be a positive integer, got ${concurrency}.`,
+      });
     }
     if (!Number.isInteger(maxQueued) || maxQueued < 0) {
-      throw new InvalidArgumentError({ argument: 'maxQueued', message: `must be a non-negative integer, got ${maxQueued}.` });
+      throw new InvalidArgumentError({
+        argument: 'maxQueued',
+        message: `must be a non-negative integer, got ${maxQueued}.`,
+      });
     }
   }
 
@@ -59,7 +65,8 @@ export class RequestQueue {
       this.running++;
       return Promise.resolve(this.releaser());
     }
-    if (this.waiters.length >= this.maxQueued) return Promise.reject(new QueueFullError({ queued: this.waiters.length }));
+    if (this.waiters.length >= this.maxQueued)
+      return Promise.reject(new QueueFullError({ queued: this.waiters.length }));
     return new Promise<Release>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal };
       if (signal) {

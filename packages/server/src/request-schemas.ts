@@ -19,7 +19,10 @@ const sampling = {
   n: { type: ['integer', 'null'], minimum: 1, maximum: 16 },
   stream: { type: ['boolean', 'null'] },
   stream_options: {
-    anyOf: [{ type: 'object', properties: { include_usage: { type: 'boolean' } } }, { type: 'null' }],
+    anyOf: [
+      { type: 'object', properties: { include_usage: { type: 'boolean' } } },
+      { type: 'null' },
+    ],
   },
   stop,
   seed: { type: ['integer', 'null'] },
@@ -101,7 +104,11 @@ export const chatCompletionSchema = {
         json_schema: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string' }, schema: { anyOf: [{ type: 'object' }, { type: 'boolean' }] }, strict: { type: ['boolean', 'null'] } },
+          properties: {
+            name: { type: 'string' },
+            schema: { anyOf: [{ type: 'object' }, { type: 'boolean' }] },
+            strict: { type: ['boolean', 'null'] },
+          },
         },
       },
     },
@@ -112,7 +119,14 @@ export const chatCompletionSchema = {
         {
           type: 'object',
           required: ['type', 'function'],
-          properties: { type: { const: 'function' }, function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+          properties: {
+            type: { const: 'function' },
+            function: {
+              type: 'object',
+              required: ['name'],
+              properties: { name: { type: 'string' } },
+            },
+          },
         },
       ],
     },
@@ -131,7 +145,11 @@ export const completionSchema = {
         { type: 'string' },
         { type: 'array', minItems: 1, items: { type: 'string' } },
         { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
-        { type: 'array', minItems: 1, items: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } } },
+        {
+          type: 'array',
+          minItems: 1,
+          items: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
+        },
       ],
     },
     logprobs: { type: ['integer', 'null'], minimum: 0, maximum: 20 },
@@ -177,8 +195,23 @@ export interface ChatCompletionBody extends SamplingBody {
   messages: ChatMessageBody[];
   logprobs?: boolean | null;
   top_logprobs?: number | null;
-  response_format?: { type: 'text' | 'json_object' | 'json_schema'; json_schema?: { name: string; schema?: Record<string, unknown> | boolean; strict?: boolean | null } };
-  tools?: { type: 'function'; function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null } }[];
+  response_format?: {
+    type: 'text' | 'json_object' | 'json_schema';
+    json_schema?: {
+      name: string;
+      schema?: Record<string, unknown> | boolean;
+      strict?: boolean | null;
+    };
+  };
+  tools?: {
+    type: 'function';
+    function: {
+      name: string;
+      description?: string;
+      parameters?: Record<string, unknown>;
+      strict?: boolean | null;
+    };
+  }[];
   tool_choice?: 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
   parallel_tool_calls?: boolean | null;
 }

@@ -1,4 +1,11 @@
-import { createDecoder, type DecodeStats, type FinishReason, type GenerateOptions, type LoadedModel, type LogitsProcessor } from '@decodekit/core';
+import {
+  createDecoder,
+  type DecodeStats,
+  type FinishReason,
+  type GenerateOptions,
+  type LoadedModel,
+  type LogitsProcessor,
+} from '@decodekit/core';
 import { logprobRecorder, type TokenLogprob } from './logprob-recorder.js';
 import type { StrategySetup } from './strategies.js';
 
@@ -25,8 +32,15 @@ export type ChoiceEvent =
  * (it reads the model's raw distribution), the strategy's processors, then the constraint last so the
  * sampler only ever sees allowed tokens.
  */
-export async function* runChoice(job: ChoiceJob, seed: number, signal: AbortSignal): AsyncGenerator<ChoiceEvent> {
-  const recorder = job.topLogprobs !== undefined ? logprobRecorder(job.model.tokenizer, job.topLogprobs) : undefined;
+export async function* runChoice(
+  job: ChoiceJob,
+  seed: number,
+  signal: AbortSignal,
+): AsyncGenerator<ChoiceEvent> {
+  const recorder =
+    job.topLogprobs !== undefined
+      ? logprobRecorder(job.model.tokenizer, job.topLogprobs)
+      : undefined;
   const processors: LogitsProcessor<unknown>[] = [];
   if (recorder) processors.push(recorder.processor);
   processors.push(...(job.setup.processors ?? []));
@@ -37,10 +51,20 @@ export async function* runChoice(job: ChoiceJob, seed: number, signal: AbortSign
     processors,
     strategy: job.setup.strategy,
   });
-  for await (const event of decoder.stream({ tokens: job.promptTokens }, { ...job.options, seed, signal })) {
-    if (event.type === 'token') yield { type: 'token', text: event.text, logprob: recorder?.take(event.tokenId) };
+  for await (const event of decoder.stream(
+    { tokens: job.promptTokens },
+    { ...job.options, seed, signal },
+  )) {
+    if (event.type === 'token')
+      yield { type: 'token', text: event.text, logprob: recorder?.take(event.tokenId) };
     else if (event.type === 'done') {
-      yield { type: 'done', text: event.text, reason: event.reason, tokens: event.tokens.length, stats: event.stats };
+      yield {
+        type: 'done',
+        text: event.text,
+        reason: event.reason,
+        tokens: event.tokens.length,
+        stats: event.stats,
+      };
     }
   }
 }

@@ -1,5 +1,11 @@
 import { StrategyRegistry as CatalogRegistry } from '@decodekit/catalog';
-import type { CausalLM, LoadedModel, LogitsProcessor, Strategy, StrategyDescriptor } from '@decodekit/core';
+import type {
+  CausalLM,
+  LoadedModel,
+  LogitsProcessor,
+  Strategy,
+  StrategyDescriptor,
+} from '@decodekit/core';
 
 /** What a named strategy sets up: a strategy, processors, a wrapped model, in any combination. */
 export interface StrategySetup {
@@ -13,7 +19,9 @@ export interface StrategySetup {
  * Makes a strategy for one model, e.g. `() => speculative({ drafter: promptLookup() })`. Called once per
  * (model, name) and reused: stateful drafters then see that model's requests one after another.
  */
-export type StrategyFactory = (model: LoadedModel) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
+export type StrategyFactory = (
+  model: LoadedModel,
+) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
 
 /**
  * Resolves the `decodekit.strategy` extension field to setups, once per (model, value): the server's named
@@ -21,12 +29,16 @@ export type StrategyFactory = (model: LoadedModel) => Strategy | StrategySetup |
  * `token-recycling:topK=4`), whose options are checked by core's `parseStrategyOptions`.
  */
 export class StrategyRegistry extends CatalogRegistry {
-  constructor(factories: Readonly<Record<string, StrategyFactory>>, descriptors?: readonly StrategyDescriptor[]) {
+  constructor(
+    factories: Readonly<Record<string, StrategyFactory>>,
+    descriptors?: readonly StrategyDescriptor[],
+  ) {
     super({
       factories,
       descriptors,
       argument: 'decodekit.strategy',
-      unknownMessage: (name, names) => `unknown strategy "${name}"; this server offers: ${names.join(', ')}.`,
+      unknownMessage: (name, names) =>
+        `unknown strategy "${name}"; this server offers: ${names.join(', ')}.`,
     });
   }
 

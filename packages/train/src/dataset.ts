@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDecoder, InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type Tokenizer } from '@decodekit/core';
+import {
+  createDecoder,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type CausalLM,
+  type Tokenizer,
+} from '@decodekit/core';
 
 /** How a training set is generated from the target. */
 export interface DatasetOptions {
@@ -37,15 +43,23 @@ function checkOptions(options: DatasetOptions, model: CausalLM): void {
   const check = (condition: boolean, argument: string, message: string) => {
     if (!condition) throw new InvalidArgumentError({ argument, message });
   };
-  check(Number.isInteger(options.count) && options.count >= 1, 'count', `must be a positive integer, got ${options.count}.`);
   check(
-    Number.isInteger(options.length) && options.length >= 4 && options.length <= model.info.contextLength,
+    Number.isInteger(options.count) && options.count >= 1,
+    'count',
+    `must be a positive integer, got ${options.count}.`,
+  );
+  check(
+    Number.isInteger(options.length) &&
+      options.length >= 4 &&
+      options.length <= model.info.contextLength,
     'length',
     `must be an integer in [4, ${model.info.contextLength}] (the context length), got ${options.length}.`,
   );
   check(Number.isSafeInteger(options.seed), 'seed', `must be an integer, got ${options.seed}.`);
   check(
-    Number.isInteger(options.sampledPrefix) && options.sampledPrefix >= 0 && options.sampledPrefix < options.length - 1,
+    Number.isInteger(options.sampledPrefix) &&
+      options.sampledPrefix >= 0 &&
+      options.sampledPrefix < options.length - 1,
     'sampledPrefix',
     `must be an integer in [0, length - 2], got ${options.sampledPrefix}.`,
   );
@@ -77,19 +91,36 @@ export async function generateDataset(
   for (let i = 0; i < options.count; i++) {
     let prefix = [bos];
     if (options.prompts && options.prompts.length > 0) {
-      if (!model.tokenizer) throw new InvalidArgumentError({ argument: 'prompts', message: 'prompts from a corpus need a model with a tokenizer.' });
-      prefix = [bos, ...model.tokenizer.encode(options.prompts[i % options.prompts.length])].slice(0, options.length - 1);
+      if (!model.tokenizer)
+        throw new InvalidArgumentError({
+          argument: 'prompts',
+          message: 'prompts from a corpus need a model with a tokenizer.',
+        });
+      prefix = [bos, ...model.tokenizer.encode(options.prompts[i % options.prompts.length])].slice(
+        0,
+        options.length - 1,
+      );
     } else if (options.sampledPrefix > 0) {
-      const sampled = await decoder.generate({ tokens: prefix }, { maxTokens: options.sampledPrefix, temperature: 1, seed: options.seed + i });
+      const sampled = await decoder.generate(
+        { tokens: prefix },
+        { maxTokens: options.sampledPrefix, temperature: 1, seed: options.seed + i },
+      );
       prefix = [...prefix, ...sampled.tokens];
     }
     const rest = options.length - prefix.length;
-    const greedy = rest > 0 ? await decoder.generate({ tokens: prefix }, { maxTokens: rest, temperature: 0 }) : { tokens: [] as number[] };
+    const greedy =
+      rest > 0
+        ? await decoder.generate({ tokens: prefix }, { maxTokens: rest, temperature: 0 })
+        : { tokens: [] as number[] };
     const tokens = [...prefix, ...greedy.tokens];
     const sequence = model.createSequence();
     try {
       const { hidden } = await sequence.forward({ tokens: Int32Array.from(tokens), hidden: true });
-      if (!hidden) throw new UnsupportedCapabilityError({ capability: 'hiddenStates', backendId: model.capabilities.backendId });
+      if (!hidden)
+        throw new UnsupportedCapabilityError({
+          capability: 'hiddenStates',
+          backendId: model.capabilities.backendId,
+        });
       hiddenRows.push(hidden);
     } finally {
       sequence.dispose();
@@ -102,12 +133,22 @@ export async function generateDataset(
   const hiddenSize = model.info.hiddenSize;
   const hidden = new Float32Array(offsets[options.count] * hiddenSize);
   hiddenRows.forEach((rows, i) => hidden.set(rows, offsets[i] * hiddenSize));
-  return { model: model.info.name, hiddenSize, options, offsets, tokens: Int32Array.from(sequences.flat()), hidden };
+  return {
+    model: model.info.name,
+    hiddenSize,
+    options,
+    offsets,
+    tokens: Int32Array.from(sequences.flat()),
+    hidden,
+  };
 }
 
 /** The cache key of a dataset: model name and every option. */
 export function datasetKey(modelName: string, options: DatasetOptions): string {
-  return createHash('sha256').update(JSON.stringify({ modelName, ...options, prompts: options.prompts ?? null })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify({ modelName, ...options, prompts: options.prompts ?? null }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -124,24 +165,56 @@ export async function loadOrGenerateDataset(
   const meta = join(cacheDir, `${key}.json`);
   const data = join(cacheDir, `${key}.bin`);
   if (existsSync(meta) && existsSync(data)) {
-    const header = JSON.parse(readFileSync(meta, 'utf8')) as { model: string; hiddenSize: number; count: number; rows: number };
+    const header = JSON.parse(readFileSync(meta, 'utf8')) as {
+      model: string;
+      hiddenSize: number;
+      count: number;
+      rows: number;
+    };
     const bytes = readFileSync(data);
     const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const offsets = new Int32Array(buffer, 0, header.count + 1);
     const tokens = new Int32Array(buffer, (header.count + 1) * 4, header.rows);
-    const hidden = new Float32Array(buffer, (header.count + 1 + header.rows) * 4, header.rows * header.hiddenSize);
-    return { dataset: { model: header.model, hiddenSize: header.hiddenSize, options, offsets, tokens, hidden }, cached: true, path: data };
+    const hidden = new Float32Array(
+      buffer,
+      (header.count + 1 + header.rows) * 4,
+      header.rows * header.hiddenSize,
+    );
+    return {
+      dataset: {
+        model: header.model,
+        hiddenSize: header.hiddenSize,
+        options,
+        offsets,
+        tokens,
+        hidden,
+      },
+      cached: true,
+      path: data,
+    };
   }
   const dataset = await generateDataset(model, options, onProgress);
   mkdirSync(cacheDir, { recursive: true });
   const rows = dataset.tokens.length;
   const out = Buffer.alloc((options.count + 1 + rows + rows * dataset.hiddenSize) * 4);
-  Buffer.from(dataset.offsets.buffer, dataset.offsets.byteOffset, dataset.offsets.byteLength).copy(out, 0);
-  Buffer.from(dataset.tokens.buffer, dataset.tokens.byteOffset, dataset.tokens.byteLength).copy(out, (options.count + 1) * 4);
-  Buffer.from(dataset.hidden.buffer, dataset.hidden.byteOffset, dataset.hidden.byteLength).copy(out, (options.count + 1 + rows) * 4);
+  Buffer.from(dataset.offsets.buffer, dataset.offsets.byteOffset, dataset.offsets.byteLength).copy(
+    out,
+    0,
+  );
+  Buffer.from(dataset.tokens.buffer, dataset.tokens.byteOffset, dataset.tokens.byteLength).copy(
+    out,
+    (options.count + 1) * 4,
+  );
+  Buffer.from(dataset.hidden.buffer, dataset.hidden.byteOffset, dataset.hidden.byteLength).copy(
+    out,
+    (options.count + 1 + rows) * 4,
+  );
   // Write-then-rename, so an interrupted run never leaves a half file that a later run would read.
   writeFileSync(`${data}.partial`, out);
   renameSync(`${data}.partial`, data);
-  writeFileSync(meta, `${JSON.stringify({ model: dataset.model, hiddenSize: dataset.hiddenSize, count: options.count, rows, options }, null, 2)}\n`);
+  writeFileSync(
+    meta,
+    `${JSON.stringify({ model: dataset.model, hiddenSize: dataset.hiddenSize, count: options.count, rows, options }, null, 2)}\n`,
+  );
   return { dataset, cached: false, path: data };
 }

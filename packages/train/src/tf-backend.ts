@@ -11,11 +11,18 @@ export type TrainBackend = (typeof TRAIN_BACKENDS)[number];
 /** Switches TensorFlow.js to `name` (idempotent). */
 export async function useTrainBackend(name: TrainBackend): Promise<typeof tf> {
   if (!TRAIN_BACKENDS.includes(name)) {
-    throw new InvalidArgumentError({ argument: 'backend', message: `unknown training backend "${name}"; use ${TRAIN_BACKENDS.join(' or ')}.` });
+    throw new InvalidArgumentError({
+      argument: 'backend',
+      message: `unknown training backend "${name}"; use ${TRAIN_BACKENDS.join(' or ')}.`,
+    });
   }
   if (tf.getBackend() !== name) {
     const ready = await tf.setBackend(name);
-    if (!ready) throw new InvalidArgumentError({ argument: 'backend', message: `TensorFlow.js backend "${name}" failed to initialize.` });
+    if (!ready)
+      throw new InvalidArgumentError({
+        argument: 'backend',
+        message: `TensorFlow.js backend "${name}" failed to initialize.`,
+      });
   }
   await tf.ready();
   return tf;

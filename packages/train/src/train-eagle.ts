@@ -43,17 +43,38 @@ export async function trainEagle(
   lmHead: Float32Array,
   vocabSize: number,
   options: TrainEagleOptions,
-): Promise<{ weights: EagleWeights; heldOut: { top1: number; meanAcceptedChain: number }; losses: { step: number; loss: number }[]; positionsPerSecond: number }> {
+): Promise<{
+  weights: EagleWeights;
+  heldOut: { top1: number; meanAcceptedChain: number };
+  losses: { step: number; loss: number }[];
+  positionsPerSecond: number;
+}> {
   const H = dataset.hiddenSize;
-  const { innerSize = 4 * H, unroll = 1, tokenLossWeight = 0.1, noise = 0.1, evalDepth = 6, holdout = 0.1 } = options;
-  if (lmHead.length !== vocabSize * H) throw new InvalidArgumentError({ argument: 'lmHead', message: `must hold vocab × hidden = ${vocabSize * H} floats.` });
-  if (!Number.isInteger(unroll) || unroll < 1) throw new InvalidArgumentError({ argument: 'unroll', message: `must be a positive integer, got ${unroll}.` });
+  const {
+    innerSize = 4 * H,
+    unroll = 1,
+    tokenLossWeight = 0.1,
+    noise = 0.1,
+    evalDepth = 6,
+    holdout = 0.1,
+  } = options;
+  if (lmHead.length !== vocabSize * H)
+    throw new InvalidArgumentError({
+      argument: 'lmHead',
+      message: `must hold vocab × hidden = ${vocabSize * H} floats.`,
+    });
+  if (!Number.isInteger(unroll) || unroll < 1)
+    throw new InvalidArgumentError({
+      argument: 'unroll',
+      message: `must be a positive integer, got ${unroll}.`,
+    });
   await useTrainBackend(options.backend);
   const split = splitSequences(dataset, holdout);
   const train = positions(dataset, split.train, unroll);
   const test = positions(dataset, split.test, evalDepth);
   const table = tf.tensor2d(lmHead, [vocabSize, H]);
-  const xavier = (rows: number, cols: number, seed: number) => tf.tensor2d(seededUniform(rows * cols, Math.sqrt(6 / (rows + cols)), seed), [rows, cols]);
+  const xavier = (rows: number, cols: number, seed: number) =>
+    tf.tensor2d(seededUniform(rows * cols, Math.sqrt(6 / (rows + cols)), seed), [rows, cols]);
   const variables: Record<string, tf.Variable> = {
     'fc.weight': tf.variable(xavier(H, 2 * H, options.seed), true, 'fc.weight'),
     'fc.bias': tf.variable(tf.zeros([H]), true, 'fc.bias'),
@@ -67,15 +88,23 @@ export async function trainEagle(
     const input = tf.concat([tf.gather(table, tokens), feature], 1);
     const z = tf.add(tf.matMul(input, variables['fc.weight'], false, true), variables['fc.bias']);
     const u = tf.add(tf.matMul(z, variables['up.weight'], false, true), variables['up.bias']);
-    const block = tf.add(tf.matMul(tf.mul(u, tf.sigmoid(u)), variables['down.weight'], false, true), variables['down.bias']);
+    const block = tf.add(
+      tf.matMul(tf.mul(u, tf.sigmoid(u)), variables['down.weight'], false, true),
+      variables['down.bias'],
+    );
     return tf.add(z, block) as tf.Tensor2D;
   };
   const features = (rows: ArrayLike<number>, offset: number) => {
     const out = new Float32Array(rows.length * H);
-    for (let i = 0; i < rows.length; i++) out.set(dataset.hidden.subarray((rows[i] + offset) * H, (rows[i] + offset + 1) * H), i * H);
+    for (let i = 0; i < rows.length; i++)
+      out.set(dataset.hidden.subarray((rows[i] + offset) * H, (rows[i] + offset + 1) * H), i * H);
     return tf.tensor2d(out, [rows.length, H]);
   };
-  const tokensAt = (rows: ArrayLike<number>, offset: number) => tf.tensor1d(Int32Array.from(rows, r => dataset.tokens[r + offset]), 'int32');
+  const tokensAt = (rows: ArrayLike<number>, offset: number) =>
+    tf.tensor1d(
+      Int32Array.from(rows, r => dataset.tokens[r + offset]),
+      'int32',
+    );
 
   const loop = await runLoop({
     kind: `eagle-${innerSize}-${unroll}`,
@@ -84,15 +113,30 @@ export async function trainEagle(
     options,
     lossOf: (indices, stepIndex) => {
       const rows = Array.from(indices, i => train[i]);
-      let feature = tf.add(features(rows, 0), tf.randomUniform([rows.length, H], -noise, noise, 'float32', options.seed * 1_000_003 + stepIndex)) as tf.Tensor2D;
+      let feature = tf.add(
+        features(rows, 0),
+        tf.randomUniform(
+          [rows.length, H],
+          -noise,
+          noise,
+          'float32',
+          options.seed * 1_000_003 + stepIndex,
+        ),
+      ) as tf.Tensor2D;
       let total = tf.scalar(0);
       for (let s = 1; s <= unroll; s++) {
         const predicted = step(feature, tokensAt(rows, s));
         const target = features(rows, s);
         const regression = tf.losses.huberLoss(target, predicted);
         const teacher = tf.softmax(tf.matMul(target, table, false, true));
-        const classification = tf.losses.softmaxCrossEntropy(teacher, tf.matMul(predicted, table, false, true));
-        total = tf.add(total, tf.div(tf.add(regression, tf.mul(classification, tokenLossWeight)), unroll));
+        const classification = tf.losses.softmaxCrossEntropy(
+          teacher,
+          tf.matMul(predicted, table, false, true),
+        );
+        total = tf.add(
+          total,
+          tf.div(tf.add(regression, tf.mul(classification, tokenLossWeight)), unroll),
+        );
         feature = predicted;
       }
       return total as tf.Scalar;
@@ -123,7 +167,10 @@ export async function trainEagle(
       }
     });
   }
-  const heldOut = { top1: top1 / Math.max(1, test.length), meanAcceptedChain: accepted / Math.max(1, test.length) };
+  const heldOut = {
+    top1: top1 / Math.max(1, test.length),
+    meanAcceptedChain: accepted / Math.max(1, test.length),
+  };
   const weights: EagleWeights = {
     model: dataset.model,
     vocabSize,
@@ -133,7 +180,12 @@ export async function trainEagle(
     up: { weight: loop.values['up.weight'], bias: loop.values['up.bias'] },
     down: { weight: loop.values['down.weight'], bias: loop.values['down.bias'] },
     training: {
-      data: { ...dataset.options, sequences: dataset.offsets.length - 1, trainPositions: train.length, heldOutPositions: test.length },
+      data: {
+        ...dataset.options,
+        sequences: dataset.offsets.length - 1,
+        trainPositions: train.length,
+        heldOutPositions: test.length,
+      },
       steps: options.steps,
       batchSize: options.batchSize,
       learningRate: options.learningRate,
@@ -143,7 +195,11 @@ export async function trainEagle(
       tokenLossWeight,
       backend: `tfjs-${options.backend}`,
       finalLoss: loop.losses.at(-1)?.loss,
-      heldOut: { top1: Number(heldOut.top1.toFixed(4)), meanAcceptedChain: Number(heldOut.meanAcceptedChain.toFixed(4)), depth: evalDepth },
+      heldOut: {
+        top1: Number(heldOut.top1.toFixed(4)),
+        meanAcceptedChain: Number(heldOut.meanAcceptedChain.toFixed(4)),
+        depth: evalDepth,
+      },
     },
   };
   for (const variable of Object.values(variables)) variable.dispose();

@@ -26,7 +26,10 @@ function positions(dataset: Dataset, sequences: [number, number], heads: number)
 }
 
 /** Splits sequences into training and held-out ranges. */
-export function splitSequences(dataset: Dataset, holdout: number): { train: [number, number]; test: [number, number] } {
+export function splitSequences(
+  dataset: Dataset,
+  holdout: number,
+): { train: [number, number]; test: [number, number] } {
   const count = dataset.offsets.length - 1;
   const test = Math.min(count - 1, Math.max(1, Math.round(count * holdout)));
   return { train: [0, count - test], test: [count - test, count] };
@@ -43,11 +46,24 @@ export async function trainMedusa(
   lmHead: Float32Array,
   vocabSize: number,
   options: TrainMedusaOptions,
-): Promise<{ weights: MedusaWeights; accuracy: number[][]; losses: { step: number; loss: number }[]; positionsPerSecond: number }> {
+): Promise<{
+  weights: MedusaWeights;
+  accuracy: number[][];
+  losses: { step: number; loss: number }[];
+  positionsPerSecond: number;
+}> {
   const { heads = 4, treeSize = 24, topK = 8, holdout = 0.1 } = options;
   const H = dataset.hiddenSize;
-  if (lmHead.length !== vocabSize * H) throw new InvalidArgumentError({ argument: 'lmHead', message: `must hold vocab × hidden = ${vocabSize * H} floats.` });
-  if (!Number.isInteger(heads) || heads < 1) throw new InvalidArgumentError({ argument: 'heads', message: `must be a positive integer, got ${heads}.` });
+  if (lmHead.length !== vocabSize * H)
+    throw new InvalidArgumentError({
+      argument: 'lmHead',
+      message: `must hold vocab × hidden = ${vocabSize * H} floats.`,
+    });
+  if (!Number.isInteger(heads) || heads < 1)
+    throw new InvalidArgumentError({
+      argument: 'heads',
+      message: `must be a positive integer, got ${heads}.`,
+    });
   await useTrainBackend(options.backend);
   const split = splitSequences(dataset, holdout);
   const train = positions(dataset, split.train, heads);
@@ -55,12 +71,28 @@ export async function trainMedusa(
   const variables: Record<string, tf.Variable> = {};
   for (let k = 0; k < heads; k++) {
     variables[`head${k}.weight`] = tf.variable(tf.zeros([H, H]), true, `head${k}.weight`);
-    variables[`head${k}.bias`] = tf.variable(tf.tensor1d(seededUniform(H, 1e-3, options.seed + k)), true, `head${k}.bias`);
-    variables[`head${k}.lmHead`] = tf.variable(tf.tensor2d(lmHead, [vocabSize, H]), true, `head${k}.lmHead`);
+    variables[`head${k}.bias`] = tf.variable(
+      tf.tensor1d(seededUniform(H, 1e-3, options.seed + k)),
+      true,
+      `head${k}.bias`,
+    );
+    variables[`head${k}.lmHead`] = tf.variable(
+      tf.tensor2d(lmHead, [vocabSize, H]),
+      true,
+      `head${k}.lmHead`,
+    );
   }
   const headLogits = (hidden: tf.Tensor2D, k: number) => {
-    const z = tf.add(tf.matMul(hidden, variables[`head${k}.weight`], false, true), variables[`head${k}.bias`]);
-    return tf.matMul(tf.add(hidden, tf.mul(z, tf.sigmoid(z))), variables[`head${k}.lmHead`], false, true) as tf.Tensor2D;
+    const z = tf.add(
+      tf.matMul(hidden, variables[`head${k}.weight`], false, true),
+      variables[`head${k}.bias`],
+    );
+    return tf.matMul(
+      tf.add(hidden, tf.mul(z, tf.sigmoid(z))),
+      variables[`head${k}.lmHead`],
+      false,
+      true,
+    ) as tf.Tensor2D;
   };
   const batchOf = (rows: ArrayLike<number>) => {
     const hidden = new Float32Array(rows.length * H);
@@ -83,7 +115,10 @@ export async function trainMedusa(
       const { hidden, labels } = batchOf(Array.from(indices, i => train[i]));
       let total = tf.scalar(0);
       for (let k = 0; k < heads; k++) {
-        const loss = tf.losses.softmaxCrossEntropy(tf.oneHot(tf.tensor1d(labels[k], 'int32'), vocabSize), headLogits(hidden, k));
+        const loss = tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels[k], 'int32'), vocabSize),
+          headLogits(hidden, k),
+        );
         total = tf.add(total, tf.mul(loss, decay[k] / decaySum));
       }
       return total as tf.Scalar;
@@ -100,12 +135,14 @@ export async function trainMedusa(
         const { indices } = tf.topk(headLogits(hidden, k), topK);
         const top = indices.dataSync();
         for (let i = 0; i < rows.length; i++) {
-          for (let rank = 0; rank < topK; rank++) if (top[i * topK + rank] === labels[k][i]) accuracy[k][rank]++;
+          for (let rank = 0; rank < topK; rank++)
+            if (top[i * topK + rank] === labels[k][i]) accuracy[k][rank]++;
         }
       }
     });
   }
-  for (const row of accuracy) for (let rank = 0; rank < topK; rank++) row[rank] /= Math.max(1, test.length);
+  for (const row of accuracy)
+    for (let rank = 0; rank < topK; rank++) row[rank] /= Math.max(1, test.length);
   const tree = buildSparseTree(accuracy, treeSize);
   const weights: MedusaWeights = {
     model: dataset.model,
@@ -118,7 +155,12 @@ export async function trainMedusa(
       lmHead: loop.values[`head${k}.lmHead`],
     })),
     training: {
-      data: { ...dataset.options, sequences: dataset.offsets.length - 1, trainPositions: train.length, heldOutPositions: test.length },
+      data: {
+        ...dataset.options,
+        sequences: dataset.offsets.length - 1,
+        trainPositions: train.length,
+        heldOutPositions: test.length,
+      },
       steps: options.steps,
       batchSize: options.batchSize,
       learningRate: options.learningRate,

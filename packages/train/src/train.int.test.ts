@@ -31,7 +31,9 @@ describe('@decodekit/train on stories260K', () => {
     const again = await loadOrGenerateDataset(model, options, directory);
     expect(again.cached).toBe(true);
     expect(Array.from(again.dataset.tokens)).toEqual(Array.from(first.dataset.tokens));
-    expect(Array.from(again.dataset.hidden.subarray(0, 256))).toEqual(Array.from(first.dataset.hidden.subarray(0, 256)));
+    expect(Array.from(again.dataset.hidden.subarray(0, 256))).toEqual(
+      Array.from(first.dataset.hidden.subarray(0, 256)),
+    );
     const { dataset } = first;
     expect(dataset.hidden.length).toBe(dataset.tokens.length * model.info.hiddenSize);
     expect(dataset.tokens[dataset.offsets[2]]).toBe(model.info.bosTokenId);
@@ -47,30 +49,57 @@ describe('@decodekit/train on stories260K', () => {
     }
     expect(best).toBe(dataset.tokens[r + 1]);
     const other = await generateDataset(model, { ...options, count: 2, seed: 4 });
-    expect(Array.from(other.tokens.subarray(0, 20))).not.toEqual(Array.from(dataset.tokens.subarray(0, 20)));
-    const corpus = await generateDataset(model, { ...options, count: 2, length: 24, prompts: ['Tom had a red ball.', 'Lily wanted to bake a cake.'] });
+    expect(Array.from(other.tokens.subarray(0, 20))).not.toEqual(
+      Array.from(dataset.tokens.subarray(0, 20)),
+    );
+    const corpus = await generateDataset(model, {
+      ...options,
+      count: 2,
+      length: 24,
+      prompts: ['Tom had a red ball.', 'Lily wanted to bake a cake.'],
+    });
     const second = Array.from(corpus.tokens.subarray(corpus.offsets[1], corpus.offsets[2]));
-    expect(second.slice(0, 1 + model.tokenizer.encode('Lily wanted to bake a cake.').length)).toEqual([1, ...model.tokenizer.encode('Lily wanted to bake a cake.')]);
-    await expect(generateDataset(model, { ...options, length: 10_000 })).rejects.toThrow(/context length/);
+    expect(
+      second.slice(0, 1 + model.tokenizer.encode('Lily wanted to bake a cake.').length),
+    ).toEqual([1, ...model.tokenizer.encode('Lily wanted to bake a cake.')]);
+    await expect(generateDataset(model, { ...options, length: 10_000 })).rejects.toThrow(
+      /context length/,
+    );
   });
 
   it('trains Medusa heads deterministically, resumes from a checkpoint on the same curve, and the heads decode exactly', async () => {
     const model = await loadReferenceModel();
     const { dataset } = await loadOrGenerateDataset(model, options, directory);
     const table = tableOf(model);
-    const loop = { batchSize: 16, learningRate: 0.01, seed: 1, backend: 'wasm' as const, logEvery: 1, heads: 2, treeSize: 6, holdout: 0.34 };
+    const loop = {
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 1,
+      backend: 'wasm' as const,
+      logEvery: 1,
+      heads: 2,
+      treeSize: 6,
+      holdout: 0.34,
+    };
     const whole = await trainMedusa(dataset, table, 512, { ...loop, steps: 8 });
     const checkpoint = join(directory, 'medusa-checkpoint.json');
     await trainMedusa(dataset, table, 512, { ...loop, steps: 4, checkpoint });
     const resumed = await trainMedusa(dataset, table, 512, { ...loop, steps: 8, checkpoint });
     expect(resumed.losses.map(entry => entry.loss)).toEqual(whole.losses.map(entry => entry.loss));
-    expect(Array.from(resumed.weights.heads[1].weight)).toEqual(Array.from(whole.weights.heads[1].weight));
+    expect(Array.from(resumed.weights.heads[1].weight)).toEqual(
+      Array.from(whole.weights.heads[1].weight),
+    );
     expect(whole.losses.at(-1)?.loss).toBeLessThan(whole.losses[0].loss);
     const weights = parseMedusaWeights(serializeMedusaWeights(whole.weights));
     expect(weights.tree).toHaveLength(6);
     const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
-    const drafted = await createDecoder({ model }).use(speculative({ drafter: medusa({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
+    const reference = await createDecoder({ model }).generate(prompt, {
+      maxTokens: 30,
+      temperature: 0,
+    });
+    const drafted = await createDecoder({ model })
+      .use(speculative({ drafter: medusa({ weights }) }))
+      .generate(prompt, { maxTokens: 30, temperature: 0 });
     expect(drafted.tokens).toEqual(reference.tokens);
   });
 
@@ -92,23 +121,43 @@ describe('@decodekit/train on stories260K', () => {
     expect(result.heldOut.meanAcceptedChain).toBeGreaterThanOrEqual(0);
     const weights = parseEagleWeights(serializeEagleWeights(result.weights));
     const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
-    const drafted = await createDecoder({ model }).use(speculative({ drafter: eagle({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
+    const reference = await createDecoder({ model }).generate(prompt, {
+      maxTokens: 30,
+      temperature: 0,
+    });
+    const drafted = await createDecoder({ model })
+      .use(speculative({ drafter: eagle({ weights }) }))
+      .generate(prompt, { maxTokens: 30, temperature: 0 });
     expect(drafted.tokens).toEqual(reference.tokens);
   });
 
   it('trains the FSPAD drafter (split head / regression halves) and decodes exactly with it', async () => {
     const model = await loadReferenceModel();
     const { dataset } = await loadOrGenerateDataset(model, options, directory);
-    const train = { steps: 6, batchSize: 16, learningRate: 0.01, seed: 4, backend: 'wasm' as const, logEvery: 1, unroll: 2, innerSize: 32, holdout: 0.34 };
+    const train = {
+      steps: 6,
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 4,
+      backend: 'wasm' as const,
+      logEvery: 1,
+      unroll: 2,
+      innerSize: 32,
+      holdout: 0.34,
+    };
     const result = await trainFspad(dataset, tableOf(model), 512, train);
     const again = await trainFspad(dataset, tableOf(model), 512, train);
     expect(again.losses).toEqual(result.losses);
     expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
     const weights = parseFspadWeights(serializeFspadWeights(result.weights));
     const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, { maxTokens: 30, temperature: 0 });
-    const drafted = await createDecoder({ model }).use(speculative({ drafter: fspad({ weights }) })).generate(prompt, { maxTokens: 30, temperature: 0 });
+    const reference = await createDecoder({ model }).generate(prompt, {
+      maxTokens: 30,
+      temperature: 0,
+    });
+    const drafted = await createDecoder({ model })
+      .use(speculative({ drafter: fspad({ weights }) }))
+      .generate(prompt, { maxTokens: 30, temperature: 0 });
     expect(drafted.tokens).toEqual(reference.tokens);
   });
 });

@@ -1,6 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InvalidArgumentError, ModelFormatError, decodeFloats, encodeFloats, invariant, seededRandom } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  ModelFormatError,
+  decodeFloats,
+  encodeFloats,
+  invariant,
+  seededRandom,
+} from '@decodekit/core';
 import { tf, useTrainBackend, type TrainBackend } from './tf-backend.js';
 
 /** Options every training loop shares. */
@@ -42,13 +49,20 @@ export interface LoopResult {
 export function checkLoopOptions(options: LoopOptions): void {
   const positive = (argument: string, value: number, integer = true) => {
     if (!(value > 0) || (integer && !Number.isInteger(value))) {
-      throw new InvalidArgumentError({ argument, message: `must be a positive ${integer ? 'integer' : 'number'}, got ${value}.` });
+      throw new InvalidArgumentError({
+        argument,
+        message: `must be a positive ${integer ? 'integer' : 'number'}, got ${value}.`,
+      });
     }
   };
   positive('steps', options.steps);
   positive('batchSize', options.batchSize);
   positive('learningRate', options.learningRate, false);
-  if (!Number.isSafeInteger(options.seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be an integer, got ${options.seed}.` });
+  if (!Number.isSafeInteger(options.seed))
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be an integer, got ${options.seed}.`,
+    });
   if (options.checkpointEvery !== undefined) positive('checkpointEvery', options.checkpointEvery);
   if (options.logEvery !== undefined) positive('logEvery', options.logEvery);
 }
@@ -60,7 +74,13 @@ export function seededUniform(length: number, scale: number, seed: number): Floa
 }
 
 /** Batch `step` of a seeded shuffle of `count` samples: epoch e is the permutation seeded by seed + e. */
-export function batchIndices(count: number, batchSize: number, step: number, seed: number, cache: Map<number, Int32Array>): Int32Array {
+export function batchIndices(
+  count: number,
+  batchSize: number,
+  step: number,
+  seed: number,
+  cache: Map<number, Int32Array>,
+): Int32Array {
   const out = new Int32Array(batchSize);
   for (let i = 0; i < batchSize; i++) {
     const position = step * batchSize + i;
@@ -88,7 +108,12 @@ interface CheckpointFile {
   seed: number;
   variables: Record<string, string>;
   /** Adam's state: its iteration count (int32, kept as numbers) and moments (float32, base64). */
-  optimizer: { name: string; shape: number[]; dtype: 'float32' | 'int32'; values: string | number[] }[];
+  optimizer: {
+    name: string;
+    shape: number[];
+    dtype: 'float32' | 'int32';
+    values: string | number[];
+  }[];
   losses: { step: number; loss: number }[];
 }
 
@@ -114,7 +139,10 @@ export async function runLoop({
   const logEvery = options.logEvery ?? 25;
   await useTrainBackend(options.backend);
   if (sampleCount < options.batchSize) {
-    throw new InvalidArgumentError({ argument: 'batchSize', message: `${options.batchSize} is more than the ${sampleCount} training samples; generate more data or lower it.` });
+    throw new InvalidArgumentError({
+      argument: 'batchSize',
+      message: `${options.batchSize} is more than the ${sampleCount} training samples; generate more data or lower it.`,
+    });
   }
   const optimizer = tf.train.adam(options.learningRate);
   const varList = Object.values(variables);
@@ -122,17 +150,25 @@ export async function runLoop({
   let losses: { step: number; loss: number }[] = [];
   if (options.checkpoint && existsSync(options.checkpoint)) {
     const saved = JSON.parse(readFileSync(options.checkpoint, 'utf8')) as CheckpointFile;
-    if (saved.format !== 'decodekit-train-checkpoint/1' || saved.kind !== kind || saved.seed !== options.seed) {
+    if (
+      saved.format !== 'decodekit-train-checkpoint/1' ||
+      saved.kind !== kind ||
+      saved.seed !== options.seed
+    ) {
       throw new ModelFormatError({
         path: options.checkpoint,
         message: `is not a ${kind} checkpoint of seed ${options.seed}; delete it or pass another --checkpoint.`,
       });
     }
-    for (const [name, variable] of Object.entries(variables)) variable.assign(tf.tensor(decodeFloats(saved.variables[name]), variable.shape));
+    for (const [name, variable] of Object.entries(variables))
+      variable.assign(tf.tensor(decodeFloats(saved.variables[name]), variable.shape));
     await optimizer.setWeights(
       saved.optimizer.map(({ name, shape, dtype, values }) => ({
         name,
-        tensor: typeof values === 'string' ? tf.tensor(decodeFloats(values), shape) : tf.tensor(values, shape, dtype),
+        tensor:
+          typeof values === 'string'
+            ? tf.tensor(decodeFloats(values), shape)
+            : tf.tensor(values, shape, dtype),
       })),
     );
     start = saved.step;
@@ -146,11 +182,26 @@ export async function runLoop({
       kind,
       step,
       seed: options.seed,
-      variables: Object.fromEntries(Object.entries(variables).map(([name, variable]) => [name, encodeFloats(variable.dataSync() as Float32Array)])),
+      variables: Object.fromEntries(
+        Object.entries(variables).map(([name, variable]) => [
+          name,
+          encodeFloats(variable.dataSync() as Float32Array),
+        ]),
+      ),
       optimizer: optimizerWeights.map(({ name, tensor }) =>
         tensor.dtype === 'float32'
-          ? { name, shape: tensor.shape, dtype: 'float32' as const, values: encodeFloats(tensor.dataSync() as Float32Array) }
-          : { name, shape: tensor.shape, dtype: 'int32' as const, values: Array.from(tensor.dataSync()) },
+          ? {
+              name,
+              shape: tensor.shape,
+              dtype: 'float32' as const,
+              values: encodeFloats(tensor.dataSync() as Float32Array),
+            }
+          : {
+              name,
+              shape: tensor.shape,
+              dtype: 'int32' as const,
+              values: Array.from(tensor.dataSync()),
+            },
       ),
       losses,
     };
@@ -169,14 +220,20 @@ export async function runLoop({
       invariant(cost, 'minimize(returnCost = true) returns the cost');
       const loss = (await cost.data())[0];
       losses.push({ step: step + 1, loss });
-      positionsPerSecond = ((step + 1 - start) * options.batchSize) / ((performance.now() - began) / 1000);
+      positionsPerSecond =
+        ((step + 1 - start) * options.batchSize) / ((performance.now() - began) / 1000);
       options.onProgress?.({ step: step + 1, steps: options.steps, loss, positionsPerSecond });
     }
     cost?.dispose();
     if (options.checkpointEvery && (step + 1) % options.checkpointEvery === 0) await save(step + 1);
   }
   if (start < options.steps) await save(options.steps);
-  const values = Object.fromEntries(Object.entries(variables).map(([name, variable]) => [name, Float32Array.from(variable.dataSync() as Float32Array)]));
+  const values = Object.fromEntries(
+    Object.entries(variables).map(([name, variable]) => [
+      name,
+      Float32Array.from(variable.dataSync() as Float32Array),
+    ]),
+  );
   optimizer.dispose();
   return { losses, values, positionsPerSecond, resumedFrom: start };
 }

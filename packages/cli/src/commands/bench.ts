@@ -26,8 +26,14 @@ const SWEEP_CRITERION = `sum of median ms of one forward at k = ${SWEEP_KS.join(
 
 function parseThreads(text: string): number[] {
   const values = [...new Set(text.split(',').map(part => Number(part.trim())))];
-  if (values.length === 0 || values.some(value => !Number.isInteger(value) || value < 1 || value > 256)) {
-    throw new InvalidArgumentError({ argument: '--threads', message: `expected a comma-separated list of thread counts such as 1,2; got "${text}".` });
+  if (
+    values.length === 0 ||
+    values.some(value => !Number.isInteger(value) || value < 1 || value > 256)
+  ) {
+    throw new InvalidArgumentError({
+      argument: '--threads',
+      message: `expected a comma-separated list of thread counts such as 1,2; got "${text}".`,
+    });
   }
   return values;
 }
@@ -56,7 +62,9 @@ async function sweepThreads(
     const curve = await measureCostCurve(model, { ks: SWEEP_KS, repeats: 10 });
     const score = curve.reduce((sum, point) => sum + point.ms_median, 0);
     sweep.push({ threads: count, score_ms: score, cost_curve: curve });
-    process.stderr.write(`threads sweep ${model.info.name}: ${count} thread(s) ${score.toFixed(2)} ms\n`);
+    process.stderr.write(
+      `threads sweep ${model.info.name}: ${count} thread(s) ${score.toFixed(2)} ms\n`,
+    );
     if (!best || score < best.score) {
       if (best) await best.model.dispose();
       best = { model, threads: count, score };
@@ -76,35 +84,72 @@ async function sweepThreads(
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('Run AR and each strategy side by side; check identity at T = 0; write bench.json, bench.md, bench.svg.')
+    .description(
+      'Run AR and each strategy side by side; check identity at T = 0; write bench.json, bench.md, bench.svg.',
+    )
     .addHelpText('after', strategyHelp)
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
     .option('--dtype <dtype>', DTYPE_HELP)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
-    .option('--prompts <file>', 'JSONL prompt set with id, prompt, max_tokens (repeatable)', collect, [])
+    .option(
+      '--prompts <file>',
+      'JSONL prompt set with id, prompt, max_tokens (repeatable)',
+      collect,
+      [],
+    )
     .option('--limit <n>', 'use only the first n prompts of each prompt file', number('--limit'))
-    .option('--strategies <list>', 'comma-separated strategy specs (NAME[:k=v;...] uses ; between options here)', 'ar,prompt-lookup,token-recycling')
+    .option(
+      '--strategies <list>',
+      'comma-separated strategy specs (NAME[:k=v;...] uses ; between options here)',
+      'ar,prompt-lookup,token-recycling',
+    )
     .option('--max-tokens <n>', 'override every prompt’s max_tokens', number('--max-tokens'))
-    .option('--temperature <t>', '0 = greedy (identity is checked only at 0)', number('--temperature'), 0)
+    .option(
+      '--temperature <t>',
+      '0 = greedy (identity is checked only at 0)',
+      number('--temperature'),
+      0,
+    )
     .option('--seed <s>', 'base seed', number('--seed'), 0)
     .option('--repeats <n>', 'passes over the prompt set', number('--repeats'), 1)
     .option('--draft-model <ref>', 'draft model for the draft-model strategy')
     .option('--out <dir>', 'report folder', '.bench/latest')
     .option('--no-cost-curve', 'skip the cost-vs-k measurements')
     .option('--no-transformers', 'skip the transformers.js comparison')
-    .option('--plain-model <ref>', 'plain export of the same model for transformers.js (e.g. `decodekit convert --twin 100M --plain`); default: --model’s plain export')
-    .option('--random-model', 'also measure the cost curve of a seeded random ~25M-parameter model', true)
+    .option(
+      '--plain-model <ref>',
+      'plain export of the same model for transformers.js (e.g. `decodekit convert --twin 100M --plain`); default: --model’s plain export',
+    )
+    .option(
+      '--random-model',
+      'also measure the cost curve of a seeded random ~25M-parameter model',
+      true,
+    )
     .option('--no-random-model', 'skip the seeded random model’s cost curve')
-    .option('--threads <list>', 'ONNX Runtime intra-op threads to sweep on the CPU backend (target and draft model); the fastest per model is used and recorded', '1,2')
+    .option(
+      '--threads <list>',
+      'ONNX Runtime intra-op threads to sweep on the CPU backend (target and draft model); the fastest per model is used and recorded',
+      '1,2',
+    )
     .action(async options => {
-      const files: string[] = options.prompts.length > 0 ? options.prompts : ['bench/stories.jsonl'];
+      const files: string[] =
+        options.prompts.length > 0 ? options.prompts : ['bench/stories.jsonl'];
       if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 1)) {
-        throw new InvalidArgumentError({ argument: '--limit', message: `must be a positive integer, got ${options.limit}.` });
+        throw new InvalidArgumentError({
+          argument: '--limit',
+          message: `must be a positive integer, got ${options.limit}.`,
+        });
       }
       const prompts: BenchPrompt[] = (
-        await Promise.all(files.map(async file => (await readPromptSet(resolve(file))).slice(0, options.limit)))
+        await Promise.all(
+          files.map(async file => (await readPromptSet(resolve(file))).slice(0, options.limit)),
+        )
       ).flat();
-      if (prompts.length === 0) throw new InvalidArgumentError({ argument: '--prompts', message: 'the prompt files hold no prompts.' });
+      if (prompts.length === 0)
+        throw new InvalidArgumentError({
+          argument: '--prompts',
+          message: 'the prompt files hold no prompts.',
+        });
       const threads = parseThreads(String(options.threads));
       const sweeping = options.backend === 'cpu' && threads.length > 1;
       let model: LoadedModel;
@@ -123,7 +168,10 @@ export function registerBench(program: Command): void {
           await draft.model.dispose();
         }
       } else {
-        model = await loadForCli(options.model, options.backend, { dtype: options.dtype, intraOpNumThreads: options.backend === 'cpu' ? threads[0] : undefined });
+        model = await loadForCli(options.model, options.backend, {
+          dtype: options.dtype,
+          intraOpNumThreads: options.backend === 'cpu' ? threads[0] : undefined,
+        });
         if (options.costCurve) {
           process.stderr.write('measuring the cost of one forward with k rows...\n');
           costCurve = await measureCostCurve(model);
@@ -132,10 +180,19 @@ export function registerBench(program: Command): void {
       const modelLabel = twinLabelOf(model);
       if (modelLabel) process.stderr.write(`${model.info.name} is a cost twin: ${modelLabel}\n`);
       const loaded: LoadedModel[] = [];
-      const environment: StrategyEnvironment = { model, draftModel: options.draftModel, backend: options.backend, draftThreads, loaded };
+      const environment: StrategyEnvironment = {
+        model,
+        draftModel: options.draftModel,
+        backend: options.backend,
+        draftThreads,
+        loaded,
+      };
       try {
         const strategies: BenchStrategy[] = [];
-        for (const spec of String(options.strategies).split(',').map(s => s.trim()).filter(Boolean)) {
+        for (const spec of String(options.strategies)
+          .split(',')
+          .map(s => s.trim())
+          .filter(Boolean)) {
           if (spec === 'ar' || spec === 'autoregressive') continue; // AR always runs as the baseline
           // One instance per strategy for the whole run: drafters that learn (Token Recycling) keep learning,
           // as they do for a user whose decoder serves many requests.
@@ -159,7 +216,9 @@ export function registerBench(program: Command): void {
             else if (progress.completed % 25 === 0) process.stderr.write(`${line}\n`);
           },
         });
-        process.stderr.write(`\rbenchmarked ${prompts.length} prompts × ${strategies.length + 1} strategies in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stderr.write(
+          `\rbenchmarked ${prompts.length} prompts × ${strategies.length + 1} strategies in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        );
         if (Object.keys(threadChoices).length > 0) result.threads = threadChoices;
         if (costCurve) {
           result.cost_curve = { [model.info.name]: costCurve };
@@ -171,7 +230,10 @@ export function registerBench(program: Command): void {
         if (options.transformers) {
           process.stderr.write('running transformers.js generate() on the --plain export...\n');
           try {
-            const folder = await resolveModel(options.plainModel ?? options.model, { plain: true, dtype: options.dtype });
+            const folder = await resolveModel(options.plainModel ?? options.model, {
+              plain: true,
+              dtype: options.dtype,
+            });
             const ours = await createCpuBackend().load(folder);
             try {
               const first = prompts[0];
@@ -185,7 +247,9 @@ export function registerBench(program: Command): void {
               await ours.dispose();
             }
           } catch (error) {
-            process.stderr.write(`transformers.js comparison skipped: ${(error as Error).message}\n`);
+            process.stderr.write(
+              `transformers.js comparison skipped: ${(error as Error).message}\n`,
+            );
           }
         }
         const written = await writeReports(result, options.out);

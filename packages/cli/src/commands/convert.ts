@@ -29,7 +29,10 @@ interface ConvertOptions {
 function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
   return (raw: string): TValue => {
     if (!(allowed as readonly string[]).includes(raw)) {
-      throw new InvalidArgumentError({ argument, message: `use one of ${allowed.join(', ')}, got "${raw}".` });
+      throw new InvalidArgumentError({
+        argument,
+        message: `use one of ${allowed.join(', ')}, got "${raw}".`,
+      });
     }
     return raw as TValue;
   };
@@ -57,7 +60,11 @@ async function llama2cInputs(
     const tokenizerPath = tokenizer ?? found?.tokenizer;
     if (checkpoint && tokenizerPath) {
       // A known model's twin is named after its id's last part (stories260K, llama2xs).
-      return { checkpoint, tokenizer: tokenizerPath, name: known ? basename(known.ref) : undefined };
+      return {
+        checkpoint,
+        tokenizer: tokenizerPath,
+        name: known ? basename(known.ref) : undefined,
+      };
     }
   }
   throw new InvalidArgumentError({
@@ -76,21 +83,39 @@ export function registerConvert(program: Command): void {
       'Convert a llama2.c checkpoint (file, folder or known id) and its tokenizer into a model folder (ONNX + tokenizer.json); ' +
         'with --twin, a cost twin: the same function at the cost of a bigger model.',
     )
-    .option('--tokenizer <file>', 'llama2.c tokenizer (tok512.bin style); default: the one beside the checkpoint')
+    .option(
+      '--tokenizer <file>',
+      'llama2.c tokenizer (tok512.bin style); default: the one beside the checkpoint',
+    )
     .requiredOption('--out <dir>', 'output model folder')
     .option('--plain', 'emit only the standard Hugging Face I/O (no decodekit extensions)', false)
-    .option('--twin <size>', 'cost twin of this many parameters: 25M, 100M, 400M, ... (MLP widened with zero down-projections)')
+    .option(
+      '--twin <size>',
+      'cost twin of this many parameters: 25M, 100M, 400M, ... (MLP widened with zero down-projections)',
+    )
     .option('--seed <n>', 'seed of a twin’s added random weights', number('--seed'), 0)
     .option('--overwrite', 'replace an existing output folder', false)
-    .option('--dtype <dtype>', `weights and I/O: ${GRAPH_DTYPES.join(' | ')}`, oneOf('--dtype', GRAPH_DTYPES), 'fp32')
+    .option(
+      '--dtype <dtype>',
+      `weights and I/O: ${GRAPH_DTYPES.join(' | ')}`,
+      oneOf('--dtype', GRAPH_DTYPES),
+      'fp32',
+    )
     .option(
       '--layout <layout>',
       'single (onnx/model.onnx) | merged (decoder_model_merged.onnx, use_cache_branch) | split (decoder_model + decoder_with_past_model)',
       oneOf('--layout', GRAPH_LAYOUTS),
       'single',
     )
-    .option('--no-position-ids', 'no position_ids input: positions count from the cache (needs --plain)')
-    .option('--logits-to-keep', 'add a num_logits_to_keep input, as transformers.js exports have', false)
+    .option(
+      '--no-position-ids',
+      'no position_ids input: positions count from the cache (needs --plain)',
+    )
+    .option(
+      '--logits-to-keep',
+      'add a num_logits_to_keep input, as transformers.js exports have',
+      false,
+    )
     .option(
       '--attention <kind>',
       'decomposed | group-query (com.microsoft GroupQueryAttention, as onnxruntime-genai writes; needs --plain)',
@@ -104,18 +129,27 @@ export function registerConvert(program: Command): void {
           message: 'a graph without position_ids cannot take tree attention; add --plain.',
         });
       }
-      if (options.attention === 'group-query' && (!options.plain || options.dtype === 'fp16' || options.dtype === 'q4f16')) {
+      if (
+        options.attention === 'group-query' &&
+        (!options.plain || options.dtype === 'fp16' || options.dtype === 'q4f16')
+      ) {
         throw new InvalidArgumentError({
           argument: '--attention',
-          message: 'group-query attention is built for plain graphs with float32 I/O; add --plain and use --dtype fp32, q8 or q4.',
+          message:
+            'group-query attention is built for plain graphs with float32 I/O; add --plain and use --dtype fp32, q8 or q4.',
         });
       }
       const variantChosen =
-        options.dtype !== 'fp32' || options.layout !== 'single' || !options.positionIds || options.logitsToKeep || options.attention !== 'decomposed';
+        options.dtype !== 'fp32' ||
+        options.layout !== 'single' ||
+        !options.positionIds ||
+        options.logitsToKeep ||
+        options.attention !== 'decomposed';
       if (options.twin !== undefined && variantChosen) {
         throw new InvalidArgumentError({
           argument: '--twin',
-          message: 'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention.',
+          message:
+            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention.',
         });
       }
       const inputs = await llama2cInputs(ref, options.tokenizer);
@@ -137,17 +171,24 @@ export function registerConvert(program: Command): void {
           options.logitsToKeep ? 'num_logits_to_keep' : undefined,
           options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
         ].filter(Boolean);
-        process.stderr.write(`wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`);
+        process.stderr.write(
+          `wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`,
+        );
         return;
       }
       const started = Date.now();
-      const { folder, twin, dataBytes } = await convertLlama2cToTwin(inputs.checkpoint, inputs.tokenizer, options.out, {
-        size: options.twin,
-        seed: options.seed,
-        plain: options.plain,
-        name: inputs.name,
-        overwrite: options.overwrite,
-      });
+      const { folder, twin, dataBytes } = await convertLlama2cToTwin(
+        inputs.checkpoint,
+        inputs.tokenizer,
+        options.out,
+        {
+          size: options.twin,
+          seed: options.seed,
+          plain: options.plain,
+          name: inputs.name,
+          overwrite: options.overwrite,
+        },
+      );
       process.stderr.write(
         `wrote ${folder}: twin (${twin.label}), ${(twin.parameters / 1e6).toFixed(1)}M parameters, ` +
           `${(dataBytes / 2 ** 20).toFixed(0)} MiB of weights, in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,

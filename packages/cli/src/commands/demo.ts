@@ -12,7 +12,9 @@ const PROMPT =
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('Generate with AR and with speculative strategies side by side: identical text, speedup and τ.')
+    .description(
+      'Generate with AR and with speculative strategies side by side: identical text, speedup and τ.',
+    )
     .option('--model <ref>', 'model', DEFAULT_MODEL)
     .option('--backend <name>', 'cpu | wasm | webgpu | cuda[:N]', 'cpu')
     .action(async options => {
@@ -20,8 +22,14 @@ export function registerDemo(program: Command): void {
       try {
         const contenders = [
           { name: 'autoregressive', decoder: createDecoder({ model }) },
-          { name: 'prompt-lookup', decoder: createDecoder({ model }).use(speculative({ drafter: promptLookup() })) },
-          { name: 'token-recycling', decoder: createDecoder({ model }).use(speculative({ drafter: tokenRecycling() })) },
+          {
+            name: 'prompt-lookup',
+            decoder: createDecoder({ model }).use(speculative({ drafter: promptLookup() })),
+          },
+          {
+            name: 'token-recycling',
+            decoder: createDecoder({ model }).use(speculative({ drafter: tokenRecycling() })),
+          },
         ];
         const runs = new Map<string, GenerateResult[]>();
         // Interleaved repeats after a warm-up, so machine noise hits every contender alike.

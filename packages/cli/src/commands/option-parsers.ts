@@ -4,7 +4,11 @@ import { InvalidArgumentError } from '@decodekit/core';
 export function number(name: string) {
   return (raw: string): number => {
     const value = Number(raw);
-    if (!Number.isFinite(value)) throw new InvalidArgumentError({ argument: name, message: `expected a number, got "${raw}".` });
+    if (!Number.isFinite(value))
+      throw new InvalidArgumentError({
+        argument: name,
+        message: `expected a number, got "${raw}".`,
+      });
     return value;
   };
 }

@@ -2,7 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readPromptSet } from '@decodekit/bench';
 import type { LoadedModel } from '@decodekit/core';
-import { collectAcceptanceSamples, evaluateAcceptanceHead, fitAcceptanceHead } from '@decodekit/strategy-specdec-pp';
+import {
+  collectAcceptanceSamples,
+  evaluateAcceptanceHead,
+  fitAcceptanceHead,
+} from '@decodekit/strategy-specdec-pp';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { collect, number } from './option-parsers.js';
@@ -25,9 +29,21 @@ export async function fitHeadForPair({
 }) {
   const train = prompts.slice(0, Math.max(1, prompts.length - holdout));
   const test = prompts.slice(train.length);
-  const { head, samples } = await fitAcceptanceHead({ target, draft, prompts: train, temperature, rejectionWeight });
-  const heldOut = test.length > 0 ? await collectAcceptanceSamples({ target, draft, prompts: test, temperature }) : [];
-  const calibration = heldOut.length > 0 ? evaluateAcceptanceHead(head, heldOut) : evaluateAcceptanceHead(head, samples);
+  const { head, samples } = await fitAcceptanceHead({
+    target,
+    draft,
+    prompts: train,
+    temperature,
+    rejectionWeight,
+  });
+  const heldOut =
+    test.length > 0
+      ? await collectAcceptanceSamples({ target, draft, prompts: test, temperature })
+      : [];
+  const calibration =
+    heldOut.length > 0
+      ? evaluateAcceptanceHead(head, heldOut)
+      : evaluateAcceptanceHead(head, samples);
   return { head, calibration, trainSamples: samples.length, heldOutSamples: heldOut.length };
 }
 
@@ -36,17 +52,32 @@ export function registerSpecdecPP(program: Command): void {
   const command = program.command('specdec-pp').description('SpecDec++ acceptance heads.');
   command
     .command('fit')
-    .description('Fit a logistic acceptance head on the pair’s own generations; report its calibration on held-out prompts.')
+    .description(
+      'Fit a logistic acceptance head on the pair’s own generations; report its calibration on held-out prompts.',
+    )
     .requiredOption('--draft-model <ref>', 'draft model (e.g. llama2xs)')
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
     .option('--prompts <file>', 'JSONL prompt set (repeatable)', collect, [])
     .option('--holdout <n>', 'last N prompts are held out for calibration', number('--holdout'), 10)
-    .option('--temperature <t>', '0: labels are greedy matches; > 0: min(1, p/q)', number('--temperature'), 0)
-    .option('--rejection-weight <w>', 'weight of rejected samples in the loss (the paper uses > 1)', number('--rejection-weight'), 6)
+    .option(
+      '--temperature <t>',
+      '0: labels are greedy matches; > 0: min(1, p/q)',
+      number('--temperature'),
+      0,
+    )
+    .option(
+      '--rejection-weight <w>',
+      'weight of rejected samples in the loss (the paper uses > 1)',
+      number('--rejection-weight'),
+      6,
+    )
     .requiredOption('--out <file>', 'head JSON to write')
     .action(async options => {
-      const files: string[] = options.prompts.length > 0 ? options.prompts : ['bench/stories.jsonl'];
-      const prompts = (await Promise.all(files.map(file => readPromptSet(resolve(file))))).flat().map(entry => String(entry.prompt));
+      const files: string[] =
+        options.prompts.length > 0 ? options.prompts : ['bench/stories.jsonl'];
+      const prompts = (await Promise.all(files.map(file => readPromptSet(resolve(file)))))
+        .flat()
+        .map(entry => String(entry.prompt));
       const target = await loadForCli(options.model, 'cpu');
       const draft = await loadForCli(options.draftModel, 'cpu');
       try {

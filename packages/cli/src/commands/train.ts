@@ -1,7 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readPromptSet } from '@decodekit/bench';
-import { InvalidArgumentError, UnsupportedCapabilityError, type LoadedModel } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type LoadedModel,
+} from '@decodekit/core';
 import { defaultCacheDir } from '@decodekit/models/node';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
 import { serializeFspadWeights } from '@decodekit/strategy-fspad';
@@ -17,27 +21,49 @@ const loadTrain = () => import('@decodekit/train');
 
 type Options = Record<string, string | number | boolean | undefined>;
 
-function addCommonOptions(command: Command, defaults: { steps: number; batchSize: number; learningRate: number }): Command {
+function addCommonOptions(
+  command: Command,
+  defaults: { steps: number; batchSize: number; learningRate: number },
+): Command {
   return command
     .option('--model <ref>', 'target model', DEFAULT_MODEL)
     .requiredOption('--out <dir>', 'folder for weights.json, losses.json and checkpoint.json')
     .option('--count <n>', 'sequences the target generates', number('--count'), 512)
     .option('--length <n>', 'tokens per sequence (BOS included)', number('--length'), 192)
-    .option('--sampled-prefix <n>', 'tokens sampled at T = 1 after BOS before the greedy continuation', number('--sampled-prefix'), 32)
-    .option('--prompts <file>', 'JSONL corpus of prompts (field "prompt") to continue instead of sampled prefixes')
+    .option(
+      '--sampled-prefix <n>',
+      'tokens sampled at T = 1 after BOS before the greedy continuation',
+      number('--sampled-prefix'),
+      32,
+    )
+    .option(
+      '--prompts <file>',
+      'JSONL corpus of prompts (field "prompt") to continue instead of sampled prefixes',
+    )
     .option('--seed <n>', 'seed of data, initialization and batch order', number('--seed'), 0)
     .option('--steps <n>', 'training steps', number('--steps'), defaults.steps)
     .option('--batch-size <n>', 'positions per step', number('--batch-size'), defaults.batchSize)
     .option('--lr <x>', 'Adam learning rate', number('--lr'), defaults.learningRate)
     .option('--backend <name>', `TensorFlow.js backend: ${TRAIN_BACKENDS.join(', ')}`, 'wasm')
     .option('--data-dir <dir>', 'dataset cache (default: <decodekit cache>/train)')
-    .option('--checkpoint <file>', 'checkpoint to resume from and write (default: <out>/checkpoint.json)')
-    .option('--checkpoint-every <n>', 'steps between checkpoints', number('--checkpoint-every'), 200);
+    .option(
+      '--checkpoint <file>',
+      'checkpoint to resume from and write (default: <out>/checkpoint.json)',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'steps between checkpoints',
+      number('--checkpoint-every'),
+      200,
+    );
 }
 
 async function prepare(options: Options) {
   if (!TRAIN_BACKENDS.includes(options.backend as TrainBackend)) {
-    throw new InvalidArgumentError({ argument: '--backend', message: `unknown training backend "${options.backend}"; use ${TRAIN_BACKENDS.join(' or ')}.` });
+    throw new InvalidArgumentError({
+      argument: '--backend',
+      message: `unknown training backend "${options.backend}"; use ${TRAIN_BACKENDS.join(' or ')}.`,
+    });
   }
   const model = await loadForCli(options.model, 'cpu');
   const lmHead = model.embeddingTable?.();
@@ -49,7 +75,9 @@ async function prepare(options: Options) {
       hint: 'training reads the target LM head (its tied embedding table): use a model converted by decodekit, not a --plain folder.',
     });
   }
-  const prompts = options.prompts ? (await readPromptSet(resolve(options.prompts))).map(entry => String(entry.prompt)) : undefined;
+  const prompts = options.prompts
+    ? (await readPromptSet(resolve(options.prompts))).map(entry => String(entry.prompt))
+    : undefined;
   const datasetOptions: DatasetOptions = {
     count: options.count,
     length: options.length,
@@ -60,9 +88,15 @@ async function prepare(options: Options) {
   const cacheDir = options.dataDir ? resolve(options.dataDir) : join(defaultCacheDir(), 'train');
   const started = performance.now();
   const { loadOrGenerateDataset } = await loadTrain();
-  const { dataset, cached, path } = await loadOrGenerateDataset(model, datasetOptions, cacheDir, (done, total) => {
-    if (done % 32 === 0 || done === total) process.stderr.write(`generating data: ${done}/${total} sequences\r`);
-  });
+  const { dataset, cached, path } = await loadOrGenerateDataset(
+    model,
+    datasetOptions,
+    cacheDir,
+    (done, total) => {
+      if (done % 32 === 0 || done === total)
+        process.stderr.write(`generating data: ${done}/${total} sequences\r`);
+    },
+  );
   process.stderr.write(
     `${cached ? 'read cached' : 'generated'} dataset ${path}: ${dataset.offsets.length - 1} sequences, ${dataset.tokens.length} positions (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
   );
@@ -94,7 +128,18 @@ function loopOptions(options: Options) {
 }
 
 function commandLine(kind: string, options: Options): string {
-  const flags = ['model', 'count', 'length', 'sampledPrefix', 'seed', 'steps', 'batchSize', 'lr', 'backend', ...(kind === 'medusa' ? ['heads', 'treeSize'] : ['unroll', 'inner'])];
+  const flags = [
+    'model',
+    'count',
+    'length',
+    'sampledPrefix',
+    'seed',
+    'steps',
+    'batchSize',
+    'lr',
+    'backend',
+    ...(kind === 'medusa' ? ['heads', 'treeSize'] : ['unroll', 'inner']),
+  ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
   return `decodekit train ${kind} ${flags
     .filter(flag => options[flag] !== undefined)
@@ -102,7 +147,14 @@ function commandLine(kind: string, options: Options): string {
     .join(' ')}${options.prompts ? ` --prompts ${options.prompts}` : ''} --out ${options.out}`;
 }
 
-async function withModel(options: Options, body: (prepared: { model: LoadedModel; lmHead: Float32Array; dataset: Awaited<ReturnType<typeof prepare>>['dataset'] }) => Promise<void>) {
+async function withModel(
+  options: Options,
+  body: (prepared: {
+    model: LoadedModel;
+    lmHead: Float32Array;
+    dataset: Awaited<ReturnType<typeof prepare>>['dataset'];
+  }) => Promise<void>,
+) {
   const prepared = await prepare(options);
   try {
     await body(prepared);
@@ -113,39 +165,79 @@ async function withModel(options: Options, body: (prepared: { model: LoadedModel
 
 /** `decodekit train medusa | eagle | fspad`: trains a drafter on the target's own generations. */
 export function registerTrain(program: Command): void {
-  const train = program.command('train').description('Train drafters (Medusa heads, EAGLE, FSPAD) on the target’s own generations (TensorFlow.js).');
-  addCommonOptions(train.command('medusa').description('Medusa-1 heads over the last hidden state, and their sparse tree.'), {
-    steps: 1000,
-    batchSize: 128,
-    learningRate: 3e-3,
-  })
+  const train = program
+    .command('train')
+    .description(
+      'Train drafters (Medusa heads, EAGLE, FSPAD) on the target’s own generations (TensorFlow.js).',
+    );
+  addCommonOptions(
+    train
+      .command('medusa')
+      .description('Medusa-1 heads over the last hidden state, and their sparse tree.'),
+    {
+      steps: 1000,
+      batchSize: 128,
+      learningRate: 3e-3,
+    },
+  )
     .option('--heads <n>', 'heads (head k predicts the token k + 2 ahead)', number('--heads'), 4)
-    .option('--tree-size <n>', 'nodes of the sparse tree built from held-out accuracy', number('--tree-size'), 24)
+    .option(
+      '--tree-size <n>',
+      'nodes of the sparse tree built from held-out accuracy',
+      number('--tree-size'),
+      24,
+    )
     .action(async (options: Options) => {
       await withModel(options, async ({ model, lmHead, dataset }) => {
         const { out, loop } = loopOptions(options);
         const { trainMedusa } = await loadTrain();
-        const result = await trainMedusa(dataset, lmHead, model.info.vocabSize, { ...loop, heads: options.heads, treeSize: options.treeSize });
-        const weights = { ...result.weights, training: { command: commandLine('medusa', options), ...result.weights.training } };
+        const result = await trainMedusa(dataset, lmHead, model.info.vocabSize, {
+          ...loop,
+          heads: options.heads,
+          treeSize: options.treeSize,
+        });
+        const weights = {
+          ...result.weights,
+          training: { command: commandLine('medusa', options), ...result.weights.training },
+        };
         writeFileSync(join(out, 'weights.json'), serializeMedusaWeights(weights));
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
-        process.stdout.write(`wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per head ${top1}; ${Math.round(result.positionsPerSecond)} positions/s\n`);
+        process.stdout.write(
+          `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per head ${top1}; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        );
       });
     });
-  addCommonOptions(train.command('eagle').description('EAGLE feature-level drafter (fc + residual MLP) over (token, feature).'), {
-    steps: 1500,
-    batchSize: 128,
-    learningRate: 3e-3,
-  })
-    .option('--unroll <n>', 'drafter steps unrolled in training, fed its own features (1 = EAGLE-1 teacher forcing; 3 as EAGLE-3 training-time test)', number('--unroll'), 3)
+  addCommonOptions(
+    train
+      .command('eagle')
+      .description('EAGLE feature-level drafter (fc + residual MLP) over (token, feature).'),
+    {
+      steps: 1500,
+      batchSize: 128,
+      learningRate: 3e-3,
+    },
+  )
+    .option(
+      '--unroll <n>',
+      'drafter steps unrolled in training, fed its own features (1 = EAGLE-1 teacher forcing; 3 as EAGLE-3 training-time test)',
+      number('--unroll'),
+      3,
+    )
     .option('--inner <n>', 'inner width of the MLP block (default 4 × hidden)', number('--inner'))
     .action(async (options: Options) => {
       await withModel(options, async ({ model, lmHead, dataset }) => {
         const { out, loop } = loopOptions(options);
         const { trainEagle } = await loadTrain();
-        const result = await trainEagle(dataset, lmHead, model.info.vocabSize, { ...loop, unroll: options.unroll, innerSize: options.inner });
-        const weights = { ...result.weights, training: { command: commandLine('eagle', options), ...result.weights.training } };
+        const result = await trainEagle(dataset, lmHead, model.info.vocabSize, {
+          ...loop,
+          unroll: options.unroll,
+          innerSize: options.inner,
+        });
+        const weights = {
+          ...result.weights,
+          training: { command: commandLine('eagle', options), ...result.weights.training },
+        };
         writeFileSync(join(out, 'weights.json'), serializeEagleWeights(weights));
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         process.stdout.write(
@@ -153,19 +245,38 @@ export function registerTrain(program: Command): void {
         );
       });
     });
-  addCommonOptions(train.command('fspad').description('FSPAD feature drafter: token-gated feature sampling and partial alignment (split head / regression halves).'), {
-    steps: 1500,
-    batchSize: 128,
-    learningRate: 3e-3,
-  })
-    .option('--unroll <n>', 'drafter steps unrolled in training, fed its own regressed features', number('--unroll'), 3)
+  addCommonOptions(
+    train
+      .command('fspad')
+      .description(
+        'FSPAD feature drafter: token-gated feature sampling and partial alignment (split head / regression halves).',
+      ),
+    {
+      steps: 1500,
+      batchSize: 128,
+      learningRate: 3e-3,
+    },
+  )
+    .option(
+      '--unroll <n>',
+      'drafter steps unrolled in training, fed its own regressed features',
+      number('--unroll'),
+      3,
+    )
     .option('--inner <n>', 'inner width of both gated MLPs (default 2 × hidden)', number('--inner'))
     .action(async (options: Options) => {
       await withModel(options, async ({ model, lmHead, dataset }) => {
         const { out, loop } = loopOptions(options);
         const { trainFspad } = await loadTrain();
-        const result = await trainFspad(dataset, lmHead, model.info.vocabSize, { ...loop, unroll: options.unroll, innerSize: options.inner });
-        const weights = { ...result.weights, training: { command: commandLine('fspad', options), ...result.weights.training } };
+        const result = await trainFspad(dataset, lmHead, model.info.vocabSize, {
+          ...loop,
+          unroll: options.unroll,
+          innerSize: options.inner,
+        });
+        const weights = {
+          ...result.weights,
+          training: { command: commandLine('fspad', options), ...result.weights.training },
+        };
         writeFileSync(join(out, 'weights.json'), serializeFspadWeights(weights));
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         process.stdout.write(

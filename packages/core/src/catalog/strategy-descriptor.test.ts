@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../errors.js';
 import type { Drafter } from '../strategy.js';
 import { mockModel } from '../testing/mock-model.js';
-import { createFromDescriptor, descriptorOptions, parseStrategyOptions, type StrategyDescriptor } from './strategy-descriptor.js';
+import {
+  createFromDescriptor,
+  descriptorOptions,
+  parseStrategyOptions,
+  type StrategyDescriptor,
+} from './strategy-descriptor.js';
 
 const drafter: Drafter = { name: 'nothing', propose: () => undefined };
 const descriptor: StrategyDescriptor = {
@@ -22,11 +27,26 @@ const descriptor: StrategyDescriptor = {
 
 describe('strategy descriptors', () => {
   it('drafters get speculative()’s budget and adaptive options', () => {
-    expect(Object.keys(descriptorOptions(descriptor))).toEqual(['budget', 'adaptive', 'width', 'ratio', 'mode', 'store']);
+    expect(Object.keys(descriptorOptions(descriptor))).toEqual([
+      'budget',
+      'adaptive',
+      'width',
+      'ratio',
+      'mode',
+      'store',
+    ]);
   });
 
   it('parses strings that spell numbers and booleans, and leaves absent options absent', () => {
-    expect(parseStrategyOptions(descriptor, { width: '3', ratio: 0.5, mode: 'b', adaptive: 'false', store: 'x.bin' })).toEqual({
+    expect(
+      parseStrategyOptions(descriptor, {
+        width: '3',
+        ratio: 0.5,
+        mode: 'b',
+        adaptive: 'false',
+        store: 'x.bin',
+      }),
+    ).toEqual({
       width: 3,
       ratio: 0.5,
       mode: 'b',
@@ -55,7 +75,12 @@ describe('strategy descriptors', () => {
     const model = mockModel({ vocabSize: 4, logits: () => Float32Array.of(0, 1, 2, 3) });
     const built = await createFromDescriptor(descriptor, {}, { model });
     expect(built.strategy?.name).toBe('speculative(nothing)');
-    const needsDraft: StrategyDescriptor = { ...descriptor, secondModel: { required: true, role: 'draft model' } };
-    await expect(createFromDescriptor(needsDraft, {}, { model })).rejects.toThrow(/needs a draft model/);
+    const needsDraft: StrategyDescriptor = {
+      ...descriptor,
+      secondModel: { required: true, role: 'draft model' },
+    };
+    await expect(createFromDescriptor(needsDraft, {}, { model })).rejects.toThrow(
+      /needs a draft model/,
+    );
   });
 });

@@ -14,7 +14,12 @@ export type OptionDescriptor =
       readonly help: string;
     }
   | { readonly type: 'boolean'; readonly default?: boolean; readonly help: string }
-  | { readonly type: 'enum'; readonly values: readonly string[]; readonly default?: string; readonly help: string }
+  | {
+      readonly type: 'enum';
+      readonly values: readonly string[];
+      readonly default?: string;
+      readonly help: string;
+    }
   | { readonly type: 'string'; readonly default?: string; readonly help: string };
 
 /** Option values after parsing: numbers, booleans and strings by their descriptors. */
@@ -81,20 +86,40 @@ export interface StrategyDescriptor {
   /** True when the output is token-identical to greedy at T = 0 (and the distribution exact at T > 0). */
   readonly lossless: boolean;
   /** Whether `create` needs `environment.secondModel` (`--draft-model`); `fallback` names a default reference. */
-  readonly secondModel?: { readonly required: boolean; readonly role: string; readonly fallback?: string };
+  readonly secondModel?: {
+    readonly required: boolean;
+    readonly role: string;
+    readonly fallback?: string;
+  };
   readonly options: Readonly<Record<string, OptionDescriptor>>;
-  create(options: OptionValues, environment: StrategyEnvironment): StrategySetup | Promise<StrategySetup>;
+  create(
+    options: OptionValues,
+    environment: StrategyEnvironment,
+  ): StrategySetup | Promise<StrategySetup>;
 }
 
 /** The options every drafter descriptor gets from core's `speculative()`. */
 export const SPECULATIVE_OPTIONS: Readonly<Record<string, OptionDescriptor>> = {
-  budget: { type: 'integer', min: 1, max: 1024, help: 'Most draft nodes verified per target forward (speculative({ budget })).' },
-  adaptive: { type: 'boolean', default: true, help: 'Hardware-aware draft sizing from the measured cost curve (speculative({ adaptive })).' },
+  budget: {
+    type: 'integer',
+    min: 1,
+    max: 1024,
+    help: 'Most draft nodes verified per target forward (speculative({ budget })).',
+  },
+  adaptive: {
+    type: 'boolean',
+    default: true,
+    help: 'Hardware-aware draft sizing from the measured cost curve (speculative({ adaptive })).',
+  },
 };
 
 /** Every option a descriptor accepts (its own, plus `speculative()`'s for drafters). */
-export function descriptorOptions(descriptor: StrategyDescriptor): Readonly<Record<string, OptionDescriptor>> {
-  return descriptor.returns === 'drafter' ? { ...SPECULATIVE_OPTIONS, ...descriptor.options } : descriptor.options;
+export function descriptorOptions(
+  descriptor: StrategyDescriptor,
+): Readonly<Record<string, OptionDescriptor>> {
+  return descriptor.returns === 'drafter'
+    ? { ...SPECULATIVE_OPTIONS, ...descriptor.options }
+    : descriptor.options;
 }
 
 /**
@@ -103,7 +128,10 @@ export function descriptorOptions(descriptor: StrategyDescriptor): Readonly<Reco
  * Absent options stay absent, so the factory's own defaults apply.
  * @throws InvalidArgumentError naming the option and what it accepts.
  */
-export function parseStrategyOptions(descriptor: StrategyDescriptor, raw: Readonly<Record<string, unknown>>): OptionValues {
+export function parseStrategyOptions(
+  descriptor: StrategyDescriptor,
+  raw: Readonly<Record<string, unknown>>,
+): OptionValues {
   const accepted = descriptorOptions(descriptor);
   const parsed: Record<string, number | boolean | string> = {};
   for (const [key, value] of Object.entries(raw)) {
@@ -120,18 +148,35 @@ export function parseStrategyOptions(descriptor: StrategyDescriptor, raw: Readon
   return parsed;
 }
 
-function parseOption(id: string, key: string, option: OptionDescriptor, value: unknown): number | boolean | string {
+function parseOption(
+  id: string,
+  key: string,
+  option: OptionDescriptor,
+  value: unknown,
+): number | boolean | string {
   const fail = (expected: string): never => {
-    throw new InvalidArgumentError({ argument: 'strategy', message: `"${id}" option "${key}" must be ${expected}, got ${JSON.stringify(value)}.` });
+    throw new InvalidArgumentError({
+      argument: 'strategy',
+      message: `"${id}" option "${key}" must be ${expected}, got ${JSON.stringify(value)}.`,
+    });
   };
   switch (option.type) {
     case 'integer':
     case 'number': {
-      const number = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+      const number =
+        typeof value === 'number'
+          ? value
+          : typeof value === 'string' && value.trim() !== ''
+            ? Number(value)
+            : Number.NaN;
       const range = `${option.min ?? '-∞'}..${option.max ?? '∞'}`;
       if (!Number.isFinite(number)) fail(`a finite number in ${range}`);
       if (option.type === 'integer' && !Number.isInteger(number)) fail(`an integer in ${range}`);
-      if ((option.min !== undefined && number < option.min) || (option.max !== undefined && number > option.max)) fail(`in ${range}`);
+      if (
+        (option.min !== undefined && number < option.min) ||
+        (option.max !== undefined && number > option.max)
+      )
+        fail(`in ${range}`);
       return number;
     }
     case 'boolean':
@@ -153,15 +198,25 @@ function parseOption(id: string, key: string, option: OptionDescriptor, value: u
  */
 export function secondModelOf(environment: StrategyEnvironment, id: string): CausalLM {
   if (!environment.secondModel) {
-    throw new InvalidArgumentError({ argument: 'draftModel', message: `"${id}" needs a second model (CLI: --draft-model REF, e.g. llama2xs).` });
+    throw new InvalidArgumentError({
+      argument: 'draftModel',
+      message: `"${id}" needs a second model (CLI: --draft-model REF, e.g. llama2xs).`,
+    });
   }
   return environment.secondModel;
 }
 
 /** Reads a file named by an option through the environment. */
-export async function readOptionFile(environment: StrategyEnvironment, id: string, path: string): Promise<Uint8Array> {
+export async function readOptionFile(
+  environment: StrategyEnvironment,
+  id: string,
+  path: string,
+): Promise<Uint8Array> {
   if (!environment.readFile) {
-    throw new InvalidArgumentError({ argument: 'strategy', message: `"${id}" reads "${path}", but this environment has no file access: pass the data instead.` });
+    throw new InvalidArgumentError({
+      argument: 'strategy',
+      message: `"${id}" reads "${path}", but this environment has no file access: pass the data instead.`,
+    });
   }
   return environment.readFile(path);
 }

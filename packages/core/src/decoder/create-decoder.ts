@@ -1,9 +1,23 @@
-import { AbortedError, ContextLengthError, InvalidArgumentError, UnsupportedCapabilityError, invariant, throwIfAborted } from '../errors.js';
+import {
+  AbortedError,
+  ContextLengthError,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  invariant,
+  throwIfAborted,
+} from '../errors.js';
 import { chain } from '../processors/index.js';
 import { categorical, greedy, seededRandom } from '../sampling/index.js';
 import { createIncrementalDecoder } from '../tokenizer/index.js';
 import type { Strategy, StrategyContext } from '../strategy.js';
-import type { CausalLM, DecodeEvent, DecodeStats, FinishReason, LogitsProcessor, Tokenizer } from '../types.js';
+import type {
+  CausalLM,
+  DecodeEvent,
+  DecodeStats,
+  FinishReason,
+  LogitsProcessor,
+  Tokenizer,
+} from '../types.js';
 import { autoregressive } from '../strategies/autoregressive.js';
 import { buildOptionProcessors } from './option-processors.js';
 import { resolveGenerateOptions, type GenerateOptions, type Prompt } from './generate-options.js';
@@ -58,7 +72,10 @@ function isStrategy(plugin: DecoderPlugin): plugin is Strategy {
 export function createDecoder(config: DecoderConfig): Decoder {
   const { model } = config;
   if (!model || typeof model.createSequence !== 'function') {
-    throw new InvalidArgumentError({ argument: 'model', message: 'createDecoder needs a CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'createDecoder needs a CausalLM (e.g. from loadModel()).',
+    });
   }
   const tokenizer = config.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
   const processors = [...(config.processors ?? [])];
@@ -79,13 +96,18 @@ export function createDecoder(config: DecoderConfig): Decoder {
     processors,
     strategy,
     use(plugin) {
-      if (isStrategy(plugin)) return createDecoder({ model, tokenizer, processors, strategy: plugin });
+      if (isStrategy(plugin))
+        return createDecoder({ model, tokenizer, processors, strategy: plugin });
       if (!plugin || typeof plugin.process !== 'function' || typeof plugin.init !== 'function') {
-        throw new InvalidArgumentError({ argument: 'plugin', message: 'use() takes a logits processor or a strategy.' });
+        throw new InvalidArgumentError({
+          argument: 'plugin',
+          message: 'use() takes a logits processor or a strategy.',
+        });
       }
       return createDecoder({ model, tokenizer, processors: [...processors, plugin], strategy });
     },
-    stream: (prompt, options) => runDecode({ model, tokenizer, processors, strategy }, prompt, options),
+    stream: (prompt, options) =>
+      runDecode({ model, tokenizer, processors, strategy }, prompt, options),
     async generate(prompt, options) {
       let result: GenerateResult | undefined;
       for await (const event of decoder.stream(prompt, options)) {
@@ -106,24 +128,43 @@ export function createDecoder(config: DecoderConfig): Decoder {
   return decoder;
 }
 
-function promptIds(prompt: Prompt, tokenizer: Tokenizer | undefined, addSpecialTokens: boolean): number[] {
-  if (typeof prompt === 'object' && prompt !== null && 'tokens' in prompt) return [...prompt.tokens];
+function promptIds(
+  prompt: Prompt,
+  tokenizer: Tokenizer | undefined,
+  addSpecialTokens: boolean,
+): number[] {
+  if (typeof prompt === 'object' && prompt !== null && 'tokens' in prompt)
+    return [...prompt.tokens];
   if (!tokenizer) {
-    throw new InvalidArgumentError({ argument: 'prompt', message: 'A text prompt needs a tokenizer: pass one to createDecoder or use { tokens }.' });
+    throw new InvalidArgumentError({
+      argument: 'prompt',
+      message: 'A text prompt needs a tokenizer: pass one to createDecoder or use { tokens }.',
+    });
   }
   if (typeof prompt === 'string') return tokenizer.encode(prompt, { addSpecialTokens });
   if (typeof prompt === 'object' && prompt !== null && 'messages' in prompt) {
-    return tokenizer.encode(tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: true }), {
-      addSpecialTokens,
-    });
+    return tokenizer.encode(
+      tokenizer.applyChatTemplate(prompt.messages, { addGenerationPrompt: true }),
+      {
+        addSpecialTokens,
+      },
+    );
   }
-  throw new InvalidArgumentError({ argument: 'prompt', message: 'Pass a string, { tokens } or { messages }.' });
+  throw new InvalidArgumentError({
+    argument: 'prompt',
+    message: 'Pass a string, { tokens } or { messages }.',
+  });
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 async function* runDecode(
-  setup: { model: CausalLM; tokenizer?: Tokenizer; processors: readonly LogitsProcessor<unknown>[]; strategy: Strategy },
+  setup: {
+    model: CausalLM;
+    tokenizer?: Tokenizer;
+    processors: readonly LogitsProcessor<unknown>[];
+    strategy: Strategy;
+  },
   prompt: Prompt,
   rawOptions: GenerateOptions | undefined,
 ): AsyncGenerator<DecodeEvent> {
@@ -134,27 +175,44 @@ async function* runDecode(
   const ids = promptIds(prompt, tokenizer, options.addSpecialTokens);
   const { vocabSize, contextLength } = model.info;
   if (ids.length === 0) {
-    throw new InvalidArgumentError({ argument: 'prompt', message: 'The prompt is empty: give at least one token (e.g. BOS).' });
+    throw new InvalidArgumentError({
+      argument: 'prompt',
+      message: 'The prompt is empty: give at least one token (e.g. BOS).',
+    });
   }
   for (const id of ids) {
     if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new InvalidArgumentError({ argument: 'prompt', message: `token id ${id} is outside the vocabulary [0, ${vocabSize}).` });
+      throw new InvalidArgumentError({
+        argument: 'prompt',
+        message: `token id ${id} is outside the vocabulary [0, ${vocabSize}).`,
+      });
     }
   }
   if (ids.length >= contextLength) {
-    throw new ContextLengthError({ length: ids.length + 1, contextLength, what: `The prompt (${ids.length} tokens) plus one new token` });
+    throw new ContextLengthError({
+      length: ids.length + 1,
+      contextLength,
+      what: `The prompt (${ids.length} tokens) plus one new token`,
+    });
   }
 
-  const processor: LogitsProcessor<unknown> = chain(...setup.processors, ...buildOptionProcessors(options));
+  const processor: LogitsProcessor<unknown> = chain(
+    ...setup.processors,
+    ...buildOptionProcessors(options),
+  );
   const sampler = options.temperature === 0 ? greedy() : categorical();
   const random = seededRandom(options.seed);
   const eos = new Set(options.ignoreEos ? [] : model.info.eosTokenIds);
-  const detokenizer = tokenizer ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true, prefix: ids }) : undefined;
+  const detokenizer = tokenizer
+    ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true, prefix: ids })
+    : undefined;
   const stopMatcher = new StopMatcher(options.stop);
 
   const tokens = [...ids];
   const generated: number[] = [];
-  let processorState: unknown = processor.init(ids, { maxTokens: Math.min(options.maxTokens, contextLength - ids.length) });
+  let processorState: unknown = processor.init(ids, {
+    maxTokens: Math.min(options.maxTokens, contextLength - ids.length),
+  });
   let finish: FinishReason | undefined;
   const stats: DecodeStats = {
     promptTokens: ids.length,
@@ -192,7 +250,8 @@ async function* runDecode(
     seed: options.seed,
     temperature: options.temperature,
     signal,
-    remaining: () => (finish ? 0 : Math.min(options.maxTokens - generated.length, contextLength - tokens.length)),
+    remaining: () =>
+      finish ? 0 : Math.min(options.maxTokens - generated.length, contextLength - tokens.length),
     async forward(input, forwardOptions) {
       throwIfAborted(signal);
       const output = await (forwardOptions?.sequence ?? sequence).forward(input, { signal });
@@ -209,9 +268,11 @@ async function* runDecode(
       let text = detokenizer ? stopMatcher.push(detokenizer.push(tokenId)) : '';
       if (eos.has(tokenId)) finish = 'eos';
       else if (stopMatcher.stoppedAt !== undefined) finish = 'stop';
-      else if (generated.length >= options.maxTokens || tokens.length >= contextLength) finish = 'length';
+      else if (generated.length >= options.maxTokens || tokens.length >= contextLength)
+        finish = 'length';
       // The last token carries whatever text was held back (stop-string prefixes, partial characters).
-      if (finish && detokenizer) text += stopMatcher.push(detokenizer.flush()) + stopMatcher.flush();
+      if (finish && detokenizer)
+        text += stopMatcher.push(detokenizer.flush()) + stopMatcher.flush();
       push({ type: 'token', tokenId, text, origin });
       return finish === undefined;
     },
@@ -267,7 +328,8 @@ async function* runDecode(
     }
     await task;
     if (failure) {
-      if (signal?.aborted && !AbortedError.isInstance(failure)) throw new AbortedError({ reason: signal.reason });
+      if (signal?.aborted && !AbortedError.isInstance(failure))
+        throw new AbortedError({ reason: signal.reason });
       throw failure;
     }
     const end = now();
@@ -276,7 +338,9 @@ async function* runDecode(
     stats.tokensPerSecond = stats.decodeMs > 0 ? (generated.length / stats.decodeMs) * 1000 : 0;
     stats.meanAcceptedTokens = decodeForwards > 0 ? generated.length / decodeForwards : 0;
     if (speculativeSeen) {
-      stats.acceptanceRate = stats.draftTokens ? (stats.acceptedDraftTokens ?? 0) / stats.draftTokens : 0;
+      stats.acceptanceRate = stats.draftTokens
+        ? (stats.acceptedDraftTokens ?? 0) / stats.draftTokens
+        : 0;
     }
     yield {
       type: 'done',
@@ -294,4 +358,3 @@ async function* runDecode(
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
-

@@ -2,7 +2,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { ChatMessage } from '../types.js';
 
 /** What to continue: text, already-tokenized ids, or a chat rendered with the model's chat template. */
-export type Prompt = string | { readonly tokens: readonly number[] } | { readonly messages: readonly ChatMessage[] };
+export type Prompt =
+  string | { readonly tokens: readonly number[] } | { readonly messages: readonly ChatMessage[] };
 
 /** Per-call options of `decoder.generate()` and `decoder.stream()`. */
 export interface GenerateOptions {
@@ -59,18 +60,39 @@ function check(condition: boolean, argument: string, message: string): void {
 /** Validates options once per call (never inside the token loop). */
 export function resolveGenerateOptions(options: GenerateOptions = {}): ResolvedOptions {
   const maxTokens = options.maxTokens ?? 256;
-  check(Number.isInteger(maxTokens) && maxTokens > 0, 'maxTokens', `must be a positive integer, got ${maxTokens}.`);
+  check(
+    Number.isInteger(maxTokens) && maxTokens > 0,
+    'maxTokens',
+    `must be a positive integer, got ${maxTokens}.`,
+  );
   const temperature = options.temperature ?? 0;
-  check(Number.isFinite(temperature) && temperature >= 0, 'temperature', `must be ≥ 0 (0 = greedy), got ${temperature}.`);
+  check(
+    Number.isFinite(temperature) && temperature >= 0,
+    'temperature',
+    `must be ≥ 0 (0 = greedy), got ${temperature}.`,
+  );
   if (options.topP !== undefined) {
     check(options.topP > 0 && options.topP <= 1, 'topP', `must be in (0, 1], got ${options.topP}.`);
   }
   if (options.topK !== undefined) {
-    check(Number.isInteger(options.topK) && options.topK >= 0, 'topK', `must be a non-negative integer, got ${options.topK}.`);
+    check(
+      Number.isInteger(options.topK) && options.topK >= 0,
+      'topK',
+      `must be a non-negative integer, got ${options.topK}.`,
+    );
   }
-  if (options.minP !== undefined) check(options.minP >= 0 && options.minP <= 1, 'minP', `must be in [0, 1], got ${options.minP}.`);
+  if (options.minP !== undefined)
+    check(
+      options.minP >= 0 && options.minP <= 1,
+      'minP',
+      `must be in [0, 1], got ${options.minP}.`,
+    );
   if (options.typicalP !== undefined) {
-    check(options.typicalP > 0 && options.typicalP <= 1, 'typicalP', `must be in (0, 1], got ${options.typicalP}.`);
+    check(
+      options.typicalP > 0 && options.typicalP <= 1,
+      'typicalP',
+      `must be in (0, 1], got ${options.typicalP}.`,
+    );
   }
   if (options.repetitionPenalty !== undefined) {
     check(
@@ -81,7 +103,12 @@ export function resolveGenerateOptions(options: GenerateOptions = {}): ResolvedO
   }
   for (const name of ['presencePenalty', 'frequencyPenalty'] as const) {
     const value = options[name];
-    if (value !== undefined) check(Number.isFinite(value), name, `must be a finite number (0 = off, typically in [-2, 2]), got ${value}.`);
+    if (value !== undefined)
+      check(
+        Number.isFinite(value),
+        name,
+        `must be a finite number (0 = off, typically in [-2, 2]), got ${value}.`,
+      );
   }
   if (options.noRepeatNgramSize !== undefined) {
     check(
@@ -90,10 +117,23 @@ export function resolveGenerateOptions(options: GenerateOptions = {}): ResolvedO
       `must be a positive integer, got ${options.noRepeatNgramSize}.`,
     );
   }
-  const stop = options.stop === undefined ? [] : typeof options.stop === 'string' ? [options.stop] : [...options.stop];
-  check(stop.every(s => typeof s === 'string' && s.length > 0), 'stop', 'stop strings must be non-empty strings.');
+  const stop =
+    options.stop === undefined
+      ? []
+      : typeof options.stop === 'string'
+        ? [options.stop]
+        : [...options.stop];
+  check(
+    stop.every(s => typeof s === 'string' && s.length > 0),
+    'stop',
+    'stop strings must be non-empty strings.',
+  );
   // A lone UTF-16 surrogate can never appear in decoded text: such a stop string would silently never match.
-  check(stop.every(s => !LONE_SURROGATE.test(s)), 'stop', 'a stop string contains a lone UTF-16 surrogate (not valid Unicode text).');
+  check(
+    stop.every(s => !LONE_SURROGATE.test(s)),
+    'stop',
+    'a stop string contains a lone UTF-16 surrogate (not valid Unicode text).',
+  );
   const seed = options.seed ?? 0;
   check(Number.isInteger(seed), 'seed', `must be an integer, got ${seed}.`);
   return {

@@ -5,7 +5,8 @@ describe('StopMatcher', () => {
   it('holds back a possible stop-string prefix and cuts before the stop string', () => {
     const matcher = new StopMatcher(['THE END']);
     let streamed = '';
-    for (const delta of ['Once', ' upon', ' THE', ' E', 'ND', ' more']) streamed += matcher.push(delta);
+    for (const delta of ['Once', ' upon', ' THE', ' E', 'ND', ' more'])
+      streamed += matcher.push(delta);
     streamed += matcher.flush();
     expect(matcher.stoppedAt).toBe('Once upon '.length);
     expect(streamed).toBe('Once upon ');

@@ -1,6 +1,12 @@
 import { seededRandom } from '../sampling/index.js';
 import { describe, expect, it } from 'vitest';
-import { decodeFloats, encodeFloats, HiddenFromLogits, matVec, topIndices } from './linear-algebra.js';
+import {
+  decodeFloats,
+  encodeFloats,
+  HiddenFromLogits,
+  matVec,
+  topIndices,
+} from './linear-algebra.js';
 
 const uniform = (length: number, seed: number) => {
   const random = seededRandom(seed);
@@ -11,7 +17,9 @@ describe('linear algebra of the drafter', () => {
   it('recovers h from l = E h', () => {
     const lmHead = uniform(30 * 5, 4);
     const hidden = uniform(5, 5);
-    const recovered = new HiddenFromLogits(lmHead, 30, 5).recover(matVec(lmHead, 30, 5, hidden, new Float32Array(30)));
+    const recovered = new HiddenFromLogits(lmHead, 30, 5).recover(
+      matVec(lmHead, 30, 5, hidden, new Float32Array(30)),
+    );
     recovered.forEach((value, i) => expect(value).toBeCloseTo(hidden[i], 4));
   });
   it('ranks the top k, ties to the lower index', () => {

@@ -2,7 +2,14 @@
 import { InvalidArgumentError } from '../errors.js';
 
 /** out[r] = bias[r] + Σ_c weight[r, c] · x[c]. weight: [rows, cols] row-major. */
-export function matVec(weight: Float32Array, rows: number, cols: number, x: Float32Array, out: Float32Array, bias?: Float32Array): Float32Array {
+export function matVec(
+  weight: Float32Array,
+  rows: number,
+  cols: number,
+  x: Float32Array,
+  out: Float32Array,
+  bias?: Float32Array,
+): Float32Array {
   for (let r = 0; r < rows; r++) {
     let sum = bias ? bias[r] : 0;
     const offset = r * cols;
@@ -60,10 +67,16 @@ export class HiddenFromLogits {
     readonly hiddenSize: number,
   ) {
     if (lmHead.length !== vocabSize * hiddenSize) {
-      throw new InvalidArgumentError({ argument: 'lmHead', message: `holds ${lmHead.length} floats, expected vocab ${vocabSize} × hidden ${hiddenSize}.` });
+      throw new InvalidArgumentError({
+        argument: 'lmHead',
+        message: `holds ${lmHead.length} floats, expected vocab ${vocabSize} × hidden ${hiddenSize}.`,
+      });
     }
     if (vocabSize < hiddenSize) {
-      throw new InvalidArgumentError({ argument: 'lmHead', message: `vocab ${vocabSize} < hidden ${hiddenSize}: the hidden state cannot be recovered from the logits.` });
+      throw new InvalidArgumentError({
+        argument: 'lmHead',
+        message: `vocab ${vocabSize} < hidden ${hiddenSize}: the hidden state cannot be recovered from the logits.`,
+      });
     }
     const size = hiddenSize;
     // Gram matrix G = EᵀE in float64, then its Cholesky factor L (G = L Lᵀ).
@@ -83,7 +96,10 @@ export class HiddenFromLogits {
         if (i === j) {
           // Relative to the diagonal: rounding leaves a tiny positive pivot for exactly dependent columns.
           if (!(sum > 1e-9 * gram[i * size + i])) {
-            throw new InvalidArgumentError({ argument: 'lmHead', message: 'is rank-deficient: the hidden state cannot be recovered from the logits.' });
+            throw new InvalidArgumentError({
+              argument: 'lmHead',
+              message: 'is rank-deficient: the hidden state cannot be recovered from the logits.',
+            });
           }
           lower[i * size + i] = Math.sqrt(sum);
         } else {
@@ -119,7 +135,8 @@ export class HiddenFromLogits {
 export function encodeFloats(values: Float32Array): string {
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }
 

@@ -1,4 +1,12 @@
-import type { Capabilities, CausalLM, ForwardInput, ForwardOptions, ForwardOutput, ModelInfo, Sequence } from '../types.js';
+import type {
+  Capabilities,
+  CausalLM,
+  ForwardInput,
+  ForwardOptions,
+  ForwardOutput,
+  ModelInfo,
+  Sequence,
+} from '../types.js';
 
 /**
  * Model middleware: wraps a CausalLM into a CausalLM (the AI SDK's `wrapLanguageModel` idea). Because the
@@ -32,9 +40,14 @@ export function wrapModel<TModel extends CausalLM>({
   return list.reverse().reduce<TModel>((inner, layer) => applyMiddleware(inner, layer), model);
 }
 
-function applyMiddleware<TModel extends CausalLM>(model: TModel, middleware: ModelMiddleware): TModel {
+function applyMiddleware<TModel extends CausalLM>(
+  model: TModel,
+  middleware: ModelMiddleware,
+): TModel {
   const info = middleware.transformInfo ? middleware.transformInfo(model.info) : model.info;
-  const capabilities = middleware.transformCapabilities ? middleware.transformCapabilities(model.capabilities) : model.capabilities;
+  const capabilities = middleware.transformCapabilities
+    ? middleware.transformCapabilities(model.capabilities)
+    : model.capabilities;
   const wrapSequence = (inner: Sequence): Sequence => {
     const outer: Sequence = {
       get tokens() {
@@ -42,7 +55,12 @@ function applyMiddleware<TModel extends CausalLM>(model: TModel, middleware: Mod
       },
       forward: (input, options) =>
         middleware.wrapForward
-          ? middleware.wrapForward({ input, options, sequence: inner, doForward: (i, o) => inner.forward(i, o) })
+          ? middleware.wrapForward({
+              input,
+              options,
+              sequence: inner,
+              doForward: (i, o) => inner.forward(i, o),
+            })
           : inner.forward(input, options),
       commit: rows => inner.commit(rows),
       truncate: length => inner.truncate(length),

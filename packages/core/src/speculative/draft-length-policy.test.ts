@@ -27,7 +27,8 @@ describe('DraftLengthPolicy', () => {
   it('cuts a chain where expected tokens per unit of cost peak', () => {
     // Depth 1 and 2 accepted 90% of the time, depth 3 almost never: keep two rows at a steep curve.
     const policy = withCosts([1, 1.1, 1.2, 1.8, 2.4, 3, 3.6, 4.2, 4.8]);
-    for (let i = 0; i < 1000; i++) policy.record(chain(8), i % 10 === 0 ? [] : i % 50 === 1 ? [0, 1, 2] : [0, 1]);
+    for (let i = 0; i < 1000; i++)
+      policy.record(chain(8), i % 10 === 0 ? [] : i % 50 === 1 ? [0, 1, 2] : [0, 1]);
     expect(Array.from(policy.selectRows(chain(8)))).toEqual([1, 1, 0, 0, 0, 0, 0, 0]);
   });
 
@@ -58,7 +59,9 @@ describe('DraftLengthPolicy exploration', () => {
   it('still verifies one row every few steps after deciding that drafting does not pay', () => {
     const policy = withCosts([1, 3, 5, 7, 9, 11, 13, 15, 17]);
     for (let i = 0; i < 100; i++) policy.record(chain(8), []);
-    const kept = Array.from({ length: 16 }, () => policy.selectRows(chain(8)).reduce((a, b) => a + b, 0));
+    const kept = Array.from({ length: 16 }, () =>
+      policy.selectRows(chain(8)).reduce((a, b) => a + b, 0),
+    );
     expect(kept.filter(count => count === 1)).toHaveLength(2);
     expect(kept.filter(count => count === 0)).toHaveLength(14);
   });

@@ -47,7 +47,13 @@ export class DraftLengthPolicy {
    * known it is never re-timed, so sizing decisions depend on the generation only, not on machine load;
    * drafts longer than the curve extrapolate it linearly.
    */
-  async calibrate(sequence: Sequence, pending: number, maxRows: number, signal?: AbortSignal, model?: CausalLM): Promise<void> {
+  async calibrate(
+    sequence: Sequence,
+    pending: number,
+    maxRows: number,
+    signal?: AbortSignal,
+    model?: CausalLM,
+  ): Promise<void> {
     if (this.costs) return;
     const known = model ? measuredCosts.get(model) : undefined;
     if (known) {
@@ -62,7 +68,9 @@ export class DraftLengthPolicy {
     }
     const probe = sequence.fork();
     try {
-      const sizes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128].filter(size => size <= maxRows);
+      const sizes = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128].filter(
+        size => size <= maxRows,
+      );
       if (sizes.at(-1) !== maxRows) sizes.push(maxRows);
       const times = new Map<number, number[]>();
       for (let round = 0; round < 3; round++) {
@@ -134,14 +142,19 @@ export class DraftLengthPolicy {
       if (previous !== undefined) chance[row] = Math.min(chance[row], chance[previous]);
       previousSibling.set(parent, row);
     }
-    const order = Array.from({ length: rows }, (_, row) => row).sort((a, b) => chance[b] - chance[a] || a - b);
+    const order = Array.from({ length: rows }, (_, row) => row).sort(
+      (a, b) => chance[b] - chance[a] || a - b,
+    );
     let expected = 1;
     let best = 0;
     let bestScore = 1 / costs[1];
     for (let taken = 1; taken <= rows; taken++) {
       expected += chance[order[taken - 1]];
       const forwardRows = taken + 1;
-      const cost = forwardRows < costs.length ? costs[forwardRows] : costs[costs.length - 1] * (forwardRows / (costs.length - 1));
+      const cost =
+        forwardRows < costs.length
+          ? costs[forwardRows]
+          : costs[costs.length - 1] * (forwardRows / (costs.length - 1));
       if (expected / cost > bestScore) {
         bestScore = expected / cost;
         best = taken;
@@ -161,7 +174,8 @@ export class DraftLengthPolicy {
     this.lastKept = best;
     for (let index = 0; index < best; index++) keep[order[index]] = 1;
     // Chances shrink along paths, but ties can order a child first: keep every kept row's ancestors.
-    for (let row = rows - 1; row >= 0; row--) if (keep[row] && parents[row] >= 0) keep[parents[row]] = 1;
+    for (let row = rows - 1; row >= 0; row--)
+      if (keep[row] && parents[row] >= 0) keep[parents[row]] = 1;
     return keep;
   }
 

@@ -50,7 +50,10 @@ export class DraftSession {
     while (common < limit && committed[common] === context[common]) common++;
     if (common < committed.length) this.sequence.truncate(common);
     const feed = Int32Array.from(context.slice(common));
-    const { logits } = await this.sequence.forward({ tokens: feed, skipLayers: this.skipLayers }, { signal });
+    const { logits } = await this.sequence.forward(
+      { tokens: feed, skipLayers: this.skipLayers },
+      { signal },
+    );
     this.forwards++;
     this.sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
     const vocab = this.vocabSize;
@@ -61,8 +64,16 @@ export class DraftSession {
    * Draft logits at every row of a tree placed after the synced context (`parents[i] = -1` attaches row i
    * to the context). Nothing is committed. [rows, vocab]
    */
-  async treeLogits(tokens: Int32Array, parents: Int32Array, signal?: AbortSignal): Promise<Float32Array> {
-    if (!this.sequence) throw new InvalidArgumentError({ argument: 'context', message: 'sync the draft to a context first.' });
+  async treeLogits(
+    tokens: Int32Array,
+    parents: Int32Array,
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
+    if (!this.sequence)
+      throw new InvalidArgumentError({
+        argument: 'context',
+        message: 'sync the draft to a context first.',
+      });
     let chain = true;
     for (let i = 0; i < parents.length && chain; i++) chain = parents[i] === i - 1;
     const { logits } = await this.sequence.forward(
@@ -84,7 +95,11 @@ export class DraftSession {
  * Writes the draft distribution softmax(logits / temperature) into `out` (one-hot argmax when temperature
  * is 0) and returns it. [vocab]
  */
-export function draftDistribution(logits: ArrayLike<number>, temperature: number, out: Float32Array): Float32Array {
+export function draftDistribution(
+  logits: ArrayLike<number>,
+  temperature: number,
+  out: Float32Array,
+): Float32Array {
   const vocab = out.length;
   if (temperature === 0) {
     out.fill(0);
@@ -112,7 +127,11 @@ export function draftDistribution(logits: ArrayLike<number>, temperature: number
 export function fitDepth(
   depth: number,
   rowsThrough: (levels: number) => number,
-  { contextLength, draftContext, targetContext }: { contextLength: number; draftContext: number; targetContext: number },
+  {
+    contextLength,
+    draftContext,
+    targetContext,
+  }: { contextLength: number; draftContext: number; targetContext: number },
 ): number {
   // The context itself must fit the draft model, or there is no draft.
   if (contextLength > draftContext) return 0;

@@ -29,11 +29,19 @@ export function isChain(parents: Int32Array): boolean {
  */
 export function shapeDraftTree(
   tree: DraftTree,
-  { maxNodes, maxDepth, chainOnly, vocabSize }: { maxNodes: number; maxDepth: number; chainOnly: boolean; vocabSize: number },
+  {
+    maxNodes,
+    maxDepth,
+    chainOnly,
+    vocabSize,
+  }: { maxNodes: number; maxDepth: number; chainOnly: boolean; vocabSize: number },
 ): DraftTree {
   const { tokens, parents } = tree;
   if (tokens.length !== parents.length) {
-    throw new InvalidArgumentError({ argument: 'draft', message: `tokens (${tokens.length}) and parents (${parents.length}) differ in length.` });
+    throw new InvalidArgumentError({
+      argument: 'draft',
+      message: `tokens (${tokens.length}) and parents (${parents.length}) differ in length.`,
+    });
   }
   const keep: number[] = [];
   const newIndex = new Int32Array(tokens.length).fill(-2);
@@ -43,11 +51,17 @@ export function shapeDraftTree(
   for (let i = 0; i < tokens.length && keep.length < maxNodes; i++) {
     const parent = parents[i];
     if (parent >= i || parent < -1) {
-      throw new InvalidArgumentError({ argument: 'draft', message: `row ${i} has parent ${parent}; parents must precede their children.` });
+      throw new InvalidArgumentError({
+        argument: 'draft',
+        message: `row ${i} has parent ${parent}; parents must precede their children.`,
+      });
     }
     const token = tokens[i];
     if (!Number.isInteger(token) || token < 0 || token >= vocabSize) {
-      throw new InvalidArgumentError({ argument: 'draft', message: `row ${i} has token ${token}, outside the vocabulary.` });
+      throw new InvalidArgumentError({
+        argument: 'draft',
+        message: `row ${i} has token ${token}, outside the vocabulary.`,
+      });
     }
     if (parent >= 0 && newIndex[parent] < 0) continue; // parent dropped
     const d = parent < 0 ? 1 : depth[parent] + 1;
@@ -73,7 +87,10 @@ export function shapeDraftTree(
     shapedParents[index] = parents[row] < 0 ? -1 : newIndex[parents[row]];
     if (q && tree.q) q[index] = tree.q[row];
     if (qDistributions && tree.qDistributions) {
-      qDistributions.set(tree.qDistributions.subarray(row * vocab, (row + 1) * vocab), index * vocab);
+      qDistributions.set(
+        tree.qDistributions.subarray(row * vocab, (row + 1) * vocab),
+        index * vocab,
+      );
     }
   });
   return { tokens: shapedTokens, parents: shapedParents, q, qDistributions };
@@ -98,7 +115,10 @@ export function keepRows(tree: DraftTree, keep: Uint8Array): DraftTree {
     parents[index] = tree.parents[row] < 0 ? -1 : newIndex[tree.parents[row]];
     if (q && tree.q) q[index] = tree.q[row];
     if (qDistributions && tree.qDistributions) {
-      qDistributions.set(tree.qDistributions.subarray(row * vocab, (row + 1) * vocab), index * vocab);
+      qDistributions.set(
+        tree.qDistributions.subarray(row * vocab, (row + 1) * vocab),
+        index * vocab,
+      );
     }
   }
   return { tokens, parents, q, qDistributions };

@@ -61,7 +61,10 @@ describe('speculative engine on a mock model', () => {
     const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, tree });
     for (const prompt of prompts) {
       for (const maxTokens of [1, 2, 5, 17, 60]) {
-        const reference = await createDecoder({ model }).generate({ tokens: prompt }, { maxTokens });
+        const reference = await createDecoder({ model }).generate(
+          { tokens: prompt },
+          { maxTokens },
+        );
         const result = await createDecoder({ model })
           .use(speculative({ drafter: noisyOracle(), budget: 8 }))
           .generate({ tokens: prompt }, { maxTokens });
@@ -74,9 +77,14 @@ describe('speculative engine on a mock model', () => {
   it('stays exact with penalties and n-gram bans, whose states fork along each tree path', async () => {
     const model = mockModel({ vocabSize: VOCAB, logits: logitsOf });
     for (const prompt of prompts) {
-      const decoder = createDecoder({ model, processors: [repetitionPenalty(1.5), noRepeatNgram(2)] });
+      const decoder = createDecoder({
+        model,
+        processors: [repetitionPenalty(1.5), noRepeatNgram(2)],
+      });
       const reference = await decoder.generate({ tokens: prompt }, { maxTokens: 40 });
-      const result = await decoder.use(speculative({ drafter: noisyOracle({ errorRate: 0.1 }) })).generate({ tokens: prompt }, { maxTokens: 40 });
+      const result = await decoder
+        .use(speculative({ drafter: noisyOracle({ errorRate: 0.1 }) }))
+        .generate({ tokens: prompt }, { maxTokens: 40 });
       expect(result.tokens).toEqual(reference.tokens);
     }
   });
@@ -102,11 +110,16 @@ describe('speculative engine on a mock model', () => {
 
   it('stops at EOS inside an accepted block', async () => {
     const reference = mockModel({ vocabSize: VOCAB, logits: logitsOf });
-    const plain = await createDecoder({ model: reference }).generate({ tokens: [1] }, { maxTokens: 30 });
+    const plain = await createDecoder({ model: reference }).generate(
+      { tokens: [1] },
+      { maxTokens: 30 },
+    );
     const eos = plain.tokens[7];
     const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, eosTokenIds: [eos] });
     const expected = await createDecoder({ model }).generate({ tokens: [1] }, { maxTokens: 30 });
-    const result = await createDecoder({ model }).use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 12 })).generate({ tokens: [1] }, { maxTokens: 30 });
+    const result = await createDecoder({ model })
+      .use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 12 }))
+      .generate({ tokens: [1] }, { maxTokens: 30 });
     expect(result.reason).toBe('eos');
     expect(result.tokens).toEqual(expected.tokens);
     expect(result.tokens.at(-1)).toBe(eos);
@@ -114,8 +127,13 @@ describe('speculative engine on a mock model', () => {
 
   it('never drafts past the context length', async () => {
     const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 12 });
-    const reference = await createDecoder({ model }).generate({ tokens: [1, 2] }, { maxTokens: 50 });
-    const result = await createDecoder({ model }).use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 16 })).generate({ tokens: [1, 2] }, { maxTokens: 50 });
+    const reference = await createDecoder({ model }).generate(
+      { tokens: [1, 2] },
+      { maxTokens: 50 },
+    );
+    const result = await createDecoder({ model })
+      .use(speculative({ drafter: noisyOracle({ errorRate: 0 }), budget: 16 }))
+      .generate({ tokens: [1, 2] }, { maxTokens: 50 });
     expect(result.tokens).toEqual(reference.tokens);
     expect(reference.tokens.length).toBe(10);
   });
@@ -125,20 +143,34 @@ describe('decoder errors', () => {
   const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 16 });
   it('rejects bad options with InvalidArgumentError', async () => {
     const decoder = createDecoder({ model });
-    await expect(decoder.generate({ tokens: [1] }, { maxTokens: 0 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
-    await expect(decoder.generate({ tokens: [1] }, { temperature: 1, topP: 1.5 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
-    await expect(decoder.generate({ tokens: [] })).rejects.toSatisfy(InvalidArgumentError.isInstance);
-    await expect(decoder.generate({ tokens: [99] })).rejects.toSatisfy(InvalidArgumentError.isInstance);
-    await expect(decoder.generate('text without tokenizer')).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(decoder.generate({ tokens: [1] }, { maxTokens: 0 })).rejects.toSatisfy(
+      InvalidArgumentError.isInstance,
+    );
+    await expect(
+      decoder.generate({ tokens: [1] }, { temperature: 1, topP: 1.5 }),
+    ).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(decoder.generate({ tokens: [] })).rejects.toSatisfy(
+      InvalidArgumentError.isInstance,
+    );
+    await expect(decoder.generate({ tokens: [99] })).rejects.toSatisfy(
+      InvalidArgumentError.isInstance,
+    );
+    await expect(decoder.generate('text without tokenizer')).rejects.toSatisfy(
+      InvalidArgumentError.isInstance,
+    );
   });
   it('rejects prompts longer than the context with ContextLengthError', async () => {
-    await expect(createDecoder({ model }).generate({ tokens: Array.from({ length: 16 }, () => 1) })).rejects.toSatisfy(ContextLengthError.isInstance);
+    await expect(
+      createDecoder({ model }).generate({ tokens: Array.from({ length: 16 }, () => 1) }),
+    ).rejects.toSatisfy(ContextLengthError.isInstance);
   });
   it('rejects with AbortedError when aborted mid-stream', async () => {
     const controller = new AbortController();
     const seen: number[] = [];
     const run = async () => {
-      for await (const event of createDecoder({ model: mockModel({ vocabSize: VOCAB, logits: logitsOf }) }).stream({ tokens: [1] }, { maxTokens: 500, signal: controller.signal })) {
+      for await (const event of createDecoder({
+        model: mockModel({ vocabSize: VOCAB, logits: logitsOf }),
+      }).stream({ tokens: [1] }, { maxTokens: 500, signal: controller.signal })) {
         if (event.type === 'token') {
           seen.push(event.tokenId);
           if (seen.length === 5) controller.abort();
@@ -156,12 +188,22 @@ describe('decoder errors', () => {
 describe('speculative engine near the end of the context', () => {
   it('never sends more rows than the context holds, even with a large budget', async () => {
     const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 20 });
-    const reference = await createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 50 });
+    const reference = await createDecoder({ model }).generate(
+      { tokens: [1, 2, 3] },
+      { maxTokens: 50 },
+    );
     const result = await createDecoder({ model })
-      .use(speculative({ drafter: noisyOracle({ errorRate: 0, width: 4 }), budget: 64, adaptive: false }))
+      .use(
+        speculative({
+          drafter: noisyOracle({ errorRate: 0, width: 4 }),
+          budget: 64,
+          adaptive: false,
+        }),
+      )
       .generate({ tokens: [1, 2, 3] }, { maxTokens: 50 });
     expect(result.tokens).toEqual(reference.tokens);
-    for (const call of model.forwardCalls) expect(call.prefixLength + call.tokens.length).toBeLessThanOrEqual(20);
+    for (const call of model.forwardCalls)
+      expect(call.prefixLength + call.tokens.length).toBeLessThanOrEqual(20);
   });
 });
 
@@ -171,22 +213,41 @@ describe('seeded determinism', () => {
   it.each([
     { title: 'adaptive sizing', adaptive: true },
     { title: 'every row verified', adaptive: false },
-  ])('drafts without q: the sampled output is the autoregressive output for the same seed ($title)', async ({ adaptive }) => {
-    for (const seed of [1, 7, 42]) {
-      for (const [index, prompt] of [[1], [2, 3, 4]].entries()) {
-        const options = { maxTokens: 30, temperature: 0.8, topP: 0.95, repetitionPenalty: 1.1, seed };
-        const reference = await createDecoder({ model: model() }).generate({ tokens: prompt }, options);
-        // Different drafts (error rates, tree widths) must not change a single token.
-        for (const width of [1, 3]) {
-          const drafter = noisyOracle({ errorRate: 0.4, seed: seed + index, width });
-          const strategy = speculative({ drafter, adaptive, budget: 9, costCurve: [1, 1, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8] });
-          const result = await createDecoder({ model: model() }).use(strategy).generate({ tokens: prompt }, options);
-          expect(result.tokens, `seed ${seed}, width ${width}`).toEqual(reference.tokens);
-          expect(result.stats.acceptedDraftTokens ?? 0).toBeGreaterThan(0);
+  ])(
+    'drafts without q: the sampled output is the autoregressive output for the same seed ($title)',
+    async ({ adaptive }) => {
+      for (const seed of [1, 7, 42]) {
+        for (const [index, prompt] of [[1], [2, 3, 4]].entries()) {
+          const options = {
+            maxTokens: 30,
+            temperature: 0.8,
+            topP: 0.95,
+            repetitionPenalty: 1.1,
+            seed,
+          };
+          const reference = await createDecoder({ model: model() }).generate(
+            { tokens: prompt },
+            options,
+          );
+          // Different drafts (error rates, tree widths) must not change a single token.
+          for (const width of [1, 3]) {
+            const drafter = noisyOracle({ errorRate: 0.4, seed: seed + index, width });
+            const strategy = speculative({
+              drafter,
+              adaptive,
+              budget: 9,
+              costCurve: [1, 1, 1.05, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8],
+            });
+            const result = await createDecoder({ model: model() })
+              .use(strategy)
+              .generate({ tokens: prompt }, options);
+            expect(result.tokens, `seed ${seed}, width ${width}`).toEqual(reference.tokens);
+            expect(result.stats.acceptedDraftTokens ?? 0).toBeGreaterThan(0);
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('a pinned cost curve is validated', () => {
     const drafter = noisyOracle();
@@ -208,10 +269,14 @@ describe('seeded determinism', () => {
         },
       });
     const options = { maxTokens: 20, temperature: 0 };
-    await createDecoder({ model: withProfile(stored) }).use(speculative({ drafter: noisyOracle() })).generate({ tokens: [1] }, options);
+    await createDecoder({ model: withProfile(stored) })
+      .use(speculative({ drafter: noisyOracle() }))
+      .generate({ tokens: [1] }, options);
     expect(loads).toBe(1);
     expect(saved).toHaveLength(0);
-    await createDecoder({ model: withProfile(undefined) }).use(speculative({ drafter: noisyOracle() })).generate({ tokens: [1] }, options);
+    await createDecoder({ model: withProfile(undefined) })
+      .use(speculative({ drafter: noisyOracle() }))
+      .generate({ tokens: [1] }, options);
     expect(loads).toBe(2);
     expect(saved).toHaveLength(1);
     expect(saved[0][1]).toBe(1);

@@ -55,10 +55,16 @@ export function speculative({
   costCurve,
 }: SpeculativeOptions): Strategy {
   if (!drafter || typeof drafter.propose !== 'function') {
-    throw new InvalidArgumentError({ argument: 'drafter', message: 'speculative() needs a drafter with a propose() method.' });
+    throw new InvalidArgumentError({
+      argument: 'drafter',
+      message: 'speculative() needs a drafter with a propose() method.',
+    });
   }
   if (!Number.isInteger(budget) || budget < 1) {
-    throw new InvalidArgumentError({ argument: 'budget', message: `must be a positive integer, got ${budget}.` });
+    throw new InvalidArgumentError({
+      argument: 'budget',
+      message: `must be a positive integer, got ${budget}.`,
+    });
   }
   const pinned = costCurve === undefined ? undefined : checkCostCurve(costCurve);
   // One policy per strategy instance: what it learns carries over between generations of a decoder.
@@ -114,7 +120,13 @@ async function step(
   // Positions: the pending token sits at tokens.length - 1, a draft row of depth d at tokens.length - 1 + d.
   const maxDepth = Math.min(remaining, model.info.contextLength - context.tokens.length);
   // A forward holds the committed tokens, the pending token and every draft row: all must fit the context.
-  const maxNodes = Math.max(0, Math.min(policy ? policy.nodeHint(budget) : budget, model.info.contextLength - context.tokens.length));
+  const maxNodes = Math.max(
+    0,
+    Math.min(
+      policy ? policy.nodeHint(budget) : budget,
+      model.info.contextLength - context.tokens.length,
+    ),
+  );
   const contextTokens = context.tokens.slice();
 
   const draftStart = now();
@@ -135,7 +147,8 @@ async function step(
   // Cutting rows is always exact for drafts without q (each row is verified as a fixed draft) and at
   // temperature 0. Drafts sampled from q are verified as draws from q, so a cut that could depend on what
   // was drawn is not allowed there: such drafters get the budget up front and their tree is kept whole.
-  const sampledDraft = !sampler.greedy && (tree.q !== undefined || tree.qDistributions !== undefined);
+  const sampledDraft =
+    !sampler.greedy && (tree.q !== undefined || tree.qDistributions !== undefined);
   if (policy && tree.tokens.length > 0) {
     const keep = policy.selectRows(tree.parents);
     if (!sampledDraft) tree = keepRows(tree, keep);
@@ -155,7 +168,11 @@ async function step(
     for (let i = 0; i < rows; i++) parents[i + 1] = tree.parents[i] + 1;
   }
   const verifyStart = now();
-  const output = await context.forward({ tokens: input, parents, hidden: verifier.needsHidden && rows > 0 ? true : undefined });
+  const output = await context.forward({
+    tokens: input,
+    parents,
+    hidden: verifier.needsHidden && rows > 0 ? true : undefined,
+  });
   const { acceptedRows, acceptedTokens, bonus } = verifyTree({
     output,
     tree,
@@ -190,7 +207,9 @@ function checkCostCurve(curve: ArrayLike<number>): Float64Array {
   const costs = Float64Array.from(curve);
   const valid =
     costs.length >= 2 &&
-    costs.every((value, k) => Number.isFinite(value) && value > 0 && (k < 2 || value >= costs[k - 1]));
+    costs.every(
+      (value, k) => Number.isFinite(value) && value > 0 && (k < 2 || value >= costs[k - 1]),
+    );
   if (!valid) {
     throw new InvalidArgumentError({
       argument: 'costCurve',

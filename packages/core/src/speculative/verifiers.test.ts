@@ -12,7 +12,11 @@ function totalVariation(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Draws k distinct tokens from q without replacement (Gumbel-top-k would do the same). */
-function drawWithoutReplacement(weights: Float32Array, k: number, random: { next(): number }): number[] {
+function drawWithoutReplacement(
+  weights: Float32Array,
+  k: number,
+  random: { next(): number },
+): number[] {
   const left = Float64Array.from(weights);
   const picked: number[] = [];
   for (let i = 0; i < k; i++) {
@@ -33,16 +37,30 @@ describe('rejectionSampling verifier: one step emits exactly the target distribu
 
   it.each([
     { title: 'speculative sampling: one child drawn from q (P2)', k: 1, withQ: true },
-    { title: 'recursive rejection: 3 children drawn from q without replacement (P3)', k: 3, withQ: true },
+    {
+      title: 'recursive rejection: 3 children drawn from q without replacement (P3)',
+      k: 3,
+      withQ: true,
+    },
     { title: 'deterministic drafts: 1 fixed child, no q (P4)', k: 1, withQ: false },
-    { title: 'deterministic drafts: 2 children from q but verified as one-hot (P4)', k: 2, withQ: false },
+    {
+      title: 'deterministic drafts: 2 children from q but verified as one-hot (P4)',
+      k: 2,
+      withQ: false,
+    },
   ])('$title', ({ k, withQ }) => {
     const random = seededRandom(1234 + k);
     const counts = new Float64Array(p.length);
     let accepted = 0;
     for (let n = 0; n < draws; n++) {
       const children = withQ || k > 1 ? drawWithoutReplacement(q, k, random) : [3];
-      const decision = verifier.step({ probabilities: p, childTokens: children, q: withQ ? q : undefined, greedy: false, random });
+      const decision = verifier.step({
+        probabilities: p,
+        childTokens: children,
+        q: withQ ? q : undefined,
+        greedy: false,
+        random,
+      });
       const token = typeof decision === 'number' ? children[decision] : decision.token;
       if (typeof decision === 'number') accepted += 1;
       counts[token] += 1;
@@ -58,7 +76,16 @@ describe('rejectionSampling verifier: one step emits exactly the target distribu
     const trials = 200_000;
     for (let n = 0; n < trials; n++) {
       const [child] = drawWithoutReplacement(q, 1, random);
-      if (typeof verifier.step({ probabilities: p, childTokens: [child], q, greedy: false, random }) === 'number') accepted++;
+      if (
+        typeof verifier.step({
+          probabilities: p,
+          childTokens: [child],
+          q,
+          greedy: false,
+          random,
+        }) === 'number'
+      )
+        accepted++;
     }
     const expected = Array.from(p).reduce((sum, value, i) => sum + Math.min(value, q[i]), 0);
     expect(accepted / trials).toBeCloseTo(expected, 2);
@@ -67,6 +94,8 @@ describe('rejectionSampling verifier: one step emits exactly the target distribu
   it('at temperature 0 it is greedy match', () => {
     const random = seededRandom(1);
     expect(verifier.step({ probabilities: p, childTokens: [3, 1], greedy: true, random })).toBe(1);
-    expect(verifier.step({ probabilities: p, childTokens: [3, 4], greedy: true, random })).toEqual({ token: 1 });
+    expect(verifier.step({ probabilities: p, childTokens: [3, 4], greedy: true, random })).toEqual({
+      token: 1,
+    });
   });
 });

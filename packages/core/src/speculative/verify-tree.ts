@@ -64,7 +64,8 @@ export function verifyTree(input: VerifyTreeInput): VerifyTreeResult {
   let node = 0;
   let state = input.processorState;
   for (;;) {
-    if (node >= forwardRows) return { acceptedRows, acceptedTokens, bonus: undefined, processorState: state };
+    if (node >= forwardRows)
+      return { acceptedRows, acceptedTokens, bonus: undefined, processorState: state };
     const row = logits.slice(node * vocabSize, (node + 1) * vocabSize);
     processor.process(row, state);
     const kids = children[node];
@@ -77,7 +78,10 @@ export function verifyTree(input: VerifyTreeInput): VerifyTreeResult {
     } else if (kids.length === 0 && verifier.lossless) {
       decision = { token: sampler.sample(row, random) };
     } else {
-      const q = tree.qDistributions && kids.length > 0 ? qRow(tree.qDistributions, kids[0] - 1, vocabSize) : undefined;
+      const q =
+        tree.qDistributions && kids.length > 0
+          ? qRow(tree.qDistributions, kids[0] - 1, vocabSize)
+          : undefined;
       decision = verifier.step({
         probabilities: softmax(row),
         childTokens,

@@ -13,6 +13,17 @@ export function testBeginContext(
 }
 
 /** A complete `DraftContext` for drafter unit tests: 16 nodes, 100 tokens left, tree-capable, not greedy. */
-export function testDraftContext(tokens: readonly number[], overrides: Partial<DraftContext> = {}): DraftContext {
-  return { tokens, promptLength: tokens.length, maxNodes: 16, remaining: 100, treeCapable: true, greedy: false, ...overrides };
+export function testDraftContext(
+  tokens: readonly number[],
+  overrides: Partial<DraftContext> = {},
+): DraftContext {
+  return {
+    tokens,
+    promptLength: tokens.length,
+    maxNodes: 16,
+    remaining: 100,
+    treeCapable: true,
+    greedy: false,
+    ...overrides,
+  };
 }

@@ -1,5 +1,18 @@
-import { DisposedError, InvalidArgumentError, UnsupportedCapabilityError, throwIfAborted, invariant } from '../errors.js';
-import type { Capabilities, CausalLM, ForwardInput, ForwardOutput, ModelInfo, Sequence } from '../types.js';
+import {
+  DisposedError,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  throwIfAborted,
+  invariant,
+} from '../errors.js';
+import type {
+  Capabilities,
+  CausalLM,
+  ForwardInput,
+  ForwardOutput,
+  ModelInfo,
+  Sequence,
+} from '../types.js';
 
 /** Options of `mockModel`. */
 export interface MockModelOptions {
@@ -46,7 +59,13 @@ export function mockModel(options: MockModelOptions): MockModel {
     numLayers: 1,
     hiddenSize: 1,
   };
-  const capabilities: Capabilities = { tree: options.tree ?? true, hiddenStates: false, layerSkip: false, inputEmbeddings: false, backendId: 'mock' };
+  const capabilities: Capabilities = {
+    tree: options.tree ?? true,
+    hiddenStates: false,
+    layerSkip: false,
+    inputEmbeddings: false,
+    backendId: 'mock',
+  };
   const forwardCalls: MockForwardCall[] = [];
   let disposed = false;
 
@@ -66,14 +85,22 @@ export function mockModel(options: MockModelOptions): MockModel {
         check();
         throwIfAborted(forwardOptions?.signal);
         const rows = input.tokens.length;
-        if (rows === 0) throw new InvalidArgumentError({ argument: 'tokens', message: 'forward needs at least one token.' });
+        if (rows === 0)
+          throw new InvalidArgumentError({
+            argument: 'tokens',
+            message: 'forward needs at least one token.',
+          });
         const parents = input.parents ?? Int32Array.from({ length: rows }, (_, i) => i - 1);
         const isChain = parents.every((parent, i) => parent === i - 1);
         if (!isChain && !capabilities.tree) {
           throw new UnsupportedCapabilityError({ capability: 'tree', backendId: 'mock' });
         }
         if (input.embeddings !== undefined) {
-          throw new UnsupportedCapabilityError({ capability: 'inputEmbeddings', backendId: 'mock', hint: 'mockModel computes logits from token ids only.' });
+          throw new UnsupportedCapabilityError({
+            capability: 'inputEmbeddings',
+            backendId: 'mock',
+            hint: 'mockModel computes logits from token ids only.',
+          });
         }
         forwardCalls.push({
           prefixLength: committed.length,
@@ -85,9 +112,13 @@ export function mockModel(options: MockModelOptions): MockModel {
         for (let r = 0; r < rows; r++) {
           const parent = parents[r];
           invariant(parent < r, 'parents precede children');
-          const context = parent < 0 ? [...committed, input.tokens[r]] : [...contexts[parent], input.tokens[r]];
+          const context =
+            parent < 0 ? [...committed, input.tokens[r]] : [...contexts[parent], input.tokens[r]];
           if (context.length > info.contextLength) {
-            throw new InvalidArgumentError({ argument: 'tokens', message: 'beyond the mock context length.' });
+            throw new InvalidArgumentError({
+              argument: 'tokens',
+              message: 'beyond the mock context length.',
+            });
           }
           contexts.push(context);
           logits.set(Array.from(options.logits(context)), r * vocabSize);
@@ -104,7 +135,10 @@ export function mockModel(options: MockModelOptions): MockModel {
         invariant(last !== undefined, 'commit() needs a forward() first');
         const lastRow = rows[rows.length - 1];
         const context = last.contexts[lastRow];
-        invariant(context.length === committed.length + rows.length, 'commit rows must be one root-to-node path');
+        invariant(
+          context.length === committed.length + rows.length,
+          'commit rows must be one root-to-node path',
+        );
         committed.push(...context.slice(committed.length));
         last = undefined;
       },

@@ -73,7 +73,9 @@ describe('createTokenizer', () => {
     { token: '世', bytes: [0xe4, 0xb8, 0x96] },
     { token: '<sep>', bytes: [...'<sep>'].map(c => c.charCodeAt(0)) },
   ])('tokenBytes($token)', ({ token, bytes }) => {
-    expect([...(tokenizer.tokenBytes(token === '<sep>' ? SEP_ID : id(token)) ?? [])]).toEqual(bytes);
+    expect([...(tokenizer.tokenBytes(token === '<sep>' ? SEP_ID : id(token)) ?? [])]).toEqual(
+      bytes,
+    );
   });
 
   it('has no bytes for special tokens', () => {

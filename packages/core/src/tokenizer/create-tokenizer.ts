@@ -142,13 +142,17 @@ export function createTokenizer(options: CreateTokenizerOptions): Tokenizer {
     eosTokenIds,
     encode(text, { addSpecialTokens = true } = {}) {
       if (typeof text !== 'string') {
-        throw new InvalidArgumentError({ argument: 'text', message: `encode() takes a string, got ${typeof text}.` });
+        throw new InvalidArgumentError({
+          argument: 'text',
+          message: `encode() takes a string, got ${typeof text}.`,
+        });
       }
       if (LONE_SURROGATE.test(text)) {
         // Encoding would silently turn it into U+FFFD (or bytes no model was trained on).
         throw new InvalidArgumentError({
           argument: 'text',
-          message: 'the text contains a lone UTF-16 surrogate, which is not valid Unicode; repair or drop it (e.g. text.toWellFormed()).',
+          message:
+            'the text contains a lone UTF-16 surrogate, which is not valid Unicode; repair or drop it (e.g. text.toWellFormed()).',
         });
       }
       if (!addSpecialTokens || (addBos === undefined && addEos === undefined)) {

@@ -69,9 +69,7 @@ export function memoryDenseStore(): DenseStore {
     async searchCosine(query, k, { among } = {}) {
       open();
       checkK(k);
-      const pool = among
-        ? among.flatMap(id => entries.get(id) ?? [])
-        : [...entries.values()];
+      const pool = among ? among.flatMap(id => entries.get(id) ?? []) : [...entries.values()];
       return topK(
         pool.map(entry => ({ id: entry.document.id, score: dot(query, entry.vector) })),
         k,

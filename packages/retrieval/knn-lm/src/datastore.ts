@@ -25,7 +25,11 @@ export interface BuildDatastoreOptions {
  * per window of `contextLength` tokens with `hidden: true`; row i's hidden state is the key of token i + 1.
  * Sequences longer than the context are cut into consecutive windows (each window restarts the KV state).
  */
-export async function buildDatastore({ model, sequences, signal }: BuildDatastoreOptions): Promise<Datastore> {
+export async function buildDatastore({
+  model,
+  sequences,
+  signal,
+}: BuildDatastoreOptions): Promise<Datastore> {
   if (!model.capabilities.hiddenStates) {
     throw new UnsupportedCapabilityError({
       capability: 'hiddenStates',
@@ -44,7 +48,10 @@ export async function buildDatastore({ model, sequences, signal }: BuildDatastor
       try {
         const { hidden } = await state.forward({ tokens, hidden: true }, { signal });
         if (!hidden || hidden.length !== tokens.length * dimensions) {
-          throw new InvalidArgumentError({ argument: 'model', message: `forward returned no hidden states of width ${dimensions}` });
+          throw new InvalidArgumentError({
+            argument: 'model',
+            message: `forward returned no hidden states of width ${dimensions}`,
+          });
         }
         // The last row of a window has its next token in the following window (or none).
         const next = sequence.slice(start + 1, start + window + 1);

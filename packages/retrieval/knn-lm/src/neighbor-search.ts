@@ -53,21 +53,44 @@ export interface HnswSearchOptions {
  * Approximate search with an HNSW graph from usearch (Unum; prebuilt N-API binaries shipped in the npm package).
  * The kNN-LM paper used FAISS IVF-PQ; HNSW plays the same role. Distances are squared L2, as in FAISS.
  */
-export function hnswSearch(datastore: Datastore, { connectivity = 16, expansionAdd = 128, expansionSearch = 64 }: HnswSearchOptions = {}): NeighborSearch {
+export function hnswSearch(
+  datastore: Datastore,
+  { connectivity = 16, expansionAdd = 128, expansionSearch = 64 }: HnswSearchOptions = {},
+): NeighborSearch {
   for (const [argument, value] of Object.entries({ connectivity, expansionAdd, expansionSearch })) {
-    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError({ argument, message: `${argument} must be a positive integer, got ${value}` });
+    if (!Number.isInteger(value) || value < 1)
+      throw new InvalidArgumentError({
+        argument,
+        message: `${argument} must be a positive integer, got ${value}`,
+      });
   }
-  const index = new Index({ dimensions: datastore.dimensions, metric: MetricKind.L2sq, quantization: ScalarKind.F32, multi: false, connectivity, expansion_add: expansionAdd, expansion_search: expansionSearch });
+  const index = new Index({
+    dimensions: datastore.dimensions,
+    metric: MetricKind.L2sq,
+    quantization: ScalarKind.F32,
+    multi: false,
+    connectivity,
+    expansion_add: expansionAdd,
+    expansion_search: expansionSearch,
+  });
   if (datastore.size > 0) {
     // One thread: a multi-threaded build inserts in a racy order, and the same datastore must give the same graph.
-    index.add(BigUint64Array.from({ length: datastore.size }, (_, i) => BigInt(i)), datastore.keys, 1);
+    index.add(
+      BigUint64Array.from({ length: datastore.size }, (_, i) => BigInt(i)),
+      datastore.keys,
+      1,
+    );
   }
   return {
     name: 'hnsw',
     search(query, k) {
-      if (datastore.size === 0) return { indices: new Int32Array(0), distances: new Float32Array(0) };
+      if (datastore.size === 0)
+        return { indices: new Int32Array(0), distances: new Float32Array(0) };
       const matches = index.search(query, Math.min(k, datastore.size), 1);
-      return { indices: Int32Array.from(matches.keys, key => Number(key)), distances: Float32Array.from(matches.distances) };
+      return {
+        indices: Int32Array.from(matches.keys, key => Number(key)),
+        distances: Float32Array.from(matches.distances),
+      };
     },
   };
 }

@@ -16,7 +16,10 @@ export async function sequencePerplexity(
     if (sequence.length < 2) continue;
     const state = model.createSequence();
     try {
-      const { logits } = await state.forward({ tokens: Int32Array.from(sequence.slice(0, -1)) }, { signal });
+      const { logits } = await state.forward(
+        { tokens: Int32Array.from(sequence.slice(0, -1)) },
+        { signal },
+      );
       const vocab = logits.length / (sequence.length - 1);
       for (let row = 0; row + 1 < sequence.length; row++) {
         const offset = row * vocab;
@@ -31,6 +34,10 @@ export async function sequencePerplexity(
       state.dispose();
     }
   }
-  if (count === 0) throw new InvalidArgumentError({ argument: 'sequences', message: 'need at least one sequence of two or more tokens' });
+  if (count === 0)
+    throw new InvalidArgumentError({
+      argument: 'sequences',
+      message: 'need at least one sequence of two or more tokens',
+    });
   return { perplexity: Math.exp(nll / count), tokens: count };
 }

@@ -24,9 +24,16 @@ export interface PostgresConnection {
   /** The quoted schema name, safe to splice into SQL (`"decodekit"`). */
   readonly schema: string;
   /** Runs one parameterized statement on a pooled connection. */
-  query<TRow extends pg.QueryResultRow>(what: string, text: string, values?: unknown[]): Promise<TRow[]>;
+  query<TRow extends pg.QueryResultRow>(
+    what: string,
+    text: string,
+    values?: unknown[],
+  ): Promise<TRow[]>;
   /** Runs `work` inside BEGIN … COMMIT on one connection; any throw rolls back and is rethrown. */
-  transaction<TResult>(what: string, work: (client: pg.PoolClient) => Promise<TResult>): Promise<TResult>;
+  transaction<TResult>(
+    what: string,
+    work: (client: pg.PoolClient) => Promise<TResult>,
+  ): Promise<TResult>;
   /** Ends the pool when the store opened it; later calls throw. */
   close(): Promise<void>;
 }
@@ -44,23 +51,55 @@ function wrap(what: string, error: unknown): unknown {
         : code === '3D000'
           ? ' Create the database (createdb) or fix its name in the connection URL.'
           : '';
-  return new BackendError({ message: `PostgreSQL ${what} failed: ${message}${code ? ` (${code})` : ''}.${hint}`, cause: error });
+  return new BackendError({
+    message: `PostgreSQL ${what} failed: ${message}${code ? ` (${code})` : ''}.${hint}`,
+    cause: error,
+  });
 }
 
 /** Validates the options, opens (or adopts) the pool, and creates the schema's tables from `ddl`. */
-export async function openPostgres(options: PostgresStoreOptions, ddl: (schema: string) => string): Promise<PostgresConnection> {
-  const { connectionString, pool: given, schema = 'decodekit', maxConnections = 10 } = options ?? {};
+export async function openPostgres(
+  options: PostgresStoreOptions,
+  ddl: (schema: string) => string,
+): Promise<PostgresConnection> {
+  const {
+    connectionString,
+    pool: given,
+    schema = 'decodekit',
+    maxConnections = 10,
+  } = options ?? {};
   if ((connectionString === undefined) === (given === undefined)) {
-    throw new InvalidArgumentError({ argument: 'options', message: 'give exactly one of connectionString (a postgres:// URL) and pool (a pg.Pool).' });
+    throw new InvalidArgumentError({
+      argument: 'options',
+      message: 'give exactly one of connectionString (a postgres:// URL) and pool (a pg.Pool).',
+    });
   }
-  if (connectionString !== undefined && (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))) {
-    throw new InvalidArgumentError({ argument: 'connectionString', message: 'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/database.' });
+  if (
+    connectionString !== undefined &&
+    (typeof connectionString !== 'string' || !/^postgres(ql)?:\/\//.test(connectionString))
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'connectionString',
+      message:
+        'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@127.0.0.1:5432/database.',
+    });
   }
-  if (typeof schema !== 'string' || schema.length === 0 || Buffer.byteLength(schema) > 63 || schema.includes('\0')) {
-    throw new InvalidArgumentError({ argument: 'schema', message: `must be a PostgreSQL identifier of 1 to 63 bytes, got ${JSON.stringify(schema)}.` });
+  if (
+    typeof schema !== 'string' ||
+    schema.length === 0 ||
+    Buffer.byteLength(schema) > 63 ||
+    schema.includes('\0')
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'schema',
+      message: `must be a PostgreSQL identifier of 1 to 63 bytes, got ${JSON.stringify(schema)}.`,
+    });
   }
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-    throw new InvalidArgumentError({ argument: 'maxConnections', message: `must be a positive integer, got ${maxConnections}.` });
+    throw new InvalidArgumentError({
+      argument: 'maxConnections',
+      message: `must be a positive integer, got ${maxConnections}.`,
+    });
   }
   const owned = given === undefined;
   const pool = given ?? new pg.Pool({ connectionString, max: maxConnections });
@@ -70,7 +109,11 @@ export async function openPostgres(options: PostgresStoreOptions, ddl: (schema: 
   const quoted = pg.escapeIdentifier(schema);
   let closed = false;
   const ensureOpen = (): void => {
-    if (closed) throw new InvalidArgumentError({ argument: 'store', message: 'the store is closed; open a new one.' });
+    if (closed)
+      throw new InvalidArgumentError({
+        argument: 'store',
+        message: 'the store is closed; open a new one.',
+      });
   };
   const connection: PostgresConnection = {
     schema: quoted,
@@ -102,7 +145,9 @@ export async function openPostgres(options: PostgresStoreOptions, ddl: (schema: 
         throw wrap(what, error);
       } finally {
         // A connection whose transaction failed for a driver reason is dropped rather than reused.
-        client.release(failed !== undefined && !DecodingError.isInstance(failed) ? (failed as Error) : undefined);
+        client.release(
+          failed !== undefined && !DecodingError.isInstance(failed) ? (failed as Error) : undefined,
+        );
       }
     },
     async close() {
@@ -127,25 +172,40 @@ export async function openPostgres(options: PostgresStoreOptions, ddl: (schema: 
 /** Validates a result count for every store: a non-negative integer (`minimum` 0 or 1). */
 export function checkK(k: number, minimum: 0 | 1): void {
   if (!Number.isInteger(k) || k < minimum) {
-    throw new InvalidArgumentError({ argument: 'k', message: `k must be an integer >= ${minimum}, got ${k}` });
+    throw new InvalidArgumentError({
+      argument: 'k',
+      message: `k must be an integer >= ${minimum}, got ${k}`,
+    });
   }
 }
 
 /** Keeps the last document of each id (as sequential upserts would), in first-seen order. */
-export function lastOfEachId<TDocument extends { readonly id: string }>(documents: readonly TDocument[]): TDocument[] {
+export function lastOfEachId<TDocument extends { readonly id: string }>(
+  documents: readonly TDocument[],
+): TDocument[] {
   const byId = new Map<string, TDocument>();
   for (const document of documents) byId.set(document.id, document);
   return [...byId.values()];
 }
 
 /** Rejects text PostgreSQL cannot store (NUL characters) with a typed error instead of a driver error. */
-export function checkStorable(document: { readonly id: string; readonly text: string; readonly metadata?: unknown }): string | null {
+export function checkStorable(document: {
+  readonly id: string;
+  readonly text: string;
+  readonly metadata?: unknown;
+}): string | null {
   if (typeof document.id !== 'string' || typeof document.text !== 'string') {
-    throw new InvalidArgumentError({ argument: 'documents', message: 'every document needs a string id and a string text.' });
+    throw new InvalidArgumentError({
+      argument: 'documents',
+      message: 'every document needs a string id and a string text.',
+    });
   }
   const metadata = document.metadata === undefined ? null : JSON.stringify(document.metadata);
   if (document.id.includes('\0') || document.text.includes('\0') || metadata?.includes('\\u0000')) {
-    throw new InvalidArgumentError({ argument: 'documents', message: `document "${document.id.replace(/\0/g, '\\0')}" contains a NUL character, which PostgreSQL text cannot hold; remove it.` });
+    throw new InvalidArgumentError({
+      argument: 'documents',
+      message: `document "${document.id.replace(/\0/g, '\\0')}" contains a NUL character, which PostgreSQL text cannot hold; remove it.`,
+    });
   }
   return metadata;
 }
@@ -159,6 +219,10 @@ export function inRequestedOrder(
   return ids.flatMap(id => {
     const row = byId.get(id);
     if (!row) return [];
-    return [row.metadata === null ? { id: row.id, text: row.text } : { id: row.id, text: row.text, metadata: row.metadata }];
+    return [
+      row.metadata === null
+        ? { id: row.id, text: row.text }
+        : { id: row.id, text: row.text, metadata: row.metadata },
+    ];
   });
 }

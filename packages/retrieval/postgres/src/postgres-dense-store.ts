@@ -1,6 +1,18 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import { binaryCode, type DenseStore, type EmbeddedDocument, type ScoredId } from '@decodekit/retrieval-dense';
-import { checkK, checkStorable, inRequestedOrder, lastOfEachId, openPostgres, type PostgresStoreOptions } from './postgres-connection.js';
+import {
+  binaryCode,
+  type DenseStore,
+  type EmbeddedDocument,
+  type ScoredId,
+} from '@decodekit/retrieval-dense';
+import {
+  checkK,
+  checkStorable,
+  inRequestedOrder,
+  lastOfEachId,
+  openPostgres,
+  type PostgresStoreOptions,
+} from './postgres-connection.js';
 
 /** Options of `postgresDenseStore`. */
 export type PostgresDenseStoreOptions = PostgresStoreOptions;
@@ -56,10 +68,14 @@ export async function postgresDenseStore(options: PostgresDenseStoreOptions): Pr
   const { schema } = db;
   /** The stored width, or undefined before the first upsert. */
   const dimensions = async (): Promise<number | undefined> => {
-    const [row] = await db.query<{ value: number }>('reading the width', `SELECT value FROM ${schema}.dense_settings WHERE key = 'dimensions'`);
+    const [row] = await db.query<{ value: number }>(
+      'reading the width',
+      `SELECT value FROM ${schema}.dense_settings WHERE key = 'dimensions'`,
+    );
     return row?.value;
   };
-  const scored = (rows: { id: string; score: number }[]): ScoredId[] => rows.map(row => ({ id: row.id, score: row.score }));
+  const scored = (rows: { id: string; score: number }[]): ScoredId[] =>
+    rows.map(row => ({ id: row.id, score: row.score }));
   return {
     async upsert(batch: readonly EmbeddedDocument[]) {
       const documents = lastOfEachId(batch);
@@ -80,7 +96,9 @@ export async function postgresDenseStore(options: PostgresDenseStoreOptions): Pr
           `INSERT INTO ${schema}.dense_settings (key, value) VALUES ('dimensions', $1) ON CONFLICT (key) DO NOTHING`,
           [width],
         );
-        const { rows } = await client.query<{ value: number }>(`SELECT value FROM ${schema}.dense_settings WHERE key = 'dimensions'`);
+        const { rows } = await client.query<{ value: number }>(
+          `SELECT value FROM ${schema}.dense_settings WHERE key = 'dimensions'`,
+        );
         if (rows[0].value !== width) {
           throw new InvalidArgumentError({
             argument: 'documents',
@@ -105,11 +123,19 @@ export async function postgresDenseStore(options: PostgresDenseStoreOptions): Pr
     },
     async delete(ids) {
       if (ids.length === 0) return;
-      await db.query('deleting documents', `DELETE FROM ${schema}.dense_documents WHERE id = ANY($1::text[])`, [[...ids]]);
+      await db.query(
+        'deleting documents',
+        `DELETE FROM ${schema}.dense_documents WHERE id = ANY($1::text[])`,
+        [[...ids]],
+      );
     },
     async get(ids) {
       if (ids.length === 0) return [];
-      const rows = await db.query<{ id: string; text: string; metadata: Record<string, unknown> | null }>(
+      const rows = await db.query<{
+        id: string;
+        text: string;
+        metadata: Record<string, unknown> | null;
+      }>(
         'reading documents',
         `SELECT id, text, metadata FROM ${schema}.dense_documents WHERE id = ANY($1::text[])`,
         [[...ids]],
@@ -117,7 +143,10 @@ export async function postgresDenseStore(options: PostgresDenseStoreOptions): Pr
       return inRequestedOrder(ids, rows);
     },
     async count() {
-      const [row] = await db.query<{ n: number }>('counting documents', `SELECT count(*)::integer AS n FROM ${schema}.dense_documents`);
+      const [row] = await db.query<{ n: number }>(
+        'counting documents',
+        `SELECT count(*)::integer AS n FROM ${schema}.dense_documents`,
+      );
       return row.n;
     },
     async searchCosine(query, k, { among } = {}) {
@@ -125,7 +154,10 @@ export async function postgresDenseStore(options: PostgresDenseStoreOptions): Pr
       const width = await dimensions();
       if (width === undefined) return [];
       if (query.length !== width) {
-        throw new InvalidArgumentError({ argument: 'vector', message: `dimension mismatch: ${query.length} vs ${width}` });
+        throw new InvalidArgumentError({
+          argument: 'vector',
+          message: `dimension mismatch: ${query.length} vs ${width}`,
+        });
       }
       if (k === 0 || (among !== undefined && among.length === 0)) return [];
       const rows = await db.query<{ id: string; score: number }>(

@@ -1,6 +1,13 @@
 import { invariant } from '@decodekit/core';
 import type { IndexedDocument, ScoredId, SparseStore } from '@decodekit/retrieval-splade';
-import { checkK, checkStorable, inRequestedOrder, lastOfEachId, openPostgres, type PostgresStoreOptions } from './postgres-connection.js';
+import {
+  checkK,
+  checkStorable,
+  inRequestedOrder,
+  lastOfEachId,
+  openPostgres,
+  type PostgresStoreOptions,
+} from './postgres-connection.js';
 
 /** Options of `postgresSparseStore`. */
 export type PostgresSparseStoreOptions = PostgresStoreOptions;
@@ -48,10 +55,13 @@ CREATE INDEX IF NOT EXISTS sparse_lengths_by_doc ON ${schema}.sparse_lengths (do
  * console.log(await index.search('red ball', 5));
  * await store.close();
  */
-export async function postgresSparseStore(options: PostgresSparseStoreOptions): Promise<SparseStore> {
+export async function postgresSparseStore(
+  options: PostgresSparseStoreOptions,
+): Promise<SparseStore> {
   const db = await openPostgres(options, ddl);
   const { schema } = db;
-  const score = (rows: { id: string; score: number }[]): ScoredId[] => rows.map(row => ({ id: row.id, score: row.score }));
+  const score = (rows: { id: string; score: number }[]): ScoredId[] =>
+    rows.map(row => ({ id: row.id, score: row.score }));
   return {
     async upsert(batch: readonly IndexedDocument[]) {
       const documents = lastOfEachId(batch);
@@ -60,7 +70,9 @@ export async function postgresSparseStore(options: PostgresSparseStoreOptions): 
       await db.transaction('upserting documents', async client => {
         const ids = documents.map(document => document.id);
         // Replacing a document drops its postings and lengths through ON DELETE CASCADE.
-        await client.query(`DELETE FROM ${schema}.sparse_documents WHERE id = ANY($1::text[])`, [ids]);
+        await client.query(`DELETE FROM ${schema}.sparse_documents WHERE id = ANY($1::text[])`, [
+          ids,
+        ]);
         const inserted = await client.query<{ doc: string; id: string }>(
           `INSERT INTO ${schema}.sparse_documents (id, text, metadata)
            SELECT id, text, metadata::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, text, metadata)
@@ -68,7 +80,12 @@ export async function postgresSparseStore(options: PostgresSparseStoreOptions): 
           [ids, documents.map(document => document.text), metadata],
         );
         const docOf = new Map(inserted.rows.map(row => [row.id, row.doc]));
-        const postings = { field: [] as string[], term: [] as number[], doc: [] as string[], weight: [] as number[] };
+        const postings = {
+          field: [] as string[],
+          term: [] as number[],
+          doc: [] as string[],
+          weight: [] as number[],
+        };
         const lengths = { field: [] as string[], doc: [] as string[], length: [] as number[] };
         for (const document of documents) {
           const doc = docOf.get(document.id);
@@ -102,12 +119,18 @@ export async function postgresSparseStore(options: PostgresSparseStoreOptions): 
     async delete(ids) {
       if (ids.length === 0) return;
       await db.transaction('deleting documents', client =>
-        client.query(`DELETE FROM ${schema}.sparse_documents WHERE id = ANY($1::text[])`, [[...ids]]),
+        client.query(`DELETE FROM ${schema}.sparse_documents WHERE id = ANY($1::text[])`, [
+          [...ids],
+        ]),
       );
     },
     async get(ids) {
       if (ids.length === 0) return [];
-      const rows = await db.query<{ id: string; text: string; metadata: Record<string, unknown> | null }>(
+      const rows = await db.query<{
+        id: string;
+        text: string;
+        metadata: Record<string, unknown> | null;
+      }>(
         'reading documents',
         `SELECT id, text, metadata FROM ${schema}.sparse_documents WHERE id = ANY($1::text[])`,
         [[...ids]],
@@ -115,7 +138,10 @@ export async function postgresSparseStore(options: PostgresSparseStoreOptions): 
       return inRequestedOrder(ids, rows);
     },
     async count() {
-      const [row] = await db.query<{ n: number }>('counting documents', `SELECT count(*)::integer AS n FROM ${schema}.sparse_documents`);
+      const [row] = await db.query<{ n: number }>(
+        'counting documents',
+        `SELECT count(*)::integer AS n FROM ${schema}.sparse_documents`,
+      );
       return row.n;
     },
     async searchDot(field, query, k) {

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { loadModel } from '@decodekit/backend-onnx';
 import { createDecoder } from '@decodekit/core';
 import { it } from 'vitest';
-import { causalLmSplade, ndcgAtK, sparseIndex, type Scoring, type SparseEncoder } from '../src/index.js';
+import {
+  causalLmSplade,
+  ndcgAtK,
+  sparseIndex,
+  type Scoring,
+  type SparseEncoder,
+} from '../src/index.js';
 import { sqliteSparseStore } from '../src/sqlite.js';
 
 it('nDCG@10: BM25 vs SPLADE from stories260K', async () => {
@@ -30,9 +36,21 @@ it('nDCG@10: BM25 vs SPLADE from stories260K', async () => {
   const rows: string[] = [];
   const configurations: { name: string; encoder?: SparseEncoder; scoring: Scoring }[] = [
     { name: 'BM25 (words, k1 1.2, b 0.75)', scoring: 'bm25' },
-    { name: 'SPLADE stories260K, echo, top-256', encoder: causalLmSplade({ model, tokenizer: model.tokenizer }), scoring: 'splade' },
-    { name: 'SPLADE stories260K, no echo, top-256', encoder: causalLmSplade({ model, tokenizer: model.tokenizer, echo: false }), scoring: 'splade' },
-    { name: 'SPLADE stories260K, echo, top-64', encoder: causalLmSplade({ model, tokenizer: model.tokenizer, topK: 64 }), scoring: 'splade' },
+    {
+      name: 'SPLADE stories260K, echo, top-256',
+      encoder: causalLmSplade({ model, tokenizer: model.tokenizer }),
+      scoring: 'splade',
+    },
+    {
+      name: 'SPLADE stories260K, no echo, top-256',
+      encoder: causalLmSplade({ model, tokenizer: model.tokenizer, echo: false }),
+      scoring: 'splade',
+    },
+    {
+      name: 'SPLADE stories260K, echo, top-64',
+      encoder: causalLmSplade({ model, tokenizer: model.tokenizer, topK: 64 }),
+      scoring: 'splade',
+    },
   ];
   for (const { name, encoder, scoring } of configurations) {
     const store = await sqliteSparseStore({ path: join(directory, `${rows.length}.db`) });
@@ -49,13 +67,20 @@ it('nDCG@10: BM25 vs SPLADE from stories260K', async () => {
       if (ranking[0] === query.id) top1++;
     }
     const searchMs = (performance.now() - searchStarted) / queries.length;
-    rows.push(`| ${name} | ${(ndcg / queries.length).toFixed(3)} | ${(top1 / queries.length).toFixed(3)} | ${(indexMs / documents.length).toFixed(1)} | ${searchMs.toFixed(1)} |`);
+    rows.push(
+      `| ${name} | ${(ndcg / queries.length).toFixed(3)} | ${(top1 / queries.length).toFixed(3)} | ${(indexMs / documents.length).toFixed(1)} | ${searchMs.toFixed(1)} |`,
+    );
     await store.close();
   }
   rmSync(directory, { recursive: true, force: true });
   await model.dispose();
   console.log(
-    [`${documents.length} documents, ${queries.length} queries (one relevant document each), SQLite store`, '',
-      '| ranking | nDCG@10 | top-1 accuracy | index ms / doc | search ms / query |', '|---|---:|---:|---:|---:|', ...rows].join('\n'),
+    [
+      `${documents.length} documents, ${queries.length} queries (one relevant document each), SQLite store`,
+      '',
+      '| ranking | nDCG@10 | top-1 accuracy | index ms / doc | search ms / query |',
+      '|---|---:|---:|---:|---:|',
+      ...rows,
+    ].join('\n'),
   );
 });

@@ -24,13 +24,21 @@ export interface CausalLmSpladeOptions {
  * sparse vector. Untrained, this is a zero-shot baseline: the paper fine-tunes the LM with a sparsity loss.
  * Texts longer than the context (half of it in echo mode) are cut.
  */
-export function causalLmSplade({ model, tokenizer, echo = true, topK = 256 }: CausalLmSpladeOptions): SparseEncoder {
+export function causalLmSplade({
+  model,
+  tokenizer,
+  echo = true,
+  topK = 256,
+}: CausalLmSpladeOptions): SparseEncoder {
   pruneTopK(new Float32Array(0), topK); // validates topK
   const vocabSize = model.info.vocabSize;
   const bos = tokenizer.bosTokenId;
   const room = model.info.contextLength - (bos === undefined ? 0 : 1);
   if (room < (echo ? 2 : 1)) {
-    throw new InvalidArgumentError({ argument: 'model', message: `context of ${model.info.contextLength} is too short` });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: `context of ${model.info.contextLength} is too short`,
+    });
   }
   const maxText = echo ? Math.floor(room / 2) : room;
   return {

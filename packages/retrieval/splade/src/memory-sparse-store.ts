@@ -12,7 +12,11 @@ interface FieldIndex {
 
 /** Validates `k` for every store. */
 export function checkK(k: number): void {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError({ argument: 'k', message: `k must be a positive integer, got ${k}` });
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidArgumentError({
+      argument: 'k',
+      message: `k must be a positive integer, got ${k}`,
+    });
 }
 
 /**
@@ -24,7 +28,8 @@ export function memorySparseStore(): SparseStore {
   const fields = new Map<string, FieldIndex>();
   const fieldOf = (name: string): FieldIndex => {
     let field = fields.get(name);
-    if (!field) fields.set(name, (field = { postings: new Map(), lengths: new Map(), totalLength: 0 }));
+    if (!field)
+      fields.set(name, (field = { postings: new Map(), lengths: new Map(), totalLength: 0 }));
     return field;
   };
   const remove = (id: string): void => {
@@ -64,7 +69,8 @@ export function memorySparseStore(): SparseStore {
       const found: StoredDocument[] = [];
       for (const id of ids) {
         const document = documents.get(id);
-        if (document) found.push({ id: document.id, text: document.text, metadata: document.metadata });
+        if (document)
+          found.push({ id: document.id, text: document.text, metadata: document.metadata });
       }
       return found;
     },
@@ -76,7 +82,8 @@ export function memorySparseStore(): SparseStore {
       const field = fieldOf(name);
       const scores = new Map<string, number>();
       query.terms.forEach((term, i) => {
-        for (const [id, weight] of field.postings.get(term) ?? []) scores.set(id, (scores.get(id) ?? 0) + weight * query.weights[i]);
+        for (const [id, weight] of field.postings.get(term) ?? [])
+          scores.set(id, (scores.get(id) ?? 0) + weight * query.weights[i]);
       });
       return topScores(scores, k);
     },
@@ -91,7 +98,13 @@ export function memorySparseStore(): SparseStore {
         if (!list || list.size === 0) return;
         const idf = bm25Idf(documentCount, list.size);
         for (const [id, frequency] of list) {
-          const weight = bm25Term(idf, frequency, field.lengths.get(id) ?? 0, averageLength, parameters);
+          const weight = bm25Term(
+            idf,
+            frequency,
+            field.lengths.get(id) ?? 0,
+            averageLength,
+            parameters,
+          );
           scores.set(id, (scores.get(id) ?? 0) + weight * query.weights[i]);
         }
       });

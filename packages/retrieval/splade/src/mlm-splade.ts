@@ -16,11 +16,17 @@ export type MlmRunner = (input: {
 export interface OrtSessionLike {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, unknown>): Promise<Record<string, { readonly data: unknown; readonly dims: readonly number[] }>>;
+  run(
+    feeds: Record<string, unknown>,
+  ): Promise<Record<string, { readonly data: unknown; readonly dims: readonly number[] }>>;
 }
 
 /** The onnxruntime `Tensor` constructor (passed in so this package does not depend on a runtime). */
-export type OrtTensorConstructor = new (type: 'int64', data: BigInt64Array, dims: readonly number[]) => unknown;
+export type OrtTensorConstructor = new (
+  type: 'int64',
+  data: BigInt64Array,
+  dims: readonly number[],
+) => unknown;
 
 /**
  * An `MlmRunner` over a standard SPLADE / BERT-style MLM ONNX export: inputs `input_ids`, `attention_mask`
@@ -37,7 +43,10 @@ export function onnxMlmRunner({
 }): MlmRunner {
   for (const name of ['input_ids', 'attention_mask']) {
     if (!session.inputNames.includes(name)) {
-      throw new ModelFormatError({ path: 'mlm session', message: `has no input "${name}" (inputs: ${session.inputNames.join(', ')})` });
+      throw new ModelFormatError({
+        path: 'mlm session',
+        message: `has no input "${name}" (inputs: ${session.inputNames.join(', ')})`,
+      });
     }
   }
   if (!session.outputNames.includes(logitsName)) {
@@ -54,12 +63,16 @@ export function onnxMlmRunner({
       input_ids: new Tensor('int64', inputIds, dims),
       attention_mask: new Tensor('int64', attentionMask, dims),
     };
-    if (withTokenTypes) feeds.token_type_ids = new Tensor('int64', new BigInt64Array(inputIds.length), dims);
+    if (withTokenTypes)
+      feeds.token_type_ids = new Tensor('int64', new BigInt64Array(inputIds.length), dims);
     const outputs = await session.run(feeds);
     signal?.throwIfAborted();
     const logits = outputs[logitsName];
     if (!(logits.data instanceof Float32Array)) {
-      throw new ModelFormatError({ path: 'mlm session', message: `output "${logitsName}" must be float32` });
+      throw new ModelFormatError({
+        path: 'mlm session',
+        message: `output "${logitsName}" must be float32`,
+      });
     }
     return logits.data;
   };
@@ -83,12 +96,24 @@ export interface MlmSpladeOptions {
  * SPLADE over a masked-LM export (Formal et al., 2021): one forward, then the max-pooled
  * `log(1 + ReLU(logits))` over the unmasked positions, pruned to the top-k terms.
  */
-export function mlmSplade({ runner, tokenizer, vocabSize, topK = 256, maxLength = 512 }: MlmSpladeOptions): SparseEncoder {
+export function mlmSplade({
+  runner,
+  tokenizer,
+  vocabSize,
+  topK = 256,
+  maxLength = 512,
+}: MlmSpladeOptions): SparseEncoder {
   if (!Number.isInteger(vocabSize) || vocabSize < 1) {
-    throw new InvalidArgumentError({ argument: 'vocabSize', message: `vocabSize must be a positive integer, got ${vocabSize}` });
+    throw new InvalidArgumentError({
+      argument: 'vocabSize',
+      message: `vocabSize must be a positive integer, got ${vocabSize}`,
+    });
   }
   if (!Number.isInteger(maxLength) || maxLength < 1) {
-    throw new InvalidArgumentError({ argument: 'maxLength', message: `maxLength must be a positive integer, got ${maxLength}` });
+    throw new InvalidArgumentError({
+      argument: 'maxLength',
+      message: `maxLength must be a positive integer, got ${maxLength}`,
+    });
   }
   pruneTopK(new Float32Array(0), topK); // validates topK
   return {

@@ -10,5 +10,8 @@ export interface SparseEncoder {
   /** Size of the term space (the model vocabulary for SPLADE). */
   readonly vocabSize: number;
   /** Encodes one text. */
-  encode(text: string, options?: { kind?: EncodeKind; signal?: AbortSignal }): Promise<SparseVector>;
+  encode(
+    text: string,
+    options?: { kind?: EncodeKind; signal?: AbortSignal },
+  ): Promise<SparseVector>;
 }

@@ -39,9 +39,16 @@ export const LEXICAL_FIELD = 'lexical';
 /** A sparse index: documents go in once and are searchable both by SPLADE and by BM25. */
 export interface SparseIndex {
   /** Encodes and stores documents (replacing any with the same id). */
-  add(documents: readonly { id: string; text: string; metadata?: Record<string, unknown> }[], options?: { signal?: AbortSignal }): Promise<void>;
+  add(
+    documents: readonly { id: string; text: string; metadata?: Record<string, unknown> }[],
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   /** Top `k` documents for `query`. */
-  search(query: string, k: number, options?: { scoring?: Scoring; signal?: AbortSignal }): Promise<RetrievedDocument[]>;
+  search(
+    query: string,
+    k: number,
+    options?: { scoring?: Scoring; signal?: AbortSignal },
+  ): Promise<RetrievedDocument[]>;
   /** A `Retriever` fixed to one scoring. */
   asRetriever(scoring?: Scoring): Retriever;
   readonly store: SparseStore;
@@ -51,9 +58,17 @@ export interface SparseIndex {
  * Builds a sparse index over a store. Each document gets a `splade` field (the encoder's pruned weights,
  * when an encoder is given) and a `lexical` field (term counts for BM25).
  */
-export function sparseIndex({ store, encoder, analyzer = wordAnalyzer(), bm25 = { k1: 1.2, b: 0.75 } }: SparseIndexOptions): SparseIndex {
+export function sparseIndex({
+  store,
+  encoder,
+  analyzer = wordAnalyzer(),
+  bm25 = { k1: 1.2, b: 0.75 },
+}: SparseIndexOptions): SparseIndex {
   if (!(bm25.k1 >= 0) || !(bm25.b >= 0 && bm25.b <= 1)) {
-    throw new InvalidArgumentError({ argument: 'bm25', message: `need k1 >= 0 and 0 <= b <= 1, got k1=${bm25.k1}, b=${bm25.b}` });
+    throw new InvalidArgumentError({
+      argument: 'bm25',
+      message: `need k1 >= 0 and 0 <= b <= 1, got k1=${bm25.k1}, b=${bm25.b}`,
+    });
   }
   const defaultScoring: Scoring = encoder ? 'splade' : 'bm25';
   const index: SparseIndex = {
@@ -61,8 +76,11 @@ export function sparseIndex({ store, encoder, analyzer = wordAnalyzer(), bm25 = 
     async add(documents, { signal } = {}) {
       const batch = [];
       for (const document of documents) {
-        const vectors: Record<string, SparseVector> = { [LEXICAL_FIELD]: await analyzer.encode(document.text) };
-        if (encoder) vectors[SPLADE_FIELD] = await encoder.encode(document.text, { kind: 'document', signal });
+        const vectors: Record<string, SparseVector> = {
+          [LEXICAL_FIELD]: await analyzer.encode(document.text),
+        };
+        if (encoder)
+          vectors[SPLADE_FIELD] = await encoder.encode(document.text, { kind: 'document', signal });
         batch.push({ ...document, vectors });
       }
       await store.upsert(batch);
@@ -70,16 +88,30 @@ export function sparseIndex({ store, encoder, analyzer = wordAnalyzer(), bm25 = 
     async search(query, k, { scoring = defaultScoring, signal } = {}) {
       let hits;
       if (scoring === 'splade') {
-        if (!encoder) throw new InvalidArgumentError({ argument: 'scoring', message: 'SPLADE scoring needs an encoder; this index has none' });
-        hits = await store.searchDot(SPLADE_FIELD, await encoder.encode(query, { kind: 'query', signal }), k);
+        if (!encoder)
+          throw new InvalidArgumentError({
+            argument: 'scoring',
+            message: 'SPLADE scoring needs an encoder; this index has none',
+          });
+        hits = await store.searchDot(
+          SPLADE_FIELD,
+          await encoder.encode(query, { kind: 'query', signal }),
+          k,
+        );
       } else {
         hits = await store.searchBm25(LEXICAL_FIELD, await analyzer.encode(query), k, bm25);
       }
-      const documents = new Map((await store.get(hits.map(hit => hit.id))).map(document => [document.id, document]));
+      const documents = new Map(
+        (await store.get(hits.map(hit => hit.id))).map(document => [document.id, document]),
+      );
       return hits.flatMap(hit => {
         const document = documents.get(hit.id);
         if (!document) return [];
-        return [document.metadata === undefined ? { id: hit.id, text: document.text, score: hit.score } : { ...document, score: hit.score }];
+        return [
+          document.metadata === undefined
+            ? { id: hit.id, text: document.text, score: hit.score }
+            : { ...document, score: hit.score },
+        ];
       });
     },
     asRetriever(scoring = defaultScoring) {

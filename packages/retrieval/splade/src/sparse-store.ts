@@ -46,7 +46,12 @@ export interface SparseStore {
    * Top `k` documents by BM25 over `field`, whose weights are term counts; `query` weights are query term
    * counts. idf = ln(1 + (N − df + 0.5) / (df + 0.5)) as in Lucene.
    */
-  searchBm25(field: string, query: SparseVector, k: number, parameters: Bm25Parameters): Promise<ScoredId[]>;
+  searchBm25(
+    field: string,
+    query: SparseVector,
+    k: number,
+    parameters: Bm25Parameters,
+  ): Promise<ScoredId[]>;
   /** Releases the store (closes files). */
   close(): Promise<void>;
 }

@@ -32,13 +32,19 @@ export function sparseDot(a: SparseVector, b: SparseVector): number {
  */
 export function pruneTopK(dense: Float32Array, topK: number): SparseVector {
   if (!Number.isInteger(topK) || topK < 0) {
-    throw new InvalidArgumentError({ argument: 'topK', message: `topK must be a non-negative integer, got ${topK}` });
+    throw new InvalidArgumentError({
+      argument: 'topK',
+      message: `topK must be a non-negative integer, got ${topK}`,
+    });
   }
   const positive: number[] = [];
   for (let term = 0; term < dense.length; term++) if (dense[term] > 0) positive.push(term);
   let kept = positive;
   if (topK > 0 && positive.length > topK) {
-    kept = positive.sort((x, y) => dense[y] - dense[x] || x - y).slice(0, topK).sort((x, y) => x - y);
+    kept = positive
+      .sort((x, y) => dense[y] - dense[x] || x - y)
+      .slice(0, topK)
+      .sort((x, y) => x - y);
   }
   const terms = Int32Array.from(kept);
   const weights = Float32Array.from(kept, term => dense[term]);

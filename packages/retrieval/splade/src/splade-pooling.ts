@@ -26,7 +26,10 @@ export function spladeMaxPool(
   }
   const rows = logits.length / vocabSize;
   if (mask && mask.length !== rows) {
-    throw new InvalidArgumentError({ argument: 'mask', message: `mask has ${mask.length} entries for ${rows} rows` });
+    throw new InvalidArgumentError({
+      argument: 'mask',
+      message: `mask has ${mask.length} entries for ${rows} rows`,
+    });
   }
   // Running max of the raw logit; log1p(relu(.)) is monotone, so apply it once at the end.
   const best = new Float32Array(vocabSize);

@@ -24,7 +24,10 @@ CREATE INDEX IF NOT EXISTS postings_by_doc ON postings (doc);
 async function loadDriver(): Promise<typeof BetterSqlite3> {
   try {
     const module = await import('better-sqlite3');
-    return (module as unknown as { default: typeof BetterSqlite3 }).default ?? (module as unknown as typeof BetterSqlite3);
+    return (
+      (module as unknown as { default: typeof BetterSqlite3 }).default ??
+      (module as unknown as typeof BetterSqlite3)
+    );
   } catch (cause) {
     throw new UnsupportedCapabilityError({
       capability: 'sqlite',
@@ -42,7 +45,10 @@ async function loadDriver(): Promise<typeof BetterSqlite3> {
  * posting lists), per-field document lengths for BM25, and the documents themselves. Every upsert or delete
  * is one transaction. Node only.
  */
-export async function sqliteSparseStore({ path, readonly = false }: SqliteSparseStoreOptions): Promise<SparseStore> {
+export async function sqliteSparseStore({
+  path,
+  readonly = false,
+}: SqliteSparseStoreOptions): Promise<SparseStore> {
   const Database = await loadDriver();
   const db = new Database(path, { readonly });
   if (!readonly) {
@@ -50,9 +56,15 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
     db.exec(SCHEMA);
   }
   const docOf = db.prepare<[string], { doc: number }>('SELECT doc FROM documents WHERE id = ?');
-  const insertDocument = readonly ? undefined : db.prepare('INSERT INTO documents (id, text, metadata) VALUES (?, ?, ?)');
-  const insertPosting = readonly ? undefined : db.prepare('INSERT INTO postings (field, term, doc, weight) VALUES (?, ?, ?, ?)');
-  const insertLength = readonly ? undefined : db.prepare('INSERT INTO lengths (field, doc, length) VALUES (?, ?, ?)');
+  const insertDocument = readonly
+    ? undefined
+    : db.prepare('INSERT INTO documents (id, text, metadata) VALUES (?, ?, ?)');
+  const insertPosting = readonly
+    ? undefined
+    : db.prepare('INSERT INTO postings (field, term, doc, weight) VALUES (?, ?, ?, ?)');
+  const insertLength = readonly
+    ? undefined
+    : db.prepare('INSERT INTO lengths (field, doc, length) VALUES (?, ?, ?)');
   const removeDoc = (id: string): void => {
     const row = docOf.get(id);
     if (!row) return;
@@ -64,7 +76,10 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
     for (const document of batch) {
       removeDoc(document.id);
       const metadata = document.metadata === undefined ? null : JSON.stringify(document.metadata);
-      invariant(insertDocument && insertPosting && insertLength, 'upserts run only on a writable store');
+      invariant(
+        insertDocument && insertPosting && insertLength,
+        'upserts run only on a writable store',
+      );
       const doc = Number(insertDocument.run(document.id, document.text, metadata).lastInsertRowid);
       for (const [field, vector] of Object.entries(document.vectors)) {
         let length = 0;
@@ -78,7 +93,10 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
   });
   const deleteAll = db.transaction((ids: readonly string[]) => ids.forEach(removeDoc));
   /** Posting lists of `terms` in `field`, as (term, external id, weight) rows. */
-  const postingsOf = (field: string, terms: Int32Array): { term: number; id: string; weight: number }[] => {
+  const postingsOf = (
+    field: string,
+    terms: Int32Array,
+  ): { term: number; id: string; weight: number }[] => {
     if (terms.length === 0) return [];
     const placeholders = Array.from(terms, () => '?').join(',');
     return db
@@ -104,7 +122,12 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
       const found: StoredDocument[] = [];
       for (const id of ids) {
         const row = select.get(id);
-        if (row) found.push(row.metadata === null ? { id: row.id, text: row.text } : { id: row.id, text: row.text, metadata: JSON.parse(row.metadata) });
+        if (row)
+          found.push(
+            row.metadata === null
+              ? { id: row.id, text: row.text }
+              : { id: row.id, text: row.text, metadata: JSON.parse(row.metadata) },
+          );
       }
       return found;
     },
@@ -122,7 +145,11 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
     },
     async searchBm25(field, query, k, parameters) {
       checkK(k);
-      const stats = db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(length), 0) AS total FROM lengths WHERE field = ?').get(field) as {
+      const stats = db
+        .prepare(
+          'SELECT COUNT(*) AS n, COALESCE(SUM(length), 0) AS total FROM lengths WHERE field = ?',
+        )
+        .get(field) as {
         n: number;
         total: number;
       };
@@ -140,7 +167,11 @@ export async function sqliteSparseStore({ path, readonly = false }: SqliteSparse
         let length = lengths.get(id);
         if (length === undefined) lengths.set(id, (length = lengthOf.get(field, id)?.length ?? 0));
         const idf = bm25Idf(stats.n, frequency.get(term) ?? 0);
-        scores.set(id, (scores.get(id) ?? 0) + bm25Term(idf, weight, length, averageLength, parameters) * (weights.get(term) ?? 0));
+        scores.set(
+          id,
+          (scores.get(id) ?? 0) +
+            bm25Term(idf, weight, length, averageLength, parameters) * (weights.get(term) ?? 0),
+        );
       }
       return topScores(scores, k);
     },

@@ -20,13 +20,19 @@ export function wordsOf(text: string): string[] {
  * The lexical analyzer behind BM25: words (see `wordsOf`, no stemming and no stop words, like Elasticsearch's
  * `standard` analyzer), each term's weight its count in the text, term ids from `termId`.
  */
-export function wordAnalyzer({ stopWords = [] }: { stopWords?: readonly string[] } = {}): SparseEncoder {
+export function wordAnalyzer({
+  stopWords = [],
+}: { stopWords?: readonly string[] } = {}): SparseEncoder {
   const stop = new Set(stopWords.map(word => word.toLowerCase()));
   return {
     name: 'words',
     vocabSize: 2 ** 32,
     async encode(text) {
-      return sparseFromEntries(wordsOf(text).filter(word => !stop.has(word)).map(word => [termId(word), 1] as const));
+      return sparseFromEntries(
+        wordsOf(text)
+          .filter(word => !stop.has(word))
+          .map(word => [termId(word), 1] as const),
+      );
     },
   };
 }

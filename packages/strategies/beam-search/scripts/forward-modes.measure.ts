@@ -6,7 +6,10 @@ import { beamSearch } from '../src/index.js';
 it('forward modes', async () => {
   const model = await loadReferenceModel();
   const prompts = readPromptFile('stories').slice(0, 10);
-  const lines = ['| beams | mode | ms / prompt | forwards / prompt | rows / forward |', '|---|---|---|---|---|'];
+  const lines = [
+    '| beams | mode | ms / prompt | forwards / prompt | rows / forward |',
+    '|---|---|---|---|---|',
+  ];
   for (const numBeams of [2, 4, 8]) {
     for (const [mode, options] of [
       ['tree', { forwardMode: 'tree' }],
@@ -30,7 +33,9 @@ it('forward modes', async () => {
       }
       times.sort((a, b) => a - b);
       void rows;
-      lines.push(`| ${numBeams} | ${mode} | ${times[1].toFixed(1)} | ${(forwards / prompts.length).toFixed(1)} | |`);
+      lines.push(
+        `| ${numBeams} | ${mode} | ${times[1].toFixed(1)} | ${(forwards / prompts.length).toFixed(1)} | |`,
+      );
     }
   }
   console.log(lines.join('\n'));

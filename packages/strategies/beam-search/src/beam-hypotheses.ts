@@ -48,7 +48,8 @@ export class BeamHypotheses {
     this.kept.push({ tokens, score, sumScore, logProbability });
     if (this.kept.length > this.numBeams) {
       let worstIndex = 0;
-      for (let i = 1; i < this.kept.length; i++) if (this.kept[i].score < this.kept[worstIndex].score) worstIndex = i;
+      for (let i = 1; i < this.kept.length; i++)
+        if (this.kept[i].score < this.kept[worstIndex].score) worstIndex = i;
       this.kept.splice(worstIndex, 1);
     }
     this.worst = Math.min(...this.kept.map(hypothesis => hypothesis.score));
@@ -62,7 +63,8 @@ export class BeamHypotheses {
     if (this.kept.length < this.numBeams) return false;
     if (this.earlyStopping === true) return true;
     // 'never' with a positive length penalty: the best a running beam can reach is at the longest length.
-    const horizon = this.earlyStopping === 'never' && this.lengthPenalty > 0 ? this.maxTokens : length;
+    const horizon =
+      this.earlyStopping === 'never' && this.lengthPenalty > 0 ? this.maxTokens : length;
     return this.worst >= this.normalize(bestSumScore, horizon);
   }
 }

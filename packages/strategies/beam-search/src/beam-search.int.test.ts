@@ -27,7 +27,9 @@ async function exactTop(model: CausalLM, prompt: number[], horizon: number, coun
     sequence.dispose();
     expansions += 1;
     const row = logSoftmax(logits.slice((context.length - 1) * vocab, context.length * vocab));
-    row.forEach((value, token) => queue.push({ tokens: [...node.tokens, token], score: node.score + value }));
+    row.forEach((value, token) =>
+      queue.push({ tokens: [...node.tokens, token], score: node.score + value }),
+    );
   }
   return { found, expansions };
 }
@@ -39,13 +41,20 @@ describe('beamSearch on stories260K', () => {
     for (const entry of prompts) {
       const prompt = model.tokenizer.encode(entry.prompt);
       const { found } = await exactTop(model, prompt, 3, 4);
-      const { hypotheses } = await beamSearch({ numBeams: 16, numReturnSequences: 4, lengthPenalty: 0 }).generate({
+      const { hypotheses } = await beamSearch({
+        numBeams: 16,
+        numReturnSequences: 4,
+        lengthPenalty: 0,
+      }).generate({
         model,
         prompt: { tokens: prompt },
         maxTokens: 3,
         eosTokenIds: [],
       });
-      expect(hypotheses.map(h => h.tokens), entry.id).toEqual(found.map(f => f.tokens));
+      expect(
+        hypotheses.map(h => h.tokens),
+        entry.id,
+      ).toEqual(found.map(f => f.tokens));
       hypotheses.forEach((h, i) => expect(h.logProbability).toBeCloseTo(found[i].score, 3));
     }
   }, 120_000);
@@ -55,7 +64,12 @@ describe('beamSearch on stories260K', () => {
     for (const entry of readPromptFile('stories').slice(0, 4)) {
       const results: BeamHypothesis[][] = [];
       for (const forwardMode of ['tree', 'per-beam', 'auto'] as const) {
-        const { hypotheses } = await beamSearch({ numBeams: 4, numReturnSequences: 4, forwardMode, lengthPenalty: 1.2 }).generate({
+        const { hypotheses } = await beamSearch({
+          numBeams: 4,
+          numReturnSequences: 4,
+          forwardMode,
+          lengthPenalty: 1.2,
+        }).generate({
           model,
           prompt: entry.prompt,
           maxTokens: 40,
@@ -63,8 +77,14 @@ describe('beamSearch on stories260K', () => {
         });
         results.push(hypotheses);
       }
-      expect(results[1].map(h => h.tokens), entry.id).toEqual(results[0].map(h => h.tokens));
-      expect(results[2].map(h => h.tokens), entry.id).toEqual(results[0].map(h => h.tokens));
+      expect(
+        results[1].map(h => h.tokens),
+        entry.id,
+      ).toEqual(results[0].map(h => h.tokens));
+      expect(
+        results[2].map(h => h.tokens),
+        entry.id,
+      ).toEqual(results[0].map(h => h.tokens));
       results[1].forEach((h, i) => expect(h.score).toBeCloseTo(results[0][i].score, 3));
     }
   }, 120_000);

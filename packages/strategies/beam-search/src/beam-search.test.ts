@@ -1,11 +1,28 @@
-import { AbortedError, chain, createDecoder, mockModel, logSoftmax, noRepeatNgram, repetitionPenalty, InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type LogitsProcessor } from '@decodekit/core';
+import {
+  AbortedError,
+  chain,
+  createDecoder,
+  mockModel,
+  logSoftmax,
+  noRepeatNgram,
+  repetitionPenalty,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type CausalLM,
+  type LogitsProcessor,
+} from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import { BeamHypotheses } from './beam-hypotheses.js';
 import { beamSearch, type BeamSearchOptions } from './index.js';
 
 /** Next-token log-probabilities after `context`, computed from scratch (no KV reuse). */
-async function logProbabilitiesAfter(model: CausalLM, context: readonly number[], processor: LogitsProcessor<unknown>, state: unknown): Promise<Float32Array> {
+async function logProbabilitiesAfter(
+  model: CausalLM,
+  context: readonly number[],
+  processor: LogitsProcessor<unknown>,
+  state: unknown,
+): Promise<Float32Array> {
   const vocab = model.info.vocabSize;
   const sequence = model.createSequence();
   const { logits } = await sequence.forward({ tokens: Int32Array.from(context) });
@@ -16,13 +33,23 @@ async function logProbabilitiesAfter(model: CausalLM, context: readonly number[]
 }
 
 /** Every `horizon`-token continuation with its summed log-probability, best first (no EOS in the model). */
-async function exhaustive(model: CausalLM, prompt: number[], horizon: number): Promise<{ tokens: number[]; logProbability: number }[]> {
+async function exhaustive(
+  model: CausalLM,
+  prompt: number[],
+  horizon: number,
+): Promise<{ tokens: number[]; logProbability: number }[]> {
   const out: { tokens: number[]; logProbability: number }[] = [];
   const processor = chain();
   async function visit(tokens: number[], sum: number): Promise<void> {
     if (tokens.length === horizon) return void out.push({ tokens, logProbability: sum });
-    const row = await logProbabilitiesAfter(model, [...prompt, ...tokens], processor, processor.init([]));
-    for (let token = 0; token < row.length; token++) await visit([...tokens, token], sum + row[token]);
+    const row = await logProbabilitiesAfter(
+      model,
+      [...prompt, ...tokens],
+      processor,
+      processor.init([]),
+    );
+    for (let token = 0; token < row.length; token++)
+      await visit([...tokens, token], sum + row[token]);
   }
   await visit([], 0);
   return out.sort((a, b) => b.logProbability - a.logProbability);
@@ -35,7 +62,14 @@ async function exhaustive(model: CausalLM, prompt: number[], horizon: number): P
 async function referenceBeamSearch(
   model: CausalLM,
   prompt: number[],
-  { numBeams, maxTokens, lengthPenalty = 1, earlyStopping = false, processors = [], numReturnSequences = 1 }: {
+  {
+    numBeams,
+    maxTokens,
+    lengthPenalty = 1,
+    earlyStopping = false,
+    processors = [],
+    numReturnSequences = 1,
+  }: {
     numBeams: number;
     maxTokens: number;
     lengthPenalty?: number;
@@ -52,8 +86,16 @@ async function referenceBeamSearch(
   for (let step = 1; step <= maxTokens && !done; step++) {
     const candidates: { score: number; beam: number; token: number }[] = [];
     for (const [index, beam] of beams.entries()) {
-      const row = await logProbabilitiesAfter(model, [...prompt, ...beam.tokens], processor, beam.state);
-      row.forEach((value, token) => value > -Infinity && candidates.push({ score: beam.score + value, beam: index, token }));
+      const row = await logProbabilitiesAfter(
+        model,
+        [...prompt, ...beam.tokens],
+        processor,
+        beam.state,
+      );
+      row.forEach(
+        (value, token) =>
+          value > -Infinity && candidates.push({ score: beam.score + value, beam: index, token }),
+      );
     }
     candidates.sort((a, b) => b.score - a.score || a.beam - b.beam || a.token - b.token);
     const top = candidates.slice(0, Math.max(2, 1 + eos.size) * numBeams);
@@ -62,9 +104,14 @@ async function referenceBeamSearch(
       if (next.length === numBeams) break;
       const parent = beams[candidate.beam];
       if (eos.has(candidate.token)) {
-        if (rank < numBeams) finished.add([...parent.tokens, candidate.token], candidate.score, candidate.score);
+        if (rank < numBeams)
+          finished.add([...parent.tokens, candidate.token], candidate.score, candidate.score);
       } else {
-        next.push({ tokens: [...parent.tokens, candidate.token], score: candidate.score, state: processor.advance(parent.state, candidate.token) });
+        next.push({
+          tokens: [...parent.tokens, candidate.token],
+          score: candidate.score,
+          state: processor.advance(parent.state, candidate.token),
+        });
       }
     }
     done = next.length === 0 || finished.isDone(top[0].score, step);
@@ -77,33 +124,57 @@ async function referenceBeamSearch(
 const modes: BeamSearchOptions['forwardMode'][] = ['tree', 'per-beam', 'auto'];
 
 describe('beamSearch', () => {
-  it.each(modes)('equals exhaustive search on a toy model when numBeams ≥ V^(horizon-1) (%s)', async forwardMode => {
-    // With V = 8, horizon 3 and 64 beams, every 2-token prefix survives, so the 64 hypotheses are exactly
-    // the 64 best of all 512 continuations.
-    const model = toyModel({ vocabSize: 8, seed: 3, copyBias: 2 });
-    const prompt = [1, 2, 1];
-    const truth = await exhaustive(model, prompt, 3);
-    const { hypotheses } = await beamSearch({ numBeams: 64, numReturnSequences: 64, forwardMode, maxTreeRows: 40 }).generate({ model, prompt: { tokens: prompt }, maxTokens: 3 });
-    expect(hypotheses.map(h => h.tokens)).toEqual(truth.slice(0, 64).map(t => t.tokens));
-    hypotheses.forEach((h, i) => expect(h.logProbability).toBeCloseTo(truth[i].logProbability, 5));
-    hypotheses.forEach(h => expect(h.score).toBeCloseTo(h.logProbability / 3, 5));
-  });
+  it.each(modes)(
+    'equals exhaustive search on a toy model when numBeams ≥ V^(horizon-1) (%s)',
+    async forwardMode => {
+      // With V = 8, horizon 3 and 64 beams, every 2-token prefix survives, so the 64 hypotheses are exactly
+      // the 64 best of all 512 continuations.
+      const model = toyModel({ vocabSize: 8, seed: 3, copyBias: 2 });
+      const prompt = [1, 2, 1];
+      const truth = await exhaustive(model, prompt, 3);
+      const { hypotheses } = await beamSearch({
+        numBeams: 64,
+        numReturnSequences: 64,
+        forwardMode,
+        maxTreeRows: 40,
+      }).generate({ model, prompt: { tokens: prompt }, maxTokens: 3 });
+      expect(hypotheses.map(h => h.tokens)).toEqual(truth.slice(0, 64).map(t => t.tokens));
+      hypotheses.forEach((h, i) =>
+        expect(h.logProbability).toBeCloseTo(truth[i].logProbability, 5),
+      );
+      hypotheses.forEach(h => expect(h.score).toBeCloseTo(h.logProbability / 3, 5));
+    },
+  );
 
   it('the best hypothesis never scores above the exhaustive optimum, for any width', async () => {
     const model = toyModel({ vocabSize: 8, seed: 9, copyBias: 2 });
     const truth = await exhaustive(model, [4, 5], 4);
     for (const numBeams of [1, 2, 3, 5, 8]) {
-      const { hypotheses } = await beamSearch({ numBeams }).generate({ model, prompt: { tokens: [4, 5] }, maxTokens: 4 });
+      const { hypotheses } = await beamSearch({ numBeams }).generate({
+        model,
+        prompt: { tokens: [4, 5] },
+        maxTokens: 4,
+      });
       expect(hypotheses[0].logProbability).toBeLessThanOrEqual(truth[0].logProbability + 1e-5);
     }
-    const wide = await beamSearch({ numBeams: 64 }).generate({ model, prompt: { tokens: [4, 5] }, maxTokens: 4 });
+    const wide = await beamSearch({ numBeams: 64 }).generate({
+      model,
+      prompt: { tokens: [4, 5] },
+      maxTokens: 4,
+    });
     expect(wide.hypotheses[0].tokens).toEqual(truth[0].tokens); // V^(4-1) = 512 > 64, but the optimum survives here
   });
 
   const settings = [
     { numBeams: 3, maxTokens: 12 },
     { numBeams: 4, maxTokens: 15, lengthPenalty: 0.5, numReturnSequences: 3 },
-    { numBeams: 4, maxTokens: 15, lengthPenalty: 2, earlyStopping: 'never' as const, numReturnSequences: 4 },
+    {
+      numBeams: 4,
+      maxTokens: 15,
+      lengthPenalty: 2,
+      earlyStopping: 'never' as const,
+      numReturnSequences: 4,
+    },
     { numBeams: 2, maxTokens: 15, earlyStopping: true },
     { numBeams: 5, maxTokens: 10, lengthPenalty: -1, numReturnSequences: 2 },
   ];
@@ -114,9 +185,20 @@ describe('beamSearch', () => {
         const model = toyModel({ vocabSize: 12, seed, copyBias: 2, eosTokenIds: [3, 7] });
         for (const prompt of [[0], [1, 2, 1, 2], [5, 6, 5]]) {
           const processors = () => [repetitionPenalty(1.3), noRepeatNgram(3)];
-          const reference = await referenceBeamSearch(model, prompt, { ...setting, processors: processors() });
-          const { hypotheses } = await beamSearch({ ...setting, maxTreeRows: 6 }).generate({ model, prompt: { tokens: prompt }, maxTokens: setting.maxTokens, processors: processors() });
-          expect(hypotheses.map(h => h.tokens), `seed ${seed} prompt ${prompt}`).toEqual(reference.map(h => h.tokens));
+          const reference = await referenceBeamSearch(model, prompt, {
+            ...setting,
+            processors: processors(),
+          });
+          const { hypotheses } = await beamSearch({ ...setting, maxTreeRows: 6 }).generate({
+            model,
+            prompt: { tokens: prompt },
+            maxTokens: setting.maxTokens,
+            processors: processors(),
+          });
+          expect(
+            hypotheses.map(h => h.tokens),
+            `seed ${seed} prompt ${prompt}`,
+          ).toEqual(reference.map(h => h.tokens));
           hypotheses.forEach((h, i) => expect(h.score).toBeCloseTo(reference[i].score, 5));
         }
       }
@@ -125,35 +207,61 @@ describe('beamSearch', () => {
 
   it('scores all beams with one tree forward per step', async () => {
     const model = toyModel({ vocabSize: 12, seed: 2, copyBias: 1 });
-    const result = await beamSearch({ numBeams: 4, forwardMode: 'tree' }).generate({ model, prompt: { tokens: [1, 2, 3] }, maxTokens: 10 });
+    const result = await beamSearch({ numBeams: 4, forwardMode: 'tree' }).generate({
+      model,
+      prompt: { tokens: [1, 2, 3] },
+      maxTokens: 10,
+    });
     expect(result.forwardPasses).toBe(1 + 10); // prefill + one per step
-    const perBeam = await beamSearch({ numBeams: 4, forwardMode: 'per-beam' }).generate({ model, prompt: { tokens: [1, 2, 3] }, maxTokens: 10 });
+    const perBeam = await beamSearch({ numBeams: 4, forwardMode: 'per-beam' }).generate({
+      model,
+      prompt: { tokens: [1, 2, 3] },
+      maxTokens: 10,
+    });
     expect(perBeam.forwardPasses).toBe(1 + 1 + 4 * 9); // prefill, one beam at step 1, then four per step
     expect(perBeam.hypotheses[0].tokens).toEqual(result.hypotheses[0].tokens);
   });
 
   it('auto mode switches to per-beam forwards when the trie grows past maxTreeRows', async () => {
     const model = toyModel({ vocabSize: 12, seed: 5, copyBias: 0 });
-    const auto = await beamSearch({ numBeams: 4, maxTreeRows: 8 }).generate({ model, prompt: { tokens: [1] }, maxTokens: 20 });
+    const auto = await beamSearch({ numBeams: 4, maxTreeRows: 8 }).generate({
+      model,
+      prompt: { tokens: [1] },
+      maxTokens: 20,
+    });
     expect(auto.forwardMode).toBe('per-beam');
-    const tree = await beamSearch({ numBeams: 4, forwardMode: 'tree' }).generate({ model, prompt: { tokens: [1] }, maxTokens: 20 });
+    const tree = await beamSearch({ numBeams: 4, forwardMode: 'tree' }).generate({
+      model,
+      prompt: { tokens: [1] },
+      maxTokens: 20,
+    });
     expect(auto.hypotheses[0].tokens).toEqual(tree.hypotheses[0].tokens);
   });
 
   it('streams the best hypothesis through a decoder; numBeams 1 is greedy', async () => {
     const model = toyModel({ vocabSize: 10, seed: 4, copyBias: 2, eosTokenIds: [2] });
     const search = beamSearch({ numBeams: 3 });
-    const { hypotheses } = await search.generate({ model, prompt: { tokens: [1, 4] }, maxTokens: 16 });
-    const streamed = await createDecoder({ model }).use(search).generate({ tokens: [1, 4] }, { maxTokens: 16 });
+    const { hypotheses } = await search.generate({
+      model,
+      prompt: { tokens: [1, 4] },
+      maxTokens: 16,
+    });
+    const streamed = await createDecoder({ model })
+      .use(search)
+      .generate({ tokens: [1, 4] }, { maxTokens: 16 });
     expect(streamed.tokens).toEqual(hypotheses[0].tokens);
     const greedy = await createDecoder({ model }).generate({ tokens: [1, 4] }, { maxTokens: 16 });
-    const width1 = await createDecoder({ model }).use(beamSearch({ numBeams: 1 })).generate({ tokens: [1, 4] }, { maxTokens: 16 });
+    const width1 = await createDecoder({ model })
+      .use(beamSearch({ numBeams: 1 }))
+      .generate({ tokens: [1, 4] }, { maxTokens: 16 });
     expect(width1.tokens).toEqual(greedy.tokens);
   });
 
   it('leaves the decoder sequence at the prompt and counts tree forwards in the stats', async () => {
     const model = toyModel({ vocabSize: 10, seed: 4, copyBias: 2 });
-    const result = await createDecoder({ model }).use(beamSearch({ numBeams: 2, forwardMode: 'tree' })).generate({ tokens: [1, 4, 5] }, { maxTokens: 8 });
+    const result = await createDecoder({ model })
+      .use(beamSearch({ numBeams: 2, forwardMode: 'tree' }))
+      .generate({ tokens: [1, 4, 5] }, { maxTokens: 8 });
     expect(result.stats.forwardPasses).toBe(1 + 8);
   });
 
@@ -161,7 +269,14 @@ describe('beamSearch', () => {
     const model = toyModel({ vocabSize: 10, seed: 4 });
     const controller = new AbortController();
     controller.abort();
-    await expect(beamSearch().generate({ model, prompt: { tokens: [1] }, maxTokens: 8, signal: controller.signal })).rejects.toThrow(/abort/i);
+    await expect(
+      beamSearch().generate({
+        model,
+        prompt: { tokens: [1] },
+        maxTokens: 8,
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow(/abort/i);
   });
 
   it.each([
@@ -184,8 +299,18 @@ describe('beamSearch', () => {
   it("forwardMode 'tree' needs a tree-capable backend", async () => {
     const { mockModel } = await import('@decodekit/core');
     const model = mockModel({ vocabSize: 4, tree: false, logits: () => [0, 1, 2, 3] });
-    await expect(beamSearch({ forwardMode: 'tree' }).generate({ model, prompt: { tokens: [1] }, maxTokens: 2 })).rejects.toThrow(UnsupportedCapabilityError);
-    const { hypotheses } = await beamSearch({ numBeams: 2 }).generate({ model, prompt: { tokens: [1] }, maxTokens: 2 });
+    await expect(
+      beamSearch({ forwardMode: 'tree' }).generate({
+        model,
+        prompt: { tokens: [1] },
+        maxTokens: 2,
+      }),
+    ).rejects.toThrow(UnsupportedCapabilityError);
+    const { hypotheses } = await beamSearch({ numBeams: 2 }).generate({
+      model,
+      prompt: { tokens: [1] },
+      maxTokens: 2,
+    });
     expect(hypotheses[0].tokens).toEqual([3, 3]);
   });
 });
@@ -218,31 +343,42 @@ describe('BeamHypotheses (Hugging Face semantics)', () => {
 });
 
 describe('forwards of forked beams go through the decoder', () => {
-  it.each(['per-beam', 'auto'] as const)('counts every forward (%s mode) and stops on abort', async forwardMode => {
-    const model = toyModel({ vocabSize: 12, seed: 9 });
-    const strategy = beamSearch({ numBeams: 3, forwardMode: forwardMode === 'auto' ? 'auto' : 'per-beam', maxTreeRows: 1 });
-    const before = model.forwardCalls.length;
-    const result = await createDecoder({ model }).use(strategy).generate({ tokens: [1, 2, 3] }, { maxTokens: 6 });
-    const calls = model.forwardCalls.length - before;
-    expect(calls).toBeGreaterThan(6); // one per live beam and step, not one per step
-    expect(result.stats.forwardPasses).toBe(calls);
+  it.each(['per-beam', 'auto'] as const)(
+    'counts every forward (%s mode) and stops on abort',
+    async forwardMode => {
+      const model = toyModel({ vocabSize: 12, seed: 9 });
+      const strategy = beamSearch({
+        numBeams: 3,
+        forwardMode: forwardMode === 'auto' ? 'auto' : 'per-beam',
+        maxTreeRows: 1,
+      });
+      const before = model.forwardCalls.length;
+      const result = await createDecoder({ model })
+        .use(strategy)
+        .generate({ tokens: [1, 2, 3] }, { maxTokens: 6 });
+      const calls = model.forwardCalls.length - before;
+      expect(calls).toBeGreaterThan(6); // one per live beam and step, not one per step
+      expect(result.stats.forwardPasses).toBe(calls);
 
-    // Abort from inside a fork's forward: the search must stop at the next forward it asks for.
-    const controller = new AbortController();
-    let rows = 0;
-    const aborting = mockModel({
-      vocabSize: 12,
-      tree: false,
-      logits: context => {
-        rows += 1;
-        if (rows === 12) controller.abort();
-        return Float32Array.from({ length: 12 }, (_, token) => Math.sin(token * 1.3 + (context.at(-1) ?? 0)));
-      },
-    });
-    const pending = createDecoder({ model: aborting })
-      .use(beamSearch({ numBeams: 3, forwardMode: 'per-beam' }))
-      .generate({ tokens: [1, 2, 3] }, { maxTokens: 50, signal: controller.signal });
-    await expect(pending).rejects.toThrow(AbortedError);
-    expect(aborting.forwardCalls.length).toBeLessThan(14);
-  });
+      // Abort from inside a fork's forward: the search must stop at the next forward it asks for.
+      const controller = new AbortController();
+      let rows = 0;
+      const aborting = mockModel({
+        vocabSize: 12,
+        tree: false,
+        logits: context => {
+          rows += 1;
+          if (rows === 12) controller.abort();
+          return Float32Array.from({ length: 12 }, (_, token) =>
+            Math.sin(token * 1.3 + (context.at(-1) ?? 0)),
+          );
+        },
+      });
+      const pending = createDecoder({ model: aborting })
+        .use(beamSearch({ numBeams: 3, forwardMode: 'per-beam' }))
+        .generate({ tokens: [1, 2, 3] }, { maxTokens: 50, signal: controller.signal });
+      await expect(pending).rejects.toThrow(AbortedError);
+      expect(aborting.forwardCalls.length).toBeLessThan(14);
+    },
+  );
 });

@@ -90,21 +90,43 @@ export interface BeamSearch extends Strategy {
 /** @internal Validated options shared with diverse beam search. */
 export function resolveBeamOptions(options: BeamSearchOptions): Required<BeamSearchOptions> {
   const numBeams = options.numBeams ?? 4;
-  check(Number.isInteger(numBeams) && numBeams >= 1, 'numBeams', `must be a positive integer, got ${numBeams}.`);
+  check(
+    Number.isInteger(numBeams) && numBeams >= 1,
+    'numBeams',
+    `must be a positive integer, got ${numBeams}.`,
+  );
   const lengthPenalty = options.lengthPenalty ?? 1;
-  check(Number.isFinite(lengthPenalty), 'lengthPenalty', `must be a finite number, got ${lengthPenalty}.`);
+  check(
+    Number.isFinite(lengthPenalty),
+    'lengthPenalty',
+    `must be a finite number, got ${lengthPenalty}.`,
+  );
   const earlyStopping = options.earlyStopping ?? false;
-  check(earlyStopping === true || earlyStopping === false || earlyStopping === 'never', 'earlyStopping', `must be true, false or 'never', got ${String(earlyStopping)}.`);
+  check(
+    earlyStopping === true || earlyStopping === false || earlyStopping === 'never',
+    'earlyStopping',
+    `must be true, false or 'never', got ${String(earlyStopping)}.`,
+  );
   const numReturnSequences = options.numReturnSequences ?? 1;
   check(
-    Number.isInteger(numReturnSequences) && numReturnSequences >= 1 && numReturnSequences <= numBeams,
+    Number.isInteger(numReturnSequences) &&
+      numReturnSequences >= 1 &&
+      numReturnSequences <= numBeams,
     'numReturnSequences',
     `must be an integer in [1, numBeams = ${numBeams}], got ${numReturnSequences}.`,
   );
   const forwardMode = options.forwardMode ?? 'auto';
-  check(['auto', 'tree', 'per-beam'].includes(forwardMode), 'forwardMode', `must be 'auto', 'tree' or 'per-beam', got ${String(forwardMode)}.`);
+  check(
+    ['auto', 'tree', 'per-beam'].includes(forwardMode),
+    'forwardMode',
+    `must be 'auto', 'tree' or 'per-beam', got ${String(forwardMode)}.`,
+  );
   const maxTreeRows = options.maxTreeRows ?? 256;
-  check(Number.isInteger(maxTreeRows) && maxTreeRows >= 1, 'maxTreeRows', `must be a positive integer, got ${maxTreeRows}.`);
+  check(
+    Number.isInteger(maxTreeRows) && maxTreeRows >= 1,
+    'maxTreeRows',
+    `must be a positive integer, got ${maxTreeRows}.`,
+  );
   return { numBeams, lengthPenalty, earlyStopping, numReturnSequences, forwardMode, maxTreeRows };
 }
 
@@ -169,19 +191,39 @@ export function createBeamSearch(
     async generate(args) {
       const { model, signal } = args;
       const tokenizer = args.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
-      check(Number.isInteger(args.maxTokens) && args.maxTokens > 0, 'maxTokens', `must be a positive integer, got ${args.maxTokens}.`);
+      check(
+        Number.isInteger(args.maxTokens) && args.maxTokens > 0,
+        'maxTokens',
+        `must be a positive integer, got ${args.maxTokens}.`,
+      );
       let prompt: number[];
       if (typeof args.prompt === 'string') {
-        check(tokenizer !== undefined, 'prompt', 'a text prompt needs a tokenizer: pass one or use { tokens }.');
+        check(
+          tokenizer !== undefined,
+          'prompt',
+          'a text prompt needs a tokenizer: pass one or use { tokens }.',
+        );
         prompt = tokenizer.encode(args.prompt);
       } else {
         prompt = [...args.prompt.tokens];
       }
-      check(prompt.length > 0, 'prompt', 'the prompt is empty: give at least one token (e.g. BOS).');
+      check(
+        prompt.length > 0,
+        'prompt',
+        'the prompt is empty: give at least one token (e.g. BOS).',
+      );
       const { contextLength, vocabSize } = model.info;
-      check(prompt.every(id => Number.isInteger(id) && id >= 0 && id < vocabSize), 'prompt', `token ids must be in [0, ${vocabSize}).`);
+      check(
+        prompt.every(id => Number.isInteger(id) && id >= 0 && id < vocabSize),
+        'prompt',
+        `token ids must be in [0, ${vocabSize}).`,
+      );
       if (prompt.length >= contextLength) {
-        throw new ContextLengthError({ length: prompt.length + 1, contextLength, what: `The prompt (${prompt.length} tokens) plus one new token` });
+        throw new ContextLengthError({
+          length: prompt.length + 1,
+          contextLength,
+          what: `The prompt (${prompt.length} tokens) plus one new token`,
+        });
       }
       const maxTokens = Math.min(args.maxTokens, contextLength - prompt.length);
       const processor = chain(...(args.processors ?? []));

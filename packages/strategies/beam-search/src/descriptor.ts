@@ -10,14 +10,28 @@ export const beamSearchDescriptor: StrategyDescriptor = {
   lossless: false,
   options: {
     numBeams: { type: 'integer', default: 4, min: 1, max: 256, help: 'Beams kept per step.' },
-    lengthPenalty: { type: 'number', default: 1, help: 'Exponent of the length normalization of finished hypotheses.' },
-    earlyStopping: { type: 'enum', values: ['true', 'false', 'never'], default: 'false', help: 'When the search stops (Hugging Face semantics).' },
+    lengthPenalty: {
+      type: 'number',
+      default: 1,
+      help: 'Exponent of the length normalization of finished hypotheses.',
+    },
+    earlyStopping: {
+      type: 'enum',
+      values: ['true', 'false', 'never'],
+      default: 'false',
+      help: 'When the search stops (Hugging Face semantics).',
+    },
   },
   create: options => ({
     strategy: beamSearch({
       numBeams: options.numBeams as number | undefined,
       lengthPenalty: options.lengthPenalty as number | undefined,
-      earlyStopping: options.earlyStopping === undefined ? undefined : options.earlyStopping === 'never' ? 'never' : options.earlyStopping === 'true',
+      earlyStopping:
+        options.earlyStopping === undefined
+          ? undefined
+          : options.earlyStopping === 'never'
+            ? 'never'
+            : options.earlyStopping === 'true',
     }),
   }),
 };

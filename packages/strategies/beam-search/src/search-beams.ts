@@ -105,16 +105,25 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
   const lambda = input.diversityPenalty ?? 0;
   const groupSize = input.numBeams / numGroups;
   if (!Number.isInteger(groupSize) || groupSize < 1) {
-    throw new InvalidArgumentError({ argument: 'numGroups', message: `numBeams (${input.numBeams}) must be a multiple of numGroups (${numGroups}).` });
+    throw new InvalidArgumentError({
+      argument: 'numGroups',
+      message: `numBeams (${input.numBeams}) must be a multiple of numGroups (${numGroups}).`,
+    });
   }
   const vocab = model.info.vocabSize;
   const eos = new Set(input.eosTokenIds);
-  const hypotheses = Array.from({ length: numGroups }, () => new BeamHypotheses(groupSize, input.lengthPenalty, input.earlyStopping, maxTokens));
+  const hypotheses = Array.from(
+    { length: numGroups },
+    () => new BeamHypotheses(groupSize, input.lengthPenalty, input.earlyStopping, maxTokens),
+  );
   const done = Array.from({ length: numGroups }, () => false);
   const base = input.sequence;
   const forwardOn = (sequence: Sequence, forwardInput: ForwardInput): Promise<ForwardOutput> =>
-    input.forward ? input.forward(forwardInput, sequence) : sequence.forward(forwardInput, { signal });
-  const forwardBase = (forwardInput: ForwardInput): Promise<ForwardOutput> => forwardOn(base, forwardInput);
+    input.forward
+      ? input.forward(forwardInput, sequence)
+      : sequence.forward(forwardInput, { signal });
+  const forwardBase = (forwardInput: ForwardInput): Promise<ForwardOutput> =>
+    forwardOn(base, forwardInput);
   const baseStart = base.tokens.length;
   if (input.forwardMode === 'tree' && !model.capabilities.tree) {
     throw new UnsupportedCapabilityError({
@@ -123,7 +132,8 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
       hint: "Beam search's forwardMode 'tree' feeds all beams as one token tree; use 'auto' or 'per-beam'.",
     });
   }
-  let mode: 'tree' | 'per-beam' = input.forwardMode !== 'per-beam' && model.capabilities.tree ? 'tree' : 'per-beam';
+  let mode: 'tree' | 'per-beam' =
+    input.forwardMode !== 'per-beam' && model.capabilities.tree ? 'tree' : 'per-beam';
   // Hugging Face keeps max(2, 1 + #EOS ids) × beams candidates, so EOS candidates cannot starve the beams.
   const candidateCount = Math.max(2, 1 + eos.size) * groupSize;
   let forwardPasses = 0;
@@ -154,7 +164,14 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
       if (live.length === 0) break;
 
       // 1. Next-token logits of every live beam.
-      let trie: { tokens: number[]; parents: number[]; children: Map<number, number>[]; rootChildren: Map<number, number> } | undefined;
+      let trie:
+        | {
+            tokens: number[];
+            parents: number[];
+            children: Map<number, number>[];
+            rootChildren: Map<number, number>;
+          }
+        | undefined;
       if (mode === 'tree') {
         trie = buildTrie(live.map(full), committed);
         if (input.forwardMode === 'auto' && trie.tokens.length > input.maxTreeRows) {
@@ -179,7 +196,9 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
       if (trie) {
         const tokens = Int32Array.from(trie.tokens);
         const isChain = trie.parents.every((parent, index) => parent === index - 1);
-        const { logits } = await forwardBase(isChain ? { tokens } : { tokens, parents: Int32Array.from(trie.parents) });
+        const { logits } = await forwardBase(
+          isChain ? { tokens } : { tokens, parents: Int32Array.from(trie.parents) },
+        );
         forwardPasses += 1;
         forwardRows += tokens.length;
         for (const beam of live) {
@@ -195,7 +214,10 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
           let row = byBeam.get(sequence);
           if (!row) {
             const pending = full(beam).at(-1);
-            invariant(pending !== undefined, 'a beam has a pending token (the prompt is not empty)');
+            invariant(
+              pending !== undefined,
+              'a beam has a pending token (the prompt is not empty)',
+            );
             const { logits } = await forwardOn(sequence, { tokens: Int32Array.of(pending) });
             forwardPasses += 1;
             forwardRows += 1;
@@ -221,7 +243,14 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
         if (done[group]) continue;
         const members: number[] = [];
         live.forEach((beam, index) => beam.group === group && members.push(index));
-        const candidates = topCandidates(members, live, logProbabilities, usage, lambda, candidateCount);
+        const candidates = topCandidates(
+          members,
+          live,
+          logProbabilities,
+          usage,
+          lambda,
+          candidateCount,
+        );
         const chosen: Candidate[] = [];
         for (let rank = 0; rank < candidates.length && chosen.length < groupSize; rank++) {
           const candidate = candidates[rank];
@@ -229,7 +258,11 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
           if (eos.has(candidate.token)) {
             // An EOS below the top `groupSize` candidates would not have been a beam anyway.
             if (rank >= groupSize) continue;
-            hypotheses[group].add([...parent.tokens, candidate.token], candidate.score, candidate.logProbability);
+            hypotheses[group].add(
+              [...parent.tokens, candidate.token],
+              candidate.score,
+              candidate.logProbability,
+            );
           } else {
             chosen.push(candidate);
           }
@@ -262,7 +295,8 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
       // 4. Move the KV state to the new beams.
       if (mode === 'tree' && trie) {
         const target = commonPrefixLength(running.map(full), committed);
-        const path = target > committed ? pathRows(trie, full(running[0]).slice(committed, target)) : [];
+        const path =
+          target > committed ? pathRows(trie, full(running[0]).slice(committed, target)) : [];
         base.commit(path);
         committed = target;
       } else {
@@ -296,7 +330,8 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
     }
     // 5. Running beams of unfinished groups become hypotheses at their current length.
     for (const beam of beams) {
-      if (!done[beam.group]) hypotheses[beam.group].add(beam.tokens, beam.sumScore, beam.logProbability);
+      if (!done[beam.group])
+        hypotheses[beam.group].add(beam.tokens, beam.sumScore, beam.logProbability);
     }
   } catch (error) {
     disposeAll(beams);
@@ -307,7 +342,12 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
 
   const all = hypotheses.flatMap(group => group.hypotheses);
   all.sort((a, b) => b.score - a.score);
-  return { hypotheses: all.slice(0, input.numReturnSequences), forwardPasses, forwardRows, finalMode: mode };
+  return {
+    hypotheses: all.slice(0, input.numReturnSequences),
+    forwardPasses,
+    forwardRows,
+    finalMode: mode,
+  };
 }
 
 /** The top `count` (beam, token) candidates of `members`, best first; ties go to the lower beam, then token. */
@@ -321,7 +361,8 @@ function topCandidates(
 ): Candidate[] {
   const top: Candidate[] = [];
   const better = (a: Candidate, b: Candidate): boolean =>
-    a.score > b.score || (a.score === b.score && (a.beam < b.beam || (a.beam === b.beam && a.token < b.token)));
+    a.score > b.score ||
+    (a.score === b.score && (a.beam < b.beam || (a.beam === b.beam && a.token < b.token)));
   for (const index of members) {
     const beam = live[index];
     const row = logProbabilities[index];
@@ -330,7 +371,12 @@ function topCandidates(
       if (logProbability === -Infinity) continue;
       const score = beam.sumScore + logProbability - (usage ? lambda * usage[token] : 0);
       if (top.length === count && score < top[count - 1].score) continue;
-      const candidate = { score, logProbability: beam.logProbability + logProbability, beam: index, token };
+      const candidate = {
+        score,
+        logProbability: beam.logProbability + logProbability,
+        beam: index,
+        token,
+      };
       let at = top.length;
       while (at > 0 && better(candidate, top[at - 1])) at--;
       if (at >= count) continue;
@@ -401,7 +447,8 @@ function sequenceOf(beam: Beam): Sequence {
 function commonPrefixLength(sequences: readonly number[][], start: number): number {
   const limit = Math.min(...sequences.map(tokens => tokens.length - 1));
   let length = start;
-  while (length < limit && sequences.every(tokens => tokens[length] === sequences[0][length])) length++;
+  while (length < limit && sequences.every(tokens => tokens[length] === sequences[0][length]))
+    length++;
   return length;
 }
 

@@ -13,10 +13,21 @@ for (const draft of ['draft2020-12', 'draft7']) {
   groups[draft] = readdirSync(dir)
     .filter(file => file.endsWith('.json'))
     .sort()
-    .flatMap(file => JSON.parse(readFileSync(join(dir, file), 'utf8')).map(({ description, schema }) => ({ file, description, schema })));
+    .flatMap(file =>
+      JSON.parse(readFileSync(join(dir, file), 'utf8')).map(({ description, schema }) => ({
+        file,
+        description,
+        schema,
+      })),
+    );
 }
 const license = readFileSync(join(root, 'LICENSE'), 'utf8');
 writeFileSync(
   new URL('../src/__fixtures__/json-schema-test-suite.json', import.meta.url),
-  JSON.stringify({ source: 'https://github.com/json-schema-org/JSON-Schema-Test-Suite', commit, license, groups }) + '\n',
+  JSON.stringify({
+    source: 'https://github.com/json-schema-org/JSON-Schema-Test-Suite',
+    commit,
+    license,
+    groups,
+  }) + '\n',
 );

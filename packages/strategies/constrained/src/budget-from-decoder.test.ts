@@ -4,10 +4,18 @@ import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
 import { jsonSchema, type ConstraintProcessor, type ConstraintState } from './index.js';
 
 const bytes = byteTokenizer(['{"', '":', '","', 'true', 'ab', 'abc']);
-const schema = { type: 'object', properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'number' } } }, required: ['name', 'tags'] };
+const schema = {
+  type: 'object',
+  properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'number' } } },
+  required: ['name', 'tags'],
+};
 
 /** A random walk through the allowed tokens, started with the budget the decoder would pass to `init`. */
-function walk(processor: ConstraintProcessor, seed: number, budget: number | undefined): { text: string; tokens: number } {
+function walk(
+  processor: ConstraintProcessor,
+  seed: number,
+  budget: number | undefined,
+): { text: string; tokens: number } {
   const random = seededRandom(seed);
   // Through chain(), as the decoder builds it: the budget must reach the constraint inside the chain.
   const chained = chain(processor);
@@ -33,7 +41,10 @@ describe('the generation budget reaches constraints through LogitsProcessor.init
       for (let seed = 0; seed < 30; seed++) {
         const { text, tokens } = walk(processor, seed, budget);
         expect(tokens).toBeLessThanOrEqual(budget);
-        expect(JSON.parse(text)).toMatchObject({ name: expect.any(String), tags: expect.any(Array) });
+        expect(JSON.parse(text)).toMatchObject({
+          name: expect.any(String),
+          tags: expect.any(Array),
+        });
       }
     }
   });
@@ -47,15 +58,32 @@ describe('the generation budget reaches constraints through LogitsProcessor.init
 
   it('an explicit maxTokens wins over the generation budget', () => {
     const explicit = jsonSchema(schema, { tokenizer: bytes, maxTokens: minimal + 2 });
-    for (let seed = 0; seed < 20; seed++) expect(walk(explicit, seed, 1000).tokens).toBeLessThanOrEqual(minimal + 2);
+    for (let seed = 0; seed < 20; seed++)
+      expect(walk(explicit, seed, 1000).tokens).toBeLessThanOrEqual(minimal + 2);
   });
 
   it('createDecoder passes maxTokens (cut to the context) to init', async () => {
     const seen: (number | undefined)[] = [];
-    const model = mockModel({ vocabSize: 4, contextLength: 20, logits: () => Float32Array.of(0, 1, 2, 3) });
-    const probe = { name: 'probe', init: (_: readonly number[], context?: { maxTokens?: number }) => void seen.push(context?.maxTokens), advance: () => undefined, process: () => undefined };
-    await createDecoder({ model, processors: [probe] }).generate({ tokens: [1, 2] }, { maxTokens: 5 });
-    await createDecoder({ model, processors: [probe] }).generate({ tokens: [1, 2] }, { maxTokens: 100 });
+    const model = mockModel({
+      vocabSize: 4,
+      contextLength: 20,
+      logits: () => Float32Array.of(0, 1, 2, 3),
+    });
+    const probe = {
+      name: 'probe',
+      init: (_: readonly number[], context?: { maxTokens?: number }) =>
+        void seen.push(context?.maxTokens),
+      advance: () => undefined,
+      process: () => undefined,
+    };
+    await createDecoder({ model, processors: [probe] }).generate(
+      { tokens: [1, 2] },
+      { maxTokens: 5 },
+    );
+    await createDecoder({ model, processors: [probe] }).generate(
+      { tokens: [1, 2] },
+      { maxTokens: 100 },
+    );
     expect(seen).toEqual([5, 18]);
   });
 });

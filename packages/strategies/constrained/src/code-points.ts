@@ -8,7 +8,10 @@ const SURROGATES: [number, number] = [0xd800, 0xdfff];
 
 /** Sorts and merges ranges. */
 export function normalizeRanges(ranges: readonly (readonly [number, number])[]): CodePointRanges {
-  const sorted = ranges.filter(([lo, hi]) => lo <= hi).map(([lo, hi]) => [lo, hi] as [number, number]).sort((a, b) => a[0] - b[0]);
+  const sorted = ranges
+    .filter(([lo, hi]) => lo <= hi)
+    .map(([lo, hi]) => [lo, hi] as [number, number])
+    .sort((a, b) => a[0] - b[0]);
   const out: CodePointRanges = [];
   for (const range of sorted) {
     const last = out[out.length - 1];
@@ -38,7 +41,10 @@ export function subtractRanges(a: CodePointRanges, b: CodePointRanges): CodePoin
 /** `a` ∩ `b` (surrogates always removed). */
 export function intersectRanges(a: CodePointRanges, b: CodePointRanges): CodePointRanges {
   const out: [number, number][] = [];
-  for (const [alo, ahi] of a) for (const [blo, bhi] of b) if (Math.max(alo, blo) <= Math.min(ahi, bhi)) out.push([Math.max(alo, blo), Math.min(ahi, bhi)]);
+  for (const [alo, ahi] of a)
+    for (const [blo, bhi] of b)
+      if (Math.max(alo, blo) <= Math.min(ahi, bhi))
+        out.push([Math.max(alo, blo), Math.min(ahi, bhi)]);
   const withoutSurrogates: [number, number][] = [];
   for (const [lo, hi] of normalizeRanges(out)) {
     if (hi < SURROGATES[0] || lo > SURROGATES[1]) withoutSurrogates.push([lo, hi]);
@@ -98,7 +104,10 @@ function utf8Sequences(lo: number, hi: number, out: [number, number][][]): void 
 }
 
 /** Alternatives (byte-range sequences) matching the UTF-8 encoding of exactly one code point of `ranges`. */
-export function utf8Alternatives(builder: GrammarBuilder, ranges: CodePointRanges): GrammarElement[][] {
+export function utf8Alternatives(
+  builder: GrammarBuilder,
+  ranges: CodePointRanges,
+): GrammarElement[][] {
   void builder;
   const sequences: [number, number][][] = [];
   for (const [lo, hi] of intersectRanges(ranges, ALL_CODE_POINTS)) utf8Sequences(lo, hi, sequences);

@@ -7,7 +7,13 @@ describe('compiled constraint cache', () => {
   it('keeps the most recently used constraints per tokenizer, not every one ever seen', () => {
     const tokenizer = byteTokenizer();
     const builds: number[] = [];
-    const compile = (n: number) => compileConstraint(tokenizer, `const:${n}`, () => (builds.push(n), compileJsonSchema({ const: n })), 'schema');
+    const compile = (n: number) =>
+      compileConstraint(
+        tokenizer,
+        `const:${n}`,
+        () => (builds.push(n), compileJsonSchema({ const: n })),
+        'schema',
+      );
     const first = compile(0);
     for (let n = 1; n < MAX_COMPILED_CONSTRAINTS; n++) compile(n);
     expect(compile(0)).toBe(first); // still cached, and now the most recent

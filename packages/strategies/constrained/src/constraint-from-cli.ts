@@ -24,7 +24,9 @@ export interface CliConstraintOptions {
  * const processor = constraintFromCli({ jsonSchema: JSON.parse(readFileSync(file, 'utf8')), tokenizer, maxTokens });
  */
 export function constraintFromCli(options: CliConstraintOptions): ConstraintProcessor {
-  const given = (['jsonSchema', 'regex', 'grammar'] as const).filter(key => options[key] !== undefined);
+  const given = (['jsonSchema', 'regex', 'grammar'] as const).filter(
+    key => options[key] !== undefined,
+  );
   if (given.length !== 1) {
     throw new InvalidArgumentError({
       argument: 'constraint',

@@ -90,7 +90,10 @@ export function compileConstraint(
     const { builder, root } = build();
     const grammar = flattenGrammar(builder.rules, root, argument);
     const index = vocabularyIndex(tokenizer);
-    const recogniser = new PushdownRecogniser(grammar, minimalRestLengths(grammar, index.singleBytes));
+    const recogniser = new PushdownRecogniser(
+      grammar,
+      minimalRestLengths(grammar, index.singleBytes),
+    );
     constraint = { recogniser, index, masks: new WeakMap(), transitions: new WeakMap() };
   }
   byKey.set(key, constraint);
@@ -130,12 +133,20 @@ function tokenMask(constraint: CompiledConstraint, config: Configuration): Token
       }
     }
   }
-  mask = { tokens: Int32Array.from(tokens), next, nextMinBytes: Float64Array.from(next, c => c.minBytes) };
+  mask = {
+    tokens: Int32Array.from(tokens),
+    next,
+    nextMinBytes: Float64Array.from(next, c => c.minBytes),
+  };
   constraint.masks.set(config, mask);
   return mask;
 }
 
-function tokenTransition(constraint: CompiledConstraint, config: Configuration, token: number): Configuration | null {
+function tokenTransition(
+  constraint: CompiledConstraint,
+  config: Configuration,
+  token: number,
+): Configuration | null {
   let transitions = constraint.transitions.get(config);
   if (!transitions) {
     transitions = new Map();
@@ -165,7 +176,10 @@ export function constraintProcessor(
   const minimalTokens = start.minBytes;
   if (maxTokens !== undefined) {
     if (!Number.isInteger(maxTokens) || maxTokens < 1) {
-      throw new InvalidArgumentError({ argument: 'maxTokens', message: `must be a positive integer, got ${maxTokens}.` });
+      throw new InvalidArgumentError({
+        argument: 'maxTokens',
+        message: `must be a positive integer, got ${maxTokens}.`,
+      });
     }
     if (minimalTokens > maxTokens) {
       throw new InvalidArgumentError({
@@ -179,14 +193,17 @@ export function constraintProcessor(
   }
 
   const allowed = (state: ConstraintState): { tokens: number[]; reason: string } => {
-    if (state.done) return { tokens: eos, reason: 'the structure is complete and the model has no EOS token' };
+    if (state.done)
+      return { tokens: eos, reason: 'the structure is complete and the model has no EOS token' };
     const config = state.configuration;
-    if (!config) throw new ConstraintViolationError({ constraint: name, tokenId: state.offendingToken ?? -1 });
+    if (!config)
+      throw new ConstraintViolationError({ constraint: name, tokenId: state.offendingToken ?? -1 });
     const mask = tokenMask(constraint, config);
     const limit = state.maxTokens ?? maxTokens;
     const budget = limit === undefined ? Infinity : limit - state.generated - 1;
     const tokens: number[] = [];
-    for (let i = 0; i < mask.tokens.length; i++) if (mask.nextMinBytes[i] <= budget) tokens.push(mask.tokens[i]);
+    for (let i = 0; i < mask.tokens.length; i++)
+      if (mask.nextMinBytes[i] <= budget) tokens.push(mask.tokens[i]);
     if (config.accepting) for (const id of eos) tokens.push(id);
     const reason = config.accepting
       ? 'the structure is complete, nothing may follow, and the model has no EOS token'
@@ -203,14 +220,18 @@ export function constraintProcessor(
       // An explicit maxTokens wins; otherwise the generation's budget (from the decoder) bounds the output,
       // when a complete output fits in it at all (else masking stays unbudgeted, as without a budget).
       const budget = maxTokens ?? context?.maxTokens;
-      const usable = budget !== undefined && Number.isFinite(budget) && minimalTokens <= budget ? budget : undefined;
+      const usable =
+        budget !== undefined && Number.isFinite(budget) && minimalTokens <= budget
+          ? budget
+          : undefined;
       return { configuration: start, generated: 0, done: false, maxTokens: maxTokens ?? usable };
     },
     advance(state, token) {
       const generated = state.generated + 1;
       if (state.done || !state.configuration) return { ...state, generated };
       const budget = state.maxTokens;
-      if (eosSet.has(token) && state.configuration.accepting) return { configuration: state.configuration, generated, done: true, maxTokens: budget };
+      if (eosSet.has(token) && state.configuration.accepting)
+        return { configuration: state.configuration, generated, done: true, maxTokens: budget };
       const next = tokenTransition(constraint, state.configuration, token);
       return next
         ? { configuration: next, generated, done: false, maxTokens: budget }
@@ -218,11 +239,14 @@ export function constraintProcessor(
     },
     process(logits, state) {
       const { tokens, reason } = allowed(state);
-      if (tokens.length === 0) throw new ConstraintDeadEndError({ constraint: name, generated: state.generated, reason });
+      if (tokens.length === 0)
+        throw new ConstraintDeadEndError({ constraint: name, generated: state.generated, reason });
       const kept = new Float32Array(tokens.length);
-      for (let i = 0; i < tokens.length; i++) kept[i] = tokens[i] < logits.length ? logits[tokens[i]] : -Infinity;
+      for (let i = 0; i < tokens.length; i++)
+        kept[i] = tokens[i] < logits.length ? logits[tokens[i]] : -Infinity;
       logits.fill(-Infinity);
-      for (let i = 0; i < tokens.length; i++) if (tokens[i] < logits.length) logits[tokens[i]] = kept[i];
+      for (let i = 0; i < tokens.length; i++)
+        if (tokens[i] < logits.length) logits[tokens[i]] = kept[i];
     },
     allowedTokens: state => allowed(state).tokens,
     isComplete: state => state.done || (state.configuration?.accepting ?? false),

@@ -1,12 +1,24 @@
 import { DecodingError, InvalidArgumentError, seededRandom, type Tokenizer } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
-import { ConstraintDeadEndError, grammar, jsonSchema, regex, constraintFromCli, type ConstraintProcessor, type ConstraintState } from './index.js';
+import {
+  ConstraintDeadEndError,
+  grammar,
+  jsonSchema,
+  regex,
+  constraintFromCli,
+  type ConstraintProcessor,
+  type ConstraintState,
+} from './index.js';
 
 const bytes = byteTokenizer(['{"', '":', '","', 'true', 'ab', 'abc']);
 
 /** Feeds `text` one byte token at a time; returns whether every byte was allowed and the text is complete. */
-function accepts(processor: ConstraintProcessor, text: string, tokenizer: Tokenizer = bytes): boolean {
+function accepts(
+  processor: ConstraintProcessor,
+  text: string,
+  tokenizer: Tokenizer = bytes,
+): boolean {
   let state = processor.init([]);
   for (const byte of new TextEncoder().encode(text)) {
     const token = 1 + byte;
@@ -18,13 +30,19 @@ function accepts(processor: ConstraintProcessor, text: string, tokenizer: Tokeni
 }
 
 /** Random walk through the allowed tokens (EOS taken with probability 1/4 when allowed); returns the text. */
-function randomWalk(processor: ConstraintProcessor, seed: number, tokenizer: Tokenizer = bytes, limit = 400): { text: string; tokens: number } {
+function randomWalk(
+  processor: ConstraintProcessor,
+  seed: number,
+  tokenizer: Tokenizer = bytes,
+  limit = 400,
+): { text: string; tokens: number } {
   const random = seededRandom(seed);
   let state: ConstraintState = processor.init([]);
   const ids: number[] = [];
   for (let step = 0; step < limit; step++) {
     const allowed = processor.allowedTokens(state);
-    if (allowed.includes(0) && (allowed.length === 1 || random.next() < 0.25)) return { text: tokenizer.decode(ids), tokens: ids.length };
+    if (allowed.includes(0) && (allowed.length === 1 || random.next() < 0.25))
+      return { text: tokenizer.decode(ids), tokens: ids.length };
     const choices = allowed.filter(id => id !== 0);
     const token = choices[Math.floor(random.next() * choices.length)];
     ids.push(token);
@@ -59,9 +77,12 @@ describe('regex', () => {
     expect(allowed.sort()).toEqual(['a', 'ab', 'abc']);
   });
 
-  it.each([['(a)\\1'], ['(?=a)a'], ['\\bword'], ['\\p{L}'], ['a^b']])('rejects unsupported /%s/', pattern => {
-    expect(() => regex(pattern, { tokenizer: bytes })).toThrow(InvalidArgumentError);
-  });
+  it.each([['(a)\\1'], ['(?=a)a'], ['\\bword'], ['\\p{L}'], ['a^b']])(
+    'rejects unsupported /%s/',
+    pattern => {
+      expect(() => regex(pattern, { tokenizer: bytes })).toThrow(InvalidArgumentError);
+    },
+  );
 
   it('rejects flags it cannot honour', () => {
     expect(() => regex(/abc/i, { tokenizer: bytes })).toThrow(/flags "i"/);
@@ -93,7 +114,10 @@ describe('grammar', () => {
 
 describe('jsonSchema', () => {
   it('counts string length in code points and writes multi-byte UTF-8 and escapes', () => {
-    const processor = jsonSchema({ type: 'string', minLength: 2, maxLength: 2 }, { tokenizer: bytes });
+    const processor = jsonSchema(
+      { type: 'string', minLength: 2, maxLength: 2 },
+      { tokenizer: bytes },
+    );
     expect(accepts(processor, '"é漢"')).toBe(true);
     expect(accepts(processor, '"\\n😀"')).toBe(true);
     expect(accepts(processor, '"é"')).toBe(false);
@@ -103,7 +127,11 @@ describe('jsonSchema', () => {
 
   it('writes properties in order, optional ones skippable, nothing undeclared', () => {
     const processor = jsonSchema(
-      { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'boolean' }, c: { const: 'x' } }, required: ['c'] },
+      {
+        type: 'object',
+        properties: { a: { type: 'integer' }, b: { type: 'boolean' }, c: { const: 'x' } },
+        required: ['c'],
+      },
       { tokenizer: bytes },
     );
     expect(accepts(processor, '{"c":"x"}')).toBe(true);
@@ -132,14 +160,24 @@ describe('jsonSchema', () => {
   });
 
   it('lists every unsupported keyword at compile time', () => {
-    expect(() => jsonSchema({ type: 'string', format: 'email', not: { const: 'a' } }, { tokenizer: bytes })).toThrow(/format, not/);
-    expect(() => jsonSchema({ oneOf: [{ type: 'integer' }, { type: 'number' }] }, { tokenizer: bytes })).toThrow(/overlapping/);
+    expect(() =>
+      jsonSchema({ type: 'string', format: 'email', not: { const: 'a' } }, { tokenizer: bytes }),
+    ).toThrow(/format, not/);
+    expect(() =>
+      jsonSchema({ oneOf: [{ type: 'integer' }, { type: 'number' }] }, { tokenizer: bytes }),
+    ).toThrow(/overlapping/);
   });
 
   it('follows $ref, $defs, anyOf and type arrays, and recursion', () => {
     const processor = jsonSchema(
       {
-        $defs: { node: { type: 'object', properties: { v: { type: ['integer', 'null'] }, next: { $ref: '#/$defs/node' } }, required: ['v'] } },
+        $defs: {
+          node: {
+            type: 'object',
+            properties: { v: { type: ['integer', 'null'] }, next: { $ref: '#/$defs/node' } },
+            required: ['v'],
+          },
+        },
         anyOf: [{ $ref: '#/$defs/node' }, { enum: ['end'] }],
       },
       { tokenizer: bytes },
@@ -183,7 +221,11 @@ describe('dead ends and budgets', () => {
   });
 
   it('with maxTokens, any walk ends complete within the budget (budget ≥ minimalTokens)', () => {
-    const schema = { type: 'object', properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'number' } } }, required: ['name', 'tags'] };
+    const schema = {
+      type: 'object',
+      properties: { name: { type: 'string' }, tags: { type: 'array', items: { type: 'number' } } },
+      required: ['name', 'tags'],
+    };
     const minimal = jsonSchema(schema, { tokenizer: bytes }).minimalTokens;
     expect(minimal).toBe('{"name":"","tags":[]}'.length);
     for (const maxTokens of [minimal, minimal + 1, minimal + 5, minimal + 30]) {
@@ -191,14 +233,22 @@ describe('dead ends and budgets', () => {
       for (let seed = 0; seed < 30; seed++) {
         const { text, tokens } = randomWalk(processor, seed);
         expect(tokens).toBeLessThanOrEqual(maxTokens);
-        expect(JSON.parse(text)).toMatchObject({ name: expect.any(String), tags: expect.any(Array) });
+        expect(JSON.parse(text)).toMatchObject({
+          name: expect.any(String),
+          tags: expect.any(Array),
+        });
       }
     }
-    expect(() => jsonSchema(schema, { tokenizer: bytes, maxTokens: minimal - 1 })).toThrow(/cannot hold/);
+    expect(() => jsonSchema(schema, { tokenizer: bytes, maxTokens: minimal - 1 })).toThrow(
+      /cannot hold/,
+    );
   });
 
   it('advance never mutates the state it is given', () => {
-    const processor = jsonSchema({ type: 'array', items: { type: 'integer' } }, { tokenizer: bytes });
+    const processor = jsonSchema(
+      { type: 'array', items: { type: 'integer' } },
+      { tokenizer: bytes },
+    );
     const start = processor.init([]);
     const snapshot = { ...start };
     processor.advance(start, 1 + 0x5b);
@@ -209,9 +259,18 @@ describe('dead ends and budgets', () => {
 describe('constraintFromCli', () => {
   it('builds exactly one constraint', () => {
     expect(accepts(constraintFromCli({ regex: 'ab+', tokenizer: bytes }), 'abb')).toBe(true);
-    expect(accepts(constraintFromCli({ grammar: 'root ::= "x"', tokenizer: bytes }), 'x')).toBe(true);
-    expect(accepts(constraintFromCli({ jsonSchema: { type: 'boolean' }, tokenizer: bytes, maxTokens: 8 }), 'true')).toBe(true);
+    expect(accepts(constraintFromCli({ grammar: 'root ::= "x"', tokenizer: bytes }), 'x')).toBe(
+      true,
+    );
+    expect(
+      accepts(
+        constraintFromCli({ jsonSchema: { type: 'boolean' }, tokenizer: bytes, maxTokens: 8 }),
+        'true',
+      ),
+    ).toBe(true);
     expect(() => constraintFromCli({ tokenizer: bytes })).toThrow(/exactly one/);
-    expect(() => constraintFromCli({ regex: 'a', grammar: 'root ::= "a"', tokenizer: bytes })).toThrow(/exactly one/);
+    expect(() =>
+      constraintFromCli({ regex: 'a', grammar: 'root ::= "a"', tokenizer: bytes }),
+    ).toThrow(/exactly one/);
   });
 });

@@ -11,7 +11,15 @@ export class ConstraintDeadEndError extends DecodingError {
   readonly constraint: string;
   /** Tokens generated under the constraint before the dead end. */
   readonly generated: number;
-  constructor({ constraint, generated, reason }: { constraint: string; generated: number; reason: string }) {
+  constructor({
+    constraint,
+    generated,
+    reason,
+  }: {
+    constraint: string;
+    generated: number;
+    reason: string;
+  }) {
     super({
       name: 'ConstraintDeadEndError',
       message: `Constraint "${constraint}" allows no token after ${generated} generated tokens: ${reason}`,

@@ -8,7 +8,13 @@ import { fc, test } from '@fast-check/vitest';
 import { DecodingError, seededRandom } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
-import { grammar, jsonSchema, regex, type ConstraintProcessor, type ConstraintState } from './index.js';
+import {
+  grammar,
+  jsonSchema,
+  regex,
+  type ConstraintProcessor,
+  type ConstraintState,
+} from './index.js';
 
 const tokenizer = byteTokenizer(['ab', 'aa', '{"', '":', 'true']);
 const LIMIT_MS = 1_000;
@@ -40,7 +46,10 @@ function exercise(make: () => ConstraintProcessor, seed: number): 'ok' | 'typed-
   return 'ok';
 }
 
-function timed(make: () => ConstraintProcessor, seed: number): { outcome: 'ok' | 'typed-error'; ms: number } {
+function timed(
+  make: () => ConstraintProcessor,
+  seed: number,
+): { outcome: 'ok' | 'typed-error'; ms: number } {
   const start = performance.now();
   const outcome = exercise(make, seed);
   return { outcome, ms: performance.now() - start };
@@ -50,8 +59,31 @@ function timed(make: () => ConstraintProcessor, seed: number): { outcome: 'ok' |
 const regexArbitrary: fc.Arbitrary<string> = fc.letrec<{ node: string }>(tie => ({
   node: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
-    fc.constantFrom('a', 'b', '.', '\\d', '\\w', '\\s', '[a-c]', '[^a]', 'x', '\\.', '(?:)', '^', '$', '\\b', '(?=a)', '\\1', '\\p{L}'),
-    fc.tuple(tie('node'), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '{0,}', '*?', '{3,1}', '{99999}')).map(([a, q]) => `(${a})${q}`),
+    fc.constantFrom(
+      'a',
+      'b',
+      '.',
+      '\\d',
+      '\\w',
+      '\\s',
+      '[a-c]',
+      '[^a]',
+      'x',
+      '\\.',
+      '(?:)',
+      '^',
+      '$',
+      '\\b',
+      '(?=a)',
+      '\\1',
+      '\\p{L}',
+    ),
+    fc
+      .tuple(
+        tie('node'),
+        fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '{0,}', '*?', '{3,1}', '{99999}'),
+      )
+      .map(([a, q]) => `(${a})${q}`),
     fc.tuple(tie('node'), tie('node')).map(([a, b]) => `${a}${b}`),
     fc.tuple(tie('node'), tie('node')).map(([a, b]) => `(${a}|${b})`),
   ),
@@ -59,9 +91,20 @@ const regexArbitrary: fc.Arbitrary<string> = fc.letrec<{ node: string }>(tie => 
 
 const schemaLeaf = fc.oneof(
   fc.constant({ type: 'string' }),
-  fc.record({ type: fc.constant('string'), minLength: fc.integer({ min: -2, max: 6 }), maxLength: fc.integer({ min: -2, max: 6 }) }),
-  fc.record({ type: fc.constant('integer'), minimum: fc.integer({ min: -5, max: 5 }), maximum: fc.integer({ min: -5, max: 5 }) }),
-  fc.record({ type: fc.constant('number'), exclusiveMinimum: fc.double({ noNaN: true, min: -3, max: 3 }) }),
+  fc.record({
+    type: fc.constant('string'),
+    minLength: fc.integer({ min: -2, max: 6 }),
+    maxLength: fc.integer({ min: -2, max: 6 }),
+  }),
+  fc.record({
+    type: fc.constant('integer'),
+    minimum: fc.integer({ min: -5, max: 5 }),
+    maximum: fc.integer({ min: -5, max: 5 }),
+  }),
+  fc.record({
+    type: fc.constant('number'),
+    exclusiveMinimum: fc.double({ noNaN: true, min: -3, max: 3 }),
+  }),
   fc.constant({ type: 'boolean' }),
   fc.constant({ type: 'null' }),
   fc.constant({ enum: [] }),
@@ -86,7 +129,12 @@ const schemaArbitrary: fc.Arbitrary<unknown> = fc.letrec<{ schema: unknown }>(ti
       properties: fc.dictionary(fc.constantFrom('a', 'b', 'c'), tie('schema'), { maxKeys: 3 }),
       required: fc.array(fc.constantFrom('a', 'b', 'z'), { maxLength: 3 }),
     }),
-    fc.record({ type: fc.constant('array'), items: tie('schema'), minItems: fc.integer({ min: 0, max: 4 }), maxItems: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({
+      type: fc.constant('array'),
+      items: tie('schema'),
+      minItems: fc.integer({ min: 0, max: 4 }),
+      maxItems: fc.integer({ min: 0, max: 4 }),
+    }),
     fc.record({ anyOf: fc.array(tie('schema'), { maxLength: 3 }) }),
     fc.record({ oneOf: fc.array(tie('schema'), { maxLength: 3 }) }),
     fc.record({ allOf: fc.array(tie('schema'), { maxLength: 2 }) }),
@@ -121,10 +169,13 @@ describe('constraint compilers under fuzzing: a typed error or a working constra
     expect(ms).toBeLessThan(LIMIT_MS);
   });
 
-  test.prop([fc.string({ maxLength: 24 }), fc.nat()], { numRuns: 150 })('regex from arbitrary text', (pattern, seed) => {
-    const { ms } = timed(() => regex(pattern, { tokenizer }), seed);
-    expect(ms).toBeLessThan(LIMIT_MS);
-  });
+  test.prop([fc.string({ maxLength: 24 }), fc.nat()], { numRuns: 150 })(
+    'regex from arbitrary text',
+    (pattern, seed) => {
+      const { ms } = timed(() => regex(pattern, { tokenizer }), seed);
+      expect(ms).toBeLessThan(LIMIT_MS);
+    },
+  );
 
   test.prop([schemaArbitrary, fc.nat()], { numRuns: 150 })('JSON Schema', (schema, seed) => {
     const { ms } = timed(() => jsonSchema(schema as never, { tokenizer, maxTokens: 48 }), seed);

@@ -1,5 +1,11 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import { ALL_CODE_POINTS, codePointElement, complementRanges, normalizeRanges, type CodePointRanges } from './code-points.js';
+import {
+  ALL_CODE_POINTS,
+  codePointElement,
+  complementRanges,
+  normalizeRanges,
+  type CodePointRanges,
+} from './code-points.js';
 import { GrammarBuilder, type GrammarElement } from './grammar-ir.js';
 
 /**
@@ -14,7 +20,10 @@ import { GrammarBuilder, type GrammarElement } from './grammar-ir.js';
  * Literals and classes are Unicode characters matched as UTF-8 bytes. Rules may recurse, but not on the
  * left (a rule may not reach itself before reading a character).
  */
-export function parseGbnf(source: string, { root = 'root', argument = 'grammar' }: { root?: string; argument?: string } = {}): { builder: GrammarBuilder; root: number } {
+export function parseGbnf(
+  source: string,
+  { root = 'root', argument = 'grammar' }: { root?: string; argument?: string } = {},
+): { builder: GrammarBuilder; root: number } {
   const builder = new GrammarBuilder();
   const ids = new Map<string, number>();
   const defined = new Set<string>();
@@ -54,14 +63,22 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
       return parseInt(text, 16);
     };
     switch (c) {
-      case 'n': return 0x0a;
-      case 't': return 0x09;
-      case 'r': return 0x0d;
-      case 'x': return hex(2);
-      case 'u': return hex(4);
-      case 'U': return hex(8);
-      case undefined: return fail('unfinished escape');
-      default: return c.codePointAt(0) ?? fail('unfinished escape');
+      case 'n':
+        return 0x0a;
+      case 't':
+        return 0x09;
+      case 'r':
+        return 0x0d;
+      case 'x':
+        return hex(2);
+      case 'u':
+        return hex(4);
+      case 'U':
+        return hex(8);
+      case undefined:
+        return fail('unfinished escape');
+      default:
+        return c.codePointAt(0) ?? fail('unfinished escape');
     }
   };
   const character = (): number => {
@@ -89,7 +106,8 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
     const out: GrammarElement[] = [];
     for (;;) {
       skipSpace();
-      if (pos >= source.length || source[pos] === '|' || source[pos] === ')' || isDefinitionAhead()) return out;
+      if (pos >= source.length || source[pos] === '|' || source[pos] === ')' || isDefinitionAhead())
+        return out;
       let atom = primary();
       for (;;) {
         const c = source[pos];
@@ -103,7 +121,8 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
           pos += match[0].length;
           const min = Number(match[1]);
           const max = match[2] === undefined ? min : match[3] === '' ? Infinity : Number(match[3]);
-          if (max < min || max > 10_000 && max !== Infinity) fail(`bad repetition bounds {${min},${max}}`);
+          if (max < min || (max > 10_000 && max !== Infinity))
+            fail(`bad repetition bounds {${min},${max}}`);
           atom = builder.repeat('rep', builder.group('group', atom), min, max);
         } else break;
       }
@@ -170,9 +189,11 @@ export function parseGbnf(source: string, { root = 'root', argument = 'grammar' 
     defined.add(ruleName);
     builder.rules[ruleId(ruleName)].alternatives = alternatives();
     skipSpace();
-    if (pos < source.length && !isDefinitionAhead()) fail(`unexpected ${JSON.stringify(source[pos])}`);
+    if (pos < source.length && !isDefinitionAhead())
+      fail(`unexpected ${JSON.stringify(source[pos])}`);
   }
-  for (const referenced of ids.keys()) if (!defined.has(referenced)) fail(`rule ${referenced} is used but never defined`);
+  for (const referenced of ids.keys())
+    if (!defined.has(referenced)) fail(`rule ${referenced} is used but never defined`);
   const rootId = ids.get(root);
   if (rootId === undefined || !defined.has(root)) return fail(`the grammar has no "${root}" rule`);
   return { builder, root: rootId };

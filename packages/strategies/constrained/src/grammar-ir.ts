@@ -4,7 +4,9 @@ import { InvalidArgumentError } from '@decodekit/core';
 export type ByteSet = Uint32Array;
 
 /** One element of an alternative: a byte from a set, or a reference to another rule. */
-export type GrammarElement = { readonly kind: 'bytes'; readonly set: ByteSet } | { readonly kind: 'rule'; readonly rule: number };
+export type GrammarElement =
+  | { readonly kind: 'bytes'; readonly set: ByteSet }
+  | { readonly kind: 'rule'; readonly rule: number };
 
 /** A rule: alternatives of element sequences (an empty sequence is ε). */
 export interface GrammarRule {
@@ -65,7 +67,10 @@ export class GrammarBuilder {
 
   /** The elements that match exactly these bytes. */
   literal(bytes: ArrayLike<number>): GrammarElement[] {
-    return Array.from(bytes, byte => ({ kind: 'bytes', set: byteSet([byte, byte]) }) as GrammarElement);
+    return Array.from(
+      bytes,
+      byte => ({ kind: 'bytes', set: byteSet([byte, byte]) }) as GrammarElement,
+    );
   }
 
   /** The elements that match the UTF-8 encoding of `text`. */
@@ -126,11 +131,15 @@ export class GrammarBuilder {
       }
     }
     const empty = new Set<number>();
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const r of reachable) {
         if (empty.has(r)) continue;
-        if (this.rules[r].alternatives.some(alt => alt.every(e => e.kind === 'rule' && empty.has(e.rule)))) {
+        if (
+          this.rules[r].alternatives.some(alt =>
+            alt.every(e => e.kind === 'rule' && empty.has(e.rule)),
+          )
+        ) {
           empty.add(r);
           changed = true;
         }
@@ -186,14 +195,20 @@ export interface FlatGrammar {
  * Validates and flattens a grammar: drops alternatives that can never finish (unproductive rules), rejects
  * left recursion (the stack recogniser would not terminate) and a root that admits no string.
  */
-export function flattenGrammar(rules: readonly GrammarRule[], root: number, what: string): FlatGrammar {
+export function flattenGrammar(
+  rules: readonly GrammarRule[],
+  root: number,
+  what: string,
+): FlatGrammar {
   // Productive rules: fixed point of "some alternative has only productive parts".
   const productive = new Uint8Array(rules.length);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let r = 0; r < rules.length; r++) {
       if (productive[r]) continue;
-      if (rules[r].alternatives.some(alt => alt.every(e => e.kind === 'bytes' || productive[e.rule]))) {
+      if (
+        rules[r].alternatives.some(alt => alt.every(e => e.kind === 'bytes' || productive[e.rule]))
+      ) {
         productive[r] = 1;
         changed = true;
       }
@@ -208,11 +223,13 @@ export function flattenGrammar(rules: readonly GrammarRule[], root: number, what
     });
   }
   const alternatives = rules.map(rule =>
-    rule.alternatives.filter(alt => alt.every(e => e.kind === 'bytes' ? e.set.some(word => word !== 0) : productive[e.rule])),
+    rule.alternatives.filter(alt =>
+      alt.every(e => (e.kind === 'bytes' ? e.set.some(word => word !== 0) : productive[e.rule])),
+    ),
   );
   // Nullable rules, then left recursion through nullable prefixes.
   const nullable = new Uint8Array(rules.length);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (let r = 0; r < rules.length; r++) {
       if (nullable[r]) continue;

@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
+import {
+  compileConstraint,
+  constraintProcessor,
+  type ConstraintOptions,
+  type ConstraintProcessor,
+} from './constraint-processor.js';
 import { parseGbnf } from './gbnf-parser.js';
 import { checkTokenizer } from './json-schema.js';
 
@@ -20,9 +25,17 @@ export interface GrammarOptions extends ConstraintOptions {
 export function grammar(source: string, options: GrammarOptions): ConstraintProcessor {
   checkTokenizer(options);
   if (typeof source !== 'string' || source.trim() === '') {
-    throw new InvalidArgumentError({ argument: 'grammar', message: 'pass the grammar source text (GBNF).' });
+    throw new InvalidArgumentError({
+      argument: 'grammar',
+      message: 'pass the grammar source text (GBNF).',
+    });
   }
   const root = options.root ?? 'root';
-  const constraint = compileConstraint(options.tokenizer, `gbnf:${root}:${source}`, () => parseGbnf(source, { root }), 'grammar');
+  const constraint = compileConstraint(
+    options.tokenizer,
+    `gbnf:${root}:${source}`,
+    () => parseGbnf(source, { root }),
+    'grammar',
+  );
   return constraintProcessor('grammar', constraint, options);
 }

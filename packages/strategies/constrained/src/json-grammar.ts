@@ -1,4 +1,11 @@
-import { ALL_CODE_POINTS, normalizeRanges, subtractRanges, intersectRanges, utf8Alternatives, type CodePointRanges } from './code-points.js';
+import {
+  ALL_CODE_POINTS,
+  normalizeRanges,
+  subtractRanges,
+  intersectRanges,
+  utf8Alternatives,
+  type CodePointRanges,
+} from './code-points.js';
 import { byteSet, type GrammarBuilder, type GrammarElement } from './grammar-ir.js';
 
 /** Largest magnitude of a generated integer part: 15 digits, so every value is an exact double. */
@@ -6,8 +13,20 @@ export const MAX_INTEGER_PART = 999_999_999_999_999;
 /** Most digits of a generated fractional part. */
 export const MAX_FRACTION_DIGITS = 15;
 
-const SPECIAL: CodePointRanges = [[0x00, 0x1f], [0x22, 0x22], [0x5c, 0x5c]];
-const SHORT_ESCAPES: Record<number, string> = { 0x22: '\\"', 0x5c: '\\\\', 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' };
+const SPECIAL: CodePointRanges = [
+  [0x00, 0x1f],
+  [0x22, 0x22],
+  [0x5c, 0x5c],
+];
+const SHORT_ESCAPES: Record<number, string> = {
+  0x22: '\\"',
+  0x5c: '\\\\',
+  0x08: '\\b',
+  0x0c: '\\f',
+  0x0a: '\\n',
+  0x0d: '\\r',
+  0x09: '\\t',
+};
 
 /**
  * One character of `ranges` as it appears inside a JSON string: UTF-8 bytes, except `"`, `\` and control
@@ -19,7 +38,9 @@ export function jsonCharacter(builder: GrammarBuilder, ranges: CodePointRanges):
     const alternatives = utf8Alternatives(builder, subtractRanges(ranges, SPECIAL));
     for (const [lo, hi] of intersectRanges(ranges, normalizeRanges(SPECIAL))) {
       for (let cp = lo; cp <= hi; cp++) {
-        alternatives.push(builder.text(SHORT_ESCAPES[cp] ?? `\\u${cp.toString(16).padStart(4, '0')}`));
+        alternatives.push(
+          builder.text(SHORT_ESCAPES[cp] ?? `\\u${cp.toString(16).padStart(4, '0')}`),
+        );
       }
     }
     return alternatives;
@@ -29,10 +50,17 @@ export function jsonCharacter(builder: GrammarBuilder, ranges: CodePointRanges):
 /** A JSON string of `min`..`max` characters (code points, as JSON Schema counts them). */
 export function jsonString(builder: GrammarBuilder, min = 0, max = Infinity): GrammarElement[] {
   const char = jsonCharacter(builder, ALL_CODE_POINTS);
-  return [...builder.text('"'), ...builder.repeat('string-char', char, min, max), ...builder.text('"')];
+  return [
+    ...builder.text('"'),
+    ...builder.repeat('string-char', char, min, max),
+    ...builder.text('"'),
+  ];
 }
 
-const digit = (lo: number, hi: number): GrammarElement => ({ kind: 'bytes', set: byteSet([0x30 + lo, 0x30 + hi]) });
+const digit = (lo: number, hi: number): GrammarElement => ({
+  kind: 'bytes',
+  set: byteSet([0x30 + lo, 0x30 + hi]),
+});
 
 /** Alternatives for same-length decimal strings in [lo, hi] (digit by digit, the classic range-to-regex split). */
 function sameLengthRange(lo: string, hi: string): GrammarElement[][] {
@@ -44,7 +72,8 @@ function sameLengthRange(lo: string, hi: string): GrammarElement[][] {
   const hiRest = hi.slice(1);
   if (l0 === h0) return sameLengthRange(loRest, hiRest).map(seq => [digit(l0, l0), ...seq]);
   const out: GrammarElement[][] = [];
-  const anyDigits = (count: number): GrammarElement[] => Array.from({ length: count }, () => digit(0, 9));
+  const anyDigits = (count: number): GrammarElement[] =>
+    Array.from({ length: count }, () => digit(0, 9));
   let first = l0;
   if (!/^0*$/.test(loRest)) {
     out.push(...sameLengthRange(loRest, '9'.repeat(n - 1)).map(seq => [digit(l0, l0), ...seq]));
@@ -86,9 +115,11 @@ function integerInterval(bounds: NumericBounds): [number, number] {
   let lo = -MAX_INTEGER_PART;
   let hi = MAX_INTEGER_PART;
   if (bounds.minimum !== undefined) lo = Math.max(lo, Math.ceil(bounds.minimum));
-  if (bounds.exclusiveMinimum !== undefined) lo = Math.max(lo, Math.floor(bounds.exclusiveMinimum) + 1);
+  if (bounds.exclusiveMinimum !== undefined)
+    lo = Math.max(lo, Math.floor(bounds.exclusiveMinimum) + 1);
   if (bounds.maximum !== undefined) hi = Math.min(hi, Math.floor(bounds.maximum));
-  if (bounds.exclusiveMaximum !== undefined) hi = Math.min(hi, Math.ceil(bounds.exclusiveMaximum) - 1);
+  if (bounds.exclusiveMaximum !== undefined)
+    hi = Math.min(hi, Math.ceil(bounds.exclusiveMaximum) - 1);
   return [lo, hi];
 }
 
@@ -118,15 +149,26 @@ export function jsonNumber(builder: GrammarBuilder, bounds: NumericBounds): Gram
   const out = jsonInteger(builder, bounds);
   const lower = Math.max(bounds.minimum ?? -Infinity, bounds.exclusiveMinimum ?? -Infinity);
   const upper = Math.min(bounds.maximum ?? Infinity, bounds.exclusiveMaximum ?? Infinity);
-  const fraction = builder.memoRule('fraction', () => [[...builder.text('.'), ...builder.repeat('fraction-digit', digit(0, 9), 1, MAX_FRACTION_DIGITS)]]);
+  const fraction = builder.memoRule('fraction', () => [
+    [
+      ...builder.text('.'),
+      ...builder.repeat('fraction-digit', digit(0, 9), 1, MAX_FRACTION_DIGITS),
+    ],
+  ]);
   // Positive: I ≥ lower and I + 1 ≤ upper.
   const posLo = Math.max(0, Math.ceil(lower));
   const posHi = Math.min(MAX_INTEGER_PART, Math.floor(upper) - 1);
-  if (posLo <= posHi) out.push([builder.choice('integer-part', naturalRange(posLo, posHi)), fraction]);
+  if (posLo <= posHi)
+    out.push([builder.choice('integer-part', naturalRange(posLo, posHi)), fraction]);
   // Negative: −(I + 1) ≥ lower and −I ≤ upper.
   const negLo = Math.max(0, Math.ceil(-upper));
   const negHi = Math.min(MAX_INTEGER_PART, Math.floor(-lower) - 1);
-  if (negLo <= negHi) out.push([...builder.text('-'), builder.choice('integer-part', naturalRange(negLo, negHi)), fraction]);
+  if (negLo <= negHi)
+    out.push([
+      ...builder.text('-'),
+      builder.choice('integer-part', naturalRange(negLo, negHi)),
+      fraction,
+    ]);
   return out;
 }
 
@@ -139,8 +181,19 @@ export function jsonValue(builder: GrammarBuilder): GrammarElement {
     const memberTail = builder.rule('json-member-tail', [[...builder.text(','), member]]);
     const item = builder.rule('json-item-tail', [[...builder.text(','), value]]);
     return [
-      [...builder.text('{'), builder.choice('members', [[member, ...builder.repeat('members', memberTail, 0, Infinity)], []]), ...builder.text('}')],
-      [...builder.text('['), builder.choice('items', [[value, ...builder.repeat('items', item, 0, Infinity)], []]), ...builder.text(']')],
+      [
+        ...builder.text('{'),
+        builder.choice('members', [
+          [member, ...builder.repeat('members', memberTail, 0, Infinity)],
+          [],
+        ]),
+        ...builder.text('}'),
+      ],
+      [
+        ...builder.text('['),
+        builder.choice('items', [[value, ...builder.repeat('items', item, 0, Infinity)], []]),
+        ...builder.text(']'),
+      ],
       [string],
       ...jsonNumber(builder, {}),
       builder.text('true'),

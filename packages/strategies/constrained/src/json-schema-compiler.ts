@@ -1,6 +1,13 @@
 import { InvalidArgumentError, invariant } from '@decodekit/core';
 import { GrammarBuilder, type GrammarElement } from './grammar-ir.js';
-import { jsonCharacter, jsonInteger, jsonNumber, jsonString, jsonValue, type NumericBounds } from './json-grammar.js';
+import {
+  jsonCharacter,
+  jsonInteger,
+  jsonNumber,
+  jsonString,
+  jsonValue,
+  type NumericBounds,
+} from './json-grammar.js';
 import { compileRegex } from './regex-compiler.js';
 
 /** A JSON Schema document or subschema (draft-07 or 2020-12). */
@@ -8,14 +15,44 @@ export type JsonSchema = boolean | { readonly [keyword: string]: unknown };
 
 /** Keywords that only annotate: accepted and ignored. */
 export const ANNOTATION_KEYWORDS: readonly string[] = [
-  '$schema', '$id', '$comment', 'title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly', '$defs', 'definitions',
+  '$schema',
+  '$id',
+  '$comment',
+  'title',
+  'description',
+  'default',
+  'examples',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  '$defs',
+  'definitions',
 ];
 
 /** Assertion keywords the compiler understands (with the restrictions documented in the README). */
 export const SUPPORTED_KEYWORDS: readonly string[] = [
-  'type', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items', 'additionalItems', 'minItems', 'maxItems',
-  'uniqueItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'anyOf',
-  'oneOf', 'allOf', '$ref',
+  'type',
+  'enum',
+  'const',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'additionalItems',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'anyOf',
+  'oneOf',
+  'allOf',
+  '$ref',
 ];
 
 type JsonType = 'null' | 'boolean' | 'object' | 'array' | 'string' | 'number' | 'integer';
@@ -66,7 +103,11 @@ export function unsupportedSchemaFeatures(schema: JsonSchema): string[] {
  * and returns the element that matches its compact JSON. `$ref`s resolve against `schema` itself.
  * @throws InvalidArgumentError listing every unsupported feature.
  */
-export function compileJsonSchemaInto(builder: GrammarBuilder, schema: JsonSchema, argument: string): GrammarElement {
+export function compileJsonSchemaInto(
+  builder: GrammarBuilder,
+  schema: JsonSchema,
+  argument: string,
+): GrammarElement {
   const compiler = new SchemaCompiler(schema, argument, builder);
   const element = compiler.compile(schema, '#', true);
   if (compiler.problems.size > 0) {
@@ -88,9 +129,13 @@ class SchemaCompiler {
     private readonly argument: string,
     readonly builder: GrammarBuilder = new GrammarBuilder(),
   ) {
-    const dialect = typeof rootSchema === 'object' && typeof rootSchema.$schema === 'string' ? rootSchema.$schema : '';
+    const dialect =
+      typeof rootSchema === 'object' && typeof rootSchema.$schema === 'string'
+        ? rootSchema.$schema
+        : '';
     this.draft7 = /draft-0[4-7]/.test(dialect);
-    if (dialect && !/draft-0[67]|draft\/2020-12|draft\/2019-09/.test(dialect)) this.problems.add(`$schema ${dialect}`);
+    if (dialect && !/draft-0[67]|draft\/2020-12|draft\/2019-09/.test(dialect))
+      this.problems.add(`$schema ${dialect}`);
   }
 
   compile(schema: JsonSchema, path: string, isRoot = false): GrammarElement {
@@ -114,10 +159,15 @@ class SchemaCompiler {
     return [];
   }
 
-  private alternatives(schema: { readonly [keyword: string]: unknown }, path: string, isRoot: boolean): GrammarElement[][] {
+  private alternatives(
+    schema: { readonly [keyword: string]: unknown },
+    path: string,
+    isRoot: boolean,
+  ): GrammarElement[][] {
     const b = this.builder;
     const keys = Object.keys(schema);
-    for (const key of keys) if (!annotations.has(key) && !supported.has(key)) this.problems.add(key);
+    for (const key of keys)
+      if (!annotations.has(key) && !supported.has(key)) this.problems.add(key);
     if ('$id' in schema && !isRoot) this.problems.add('$id (in a subschema)');
     const assertions = keys.filter(key => supported.has(key));
 
@@ -125,23 +175,32 @@ class SchemaCompiler {
       const siblings = assertions.filter(key => key !== '$ref');
       if (siblings.length > 0 && !this.draft7) return this.problem('$ref with sibling keywords');
       const target = this.resolve(schema.$ref);
-      if (target === undefined) return this.problem(`$ref ${String(schema.$ref)} (only local JSON pointers)`);
+      if (target === undefined)
+        return this.problem(`$ref ${String(schema.$ref)} (only local JSON pointers)`);
       return [[this.compile(target, String(schema.$ref))]];
     }
 
-    const combinators = assertions.filter(key => key === 'anyOf' || key === 'oneOf' || key === 'allOf');
+    const combinators = assertions.filter(
+      key => key === 'anyOf' || key === 'oneOf' || key === 'allOf',
+    );
     if (combinators.length > 0) {
-      if (combinators.length > 1 || assertions.length > 1) return this.problem(`${combinators[0]} with sibling keywords`);
+      if (combinators.length > 1 || assertions.length > 1)
+        return this.problem(`${combinators[0]} with sibling keywords`);
       const kind = combinators[0];
       const branches = schema[kind];
-      if (!Array.isArray(branches) || branches.length === 0) return this.problem(`${kind} that is not a non-empty array`);
+      if (!Array.isArray(branches) || branches.length === 0)
+        return this.problem(`${kind} that is not a non-empty array`);
       if (kind === 'allOf') {
         const merged = this.mergeAllOf(branches as JsonSchema[]);
-        if (merged === undefined) return this.problem('allOf with several subschemas that cannot be merged');
+        if (merged === undefined)
+          return this.problem('allOf with several subschemas that cannot be merged');
         return [[this.compile(merged, `${path}/allOf`)]];
       }
-      if (kind === 'oneOf' && !this.pairwiseDisjoint(branches as JsonSchema[])) return this.problem('oneOf with possibly overlapping branches');
-      return (branches as JsonSchema[]).map((branch, i) => [this.compile(branch, `${path}/${kind}/${i}`)]);
+      if (kind === 'oneOf' && !this.pairwiseDisjoint(branches as JsonSchema[]))
+        return this.problem('oneOf with possibly overlapping branches');
+      return (branches as JsonSchema[]).map((branch, i) => [
+        this.compile(branch, `${path}/${kind}/${i}`),
+      ]);
     }
 
     const types = this.types(schema, path);
@@ -149,7 +208,8 @@ class SchemaCompiler {
 
     if ('enum' in schema || 'const' in schema) {
       const others = assertions.filter(key => key !== 'enum' && key !== 'const' && key !== 'type');
-      if (others.length > 0) return this.problem('enum/const with sibling keywords other than type');
+      if (others.length > 0)
+        return this.problem('enum/const with sibling keywords other than type');
       let values: unknown[] | undefined;
       if ('enum' in schema) {
         if (!Array.isArray(schema.enum)) return this.problem('enum that is not an array');
@@ -160,7 +220,15 @@ class SchemaCompiler {
         values = (values ?? [schema.const]).filter(value => JSON.stringify(value) === constant);
       }
       invariant(values !== undefined, 'enum or const set the allowed values');
-      const texts = new Set(values.filter(value => types.includes(jsonTypeOf(value)) || (jsonTypeOf(value) === 'integer' && types.includes('number'))).map(value => JSON.stringify(value)));
+      const texts = new Set(
+        values
+          .filter(
+            value =>
+              types.includes(jsonTypeOf(value)) ||
+              (jsonTypeOf(value) === 'integer' && types.includes('number')),
+          )
+          .map(value => JSON.stringify(value)),
+      );
       return [...texts].map(text => b.text(text));
     }
 
@@ -173,7 +241,10 @@ class SchemaCompiler {
   }
 
   /** The JSON types the schema admits (integer stands alone only when number is absent). */
-  private types(schema: { readonly [keyword: string]: unknown }, path: string): JsonType[] | undefined {
+  private types(
+    schema: { readonly [keyword: string]: unknown },
+    path: string,
+  ): JsonType[] | undefined {
     if (!('type' in schema)) return [...ALL_TYPES];
     const raw = Array.isArray(schema.type) ? schema.type : [schema.type];
     const known = new Set(['null', 'boolean', 'object', 'array', 'string', 'number', 'integer']);
@@ -184,7 +255,11 @@ class SchemaCompiler {
     return raw as JsonType[];
   }
 
-  private typed(type: JsonType, schema: { readonly [keyword: string]: unknown }, path: string): GrammarElement[][] {
+  private typed(
+    type: JsonType,
+    schema: { readonly [keyword: string]: unknown },
+    path: string,
+  ): GrammarElement[][] {
     const b = this.builder;
     switch (type) {
       case 'null':
@@ -209,13 +284,18 @@ class SchemaCompiler {
     for (const key of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const) {
       if (!(key in schema)) continue;
       const value = schema[key];
-      if (typeof value !== 'number' || !Number.isFinite(value)) this.problems.add(`${key} that is not a finite number at ${path}`);
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        this.problems.add(`${key} that is not a finite number at ${path}`);
       else bounds[key] = value;
     }
     return bounds;
   }
 
-  private count(schema: { readonly [keyword: string]: unknown }, key: string, path: string): number | undefined {
+  private count(
+    schema: { readonly [keyword: string]: unknown },
+    key: string,
+    path: string,
+  ): number | undefined {
     if (!(key in schema)) return undefined;
     const value = schema[key];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -229,14 +309,19 @@ class SchemaCompiler {
     return value;
   }
 
-  private string(schema: { readonly [keyword: string]: unknown }, path: string): GrammarElement[][] {
+  private string(
+    schema: { readonly [keyword: string]: unknown },
+    path: string,
+  ): GrammarElement[][] {
     const b = this.builder;
     const min = this.count(schema, 'minLength', path) ?? 0;
     const max = this.count(schema, 'maxLength', path) ?? Infinity;
     if (min > max) return [];
     if ('pattern' in schema) {
-      if (typeof schema.pattern !== 'string') return this.problem(`pattern that is not a string at ${path}`);
-      if ('minLength' in schema || 'maxLength' in schema) return this.problem('pattern with minLength/maxLength');
+      if (typeof schema.pattern !== 'string')
+        return this.problem(`pattern that is not a string at ${path}`);
+      if ('minLength' in schema || 'maxLength' in schema)
+        return this.problem('pattern with minLength/maxLength');
       try {
         const inner = compileRegex(b, schema.pattern, {
           match: 'search',
@@ -246,7 +331,9 @@ class SchemaCompiler {
         return [[...b.text('"'), ...inner, ...b.text('"')]];
       } catch (error) {
         if (!InvalidArgumentError.isInstance(error)) throw error;
-        return this.problem(`pattern /${schema.pattern}/ (${error.message.replace(/^Invalid argument "[^"]*": /, '')})`);
+        return this.problem(
+          `pattern /${schema.pattern}/ (${error.message.replace(/^Invalid argument "[^"]*": /, '')})`,
+        );
       }
     }
     return [jsonString(b, min, max)];
@@ -257,7 +344,8 @@ class SchemaCompiler {
     const min = this.count(schema, 'minItems', path) ?? 0;
     const max = this.count(schema, 'maxItems', path) ?? Infinity;
     if (min > max) return [];
-    if (schema.uniqueItems === true && max > 1) return this.problem('uniqueItems (with maxItems > 1)');
+    if (schema.uniqueItems === true && max > 1)
+      return this.problem('uniqueItems (with maxItems > 1)');
     const items = 'items' in schema ? schema.items : true;
     if (Array.isArray(items)) return this.problem('items (array form)');
     if (items === false || max === 0) return min === 0 ? [b.text('[]')] : [];
@@ -268,27 +356,50 @@ class SchemaCompiler {
     return [[...b.text('['), ...body, ...b.text(']')]];
   }
 
-  private object(schema: { readonly [keyword: string]: unknown }, path: string): GrammarElement[][] {
+  private object(
+    schema: { readonly [keyword: string]: unknown },
+    path: string,
+  ): GrammarElement[][] {
     const b = this.builder;
     const properties = schema.properties ?? {};
-    if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return this.problem(`properties that is not an object at ${path}`);
+    if (typeof properties !== 'object' || properties === null || Array.isArray(properties))
+      return this.problem(`properties that is not an object at ${path}`);
     const required = schema.required ?? [];
-    if (!Array.isArray(required) || !required.every(name => typeof name === 'string')) return this.problem(`required that is not an array of strings at ${path}`);
-    const additional = 'additionalProperties' in schema ? (schema.additionalProperties as JsonSchema) : true;
+    if (!Array.isArray(required) || !required.every(name => typeof name === 'string'))
+      return this.problem(`required that is not an array of strings at ${path}`);
+    const additional =
+      'additionalProperties' in schema ? (schema.additionalProperties as JsonSchema) : true;
     const declared = Object.keys(properties);
     if (declared.length === 0 && required.length === 0) {
       // Free-form object: members follow additionalProperties (any JSON when absent).
       if (additional === false) return [b.text('{}')];
-      const member = b.rule(`${path}/member`, [[...jsonString(b), ...b.text(':'), this.compile(additional, `${path}/additionalProperties`)]]);
+      const member = b.rule(`${path}/member`, [
+        [
+          ...jsonString(b),
+          ...b.text(':'),
+          this.compile(additional, `${path}/additionalProperties`),
+        ],
+      ]);
       const tail = b.rule(`${path}/member-tail`, [[...b.text(','), member]]);
-      return [[...b.text('{'), b.choice(`${path}/members`, [[member, ...b.repeat(`${path}/members`, tail, 0, Infinity)], []]), ...b.text('}')]];
+      return [
+        [
+          ...b.text('{'),
+          b.choice(`${path}/members`, [
+            [member, ...b.repeat(`${path}/members`, tail, 0, Infinity)],
+            [],
+          ]),
+          ...b.text('}'),
+        ],
+      ];
     }
     // Declared properties in order, then required names that are not declared (valued by additionalProperties).
-    const entries: { name: string; schema: JsonSchema; required: boolean }[] = declared.map(name => ({
-      name,
-      schema: (properties as Record<string, JsonSchema>)[name],
-      required: (required as string[]).includes(name),
-    }));
+    const entries: { name: string; schema: JsonSchema; required: boolean }[] = declared.map(
+      name => ({
+        name,
+        schema: (properties as Record<string, JsonSchema>)[name],
+        required: (required as string[]).includes(name),
+      }),
+    );
     for (const name of new Set(required as string[])) {
       if (!declared.includes(name)) {
         if (additional === false) return [];
@@ -303,9 +414,16 @@ class SchemaCompiler {
       const cached = memo.get(key);
       if (cached) return cached;
       const entry = entries[i];
-      const member = [...(first ? [] : b.text(',')), ...b.text(JSON.stringify(entry.name)), ...b.text(':'), this.compile(entry.schema, `${path}/properties/${entry.name}`)];
+      const member = [
+        ...(first ? [] : b.text(',')),
+        ...b.text(JSON.stringify(entry.name)),
+        ...b.text(':'),
+        this.compile(entry.schema, `${path}/properties/${entry.name}`),
+      ];
       const present = [...member, ...rest(i + 1, false)];
-      const result = entry.required ? [b.group(`${path}/${key}`, present)] : [b.choice(`${path}/${key}`, [present, rest(i + 1, first)])];
+      const result = entry.required
+        ? [b.group(`${path}/${key}`, present)]
+        : [b.choice(`${path}/${key}`, [present, rest(i + 1, first)])];
       memo.set(key, result);
       return result;
     };
@@ -322,7 +440,10 @@ class SchemaCompiler {
       if (typeof node !== 'object' || node === null || !(token in node)) return undefined;
       node = (node as Record<string, unknown>)[token];
     }
-    return typeof node === 'boolean' || (typeof node === 'object' && node !== null && !Array.isArray(node)) ? (node as JsonSchema) : undefined;
+    return typeof node === 'boolean' ||
+      (typeof node === 'object' && node !== null && !Array.isArray(node))
+      ? (node as JsonSchema)
+      : undefined;
   }
 
   /**
@@ -342,7 +463,9 @@ class SchemaCompiler {
         if (annotations.has(key)) continue;
         if (key === 'additionalProperties' || key === '$ref' || key === 'allOf') return undefined;
         if (key === 'required' && Array.isArray(value)) {
-          merged.required = [...new Set([...((merged.required as string[]) ?? []), ...(value as string[])])];
+          merged.required = [
+            ...new Set([...((merged.required as string[]) ?? []), ...(value as string[])]),
+          ];
         } else if (key === 'properties' && typeof value === 'object' && value !== null) {
           const existing = (merged.properties as Record<string, unknown>) ?? {};
           if (Object.keys(value).some(name => name in existing)) return undefined;
@@ -368,14 +491,22 @@ class SchemaCompiler {
           if (a.values.some(value => others.includes(value))) return false;
           continue;
         }
-        const overlap = [...a.types].some(type => c.types.has(type) || (type === 'integer' && c.types.has('number')) || (type === 'number' && c.types.has('integer')));
+        const overlap = [...a.types].some(
+          type =>
+            c.types.has(type) ||
+            (type === 'integer' && c.types.has('number')) ||
+            (type === 'number' && c.types.has('integer')),
+        );
         if (overlap) return false;
       }
     }
     return true;
   }
 
-  private signature(schema: JsonSchema, seen: Set<unknown>): { types: Set<string>; values?: string[] } | undefined {
+  private signature(
+    schema: JsonSchema,
+    seen: Set<unknown>,
+  ): { types: Set<string>; values?: string[] } | undefined {
     if (schema === false) return { types: new Set(), values: [] };
     if (schema === true || seen.has(schema)) return undefined;
     seen.add(schema);
@@ -383,8 +514,16 @@ class SchemaCompiler {
       const target = this.resolve(schema.$ref);
       return target === undefined ? undefined : this.signature(target, seen);
     }
-    const values = Array.isArray(schema.enum) ? schema.enum : 'const' in schema ? [schema.const] : undefined;
-    if (values) return { types: new Set(values.map(jsonTypeOf)), values: values.map(value => JSON.stringify(value)) };
+    const values = Array.isArray(schema.enum)
+      ? schema.enum
+      : 'const' in schema
+        ? [schema.const]
+        : undefined;
+    if (values)
+      return {
+        types: new Set(values.map(jsonTypeOf)),
+        values: values.map(value => JSON.stringify(value)),
+      };
     if (schema.type === undefined) return undefined;
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     return { types: new Set(types as string[]) };

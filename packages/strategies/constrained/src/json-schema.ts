@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
+import {
+  compileConstraint,
+  constraintProcessor,
+  type ConstraintOptions,
+  type ConstraintProcessor,
+} from './constraint-processor.js';
 import { compileJsonSchema, type JsonSchema } from './json-schema-compiler.js';
 
 /**
@@ -16,11 +21,22 @@ import { compileJsonSchema, type JsonSchema } from './json-schema-compiler.js';
  */
 export function jsonSchema(schema: JsonSchema, options: ConstraintOptions): ConstraintProcessor {
   checkTokenizer(options);
-  if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
-    throw new InvalidArgumentError({ argument: 'schema', message: 'a JSON Schema is an object or a boolean.' });
+  if (
+    typeof schema !== 'boolean' &&
+    (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'schema',
+      message: 'a JSON Schema is an object or a boolean.',
+    });
   }
   const key = `json-schema:${JSON.stringify(schema)}`;
-  const constraint = compileConstraint(options.tokenizer, key, () => compileJsonSchema(schema), 'schema');
+  const constraint = compileConstraint(
+    options.tokenizer,
+    key,
+    () => compileJsonSchema(schema),
+    'schema',
+  );
   return constraintProcessor('json-schema', constraint, options);
 }
 
@@ -29,7 +45,8 @@ export function checkTokenizer(options: ConstraintOptions | undefined): void {
   if (!options?.tokenizer || typeof options.tokenizer.tokenBytes !== 'function') {
     throw new InvalidArgumentError({
       argument: 'tokenizer',
-      message: 'constraints are compiled against the vocabulary: pass { tokenizer: model.tokenizer }.',
+      message:
+        'constraints are compiled against the vocabulary: pass { tokenizer: model.tokenizer }.',
     });
   }
 }

@@ -94,7 +94,12 @@ export class PushdownRecogniser {
     const key = `${top},${below ? below.id : 0}`;
     let stack = this.stackTable.get(key);
     if (!stack) {
-      stack = { id: this.nextStackId++, position: top, parent: below, minBytes: this.rest[top] + (below ? below.minBytes : 0) };
+      stack = {
+        id: this.nextStackId++,
+        position: top,
+        parent: below,
+        minBytes: this.rest[top] + (below ? below.minBytes : 0),
+      };
       this.stackTable.set(key, stack);
     }
     return stack;
@@ -102,7 +107,10 @@ export class PushdownRecogniser {
 
   /** Expands calls until the top is a byte position; collects ready stacks (null = accepted). */
   private expand(stack: Stack | null, out: Map<number, Stack | null>, depth: number): void {
-    if (depth > 100_000) throw new InvariantError({ message: 'grammar expansion did not terminate (left recursion slipped through)' });
+    if (depth > 100_000)
+      throw new InvariantError({
+        message: 'grammar expansion did not terminate (left recursion slipped through)',
+      });
     if (stack === null) {
       out.set(0, null);
       return;
@@ -113,12 +121,14 @@ export class PushdownRecogniser {
       out.set(stack.id, stack);
       return;
     }
-    if (kind[top] !== CALL) throw new InvariantError({ message: 'a stack top must be a byte or call position' });
+    if (kind[top] !== CALL)
+      throw new InvariantError({ message: 'a stack top must be a byte or call position' });
     // Mark the call as visited (negative key) so diamond-shaped nullable calls are expanded once.
     if (out.has(-stack.id)) return;
     out.set(-stack.id, stack);
     const continuation = this.push(stack.parent, top + 1);
-    for (const start of starts[callee[top]]) this.expand(this.push(continuation, start), out, depth + 1);
+    for (const start of starts[callee[top]])
+      this.expand(this.push(continuation, start), out, depth + 1);
   }
 
   private configuration(out: Map<number, Stack | null>): Configuration {
@@ -134,7 +144,13 @@ export class PushdownRecogniser {
     if (config) return config;
     let minBytes = accepting ? 0 : Infinity;
     for (const stack of stacks) minBytes = Math.min(minBytes, stack.minBytes);
-    config = { id: this.nextConfigId++, stacks, accepting, minBytes, byteNext: Array.from({ length: 256 }, () => undefined) };
+    config = {
+      id: this.nextConfigId++,
+      stacks,
+      accepting,
+      minBytes,
+      byteNext: Array.from({ length: 256 }, () => undefined),
+    };
     if (this.configTable.size >= PushdownRecogniser.maxConfigurations) {
       // Forget the intern table (not the objects): memory stays bounded on unbounded recursion.
       this.configTable = new Map();

@@ -13,7 +13,15 @@ import {
   type ToolSpec,
 } from './index.js';
 
-const bytes = byteTokenizer(['{"', '":', '","', '<tool_call>', '</tool_call>', 'name', 'arguments']);
+const bytes = byteTokenizer([
+  '{"',
+  '":',
+  '","',
+  '<tool_call>',
+  '</tool_call>',
+  'name',
+  'arguments',
+]);
 
 const weather: ToolSpec = {
   name: 'get_weather',
@@ -46,13 +54,18 @@ function accepts(processor: ConstraintProcessor, text: string): boolean {
 }
 
 /** Random walk through allowed tokens, EOS taken with probability 1/4 when allowed. */
-function randomWalk(processor: ConstraintProcessor, seed: number, limit = 400): { text: string; tokens: number } {
+function randomWalk(
+  processor: ConstraintProcessor,
+  seed: number,
+  limit = 400,
+): { text: string; tokens: number } {
   const random = seededRandom(seed);
   let state: ConstraintState = processor.init([]);
   const ids: number[] = [];
   for (let step = 0; step < limit; step++) {
     const allowed = processor.allowedTokens(state);
-    if (allowed.includes(0) && (allowed.length === 1 || random.next() < 0.25)) return { text: bytes.decode(ids), tokens: ids.length };
+    if (allowed.includes(0) && (allowed.length === 1 || random.next() < 0.25))
+      return { text: bytes.decode(ids), tokens: ids.length };
     const choices = allowed.filter(id => id !== 0);
     const token = choices[Math.floor(random.next() * choices.length)];
     ids.push(token);
@@ -61,7 +74,8 @@ function randomWalk(processor: ConstraintProcessor, seed: number, limit = 400): 
   throw new Error(`no EOS after ${limit} tokens: ${bytes.decode(ids)}`);
 }
 
-const call = (name: string, args: unknown) => `<tool_call>\n${JSON.stringify({ name, arguments: args })}\n</tool_call>`;
+const call = (name: string, args: unknown) =>
+  `<tool_call>\n${JSON.stringify({ name, arguments: args })}\n</tool_call>`;
 
 describe('toolCallConstraint', () => {
   it.each([
@@ -89,11 +103,17 @@ describe('toolCallConstraint', () => {
     ['add', 'text', false],
   ] as const)('toolChoice %s on %j → %s', (choice, text, expected) => {
     const toolChoice = choice === 'add' ? { name: 'add' } : choice;
-    expect(accepts(toolCallConstraint(tools, { tokenizer: bytes, toolChoice }), text)).toBe(expected);
+    expect(accepts(toolCallConstraint(tools, { tokenizer: bytes, toolChoice }), text)).toBe(
+      expected,
+    );
   });
 
   it('parallel: true allows several calls joined by the separator', () => {
-    const processor = toolCallConstraint(tools, { tokenizer: bytes, parallel: true, toolChoice: 'required' });
+    const processor = toolCallConstraint(tools, {
+      tokenizer: bytes,
+      parallel: true,
+      toolChoice: 'required',
+    });
     const two = `${call('add', { a: 1, b: 2 })}\n${call('get_weather', { city: 'Rome', unit: 'c' })}`;
     expect(accepts(processor, two)).toBe(true);
     expect(parseToolCalls(two).calls).toEqual([
@@ -103,17 +123,26 @@ describe('toolCallConstraint', () => {
   });
 
   it('a custom format (Llama-style "parameters", no wrapper tags) is constrained and parsed the same way', () => {
-    const format = { prefix: '[CALL]', suffix: '[/CALL]', separator: ';', argumentsKey: 'parameters' };
+    const format = {
+      prefix: '[CALL]',
+      suffix: '[/CALL]',
+      separator: ';',
+      argumentsKey: 'parameters',
+    };
     const processor = toolCallConstraint(tools, { tokenizer: bytes, format });
     const text = '[CALL]{"name":"add","parameters":{"a":5,"b":6}}[/CALL]';
     expect(accepts(processor, text)).toBe(true);
-    expect(parseToolCalls(text, { format }).calls).toEqual([{ name: 'add', arguments: { a: 5, b: 6 } }]);
+    expect(parseToolCalls(text, { format }).calls).toEqual([
+      { name: 'add', arguments: { a: 5, b: 6 } },
+    ]);
     expect(formatToolCalls([{ name: 'add', arguments: { a: 5, b: 6 } }], { format })).toBe(text);
   });
 
   it('every random walk is text or calls whose arguments validate against the tool schema (auto and required)', () => {
     const ajv = new Ajv2020({ strict: false });
-    const validators = new Map(tools.map(tool => [tool.name, ajv.compile(tool.parameters as object)]));
+    const validators = new Map(
+      tools.map(tool => [tool.name, ajv.compile(tool.parameters as object)]),
+    );
     let sawText = false;
     let sawCall = false;
     for (const toolChoice of ['auto', 'required'] as const) {
@@ -140,18 +169,27 @@ describe('toolCallConstraint', () => {
   it('with maxTokens, a call is only begun when it can close in the budget, and always does', () => {
     const required = toolCallConstraint(tools, { tokenizer: bytes, toolChoice: 'required' });
     const budget = required.minimalTokens + 4;
-    const processor = toolCallConstraint(tools, { tokenizer: bytes, toolChoice: 'required', maxTokens: budget });
+    const processor = toolCallConstraint(tools, {
+      tokenizer: bytes,
+      toolChoice: 'required',
+      maxTokens: budget,
+    });
     for (let seed = 1; seed <= 20; seed++) {
       const { text, tokens } = randomWalk(processor, seed);
       expect(tokens).toBeLessThanOrEqual(budget);
       expect(parseToolCalls(text).calls).toHaveLength(1);
     }
-    expect(() => toolCallConstraint(tools, { tokenizer: bytes, toolChoice: 'required', maxTokens: required.minimalTokens - 1 })).toThrow(
-      /maxTokens/,
-    );
+    expect(() =>
+      toolCallConstraint(tools, {
+        tokenizer: bytes,
+        toolChoice: 'required',
+        maxTokens: required.minimalTokens - 1,
+      }),
+    ).toThrow(/maxTokens/);
     // auto with a budget too small for any call: text only, never a cut call.
     const auto = toolCallConstraint(tools, { tokenizer: bytes, maxTokens: 10 });
-    for (let seed = 1; seed <= 20; seed++) expect(parseToolCalls(randomWalk(auto, seed).text).calls).toEqual([]);
+    for (let seed = 1; seed <= 20; seed++)
+      expect(parseToolCalls(randomWalk(auto, seed).text).calls).toEqual([]);
   });
 
   it.each([
@@ -160,11 +198,18 @@ describe('toolCallConstraint', () => {
     [[], 'required', 'tools'],
     [tools, { name: 'search' }, 'toolChoice'],
     [tools, 'sometimes', 'toolChoice'],
-    [[{ name: 'f', parameters: { type: 'string', format: 'email' } }], 'auto', 'tools[0].parameters'],
+    [
+      [{ name: 'f', parameters: { type: 'string', format: 'email' } }],
+      'auto',
+      'tools[0].parameters',
+    ],
   ] as const)('rejects %j with toolChoice %j (argument %s)', (badTools, toolChoice, argument) => {
     let error: unknown;
     try {
-      toolCallConstraint(badTools as ToolSpec[], { tokenizer: bytes, toolChoice: toolChoice as never });
+      toolCallConstraint(badTools as ToolSpec[], {
+        tokenizer: bytes,
+        toolChoice: toolChoice as never,
+      });
     } catch (caught) {
       error = caught;
     }
@@ -178,21 +223,37 @@ describe('parseToolCalls / formatToolCalls / toolPrompt', () => {
     const calls = [{ name: 'add', arguments: { a: 1, b: 2 } }];
     expect(parseToolCalls(formatToolCalls(calls))).toEqual({ text: '', calls });
     expect(parseToolCalls('Hello <tool_call>')).toEqual({ text: 'Hello <tool_call>', calls: [] });
-    expect(parseToolCalls(call('f', { s: 'a } "x" ]' }))).toEqual({ text: '', calls: [{ name: 'f', arguments: { s: 'a } "x" ]' } }] });
+    expect(parseToolCalls(call('f', { s: 'a } "x" ]' }))).toEqual({
+      text: '',
+      calls: [{ name: 'f', arguments: { s: 'a } "x" ]' } }],
+    });
   });
 
   it('throws on a call that did not finish', () => {
     expect(() => parseToolCalls('<tool_call>\n{"name":"add","argum')).toThrow(InvalidArgumentError);
-    expect(() => parseToolCalls(`${call('add', { a: 1 })} trailing`)).toThrow(/after its tool calls/);
+    expect(() => parseToolCalls(`${call('add', { a: 1 })} trailing`)).toThrow(
+      /after its tool calls/,
+    );
   });
 
   it('toolPrompt lists the tools (signatures, or full schemas) and the call format', () => {
     const prompt = toolPrompt(tools, { toolChoice: 'required' });
     expect(prompt).toContain('- get_weather(city: string, unit: "c" | "f"): Weather in a city\n');
     expect(prompt).toContain('- add(a: integer, b: small)\n');
-    expect(toolPrompt([{ name: 'f', parameters: { type: 'object', properties: { xs: { type: 'array', items: { enum: [1, 2] } }, o: { type: 'object', properties: { k: { type: 'string' } }, required: ['k'] } } } }])).toContain(
-      '- f(xs?: (1 | 2)[], o?: { k: string })',
-    );
+    expect(
+      toolPrompt([
+        {
+          name: 'f',
+          parameters: {
+            type: 'object',
+            properties: {
+              xs: { type: 'array', items: { enum: [1, 2] } },
+              o: { type: 'object', properties: { k: { type: 'string' } }, required: ['k'] },
+            },
+          },
+        },
+      ]),
+    ).toContain('- f(xs?: (1 | 2)[], o?: { k: string })');
     const full = toolPrompt(tools, { detail: 'schema' });
     expect(full).toContain('"name":"get_weather"');
     expect(full).toContain('"description":"Weather in a city"');
@@ -207,27 +268,42 @@ describe('toolCallStream', () => {
   function stream(text: string, size: number, format?: Parameters<typeof toolCallStream>[0]) {
     const reader = toolCallStream(format);
     const deltas = [];
-    for (let i = 0; i < text.length; i += size) deltas.push(...reader.push(text.slice(i, i + size)));
+    for (let i = 0; i < text.length; i += size)
+      deltas.push(...reader.push(text.slice(i, i + size)));
     return deltas;
   }
 
-  it.each([1, 3, 1000])('pieces of %i characters: the name once, argument text that concatenates exactly', size => {
-    const raw = '{"city":"Oslo","unit":"c","nested":{"s":"a } \\" ]"}}';
-    const text = `<tool_call>\n{"name":"get_weather","arguments":${raw}}\n</tool_call>`;
-    const deltas = stream(text, size);
-    expect(deltas.filter(delta => delta.name !== undefined)).toEqual([{ index: 0, name: 'get_weather' }]);
-    expect(deltas.map(delta => delta.argumentsDelta ?? '').join('')).toBe(raw);
-    if (size === 1) expect(deltas.filter(delta => delta.argumentsDelta).length).toBe(raw.length);
-  });
+  it.each([1, 3, 1000])(
+    'pieces of %i characters: the name once, argument text that concatenates exactly',
+    size => {
+      const raw = '{"city":"Oslo","unit":"c","nested":{"s":"a } \\" ]"}}';
+      const text = `<tool_call>\n{"name":"get_weather","arguments":${raw}}\n</tool_call>`;
+      const deltas = stream(text, size);
+      expect(deltas.filter(delta => delta.name !== undefined)).toEqual([
+        { index: 0, name: 'get_weather' },
+      ]);
+      expect(deltas.map(delta => delta.argumentsDelta ?? '').join('')).toBe(raw);
+      if (size === 1) expect(deltas.filter(delta => delta.argumentsDelta).length).toBe(raw.length);
+    },
+  );
 
   it('parallel calls count up their index; a suffix inside a string does not end the arguments', () => {
     const format = { prefix: '[CALL]', suffix: '[/CALL]', separator: ';' };
-    const text = '[CALL]{"name":"a","arguments":{"x":"[/CALL]"}}[/CALL];[CALL]{"name":"b","arguments":{}}[/CALL]';
+    const text =
+      '[CALL]{"name":"a","arguments":{"x":"[/CALL]"}}[/CALL];[CALL]{"name":"b","arguments":{}}[/CALL]';
     const deltas = stream(text, 2, { format });
     const byIndex = (index: number) => deltas.filter(delta => delta.index === index);
     expect(byIndex(0).find(delta => delta.name)?.name).toBe('a');
-    expect(byIndex(0).map(delta => delta.argumentsDelta ?? '').join('')).toBe('{"x":"[/CALL]"}');
+    expect(
+      byIndex(0)
+        .map(delta => delta.argumentsDelta ?? '')
+        .join(''),
+    ).toBe('{"x":"[/CALL]"}');
     expect(byIndex(1).find(delta => delta.name)?.name).toBe('b');
-    expect(byIndex(1).map(delta => delta.argumentsDelta ?? '').join('')).toBe('{}');
+    expect(
+      byIndex(1)
+        .map(delta => delta.argumentsDelta ?? '')
+        .join(''),
+    ).toBe('{}');
   });
 });

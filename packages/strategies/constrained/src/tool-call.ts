@@ -1,5 +1,10 @@
 import { InvalidArgumentError, invariant } from '@decodekit/core';
-import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
+import {
+  compileConstraint,
+  constraintProcessor,
+  type ConstraintOptions,
+  type ConstraintProcessor,
+} from './constraint-processor.js';
 import { byteSet, GrammarBuilder, type GrammarElement } from './grammar-ir.js';
 import { compileJsonSchemaInto, type JsonSchema } from './json-schema-compiler.js';
 import { checkTokenizer } from './json-schema.js';
@@ -66,15 +71,24 @@ export interface ParsedToolCall {
  * const decoder = createDecoder({ model }).use(toolCallConstraint([weather], { tokenizer: model.tokenizer, toolChoice: 'required', maxTokens: 64 }));
  * const { calls } = parseToolCalls((await decoder.generate(prompt, { maxTokens: 64 })).text);
  */
-export function toolCallConstraint(tools: readonly ToolSpec[], options: ToolCallConstraintOptions): ConstraintProcessor {
+export function toolCallConstraint(
+  tools: readonly ToolSpec[],
+  options: ToolCallConstraintOptions,
+): ConstraintProcessor {
   checkTokenizer(options);
   const format = resolveFormat(options.format);
   const choice = normalizeChoice(options.toolChoice ?? 'auto');
   const parallel = options.parallel ?? false;
   checkTools(tools, choice);
-  const callable = typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
+  const callable =
+    typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
   const key = `tool-calls:${JSON.stringify({ tools: callable.map(({ name, parameters }) => ({ name, parameters })), choice, parallel, format })}`;
-  const constraint = compileConstraint(options.tokenizer, key, () => buildGrammar(callable, choice, parallel, format), 'tools');
+  const constraint = compileConstraint(
+    options.tokenizer,
+    key,
+    () => buildGrammar(callable, choice, parallel, format),
+    'tools',
+  );
   return constraintProcessor('tool-calls', constraint, options);
 }
 
@@ -83,7 +97,10 @@ export function toolCallConstraint(tools: readonly ToolSpec[], options: ToolCall
  * `{ text: '', calls }` for one or more calls.
  * @throws InvalidArgumentError when the answer starts a call that is not complete (e.g. cut by an abort).
  */
-export function parseToolCalls(answer: string, options: { format?: Partial<ToolCallFormat> } = {}): { text: string; calls: ParsedToolCall[] } {
+export function parseToolCalls(
+  answer: string,
+  options: { format?: Partial<ToolCallFormat> } = {},
+): { text: string; calls: ParsedToolCall[] } {
   const format = resolveFormat(options.format);
   if (!answer.startsWith(format.prefix)) return { text: answer, calls: [] };
   const calls: ParsedToolCall[] = [];
@@ -94,7 +111,13 @@ export function parseToolCalls(answer: string, options: { format?: Partial<ToolC
     const value = end < 0 ? undefined : parseObject(rest.slice(0, end));
     const name = value?.name;
     const args = value?.[format.argumentsKey];
-    if (typeof name !== 'string' || typeof args !== 'object' || args === null || Array.isArray(args) || !rest.startsWith(format.suffix, end)) {
+    if (
+      typeof name !== 'string' ||
+      typeof args !== 'object' ||
+      args === null ||
+      Array.isArray(args) ||
+      !rest.startsWith(format.suffix, end)
+    ) {
       throw new InvalidArgumentError({
         argument: 'answer',
         message: `is not a complete tool call (${format.prefix.trim()}{"name":...,"${format.argumentsKey}":{...}}${format.suffix.trim()}): ${JSON.stringify(answer.slice(0, 200))}.`,
@@ -102,11 +125,15 @@ export function parseToolCalls(answer: string, options: { format?: Partial<ToolC
     }
     calls.push({ name, arguments: args as Record<string, unknown> });
     rest = rest.slice(end + format.suffix.length);
-    if (rest.startsWith(format.separator + format.prefix)) rest = rest.slice(format.separator.length);
+    if (rest.startsWith(format.separator + format.prefix))
+      rest = rest.slice(format.separator.length);
     else break;
   }
   if (rest.trim() !== '') {
-    throw new InvalidArgumentError({ argument: 'answer', message: `has text after its tool calls: ${JSON.stringify(rest.slice(0, 200))}.` });
+    throw new InvalidArgumentError({
+      argument: 'answer',
+      message: `has text after its tool calls: ${JSON.stringify(rest.slice(0, 200))}.`,
+    });
   }
   return { text: '', calls };
 }
@@ -153,7 +180,10 @@ export function toolCallStream(options: { format?: Partial<ToolCallFormat> } = {
           if (!text.startsWith(open, position)) break;
           const nameEnd = jsonStringEnd(text, position + open.length);
           if (nameEnd < 0 || !text.startsWith(keyPart, nameEnd)) break;
-          deltas.push({ index, name: JSON.parse(text.slice(position + open.length, nameEnd)) as string });
+          deltas.push({
+            index,
+            name: JSON.parse(text.slice(position + open.length, nameEnd)) as string,
+          });
           argumentsStart = emitted = nameEnd + keyPart.length;
           phase = 'arguments';
         } else if (phase === 'arguments') {
@@ -179,10 +209,16 @@ export function toolCallStream(options: { format?: Partial<ToolCallFormat> } = {
 }
 
 /** Writes calls the way {@link toolCallConstraint} constrains them (to render an assistant's earlier calls). */
-export function formatToolCalls(calls: readonly ParsedToolCall[], options: { format?: Partial<ToolCallFormat> } = {}): string {
+export function formatToolCalls(
+  calls: readonly ParsedToolCall[],
+  options: { format?: Partial<ToolCallFormat> } = {},
+): string {
   const format = resolveFormat(options.format);
   return calls
-    .map(call => `${format.prefix}${JSON.stringify({ name: call.name, [format.argumentsKey]: call.arguments })}${format.suffix}`)
+    .map(
+      call =>
+        `${format.prefix}${JSON.stringify({ name: call.name, [format.argumentsKey]: call.arguments })}${format.suffix}`,
+    )
     .join(format.separator);
 }
 
@@ -204,21 +240,37 @@ export interface ToolPromptOptions {
 export function toolPrompt(tools: readonly ToolSpec[], options: ToolPromptOptions = {}): string {
   const format = resolveFormat(options.format);
   const choice = normalizeChoice(options.toolChoice ?? 'auto');
-  const listed = typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
+  const listed =
+    typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
   const lines = listed.map(tool =>
     options.detail === 'schema'
-      ? JSON.stringify({ name: tool.name, description: tool.description ?? '', parameters: tool.parameters ?? { type: 'object' } })
+      ? JSON.stringify({
+          name: tool.name,
+          description: tool.description ?? '',
+          parameters: tool.parameters ?? { type: 'object' },
+        })
       : `- ${tool.name}(${parameterList(tool.parameters ?? { type: 'object' })})${tool.description ? `: ${tool.description}` : ''}`,
   );
-  const example = formatToolCalls([{ name: listed[0]?.name ?? 'tool', arguments: {} }], { format }).replace('{}', '{...}');
+  const example = formatToolCalls([{ name: listed[0]?.name ?? 'tool', arguments: {} }], {
+    format,
+  }).replace('{}', '{...}');
   const when =
-    choice === 'required' ? 'You must call one of them.' : typeof choice === 'object' ? `You must call ${choice.name}.` : 'Call one when it helps; otherwise answer in text.';
+    choice === 'required'
+      ? 'You must call one of them.'
+      : typeof choice === 'object'
+        ? `You must call ${choice.name}.`
+        : 'Call one when it helps; otherwise answer in text.';
   return `You can call these tools:\n${lines.join('\n')}\n${when} To call a tool, answer with exactly:\n${example}`;
 }
 
 /** `a: integer, b?: string` for an object schema's properties (required ones without `?`). */
 function parameterList(schema: JsonSchema): string {
-  if (typeof schema !== 'object' || typeof schema.properties !== 'object' || schema.properties === null) return '';
+  if (
+    typeof schema !== 'object' ||
+    typeof schema.properties !== 'object' ||
+    schema.properties === null
+  )
+    return '';
   const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
   return Object.entries(schema.properties as Record<string, JsonSchema>)
     .map(([name, property]) => `${name}${required.has(name) ? '' : '?'}: ${typeText(property, 0)}`)
@@ -230,9 +282,11 @@ function typeText(schema: JsonSchema, depth: number): string {
   if (schema === true) return 'any';
   if (schema === false) return 'never';
   if ('const' in schema) return JSON.stringify(schema.const);
-  if (Array.isArray(schema.enum)) return schema.enum.map(value => JSON.stringify(value)).join(' | ');
+  if (Array.isArray(schema.enum))
+    return schema.enum.map(value => JSON.stringify(value)).join(' | ');
   const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
-  if (Array.isArray(branches)) return branches.map(branch => typeText(branch, depth + 1)).join(' | ');
+  if (Array.isArray(branches))
+    return branches.map(branch => typeText(branch, depth + 1)).join(' | ');
   if (typeof schema.$ref === 'string') return schema.$ref.split('/').pop() ?? 'any';
   const type = schema.type;
   if (Array.isArray(type)) return type.join(' | ');
@@ -241,38 +295,67 @@ function typeText(schema: JsonSchema, depth: number): string {
     const item = items === undefined ? 'any' : typeText(items, depth + 1);
     return item.includes(' ') ? `(${item})[]` : `${item}[]`;
   }
-  if (type === 'object' && typeof schema.properties === 'object' && depth < 3) return `{ ${parameterList(schema)} }`;
+  if (type === 'object' && typeof schema.properties === 'object' && depth < 3)
+    return `{ ${parameterList(schema)} }`;
   return typeof type === 'string' ? type : 'any';
 }
 
 function resolveFormat(format: Partial<ToolCallFormat> | undefined): ToolCallFormat {
   const resolved = { ...DEFAULT_TOOL_CALL_FORMAT, ...format };
-  if (resolved.prefix.length === 0) throw new InvalidArgumentError({ argument: 'format.prefix', message: 'must not be empty: it tells a call from text.' });
+  if (resolved.prefix.length === 0)
+    throw new InvalidArgumentError({
+      argument: 'format.prefix',
+      message: 'must not be empty: it tells a call from text.',
+    });
   return resolved;
 }
 
 function normalizeChoice(choice: ToolChoice): 'auto' | 'required' | 'none' | { name: string } {
   if (choice === 'any') return 'required';
   if (choice === 'auto' || choice === 'required' || choice === 'none') return choice;
-  if (typeof choice === 'object' && choice !== null && typeof choice.name === 'string') return { name: choice.name };
-  throw new InvalidArgumentError({ argument: 'toolChoice', message: `must be "auto", "required", "any", "none" or { name }, got ${JSON.stringify(choice)}.` });
+  if (typeof choice === 'object' && choice !== null && typeof choice.name === 'string')
+    return { name: choice.name };
+  throw new InvalidArgumentError({
+    argument: 'toolChoice',
+    message: `must be "auto", "required", "any", "none" or { name }, got ${JSON.stringify(choice)}.`,
+  });
 }
 
-function checkTools(tools: readonly ToolSpec[], choice: 'auto' | 'required' | 'none' | { name: string }): void {
-  if (!Array.isArray(tools)) throw new InvalidArgumentError({ argument: 'tools', message: 'must be an array of { name, parameters }.' });
+function checkTools(
+  tools: readonly ToolSpec[],
+  choice: 'auto' | 'required' | 'none' | { name: string },
+): void {
+  if (!Array.isArray(tools))
+    throw new InvalidArgumentError({
+      argument: 'tools',
+      message: 'must be an array of { name, parameters }.',
+    });
   const names = new Set<string>();
   for (const [index, tool] of tools.entries()) {
     if (!tool || typeof tool.name !== 'string' || tool.name.length === 0) {
-      throw new InvalidArgumentError({ argument: `tools[${index}]`, message: 'needs a non-empty string name.' });
+      throw new InvalidArgumentError({
+        argument: `tools[${index}]`,
+        message: 'needs a non-empty string name.',
+      });
     }
-    if (names.has(tool.name)) throw new InvalidArgumentError({ argument: `tools[${index}]`, message: `repeats the name "${tool.name}".` });
+    if (names.has(tool.name))
+      throw new InvalidArgumentError({
+        argument: `tools[${index}]`,
+        message: `repeats the name "${tool.name}".`,
+      });
     names.add(tool.name);
   }
   if (choice !== 'none' && tools.length === 0) {
-    throw new InvalidArgumentError({ argument: 'tools', message: `is empty, so toolChoice "${typeof choice === 'object' ? choice.name : choice}" cannot be met; pass tools or toolChoice "none".` });
+    throw new InvalidArgumentError({
+      argument: 'tools',
+      message: `is empty, so toolChoice "${typeof choice === 'object' ? choice.name : choice}" cannot be met; pass tools or toolChoice "none".`,
+    });
   }
   if (typeof choice === 'object' && !names.has(choice.name)) {
-    throw new InvalidArgumentError({ argument: 'toolChoice', message: `names "${choice.name}", which is not one of the tools (${[...names].join(', ')}).` });
+    throw new InvalidArgumentError({
+      argument: 'toolChoice',
+      message: `names "${choice.name}", which is not one of the tools (${[...names].join(', ')}).`,
+    });
   }
 }
 
@@ -284,19 +367,31 @@ function buildGrammar(
 ): { builder: GrammarBuilder; root: number } {
   const b = new GrammarBuilder();
   const alternatives: GrammarElement[][] = [];
-  if (choice === 'auto' || choice === 'none') alternatives.push([textNotStartingWith(b, new TextEncoder().encode(format.prefix))]);
+  if (choice === 'auto' || choice === 'none')
+    alternatives.push([textNotStartingWith(b, new TextEncoder().encode(format.prefix))]);
   if (choice !== 'none') {
     const calls = tools.map((tool, index) => {
-      const args = compileJsonSchemaInto(b, tool.parameters ?? { type: 'object' }, `tools[${index}].parameters`);
+      const args = compileJsonSchemaInto(
+        b,
+        tool.parameters ?? { type: 'object' },
+        `tools[${index}].parameters`,
+      );
       return [
-        ...b.text(`${format.prefix}{"name":${JSON.stringify(tool.name)},${JSON.stringify(format.argumentsKey)}:`),
+        ...b.text(
+          `${format.prefix}{"name":${JSON.stringify(tool.name)},${JSON.stringify(format.argumentsKey)}:`,
+        ),
         args,
         ...b.text(`}${format.suffix}`),
       ];
     });
     const call = b.choice('tool-call', calls);
     if (parallel) {
-      const more = b.repeat('more-calls', b.group('next-call', [...b.text(format.separator), call]), 0, Infinity);
+      const more = b.repeat(
+        'more-calls',
+        b.group('next-call', [...b.text(format.separator), call]),
+        0,
+        Infinity,
+      );
       alternatives.push([call, ...more]);
     } else {
       alternatives.push([call]);
@@ -314,7 +409,13 @@ function textNotStartingWith(b: GrammarBuilder, marker: Uint8Array): GrammarElem
   let next: GrammarElement | undefined;
   for (let i = marker.length - 1; i >= 0; i--) {
     const byte = marker[i];
-    const other: GrammarElement = { kind: 'bytes', set: byteSet(...(byte > 0 ? [[0, byte - 1] as const] : []), ...(byte < 255 ? [[byte + 1, 255] as const] : [])) };
+    const other: GrammarElement = {
+      kind: 'bytes',
+      set: byteSet(
+        ...(byte > 0 ? [[0, byte - 1] as const] : []),
+        ...(byte < 255 ? [[byte + 1, 255] as const] : []),
+      ),
+    };
     const alternatives: GrammarElement[][] = [[], [other, ...rest]];
     // Following the marker one more byte is text only while the marker is not complete.
     if (next) alternatives.push([{ kind: 'bytes', set: byteSet([byte, byte]) }, next]);
@@ -357,7 +458,9 @@ function jsonStringEnd(text: string, start: number): number {
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

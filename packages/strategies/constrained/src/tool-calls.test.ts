@@ -1,7 +1,17 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import { assert, describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
-import { normalizeJsonSchema, outputConstraint, parseToolCall, toolCallReader, toolCalls, toolInstruction, validateTools, type ConstraintProcessor, type ToolDefinition } from './index.js';
+import {
+  normalizeJsonSchema,
+  outputConstraint,
+  parseToolCall,
+  toolCallReader,
+  toolCalls,
+  toolInstruction,
+  validateTools,
+  type ConstraintProcessor,
+  type ToolDefinition,
+} from './index.js';
 
 const tokenizer = byteTokenizer();
 
@@ -25,7 +35,11 @@ const tools: ToolDefinition[] = [
   {
     name: 'get_weather',
     description: 'Weather of a city.',
-    parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 12 } }, required: ['city'] },
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string', maxLength: 12 } },
+      required: ['city'],
+    },
   },
   {
     name: 'add',
@@ -62,7 +76,9 @@ describe('toolCalls', () => {
   });
 
   it('closes a call within the token budget', () => {
-    const processor = constraintOf(toolCalls({ tools: [tools[1]], choice: 'required' }, { tokenizer, maxTokens: 60 }));
+    const processor = constraintOf(
+      toolCalls({ tools: [tools[1]], choice: 'required' }, { tokenizer, maxTokens: 60 }),
+    );
     let state = processor.init([]);
     const ids: number[] = [];
     // Always take the highest allowed byte (longest detours first); the budget must still close the call.
@@ -99,16 +115,28 @@ describe('toolCalls', () => {
 
 describe('parseToolCall', () => {
   it('reads calls and leaves text alone', () => {
-    expect(parseToolCall('{"name":"add","arguments":{"a":1,"b":2}}', tools)).toEqual({ name: 'add', arguments: { a: 1, b: 2 }, argumentsText: '{"a":1,"b":2}' });
+    expect(parseToolCall('{"name":"add","arguments":{"a":1,"b":2}}', tools)).toEqual({
+      name: 'add',
+      arguments: { a: 1, b: 2 },
+      argumentsText: '{"a":1,"b":2}',
+    });
     expect(parseToolCall('Hello')).toBeUndefined();
     expect(() => parseToolCall('{"name":"add","argu')).toThrow(/raise maxTokens/);
-    expect(() => parseToolCall('{"name":"zzz","arguments":{}}', tools)).toThrow(/not among the tools/);
+    expect(() => parseToolCall('{"name":"zzz","arguments":{}}', tools)).toThrow(
+      /not among the tools/,
+    );
   });
 });
 
 describe('helpers', () => {
   it('drops no-op propertyNames but keeps a property named propertyNames', () => {
-    expect(normalizeJsonSchema({ type: 'object', propertyNames: { type: 'string' }, properties: { propertyNames: { type: 'string' } } })).toEqual({
+    expect(
+      normalizeJsonSchema({
+        type: 'object',
+        propertyNames: { type: 'string' },
+        properties: { propertyNames: { type: 'string' } },
+      }),
+    ).toEqual({
       type: 'object',
       properties: { propertyNames: { type: 'string' } },
     });
@@ -123,38 +151,67 @@ describe('helpers', () => {
 
 describe('outputConstraint', () => {
   it('picks the schema, the tools or nothing', () => {
-    expect(accepts(constraintOf(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })), '7')).toBe(true);
-    expect(accepts(constraintOf(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })), '17')).toBe(false);
-    expect(accepts(constraintOf(outputConstraint({ tools, toolChoice: 'required' }, { tokenizer })), '{"name":"add","arguments":{"a":1,"b":2}}')).toBe(true);
+    expect(
+      accepts(
+        constraintOf(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })),
+        '7',
+      ),
+    ).toBe(true);
+    expect(
+      accepts(
+        constraintOf(outputConstraint({ schema: { type: 'integer', maximum: 9 } }, { tokenizer })),
+        '17',
+      ),
+    ).toBe(false);
+    expect(
+      accepts(
+        constraintOf(outputConstraint({ tools, toolChoice: 'required' }, { tokenizer })),
+        '{"name":"add","arguments":{"a":1,"b":2}}',
+      ),
+    ).toBe(true);
     expect(outputConstraint({}, { tokenizer })).toBeUndefined();
-    expect(outputConstraint({ schema: { type: 'object', propertyNames: { type: 'string' } } }, { tokenizer })).toBeDefined();
+    expect(
+      outputConstraint(
+        { schema: { type: 'object', propertyNames: { type: 'string' } } },
+        { tokenizer },
+      ),
+    ).toBeDefined();
   });
 
   it('rejects a schema together with active tools, and schemas it cannot enforce', () => {
-    expect(() => outputConstraint({ schema: { type: 'string' }, tools }, { tokenizer })).toThrow(/cannot apply to one answer/);
-    expect(outputConstraint({ schema: { type: 'string' }, tools, toolChoice: 'none' }, { tokenizer })).toBeDefined();
-    expect(() => outputConstraint({ schema: { type: 'string', format: 'email' } }, { tokenizer })).toThrow(InvalidArgumentError);
+    expect(() => outputConstraint({ schema: { type: 'string' }, tools }, { tokenizer })).toThrow(
+      /cannot apply to one answer/,
+    );
+    expect(
+      outputConstraint({ schema: { type: 'string' }, tools, toolChoice: 'none' }, { tokenizer }),
+    ).toBeDefined();
+    expect(() =>
+      outputConstraint({ schema: { type: 'string', format: 'email' } }, { tokenizer }),
+    ).toThrow(InvalidArgumentError);
   });
 });
 
 describe('toolCallReader', () => {
-  it.each([1, 2, 3, 7, 100])('streams the name once and argument deltas that add up to the call (chunks of %d)', size => {
-    const text = '{"name":"get_weather","arguments":{"city":"Par}is","days":{"n":[1,2]}}}';
-    const reader = toolCallReader();
-    const names: string[] = [];
-    let args = '';
-    for (let at = 0; at < text.length; at += size) {
-      const { name, argumentsDelta } = reader.push(text.slice(at, at + size));
-      if (name) names.push(name);
-      args += argumentsDelta;
-      expect(args.length).toBeLessThan(text.length - '{"name":"get_weather","arguments":'.length); // the closing brace is held back
-    }
-    args += reader.end();
-    expect(names).toEqual(['get_weather']);
-    expect(reader.name).toBe('get_weather');
-    expect(args).toBe(parseToolCall(text)?.argumentsText);
-    expect(JSON.parse(args)).toEqual({ city: 'Par}is', days: { n: [1, 2] } });
-  });
+  it.each([1, 2, 3, 7, 100])(
+    'streams the name once and argument deltas that add up to the call (chunks of %d)',
+    size => {
+      const text = '{"name":"get_weather","arguments":{"city":"Par}is","days":{"n":[1,2]}}}';
+      const reader = toolCallReader();
+      const names: string[] = [];
+      let args = '';
+      for (let at = 0; at < text.length; at += size) {
+        const { name, argumentsDelta } = reader.push(text.slice(at, at + size));
+        if (name) names.push(name);
+        args += argumentsDelta;
+        expect(args.length).toBeLessThan(text.length - '{"name":"get_weather","arguments":'.length); // the closing brace is held back
+      }
+      args += reader.end();
+      expect(names).toEqual(['get_weather']);
+      expect(reader.name).toBe('get_weather');
+      expect(args).toBe(parseToolCall(text)?.argumentsText);
+      expect(JSON.parse(args)).toEqual({ city: 'Par}is', days: { n: [1, 2] } });
+    },
+  );
 
   it('reads nothing from text that is not a call', () => {
     const reader = toolCallReader();

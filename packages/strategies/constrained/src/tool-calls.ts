@@ -1,8 +1,17 @@
 import type { ToolChoice } from './tool-call.js';
 import { InvalidArgumentError } from '@decodekit/core';
 import { byteSet, type GrammarElement } from './grammar-ir.js';
-import { compileConstraint, constraintProcessor, type ConstraintOptions, type ConstraintProcessor } from './constraint-processor.js';
-import { compileJsonSchema, unsupportedSchemaFeatures, type JsonSchema } from './json-schema-compiler.js';
+import {
+  compileConstraint,
+  constraintProcessor,
+  type ConstraintOptions,
+  type ConstraintProcessor,
+} from './constraint-processor.js';
+import {
+  compileJsonSchema,
+  unsupportedSchemaFeatures,
+  type JsonSchema,
+} from './json-schema-compiler.js';
 import { checkTokenizer, jsonSchema } from './json-schema.js';
 
 /** A tool the model may call: a name and a JSON Schema of its arguments (OpenAI's `function` tool). */
@@ -38,7 +47,11 @@ const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
  * @throws InvalidArgumentError naming the tool or keyword at fault.
  */
 export function validateTools(tools: readonly ToolDefinition[], choice: ToolChoice = 'auto'): void {
-  if (!Array.isArray(tools)) throw new InvalidArgumentError({ argument: 'tools', message: 'must be an array of { name, parameters }.' });
+  if (!Array.isArray(tools))
+    throw new InvalidArgumentError({
+      argument: 'tools',
+      message: 'must be an array of { name, parameters }.',
+    });
   const seen = new Set<string>();
   tools.forEach((tool, index) => {
     if (!tool || typeof tool.name !== 'string' || !TOOL_NAME.test(tool.name)) {
@@ -47,7 +60,11 @@ export function validateTools(tools: readonly ToolDefinition[], choice: ToolChoi
         message: 'must be 1-64 letters, digits, "_", "-" or ".".',
       });
     }
-    if (seen.has(tool.name)) throw new InvalidArgumentError({ argument: `tools[${index}].name`, message: `"${tool.name}" is declared twice.` });
+    if (seen.has(tool.name))
+      throw new InvalidArgumentError({
+        argument: `tools[${index}].name`,
+        message: `"${tool.name}" is declared twice.`,
+      });
     seen.add(tool.name);
     const parameters = tool.parameters ?? { type: 'object' };
     const problems = unsupportedSchemaFeatures(normalizeJsonSchema(parameters));
@@ -60,14 +77,24 @@ export function validateTools(tools: readonly ToolDefinition[], choice: ToolChoi
   });
   if (choice === 'auto' || choice === 'none') return;
   if (choice === 'required' || choice === 'any') {
-    if (tools.length === 0) throw new InvalidArgumentError({ argument: 'toolChoice', message: `"${choice}" needs at least one tool.` });
+    if (tools.length === 0)
+      throw new InvalidArgumentError({
+        argument: 'toolChoice',
+        message: `"${choice}" needs at least one tool.`,
+      });
     return;
   }
   if (typeof choice !== 'object' || choice === null || typeof choice.name !== 'string') {
-    throw new InvalidArgumentError({ argument: 'toolChoice', message: 'must be "auto", "none", "required" (or "any") or { name }.' });
+    throw new InvalidArgumentError({
+      argument: 'toolChoice',
+      message: 'must be "auto", "none", "required" (or "any") or { name }.',
+    });
   }
   if (!seen.has(choice.name)) {
-    throw new InvalidArgumentError({ argument: 'toolChoice', message: `names "${choice.name}", which is not among the tools (${[...seen].join(', ')}).` });
+    throw new InvalidArgumentError({
+      argument: 'toolChoice',
+      message: `names "${choice.name}", which is not among the tools (${[...seen].join(', ')}).`,
+    });
   }
 }
 
@@ -76,12 +103,20 @@ export function validateTools(tools: readonly ToolDefinition[], choice: ToolChoi
  * a choice over the allowed tools. Each tool's parameters move under `$defs` with their local `$ref`s
  * rebased, so tools that use `$ref`/`$defs` keep working.
  */
-export function toolCallSchema(tools: readonly ToolDefinition[], choice: ToolChoice = 'auto'): JsonSchema {
-  const allowed = typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
+export function toolCallSchema(
+  tools: readonly ToolDefinition[],
+  choice: ToolChoice = 'auto',
+): JsonSchema {
+  const allowed =
+    typeof choice === 'object' ? tools.filter(tool => tool.name === choice.name) : tools;
   const definitions: Record<string, JsonSchema> = {};
   const branches = allowed.map((tool, index) => {
     const key = `tool${index}`;
-    const { $schema: _dialect, $id: _id, ...parameters } = asObject(normalizeJsonSchema(tool.parameters ?? { type: 'object' }));
+    const {
+      $schema: _dialect,
+      $id: _id,
+      ...parameters
+    } = asObject(normalizeJsonSchema(tool.parameters ?? { type: 'object' }));
     definitions[key] = rebaseRefs(parameters, `#/$defs/${key}`);
     return {
       type: 'object',
@@ -121,8 +156,14 @@ export function toolCalls(
       const { builder, root } = compileJsonSchema(schema, 'tools');
       if (!allowText) return { builder, root };
       const anyByte: GrammarElement = { kind: 'bytes', set: byteSet([0, 255]) };
-      const firstTextByte: GrammarElement = { kind: 'bytes', set: byteSet([0, 0x7a], [0x7c, 0xff]) }; // anything but '{'
-      const text = builder.rule('text', [[firstTextByte, ...builder.repeat('text-byte', anyByte, 0, Infinity)], []]);
+      const firstTextByte: GrammarElement = {
+        kind: 'bytes',
+        set: byteSet([0, 0x7a], [0x7c, 0xff]),
+      }; // anything but '{'
+      const text = builder.rule('text', [
+        [firstTextByte, ...builder.repeat('text-byte', anyByte, 0, Infinity)],
+        [],
+      ]);
       const answer = builder.rule('answer', [[{ kind: 'rule', rule: root }], [text]]);
       return { builder, root: (answer as { rule: number }).rule };
     },
@@ -136,7 +177,10 @@ export function toolCalls(
  * (does not start with `{`). With `tools`, the name must be one of them.
  * @throws InvalidArgumentError when the text starts like a call but is not one (e.g. cut by maxTokens).
  */
-export function parseToolCall(text: string, tools?: readonly ToolDefinition[]): ParsedToolCall | undefined {
+export function parseToolCall(
+  text: string,
+  tools?: readonly ToolDefinition[],
+): ParsedToolCall | undefined {
   if (!text.startsWith('{')) return undefined;
   let value: unknown;
   try {
@@ -148,16 +192,30 @@ export function parseToolCall(text: string, tools?: readonly ToolDefinition[]): 
     });
   }
   const call = value as { name?: unknown; arguments?: unknown };
-  if (typeof call !== 'object' || call === null || typeof call.name !== 'string' || !('arguments' in call)) {
-    throw new InvalidArgumentError({ argument: 'text', message: 'is JSON but not a tool call { name, arguments }.' });
+  if (
+    typeof call !== 'object' ||
+    call === null ||
+    typeof call.name !== 'string' ||
+    !('arguments' in call)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'text',
+      message: 'is JSON but not a tool call { name, arguments }.',
+    });
   }
   if (tools && !tools.some(tool => tool.name === call.name)) {
-    throw new InvalidArgumentError({ argument: 'text', message: `calls "${call.name}", which is not among the tools.` });
+    throw new InvalidArgumentError({
+      argument: 'text',
+      message: `calls "${call.name}", which is not among the tools.`,
+    });
   }
   // The grammar writes `name` first and nothing after `arguments`: the generated text of the arguments is
   // what streaming readers sent, so it is kept as generated rather than re-serialized.
   const prefix = CALL_PREFIX.exec(text);
-  const argumentsText = prefix && text.endsWith('}') ? text.slice(prefix[0].length, -1) : JSON.stringify(call.arguments);
+  const argumentsText =
+    prefix && text.endsWith('}')
+      ? text.slice(prefix[0].length, -1)
+      : JSON.stringify(call.arguments);
   return { name: call.name, arguments: call.arguments, argumentsText };
 }
 
@@ -218,9 +276,15 @@ export function toolCallReader(): ToolCallReader {
  * The system-prompt text that tells the model about its tools and the call format the constraint
  * enforces. Models without a tools-aware chat template read it as an ordinary system message.
  */
-export function toolInstruction(tools: readonly ToolDefinition[], choice: ToolChoice = 'auto'): string {
+export function toolInstruction(
+  tools: readonly ToolDefinition[],
+  choice: ToolChoice = 'auto',
+): string {
   const list = tools
-    .map(tool => `- ${tool.name}${tool.description ? `: ${tool.description}` : ''} Arguments (JSON Schema): ${JSON.stringify(tool.parameters ?? { type: 'object' })}`)
+    .map(
+      tool =>
+        `- ${tool.name}${tool.description ? `: ${tool.description}` : ''} Arguments (JSON Schema): ${JSON.stringify(tool.parameters ?? { type: 'object' })}`,
+    )
     .join('\n');
   const how =
     choice === 'auto'
@@ -239,7 +303,13 @@ export function normalizeJsonSchema(schema: JsonSchema): JsonSchema {
 }
 
 /** Keywords whose value maps names to subschemas: their keys are names, never keywords. */
-const NAME_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+const NAME_MAPS = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'definitions',
+  'dependentSchemas',
+]);
 
 function strip(value: unknown, namesOnly: boolean): unknown {
   if (Array.isArray(value)) return value.map(item => strip(item, false));
@@ -256,7 +326,9 @@ function isNoOpPropertyNames(value: unknown): boolean {
   if (value === true) return true;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const keys = Object.keys(value);
-  return keys.length === 0 || (keys.length === 1 && (value as { type?: unknown }).type === 'string');
+  return (
+    keys.length === 0 || (keys.length === 1 && (value as { type?: unknown }).type === 'string')
+  );
 }
 
 function asObject(schema: JsonSchema): Record<string, unknown> {
@@ -272,8 +344,13 @@ function rebaseRefs(value: JsonSchema, base: string): JsonSchema {
     if (typeof node !== 'object' || node === null) return node;
     const copy: Record<string, unknown> = {};
     for (const [key, child] of Object.entries(node)) {
-      if (!namesOnly && key === '$ref' && typeof child === 'string' && child.startsWith('#')) copy[key] = base + child.slice(1);
-      else if (!namesOnly && (key === 'const' || key === 'enum' || key === 'default' || key === 'examples')) copy[key] = child;
+      if (!namesOnly && key === '$ref' && typeof child === 'string' && child.startsWith('#'))
+        copy[key] = base + child.slice(1);
+      else if (
+        !namesOnly &&
+        (key === 'const' || key === 'enum' || key === 'default' || key === 'examples')
+      )
+        copy[key] = child;
       else copy[key] = visit(child, !namesOnly && NAME_MAPS.has(key));
     }
     return copy;
@@ -299,20 +376,27 @@ export interface OutputFormat {
  * @throws InvalidArgumentError for a schema the compiler cannot enforce, bad tools, or a schema together
  *   with active tools (the answer would have to be both).
  */
-export function outputConstraint(format: OutputFormat, options: ConstraintOptions): ConstraintProcessor | undefined {
+export function outputConstraint(
+  format: OutputFormat,
+  options: ConstraintOptions,
+): ConstraintProcessor | undefined {
   const { schema, tools = [], toolChoice = 'auto' } = format;
   const toolsActive = tools.length > 0 && toolChoice !== 'none';
   if (schema !== undefined && toolsActive) {
     throw new InvalidArgumentError({
       argument: 'tools',
-      message: 'a JSON-schema response format and callable tools cannot apply to one answer; drop one, or set the tool choice to "none".',
+      message:
+        'a JSON-schema response format and callable tools cannot apply to one answer; drop one, or set the tool choice to "none".',
     });
   }
   if (schema !== undefined) {
     const normalized = normalizeJsonSchema(schema);
     const problems = unsupportedSchemaFeatures(normalized);
     if (problems.length > 0) {
-      throw new InvalidArgumentError({ argument: 'schema', message: `the JSON constraint cannot enforce: ${problems.join('; ')}.` });
+      throw new InvalidArgumentError({
+        argument: 'schema',
+        message: `the JSON constraint cannot enforce: ${problems.join('; ')}.`,
+      });
     }
     return jsonSchema(normalized, options);
   }

@@ -85,5 +85,15 @@ function buildVocabularyIndex(tokenizer: Tokenizer): VocabularyIndex {
     }
     tokenList.set(tokensAt[n], tokenStart[n]);
   }
-  return { vocabSize, tokenBytes, childStart, edgeByte, edgeNode, tokenStart, tokenList, singleBytes: byteSet(...singles), nodes };
+  return {
+    vocabSize,
+    tokenBytes,
+    childStart,
+    edgeByte,
+    edgeNode,
+    tokenStart,
+    tokenList,
+    singleBytes: byteSet(...singles),
+    nodes,
+  };
 }

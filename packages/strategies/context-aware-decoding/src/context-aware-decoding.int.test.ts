@@ -4,16 +4,30 @@ import { assert, describe, expect, it } from 'vitest';
 import { contextAwareDecoding, contextSpan } from './index.js';
 
 /** CAD greedy written out with two plain sequences of the model (full prompt; prompt without the span). */
-async function referenceCad(model: CausalLM, prompt: number[], start: number, end: number, alpha: number, maxTokens: number): Promise<number[]> {
+async function referenceCad(
+  model: CausalLM,
+  prompt: number[],
+  start: number,
+  end: number,
+  alpha: number,
+  maxTokens: number,
+): Promise<number[]> {
   const vocab = model.info.vocabSize;
-  const streams = [prompt, prompt.filter((_, i) => i < start || i >= end)].map(ids => ({ ids: [...ids], sequence: model.createSequence() }));
+  const streams = [prompt, prompt.filter((_, i) => i < start || i >= end)].map(ids => ({
+    ids: [...ids],
+    sequence: model.createSequence(),
+  }));
   for (const stream of streams) {
     await stream.sequence.forward({ tokens: Int32Array.from(stream.ids.slice(0, -1)) });
     stream.sequence.commit(stream.ids.slice(0, -1).map((_, i) => i));
   }
   const out: number[] = [];
   while (out.length < maxTokens) {
-    const [full, none] = await Promise.all(streams.map(stream => stream.sequence.forward({ tokens: Int32Array.of(stream.ids[stream.ids.length - 1]) })));
+    const [full, none] = await Promise.all(
+      streams.map(stream =>
+        stream.sequence.forward({ tokens: Int32Array.of(stream.ids[stream.ids.length - 1]) }),
+      ),
+    );
     let best = 0;
     let bestValue = -Infinity;
     for (let i = 0; i < vocab; i++) {
@@ -39,7 +53,9 @@ describe('contextAwareDecoding on stories260K', () => {
       const context = prompt.ids.slice(1, Math.ceil(prompt.ids.length / 2));
       const maxTokens = Math.min(64, model.info.contextLength - prompt.ids.length);
       const greedy = await createDecoder({ model }).generate({ tokens: prompt.ids }, { maxTokens });
-      const cad = await createDecoder({ model: contextAwareDecoding({ model, context, alpha: 0 }) }).generate({ tokens: prompt.ids }, { maxTokens });
+      const cad = await createDecoder({
+        model: contextAwareDecoding({ model, context, alpha: 0 }),
+      }).generate({ tokens: prompt.ids }, { maxTokens });
       expect(cad.tokens, prompt.id).toEqual(greedy.tokens);
     }
   }, 120_000);
@@ -55,9 +71,13 @@ describe('contextAwareDecoding on stories260K', () => {
       assert(span, `no context span in ${entry.id}`);
       expect(model.tokenizer.decode(ids.slice(span.start, span.end))).toBe(document);
       const maxTokens = 48;
-      const cad = await createDecoder({ model: contextAwareDecoding({ model, context: document, alpha: 0.5 }) }).generate(entry.prompt, { maxTokens });
+      const cad = await createDecoder({
+        model: contextAwareDecoding({ model, context: document, alpha: 0.5 }),
+      }).generate(entry.prompt, { maxTokens });
       expect(cad.promptTokens).toEqual(ids);
-      expect(cad.tokens, entry.id).toEqual(await referenceCad(model, ids, span.start, span.end, 0.5, maxTokens));
+      expect(cad.tokens, entry.id).toEqual(
+        await referenceCad(model, ids, span.start, span.end, 0.5, maxTokens),
+      );
       const greedy = await createDecoder({ model }).generate(entry.prompt, { maxTokens });
       if (greedy.tokens.join() !== cad.tokens.join()) changed++;
     }

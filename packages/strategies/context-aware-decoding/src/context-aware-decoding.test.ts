@@ -22,10 +22,18 @@ function hashedLogits(context: readonly number[]): number[] {
 }
 
 /** The null prefix of the reference: `tokens` without the positions [start, end). */
-const withoutSpan = (tokens: readonly number[], start: number, end: number) => tokens.filter((_, i) => i < start || i >= end);
+const withoutSpan = (tokens: readonly number[], start: number, end: number) =>
+  tokens.filter((_, i) => i < start || i >= end);
 
 /** Reference CAD greedy decoding: recomputes both streams from scratch at every step. */
-function referenceGreedy(prompt: number[], start: number, end: number, alpha: number, maxTokens: number, model = hashedLogits): number[] {
+function referenceGreedy(
+  prompt: number[],
+  start: number,
+  end: number,
+  alpha: number,
+  maxTokens: number,
+  model = hashedLogits,
+): number[] {
   const tokens = [...prompt];
   const out: number[] = [];
   for (let step = 0; step < maxTokens; step++) {
@@ -67,7 +75,9 @@ describe('contextSpan', () => {
 
   // Token i stands for the bytes of pieces[i]; 0 is a special token with no bytes.
   const pieces = ['', ' Once', ' upon', ' Lily', ' had', ' a', ' cat', '.', '\n', ' L', 'ily'];
-  const tokenizer = { tokenBytes: (id: number) => (id === 0 ? undefined : new TextEncoder().encode(pieces[id])) };
+  const tokenizer = {
+    tokenBytes: (id: number) => (id === 0 ? undefined : new TextEncoder().encode(pieces[id])),
+  };
   it.each([
     { text: 'Lily had a cat.', tokens: [0, 3, 4, 5, 6, 7, 8, 1], expected: { start: 1, end: 6 } }, // ▁Lily straddles
     { text: 'Lily had', tokens: [0, 1, 9, 10, 4, 5], expected: { start: 2, end: 5 } }, // other merges, same text
@@ -100,11 +110,18 @@ describe('contextAwareDecoding', () => {
   it('α = 0 is greedy decoding of the model; α > 0 equals the two-stream reference and differs from greedy', async () => {
     const base = mockModel({ vocabSize: VOCAB, logits: hashedLogits });
     const prompt = [1, 2, 7, 8, 9, 3, 4];
-    const greedy = await createDecoder({ model: base }).generate({ tokens: prompt }, { maxTokens: 30 });
-    const plain = await createDecoder({ model: contextAwareDecoding({ model: base, context: [7, 8, 9], alpha: 0 }) }).generate({ tokens: prompt }, { maxTokens: 30 });
+    const greedy = await createDecoder({ model: base }).generate(
+      { tokens: prompt },
+      { maxTokens: 30 },
+    );
+    const plain = await createDecoder({
+      model: contextAwareDecoding({ model: base, context: [7, 8, 9], alpha: 0 }),
+    }).generate({ tokens: prompt }, { maxTokens: 30 });
     expect(plain.tokens).toEqual(greedy.tokens);
     for (const alpha of [0.5, 1, 3]) {
-      const cad = await createDecoder({ model: contextAwareDecoding({ model: base, context: [7, 8, 9], alpha }) }).generate({ tokens: prompt }, { maxTokens: 30 });
+      const cad = await createDecoder({
+        model: contextAwareDecoding({ model: base, context: [7, 8, 9], alpha }),
+      }).generate({ tokens: prompt }, { maxTokens: 30 });
       expect(cad.tokens, `α=${alpha}`).toEqual(referenceGreedy(prompt, 2, 5, alpha, 30));
     }
     expect(referenceGreedy(prompt, 2, 5, 3, 30)).not.toEqual(greedy.tokens);
@@ -117,7 +134,11 @@ describe('contextAwareDecoding', () => {
       [[1, 7, 8, 9, 10], 1, 5],
       [[7, 3], 0, 1], // context first: the null stream starts after it
     ] as [number[], number, number][]) {
-      const model = contextAwareDecoding({ model: base, context: prompt.slice(start, end), alpha: 1 });
+      const model = contextAwareDecoding({
+        model: base,
+        context: prompt.slice(start, end),
+        alpha: 1,
+      });
       const cad = await createDecoder({ model }).generate({ tokens: prompt }, { maxTokens: 20 });
       expect(cad.tokens, `${prompt}`).toEqual(referenceGreedy(prompt, start, end, 1, 20));
     }
@@ -129,7 +150,9 @@ describe('contextAwareDecoding', () => {
     const model = contextAwareDecoding({ model: base, context: [7, 8, 9], alpha: 1.5 });
     const reference = referenceGreedy(prompt, 2, 5, 1.5, 40);
     for (const seed of [1, 2, 3]) {
-      const result = await createDecoder({ model }).use(speculative({ drafter: randomTreeDrafter(seed), budget: 6 })).generate({ tokens: prompt }, { maxTokens: 40, temperature: 0 });
+      const result = await createDecoder({ model })
+        .use(speculative({ drafter: randomTreeDrafter(seed), budget: 6 }))
+        .generate({ tokens: prompt }, { maxTokens: 40, temperature: 0 });
       expect(result.tokens, `seed ${seed}`).toEqual(reference);
     }
     // Fork after the prompt, go on in both, and cut one back into the context.
@@ -147,14 +170,22 @@ describe('contextAwareDecoding', () => {
       const none = hashedLogits(withoutSpan(tokens, 2, 5));
       return full.map((value, i) => 2.5 * value - 1.5 * none[i]);
     };
-    expect(await next(sequence, 3)).toEqual(expected([1, 2, 7, 8, 9, 3]).map(value => expect.closeTo(value, 5)));
-    expect(await next(fork, 5)).toEqual(expected([1, 2, 7, 8, 9, 5]).map(value => expect.closeTo(value, 5)));
+    expect(await next(sequence, 3)).toEqual(
+      expected([1, 2, 7, 8, 9, 3]).map(value => expect.closeTo(value, 5)),
+    );
+    expect(await next(fork, 5)).toEqual(
+      expected([1, 2, 7, 8, 9, 5]).map(value => expect.closeTo(value, 5)),
+    );
     fork.truncate(3);
     expect(fork.tokens).toEqual([1, 2, 7]);
     await fork.forward({ tokens: Int32Array.of(8, 9) });
     fork.commit([0, 1]);
-    expect(await next(fork, 6)).toEqual(expected([1, 2, 7, 8, 9, 6]).map(value => expect.closeTo(value, 5)));
-    expect(await next(sequence, 4)).toEqual(expected([1, 2, 7, 8, 9, 3, 4]).map(value => expect.closeTo(value, 5)));
+    expect(await next(fork, 6)).toEqual(
+      expected([1, 2, 7, 8, 9, 6]).map(value => expect.closeTo(value, 5)),
+    );
+    expect(await next(sequence, 4)).toEqual(
+      expected([1, 2, 7, 8, 9, 3, 4]).map(value => expect.closeTo(value, 5)),
+    );
   });
 
   it('feeds the null stream only what it lacks: its prompt once, then one row per decode step', async () => {
@@ -165,27 +196,41 @@ describe('contextAwareDecoding', () => {
     expect(fullPrefill).toMatchObject({ prefixLength: 0, tokens: [1, 2, 7, 8, 9, 3] });
     expect(nullPrefill).toMatchObject({ prefixLength: 0, tokens: [1, 2, 3] });
     expect(steps.every(call => call.tokens.length === 1)).toBe(true);
-    expect(steps.map(call => call.prefixLength).sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 6, 7, 7, 8, 9, 10]);
+    expect(steps.map(call => call.prefixLength).sort((a, b) => a - b)).toEqual([
+      3, 4, 5, 6, 6, 7, 7, 8, 9, 10,
+    ]);
   });
 
   it('streams through the normal decoder with a text context', async () => {
     const base = Object.assign(toyModel({ vocabSize: VOCAB, seed: 3 }), {
-      tokenizer: { tokenBytes: (id: number) => new TextEncoder().encode(String.fromCharCode(97 + id)) },
+      tokenizer: {
+        tokenBytes: (id: number) => new TextEncoder().encode(String.fromCharCode(97 + id)),
+      },
     });
     const model = contextAwareDecoding({ model: base, context: 'cde', alpha: 1 }); // tokens 2, 3, 4
     const events: string[] = [];
-    for await (const event of createDecoder({ model }).stream({ tokens: [0, 2, 3, 4, 1] }, { maxTokens: 5 })) events.push(event.type);
+    for await (const event of createDecoder({ model }).stream(
+      { tokens: [0, 2, 3, 4, 1] },
+      { maxTokens: 5 },
+    ))
+      events.push(event.type);
     expect(events).toEqual(['token', 'token', 'token', 'token', 'token', 'done']);
   });
 
   it('validates options and reports a context missing from the prompt', async () => {
     const base: CausalLM = toyModel({ vocabSize: 8 });
-    expect(() => contextAwareDecoding({ model: base, context: [1], alpha: -1 })).toThrow(InvalidArgumentError);
+    expect(() => contextAwareDecoding({ model: base, context: [1], alpha: -1 })).toThrow(
+      InvalidArgumentError,
+    );
     expect(() => contextAwareDecoding({ model: base, context: [] })).toThrow(InvalidArgumentError);
     expect(() => contextAwareDecoding({ model: base, context: [9] })).toThrow(InvalidArgumentError);
     expect(() => contextAwareDecoding({ model: base, context: 'text' })).toThrow(/tokenizer/);
     const model = contextAwareDecoding({ model: base, context: [5, 6] });
-    await expect(createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 3 })).rejects.toThrow(/does not occur in the prompt/);
-    await expect(model.createSequence().forward({ tokens: Int32Array.of(1), hidden: true })).rejects.toThrow(UnsupportedCapabilityError);
+    await expect(
+      createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 3 }),
+    ).rejects.toThrow(/does not occur in the prompt/);
+    await expect(
+      model.createSequence().forward({ tokens: Int32Array.of(1), hidden: true }),
+    ).rejects.toThrow(UnsupportedCapabilityError);
   });
 });

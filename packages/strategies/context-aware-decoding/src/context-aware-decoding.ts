@@ -57,46 +57,74 @@ interface LastForward {
  * const model = contextAwareDecoding({ model: await loadModel('karpathy/tinyllamas/stories260K'), context: story, alpha: 1 });
  * const { text } = await createDecoder({ model }).generate(`${story}\nOnce upon a time, there was a girl named`, { maxTokens: 32 });
  */
-export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAwareDecodingOptions<TModel>): TModel {
+export function contextAwareDecoding<TModel extends CausalLM>(
+  options: ContextAwareDecodingOptions<TModel>,
+): TModel {
   const { model, context } = options;
   const alpha = options.alpha ?? 0.5;
   if (!model || typeof model.createSequence !== 'function') {
-    throw new InvalidArgumentError({ argument: 'model', message: 'needs a CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a CausalLM (e.g. from loadModel()).',
+    });
   }
   if (!(Number.isFinite(alpha) && alpha >= 0)) {
-    throw new InvalidArgumentError({ argument: 'alpha', message: `must be a finite number ≥ 0, got ${alpha}.` });
+    throw new InvalidArgumentError({
+      argument: 'alpha',
+      message: `must be a finite number ≥ 0, got ${alpha}.`,
+    });
   }
   const vocab = model.info.vocabSize;
   let tokenizer: Pick<Tokenizer, 'tokenBytes'> | undefined;
   if (typeof context === 'string') {
-    if (context.length === 0) throw new InvalidArgumentError({ argument: 'context', message: 'is empty.' });
+    if (context.length === 0)
+      throw new InvalidArgumentError({ argument: 'context', message: 'is empty.' });
     tokenizer = options.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
     if (!tokenizer || typeof tokenizer.tokenBytes !== 'function') {
       throw new InvalidArgumentError({
         argument: 'tokenizer',
-        message: 'a text context needs a tokenizer to find it in the prompt: pass `tokenizer`, a model from loadModel(), or the context as token ids.',
+        message:
+          'a text context needs a tokenizer to find it in the prompt: pass `tokenizer`, a model from loadModel(), or the context as token ids.',
       });
     }
   } else {
     if (!Array.isArray(context) || context.length === 0) {
-      throw new InvalidArgumentError({ argument: 'context', message: 'pass a non-empty string or array of token ids.' });
+      throw new InvalidArgumentError({
+        argument: 'context',
+        message: 'pass a non-empty string or array of token ids.',
+      });
     }
     for (const id of context) {
       if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-        throw new InvalidArgumentError({ argument: 'context', message: `token id ${id} is outside the vocabulary [0, ${vocab}).` });
+        throw new InvalidArgumentError({
+          argument: 'context',
+          message: `token id ${id} is outside the vocabulary [0, ${vocab}).`,
+        });
       }
     }
   }
   const describeContext =
-    typeof context === 'string' ? `"${context.length > 40 ? `${context.slice(0, 40)}…` : context}"` : `[${context.slice(0, 8).join(', ')}${context.length > 8 ? ', …' : ''}]`;
+    typeof context === 'string'
+      ? `"${context.length > 40 ? `${context.slice(0, 40)}…` : context}"`
+      : `[${context.slice(0, 8).join(', ')}${context.length > 8 ? ', …' : ''}]`;
 
-  const combine = (full: Float32Array, nullLogits: Float32Array, row: number, nullRowIndex: number): void => {
+  const combine = (
+    full: Float32Array,
+    nullLogits: Float32Array,
+    row: number,
+    nullRowIndex: number,
+  ): void => {
     const offset = row * vocab;
     const nullOffset = nullRowIndex * vocab;
-    for (let i = 0; i < vocab; i++) full[offset + i] = (1 + alpha) * full[offset + i] - alpha * nullLogits[nullOffset + i];
+    for (let i = 0; i < vocab; i++)
+      full[offset + i] = (1 + alpha) * full[offset + i] - alpha * nullLogits[nullOffset + i];
   };
 
-  const pair = (full: Sequence, nullStream: Sequence, initialSpan: ContextSpan | undefined): Sequence => {
+  const pair = (
+    full: Sequence,
+    nullStream: Sequence,
+    initialSpan: ContextSpan | undefined,
+  ): Sequence => {
     let span = initialSpan;
     let last: LastForward | undefined;
     return {
@@ -121,7 +149,11 @@ export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAw
           // Look in the committed tokens plus the leading chain of this call (the prompt's tail).
           let chain = 0;
           while (chain < rows && parentOf(chain) === chain - 1) chain++;
-          span = contextSpan([...committed, ...input.tokens.subarray(0, chain)], context, tokenizer);
+          span = contextSpan(
+            [...committed, ...input.tokens.subarray(0, chain)],
+            context,
+            tokenizer,
+          );
           if (!span) {
             if (prefixLength > 0) {
               throw new InvalidArgumentError({
@@ -135,7 +167,8 @@ export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAw
         const { start, end } = span;
         // Null-stream view of the committed prefix: every token outside [start, end).
         const target: number[] = [];
-        for (let position = 0; position < prefixLength; position++) if (position < start || position >= end) target.push(committed[position]);
+        for (let position = 0; position < prefixLength; position++)
+          if (position < start || position >= end) target.push(committed[position]);
         const depth = new Int32Array(rows);
         const nearestKept = new Int32Array(rows); // nearest kept ancestor-or-self inside this call, -1 = none
         const kept = new Uint8Array(rows);
@@ -151,7 +184,12 @@ export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAw
         // Resynchronize the null stream with the target (after truncates, forks or uncommitted rows).
         const existing = nullStream.tokens;
         let common = 0;
-        while (common < existing.length && common < target.length && existing[common] === target[common]) common++;
+        while (
+          common < existing.length &&
+          common < target.length &&
+          existing[common] === target[common]
+        )
+          common++;
         // Re-feed the last null token to get the logits that follow it. With nothing before the context
         // there is no such token: z(y | x) is undefined for an empty x, and those rows keep the plain logits.
         if (needsEndOfPrefix && common === target.length && common > 0) common -= 1;
@@ -171,7 +209,10 @@ export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAw
         const nullInput =
           nullTokens.length === 0
             ? undefined
-            : { tokens: Int32Array.from(nullTokens), ...(parents ? { parents: Int32Array.from(nullParents) } : {}) };
+            : {
+                tokens: Int32Array.from(nullTokens),
+                ...(parents ? { parents: Int32Array.from(nullParents) } : {}),
+              };
         const [fullOutput, nullOutput] = await Promise.all([
           full.forward({ tokens: input.tokens, parents }, forwardOptions),
           nullInput ? nullStream.forward(nullInput, forwardOptions) : undefined,
@@ -193,7 +234,8 @@ export function contextAwareDecoding<TModel extends CausalLM>(options: ContextAw
         if (!last) return;
         const keep: number[] = [];
         for (let i = 0; i < last.catchUp; i++) keep.push(i);
-        for (let i = 0; i < rows.length; i++) if (last.nullRow[rows[i]] >= 0) keep.push(last.nullRow[rows[i]]);
+        for (let i = 0; i < rows.length; i++)
+          if (last.nullRow[rows[i]] >= 0) keep.push(last.nullRow[rows[i]]);
         if (keep.length > 0) nullStream.commit(keep);
         last = undefined;
       },

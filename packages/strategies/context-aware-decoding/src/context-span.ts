@@ -63,7 +63,11 @@ export function contextSpan(
 
 function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
   const first = needle[0];
-  outer: for (let at = haystack.indexOf(first); at >= 0 && at + needle.length <= haystack.length; at = haystack.indexOf(first, at + 1)) {
+  outer: for (
+    let at = haystack.indexOf(first);
+    at >= 0 && at + needle.length <= haystack.length;
+    at = haystack.indexOf(first, at + 1)
+  ) {
     for (let i = 1; i < needle.length; i++) if (haystack[at + i] !== needle[i]) continue outer;
     return at;
   }

@@ -13,10 +13,19 @@ describe('contrastiveDecoding: stories260K (expert) − llama2xs (amateur)', () 
     let changed = 0;
     for (const prompt of referencePrompts(expert)) {
       const maxTokens = Math.min(64, plain.info.contextLength - prompt.ids.length);
-      const greedy = await createDecoder({ model: expert }).generate({ tokens: prompt.ids }, { maxTokens });
-      const result = await createDecoder({ model: plain }).generate({ tokens: prompt.ids }, { maxTokens });
+      const greedy = await createDecoder({ model: expert }).generate(
+        { tokens: prompt.ids },
+        { maxTokens },
+      );
+      const result = await createDecoder({ model: plain }).generate(
+        { tokens: prompt.ids },
+        { maxTokens },
+      );
       expect(result.tokens, prompt.id).toEqual(greedy.tokens);
-      const contrasted = await createDecoder({ model: contrast }).generate({ tokens: prompt.ids }, { maxTokens });
+      const contrasted = await createDecoder({ model: contrast }).generate(
+        { tokens: prompt.ids },
+        { maxTokens },
+      );
       if (contrasted.tokens.join() !== greedy.tokens.join()) changed++;
     }
     expect(changed).toBeGreaterThan(0);

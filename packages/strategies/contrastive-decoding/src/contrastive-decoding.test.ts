@@ -1,4 +1,10 @@
-import { createDecoder, InvalidArgumentError, mockModel, VocabMismatchError, UnsupportedCapabilityError } from '@decodekit/core';
+import {
+  createDecoder,
+  InvalidArgumentError,
+  mockModel,
+  VocabMismatchError,
+  UnsupportedCapabilityError,
+} from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import { contrastiveDecoding } from './index.js';
@@ -23,7 +29,13 @@ describe('contrastiveDecoding', () => {
   it('divides the amateur logits by its temperature', async () => {
     const expert = mockModel({ vocabSize: 2, logits: () => [0.5, 0] });
     const amateur = mockModel({ vocabSize: 2, logits: () => [1, 0] });
-    const model = contrastiveDecoding({ expert, amateur, alpha: 0, beta: 1, amateurTemperature: 0.5 });
+    const model = contrastiveDecoding({
+      expert,
+      amateur,
+      alpha: 0,
+      beta: 1,
+      amateurTemperature: 0.5,
+    });
     const { logits } = await model.createSequence().forward({ tokens: Int32Array.of(0) });
     expect(logits[0]).toBeCloseTo(2 * 0.5 - 1 / 0.5, 5);
     expect(logits[1]).toBeCloseTo(0, 5);
@@ -33,15 +45,23 @@ describe('contrastiveDecoding', () => {
     for (const seed of [1, 2, 3]) {
       const expert = toyModel({ vocabSize: 12, seed, copyBias: 2 });
       const amateur = toyModel({ vocabSize: 12, seed: seed + 10, copyBias: 1 });
-      const greedy = await createDecoder({ model: expert }).generate({ tokens: [1, 2, 3] }, { maxTokens: 30, repetitionPenalty: 1.2 });
-      const contrast = await createDecoder({ model: contrastiveDecoding({ expert, amateur, beta: 0 }) }).generate({ tokens: [1, 2, 3] }, { maxTokens: 30, repetitionPenalty: 1.2 });
+      const greedy = await createDecoder({ model: expert }).generate(
+        { tokens: [1, 2, 3] },
+        { maxTokens: 30, repetitionPenalty: 1.2 },
+      );
+      const contrast = await createDecoder({
+        model: contrastiveDecoding({ expert, amateur, beta: 0 }),
+      }).generate({ tokens: [1, 2, 3] }, { maxTokens: 30, repetitionPenalty: 1.2 });
       expect(contrast.tokens).toEqual(greedy.tokens);
     }
     const expert = toyModel({ vocabSize: 12, seed: 4 });
     const amateur = toyModel({ vocabSize: 12, seed: 5 });
     const model = contrastiveDecoding({ expert, amateur });
     const sequence = model.createSequence();
-    await sequence.forward({ tokens: Int32Array.of(1, 2, 3, 4), parents: Int32Array.of(-1, 0, 0, 2) });
+    await sequence.forward({
+      tokens: Int32Array.of(1, 2, 3, 4),
+      parents: Int32Array.of(-1, 0, 0, 2),
+    });
     sequence.commit([0, 2, 3]);
     expect(sequence.tokens).toEqual([1, 3, 4]);
     const fork = sequence.fork();
@@ -58,19 +78,33 @@ describe('contrastiveDecoding', () => {
   });
 
   it('streams through the normal decoder', async () => {
-    const model = contrastiveDecoding({ expert: toyModel({ vocabSize: 12, seed: 1 }), amateur: toyModel({ vocabSize: 12, seed: 2 }) });
+    const model = contrastiveDecoding({
+      expert: toyModel({ vocabSize: 12, seed: 1 }),
+      amateur: toyModel({ vocabSize: 12, seed: 2 }),
+    });
     const events = [];
-    for await (const event of createDecoder({ model }).stream({ tokens: [1] }, { maxTokens: 5 })) events.push(event.type);
+    for await (const event of createDecoder({ model }).stream({ tokens: [1] }, { maxTokens: 5 }))
+      events.push(event.type);
     expect(events).toEqual(['token', 'token', 'token', 'token', 'token', 'done']);
   });
 
   it('validates options and models', async () => {
     const expert = toyModel({ vocabSize: 8 });
-    expect(() => contrastiveDecoding({ expert, amateur: toyModel({ vocabSize: 9 }) })).toThrow(VocabMismatchError);
-    expect(() => contrastiveDecoding({ expert, amateur: expert, alpha: 2 })).toThrow(InvalidArgumentError);
-    expect(() => contrastiveDecoding({ expert, amateur: expert, beta: -1 })).toThrow(InvalidArgumentError);
-    expect(() => contrastiveDecoding({ expert, amateur: expert, amateurTemperature: 0 })).toThrow(InvalidArgumentError);
+    expect(() => contrastiveDecoding({ expert, amateur: toyModel({ vocabSize: 9 }) })).toThrow(
+      VocabMismatchError,
+    );
+    expect(() => contrastiveDecoding({ expert, amateur: expert, alpha: 2 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => contrastiveDecoding({ expert, amateur: expert, beta: -1 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => contrastiveDecoding({ expert, amateur: expert, amateurTemperature: 0 })).toThrow(
+      InvalidArgumentError,
+    );
     const model = contrastiveDecoding({ expert, amateur: expert });
-    await expect(model.createSequence().forward({ tokens: Int32Array.of(1), hidden: true })).rejects.toThrow(UnsupportedCapabilityError);
+    await expect(
+      model.createSequence().forward({ tokens: Int32Array.of(1), hidden: true }),
+    ).rejects.toThrow(UnsupportedCapabilityError);
   });
 });

@@ -36,17 +36,32 @@ export interface ContrastiveDecodingOptions<TModel extends CausalLM> {
  * const model = contrastiveDecoding({ expert: await loadModel('karpathy/tinyllamas/stories260K'), amateur: await loadModel('llama2xs') });
  * const { text } = await createDecoder({ model }).generate('Once upon a time', { maxTokens: 64 });
  */
-export function contrastiveDecoding<TModel extends CausalLM>(options: ContrastiveDecodingOptions<TModel>): TModel {
+export function contrastiveDecoding<TModel extends CausalLM>(
+  options: ContrastiveDecodingOptions<TModel>,
+): TModel {
   const { expert, amateur } = options;
   const alpha = options.alpha ?? 0.1;
   const beta = options.beta ?? 0.5;
   const amateurTemperature = options.amateurTemperature ?? 1;
-  if (!expert || typeof expert.createSequence !== 'function') throw new InvalidArgumentError({ argument: 'expert', message: 'needs a CausalLM.' });
-  if (!amateur || typeof amateur.createSequence !== 'function') throw new InvalidArgumentError({ argument: 'amateur', message: 'needs a CausalLM.' });
-  if (!(alpha >= 0 && alpha <= 1)) throw new InvalidArgumentError({ argument: 'alpha', message: `must be in [0, 1], got ${alpha}.` });
-  if (!(Number.isFinite(beta) && beta >= 0)) throw new InvalidArgumentError({ argument: 'beta', message: `must be a finite number ≥ 0, got ${beta}.` });
+  if (!expert || typeof expert.createSequence !== 'function')
+    throw new InvalidArgumentError({ argument: 'expert', message: 'needs a CausalLM.' });
+  if (!amateur || typeof amateur.createSequence !== 'function')
+    throw new InvalidArgumentError({ argument: 'amateur', message: 'needs a CausalLM.' });
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new InvalidArgumentError({
+      argument: 'alpha',
+      message: `must be in [0, 1], got ${alpha}.`,
+    });
+  if (!(Number.isFinite(beta) && beta >= 0))
+    throw new InvalidArgumentError({
+      argument: 'beta',
+      message: `must be a finite number ≥ 0, got ${beta}.`,
+    });
   if (!(Number.isFinite(amateurTemperature) && amateurTemperature > 0)) {
-    throw new InvalidArgumentError({ argument: 'amateurTemperature', message: `must be > 0, got ${amateurTemperature}.` });
+    throw new InvalidArgumentError({
+      argument: 'amateurTemperature',
+      message: `must be > 0, got ${amateurTemperature}.`,
+    });
   }
   if (expert.info.vocabSize !== amateur.info.vocabSize) {
     throw new VocabMismatchError({
@@ -64,7 +79,8 @@ export function contrastiveDecoding<TModel extends CausalLM>(options: Contrastiv
     for (let row = 0; row < rows; row++) {
       const offset = row * vocab;
       let max = -Infinity;
-      for (let i = 0; i < vocab; i++) if (expertLogits[offset + i] > max) max = expertLogits[offset + i];
+      for (let i = 0; i < vocab; i++)
+        if (expertLogits[offset + i] > max) max = expertLogits[offset + i];
       // p_e(x) ≥ α · max p_e  ⇔  z_e(x) ≥ max z_e + log α (the softmax normalizer cancels).
       const cutoff = max + logThreshold;
       for (let i = 0; i < vocab; i++) {

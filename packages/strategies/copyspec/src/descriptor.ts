@@ -9,9 +9,26 @@ export const copyspecDescriptor: StrategyDescriptor = {
   returns: 'drafter',
   lossless: true,
   options: {
-    gamma: { type: 'integer', default: 3, min: 1, max: 64, help: 'Tokens of the suffix that must match (the paper’s γ).' },
-    numberCopy: { type: 'integer', default: 10, min: 1, max: 256, help: 'Tokens copied after a match.' },
-    prefer: { type: 'enum', values: ['earliest', 'latest'], default: 'earliest', help: 'Which match to copy from.' },
+    gamma: {
+      type: 'integer',
+      default: 3,
+      min: 1,
+      max: 64,
+      help: 'Tokens of the suffix that must match (the paper’s γ).',
+    },
+    numberCopy: {
+      type: 'integer',
+      default: 10,
+      min: 1,
+      max: 256,
+      help: 'Tokens copied after a match.',
+    },
+    prefer: {
+      type: 'enum',
+      values: ['earliest', 'latest'],
+      default: 'earliest',
+      help: 'Which match to copy from.',
+    },
   },
   create: options => ({
     drafter: copyspec({

@@ -10,8 +10,18 @@ export const diverseBeamSearchDescriptor: StrategyDescriptor = {
   lossless: false,
   options: {
     numBeams: { type: 'integer', default: 4, min: 1, max: 256, help: 'Beams over all groups.' },
-    numGroups: { type: 'integer', min: 1, max: 256, help: 'Beam groups (default numBeams: one beam per group); numBeams must be a multiple.' },
-    diversityPenalty: { type: 'number', default: 0.5, min: 0, help: 'Hamming diversity strength λ.' },
+    numGroups: {
+      type: 'integer',
+      min: 1,
+      max: 256,
+      help: 'Beam groups (default numBeams: one beam per group); numBeams must be a multiple.',
+    },
+    diversityPenalty: {
+      type: 'number',
+      default: 0.5,
+      min: 0,
+      help: 'Hamming diversity strength λ.',
+    },
     lengthPenalty: { type: 'number', default: 1, help: 'Exponent of the length normalization.' },
   },
   create: options => ({

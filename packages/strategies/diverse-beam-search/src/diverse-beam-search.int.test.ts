@@ -9,9 +9,21 @@ describe('diverseBeamSearch on stories260K', () => {
     for (const entry of readPromptFile('stories').slice(0, 5)) {
       const args = { model, prompt: entry.prompt, maxTokens: 48 };
       const plain = await beamSearch({ numBeams: 4, numReturnSequences: 4 }).generate(args);
-      const single = await diverseBeamSearch({ numBeams: 4, numGroups: 1, numReturnSequences: 4 }).generate(args);
-      expect(single.hypotheses.map(h => h.tokens), entry.id).toEqual(plain.hypotheses.map(h => h.tokens));
-      const diverse = await diverseBeamSearch({ numBeams: 4, numGroups: 4, diversityPenalty: 1, numReturnSequences: 4 }).generate(args);
+      const single = await diverseBeamSearch({
+        numBeams: 4,
+        numGroups: 1,
+        numReturnSequences: 4,
+      }).generate(args);
+      expect(
+        single.hypotheses.map(h => h.tokens),
+        entry.id,
+      ).toEqual(plain.hypotheses.map(h => h.tokens));
+      const diverse = await diverseBeamSearch({
+        numBeams: 4,
+        numGroups: 4,
+        diversityPenalty: 1,
+        numReturnSequences: 4,
+      }).generate(args);
       expect(new Set(diverse.hypotheses.map(h => h.tokens.join())).size).toBe(4);
     }
   }, 120_000);

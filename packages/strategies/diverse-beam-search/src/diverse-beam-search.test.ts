@@ -13,9 +13,18 @@ describe('diverseBeamSearch', () => {
     for (const seed of [1, 2, 3]) {
       const model = toyModel({ vocabSize: 12, seed, copyBias: 2, eosTokenIds: [3] });
       for (const prompt of [[0], [1, 2, 1, 2]]) {
-        const args = { model, prompt: { tokens: prompt }, maxTokens: 14, processors: [noRepeatNgram(3)] };
+        const args = {
+          model,
+          prompt: { tokens: prompt },
+          maxTokens: 14,
+          processors: [noRepeatNgram(3)],
+        };
         const plain = await beamSearch(options).generate(args);
-        const diverse = await diverseBeamSearch({ ...options, numGroups: 1, diversityPenalty: 3 }).generate({ ...args, processors: [noRepeatNgram(3)] });
+        const diverse = await diverseBeamSearch({
+          ...options,
+          numGroups: 1,
+          diversityPenalty: 3,
+        }).generate({ ...args, processors: [noRepeatNgram(3)] });
         expect(diverse.hypotheses).toEqual(plain.hypotheses);
       }
     }
@@ -24,24 +33,43 @@ describe('diverseBeamSearch', () => {
   it('λ = 0 with G = B gives B copies of greedy', async () => {
     const model = toyModel({ vocabSize: 10, seed: 6, copyBias: 2 });
     const greedy = await createDecoder({ model }).generate({ tokens: [1, 2] }, { maxTokens: 12 });
-    const { hypotheses } = await diverseBeamSearch({ numBeams: 3, numGroups: 3, diversityPenalty: 0, numReturnSequences: 3 }).generate({ model, prompt: { tokens: [1, 2] }, maxTokens: 12 });
+    const { hypotheses } = await diverseBeamSearch({
+      numBeams: 3,
+      numGroups: 3,
+      diversityPenalty: 0,
+      numReturnSequences: 3,
+    }).generate({ model, prompt: { tokens: [1, 2] }, maxTokens: 12 });
     expect(hypotheses.map(h => h.tokens)).toEqual([greedy.tokens, greedy.tokens, greedy.tokens]);
   });
 
-  it.each(['tree', 'per-beam'] as const)('a large λ keeps groups apart: no two groups share a token at any step (%s)', async forwardMode => {
-    const model = toyModel({ vocabSize: 10, seed: 8, copyBias: 2 });
-    const { hypotheses } = await diverseBeamSearch({ numBeams: 4, numGroups: 4, diversityPenalty: 100, numReturnSequences: 4, forwardMode }).generate({ model, prompt: { tokens: [3] }, maxTokens: 10 });
-    expect(hypotheses).toHaveLength(4);
-    for (let step = 0; step < 10; step++) {
-      expect(new Set(hypotheses.map(h => h.tokens[step])).size, `step ${step}`).toBe(4);
-    }
-  });
+  it.each(['tree', 'per-beam'] as const)(
+    'a large λ keeps groups apart: no two groups share a token at any step (%s)',
+    async forwardMode => {
+      const model = toyModel({ vocabSize: 10, seed: 8, copyBias: 2 });
+      const { hypotheses } = await diverseBeamSearch({
+        numBeams: 4,
+        numGroups: 4,
+        diversityPenalty: 100,
+        numReturnSequences: 4,
+        forwardMode,
+      }).generate({ model, prompt: { tokens: [3] }, maxTokens: 10 });
+      expect(hypotheses).toHaveLength(4);
+      for (let step = 0; step < 10; step++) {
+        expect(new Set(hypotheses.map(h => h.tokens[step])).size, `step ${step}`).toBe(4);
+      }
+    },
+  );
 
   it('Hamming penalty: the second group switches token exactly when λ exceeds the log-probability gap', async () => {
     // Fixed logits: token 1 beats token 2 by 0.1 nats; tokens 0 and 3 are far behind.
     const model = mockModel({ vocabSize: 4, logits: () => [-5, 2, 1.9, -5] });
     const run = (diversityPenalty: number) =>
-      diverseBeamSearch({ numBeams: 2, numGroups: 2, diversityPenalty, numReturnSequences: 2 }).generate({ model, prompt: { tokens: [0] }, maxTokens: 1 });
+      diverseBeamSearch({
+        numBeams: 2,
+        numGroups: 2,
+        diversityPenalty,
+        numReturnSequences: 2,
+      }).generate({ model, prompt: { tokens: [0] }, maxTokens: 1 });
     const small = await run(0.09);
     expect(small.hypotheses.map(h => h.tokens)).toEqual([[1], [1]]);
     const large = await run(0.11);

@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import { createBeamSearch, resolveBeamOptions, type BeamSearch, type BeamSearchOptions } from '@decodekit/strategy-beam-search';
+import {
+  createBeamSearch,
+  resolveBeamOptions,
+  type BeamSearch,
+  type BeamSearchOptions,
+} from '@decodekit/strategy-beam-search';
 
 /** Options of `diverseBeamSearch`: beam search's, plus groups and the diversity strength. */
 export interface DiverseBeamSearchOptions extends BeamSearchOptions {
@@ -34,8 +39,12 @@ export function diverseBeamSearch(options: DiverseBeamSearchOptions = {}): BeamS
   }
   const diversityPenalty = options.diversityPenalty ?? 0.5;
   if (!Number.isFinite(diversityPenalty) || diversityPenalty < 0) {
-    throw new InvalidArgumentError({ argument: 'diversityPenalty', message: `must be a finite number ≥ 0, got ${diversityPenalty}.` });
+    throw new InvalidArgumentError({
+      argument: 'diversityPenalty',
+      message: `must be a finite number ≥ 0, got ${diversityPenalty}.`,
+    });
   }
-  const name = numGroups === 1 ? 'beam-search' : `diverse-beam-search(G=${numGroups}, λ=${diversityPenalty})`;
+  const name =
+    numGroups === 1 ? 'beam-search' : `diverse-beam-search(G=${numGroups}, λ=${diversityPenalty})`;
   return createBeamSearch(name, resolved, numGroups, diversityPenalty);
 }

@@ -20,9 +20,15 @@ runStrategyConformance({
 runStrategyConformance({
   name: 'draft-model (sampled drafts, speculative sampling)',
   strategy: ({ model }) =>
-    speculative({ drafter: draftModel({ model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }), temperature: 0.9 }) }),
+    speculative({
+      drafter: draftModel({
+        model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }),
+        temperature: 0.9,
+      }),
+    }),
   skip: {
-    'o-greedy-real': 'sampled drafts only matter at T > 0; the greedy variant above covers the real model',
+    'o-greedy-real':
+      'sampled drafts only matter at T > 0; the greedy variant above covers the real model',
     'o-greedy-real-processors': 'as above',
   },
 });

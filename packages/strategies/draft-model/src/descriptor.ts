@@ -10,9 +10,25 @@ export const draftModelDescriptor: StrategyDescriptor = {
   lossless: true,
   secondModel: { required: true, role: 'draft model with the target’s tokenizer' },
   options: {
-    numAssistantTokens: { type: 'integer', default: 5, min: 1, max: 128, help: 'Draft tokens per step (adapted by the schedule).' },
-    schedule: { type: 'enum', values: ['heuristic', 'constant'], default: 'heuristic', help: 'Hugging Face’s draft-length schedule.' },
-    temperature: { type: 'number', default: 0, min: 0, help: 'Draft sampling temperature (0 = greedy drafts).' },
+    numAssistantTokens: {
+      type: 'integer',
+      default: 5,
+      min: 1,
+      max: 128,
+      help: 'Draft tokens per step (adapted by the schedule).',
+    },
+    schedule: {
+      type: 'enum',
+      values: ['heuristic', 'constant'],
+      default: 'heuristic',
+      help: 'Hugging Face’s draft-length schedule.',
+    },
+    temperature: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      help: 'Draft sampling temperature (0 = greedy drafts).',
+    },
   },
   create: (options, environment) => ({
     drafter: draftModel({

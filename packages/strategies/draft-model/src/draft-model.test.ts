@@ -331,9 +331,7 @@ describe('draftModel under sampling', () => {
     const logits = draftLogits([1, 2]);
     const weights = Array.from(logits, value => Math.exp(value / 0.5));
     const sum = weights.reduce((a, b) => a + b, 0);
-    weights.forEach((weight, token) =>
-      expect(qDistributions[token]).toBeCloseTo(weight / sum, 5),
-    );
+    weights.forEach((weight, token) => expect(qDistributions[token]).toBeCloseTo(weight / sum, 5));
   });
 
   it('keeps the target distribution with speculative sampling (seeded)', async () => {
@@ -392,16 +390,24 @@ describe('draftModel under sampling', () => {
 describe('draftModel with a draft context shorter than the prompt', () => {
   it('says so once, as a warning event, and still decodes exactly like autoregressive decoding', async () => {
     const target = markovModel({ vocabSize: 16, seed: 4 });
-    const draft = mockModel({ vocabSize: 16, contextLength: 8, logits: () => new Float32Array(16) });
+    const draft = mockModel({
+      vocabSize: 16,
+      contextLength: 8,
+      logits: () => new Float32Array(16),
+    });
     const prompt = { tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] };
     const events: DecodeEvent[] = [];
-    for await (const event of createDecoder({ model: target }).use(speculative({ drafter: draftModel({ model: draft }) })).stream(prompt, { maxTokens: 12 })) {
+    for await (const event of createDecoder({ model: target })
+      .use(speculative({ drafter: draftModel({ model: draft }) }))
+      .stream(prompt, { maxTokens: 12 })) {
       events.push(event);
     }
     const warnings = events.filter(event => event.type === 'warning');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ code: 'draft-context-exceeded' });
-    expect((warnings[0] as { message: string }).message).toMatch(/context of 8 tokens.*drafts nothing/);
+    expect((warnings[0] as { message: string }).message).toMatch(
+      /context of 8 tokens.*drafts nothing/,
+    );
     const plain = await createDecoder({ model: target }).generate(prompt, { maxTokens: 12 });
     const done = events.at(-1) as { type: 'done'; tokens: number[] };
     expect(done.tokens).toEqual(plain.tokens);
@@ -409,9 +415,15 @@ describe('draftModel with a draft context shorter than the prompt', () => {
 
   it('sends no warning while the draft model still fits', async () => {
     const target = markovModel({ vocabSize: 16, seed: 4 });
-    const draft = mockModel({ vocabSize: 16, contextLength: 64, logits: () => new Float32Array(16) });
+    const draft = mockModel({
+      vocabSize: 16,
+      contextLength: 64,
+      logits: () => new Float32Array(16),
+    });
     const types: string[] = [];
-    for await (const event of createDecoder({ model: target }).use(speculative({ drafter: draftModel({ model: draft }) })).stream({ tokens: [1, 2, 3] }, { maxTokens: 8 })) {
+    for await (const event of createDecoder({ model: target })
+      .use(speculative({ drafter: draftModel({ model: draft }) }))
+      .stream({ tokens: [1, 2, 3] }, { maxTokens: 8 })) {
       types.push(event.type);
     }
     expect(types).not.toContain('warning');

@@ -186,10 +186,7 @@ export function draftModel(options: DraftModelOptions): DraftModelDrafter {
     const step = new Int32Array(1);
     let drafted = 0;
     for (;;) {
-      const distribution = qDistributions?.subarray(
-        drafted * vocabSize,
-        (drafted + 1) * vocabSize,
-      );
+      const distribution = qDistributions?.subarray(drafted * vocabSize, (drafted + 1) * vocabSize);
       const token = pick(logits, distribution);
       tokens[drafted] = token;
       if (q && distribution) q[drafted] = distribution[token];

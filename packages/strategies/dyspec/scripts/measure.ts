@@ -22,12 +22,15 @@ const draft = await loadModel('llama2xs');
 const self = await loadModel('karpathy/tinyllamas/stories260K');
 for (const temperature of [0, 0.8]) {
   const configs: Record<string, () => Strategy> = {
-    'sps (draft-model, llama2xs)': () => speculative({ drafter: draftModel({ model: draft, temperature }) }),
+    'sps (draft-model, llama2xs)': () =>
+      speculative({ drafter: draftModel({ model: draft, temperature }) }),
     'dyspec Alg.1 budget 8 (llama2xs)': () => dyspec({ model: draft, budget: 8 }),
     'dyspec Alg.1 budget 16 (llama2xs)': () => dyspec({ model: draft, budget: 16 }),
     'dyspec Alg.1 budget 32 (llama2xs)': () => dyspec({ model: draft, budget: 32 }),
-    'dyspec Alg.2 t=1/32 budget 32 (llama2xs)': () => dyspec({ model: draft, variant: 'threshold', budget: 32 }),
-    'dyspec Alg.1 budget 16 (stories260K skip 3)': () => dyspec({ model: self, budget: 16, skipLayers: [3] }),
+    'dyspec Alg.2 t=1/32 budget 32 (llama2xs)': () =>
+      dyspec({ model: draft, variant: 'threshold', budget: 32 }),
+    'dyspec Alg.1 budget 16 (stories260K skip 3)': () =>
+      dyspec({ model: self, budget: 16, skipLayers: [3] }),
   };
   // AR runs beside them (measureStrategies' baseline); one instance per configuration for the whole run.
   await measureStrategies({

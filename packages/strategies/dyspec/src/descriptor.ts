@@ -10,9 +10,19 @@ export const dyspecDescriptor: StrategyDescriptor = {
   lossless: true,
   secondModel: { required: true, role: 'draft model with the target’s tokenizer' },
   options: {
-    variant: { type: 'enum', values: ['greedy', 'threshold'], default: 'greedy', help: 'Heap expansion (Alg. 1) or layer-wise threshold (Alg. 2).' },
+    variant: {
+      type: 'enum',
+      values: ['greedy', 'threshold'],
+      default: 'greedy',
+      help: 'Heap expansion (Alg. 1) or layer-wise threshold (Alg. 2).',
+    },
     budget: { type: 'integer', default: 32, min: 1, max: 1024, help: 'Draft tree nodes.' },
-    threshold: { type: 'number', min: 0, max: 1, help: 'Alg. 2’s expansion threshold (default 1 / budget).' },
+    threshold: {
+      type: 'number',
+      min: 0,
+      max: 1,
+      help: 'Alg. 2’s expansion threshold (default 1 / budget).',
+    },
     maxDepth: { type: 'integer', default: 16, min: 1, max: 256, help: 'Deepest draft level.' },
     temperature: { type: 'number', min: 0, help: 'Draft temperature (default: the decoder’s).' },
   },

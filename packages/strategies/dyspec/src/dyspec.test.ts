@@ -18,7 +18,12 @@ const context = (maxNodes: number, greedy = false): DraftContext => ({
 
 async function grow(options: Omit<DyspecOptions, 'model'>, maxNodes = 64, greedy = false) {
   const drafter = dyspecDrafter({ model: draft(), ...options });
-  await drafter.begin?.({ tokens: [1, 2, 3], model: target(), random: seededRandom(11), temperature: greedy ? 0 : 1 });
+  await drafter.begin?.({
+    tokens: [1, 2, 3],
+    model: target(),
+    random: seededRandom(11),
+    temperature: greedy ? 0 : 1,
+  });
   const tree = (await drafter.propose(context(maxNodes, greedy))) as DraftTree;
   const forwards = drafter.draftForwards;
   const pops = [...drafter.lastPopValues];
@@ -27,18 +32,21 @@ async function grow(options: Omit<DyspecOptions, 'model'>, maxNodes = 64, greedy
 }
 
 describe('dyspec', () => {
-  it.each([1, 7, 16, 40])('Alg. 1 grows a tree of exactly the budget (%i nodes), distinct siblings', async budget => {
-    const { tree } = await grow({ budget });
-    expect(tree.tokens.length).toBe(budget);
-    const siblings = new Set<string>();
-    tree.tokens.forEach((token, row) => {
-      expect(tree.parents[row]).toBeLessThan(row);
-      const key = `${tree.parents[row]}:${token}`;
-      expect(siblings.has(key)).toBe(false);
-      siblings.add(key);
-      expect(tree.q?.[row]).toBeCloseTo(tree.qDistributions?.[row * 16 + token] ?? Number.NaN, 6);
-    });
-  });
+  it.each([1, 7, 16, 40])(
+    'Alg. 1 grows a tree of exactly the budget (%i nodes), distinct siblings',
+    async budget => {
+      const { tree } = await grow({ budget });
+      expect(tree.tokens.length).toBe(budget);
+      const siblings = new Set<string>();
+      tree.tokens.forEach((token, row) => {
+        expect(tree.parents[row]).toBeLessThan(row);
+        const key = `${tree.parents[row]}:${token}`;
+        expect(siblings.has(key)).toBe(false);
+        siblings.add(key);
+        expect(tree.q?.[row]).toBeCloseTo(tree.qDistributions?.[row * 16 + token] ?? Number.NaN, 6);
+      });
+    },
+  );
 
   it('heap pops are non-increasing in value, starting at 1', async () => {
     const { pops } = await grow({ budget: 40 });
@@ -65,7 +73,10 @@ describe('dyspec', () => {
 
   it('greedy decoding: identical to autoregressive greedy for both algorithms', async () => {
     for (const variant of ['greedy', 'threshold'] as const) {
-      const reference = await createDecoder({ model: target() }).generate({ tokens: [5, 4, 5] }, { maxTokens: 40, temperature: 0 });
+      const reference = await createDecoder({ model: target() }).generate(
+        { tokens: [5, 4, 5] },
+        { maxTokens: 40, temperature: 0 },
+      );
       const result = await createDecoder({ model: target() })
         .use(dyspec({ model: draft(), variant, budget: 16 }))
         .generate({ tokens: [5, 4, 5] }, { maxTokens: 40, temperature: 0 });

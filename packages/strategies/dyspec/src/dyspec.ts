@@ -8,7 +8,14 @@ import {
   speculative,
   invariant,
 } from '@decodekit/core';
-import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy } from '@decodekit/core';
+import type {
+  CausalLM,
+  DraftContext,
+  DraftTree,
+  Drafter,
+  RandomSource,
+  Strategy,
+} from '@decodekit/core';
 import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
 
 /** Options of `dyspecDrafter()` and `dyspec()`. */
@@ -69,7 +76,15 @@ interface Candidate {
  * At decoder temperature 0 the draws are the argmax of R (a deterministic tree; greedy match verifies).
  */
 export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
-  const { model, budget = 32, variant = 'greedy', maxDepth = 16, temperature, skipLayers, seed = 0 } = options ?? ({} as DyspecOptions);
+  const {
+    model,
+    budget = 32,
+    variant = 'greedy',
+    maxDepth = 16,
+    temperature,
+    skipLayers,
+    seed = 0,
+  } = options ?? ({} as DyspecOptions);
   validate(options);
   const threshold = options.threshold ?? 1 / budget;
   const session = new DraftSession(model, skipLayers);
@@ -82,10 +97,19 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
     const deterministic = context.greedy && temperature === undefined;
-    const draw = (residual: Float32Array) => (deterministic ? argmax(residual) : sampleFromProbabilities(residual, random));
-    const bounds = { contextLength: context.tokens.length, draftContext: model.info.contextLength, targetContext };
+    const draw = (residual: Float32Array) =>
+      deterministic ? argmax(residual) : sampleFromProbabilities(residual, random);
+    const bounds = {
+      contextLength: context.tokens.length,
+      draftContext: model.info.contextLength,
+      targetContext,
+    };
     // Size and depth are fixed before drawing; the draft model's forwards hold fewer than `size` rows.
-    const size = Math.min(budget, context.maxNodes, fitDepth(budget, rows => rows, bounds));
+    const size = Math.min(
+      budget,
+      context.maxNodes,
+      fitDepth(budget, rows => rows, bounds),
+    );
     const depthLimit = Math.min(maxDepth, context.remaining);
     if (size < 1 || depthLimit < 1) return undefined;
 
@@ -93,14 +117,32 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     const parents: number[] = [];
     const depths: number[] = [];
     const qAt = new Map<number, Float32Array>();
-    qAt.set(-1, draftDistribution(await session.contextLogits(context.tokens, context.signal), draftTemperature, new Float32Array(vocab)));
+    qAt.set(
+      -1,
+      draftDistribution(
+        await session.contextLogits(context.tokens, context.signal),
+        draftTemperature,
+        new Float32Array(vocab),
+      ),
+    );
     const pending = new Set<number>();
     /** Computes q at every pending node with one tree forward over the draft so far. */
     const resolve = async () => {
       if (pending.size === 0) return;
-      const logits = await session.treeLogits(Int32Array.from(tokens), Int32Array.from(parents), context.signal);
+      const logits = await session.treeLogits(
+        Int32Array.from(tokens),
+        Int32Array.from(parents),
+        context.signal,
+      );
       for (const row of pending) {
-        qAt.set(row, draftDistribution(logits.subarray(row * vocab, (row + 1) * vocab), draftTemperature, new Float32Array(vocab)));
+        qAt.set(
+          row,
+          draftDistribution(
+            logits.subarray(row * vocab, (row + 1) * vocab),
+            draftTemperature,
+            new Float32Array(vocab),
+          ),
+        );
       }
       pending.clear();
     };
@@ -133,14 +175,22 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
         residual[y] = 0;
         const left = normalize(residual);
         const siblingValue = candidate.value * (1 - probability);
-        if (left > 0 && siblingValue > 0) heap.push({ ...candidate, value: siblingValue, residual });
+        if (left > 0 && siblingValue > 0)
+          heap.push({ ...candidate, value: siblingValue, residual });
         if (expandable(row)) {
           pending.add(row);
-          heap.push({ parent: row, depth: candidate.depth + 1, value: candidate.value * probability, residual: undefined });
+          heap.push({
+            parent: row,
+            depth: candidate.depth + 1,
+            value: candidate.value * probability,
+            residual: undefined,
+          });
         }
       }
     } else {
-      let layer: { row: number; depth: number; value: number }[] = [{ row: -1, depth: 0, value: 1 }];
+      let layer: { row: number; depth: number; value: number }[] = [
+        { row: -1, depth: 0, value: 1 },
+      ];
       while (layer.length > 0 && tokens.length < size) {
         await resolve();
         const next: typeof layer = [];
@@ -166,7 +216,8 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     }
     if (tokens.length === 0) return undefined;
     const qDistributions = new Float32Array(tokens.length * vocab);
-    for (let row = 0; row < tokens.length; row++) qDistributions.set(distributionAt(qAt, parents[row]), row * vocab);
+    for (let row = 0; row < tokens.length; row++)
+      qDistributions.set(distributionAt(qAt, parents[row]), row * vocab);
     return {
       tokens: Int32Array.from(tokens),
       parents: Int32Array.from(parents),
@@ -273,9 +324,21 @@ class MaxHeap<T> {
 }
 
 function validate(options: DyspecOptions): void {
-  const { model, budget = 32, variant = 'greedy', threshold, maxDepth = 16, temperature, skipLayers, seed = 0 } = options ?? ({} as DyspecOptions);
+  const {
+    model,
+    budget = 32,
+    variant = 'greedy',
+    threshold,
+    maxDepth = 16,
+    temperature,
+    skipLayers,
+    seed = 0,
+  } = options ?? ({} as DyspecOptions);
   if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({ argument: 'model', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a draft CausalLM (e.g. from loadModel()).',
+    });
   }
   if (!model.capabilities.tree) {
     throw new UnsupportedCapabilityError({
@@ -284,24 +347,57 @@ function validate(options: DyspecOptions): void {
       hint: 'DySpec runs the draft model on its growing draft tree.',
     });
   }
-  if (!Number.isInteger(budget) || budget < 1) throw new InvalidArgumentError({ argument: 'budget', message: `must be a positive integer, got ${budget}.` });
+  if (!Number.isInteger(budget) || budget < 1)
+    throw new InvalidArgumentError({
+      argument: 'budget',
+      message: `must be a positive integer, got ${budget}.`,
+    });
   if (variant !== 'greedy' && variant !== 'threshold') {
-    throw new InvalidArgumentError({ argument: 'variant', message: `must be 'greedy' (Alg. 1) or 'threshold' (Alg. 2), got ${String(variant)}.` });
+    throw new InvalidArgumentError({
+      argument: 'variant',
+      message: `must be 'greedy' (Alg. 1) or 'threshold' (Alg. 2), got ${String(variant)}.`,
+    });
   }
   if (threshold !== undefined && !(threshold > 0 && threshold < 1)) {
-    throw new InvalidArgumentError({ argument: 'threshold', message: `must be in (0, 1), got ${threshold}.` });
+    throw new InvalidArgumentError({
+      argument: 'threshold',
+      message: `must be in (0, 1), got ${threshold}.`,
+    });
   }
-  if (!Number.isInteger(maxDepth) || maxDepth < 1) throw new InvalidArgumentError({ argument: 'maxDepth', message: `must be a positive integer, got ${maxDepth}.` });
+  if (!Number.isInteger(maxDepth) || maxDepth < 1)
+    throw new InvalidArgumentError({
+      argument: 'maxDepth',
+      message: `must be a positive integer, got ${maxDepth}.`,
+    });
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be ≥ 0, got ${String(temperature)}.`,
+    });
   }
-  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+  if (!Number.isSafeInteger(seed))
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be a safe integer, got ${String(seed)}.`,
+    });
   if (skipLayers !== undefined) {
-    if (!Array.isArray(skipLayers) || skipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers)) {
-      throw new InvalidArgumentError({ argument: 'skipLayers', message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.` });
+    if (
+      !Array.isArray(skipLayers) ||
+      skipLayers.some(
+        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
+      )
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'skipLayers',
+        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
+      });
     }
     if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({ capability: 'layerSkip', backendId: model.capabilities.backendId, hint: 'skipLayers needs a model built with per-layer skip switches.' });
+      throw new UnsupportedCapabilityError({
+        capability: 'layerSkip',
+        backendId: model.capabilities.backendId,
+        hint: 'skipLayers needs a model built with per-layer skip switches.',
+      });
     }
   }
 }

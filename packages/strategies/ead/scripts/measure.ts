@@ -19,9 +19,18 @@ const stories = fileURLToPath(new URL('../../../../bench/stories.jsonl', import.
 const large = await loadModel('karpathy/tinyllamas/stories260K');
 const small = await loadModel('llama2xs');
 const strategies = Object.fromEntries(
-  [-Infinity, 0.5, 1, 1.5, 2, 2.5, 3, Infinity].map(threshold => [`ead τ=${threshold}`, entropyAdaptiveDecoding({ small, threshold })]),
+  [-Infinity, 0.5, 1, 1.5, 2, 2.5, 3, Infinity].map(threshold => [
+    `ead τ=${threshold}`,
+    entropyAdaptiveDecoding({ small, threshold }),
+  ]),
 );
-await measureStrategies({ model: large, strategies, promptFiles: [stories], temperatures: [0], repeats });
+await measureStrategies({
+  model: large,
+  strategies,
+  promptFiles: [stories],
+  temperatures: [0],
+  repeats,
+});
 for (const [name, strategy] of Object.entries(strategies)) {
   const totals = strategy.totals;
   const share = (100 * totals.largeTokens) / (totals.largeTokens + totals.smallTokens);

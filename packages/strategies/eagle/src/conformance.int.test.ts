@@ -5,8 +5,13 @@ import { eagle, parseEagleWeights, randomEagleWeights } from './index.js';
 
 // Trained on stories260K by `decodekit train eagle` (see the README); random drafters on the toy models,
 // whose features are read back through a random LM head: exactness must not depend on draft quality.
-const trained = parseEagleWeights(readFileSync(new URL('../weights/stories260K/weights.json', import.meta.url), 'utf8'));
-const toyHeads = new Map<number, { weights: ReturnType<typeof randomEagleWeights>; lmHead: Float32Array }>();
+const trained = parseEagleWeights(
+  readFileSync(new URL('../weights/stories260K/weights.json', import.meta.url), 'utf8'),
+);
+const toyHeads = new Map<
+  number,
+  { weights: ReturnType<typeof randomEagleWeights>; lmHead: Float32Array }
+>();
 function toyDrafter(vocabSize: number) {
   let entry = toyHeads.get(vocabSize);
   if (!entry) {
@@ -26,5 +31,7 @@ runStrategyConformance({
   promptStride: 2,
   name: 'eagle',
   strategy: ({ model, kind }) =>
-    speculative({ drafter: kind === 'toy' ? toyDrafter(model.info.vocabSize) : eagle({ weights: trained }) }),
+    speculative({
+      drafter: kind === 'toy' ? toyDrafter(model.info.vocabSize) : eagle({ weights: trained }),
+    }),
 });

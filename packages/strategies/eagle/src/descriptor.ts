@@ -9,18 +9,31 @@ const DEFAULT_WEIGHTS = new URL('../weights/stories260K/weights.json', import.me
 export const eagleDescriptor: StrategyDescriptor = {
   id: 'eagle',
   packageName: '@decodekit/strategy-eagle',
-  description: 'EAGLE-2: a trained feature-level drafter with a dynamic draft tree (weights=FILE; default: the committed stories260K drafter; lossless)',
+  description:
+    'EAGLE-2: a trained feature-level drafter with a dynamic draft tree (weights=FILE; default: the committed stories260K drafter; lossless)',
   returns: 'drafter',
   lossless: true,
   options: {
-    weights: { type: 'string', help: 'A drafter from `decodekit train eagle` (default: the committed stories260K drafter).' },
+    weights: {
+      type: 'string',
+      help: 'A drafter from `decodekit train eagle` (default: the committed stories260K drafter).',
+    },
     depth: { type: 'integer', default: 6, min: 1, max: 64, help: 'Draft tree depth.' },
     topK: { type: 'integer', default: 4, min: 1, max: 64, help: 'Children expanded per node.' },
-    totalTokens: { type: 'integer', default: 24, min: 1, max: 1024, help: 'Draft nodes kept after reranking (EAGLE-2).' },
+    totalTokens: {
+      type: 'integer',
+      default: 24,
+      min: 1,
+      max: 1024,
+      help: 'Draft nodes kept after reranking (EAGLE-2).',
+    },
   },
   async create(options, environment) {
     const file = typeof options.weights === 'string' ? options.weights : DEFAULT_WEIGHTS;
-    const weights = parseEagleWeights(new TextDecoder().decode(await readOptionFile(environment, 'eagle', file)), file);
+    const weights = parseEagleWeights(
+      new TextDecoder().decode(await readOptionFile(environment, 'eagle', file)),
+      file,
+    );
     return {
       drafter: eagle({
         weights,

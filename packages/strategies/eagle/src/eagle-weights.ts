@@ -32,7 +32,10 @@ export interface EagleWeights {
 
 const FORMAT = 'decodekit-eagle/1';
 
-const encodeLinear = (layer: EagleLinear) => ({ weight: encodeFloats(layer.weight), bias: encodeFloats(layer.bias) });
+const encodeLinear = (layer: EagleLinear) => ({
+  weight: encodeFloats(layer.weight),
+  bias: encodeFloats(layer.bias),
+});
 const decodeLinear = (layer: { weight: string; bias: string } | undefined): EagleLinear => ({
   weight: decodeFloats(layer?.weight ?? ''),
   bias: decodeFloats(layer?.bias ?? ''),
@@ -43,23 +46,42 @@ export function serializeEagleWeights(weights: EagleWeights): string {
   checkEagleWeights(weights);
   const { model, vocabSize, hiddenSize, innerSize, training } = weights;
   return `${JSON.stringify(
-    { format: FORMAT, model, vocabSize, hiddenSize, innerSize, training, fc: encodeLinear(weights.fc), up: encodeLinear(weights.up), down: encodeLinear(weights.down) },
+    {
+      format: FORMAT,
+      model,
+      vocabSize,
+      hiddenSize,
+      innerSize,
+      training,
+      fc: encodeLinear(weights.fc),
+      up: encodeLinear(weights.up),
+      down: encodeLinear(weights.down),
+    },
     null,
     1,
   )}\n`;
 }
 
 /** Parses what `serializeEagleWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
-export function parseEagleWeights(json: string | Record<string, unknown>, source = 'EAGLE weights'): EagleWeights {
+export function parseEagleWeights(
+  json: string | Record<string, unknown>,
+  source = 'EAGLE weights',
+): EagleWeights {
   // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
   let data: Record<string, any>;
   try {
     data = typeof json === 'string' ? JSON.parse(json) : json;
   } catch (error) {
-    throw new ModelFormatError({ path: source, message: `not JSON (${(error as Error).message}); write them with \`decodekit train eagle\`.` });
+    throw new ModelFormatError({
+      path: source,
+      message: `not JSON (${(error as Error).message}); write them with \`decodekit train eagle\`.`,
+    });
   }
   if (data?.format !== FORMAT) {
-    throw new ModelFormatError({ path: source, message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train eagle\`.` });
+    throw new ModelFormatError({
+      path: source,
+      message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train eagle\`.`,
+    });
   }
   const weights: EagleWeights = {
     model: String(data.model),
@@ -82,7 +104,8 @@ export function checkEagleWeights(weights: EagleWeights): void {
     throw new InvalidArgumentError({ argument: 'weights', message });
   };
   for (const [name, value] of Object.entries({ vocabSize, hiddenSize, innerSize })) {
-    if (!Number.isInteger(value) || value < 1) fail(`${name} must be a positive integer, got ${value}.`);
+    if (!Number.isInteger(value) || value < 1)
+      fail(`${name} must be a positive integer, got ${value}.`);
   }
   const layers: [string, EagleLinear, number, number][] = [
     ['fc', weights.fc, hiddenSize, 2 * hiddenSize],
@@ -90,7 +113,8 @@ export function checkEagleWeights(weights: EagleWeights): void {
     ['down', weights.down, hiddenSize, innerSize],
   ];
   for (const [name, layer, rows, cols] of layers) {
-    if (layer?.weight?.length !== rows * cols || layer.bias?.length !== rows) fail(`${name} must be ${rows}×${cols} with ${rows} biases.`);
+    if (layer?.weight?.length !== rows * cols || layer.bias?.length !== rows)
+      fail(`${name} must be ${rows}×${cols} with ${rows} biases.`);
   }
 }
 

@@ -1,4 +1,10 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree, invariant } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type Drafter,
+  type DraftTree,
+  invariant,
+} from '@decodekit/core';
 import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkEagleWeights, type EagleWeights } from './eagle-weights.js';
 
@@ -32,7 +38,11 @@ interface Node {
 const pseudoInverses = new WeakMap<Float32Array, HiddenFromLogits>();
 
 const positiveInteger = (argument: string, value: number) => {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError({ argument, message: `must be a positive integer, got ${value}.` });
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidArgumentError({
+      argument,
+      message: `must be a positive integer, got ${value}.`,
+    });
 };
 
 /**
@@ -51,8 +61,18 @@ const positiveInteger = (argument: string, value: number) => {
  * f_t is read back from the verification logits through the LM head's pseudo-inverse (`HiddenFromLogits`:
  * the engine hands drafters logits, not hidden states); the first step of a generation drafts nothing.
  */
-export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }: EagleOptions): Drafter {
-  if (!weights) throw new InvalidArgumentError({ argument: 'weights', message: 'eagle() needs a trained drafter: parseEagleWeights(file contents).' });
+export function eagle({
+  weights,
+  lmHead,
+  depth = 6,
+  topK = 4,
+  totalTokens = 24,
+}: EagleOptions): Drafter {
+  if (!weights)
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      message: 'eagle() needs a trained drafter: parseEagleWeights(file contents).',
+    });
   checkEagleWeights(weights);
   positiveInteger('depth', depth);
   positiveInteger('topK', topK);
@@ -66,7 +86,10 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
   let table: Float32Array | undefined;
   /** The target's embedding table, read in `begin`. */
   const embeddings = (): Float32Array => {
-    invariant(table !== undefined, 'the drafter reads the embedding table in begin() before it drafts');
+    invariant(
+      table !== undefined,
+      'the drafter reads the embedding table in begin() before it drafts',
+    );
     return table;
   };
   let recovery: HiddenFromLogits | undefined;
@@ -76,7 +99,14 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
   const step = (feature: Float32Array, token: number): Float32Array => {
     input.set(embeddings().subarray(token * hiddenSize, (token + 1) * hiddenSize), 0);
     input.set(feature, hiddenSize);
-    const z = matVec(fc.weight, hiddenSize, 2 * hiddenSize, input, new Float32Array(hiddenSize), fc.bias);
+    const z = matVec(
+      fc.weight,
+      hiddenSize,
+      2 * hiddenSize,
+      input,
+      new Float32Array(hiddenSize),
+      fc.bias,
+    );
     siluInPlace(matVec(up.weight, innerSize, hiddenSize, z, inner, up.bias));
     matVec(down.weight, hiddenSize, innerSize, inner, residual, down.bias);
     for (let i = 0; i < hiddenSize; i++) z[i] += residual[i];
@@ -92,7 +122,10 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
     for (let i = 0; i < vocabSize; i++) total += Math.exp(logits[i] - max);
     const logNormalizer = max + Math.log(total);
     if (!Number.isFinite(logNormalizer)) return []; // a diverged feature drafts nothing
-    return topIndices(logits, topK).map(token => ({ token, logProbability: logits[token] - logNormalizer }));
+    return topIndices(logits, topK).map(token => ({
+      token,
+      logProbability: logits[token] - logNormalizer,
+    }));
   };
 
   return {
@@ -114,7 +147,8 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
         });
       }
       recovery = pseudoInverses.get(table);
-      if (!recovery) pseudoInverses.set(table, (recovery = new HiddenFromLogits(table, vocabSize, hiddenSize)));
+      if (!recovery)
+        pseudoInverses.set(table, (recovery = new HiddenFromLogits(table, vocabSize, hiddenSize)));
       state = undefined;
     },
     propose(context) {
@@ -139,7 +173,13 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
           const feature = step(parent.feature, parent.token);
           for (const { token, logProbability } of children(feature)) {
             layer.push(nodes.length);
-            nodes.push({ token, parent: index, depth: level, score: parent.score + logProbability, feature });
+            nodes.push({
+              token,
+              parent: index,
+              depth: level,
+              score: parent.score + logProbability,
+              feature,
+            });
           }
         }
       }
@@ -163,7 +203,10 @@ export function eagle({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
     observe({ tokens, acceptedRows, emitted, logits: forwardLogits, vocabSize: rowSize }) {
       if (!recovery) return;
       const row = acceptedRows.length > 0 ? acceptedRows[acceptedRows.length - 1] + 1 : 0;
-      state = { hidden: recovery.recover(forwardLogits.subarray(row * rowSize, (row + 1) * rowSize)), length: tokens.length + emitted.length };
+      state = {
+        hidden: recovery.recover(forwardLogits.subarray(row * rowSize, (row + 1) * rowSize)),
+        length: tokens.length + emitted.length,
+      };
     },
     end() {
       state = undefined;

@@ -22,18 +22,31 @@ const stories = fileURLToPath(new URL('../../../../bench/stories.jsonl', import.
 const mirror = process.env.DECODEKIT_MODELS ?? '../shared/models';
 
 const target = await loadModel('karpathy/tinyllamas/stories260K');
-const draft = readLlama2cCheckpoint(new Uint8Array(readFileSync(join(mirror, 'llama2xs/model.bin'))));
+const draft = readLlama2cCheckpoint(
+  new Uint8Array(readFileSync(join(mirror, 'llama2xs/model.bin'))),
+);
 for (const temperature of [0, 0.8]) {
-  const drafters = Object.fromEntries([1, 2, 3, 5].map(groupSize => [`easyspec group ${groupSize}`, easySpec({ ...draft, groupSize, draftLength: 4, temperature })]));
+  const drafters = Object.fromEntries(
+    [1, 2, 3, 5].map(groupSize => [
+      `easyspec group ${groupSize}`,
+      easySpec({ ...draft, groupSize, draftLength: 4, temperature }),
+    ]),
+  );
   await measureStrategies({
     model: target,
-    strategies: Object.fromEntries(Object.entries(drafters).map(([name, drafter]) => [name, speculative({ drafter, adaptive: false })])),
+    strategies: Object.fromEntries(
+      Object.entries(drafters).map(([name, drafter]) => [
+        name,
+        speculative({ drafter, adaptive: false }),
+      ]),
+    ),
     promptFiles: [stories],
     temperatures: [temperature],
     repeats,
   });
   for (const [name, drafter] of Object.entries(drafters)) {
-    const share = (100 * drafter.fuzzyPositions) / (drafter.fuzzyPositions + drafter.exactPositions);
+    const share =
+      (100 * drafter.fuzzyPositions) / (drafter.fuzzyPositions + drafter.exactPositions);
     console.log(`T=${temperature} ${name}: fuzzy share of draft positions ${share.toFixed(1)}%`);
   }
 }

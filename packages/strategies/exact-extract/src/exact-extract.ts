@@ -1,5 +1,10 @@
 import { InvalidArgumentError, type Strategy, type Tokenizer } from '@decodekit/core';
-import { resolveSpanOptions, scoreSequenceSpans, type ScoredSpan, type ScoreSpansOptions } from './score-spans.js';
+import {
+  resolveSpanOptions,
+  scoreSequenceSpans,
+  type ScoredSpan,
+  type ScoreSpansOptions,
+} from './score-spans.js';
 
 /** Options of `exactExtract()`. */
 export interface ExactExtractOptions extends Omit<ScoreSpansOptions, 'passage' | 'signal'> {
@@ -24,7 +29,11 @@ export function exactExtract(options: ExactExtractOptions): Strategy {
   const { tokenizer, onSpans, ...rest } = options;
   let passage: readonly number[];
   if (typeof options.passage === 'string') {
-    if (!tokenizer) throw new InvalidArgumentError({ argument: 'tokenizer', message: 'a text passage needs { tokenizer } (or pass token ids).' });
+    if (!tokenizer)
+      throw new InvalidArgumentError({
+        argument: 'tokenizer',
+        message: 'a text passage needs { tokenizer } (or pass token ids).',
+      });
     passage = tokenizer.encode(options.passage, { addSpecialTokens: false });
   } else passage = options.passage;
   return {

@@ -39,24 +39,52 @@ export interface ResolvedSpanOptions {
 }
 
 /** Validates span options against a model. */
-export function resolveSpanOptions(model: CausalLM, options: ScoreSpansOptions): ResolvedSpanOptions {
+export function resolveSpanOptions(
+  model: CausalLM,
+  options: ScoreSpansOptions,
+): ResolvedSpanOptions {
   const { passage, maxSpanLength = 16, lengthNormalized = false, maxRows = 64 } = options;
   const terminators = options.terminatorTokenIds ?? model.info.eosTokenIds;
   const vocab = model.info.vocabSize;
-  if (!Array.isArray(passage) || passage.length === 0 || !passage.every(id => Number.isInteger(id) && id >= 0 && id < vocab)) {
-    throw new InvalidArgumentError({ argument: 'passage', message: `must be a non-empty array of token ids in [0, ${vocab}).` });
+  if (
+    !Array.isArray(passage) ||
+    passage.length === 0 ||
+    !passage.every(id => Number.isInteger(id) && id >= 0 && id < vocab)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'passage',
+      message: `must be a non-empty array of token ids in [0, ${vocab}).`,
+    });
   }
   if (!Number.isInteger(maxSpanLength) || maxSpanLength < 1) {
-    throw new InvalidArgumentError({ argument: 'maxSpanLength', message: `must be a positive integer, got ${maxSpanLength}.` });
+    throw new InvalidArgumentError({
+      argument: 'maxSpanLength',
+      message: `must be a positive integer, got ${maxSpanLength}.`,
+    });
   }
-  if (terminators.length === 0 || !terminators.every(id => Number.isInteger(id) && id >= 0 && id < vocab)) {
-    throw new InvalidArgumentError({ argument: 'terminatorTokenIds', message: 'the model has no EOS id: pass terminatorTokenIds (e.g. the newline token).' });
+  if (
+    terminators.length === 0 ||
+    !terminators.every(id => Number.isInteger(id) && id >= 0 && id < vocab)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'terminatorTokenIds',
+      message: 'the model has no EOS id: pass terminatorTokenIds (e.g. the newline token).',
+    });
   }
-  if (!Number.isInteger(maxRows) || maxRows < 2) throw new InvalidArgumentError({ argument: 'maxRows', message: `must be an integer ≥ 2, got ${maxRows}.` });
+  if (!Number.isInteger(maxRows) || maxRows < 2)
+    throw new InvalidArgumentError({
+      argument: 'maxRows',
+      message: `must be an integer ≥ 2, got ${maxRows}.`,
+    });
   return { passage, maxSpanLength, terminators, lengthNormalized, maxRows };
 }
 
-function logSoftmaxAt(logits: Float32Array, row: number, vocab: number, ids: readonly number[]): number {
+function logSoftmaxAt(
+  logits: Float32Array,
+  row: number,
+  vocab: number,
+  ids: readonly number[],
+): number {
   const offset = row * vocab;
   let max = -Infinity;
   for (let i = 0; i < vocab; i++) if (logits[offset + i] > max) max = logits[offset + i];
@@ -90,14 +118,27 @@ export async function scoreSequenceSpans(
   const maxLength = Math.min(maxSpanLength, room);
   if (maxLength < 1) return [];
   const spans: ScoredSpan[] = [];
-  const chains = passage.map((_, start) => passage.slice(start, Math.min(passage.length, start + maxLength)));
-  const score = (start: number, chain: readonly number[], logits: Float32Array, rowOf: (k: number) => number): void => {
+  const chains = passage.map((_, start) =>
+    passage.slice(start, Math.min(passage.length, start + maxLength)),
+  );
+  const score = (
+    start: number,
+    chain: readonly number[],
+    logits: Float32Array,
+    rowOf: (k: number) => number,
+  ): void => {
     let prefix = 0;
     for (let length = 1; length <= chain.length; length++) {
       prefix += logSoftmaxAt(logits, rowOf(length - 1), vocab, [chain[length - 1]]);
       const logProbability = prefix + logSoftmaxAt(logits, rowOf(length), vocab, terminators);
       const tokens = chain.slice(0, length);
-      spans.push({ start, end: start + length, tokens, logProbability, score: lengthNormalized ? logProbability / (length + 1) : logProbability });
+      spans.push({
+        start,
+        end: start + length,
+        tokens,
+        logProbability,
+        score: lengthNormalized ? logProbability / (length + 1) : logProbability,
+      });
     }
   };
   if (model.capabilities.tree) {
@@ -106,7 +147,10 @@ export async function scoreSequenceSpans(
     while (start < chains.length) {
       const batch: number[] = [];
       let rows = 1;
-      while (start < chains.length && (batch.length === 0 || rows + chains[start].length <= maxRows)) {
+      while (
+        start < chains.length &&
+        (batch.length === 0 || rows + chains[start].length <= maxRows)
+      ) {
         batch.push(start);
         rows += chains[start].length;
         start += 1;
@@ -126,11 +170,16 @@ export async function scoreSequenceSpans(
         });
       }
       const { logits } = await forward({ tokens, parents }, { signal });
-      batch.forEach((s, b) => score(s, chains[s], logits, k => (k === 0 ? 0 : firstRow[b] + k - 1)));
+      batch.forEach((s, b) =>
+        score(s, chains[s], logits, k => (k === 0 ? 0 : firstRow[b] + k - 1)),
+      );
     }
   } else {
     for (let s = 0; s < chains.length; s++) {
-      const { logits } = await forward({ tokens: Int32Array.from([pending, ...chains[s]]) }, { signal });
+      const { logits } = await forward(
+        { tokens: Int32Array.from([pending, ...chains[s]]) },
+        { signal },
+      );
       score(s, chains[s], logits, k => k);
     }
   }
@@ -155,16 +204,33 @@ export async function scoreSequenceSpans(
  * @example
  * const spans = await scoreSpans(model, { prompt: tokenizer.encode('Q: who ran? A:'), passage: tokenizer.encode(' Tom ran home.', { addSpecialTokens: false }) });
  */
-export async function scoreSpans(model: CausalLM, { prompt, ...options }: ScoreSpansOptions & { prompt: readonly number[] }): Promise<ScoredSpan[]> {
-  if (!Array.isArray(prompt) || prompt.length === 0) throw new InvalidArgumentError({ argument: 'prompt', message: 'give at least one prompt token (e.g. BOS).' });
+export async function scoreSpans(
+  model: CausalLM,
+  { prompt, ...options }: ScoreSpansOptions & { prompt: readonly number[] },
+): Promise<ScoredSpan[]> {
+  if (!Array.isArray(prompt) || prompt.length === 0)
+    throw new InvalidArgumentError({
+      argument: 'prompt',
+      message: 'give at least one prompt token (e.g. BOS).',
+    });
   const resolved = resolveSpanOptions(model, options);
   const sequence = model.createSequence();
   try {
     if (prompt.length > 1) {
-      await sequence.forward({ tokens: Int32Array.from(prompt.slice(0, -1)) }, { signal: options.signal });
+      await sequence.forward(
+        { tokens: Int32Array.from(prompt.slice(0, -1)) },
+        { signal: options.signal },
+      );
       sequence.commit(Array.from({ length: prompt.length - 1 }, (_, i) => i));
     }
-    return await scoreSequenceSpans(model, sequence, prompt[prompt.length - 1], resolved, Infinity, options.signal);
+    return await scoreSequenceSpans(
+      model,
+      sequence,
+      prompt[prompt.length - 1],
+      resolved,
+      Infinity,
+      options.signal,
+    );
   } finally {
     sequence.dispose();
   }

@@ -5,8 +5,13 @@ import { fspad, parseFspadWeights, randomFspadWeights } from './index.js';
 
 // Trained on stories260K by `decodekit train fspad` (see the README); random drafters on the toy models,
 // whose features are read back through a random LM head: exactness must not depend on draft quality.
-const trained = parseFspadWeights(readFileSync(new URL('../weights/stories260K/weights.json', import.meta.url), 'utf8'));
-const toyHeads = new Map<number, { weights: ReturnType<typeof randomFspadWeights>; lmHead: Float32Array }>();
+const trained = parseFspadWeights(
+  readFileSync(new URL('../weights/stories260K/weights.json', import.meta.url), 'utf8'),
+);
+const toyHeads = new Map<
+  number,
+  { weights: ReturnType<typeof randomFspadWeights>; lmHead: Float32Array }
+>();
 function toyDrafter(vocabSize: number) {
   let entry = toyHeads.get(vocabSize);
   if (!entry) {
@@ -26,5 +31,7 @@ runStrategyConformance({
   promptStride: 2,
   name: 'fspad',
   strategy: ({ model, kind }) =>
-    speculative({ drafter: kind === 'toy' ? toyDrafter(model.info.vocabSize) : fspad({ weights: trained }) }),
+    speculative({
+      drafter: kind === 'toy' ? toyDrafter(model.info.vocabSize) : fspad({ weights: trained }),
+    }),
 });

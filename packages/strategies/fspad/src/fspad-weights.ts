@@ -21,11 +21,25 @@ export interface FspadWeights {
   readonly training?: Record<string, unknown>;
 }
 
-export const FSPAD_TENSORS = ['fc.weight', 'fc.bias', 'norm1', 'emlp.gate', 'emlp.up', 'emlp.down', 'norm2', 'mlp.gate', 'mlp.up', 'mlp.down'] as const;
+export const FSPAD_TENSORS = [
+  'fc.weight',
+  'fc.bias',
+  'norm1',
+  'emlp.gate',
+  'emlp.up',
+  'emlp.down',
+  'norm2',
+  'mlp.gate',
+  'mlp.up',
+  'mlp.down',
+] as const;
 export type FspadTensor = (typeof FSPAD_TENSORS)[number];
 
 /** Shapes of every tensor for a hidden size and inner size. */
-export function fspadShapes(hiddenSize: number, innerSize: number): Record<FspadTensor, [number] | [number, number]> {
+export function fspadShapes(
+  hiddenSize: number,
+  innerSize: number,
+): Record<FspadTensor, [number] | [number, number]> {
   const H = hiddenSize;
   const I = innerSize;
   return {
@@ -48,24 +62,44 @@ const FORMAT = 'decodekit-fspad/1';
 export function serializeFspadWeights(weights: FspadWeights): string {
   checkFspadWeights(weights);
   const { model, vocabSize, hiddenSize, innerSize, training } = weights;
-  const tensors = Object.fromEntries(FSPAD_TENSORS.map(name => [name, encodeFloats(weights.tensors[name])]));
+  const tensors = Object.fromEntries(
+    FSPAD_TENSORS.map(name => [name, encodeFloats(weights.tensors[name])]),
+  );
   return `${JSON.stringify({ format: FORMAT, model, vocabSize, hiddenSize, innerSize, training, tensors }, null, 1)}\n`;
 }
 
 /** Parses what `serializeFspadWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
-export function parseFspadWeights(json: string | Record<string, unknown>, source = 'FSPAD weights'): FspadWeights {
+export function parseFspadWeights(
+  json: string | Record<string, unknown>,
+  source = 'FSPAD weights',
+): FspadWeights {
   // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
   let data: Record<string, any>;
   try {
     data = typeof json === 'string' ? JSON.parse(json) : json;
   } catch (error) {
-    throw new ModelFormatError({ path: source, message: `not JSON (${(error as Error).message}); write them with \`decodekit train fspad\`.` });
+    throw new ModelFormatError({
+      path: source,
+      message: `not JSON (${(error as Error).message}); write them with \`decodekit train fspad\`.`,
+    });
   }
   if (data?.format !== FORMAT) {
-    throw new ModelFormatError({ path: source, message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train fspad\`.` });
+    throw new ModelFormatError({
+      path: source,
+      message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train fspad\`.`,
+    });
   }
-  const tensors = Object.fromEntries(FSPAD_TENSORS.map(name => [name, decodeFloats(data.tensors?.[name] ?? '')])) as Record<FspadTensor, Float32Array>;
-  const weights: FspadWeights = { model: String(data.model), vocabSize: data.vocabSize, hiddenSize: data.hiddenSize, innerSize: data.innerSize, training: data.training, tensors };
+  const tensors = Object.fromEntries(
+    FSPAD_TENSORS.map(name => [name, decodeFloats(data.tensors?.[name] ?? '')]),
+  ) as Record<FspadTensor, Float32Array>;
+  const weights: FspadWeights = {
+    model: String(data.model),
+    vocabSize: data.vocabSize,
+    hiddenSize: data.hiddenSize,
+    innerSize: data.innerSize,
+    training: data.training,
+    tensors,
+  };
   checkFspadWeights(weights);
   return weights;
 }
@@ -74,13 +108,20 @@ export function parseFspadWeights(json: string | Record<string, unknown>, source
 export function checkFspadWeights(weights: FspadWeights): void {
   const { vocabSize, hiddenSize, innerSize } = weights;
   for (const [name, value] of Object.entries({ vocabSize, hiddenSize, innerSize })) {
-    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError({ argument: 'weights', message: `${name} must be a positive integer, got ${value}.` });
+    if (!Number.isInteger(value) || value < 1)
+      throw new InvalidArgumentError({
+        argument: 'weights',
+        message: `${name} must be a positive integer, got ${value}.`,
+      });
   }
   const shapes = fspadShapes(hiddenSize, innerSize);
   for (const name of FSPAD_TENSORS) {
     const size = shapes[name].reduce((a, b) => a * b, 1);
     if (weights.tensors?.[name]?.length !== size) {
-      throw new InvalidArgumentError({ argument: 'weights', message: `${name} must hold ${shapes[name].join('×')} = ${size} floats.` });
+      throw new InvalidArgumentError({
+        argument: 'weights',
+        message: `${name} must hold ${shapes[name].join('×')} = ${size} floats.`,
+      });
     }
   }
 }

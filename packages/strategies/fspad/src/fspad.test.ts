@@ -1,4 +1,11 @@
-import { createDecoder, InvalidArgumentError, ModelFormatError, seededRandom, speculative, UnsupportedCapabilityError } from '@decodekit/core';
+import {
+  createDecoder,
+  InvalidArgumentError,
+  ModelFormatError,
+  seededRandom,
+  speculative,
+  UnsupportedCapabilityError,
+} from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import { fspad, parseFspadWeights, randomFspadWeights, serializeFspadWeights } from './index.js';
@@ -13,13 +20,17 @@ describe('weights files', () => {
     const weights = randomFspadWeights({ vocabSize: 12, hiddenSize: 4, seed: 3 });
     const parsed = parseFspadWeights(serializeFspadWeights(weights));
     expect(parsed.innerSize).toBe(8);
-    expect(Array.from(parsed.tensors['emlp.gate'])).toEqual(Array.from(weights.tensors['emlp.gate']));
+    expect(Array.from(parsed.tensors['emlp.gate'])).toEqual(
+      Array.from(weights.tensors['emlp.gate']),
+    );
     expect(Array.from(parsed.tensors['mlp.down'])).toEqual(Array.from(weights.tensors['mlp.down']));
   });
   it('rejects other files, bad shapes and bad options with typed errors', () => {
     expect(() => parseFspadWeights('{"format":"decodekit-eagle/1"}')).toThrow(ModelFormatError);
     const weights = randomFspadWeights({ vocabSize: 12, hiddenSize: 4 });
-    expect(() => fspad({ weights: { ...weights, innerSize: 5 } })).toThrow(/emlp.gate must hold 5×4/);
+    expect(() => fspad({ weights: { ...weights, innerSize: 5 } })).toThrow(
+      /emlp.gate must hold 5×4/,
+    );
     expect(() => fspad({ weights, topK: 0 })).toThrow(InvalidArgumentError);
     expect(() => fspad({ weights, depth: 1.5 })).toThrow(InvalidArgumentError);
   });
@@ -32,11 +43,20 @@ describe('fspad drafter', () => {
 
   it('grows the FSPAD-2 tree: totalTokens best nodes, parents first, at most depth deep, exact output', async () => {
     const drafter = fspad({ weights, lmHead, depth: 3, topK: 2, totalTokens: 5 });
-    const decoder = createDecoder({ model }).use(speculative({ drafter, adaptive: false, budget: 16 }));
+    const decoder = createDecoder({ model }).use(
+      speculative({ drafter, adaptive: false, budget: 16 }),
+    );
     const trees: { tokens: number[]; parents: number[] }[] = [];
     let tokens: number[] = [];
-    for await (const event of decoder.stream({ tokens: [1, 2, 3] }, { maxTokens: 24, temperature: 0 })) {
-      if (event.type === 'draft') trees.push({ tokens: Array.from(event.tree.tokens), parents: Array.from(event.tree.parents) });
+    for await (const event of decoder.stream(
+      { tokens: [1, 2, 3] },
+      { maxTokens: 24, temperature: 0 },
+    )) {
+      if (event.type === 'draft')
+        trees.push({
+          tokens: Array.from(event.tree.tokens),
+          parents: Array.from(event.tree.parents),
+        });
       if (event.type === 'done') tokens = event.tokens;
     }
     expect(trees.length).toBeGreaterThan(0);
@@ -44,17 +64,27 @@ describe('fspad drafter', () => {
       expect(tree.tokens.length).toBeLessThanOrEqual(5);
       expect(tree.parents[0]).toBe(-1);
       tree.parents.forEach((parent, row) => expect(parent).toBeLessThan(row));
-      const depth = (row: number): number => (tree.parents[row] < 0 ? 1 : 1 + depth(tree.parents[row]));
+      const depth = (row: number): number =>
+        tree.parents[row] < 0 ? 1 : 1 + depth(tree.parents[row]);
       tree.parents.forEach((_, row) => expect(depth(row)).toBeLessThanOrEqual(3));
     }
-    const reference = await createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 24, temperature: 0 });
+    const reference = await createDecoder({ model }).generate(
+      { tokens: [1, 2, 3] },
+      { maxTokens: 24, temperature: 0 },
+    );
     expect(tokens).toEqual(reference.tokens);
   });
 
   it('needs the target LM head with matching shapes', async () => {
     const noTable = createDecoder({ model }).use(speculative({ drafter: fspad({ weights }) }));
-    await expect(noTable.generate({ tokens: [1] }, { maxTokens: 4 })).rejects.toThrow(UnsupportedCapabilityError);
-    const wrong = createDecoder({ model }).use(speculative({ drafter: fspad({ weights, lmHead: new Float32Array(9) }) }));
-    await expect(wrong.generate({ tokens: [1] }, { maxTokens: 4 })).rejects.toThrow(/Train a drafter for this model/);
+    await expect(noTable.generate({ tokens: [1] }, { maxTokens: 4 })).rejects.toThrow(
+      UnsupportedCapabilityError,
+    );
+    const wrong = createDecoder({ model }).use(
+      speculative({ drafter: fspad({ weights, lmHead: new Float32Array(9) }) }),
+    );
+    await expect(wrong.generate({ tokens: [1] }, { maxTokens: 4 })).rejects.toThrow(
+      /Train a drafter for this model/,
+    );
   });
 });

@@ -1,4 +1,10 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, type Drafter, type DraftTree, invariant } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type Drafter,
+  type DraftTree,
+  invariant,
+} from '@decodekit/core';
 import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkFspadWeights, type FspadWeights } from './fspad-weights.js';
 
@@ -32,7 +38,11 @@ interface Node {
 const pseudoInverses = new WeakMap<Float32Array, HiddenFromLogits>();
 
 const positiveInteger = (argument: string, value: number) => {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError({ argument, message: `must be a positive integer, got ${value}.` });
+  if (!Number.isInteger(value) || value < 1)
+    throw new InvalidArgumentError({
+      argument,
+      message: `must be a positive integer, got ${value}.`,
+    });
 };
 
 /**
@@ -45,8 +55,18 @@ const positiveInteger = (argument: string, value: number) => {
  * Drafting, the EAGLE-2 dynamic tree and verification are as in `@decodekit/strategy-eagle`; like that
  * package the drafter has no attention layer (see the README). Exact: rows carry no draft distribution.
  */
-export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }: FspadOptions): Drafter {
-  if (!weights) throw new InvalidArgumentError({ argument: 'weights', message: 'fspad() needs a trained drafter: parseFspadWeights(file contents).' });
+export function fspad({
+  weights,
+  lmHead,
+  depth = 6,
+  topK = 4,
+  totalTokens = 24,
+}: FspadOptions): Drafter {
+  if (!weights)
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      message: 'fspad() needs a trained drafter: parseFspadWeights(file contents).',
+    });
   checkFspadWeights(weights);
   positiveInteger('depth', depth);
   positiveInteger('topK', topK);
@@ -64,7 +84,10 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
   let table: Float32Array | undefined;
   /** The target's embedding table, read in `begin`. */
   const embeddings = (): Float32Array => {
-    invariant(table !== undefined, 'the drafter reads the embedding table in begin() before it drafts');
+    invariant(
+      table !== undefined,
+      'the drafter reads the embedding table in begin() before it drafts',
+    );
     return table;
   };
   let recovery: HiddenFromLogits | undefined;
@@ -79,11 +102,21 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
   };
 
   /** One drafter step: the LM-head half and the regressed feature after `token`, given the feature before it. */
-  const step = (feature: Float32Array, token: number): { head: Float32Array; feature: Float32Array } => {
+  const step = (
+    feature: Float32Array,
+    token: number,
+  ): { head: Float32Array; feature: Float32Array } => {
     const embedding = embeddings().subarray(token * H, (token + 1) * H);
     input.set(embedding, 0);
     input.set(feature, H);
-    const z = matVec(tensors['fc.weight'], H, 2 * H, input, new Float32Array(H), tensors['fc.bias']);
+    const z = matVec(
+      tensors['fc.weight'],
+      H,
+      2 * H,
+      input,
+      new Float32Array(H),
+      tensors['fc.bias'],
+    );
     // Feature sampling: the gate reads the token embedding.
     siluInPlace(matVec(tensors['emlp.gate'], I, H, embedding, gate));
     matVec(tensors['emlp.up'], I, H, rmsNorm(z, tensors.norm1), up);
@@ -114,7 +147,10 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
     for (let i = 0; i < vocabSize; i++) total += Math.exp(logits[i] - max);
     const logNormalizer = max + Math.log(total);
     if (!Number.isFinite(logNormalizer)) return []; // a diverged feature drafts nothing
-    return topIndices(logits, topK).map(token => ({ token, logProbability: logits[token] - logNormalizer }));
+    return topIndices(logits, topK).map(token => ({
+      token,
+      logProbability: logits[token] - logNormalizer,
+    }));
   };
 
   return {
@@ -136,7 +172,8 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
         });
       }
       recovery = pseudoInverses.get(table);
-      if (!recovery) pseudoInverses.set(table, (recovery = new HiddenFromLogits(table, vocabSize, hiddenSize)));
+      if (!recovery)
+        pseudoInverses.set(table, (recovery = new HiddenFromLogits(table, vocabSize, hiddenSize)));
       state = undefined;
     },
     propose(context) {
@@ -161,7 +198,13 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
           const drafted = step(parent.feature, parent.token);
           for (const { token, logProbability } of children(drafted.head)) {
             layer.push(nodes.length);
-            nodes.push({ token, parent: index, depth: level, score: parent.score + logProbability, feature: drafted.feature });
+            nodes.push({
+              token,
+              parent: index,
+              depth: level,
+              score: parent.score + logProbability,
+              feature: drafted.feature,
+            });
           }
         }
       }
@@ -185,7 +228,10 @@ export function fspad({ weights, lmHead, depth = 6, topK = 4, totalTokens = 24 }
     observe({ tokens, acceptedRows, emitted, logits: forwardLogits, vocabSize: rowSize }) {
       if (!recovery) return;
       const row = acceptedRows.length > 0 ? acceptedRows[acceptedRows.length - 1] + 1 : 0;
-      state = { hidden: recovery.recover(forwardLogits.subarray(row * rowSize, (row + 1) * rowSize)), length: tokens.length + emitted.length };
+      state = {
+        hidden: recovery.recover(forwardLogits.subarray(row * rowSize, (row + 1) * rowSize)),
+        length: tokens.length + emitted.length,
+      };
     },
     end() {
       state = undefined;

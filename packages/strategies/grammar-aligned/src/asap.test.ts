@@ -22,7 +22,9 @@ function toyLanguageModel() {
     logits(context) {
       let h = 2166136261;
       for (const t of context) h = Math.imul(h ^ (t + 17), 16777619) >>> 0;
-      return [0, 1, 2].map(t => ((Math.imul(h ^ (t * 7919), 2654435761) >>> 0) % 1000) / 250 - (t === 2 ? 0.5 : 0));
+      return [0, 1, 2].map(
+        t => ((Math.imul(h ^ (t * 7919), 2654435761) >>> 0) % 1000) / 250 - (t === 2 ? 0.5 : 0),
+      );
     },
   });
 }
@@ -53,7 +55,11 @@ async function exactConditional(model: ReturnType<typeof toyLanguageModel>) {
 }
 
 /** ASAp's current sampling distribution over the language, from its trie (θ = 1 where unexplored). */
-async function samplerDistribution(model: ReturnType<typeof toyLanguageModel>, theta: (prefix: number[]) => number, strings: Iterable<string>) {
+async function samplerDistribution(
+  model: ReturnType<typeof toyLanguageModel>,
+  theta: (prefix: number[]) => number,
+  strings: Iterable<string>,
+) {
   const out = new Map<string, number>();
   const constraint = regex(PATTERN, { tokenizer });
   for (const text of strings) {
@@ -69,7 +75,8 @@ async function samplerDistribution(model: ReturnType<typeof toyLanguageModel>, t
       const max = Math.max(...row);
       const p = row.map(value => Math.exp(value - max));
       const allowed = constraint.allowedTokens(state);
-      const weight = (t: number): number => (allowed.includes(t) ? p[t] * theta([...tokens.slice(0, i), t]) : 0);
+      const weight = (t: number): number =>
+        allowed.includes(t) ? p[t] * theta([...tokens.slice(0, i), t]) : 0;
       probability *= weight(tokens[i]) / [0, 1, 2].reduce((acc, t) => acc + weight(t), 0);
       state = constraint.advance(state, tokens[i]);
     }
@@ -98,11 +105,18 @@ describe('asap', () => {
     const counts = new Map<string, number>();
     for (let n = 0; ; n++) {
       if (checkpoints.includes(n)) {
-        const q = await samplerDistribution(model, prefix => sampler.expectedGrammaticality(PROMPT, prefix), exact.keys());
+        const q = await samplerDistribution(
+          model,
+          prefix => sampler.expectedGrammaticality(PROMPT, prefix),
+          exact.keys(),
+        );
         kls.push(kl(exact, q));
       }
       if (n === checkpoints[checkpoints.length - 1]) break;
-      const { text, reason } = await decoder.generate({ tokens: PROMPT }, { temperature: 1, seed: n, maxTokens: 8 });
+      const { text, reason } = await decoder.generate(
+        { tokens: PROMPT },
+        { temperature: 1, seed: n, maxTokens: 8 },
+      );
       expect(reason).toBe('eos');
       expect(text).toMatch(new RegExp(`^${PATTERN}$`));
       counts.set(text, (counts.get(text) ?? 0) + 1);
@@ -113,7 +127,10 @@ describe('asap', () => {
     const masked = createDecoder({ model, tokenizer }).use(regex(PATTERN, { tokenizer }));
     const gcdCounts = new Map<string, number>();
     for (let n = 0; n < samples; n++) {
-      const { text } = await masked.generate({ tokens: PROMPT }, { temperature: 1, seed: n, maxTokens: 8 });
+      const { text } = await masked.generate(
+        { tokens: PROMPT },
+        { temperature: 1, seed: n, maxTokens: 8 },
+      );
       gcdCounts.set(text, (gcdCounts.get(text) ?? 0) + 1);
     }
     const gcdEmpirical = new Map([...gcdCounts].map(([text, count]) => [text, count / samples]));

@@ -1,4 +1,9 @@
-import { InvalidArgumentError, softmax, type LogitsProcessor, type Strategy } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  softmax,
+  type LogitsProcessor,
+  type Strategy,
+} from '@decodekit/core';
 
 /** Options of `asap()`. */
 export interface AsapOptions {
@@ -49,8 +54,16 @@ export interface AsapStrategy extends Strategy {
  * for (let i = 0; i < 100; i++) samples.push((await decoder.generate(prompt, { temperature: 1, seed: i })).text);
  */
 export function asap({ constraint }: AsapOptions): AsapStrategy {
-  if (!constraint || typeof constraint.process !== 'function' || typeof constraint.advance !== 'function') {
-    throw new InvalidArgumentError({ argument: 'constraint', message: 'asap() needs a masking logits processor (e.g. grammar() from @decodekit/strategy-constrained).' });
+  if (
+    !constraint ||
+    typeof constraint.process !== 'function' ||
+    typeof constraint.advance !== 'function'
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'constraint',
+      message:
+        'asap() needs a masking logits processor (e.g. grammar() from @decodekit/strategy-constrained).',
+    });
   }
   let roots = new Map<string, TrieNode>();
   let samples = 0;
@@ -117,17 +130,25 @@ export function asap({ constraint }: AsapOptions): AsapStrategy {
             node.children = new Map();
             for (let t = 0; t < vocab; t++) {
               if (masked[t] === -Infinity || probabilities[t] === 0) continue;
-              node.children.set(t, { probability: probabilities[t], theta: 1, terminal: eos.has(t) });
+              node.children.set(t, {
+                probability: probabilities[t],
+                theta: 1,
+                terminal: eos.has(t),
+              });
             }
           }
           const weights = new Float32Array(vocab).fill(-Infinity);
-          for (const [t, child] of node.children) if (child.theta > 0) weights[t] = Math.log(child.probability) + Math.log(child.theta);
+          for (const [t, child] of node.children)
+            if (child.theta > 0) weights[t] = Math.log(child.probability) + Math.log(child.theta);
           const token = sampler.sample(weights, random);
           const child = node.children.get(token);
           if (!child) {
             // Every grammatical continuation is known to fail: θ(node) = 0 and the sample cannot be completed.
             node.theta = 0;
-            throw new InvalidArgumentError({ argument: 'constraint', message: 'no grammatical continuation has any probability under the model here.' });
+            throw new InvalidArgumentError({
+              argument: 'constraint',
+              message: 'no grammatical continuation has any probability under the model here.',
+            });
           }
           path.push(child);
           state = constraint.advance(state, token);

@@ -19,17 +19,30 @@ import { collectJudgeSamples, fitJudgeHead, judgeDecoding, rocAuc } from '../src
 const args = process.argv.slice(2);
 const repeatsAt = args.indexOf('--repeats');
 const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
-const lines = readFileSync(fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)), 'utf8').trim().split('\n');
+const lines = readFileSync(
+  fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)),
+  'utf8',
+)
+  .trim()
+  .split('\n');
 const heldOutFile = join(mkdtempSync(join(tmpdir(), 'judge-decoding-')), 'held-out.jsonl');
 writeFileSync(heldOutFile, `${lines.slice(20).join('\n')}\n`);
 
 const target = await loadModel('karpathy/tinyllamas/stories260K');
 const draft = await loadModel('llama2xs');
-const encoded = lines.map(line => target.tokenizer.encode((JSON.parse(line) as { prompt: string }).prompt));
-const train = await collectJudgeSamples({ draft, target, prompts: encoded.slice(0, 20), tokens: 128 });
+const encoded = lines.map(line =>
+  target.tokenizer.encode((JSON.parse(line) as { prompt: string }).prompt),
+);
+const train = await collectJudgeSamples({
+  draft,
+  target,
+  prompts: encoded.slice(0, 20),
+  tokens: 128,
+});
 const test = await collectJudgeSamples({ draft, target, prompts: encoded.slice(20), tokens: 128 });
 const head = fitJudgeHead(train, { l2: 1 });
-const positives = (samples: typeof train) => samples.filter(sample => sample.label === 1).length / samples.length;
+const positives = (samples: typeof train) =>
+  samples.filter(sample => sample.label === 1).length / samples.length;
 const auc = rocAuc(
   test.map(sample => head.score(sample.features)),
   test.map(sample => sample.label),
@@ -39,12 +52,24 @@ console.log(
     `(${(100 * positives(test)).toFixed(1)}%), held-out ROC AUC ${auc.toFixed(3)}`,
 );
 if (process.env.DECODEKIT_WRITE_HEAD) {
-  writeFileSync(fileURLToPath(new URL('../src/__fixtures__/llama2xs-stories260K-judge.json', import.meta.url)), `${JSON.stringify(head.toJSON())}\n`);
+  writeFileSync(
+    fileURLToPath(new URL('../src/__fixtures__/llama2xs-stories260K-judge.json', import.meta.url)),
+    `${JSON.stringify(head.toJSON())}\n`,
+  );
 }
 const strategies = Object.fromEntries(
-  [Infinity, 0.95, 0.9, 0.8, 0.7, 0.5].map(threshold => [`judge h=${threshold}`, judgeDecoding({ draft, judge: head, threshold, draftLength: 5 })]),
+  [Infinity, 0.95, 0.9, 0.8, 0.7, 0.5].map(threshold => [
+    `judge h=${threshold}`,
+    judgeDecoding({ draft, judge: head, threshold, draftLength: 5 }),
+  ]),
 );
-await measureStrategies({ model: target, strategies, promptFiles: [heldOutFile], temperatures: [0], repeats });
+await measureStrategies({
+  model: target,
+  strategies,
+  promptFiles: [heldOutFile],
+  temperatures: [0],
+  repeats,
+});
 for (const [name, strategy] of Object.entries(strategies)) {
   const totals = strategy.totals;
   const percent = (count: number) => ((100 * count) / totals.proposed).toFixed(1);

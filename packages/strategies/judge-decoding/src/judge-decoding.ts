@@ -156,7 +156,13 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
       const row = childRows?.[0];
       const hidden = output?.hidden;
       const width = judge?.inputSize ?? 0;
-      if (judging && judge && hidden && row !== undefined && judge.score(hidden.subarray(row * width, (row + 1) * width)) > threshold) {
+      if (
+        judging &&
+        judge &&
+        hidden &&
+        row !== undefined &&
+        judge.score(hidden.subarray(row * width, (row + 1) * width)) > threshold
+      ) {
         stats.acceptedByJudge++;
         return 0;
       }
@@ -216,14 +222,16 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
         report(event) {
           if (event.type === 'draft') stats.proposed += event.tree.tokens.length;
           // The lossless path accepts without asking the verifier: count its accepted draft tokens here.
-          if (event.type === 'verify' && !judging) stats.acceptedByTarget += event.acceptedTokens.length;
+          if (event.type === 'verify' && !judging)
+            stats.acceptedByTarget += event.acceptedTokens.length;
           context.report(event);
         },
       };
       try {
         await engine.run(counted);
       } finally {
-        for (const key of Object.keys(totals) as (keyof JudgeDecodingStats)[]) totals[key] += stats[key];
+        for (const key of Object.keys(totals) as (keyof JudgeDecodingStats)[])
+          totals[key] += stats[key];
       }
     },
   };

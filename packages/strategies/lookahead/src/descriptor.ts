@@ -5,13 +5,20 @@ import { lookaheadDecoding } from './lookahead-decoding.js';
 export const lookaheadDescriptor: StrategyDescriptor = {
   id: 'lookahead',
   packageName: '@decodekit/strategy-lookahead',
-  description: 'Lookahead decoding: Jacobi window + n-gram pool + verification in one tree forward (lossless)',
+  description:
+    'Lookahead decoding: Jacobi window + n-gram pool + verification in one tree forward (lossless)',
   returns: 'strategy',
   lossless: true,
   options: {
     windowSize: { type: 'integer', default: 7, min: 1, max: 64, help: 'Jacobi window W.' },
     ngramSize: { type: 'integer', default: 5, min: 3, max: 16, help: 'N-gram size N.' },
-    guessSetSize: { type: 'integer', default: 7, min: 0, max: 64, help: 'Verified guesses G per step.' },
+    guessSetSize: {
+      type: 'integer',
+      default: 7,
+      min: 0,
+      max: 64,
+      help: 'Verified guesses G per step.',
+    },
   },
   create: options => ({
     strategy: lookaheadDecoding({

@@ -5,14 +5,29 @@ import { lud } from './lud.js';
 export const ludDescriptor: StrategyDescriptor = {
   id: 'lud',
   packageName: '@decodekit/strategy-lud',
-  description: 'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model to pay off)',
+  description:
+    'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model to pay off)',
   returns: 'strategy',
   lossless: false,
   options: {
-    threshold: { type: 'number', default: 0.9, min: 0, help: 'Confidence a placeholder token needs to be emitted (> 1: plain decoding).' },
-    placeholders: { type: 'integer', default: 3, min: 1, max: 32, help: 'Placeholder tokens appended per step.' },
+    threshold: {
+      type: 'number',
+      default: 0.9,
+      min: 0,
+      help: 'Confidence a placeholder token needs to be emitted (> 1: plain decoding).',
+    },
+    placeholders: {
+      type: 'integer',
+      default: 3,
+      min: 1,
+      max: 32,
+      help: 'Placeholder tokens appended per step.',
+    },
   },
   create: options => ({
-    strategy: lud({ threshold: options.threshold as number | undefined, placeholders: options.placeholders as number | undefined }),
+    strategy: lud({
+      threshold: options.threshold as number | undefined,
+      placeholders: options.placeholders as number | undefined,
+    }),
   }),
 };

@@ -5,8 +5,13 @@ import { medusa, parseMedusaWeights, randomMedusaWeights } from './index.js';
 
 // Trained on stories260K by `decodekit train medusa` (see the README); random heads on the toy models,
 // whose hidden state is read back through a random LM head: exactness must not depend on draft quality.
-const trained = parseMedusaWeights(readFileSync(new URL('../weights/stories260K/weights.json', import.meta.url), 'utf8'));
-const toyHeads = new Map<number, { weights: ReturnType<typeof randomMedusaWeights>; lmHead: Float32Array }>();
+const trained = parseMedusaWeights(
+  readFileSync(new URL('../weights/stories260K/weights.json', import.meta.url), 'utf8'),
+);
+const toyHeads = new Map<
+  number,
+  { weights: ReturnType<typeof randomMedusaWeights>; lmHead: Float32Array }
+>();
 function toyDrafter(vocabSize: number) {
   let entry = toyHeads.get(vocabSize);
   if (!entry) {
@@ -23,5 +28,7 @@ function toyDrafter(vocabSize: number) {
 runStrategyConformance({
   name: 'medusa',
   strategy: ({ model, kind }) =>
-    speculative({ drafter: kind === 'toy' ? toyDrafter(model.info.vocabSize) : medusa({ weights: trained }) }),
+    speculative({
+      drafter: kind === 'toy' ? toyDrafter(model.info.vocabSize) : medusa({ weights: trained }),
+    }),
 });

@@ -14,14 +14,28 @@ export const medusaDescriptor: StrategyDescriptor = {
   returns: 'drafter',
   lossless: true,
   options: {
-    weights: { type: 'string', help: 'Heads from `decodekit train medusa` (default: the committed stories260K heads).' },
-    treeSize: { type: 'integer', min: 1, max: 1024, help: 'Keep the N best paths of the stored sparse tree (default: all).' },
+    weights: {
+      type: 'string',
+      help: 'Heads from `decodekit train medusa` (default: the committed stories260K heads).',
+    },
+    treeSize: {
+      type: 'integer',
+      min: 1,
+      max: 1024,
+      help: 'Keep the N best paths of the stored sparse tree (default: all).',
+    },
   },
   async create(options, environment) {
     const file = typeof options.weights === 'string' ? options.weights : DEFAULT_WEIGHTS;
-    const weights = parseMedusaWeights(new TextDecoder().decode(await readOptionFile(environment, 'medusa', file)), file);
+    const weights = parseMedusaWeights(
+      new TextDecoder().decode(await readOptionFile(environment, 'medusa', file)),
+      file,
+    );
     // The stored tree lists paths best first with parents before children, so any prefix is a tree.
-    const tree = options.treeSize === undefined ? weights.tree : weights.tree.slice(0, options.treeSize as number);
+    const tree =
+      options.treeSize === undefined
+        ? weights.tree
+        : weights.tree.slice(0, options.treeSize as number);
     return { drafter: medusa({ weights, tree }) };
   },
 };

@@ -54,16 +54,25 @@ export function serializeMedusaWeights(weights: MedusaWeights): string {
 
 /** Parses what `serializeMedusaWeights` wrote (a JSON string or the parsed object). */
 /** `source` names the file in errors. */
-export function parseMedusaWeights(json: string | Record<string, unknown>, source = 'Medusa weights'): MedusaWeights {
+export function parseMedusaWeights(
+  json: string | Record<string, unknown>,
+  source = 'Medusa weights',
+): MedusaWeights {
   // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
   let data: Record<string, any>;
   try {
     data = typeof json === 'string' ? JSON.parse(json) : json;
   } catch (error) {
-    throw new ModelFormatError({ path: source, message: `not JSON (${(error as Error).message}); write them with \`decodekit train medusa\`.` });
+    throw new ModelFormatError({
+      path: source,
+      message: `not JSON (${(error as Error).message}); write them with \`decodekit train medusa\`.`,
+    });
   }
   if (data?.format !== FORMAT) {
-    throw new ModelFormatError({ path: source, message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train medusa\`.` });
+    throw new ModelFormatError({
+      path: source,
+      message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train medusa\`.`,
+    });
   }
   const weights: MedusaWeights = {
     model: String(data.model),
@@ -87,13 +96,20 @@ export function checkMedusaWeights(weights: MedusaWeights): void {
   const fail = (message: string): never => {
     throw new InvalidArgumentError({ argument: 'weights', message });
   };
-  if (!Number.isInteger(vocabSize) || vocabSize < 2 || !Number.isInteger(hiddenSize) || hiddenSize < 1) {
+  if (
+    !Number.isInteger(vocabSize) ||
+    vocabSize < 2 ||
+    !Number.isInteger(hiddenSize) ||
+    hiddenSize < 1
+  ) {
     fail(`vocabSize and hiddenSize must be positive integers, got ${vocabSize} and ${hiddenSize}.`);
   }
   if (!Array.isArray(heads) || heads.length === 0) fail('needs at least one head.');
   heads.forEach((head, index) => {
-    if (head.weight?.length !== hiddenSize * hiddenSize) fail(`head ${index}: weight must hold ${hiddenSize}×${hiddenSize} floats.`);
-    if (head.bias?.length !== hiddenSize) fail(`head ${index}: bias must hold ${hiddenSize} floats.`);
+    if (head.weight?.length !== hiddenSize * hiddenSize)
+      fail(`head ${index}: weight must hold ${hiddenSize}×${hiddenSize} floats.`);
+    if (head.bias?.length !== hiddenSize)
+      fail(`head ${index}: bias must hold ${hiddenSize} floats.`);
     if (head.lmHead !== undefined && head.lmHead.length !== vocabSize * hiddenSize) {
       fail(`head ${index}: lmHead must hold ${vocabSize}×${hiddenSize} floats.`);
     }
@@ -102,10 +118,17 @@ export function checkMedusaWeights(weights: MedusaWeights): void {
 }
 
 /** Checks Medusa tree choices: every path's prefix is listed before it, depths ≤ heads, indices < vocab. */
-export function checkTree(tree: readonly (readonly number[])[], heads: number, vocabSize: number): void {
+export function checkTree(
+  tree: readonly (readonly number[])[],
+  heads: number,
+  vocabSize: number,
+): void {
   const seen = new Set<string>(['']);
   if (!Array.isArray(tree) || tree.length === 0) {
-    throw new InvalidArgumentError({ argument: 'tree', message: 'needs at least one path, e.g. [[0], [0, 0], [1]].' });
+    throw new InvalidArgumentError({
+      argument: 'tree',
+      message: 'needs at least one path, e.g. [[0], [0, 0], [1]].',
+    });
   }
   for (const path of tree) {
     const valid =
@@ -144,7 +167,8 @@ export function randomMedusaWeights({
   tree?: number[][];
 }): MedusaWeights {
   const random = seededRandom(seed);
-  const uniform = (length: number) => Float32Array.from({ length }, () => (random.next() * 2 - 1) * scale);
+  const uniform = (length: number) =>
+    Float32Array.from({ length }, () => (random.next() * 2 - 1) * scale);
   return {
     model: 'random',
     vocabSize,

@@ -1,4 +1,11 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, type CausalLM, type Drafter, type DraftTree, invariant } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  type CausalLM,
+  type Drafter,
+  type DraftTree,
+  invariant,
+} from '@decodekit/core';
 import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkMedusaWeights, checkTree, type MedusaWeights } from './medusa-weights.js';
 
@@ -31,14 +38,18 @@ const pseudoInverses = new WeakMap<Float32Array, HiddenFromLogits>();
  * generation has no such row yet and drafts nothing.
  */
 export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions): Drafter {
-  if (!weights) throw new InvalidArgumentError({ argument: 'weights', message: 'medusa() needs trained heads: parseMedusaWeights(file contents).' });
+  if (!weights)
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      message: 'medusa() needs trained heads: parseMedusaWeights(file contents).',
+    });
   checkMedusaWeights(weights);
   checkTree(tree, weights.heads.length, weights.vocabSize);
   const { vocabSize, hiddenSize, heads } = weights;
   // Rows in tree order; parent row of each path, and how many candidates each head must rank.
   const paths = tree.map(path => [...path]);
   const rowOf = new Map(paths.map((path, row) => [path.join(','), row]));
-  const parents = Int32Array.from(paths, path => (path.length === 1 ? -1 : (parentRow(rowOf, path))));
+  const parents = Int32Array.from(paths, path => (path.length === 1 ? -1 : parentRow(rowOf, path)));
   const depth = Math.max(...paths.map(path => path.length));
   const candidatesPerHead = Array.from({ length: depth }, (_, head) =>
     Math.max(0, ...paths.filter(path => path.length > head).map(path => path[head] + 1)),
@@ -65,7 +76,11 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
       }
       checkTarget(model, weights, targetHead);
       recovery = pseudoInverses.get(targetHead);
-      if (!recovery) pseudoInverses.set(targetHead, (recovery = new HiddenFromLogits(targetHead, vocabSize, hiddenSize)));
+      if (!recovery)
+        pseudoInverses.set(
+          targetHead,
+          (recovery = new HiddenFromLogits(targetHead, vocabSize, hiddenSize)),
+        );
       state = undefined;
     },
     propose(context) {
@@ -79,7 +94,10 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
         matVec(head.lmHead ?? lmHead, vocabSize, hiddenSize, scratch, logits);
         return topIndices(logits, candidatesPerHead[index]);
       });
-      const tokens = Int32Array.from(paths, path => candidates[path.length - 1][path[path.length - 1]]);
+      const tokens = Int32Array.from(
+        paths,
+        path => candidates[path.length - 1][path[path.length - 1]],
+      );
       return { tokens, parents: parents.slice() } satisfies DraftTree;
     },
     observe({ tokens, acceptedRows, emitted, logits: forwardLogits, vocabSize: rowSize }) {
@@ -96,7 +114,10 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
 }
 
 function checkTarget(model: CausalLM, weights: MedusaWeights, lmHead: Float32Array): void {
-  if (model.info.vocabSize !== weights.vocabSize || lmHead.length !== weights.vocabSize * weights.hiddenSize) {
+  if (
+    model.info.vocabSize !== weights.vocabSize ||
+    lmHead.length !== weights.vocabSize * weights.hiddenSize
+  ) {
     throw new InvalidArgumentError({
       argument: 'weights',
       message: `were trained for ${weights.model} (vocab ${weights.vocabSize}, hidden ${weights.hiddenSize}); the target ${model.info.name} has vocab ${model.info.vocabSize} and an LM head of ${lmHead.length} floats. Train heads for this model with \`decodekit train medusa --model ...\`.`,

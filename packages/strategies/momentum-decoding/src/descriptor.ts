@@ -9,7 +9,14 @@ export const momentumDecodingDescriptor: StrategyDescriptor = {
   returns: 'processor',
   lossless: false,
   options: {
-    alpha: { type: 'number', default: 0.2, min: 0, help: 'Penalty per repeated token of a revisited n-gram.' },
+    alpha: {
+      type: 'number',
+      default: 0.2,
+      min: 0,
+      help: 'Penalty per repeated token of a revisited n-gram.',
+    },
   },
-  create: options => ({ processors: [momentumDecoding({ alpha: options.alpha as number | undefined })] }),
+  create: options => ({
+    processors: [momentumDecoding({ alpha: options.alpha as number | undefined })],
+  }),
 };

@@ -7,8 +7,13 @@ describe('momentumDecoding on stories260K', () => {
   it('α = 0 is token-identical to greedy on every bench prompt', async () => {
     const model = await loadReferenceModel();
     for (const prompt of referencePrompts(model)) {
-      const greedy = await createDecoder({ model }).generate({ tokens: prompt.ids }, { maxTokens: 64 });
-      const momentum = await createDecoder({ model }).use(momentumDecoding({ alpha: 0 })).generate({ tokens: prompt.ids }, { maxTokens: 64 });
+      const greedy = await createDecoder({ model }).generate(
+        { tokens: prompt.ids },
+        { maxTokens: 64 },
+      );
+      const momentum = await createDecoder({ model })
+        .use(momentumDecoding({ alpha: 0 }))
+        .generate({ tokens: prompt.ids }, { maxTokens: 64 });
       expect(momentum.tokens, prompt.id).toEqual(greedy.tokens);
     }
   }, 120_000);
@@ -17,8 +22,13 @@ describe('momentumDecoding on stories260K', () => {
     const model = await loadReferenceModel();
     let greedyRepeats = 0;
     for (const prompt of referencePrompts(model).slice(0, 10)) {
-      const greedy = await createDecoder({ model }).generate({ tokens: prompt.ids }, { maxTokens: 128, ignoreEos: true });
-      const momentum = await createDecoder({ model }).use(momentumDecoding()).generate({ tokens: prompt.ids }, { maxTokens: 128, ignoreEos: true });
+      const greedy = await createDecoder({ model }).generate(
+        { tokens: prompt.ids },
+        { maxTokens: 128, ignoreEos: true },
+      );
+      const momentum = await createDecoder({ model })
+        .use(momentumDecoding())
+        .generate({ tokens: prompt.ids }, { maxTokens: 128, ignoreEos: true });
       greedyRepeats += repeated4grams([...prompt.ids, ...greedy.tokens]);
       expect(repeated4grams([...prompt.ids, ...momentum.tokens]), prompt.id).toBe(0);
     }

@@ -48,18 +48,28 @@ describe('momentumDecoding', () => {
     expect(next.tokens).toEqual([1, 2, 3]);
   });
 
-  it.each([{ alpha: 0 }, { resistance: () => 0 }])('%o is greedy decoding on toy models', async options => {
-    for (const seed of [1, 2, 3]) {
-      const model = toyModel({ vocabSize: 16, seed, copyBias: 3 });
-      const greedy = await createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 40 });
-      const momentum = await createDecoder({ model }).use(momentumDecoding(options)).generate({ tokens: [1, 2, 3] }, { maxTokens: 40 });
-      expect(momentum.tokens).toEqual(greedy.tokens);
-    }
-  });
+  it.each([{ alpha: 0 }, { resistance: () => 0 }])(
+    '%o is greedy decoding on toy models',
+    async options => {
+      for (const seed of [1, 2, 3]) {
+        const model = toyModel({ vocabSize: 16, seed, copyBias: 3 });
+        const greedy = await createDecoder({ model }).generate(
+          { tokens: [1, 2, 3] },
+          { maxTokens: 40 },
+        );
+        const momentum = await createDecoder({ model })
+          .use(momentumDecoding(options))
+          .generate({ tokens: [1, 2, 3] }, { maxTokens: 40 });
+        expect(momentum.tokens).toEqual(greedy.tokens);
+      }
+    },
+  );
 
   it('with the default table no 4-gram of the context repeats (toy model that loves to copy)', async () => {
     const model = toyModel({ vocabSize: 16, seed: 5, copyBias: 6 });
-    const { tokens } = await createDecoder({ model }).use(momentumDecoding()).generate({ tokens: [1, 2, 1, 2] }, { maxTokens: 60 });
+    const { tokens } = await createDecoder({ model })
+      .use(momentumDecoding())
+      .generate({ tokens: [1, 2, 1, 2] }, { maxTokens: 60 });
     const all = [1, 2, 1, 2, ...tokens];
     const seen = new Set<string>();
     for (let i = 0; i + 4 <= all.length; i++) {

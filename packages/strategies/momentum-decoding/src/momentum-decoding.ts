@@ -10,7 +10,8 @@ import { InvalidArgumentError, softmax, type LogitsProcessor } from '@decodekit/
  * - `'log'`: 0 for ℓ = 0, else log₆(1 + ℓ) / 0.2.
  * - `'exp'`: 0 for ℓ = 0, else 1.5^ℓ / 2.
  */
-export type ResistanceFunction = 'block-4gram' | 'linear' | 'constant' | 'log' | 'exp' | ((repetitionLength: number) => number);
+export type ResistanceFunction =
+  'block-4gram' | 'linear' | 'constant' | 'log' | 'exp' | ((repetitionLength: number) => number);
 
 /** Options of `momentumDecoding`. */
 export interface MomentumDecodingOptions {
@@ -42,14 +43,25 @@ const tables: Record<Exclude<ResistanceFunction, Function>, (length: number) => 
  * 0 when the candidate never occurred; otherwise the largest n ≤ `maxLength` such that the n-gram
  * `tokens[-(n-1):] + [candidate]` already occurred in `tokens`, and 1 when no n ≥ 2 does.
  */
-export function repetitionLength(tokens: readonly number[], candidate: number, maxLength = 5, positions?: readonly number[]): number {
+export function repetitionLength(
+  tokens: readonly number[],
+  candidate: number,
+  maxLength = 5,
+  positions?: readonly number[],
+): number {
   const at = positions ?? tokens.flatMap((token, index) => (token === candidate ? [index] : []));
   if (at.length === 0) return 0;
   const end = tokens.length;
   let best = 1;
   for (const position of at) {
     let length = 1;
-    while (length < maxLength && position - length >= 0 && end - length >= 0 && tokens[position - length] === tokens[end - length]) length++;
+    while (
+      length < maxLength &&
+      position - length >= 0 &&
+      end - length >= 0 &&
+      tokens[position - length] === tokens[end - length]
+    )
+      length++;
     if (length > best) best = length;
     if (best === maxLength) break;
   }
@@ -68,17 +80,35 @@ export function repetitionLength(tokens: readonly number[], candidate: number, m
  * const decoder = createDecoder({ model }).use(momentumDecoding({ alpha: 0.2 }));
  * const { text } = await decoder.generate('Once upon a time', { maxTokens: 128, temperature: 0 });
  */
-export function momentumDecoding(options: MomentumDecodingOptions = {}): LogitsProcessor<MomentumState> {
+export function momentumDecoding(
+  options: MomentumDecodingOptions = {},
+): LogitsProcessor<MomentumState> {
   const alpha = options.alpha ?? 0.2;
-  if (!Number.isFinite(alpha) || alpha < 0) throw new InvalidArgumentError({ argument: 'alpha', message: `must be a finite number ≥ 0, got ${alpha}.` });
+  if (!Number.isFinite(alpha) || alpha < 0)
+    throw new InvalidArgumentError({
+      argument: 'alpha',
+      message: `must be a finite number ≥ 0, got ${alpha}.`,
+    });
   const topK = options.topK ?? 2000;
-  if (!Number.isInteger(topK) || topK < 1) throw new InvalidArgumentError({ argument: 'topK', message: `must be a positive integer, got ${topK}.` });
+  if (!Number.isInteger(topK) || topK < 1)
+    throw new InvalidArgumentError({
+      argument: 'topK',
+      message: `must be a positive integer, got ${topK}.`,
+    });
   const maxLength = options.maxLength ?? 5;
-  if (!Number.isInteger(maxLength) || maxLength < 1) throw new InvalidArgumentError({ argument: 'maxLength', message: `must be a positive integer, got ${maxLength}.` });
+  if (!Number.isInteger(maxLength) || maxLength < 1)
+    throw new InvalidArgumentError({
+      argument: 'maxLength',
+      message: `must be a positive integer, got ${maxLength}.`,
+    });
   const resistanceOption = options.resistance ?? 'block-4gram';
-  const resistance = typeof resistanceOption === 'function' ? resistanceOption : tables[resistanceOption];
+  const resistance =
+    typeof resistanceOption === 'function' ? resistanceOption : tables[resistanceOption];
   if (!resistance) {
-    throw new InvalidArgumentError({ argument: 'resistance', message: `must be one of ${Object.keys(tables).join(', ')} or a function, got ${String(resistanceOption)}.` });
+    throw new InvalidArgumentError({
+      argument: 'resistance',
+      message: `must be one of ${Object.keys(tables).join(', ')} or a function, got ${String(resistanceOption)}.`,
+    });
   }
   return {
     name: `momentum-decoding(α=${alpha}, k=${topK})`,
@@ -94,10 +124,17 @@ export function momentumDecoding(options: MomentumDecodingOptions = {}): LogitsP
         else positions.set(token, [index]);
       });
       const scores = candidates.map(candidate => {
-        const length = repetitionLength(state.tokens, candidate, maxLength, positions.get(candidate) ?? []);
+        const length = repetitionLength(
+          state.tokens,
+          candidate,
+          maxLength,
+          positions.get(candidate) ?? [],
+        );
         const r = resistance(length);
         // α = 0 or no resistance: the plain probability (avoids 0 · ∞ = NaN).
-        return alpha === 0 || r === 0 ? probabilities[candidate] : probabilities[candidate] - alpha * r;
+        return alpha === 0 || r === 0
+          ? probabilities[candidate]
+          : probabilities[candidate] - alpha * r;
       });
       logits.fill(-Infinity);
       let any = false;

@@ -26,12 +26,25 @@ const configs: Record<string, Omit<OnlineSpeculativeOptions, 'model'>> = {
   'bigram lr 0.1': { learningRate: 0.1 },
 };
 for (const temperature of [0.8, 0]) {
-  const strategies = Object.fromEntries(Object.entries(configs).map(([name, options]) => [name, onlineSpeculative({ model: draft, ...options })]));
-  await measureStrategies({ model: target, strategies, promptFiles: [stories], temperatures: [temperature], repeats });
+  const strategies = Object.fromEntries(
+    Object.entries(configs).map(([name, options]) => [
+      name,
+      onlineSpeculative({ model: draft, ...options }),
+    ]),
+  );
+  await measureStrategies({
+    model: target,
+    strategies,
+    promptFiles: [stories],
+    temperatures: [temperature],
+    repeats,
+  });
   for (const [name, strategy] of Object.entries(strategies)) {
     const history = strategy.drafter.history;
     const tenth = Math.max(1, Math.floor(history.length / 10));
-    const rate = (slice: typeof history) => slice.reduce((sum, row) => sum + row.accepted, 0) / slice.reduce((sum, row) => sum + row.proposed, 0);
+    const rate = (slice: typeof history) =>
+      slice.reduce((sum, row) => sum + row.accepted, 0) /
+      slice.reduce((sum, row) => sum + row.proposed, 0);
     console.log(
       `T=${temperature} ${name}: acceptance first tenth ${rate(history.slice(0, tenth)).toFixed(3)}, last tenth ${rate(history.slice(-tenth)).toFixed(3)}, all ${rate(history).toFixed(3)}`,
     );

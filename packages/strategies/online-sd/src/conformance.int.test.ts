@@ -22,7 +22,12 @@ runStrategyConformance({
 runStrategyConformance({
   name: 'online-sd (global bias, lr 2, draft temperature 0.7)',
   strategy: ({ model }) =>
-    onlineSpeculative({ model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }), learningRate: 2, correction: 'bias', temperature: 0.7 }),
+    onlineSpeculative({
+      model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }),
+      learningRate: 2,
+      correction: 'bias',
+      temperature: 0.7,
+    }),
   skip: {
     'o-greedy-real': 'the suite above covers the real pair',
     'o-greedy-real-processors': 'as above',

@@ -5,13 +5,24 @@ import { onlineSpeculative } from './online-speculative.js';
 export const onlineSdDescriptor: StrategyDescriptor = {
   id: 'online-sd',
   packageName: '@decodekit/strategy-online-sd',
-  description: 'online speculative decoding: the draft’s output is corrected online from verification results (needs --draft-model; lossless)',
+  description:
+    'online speculative decoding: the draft’s output is corrected online from verification results (needs --draft-model; lossless)',
   returns: 'strategy',
   lossless: true,
   secondModel: { required: true, role: 'draft model with the target’s tokenizer' },
   options: {
-    learningRate: { type: 'number', default: 0.5, min: 0, help: 'Step size of the online correction.' },
-    correction: { type: 'enum', values: ['bias', 'bigram'], default: 'bigram', help: 'What the correction learns.' },
+    learningRate: {
+      type: 'number',
+      default: 0.5,
+      min: 0,
+      help: 'Step size of the online correction.',
+    },
+    correction: {
+      type: 'enum',
+      values: ['bias', 'bigram'],
+      default: 'bigram',
+      help: 'What the correction learns.',
+    },
     draftLength: { type: 'integer', default: 4, min: 1, max: 64, help: 'Draft tokens per step.' },
     temperature: { type: 'number', min: 0, help: 'Draft temperature (default: the decoder’s).' },
   },

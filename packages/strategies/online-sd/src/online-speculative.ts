@@ -8,7 +8,15 @@ import {
   seededRandom,
   speculative,
 } from '@decodekit/core';
-import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy, VerifyResult } from '@decodekit/core';
+import type {
+  CausalLM,
+  DraftContext,
+  DraftTree,
+  Drafter,
+  RandomSource,
+  Strategy,
+  VerifyResult,
+} from '@decodekit/core';
 
 /** Options of `onlineSdDrafter()` and `onlineSpeculative()`. */
 export interface OnlineSpeculativeOptions {
@@ -110,11 +118,15 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
     lastLogits = [];
     lastPrev = [];
-    const length = fitDepth(Math.min(draftLength, context.remaining, context.maxNodes), levels => levels, {
-      contextLength: context.tokens.length,
-      draftContext: model.info.contextLength,
-      targetContext,
-    });
+    const length = fitDepth(
+      Math.min(draftLength, context.remaining, context.maxNodes),
+      levels => levels,
+      {
+        contextLength: context.tokens.length,
+        draftContext: model.info.contextLength,
+        targetContext,
+      },
+    );
     if (length < 1) return undefined;
     const t = context.greedy && temperature === undefined ? 0 : draftTemperature;
     const tokens: number[] = [];
@@ -133,7 +145,8 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
       }
       const logits = corrected(raw, prev);
       const distribution = draftDistribution(logits, t, new Float32Array(vocab));
-      const token = t === 0 ? argmaxOf(distribution) : sampleFromProbabilities(distribution, random);
+      const token =
+        t === 0 ? argmaxOf(distribution) : sampleFromProbabilities(distribution, random);
       lastLogits.push(logits);
       lastPrev.push(prev);
       tokens.push(token);
@@ -167,7 +180,11 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
     const p = new Float32Array(vocab);
     const qd = new Float32Array(vocab);
     for (let r = 0; r < fitted; r++) {
-      draftDistribution(result.logits.subarray(r * result.vocabSize, (r + 1) * result.vocabSize), t, p);
+      draftDistribution(
+        result.logits.subarray(r * result.vocabSize, (r + 1) * result.vocabSize),
+        t,
+        p,
+      );
       draftDistribution(lastLogits[r], t, qd);
       let row: Float32Array | undefined;
       if (correction === 'bigram') {
@@ -242,27 +259,57 @@ export function onlineSpeculative(options: OnlineSpeculativeOptions): OnlineSpec
 }
 
 function validate(options: OnlineSpeculativeOptions): void {
-  const { model, learningRate, correction, draftLength, temperature, skipLayers, seed } = options ?? ({} as OnlineSpeculativeOptions);
+  const { model, learningRate, correction, draftLength, temperature, skipLayers, seed } =
+    options ?? ({} as OnlineSpeculativeOptions);
   if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({ argument: 'model', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a draft CausalLM (e.g. from loadModel()).',
+    });
   }
-  if (learningRate !== undefined && (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)) {
-    throw new InvalidArgumentError({ argument: 'learningRate', message: `must be a finite number ≥ 0, got ${String(learningRate)}.` });
+  if (
+    learningRate !== undefined &&
+    (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'learningRate',
+      message: `must be a finite number ≥ 0, got ${String(learningRate)}.`,
+    });
   }
   if (correction !== undefined && correction !== 'bias' && correction !== 'bigram') {
-    throw new InvalidArgumentError({ argument: 'correction', message: `must be 'bias' or 'bigram', got ${String(correction)}.` });
+    throw new InvalidArgumentError({
+      argument: 'correction',
+      message: `must be 'bias' or 'bigram', got ${String(correction)}.`,
+    });
   }
   if (draftLength !== undefined && (!Number.isInteger(draftLength) || draftLength < 1)) {
-    throw new InvalidArgumentError({ argument: 'draftLength', message: `must be a positive integer, got ${String(draftLength)}.` });
+    throw new InvalidArgumentError({
+      argument: 'draftLength',
+      message: `must be a positive integer, got ${String(draftLength)}.`,
+    });
   }
-  if (temperature !== undefined && (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)) {
-    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+  if (
+    temperature !== undefined &&
+    (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be ≥ 0, got ${String(temperature)}.`,
+    });
   }
   if (seed !== undefined && !Number.isSafeInteger(seed)) {
-    throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be a safe integer, got ${String(seed)}.`,
+    });
   }
   if (skipLayers !== undefined) {
-    if (!Array.isArray(skipLayers) || skipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers)) {
+    if (
+      !Array.isArray(skipLayers) ||
+      skipLayers.some(
+        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
+      )
+    ) {
       throw new InvalidArgumentError({
         argument: 'skipLayers',
         message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,

@@ -20,7 +20,8 @@ const args = process.argv.slice(2);
 const repeatsAt = args.indexOf('--repeats');
 const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
 const stories = fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url));
-const firstPrompt = (JSON.parse(readFileSync(stories, 'utf8').split('\n')[0]) as { prompt: string }).prompt;
+const firstPrompt = (JSON.parse(readFileSync(stories, 'utf8').split('\n')[0]) as { prompt: string })
+  .prompt;
 
 const target = await loadModel('karpathy/tinyllamas/stories260K');
 const draft = await loadModel('llama2xs');
@@ -48,10 +49,14 @@ const draftMs = await time(() => d.forward({ tokens: one }));
 console.log('overlap', {
   targetForward5RowsMs: targetMs,
   draftForward1RowMs: draftMs,
-  bothPromiseAllMs: await time(() => Promise.all([t.forward({ tokens: five }), d.forward({ tokens: one })])),
+  bothPromiseAllMs: await time(() =>
+    Promise.all([t.forward({ tokens: five }), d.forward({ tokens: one })]),
+  ),
   sumMs: +(targetMs + draftMs).toFixed(3),
   workerDraftForward1RowMs: await time(() => w.forward({ tokens: one })),
-  bothWithWorkerDraftMs: await time(() => Promise.all([t.forward({ tokens: five }), w.forward({ tokens: one })])),
+  bothWithWorkerDraftMs: await time(() =>
+    Promise.all([t.forward({ tokens: five }), w.forward({ tokens: one })]),
+  ),
 });
 for (const sequence of [t, d, w]) sequence.dispose();
 
@@ -60,12 +65,22 @@ for (const temperature of [0, 0.8]) {
   const configs: Record<string, () => Strategy> = {};
   for (const gamma of [2, 4]) {
     const sps = (model: CausalLM) => () =>
-      speculative({ drafter: draftModel({ model, temperature, numAssistantTokens: gamma, schedule: 'constant' }), adaptive: false });
+      speculative({
+        drafter: draftModel({
+          model,
+          temperature,
+          numAssistantTokens: gamma,
+          schedule: 'constant',
+        }),
+        adaptive: false,
+      });
     configs[`sps fixed ${gamma}`] = sps(draft);
     configs[`pearl γ=${gamma} concurrent`] = () => pearl({ model: draft, gamma, temperature });
-    configs[`pearl γ=${gamma} sequential`] = () => pearl({ model: draft, gamma, temperature, concurrent: false });
+    configs[`pearl γ=${gamma} sequential`] = () =>
+      pearl({ model: draft, gamma, temperature, concurrent: false });
     configs[`sps fixed ${gamma} (worker draft)`] = sps(remote);
-    configs[`pearl γ=${gamma} concurrent (worker draft)`] = () => pearl({ model: remote, gamma, temperature });
+    configs[`pearl γ=${gamma} concurrent (worker draft)`] = () =>
+      pearl({ model: remote, gamma, temperature });
   }
   await measureStrategies({
     model: target,

@@ -243,7 +243,10 @@ export function pearl(options: PearlOptions): PearlStrategy {
           // The carried chain, then the first new draft token, verified against the forward's last row
           // (a row the forward did not run: accepting it ends the walk without a bonus token).
           const verifiedTokens = drafted.tokens.length > 0 ? [...chain, drafted.tokens[0]] : chain;
-          const verifiedQ = [...carried.q.slice(0, k), ...(drafted.tokens.length > 0 ? [drafted.q[0]] : [])];
+          const verifiedQ = [
+            ...carried.q.slice(0, k),
+            ...(drafted.tokens.length > 0 ? [drafted.q[0]] : []),
+          ];
           const walk = verifyTree({
             output: { logits },
             tree: {
@@ -281,7 +284,10 @@ export function pearl(options: PearlOptions): PearlStrategy {
             // Post-verify next: the rest of the new draft is carried.
             carried = { tokens: drafted.tokens.slice(1), q: drafted.q.slice(1) };
           } else {
-            invariant(residual !== undefined, 'a rejection or a full acceptance yields a bonus token');
+            invariant(
+              residual !== undefined,
+              'a rejection or a full acceptance yields a bonus token',
+            );
             if (!context.emit(residual, drafted.tokens.length > 0 || k > 0 ? 'bonus' : 'target'))
               return;
             // A rejection (or no draft): the new draft was built on rejected tokens; pre-verify next.

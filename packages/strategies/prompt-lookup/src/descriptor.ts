@@ -9,11 +9,40 @@ export const promptLookupDescriptor: StrategyDescriptor = {
   returns: 'drafter',
   lossless: true,
   options: {
-    maxNgramSize: { type: 'integer', default: 3, min: 1, max: 16, help: 'Longest suffix n-gram looked up in the context.' },
-    minNgramSize: { type: 'integer', default: 1, min: 1, max: 16, help: 'Shortest suffix n-gram tried before giving up.' },
-    numSpeculativeTokens: { type: 'integer', default: 10, min: 1, max: 256, help: 'Tokens copied after a match.' },
-    prefer: { type: 'enum', values: ['latest', 'earliest'], default: 'latest', help: 'Which match to copy from.' },
-    branches: { type: 'integer', default: 1, min: 1, max: 16, help: 'Distinct matches drafted as tree branches.' },
+    maxNgramSize: {
+      type: 'integer',
+      default: 3,
+      min: 1,
+      max: 16,
+      help: 'Longest suffix n-gram looked up in the context.',
+    },
+    minNgramSize: {
+      type: 'integer',
+      default: 1,
+      min: 1,
+      max: 16,
+      help: 'Shortest suffix n-gram tried before giving up.',
+    },
+    numSpeculativeTokens: {
+      type: 'integer',
+      default: 10,
+      min: 1,
+      max: 256,
+      help: 'Tokens copied after a match.',
+    },
+    prefer: {
+      type: 'enum',
+      values: ['latest', 'earliest'],
+      default: 'latest',
+      help: 'Which match to copy from.',
+    },
+    branches: {
+      type: 'integer',
+      default: 1,
+      min: 1,
+      max: 16,
+      help: 'Distinct matches drafted as tree branches.',
+    },
   },
   create: options => ({
     drafter: promptLookup({

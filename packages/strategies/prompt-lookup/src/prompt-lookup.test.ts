@@ -1,4 +1,9 @@
-import { InvalidArgumentError, createDecoder, speculative, testBeginContext } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  createDecoder,
+  speculative,
+  testBeginContext,
+} from '@decodekit/core';
 import type { CausalLM, DraftContext, GenerateOptions } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { chaoticModel, cyclicModel, markovModel } from '@decodekit/conformance';
@@ -243,7 +248,9 @@ describe('promptLookup under sampling', () => {
       const second = softmax(table[a]);
       for (let b = 0; b < vocabSize; b++) expected.set(`${a},${b}`, first[a] * second[b]);
     }
-    const decoder = createDecoder({ model }).use(speculative({ drafter: promptLookup(), adaptive: false }));
+    const decoder = createDecoder({ model }).use(
+      speculative({ drafter: promptLookup(), adaptive: false }),
+    );
     const samples = 3000;
     const counts = new Map<string, number>();
     let drafted = 0;

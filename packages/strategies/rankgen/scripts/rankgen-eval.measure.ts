@@ -12,17 +12,24 @@ it('rankgen eval table', async () => {
   const model = await loadReferenceModel();
   const { loadModel } = await import('@decodekit/backend-onnx');
   const llama2xs = await loadModel('llama2xs');
-  const prompts = readPromptFile('stories').slice(0, 10).map(({ id, prompt }) => ({ id, prompt }));
+  const prompts = readPromptFile('stories')
+    .slice(0, 10)
+    .map(({ id, prompt }) => ({ id, prompt }));
   let seed = 0;
   const nucleus: EvalStrategy = {
     name: 'nucleus (T=1, p=0.9)',
-    generate: (prompt, { maxTokens }) => createDecoder({ model }).generate(prompt, { maxTokens, ...NUCLEUS, seed: ++seed }),
+    generate: (prompt, { maxTokens }) =>
+      createDecoder({ model }).generate(prompt, { maxTokens, ...NUCLEUS, seed: ++seed }),
   };
   const forwards: Record<string, number> = {};
   const searchStrategy = (name: string, search: RankGen): EvalStrategy => ({
     name,
     async generate(prompt, { maxTokens }) {
-      const result = await search.generate({ model, prompt, options: { maxTokens, ...NUCLEUS, seed: ++seed } });
+      const result = await search.generate({
+        model,
+        prompt,
+        options: { maxTokens, ...NUCLEUS, seed: ++seed },
+      });
       forwards[name] = (forwards[name] ?? 0) + result.search.sampleForwards;
       return result;
     },
@@ -30,9 +37,23 @@ it('rankgen eval table', async () => {
   const result = await evaluate({
     strategies: [
       nucleus,
-      searchStrategy('rankgen likelihood (beam 2, 10 samples, every 20)', rankgen({ scorer: likelihoodScorer() })),
-      searchStrategy('rankgen llama2xs (beam 2, 10 samples, every 20)', rankgen({ scorer: modelScorer({ model: llama2xs }) })),
-      searchStrategy('rerank llama2xs (beam 1, 10 samples, whole)', rankgen({ scorer: modelScorer({ model: llama2xs }), beamSize: 1, numSamples: 10, numTokens: 64 })),
+      searchStrategy(
+        'rankgen likelihood (beam 2, 10 samples, every 20)',
+        rankgen({ scorer: likelihoodScorer() }),
+      ),
+      searchStrategy(
+        'rankgen llama2xs (beam 2, 10 samples, every 20)',
+        rankgen({ scorer: modelScorer({ model: llama2xs }) }),
+      ),
+      searchStrategy(
+        'rerank llama2xs (beam 1, 10 samples, whole)',
+        rankgen({
+          scorer: modelScorer({ model: llama2xs }),
+          beamSize: 1,
+          numSamples: 10,
+          numTokens: 64,
+        }),
+      ),
     ],
     prompts,
     scoringModel: model,
@@ -44,10 +65,16 @@ it('rankgen eval table', async () => {
     let nll = 0;
     let tokens = 0;
     for (const generation of result.generations.filter(entry => entry.strategy === row.strategy)) {
-      const score = await continuationNll(llama2xs, model.tokenizer.encode(generation.prompt), generation.tokens);
+      const score = await continuationNll(
+        llama2xs,
+        model.tokenizer.encode(generation.prompt),
+        generation.tokens,
+      );
       nll += score.nll;
       tokens += score.tokens;
     }
-    console.log(`${row.strategy}: perplexity under llama2xs ${Math.exp(nll / tokens).toFixed(2)}; sample forwards / prompt ${((forwards[row.strategy] ?? row.mean_tokens * prompts.length) / prompts.length).toFixed(0)}`);
+    console.log(
+      `${row.strategy}: perplexity under llama2xs ${Math.exp(nll / tokens).toFixed(2)}; sample forwards / prompt ${((forwards[row.strategy] ?? row.mean_tokens * prompts.length) / prompts.length).toFixed(0)}`,
+    );
   }
 });

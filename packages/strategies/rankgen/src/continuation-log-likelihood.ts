@@ -12,7 +12,11 @@ export class ContinuationLogLikelihood {
   constructor(private readonly model: CausalLM) {}
 
   /** Σ log p(continuation[i] | prompt, continuation[<i]) under the model. */
-  async score(prompt: readonly number[], continuation: readonly number[], signal?: AbortSignal): Promise<number> {
+  async score(
+    prompt: readonly number[],
+    continuation: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<number> {
     if (continuation.length === 0) return 0;
     const { contextLength, vocabSize } = this.model.info;
     if (prompt.length + continuation.length > contextLength) {

@@ -11,5 +11,9 @@ export type {
   RankGenSearchStats,
 } from './rankgen.js';
 export { likelihoodScorer, modelScorer } from './likelihood-scorer.js';
-export type { LikelihoodNormalization, LikelihoodScorerOptions, ModelScorerOptions } from './likelihood-scorer.js';
+export type {
+  LikelihoodNormalization,
+  LikelihoodScorerOptions,
+  ModelScorerOptions,
+} from './likelihood-scorer.js';
 export { ContinuationLogLikelihood } from './continuation-log-likelihood.js';

@@ -1,4 +1,10 @@
-import { invariant, InvalidArgumentError, VocabMismatchError, type CausalLM, type Tokenizer } from '@decodekit/core';
+import {
+  invariant,
+  InvalidArgumentError,
+  VocabMismatchError,
+  type CausalLM,
+  type Tokenizer,
+} from '@decodekit/core';
 import { ContinuationLogLikelihood } from './continuation-log-likelihood.js';
 import type { RankGenScorer } from './rankgen.js';
 
@@ -24,7 +30,10 @@ export interface ModelScorerOptions extends LikelihoodScorerOptions {
 
 function checkNormalize(normalize: LikelihoodNormalization): void {
   if (normalize !== 'mean' && normalize !== 'sum') {
-    throw new InvalidArgumentError({ argument: 'normalize', message: `must be 'mean' or 'sum', got ${String(normalize)}.` });
+    throw new InvalidArgumentError({
+      argument: 'normalize',
+      message: `must be 'mean' or 'sum', got ${String(normalize)}.`,
+    });
   }
 }
 
@@ -38,7 +47,9 @@ const normalized = (logLikelihood: number, tokens: number, normalize: Likelihood
  * @example
  * createDecoder({ model }).use(rankgen({ scorer: likelihoodScorer() }))
  */
-export function likelihoodScorer({ normalize = 'mean' }: LikelihoodScorerOptions = {}): RankGenScorer {
+export function likelihoodScorer({
+  normalize = 'mean',
+}: LikelihoodScorerOptions = {}): RankGenScorer {
   checkNormalize(normalize);
   let scorer: { model: CausalLM; likelihood: ContinuationLogLikelihood } | undefined;
   return {
@@ -50,7 +61,13 @@ export function likelihoodScorer({ normalize = 'mean' }: LikelihoodScorerOptions
       }
       const scores: number[] = [];
       for (const candidate of candidates) {
-        scores.push(normalized(await scorer.likelihood.score(prompt, candidate.tokens, signal), candidate.tokens.length, normalize));
+        scores.push(
+          normalized(
+            await scorer.likelihood.score(prompt, candidate.tokens, signal),
+            candidate.tokens.length,
+            normalize,
+          ),
+        );
       }
       return scores;
     },
@@ -73,7 +90,10 @@ export function likelihoodScorer({ normalize = 'mean' }: LikelihoodScorerOptions
 export function modelScorer(options: ModelScorerOptions): RankGenScorer {
   const { model, normalize = 'mean' } = options;
   if (!model || typeof model.createSequence !== 'function') {
-    throw new InvalidArgumentError({ argument: 'model', message: 'needs a CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a CausalLM (e.g. from loadModel()).',
+    });
   }
   checkNormalize(normalize);
   const tokenizer = options.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
@@ -89,7 +109,10 @@ export function modelScorer(options: ModelScorerOptions): RankGenScorer {
       }
       const scoringTokenizer = tokenizer;
       const encode = (text: string): number[] => {
-        invariant(scoringTokenizer !== undefined, 'a different vocabulary was checked to come with a tokenizer');
+        invariant(
+          scoringTokenizer !== undefined,
+          'a different vocabulary was checked to come with a tokenizer',
+        );
         return scoringTokenizer.encode(text);
       };
       const scoringPrompt = sameVocabulary ? prompt : encode(promptText);
@@ -102,10 +125,22 @@ export function modelScorer(options: ModelScorerOptions): RankGenScorer {
           while (common < scoringPrompt.length && all[common] === scoringPrompt[common]) common++;
           continuation = all.slice(common);
           const head = scoringPrompt.slice(0, common);
-          scores.push(normalized(await likelihood.score(head, continuation, signal), continuation.length, normalize));
+          scores.push(
+            normalized(
+              await likelihood.score(head, continuation, signal),
+              continuation.length,
+              normalize,
+            ),
+          );
           continue;
         }
-        scores.push(normalized(await likelihood.score(scoringPrompt, continuation, signal), continuation.length, normalize));
+        scores.push(
+          normalized(
+            await likelihood.score(scoringPrompt, continuation, signal),
+            continuation.length,
+            normalize,
+          ),
+        );
       }
       return scores;
     },

@@ -12,8 +12,15 @@ describe('rankgen on stories260K', () => {
     for (const [index, prompt] of referencePrompts(model).slice(0, 8).entries()) {
       const options = { maxTokens: 64, ...NUCLEUS, seed: index + 1 };
       const plain = await createDecoder({ model }).generate({ tokens: prompt.ids }, options);
-      const search = rankgen({ scorer: likelihoodScorer(), beamSize: 1, numSamples: 1, numTokens: 16 });
-      const result = await createDecoder({ model }).use(search).generate({ tokens: prompt.ids }, options);
+      const search = rankgen({
+        scorer: likelihoodScorer(),
+        beamSize: 1,
+        numSamples: 1,
+        numTokens: 16,
+      });
+      const result = await createDecoder({ model })
+        .use(search)
+        .generate({ tokens: prompt.ids }, options);
       expect(result.tokens, prompt.id).toEqual(plain.tokens);
     }
   }, 60_000);
@@ -22,15 +29,28 @@ describe('rankgen on stories260K', () => {
     const model = await loadReferenceModel();
     const { loadModel } = await import('@decodekit/backend-onnx');
     const scorerModel = await loadModel('llama2xs');
-    const search = rankgen({ scorer: modelScorer({ model: scorerModel }), beamSize: 2, numSamples: 3, numTokens: 16 });
-    const result = await search.generate({ model, prompt: 'Tom had a red ball.', options: { maxTokens: 48, ...NUCLEUS, seed: 7 } });
+    const search = rankgen({
+      scorer: modelScorer({ model: scorerModel }),
+      beamSize: 2,
+      numSamples: 3,
+      numTokens: 16,
+    });
+    const result = await search.generate({
+      model,
+      prompt: 'Tom had a red ball.',
+      options: { maxTokens: 48, ...NUCLEUS, seed: 7 },
+    });
     expect(result.search.rounds).toBe(3);
     expect(result.hypotheses).toHaveLength(2);
     expect(result.hypotheses[0].score).toBeGreaterThanOrEqual(result.hypotheses[1].score);
     expect(result.tokens).toEqual(result.hypotheses[0].tokens);
     expect(result.text).toBe(result.hypotheses[0].text);
     for (const hypothesis of result.hypotheses) {
-      const { nll, tokens } = await continuationNll(scorerModel, result.promptTokens, hypothesis.tokens);
+      const { nll, tokens } = await continuationNll(
+        scorerModel,
+        result.promptTokens,
+        hypothesis.tokens,
+      );
       expect(hypothesis.score).toBeCloseTo(-nll / tokens, 3);
     }
   }, 60_000);

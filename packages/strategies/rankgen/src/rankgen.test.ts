@@ -1,7 +1,19 @@
-import { createDecoder, InvalidArgumentError, mockModel, VocabMismatchError, type CausalLM } from '@decodekit/core';
+import {
+  createDecoder,
+  InvalidArgumentError,
+  mockModel,
+  VocabMismatchError,
+  type CausalLM,
+} from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
-import { likelihoodScorer, modelScorer, rankgen, type RankGenScoreArgs, type RankGenScorer } from './index.js';
+import {
+  likelihoodScorer,
+  modelScorer,
+  rankgen,
+  type RankGenScoreArgs,
+  type RankGenScorer,
+} from './index.js';
 
 const SAMPLING = { temperature: 1, topP: 0.9 };
 
@@ -29,10 +41,19 @@ describe('rankgen', () => {
     const scorer = countingScorer(0);
     for (const seed of [1, 2, 3, 4]) {
       const model = toyModel({ vocabSize: 16, seed, copyBias: 2 });
-      for (const options of [{ ...SAMPLING, seed }, { ...SAMPLING, seed, repetitionPenalty: 1.3 }, { temperature: 0 }]) {
-        const plain = await createDecoder({ model }).generate({ tokens: [1, 2, 3] }, { maxTokens: 30, ...options });
+      for (const options of [
+        { ...SAMPLING, seed },
+        { ...SAMPLING, seed, repetitionPenalty: 1.3 },
+        { temperature: 0 },
+      ]) {
+        const plain = await createDecoder({ model }).generate(
+          { tokens: [1, 2, 3] },
+          { maxTokens: 30, ...options },
+        );
         const search = rankgen({ scorer, beamSize: 1, numSamples: 1, numTokens: 7 });
-        const result = await createDecoder({ model }).use(search).generate({ tokens: [1, 2, 3] }, { maxTokens: 30, ...options });
+        const result = await createDecoder({ model })
+          .use(search)
+          .generate({ tokens: [1, 2, 3] }, { maxTokens: 30, ...options });
         expect(result.tokens, `seed ${seed} ${JSON.stringify(options)}`).toEqual(plain.tokens);
       }
     }
@@ -43,8 +64,15 @@ describe('rankgen', () => {
     const model = toyModel({ vocabSize: 16, seed: 5, copyBias: 1 });
     const scorer = countingScorer(4);
     const search = rankgen({ scorer, beamSize: 1, numSamples: 6, numTokens: 24 });
-    const result = await search.generate({ model, prompt: { tokens: [1, 2] }, options: { maxTokens: 24, ...SAMPLING, seed: 9 } });
-    const plain = await createDecoder({ model }).generate({ tokens: [1, 2] }, { maxTokens: 24, ...SAMPLING, seed: 9 });
+    const result = await search.generate({
+      model,
+      prompt: { tokens: [1, 2] },
+      options: { maxTokens: 24, ...SAMPLING, seed: 9 },
+    });
+    const plain = await createDecoder({ model }).generate(
+      { tokens: [1, 2] },
+      { maxTokens: 24, ...SAMPLING, seed: 9 },
+    );
     expect(scorer.calls).toHaveLength(1);
     const { candidates } = scorer.calls[0];
     expect(candidates).toHaveLength(6);
@@ -52,7 +80,9 @@ describe('rankgen', () => {
     const counts = candidates.map(candidate => candidate.tokens.filter(id => id === 4).length);
     const best = counts.indexOf(Math.max(...counts)); // ties: the first
     expect(result.tokens).toEqual(candidates[best].tokens);
-    expect(result.hypotheses).toEqual([{ tokens: candidates[best].tokens, text: '', score: Math.max(...counts) }]);
+    expect(result.hypotheses).toEqual([
+      { tokens: candidates[best].tokens, text: '', score: Math.max(...counts) },
+    ]);
     expect(new Set(candidates.map(candidate => candidate.tokens.join())).size).toBeGreaterThan(1);
   });
 
@@ -60,11 +90,19 @@ describe('rankgen', () => {
     const model = toyModel({ vocabSize: 16, seed: 6, copyBias: 1 });
     const scorer = countingScorer(7);
     const search = rankgen({ scorer, beamSize: 2, numSamples: 3, numTokens: 4 });
-    const result = await search.generate({ model, prompt: { tokens: [1] }, options: { maxTokens: 10, ...SAMPLING, seed: 3 } });
+    const result = await search.generate({
+      model,
+      prompt: { tokens: [1] },
+      options: { maxTokens: 10, ...SAMPLING, seed: 3 },
+    });
     // Rounds of 4, 4 and 2 tokens; round 1 samples beamSize × numSamples continuations of the prompt.
     expect(scorer.calls.map(call => call.candidates.length)).toEqual([6, 6, 6]);
     expect(scorer.calls.map(call => call.candidates[0].tokens.length)).toEqual([4, 8, 10]);
-    expect(result.search).toEqual({ rounds: 3, scoredCandidates: 18, sampleForwards: 6 * 4 + 6 * 4 + 6 * 2 });
+    expect(result.search).toEqual({
+      rounds: 3,
+      scoredCandidates: 18,
+      sampleForwards: 6 * 4 + 6 * 4 + 6 * 2,
+    });
     for (let round = 1; round < scorer.calls.length; round++) {
       const previous = scorer.calls[round - 1].candidates;
       const scores = previous.map(candidate => candidate.tokens.filter(id => id === 7).length);
@@ -85,34 +123,56 @@ describe('rankgen', () => {
   it('carries finished beams into later rounds, where they compete again', async () => {
     // Token 5 is EOS and likely right after the prompt; the scorer loves the first finished candidate, so one
     // finished and one running beam survive round 1.
-    const model = mockModel({ vocabSize: 6, eosTokenIds: [5], logits: context => (context.length === 1 ? [0, 0, 0, 0, 0, 2] : [1, 1, 1, 1, 1, -3]) });
+    const model = mockModel({
+      vocabSize: 6,
+      eosTokenIds: [5],
+      logits: context => (context.length === 1 ? [0, 0, 0, 0, 0, 2] : [1, 1, 1, 1, 1, -3]),
+    });
     const scorer: RankGenScorer & { calls: RankGenScoreArgs[] } = {
       name: 'eos-lover',
       calls: [],
       score(args) {
         this.calls.push(args);
         const first = args.candidates.findIndex(candidate => candidate.finished);
-        return args.candidates.map((candidate, i) => (i === first ? 10 : candidate.finished ? -1 : candidate.tokens.length));
+        return args.candidates.map((candidate, i) =>
+          i === first ? 10 : candidate.finished ? -1 : candidate.tokens.length,
+        );
       },
     };
     const search = rankgen({ scorer, beamSize: 2, numSamples: 4, numTokens: 3 });
-    const result = await search.generate({ model, prompt: { tokens: [0] }, options: { maxTokens: 9, temperature: 1, seed: 2 } });
+    const result = await search.generate({
+      model,
+      prompt: { tokens: [0] },
+      options: { maxTokens: 9, temperature: 1, seed: 2 },
+    });
     const finishedAfterRound1 = scorer.calls[0].candidates.filter(candidate => candidate.finished);
     expect(finishedAfterRound1.length).toBeGreaterThan(0);
     expect(scorer.calls.length).toBeGreaterThan(1);
     expect(scorer.calls[1].candidates[0]).toEqual({ tokens: [5], text: '', finished: true });
-    expect(scorer.calls[1].candidates.slice(1).map(candidate => candidate.tokens.length)).toEqual([6, 6, 6, 6]);
+    expect(scorer.calls[1].candidates.slice(1).map(candidate => candidate.tokens.length)).toEqual([
+      6, 6, 6, 6,
+    ]);
     expect(result.tokens).toEqual([5]);
     expect(result.reason).toBe('eos');
   });
 
   it('streams through the decoder the same tokens generate returns', async () => {
     const model = toyModel({ vocabSize: 16, seed: 2 });
-    const search = rankgen({ scorer: likelihoodScorer(), beamSize: 2, numSamples: 2, numTokens: 3 });
+    const search = rankgen({
+      scorer: likelihoodScorer(),
+      beamSize: 2,
+      numSamples: 2,
+      numTokens: 3,
+    });
     const options = { maxTokens: 11, ...SAMPLING, seed: 4 };
     const tokens: number[] = [];
-    for await (const event of createDecoder({ model }).use(search).stream({ tokens: [3] }, options)) if (event.type === 'token') tokens.push(event.tokenId);
-    expect(tokens).toEqual((await search.generate({ model, prompt: { tokens: [3] }, options })).tokens);
+    for await (const event of createDecoder({ model })
+      .use(search)
+      .stream({ tokens: [3] }, options))
+      if (event.type === 'token') tokens.push(event.tokenId);
+    expect(tokens).toEqual(
+      (await search.generate({ model, prompt: { tokens: [3] }, options })).tokens,
+    );
     expect(tokens).toHaveLength(11);
   });
 
@@ -121,28 +181,51 @@ describe('rankgen', () => {
     const model = mockModel({ vocabSize: 6, logits });
     const other = mockModel({ vocabSize: 6, logits: context => [context.length, 0, 0, 1, 0, 0] });
     const prompt = [0, 1];
-    const candidates = [{ tokens: [2, 3, 4], text: '', finished: false }, { tokens: [5], text: '', finished: true }];
+    const candidates = [
+      { tokens: [2, 3, 4], text: '', finished: false },
+      { tokens: [5], text: '', finished: true },
+    ];
     const expected = (scoring: (context: readonly number[]) => number[], tokens: number[]) =>
-      tokens.reduce((sum, token, i) => sum + logSoftmax(scoring([...prompt, ...tokens.slice(0, i)]))[token], 0);
+      tokens.reduce(
+        (sum, token, i) => sum + logSoftmax(scoring([...prompt, ...tokens.slice(0, i)]))[token],
+        0,
+      );
     const args = { model, prompt, promptText: '', candidates };
     const mean = await likelihoodScorer().score(args);
-    expect(Array.from(mean)).toEqual([expected(logits, [2, 3, 4]) / 3, expected(logits, [5])].map(value => expect.closeTo(value, 5)));
+    expect(Array.from(mean)).toEqual(
+      [expected(logits, [2, 3, 4]) / 3, expected(logits, [5])].map(value =>
+        expect.closeTo(value, 5),
+      ),
+    );
     const sum = await likelihoodScorer({ normalize: 'sum' }).score(args);
     expect(sum[0]).toBeCloseTo(expected(logits, [2, 3, 4]), 5);
     const second = await modelScorer({ model: other }).score(args);
-    expect(second[0]).toBeCloseTo(expected(context => [context.length, 0, 0, 1, 0, 0], [2, 3, 4]) / 3, 5);
-    await expect(modelScorer({ model: toyModel({ vocabSize: 9 }) }).score(args)).rejects.toThrow(VocabMismatchError);
+    expect(second[0]).toBeCloseTo(
+      expected(context => [context.length, 0, 0, 1, 0, 0], [2, 3, 4]) / 3,
+      5,
+    );
+    await expect(modelScorer({ model: toyModel({ vocabSize: 9 }) }).score(args)).rejects.toThrow(
+      VocabMismatchError,
+    );
   });
 
   it('validates options and scorer output', async () => {
     const scorer = likelihoodScorer();
-    expect(() => rankgen({ scorer: undefined as unknown as RankGenScorer })).toThrow(InvalidArgumentError);
+    expect(() => rankgen({ scorer: undefined as unknown as RankGenScorer })).toThrow(
+      InvalidArgumentError,
+    );
     expect(() => rankgen({ scorer, beamSize: 0 })).toThrow(InvalidArgumentError);
     expect(() => rankgen({ scorer, numSamples: 1.5 })).toThrow(InvalidArgumentError);
     expect(() => rankgen({ scorer, numTokens: -1 })).toThrow(InvalidArgumentError);
     expect(() => likelihoodScorer({ normalize: 'max' as 'mean' })).toThrow(InvalidArgumentError);
-    expect(() => modelScorer({ model: undefined as unknown as CausalLM })).toThrow(InvalidArgumentError);
+    expect(() => modelScorer({ model: undefined as unknown as CausalLM })).toThrow(
+      InvalidArgumentError,
+    );
     const broken = rankgen({ scorer: { name: 'short', score: () => [1] }, numSamples: 2 });
-    await expect(createDecoder({ model: toyModel() }).use(broken).generate({ tokens: [1] }, { maxTokens: 4, temperature: 1 })).rejects.toThrow(/returned 1 scores for 4/);
+    await expect(
+      createDecoder({ model: toyModel() })
+        .use(broken)
+        .generate({ tokens: [1] }, { maxTokens: 4, temperature: 1 }),
+    ).rejects.toThrow(/returned 1 scores for 4/);
   });
 });

@@ -137,7 +137,10 @@ interface Beam {
 export function rankgen(options: RankGenOptions): RankGen {
   const { scorer } = options;
   if (!scorer || typeof scorer.score !== 'function') {
-    throw new InvalidArgumentError({ argument: 'scorer', message: 'needs a RankGenScorer ({ name, score }), e.g. likelihoodScorer().' });
+    throw new InvalidArgumentError({
+      argument: 'scorer',
+      message: 'needs a RankGenScorer ({ name, score }), e.g. likelihoodScorer().',
+    });
   }
   const beamSize = options.beamSize ?? 2;
   const numSamples = options.numSamples ?? 10;
@@ -148,11 +151,17 @@ export function rankgen(options: RankGenOptions): RankGen {
     ['numTokens', numTokens],
   ] as const) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new InvalidArgumentError({ argument, message: `must be a positive integer, got ${value}.` });
+      throw new InvalidArgumentError({
+        argument,
+        message: `must be a positive integer, got ${value}.`,
+      });
     }
   }
 
-  async function search(context: StrategyContext, onFinal?: (beams: RankGenHypothesis[], stats: RankGenSearchStats) => void): Promise<void> {
+  async function search(
+    context: StrategyContext,
+    onFinal?: (beams: RankGenHypothesis[], stats: RankGenSearchStats) => void,
+  ): Promise<void> {
     const { model, processor, sampler, random, signal } = context;
     const vocab = model.info.vocabSize;
     const tokenizer = options.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
@@ -169,7 +178,14 @@ export function rankgen(options: RankGenOptions): RankGen {
     const maxTokens = context.remaining();
     if (maxTokens <= 0) return;
     const stats: RankGenSearchStats = { rounds: 0, scoredCandidates: 0, sampleForwards: 0 };
-    const root: Beam = { sequence: context.sequence, tokens: [], state: context.processorState, finished: false, score: Number.NaN, shared: true };
+    const root: Beam = {
+      sequence: context.sequence,
+      tokens: [],
+      state: context.processorState,
+      finished: false,
+      score: Number.NaN,
+      shared: true,
+    };
     let beams: Beam[] = Array.from({ length: beamSize }, () => root);
     let emitted = 0;
     let open = true;
@@ -198,7 +214,14 @@ export function rankgen(options: RankGenOptions): RankGen {
         sequence.dispose();
         throw error;
       }
-      return { sequence, tokens, state, finished: finished || tokens.length >= maxTokens, score: Number.NaN, shared: false };
+      return {
+        sequence,
+        tokens,
+        state,
+        finished: finished || tokens.length >= maxTokens,
+        score: Number.NaN,
+        shared: false,
+      };
     };
 
     const release = (beam: Beam) => {
@@ -207,7 +230,11 @@ export function rankgen(options: RankGenOptions): RankGen {
 
     try {
       while (open && beams.some(beam => !beam.finished)) {
-        const length = Math.min(numTokens, maxTokens - Math.max(...beams.filter(beam => !beam.finished).map(beam => beam.tokens.length)));
+        const length = Math.min(
+          numTokens,
+          maxTokens -
+            Math.max(...beams.filter(beam => !beam.finished).map(beam => beam.tokens.length)),
+        );
         const candidates: Beam[] = [];
         for (const beam of beams) {
           if (beam.finished) {
@@ -223,15 +250,26 @@ export function rankgen(options: RankGenOptions): RankGen {
             model,
             prompt,
             promptText,
-            candidates: candidates.map(candidate => ({ tokens: candidate.tokens, text: decode(candidate.tokens), finished: candidate.finished })),
+            candidates: candidates.map(candidate => ({
+              tokens: candidate.tokens,
+              text: decode(candidate.tokens),
+              finished: candidate.finished,
+            })),
             signal,
           });
           if (scores.length !== candidates.length) {
-            throw new InvalidArgumentError({ argument: 'scorer', message: `"${scorer.name}" returned ${scores.length} scores for ${candidates.length} candidates.` });
+            throw new InvalidArgumentError({
+              argument: 'scorer',
+              message: `"${scorer.name}" returned ${scores.length} scores for ${candidates.length} candidates.`,
+            });
           }
           stats.scoredCandidates += candidates.length;
-          candidates.forEach((candidate, i) => (candidate.score = Number.isNaN(scores[i]) ? -Infinity : scores[i]));
-          const order = candidates.map((_, i) => i).sort((a, b) => candidates[b].score - candidates[a].score || a - b);
+          candidates.forEach(
+            (candidate, i) => (candidate.score = Number.isNaN(scores[i]) ? -Infinity : scores[i]),
+          );
+          const order = candidates
+            .map((_, i) => i)
+            .sort((a, b) => candidates[b].score - candidates[a].score || a - b);
           survivors = order.slice(0, beamSize).map(i => candidates[i]);
         } else {
           survivors = candidates;
@@ -246,10 +284,12 @@ export function rankgen(options: RankGenOptions): RankGen {
           while (i < common && i < beam.tokens.length && beam.tokens[i] === beams[0].tokens[i]) i++;
           common = i;
         }
-        for (; emitted < common && open; emitted++) open = context.emit(beams[0].tokens[emitted], 'target');
+        for (; emitted < common && open; emitted++)
+          open = context.emit(beams[0].tokens[emitted], 'target');
         if (!open) break; // a stop string or the decoder's own limit ended generation
       }
-      for (; emitted < beams[0].tokens.length && open; emitted++) open = context.emit(beams[0].tokens[emitted], 'target');
+      for (; emitted < beams[0].tokens.length && open; emitted++)
+        open = context.emit(beams[0].tokens[emitted], 'target');
       onFinal?.(
         beams.map(beam => ({ tokens: beam.tokens, text: decode(beam.tokens), score: beam.score })),
         stats,
@@ -260,7 +300,9 @@ export function rankgen(options: RankGenOptions): RankGen {
     }
   }
 
-  const strategy = (onFinal?: (beams: RankGenHypothesis[], stats: RankGenSearchStats) => void): Strategy => ({
+  const strategy = (
+    onFinal?: (beams: RankGenHypothesis[], stats: RankGenSearchStats) => void,
+  ): Strategy => ({
     kind: 'strategy',
     name: `rankgen(${scorer.name}, beams=${beamSize}, samples=${numSamples}, every ${numTokens})`,
     lossless: false,
@@ -272,11 +314,15 @@ export function rankgen(options: RankGenOptions): RankGen {
     options: { scorer, beamSize, numSamples, numTokens },
     async generate({ model, prompt, options: generateOptions, processors, tokenizer }) {
       let final: { hypotheses: RankGenHypothesis[]; stats: RankGenSearchStats } | undefined;
-      const decoder = createDecoder({ model, tokenizer, processors }).use(strategy((hypotheses, stats) => (final = { hypotheses, stats })));
+      const decoder = createDecoder({ model, tokenizer, processors }).use(
+        strategy((hypotheses, stats) => (final = { hypotheses, stats })),
+      );
       const result = await decoder.generate(prompt, generateOptions);
       return {
         ...result,
-        hypotheses: final?.hypotheses ?? [{ tokens: result.tokens, text: result.text, score: Number.NaN }],
+        hypotheses: final?.hypotheses ?? [
+          { tokens: result.tokens, text: result.text, score: Number.NaN },
+        ],
         search: final?.stats ?? { rounds: 0, scoredCandidates: 0, sampleForwards: 0 },
       };
     },

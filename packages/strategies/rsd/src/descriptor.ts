@@ -5,16 +5,32 @@ import { rsd } from './rsd.js';
 export const rsdDescriptor: StrategyDescriptor = {
   id: 'rsd',
   packageName: '@decodekit/strategy-rsd',
-  description: 'Recursive Speculative Decoding: draft trees without replacement (needs --draft-model)',
+  description:
+    'Recursive Speculative Decoding: draft trees without replacement (needs --draft-model)',
   returns: 'strategy',
   lossless: true,
   secondModel: { required: true, role: 'draft model with the target’s tokenizer' },
   options: {
-    variant: { type: 'enum', values: ['constant', 'beam'], default: 'constant', help: 'RSD-C (constant branching) or RSD-S (stochastic beam search).' },
+    variant: {
+      type: 'enum',
+      values: ['constant', 'beam'],
+      default: 'constant',
+      help: 'RSD-C (constant branching) or RSD-S (stochastic beam search).',
+    },
     branching: { type: 'integer', default: 2, min: 1, max: 64, help: 'RSD-C: children per node.' },
-    depth: { type: 'integer', min: 1, max: 64, help: 'Draft depth (default 3 for RSD-C, 4 for RSD-S).' },
+    depth: {
+      type: 'integer',
+      min: 1,
+      max: 64,
+      help: 'Draft depth (default 3 for RSD-C, 4 for RSD-S).',
+    },
     beamWidth: { type: 'integer', default: 4, min: 1, max: 64, help: 'RSD-S: beam width W.' },
-    budget: { type: 'integer', min: 1, max: 1024, help: 'Cut the tree to this many nodes (default: none).' },
+    budget: {
+      type: 'integer',
+      min: 1,
+      max: 1024,
+      help: 'Cut the tree to this many nodes (default: none).',
+    },
     temperature: { type: 'number', min: 0, help: 'Draft temperature (default: the decoder’s).' },
   },
   create: (options, environment) => ({

@@ -25,13 +25,19 @@ describe('gumbelTopK', () => {
       const b = index % 6;
       return a === b ? 0 : (q[a] * q[b]) / (1 - q[a]);
     });
-    expect(totalVariation(Array.from(counts, c => c / draws), exact)).toBeLessThan(0.005);
+    expect(
+      totalVariation(
+        Array.from(counts, c => c / draws),
+        exact,
+      ),
+    ).toBeLessThan(0.005);
   });
 
   it('never returns a token with q = 0, nor the same token twice; noise off is the top-k', () => {
     const sparse = Float32Array.from([0.6, 0, 0.4, 0]);
     const random = seededRandom(1);
-    for (let n = 0; n < 100; n++) expect(gumbelTopK(sparse, 4, random).tokens.sort()).toEqual([0, 2]);
+    for (let n = 0; n < 100; n++)
+      expect(gumbelTopK(sparse, 4, random).tokens.sort()).toEqual([0, 2]);
     expect(gumbelTopK(q, 3, random, { noise: false }).tokens).toEqual([0, 2, 4]);
   });
 
@@ -61,9 +67,20 @@ describe('recursive rejection over Gumbel-top-k children: one step emits exactly
     const counts = new Float64Array(p.length);
     for (let n = 0; n < draws; n++) {
       const { tokens } = gumbelTopK(q, k, random);
-      const decision = verifier.step({ probabilities: p, childTokens: tokens, q, greedy: false, random });
+      const decision = verifier.step({
+        probabilities: p,
+        childTokens: tokens,
+        q,
+        greedy: false,
+        random,
+      });
       counts[typeof decision === 'number' ? tokens[decision] : decision.token]++;
     }
-    expect(totalVariation(Array.from(counts, c => c / draws), p)).toBeLessThan(0.005);
+    expect(
+      totalVariation(
+        Array.from(counts, c => c / draws),
+        p,
+      ),
+    ).toBeLessThan(0.005);
   });
 });

@@ -16,9 +16,17 @@ const context = (maxNodes = 64): DraftContext => ({
   greedy: false,
 });
 
-async function draftOnce(options: Omit<RsdOptions, 'model'>, maxNodes?: number): Promise<DraftTree> {
+async function draftOnce(
+  options: Omit<RsdOptions, 'model'>,
+  maxNodes?: number,
+): Promise<DraftTree> {
   const drafter = rsdDrafter({ model: draft(), ...options });
-  await drafter.begin?.({ tokens: [1, 2, 3], model: target(), random: seededRandom(5), temperature: 1 });
+  await drafter.begin?.({
+    tokens: [1, 2, 3],
+    model: target(),
+    random: seededRandom(5),
+    temperature: 1,
+  });
   const tree = (await drafter.propose(context(maxNodes ?? drafter.maxRows))) as DraftTree;
   drafter.end?.();
   return tree;
@@ -60,12 +68,17 @@ describe('rsd', () => {
     for (const d of depths(tree)) perDepth.set(d, (perDepth.get(d) ?? 0) + 1);
     expect([...perDepth.keys()]).toEqual([1, 2, 3, 4]);
     for (const count of perDepth.values()) expect(count).toBe(3);
-    expect(rsdDrafter({ model: draft(), variant: 'beam', beamWidth: 4, budget: 18 }).maxRows).toBe(16);
+    expect(rsdDrafter({ model: draft(), variant: 'beam', beamWidth: 4, budget: 18 }).maxRows).toBe(
+      16,
+    );
   });
 
   it('greedy decoding: identical to autoregressive greedy, with more than one token per target forward', async () => {
     for (const variant of ['constant', 'beam'] as const) {
-      const reference = await createDecoder({ model: target() }).generate({ tokens: [5, 4, 5] }, { maxTokens: 40, temperature: 0 });
+      const reference = await createDecoder({ model: target() }).generate(
+        { tokens: [5, 4, 5] },
+        { maxTokens: 40, temperature: 0 },
+      );
       const result = await createDecoder({ model: target() })
         .use(rsd({ model: draft(), variant }))
         .generate({ tokens: [5, 4, 5] }, { maxTokens: 40, temperature: 0 });
@@ -85,7 +98,9 @@ describe('rsd', () => {
     expect(() => rsd({ model: draft(), variant: 'x' as never })).toThrow(/variant/);
     expect(() => rsd({ model: draft(), branching: [2, 0] })).toThrow(/branching/);
     expect(() => rsd({ model: draft(), depth: 0 })).toThrow(/depth/);
-    expect(() => rsd({ model: draft(), variant: 'beam', beamWidth: 4, budget: 3 })).toThrow(/budget/);
+    expect(() => rsd({ model: draft(), variant: 'beam', beamWidth: 4, budget: 3 })).toThrow(
+      /budget/,
+    );
     expect(() => rsd({ model: draft(), branching: 4, budget: 3 })).toThrow(/budget/);
     expect(() => rsd({ model: draft(), temperature: Number.NaN })).toThrow(/temperature/);
     expect(() => rsd({ model: toyModel({ vocabSize: 8 }), skipLayers: [0] })).toThrow(/skip/);

@@ -6,7 +6,14 @@ import {
   speculative,
   invariant,
 } from '@decodekit/core';
-import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy } from '@decodekit/core';
+import type {
+  CausalLM,
+  DraftContext,
+  DraftTree,
+  Drafter,
+  RandomSource,
+  Strategy,
+} from '@decodekit/core';
 import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
 import { conditionedGumbel, gumbel, gumbelTopK } from './gumbel.js';
 
@@ -83,9 +90,13 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
   validate(options);
   const depth = options.depth ?? (variant === 'constant' ? 3 : 4);
   const levels = variant === 'constant' ? branchingLevels(branching, depth, budget) : [];
-  const beamDepth = variant === 'beam' ? (budget === undefined ? depth : Math.floor(budget / beamWidth)) : 0;
+  const beamDepth =
+    variant === 'beam' ? (budget === undefined ? depth : Math.floor(budget / beamWidth)) : 0;
   if (variant === 'beam' && beamDepth < 1) {
-    throw new InvalidArgumentError({ argument: 'budget', message: `must be ≥ beamWidth (${beamWidth}), got ${budget}.` });
+    throw new InvalidArgumentError({
+      argument: 'budget',
+      message: `must be ≥ beamWidth (${beamWidth}), got ${budget}.`,
+    });
   }
   let width = 1;
   let maxRows = 0;
@@ -128,17 +139,40 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
     for (const b of fitted) cumulative.push(cumulative[cumulative.length - 1] + (levelWidth *= b));
     const maxDepth =
       variant === 'constant'
-        ? fitDepth(Math.min(fitted.length, context.remaining), levels => cumulative[levels], bounds(context))
-        : fitDepth(Math.min(beamDepth, Math.floor(context.maxNodes / width), context.remaining), levels => width * levels, bounds(context));
+        ? fitDepth(
+            Math.min(fitted.length, context.remaining),
+            levels => cumulative[levels],
+            bounds(context),
+          )
+        : fitDepth(
+            Math.min(beamDepth, Math.floor(context.maxNodes / width), context.remaining),
+            levels => width * levels,
+            bounds(context),
+          );
     if (maxDepth < 1) return undefined;
-    const rootQ = draftDistribution(await session.contextLogits(context.tokens, context.signal), draftTemperature, new Float32Array(vocab));
+    const rootQ = draftDistribution(
+      await session.contextLogits(context.tokens, context.signal),
+      draftTemperature,
+      new Float32Array(vocab),
+    );
     const qAt = new Map<number, Float32Array>([[-1, rootQ]]);
     let frontier: Beam[] = [{ row: -1, logProbability: 0, key: 0 }];
     for (let level = 0; level < maxDepth && frontier.length > 0; level++) {
       if (level > 0) {
-        const logits = await session.treeLogits(Int32Array.from(tokens), Int32Array.from(parents), context.signal);
+        const logits = await session.treeLogits(
+          Int32Array.from(tokens),
+          Int32Array.from(parents),
+          context.signal,
+        );
         for (const beam of frontier) {
-          qAt.set(beam.row, draftDistribution(logits.subarray(beam.row * vocab, (beam.row + 1) * vocab), draftTemperature, new Float32Array(vocab)));
+          qAt.set(
+            beam.row,
+            draftDistribution(
+              logits.subarray(beam.row * vocab, (beam.row + 1) * vocab),
+              draftTemperature,
+              new Float32Array(vocab),
+            ),
+          );
         }
       }
       const next: Beam[] = [];
@@ -158,7 +192,8 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
           for (const token of children) add(parent, token, 0, 0);
         }
       } else {
-        const candidates: { parent: Beam; token: number; logProbability: number; key: number }[] = [];
+        const candidates: { parent: Beam; token: number; logProbability: number; key: number }[] =
+          [];
         for (const parent of frontier) {
           const q = distributionAt(qAt, parent.row);
           // Only this beam's `width` best children can survive, and conditioning keeps their order.
@@ -180,7 +215,9 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
             candidates.push({ parent, token, logProbability, key });
           }
         }
-        candidates.sort((a, b) => b.key - a.key || a.parent.row - b.parent.row || a.token - b.token);
+        candidates.sort(
+          (a, b) => b.key - a.key || a.parent.row - b.parent.row || a.token - b.token,
+        );
         const kept = candidates.slice(0, width);
         // Rows grouped by parent, each parent's children best first (their without-replacement order).
         kept.sort((a, b) => a.parent.row - b.parent.row || b.key - a.key);
@@ -232,13 +269,25 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
  */
 export function rsd(options: RsdOptions): Strategy {
   const drafter = rsdDrafter(options);
-  const strategy = speculative({ drafter, verifier: rejectionSampling(), budget: drafter.maxRows, adaptive: false });
+  const strategy = speculative({
+    drafter,
+    verifier: rejectionSampling(),
+    budget: drafter.maxRows,
+    adaptive: false,
+  });
   return { ...strategy, name: `${drafter.name}(${drafter.maxRows} rows)` };
 }
 
 /** Per-depth branching factors, cut to the budget when one is given. */
-function branchingLevels(branching: number | readonly number[], depth: number, budget: number | undefined): number[] {
-  const levels = typeof branching === 'number' ? Array.from({ length: budget === undefined ? depth : 64 }, () => branching) : [...branching];
+function branchingLevels(
+  branching: number | readonly number[],
+  depth: number,
+  budget: number | undefined,
+): number[] {
+  const levels =
+    typeof branching === 'number'
+      ? Array.from({ length: budget === undefined ? depth : 64 }, () => branching)
+      : [...branching];
   if (budget === undefined) return levels;
   const kept: number[] = [];
   let width = 1;
@@ -250,16 +299,31 @@ function branchingLevels(branching: number | readonly number[], depth: number, b
     kept.push(b);
   }
   if (kept.length === 0) {
-    throw new InvalidArgumentError({ argument: 'budget', message: `must fit the first level (${levels[0]} rows), got ${budget}.` });
+    throw new InvalidArgumentError({
+      argument: 'budget',
+      message: `must fit the first level (${levels[0]} rows), got ${budget}.`,
+    });
   }
   return kept;
 }
 
 function validate(options: RsdOptions): void {
-  const { model, variant = 'constant', branching = 2, depth, beamWidth = 4, budget, temperature, skipLayers, seed = 0 } =
-    options ?? ({} as RsdOptions);
+  const {
+    model,
+    variant = 'constant',
+    branching = 2,
+    depth,
+    beamWidth = 4,
+    budget,
+    temperature,
+    skipLayers,
+    seed = 0,
+  } = options ?? ({} as RsdOptions);
   if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({ argument: 'model', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a draft CausalLM (e.g. from loadModel()).',
+    });
   }
   if (!model.capabilities.tree) {
     throw new UnsupportedCapabilityError({
@@ -269,29 +333,69 @@ function validate(options: RsdOptions): void {
     });
   }
   if (variant !== 'constant' && variant !== 'beam') {
-    throw new InvalidArgumentError({ argument: 'variant', message: `must be 'constant' (RSD-C) or 'beam' (RSD-S), got ${String(variant)}.` });
+    throw new InvalidArgumentError({
+      argument: 'variant',
+      message: `must be 'constant' (RSD-C) or 'beam' (RSD-S), got ${String(variant)}.`,
+    });
   }
   const positive = (value: unknown) => Number.isInteger(value) && (value as number) >= 1;
   const branches = typeof branching === 'number' ? [branching] : branching;
   if (!Array.isArray(branches) && typeof branching !== 'number') {
-    throw new InvalidArgumentError({ argument: 'branching', message: 'must be a positive integer or an array of them.' });
+    throw new InvalidArgumentError({
+      argument: 'branching',
+      message: 'must be a positive integer or an array of them.',
+    });
   }
   if (branches.length === 0 || !branches.every(positive)) {
-    throw new InvalidArgumentError({ argument: 'branching', message: `must be positive integers, got ${JSON.stringify(branching)}.` });
+    throw new InvalidArgumentError({
+      argument: 'branching',
+      message: `must be positive integers, got ${JSON.stringify(branching)}.`,
+    });
   }
-  if (depth !== undefined && !positive(depth)) throw new InvalidArgumentError({ argument: 'depth', message: `must be a positive integer, got ${depth}.` });
-  if (!positive(beamWidth)) throw new InvalidArgumentError({ argument: 'beamWidth', message: `must be a positive integer, got ${beamWidth}.` });
-  if (budget !== undefined && !positive(budget)) throw new InvalidArgumentError({ argument: 'budget', message: `must be a positive integer, got ${budget}.` });
+  if (depth !== undefined && !positive(depth))
+    throw new InvalidArgumentError({
+      argument: 'depth',
+      message: `must be a positive integer, got ${depth}.`,
+    });
+  if (!positive(beamWidth))
+    throw new InvalidArgumentError({
+      argument: 'beamWidth',
+      message: `must be a positive integer, got ${beamWidth}.`,
+    });
+  if (budget !== undefined && !positive(budget))
+    throw new InvalidArgumentError({
+      argument: 'budget',
+      message: `must be a positive integer, got ${budget}.`,
+    });
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be ≥ 0, got ${String(temperature)}.`,
+    });
   }
-  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+  if (!Number.isSafeInteger(seed))
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be a safe integer, got ${String(seed)}.`,
+    });
   if (skipLayers !== undefined) {
-    if (!Array.isArray(skipLayers) || skipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers)) {
-      throw new InvalidArgumentError({ argument: 'skipLayers', message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.` });
+    if (
+      !Array.isArray(skipLayers) ||
+      skipLayers.some(
+        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
+      )
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'skipLayers',
+        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
+      });
     }
     if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({ capability: 'layerSkip', backendId: model.capabilities.backendId, hint: 'skipLayers needs a model built with per-layer skip switches.' });
+      throw new UnsupportedCapabilityError({
+        capability: 'layerSkip',
+        backendId: model.capabilities.backendId,
+        hint: 'skipLayers needs a model built with per-layer skip switches.',
+      });
     }
   }
 }

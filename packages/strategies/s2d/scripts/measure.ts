@@ -38,7 +38,9 @@ for (const temperature of [0, 0.8]) {
       });
     }
     for (const [name, entry] of family.stats) {
-      console.log(`T=${temperature} draft ${draftName} → ${name}: acceptance ${(entry.accepted / entry.proposed).toFixed(3)}`);
+      console.log(
+        `T=${temperature} draft ${draftName} → ${name}: acceptance ${(entry.accepted / entry.proposed).toFixed(3)}`,
+      );
     }
   }
 }

@@ -8,7 +8,8 @@ import { nestedSubModel, s2d } from './index.js';
 let base: Promise<LoadedModel> | undefined;
 const loadBase = () => (base ??= loadModel('karpathy/tinyllamas/stories260K'));
 let family: ReturnType<typeof s2d> | undefined;
-const shared = async () => (family ??= s2d({ draft: await loadBase(), draftSkipLayers: [2, 3, 4] }));
+const shared = async () =>
+  (family ??= s2d({ draft: await loadBase(), draftSkipLayers: [2, 3, 4] }));
 
 for (const layers of [3, 4]) {
   runStrategyConformance({
@@ -18,7 +19,9 @@ for (const layers of [3, 4]) {
     referenceModel: async () => nestedSubModel(await loadBase(), layers),
     async strategy({ model, kind }) {
       if (kind === 'real') return (await shared()).strategy();
-      return s2d({ draft: toyModel({ vocabSize: model.info.vocabSize, seed: 1234 + layers, copyBias: 2 }) }).strategy();
+      return s2d({
+        draft: toyModel({ vocabSize: model.info.vocabSize, seed: 1234 + layers, copyBias: 2 }),
+      }).strategy();
     },
     skip:
       layers === 4

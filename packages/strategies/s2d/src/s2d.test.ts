@@ -1,4 +1,10 @@
-import { InvalidArgumentError, UnsupportedCapabilityError, VocabMismatchError, createDecoder, mockModel } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  VocabMismatchError,
+  createDecoder,
+  mockModel,
+} from '@decodekit/core';
 import type { LoadedModel } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
 import { toyModel } from '@decodekit/conformance';
@@ -15,9 +21,13 @@ describe('nestedSubModel', () => {
     expect(() => nestedSubModel(base, 0)).toThrow(InvalidArgumentError);
     expect(() => nestedSubModel(base, 6)).toThrow(InvalidArgumentError);
     expect(() => nestedSubModel(base, 2.5)).toThrow(InvalidArgumentError);
-    expect(() => nestedSubModel(mockModel({ vocabSize: 4, logits: () => new Float32Array(4) }), 0)).toThrow(InvalidArgumentError);
+    expect(() =>
+      nestedSubModel(mockModel({ vocabSize: 4, logits: () => new Float32Array(4) }), 0),
+    ).toThrow(InvalidArgumentError);
     const mock = mockModel({ vocabSize: 4, logits: () => new Float32Array(4) });
-    expect(() => nestedSubModel({ ...mock, info: { ...mock.info, numLayers: 2 } }, 1)).toThrow(UnsupportedCapabilityError);
+    expect(() => nestedSubModel({ ...mock, info: { ...mock.info, numLayers: 2 } }, 1)).toThrow(
+      UnsupportedCapabilityError,
+    );
   });
 
   it('is the model with its last layers skipped, under its own name', async () => {
@@ -52,7 +62,9 @@ describe('s2d', () => {
   it('rejects a target with another vocabulary', async () => {
     const family = s2d({ draft: toyModel({ vocabSize: 8 }) });
     await expect(
-      createDecoder({ model: toyModel({ vocabSize: 16 }) }).use(family.strategy()).generate({ tokens: [1] }, { maxTokens: 4 }),
+      createDecoder({ model: toyModel({ vocabSize: 16 }) })
+        .use(family.strategy())
+        .generate({ tokens: [1] }, { maxTokens: 4 }),
     ).rejects.toThrow(VocabMismatchError);
   });
 
@@ -61,11 +73,18 @@ describe('s2d', () => {
     const targets = [3, 4, 5].map(layers => nestedSubModel(base, layers));
     const prompt = 'Once upon a time, there was a little dog named Max.';
     const reference = await Promise.all(
-      targets.map(model => createDecoder({ model, tokenizer: base.tokenizer }).generate(prompt, { maxTokens: 40, temperature: 0 })),
+      targets.map(model =>
+        createDecoder({ model, tokenizer: base.tokenizer }).generate(prompt, {
+          maxTokens: 40,
+          temperature: 0,
+        }),
+      ),
     );
     const results = await Promise.all(
       targets.map(model =>
-        createDecoder({ model, tokenizer: base.tokenizer }).use(family.strategy()).generate(prompt, { maxTokens: 40, temperature: 0 }),
+        createDecoder({ model, tokenizer: base.tokenizer })
+          .use(family.strategy())
+          .generate(prompt, { maxTokens: 40, temperature: 0 }),
       ),
     );
     results.forEach((result, i) => expect(result.tokens).toEqual(reference[i].tokens));

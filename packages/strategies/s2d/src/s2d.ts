@@ -11,7 +11,15 @@ import {
   wrapModel,
   invariant,
 } from '@decodekit/core';
-import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy, VerifyResult } from '@decodekit/core';
+import type {
+  CausalLM,
+  DraftContext,
+  DraftTree,
+  Drafter,
+  RandomSource,
+  Strategy,
+  VerifyResult,
+} from '@decodekit/core';
 
 /**
  * A nested sub-model of `model`: its first `layers` layers and the shared head (every forward skips the
@@ -23,11 +31,17 @@ import type { CausalLM, DraftContext, DraftTree, Drafter, RandomSource, Strategy
  */
 export function nestedSubModel<TModel extends CausalLM>(model: TModel, layers: number): TModel {
   if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({ argument: 'model', message: 'nestedSubModel() needs a CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'nestedSubModel() needs a CausalLM (e.g. from loadModel()).',
+    });
   }
   const total = model.info.numLayers;
   if (!Number.isInteger(layers) || layers < 1 || layers > total) {
-    throw new InvalidArgumentError({ argument: 'layers', message: `must be an integer in [1, ${total}], got ${String(layers)}.` });
+    throw new InvalidArgumentError({
+      argument: 'layers',
+      message: `must be an integer in [1, ${total}], got ${String(layers)}.`,
+    });
   }
   if (layers < total && !model.capabilities.layerSkip) {
     throw new UnsupportedCapabilityError({
@@ -44,7 +58,9 @@ export function nestedSubModel<TModel extends CausalLM>(model: TModel, layers: n
       transformInfo: info => ({ ...info, name: `${info.name}[:${layers}]` }),
       wrapForward: ({ input, options, doForward }) => {
         if (skipped.length === 0) return doForward(input, options);
-        const skipLayers = [...new Set([...(input.skipLayers ?? []), ...skipped])].sort((a, b) => a - b);
+        const skipLayers = [...new Set([...(input.skipLayers ?? []), ...skipped])].sort(
+          (a, b) => a - b,
+        );
         return doForward({ ...input, skipLayers }, options);
       },
     },
@@ -98,21 +114,45 @@ export interface S2dFamily {
  * const out = await createDecoder({ model: nestedSubModel(base, 4) }).use(family.strategy()).generate('Once');
  */
 export function s2d(options: S2dOptions): S2dFamily {
-  const { draft, draftSkipLayers, draftLength = 4, temperature, seed = 0 } = options ?? ({} as S2dOptions);
+  const {
+    draft,
+    draftSkipLayers,
+    draftLength = 4,
+    temperature,
+    seed = 0,
+  } = options ?? ({} as S2dOptions);
   if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
-    throw new InvalidArgumentError({ argument: 'draft', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'draft',
+      message: 'needs a draft CausalLM (e.g. from loadModel()).',
+    });
   }
   if (!Number.isInteger(draftLength) || draftLength < 1) {
-    throw new InvalidArgumentError({ argument: 'draftLength', message: `must be a positive integer, got ${String(draftLength)}.` });
+    throw new InvalidArgumentError({
+      argument: 'draftLength',
+      message: `must be a positive integer, got ${String(draftLength)}.`,
+    });
   }
-  if (temperature !== undefined && (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)) {
-    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+  if (
+    temperature !== undefined &&
+    (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be ≥ 0, got ${String(temperature)}.`,
+    });
   }
-  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+  if (!Number.isSafeInteger(seed))
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be a safe integer, got ${String(seed)}.`,
+    });
   if (draftSkipLayers !== undefined) {
     if (
       !Array.isArray(draftSkipLayers) ||
-      draftSkipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= draft.info.numLayers)
+      draftSkipLayers.some(
+        layer => !Number.isInteger(layer) || layer < 0 || layer >= draft.info.numLayers,
+      )
     ) {
       throw new InvalidArgumentError({
         argument: 'draftSkipLayers',
@@ -143,11 +183,15 @@ export function s2d(options: S2dOptions): S2dFamily {
     let entry: S2dTargetStats | undefined;
 
     async function draftChain(context: DraftContext): Promise<DraftTree | undefined> {
-      const length = fitDepth(Math.min(draftLength, context.remaining, context.maxNodes), levels => levels, {
-        contextLength: context.tokens.length,
-        draftContext: draft.info.contextLength,
-        targetContext,
-      });
+      const length = fitDepth(
+        Math.min(draftLength, context.remaining, context.maxNodes),
+        levels => levels,
+        {
+          contextLength: context.tokens.length,
+          draftContext: draft.info.contextLength,
+          targetContext,
+        },
+      );
       if (length < 1) return undefined;
       const t = context.greedy && temperature === undefined ? 0 : draftTemperature;
       const tokens: number[] = [];
@@ -156,10 +200,18 @@ export function s2d(options: S2dOptions): S2dFamily {
       let logits: Float32Array = await session.contextLogits(context.tokens, context.signal);
       for (let depth = 0; depth < length; depth++) {
         if (depth > 0) {
-          const all = await session.treeLogits(Int32Array.from(tokens), Int32Array.from(tokens, (_, i) => i - 1), context.signal);
+          const all = await session.treeLogits(
+            Int32Array.from(tokens),
+            Int32Array.from(tokens, (_, i) => i - 1),
+            context.signal,
+          );
           logits = all.subarray((depth - 1) * vocab, depth * vocab);
         }
-        const distribution = draftDistribution(logits, t, qDistributions.subarray(depth * vocab, (depth + 1) * vocab));
+        const distribution = draftDistribution(
+          logits,
+          t,
+          qDistributions.subarray(depth * vocab, (depth + 1) * vocab),
+        );
         const token = sampleOrArgmax(distribution, t, random);
         tokens.push(token);
         q.push(distribution[token]);
@@ -192,7 +244,8 @@ export function s2d(options: S2dOptions): S2dFamily {
         targetContext = target.info.contextLength;
         eos = new Set(target.info.eosTokenIds);
         entry = stats.get(target.info.name);
-        if (!entry) stats.set(target.info.name, (entry = { generations: 0, proposed: 0, accepted: 0 }));
+        if (!entry)
+          stats.set(target.info.name, (entry = { generations: 0, proposed: 0, accepted: 0 }));
         entry.generations++;
         active++;
       },
@@ -215,7 +268,11 @@ export function s2d(options: S2dOptions): S2dFamily {
 
   return {
     strategy() {
-      const strategy = speculative({ drafter: makeDrafter(), budget: draftLength, adaptive: false });
+      const strategy = speculative({
+        drafter: makeDrafter(),
+        budget: draftLength,
+        adaptive: false,
+      });
       return { ...strategy, name: 's2d' };
     },
     get stats() {
@@ -227,7 +284,11 @@ export function s2d(options: S2dOptions): S2dFamily {
   };
 }
 
-function sampleOrArgmax(distribution: Float32Array, temperature: number, random: RandomSource): number {
+function sampleOrArgmax(
+  distribution: Float32Array,
+  temperature: number,
+  random: RandomSource,
+): number {
   if (temperature > 0) return sampleFromProbabilities(distribution, random);
   let best = 0;
   for (let i = 1; i < distribution.length; i++) if (distribution[i] > distribution[best]) best = i;

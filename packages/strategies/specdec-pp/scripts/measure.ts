@@ -15,12 +15,22 @@ import { speculative, type Strategy } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
 import { measureStrategies } from '@decodekit/bench';
 import { draftModel } from '@decodekit/strategy-draft-model';
-import { collectAcceptanceSamples, evaluateAcceptanceHead, fitAcceptanceHeadOnSamples, specdecPP } from '../src/index.js';
+import {
+  collectAcceptanceSamples,
+  evaluateAcceptanceHead,
+  fitAcceptanceHeadOnSamples,
+  specdecPP,
+} from '../src/index.js';
 
 const args = process.argv.slice(2);
 const repeatsAt = args.indexOf('--repeats');
 const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
-const lines = readFileSync(fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)), 'utf8').trim().split('\n');
+const lines = readFileSync(
+  fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)),
+  'utf8',
+)
+  .trim()
+  .split('\n');
 const train = lines.slice(0, 20).map(line => (JSON.parse(line) as { prompt: string }).prompt);
 const heldOutFile = join(mkdtempSync(join(tmpdir(), 'specdec-pp-')), 'held-out.jsonl');
 writeFileSync(heldOutFile, `${lines.slice(20).join('\n')}\n`);
@@ -30,13 +40,29 @@ const target = await loadModel('karpathy/tinyllamas/stories260K');
 const draft = await loadModel('llama2xs');
 for (const temperature of [0, 0.8]) {
   const started = performance.now();
-  const trainSamples = await collectAcceptanceSamples({ target, draft, prompts: train, temperature, draftLength: 8 });
-  const testSamples = await collectAcceptanceSamples({ target, draft, prompts: heldOut, temperature, draftLength: 8, seed: 1000 });
+  const trainSamples = await collectAcceptanceSamples({
+    target,
+    draft,
+    prompts: train,
+    temperature,
+    draftLength: 8,
+  });
+  const testSamples = await collectAcceptanceSamples({
+    target,
+    draft,
+    prompts: heldOut,
+    temperature,
+    draftLength: 8,
+    seed: 1000,
+  });
   const collectMs = performance.now() - started;
   const heads: Record<number, ReturnType<typeof fitAcceptanceHeadOnSamples>['head']> = {};
   for (const rejectionWeight of [1, 6]) {
     const fitStart = performance.now();
-    const { head, iterations } = fitAcceptanceHeadOnSamples(trainSamples, { rejectionWeight, l2: 1e-2 });
+    const { head, iterations } = fitAcceptanceHeadOnSamples(trainSamples, {
+      rejectionWeight,
+      l2: 1e-2,
+    });
     const calibration = evaluateAcceptanceHead(head, testSamples);
     heads[rejectionWeight] = head;
     console.log(
@@ -55,17 +81,29 @@ for (const temperature of [0, 0.8]) {
       }),
     );
     if (temperature === 0 && rejectionWeight === 6 && process.env.DECODEKIT_WRITE_HEAD) {
-      writeFileSync(fileURLToPath(new URL('../src/__fixtures__/llama2xs-stories260K-t0.json', import.meta.url)), `${JSON.stringify(head.toJSON())}\n`);
+      writeFileSync(
+        fileURLToPath(new URL('../src/__fixtures__/llama2xs-stories260K-t0.json', import.meta.url)),
+        `${JSON.stringify(head.toJSON())}\n`,
+      );
     }
   }
   const configs: Record<string, () => Strategy> = {};
   for (const length of [2, 4, 6]) {
     configs[`sps fixed ${length}`] = () =>
-      speculative({ drafter: draftModel({ model: draft, temperature, numAssistantTokens: length, schedule: 'constant' }), adaptive: false });
+      speculative({
+        drafter: draftModel({
+          model: draft,
+          temperature,
+          numAssistantTokens: length,
+          schedule: 'constant',
+        }),
+        adaptive: false,
+      });
   }
   for (const threshold of [0.3, 0.5, 0.7]) {
     for (const weight of [1, 6]) {
-      configs[`specdec-pp w=${weight} h=${threshold}`] = () => specdecPP({ model: draft, head: heads[weight], threshold, temperature });
+      configs[`specdec-pp w=${weight} h=${threshold}`] = () =>
+        specdecPP({ model: draft, head: heads[weight], threshold, temperature });
     }
   }
   await measureStrategies({

@@ -22,11 +22,13 @@ const draft = await loadModel('llama2xs');
 const self = await loadModel('karpathy/tinyllamas/stories260K');
 for (const temperature of [0, 0.8]) {
   const configs: Record<string, () => Strategy> = {
-    'sps (draft-model, llama2xs)': () => speculative({ drafter: draftModel({ model: draft, temperature }) }),
+    'sps (draft-model, llama2xs)': () =>
+      speculative({ drafter: draftModel({ model: draft, temperature }) }),
     'spectr k=1 L=4 (llama2xs)': () => spectr({ model: draft, k: 1, draftLength: 4 }),
     'spectr k=2 L=4 (llama2xs)': () => spectr({ model: draft, k: 2, draftLength: 4 }),
     'spectr k=4 L=4 (llama2xs)': () => spectr({ model: draft, k: 4, draftLength: 4 }),
-    'spectr k=4 L=4 (stories260K skip 3)': () => spectr({ model: self, k: 4, draftLength: 4, skipLayers: [3] }),
+    'spectr k=4 L=4 (stories260K skip 3)': () =>
+      spectr({ model: self, k: 4, draftLength: 4, skipLayers: [3] }),
   };
   // AR runs beside them (measureStrategies' baseline); one instance per configuration for the whole run.
   await measureStrategies({

@@ -19,7 +19,13 @@ runStrategyConformance({
 
 runStrategyConformance({
   name: 'spectr (k = 2, L = 2, draft temperature 1.3)',
-  strategy: ({ model }) => spectr({ model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }), k: 2, draftLength: 2, temperature: 1.3 }),
+  strategy: ({ model }) =>
+    spectr({
+      model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }),
+      k: 2,
+      draftLength: 2,
+      temperature: 1.3,
+    }),
   skip: {
     'o-greedy-real': 'the k = 4 suite above covers the real pair',
     'o-greedy-real-processors': 'as above',

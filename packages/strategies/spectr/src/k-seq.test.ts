@@ -21,7 +21,9 @@ function iidDrafts(weights: Float32Array, k: number, random: { next(): number })
 }
 
 function randomDistribution(size: number, random: { next(): number }, sharpness = 2): Float32Array {
-  const weights = Float64Array.from({ length: size }, () => Math.exp(sharpness * 3 * (random.next() - 0.5)));
+  const weights = Float64Array.from({ length: size }, () =>
+    Math.exp(sharpness * 3 * (random.next() - 0.5)),
+  );
   const total = weights.reduce((sum, w) => sum + w, 0);
   return Float32Array.from(weights, w => w / total);
 }
@@ -67,7 +69,12 @@ describe('kSeqSelect: one step emits exactly the target distribution (10^6 draws
       if (typeof decision === 'number') accepted++;
       counts[typeof decision === 'number' ? drafts[decision] : decision.token]++;
     }
-    expect(totalVariation(Array.from(counts, c => c / draws), p)).toBeLessThan(0.005);
+    expect(
+      totalVariation(
+        Array.from(counts, c => c / draws),
+        p,
+      ),
+    ).toBeLessThan(0.005);
     // K-SEQ accepts with probability 1 − (1 − β(ρ*))^k = ρ*β(ρ*) = Σ min(ρ* q, p).
     const expected = Array.from(p).reduce((sum, value, x) => sum + Math.min(rho * q[x], value), 0);
     expect(accepted / draws).toBeCloseTo(expected, 2);
@@ -84,7 +91,12 @@ describe('kSeqSelect: one step emits exactly the target distribution (10^6 draws
       const decision = kSeqSelect({ probabilities: p, q: sparseQ, drafts, random, rho });
       counts[typeof decision === 'number' ? drafts[decision] : decision.token]++;
     }
-    expect(totalVariation(Array.from(counts, c => c / trials), p)).toBeLessThan(0.006);
+    expect(
+      totalVariation(
+        Array.from(counts, c => c / trials),
+        p,
+      ),
+    ).toBeLessThan(0.006);
   });
 });
 
@@ -97,8 +109,19 @@ describe('K-SEQ versus speculative sampling', () => {
       const draft = randomDistribution(16, source, 3);
       const [x] = iidDrafts(draft, 1, source);
       const seed = Math.floor(source.next() * 1e9);
-      const ours = kSeqSelect({ probabilities: target, q: draft, drafts: [x], random: seededRandom(seed) });
-      const theirs = core.step({ probabilities: target, childTokens: [x], q: draft, greedy: false, random: seededRandom(seed) });
+      const ours = kSeqSelect({
+        probabilities: target,
+        q: draft,
+        drafts: [x],
+        random: seededRandom(seed),
+      });
+      const theirs = core.step({
+        probabilities: target,
+        childTokens: [x],
+        q: draft,
+        greedy: false,
+        random: seededRandom(seed),
+      });
       expect(ours).toEqual(theirs);
     }
   });
@@ -110,9 +133,18 @@ describe('K-SEQ versus speculative sampling', () => {
       const draft = randomDistribution(10, random, 3);
       for (const k of [2, 4, 8]) {
         const rho = solveRho(target, draft, k);
-        const kSeq = Array.from(target).reduce((sum, value, x) => sum + Math.min(rho * draft[x], value), 0);
-        const sps = Array.from(target).reduce((sum, value, x) => sum + Math.min(draft[x], value), 0);
-        const bound = Array.from(target).reduce((sum, value, x) => sum + Math.min(value, 1 - (1 - draft[x]) ** k), 0);
+        const kSeq = Array.from(target).reduce(
+          (sum, value, x) => sum + Math.min(rho * draft[x], value),
+          0,
+        );
+        const sps = Array.from(target).reduce(
+          (sum, value, x) => sum + Math.min(draft[x], value),
+          0,
+        );
+        const bound = Array.from(target).reduce(
+          (sum, value, x) => sum + Math.min(value, 1 - (1 - draft[x]) ** k),
+          0,
+        );
         expect(kSeq).toBeGreaterThanOrEqual(sps - 1e-9);
         expect(kSeq).toBeLessThanOrEqual(bound + 1e-6);
         expect(kSeq).toBeGreaterThanOrEqual((1 - 1 / Math.E) * bound - 1e-9);

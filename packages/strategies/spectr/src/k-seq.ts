@@ -20,7 +20,10 @@ export function acceptanceMass(p: ArrayLike<number>, q: ArrayLike<number>, rho: 
  */
 export function solveRho(p: ArrayLike<number>, q: ArrayLike<number>, k: number): number {
   if (!Number.isInteger(k) || k < 1) {
-    throw new InvalidArgumentError({ argument: 'k', message: `must be a positive integer, got ${k}.` });
+    throw new InvalidArgumentError({
+      argument: 'k',
+      message: `must be a positive integer, got ${k}.`,
+    });
   }
   if (k === 1) return 1;
   const gap = (rho: number) => {
@@ -65,7 +68,13 @@ export interface KSeqArgs {
  *
  * @returns the index into `drafts` of the accepted draft, or `{ token }` sampled from the residual.
  */
-export function kSeqSelect({ probabilities, q, drafts, random, rho: knownRho }: KSeqArgs): number | { token: number } {
+export function kSeqSelect({
+  probabilities,
+  q,
+  drafts,
+  random,
+  rho: knownRho,
+}: KSeqArgs): number | { token: number } {
   const p = Float32Array.from(probabilities);
   const rho = knownRho ?? solveRho(p, q, drafts.length);
   for (let i = 0; i < drafts.length; i++) {

@@ -21,7 +21,12 @@ describe('spectr', () => {
       const sps = await createDecoder({ model: target() })
         .use(
           speculative({
-            drafter: draftModel({ model: draft(), temperature: 0.8, numAssistantTokens: 4, schedule: 'constant' }),
+            drafter: draftModel({
+              model: draft(),
+              temperature: 0.8,
+              numAssistantTokens: 4,
+              schedule: 'constant',
+            }),
             budget: 4,
             adaptive: false,
           }),
@@ -37,7 +42,12 @@ describe('spectr', () => {
 
   it('drafts k sequences sharing rows; the trie multiplicities add up to k at every depth', async () => {
     const drafter = spectrDrafter({ model: draft(), k: 4, draftLength: 3, temperature: 1.5 });
-    await drafter.begin?.({ tokens: [1, 2, 3], model: target(), random: seededRandom(9), temperature: 1.5 });
+    await drafter.begin?.({
+      tokens: [1, 2, 3],
+      model: target(),
+      random: seededRandom(9),
+      temperature: 1.5,
+    });
     const tree = (await drafter.propose({
       tokens: [1, 2, 3],
       promptLength: 3,
@@ -55,10 +65,14 @@ describe('spectr', () => {
       const key = `${tree.parents[row]}:${tree.tokens[row]}`;
       expect(seen.has(key)).toBe(false);
       seen.add(key);
-      expect(tree.q?.[row]).toBeCloseTo(tree.qDistributions?.[row * 16 + tree.tokens[row]] ?? Number.NaN, 6);
+      expect(tree.q?.[row]).toBeCloseTo(
+        tree.qDistributions?.[row * 16 + tree.tokens[row]] ?? Number.NaN,
+        6,
+      );
     }
     // Every depth-3 leaf is reached by at least one sequence: at most k leaves.
-    const depth = (row: number): number => (tree.parents[row] < 0 ? 1 : depth(tree.parents[row]) + 1);
+    const depth = (row: number): number =>
+      tree.parents[row] < 0 ? 1 : depth(tree.parents[row]) + 1;
     const leaves = [...tree.tokens.keys()].filter(row => depth(row) === 3);
     expect(leaves.length).toBeGreaterThanOrEqual(1);
     expect(leaves.length).toBeLessThanOrEqual(4);
@@ -67,16 +81,31 @@ describe('spectr', () => {
 
   it('never drafts more than the engine budget allows (k × L fixed before drawing)', async () => {
     const drafter = spectrDrafter({ model: draft(), k: 4, draftLength: 4, temperature: 1 });
-    await drafter.begin?.({ tokens: [1], model: target(), random: seededRandom(1), temperature: 1 });
+    await drafter.begin?.({
+      tokens: [1],
+      model: target(),
+      random: seededRandom(1),
+      temperature: 1,
+    });
     for (const maxNodes of [1, 2, 5, 9]) {
-      const tree = await drafter.propose({ tokens: [1], promptLength: 1, maxNodes, remaining: 50, treeCapable: true, greedy: false });
+      const tree = await drafter.propose({
+        tokens: [1],
+        promptLength: 1,
+        maxNodes,
+        remaining: 50,
+        treeCapable: true,
+        greedy: false,
+      });
       expect(tree?.tokens.length).toBeLessThanOrEqual(maxNodes);
     }
     drafter.end?.();
   });
 
   it('at temperature 0 drafts one argmax chain and matches greedy decoding', async () => {
-    const reference = await createDecoder({ model: target() }).generate({ tokens: [5, 4, 5] }, { maxTokens: 30, temperature: 0 });
+    const reference = await createDecoder({ model: target() }).generate(
+      { tokens: [5, 4, 5] },
+      { maxTokens: 30, temperature: 0 },
+    );
     const result = await createDecoder({ model: target() })
       .use(spectr({ model: draft(), k: 4, draftLength: 4 }))
       .generate({ tokens: [5, 4, 5] }, { maxTokens: 30, temperature: 0 });
@@ -102,7 +131,11 @@ describe('spectr', () => {
     expect(() => spectr({ model: draft(), draftLength: 1.5 })).toThrow(/draftLength/);
     expect(() => spectr({ model: draft(), temperature: -1 })).toThrow(/temperature/);
     expect(() => spectr({ model: draft(), skipLayers: [3] })).toThrow(/skipLayers/);
-    const mismatched = createDecoder({ model: toyModel({ vocabSize: 8 }) }).use(spectr({ model: draft() }));
-    await expect(mismatched.generate({ tokens: [1] }, { maxTokens: 3, temperature: 0.5 })).rejects.toThrow(VocabMismatchError);
+    const mismatched = createDecoder({ model: toyModel({ vocabSize: 8 }) }).use(
+      spectr({ model: draft() }),
+    );
+    await expect(
+      mismatched.generate({ tokens: [1] }, { maxTokens: 3, temperature: 0.5 }),
+    ).rejects.toThrow(VocabMismatchError);
   });
 });

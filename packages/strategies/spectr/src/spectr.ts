@@ -67,7 +67,14 @@ interface TrieNode {
  * fixed before drafting, never cut by what was drawn: cutting by value would bias verification.
  */
 export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
-  const { model, k = 4, draftLength = 4, temperature, skipLayers, seed = 0 } = options ?? ({} as SpectrOptions);
+  const {
+    model,
+    k = 4,
+    draftLength = 4,
+    temperature,
+    skipLayers,
+    seed = 0,
+  } = options ?? ({} as SpectrOptions);
   validateModel(model, skipLayers);
   if (k > 1 && !model.capabilities.tree) {
     throw new UnsupportedCapabilityError({
@@ -76,14 +83,28 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       hint: 'spectr drafts k > 1 sequences as one tree forward of the draft model; use k = 1 or a tree-capable draft model.',
     });
   }
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError({ argument: 'k', message: `must be a positive integer, got ${k}.` });
+  if (!Number.isInteger(k) || k < 1)
+    throw new InvalidArgumentError({
+      argument: 'k',
+      message: `must be a positive integer, got ${k}.`,
+    });
   if (!Number.isInteger(draftLength) || draftLength < 1) {
-    throw new InvalidArgumentError({ argument: 'draftLength', message: `must be a positive integer, got ${draftLength}.` });
+    throw new InvalidArgumentError({
+      argument: 'draftLength',
+      message: `must be a positive integer, got ${draftLength}.`,
+    });
   }
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({ argument: 'temperature', message: `must be ≥ 0, got ${String(temperature)}.` });
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be ≥ 0, got ${String(temperature)}.`,
+    });
   }
-  if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError({ argument: 'seed', message: `must be a safe integer, got ${String(seed)}.` });
+  if (!Number.isSafeInteger(seed))
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be a safe integer, got ${String(seed)}.`,
+    });
 
   const session = new DraftSession(model, skipLayers);
   const vocab = model.info.vocabSize;
@@ -101,7 +122,11 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
     step({ probabilities, childTokens, q, random: verifyRandom }) {
       const node = trie.get(current);
       const distinct = node ? [...node.child.keys()] : [];
-      if (!node || distinct.length !== childTokens.length || childTokens.some(token => !node.child.has(token))) {
+      if (
+        !node ||
+        distinct.length !== childTokens.length ||
+        childTokens.some(token => !node.child.has(token))
+      ) {
         throw new InvalidArgumentError({
           argument: 'verifier',
           message:
@@ -111,7 +136,12 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       }
       const draftQ = node.q ?? q;
       invariant(draftQ !== undefined, 'the trie node or the verifier input carries q');
-      const decision = kSeqSelect({ probabilities, q: draftQ, drafts: node.drafts, random: verifyRandom });
+      const decision = kSeqSelect({
+        probabilities,
+        q: draftQ,
+        drafts: node.drafts,
+        random: verifyRandom,
+      });
       if (typeof decision !== 'number') return decision;
       const token = node.drafts[decision];
       const child = node.child.get(token);
@@ -121,27 +151,43 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
     },
   };
 
-  async function propose(context: DraftContext, k: number, draftTemperature: number): Promise<DraftTree | undefined> {
+  async function propose(
+    context: DraftContext,
+    k: number,
+    draftTemperature: number,
+  ): Promise<DraftTree | undefined> {
     trie = new Map();
     current = -1;
     const sequences = Math.min(k, context.maxNodes);
-    const length = fitDepth(Math.min(draftLength, context.remaining, Math.floor(context.maxNodes / sequences)), levels => sequences * levels, {
-      contextLength: context.tokens.length,
-      draftContext: model.info.contextLength,
-      targetContext,
-    });
+    const length = fitDepth(
+      Math.min(draftLength, context.remaining, Math.floor(context.maxNodes / sequences)),
+      levels => sequences * levels,
+      {
+        contextLength: context.tokens.length,
+        draftContext: model.info.contextLength,
+        targetContext,
+      },
+    );
     if (length < 1) return undefined;
     const tokens: number[] = [];
     const parents: number[] = [];
     const distributions: Float32Array[] = [];
-    const rootQ = draftDistribution(await session.contextLogits(context.tokens, context.signal), draftTemperature, new Float32Array(vocab));
+    const rootQ = draftDistribution(
+      await session.contextLogits(context.tokens, context.signal),
+      draftTemperature,
+      new Float32Array(vocab),
+    );
     trie.set(-1, { drafts: [], q: rootQ, child: new Map() });
     /** Node each sequence stands on; −2 once it ended (EOS). */
     const at = new Int32Array(sequences).fill(-1);
     let logits: Float32Array | undefined;
     for (let depth = 1; depth <= length; depth++) {
       if (depth > 1) {
-        logits = await session.treeLogits(Int32Array.from(tokens), Int32Array.from(parents), context.signal);
+        logits = await session.treeLogits(
+          Int32Array.from(tokens),
+          Int32Array.from(parents),
+          context.signal,
+        );
       }
       for (let s = 0; s < sequences; s++) {
         const parent = at[s];
@@ -150,7 +196,11 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
         invariant(node !== undefined, `trie row ${parent} was added before it is extended`);
         if (!node.q) {
           invariant(logits !== undefined, 'rows past the root were scored by treeLogits');
-          node.q = draftDistribution(logits.subarray(parent * vocab, (parent + 1) * vocab), draftTemperature, new Float32Array(vocab));
+          node.q = draftDistribution(
+            logits.subarray(parent * vocab, (parent + 1) * vocab),
+            draftTemperature,
+            new Float32Array(vocab),
+          );
         }
         const token = sampleFromProbabilities(node.q, random);
         node.drafts.push(token);
@@ -205,7 +255,6 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       trie = new Map();
     },
   };
-
 }
 
 /**
@@ -231,10 +280,18 @@ export function spectr(options: SpectrOptions): Strategy {
 
 function validateModel(model: CausalLM, skipLayers: readonly number[] | undefined): void {
   if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({ argument: 'model', message: 'needs a draft CausalLM (e.g. from loadModel()).' });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a draft CausalLM (e.g. from loadModel()).',
+    });
   }
   if (skipLayers !== undefined) {
-    if (!Array.isArray(skipLayers) || skipLayers.some(layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers)) {
+    if (
+      !Array.isArray(skipLayers) ||
+      skipLayers.some(
+        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
+      )
+    ) {
       throw new InvalidArgumentError({
         argument: 'skipLayers',
         message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,

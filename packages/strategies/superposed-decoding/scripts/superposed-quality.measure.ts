@@ -15,32 +15,60 @@ it('superposed decoding: draft quality and cost', async () => {
   const model = await loadReferenceModel();
   const { loadModel } = await import('@decodekit/backend-onnx');
   const llama2xs = await loadModel('llama2xs');
-  const embeddings = await loadStoriesEmbeddingsModel((process.env.DECODEKIT_MODELS ?? '').split(delimiter)[0], model.info.eosTokenIds);
+  const embeddings = await loadStoriesEmbeddingsModel(
+    (process.env.DECODEKIT_MODELS ?? '').split(delimiter)[0],
+    model.info.eosTokenIds,
+  );
   // N-gram corpus: 200 stories sampled from llama2xs (T = 1), re-encoded with stories260K's tokenizer.
   const corpus: number[][] = [];
   for (let seed = 1; seed <= 200; seed++) {
-    const { text } = await createDecoder({ model: llama2xs }).generate('', { maxTokens: 200, temperature: 1, seed });
+    const { text } = await createDecoder({ model: llama2xs }).generate('', {
+      maxTokens: 200,
+      temperature: 1,
+      seed,
+    });
     corpus.push(model.tokenizer.encode(text));
   }
   const ngrams = ngramModel(corpus);
-  console.log(`corpus: ${corpus.length} sequences, ${corpus.reduce((sum, ids) => sum + ids.length, 0)} tokens`);
-  const prompts = readPromptFile('stories').slice(0, 10).map(entry => model.tokenizer.encode(entry.prompt));
+  console.log(
+    `corpus: ${corpus.length} sequences, ${corpus.reduce((sum, ids) => sum + ids.length, 0)} tokens`,
+  );
+  const prompts = readPromptFile('stories')
+    .slice(0, 10)
+    .map(entry => model.tokenizer.encode(entry.prompt));
 
-  type Method = { name: string; run: (prompt: number[]) => Promise<{ drafts: number[][]; forwards: number }> };
+  type Method = {
+    name: string;
+    run: (prompt: number[]) => Promise<{ drafts: number[][]; forwards: number }>;
+  };
   let seed = 0;
   const methods: Method[] = [
     {
       name: `superposed k=${K}, n-grams (α=0.54)`,
       run: async prompt => {
-        const result = await superposedDecoding({ numDrafts: K, ngrams }).generate({ model: embeddings, prompt, maxTokens: MAX_TOKENS });
-        return { drafts: [...result.drafts, ...result.finished].slice(0, K).map(draft => draft.tokens), forwards: result.forwardPasses };
+        const result = await superposedDecoding({ numDrafts: K, ngrams }).generate({
+          model: embeddings,
+          prompt,
+          maxTokens: MAX_TOKENS,
+        });
+        return {
+          drafts: [...result.drafts, ...result.finished].slice(0, K).map(draft => draft.tokens),
+          forwards: result.forwardPasses,
+        };
       },
     },
     {
       name: `superposed k=${K}, no n-grams`,
       run: async prompt => {
-        const result = await superposedDecoding({ numDrafts: K }).generate({ model: embeddings, prompt, maxTokens: MAX_TOKENS });
-        return { drafts: [...result.drafts, ...result.finished].slice(0, K).map(draft => draft.tokens), forwards: result.forwardPasses };
+        const result = await superposedDecoding({ numDrafts: K }).generate({
+          model: embeddings,
+          prompt,
+          maxTokens: MAX_TOKENS,
+        });
+        return {
+          drafts: [...result.drafts, ...result.finished].slice(0, K).map(draft => draft.tokens),
+          forwards: result.forwardPasses,
+        };
       },
     },
     {
@@ -49,7 +77,11 @@ it('superposed decoding: draft quality and cost', async () => {
         const drafts: number[][] = [];
         let forwards = 0;
         for (let i = 0; i < K; i++) {
-          const result = await superposedDecoding({ numDrafts: 1 }).generate({ model: embeddings, prompt, maxTokens: MAX_TOKENS });
+          const result = await superposedDecoding({ numDrafts: 1 }).generate({
+            model: embeddings,
+            prompt,
+            maxTokens: MAX_TOKENS,
+          });
           drafts.push([...result.drafts, ...result.finished][0].tokens);
           forwards += result.forwardPasses;
         }
@@ -62,7 +94,10 @@ it('superposed decoding: draft quality and cost', async () => {
         const drafts: number[][] = [];
         let forwards = 0;
         for (let i = 0; i < K; i++) {
-          const result = await createDecoder({ model }).generate({ tokens: prompt }, { maxTokens: MAX_TOKENS, temperature: 1, topP: 0.9, seed: ++seed });
+          const result = await createDecoder({ model }).generate(
+            { tokens: prompt },
+            { maxTokens: MAX_TOKENS, temperature: 1, topP: 0.9, seed: ++seed },
+          );
           drafts.push(result.tokens);
           forwards += result.stats.forwardPasses;
         }
@@ -97,10 +132,18 @@ it('superposed decoding: draft quality and cost', async () => {
         perDraft.push(Math.exp(score.nll / Math.max(1, score.tokens)));
       }
       best += Math.min(...perDraft);
-      distinct += distinctN(drafts.map(draft => model.tokenizer.decode(draft)), 2);
+      distinct += distinctN(
+        drafts.map(draft => model.tokenizer.decode(draft)),
+        2,
+      );
     }
-    lines.push(`| ${method.name} | ${Math.exp(nll / tokens).toFixed(2)} | ${(best / prompts.length).toFixed(2)} | ${(distinct / prompts.length).toFixed(3)} | ${(forwards / prompts.length).toFixed(0)} | ${ms.toFixed(0)} |`);
-    console.log(method.name, JSON.stringify(outputs[0].drafts.map(draft => model.tokenizer.decode(draft))));
+    lines.push(
+      `| ${method.name} | ${Math.exp(nll / tokens).toFixed(2)} | ${(best / prompts.length).toFixed(2)} | ${(distinct / prompts.length).toFixed(3)} | ${(forwards / prompts.length).toFixed(0)} | ${ms.toFixed(0)} |`,
+    );
+    console.log(
+      method.name,
+      JSON.stringify(outputs[0].drafts.map(draft => model.tokenizer.decode(draft))),
+    );
   }
   console.log(lines.join('\n'));
   await embeddings.release();

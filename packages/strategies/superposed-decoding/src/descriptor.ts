@@ -7,12 +7,25 @@ import { superposedStrategy } from './superposed-decoding.js';
 export const superposedDecodingDescriptor: StrategyDescriptor = {
   id: 'superposed-decoding',
   packageName: '@decodekit/strategy-superposed-decoding',
-  description: 'superposed decoding: k drafts from one forward per step (n-grams of 200 self-sampled stories); streams the best draft',
+  description:
+    'superposed decoding: k drafts from one forward per step (n-grams of 200 self-sampled stories); streams the best draft',
   returns: 'strategy',
   lossless: false,
   options: {
-    numDrafts: { type: 'integer', default: 3, min: 1, max: 64, help: 'Drafts superposed per forward.' },
-    alpha: { type: 'number', default: 0.54, min: 0, max: 1, help: 'Weight of the n-gram model in the draft scores (0: none).' },
+    numDrafts: {
+      type: 'integer',
+      default: 3,
+      min: 1,
+      max: 64,
+      help: 'Drafts superposed per forward.',
+    },
+    alpha: {
+      type: 'number',
+      default: 0.54,
+      min: 0,
+      max: 1,
+      help: 'Weight of the n-gram model in the draft scores (0: none).',
+    },
   },
   async create(options, environment) {
     const alpha = (options.alpha as number | undefined) ?? 0.54;
@@ -24,12 +37,20 @@ export const superposedDecodingDescriptor: StrategyDescriptor = {
       if (cached) {
         corpus = JSON.parse(new TextDecoder().decode(cached)) as number[][];
       } else {
-        environment.log?.(`building superposed decoding's n-gram corpus from 200 stories sampled from ${environment.model.info.name} (once)...`);
+        environment.log?.(
+          `building superposed decoding's n-gram corpus from 200 stories sampled from ${environment.model.info.name} (once)...`,
+        );
         corpus = await selfGeneratedCorpus(environment.model);
         await environment.cache?.set(key, new TextEncoder().encode(JSON.stringify(corpus)));
       }
       ngrams = ngramModel(corpus);
     }
-    return { strategy: superposedStrategy({ numDrafts: options.numDrafts as number | undefined, alpha, ngrams }) };
+    return {
+      strategy: superposedStrategy({
+        numDrafts: options.numDrafts as number | undefined,
+        alpha,
+        ngrams,
+      }),
+    };
   },
 };

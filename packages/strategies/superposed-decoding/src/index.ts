@@ -1,4 +1,8 @@
-export { embeddingsModelOf, superposedDecoding, superposedStrategy } from './superposed-decoding.js';
+export {
+  embeddingsModelOf,
+  superposedDecoding,
+  superposedStrategy,
+} from './superposed-decoding.js';
 export type {
   EmbeddingsModel,
   EmbeddingsSequence,

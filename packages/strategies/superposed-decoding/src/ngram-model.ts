@@ -16,9 +16,15 @@ export interface NgramModel {
  * sequences: superposed decoding's bigram … sixgram tables (`superposed/ngrams/make_corpus.py` builds them
  * from a text corpus; here any token corpus, tokenized with the decoded model's tokenizer).
  */
-export function ngramModel(corpus: readonly (readonly number[])[], { maxOrder = 6 }: { maxOrder?: number } = {}): NgramModel {
+export function ngramModel(
+  corpus: readonly (readonly number[])[],
+  { maxOrder = 6 }: { maxOrder?: number } = {},
+): NgramModel {
   if (!Number.isInteger(maxOrder) || maxOrder < 2) {
-    throw new InvalidArgumentError({ argument: 'maxOrder', message: `must be an integer ≥ 2, got ${maxOrder}.` });
+    throw new InvalidArgumentError({
+      argument: 'maxOrder',
+      message: `must be an integer ≥ 2, got ${maxOrder}.`,
+    });
   }
   const maxContext = maxOrder - 1;
   // next-token counts per context (key: context ids joined), and context totals.

@@ -1,6 +1,17 @@
-import { createDecoder, InvalidArgumentError, mockModel, UnsupportedCapabilityError } from '@decodekit/core';
+import {
+  createDecoder,
+  InvalidArgumentError,
+  mockModel,
+  UnsupportedCapabilityError,
+} from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { embeddingsModelOf, ngramModel, superposedDecoding, superposedStrategy, type EmbeddingsModel } from './index.js';
+import {
+  embeddingsModelOf,
+  ngramModel,
+  superposedDecoding,
+  superposedStrategy,
+  type EmbeddingsModel,
+} from './index.js';
 
 const VOCAB = 8;
 
@@ -46,7 +57,13 @@ function oneHotModel(eosTokenIds: number[] = []): EmbeddingsModel & { appended: 
 }
 
 describe('ngramModel', () => {
-  const model = ngramModel([[1, 2, 3, 1, 2, 4], [2, 3]], { maxOrder: 3 });
+  const model = ngramModel(
+    [
+      [1, 2, 3, 1, 2, 4],
+      [2, 3],
+    ],
+    { maxOrder: 3 },
+  );
   it.each([
     { context: [2], next: 3, expected: 2 / 3 }, // 2→3 twice, 2→4 once
     { context: [2], next: 4, expected: 1 / 3 },
@@ -64,8 +81,15 @@ describe('superposedDecoding', () => {
   it('k = 1 without n-grams is greedy decoding of the model, token for token', async () => {
     const reference = mockModel({ vocabSize: VOCAB, logits: toyLogits });
     for (const prompt of [[0], [1, 2, 3], [5, 5, 5, 5]]) {
-      const greedy = await createDecoder({ model: reference }).generate({ tokens: prompt }, { maxTokens: 20 });
-      const { drafts, forwardPasses } = await superposedDecoding({ numDrafts: 1 }).generate({ model: oneHotModel(), prompt, maxTokens: 20 });
+      const greedy = await createDecoder({ model: reference }).generate(
+        { tokens: prompt },
+        { maxTokens: 20 },
+      );
+      const { drafts, forwardPasses } = await superposedDecoding({ numDrafts: 1 }).generate({
+        model: oneHotModel(),
+        prompt,
+        maxTokens: 20,
+      });
       expect(drafts[0].tokens).toEqual(greedy.tokens);
       expect(forwardPasses).toBe(20);
     }
@@ -73,7 +97,11 @@ describe('superposedDecoding', () => {
 
   it('feeds the drafts-probability-weighted sum of their last-token embeddings, one row per step', async () => {
     const model = oneHotModel();
-    const { drafts, forwardPasses } = await superposedDecoding({ numDrafts: 3, temperature: 1, numTokenSample: 4 }).generate({ model, prompt: [1, 2], maxTokens: 4 });
+    const { drafts, forwardPasses } = await superposedDecoding({
+      numDrafts: 3,
+      temperature: 1,
+      numTokenSample: 4,
+    }).generate({ model, prompt: [1, 2], maxTokens: 4 });
     expect(forwardPasses).toBe(4); // prefill + 3 superposed steps for 4 tokens of 3 drafts
     expect(drafts).toHaveLength(3);
     expect(model.appended).toHaveLength(2 + 3);
@@ -85,8 +113,12 @@ describe('superposedDecoding', () => {
     const z = kept.reduce((sum, token) => sum + Math.exp(logits[token] - max), 0);
     const top3 = kept.slice(0, 3).map(token => Math.exp(logits[token] - max) / z);
     const expected = new Float32Array(VOCAB);
-    kept.slice(0, 3).forEach((token, i) => (expected[token] = top3[i] / top3.reduce((a, b) => a + b, 0)));
-    expect(Array.from(model.appended[2])).toEqual(Array.from(expected).map(value => expect.closeTo(value, 6)));
+    kept
+      .slice(0, 3)
+      .forEach((token, i) => (expected[token] = top3[i] / top3.reduce((a, b) => a + b, 0)));
+    expect(Array.from(model.appended[2])).toEqual(
+      Array.from(expected).map(value => expect.closeTo(value, 6)),
+    );
     // Drafts are distinct and ranked by score.
     expect(new Set(drafts.map(draft => draft.tokens.join())).size).toBe(3);
     expect(drafts[0].score).toBeGreaterThanOrEqual(drafts[1].score);
@@ -95,28 +127,63 @@ describe('superposedDecoding', () => {
   it('interpolates with n-gram probabilities: α = 1 follows the corpus, and no match costs the penalty', async () => {
     // The corpus always continues 1 2 → 6 → 7 → 6 → 7 …, which the toy LM rarely prefers.
     const ngrams = ngramModel([[1, 2, 6, 7, 6, 7, 6, 7, 6, 7]], { maxOrder: 3 });
-    const decode = (alpha: number) => superposedDecoding({ numDrafts: 1, ngrams, alpha, interpolationWeights: [0.5, 0.5], temperature: 1, numTokenSample: VOCAB });
-    const followed = await decode(0.99).generate({ model: oneHotModel(), prompt: [1, 2], maxTokens: 6 });
+    const decode = (alpha: number) =>
+      superposedDecoding({
+        numDrafts: 1,
+        ngrams,
+        alpha,
+        interpolationWeights: [0.5, 0.5],
+        temperature: 1,
+        numTokenSample: VOCAB,
+      });
+    const followed = await decode(0.99).generate({
+      model: oneHotModel(),
+      prompt: [1, 2],
+      maxTokens: 6,
+    });
     expect(followed.drafts[0].tokens).toEqual([6, 7, 6, 7, 6, 7]);
-    const plain = await superposedDecoding({ numDrafts: 1 }).generate({ model: oneHotModel(), prompt: [1, 2], maxTokens: 6 });
+    const plain = await superposedDecoding({ numDrafts: 1 }).generate({
+      model: oneHotModel(),
+      prompt: [1, 2],
+      maxTokens: 6,
+    });
     expect(plain.drafts[0].tokens).not.toEqual([6, 7, 6, 7, 6, 7]);
     // Hand-computed first score: (1 − α) log P(6) + α log(0.5 · P(6|2) + 0.5 · P(6|1 2)) = (1 − α) log P(6).
     const logits = toyLogits([1, 2]);
     const logZ = Math.log(logits.reduce((sum, value) => sum + Math.exp(value), 0));
-    const oneStep = await decode(0.3).generate({ model: oneHotModel(), prompt: [1, 2], maxTokens: 1 });
+    const oneStep = await decode(0.3).generate({
+      model: oneHotModel(),
+      prompt: [1, 2],
+      maxTokens: 1,
+    });
     const best = Math.max(...[6].map(token => 0.7 * (logits[token] - logZ)));
     expect(oneStep.drafts[0]).toEqual({ tokens: [6], score: expect.closeTo(best, 6) });
     // A context the corpus never saw: every candidate gets (1 − α) log P − penalty.
-    const unseen = await superposedDecoding({ numDrafts: 1, ngrams, alpha: 0.3, interpolationWeights: [1], penalty: 200, temperature: 1, numTokenSample: VOCAB }).generate({ model: oneHotModel(), prompt: [4], maxTokens: 1 });
+    const unseen = await superposedDecoding({
+      numDrafts: 1,
+      ngrams,
+      alpha: 0.3,
+      interpolationWeights: [1],
+      penalty: 200,
+      temperature: 1,
+      numTokenSample: VOCAB,
+    }).generate({ model: oneHotModel(), prompt: [4], maxTokens: 1 });
     const unseenLogits = toyLogits([4]);
     const unseenZ = Math.log(unseenLogits.reduce((sum, value) => sum + Math.exp(value), 0));
-    expect(unseen.drafts[0].score).toBeCloseTo(0.7 * (Math.max(...unseenLogits) - unseenZ) - 200, 6);
+    expect(unseen.drafts[0].score).toBeCloseTo(
+      0.7 * (Math.max(...unseenLogits) - unseenZ) - 200,
+      6,
+    );
   });
 
   it('moves drafts that end with EOS to the finished set', async () => {
     const logits = toyLogits([1, 2]);
     const eos = logits.indexOf(Math.max(...logits)); // the most likely first token is EOS
-    const result = await superposedDecoding({ numDrafts: 2, temperature: 1 }).generate({ model: oneHotModel([eos]), prompt: [1, 2], maxTokens: 5 });
+    const result = await superposedDecoding({ numDrafts: 2, temperature: 1 }).generate({
+      model: oneHotModel([eos]),
+      prompt: [1, 2],
+      maxTokens: 5,
+    });
     expect(result.finished[0].tokens).toEqual([eos]);
     expect(result.drafts.every(draft => !draft.tokens.includes(eos))).toBe(true);
     expect(result.drafts.every(draft => draft.tokens.length === 5)).toBe(true);
@@ -127,14 +194,20 @@ describe('superposedDecoding', () => {
     expect(() => superposedDecoding({ temperature: 0 })).toThrow(InvalidArgumentError);
     expect(() => superposedDecoding({ alpha: 2 })).toThrow(InvalidArgumentError);
     expect(() => superposedDecoding({ numTokenSample: 0 })).toThrow(InvalidArgumentError);
-    expect(() => superposedDecoding({ ngrams: ngramModel([[1, 2]], { maxOrder: 3 }) })).toThrow(/contexts up to 2/);
+    expect(() => superposedDecoding({ ngrams: ngramModel([[1, 2]], { maxOrder: 3 }) })).toThrow(
+      /contexts up to 2/,
+    );
     expect(() => ngramModel([], { maxOrder: 1 })).toThrow(InvalidArgumentError);
   });
 
   it('needs capabilities.inputEmbeddings on a core CausalLM', async () => {
     const model = mockModel({ vocabSize: VOCAB, logits: toyLogits });
-    expect(() => createDecoder({ model }).use(superposedStrategy())).toThrow(UnsupportedCapabilityError);
+    expect(() => createDecoder({ model }).use(superposedStrategy())).toThrow(
+      UnsupportedCapabilityError,
+    );
     expect(() => embeddingsModelOf(model)).toThrow(/inputEmbeddings/);
-    await expect(superposedDecoding().generate({ model, prompt: [1], maxTokens: 2 })).rejects.toThrow(UnsupportedCapabilityError);
+    await expect(
+      superposedDecoding().generate({ model, prompt: [1], maxTokens: 2 }),
+    ).rejects.toThrow(UnsupportedCapabilityError);
   });
 });

@@ -1,4 +1,12 @@
-import { invariant, AbortedError, InvalidArgumentError, UnsupportedCapabilityError, throwIfAborted, type CausalLM, type Strategy } from '@decodekit/core';
+import {
+  invariant,
+  AbortedError,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+  throwIfAborted,
+  type CausalLM,
+  type Strategy,
+} from '@decodekit/core';
 import type { NgramModel } from './ngram-model.js';
 
 /**
@@ -26,7 +34,10 @@ export interface EmbeddingsSequence {
    * Runs `embeddings` [rows, hiddenSize] after the cached prefix as a chain, caches them, returns [rows, vocab]
    * logits. `tokens` [rows] name the rows for a backend's bookkeeping (a superposed row: the best draft's token).
    */
-  append(embeddings: Float32Array, options?: { signal?: AbortSignal; tokens?: Int32Array }): Promise<Float32Array>;
+  append(
+    embeddings: Float32Array,
+    options?: { signal?: AbortSignal; tokens?: Int32Array },
+  ): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -78,7 +89,9 @@ export interface SuperposedGenerateArgs {
 
 /** Superposed decoding: k drafts for about the cost of one. */
 export interface SuperposedDecoding {
-  readonly options: Readonly<Required<Omit<SuperposedDecodingOptions, 'ngrams'>>> & { readonly ngrams?: NgramModel };
+  readonly options: Readonly<Required<Omit<SuperposedDecodingOptions, 'ngrams'>>> & {
+    readonly ngrams?: NgramModel;
+  };
   generate(args: SuperposedGenerateArgs): Promise<SuperposedResult>;
 }
 
@@ -106,25 +119,42 @@ export function superposedDecoding(options: SuperposedDecodingOptions = {}): Sup
   const temperature = options.temperature ?? 0.06;
   const numTokenSample = options.numTokenSample ?? 9;
   const alpha = options.alpha ?? 0.54;
-  const interpolationWeights = [...(options.interpolationWeights ?? [0.01, 0.04, 0.15, 0.18, 0.12])];
+  const interpolationWeights = [
+    ...(options.interpolationWeights ?? [0.01, 0.04, 0.15, 0.18, 0.12]),
+  ];
   const penalty = options.penalty ?? 200;
   const { ngrams } = options;
   const fail = (argument: string, message: string) => {
     throw new InvalidArgumentError({ argument, message });
   };
-  if (!Number.isInteger(numDrafts) || numDrafts < 1) fail('numDrafts', `must be a positive integer, got ${numDrafts}.`);
-  if (!(Number.isFinite(temperature) && temperature > 0)) fail('temperature', `must be > 0, got ${temperature}.`);
-  if (!Number.isInteger(numTokenSample) || numTokenSample < 1) fail('numTokenSample', `must be a positive integer, got ${numTokenSample}.`);
+  if (!Number.isInteger(numDrafts) || numDrafts < 1)
+    fail('numDrafts', `must be a positive integer, got ${numDrafts}.`);
+  if (!(Number.isFinite(temperature) && temperature > 0))
+    fail('temperature', `must be > 0, got ${temperature}.`);
+  if (!Number.isInteger(numTokenSample) || numTokenSample < 1)
+    fail('numTokenSample', `must be a positive integer, got ${numTokenSample}.`);
   if (!(alpha >= 0 && alpha <= 1)) fail('alpha', `must be in [0, 1], got ${alpha}.`);
   if (interpolationWeights.length === 0 || interpolationWeights.some(weight => !(weight >= 0))) {
     fail('interpolationWeights', 'must be a non-empty list of weights ≥ 0.');
   }
   if (ngrams && interpolationWeights.length > ngrams.maxContext) {
-    fail('interpolationWeights', `has ${interpolationWeights.length} weights but the n-gram tables have contexts up to ${ngrams.maxContext} tokens.`);
+    fail(
+      'interpolationWeights',
+      `has ${interpolationWeights.length} weights but the n-gram tables have contexts up to ${ngrams.maxContext} tokens.`,
+    );
   }
-  if (!(Number.isFinite(penalty) && penalty >= 0)) fail('penalty', `must be a finite number ≥ 0, got ${penalty}.`);
+  if (!(Number.isFinite(penalty) && penalty >= 0))
+    fail('penalty', `must be a finite number ≥ 0, got ${penalty}.`);
 
-  const resolved = { numDrafts, temperature, numTokenSample, alpha, interpolationWeights, penalty, ngrams };
+  const resolved = {
+    numDrafts,
+    temperature,
+    numTokenSample,
+    alpha,
+    interpolationWeights,
+    penalty,
+    ngrams,
+  };
   const useNgrams = ngrams !== undefined && alpha > 0;
   return {
     options: resolved,
@@ -132,9 +162,14 @@ export function superposedDecoding(options: SuperposedDecodingOptions = {}): Sup
       const embeddingsModel = isCausalLM(model) ? embeddingsModelOf(model) : model;
       const { vocabSize, hiddenSize, contextLength } = embeddingsModel.info;
       const table = embeddingsModel.embeddingTable;
-      if (table.length !== vocabSize * hiddenSize) fail('model', `embeddingTable has ${table.length} floats, expected ${vocabSize} × ${hiddenSize}.`);
+      if (table.length !== vocabSize * hiddenSize)
+        fail(
+          'model',
+          `embeddingTable has ${table.length} floats, expected ${vocabSize} × ${hiddenSize}.`,
+        );
       if (prompt.length === 0) fail('prompt', 'is empty: give at least one token (e.g. BOS).');
-      if (!Number.isInteger(maxTokens) || maxTokens < 1) fail('maxTokens', `must be a positive integer, got ${maxTokens}.`);
+      if (!Number.isInteger(maxTokens) || maxTokens < 1)
+        fail('maxTokens', `must be a positive integer, got ${maxTokens}.`);
       const sequence = embeddingsModel.createSequence();
       try {
         return await superpose(resolved, useNgrams, {
@@ -145,10 +180,16 @@ export function superposedDecoding(options: SuperposedDecodingOptions = {}): Sup
           signal,
           prefill: () => {
             const rows = new Float32Array(prompt.length * hiddenSize);
-            prompt.forEach((token, row) => rows.set(table.subarray(token * hiddenSize, (token + 1) * hiddenSize), row * hiddenSize));
+            prompt.forEach((token, row) =>
+              rows.set(
+                table.subarray(token * hiddenSize, (token + 1) * hiddenSize),
+                row * hiddenSize,
+              ),
+            );
             return sequence.append(rows, { signal, tokens: Int32Array.from(prompt) });
           },
-          step: (token, embedding) => sequence.append(embedding, { signal, tokens: Int32Array.of(token) }),
+          step: (token, embedding) =>
+            sequence.append(embedding, { signal, tokens: Int32Array.of(token) }),
         });
       } finally {
         sequence.dispose();
@@ -173,10 +214,17 @@ interface SearchArgs {
   stopWhenSettled?: boolean;
 }
 
-type Resolved = Readonly<Required<Omit<SuperposedDecodingOptions, 'ngrams'>>> & { readonly ngrams?: NgramModel };
+type Resolved = Readonly<Required<Omit<SuperposedDecodingOptions, 'ngrams'>>> & {
+  readonly ngrams?: NgramModel;
+};
 
-async function superpose(options: Resolved, useNgrams: boolean, args: SearchArgs): Promise<SuperposedResult> {
-  const { numDrafts, temperature, numTokenSample, alpha, interpolationWeights, penalty, ngrams } = options;
+async function superpose(
+  options: Resolved,
+  useNgrams: boolean,
+  args: SearchArgs,
+): Promise<SuperposedResult> {
+  const { numDrafts, temperature, numTokenSample, alpha, interpolationWeights, penalty, ngrams } =
+    options;
   const { info, table, prompt, steps, signal } = args;
   const { vocabSize, hiddenSize, eosTokenIds } = info;
   const eos = new Set(eosTokenIds);
@@ -204,7 +252,9 @@ async function superpose(options: Resolved, useNgrams: boolean, args: SearchArgs
             const p = ngrams.prob(context.slice(context.length - length), token);
             if (p >= 0) mixture += weight * p;
           });
-          return mixture > 0 ? (1 - alpha) * Math.log(probability) + alpha * Math.log(mixture) : -Infinity;
+          return mixture > 0
+            ? (1 - alpha) * Math.log(probability) + alpha * Math.log(mixture)
+            : -Infinity;
         });
         const noMatch = scores.every(score => score === -Infinity);
         kept.forEach(({ token, probability }, i) => {
@@ -213,12 +263,24 @@ async function superpose(options: Resolved, useNgrams: boolean, args: SearchArgs
         });
       }
       candidates.sort((a, b) => b.score - a.score || a.draft - b.draft || a.token - b.token);
-      const top = candidates.slice(0, 2 * numDrafts).filter(candidate => candidate.score > -Infinity);
-      const grown = top.map(candidate => ({ tokens: [...alive[candidate.draft].tokens, candidate.token], score: candidate.score, ended: eos.has(candidate.token) }));
-      finished = [...finished, ...grown.filter(draft => draft.ended).map(({ tokens, score }) => ({ tokens, score }))]
+      const top = candidates
+        .slice(0, 2 * numDrafts)
+        .filter(candidate => candidate.score > -Infinity);
+      const grown = top.map(candidate => ({
+        tokens: [...alive[candidate.draft].tokens, candidate.token],
+        score: candidate.score,
+        ended: eos.has(candidate.token),
+      }));
+      finished = [
+        ...finished,
+        ...grown.filter(draft => draft.ended).map(({ tokens, score }) => ({ tokens, score })),
+      ]
         .sort((a, b) => b.score - a.score)
         .slice(0, numDrafts);
-      alive = grown.filter(draft => !draft.ended).slice(0, numDrafts).map(({ tokens, score }) => ({ tokens, score }));
+      alive = grown
+        .filter(draft => !draft.ended)
+        .slice(0, numDrafts)
+        .map(({ tokens, score }) => ({ tokens, score }));
       if (alive.length === 0 || step === steps - 1) break;
       if (args.stopWhenSettled && finished.length > 0 && finished[0].score >= alive[0].score) break;
       // Superposition: Σ_d w_d E[last token of d], w = the drafts' probabilities, normalized.
@@ -238,7 +300,8 @@ async function superpose(options: Resolved, useNgrams: boolean, args: SearchArgs
     }
     return { drafts: alive, finished, forwardPasses };
   } catch (error) {
-    if (signal?.aborted && !AbortedError.isInstance(error)) throw new AbortedError({ reason: signal.reason });
+    if (signal?.aborted && !AbortedError.isInstance(error))
+      throw new AbortedError({ reason: signal.reason });
     throw error;
   }
 }
@@ -258,7 +321,10 @@ function requireInputEmbeddings(model: CausalLM): Float32Array {
   }
   const table = model.embeddingTable();
   if (table.length !== vocabSize * hiddenSize) {
-    throw new InvalidArgumentError({ argument: 'model', message: `embeddingTable() has ${table.length} floats, expected ${vocabSize} × ${hiddenSize}.` });
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: `embeddingTable() has ${table.length} floats, expected ${vocabSize} × ${hiddenSize}.`,
+    });
   }
   return table;
 }
@@ -287,7 +353,10 @@ export function embeddingsModelOf(model: CausalLM): EmbeddingsModel {
         async append(embeddings, options = {}) {
           const rows = embeddings.length / hiddenSize;
           const tokens = options.tokens ?? new Int32Array(rows);
-          const { logits } = await sequence.forward({ tokens, embeddings }, { signal: options.signal });
+          const { logits } = await sequence.forward(
+            { tokens, embeddings },
+            { signal: options.signal },
+          );
           sequence.commit(Int32Array.from({ length: rows }, (_, i) => i));
           return logits;
         },
@@ -330,7 +399,9 @@ export function superposedStrategy(options: SuperposedStrategyOptions = {}): Str
       const prompt = context.tokens;
       const pending = prompt[prompt.length - 1];
       const append = async (tokens: Int32Array, embeddings?: Float32Array) => {
-        const { logits } = await context.forward(embeddings === undefined ? { tokens } : { tokens, embeddings });
+        const { logits } = await context.forward(
+          embeddings === undefined ? { tokens } : { tokens, embeddings },
+        );
         context.sequence.commit(Int32Array.from({ length: tokens.length }, (_, i) => i));
         return logits;
       };
@@ -357,11 +428,21 @@ function lastRow(logits: Float32Array, vocabSize: number): Float32Array {
 }
 
 /** softmax(logits / temperature) cut to its top `count` tokens and renormalized (the official get_top_k). */
-function topProbabilities(logits: Float32Array, temperature: number, count: number): { token: number; probability: number }[] {
+function topProbabilities(
+  logits: Float32Array,
+  temperature: number,
+  count: number,
+): { token: number; probability: number }[] {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  const kept = order.slice(0, count).map(token => ({ token, weight: Math.exp((logits[token] - max) / temperature) }));
+  const order = Array.from({ length: logits.length }, (_, i) => i).sort(
+    (a, b) => logits[b] - logits[a] || a - b,
+  );
+  const kept = order
+    .slice(0, count)
+    .map(token => ({ token, weight: Math.exp((logits[token] - max) / temperature) }));
   const total = kept.reduce((sum, entry) => sum + entry.weight, 0);
-  return kept.map(({ token, weight }) => ({ token, probability: weight / total })).filter(entry => entry.probability > 0);
+  return kept
+    .map(({ token, weight }) => ({ token, probability: weight / total }))
+    .filter(entry => entry.probability > 0);
 }

@@ -1,4 +1,10 @@
-import { invariant, InvalidArgumentError, seededRandom, softmax, speculative } from '@decodekit/core';
+import {
+  invariant,
+  InvalidArgumentError,
+  seededRandom,
+  softmax,
+  speculative,
+} from '@decodekit/core';
 import type {
   DraftContext,
   DraftTree,

@@ -2,4 +2,7 @@ import { speculative } from '@decodekit/core';
 import { runStrategyConformance } from '@decodekit/conformance';
 import { tokenRecycling } from './index.js';
 
-runStrategyConformance({ name: 'token-recycling', strategy: () => speculative({ drafter: tokenRecycling(), budget: 32 }) });
+runStrategyConformance({
+  name: 'token-recycling',
+  strategy: () => speculative({ drafter: tokenRecycling(), budget: 32 }),
+});

@@ -90,9 +90,9 @@ describe('tokenRecycling state', () => {
     expect(drafter.stateBytes()).toBe(80 * 4 * 2); // scratch only, before the first generation
     await drafter.begin?.(
       testBeginContext({
-      tokens: [0],
-      model: { info: { vocabSize: 32000 } } as unknown as CausalLM,
-    }),
+        tokens: [0],
+        model: { info: { vocabSize: 32000 } } as unknown as CausalLM,
+      }),
     );
     expect(drafter.stateBytes()).toBe(32000 * 8 * 4 + 32000 + 80 * 4 * 2); // ≈ 1.05 MB
     drafter.reset();
