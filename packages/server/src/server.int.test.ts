@@ -348,12 +348,12 @@ describe('decodekit serve with the openai client', () => {
       'lookahead:windowSize=3',
       'greedy',
     ]) {
-      // @ts-expect-error decodekit's extension field
       const fast = await client.completions.create({
         model: MODEL,
         prompt: 'Once upon a time',
         max_tokens: 40,
         temperature: 0,
+        // @ts-expect-error decodekit's extension field
         decodekit: { strategy },
       });
       expect({ strategy, text: fast.choices[0].text }).toEqual({

@@ -19,7 +19,27 @@ import { number } from './option-parsers.js';
 const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
 const loadTrain = () => import('@decodekit/train');
 
-type Options = Record<string, string | number | boolean | undefined>;
+/** The options commander parses for `decodekit train <kind>` (numbers through `number()`). */
+interface Options {
+  model?: string;
+  out: string;
+  count: number;
+  length: number;
+  sampledPrefix: number;
+  prompts?: string;
+  seed: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  backend: string;
+  dataDir?: string;
+  checkpoint?: string;
+  checkpointEvery: number;
+  heads?: number;
+  inner?: number;
+  treeSize?: number;
+  unroll?: number;
+}
 
 function addCommonOptions(
   command: Command,
@@ -128,7 +148,7 @@ function loopOptions(options: Options) {
 }
 
 function commandLine(kind: string, options: Options): string {
-  const flags = [
+  const flags: (keyof Options)[] = [
     'model',
     'count',
     'length',
@@ -138,7 +158,7 @@ function commandLine(kind: string, options: Options): string {
     'batchSize',
     'lr',
     'backend',
-    ...(kind === 'medusa' ? ['heads', 'treeSize'] : ['unroll', 'inner']),
+    ...(kind === 'medusa' ? (['heads', 'treeSize'] as const) : (['unroll', 'inner'] as const)),
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
   return `decodekit train ${kind} ${flags
