@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { createDecoder, type LoadedModel, type Tokenizer } from '@decodekit/core';
 import { convertLlama2c } from '@decodekit/models';
@@ -32,7 +33,8 @@ const prompt = [1, 403, 407, 261, 378]; // "Once upon a time"
 function convertStories260K(plain: boolean): string {
   // eslint-disable-next-line no-process-env -- bench script
   const models = resolve(
-    process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '/work/shared/models',
+    process.env.DECODEKIT_MODELS?.split(delimiter)[0] ??
+      fileURLToPath(new URL('../../../../shared/models', import.meta.url)),
   );
   const source = join(models, 'karpathy', 'tinyllamas', 'stories260K');
   const { files } = convertLlama2c({

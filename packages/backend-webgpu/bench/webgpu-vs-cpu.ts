@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { createDecoder, speculative, type LoadedModel, type Strategy } from '@decodekit/core';
 import { createCpuBackend } from '@decodekit/backend-onnx';
 import { convertLlama2c } from '@decodekit/models';
@@ -24,7 +25,10 @@ const maxTokens = Number(args.tokens);
 const rounds = Number(args.rounds);
 
 // eslint-disable-next-line no-process-env -- bench script
-const models = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '/work/shared/models');
+const models = resolve(
+  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ??
+    fileURLToPath(new URL('../../../../shared/models', import.meta.url)),
+);
 const source = join(models, 'karpathy', 'tinyllamas', 'stories260K');
 const { files } = convertLlama2c({
   checkpoint: new Uint8Array(readFileSync(join(source, 'stories260K.bin'))),

@@ -3,11 +3,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 
 /** Root of the reference models (the offline mirror). */
 export const MODELS_ROOT = resolve(
-  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '/work/shared/models',
+  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ??
+    fileURLToPath(new URL('../../../../shared/models', import.meta.url)),
 );
 
 export function modelBytes(...parts: string[]): Uint8Array {

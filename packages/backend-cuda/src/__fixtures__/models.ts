@@ -2,11 +2,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { convertLlama2c } from '@decodekit/models';
 import { missingCudaProviderLibraries, onnxruntimeNodeBinDirectory } from '../cuda-backend';
 
 // eslint-disable-next-line no-process-env -- test fixture
-const MODELS_ROOT = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '/work/shared/models');
+const MODELS_ROOT = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? fileURLToPath(new URL('../../../../../shared/models', import.meta.url)));
 
 let folder: string | undefined;
 

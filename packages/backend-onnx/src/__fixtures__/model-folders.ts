@@ -5,13 +5,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildTinyModel, convertLlama2c } from '@decodekit/models';
 import type { Tokenizer } from '@decodekit/core';
 
 /** Root of the reference models (the offline mirror; tests point DECODEKIT_MODELS at ../shared/models). */
 // eslint-disable-next-line no-process-env -- test fixture
 export const MODELS_ROOT = resolve(
-  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '/work/shared/models',
+  process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? fileURLToPath(new URL('../../../../../shared/models', import.meta.url)),
 );
 
 let root: string | undefined;

@@ -5,13 +5,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { convertLlama2c } from '@decodekit/models';
 
 // eslint-disable-next-line no-process-env -- test fixture
 const env = process.env;
 
 /** Root of the reference models (the offline mirror; the root vitest config points DECODEKIT_MODELS at it). */
-export const MODELS_ROOT = resolve(env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '/work/shared/models');
+export const MODELS_ROOT = resolve(env.DECODEKIT_MODELS?.split(delimiter)[0] ?? fileURLToPath(new URL('../../../../../shared/models', import.meta.url)));
 
 /** SwiftShader's Vulkan ICD shipped by Debian's Chromium (what CI uses for WebGPU without a GPU). */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
