@@ -1,51 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { readPromptSet } from '@decodekit/bench';
-import type { LoadedModel } from '@decodekit/core';
-import {
-  collectAcceptanceSamples,
-  evaluateAcceptanceHead,
-  fitAcceptanceHead,
-} from '@decodekit/strategy-specdec-pp';
+import { fitHeadForPair } from '@decodekit/strategy-specdec-pp';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { collect, number } from './option-parsers.js';
 
-/** Fits a SpecDec++ acceptance head on the pair's own generations and returns it with its calibration. */
-export async function fitHeadForPair({
-  target,
-  draft,
-  prompts,
-  holdout,
-  temperature,
-  rejectionWeight,
-}: {
-  target: LoadedModel;
-  draft: LoadedModel;
-  prompts: string[];
-  holdout: number;
-  temperature: number;
-  rejectionWeight: number;
-}) {
-  const train = prompts.slice(0, Math.max(1, prompts.length - holdout));
-  const test = prompts.slice(train.length);
-  const { head, samples } = await fitAcceptanceHead({
-    target,
-    draft,
-    prompts: train,
-    temperature,
-    rejectionWeight,
-  });
-  const heldOut =
-    test.length > 0
-      ? await collectAcceptanceSamples({ target, draft, prompts: test, temperature })
-      : [];
-  const calibration =
-    heldOut.length > 0
-      ? evaluateAcceptanceHead(head, heldOut)
-      : evaluateAcceptanceHead(head, samples);
-  return { head, calibration, trainSamples: samples.length, heldOutSamples: heldOut.length };
-}
+/** Fits a SpecDec++ acceptance head (kept here as an export for existing callers; it lives in the package). */
+export { fitHeadForPair };
 
 /** `decodekit specdec-pp fit`: the acceptance head of SpecDec++ for a draft/target pair. */
 export function registerSpecdecPP(program: Command): void {
