@@ -134,13 +134,15 @@ function fileArtifactCache(): ArtifactCache {
 }
 
 /** Reads a file a strategy option names (`store=`, `head=`, `weights=`) or a package's own data (`file:` URLs). */
-function readStrategyFile(path: string): Uint8Array {
+function readStrategyFile(path: string): Uint8Array | undefined {
   try {
     return new Uint8Array(readFileSync(path.startsWith('file:') ? new URL(path) : path));
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw new InvalidArgumentError({
       argument: '--strategy',
-      message: `cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'unreadable'}): check the path given in the strategy spec.`,
+      message: `cannot read "${path}" (${code ?? 'unreadable'}): check the path given in the strategy spec.`,
     });
   }
 }

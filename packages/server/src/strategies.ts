@@ -1,27 +1,9 @@
-import { StrategyRegistry as CatalogRegistry } from '@decodekit/catalog';
-import type {
-  CausalLM,
-  LoadedModel,
-  LogitsProcessor,
-  Strategy,
-  StrategyDescriptor,
-} from '@decodekit/core';
+import { StrategyRegistry as CatalogRegistry, type StrategyFactory } from '@decodekit/catalog';
+import type { BuiltSetup, LoadedModel, StrategyDescriptor } from '@decodekit/core';
 
-/** What a named strategy sets up: a strategy, processors, a wrapped model, in any combination. */
-export interface StrategySetup {
-  strategy?: Strategy;
-  processors?: readonly LogitsProcessor<unknown>[];
-  /** The model to decode with, when the strategy wraps it (model middleware such as contrastive decoding). */
-  model?: CausalLM;
-}
-
-/**
- * Makes a strategy for one model, e.g. `() => speculative({ drafter: promptLookup() })`. Called once per
- * (model, name) and reused: stateful drafters then see that model's requests one after another.
- */
-export type StrategyFactory = (
-  model: LoadedModel,
-) => Strategy | StrategySetup | Promise<Strategy | StrategySetup>;
+/** What a named strategy sets up: a strategy, processors, a wrapped model (core's `BuiltSetup`). */
+export type StrategySetup = BuiltSetup;
+export type { StrategyFactory };
 
 /**
  * Resolves the `decodekit.strategy` extension field to setups, once per (model, value): the server's named

@@ -6,6 +6,7 @@ import {
   createFromDescriptor,
   descriptorOptions,
   parseStrategyOptions,
+  readOptionFile,
   type StrategyDescriptor,
 } from './strategy-descriptor.js';
 
@@ -81,6 +82,19 @@ describe('strategy descriptors', () => {
     };
     await expect(createFromDescriptor(needsDraft, {}, { model })).rejects.toThrow(
       /needs a draft model/,
+    );
+  });
+
+  it('reads option files through the environment and says how to make a missing one', async () => {
+    const model = mockModel({ vocabSize: 4, logits: () => Float32Array.of(0, 1, 2, 3) });
+    const files = new Map([['heads.json', Uint8Array.of(1, 2)]]);
+    const environment = { model, readFile: (path: string) => files.get(path) };
+    expect(await readOptionFile(environment, 'medusa', 'heads.json')).toEqual(Uint8Array.of(1, 2));
+    await expect(
+      readOptionFile(environment, 'medusa', 'nope.json', 'train one first.'),
+    ).rejects.toThrow(/"medusa": no file at "nope.json"; train one first\./);
+    await expect(readOptionFile({ model }, 'medusa', 'heads.json')).rejects.toThrow(
+      /no file access/,
     );
   });
 });

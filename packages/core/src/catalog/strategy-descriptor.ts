@@ -45,8 +45,11 @@ export interface StrategyEnvironment {
   readonly secondModelRef?: string;
   /** Where built data is kept between runs. */
   readonly cache?: ArtifactCache;
-  /** Reads a file an option names (a store, a fitted head); absent where there is no file system. */
-  readonly readFile?: (path: string) => Uint8Array | Promise<Uint8Array>;
+  /**
+   * Reads a file an option names (a store, a fitted head); `undefined` when there is no such file. Absent where
+   * there is no file system.
+   */
+  readonly readFile?: (path: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /** Progress lines of long builds. */
   readonly log?: (message: string) => void;
 }
@@ -206,11 +209,16 @@ export function secondModelOf(environment: StrategyEnvironment, id: string): Cau
   return environment.secondModel;
 }
 
-/** Reads a file named by an option through the environment. */
+/**
+ * Reads a file named by an option through the environment.
+ * @param whenMissing what to tell the user when there is no such file (how to make one).
+ * @throws InvalidArgumentError without file access, or when the file does not exist.
+ */
 export async function readOptionFile(
   environment: StrategyEnvironment,
   id: string,
   path: string,
+  whenMissing = 'check the path given in the strategy options.',
 ): Promise<Uint8Array> {
   if (!environment.readFile) {
     throw new InvalidArgumentError({
@@ -218,7 +226,14 @@ export async function readOptionFile(
       message: `"${id}" reads "${path}", but this environment has no file access: pass the data instead.`,
     });
   }
-  return environment.readFile(path);
+  const bytes = await environment.readFile(path);
+  if (bytes === undefined) {
+    throw new InvalidArgumentError({
+      argument: 'strategy',
+      message: `"${id}": no file at "${path}"; ${whenMissing}`,
+    });
+  }
+  return bytes;
 }
 
 /** A built setup as the decoder uses it: drafters wrapped into `speculative()` with the user's budget/adaptive. */

@@ -31,7 +31,12 @@ export const adedDescriptor: StrategyDescriptor = {
         ? options.store
         : `aded/${environment.model.info.name.replaceAll('/', '--')}.aded`;
     if (typeof options.store === 'string') {
-      bytes = await readOptionFile(environment, 'aded', options.store);
+      bytes = await readOptionFile(
+        environment,
+        'aded',
+        options.store,
+        'build one with `decodekit aded build --corpus FILE --out STORE`.',
+      );
     } else {
       bytes = await environment.cache?.get(name);
       if (!bytes) {

@@ -1,9 +1,4 @@
-import {
-  InvalidArgumentError,
-  readOptionFile,
-  type StrategyDescriptor,
-  type StrategyEnvironment,
-} from '@decodekit/core';
+import { readOptionFile, type StrategyDescriptor } from '@decodekit/core';
 import { eagle } from './eagle.js';
 import { parseEagleWeights } from './eagle-weights.js';
 
@@ -36,7 +31,14 @@ export const eagleDescriptor: StrategyDescriptor = {
   async create(options, environment) {
     const file = typeof options.weights === 'string' ? options.weights : DEFAULT_WEIGHTS;
     const weights = parseEagleWeights(
-      new TextDecoder().decode(await readWeights(environment, 'eagle', file)),
+      new TextDecoder().decode(
+        await readOptionFile(
+          environment,
+          'eagle',
+          file,
+          `write one with \`decodekit train eagle --out DIR\` and pass DIR/weights.json.`,
+        ),
+      ),
       file,
     );
     return {
@@ -49,22 +51,3 @@ export const eagleDescriptor: StrategyDescriptor = {
     };
   },
 };
-
-/** Reads a weights file; a missing one says how to make it. */
-async function readWeights(
-  environment: StrategyEnvironment,
-  id: string,
-  file: string,
-): Promise<Uint8Array> {
-  try {
-    return await readOptionFile(environment, id, file);
-  } catch (error) {
-    if (InvalidArgumentError.isInstance(error) && !error.message.includes('no file access')) {
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        message: `no weights file at "${file}"; write one with \`decodekit train ${id} --out DIR\` and pass DIR/weights.json.`,
-      });
-    }
-    throw error;
-  }
-}

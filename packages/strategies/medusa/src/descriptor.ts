@@ -1,9 +1,4 @@
-import {
-  InvalidArgumentError,
-  readOptionFile,
-  type StrategyDescriptor,
-  type StrategyEnvironment,
-} from '@decodekit/core';
+import { readOptionFile, type StrategyDescriptor } from '@decodekit/core';
 import { medusa } from './medusa.js';
 import { parseMedusaWeights } from './medusa-weights.js';
 
@@ -33,7 +28,14 @@ export const medusaDescriptor: StrategyDescriptor = {
   async create(options, environment) {
     const file = typeof options.weights === 'string' ? options.weights : DEFAULT_WEIGHTS;
     const weights = parseMedusaWeights(
-      new TextDecoder().decode(await readWeights(environment, 'medusa', file)),
+      new TextDecoder().decode(
+        await readOptionFile(
+          environment,
+          'medusa',
+          file,
+          `write one with \`decodekit train medusa --out DIR\` and pass DIR/weights.json.`,
+        ),
+      ),
       file,
     );
     // The stored tree lists paths best first with parents before children, so any prefix is a tree.
@@ -44,22 +46,3 @@ export const medusaDescriptor: StrategyDescriptor = {
     return { drafter: medusa({ weights, tree }) };
   },
 };
-
-/** Reads a weights file; a missing one says how to make it. */
-async function readWeights(
-  environment: StrategyEnvironment,
-  id: string,
-  file: string,
-): Promise<Uint8Array> {
-  try {
-    return await readOptionFile(environment, id, file);
-  } catch (error) {
-    if (InvalidArgumentError.isInstance(error) && !error.message.includes('no file access')) {
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        message: `no weights file at "${file}"; write one with \`decodekit train ${id} --out DIR\` and pass DIR/weights.json.`,
-      });
-    }
-    throw error;
-  }
-}

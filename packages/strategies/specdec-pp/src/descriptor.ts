@@ -71,7 +71,12 @@ export const specdecPPDescriptor: StrategyDescriptor = {
     let json: string;
     if (typeof options.head === 'string') {
       json = new TextDecoder().decode(
-        await readOptionFile(environment, 'specdec-pp', options.head),
+        await readOptionFile(
+          environment,
+          'specdec-pp',
+          options.head,
+          'fit one with `decodekit specdec-pp fit --draft-model REF --out FILE`.',
+        ),
       );
     } else {
       const key = `specdec-pp/${`${environment.model.info.name}--${draft.info.name}`.replaceAll('/', '--')}.json`;
