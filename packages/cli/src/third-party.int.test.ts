@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
+import { buildTinyGpt2 } from '@decodekit/models';
+import { writeModelFolder } from '@decodekit/models/node';
 import { createDecoder } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { createProgram } from './program.js';
@@ -77,6 +79,72 @@ describe('decodekit generate on an onnxruntime-genai fp16 export', () => {
         strategy,
       ]);
       expect(speculative.tokens, strategy).toEqual(expected);
+    }
+  });
+});
+
+describe('decodekit convert --tree-attention on the onnxruntime-genai fp16 export', () => {
+  const work = mkdtempSync(join(tmpdir(), 'decodekit-cli-tree-'));
+  const prompt = 'one two three one two three one two';
+
+  it('writes a folder that loads with tree attention; token-recycling on it gives greedy ids', async () => {
+    const out = join(work, 'genai-tree');
+    await run(['convert', fixture, '--tree-attention', '--out', out]);
+    const model = await loadModel(out);
+    try {
+      expect(model.capabilities.tree).toBe(true);
+    } finally {
+      await model.dispose();
+    }
+    const args = ['--prompt', prompt, '--temperature', '0', '--max-tokens', '32'];
+    const original = await generate(args);
+    const greedy = await generate(args, out);
+    expect(greedy.tokens.length).toBeGreaterThan(8);
+    expect(greedy.tokens).toEqual(original.tokens);
+    const recycled = await generate([...args, '--strategy', 'token-recycling'], out);
+    expect(recycled.tokens).toEqual(greedy.tokens);
+  });
+
+  it('refuses conversion flags beside --tree-attention, and an output inside the source', async () => {
+    const flags = await run([
+      'convert',
+      fixture,
+      '--tree-attention',
+      '--dtype',
+      'q8',
+      '--out',
+      join(work, 'bad'),
+    ]).catch((error: unknown) => error);
+    expect(InvalidArgumentError.isInstance(flags)).toBe(true);
+    expect((flags as Error).message).toContain('drop --dtype');
+    const inside = await run([
+      'convert',
+      fixture,
+      '--tree-attention',
+      '--out',
+      join(fixture, 'tree'),
+    ]).catch((error: unknown) => error);
+    expect(InvalidArgumentError.isInstance(inside)).toBe(true);
+  });
+});
+
+describe('a GPT-2-layout model (learned positions), before and after --tree-attention', () => {
+  const work = mkdtempSync(join(tmpdir(), 'decodekit-cli-gpt2-'));
+  const prompt = 'the cat sat on the mat. the cat';
+
+  it('greedy, prompt-lookup and token-recycling give the same ids on both folders', async () => {
+    const plain = await writeModelFolder(join(work, 'gpt2'), buildTinyGpt2({ seed: 3 }).files);
+    const tree = join(work, 'gpt2-tree');
+    await run(['convert', plain, '--tree-attention', '--out', tree]);
+    const args = ['--prompt', prompt, '--temperature', '0', '--max-tokens', '40'];
+    const greedy = await generate(args, plain);
+    expect(greedy.tokens.length).toBeGreaterThan(20);
+    for (const folder of [plain, tree]) {
+      expect((await generate(args, folder)).tokens).toEqual(greedy.tokens);
+      for (const strategy of ['prompt-lookup', 'token-recycling']) {
+        const speculative = await generate([...args, '--strategy', strategy], folder);
+        expect(speculative.tokens, `${strategy} on ${folder}`).toEqual(greedy.tokens);
+      }
     }
   });
 });

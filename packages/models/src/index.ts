@@ -62,3 +62,11 @@ export {
 } from './hub-api.js';
 export type { HubCache, HubModelFiles, ResolveHubFilesOptions } from './resolve-hub-files.js';
 export { hubModelFiles, resolveHubFiles } from './resolve-hub-files.js';
+export type {
+  TreeAttentionOptions,
+  TreeAttentionReport,
+  TreeAttentionResult,
+} from './tree-attention.js';
+export { ATTENTION_BIAS_INPUT, addTreeAttention } from './tree-attention.js';
+export type { Gpt2Config, Gpt2Weights, TinyGpt2Options } from './gpt2-graph.js';
+export { buildGpt2Graph, buildTinyGpt2 } from './gpt2-graph.js';

@@ -32,3 +32,8 @@ export type { HubBlobRequest } from './hub-download-node.js';
 export { downloadHubBlob } from './hub-download-node.js';
 export type { HubDownloadProgress, HubModel, ResolveHubModelOptions } from './resolve-hub-model.js';
 export { findCachedHubModel, folderForDtype, resolveHubModel } from './resolve-hub-model.js';
+export type {
+  AddTreeAttentionToFolderOptions,
+  TreeAttentionFolder,
+} from './tree-attention-node.js';
+export { addTreeAttentionToFolder } from './tree-attention-node.js';

@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '@decodekit/core';
 import { GRAPH_DTYPES, GRAPH_LAYOUTS, type GraphDtype, type GraphLayout } from '@decodekit/models';
 import {
   convertLlama2cToFolder,
+  addTreeAttentionToFolder,
   convertLlama2cToTwin,
   defaultMirrors,
   findKnownModel,
@@ -24,6 +25,7 @@ interface ConvertOptions {
   positionIds: boolean;
   logitsToKeep: boolean;
   attention: 'decomposed' | 'group-query';
+  treeAttention: boolean;
 }
 
 function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
@@ -76,12 +78,45 @@ async function llama2cInputs(
   });
 }
 
+/** `convert --tree-attention FOLDER --out DIR`: the graph rewrite of @decodekit/models. */
+async function treeAttention(folder: string, options: ConvertOptions): Promise<void> {
+  const conflicting = [
+    options.twin !== undefined ? '--twin' : undefined,
+    options.tokenizer !== undefined ? '--tokenizer' : undefined,
+    options.plain ? '--plain' : undefined,
+    options.dtype !== 'fp32' ? '--dtype' : undefined,
+    options.layout !== 'single' ? '--layout' : undefined,
+    options.positionIds ? undefined : '--no-position-ids',
+    options.logitsToKeep ? '--logits-to-keep' : undefined,
+    options.attention !== 'decomposed' ? '--attention' : undefined,
+  ].filter(Boolean);
+  if (conflicting.length > 0) {
+    throw new InvalidArgumentError({
+      argument: '--tree-attention',
+      message: `rewrites an existing model folder as it is; drop ${conflicting.join(', ')}.`,
+    });
+  }
+  const { folder: written, graphs } = await addTreeAttentionToFolder(folder, options.out, {
+    overwrite: options.overwrite,
+  });
+  const summary = Object.entries(graphs).map(([graph, report]) => {
+    const parts = [
+      report.multiHeadAttention > 0 ? `${report.multiHeadAttention} MultiHeadAttention` : '',
+      report.groupQueryAttention > 0 ? `${report.groupQueryAttention} GroupQueryAttention` : '',
+      report.softmaxMasks > 0 ? `${report.softmaxMasks} Softmax masks` : '',
+    ].filter(Boolean);
+    return `${graph} (${parts.join(', ')})`;
+  });
+  process.stderr.write(`wrote ${written} with attention_bias: ${summary.join('; ')}\n`);
+}
+
 export function registerConvert(program: Command): void {
   program
     .command('convert <checkpoint>')
     .description(
       'Convert a llama2.c checkpoint (file, folder or known id) and its tokenizer into a model folder (ONNX + tokenizer.json); ' +
-        'with --twin, a cost twin: the same function at the cost of a bigger model.',
+        'with --twin, a cost twin: the same function at the cost of a bigger model; ' +
+        'with --tree-attention, copy an ONNX model folder with an attention_bias input added to its graphs.',
     )
     .option(
       '--tokenizer <file>',
@@ -122,7 +157,16 @@ export function registerConvert(program: Command): void {
       oneOf('--attention', ['decomposed', 'group-query'] as const),
       'decomposed',
     )
+    .option(
+      '--tree-attention',
+      'the argument is an ONNX model folder (transformers.js / optimum / onnxruntime-genai export): write it to --out with an attention_bias input, so draft trees are verified in one forward',
+      false,
+    )
     .action(async (ref: string, options: ConvertOptions) => {
+      if (options.treeAttention) {
+        await treeAttention(ref, options);
+        return;
+      }
       if (!options.positionIds && !options.plain) {
         throw new InvalidArgumentError({
           argument: '--no-position-ids',
