@@ -10,7 +10,15 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDecoder, ModelFormatError, type CausalLM, type LoadedModel } from '@decodekit/core';
-import { buildTinyGpt2, convertLlama2c, type ConvertLlama2cInput } from '@decodekit/models';
+import {
+  buildLlamaGraph,
+  buildRandomLlama,
+  buildTinyGpt2,
+  convertLlama2c,
+  randomLlamaWeights,
+  type ConvertLlama2cInput,
+  type LlamaConfig,
+} from '@decodekit/models';
 import { addTreeAttentionToFolder } from '@decodekit/models/node';
 import { runBackendConformance } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
@@ -137,6 +145,65 @@ runBackendConformance('onnx-cpu, GroupQueryAttention conversion rewritten for tr
       ),
     ),
   tolerance: 1e-4,
+});
+
+describe('GroupQueryAttention that rotates Q and K itself (do_rotary, as onnxruntime-genai writes it)', () => {
+  const config: LlamaConfig = {
+    vocabSize: 64,
+    dim: 64,
+    hiddenDim: 128,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    contextLength: 128,
+    tiedEmbeddings: true,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+  };
+  const options = {
+    seed: 5,
+    vocabSize: 64,
+    dim: 64,
+    hiddenDim: 128,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    contextLength: 128,
+    plain: true,
+  };
+  const decomposed = writeFolder('random-decomposed', buildRandomLlama(options).files);
+  const fused = writeFolder('random-gqa-rotary', {
+    ...buildRandomLlama(options).files,
+    'onnx/model.onnx': buildLlamaGraph(config, randomLlamaWeights(config, 5), {
+      plain: true,
+      attention: 'group-query',
+      groupQueryRotary: true,
+    }),
+  });
+  const tokens = [1, 7, 9, 11, 7, 9];
+
+  it('decodes the greedy ids of the same weights with decomposed attention', async () => {
+    const model = await loadModel(fused);
+    const reference = await loadModel(decomposed);
+    try {
+      const ids = await greedyIds(model, tokens, 24);
+      expect(ids.length).toBeGreaterThan(8);
+      expect(ids).toEqual(await greedyIds(reference, tokens, 24));
+    } finally {
+      await model.dispose();
+      await reference.dispose();
+    }
+  });
+
+  it('rewritten, rotates tree rows by depth: rows equal the chains of their paths', async () => {
+    const model = await loadModel(await treeFolder('random-gqa-rotary', fused));
+    try {
+      expect(model.capabilities.tree).toBe(true);
+      expect(await treeVersusPaths(model, tokens)).toBeLessThan(1e-4);
+    } finally {
+      await model.dispose();
+    }
+  });
 });
 
 describe('a GPT-2-layout model (learned positions gathered by position_ids, the eager Where mask)', () => {

@@ -91,6 +91,12 @@ export interface LlamaGraphOptions {
    * `group-query` needs `plain` and float32 I/O.
    */
   readonly attention?: 'decomposed' | 'group-query';
+  /**
+   * With `group-query`: the operator rotates Q and K itself (`do_rotary = 1`, the cos/sin tables as its
+   * `cos_cache` / `sin_cache` inputs), as onnxruntime-genai's builder writes it, instead of the rotation
+   * outside. ONNX Runtime's fused rotary needs head sizes that are multiples of 16. Default false.
+   */
+  readonly groupQueryRotary?: boolean;
 }
 
 /** Value used by the built-in causal mask for masked positions. */
@@ -404,6 +410,13 @@ export function buildLlamaGraph(
         'group-query attention is built for plain graphs with float32 I/O (no attention_bias, skip_layers, inputs_embeds, fp16 or q4f16).',
     });
   }
+  const fusedRotary = options.groupQueryRotary ?? false;
+  if (fusedRotary && (!groupQuery || headDimOf(config) % 16 !== 0)) {
+    throw new InvalidArgumentError({
+      argument: 'groupQueryRotary',
+      message: `needs attention: 'group-query' and a head size that is a multiple of 16 (got ${headDimOf(config)}).`,
+    });
+  }
   if (!GRAPH_DTYPES.includes(dtype)) {
     throw new InvalidArgumentError({
       argument: 'dtype',
@@ -530,8 +543,9 @@ export function buildLlamaGraph(
     const full = g.op1('Concat', [half, half], { axis: -1 }); // [1, n, D]
     return g.op1('Unsqueeze', [full, g.int64([1], [1])]); // [1, 1, n, D]
   };
-  const ropeCos = ropeTable('rope_cos');
-  const ropeSin = ropeTable('rope_sin');
+  // GroupQueryAttention with do_rotary gathers the tables itself.
+  const ropeCos = fusedRotary ? '' : ropeTable('rope_cos');
+  const ropeSin = fusedRotary ? '' : ropeTable('rope_sin');
   const bias = withBias ? 'attention_bias' : causalBias(ctx, pastOf(0, 'key'), rowsInput);
   const qkvShape = g.int64([4], [0, 0, 2 * (numHeads + numKvHeads) + numKvHeads, headDim]);
   const qkvSplit = g.int64([3], [numHeads + numKvHeads, numHeads + numKvHeads, numKvHeads]);
@@ -558,12 +572,14 @@ export function buildLlamaGraph(
     ]); // [1, n, heads', D]
     const qkvT = g.op1('Transpose', [qkv], { perm: [0, 2, 1, 3] }); // [1, heads', n, D]
     const [plainQk, rotatedQk, v] = g.op('Split', [qkvT, qkvSplit], { axis: 1 }, 3);
-    const qk = g.op1('Add', [g.op1('Mul', [plainQk, ropeCos]), g.op1('Mul', [rotatedQk, ropeSin])]);
+    const qk = fusedRotary
+      ? plainQk
+      : g.op1('Add', [g.op1('Mul', [plainQk, ropeCos]), g.op1('Mul', [rotatedQk, ropeSin])]);
     const [q, k] = g.op('Split', [qk, qkSplit], { axis: 1 }, 2);
     if (groupQuery) {
       // Rotated Q and K and V as [1, n, heads * D]; GroupQueryAttention attends (causal, from seqlens_k and
       // total_sequence_length) and writes present.{i}.* as past ++ the new rows. Its own rotary embedding
-      // (do_rotary) needs head sizes that are multiples of 16, so the rotation stays outside.
+      // (do_rotary) needs head sizes that are multiples of 16, so by default the rotation stays outside.
       const flat = (value: string) =>
         g.op1('Reshape', [
           g.op1('Transpose', [value], { perm: [0, 2, 1, 3] }),
@@ -571,9 +587,23 @@ export function buildLlamaGraph(
         ]);
       const [attended] = g.op(
         'GroupQueryAttention',
-        [flat(q), flat(k), flat(v), pastOf(i, 'key'), pastOf(i, 'value'), seqlensK, totalLength],
+        [
+          flat(q),
+          flat(k),
+          flat(v),
+          pastOf(i, 'key'),
+          pastOf(i, 'value'),
+          seqlensK,
+          totalLength,
+          ...(fusedRotary ? ['rope_cos', 'rope_sin'] : []),
+        ],
         // Q is pre-scaled by 1/sqrt(D) in the weights (graph-weights.ts), so the operator must not scale again.
-        { num_heads: numHeads, kv_num_heads: numKvHeads, scale: { f: 1 } },
+        {
+          num_heads: numHeads,
+          kv_num_heads: numKvHeads,
+          scale: { f: 1 },
+          ...(fusedRotary ? { do_rotary: 1 } : {}),
+        },
         [`/GroupQueryAttention_${i}/0`, `present.${i}.key`, `present.${i}.value`],
         MS_DOMAIN,
       );

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelFormatError } from '@decodekit/core';
+import { InvalidArgumentError, ModelFormatError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { buildTinyGpt2 } from './gpt2-graph.js';
 import { buildLlamaGraph } from './graph-builder.js';
@@ -74,6 +74,30 @@ describe('addTreeAttention', () => {
     for (const node of nodes) expect(node.input?.[10]).toBe('attention_bias');
     // seqlens_k and total_sequence_length still come from attention_mask.
     expect(readsAttentionMask(onnx)).toBe(true);
+  });
+
+  it('wires position_ids into a GroupQueryAttention that rotates Q and K itself (do_rotary)', () => {
+    const wide: LlamaConfig = { ...config, dim: 64, numHeads: 4, numKvHeads: 2 };
+    const rotary = buildLlamaGraph(wide, randomLlamaWeights(wide, 3), {
+      plain: true,
+      attention: 'group-query',
+      groupQueryRotary: true,
+    });
+    const before = nodesOf(rotary).filter(node => node.opType === 'GroupQueryAttention');
+    expect(before[0]?.input?.slice(7)).toEqual(['rope_cos', 'rope_sin']);
+    const { onnx } = addTreeAttention(rotary);
+    for (const node of nodesOf(onnx).filter(other => other.opType === 'GroupQueryAttention')) {
+      expect(node.input?.[9]).toBe('position_ids');
+      expect(node.input?.[10]).toBe('attention_bias');
+    }
+    // The operator's fused rotary needs head sizes that are multiples of 16 (this config's is 8).
+    expect(() =>
+      buildLlamaGraph(config, weights, {
+        plain: true,
+        attention: 'group-query',
+        groupQueryRotary: true,
+      }),
+    ).toThrow(InvalidArgumentError);
   });
 
   it("bypasses GPT-2's Where(causal, scores, lowest) and replaces the padding mask", () => {

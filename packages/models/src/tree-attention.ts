@@ -267,7 +267,8 @@ class GraphIndex {
  *   (index 5); a `key_padding_mask` (index 4) is dropped, since the bias carries the padding too;
  * - com.microsoft `GroupQueryAttention`: the bias as its `attention_bias` input (index 10). The operator
  *   still applies its own causal mask, which contains every tree mask because drafts list parents before
- *   children;
+ *   children. When it rotates Q and K itself (`do_rotary`), `position_ids` becomes its `position_ids` input
+ *   (index 9), since it would otherwise rotate tree rows by row index instead of depth;
  * - decomposed attention, `Softmax(QKᵀ·scale + mask)` (optimum / transformers.js exports, decodekit's own
  *   plain graphs): the additive mask operand computed from `attention_mask` becomes the bias, and a
  *   `Where(causal, scores, lowest)` on the scores (GPT-2's eager attention) is bypassed.
@@ -370,6 +371,11 @@ export function addTreeAttention(
       }
       while (inputs.length < 11) inputs.push('');
       inputs[10] = bias(index.elemType(inputs[0]), inputs[0]);
+      const rotary = (node.attribute ?? []).find(entry => entry.name === 'do_rotary');
+      if (Number(rotary?.i ?? 0) === 1 && inputs[9] === '') {
+        // The operator rotates Q and K by row index unless given positions; tree rows sit at their depth.
+        inputs[9] = 'position_ids';
+      }
       node.input = inputs;
       groupQueryAttention++;
     } else if (op === 'Softmax' && index.fromMatMul(inputs[0] ?? '')) {
