@@ -1,7 +1,9 @@
 // Tree attention through the graph rewrite (`decodekit convert --tree-attention`) against batched path
 // verification (every root-to-leaf path of the draft tree as one batch row over a copied prefix) and against
 // chain-only verification (what a standard export gets without either), for token-recycling's 80-node tree.
-// Not a test (never in CI); it prints two tables:
+// Not a test (never in CI); it runs under vitest, whose aliases resolve the workspace packages from source
+// (token-recycling and @decodekit/models' onnx-writer are not imports this package's build may use). It prints
+// two tables:
 //   npx vitest run --config packages/backend-onnx/measure.config.ts packages/backend-onnx/scripts/tree-attention.measure.ts
 // 1. Cost of one verification forward at a 128-token prefix, run straight on ONNX Runtime: the tree in one
 //    forward (81 rows, attention_bias), the paths as a batch (leaves × 7 rows, prefix KV copied per row), the

@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { constants, existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, ModelFormatError, ModelNotFoundError } from '@decodekit/core';
@@ -83,7 +83,8 @@ export async function addTreeAttentionToFolder(
       for (const file of files) {
         if (file in rewritten) continue;
         await mkdir(dirname(join(temporary, file)), { recursive: true });
-        await copyFile(join(from, file), join(temporary, file));
+        // A copy-on-write clone where the file system has them: weight data can be gigabytes.
+        await copyFile(join(from, file), join(temporary, file), constants.COPYFILE_FICLONE);
       }
       return rewritten;
     },
