@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { loadModel } from '@decodekit/backend-onnx';
 import { createDecoder } from '@decodekit/core';
-import { convertLlama2cToFolder } from '@decodekit/models/node';
+import { buildTinyGpt2 } from '@decodekit/models';
+import { convertLlama2cToFolder, writeModelFolder } from '@decodekit/models/node';
 import { describe, expect, it } from 'vitest';
 
 // eslint-disable-next-line no-process-env -- test fixture location
@@ -178,5 +179,29 @@ describe('transformers.js generate() on the onnxruntime-genai fp16 export', () =
       await model.dispose();
     }
     expect(await transformersGreedy(fixture, 'fp16', 'model.onnx', served, prompt)).toEqual(ours);
+  });
+});
+
+describe('transformers.js generate() on a GPT-2-layout model (learned positions, buildTinyGpt2)', () => {
+  it("gives decodekit's greedy ids", async () => {
+    const folder = await writeModelFolder(
+      join(work, 'tiny-gpt2'),
+      buildTinyGpt2({ seed: 3 }).files,
+    );
+    const prompt = [1, 4, 14, 4, 20, 5, 9, 4, 14, 4, 20, 5];
+    const model = await loadModel(folder);
+    let ours: number[];
+    try {
+      ours = (
+        await createDecoder({ model }).generate(
+          { tokens: prompt },
+          { maxTokens: steps, temperature: 0 },
+        )
+      ).tokens;
+    } finally {
+      await model.dispose();
+    }
+    expect(ours.length).toBe(steps);
+    expect(await transformersGreedy(folder, 'fp32', 'model.onnx', undefined, prompt)).toEqual(ours);
   });
 });
