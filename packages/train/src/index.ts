@@ -10,3 +10,5 @@ export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
 export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
+export { trainRanker } from './train-ranker.js';
+export type { RankerExample, TrainRankerOptions } from './train-ranker.js';

@@ -9,7 +9,13 @@ import {
   toyModel,
 } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
-import { judgeDecoding, linearJudgeHead } from './index.js';
+import {
+  foreignNames,
+  judgeDecoding,
+  linearJudgeHead,
+  type JudgeHead,
+  type LinearJudgeHeadJSON,
+} from './index.js';
 
 // The real pair: llama2xs drafts for stories260K. The head was fitted by measure.int.test.ts.
 let llama2xs: Promise<LoadedModel> | undefined;
@@ -68,4 +74,45 @@ describe('judge-decoding on llama2xs → stories260K with the fitted head', () =
     const rate = (t: typeof judged.totals) => (t.acceptedByJudge + t.acceptedByTarget) / t.proposed;
     expect(rate(judged.totals)).toBeGreaterThan(rate(exact.totals));
   }, 120_000);
+});
+
+describe('judge decoding with a head trained on correctness labels (grounded names)', () => {
+  // Fitted by scripts/grounded-judge.ts: labels from the grounded-names check, not from likelihood.
+  const fixture = JSON.parse(
+    readFileSync(resolve(__dirname, '__fixtures__/grounded-names-judge.json'), 'utf8'),
+  ) as LinearJudgeHeadJSON & { names: string[] };
+  const names = new Set(fixture.names);
+  const judge = linearJudgeHead(fixture);
+  const heldOut = ['stories', 'grounded'].flatMap(set =>
+    readFileSync(resolve(__dirname, `../../../../bench/${set}.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map(line => (JSON.parse(line) as { prompt: string }).prompt),
+  );
+
+  it('accepts far more draft tokens than standard verification at no loss of task accuracy; an accept-all judge loses it', async () => {
+    const target = await loadReferenceModel();
+    const draft = await (llama2xs ??= loadModel('llama2xs'));
+    const acceptAll: JudgeHead = { inputSize: target.info.hiddenSize, score: () => 1 };
+    const run = async (strategyJudge: JudgeHead | undefined, threshold: number) => {
+      const strategy = judgeDecoding({ draft, judge: strategyJudge, threshold });
+      let grounded = 0;
+      for (const prompt of heldOut) {
+        const { text } = await createDecoder({ model: target, tokenizer: target.tokenizer })
+          .use(strategy)
+          .generate(prompt, { maxTokens: 96, temperature: 0 });
+        if (foreignNames(prompt, text, names).length === 0) grounded++;
+      }
+      const { acceptedByTarget, acceptedByJudge, proposed } = strategy.totals;
+      return { grounded, acceptance: (acceptedByTarget + acceptedByJudge) / proposed };
+    };
+    const standard = await run(undefined, Infinity);
+    const judged = await run(judge, 0.99);
+    const control = await run(acceptAll, 0.5);
+    expect(judged.acceptance).toBeGreaterThan(standard.acceptance + 0.3);
+    expect(judged.grounded).toBeGreaterThanOrEqual(standard.grounded);
+    // Negative control: accepting every draft token gives the draft's invented names back.
+    expect(control.grounded).toBeLessThan(standard.grounded - 4);
+    expect(control.grounded).toBeLessThan(judged.grounded - 4);
+  }, 180_000);
 });

@@ -13,3 +13,7 @@ export type {
   LinearJudgeHead,
   LinearJudgeHeadJSON,
 } from './judge-head.js';
+export { likelihoodLabeler } from './judge-decoding.js';
+export type { JudgeLabeler, JudgeLabelInput } from './judge-decoding.js';
+export { characterNames, foreignNames, groundedNamesLabeler } from './grounded-names.js';
+export type { CharacterNamesOptions, ForeignName } from './grounded-names.js';

@@ -237,6 +237,45 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
   };
 }
 
+/** What a `JudgeLabeler` sees of one draft continuation. */
+export interface JudgeLabelInput {
+  /** The prompt's token ids. */
+  prompt: readonly number[];
+  /** The draft model's continuation (the tokens to label). */
+  continuation: readonly number[];
+  /**
+   * The target's logits over `[...prompt, ...continuation]`, `vocabSize` per row; row `p - 1` scores the token
+   * at position `p`.
+   */
+  logits: Float32Array;
+  vocabSize: number;
+}
+
+/** Labels every continuation token: 1 = a correct draft token the judge should accept, 0 = incorrect. */
+export type JudgeLabeler = (input: JudgeLabelInput) => readonly number[];
+
+/**
+ * The likelihood proxy: a draft token is labelled acceptable when the target gives it at least `ratio` times
+ * the probability of the target's own top token. It cannot recognise a correct but unlikely token (the paper's
+ * point); use a task labeler such as `groundedNamesLabeler()` when correctness can be checked.
+ * @param ratio probability ratio to the target's top token, in (0, 1]; default 0.5
+ */
+export function likelihoodLabeler(ratio = 0.5): JudgeLabeler {
+  if (!(ratio > 0 && ratio <= 1))
+    throw new InvalidArgumentError({
+      argument: 'ratio',
+      message: `must be in (0, 1], got ${ratio}.`,
+    });
+  return ({ prompt, continuation, logits, vocabSize }) =>
+    continuation.map((token, i) => {
+      const position = prompt.length + i;
+      const row = logits.subarray((position - 1) * vocabSize, position * vocabSize);
+      let max = -Infinity;
+      for (let k = 0; k < vocabSize; k++) if (row[k] > max) max = row[k];
+      return Math.exp(row[token] - max) >= ratio ? 1 : 0;
+    });
+}
+
 /** Options of `collectJudgeSamples()`. */
 export interface CollectJudgeSamplesOptions {
   draft: CausalLM;
@@ -247,17 +286,23 @@ export interface CollectJudgeSamplesOptions {
   /** Draft tokens generated per prompt. Default 64. */
   tokens?: number;
   /**
-   * A draft token is labelled acceptable when the target gives it at least `ratio` times the probability of
-   * the target's own top token (raw logits). Default 0.5. This stands in for the paper's human/LLM-judged
-   * "correct continuation" labels, which do not exist for this pair.
+   * How draft tokens are labelled. Default `likelihoodLabeler(ratio)`. Pass a task labeler (e.g.
+   * `groundedNamesLabeler()`) to train the judge on correctness rather than likelihood.
    */
+  label?: JudgeLabeler;
+  /** Ratio of the default likelihood labeler (ignored when `label` is set). Default 0.5. */
   ratio?: number;
+  /** Temperature of the draft's continuations (0 = greedy). Default 0. */
+  temperature?: number;
+  /** Seed of the draft's sampling when `temperature > 0`; prompt `i` uses `seed + i`. Default 0. */
+  seed?: number;
 }
 
 /**
- * Collects judge training data from a draft/target pair: the draft model continues each prompt greedily; one
- * target forward over prompt + continuation gives, for every continuation token, the target's hidden state at
- * that token's row (the judge's input) and its probability under the target (the label, see `ratio`).
+ * Collects judge training data from a draft/target pair: the draft model continues each prompt (greedily, or
+ * sampled at `temperature`); one target forward over prompt + continuation gives, for every continuation
+ * token, the target's hidden state at that token's row (the judge's input); `label` says whether the token was
+ * correct.
  * @param options the pair, prompts and labelling rule
  */
 export async function collectJudgeSamples(
@@ -269,6 +314,8 @@ export async function collectJudgeSamples(
     prompts,
     tokens = 64,
     ratio = 0.5,
+    temperature = 0,
+    seed = 0,
   } = options ?? ({} as CollectJudgeSamplesOptions);
   if (!draft?.info || !target?.info)
     throw new InvalidArgumentError({ argument: 'draft/target', message: 'need both models.' });
@@ -286,35 +333,48 @@ export async function collectJudgeSamples(
       argument: 'tokens',
       message: `must be a positive integer, got ${tokens}.`,
     });
-  if (!(ratio > 0 && ratio <= 1))
+  if (!(temperature >= 0) || !Number.isFinite(temperature))
     throw new InvalidArgumentError({
-      argument: 'ratio',
-      message: `must be in (0, 1], got ${ratio}.`,
+      argument: 'temperature',
+      message: `must be a finite number ≥ 0, got ${temperature}.`,
     });
+  if (options.label !== undefined && typeof options.label !== 'function')
+    throw new InvalidArgumentError({
+      argument: 'label',
+      message: 'must be a JudgeLabeler function (e.g. groundedNamesLabeler()).',
+    });
+  const label = options.label ?? likelihoodLabeler(ratio);
   const vocab = target.info.vocabSize;
   const width = target.info.hiddenSize;
   const samples: JudgeSample[] = [];
   const decoder = createDecoder({ model: draft });
-  for (const prompt of prompts) {
+  for (const [index, prompt] of prompts.entries()) {
     const { tokens: continuation } = await decoder.generate(
       { tokens: [...prompt] },
-      { maxTokens: tokens, temperature: 0 },
+      { maxTokens: tokens, temperature, seed: seed + index },
     );
     const all = [...prompt, ...continuation];
-    if (all.length > target.info.contextLength) continue;
+    if (all.length > target.info.contextLength || continuation.length === 0) continue;
     const sequence = target.createSequence();
     try {
       const { logits, hidden } = await sequence.forward({
         tokens: Int32Array.from(all),
         hidden: true,
       });
-      for (let position = prompt.length; position < all.length; position++) {
-        const row = logits.subarray((position - 1) * vocab, position * vocab);
-        let max = -Infinity;
-        for (let k = 0; k < vocab; k++) if (row[k] > max) max = row[k];
-        const label = Math.exp(row[all[position]] - max) >= ratio ? 1 : 0;
-        invariant(hidden !== undefined, 'forward({ hidden: true }) returns hidden states');
-        samples.push({ features: hidden.slice(position * width, (position + 1) * width), label });
+      invariant(hidden !== undefined, 'forward({ hidden: true }) returns hidden states');
+      const labels = label({ prompt, continuation, logits, vocabSize: vocab });
+      if (labels.length !== continuation.length) {
+        throw new InvalidArgumentError({
+          argument: 'label',
+          message: `returned ${labels.length} labels for ${continuation.length} continuation tokens: label every token.`,
+        });
+      }
+      for (const [i, value] of labels.entries()) {
+        const position = prompt.length + i;
+        samples.push({
+          features: hidden.slice(position * width, (position + 1) * width),
+          label: value ? 1 : 0,
+        });
       }
     } finally {
       sequence.dispose();

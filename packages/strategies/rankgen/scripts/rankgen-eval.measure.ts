@@ -4,7 +4,15 @@ import { createDecoder } from '@decodekit/core';
 import { loadReferenceModel, readPromptFile } from '@decodekit/conformance';
 import { continuationNll, evaluate, formatEvalTable, type EvalStrategy } from '@decodekit/eval';
 import { it } from 'vitest';
-import { likelihoodScorer, modelScorer, rankgen, type RankGen } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import {
+  likelihoodScorer,
+  modelScorer,
+  rankerWeightsFromJSON,
+  rankgen,
+  trainedRankerScorer,
+  type RankGen,
+} from '../src/index.js';
 
 const NUCLEUS = { temperature: 1, topP: 0.9 };
 
@@ -34,12 +42,31 @@ it('rankgen eval table', async () => {
       return result;
     },
   });
+  // The ranker trained by scripts/train-ranker.measure.ts (contrastive, on stories260K's own generations).
+  const ranker = rankerWeightsFromJSON(
+    JSON.parse(
+      readFileSync(new URL('../src/__fixtures__/stories260K-ranker.json', import.meta.url), 'utf8'),
+    ),
+  );
   const result = await evaluate({
     strategies: [
       nucleus,
       searchStrategy(
         'rankgen likelihood (beam 2, 10 samples, every 20)',
         rankgen({ scorer: likelihoodScorer() }),
+      ),
+      searchStrategy(
+        'rankgen trained ranker (beam 2, 10 samples, every 20)',
+        rankgen({ scorer: trainedRankerScorer({ weights: ranker }) }),
+      ),
+      searchStrategy(
+        'rerank trained ranker (beam 1, 10 samples, whole)',
+        rankgen({
+          scorer: trainedRankerScorer({ weights: ranker }),
+          beamSize: 1,
+          numSamples: 10,
+          numTokens: 64,
+        }),
       ),
       searchStrategy(
         'rankgen llama2xs (beam 2, 10 samples, every 20)',

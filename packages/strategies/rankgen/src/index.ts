@@ -17,3 +17,11 @@ export type {
   ModelScorerOptions,
 } from './likelihood-scorer.js';
 export { ContinuationLogLikelihood } from './continuation-log-likelihood.js';
+export {
+  project,
+  rankerFeatures,
+  rankerWeightsFromJSON,
+  rankerWeightsToJSON,
+  trainedRankerScorer,
+} from './trained-ranker.js';
+export type { RankerWeights, RankerWeightsJSON } from './trained-ranker.js';
