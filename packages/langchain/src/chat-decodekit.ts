@@ -8,13 +8,13 @@ import {
   type Strategy,
 } from '@decodekit/core';
 import {
-  DEFAULT_TOOL_CALL_FORMAT,
-  parseToolCalls,
-  toolCallStream,
+  normalizeJsonSchema,
   unsupportedSchemaFeatures,
+  withToolPrompt,
   type JsonSchema,
+  type ToolAnswerDelta,
   type ToolCallFormat,
-  type ToolSpec,
+  type ToolDefinition,
 } from '@decodekit/strategy-constrained';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import type {
@@ -65,13 +65,13 @@ import {
   validateModelInput,
   type DecodekitModelInput,
 } from './resolve-model.js';
-import { finishReason, runDecoder, withoutNoOpKeywords } from './run-decoder.js';
+import { finishReason, runDecoder } from './run-decoder.js';
 import { toChatMessages } from './to-chat-messages.js';
 import {
+  answerReader,
   resolveToolChoice,
-  toToolSpecs,
+  toToolDefinitions,
   validateToolCallFormat,
-  withToolPrompt,
   type ToolCallRequest,
 } from './tool-calling.js';
 import { toLangChainError } from './to-langchain-error.js';
@@ -81,6 +81,11 @@ export interface DecodekitResponseFormat {
   type: 'json_schema';
   /** A JSON Schema the output must validate against (see `@decodekit/strategy-constrained`). */
   schema: JsonSchema;
+  /**
+   * When set, the JSON is answered as a call of this tool (`tool_calls`, empty content), as
+   * `withStructuredOutput`'s `functionCalling` sets it: the decoded text is the same JSON.
+   */
+  toolName?: string;
 }
 
 /** Constructor fields of {@link ChatDecodekit}. */
@@ -107,8 +112,8 @@ export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecode
 export interface ChatDecodekitCallOptions extends BaseChatModelCallOptions, DecodekitDecodeOptions {
   /** Constrain this call's output to JSON valid against a schema (what `withStructuredOutput` sets). */
   responseFormat?: DecodekitResponseFormat;
-  /** Tools the model may call (what `bindTools` sets): LangChain tools, OpenAI definitions or `ToolSpec`s. */
-  tools?: (BindToolsInput | ToolSpec)[];
+  /** Tools the model may call (what `bindTools` sets): LangChain tools, OpenAI definitions or `ToolDefinition`s. */
+  tools?: (BindToolsInput | ToolDefinition)[];
   /** Allow several tool calls in one answer. Default false (small models do better with one). */
   parallel_tool_calls?: boolean;
 }
@@ -125,6 +130,9 @@ export interface DecodekitResponseMetadata {
   /** Forward passes, timings, tokens per second, acceptance (speculative strategies)... */
   decodekit_stats: DecodeStats;
 }
+
+/** A tool name as `validateTools` accepts it (OpenAI's rule, plus `.`). */
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 type StructuredSchema<TOutput> =
   InteropZodType<TOutput> | SerializableSchema<TOutput> | Record<string, unknown>;
@@ -366,9 +374,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       }
     });
     const usage = usageOf(done);
-    const { text, calls } = toolCalls
-      ? parseToolCalls(done.text, { format: toolCalls.format })
-      : { text: done.text, calls: [] };
+    const { text, calls } = answerReader(toolCalls, options.responseFormat?.toolName).parse(
+      done.text,
+    );
     const metadata = this.responseMetadata(done, calls.length > 0);
     return {
       generations: [
@@ -412,11 +420,11 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         throw stampRetryability(error);
       }
     });
-    const prefix = toolCalls ? resolveToolCallFormat(toolCalls.format).prefix : '';
-    const reader = toolCallStream({ format: toolCalls?.format });
+    // Text that may still begin a call is held back; a call streams as tool_call_chunks: the name (with a
+    // fresh id) once complete, then argument text.
+    const answer = answerReader(toolCalls, options.responseFormat?.toolName);
+    const reader = answer.stream();
     const ids: string[] = [];
-    let mode: 'undecided' | 'text' | 'call' = toolCalls ? 'undecided' : 'text';
-    let held = '';
     const emit = async function* (message: AIMessageChunk) {
       const text = typeof message.content === 'string' ? message.content : '';
       const chunk = new ChatGenerationChunk({ text, message });
@@ -425,45 +433,36 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         chunk,
       });
     };
-    // A call streams as tool_call_chunks: the name (with a fresh id) once complete, then argument text.
-    const callChunks = (text: string) =>
-      reader.push(text).map(delta => {
+    const emitAnswer = async function* ({ text, calls }: ToolAnswerDelta) {
+      if (text.length > 0) yield* emit(new AIMessageChunk({ content: text }));
+      for (const delta of calls) {
         if (delta.name !== undefined) ids[delta.index] = newToolCallId();
-        return new AIMessageChunk({
-          content: '',
-          tool_call_chunks: [
-            {
-              type: 'tool_call_chunk' as const,
-              index: delta.index,
-              ...(delta.name === undefined ? {} : { id: ids[delta.index], name: delta.name }),
-              args: delta.argumentsDelta ?? '',
-            },
-          ],
-        });
-      });
+        yield* emit(
+          new AIMessageChunk({
+            content: '',
+            tool_call_chunks: [
+              {
+                type: 'tool_call_chunk' as const,
+                index: delta.index,
+                ...(delta.name === undefined ? {} : { id: ids[delta.index], name: delta.name }),
+                args: delta.argumentsDelta ?? '',
+              },
+            ],
+          }),
+        );
+      }
+    };
     for await (const event of this.events(messages, options, toolCalls)) {
       if (event.type === 'token' && event.text.length > 0) {
-        if (mode === 'text') {
-          yield* emit(new AIMessageChunk({ content: event.text }));
-        } else if (mode === 'call') {
-          for (const message of callChunks(event.text)) yield* emit(message);
-        } else {
-          held += event.text;
-          if (held.startsWith(prefix)) {
-            mode = 'call';
-            for (const message of callChunks(held)) yield* emit(message);
-          } else if (!prefix.startsWith(held)) {
-            mode = 'text';
-            yield* emit(new AIMessageChunk({ content: held }));
-          }
-        }
+        if (reader) yield* emitAnswer(reader.push(event.text));
+        else yield* emit(new AIMessageChunk({ content: event.text }));
       } else if (event.type === 'done') {
         let called = false;
-        if (mode === 'call') {
+        if (reader?.mode === 'call') {
           // The whole answer must be complete calls (it is under the constraint); this checks it.
-          called = parseToolCalls(event.text, { format: toolCalls?.format }).calls.length > 0;
-        } else if (mode === 'undecided' && held.length > 0) {
-          yield* emit(new AIMessageChunk({ content: held }));
+          called = answer.parse(event.text).calls.length > 0;
+        } else if (reader) {
+          yield* emitAnswer(reader.end());
         }
         // The usage and finish reason ride on one last empty chunk, so concatenated chunks count them once.
         const metadata = this.responseMetadata(event, called);
@@ -493,9 +492,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     tools: BindToolsInput[],
     kwargs?: Partial<ChatDecodekitCallOptions>,
   ): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatDecodekitCallOptions> {
-    const specs = toToolSpecs(tools);
-    resolveToolChoice(kwargs?.tool_choice, specs);
-    return this.withConfig({ ...kwargs, tools: specs } as Partial<ChatDecodekitCallOptions>);
+    const definitions = toToolDefinitions(tools);
+    resolveToolChoice(kwargs?.tool_choice, definitions);
+    return this.withConfig({ ...kwargs, tools: definitions } as Partial<ChatDecodekitCallOptions>);
   }
 
   /**
@@ -503,9 +502,11 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
    * a JSON Schema object) is turned into JSON Schema and compiled by `@decodekit/strategy-constrained`
    * into a logits processor, so every token keeps the output on a path to valid compact JSON that closes
    * within `maxTokens`. The result is parsed and validated (zod, Standard Schema, or the JSON Schema).
-   * `method`: `"jsonSchema"` (default: the answer is the JSON itself), `"jsonMode"` (any JSON object), or
-   * `"functionCalling"` (a forced call of one tool named `config.name` whose arguments are the object,
-   * constrained the same way; the raw message carries it in `tool_calls`).
+   * `method`: `"functionCalling"` (default, as `BaseChatModel` and LangChain's standard tests: a forced
+   * call of one tool named `config.name` — else the schema's `title`, else `extract` — whose arguments are
+   * the object, constrained the same way; the raw message carries it in `tool_calls`), `"jsonSchema"` (the
+   * answer is the JSON itself: no tool prompt, no call wrapper, so fewer tokens) or `"jsonMode"` (any JSON
+   * object).
    */
   // oxlint-disable-next-line typescript/no-explicit-any -- same constraint as BaseChatModel.withStructuredOutput: `any` lets interface types (no index signature) be outputs
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
@@ -534,11 +535,11 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         { raw: BaseMessage; parsed: TOutput },
         ChatDecodekitCallOptions
       > {
-    const method = config?.method ?? 'jsonSchema';
+    const method = config?.method ?? 'functionCalling';
     if (method !== 'jsonSchema' && method !== 'jsonMode' && method !== 'functionCalling') {
       throw new InvalidArgumentError({
         argument: 'method',
-        message: `"${String(method)}" is not a method: use "jsonSchema" (the default), "jsonMode" or "functionCalling".`,
+        message: `"${String(method)}" is not a method: use "functionCalling" (the default), "jsonSchema" or "jsonMode".`,
       });
     }
     const typed = isInteropZodSchema(outputSchema) || isSerializableSchema(outputSchema);
@@ -555,7 +556,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       typed ? toJsonSchema(outputSchema as InteropZodType) : outputSchema
     ) as Record<string, unknown>;
     const constraint: JsonSchema =
-      method === 'jsonMode' ? { type: 'object' } : withoutNoOpKeywords(declared);
+      method === 'jsonMode' ? { type: 'object' } : normalizeJsonSchema(declared);
     const unsupported = unsupportedSchemaFeatures(constraint);
     if (unsupported.length > 0) {
       throw new InvalidArgumentError({
@@ -566,11 +567,19 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     const includeRaw = config?.includeRaw ?? false;
     const tracing = { ls_structured_output_format: { kwargs: { method }, schema: declared } };
     if (method === 'functionCalling') {
-      const name =
-        config?.name ?? (typeof declared.title === 'string' ? declared.title : 'extract');
-      const description = typeof declared.description === 'string' ? declared.description : '';
-      const llm = this.bindTools([{ name, description, parameters: constraint }], {
-        tool_choice: name,
+      // A schema's title names the tool when it is a valid tool name (as ChatOpenAI does for JSON Schema).
+      const title = typeof declared.title === 'string' ? declared.title : '';
+      const name = config?.name ?? (TOOL_NAME.test(title) ? title : 'extract');
+      if (!TOOL_NAME.test(name)) {
+        throw new InvalidArgumentError({
+          argument: 'name',
+          message: `names the tool call and must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(name)}.`,
+        });
+      }
+      // The call is forced, so its name and wrapper carry no choice: the arguments are decoded exactly as
+      // `jsonSchema` decodes the object (same prompt, same tokens) and answered as a call of `name`.
+      const llm = this.withConfig({
+        responseFormat: { type: 'json_schema', schema: constraint, toolName: name },
         ...tracing,
       } as Partial<ChatDecodekitCallOptions>);
       const validate = typed
@@ -637,7 +646,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** The tools of a call when it may call one (bound and `tool_choice` is not `"none"`). */
   private toolCallRequest(options: this['ParsedCallOptions']): ToolCallRequest | undefined {
-    const tools = options.tools === undefined ? [] : toToolSpecs(options.tools);
+    const tools = options.tools === undefined ? [] : toToolDefinitions(options.tools);
     const toolChoice = resolveToolChoice(options.tool_choice, tools);
     if (tools.length === 0 || toolChoice === 'none') return undefined;
     return {
@@ -654,14 +663,24 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     toolCalls: ToolCallRequest | undefined,
   ): Promise<AsyncIterable<DecodeEvent>> {
     const history = toChatMessages(messages, { toolCallFormat: this.toolCallFormat });
-    const chat = toolCalls ? withToolPrompt(history, toolCalls) : history;
+    const chat = toolCalls
+      ? withToolPrompt(history, toolCalls.tools, {
+          toolChoice: toolCalls.toolChoice,
+          format: toolCalls.format,
+        })
+      : history;
     const model = await this.loadModel();
     throwIfAborted(options.signal);
     const format = options.responseFormat;
-    if (format !== undefined && (format?.type !== 'json_schema' || format.schema === undefined)) {
+    if (
+      format !== undefined &&
+      (format?.type !== 'json_schema' ||
+        format.schema === undefined ||
+        (format.toolName !== undefined && typeof format.toolName !== 'string'))
+    ) {
       throw new InvalidArgumentError({
         argument: 'responseFormat',
-        message: 'must be { type: "json_schema", schema }.',
+        message: 'must be { type: "json_schema", schema, toolName? }.',
       });
     }
     return runDecoder({
@@ -688,10 +707,6 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       decodekit_stats: done.stats,
     };
   }
-}
-
-function resolveToolCallFormat(format: Partial<ToolCallFormat> | undefined): ToolCallFormat {
-  return { ...DEFAULT_TOOL_CALL_FORMAT, ...format };
 }
 
 /** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
