@@ -3,9 +3,6 @@ import {
   throwIfAborted,
   type DecodeEvent,
   type DecodeStats,
-  type LoadedModel,
-  type LogitsProcessor,
-  type Strategy,
 } from '@decodekit/core';
 import {
   normalizeJsonSchema,
@@ -48,23 +45,25 @@ import {
 } from '@langchain/core/utils/standard_schema';
 import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
 import type { Serializable } from '@langchain/core/load/serializable';
-import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
+import { callSignal, stampRetryability } from './call-policy.js';
 import { isSerializableModel, SERIALIZABLE_KEYS, serializableAttributes } from './serialization.js';
 import {
   DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
-  pickDecodeOptions,
-  validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
-import { modelIdentity, processorIdentities, randomHex, strategyIdentity } from './cache-key.js';
-import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import {
-  DEFAULT_MODEL,
-  resolveModel,
-  validateModelInput,
-  type DecodekitModelInput,
-} from './resolve-model.js';
+  applyInstanceMembers,
+  cacheKeyParameters,
+  initInstanceFields,
+  invocationParamsOf,
+  keyedCallOptions,
+  type DecodekitInstanceFields,
+  type DecodekitInstanceInput,
+  type DecodekitInstanceMembers,
+} from './instance-settings.js';
+import { randomHex } from './cache-key.js';
+import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import { finishReason, runDecoder } from './run-decoder.js';
 import { toChatMessages } from './to-chat-messages.js';
 import {
@@ -89,17 +88,9 @@ export interface DecodekitResponseFormat {
 }
 
 /** Constructor fields of {@link ChatDecodekit}. */
-export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecodeOptions {
-  /** A hub id or folder for `loadModel` (Node), or a `LoadedModel`. Default `karpathy/tinyllamas/stories260K`. */
-  model?: DecodekitModelInput;
-  /** Stop strings applied to every call unless the call passes its own `stop`. */
-  stop?: string[];
-  /** Another name for `stop` (as other LangChain chat models call it). */
-  stopSequences?: string[];
+export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitInstanceInput {
   /** When true, `invoke` also decodes through `_streamResponseChunks` (token callbacks fire). */
   streaming?: boolean;
-  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
-  timeout?: number;
   /**
    * How tool calls are written (and constrained, parsed, and rendered in the history). Default: the
    * Hermes / Qwen 2.5 format `<tool_call>\n{"name":...,"arguments":{...}}\n</tool_call>`; set it to the
@@ -137,6 +128,12 @@ const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 type StructuredSchema<TOutput> =
   InteropZodType<TOutput> | SerializableSchema<TOutput> | Record<string, unknown>;
 
+// The settings both classes share are declared once: their fields in DecodekitInstanceFields (set by
+// initInstanceFields), their accessors and methods in DecodekitInstanceMembers (copied onto the prototype
+// below); this merge gives the class their types.
+// oxlint-disable-next-line typescript/no-unsafe-declaration-merging -- the merged members exist: fields set in the constructor, members copied by applyInstanceMembers
+export interface ChatDecodekit extends DecodekitInstanceFields, DecodekitInstanceMembers {}
+
 /**
  * A LangChain chat model that runs a local decodekit model: messages are rendered with the model
  * tokenizer's chat template (decodekit's plain `Role: content` template when the model has none, as
@@ -154,58 +151,10 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     return 'ChatDecodekit';
   }
 
-  model: DecodekitModelInput;
-
-  stop?: string[];
-
   streaming: boolean;
-
-  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
-  timeout?: number;
 
   /** How tool calls are written, constrained, parsed and rendered (default: Hermes / Qwen 2.5). */
   toolCallFormat?: Partial<ToolCallFormat>;
-
-  /** 0 decodes greedily (default); > 0 samples. Set it to change later calls. */
-  temperature: number;
-
-  /** Most tokens generated per call (EOS included). Default 256. */
-  maxTokens: number;
-
-  /** Keep the k most likely tokens (sampling only). */
-  topK?: number;
-
-  /** Nucleus sampling threshold in (0, 1] (sampling only). */
-  topP?: number;
-
-  /** Drop tokens below minP × the top probability (sampling only). */
-  minP?: number;
-
-  /** Locally typical sampling mass in (0, 1] (sampling only). */
-  typicalP?: number;
-
-  /** Hugging Face repetition penalty (1 = off). */
-  repetitionPenalty?: number;
-
-  /** OpenAI presence penalty over generated tokens. */
-  presencePenalty?: number;
-
-  /** OpenAI frequency penalty over generated tokens. */
-  frequencyPenalty?: number;
-
-  /** Ban repeating any n-gram of this size. */
-  noRepeatNgramSize?: number;
-
-  /** Seed of the sampler (same seed, same output). */
-  seed?: number;
-
-  /** The decoding strategy (default autoregressive). */
-  strategy?: Strategy;
-
-  /** Extra logits processors, applied before the sampling options' own. */
-  processors?: readonly LogitsProcessor<unknown>[];
-
-  private loaded?: Promise<LoadedModel>;
 
   lc_serializable = true;
 
@@ -231,23 +180,10 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     const fields: ChatDecodekitInput =
       typeof modelOrFields === 'string' ? { ...rest, model: modelOrFields } : modelOrFields;
     super(fields);
-    const model = fields.model ?? DEFAULT_MODEL;
-    validateModelInput(model);
-    this.model = model;
-    const stop = fields.stop ?? fields.stopSequences;
-    if (stop !== undefined && !Array.isArray(stop)) {
-      throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
-    }
-    this.stop = stop;
+    initInstanceFields(this, fields);
     this.streaming = fields.streaming ?? false;
-    validateCallPolicy(fields);
-    this.timeout = fields.timeout;
     validateToolCallFormat(fields.toolCallFormat);
     this.toolCallFormat = fields.toolCallFormat;
-    this.temperature = fields.temperature ?? 0;
-    this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
-    Object.assign(this, pickDecodeOptions(fields));
-    validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
   }
 
   /**
@@ -260,40 +196,8 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     return super.toJSON();
   }
 
-  /** Another name for `stop`. */
-  get stopSequences(): string[] | undefined {
-    return this.stop;
-  }
-
-  set stopSequences(stop: string[] | undefined) {
-    this.stop = stop;
-  }
-
-  /** Decode settings of this instance, read from its fields (call options override them). */
-  get decodeOptions(): DecodekitDecodeOptions {
-    return pickDecodeOptions(this);
-  }
-
-  /** The model name reported to LangSmith and in `response_metadata`. */
-  get modelName(): string {
-    return typeof this.model === 'string' ? this.model : this.model.info.name;
-  }
-
   _llmType(): string {
     return 'decodekit';
-  }
-
-  /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
-  loadModel(): Promise<LoadedModel> {
-    if (!this.loaded) {
-      const loading = resolveModel(this.model);
-      this.loaded = loading;
-      // A failed load is forgotten, so a retry (or the next call) loads again.
-      loading.catch(() => {
-        if (this.loaded === loading) this.loaded = undefined;
-      });
-    }
-    return this.loaded;
   }
 
   override getLsParams(options: this['ParsedCallOptions']): LangSmithParams {
@@ -309,11 +213,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   }
 
   override invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
-    return describeInvocation(
-      this.modelName,
-      mergeDecodeOptions(this.decodeOptions, options),
-      options?.stop ?? this.stop,
-    );
+    return invocationParamsOf(this, options);
   }
 
   /** The instance's part of cache keys: every setting that changes the output (see `cacheKeyParameters`). */
@@ -708,6 +608,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     };
   }
 }
+applyInstanceMembers(ChatDecodekit);
 
 /** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
 function newToolCallId(): string {
@@ -730,57 +631,4 @@ function tokenUsage(usage: UsageMetadata | undefined): Record<string, unknown> |
       totalTokens: usage.total_tokens,
     },
   };
-}
-
-/** Serializable parameters of a call, for tracing (strategy and processors by name). */
-export function describeInvocation(
-  modelName: string,
-  options: DecodekitDecodeOptions,
-  stop: readonly string[] | undefined,
-): Record<string, unknown> {
-  return {
-    model: modelName,
-    temperature: options.temperature,
-    max_tokens: options.maxTokens,
-    top_k: options.topK,
-    top_p: options.topP,
-    min_p: options.minP,
-    typical_p: options.typicalP,
-    repetition_penalty: options.repetitionPenalty,
-    presence_penalty: options.presencePenalty,
-    frequency_penalty: options.frequencyPenalty,
-    no_repeat_ngram_size: options.noRepeatNgramSize,
-    seed: options.seed,
-    stop: stop && stop.length > 0 ? [...stop] : undefined,
-    strategy: options.strategy?.name,
-    processors: options.processors?.map(processor => processor.name),
-  };
-}
-
-/**
- * The instance's part of a cache key: the model's identity (hub id with revision, or a loaded model's name,
- * folder and backend), every decode option, the stop strings, and processors and strategy by their cache
- * identity (their own `cacheKey`, else object identity), never by name alone.
- */
-export function cacheKeyParameters(
-  model: DecodekitModelInput,
-  options: DecodekitDecodeOptions,
-  stop: readonly string[] | undefined,
-): Record<string, unknown> {
-  return {
-    ...describeInvocation(typeof model === 'string' ? model : model.info.name, options, stop),
-    model: modelIdentity(model),
-    strategy: strategyIdentity(options.strategy),
-    processors: processorIdentities(options.processors),
-  };
-}
-
-/** Call options with their processors and strategy replaced by cache identities (for the cache key). */
-export function keyedCallOptions<TOptions extends DecodekitDecodeOptions>(
-  options: TOptions,
-): TOptions {
-  const keyed: Record<string, unknown> = { ...(options as Record<string, unknown>) };
-  if (options.processors !== undefined) keyed.processors = processorIdentities(options.processors);
-  if (options.strategy !== undefined) keyed.strategy = strategyIdentity(options.strategy);
-  return keyed as TOptions;
 }
