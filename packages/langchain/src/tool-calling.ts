@@ -1,7 +1,9 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import {
+  JSON_TOOL_CALL_FORMAT,
   normalizeJsonSchema,
   parseToolCalls,
+  readToolCalls,
   toolCallStream,
   validateTools,
   type JsonSchema,
@@ -177,10 +179,10 @@ export function answerReader(
     return {
       stream: () => argumentsStream(callName),
       parse: answer => {
-        const value = parseJsonObject(answer);
-        return value === undefined
-          ? { text: answer, calls: [] } // not an object: the output parser reports it
-          : { text: '', calls: [{ name: callName, arguments: value, argumentsText: answer }] };
+        // Read as the bare JSON call it stands for, so the arguments are checked as any call's are.
+        const call = `{"name":${JSON.stringify(callName)},"arguments":${answer}}`;
+        const { calls } = readToolCalls(call, { format: JSON_TOOL_CALL_FORMAT });
+        return calls.length > 0 ? { text: '', calls } : { text: answer, calls: [] }; // the output parser reports text
       },
     };
   }
@@ -205,15 +207,4 @@ function argumentsStream(name: string): ToolCallStream {
     },
     end: () => ({ text: '', calls: [] }),
   };
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }

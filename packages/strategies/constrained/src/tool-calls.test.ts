@@ -1,7 +1,8 @@
-import { InvalidArgumentError, seededRandom } from '@decodekit/core';
+import { InvalidArgumentError } from '@decodekit/core';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { assert, describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
+import { randomWalk } from './__fixtures__/random-walk.js';
 import {
   JSON_TOOL_CALL_FORMAT,
   formatToolCalls,
@@ -14,7 +15,6 @@ import {
   toolPrompt,
   validateTools,
   type ConstraintProcessor,
-  type ConstraintState,
   type ToolCallFormat,
   type ToolDefinition,
 } from './index.js';
@@ -57,27 +57,6 @@ function accepts(processor: ConstraintProcessor, text: string): boolean {
     state = processor.advance(state, 1 + byte);
   }
   return processor.isComplete(state) && processor.allowedTokens(state).includes(0);
-}
-
-/** Random walk through allowed tokens, EOS taken with probability 1/4 when allowed. */
-function randomWalk(
-  processor: ConstraintProcessor,
-  seed: number,
-  limit = 400,
-): { text: string; tokens: number } {
-  const random = seededRandom(seed);
-  let state: ConstraintState = processor.init([]);
-  const ids: number[] = [];
-  for (let step = 0; step < limit; step++) {
-    const allowed = processor.allowedTokens(state);
-    if (allowed.includes(0) && (allowed.length === 1 || random.next() < 0.25))
-      return { text: bytes.decode(ids), tokens: ids.length };
-    const choices = allowed.filter(id => id !== 0);
-    const token = choices[Math.floor(random.next() * choices.length)];
-    ids.push(token);
-    state = processor.advance(state, token);
-  }
-  throw new Error(`no EOS after ${limit} tokens: ${bytes.decode(ids)}`);
 }
 
 const call = (name: string, args: unknown) =>
@@ -158,7 +137,7 @@ describe('toolCallConstraint', () => {
     for (const toolChoice of ['auto', 'required'] as const) {
       const processor = toolCallConstraint(tools, { tokenizer: bytes, toolChoice });
       for (let seed = 1; seed <= 40; seed++) {
-        const { text } = randomWalk(processor, seed);
+        const { text } = randomWalk(processor, seed, bytes);
         const { calls } = parseToolCalls(text);
         if (calls.length === 0) {
           expect(toolChoice).toBe('auto');
@@ -185,7 +164,7 @@ describe('toolCallConstraint', () => {
       maxTokens: budget,
     });
     for (let seed = 1; seed <= 20; seed++) {
-      const { text, tokens } = randomWalk(processor, seed);
+      const { text, tokens } = randomWalk(processor, seed, bytes);
       expect(tokens).toBeLessThanOrEqual(budget);
       expect(parseToolCalls(text).calls).toHaveLength(1);
     }
@@ -199,7 +178,7 @@ describe('toolCallConstraint', () => {
     // auto with a budget too small for any call: text only, never a cut call.
     const auto = toolCallConstraint(tools, { tokenizer: bytes, maxTokens: 10 });
     for (let seed = 1; seed <= 20; seed++)
-      expect(parseToolCalls(randomWalk(auto, seed).text).calls).toEqual([]);
+      expect(parseToolCalls(randomWalk(auto, seed, bytes).text).calls).toEqual([]);
   });
 
   it.each([
