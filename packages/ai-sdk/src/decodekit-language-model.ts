@@ -59,10 +59,9 @@ export interface DecodekitModelContext {
   generateId(): string;
 }
 
-/** One prepared call: the decode events (lazily started), what tools allow, warnings. */
+/** One prepared call: the decode events (lazily started), whether tools are callable, warnings. */
 interface PreparedCall {
   events: AsyncIterable<DecodeEvent>;
-  tools: ToolDefinition[];
   toolsActive: boolean;
   warnings: SharedV4Warning[];
   strategy: string;
@@ -369,7 +368,6 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     });
     return {
       events: decoder.stream({ tokens: promptTokens }, generate),
-      tools,
       toolsActive,
       warnings,
       strategy: strategyName,
