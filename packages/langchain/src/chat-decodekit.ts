@@ -130,7 +130,7 @@ type StructuredSchema<TOutput> =
 
 // The settings both classes share are declared once: their fields in DecodekitInstanceFields (set by
 // initInstanceFields), their accessors and methods in DecodekitInstanceMembers (copied onto the prototype
-// below); this merge gives the class their types.
+// by the class's static block); this merge gives the class their types.
 // oxlint-disable-next-line typescript/no-unsafe-declaration-merging -- the merged members exist: fields set in the constructor, members copied by applyInstanceMembers
 export interface ChatDecodekit extends DecodekitInstanceFields, DecodekitInstanceMembers {}
 
@@ -149,6 +149,10 @@ export interface ChatDecodekit extends DecodekitInstanceFields, DecodekitInstanc
 export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMessageChunk> {
   static lc_name(): string {
     return 'ChatDecodekit';
+  }
+
+  static {
+    applyInstanceMembers(this);
   }
 
   streaming: boolean;
@@ -608,7 +612,6 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     };
   }
 }
-applyInstanceMembers(ChatDecodekit);
 
 /** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
 function newToolCallId(): string {

@@ -35,7 +35,7 @@ export interface DecodekitLLMCallOptions extends BaseLLMCallOptions, DecodekitDe
 
 // The settings both classes share are declared once: their fields in DecodekitInstanceFields (set by
 // initInstanceFields), their accessors and methods in DecodekitInstanceMembers (copied onto the prototype
-// below); this merge gives the class their types.
+// by the class's static block); this merge gives the class their types.
 // oxlint-disable-next-line typescript/no-unsafe-declaration-merging -- the merged members exist: fields set in the constructor, members copied by applyInstanceMembers
 export interface DecodekitLLM extends DecodekitInstanceFields, DecodekitInstanceMembers {}
 
@@ -51,6 +51,10 @@ export interface DecodekitLLM extends DecodekitInstanceFields, DecodekitInstance
 export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
   static lc_name(): string {
     return 'DecodekitLLM';
+  }
+
+  static {
+    applyInstanceMembers(this);
   }
 
   /** Prepend BOS as the model was trained (default true). */
@@ -233,4 +237,3 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     }
   }
 }
-applyInstanceMembers(DecodekitLLM);
