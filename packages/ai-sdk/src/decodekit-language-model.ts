@@ -24,10 +24,12 @@ import {
   type LogitsProcessor,
 } from '@decodekit/core';
 import {
+  JSON_TOOL_CALL_FORMAT,
   outputConstraint,
-  parseToolCall,
-  toolCallReader,
+  readToolCalls,
+  toolCallStream,
   type JsonSchema,
+  type ToolAnswerDelta,
   type ToolChoice,
   type ToolDefinition,
 } from '@decodekit/strategy-constrained';
@@ -57,10 +59,9 @@ export interface DecodekitModelContext {
   generateId(): string;
 }
 
-/** One prepared call: the decode events (lazily started), what tools allow, warnings. */
+/** One prepared call: the decode events (lazily started), whether tools are callable, warnings. */
 interface PreparedCall {
   events: AsyncIterable<DecodeEvent>;
-  tools: ToolDefinition[];
   toolsActive: boolean;
   warnings: SharedV4Warning[];
   strategy: string;
@@ -95,7 +96,7 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
       for await (const event of call.events) if (event.type === 'done') done = event;
       if (!done || done.reason === 'abort')
         throw new AbortedError({ reason: options.abortSignal?.reason });
-      const toolCall = call.toolsActive ? readToolCall(done.text, call.tools) : undefined;
+      const toolCall = call.toolsActive ? readToolCall(done.text) : undefined;
       const content: LanguageModelV4Content[] = toolCall
         ? [
             {
@@ -147,23 +148,31 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     const textId = this.context.generateId();
     const generateId = this.context.generateId;
     const modelId = this.modelId;
-    // Under tools, the first non-empty text decides: `{` starts a call, held back until it is complete.
-    let mode: 'text' | 'call' | 'undecided' = call.toolsActive ? 'undecided' : 'text';
+    // Under tools, text that may still begin a call is held back; a call streams as tool input: the name
+    // as soon as it is complete, then the arguments as generated.
+    const reader = call.toolsActive ? toolCallStream({ format: JSON_TOOL_CALL_FORMAT }) : undefined;
     let textOpen = false;
-    let pending = '';
     let finished = false;
-    // A call streams as tool input: the name as soon as it is complete, then the arguments as generated.
-    const reader = toolCallReader();
     const callId = generateId();
-    const streamCall = (
+    /** Enqueues what a piece of the answer settles; false when it settled nothing. */
+    const enqueue = (
       controller: ReadableStreamDefaultController<LanguageModelV4StreamPart>,
-      text: string,
+      { text, calls }: ToolAnswerDelta,
     ): boolean => {
-      const { name, argumentsDelta } = reader.push(text);
-      if (name) controller.enqueue({ type: 'tool-input-start', id: callId, toolName: name });
-      if (argumentsDelta)
-        controller.enqueue({ type: 'tool-input-delta', id: callId, delta: argumentsDelta });
-      return name !== undefined || argumentsDelta.length > 0;
+      if (text.length > 0) {
+        if (!textOpen) {
+          controller.enqueue({ type: 'text-start', id: textId });
+          textOpen = true;
+        }
+        controller.enqueue({ type: 'text-delta', id: textId, delta: text });
+      }
+      for (const delta of calls) {
+        if (delta.name !== undefined)
+          controller.enqueue({ type: 'tool-input-start', id: callId, toolName: delta.name });
+        if (delta.argumentsDelta)
+          controller.enqueue({ type: 'tool-input-delta', id: callId, delta: delta.argumentsDelta });
+      }
+      return text.length > 0 || calls.length > 0;
     };
     const finish = (): void => {
       finished = true;
@@ -200,33 +209,15 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
             }
             if (event.type === 'token') {
               if (event.text.length === 0) continue;
-              if (mode === 'undecided') {
-                pending += event.text;
-                mode = pending.startsWith('{') ? 'call' : 'text';
-                if (mode === 'call') {
-                  if (streamCall(controller, pending)) return;
-                  continue;
-                }
-              } else if (mode === 'call') {
-                if (streamCall(controller, event.text)) return;
-                continue;
-              } else pending = event.text;
-              if (!textOpen) {
-                controller.enqueue({ type: 'text-start', id: textId });
-                textOpen = true;
-              }
-              controller.enqueue({ type: 'text-delta', id: textId, delta: pending });
-              pending = '';
-              return; // one delta per pull: the consumer's pace sets the decoder's
+              const settled = reader ? reader.push(event.text) : { text: event.text, calls: [] };
+              if (enqueue(controller, settled)) return; // one step per pull: the consumer's pace sets the decoder's
+              continue;
             }
             if (event.type !== 'done') continue;
             if (event.reason === 'abort') throw new AbortedError({ reason: signal.reason });
-            const toolCall = mode === 'call' ? readToolCall(event.text, call.tools) : undefined;
-            if (mode === 'call' && reader.name !== undefined) {
-              const rest = reader.end();
-              if (rest) controller.enqueue({ type: 'tool-input-delta', id: callId, delta: rest });
-              controller.enqueue({ type: 'tool-input-end', id: callId });
-            }
+            const called = reader?.mode === 'call' && reader.namedCalls > 0;
+            const toolCall = called ? readToolCall(event.text) : undefined;
+            if (called) controller.enqueue({ type: 'tool-input-end', id: callId });
             if (toolCall) {
               controller.enqueue({
                 type: 'tool-call',
@@ -234,11 +225,11 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
                 toolName: toolCall.name,
                 input: toolCall.argumentsText,
               });
-            } else if (mode === 'call') {
+            } else if (called) {
               // A call cut short (maxOutputTokens below what the tool needs): hand back the text.
-              controller.enqueue({ type: 'text-start', id: textId });
-              controller.enqueue({ type: 'text-delta', id: textId, delta: event.text });
-              textOpen = true;
+              enqueue(controller, { text: event.text, calls: [] });
+            } else if (reader) {
+              enqueue(controller, reader.end());
             }
             if (textOpen) controller.enqueue({ type: 'text-end', id: textId });
             controller.enqueue({
@@ -338,7 +329,7 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
       maxTokens = room;
     }
     const constraint = outputConstraint(
-      { schema, tools, toolChoice },
+      { schema, tools, toolChoice, callFormat: JSON_TOOL_CALL_FORMAT },
       { tokenizer: model.tokenizer, maxTokens },
     );
     const strategyName = providerOptions.strategy ?? 'autoregressive';
@@ -377,7 +368,6 @@ export class DecodekitLanguageModel implements LanguageModelV4 {
     });
     return {
       events: decoder.stream({ tokens: promptTokens }, generate),
-      tools,
       toolsActive,
       warnings,
       strategy: strategyName,
@@ -390,13 +380,9 @@ function toolChoiceOf(choice: LanguageModelV4CallOptions['toolChoice']): ToolCho
   return choice.type === 'tool' ? { name: choice.toolName } : choice.type;
 }
 
-function readToolCall(text: string, tools: readonly ToolDefinition[]) {
-  try {
-    return parseToolCall(text, tools);
-  } catch (error) {
-    if (InvalidArgumentError.isInstance(error)) return undefined; // cut short: answered as text
-    throw error;
-  }
+/** The call an answer makes, or undefined for text (a call cut short reads as text). */
+function readToolCall(text: string) {
+  return readToolCalls(text, { format: JSON_TOOL_CALL_FORMAT }).calls[0];
 }
 
 function finishReasonOf(reason: FinishReason, toolCall: boolean): LanguageModelV4FinishReason {

@@ -46,7 +46,7 @@ describe('toChatMessages', () => {
     );
     expect(messages.map(message => message.role)).toEqual(['system', 'user', 'assistant', 'tool']);
     expect(messages[0].content).toMatch(
-      /^Be brief\.\n\nYou can call these tools:\n- lookup: Looks up a word\./,
+      /^Be brief\.\n\nYou can call these tools:\n- lookup\(word\?: string\): Looks up a word\.\n/,
     );
     expect(messages[1].content).toBe('Look up cat.');
     expect(messages[2].content).toBe('{"name":"lookup","arguments":{"word":"cat"}}');

@@ -1,7 +1,9 @@
 import type { LanguageModelV4Prompt, LanguageModelV4ToolResultOutput } from '@ai-sdk/provider';
 import { InvalidArgumentError, type ChatMessage } from '@decodekit/core';
 import {
-  toolInstruction,
+  JSON_TOOL_CALL_FORMAT,
+  formatToolCalls,
+  withToolPrompt,
   type ToolChoice,
   type ToolDefinition,
 } from '@decodekit/strategy-constrained';
@@ -9,8 +11,9 @@ import {
 /**
  * Turns an AI SDK prompt into decodekit chat messages for the tokenizer's chat template. Text parts are
  * joined; an assistant's tool calls are written in the call format the tool constraint enforces
- * (`{"name":...,"arguments":...}`), so the model reads its own earlier calls; tool results become `tool`
- * turns; reasoning parts are dropped. With active tools, the tool instruction opens the system message.
+ * (`JSON_TOOL_CALL_FORMAT`: `{"name":...,"arguments":...}`), so the model reads its own earlier calls; tool
+ * results become `tool` turns; reasoning parts are dropped. With active tools, the tool prompt
+ * (`withToolPrompt`: one signature line per tool) is added to the system message.
  *
  * @throws InvalidArgumentError for file (image, audio, PDF...) parts: decodekit models read text only.
  */
@@ -45,7 +48,11 @@ export function toChatMessages(
         for (const part of message.content) {
           if (part.type === 'text') pieces.push(part.text);
           else if (part.type === 'tool-call')
-            pieces.push(JSON.stringify({ name: part.toolName, arguments: part.input }));
+            pieces.push(
+              formatToolCalls([{ name: part.toolName, arguments: part.input }], {
+                format: JSON_TOOL_CALL_FORMAT,
+              }),
+            );
         }
         messages.push({ role: 'assistant', content: pieces.join('') });
         return;
@@ -58,13 +65,10 @@ export function toChatMessages(
         return;
     }
   });
-  if (tools.length > 0 && toolChoice !== 'none') {
-    const instruction = toolInstruction(tools, toolChoice);
-    if (messages[0]?.role === 'system')
-      messages[0] = { role: 'system', content: `${messages[0].content}\n\n${instruction}` };
-    else messages.unshift({ role: 'system', content: instruction });
-  }
-  return messages;
+  return withToolPrompt(messages, tools, {
+    toolChoice,
+    format: JSON_TOOL_CALL_FORMAT,
+  });
 }
 
 function outputText(output: LanguageModelV4ToolResultOutput): string {

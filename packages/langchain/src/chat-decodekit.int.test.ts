@@ -23,10 +23,9 @@ import { ChatPromptTemplate } from '@langchain/core/prompts';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { assert, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { jsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
+import { jsonSchema, normalizeJsonSchema, type JsonSchema } from '@decodekit/strategy-constrained';
 import { toJsonSchema } from '@langchain/core/utils/json_schema';
 import { ChatDecodekit, type DecodekitResponseMetadata } from './chat-decodekit.js';
-import { withoutNoOpKeywords } from './run-decoder.js';
 
 let model: LoadedModel;
 
@@ -341,7 +340,8 @@ describe('ChatDecodekit with stories260K', () => {
       [() => new ChatDecodekit({ model: {} as never }), 'model'],
       [() => new ChatDecodekit({ strategy: {} as never }), 'strategy'],
       [() => new ChatDecodekit({ processors: [{}] as never }), 'processors[0]'],
-      [() => new ChatDecodekit({ toolCallFormat: { prefix: '' } }), 'toolCallFormat'],
+      [() => new ChatDecodekit({ toolCallFormat: { argumentsKey: '' } }), 'toolCallFormat'],
+      [() => new ChatDecodekit({ toolCallFormat: { tag: 'x' } as never }), 'toolCallFormat'],
       [() => new ChatDecodekit({ toolCallFormat: { suffix: 3 } as never }), 'toolCallFormat'],
       [() => new ChatDecodekit({ timeout: -5 }), 'timeout'],
       [() => new ChatDecodekit({ maxRetries: 1.5 }), 'maxRetries'],
@@ -382,6 +382,7 @@ describe('withStructuredOutput (JSON-schema-constrained decoding)', () => {
   it('includeRaw gives the raw AIMessage (compact JSON) and the parsed object', async () => {
     const structured = new ChatDecodekit({ maxTokens: 48 }).withStructuredOutput(character, {
       includeRaw: true,
+      method: 'jsonSchema',
     });
     const { raw, parsed } = await structured.invoke('Describe a character.');
     expect(raw).toBeInstanceOf(AIMessage);
@@ -431,8 +432,47 @@ describe('withStructuredOutput (JSON-schema-constrained decoding)', () => {
     expect(typeof result.a).toBe('number');
     expect(typeof result.b).toBe('number');
     expect(recorder.options[0].ls_structured_output_format).toMatchObject({
-      kwargs: { method: 'jsonSchema' },
+      kwargs: { method: 'functionCalling' },
     });
+  });
+
+  it('the default method is functionCalling: the jsonSchema object, answered as a forced tool call', async () => {
+    const chat = new ChatDecodekit({ maxTokens: 48 });
+    const byDefault = chat.withStructuredOutput(character, { includeRaw: true });
+    const asJson = chat.withStructuredOutput(character, { includeRaw: true, method: 'jsonSchema' });
+    for (const options of [{}, { temperature: 1, seed: 5 }]) {
+      const { raw, parsed } = await byDefault.invoke('Describe a character.', options);
+      const json = await asJson.invoke('Describe a character.', options);
+      // Same prompt, same constraint, same tokens: the object is identical, only its envelope differs.
+      expect(parsed).toEqual(json.parsed);
+      expect(raw.text).toBe('');
+      expect((raw as AIMessage).tool_calls).toEqual([
+        { id: expect.stringMatching(/^call_/), name: 'extract', args: parsed, type: 'tool_call' },
+      ]);
+      expect((raw as AIMessage).response_metadata.finish_reason).toBe('tool_calls');
+      expect((raw as AIMessage).usage_metadata).toEqual((json.raw as AIMessage).usage_metadata);
+    }
+    // Streamed, the call arrives as tool_call_chunks: the name first, then the arguments as decoded.
+    const bound = chat.withConfig({
+      responseFormat: {
+        type: 'json_schema',
+        schema: toJsonSchema(character) as JsonSchema,
+        toolName: 'character',
+      },
+    });
+    const invoked = (await bound.invoke('Describe a character.')) as AIMessage;
+    let merged: AIMessageChunk | undefined;
+    let chunks = 0;
+    for await (const chunk of await bound.stream('Describe a character.')) {
+      expect(chunk.content).toBe('');
+      if (chunk.tool_call_chunks?.length) chunks++;
+      merged = merged ? merged.concat(chunk) : chunk;
+    }
+    expect(chunks).toBeGreaterThan(3);
+    expect(merged?.tool_calls?.map(({ name, args }) => ({ name, args }))).toEqual(
+      invoked.tool_calls?.map(({ name, args }) => ({ name, args })),
+    );
+    expect(() => chat.withStructuredOutput(character, { name: 'two words' })).toThrow(/name/);
   });
 
   it('jsonMode constrains to any JSON object', async () => {
@@ -485,7 +525,7 @@ describe('withStructuredOutput (JSON-schema-constrained decoding)', () => {
       model.tokenizer.encode(model.tokenizer.applyChatTemplate([{ role: 'user', content: text }]))
         .length;
     // Room for the smallest valid object plus a few tokens: less than the model writes when unconstrained.
-    const minimal = jsonSchema(withoutNoOpKeywords(toJsonSchema(character) as JsonSchema), {
+    const minimal = jsonSchema(normalizeJsonSchema(toJsonSchema(character) as JsonSchema), {
       tokenizer: model.tokenizer,
     }).minimalTokens;
     let text = '';

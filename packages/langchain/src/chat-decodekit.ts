@@ -3,18 +3,15 @@ import {
   throwIfAborted,
   type DecodeEvent,
   type DecodeStats,
-  type LoadedModel,
-  type LogitsProcessor,
-  type Strategy,
 } from '@decodekit/core';
 import {
-  DEFAULT_TOOL_CALL_FORMAT,
-  parseToolCalls,
-  toolCallStream,
+  normalizeJsonSchema,
   unsupportedSchemaFeatures,
+  withToolPrompt,
   type JsonSchema,
+  type ToolAnswerDelta,
   type ToolCallFormat,
-  type ToolSpec,
+  type ToolDefinition,
 } from '@decodekit/strategy-constrained';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import type {
@@ -48,30 +45,32 @@ import {
 } from '@langchain/core/utils/standard_schema';
 import { isInteropZodSchema, type InteropZodType } from '@langchain/core/utils/types';
 import type { Serializable } from '@langchain/core/load/serializable';
-import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
+import { callSignal, stampRetryability } from './call-policy.js';
 import { isSerializableModel, SERIALIZABLE_KEYS, serializableAttributes } from './serialization.js';
 import {
   DEFAULT_MAX_TOKENS,
   mergeDecodeOptions,
-  pickDecodeOptions,
-  validateDecodeOptions,
   type DecodekitDecodeOptions,
 } from './decode-options.js';
-import { modelIdentity, processorIdentities, randomHex, strategyIdentity } from './cache-key.js';
-import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
 import {
-  DEFAULT_MODEL,
-  resolveModel,
-  validateModelInput,
-  type DecodekitModelInput,
-} from './resolve-model.js';
-import { finishReason, runDecoder, withoutNoOpKeywords } from './run-decoder.js';
+  applyInstanceMembers,
+  cacheKeyParameters,
+  initInstanceFields,
+  invocationParamsOf,
+  keyedCallOptions,
+  type DecodekitInstanceFields,
+  type DecodekitInstanceInput,
+  type DecodekitInstanceMembers,
+} from './instance-settings.js';
+import { randomHex } from './cache-key.js';
+import { JsonSchemaOutputParser } from './json-schema-output-parser.js';
+import { finishReason, runDecoder } from './run-decoder.js';
 import { toChatMessages } from './to-chat-messages.js';
 import {
+  answerReader,
   resolveToolChoice,
-  toToolSpecs,
+  toToolDefinitions,
   validateToolCallFormat,
-  withToolPrompt,
   type ToolCallRequest,
 } from './tool-calling.js';
 import { toLangChainError } from './to-langchain-error.js';
@@ -81,20 +80,17 @@ export interface DecodekitResponseFormat {
   type: 'json_schema';
   /** A JSON Schema the output must validate against (see `@decodekit/strategy-constrained`). */
   schema: JsonSchema;
+  /**
+   * When set, the JSON is answered as a call of this tool (`tool_calls`, empty content), as
+   * `withStructuredOutput`'s `functionCalling` sets it: the decoded text is the same JSON.
+   */
+  toolName?: string;
 }
 
 /** Constructor fields of {@link ChatDecodekit}. */
-export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecodeOptions {
-  /** A hub id or folder for `loadModel` (Node), or a `LoadedModel`. Default `karpathy/tinyllamas/stories260K`. */
-  model?: DecodekitModelInput;
-  /** Stop strings applied to every call unless the call passes its own `stop`. */
-  stop?: string[];
-  /** Another name for `stop` (as other LangChain chat models call it). */
-  stopSequences?: string[];
+export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitInstanceInput {
   /** When true, `invoke` also decodes through `_streamResponseChunks` (token callbacks fire). */
   streaming?: boolean;
-  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
-  timeout?: number;
   /**
    * How tool calls are written (and constrained, parsed, and rendered in the history). Default: the
    * Hermes / Qwen 2.5 format `<tool_call>\n{"name":...,"arguments":{...}}\n</tool_call>`; set it to the
@@ -107,8 +103,8 @@ export interface ChatDecodekitInput extends BaseChatModelParams, DecodekitDecode
 export interface ChatDecodekitCallOptions extends BaseChatModelCallOptions, DecodekitDecodeOptions {
   /** Constrain this call's output to JSON valid against a schema (what `withStructuredOutput` sets). */
   responseFormat?: DecodekitResponseFormat;
-  /** Tools the model may call (what `bindTools` sets): LangChain tools, OpenAI definitions or `ToolSpec`s. */
-  tools?: (BindToolsInput | ToolSpec)[];
+  /** Tools the model may call (what `bindTools` sets): LangChain tools, OpenAI definitions or `ToolDefinition`s. */
+  tools?: (BindToolsInput | ToolDefinition)[];
   /** Allow several tool calls in one answer. Default false (small models do better with one). */
   parallel_tool_calls?: boolean;
 }
@@ -126,8 +122,17 @@ export interface DecodekitResponseMetadata {
   decodekit_stats: DecodeStats;
 }
 
+/** A tool name as `validateTools` accepts it (OpenAI's rule, plus `.`). */
+const TOOL_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
 type StructuredSchema<TOutput> =
   InteropZodType<TOutput> | SerializableSchema<TOutput> | Record<string, unknown>;
+
+// The settings both classes share are declared once: their fields in DecodekitInstanceFields (set by
+// initInstanceFields), their accessors and methods in DecodekitInstanceMembers (copied onto the prototype
+// by the class's static block); this merge gives the class their types.
+// oxlint-disable-next-line typescript/no-unsafe-declaration-merging -- the merged members exist: fields set in the constructor, members copied by applyInstanceMembers
+export interface ChatDecodekit extends DecodekitInstanceFields, DecodekitInstanceMembers {}
 
 /**
  * A LangChain chat model that runs a local decodekit model: messages are rendered with the model
@@ -146,58 +151,14 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     return 'ChatDecodekit';
   }
 
-  model: DecodekitModelInput;
-
-  stop?: string[];
+  static {
+    applyInstanceMembers(this);
+  }
 
   streaming: boolean;
 
-  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
-  timeout?: number;
-
   /** How tool calls are written, constrained, parsed and rendered (default: Hermes / Qwen 2.5). */
   toolCallFormat?: Partial<ToolCallFormat>;
-
-  /** 0 decodes greedily (default); > 0 samples. Set it to change later calls. */
-  temperature: number;
-
-  /** Most tokens generated per call (EOS included). Default 256. */
-  maxTokens: number;
-
-  /** Keep the k most likely tokens (sampling only). */
-  topK?: number;
-
-  /** Nucleus sampling threshold in (0, 1] (sampling only). */
-  topP?: number;
-
-  /** Drop tokens below minP × the top probability (sampling only). */
-  minP?: number;
-
-  /** Locally typical sampling mass in (0, 1] (sampling only). */
-  typicalP?: number;
-
-  /** Hugging Face repetition penalty (1 = off). */
-  repetitionPenalty?: number;
-
-  /** OpenAI presence penalty over generated tokens. */
-  presencePenalty?: number;
-
-  /** OpenAI frequency penalty over generated tokens. */
-  frequencyPenalty?: number;
-
-  /** Ban repeating any n-gram of this size. */
-  noRepeatNgramSize?: number;
-
-  /** Seed of the sampler (same seed, same output). */
-  seed?: number;
-
-  /** The decoding strategy (default autoregressive). */
-  strategy?: Strategy;
-
-  /** Extra logits processors, applied before the sampling options' own. */
-  processors?: readonly LogitsProcessor<unknown>[];
-
-  private loaded?: Promise<LoadedModel>;
 
   lc_serializable = true;
 
@@ -223,23 +184,10 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     const fields: ChatDecodekitInput =
       typeof modelOrFields === 'string' ? { ...rest, model: modelOrFields } : modelOrFields;
     super(fields);
-    const model = fields.model ?? DEFAULT_MODEL;
-    validateModelInput(model);
-    this.model = model;
-    const stop = fields.stop ?? fields.stopSequences;
-    if (stop !== undefined && !Array.isArray(stop)) {
-      throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
-    }
-    this.stop = stop;
+    initInstanceFields(this, fields);
     this.streaming = fields.streaming ?? false;
-    validateCallPolicy(fields);
-    this.timeout = fields.timeout;
     validateToolCallFormat(fields.toolCallFormat);
     this.toolCallFormat = fields.toolCallFormat;
-    this.temperature = fields.temperature ?? 0;
-    this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
-    Object.assign(this, pickDecodeOptions(fields));
-    validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
   }
 
   /**
@@ -252,40 +200,8 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     return super.toJSON();
   }
 
-  /** Another name for `stop`. */
-  get stopSequences(): string[] | undefined {
-    return this.stop;
-  }
-
-  set stopSequences(stop: string[] | undefined) {
-    this.stop = stop;
-  }
-
-  /** Decode settings of this instance, read from its fields (call options override them). */
-  get decodeOptions(): DecodekitDecodeOptions {
-    return pickDecodeOptions(this);
-  }
-
-  /** The model name reported to LangSmith and in `response_metadata`. */
-  get modelName(): string {
-    return typeof this.model === 'string' ? this.model : this.model.info.name;
-  }
-
   _llmType(): string {
     return 'decodekit';
-  }
-
-  /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
-  loadModel(): Promise<LoadedModel> {
-    if (!this.loaded) {
-      const loading = resolveModel(this.model);
-      this.loaded = loading;
-      // A failed load is forgotten, so a retry (or the next call) loads again.
-      loading.catch(() => {
-        if (this.loaded === loading) this.loaded = undefined;
-      });
-    }
-    return this.loaded;
   }
 
   override getLsParams(options: this['ParsedCallOptions']): LangSmithParams {
@@ -301,11 +217,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   }
 
   override invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
-    return describeInvocation(
-      this.modelName,
-      mergeDecodeOptions(this.decodeOptions, options),
-      options?.stop ?? this.stop,
-    );
+    return invocationParamsOf(this, options);
   }
 
   /** The instance's part of cache keys: every setting that changes the output (see `cacheKeyParameters`). */
@@ -366,9 +278,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       }
     });
     const usage = usageOf(done);
-    const { text, calls } = toolCalls
-      ? parseToolCalls(done.text, { format: toolCalls.format })
-      : { text: done.text, calls: [] };
+    const { text, calls } = answerReader(toolCalls, options.responseFormat?.toolName).parse(
+      done.text,
+    );
     const metadata = this.responseMetadata(done, calls.length > 0);
     return {
       generations: [
@@ -412,11 +324,11 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         throw stampRetryability(error);
       }
     });
-    const prefix = toolCalls ? resolveToolCallFormat(toolCalls.format).prefix : '';
-    const reader = toolCallStream({ format: toolCalls?.format });
+    // Text that may still begin a call is held back; a call streams as tool_call_chunks: the name (with a
+    // fresh id) once complete, then argument text.
+    const answer = answerReader(toolCalls, options.responseFormat?.toolName);
+    const reader = answer.stream();
     const ids: string[] = [];
-    let mode: 'undecided' | 'text' | 'call' = toolCalls ? 'undecided' : 'text';
-    let held = '';
     const emit = async function* (message: AIMessageChunk) {
       const text = typeof message.content === 'string' ? message.content : '';
       const chunk = new ChatGenerationChunk({ text, message });
@@ -425,45 +337,36 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         chunk,
       });
     };
-    // A call streams as tool_call_chunks: the name (with a fresh id) once complete, then argument text.
-    const callChunks = (text: string) =>
-      reader.push(text).map(delta => {
+    const emitAnswer = async function* ({ text, calls }: ToolAnswerDelta) {
+      if (text.length > 0) yield* emit(new AIMessageChunk({ content: text }));
+      for (const delta of calls) {
         if (delta.name !== undefined) ids[delta.index] = newToolCallId();
-        return new AIMessageChunk({
-          content: '',
-          tool_call_chunks: [
-            {
-              type: 'tool_call_chunk' as const,
-              index: delta.index,
-              ...(delta.name === undefined ? {} : { id: ids[delta.index], name: delta.name }),
-              args: delta.argumentsDelta ?? '',
-            },
-          ],
-        });
-      });
+        yield* emit(
+          new AIMessageChunk({
+            content: '',
+            tool_call_chunks: [
+              {
+                type: 'tool_call_chunk' as const,
+                index: delta.index,
+                ...(delta.name === undefined ? {} : { id: ids[delta.index], name: delta.name }),
+                args: delta.argumentsDelta ?? '',
+              },
+            ],
+          }),
+        );
+      }
+    };
     for await (const event of this.events(messages, options, toolCalls)) {
       if (event.type === 'token' && event.text.length > 0) {
-        if (mode === 'text') {
-          yield* emit(new AIMessageChunk({ content: event.text }));
-        } else if (mode === 'call') {
-          for (const message of callChunks(event.text)) yield* emit(message);
-        } else {
-          held += event.text;
-          if (held.startsWith(prefix)) {
-            mode = 'call';
-            for (const message of callChunks(held)) yield* emit(message);
-          } else if (!prefix.startsWith(held)) {
-            mode = 'text';
-            yield* emit(new AIMessageChunk({ content: held }));
-          }
-        }
+        if (reader) yield* emitAnswer(reader.push(event.text));
+        else yield* emit(new AIMessageChunk({ content: event.text }));
       } else if (event.type === 'done') {
         let called = false;
-        if (mode === 'call') {
+        if (reader?.mode === 'call') {
           // The whole answer must be complete calls (it is under the constraint); this checks it.
-          called = parseToolCalls(event.text, { format: toolCalls?.format }).calls.length > 0;
-        } else if (mode === 'undecided' && held.length > 0) {
-          yield* emit(new AIMessageChunk({ content: held }));
+          called = answer.parse(event.text).calls.length > 0;
+        } else if (reader) {
+          yield* emitAnswer(reader.end());
         }
         // The usage and finish reason ride on one last empty chunk, so concatenated chunks count them once.
         const metadata = this.responseMetadata(event, called);
@@ -493,9 +396,9 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     tools: BindToolsInput[],
     kwargs?: Partial<ChatDecodekitCallOptions>,
   ): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatDecodekitCallOptions> {
-    const specs = toToolSpecs(tools);
-    resolveToolChoice(kwargs?.tool_choice, specs);
-    return this.withConfig({ ...kwargs, tools: specs } as Partial<ChatDecodekitCallOptions>);
+    const definitions = toToolDefinitions(tools);
+    resolveToolChoice(kwargs?.tool_choice, definitions);
+    return this.withConfig({ ...kwargs, tools: definitions } as Partial<ChatDecodekitCallOptions>);
   }
 
   /**
@@ -503,9 +406,11 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
    * a JSON Schema object) is turned into JSON Schema and compiled by `@decodekit/strategy-constrained`
    * into a logits processor, so every token keeps the output on a path to valid compact JSON that closes
    * within `maxTokens`. The result is parsed and validated (zod, Standard Schema, or the JSON Schema).
-   * `method`: `"jsonSchema"` (default: the answer is the JSON itself), `"jsonMode"` (any JSON object), or
-   * `"functionCalling"` (a forced call of one tool named `config.name` whose arguments are the object,
-   * constrained the same way; the raw message carries it in `tool_calls`).
+   * `method`: `"functionCalling"` (default, as `BaseChatModel` and LangChain's standard tests: a forced
+   * call of one tool named `config.name` — else the schema's `title`, else `extract` — whose arguments are
+   * the object, constrained the same way; the raw message carries it in `tool_calls`), `"jsonSchema"` (the
+   * answer is the JSON itself: no tool prompt, no call wrapper, so fewer tokens) or `"jsonMode"` (any JSON
+   * object).
    */
   // oxlint-disable-next-line typescript/no-explicit-any -- same constraint as BaseChatModel.withStructuredOutput: `any` lets interface types (no index signature) be outputs
   override withStructuredOutput<TOutput extends Record<string, any> = Record<string, any>>(
@@ -534,11 +439,11 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
         { raw: BaseMessage; parsed: TOutput },
         ChatDecodekitCallOptions
       > {
-    const method = config?.method ?? 'jsonSchema';
+    const method = config?.method ?? 'functionCalling';
     if (method !== 'jsonSchema' && method !== 'jsonMode' && method !== 'functionCalling') {
       throw new InvalidArgumentError({
         argument: 'method',
-        message: `"${String(method)}" is not a method: use "jsonSchema" (the default), "jsonMode" or "functionCalling".`,
+        message: `"${String(method)}" is not a method: use "functionCalling" (the default), "jsonSchema" or "jsonMode".`,
       });
     }
     const typed = isInteropZodSchema(outputSchema) || isSerializableSchema(outputSchema);
@@ -555,7 +460,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
       typed ? toJsonSchema(outputSchema as InteropZodType) : outputSchema
     ) as Record<string, unknown>;
     const constraint: JsonSchema =
-      method === 'jsonMode' ? { type: 'object' } : withoutNoOpKeywords(declared);
+      method === 'jsonMode' ? { type: 'object' } : normalizeJsonSchema(declared);
     const unsupported = unsupportedSchemaFeatures(constraint);
     if (unsupported.length > 0) {
       throw new InvalidArgumentError({
@@ -566,11 +471,19 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     const includeRaw = config?.includeRaw ?? false;
     const tracing = { ls_structured_output_format: { kwargs: { method }, schema: declared } };
     if (method === 'functionCalling') {
-      const name =
-        config?.name ?? (typeof declared.title === 'string' ? declared.title : 'extract');
-      const description = typeof declared.description === 'string' ? declared.description : '';
-      const llm = this.bindTools([{ name, description, parameters: constraint }], {
-        tool_choice: name,
+      // A schema's title names the tool when it is a valid tool name (as ChatOpenAI does for JSON Schema).
+      const title = typeof declared.title === 'string' ? declared.title : '';
+      const name = config?.name ?? (TOOL_NAME.test(title) ? title : 'extract');
+      if (!TOOL_NAME.test(name)) {
+        throw new InvalidArgumentError({
+          argument: 'name',
+          message: `names the tool call and must be 1-64 letters, digits, "_", "-" or ".", got ${JSON.stringify(name)}.`,
+        });
+      }
+      // The call is forced, so its name and wrapper carry no choice: the arguments are decoded exactly as
+      // `jsonSchema` decodes the object (same prompt, same tokens) and answered as a call of `name`.
+      const llm = this.withConfig({
+        responseFormat: { type: 'json_schema', schema: constraint, toolName: name },
         ...tracing,
       } as Partial<ChatDecodekitCallOptions>);
       const validate = typed
@@ -637,7 +550,7 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
 
   /** The tools of a call when it may call one (bound and `tool_choice` is not `"none"`). */
   private toolCallRequest(options: this['ParsedCallOptions']): ToolCallRequest | undefined {
-    const tools = options.tools === undefined ? [] : toToolSpecs(options.tools);
+    const tools = options.tools === undefined ? [] : toToolDefinitions(options.tools);
     const toolChoice = resolveToolChoice(options.tool_choice, tools);
     if (tools.length === 0 || toolChoice === 'none') return undefined;
     return {
@@ -654,14 +567,24 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
     toolCalls: ToolCallRequest | undefined,
   ): Promise<AsyncIterable<DecodeEvent>> {
     const history = toChatMessages(messages, { toolCallFormat: this.toolCallFormat });
-    const chat = toolCalls ? withToolPrompt(history, toolCalls) : history;
+    const chat = toolCalls
+      ? withToolPrompt(history, toolCalls.tools, {
+          toolChoice: toolCalls.toolChoice,
+          format: toolCalls.format,
+        })
+      : history;
     const model = await this.loadModel();
     throwIfAborted(options.signal);
     const format = options.responseFormat;
-    if (format !== undefined && (format?.type !== 'json_schema' || format.schema === undefined)) {
+    if (
+      format !== undefined &&
+      (format?.type !== 'json_schema' ||
+        format.schema === undefined ||
+        (format.toolName !== undefined && typeof format.toolName !== 'string'))
+    ) {
       throw new InvalidArgumentError({
         argument: 'responseFormat',
-        message: 'must be { type: "json_schema", schema }.',
+        message: 'must be { type: "json_schema", schema, toolName? }.',
       });
     }
     return runDecoder({
@@ -690,10 +613,6 @@ export class ChatDecodekit extends BaseChatModel<ChatDecodekitCallOptions, AIMes
   }
 }
 
-function resolveToolCallFormat(format: Partial<ToolCallFormat> | undefined): ToolCallFormat {
-  return { ...DEFAULT_TOOL_CALL_FORMAT, ...format };
-}
-
 /** A fresh id for a tool call (OpenAI-style `call_` + 24 hex digits). */
 function newToolCallId(): string {
   return `call_${randomHex(24)}`;
@@ -715,57 +634,4 @@ function tokenUsage(usage: UsageMetadata | undefined): Record<string, unknown> |
       totalTokens: usage.total_tokens,
     },
   };
-}
-
-/** Serializable parameters of a call, for tracing (strategy and processors by name). */
-export function describeInvocation(
-  modelName: string,
-  options: DecodekitDecodeOptions,
-  stop: readonly string[] | undefined,
-): Record<string, unknown> {
-  return {
-    model: modelName,
-    temperature: options.temperature,
-    max_tokens: options.maxTokens,
-    top_k: options.topK,
-    top_p: options.topP,
-    min_p: options.minP,
-    typical_p: options.typicalP,
-    repetition_penalty: options.repetitionPenalty,
-    presence_penalty: options.presencePenalty,
-    frequency_penalty: options.frequencyPenalty,
-    no_repeat_ngram_size: options.noRepeatNgramSize,
-    seed: options.seed,
-    stop: stop && stop.length > 0 ? [...stop] : undefined,
-    strategy: options.strategy?.name,
-    processors: options.processors?.map(processor => processor.name),
-  };
-}
-
-/**
- * The instance's part of a cache key: the model's identity (hub id with revision, or a loaded model's name,
- * folder and backend), every decode option, the stop strings, and processors and strategy by their cache
- * identity (their own `cacheKey`, else object identity), never by name alone.
- */
-export function cacheKeyParameters(
-  model: DecodekitModelInput,
-  options: DecodekitDecodeOptions,
-  stop: readonly string[] | undefined,
-): Record<string, unknown> {
-  return {
-    ...describeInvocation(typeof model === 'string' ? model : model.info.name, options, stop),
-    model: modelIdentity(model),
-    strategy: strategyIdentity(options.strategy),
-    processors: processorIdentities(options.processors),
-  };
-}
-
-/** Call options with their processors and strategy replaced by cache identities (for the cache key). */
-export function keyedCallOptions<TOptions extends DecodekitDecodeOptions>(
-  options: TOptions,
-): TOptions {
-  const keyed: Record<string, unknown> = { ...(options as Record<string, unknown>) };
-  if (options.processors !== undefined) keyed.processors = processorIdentities(options.processors);
-  if (options.strategy !== undefined) keyed.strategy = strategyIdentity(options.strategy);
-  return keyed as TOptions;
 }

@@ -1,7 +1,6 @@
 import { autoregressive, topK } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { mergeDecodeOptions, toGenerateOptions } from './decode-options.js';
-import { withoutNoOpKeywords } from './run-decoder.js';
 
 describe('mergeDecodeOptions', () => {
   it('lets defined call options replace instance options and ignores unrelated fields', () => {
@@ -21,34 +20,5 @@ describe('mergeDecodeOptions', () => {
       signal,
     });
     expect(toGenerateOptions({}, { stop: ['\n'] })).toEqual({ stop: ['\n'] });
-  });
-});
-
-describe('withoutNoOpKeywords', () => {
-  it('drops propertyNames that only say keys are strings, at any depth, without touching the input', () => {
-    const schema = {
-      type: 'object',
-      properties: {
-        tags: {
-          type: 'object',
-          propertyNames: { type: 'string' },
-          additionalProperties: { type: 'number' },
-        },
-        list: { type: 'array', items: [{ propertyNames: {} }] },
-        strict: { type: 'object', propertyNames: { type: 'string', maxLength: 3 } },
-        propertyNames: { type: 'string' }, // a property called "propertyNames" stays
-      },
-    };
-    const snapshot = structuredClone(schema);
-    expect(withoutNoOpKeywords(schema)).toEqual({
-      type: 'object',
-      properties: {
-        tags: { type: 'object', additionalProperties: { type: 'number' } },
-        list: { type: 'array', items: [{}] },
-        strict: { type: 'object', propertyNames: { type: 'string', maxLength: 3 } },
-        propertyNames: { type: 'string' },
-      },
-    });
-    expect(schema).toEqual(snapshot);
   });
 });

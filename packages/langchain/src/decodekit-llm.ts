@@ -1,11 +1,4 @@
-import {
-  InvalidArgumentError,
-  throwIfAborted,
-  type DecodeEvent,
-  type LoadedModel,
-  type LogitsProcessor,
-  type Strategy,
-} from '@decodekit/core';
+import { throwIfAborted, type DecodeEvent } from '@decodekit/core';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import {
   LLM,
@@ -13,47 +6,38 @@ import {
   type BaseLLMParams,
 } from '@langchain/core/language_models/llms';
 import { GenerationChunk, type Generation, type LLMResult } from '@langchain/core/outputs';
-import {
-  cacheKeyParameters,
-  describeInvocation,
-  keyedCallOptions,
-  usageOf,
-} from './chat-decodekit.js';
+import { usageOf } from './chat-decodekit.js';
 import type { Serializable } from '@langchain/core/load/serializable';
-import { callSignal, stampRetryability, validateCallPolicy } from './call-policy.js';
+import { callSignal, stampRetryability } from './call-policy.js';
 import { isSerializableModel, SERIALIZABLE_KEYS, serializableAttributes } from './serialization.js';
+import { mergeDecodeOptions, type DecodekitDecodeOptions } from './decode-options.js';
 import {
-  DEFAULT_MAX_TOKENS,
-  mergeDecodeOptions,
-  pickDecodeOptions,
-  validateDecodeOptions,
-  type DecodekitDecodeOptions,
-} from './decode-options.js';
-import {
-  DEFAULT_MODEL,
-  resolveModel,
-  validateModelInput,
-  type DecodekitModelInput,
-} from './resolve-model.js';
+  applyInstanceMembers,
+  cacheKeyParameters,
+  initInstanceFields,
+  invocationParamsOf,
+  keyedCallOptions,
+  type DecodekitInstanceFields,
+  type DecodekitInstanceInput,
+  type DecodekitInstanceMembers,
+} from './instance-settings.js';
 import { finishReason, runDecoder } from './run-decoder.js';
 import { toLangChainError } from './to-langchain-error.js';
 
 /** Constructor fields of {@link DecodekitLLM}. */
-export interface DecodekitLLMInput extends BaseLLMParams, DecodekitDecodeOptions {
-  /** A hub id or folder for `loadModel` (Node), or a `LoadedModel`. Default `karpathy/tinyllamas/stories260K`. */
-  model?: DecodekitModelInput;
-  /** Stop strings applied to every call unless the call passes its own `stop`. */
-  stop?: string[];
-  /** Another name for `stop`. */
-  stopSequences?: string[];
+export interface DecodekitLLMInput extends BaseLLMParams, DecodekitInstanceInput {
   /** Prepend BOS as the model was trained (default true). */
   addSpecialTokens?: boolean;
-  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
-  timeout?: number;
 }
 
 /** Call options of {@link DecodekitLLM}: every decode option can be changed for one call. */
 export interface DecodekitLLMCallOptions extends BaseLLMCallOptions, DecodekitDecodeOptions {}
+
+// The settings both classes share are declared once: their fields in DecodekitInstanceFields (set by
+// initInstanceFields), their accessors and methods in DecodekitInstanceMembers (copied onto the prototype
+// by the class's static block); this merge gives the class their types.
+// oxlint-disable-next-line typescript/no-unsafe-declaration-merging -- the merged members exist: fields set in the constructor, members copied by applyInstanceMembers
+export interface DecodekitLLM extends DecodekitInstanceFields, DecodekitInstanceMembers {}
 
 /**
  * A LangChain text-completion LLM (string in, string out) over a local decodekit model: the prompt is
@@ -69,55 +53,12 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     return 'DecodekitLLM';
   }
 
-  model: DecodekitModelInput;
+  static {
+    applyInstanceMembers(this);
+  }
 
-  stop?: string[];
-
+  /** Prepend BOS as the model was trained (default true). */
   addSpecialTokens: boolean;
-
-  /** Abort every call that runs longer than this many milliseconds (ModelAbortError). */
-  timeout?: number;
-
-  /** 0 decodes greedily (default); > 0 samples. Set it to change later calls. */
-  temperature: number;
-
-  /** Most tokens generated per call (EOS included). Default 256. */
-  maxTokens: number;
-
-  /** Keep the k most likely tokens (sampling only). */
-  topK?: number;
-
-  /** Nucleus sampling threshold in (0, 1] (sampling only). */
-  topP?: number;
-
-  /** Drop tokens below minP × the top probability (sampling only). */
-  minP?: number;
-
-  /** Locally typical sampling mass in (0, 1] (sampling only). */
-  typicalP?: number;
-
-  /** Hugging Face repetition penalty (1 = off). */
-  repetitionPenalty?: number;
-
-  /** OpenAI presence penalty over generated tokens. */
-  presencePenalty?: number;
-
-  /** OpenAI frequency penalty over generated tokens. */
-  frequencyPenalty?: number;
-
-  /** Ban repeating any n-gram of this size. */
-  noRepeatNgramSize?: number;
-
-  /** Seed of the sampler (same seed, same output). */
-  seed?: number;
-
-  /** The decoding strategy (default autoregressive). */
-  strategy?: Strategy;
-
-  /** Extra logits processors, applied before the sampling options' own. */
-  processors?: readonly LogitsProcessor<unknown>[];
-
-  private loaded?: Promise<LoadedModel>;
 
   lc_serializable = true;
 
@@ -143,21 +84,8 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     const fields: DecodekitLLMInput =
       typeof modelOrFields === 'string' ? { ...rest, model: modelOrFields } : modelOrFields;
     super(fields);
-    const model = fields.model ?? DEFAULT_MODEL;
-    validateModelInput(model);
-    this.model = model;
-    const stop = fields.stop ?? fields.stopSequences;
-    if (stop !== undefined && !Array.isArray(stop)) {
-      throw new InvalidArgumentError({ argument: 'stop', message: 'must be an array of strings.' });
-    }
-    this.stop = stop;
+    initInstanceFields(this, fields);
     this.addSpecialTokens = fields.addSpecialTokens ?? true;
-    validateCallPolicy(fields);
-    this.timeout = fields.timeout;
-    this.temperature = fields.temperature ?? 0;
-    this.maxTokens = fields.maxTokens ?? DEFAULT_MAX_TOKENS;
-    Object.assign(this, pickDecodeOptions(fields));
-    validateDecodeOptions({ ...this.decodeOptions, stop: this.stop });
   }
 
   /**
@@ -170,48 +98,12 @@ export class DecodekitLLM extends LLM<DecodekitLLMCallOptions> {
     return super.toJSON();
   }
 
-  /** Another name for `stop`. */
-  get stopSequences(): string[] | undefined {
-    return this.stop;
-  }
-
-  set stopSequences(stop: string[] | undefined) {
-    this.stop = stop;
-  }
-
-  /** Decode settings of this instance, read from its fields (call options override them). */
-  get decodeOptions(): DecodekitDecodeOptions {
-    return pickDecodeOptions(this);
-  }
-
-  /** The model name reported in tracing and generation info. */
-  get modelName(): string {
-    return typeof this.model === 'string' ? this.model : this.model.info.name;
-  }
-
   _llmType(): string {
     return 'decodekit';
   }
 
-  /** Loads the model on first use (once per process for a name; see `disposeSharedModels`). */
-  loadModel(): Promise<LoadedModel> {
-    if (!this.loaded) {
-      const loading = resolveModel(this.model);
-      this.loaded = loading;
-      // A failed load is forgotten, so a retry (or the next call) loads again.
-      loading.catch(() => {
-        if (this.loaded === loading) this.loaded = undefined;
-      });
-    }
-    return this.loaded;
-  }
-
   override invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
-    return describeInvocation(
-      this.modelName,
-      mergeDecodeOptions(this.decodeOptions, options),
-      options?.stop ?? this.stop,
-    );
+    return invocationParamsOf(this, options);
   }
 
   /** The instance's part of cache keys: every setting that changes the output. */

@@ -12,8 +12,7 @@ import {
   type Tokenizer,
 } from '@decodekit/core';
 import {
-  jsonSchema,
-  toolCallConstraint,
+  outputConstraint,
   type ConstraintProcessor,
   type JsonSchema,
 } from '@decodekit/strategy-constrained';
@@ -46,7 +45,7 @@ export interface DecodeRequest {
  * leaves no room throws ContextLengthError. With `responseSchema`, `@decodekit/strategy-constrained`'s
  * `jsonSchema` processor is appended to the processors with a budget of the call's `maxTokens` capped to
  * that room, so the JSON closes before either limit. With `toolCalls`, `toolCallConstraint` is appended the
- * same way. Stop strings are not applied under either constraint (the grammar decides where the output
+ * same way (both through `outputConstraint`). Stop strings are not applied under either constraint (the grammar decides where the output
  * ends).
  */
 export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
@@ -80,20 +79,21 @@ export function runDecoder(request: DecodeRequest): AsyncIterable<DecodeEvent> {
   if (constrained) {
     const { tokenizer } = model;
     const make = (maxTokens?: number): ConstraintProcessor => {
-      if (toolCalls !== undefined) {
-        return toolCallConstraint(toolCalls.tools, {
-          tokenizer,
-          maxTokens,
-          toolChoice: toolCalls.toolChoice,
-          parallel: toolCalls.parallel,
-          format: toolCalls.format,
-        });
-      }
+      const constraint = outputConstraint(
+        {
+          schema: responseSchema,
+          tools: toolCalls?.tools,
+          toolChoice: toolCalls?.toolChoice,
+          parallel: toolCalls?.parallel,
+          callFormat: toolCalls?.format,
+        },
+        { tokenizer, maxTokens },
+      );
       invariant(
-        responseSchema !== undefined,
+        constraint !== undefined,
         'a constrained request has a responseSchema or toolCalls',
       );
-      return jsonSchema(responseSchema, { tokenizer, maxTokens });
+      return constraint;
     };
     // Unbudgeted first: its minimalTokens says whether the smallest valid output fits the context at all.
     const { minimalTokens } = make();
@@ -133,42 +133,4 @@ export function encodePrompt(
 /** LangChain's (OpenAI's) finish reason for a decodekit one: an EOS or a stop string both read `stop`. */
 export function finishReason(reason: FinishReason): string {
   return reason === 'length' ? 'length' : reason === 'abort' ? 'abort' : 'stop';
-}
-
-/**
- * Drops keywords that constrain nothing in JSON but that the constraint compiler rejects: zod 4 writes
- * `propertyNames: { type: "string" }` for every `z.record(z.string(), ...)`, and object keys are always
- * strings. Returns a new schema; the input is not changed.
- */
-export function withoutNoOpKeywords(schema: JsonSchema): JsonSchema {
-  return strip(schema, false) as JsonSchema;
-}
-
-/** Keywords whose value maps names to subschemas: their keys are names, never keywords. */
-const NAME_MAPS = new Set([
-  'properties',
-  'patternProperties',
-  '$defs',
-  'definitions',
-  'dependentSchemas',
-]);
-
-function strip(value: unknown, namesOnly: boolean): unknown {
-  if (Array.isArray(value)) return value.map(item => strip(item, false));
-  if (typeof value !== 'object' || value === null) return value;
-  const copy: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) {
-    if (!namesOnly && key === 'propertyNames' && isNoOpPropertyNames(child)) continue;
-    copy[key] = strip(child, !namesOnly && NAME_MAPS.has(key));
-  }
-  return copy;
-}
-
-function isNoOpPropertyNames(value: unknown): boolean {
-  if (value === true) return true;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  return (
-    keys.length === 0 || (keys.length === 1 && (value as { type?: unknown }).type === 'string')
-  );
 }

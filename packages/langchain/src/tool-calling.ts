@@ -1,11 +1,17 @@
-import { InvalidArgumentError, type ChatMessage } from '@decodekit/core';
+import { InvalidArgumentError } from '@decodekit/core';
 import {
-  toolPrompt,
-  unsupportedSchemaFeatures,
+  JSON_TOOL_CALL_FORMAT,
+  normalizeJsonSchema,
+  parseToolCalls,
+  readToolCalls,
+  toolCallStream,
+  validateTools,
   type JsonSchema,
+  type ParsedToolCall,
   type ToolCallFormat,
+  type ToolCallStream,
   type ToolChoice,
-  type ToolSpec,
+  type ToolDefinition,
 } from '@decodekit/strategy-constrained';
 import type { BindToolsInput } from '@langchain/core/language_models/chat_models';
 import {
@@ -14,11 +20,10 @@ import {
   isRunnableToolLike,
   isStructuredToolParams,
 } from '@langchain/core/utils/function_calling';
-import { withoutNoOpKeywords } from './run-decoder.js';
 
 /** What a call decodes when tools are bound: the tools, which answers are allowed, and the call format. */
 export interface ToolCallRequest {
-  tools: readonly ToolSpec[];
+  tools: readonly ToolDefinition[];
   toolChoice: Exclude<ToolChoice, 'none' | 'any'>;
   parallel: boolean;
   format?: Partial<ToolCallFormat>;
@@ -26,31 +31,24 @@ export interface ToolCallRequest {
 
 /**
  * Turns LangChain tools (StructuredTool, `tool()`, RunnableToolLike, `{ name, description, schema }`, an
- * OpenAI `{ type: "function", function }` definition, or a decodekit `ToolSpec`) into `ToolSpec`s whose
- * parameter schemas the JSON constraint can enforce.
- * @throws InvalidArgumentError for a repeated name or a schema the constraint cannot enforce.
+ * OpenAI `{ type: "function", function }` definition, or a decodekit `ToolDefinition`) into
+ * `ToolDefinition`s whose parameter schemas the JSON constraint can enforce (`validateTools`).
+ * @throws InvalidArgumentError for a bad or repeated name, or a schema the constraint cannot enforce.
  */
-export function toToolSpecs(tools: readonly (BindToolsInput | ToolSpec)[]): ToolSpec[] {
+export function toToolDefinitions(
+  tools: readonly (BindToolsInput | ToolDefinition)[],
+): ToolDefinition[] {
   if (!Array.isArray(tools)) {
     throw new InvalidArgumentError({ argument: 'tools', message: 'must be an array of tools.' });
   }
-  const specs = tools.map((tool, index) => toToolSpec(tool, index));
-  const names = new Set<string>();
-  specs.forEach((spec, index) => {
-    if (names.has(spec.name)) {
-      throw new InvalidArgumentError({
-        argument: `tools[${index}]`,
-        message: `repeats the name "${spec.name}"; tool names must be unique.`,
-      });
-    }
-    names.add(spec.name);
-  });
-  return specs;
+  const definitions = tools.map((tool, index) => toToolDefinition(tool, index));
+  validateTools(definitions);
+  return definitions;
 }
 
-function toToolSpec(tool: BindToolsInput | ToolSpec, index: number): ToolSpec {
+function toToolDefinition(tool: BindToolsInput | ToolDefinition, index: number): ToolDefinition {
   const candidate = tool as Record<string, unknown>;
-  let spec: ToolSpec;
+  let spec: ToolDefinition;
   if (
     isLangChainTool(tool) ||
     isRunnableToolLike(tool) ||
@@ -77,17 +75,7 @@ function toToolSpec(tool: BindToolsInput | ToolSpec, index: number): ToolSpec {
         '{ name, description, parameters }.',
     });
   }
-  if (spec.name.length === 0) {
-    throw new InvalidArgumentError({ argument: `tools[${index}]`, message: 'has an empty name.' });
-  }
-  const parameters = withoutNoOpKeywords(spec.parameters ?? { type: 'object' });
-  const unsupported = unsupportedSchemaFeatures(parameters);
-  if (unsupported.length > 0) {
-    throw new InvalidArgumentError({
-      argument: `tools[${index}]`,
-      message: `"${spec.name}" has arguments the constraint cannot enforce: ${unsupported.join('; ')}.`,
-    });
-  }
+  const parameters = normalizeJsonSchema(spec.parameters ?? { type: 'object' });
   return spec.description === undefined
     ? { name: spec.name, parameters }
     : { name: spec.name, description: spec.description, parameters };
@@ -100,7 +88,7 @@ function toToolSpec(tool: BindToolsInput | ToolSpec, index: number): ToolSpec {
  */
 export function resolveToolChoice(
   choice: unknown,
-  tools: readonly ToolSpec[],
+  tools: readonly ToolDefinition[],
 ): Exclude<ToolChoice, 'any'> {
   let resolved: Exclude<ToolChoice, 'any'>;
   if (choice === undefined || choice === 'auto') resolved = 'auto';
@@ -142,7 +130,8 @@ export function resolveToolChoice(
 }
 
 /**
- * Checks a `toolCallFormat` where it is given (constructor): only known keys, strings, a non-empty prefix.
+ * Checks a `toolCallFormat` where it is given (constructor): only known keys, strings, a non-empty
+ * `argumentsKey` (an empty prefix writes bare JSON calls, told from text by their `{`).
  * @throws InvalidArgumentError naming `toolCallFormat`.
  */
 export function validateToolCallFormat(format: unknown): void {
@@ -159,26 +148,63 @@ export function validateToolCallFormat(format: unknown): void {
     }
     if (value !== undefined && typeof value !== 'string') fail(`${key} must be a string.`);
   }
-  const { prefix, argumentsKey } = format as Partial<ToolCallFormat>;
-  if (prefix === '') fail('prefix must not be empty: it tells a tool call from text.');
-  if (argumentsKey === '') fail('argumentsKey must not be empty.');
+  if ((format as Partial<ToolCallFormat>).argumentsKey === '')
+    fail('argumentsKey must not be empty.');
 }
 
 /**
- * Adds the tool list and the call format to the conversation's system message (a new first message when
- * there is none), so any chat template — decodekit's plain one included — shows the model its tools.
+ * How a call's answer is read: plain text, calls of bound tools (in the call format), or — for
+ * `withStructuredOutput`'s `functionCalling` — one forced call whose arguments are the whole answer (the
+ * JSON decoded under the schema: a forced call's name and wrapper carry no choice, so they are not decoded).
  */
-export function withToolPrompt(
-  messages: readonly ChatMessage[],
-  request: ToolCallRequest,
-): ChatMessage[] {
-  const prompt = toolPrompt(request.tools, {
-    toolChoice: request.toolChoice,
-    format: request.format,
-  });
-  const [first, ...rest] = messages;
-  if (first?.role === 'system') {
-    return [{ role: 'system', content: `${first.content}\n\n${prompt}` }, ...rest];
+export interface AnswerReader {
+  /** An incremental reader for streaming; undefined for plain text. */
+  stream(): ToolCallStream | undefined;
+  /** The whole answer as text and calls. */
+  parse(answer: string): { text: string; calls: ParsedToolCall[] };
+}
+
+/** The {@link AnswerReader} of a call: bound tools, a forced call named `callName`, or plain text. */
+export function answerReader(
+  toolCalls: ToolCallRequest | undefined,
+  callName: string | undefined,
+): AnswerReader {
+  if (toolCalls !== undefined) {
+    return {
+      stream: () => toolCallStream({ format: toolCalls.format }),
+      parse: answer => parseToolCalls(answer, { format: toolCalls.format }),
+    };
   }
-  return [{ role: 'system', content: prompt }, ...messages];
+  if (callName !== undefined) {
+    return {
+      stream: () => argumentsStream(callName),
+      parse: answer => {
+        // Read as the bare JSON call it stands for, so the arguments are checked as any call's are.
+        const call = `{"name":${JSON.stringify(callName)},"arguments":${answer}}`;
+        const { calls } = readToolCalls(call, { format: JSON_TOOL_CALL_FORMAT });
+        return calls.length > 0 ? { text: '', calls } : { text: answer, calls: [] }; // the output parser reports text
+      },
+    };
+  }
+  return { stream: () => undefined, parse: answer => ({ text: answer, calls: [] }) };
+}
+
+/** A stream whose whole answer is the arguments of one call of `name`: the name with the first text. */
+function argumentsStream(name: string): ToolCallStream {
+  let started = false;
+  return {
+    mode: 'call',
+    get namedCalls() {
+      return started ? 1 : 0;
+    },
+    push(text) {
+      if (text.length === 0) return { text: '', calls: [] };
+      const delta = started
+        ? { index: 0, argumentsDelta: text }
+        : { index: 0, name, argumentsDelta: text };
+      started = true;
+      return { text: '', calls: [delta] };
+    },
+    end: () => ({ text: '', calls: [] }),
+  };
 }

@@ -1,4 +1,4 @@
-import type { LoadedModel } from '@decodekit/core';
+import type { LoadedModel, LogitsProcessor } from '@decodekit/core';
 import { toolPrompt } from '@decodekit/strategy-constrained';
 import {
   AIMessage,
@@ -97,6 +97,67 @@ describe('ChatDecodekit tool calling (grammar-constrained)', () => {
       if ((reply.tool_calls ?? []).length > 0) expectValidCalls(reply, ['add', 'get_weather']);
       else expect(String(reply.content).startsWith('<tool_call>\n')).toBe(false);
     }
+  });
+
+  it('tool_choice "auto" lets the model choose: a model that starts a call gets a complete, valid one', async () => {
+    // stories260K never starts a call by itself. This processor (it runs before the constraint) makes it
+    // prefer the tokens that spell the call marker while its answer is still a prefix of it, as a model
+    // that decided to call would; which tool and which arguments stay the model's choice.
+    const marker = '<tool_call>\n';
+    // A token's text after another token (a lone token decodes without its leading space).
+    const [anchor] = model.tokenizer.encode('a', { addSpecialTokens: false });
+    const anchorText = model.tokenizer.decode([anchor]);
+    const pieces = Array.from({ length: model.info.vocabSize }, (_, id) =>
+      model.tokenizer.decode([anchor, id]).slice(anchorText.length),
+    );
+    const prefersCall: LogitsProcessor<string> = {
+      name: 'prefers-call',
+      init: () => '',
+      advance: (text, token) => text + pieces[token],
+      process(logits, text) {
+        if (text.length >= marker.length || !marker.startsWith(text)) return;
+        pieces.forEach((piece, id) => {
+          const next = text + piece;
+          if (piece.length > 0 && (marker.startsWith(next) || next.startsWith(marker)))
+            logits[id] += 50;
+        });
+      },
+    };
+    for (const processors of [[prefersCall], []]) {
+      for (const streaming of [false, true]) {
+        const reply = (await new ChatDecodekit({ maxTokens: 100, processors, streaming })
+          .bindTools([add, weather])
+          .invoke('What is 2 plus 3?')) as AIMessage;
+        if (processors.length > 0) {
+          expect(reply.tool_calls).toHaveLength(1);
+          expect(reply.content).toBe('');
+          expectValidCalls(reply, ['add', 'get_weather']);
+        } else {
+          expect(reply.tool_calls ?? []).toEqual([]);
+          expect(String(reply.content).length).toBeGreaterThan(0);
+        }
+      }
+    }
+  });
+
+  it('an empty prefix writes bare JSON calls (Llama 3 style), constrained, parsed and rendered the same way', async () => {
+    const format = { prefix: '', suffix: '', argumentsKey: 'parameters' };
+    const chat = new ChatDecodekit({ maxTokens: 100, toolCallFormat: format });
+    const reply = (await chat
+      .bindTools([add], { tool_choice: 'any' })
+      .invoke('What is 2 plus 3?')) as AIMessage;
+    expect(reply.tool_calls).toHaveLength(1);
+    expectValidCalls(reply, ['add']);
+    const history: BaseMessage[] = [new HumanMessage('What is 2 plus 3?'), reply];
+    const next = (await chat
+      .bindTools([add], { tool_choice: 'none' })
+      .invoke(history)) as AIMessage;
+    const call = reply.tool_calls?.[0];
+    assert(call, 'a call was made');
+    const expected =
+      'User: What is 2 plus 3?\n' +
+      `Assistant: ${JSON.stringify({ name: 'add', parameters: call.args })}\nAssistant:`;
+    expect(next.usage_metadata?.input_tokens).toBe(model.tokenizer.encode(expected).length);
   });
 
   it('streams a call as tool_call_chunks that concatenate to invoke’s tool_calls; text never leaks the call', async () => {

@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type ChatMessage } from '@decodekit/core';
 import {
-  toolInstruction,
+  JSON_TOOL_CALL_FORMAT,
+  formatToolCalls,
+  withToolPrompt,
   type ToolChoice,
   type ToolDefinition,
 } from '@decodekit/strategy-constrained';
@@ -9,8 +11,9 @@ import type { ChatMessageBody } from './request-schemas.js';
 /**
  * Turns OpenAI chat messages into decodekit chat messages for the tokenizer's chat template. `developer`
  * reads as `system`; an assistant's tool calls are rendered in the call format the tool constraint
- * enforces (one JSON object per call), so the model sees its own earlier calls; tool results are `tool`
- * turns. With active tools, the tool instruction opens the system message.
+ * enforces (`JSON_TOOL_CALL_FORMAT`: one JSON object per call), so the model sees its own earlier calls;
+ * tool results are `tool` turns. With active tools, the tool prompt (`withToolPrompt`: one signature line per tool) is
+ * added to the system message.
  */
 export function toChatMessages(
   messages: readonly ChatMessageBody[],
@@ -21,13 +24,10 @@ export function toChatMessages(
     role: message.role === 'developer' ? 'system' : message.role,
     content: contentOf(message, index),
   }));
-  if (tools.length > 0 && toolChoice !== 'none') {
-    const instruction = toolInstruction(tools, toolChoice);
-    if (chat[0]?.role === 'system')
-      chat[0] = { role: 'system', content: `${chat[0].content}\n\n${instruction}` };
-    else chat.unshift({ role: 'system', content: instruction });
-  }
-  return chat;
+  return withToolPrompt(chat, tools, {
+    toolChoice,
+    format: JSON_TOOL_CALL_FORMAT,
+  });
 }
 
 function contentOf(message: ChatMessageBody, index: number): string {
@@ -49,9 +49,10 @@ function contentOf(message: ChatMessageBody, index: number): string {
           message: 'is not JSON text.',
         });
       }
-      return JSON.stringify({ name: call.function.name, arguments: args });
+      return { name: call.function.name, arguments: args };
     });
-    text = [text, ...calls].filter(part => part.length > 0).join('\n');
+    const written = formatToolCalls(calls, { format: JSON_TOOL_CALL_FORMAT });
+    text = [text, written].filter(part => part.length > 0).join('\n');
   }
   return text;
 }

@@ -12,11 +12,13 @@ import {
   type StrategyDescriptor,
 } from '@decodekit/core';
 import {
+  JSON_TOOL_CALL_FORMAT,
   outputConstraint,
-  parseToolCall,
-  toolCallReader,
+  readToolCalls,
+  toolCallStream,
   type JsonSchema,
   type OutputFormat,
+  type ToolAnswerDelta,
   type ToolChoice,
   type ToolDefinition,
 } from '@decodekit/strategy-constrained';
@@ -103,9 +105,6 @@ interface Choice {
   job: ChoiceJob;
   seed: number;
 }
-
-/** How tools shape an answer: none active, a call required, or text or a call (decided by the first byte). */
-type ToolMode = 'none' | 'call' | 'auto';
 
 /**
  * Creates an OpenAI-compatible HTTP server (Fastify) over decodekit models: `GET /v1/models`,
@@ -232,12 +231,7 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
         body.max_completion_tokens ?? body.max_tokens,
       );
       const constraint = constraintOf({ schema, tools, toolChoice }, model, maxTokens);
-      const toolMode: ToolMode =
-        tools.length === 0 || toolChoice === 'none'
-          ? 'none'
-          : toolChoice === 'auto'
-            ? 'auto'
-            : 'call';
+      const toolsActive = tools.length > 0 && toolChoice !== 'none';
       const setup = await setupOf(body, model);
       const job: ChoiceJob = {
         model,
@@ -249,8 +243,8 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
       };
       const choices = expandChoices([job], body);
       const context = { request, reply, body, started, strategy: strategyName(body) };
-      if (body.stream) return streamChat(context, choices, tools, toolMode);
-      return respondChat(context, choices, tools, toolMode);
+      if (body.stream) return streamChat(context, choices, toolsActive);
+      return respondChat(context, choices, toolsActive);
     },
   );
 
@@ -397,268 +391,238 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
     }
   }
 
-  // ---- chat ----------------------------------------------------------------------------------------
+  /** Totals of a response's choices, for `usage`. */
+  interface UsageCount {
+    promptTokens: number;
+    completionTokens: number;
+  }
 
-  async function respondChat(
+  /**
+   * Runs every choice of a request in one decoding slot and counts its usage: `onEvent` sees each choice's
+   * events; a choice's `done` is counted (an aborted one rejects). For the non-streaming responses.
+   */
+  async function runChoices(
     context: RequestContext,
     choices: Choice[],
-    tools: ToolDefinition[],
-    toolMode: ToolMode,
-  ): Promise<unknown> {
-    const { reply, body } = context;
-    return withSlot(reply, async signal => {
+    onEvent: (choice: Choice, event: ChoiceEvent) => void,
+  ): Promise<UsageCount> {
+    return withSlot(context.reply, async signal => {
       const first = { seen: false };
-      const results = [];
-      let promptTokens = 0;
-      let completionTokens = 0;
+      const count: UsageCount = { promptTokens: 0, completionTokens: 0 };
       for (const choice of choices) {
-        const logprobs: TokenLogprob[] = [];
-        let done: Extract<ChoiceEvent, { type: 'done' }> | undefined;
+        let ended = false;
         for await (const event of generate(choice, context, signal, first)) {
-          if (event.type === 'token' && event.logprob) logprobs.push(event.logprob);
-          if (event.type === 'done') done = event;
+          if (event.type === 'done') {
+            countDone(count, choice, event, signal);
+            ended = true;
+          }
+          onEvent(choice, event);
         }
-        if (!done || done.reason === 'abort') throw new AbortedError({ reason: signal.reason });
-        promptTokens += choice.job.promptTokens.length;
-        completionTokens += done.tokens;
-        const call = toolMode === 'none' ? undefined : readToolCall(done.text, tools);
-        results.push({
-          index: choice.index,
-          message: call
-            ? { role: 'assistant', content: null, tool_calls: [toolCallBody(call)] }
-            : { role: 'assistant', content: done.text },
-          logprobs:
-            choice.job.topLogprobs === undefined
-              ? null
-              : { content: call ? null : logprobs.map(chatLogprob) },
-          finish_reason: call ? 'tool_calls' : finishReason(done.reason),
-        });
+        if (!ended) throw new AbortedError({ reason: signal.reason });
       }
-      return {
-        id: `chatcmpl-${randomUUID()}`,
-        object: 'chat.completion',
-        created: nowSeconds(),
-        model: body.model,
-        system_fingerprint: fingerprint(context.strategy),
-        choices: results,
-        usage: usage(promptTokens, completionTokens),
-      };
+      return count;
     });
   }
 
-  async function streamChat(
+  /**
+   * Streams a response as server-sent events in one decoding slot: `body` sends each choice's chunks
+   * (`send` wraps a choice in the response envelope) and counts usage; then the usage chunk (when asked)
+   * and `[DONE]`, or the error as the last event.
+   */
+  async function streamResponse(
     context: RequestContext,
-    choices: Choice[],
-    tools: ToolDefinition[],
-    toolMode: ToolMode,
+    object: 'chat.completion.chunk' | 'text_completion',
+    route: string,
+    body: (stream: {
+      send(choice: Record<string, unknown>): Promise<void>;
+      signal: AbortSignal;
+      first: { seen: boolean };
+      count: UsageCount;
+    }) => Promise<void>,
   ): Promise<void> {
-    const { request, reply, body } = context;
-    const id = `chatcmpl-${randomUUID()}`;
+    const { request, reply, body: requestBody } = context;
+    const id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${randomUUID()}`;
     const created = nowSeconds();
     const chunk = (
       choice: Record<string, unknown> | undefined,
       extra: Record<string, unknown> = {},
     ) => ({
       id,
-      object: 'chat.completion.chunk',
+      object,
       created,
-      model: body.model,
+      model: requestBody.model,
       system_fingerprint: fingerprint(context.strategy),
       choices: choice ? [choice] : [],
       ...extra,
     });
     await withSlot(reply, async signal => {
       const sse = openSse(reply);
-      const first = { seen: false };
-      let promptTokens = 0;
-      let completionTokens = 0;
+      const count: UsageCount = { promptTokens: 0, completionTokens: 0 };
       try {
-        for (const choice of choices) {
-          const wantLogprobs = choice.job.topLogprobs !== undefined;
+        await body({
+          send: choice => sse.send(chunk(choice)),
+          signal,
+          first: { seen: false },
+          count,
+        });
+        if (requestBody.stream_options?.include_usage)
           await sse.send(
-            chunk({
-              index: choice.index,
-              delta: { role: 'assistant', content: '' },
-              logprobs: null,
-              finish_reason: null,
-            }),
+            chunk(undefined, { usage: usage(count.promptTokens, count.completionTokens) }),
           );
-          // Under `auto`, the first non-empty text decides: `{` starts a call, streamed as tool_calls deltas.
-          let mode: 'text' | 'call' | 'undecided' =
-            toolMode === 'call' ? 'call' : toolMode === 'auto' ? 'undecided' : 'text';
-          let pending = '';
-          let pendingLogprobs: TokenLogprob[] = [];
-          const reader = toolCallReader();
-          const callId = toolCallId();
-          const sendCall = async (text: string): Promise<void> => {
-            const { name, argumentsDelta } = reader.push(text);
-            if (name) {
-              const start = {
-                index: 0,
-                id: callId,
-                type: 'function',
-                function: { name, arguments: '' },
-              };
-              await sse.send(
-                chunk({
-                  index: choice.index,
-                  delta: { tool_calls: [start] },
-                  logprobs: null,
-                  finish_reason: null,
-                }),
-              );
-            }
-            if (argumentsDelta) await sendArguments(argumentsDelta);
-          };
-          const sendArguments = (text: string): Promise<void> =>
-            sse.send(
-              chunk({
-                index: choice.index,
-                delta: { tool_calls: [{ index: 0, function: { arguments: text } }] },
-                logprobs: null,
-                finish_reason: null,
-              }),
-            );
-          for await (const event of generate(choice, context, signal, first)) {
-            if (event.type === 'token') {
-              if (mode === 'call') {
-                await sendCall(event.text);
-                continue;
-              }
-              pending += event.text;
-              if (event.logprob) pendingLogprobs.push(event.logprob);
-              if (mode === 'undecided') {
-                if (pending.length === 0) continue;
-                mode = pending.startsWith('{') ? 'call' : 'text';
-                if (mode === 'call') {
-                  await sendCall(pending);
-                  pending = '';
-                  continue;
-                }
-              }
-              if (pending.length === 0 && pendingLogprobs.length === 0) continue;
-              await sse.send(
-                chunk({
-                  index: choice.index,
-                  delta: { content: pending },
-                  logprobs: wantLogprobs ? { content: pendingLogprobs.map(chatLogprob) } : null,
-                  finish_reason: null,
-                }),
-              );
-              pending = '';
-              pendingLogprobs = [];
-              continue;
-            }
-            if (event.reason === 'abort') throw new AbortedError({ reason: signal.reason });
-            promptTokens += choice.job.promptTokens.length;
-            completionTokens += event.tokens;
-            let finish = finishReason(event.reason);
-            if (mode === 'call') {
-              const rest = reader.end();
-              if (rest) await sendArguments(rest);
-              if (readToolCall(event.text, tools)) finish = 'tool_calls';
-              else if (reader.name === undefined) {
-                // Cut before the name was complete (max_tokens below the call): hand back the text.
-                await sse.send(
-                  chunk({
-                    index: choice.index,
-                    delta: { content: event.text },
-                    logprobs: null,
-                    finish_reason: null,
-                  }),
-                );
-              }
-            } else if (pending.length > 0) {
-              await sse.send(
-                chunk({
-                  index: choice.index,
-                  delta: { content: pending },
-                  logprobs: null,
-                  finish_reason: null,
-                }),
-              );
-            }
-            await sse.send(
-              chunk({ index: choice.index, delta: {}, logprobs: null, finish_reason: finish }),
-            );
-          }
-        }
-        if (body.stream_options?.include_usage)
-          await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
         await sse.done();
       } catch (error) {
         await sse.fail(error);
         if (!AbortedError.isInstance(error)) request.log.error(error);
       } finally {
-        metrics.request('/v1/chat/completions', 200); // the status line went out with the first event
+        metrics.request(route, 200); // the status line went out with the first event
       }
     });
+  }
+
+  // ---- chat ----------------------------------------------------------------------------------------
+
+  async function respondChat(
+    context: RequestContext,
+    choices: Choice[],
+    toolsActive: boolean,
+  ): Promise<unknown> {
+    const logprobs = new Map<Choice, TokenLogprob[]>();
+    const results: Record<string, unknown>[] = [];
+    const count = await runChoices(context, choices, (choice, event) => {
+      if (event.type === 'token') {
+        if (event.logprob) logprobs.set(choice, [...(logprobs.get(choice) ?? []), event.logprob]);
+        return;
+      }
+      const call = toolsActive ? readToolCall(event.text) : undefined;
+      results.push({
+        index: choice.index,
+        message: call
+          ? { role: 'assistant', content: null, tool_calls: [toolCallBody(call)] }
+          : { role: 'assistant', content: event.text },
+        logprobs:
+          choice.job.topLogprobs === undefined
+            ? null
+            : { content: call ? null : (logprobs.get(choice) ?? []).map(chatLogprob) },
+        finish_reason: call ? 'tool_calls' : finishReason(event.reason),
+      });
+    });
+    return {
+      id: `chatcmpl-${randomUUID()}`,
+      object: 'chat.completion',
+      created: nowSeconds(),
+      model: context.body.model,
+      system_fingerprint: fingerprint(context.strategy),
+      choices: results,
+      usage: usage(count.promptTokens, count.completionTokens),
+    };
+  }
+
+  async function streamChat(
+    context: RequestContext,
+    choices: Choice[],
+    toolsActive: boolean,
+  ): Promise<void> {
+    await streamResponse(
+      context,
+      'chat.completion.chunk',
+      '/v1/chat/completions',
+      async ({ send, signal, first, count }) => {
+        for (const choice of choices) {
+          const wantLogprobs = choice.job.topLogprobs !== undefined;
+          const delta = (body: Record<string, unknown>, logprobs: unknown = null) =>
+            send({ index: choice.index, delta: body, logprobs, finish_reason: null });
+          await delta({ role: 'assistant', content: '' });
+          // Under tools, text that may still begin a call is held back (with its logprobs); a call streams
+          // as tool_calls deltas: the name with the call's id, then the arguments as they are generated.
+          const reader = toolsActive
+            ? toolCallStream({ format: JSON_TOOL_CALL_FORMAT })
+            : undefined;
+          const callId = toolCallId();
+          let pendingLogprobs: TokenLogprob[] = [];
+          const sendAnswer = async ({ text, calls }: ToolAnswerDelta): Promise<void> => {
+            for (const piece of calls) {
+              if (piece.name !== undefined) {
+                const start = { name: piece.name, arguments: '' };
+                await delta({
+                  tool_calls: [{ index: 0, id: callId, type: 'function', function: start }],
+                });
+              }
+              if (piece.argumentsDelta)
+                await delta({
+                  tool_calls: [{ index: 0, function: { arguments: piece.argumentsDelta } }],
+                });
+            }
+            if (reader?.mode === 'call') pendingLogprobs = [];
+            if (reader?.mode === 'undecided') return;
+            if (text.length === 0 && pendingLogprobs.length === 0) return;
+            await delta(
+              { content: text },
+              wantLogprobs ? { content: pendingLogprobs.map(chatLogprob) } : null,
+            );
+            pendingLogprobs = [];
+          };
+          for await (const event of generate(choice, context, signal, first)) {
+            if (event.type === 'token') {
+              if (event.logprob) pendingLogprobs.push(event.logprob);
+              await sendAnswer(reader ? reader.push(event.text) : { text: event.text, calls: [] });
+              continue;
+            }
+            countDone(count, choice, event, signal);
+            let finish = finishReason(event.reason);
+            if (reader?.mode === 'call' && reader.namedCalls > 0) {
+              if (readToolCall(event.text)) finish = 'tool_calls';
+            } else if (reader) {
+              // Held text, or a call cut before its name was complete (max_tokens below the call).
+              const rest = reader.end();
+              if (rest.text.length > 0) await delta({ content: rest.text });
+            }
+            await send({ index: choice.index, delta: {}, logprobs: null, finish_reason: finish });
+          }
+        }
+      },
+    );
   }
 
   // ---- completions -------------------------------------------------------------------------------
 
   async function respondCompletion(context: RequestContext, choices: Choice[]): Promise<unknown> {
-    const { reply, body } = context;
-    return withSlot(reply, async signal => {
-      const first = { seen: false };
-      const results = [];
-      let promptTokens = 0;
-      let completionTokens = 0;
-      for (const choice of choices) {
-        const texts: string[] = [];
-        const logprobs: TokenLogprob[] = [];
-        let done: Extract<ChoiceEvent, { type: 'done' }> | undefined;
-        for await (const event of generate(choice, context, signal, first)) {
-          if (event.type === 'token') {
-            texts.push(event.text);
-            if (event.logprob) logprobs.push(event.logprob);
-          } else done = event;
-        }
-        if (!done || done.reason === 'abort') throw new AbortedError({ reason: signal.reason });
-        promptTokens += choice.job.promptTokens.length;
-        completionTokens += done.tokens;
-        results.push({
-          index: choice.index,
-          text: done.text,
-          logprobs:
-            choice.job.topLogprobs === undefined ? null : completionLogprobs(logprobs, texts, 0),
-          finish_reason: finishReason(done.reason),
-        });
+    const pieces = new Map<Choice, { texts: string[]; logprobs: TokenLogprob[] }>();
+    const results: Record<string, unknown>[] = [];
+    const count = await runChoices(context, choices, (choice, event) => {
+      const seen = pieces.get(choice) ?? { texts: [], logprobs: [] };
+      pieces.set(choice, seen);
+      if (event.type === 'token') {
+        seen.texts.push(event.text);
+        if (event.logprob) seen.logprobs.push(event.logprob);
+        return;
       }
-      return {
-        id: `cmpl-${randomUUID()}`,
-        object: 'text_completion',
-        created: nowSeconds(),
-        model: body.model,
-        system_fingerprint: fingerprint(context.strategy),
-        choices: results,
-        usage: usage(promptTokens, completionTokens),
-      };
+      results.push({
+        index: choice.index,
+        text: event.text,
+        logprobs:
+          choice.job.topLogprobs === undefined
+            ? null
+            : completionLogprobs(seen.logprobs, seen.texts, 0),
+        finish_reason: finishReason(event.reason),
+      });
     });
+    return {
+      id: `cmpl-${randomUUID()}`,
+      object: 'text_completion',
+      created: nowSeconds(),
+      model: context.body.model,
+      system_fingerprint: fingerprint(context.strategy),
+      choices: results,
+      usage: usage(count.promptTokens, count.completionTokens),
+    };
   }
 
   async function streamCompletion(context: RequestContext, choices: Choice[]): Promise<void> {
-    const { request, reply, body } = context;
-    const id = `cmpl-${randomUUID()}`;
-    const created = nowSeconds();
-    const chunk = (
-      choice: Record<string, unknown> | undefined,
-      extra: Record<string, unknown> = {},
-    ) => ({
-      id,
-      object: 'text_completion',
-      created,
-      model: body.model,
-      system_fingerprint: fingerprint(context.strategy),
-      choices: choice ? [choice] : [],
-      ...extra,
-    });
-    await withSlot(reply, async signal => {
-      const sse = openSse(reply);
-      const first = { seen: false };
-      let promptTokens = 0;
-      let completionTokens = 0;
-      try {
+    await streamResponse(
+      context,
+      'text_completion',
+      '/v1/completions',
+      async ({ send, signal, first, count }) => {
         for (const choice of choices) {
           let offset = 0;
           for await (const event of generate(choice, context, signal, first)) {
@@ -668,34 +632,20 @@ export async function createServer(options: ServerOptions): Promise<DecodekitSer
                 : null;
               offset += event.text.length;
               if (event.text.length === 0 && !logprobs) continue;
-              await sse.send(
-                chunk({ index: choice.index, text: event.text, logprobs, finish_reason: null }),
-              );
+              await send({ index: choice.index, text: event.text, logprobs, finish_reason: null });
               continue;
             }
-            if (event.reason === 'abort') throw new AbortedError({ reason: signal.reason });
-            promptTokens += choice.job.promptTokens.length;
-            completionTokens += event.tokens;
-            await sse.send(
-              chunk({
-                index: choice.index,
-                text: '',
-                logprobs: null,
-                finish_reason: finishReason(event.reason),
-              }),
-            );
+            countDone(count, choice, event, signal);
+            await send({
+              index: choice.index,
+              text: '',
+              logprobs: null,
+              finish_reason: finishReason(event.reason),
+            });
           }
         }
-        if (body.stream_options?.include_usage)
-          await sse.send(chunk(undefined, { usage: usage(promptTokens, completionTokens) }));
-        await sse.done();
-      } catch (error) {
-        await sse.fail(error);
-        if (!AbortedError.isInstance(error)) request.log.error(error);
-      } finally {
-        metrics.request('/v1/completions', 200); // the status line went out with the first event
-      }
-    });
+      },
+    );
   }
 
   return {
@@ -803,7 +753,10 @@ function validateModels(
 /** The output constraint, with the budget error naming the request's own field. */
 function constraintOf(format: OutputFormat, model: LoadedModel, maxTokens: number) {
   try {
-    return outputConstraint(format, { tokenizer: model.tokenizer, maxTokens });
+    return outputConstraint(
+      { ...format, callFormat: JSON_TOOL_CALL_FORMAT },
+      { tokenizer: model.tokenizer, maxTokens },
+    );
   } catch (error) {
     if (InvalidArgumentError.isInstance(error) && error.argument === 'maxTokens') {
       throw new InvalidArgumentError({
@@ -904,13 +857,21 @@ const OPENAI_NAMES: Record<string, string> = {
   frequencyPenalty: 'frequency_penalty',
 };
 
-function readToolCall(text: string, tools: readonly ToolDefinition[]) {
-  try {
-    return parseToolCall(text, tools);
-  } catch (error) {
-    if (InvalidArgumentError.isInstance(error)) return undefined; // cut short: answered as text
-    throw error;
-  }
+/** The call an answer makes, or undefined for text (a call cut short by max_tokens reads as text). */
+function readToolCall(text: string) {
+  return readToolCalls(text, { format: JSON_TOOL_CALL_FORMAT }).calls[0];
+}
+
+/** Adds a finished choice to the usage totals; an aborted one rejects instead. */
+function countDone(
+  count: { promptTokens: number; completionTokens: number },
+  choice: Choice,
+  done: Extract<ChoiceEvent, { type: 'done' }>,
+  signal: AbortSignal,
+): void {
+  if (done.reason === 'abort') throw new AbortedError({ reason: signal.reason });
+  count.promptTokens += choice.job.promptTokens.length;
+  count.completionTokens += done.tokens;
 }
 
 function toolCallId(): string {

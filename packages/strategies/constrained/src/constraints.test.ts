@@ -1,6 +1,7 @@
-import { DecodingError, InvalidArgumentError, seededRandom, type Tokenizer } from '@decodekit/core';
+import { DecodingError, InvalidArgumentError, type Tokenizer } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import { byteTokenizer } from './__fixtures__/byte-tokenizer.js';
+import { randomWalk } from './__fixtures__/random-walk.js';
 import {
   ConstraintDeadEndError,
   grammar,
@@ -8,7 +9,6 @@ import {
   regex,
   constraintFromCli,
   type ConstraintProcessor,
-  type ConstraintState,
 } from './index.js';
 
 const bytes = byteTokenizer(['{"', '":', '","', 'true', 'ab', 'abc']);
@@ -27,28 +27,6 @@ function accepts(
   }
   void tokenizer;
   return processor.isComplete(state) && processor.allowedTokens(state).includes(0);
-}
-
-/** Random walk through the allowed tokens (EOS taken with probability 1/4 when allowed); returns the text. */
-function randomWalk(
-  processor: ConstraintProcessor,
-  seed: number,
-  tokenizer: Tokenizer = bytes,
-  limit = 400,
-): { text: string; tokens: number } {
-  const random = seededRandom(seed);
-  let state: ConstraintState = processor.init([]);
-  const ids: number[] = [];
-  for (let step = 0; step < limit; step++) {
-    const allowed = processor.allowedTokens(state);
-    if (allowed.includes(0) && (allowed.length === 1 || random.next() < 0.25))
-      return { text: tokenizer.decode(ids), tokens: ids.length };
-    const choices = allowed.filter(id => id !== 0);
-    const token = choices[Math.floor(random.next() * choices.length)];
-    ids.push(token);
-    state = processor.advance(state, token);
-  }
-  throw new Error(`no EOS after ${limit} tokens: ${tokenizer.decode(ids)}`);
 }
 
 describe('regex', () => {
@@ -150,7 +128,7 @@ describe('jsonSchema', () => {
   ])('numbers respect %j', schema => {
     const processor = jsonSchema(schema, { tokenizer: bytes, maxTokens: 40 });
     for (let seed = 0; seed < 60; seed++) {
-      const value = JSON.parse(randomWalk(processor, seed).text) as number;
+      const value = JSON.parse(randomWalk(processor, seed, bytes).text) as number;
       if (schema.type === 'integer') expect(Number.isInteger(value)).toBe(true);
       if ('minimum' in schema) expect(value).toBeGreaterThanOrEqual(schema.minimum);
       if ('maximum' in schema) expect(value).toBeLessThanOrEqual(schema.maximum);
@@ -231,7 +209,7 @@ describe('dead ends and budgets', () => {
     for (const maxTokens of [minimal, minimal + 1, minimal + 5, minimal + 30]) {
       const processor = jsonSchema(schema, { tokenizer: bytes, maxTokens });
       for (let seed = 0; seed < 30; seed++) {
-        const { text, tokens } = randomWalk(processor, seed);
+        const { text, tokens } = randomWalk(processor, seed, bytes);
         expect(tokens).toBeLessThanOrEqual(maxTokens);
         expect(JSON.parse(text)).toMatchObject({
           name: expect.any(String),

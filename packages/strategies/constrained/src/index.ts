@@ -17,36 +17,28 @@ export {
 } from './json-schema-compiler.js';
 export type { JsonSchema } from './json-schema-compiler.js';
 export {
+  DEFAULT_TOOL_CALL_FORMAT,
+  JSON_TOOL_CALL_FORMAT,
+  formatToolCalls,
   normalizeJsonSchema,
   outputConstraint,
-  parseToolCall,
-  toolCallReader,
-  toolCallSchema,
-  toolCalls,
-  toolInstruction,
-  validateTools,
-} from './tool-calls.js';
-export type {
-  OutputFormat,
-  ParsedToolCall as GeneratedToolCall,
-  ToolCallReader,
-  ToolDefinition,
-} from './tool-calls.js';
-export {
-  DEFAULT_TOOL_CALL_FORMAT,
-  formatToolCalls,
   parseToolCalls,
+  readToolCalls,
   toolCallConstraint,
   toolCallStream,
   toolPrompt,
-} from './tool-call.js';
+  validateTools,
+  withToolPrompt,
+} from './tool-calls.js';
 export type {
+  OutputFormat,
   ParsedToolCall,
+  ToolAnswerDelta,
   ToolCallConstraintOptions,
   ToolCallDelta,
   ToolCallFormat,
   ToolCallStream,
   ToolChoice,
+  ToolDefinition,
   ToolPromptOptions,
-  ToolSpec,
-} from './tool-call.js';
+} from './tool-calls.js';
