@@ -13,9 +13,9 @@ import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
 import { readEmbeddingTable } from '@decodekit/models';
 import type { GraphIO } from './graph-io';
+import { KvLedgerSequence } from './kv-ledger';
 import {
   OnnxEngine,
-  OnnxSequence,
   messageOf,
   type EmbedsGraph,
   type FirstGraph,
@@ -324,7 +324,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           generationConfig: files.generationConfig,
           createSequence() {
             if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
-            return new OnnxSequence(engine);
+            return new KvLedgerSequence(engine);
           },
           ...(table === undefined ? {} : { embeddingTable: () => table }),
           dispose: () => engine.dispose(),

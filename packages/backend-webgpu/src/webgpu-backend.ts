@@ -15,9 +15,9 @@ import type {
   OrtSessionOptions,
   TokenizerFactory,
 } from '@decodekit/backend-onnx/browser';
+import { KvLedgerSequence } from '@decodekit/backend-onnx/engine';
 import {
   DeviceEngine,
-  DeviceSequence,
   type DeviceRuntime,
   type DeviceSession,
   type DeviceStats,
@@ -290,7 +290,7 @@ export function createWebGpuBackendOn(
       deviceStats: engine.stats,
       createSequence() {
         if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
-        return new DeviceSequence(engine);
+        return new KvLedgerSequence(engine);
       },
       async dispose() {
         if (engine.disposed) return;
