@@ -10,3 +10,4 @@ export { KvLedgerSequence, MAX_DEAD_SLOTS } from './kv-ledger';
 export type { KvLedgerEngine, LedgerForward, LedgerRunResult } from './kv-ledger';
 export { ForwardFeeds } from './forward-feeds';
 export type { FeedLayout, FeedRows, TensorFactory } from './forward-feeds';
+export { float16ToFloat32, hostFloats } from './float16';

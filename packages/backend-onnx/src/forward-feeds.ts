@@ -1,5 +1,5 @@
 import { fillAttentionBias, fillDepths } from './attention-bias';
-import { MAX_DEAD_SLOTS } from './kv-ledger';
+import { MAX_DEAD_SLOTS, type LedgerForward } from './kv-ledger';
 
 /** Makes one input tensor of the runtime in use (onnxruntime-node or -web; host or device sessions). */
 export type TensorFactory<TTensor> = (
@@ -16,17 +16,11 @@ export interface FeedLayout {
   readonly hasSkipLayers: boolean;
 }
 
-/** The part of a forward the feeds depend on (see LedgerForward). */
-export interface FeedRows {
-  /** Token ids of the rows, or null when the rows come as `inputs_embeds`. [rows] */
-  readonly tokens: Int32Array | null;
-  readonly rows: number;
-  readonly parents: Int32Array | null;
-  readonly pastLength: number;
-  readonly pastSlots: number;
-  readonly pastMask: Float32Array | null;
-  readonly skipLayers: readonly number[] | undefined;
-}
+/** The part of a forward the feeds depend on. */
+export type FeedRows = Pick<
+  LedgerForward,
+  'tokens' | 'parents' | 'pastLength' | 'pastSlots' | 'pastMask' | 'skipLayers'
+>;
 
 /**
  * The inputs of a decoder forward besides its KV cache, shared by every ONNX engine: `input_ids`,
@@ -59,12 +53,21 @@ export class ForwardFeeds<TTensor> {
     this.noSkip = tensor('bool', new Uint8Array(numLayers), [numLayers]);
   }
 
-  /** Writes the inputs `layout` has for `forward` into `feeds` (tensors over the shared buffers). */
-  fill(feeds: Record<string, TTensor>, layout: FeedLayout, forward: FeedRows): void {
+  /**
+   * Writes the inputs `layout` has for `forward` into `feeds` (tensors over the shared buffers); `input_ids`
+   * only with `withInputIds` (a forward on `inputs_embeds` has none).
+   */
+  fill(
+    feeds: Record<string, TTensor>,
+    layout: FeedLayout,
+    forward: FeedRows,
+    withInputIds = true,
+  ): void {
     const { tensor } = this;
-    const { tokens, rows, parents, pastLength, pastSlots, pastMask, skipLayers } = forward;
+    const { tokens, parents, pastLength, pastSlots, pastMask, skipLayers } = forward;
+    const rows = tokens.length;
     const total = pastSlots + rows;
-    if (tokens !== null) {
+    if (withInputIds) {
       const inputIds = this.inputIds;
       for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
       feeds.input_ids = tensor('int64', inputIds.subarray(0, rows), [1, rows]);

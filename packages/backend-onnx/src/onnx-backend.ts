@@ -1,6 +1,7 @@
 import {
   AbortedError,
   BackendError,
+  DecodingError,
   DisposedError,
   ModelFormatError,
   throwIfAborted,
@@ -212,6 +213,9 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
               : config.sessionOptions;
           return await ort.InferenceSession.create(await onnx.read(), options);
         } catch (error) {
+          // A runtime wrapper that already refused the graph for a reason of its own (e.g. WebGPU without
+          // float16 kernels) said what to do; the file is not at fault.
+          if (DecodingError.isInstance(error)) throw error;
           throw new ModelFormatError({
             path: file,
             message:

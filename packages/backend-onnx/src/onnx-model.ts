@@ -5,7 +5,7 @@ import {
   type Capabilities,
   type ModelInfo,
 } from '@decodekit/core';
-import { float16ToFloat32 } from './float16';
+import { hostFloats } from './float16';
 import type { GraphIO } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
 import { ForwardFeeds } from './forward-feeds';
@@ -230,23 +230,10 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
    * run inside the queue. Multi-row forwards the graph cannot run (see {@link probe}) run one row at a time.
    */
   async run(past: HostCache, forward: LedgerForward): Promise<RunResult> {
-    const { tokens, parents, hidden, skipLayers, pastLength, pastSlots, pastMask, embeddings } =
-      forward;
+    const { tokens, parents, hidden, pastLength, pastSlots, pastMask, embeddings } = forward;
     const rows = tokens.length;
     const multiRow = pastSlots === 0 ? this.multiRow.prefill : this.multiRow.onCache;
-    if (rows === 1 || multiRow)
-      return this.runOnce(
-        past,
-        pastLength,
-        tokens,
-        parents,
-        hidden,
-        skipLayers,
-        pastSlots,
-        pastMask,
-        embeddings,
-        false,
-      );
+    if (rows === 1 || multiRow) return this.runOnce(past, forward, false);
     // Row by row: only chains get here (tree needs multi-row forwards), and only without masked slots.
     invariant(
       parents === null && pastMask === null,
@@ -260,14 +247,16 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
     for (let row = 0; row < rows; row++) {
       const result = await this.runOnce(
         cache,
-        pastLength + row,
-        tokens.subarray(row, row + 1),
-        null,
-        hidden,
-        skipLayers,
-        pastSlots + row,
-        null,
-        embeddings === null ? null : embeddings.subarray(row * hiddenSize, (row + 1) * hiddenSize),
+        {
+          ...forward,
+          tokens: tokens.subarray(row, row + 1),
+          pastLength: pastLength + row,
+          pastSlots: pastSlots + row,
+          embeddings:
+            embeddings === null
+              ? null
+              : embeddings.subarray(row * hiddenSize, (row + 1) * hiddenSize),
+        },
         false,
       );
       logits.set(result.logits, row * vocab);
@@ -280,38 +269,31 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
 
   /** One forward of a chain on an unmasked cache (the probe's runs). */
   private runRows(
-    past: readonly OrtTensor[],
+    past: HostCache,
     pastLength: number,
     tokens: Int32Array,
     hidden: boolean,
     quiet: boolean,
   ): Promise<RunResult> {
-    return this.runOnce(
-      past,
-      pastLength,
+    const forward: LedgerForward = {
       tokens,
-      null,
-      hidden,
-      undefined,
+      parents: null,
       pastLength,
-      null,
-      null,
-      quiet,
-    );
+      pastSlots: pastLength,
+      pastMask: null,
+      hidden,
+      skipLayers: undefined,
+      embeddings: null,
+    };
+    return this.runOnce(past, forward, quiet);
   }
 
   private async runOnce(
-    past: readonly OrtTensor[],
-    pastLength: number,
-    tokens: Int32Array,
-    parents: Int32Array | null,
-    hidden: boolean,
-    skipLayers: readonly number[] | undefined,
-    pastSlots: number,
-    pastMask: Float32Array | null,
-    embeddings: Float32Array | null,
+    past: HostCache,
+    forward: LedgerForward,
     quiet: boolean,
   ): Promise<RunResult> {
+    const { tokens, hidden, pastSlots, embeddings } = forward;
     const { ort } = this;
     const rows = tokens.length;
     const feeds: Record<string, OrtTensor> = {};
@@ -324,15 +306,7 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
       session = await this.embedsRunner();
       feeds.inputs_embeds = new ort.Tensor('float32', embeddings, [1, rows, this.info.hiddenSize]);
     }
-    this.feeds.fill(feeds, io, {
-      tokens: embeddings === null ? tokens : null,
-      rows,
-      parents,
-      pastLength,
-      pastSlots,
-      pastMask,
-      skipLayers,
-    });
+    this.feeds.fill(feeds, io, forward, embeddings === null);
     if (io.logitsToKeep !== undefined) {
       this.logitsToKeep[0] = BigInt(rows);
       feeds[io.logitsToKeep] = new ort.Tensor('int64', this.logitsToKeep, []);
@@ -357,21 +331,20 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
         cause: error,
       });
     }
-    const logitsData = outputs.logits.data as Float32Array | Uint16Array;
     // float16 logits are widened once here; the KV cache stays in its own type.
-    const logits = logitsData instanceof Float32Array ? logitsData : float16ToFloat32(logitsData);
-    if (logits.length !== rows * this.info.vocabSize) {
+    const logits = hostFloats(outputs.logits.data);
+    if (logits === undefined || logits.length !== rows * this.info.vocabSize) {
       throw new ModelFormatError({
         path: this.graphFile,
         message:
-          `"logits" has ${logits.length / rows} columns per row but config.json says vocab_size ` +
+          `"logits" has ${(logits?.length ?? 0) / rows} columns per row but config.json says vocab_size ` +
           `${this.info.vocabSize}. The config does not belong to this graph; re-export the folder.`,
       });
     }
     const presents = io.presentNames.map(name => outputs[name]);
     return {
       logits,
-      hidden: hidden ? (outputs.hidden_states.data as Float32Array) : undefined,
+      hidden: hidden ? hostFloats(outputs.hidden_states.data) : undefined,
       presents,
     };
   }

@@ -8,6 +8,7 @@ import {
 import {
   ForwardFeeds,
   RunQueue,
+  hostFloats,
   type KvLedgerEngine,
   type LedgerForward,
   type LedgerRunResult,
@@ -15,18 +16,23 @@ import {
 import { buildGatherGraph, gatherInputName, gatherOutputName } from './gather-graph';
 import { KvBlock, type DeviceTensor } from './kv-block';
 
+/** What a session says about one of its inputs or outputs. */
+export type DeviceValueMetadata =
+  | { readonly name: string; readonly isTensor: false }
+  | {
+      readonly name: string;
+      readonly isTensor: true;
+      /** Element type, e.g. 'float32' or 'float16'. */
+      readonly type?: string;
+      readonly shape: ReadonlyArray<number | string>;
+    };
+
 /** The part of an ONNX Runtime session the device engine uses (onnxruntime-node and onnxruntime-web). */
 export interface DeviceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  readonly inputMetadata?: readonly (
-    | { readonly name: string; readonly isTensor: false }
-    | {
-        readonly name: string;
-        readonly isTensor: true;
-        readonly shape: ReadonlyArray<number | string>;
-      }
-  )[];
+  readonly inputMetadata?: readonly DeviceValueMetadata[];
+  readonly outputMetadata?: readonly DeviceValueMetadata[];
   /** Runs the graph and returns every output (decodekit always fetches all of them; see `run`). */
   run(
     feeds: Record<string, DeviceTensor>,
@@ -43,8 +49,8 @@ export interface DeviceRuntime {
     ): Promise<DeviceSession>;
   };
   readonly Tensor: new (
-    type: 'float32' | 'int64' | 'bool',
-    data: Float32Array | BigInt64Array | Uint8Array,
+    type: 'float32' | 'float16' | 'int64' | 'bool',
+    data: Float32Array | Uint16Array | BigInt64Array | Uint8Array,
     dims: readonly number[],
   ) => DeviceTensor;
 }
@@ -63,6 +69,8 @@ export interface DeviceStats {
   liveBlocks: number;
   /** Where the last forward's `present.*` tensors live ('gpu-buffer' when the cache stays on the device). */
   kvLocation: string;
+  /** Element type of the last forward's `present.*` tensors ('float16' caches stay float16 on the device). */
+  kvType: string;
 }
 
 /** Names and layout of the graph, from the session (already checked by backend-onnx's loader). */
@@ -75,6 +83,8 @@ export interface DeviceGraph {
   readonly hasSkipLayers: boolean;
   readonly kvHeads: number;
   readonly headDim: number;
+  /** Element type of the KV cache: float16 caches stay float16 on the device (only logits are widened). */
+  readonly kvType: 'float32' | 'float16';
 }
 
 const noop = () => undefined;
@@ -115,6 +125,7 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
     disposedTensors: 0,
     liveBlocks: 0,
     kvLocation: 'none',
+    kvType: 'none',
   };
   disposed = false;
 
@@ -138,12 +149,11 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
       graph.pastNames.length / 2,
       (type, data, dims) => new ort.Tensor(type, data, dims),
     );
-    const empty = new ort.Tensor('float32', new Float32Array(0), [
-      1,
-      graph.kvHeads,
-      0,
-      graph.headDim,
-    ]);
+    const empty = new ort.Tensor(
+      graph.kvType,
+      graph.kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0),
+      [1, graph.kvHeads, 0, graph.headDim],
+    );
     this.empty = new KvBlock(
       graph.pastNames.map(() => empty),
       undefined,
@@ -175,20 +185,11 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
 
   /** Runs the graph on a forward after `pastCache` (inside the queue: it fills the shared input buffers). */
   async run(pastCache: DeviceCache, forward: LedgerForward): Promise<LedgerRunResult<DeviceCache>> {
-    const { tokens, parents, hidden, skipLayers, pastLength, pastSlots, pastMask } = forward;
     const past = await pastCache;
     const { graph } = this;
-    const rows = tokens.length;
+    const rows = forward.tokens.length;
     const feeds: Record<string, DeviceTensor> = {};
-    this.feeds.fill(feeds, graph, {
-      tokens,
-      rows,
-      parents,
-      pastLength,
-      pastSlots,
-      pastMask,
-      skipLayers,
-    });
+    this.feeds.fill(feeds, graph, forward);
     const pastNames = graph.pastNames;
     for (let index = 0; index < pastNames.length; index++)
       feeds[pastNames[index]] = past.tensors[index];
@@ -207,24 +208,26 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
     this.stats.forwards++;
     const presents = this.track(graph.presentNames.map(name => outputs[name]));
     this.stats.kvLocation = presents.tensors[0]?.location ?? 'cpu';
+    this.stats.kvType = presents.tensors[0]?.type ?? 'none';
     for (const [name, output] of Object.entries(outputs)) {
       if (this.presentSet.has(name)) continue;
       if (output.location !== undefined && output.location !== 'cpu') output.dispose?.();
       else if (ArrayBuffer.isView(output.data)) this.stats.readbackBytes += output.data.byteLength;
     }
-    const logits = outputs.logits?.data;
-    if (!(logits instanceof Float32Array) || logits.length !== rows * this.info.vocabSize) {
+    // float16 logits are widened once, on the host; the KV cache stays float16 on the device.
+    const logits = hostFloats(outputs.logits?.data);
+    if (logits === undefined || logits.length !== rows * this.info.vocabSize) {
       presents.release();
       throw new ModelFormatError({
         path: 'onnx/model.onnx',
         message:
-          `"logits" came back with ${logits instanceof Float32Array ? logits.length / rows : 'no'} columns per row ` +
+          `"logits" came back with ${logits === undefined ? 'no' : logits.length / rows} columns per row ` +
           `on the host, but config.json says vocab_size ${this.info.vocabSize}. Re-export the folder.`,
       });
     }
     return {
       logits,
-      hidden: hidden ? (outputs.hidden_states?.data as Float32Array) : undefined,
+      hidden: forward.hidden ? hostFloats(outputs.hidden_states?.data) : undefined,
       presents: handle(presents),
     };
   }
@@ -252,7 +255,7 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
   private async gatherOnDevice(block: KvBlock, positions: Int32Array): Promise<KvBlock> {
     const { ort } = this;
     const count = block.tensors.length;
-    this.gatherSession ??= ort.InferenceSession.create(buildGatherGraph(count), {
+    this.gatherSession ??= ort.InferenceSession.create(buildGatherGraph(count, this.graph.kvType), {
       ...this.gatherOptions,
       preferredOutputLocation: 'gpu-buffer',
     });
