@@ -11,3 +11,5 @@ export type { KvLedgerEngine, LedgerForward, LedgerRunResult } from './kv-ledger
 export { ForwardFeeds } from './forward-feeds';
 export type { FeedLayout, FeedRows, TensorFactory } from './forward-feeds';
 export { float16ToFloat32, hostFloats } from './float16';
+export { runRowByRow } from './row-by-row';
+export type { RowByRowEngine } from './row-by-row';

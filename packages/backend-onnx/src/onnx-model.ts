@@ -1,15 +1,10 @@
-import {
-  BackendError,
-  ModelFormatError,
-  invariant,
-  type Capabilities,
-  type ModelInfo,
-} from '@decodekit/core';
+import { BackendError, ModelFormatError, type Capabilities, type ModelInfo } from '@decodekit/core';
 import { hostFloats } from './float16';
 import type { GraphIO } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
 import { ForwardFeeds } from './forward-feeds';
 import type { KvLedgerEngine, LedgerForward } from './kv-ledger';
+import { runRowByRow, type RowByRowEngine } from './row-by-row';
 import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
 import { RunQueue } from './run-queue';
 
@@ -230,41 +225,15 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
    * run inside the queue. Multi-row forwards the graph cannot run (see {@link probe}) run one row at a time.
    */
   async run(past: HostCache, forward: LedgerForward): Promise<RunResult> {
-    const { tokens, parents, hidden, pastLength, pastSlots, pastMask, embeddings } = forward;
-    const rows = tokens.length;
-    const multiRow = pastSlots === 0 ? this.multiRow.prefill : this.multiRow.onCache;
-    if (rows === 1 || multiRow) return this.runOnce(past, forward, false);
-    // Row by row: only chains get here (tree needs multi-row forwards), and only without masked slots.
-    invariant(
-      parents === null && pastMask === null,
-      'one-row-at-a-time forwards serve chains only',
-    );
-    const vocab = this.info.vocabSize;
-    const logits = new Float32Array(rows * vocab);
-    const hiddenSize = this.info.hiddenSize;
-    const hiddenStates = hidden ? new Float32Array(rows * hiddenSize) : undefined;
-    let cache = past;
-    for (let row = 0; row < rows; row++) {
-      const result = await this.runOnce(
-        cache,
-        {
-          ...forward,
-          tokens: tokens.subarray(row, row + 1),
-          pastLength: pastLength + row,
-          pastSlots: pastSlots + row,
-          embeddings:
-            embeddings === null
-              ? null
-              : embeddings.subarray(row * hiddenSize, (row + 1) * hiddenSize),
-        },
-        false,
-      );
-      logits.set(result.logits, row * vocab);
-      if (hiddenStates !== undefined && result.hidden !== undefined)
-        hiddenStates.set(result.hidden, row * hiddenSize);
-      cache = result.presents;
-    }
-    return { logits, hidden: hiddenStates, presents: cache };
+    const multiRow = forward.pastSlots === 0 ? this.multiRow.prefill : this.multiRow.onCache;
+    if (forward.tokens.length === 1 || multiRow) return this.runOnce(past, forward);
+    const rows: RowByRowEngine<HostCache> = {
+      vocabSize: this.info.vocabSize,
+      hiddenSize: this.info.hiddenSize,
+      runOnce: (cache, row) => this.runOnce(cache, row),
+      release: () => undefined, // host tensors are garbage-collected
+    };
+    return runRowByRow(rows, past, forward);
   }
 
   /** One forward of a chain on an unmasked cache (the probe's runs). */
@@ -291,7 +260,7 @@ export class OnnxEngine implements KvLedgerEngine<HostCache> {
   private async runOnce(
     past: HostCache,
     forward: LedgerForward,
-    quiet: boolean,
+    quiet = false,
   ): Promise<RunResult> {
     const { tokens, hidden, pastSlots, embeddings } = forward;
     const { ort } = this;

@@ -9,6 +9,7 @@ import {
   ForwardFeeds,
   RunQueue,
   hostFloats,
+  runRowByRow,
   type KvLedgerEngine,
   type LedgerForward,
   type LedgerRunResult,
@@ -85,6 +86,11 @@ export interface DeviceGraph {
   readonly headDim: number;
   /** Element type of the KV cache: float16 caches stay float16 on the device (only logits are widened). */
   readonly kvType: 'float32' | 'float16';
+  /**
+   * Which multi-row forwards the graph runs (backend-onnx's load-time probe); the others are served one row at a
+   * time, as on the CPU backend.
+   */
+  readonly multiRow: { readonly prefill: boolean; readonly onCache: boolean };
 }
 
 const noop = () => undefined;
@@ -183,8 +189,33 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
     return block;
   }
 
-  /** Runs the graph on a forward after `pastCache` (inside the queue: it fills the shared input buffers). */
-  async run(pastCache: DeviceCache, forward: LedgerForward): Promise<LedgerRunResult<DeviceCache>> {
+  /**
+   * Runs the graph on a forward after `pastCache` (inside the queue: it fills the shared input buffers). Multi-row
+   * forwards the graph cannot run (see {@link DeviceGraph.multiRow}) run one row at a time.
+   */
+  run(pastCache: DeviceCache, forward: LedgerForward): Promise<LedgerRunResult<DeviceCache>> {
+    const { multiRow } = this.graph;
+    if (
+      forward.tokens.length === 1 ||
+      (forward.pastSlots === 0 ? multiRow.prefill : multiRow.onCache)
+    )
+      return this.runOnce(pastCache, forward);
+    return runRowByRow(
+      {
+        vocabSize: this.info.vocabSize,
+        hiddenSize: this.info.hiddenSize,
+        runOnce: (cache, row) => this.runOnce(cache, row),
+        release: cache => this.release(cache),
+      },
+      pastCache,
+      forward,
+    );
+  }
+
+  private async runOnce(
+    pastCache: DeviceCache,
+    forward: LedgerForward,
+  ): Promise<LedgerRunResult<DeviceCache>> {
     const past = await pastCache;
     const { graph } = this;
     const rows = forward.tokens.length;

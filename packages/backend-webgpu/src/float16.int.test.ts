@@ -210,3 +210,66 @@ describe.each([
     });
   },
 );
+
+/**
+ * A third-party float16 export (onnxruntime-genai's builder) whose graph runs several rows on an empty cache but
+ * not on a cache: the device engine serves those forwards one row at a time, as the CPU backend does, so chains
+ * verified on it keep the logits of token-by-token decoding. Run on the CPU provider (float16 needs no shaders
+ * there); on SwiftShader's WebGPU the load is refused like the converter's fp16 variant above.
+ */
+describe('onnx-webgpu on an onnxruntime-genai float16 export (CPU provider)', () => {
+  const folder = join(
+    MODELS_ROOT,
+    '..',
+    'fixtures',
+    'hf-exports',
+    'onnxruntime-genai-tiny-random-llama-fp16',
+  );
+  let device: WebGpuModel;
+  let cpu: LoadedModel;
+  beforeAll(async () => {
+    const backend = createWebGpuBackend({ sessionOptions: { executionProviders: ['cpu'] } });
+    device = (await backend.load(folder)) as WebGpuModel;
+    cpu = await createCpuBackend().load(folder);
+  }, 120_000);
+  afterAll(async () => {
+    await device?.dispose();
+    await cpu?.dispose();
+  });
+
+  it('serves several rows on a cache one row at a time, with the CPU backend logits', async () => {
+    expect(describeGraph(cpu)?.multiRow).toMatchObject({ prefill: true, onCache: false });
+    const rows = async (model: CausalLM) => {
+      const sequence = model.createSequence();
+      await sequence.forward({ tokens: Int32Array.of(0, 450) });
+      sequence.commit([0, 1]);
+      const { logits } = await sequence.forward({ tokens: Int32Array.of(4996, 17, 29871) });
+      sequence.commit([0, 1]);
+      const { logits: next } = await sequence.forward({ tokens: Int32Array.of(13) });
+      sequence.dispose();
+      return [logits.slice(), next.slice()];
+    };
+    const before = device.deviceStats.forwards;
+    const [onDevice, onCpu] = [await rows(device), await rows(cpu)];
+    // The prompt in one forward, the 3 rows on a cache in 3, then one row.
+    expect(device.deviceStats.forwards - before).toBe(5);
+    expect(device.deviceStats.kvType).toBe('float16');
+    expect(maxAbsDiff(onDevice[0], onCpu[0])).toBeLessThan(1e-3);
+    expect(maxAbsDiff(onDevice[1], onCpu[1])).toBeLessThan(1e-3);
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(device.deviceStats.liveBlocks).toBe(0);
+  });
+
+  it('decodes the CPU backend greedy ids', async () => {
+    const generate = async (model: CausalLM) =>
+      (
+        await createDecoder({ model }).generate(
+          { tokens: [0, 450, 4996] },
+          { maxTokens: 12, temperature: 0 },
+        )
+      ).tokens;
+    const ids = await generate(device);
+    expect(ids).toHaveLength(12);
+    expect(ids).toEqual(await generate(cpu));
+  });
+});

@@ -315,6 +315,7 @@ export function createWebGpuBackendOn(
       positiveInteger(config.head_dim) ??
       (heads !== undefined ? loaded.info.hiddenSize / heads : 1);
     const inputs = new Set(session.inputNames);
+    const report = platform.describeGraph(loaded);
     const engine = new DeviceEngine(
       ort,
       session,
@@ -327,7 +328,8 @@ export function createWebGpuBackendOn(
         hasSkipLayers: inputs.has('skip_layers'),
         kvHeads,
         headDim,
-        kvType: platform.describeGraph(loaded)?.kvType ?? 'float32',
+        kvType: report?.kvType ?? 'float32',
+        multiRow: report?.multiRow ?? { prefill: true, onCache: true },
       },
       loaded.info,
       loaded.capabilities,
