@@ -32,13 +32,10 @@ describe('hostFloats', () => {
 });
 
 describe('gatherCache on float16 data', () => {
+  /** `new Tensor(...)` as gatherCache calls it: a plain record of what it was given. */
   const fakeOrt = {
-    Tensor: class {
-      constructor(
-        readonly type: string,
-        readonly data: unknown,
-        readonly dims: readonly number[],
-      ) {}
+    Tensor: function Tensor(type: string, data: unknown, dims: readonly number[]) {
+      return { type, data, dims };
     },
   } as unknown as OrtRuntime;
   const shape = { kvHeads: 1, headDim: 2 };

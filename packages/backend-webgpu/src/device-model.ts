@@ -14,26 +14,16 @@ import {
   type LedgerForward,
   type LedgerRunResult,
 } from '@decodekit/backend-onnx/engine';
+import type { OrtValueMetadata } from '@decodekit/backend-onnx/browser';
 import { buildGatherGraph, gatherInputName, gatherOutputName } from './gather-graph';
 import { KvBlock, type DeviceTensor } from './kv-block';
-
-/** What a session says about one of its inputs or outputs. */
-export type DeviceValueMetadata =
-  | { readonly name: string; readonly isTensor: false }
-  | {
-      readonly name: string;
-      readonly isTensor: true;
-      /** Element type, e.g. 'float32' or 'float16'. */
-      readonly type?: string;
-      readonly shape: ReadonlyArray<number | string>;
-    };
 
 /** The part of an ONNX Runtime session the device engine uses (onnxruntime-node and onnxruntime-web). */
 export interface DeviceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  readonly inputMetadata?: readonly DeviceValueMetadata[];
-  readonly outputMetadata?: readonly DeviceValueMetadata[];
+  readonly inputMetadata?: readonly OrtValueMetadata[];
+  readonly outputMetadata?: readonly OrtValueMetadata[];
   /** Runs the graph and returns every output (decodekit always fetches all of them; see `run`). */
   run(
     feeds: Record<string, DeviceTensor>,
