@@ -27,3 +27,17 @@ export function float16ToFloat32(
   for (let index = 0; index < bits.length; index++) target[index] = values[bits[index]];
   return target;
 }
+
+/**
+ * The float32 values of a float output read back to the host (logits, hidden states), or undefined when
+ * `data` holds no floats. ONNX Runtime for JavaScript returns float16 outputs as Uint16Array bits, or as a
+ * Float16Array where the JavaScript engine has one (Chromium 135+, Node 24+); both are widened once here.
+ */
+export function hostFloats(data: unknown): Float32Array | undefined {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Uint16Array) return float16ToFloat32(data);
+  // Float16Array holds the values themselves: a plain copy widens them.
+  if (ArrayBuffer.isView(data) && data.constructor.name === 'Float16Array')
+    return Float32Array.from(data as unknown as ArrayLike<number>);
+  return undefined;
+}

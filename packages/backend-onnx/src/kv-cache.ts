@@ -52,7 +52,11 @@ export function gatherCache(
   const dims = [1, kvHeads, length, headDim];
   return tensors.map(tensor => {
     const source = tensor.data as CacheData;
-    const target = allocate(type, kvHeads * length * headDim);
+    // Same array type as the source: float16 data may be Uint16Array bits or (where the engine has one) a
+    // Float16Array, and copying between the two would convert values instead of keeping bits.
+    const target = new (source.constructor as new (length: number) => CacheData)(
+      kvHeads * length * headDim,
+    );
     for (let head = 0; head < kvHeads; head++) {
       const sourceBase = head * sourceLength * headDim;
       const targetBase = head * length * headDim;

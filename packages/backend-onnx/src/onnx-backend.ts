@@ -1,6 +1,7 @@
 import {
   AbortedError,
   BackendError,
+  DecodingError,
   DisposedError,
   ModelFormatError,
   throwIfAborted,
@@ -13,9 +14,9 @@ import { discoverGraphIO } from './graph-io';
 import { readModelConfig } from './model-config';
 import { readEmbeddingTable } from '@decodekit/models';
 import type { GraphIO } from './graph-io';
+import { KvLedgerSequence } from './kv-ledger';
 import {
   OnnxEngine,
-  OnnxSequence,
   messageOf,
   type EmbedsGraph,
   type FirstGraph,
@@ -212,6 +213,9 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
               : config.sessionOptions;
           return await ort.InferenceSession.create(await onnx.read(), options);
         } catch (error) {
+          // A runtime wrapper that already refused the graph for a reason of its own (e.g. WebGPU without
+          // float16 kernels) said what to do; the file is not at fault.
+          if (DecodingError.isInstance(error)) throw error;
           throw new ModelFormatError({
             path: file,
             message:
@@ -324,7 +328,7 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
           generationConfig: files.generationConfig,
           createSequence() {
             if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
-            return new OnnxSequence(engine);
+            return new KvLedgerSequence(engine);
           },
           ...(table === undefined ? {} : { embeddingTable: () => table }),
           dispose: () => engine.dispose(),

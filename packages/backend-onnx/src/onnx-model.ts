@@ -1,54 +1,21 @@
-import {
-  AbortedError,
-  BackendError,
-  DisposedError,
-  InvalidArgumentError,
-  ModelFormatError,
-  invariant,
-  throwIfAborted,
-  type Capabilities,
-  type ForwardInput,
-  type ForwardOptions,
-  type ForwardOutput,
-  type ModelInfo,
-  type Sequence,
-} from '@decodekit/core';
-import { MASKED, fillAttentionBias, fillDepths } from './attention-bias';
-import { checkForward } from './check-forward';
-import { float16ToFloat32 } from './float16';
+import { BackendError, ModelFormatError, type Capabilities, type ModelInfo } from '@decodekit/core';
+import { hostFloats } from './float16';
 import type { GraphIO } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
+import { ForwardFeeds } from './forward-feeds';
+import type { KvLedgerEngine, LedgerForward } from './kv-ledger';
+import { runRowByRow, type RowByRowEngine } from './row-by-row';
 import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
 import { RunQueue } from './run-queue';
 
-/** The last forward of a sequence, kept until `commit`, `truncate` or the next forward. */
-interface LastForward {
-  /** Tokens of the forward's rows (a private copy). [rows] */
-  readonly tokens: Int32Array;
-  /** Parents of the rows, or null for a chain. [rows] */
-  readonly parents: Int32Array | null;
-  /** Committed length (logical tokens) the forward ran after. */
-  readonly pastLength: number;
-  /** Cache slots the forward ran after (≥ pastLength when masked slots are kept). */
-  readonly pastSlots: number;
-  /** Additive mask of those slots (0 alive, MASKED dead), or null when every slot is alive. */
-  readonly pastMask: Float32Array | null;
-  /** `present.{i}.key|value` outputs, [1, H, pastLength + rows, D] each, in `GraphIO.presentNames` order. */
-  readonly presents: readonly OrtTensor[];
-}
+/** KV tensors of one forward or gather, in `GraphIO.pastNames` order: immutable and shared, never freed. */
+type HostCache = readonly OrtTensor[];
 
 interface RunResult {
   readonly logits: Float32Array;
   readonly hidden?: Float32Array;
-  readonly presents: OrtTensor[];
+  readonly presents: HostCache;
 }
-
-/**
- * Graphs with an attention bias keep the rows a commit drops as masked ("dead") cache slots instead of
- * copying the cache: every commit is then zero-copy, and the next forwards mask those slots out. The cache
- * is compacted (one gather) once this many slots are dead.
- */
-export const MAX_DEAD_SLOTS = 48;
 
 /**
  * Which multi-row forwards the graph runs correctly, found by {@link OnnxEngine.probe} at load. Some exports
@@ -83,26 +50,18 @@ export interface EmbedsGraph {
 
 /**
  * One loaded decoder graph: the session, its discovered I/O, the input buffers every forward reuses and
- * the queue that runs one forward at a time. Sequences hold only their KV tensors and tokens.
+ * the queue that runs one forward at a time. Its sequences are KvLedgerSequences over host tensors.
  */
-export class OnnxEngine {
+export class OnnxEngine implements KvLedgerEngine<HostCache> {
   readonly queue = new RunQueue();
   capabilities: Capabilities;
   /** Set by {@link probe}; until then every multi-row forward is assumed to run. */
   multiRow: MultiRowSupport = { prefill: true, onCache: true };
-  readonly emptyCache: readonly OrtTensor[];
+  readonly emptyCache: HostCache;
   disposed = false;
 
-  // Input buffers reused by every forward (filled inside the queue, so never by two forwards at once).
-  private readonly inputIds: BigInt64Array;
-  private readonly positionIds: BigInt64Array;
-  /** All ones: every `attention_mask` is a prefix of it. */
-  private readonly ones: BigInt64Array;
-  /** All zeros: the attention bias of a one-row forward is a prefix of it. */
-  private readonly zeros: Float32Array;
-  private bias: Float32Array;
-  private readonly depths: Int32Array;
-  private readonly noSkip?: OrtTensor;
+  /** Input buffers reused by every forward (filled inside the queue, so never by two forwards at once). */
+  private readonly feeds: ForwardFeeds<OrtTensor>;
   private readonly fetches: readonly string[];
   private readonly fetchesWithHidden: readonly string[];
   private readonly embeds?: EmbedsGraph;
@@ -134,16 +93,11 @@ export class OnnxEngine {
       ...(embedding === undefined ? {} : { inputEmbeddings: this.embeds !== undefined }),
       backendId,
     };
-    const context = info.contextLength;
-    this.inputIds = new BigInt64Array(context);
-    this.positionIds = new BigInt64Array(context);
-    this.ones = new BigInt64Array(context + MAX_DEAD_SLOTS + 1).fill(1n);
-    // Masked (dead) slots can make the cache longer than the context by at most MAX_DEAD_SLOTS.
-    this.zeros = new Float32Array(io.hasAttentionBias ? context + MAX_DEAD_SLOTS + 1 : 0);
-    this.bias = new Float32Array(0);
-    this.depths = new Int32Array(context);
-    if (io.hasSkipLayers)
-      this.noSkip = new ort.Tensor('bool', new Uint8Array(io.numLayers), [io.numLayers]);
+    this.feeds = new ForwardFeeds(
+      info.contextLength,
+      io.numLayers,
+      (type, data, dims) => new ort.Tensor(type, data, dims),
+    );
     this.fetches = ['logits', ...io.presentNames];
     this.fetchesWithHidden = ['logits', 'hidden_states', ...io.presentNames];
     this.emptyCache = emptyCache(ort, io.shape, io.pastNames.length, io.kvType);
@@ -255,10 +209,6 @@ export class OnnxEngine {
   get graphFile(): string {
     return this.io.file ?? 'onnx/model.onnx';
   }
-  /** Throws unless the forward is valid for this graph; returns the parents as null for a chain. */
-  validate(input: ForwardInput, pastLength: number): Int32Array | null {
-    return checkForward(input, pastLength, this.info, this.capabilities);
-  }
 
   /** The `inputs_embeds` session, opened on first use (inside the queue). */
   private async embedsRunner(): Promise<OrtSession> {
@@ -271,103 +221,50 @@ export class OnnxEngine {
   }
 
   /**
-   * Runs the graph on `tokens` after `past` (already validated). Fills the shared input buffers, so it must
+   * Runs the graph on a forward after `past` (already validated). Fills the shared input buffers, so it must
    * run inside the queue. Multi-row forwards the graph cannot run (see {@link probe}) run one row at a time.
    */
-  async run(
-    past: readonly OrtTensor[],
-    pastLength: number,
-    tokens: Int32Array,
-    parents: Int32Array | null,
-    hidden: boolean,
-    skipLayers: readonly number[] | undefined,
-    pastSlots: number = pastLength,
-    pastMask: Float32Array | null = null,
-    embeddings: Float32Array | null = null,
-  ): Promise<RunResult> {
-    const rows = tokens.length;
-    const multiRow = pastSlots === 0 ? this.multiRow.prefill : this.multiRow.onCache;
-    if (rows === 1 || multiRow)
-      return this.runOnce(
-        past,
-        pastLength,
-        tokens,
-        parents,
-        hidden,
-        skipLayers,
-        pastSlots,
-        pastMask,
-        embeddings,
-        false,
-      );
-    // Row by row: only chains get here (tree needs multi-row forwards), and only without masked slots.
-    invariant(
-      parents === null && pastMask === null,
-      'one-row-at-a-time forwards serve chains only',
-    );
-    const vocab = this.info.vocabSize;
-    const logits = new Float32Array(rows * vocab);
-    const hiddenSize = this.info.hiddenSize;
-    const hiddenStates = hidden ? new Float32Array(rows * hiddenSize) : undefined;
-    let cache = past;
-    for (let row = 0; row < rows; row++) {
-      const result = await this.runOnce(
-        cache,
-        pastLength + row,
-        tokens.subarray(row, row + 1),
-        null,
-        hidden,
-        skipLayers,
-        pastSlots + row,
-        null,
-        embeddings === null ? null : embeddings.subarray(row * hiddenSize, (row + 1) * hiddenSize),
-        false,
-      );
-      logits.set(result.logits, row * vocab);
-      if (hiddenStates !== undefined && result.hidden !== undefined)
-        hiddenStates.set(result.hidden, row * hiddenSize);
-      cache = result.presents;
-    }
-    return { logits, hidden: hiddenStates, presents: cache as OrtTensor[] };
+  async run(past: HostCache, forward: LedgerForward): Promise<RunResult> {
+    const multiRow = forward.pastSlots === 0 ? this.multiRow.prefill : this.multiRow.onCache;
+    if (forward.tokens.length === 1 || multiRow) return this.runOnce(past, forward);
+    const rows: RowByRowEngine<HostCache> = {
+      vocabSize: this.info.vocabSize,
+      hiddenSize: this.info.hiddenSize,
+      runOnce: (cache, row) => this.runOnce(cache, row),
+      release: () => undefined, // host tensors are garbage-collected
+    };
+    return runRowByRow(rows, past, forward);
   }
 
   /** One forward of a chain on an unmasked cache (the probe's runs). */
   private runRows(
-    past: readonly OrtTensor[],
+    past: HostCache,
     pastLength: number,
     tokens: Int32Array,
     hidden: boolean,
     quiet: boolean,
   ): Promise<RunResult> {
-    return this.runOnce(
-      past,
-      pastLength,
+    const forward: LedgerForward = {
       tokens,
-      null,
-      hidden,
-      undefined,
+      parents: null,
       pastLength,
-      null,
-      null,
-      quiet,
-    );
+      pastSlots: pastLength,
+      pastMask: null,
+      hidden,
+      skipLayers: undefined,
+      embeddings: null,
+    };
+    return this.runOnce(past, forward, quiet);
   }
 
   private async runOnce(
-    past: readonly OrtTensor[],
-    pastLength: number,
-    tokens: Int32Array,
-    parents: Int32Array | null,
-    hidden: boolean,
-    skipLayers: readonly number[] | undefined,
-    pastSlots: number,
-    pastMask: Float32Array | null,
-    embeddings: Float32Array | null,
-    quiet: boolean,
+    past: HostCache,
+    forward: LedgerForward,
+    quiet = false,
   ): Promise<RunResult> {
+    const { tokens, hidden, pastSlots, embeddings } = forward;
     const { ort } = this;
     const rows = tokens.length;
-    const total = pastSlots + rows;
     const feeds: Record<string, OrtTensor> = {};
     // Split pairs run the empty cache through decoder_model.onnx, which has no past inputs.
     const first = pastSlots === 0 ? this.first : undefined;
@@ -377,44 +274,8 @@ export class OnnxEngine {
       // Same I/O and KV layout as the default graph, with inputs_embeds in place of input_ids.
       session = await this.embedsRunner();
       feeds.inputs_embeds = new ort.Tensor('float32', embeddings, [1, rows, this.info.hiddenSize]);
-    } else {
-      const inputIds = this.inputIds;
-      for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
-      feeds.input_ids = new ort.Tensor('int64', inputIds.subarray(0, rows), [1, rows]);
     }
-    if (io.hasAttentionMask)
-      feeds.attention_mask = new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]);
-    const depths = this.depths.subarray(0, rows);
-    if (io.hasAttentionBias) {
-      let bias: Float32Array;
-      if (rows === 1 && pastMask === null) {
-        bias = this.zeros.subarray(0, total);
-        depths[0] = 0;
-      } else {
-        const size = rows * total;
-        if (this.bias.length < size)
-          this.bias = new Float32Array(Math.max(size, this.bias.length * 2));
-        bias = this.bias.subarray(0, size);
-        fillAttentionBias(bias, depths, pastSlots, parents, pastMask);
-      }
-      feeds.attention_bias = new ort.Tensor('float32', bias, [1, 1, rows, total]);
-    } else {
-      fillDepths(depths, parents);
-    }
-    if (io.hasPositionIds) {
-      const positionIds = this.positionIds;
-      for (let row = 0; row < rows; row++) positionIds[row] = BigInt(pastLength + depths[row]);
-      feeds.position_ids = new ort.Tensor('int64', positionIds.subarray(0, rows), [1, rows]);
-    }
-    if (io.hasSkipLayers) {
-      let skip = this.noSkip as OrtTensor;
-      if (skipLayers !== undefined && skipLayers.length > 0) {
-        const flags = new Uint8Array(io.numLayers);
-        for (const layer of skipLayers) flags[layer] = 1;
-        skip = new ort.Tensor('bool', flags, [io.numLayers]);
-      }
-      feeds.skip_layers = skip;
-    }
+    this.feeds.fill(feeds, io, forward, embeddings === null);
     if (io.logitsToKeep !== undefined) {
       this.logitsToKeep[0] = BigInt(rows);
       feeds[io.logitsToKeep] = new ort.Tensor('int64', this.logitsToKeep, []);
@@ -439,34 +300,37 @@ export class OnnxEngine {
         cause: error,
       });
     }
-    const logitsData = outputs.logits.data as Float32Array | Uint16Array;
     // float16 logits are widened once here; the KV cache stays in its own type.
-    const logits = logitsData instanceof Float32Array ? logitsData : float16ToFloat32(logitsData);
-    if (logits.length !== rows * this.info.vocabSize) {
+    const logits = hostFloats(outputs.logits.data);
+    if (logits === undefined || logits.length !== rows * this.info.vocabSize) {
       throw new ModelFormatError({
         path: this.graphFile,
         message:
-          `"logits" has ${logits.length / rows} columns per row but config.json says vocab_size ` +
+          `"logits" has ${(logits?.length ?? 0) / rows} columns per row but config.json says vocab_size ` +
           `${this.info.vocabSize}. The config does not belong to this graph; re-export the folder.`,
       });
     }
     const presents = io.presentNames.map(name => outputs[name]);
     return {
       logits,
-      hidden: hidden ? (outputs.hidden_states.data as Float32Array) : undefined,
+      hidden: hidden ? hostFloats(outputs.hidden_states.data) : undefined,
       presents,
     };
   }
 
-  /** Cache tensors that keep `positions` of `tensors` [1, H, sourceLength, D]. */
-  gather(
-    tensors: readonly OrtTensor[],
-    sourceLength: number,
-    positions: ArrayLike<number>,
-  ): readonly OrtTensor[] {
+  /** Cache tensors that keep `positions` of `tensors` [1, H, sourceLength, D] (a copy on the host). */
+  gather(tensors: HostCache, sourceLength: number, positions: ArrayLike<number>): HostCache {
     if (positions.length === 0) return this.emptyCache;
     return gatherCache(this.ort, tensors, sourceLength, positions, this.io.shape, this.io.kvType);
   }
+
+  /** Host tensors are garbage-collected: sharing one needs no count. */
+  retain(cache: HostCache): HostCache {
+    return cache;
+  }
+
+  /** Nothing to free: see {@link retain}. */
+  release(): void {}
 
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -522,235 +386,4 @@ export function messageOf(error: unknown): string {
       .trim()
       .replace(/\.+$/, '')
   );
-}
-
-function range(length: number): Int32Array {
-  const positions = new Int32Array(length);
-  for (let index = 0; index < length; index++) positions[index] = index;
-  return positions;
-}
-
-/** A Sequence over an OnnxEngine. KV tensors are immutable and shared between forks (see kv-cache.ts). */
-export class OnnxSequence implements Sequence {
-  private committed: number[];
-  private cache: readonly OrtTensor[];
-  private last: LastForward | null;
-  /** Slots of `cache` (committed tokens plus masked dead slots). */
-  private slots: number;
-  /** Additive mask over the slots (0 alive, MASKED dead); null when every slot is alive. Never mutated. */
-  private mask: Float32Array | null;
-  private dead: number;
-  /** Bumped by commit/truncate, so a forward that finishes after them does not become `last`. */
-  private version = 0;
-  private disposed = false;
-
-  constructor(
-    private readonly engine: OnnxEngine,
-    committed: number[] = [],
-    cache: readonly OrtTensor[] = engine.emptyCache,
-    last: LastForward | null = null,
-    layout: { slots: number; mask: Float32Array | null; dead: number } = {
-      slots: committed.length,
-      mask: null,
-      dead: 0,
-    },
-  ) {
-    this.committed = committed;
-    this.cache = cache;
-    this.last = last;
-    this.slots = layout.slots;
-    this.mask = layout.mask;
-    this.dead = layout.dead;
-  }
-
-  /** Committed tokens (a live view: it changes when the sequence does). */
-  get tokens(): readonly number[] {
-    return this.committed;
-  }
-
-  async forward(input: ForwardInput, options?: ForwardOptions): Promise<ForwardOutput> {
-    this.assertUsable();
-    const signal = options?.signal;
-    throwIfAborted(signal);
-    const engine = this.engine;
-    const pastLength = this.committed.length;
-    const parents = engine.validate(input, pastLength);
-    const wantHidden = input.hidden === true;
-    // This forward supersedes the previous one, even if it fails: commit() never keeps stale rows.
-    this.last = null;
-    const version = this.version;
-    const cache = this.cache;
-    const pastSlots = this.slots;
-    const pastMask = this.mask;
-    // Private copies: the caller may reuse its arrays while the forward is queued or after it.
-    const tokens = input.tokens.slice();
-    const rowParents = parents === null ? null : parents.slice();
-    const skipLayers = input.skipLayers === undefined ? undefined : [...input.skipLayers];
-    const embeddings = input.embeddings === undefined ? null : input.embeddings.slice();
-    const result = await engine.queue.run(async () => {
-      if (engine.disposed) throw new DisposedError({ what: `The model ${engine.info.name}` });
-      throwIfAborted(signal);
-      return engine.run(
-        cache,
-        pastLength,
-        tokens,
-        rowParents,
-        wantHidden,
-        skipLayers,
-        pastSlots,
-        pastMask,
-        embeddings,
-      );
-    }, signal);
-    // onnxruntime-node cannot interrupt a running session, so an abort during the run is reported here.
-    if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
-    if (this.disposed) throw new DisposedError({ what: 'Sequence' });
-    if (this.version === version) {
-      this.last = {
-        tokens,
-        parents: rowParents,
-        pastLength,
-        pastSlots,
-        pastMask,
-        presents: result.presents,
-      };
-    }
-    return result.hidden === undefined
-      ? { logits: result.logits }
-      : { logits: result.logits, hidden: result.hidden };
-  }
-
-  commit(rows: ArrayLike<number>): void {
-    this.assertUsable();
-    const last = this.last;
-    const count = rows.length;
-    if (count === 0) {
-      this.last = null;
-      return;
-    }
-    if (last === null) {
-      throw new InvalidArgumentError({
-        argument: 'rows',
-        message:
-          'commit() keeps rows of the last forward(), and there is none to commit (call forward() first; each forward can be committed once).',
-      });
-    }
-    const forwardRows = last.tokens.length;
-    let expectedParent = -1;
-    let isPrefix = true;
-    for (let index = 0; index < count; index++) {
-      const row = rows[index];
-      if (!Number.isInteger(row) || row < 0 || row >= forwardRows) {
-        throw new InvalidArgumentError({
-          argument: 'rows',
-          message: `row ${row} is not a row of the last forward (0..${forwardRows - 1}).`,
-        });
-      }
-      const parent = last.parents === null ? row - 1 : last.parents[row];
-      if (parent !== expectedParent) {
-        throw new InvalidArgumentError({
-          argument: 'rows',
-          message: `rows must be one root-to-node path in order; row ${row}'s parent is ${parent}, not ${expectedParent}.`,
-        });
-      }
-      if (row !== index) isPrefix = false;
-      expectedParent = row;
-    }
-    const { pastLength, pastSlots, pastMask } = last;
-    const sourceLength = pastSlots + forwardRows;
-    if (isPrefix && count === forwardRows && pastMask === null) {
-      // The whole chain: the forward's present tensors are exactly the next past, as in a minimal loop.
-      this.cache = last.presents;
-      this.slots = sourceLength;
-    } else if (this.engine.capabilities.tree) {
-      // Keep every row and mask the dropped ones: zero-copy, compacted once enough slots are dead.
-      const mask = new Float32Array(sourceLength);
-      if (pastMask !== null) mask.set(pastMask.subarray(0, pastSlots));
-      const kept = new Uint8Array(forwardRows);
-      for (let index = 0; index < count; index++) kept[rows[index]] = 1;
-      for (let row = 0; row < forwardRows; row++) if (!kept[row]) mask[pastSlots + row] = MASKED;
-      this.dead = (pastMask === null ? 0 : this.dead) + forwardRows - count;
-      this.cache = last.presents;
-      this.slots = sourceLength;
-      this.mask = mask;
-      if (this.dead > MAX_DEAD_SLOTS) this.compact();
-    } else if (isPrefix) {
-      this.cache = this.engine.gather(last.presents, sourceLength, range(pastLength + count));
-      this.slots = pastLength + count;
-    } else {
-      const positions = new Int32Array(pastLength + count);
-      for (let index = 0; index < pastLength; index++) positions[index] = index;
-      for (let index = 0; index < count; index++)
-        positions[pastLength + index] = pastLength + rows[index];
-      this.cache = this.engine.gather(last.presents, sourceLength, positions);
-      this.slots = pastLength + count;
-    }
-    for (let index = 0; index < count; index++) this.committed.push(last.tokens[rows[index]]);
-    this.last = null;
-    this.version++;
-  }
-
-  truncate(length: number): void {
-    this.assertUsable();
-    const current = this.committed.length;
-    if (!Number.isInteger(length) || length < 0 || length > current) {
-      throw new InvalidArgumentError({
-        argument: 'length',
-        message: `must be an integer in [0, ${current}], got ${length}.`,
-      });
-    }
-    if (length === current) return;
-    this.cache = this.engine.gather(this.cache, this.slots, this.aliveSlots(length));
-    this.slots = length;
-    this.mask = null;
-    this.dead = 0;
-    this.committed.length = length;
-    this.last = null;
-    this.version++;
-  }
-
-  fork(): Sequence {
-    this.assertUsable();
-    return new OnnxSequence(this.engine, this.committed.slice(), this.cache, this.last, {
-      slots: this.slots,
-      mask: this.mask,
-      dead: this.dead,
-    });
-  }
-
-  /** Slot indices of the first `count` committed tokens. */
-  private aliveSlots(count: number): Int32Array {
-    const mask = this.mask;
-    if (mask === null) return range(count);
-    const positions = new Int32Array(count);
-    for (let slot = 0, found = 0; found < count; slot++)
-      if (mask[slot] === 0) positions[found++] = slot;
-    return positions;
-  }
-
-  /** Drops the dead slots with one gather. */
-  private compact(): void {
-    const alive = this.aliveCount();
-    this.cache = this.engine.gather(this.cache, this.slots, this.aliveSlots(alive));
-    this.slots = alive;
-    this.mask = null;
-    this.dead = 0;
-  }
-
-  private aliveCount(): number {
-    return this.slots - this.dead;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.cache = [];
-    this.last = null;
-  }
-
-  private assertUsable(): void {
-    if (this.disposed) throw new DisposedError({ what: 'Sequence' });
-    if (this.engine.disposed)
-      throw new DisposedError({ what: `The model ${this.engine.info.name} behind this sequence` });
-  }
 }

@@ -6,6 +6,7 @@ import {
 } from '@decodekit/core';
 import {
   createOnnxBackend,
+  describeGraph,
   fetchModelFiles,
   type FetchFunction,
 } from '@decodekit/backend-onnx/browser';
@@ -75,6 +76,7 @@ export function createWebGpuBackend({
       adapterHint: browserHint,
       defaultTokenizer: createTokenizer,
       createOnnxBackend,
+      describeGraph,
     },
     options,
   );

@@ -50,6 +50,7 @@ class Message {
 
 const FLOAT = 1;
 const INT64 = 7;
+const FLOAT16 = 10;
 const ATTRIBUTE_INT = 2;
 
 /** ValueInfoProto of a tensor whose dims are symbolic names or fixed sizes. */
@@ -75,8 +76,14 @@ export function gatherOutputName(index: number): string {
   return `out.${index}`;
 }
 
-/** The serialized ONNX model (opset 13) that gathers `count` cache tensors along axis 2. */
-export function buildGatherGraph(count: number): Uint8Array {
+/**
+ * The serialized ONNX model (opset 13) that gathers `count` cache tensors of element type `type` along axis 2.
+ */
+export function buildGatherGraph(
+  count: number,
+  type: 'float32' | 'float16' = 'float32',
+): Uint8Array {
+  const elemType = type === 'float16' ? FLOAT16 : FLOAT;
   const graph = new Message();
   for (let index = 0; index < count; index++) {
     const node = new Message()
@@ -90,11 +97,11 @@ export function buildGatherGraph(count: number): Uint8Array {
   }
   graph.bytes(2, 'decodekit-kv-gather');
   for (let index = 0; index < count; index++) {
-    graph.bytes(11, valueInfo(gatherInputName(index), FLOAT, [1, 'heads', 'slots', 'head_dim']));
+    graph.bytes(11, valueInfo(gatherInputName(index), elemType, [1, 'heads', 'slots', 'head_dim']));
   }
   graph.bytes(11, valueInfo('indices', INT64, ['kept']));
   for (let index = 0; index < count; index++) {
-    graph.bytes(12, valueInfo(gatherOutputName(index), FLOAT, [1, 'heads', 'kept', 'head_dim']));
+    graph.bytes(12, valueInfo(gatherOutputName(index), elemType, [1, 'heads', 'kept', 'head_dim']));
   }
   return new Message()
     .int(1, 8) // ir_version

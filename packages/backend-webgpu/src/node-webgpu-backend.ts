@@ -1,5 +1,5 @@
 import { createTokenizer, InvalidArgumentError, type Backend } from '@decodekit/core';
-import { createOnnxBackend, readModelFolder } from '@decodekit/backend-onnx';
+import { createOnnxBackend, describeGraph, readModelFolder } from '@decodekit/backend-onnx';
 import type { DeviceRuntime } from './device-model';
 import { DEFAULT_VULKAN_LIBRARIES, preloadVulkanLoader } from './vulkan-loader';
 import { createWebGpuBackendOn, type WebGpuBackendOptions } from './webgpu-backend';
@@ -47,6 +47,7 @@ export function createWebGpuBackend(options: NodeWebGpuBackendOptions = {}): Bac
       adapterHint: nodeHint,
       defaultTokenizer: createTokenizer,
       createOnnxBackend,
+      describeGraph,
     },
     rest,
   );

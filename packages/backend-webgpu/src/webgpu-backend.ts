@@ -9,20 +9,21 @@ import {
   type Tokenizer,
 } from '@decodekit/core';
 import type {
+  GraphReport,
   ModelSourceFiles,
   OnnxBackendConfig,
   OrtRuntime,
   OrtSessionOptions,
   TokenizerFactory,
 } from '@decodekit/backend-onnx/browser';
+import { KvLedgerSequence } from '@decodekit/backend-onnx/engine';
 import {
   DeviceEngine,
-  DeviceSequence,
   type DeviceRuntime,
   type DeviceSession,
   type DeviceStats,
 } from './device-model';
-import { buildGatherGraph } from './gather-graph';
+import { buildGatherGraph, gatherInputName } from './gather-graph';
 
 /** `capabilities.backendId` of the WebGPU backend. */
 export const WEBGPU_BACKEND_ID = 'onnx-webgpu';
@@ -63,6 +64,8 @@ export interface WebGpuPlatform {
   readonly defaultTokenizer: TokenizerFactory;
   /** backend-onnx's loader for this platform (Node or browser entry). */
   readonly createOnnxBackend: (config: OnnxBackendConfig) => Backend;
+  /** backend-onnx's graph report, from the same entry as `createOnnxBackend` (it reads the cache's dtype). */
+  readonly describeGraph: (model: LoadedModel) => GraphReport | undefined;
 }
 
 const levels = ['disabled', 'basic', 'extended', 'all'];
@@ -186,6 +189,54 @@ export function createWebGpuBackendOn(
       throw error;
     }));
 
+  let halfKernels: Promise<unknown> | undefined;
+  /**
+   * Runs one float16 Gather on the provider; resolves to undefined when it runs, else to its error. WebGPU devices
+   * without the `shader-f16` feature (SwiftShader, some GPUs) compile no float16 kernel, so a float16 graph
+   * would fail in its first forward.
+   */
+  const checkHalfKernels = (ort: DeviceRuntime): Promise<unknown> =>
+    (halfKernels ??= (async () => {
+      try {
+        // Quiet: a device without float16 shaders makes ONNX Runtime log the expected failure as an error.
+        const probe = await ort.InferenceSession.create(buildGatherGraph(1, 'float16'), {
+          ...baseOptions,
+          logSeverityLevel: 4,
+        });
+        try {
+          await probe.run({
+            [gatherInputName(0)]: new ort.Tensor('float16', new Uint16Array(1), [1, 1, 1, 1]),
+            indices: new ort.Tensor('int64', BigInt64Array.of(0n), [1]),
+          });
+        } finally {
+          await probe.release();
+        }
+        return undefined;
+      } catch (error) {
+        return error;
+      }
+    })());
+
+  /** Refuses a graph with float16 inputs or outputs on a device that runs no float16 kernels. */
+  async function checkHalfSupport(ort: DeviceRuntime, session: DeviceSession): Promise<void> {
+    const metadata = [...(session.inputMetadata ?? []), ...(session.outputMetadata ?? [])];
+    if (!metadata.some(entry => entry.isTensor && entry.type === 'float16')) return;
+    const failure = await checkHalfKernels(ort);
+    if (failure === undefined) return;
+    await session.release().catch(() => undefined);
+    const error = new UnsupportedCapabilityError({
+      capability: 'shader-f16',
+      backendId: WEBGPU_BACKEND_ID,
+      hint:
+        `This graph has a float16 KV cache or logits, and this WebGPU device runs no float16 kernels ` +
+        `(it lacks the "shader-f16" feature; ONNX Runtime said: ${messageOf(failure)}). Load a float32 ` +
+        'export of the model (e.g. dtype fp32 or q4), or run this one on the CPU or wasm backend of ' +
+        '@decodekit/backend-onnx, which read float16 caches on any machine.',
+    });
+    (error as { cause?: unknown }).cause = failure;
+    throw error;
+  }
+
   // Per-load state read by the wrapped runtime below. Loads run one at a time (see `serial`).
   let presentLocations: Record<string, string> | undefined;
   let created: DeviceSession | undefined;
@@ -201,6 +252,7 @@ export function createWebGpuBackendOn(
               ...sessionOptions,
               ...(presentLocations ? { preferredOutputLocation: presentLocations } : {}),
             });
+            await checkHalfSupport(ort, session);
             created = session;
             return session;
           },
@@ -263,6 +315,7 @@ export function createWebGpuBackendOn(
       positiveInteger(config.head_dim) ??
       (heads !== undefined ? loaded.info.hiddenSize / heads : 1);
     const inputs = new Set(session.inputNames);
+    const report = platform.describeGraph(loaded);
     const engine = new DeviceEngine(
       ort,
       session,
@@ -275,6 +328,8 @@ export function createWebGpuBackendOn(
         hasSkipLayers: inputs.has('skip_layers'),
         kvHeads,
         headDim,
+        kvType: report?.kvType ?? 'float32',
+        multiRow: report?.multiRow ?? { prefill: true, onCache: true },
       },
       loaded.info,
       loaded.capabilities,
@@ -290,7 +345,7 @@ export function createWebGpuBackendOn(
       deviceStats: engine.stats,
       createSequence() {
         if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
-        return new DeviceSequence(engine);
+        return new KvLedgerSequence(engine);
       },
       async dispose() {
         if (engine.disposed) return;

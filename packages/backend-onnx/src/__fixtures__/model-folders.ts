@@ -2,11 +2,10 @@
  * Test-only model folders, built at test time into a temp dir: stories260K converted from the shared
  * llama2.c checkpoint, and its plain (`--plain`) twin. Not exported.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildTinyModel, convertLlama2c } from '@decodekit/models';
+import { buildTinyModel } from '@decodekit/models';
+import { fixtureFolders } from '@decodekit/models/testing';
 import type { Tokenizer } from '@decodekit/core';
 
 /** Root of the reference models (the offline mirror; tests point DECODEKIT_MODELS at ../shared/models). */
@@ -15,40 +14,14 @@ export const MODELS_ROOT = resolve(
   process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? fileURLToPath(new URL('../../../../../shared/models', import.meta.url)),
 );
 
-let root: string | undefined;
+const fixtures = fixtureFolders({ modelsRoot: MODELS_ROOT, prefix: 'decodekit-backend-onnx-' });
 const folders = new Map<string, string>();
 
 /** Writes `files` (relative path → content) into a fresh folder under the suite's temp dir. */
-export function writeFolder(
-  name: string,
-  files: Readonly<Record<string, string | Uint8Array>>,
-): string {
-  root ??= mkdtempSync(join(tmpdir(), 'decodekit-backend-onnx-'));
-  const folder = join(root, name);
-  for (const [relative, content] of Object.entries(files)) {
-    const path = join(folder, relative);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-  }
-  return folder;
-}
+export const writeFolder = fixtures.write;
 
 /** stories260K as a model folder (converted once per test process). */
-export function stories260KFolder({ plain = false }: { plain?: boolean } = {}): string {
-  const key = `stories260K${plain ? '-plain' : ''}`;
-  const cached = folders.get(key);
-  if (cached) return cached;
-  const source = join(MODELS_ROOT, 'karpathy', 'tinyllamas', 'stories260K');
-  const { files } = convertLlama2c({
-    checkpoint: new Uint8Array(readFileSync(join(source, 'stories260K.bin'))),
-    tokenizer: new Uint8Array(readFileSync(join(source, 'tok512.bin'))),
-    plain,
-    name: 'karpathy/tinyllamas/stories260K',
-  });
-  const folder = writeFolder(key, files);
-  folders.set(key, folder);
-  return folder;
-}
+export const stories260KFolder = fixtures.stories260K;
 
 /** A seeded tiny random Llama (2 layers, 4 heads, 2 KV heads, vocab 48) as a model folder. */
 export function tinyModelFolder({
@@ -73,13 +46,7 @@ export function tinyModelFolder({
 }
 
 /** The greedy golden of stories260K for "Once upon a time". */
-export function stories260KGolden(): { promptIds: number[]; generatedIds: number[] } {
-  const golden = JSON.parse(
-    readFileSync(join(MODELS_ROOT, 'golden', 'golden_stories260K_greedy.json'), 'utf8'),
-  );
-  const entry = golden['Once upon a time'];
-  return { promptIds: entry.prompt_ids, generatedIds: entry.generated_ids };
-}
+export const stories260KGolden = fixtures.stories260KGolden;
 
 /** A tokenizer that only knows its vocabulary size: the backend checks never encode text. */
 export function stubTokenizerFactory({
