@@ -20,6 +20,10 @@ export interface ConvertLlama2cToFolderOptions extends WriteModelFolderOptions {
   readonly logitsToKeep?: boolean;
   /** `decomposed` (default) or `group-query` attention. */
   readonly attention?: ConvertLlama2cInput['attention'];
+  /** Compress the KV heads to this many (see {@link ConvertLlama2cInput.kvHeads}). */
+  readonly kvHeads?: number;
+  /** Calibration of the KV-head compression. */
+  readonly kvCalibration?: ConvertLlama2cInput['kvCalibration'];
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -62,6 +66,8 @@ export async function convertLlama2cToFolder(
     positionIds: options.positionIds,
     logitsToKeep: options.logitsToKeep,
     attention: options.attention,
+    kvHeads: options.kvHeads,
+    kvCalibration: options.kvCalibration,
     checkpointPath,
     tokenizerPath,
   });

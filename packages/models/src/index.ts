@@ -21,6 +21,19 @@ export {
 export { GRAPH_DTYPES, buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
 export type { ConvertLlama2cInput, ConvertedModel, GraphLayout } from './convert-llama2c.js';
 export { GRAPH_LAYOUTS, convertLlama2c } from './convert-llama2c.js';
+export type {
+  CompressedKvHeads,
+  KvHeadCompressionLayer,
+  KvHeadCompressionOptions,
+  KvHeadCompressionReport,
+} from './kv-head-compression.js';
+export { compressKvHeads } from './kv-head-compression.js';
+export type { LlamaReference, SampleSequencesOptions } from './llama-reference.js';
+export {
+  llamaReference,
+  referencePerplexity,
+  sampleReferenceSequences,
+} from './llama-reference.js';
 export type { DecodekitConfigInfo, ModelFolderFiles } from './hf-config.js';
 export {
   CONVERTER_VERSION,

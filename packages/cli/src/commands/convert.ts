@@ -24,6 +24,7 @@ interface ConvertOptions {
   positionIds: boolean;
   logitsToKeep: boolean;
   attention: 'decomposed' | 'group-query';
+  kvHeads?: number;
 }
 
 function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
@@ -122,6 +123,11 @@ export function registerConvert(program: Command): void {
       oneOf('--attention', ['decomposed', 'group-query'] as const),
       'decomposed',
     )
+    .option(
+      '--kv-heads <n>',
+      'compress the KV heads to N shared heads (SVD of calibration K/V folded into Q/O; RoPE-commuting keys)',
+      number('--kv-heads'),
+    )
     .action(async (ref: string, options: ConvertOptions) => {
       if (!options.positionIds && !options.plain) {
         throw new InvalidArgumentError({
@@ -144,12 +150,13 @@ export function registerConvert(program: Command): void {
         options.layout !== 'single' ||
         !options.positionIds ||
         options.logitsToKeep ||
-        options.attention !== 'decomposed';
+        options.attention !== 'decomposed' ||
+        options.kvHeads !== undefined;
       if (options.twin !== undefined && variantChosen) {
         throw new InvalidArgumentError({
           argument: '--twin',
           message:
-            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention.',
+            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention/--kv-heads.',
         });
       }
       const inputs = await llama2cInputs(ref, options.tokenizer);
@@ -162,6 +169,7 @@ export function registerConvert(program: Command): void {
           positionIds: options.positionIds,
           logitsToKeep: options.logitsToKeep,
           attention: options.attention,
+          kvHeads: options.kvHeads,
         });
         const variant = [
           options.plain ? 'plain' : undefined,
@@ -170,6 +178,7 @@ export function registerConvert(program: Command): void {
           options.positionIds ? undefined : 'no position_ids',
           options.logitsToKeep ? 'num_logits_to_keep' : undefined,
           options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
+          options.kvHeads === undefined ? undefined : `${options.kvHeads} KV heads`,
         ].filter(Boolean);
         process.stderr.write(
           `wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`,
