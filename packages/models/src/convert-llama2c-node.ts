@@ -24,6 +24,8 @@ export interface ConvertLlama2cToFolderOptions extends WriteModelFolderOptions {
   readonly kvHeads?: number;
   /** Calibration of the KV-head compression. */
   readonly kvCalibration?: ConvertLlama2cInput['kvCalibration'];
+  /** Prune the layer projections (`magnitude:0.5`, `2:4`; see {@link ConvertLlama2cInput.prune}). */
+  readonly prune?: ConvertLlama2cInput['prune'];
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -68,6 +70,7 @@ export async function convertLlama2cToFolder(
     attention: options.attention,
     kvHeads: options.kvHeads,
     kvCalibration: options.kvCalibration,
+    prune: options.prune,
     checkpointPath,
     tokenizerPath,
   });

@@ -14,6 +14,7 @@ import {
 } from './hf-config.js';
 import { type KvHeadCompressionOptions, compressKvHeads } from './kv-head-compression.js';
 import { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
+import { type PruneSpec, parsePruneSpec, pruneWeights } from './prune.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson } from './tokenizer-json.js';
 
 /** Input of {@link convertLlama2c}. */
@@ -52,6 +53,11 @@ export interface ConvertLlama2cInput {
   readonly kvHeads?: number;
   /** Calibration of the KV-head compression (see {@link KvHeadCompressionOptions.calibration}). */
   readonly kvCalibration?: KvHeadCompressionOptions['calibration'];
+  /**
+   * Prune the layer projections (`magnitude:0.5`, `2:4`, or a {@link PruneSpec}; see {@link pruneWeights}),
+   * after any KV-head compression. Default: dense.
+   */
+  readonly prune?: PruneSpec | string;
 }
 
 /** How a converted decoder is laid out in files (see {@link ConvertLlama2cInput.layout}). */
@@ -94,7 +100,15 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
           calibration: input.kvCalibration,
         });
   const config = compressed?.config ?? checkpoint.config;
-  const weights = compressed?.weights ?? checkpoint.weights;
+  const pruned =
+    input.prune === undefined
+      ? undefined
+      : pruneWeights(
+          config,
+          compressed?.weights ?? checkpoint.weights,
+          typeof input.prune === 'string' ? parsePruneSpec(input.prune) : input.prune,
+        );
+  const weights = pruned?.weights ?? compressed?.weights ?? checkpoint.weights;
   const plain = input.plain ?? false;
   const dtype = input.dtype ?? 'fp32';
   const layout = input.layout ?? 'single';
@@ -130,6 +144,7 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     source: 'llama2.c',
     name: input.name,
     ...(compressed ? { kvHeadCompression: compressed.report } : {}),
+    ...(pruned ? { prune: pruned.report } : {}),
     ...(variant
       ? {
           dtype,

@@ -28,6 +28,8 @@ export type {
   KvHeadCompressionReport,
 } from './kv-head-compression.js';
 export { compressKvHeads } from './kv-head-compression.js';
+export type { PruneReport, PruneSpec } from './prune.js';
+export { formatPruneSpec, parsePruneSpec, pruneWeights } from './prune.js';
 export type { LlamaReference, SampleSequencesOptions } from './llama-reference.js';
 export {
   llamaReference,

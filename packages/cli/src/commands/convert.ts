@@ -1,7 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
-import { GRAPH_DTYPES, GRAPH_LAYOUTS, type GraphDtype, type GraphLayout } from '@decodekit/models';
+import {
+  GRAPH_DTYPES,
+  GRAPH_LAYOUTS,
+  type GraphDtype,
+  type GraphLayout,
+  parsePruneSpec,
+} from '@decodekit/models';
 import {
   convertLlama2cToFolder,
   convertLlama2cToTwin,
@@ -25,6 +31,7 @@ interface ConvertOptions {
   logitsToKeep: boolean;
   attention: 'decomposed' | 'group-query';
   kvHeads?: number;
+  prune?: string;
 }
 
 function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
@@ -43,7 +50,7 @@ function oneOf<TValue extends string>(argument: string, allowed: readonly TValue
  * The checkpoint and tokenizer of `ref`: a checkpoint file (its tokenizer from `--tokenizer` or its
  * folder), a folder holding both, or a known model id found in a mirror (DECODEKIT_MODELS).
  */
-async function llama2cInputs(
+export async function llama2cInputs(
   ref: string,
   tokenizer: string | undefined,
 ): Promise<{ checkpoint: string; tokenizer: string; name?: string }> {
@@ -128,6 +135,11 @@ export function registerConvert(program: Command): void {
       'compress the KV heads to N shared heads (SVD of calibration K/V folded into Q/O; RoPE-commuting keys)',
       number('--kv-heads'),
     )
+    .option(
+      '--prune <spec>',
+      'prune the layer projections: magnitude:S (unstructured, share S of smallest |w| per matrix) | N:M (e.g. 2:4)',
+      (raw: string) => (parsePruneSpec(raw), raw),
+    )
     .action(async (ref: string, options: ConvertOptions) => {
       if (!options.positionIds && !options.plain) {
         throw new InvalidArgumentError({
@@ -151,12 +163,13 @@ export function registerConvert(program: Command): void {
         !options.positionIds ||
         options.logitsToKeep ||
         options.attention !== 'decomposed' ||
-        options.kvHeads !== undefined;
+        options.kvHeads !== undefined ||
+        options.prune !== undefined;
       if (options.twin !== undefined && variantChosen) {
         throw new InvalidArgumentError({
           argument: '--twin',
           message:
-            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention/--kv-heads.',
+            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention/--kv-heads/--prune.',
         });
       }
       const inputs = await llama2cInputs(ref, options.tokenizer);
@@ -170,6 +183,7 @@ export function registerConvert(program: Command): void {
           logitsToKeep: options.logitsToKeep,
           attention: options.attention,
           kvHeads: options.kvHeads,
+          prune: options.prune,
         });
         const variant = [
           options.plain ? 'plain' : undefined,
@@ -179,6 +193,7 @@ export function registerConvert(program: Command): void {
           options.logitsToKeep ? 'num_logits_to_keep' : undefined,
           options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
           options.kvHeads === undefined ? undefined : `${options.kvHeads} KV heads`,
+          options.prune === undefined ? undefined : `pruned ${options.prune}`,
         ].filter(Boolean);
         process.stderr.write(
           `wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`,
