@@ -56,6 +56,8 @@ export {
   charVocabulary,
   randomLlamaWeights,
 } from './tiny-model.js';
+export type { NarRecognizer, NarRecognizerOptions } from './nar-fixture.js';
+export { buildNarRecognizer } from './nar-fixture.js';
 export type { SeededRandom } from './seeded-random.js';
 export { seededRandom } from './seeded-random.js';
 export type { KnownFile, KnownModel } from './known-models.js';
