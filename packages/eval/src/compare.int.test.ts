@@ -54,6 +54,9 @@ describe('compareModels on stories260K', () => {
     const [denseRow, again, compressed] = result.rows;
     expect({ ...again, model: 'dense' }).toEqual(denseRow); // the LLM-KICK oracle: dense vs dense is identical
     expect(denseRow.greedy_agreement).toBe(1);
+    expect(denseRow.top1_agreement).toBe(1);
+    expect(compressed.top1_agreement).toBeLessThan(1);
+    expect(compressed.top1_agreement).toBeGreaterThanOrEqual(compressed.greedy_agreement);
     expect(denseRow.judge).toBe(1);
     expect(judged).toHaveLength(3 * questions.length);
     expect(compressed.perplexity).toBeGreaterThan(denseRow.perplexity);
@@ -67,7 +70,7 @@ describe('compareModels on stories260K', () => {
     const written = await writeCompareReports(result, join(work, 'report'));
     const markdown = readFileSync(written.markdown, 'utf8');
     expect(markdown).toContain(
-      '| model | perplexity ↓ | greedy agreement ↑ | MC accuracy ↑ | exact match ↑ | judge ↑ |',
+      '| model | perplexity ↓ | greedy agreement ↑ | top-1 agreement ↑ | MC accuracy ↑ | exact match ↑ | judge ↑ |',
     );
     expect(markdown).toContain('| kv-heads:1 |');
   });

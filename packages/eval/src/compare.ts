@@ -60,6 +60,11 @@ export interface CompareRow {
   readonly perplexity: number;
   /** Σ tokens before the first divergence from the dense greedy continuation / Σ dense tokens. 1 for dense. */
   readonly greedy_agreement: number;
+  /**
+   * Teacher-forced: share of the dense greedy continuations' tokens that are also this model's argmax given
+   * the same prefix (no compounding after a first divergence). 1 for dense.
+   */
+  readonly top1_agreement: number;
   /** Share of questions whose highest summed log-probability choice is the answer. */
   readonly mc_accuracy: number;
   /** Share of questions whose greedy answer equals the answer after normalization. */
@@ -119,6 +124,35 @@ function splitContinuation(
   };
 }
 
+/** How many of `continuation`'s tokens are `model`'s argmax after `prompt` and the tokens before them. */
+async function argmaxMatches(
+  model: CausalLM,
+  prompt: readonly number[],
+  continuation: readonly number[],
+  signal?: AbortSignal,
+): Promise<number> {
+  const all = [...prompt, ...continuation].slice(0, model.info.contextLength);
+  if (all.length <= prompt.length) return 0;
+  const vocab = model.info.vocabSize;
+  const sequence = model.createSequence();
+  try {
+    const { logits } = await sequence.forward(
+      { tokens: Int32Array.from(all.slice(0, -1)) },
+      { signal },
+    );
+    let matches = 0;
+    for (let position = prompt.length; position < all.length; position++) {
+      const row = logits.subarray((position - 1) * vocab, position * vocab);
+      let best = 0;
+      for (let token = 1; token < vocab; token++) if (row[token] > row[best]) best = token;
+      if (best === all[position]) matches += 1;
+    }
+    return matches;
+  } finally {
+    sequence.dispose();
+  }
+}
+
 function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }
@@ -170,7 +204,7 @@ export async function compareModels(options: CompareOptions): Promise<CompareRes
     return decoder.generate(prompt, { maxTokens: tokens, temperature: 0, signal, stop });
   };
 
-  const denseContinuations: number[][] = [];
+  const denseContinuations: { prompt: number[]; tokens: number[] }[] = [];
   const denseAnswers: string[] = [];
   const rows: CompareRow[] = [];
   const answers: CompareResult['answers'][number][] = [];
@@ -186,15 +220,18 @@ export async function compareModels(options: CompareOptions): Promise<CompareRes
     }
 
     let agreed = 0;
+    let forcedAgreed = 0;
     let denseTotal = 0;
     for (const [promptIndex, prompt] of prompts.entries()) {
-      const { tokens } = await greedy(entry, prompt, maxTokens);
-      if (index === 0) denseContinuations.push(tokens);
+      const { tokens, promptTokens } = await greedy(entry, prompt, maxTokens);
+      if (index === 0) denseContinuations.push({ prompt: promptTokens, tokens });
       const reference = denseContinuations[promptIndex];
       let prefix = 0;
-      while (prefix < reference.length && tokens[prefix] === reference[prefix]) prefix += 1;
+      while (prefix < reference.tokens.length && tokens[prefix] === reference.tokens[prefix])
+        prefix += 1;
       agreed += prefix;
-      denseTotal += reference.length;
+      forcedAgreed += await argmaxMatches(entry.model, reference.prompt, reference.tokens, signal);
+      denseTotal += reference.tokens.length;
     }
 
     let correct = 0;
@@ -252,6 +289,7 @@ export async function compareModels(options: CompareOptions): Promise<CompareRes
       model: entry.name,
       perplexity: scored > 0 ? Math.exp(nll / scored) : Number.NaN,
       greedy_agreement: denseTotal > 0 ? agreed / denseTotal : Number.NaN,
+      top1_agreement: denseTotal > 0 ? forcedAgreed / denseTotal : Number.NaN,
       mc_accuracy: questions.length > 0 ? correct / questions.length : Number.NaN,
       exact_match: questions.length > 0 ? exact / questions.length : Number.NaN,
       ...(judge ? { judge: mean(judged) } : {}),
@@ -271,13 +309,13 @@ export async function compareModels(options: CompareOptions): Promise<CompareRes
 /** The comparison as a Markdown table, one row per model (eval.json keeps the exact numbers). */
 export function formatCompareTable(result: CompareResult): string {
   const withJudge = result.rows.some(row => row.judge !== undefined);
-  const header = `| model | perplexity ↓ | greedy agreement ↑ | MC accuracy ↑ | exact match ↑ |${withJudge ? ' judge ↑ |' : ''}`;
-  const rule = `|---|---:|---:|---:|---:|${withJudge ? '---:|' : ''}`;
+  const header = `| model | perplexity ↓ | greedy agreement ↑ | top-1 agreement ↑ | MC accuracy ↑ | exact match ↑ |${withJudge ? ' judge ↑ |' : ''}`;
+  const rule = `|---|---:|---:|---:|---:|---:|${withJudge ? '---:|' : ''}`;
   const cell = (value: number, digits: number) =>
     Number.isNaN(value) ? '–' : value.toFixed(digits);
   const rows = result.rows.map(
     row =>
-      `| ${row.model} | ${cell(row.perplexity, 3)} | ${cell(row.greedy_agreement, 3)} | ${cell(row.mc_accuracy, 3)} | ${cell(row.exact_match, 3)} |${withJudge ? ` ${cell(row.judge ?? Number.NaN, 3)} |` : ''}`,
+      `| ${row.model} | ${cell(row.perplexity, 3)} | ${cell(row.greedy_agreement, 3)} | ${cell(row.top1_agreement, 3)} | ${cell(row.mc_accuracy, 3)} | ${cell(row.exact_match, 3)} |${withJudge ? ` ${cell(row.judge ?? Number.NaN, 3)} |` : ''}`,
   );
   return [header, rule, ...rows].join('\n');
 }
@@ -306,7 +344,8 @@ export async function writeCompareReports(
       formatCompareTable(result),
       '',
       'perplexity: exp(mean NLL per token) of the texts. greedy agreement: tokens before the first divergence from',
-      "the dense model's greedy continuation / its tokens. MC accuracy: the choice with the highest summed",
+      "the dense model's greedy continuation / its tokens. top-1 agreement: share of the dense continuation's",
+      "tokens that are the model's argmax given the same prefix (teacher-forced). MC accuracy: the choice with the highest summed",
       'log-probability after the question is the answer. exact match: the greedy answer, cut at the first',
       'sentence mark, lower-cased, without punctuation and articles, equals the answer. judge: mean score of the',
       'judge hook in [0, 1].',
