@@ -69,6 +69,27 @@ describe('decodekit eval --compare', () => {
     expect(String(error.message)).toMatch(message);
   });
 
+  it('convert --kv-heads 2 writes a folder with 2 KV heads and its calibration', async () => {
+    const out = join(work, 'kv2');
+    await run([
+      'convert',
+      'stories260K',
+      '--kv-heads',
+      '2',
+      '--kv-calibration',
+      '1x64',
+      '--out',
+      out,
+    ]);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(config.num_key_value_heads).toBe(2);
+    expect(config.decodekit.kvHeadCompression).toMatchObject({
+      fromKvHeads: 4,
+      toKvHeads: 2,
+      calibrationTokens: 64,
+    });
+  });
+
   it('convert --prune 2:4 records the sparsity in config.json', async () => {
     const out = join(work, 'pruned');
     await run(['convert', 'stories260K', '--prune', '2:4', '--out', out]);

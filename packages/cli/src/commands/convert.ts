@@ -31,7 +31,22 @@ interface ConvertOptions {
   logitsToKeep: boolean;
   attention: 'decomposed' | 'group-query';
   kvHeads?: number;
+  kvCalibration?: { sequences: number; length: number };
   prune?: string;
+}
+
+/** Parses `--kv-calibration SxL`: S sampled sequences of L tokens. */
+function calibrationSize(raw: string): { sequences: number; length: number } {
+  const match = /^(\d+)x(\d+)$/.exec(raw.trim());
+  const sequences = Number(match?.[1]);
+  const length = Number(match?.[2]);
+  if (!match || sequences < 1 || length < 2) {
+    throw new InvalidArgumentError({
+      argument: '--kv-calibration',
+      message: `expected SEQUENCESxTOKENS with at least 1 sequence of 2 tokens (e.g. 8x256), got "${raw}".`,
+    });
+  }
+  return { sequences, length };
 }
 
 function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
@@ -136,6 +151,11 @@ export function registerConvert(program: Command): void {
       number('--kv-heads'),
     )
     .option(
+      '--kv-calibration <SxL>',
+      'with --kv-heads: calibrate on S sequences of L tokens sampled from the model (default 8x256, seed 0)',
+      calibrationSize,
+    )
+    .option(
       '--prune <spec>',
       'prune the layer projections: magnitude:S (unstructured, share S of smallest |w| per matrix) | N:M (e.g. 2:4)',
       (raw: string) => (parsePruneSpec(raw), raw),
@@ -164,6 +184,7 @@ export function registerConvert(program: Command): void {
         options.logitsToKeep ||
         options.attention !== 'decomposed' ||
         options.kvHeads !== undefined ||
+        options.kvCalibration !== undefined ||
         options.prune !== undefined;
       if (options.twin !== undefined && variantChosen) {
         throw new InvalidArgumentError({
@@ -183,6 +204,7 @@ export function registerConvert(program: Command): void {
           logitsToKeep: options.logitsToKeep,
           attention: options.attention,
           kvHeads: options.kvHeads,
+          kvCalibration: options.kvCalibration,
           prune: options.prune,
         });
         const variant = [
