@@ -20,6 +20,12 @@ export interface ConvertLlama2cToFolderOptions extends WriteModelFolderOptions {
   readonly logitsToKeep?: boolean;
   /** `decomposed` (default) or `group-query` attention. */
   readonly attention?: ConvertLlama2cInput['attention'];
+  /** Compress the KV heads to this many (see {@link ConvertLlama2cInput.kvHeads}). */
+  readonly kvHeads?: number;
+  /** Calibration of the KV-head compression. */
+  readonly kvCalibration?: ConvertLlama2cInput['kvCalibration'];
+  /** Prune the layer projections (`magnitude:0.5`, `2:4`; see {@link ConvertLlama2cInput.prune}). */
+  readonly prune?: ConvertLlama2cInput['prune'];
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -62,6 +68,9 @@ export async function convertLlama2cToFolder(
     positionIds: options.positionIds,
     logitsToKeep: options.logitsToKeep,
     attention: options.attention,
+    kvHeads: options.kvHeads,
+    kvCalibration: options.kvCalibration,
+    prune: options.prune,
     checkpointPath,
     tokenizerPath,
   });

@@ -12,7 +12,9 @@ import {
   jsonText,
   llamaConfigJson,
 } from './hf-config.js';
+import { type KvHeadCompressionOptions, compressKvHeads } from './kv-head-compression.js';
 import { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
+import { type PruneSpec, parsePruneSpec, pruneWeights } from './prune.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson } from './tokenizer-json.js';
 
 /** Input of {@link convertLlama2c}. */
@@ -44,6 +46,18 @@ export interface ConvertLlama2cInput {
   readonly q8Activations?: LlamaGraphOptions['q8Activations'];
   /** `decomposed` (default) or `group-query` attention (see {@link LlamaGraphOptions.attention}). */
   readonly attention?: LlamaGraphOptions['attention'];
+  /**
+   * Compress the KV heads to this many shared heads with {@link compressKvHeads} (calibrated on the model's
+   * own sampled text unless `kvCalibration` says otherwise). Default: keep the checkpoint's heads.
+   */
+  readonly kvHeads?: number;
+  /** Calibration of the KV-head compression (see {@link KvHeadCompressionOptions.calibration}). */
+  readonly kvCalibration?: KvHeadCompressionOptions['calibration'];
+  /**
+   * Prune the layer projections (`magnitude:0.5`, `2:4`, or a {@link PruneSpec}; see {@link pruneWeights}),
+   * after any KV-head compression. Default: dense.
+   */
+  readonly prune?: PruneSpec | string;
 }
 
 /** How a converted decoder is laid out in files (see {@link ConvertLlama2cInput.layout}). */
@@ -68,16 +82,33 @@ export interface ConvertedModel {
 export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
   const checkpointPath = input.checkpointPath ?? 'llama2.c checkpoint';
   const tokenizerPath = input.tokenizerPath ?? 'llama2.c tokenizer';
-  const { config, weights } = readLlama2cCheckpoint(input.checkpoint, checkpointPath);
+  const checkpoint = readLlama2cCheckpoint(input.checkpoint, checkpointPath);
   const tokenizer = readLlama2cTokenizer(input.tokenizer, tokenizerPath);
-  if (tokenizer.tokens.length !== config.vocabSize) {
+  if (tokenizer.tokens.length !== checkpoint.config.vocabSize) {
     throw new ModelFormatError({
       path: tokenizerPath,
       message:
         `the tokenizer has ${tokenizer.tokens.length} tokens but the checkpoint ${checkpointPath} has vocab_size ` +
-        `${config.vocabSize}. Use the tokenizer the model was trained with.`,
+        `${checkpoint.config.vocabSize}. Use the tokenizer the model was trained with.`,
     });
   }
+  const compressed =
+    input.kvHeads === undefined || input.kvHeads === checkpoint.config.numKvHeads
+      ? undefined
+      : compressKvHeads(checkpoint.config, checkpoint.weights, {
+          kvHeads: input.kvHeads,
+          calibration: input.kvCalibration,
+        });
+  const config = compressed?.config ?? checkpoint.config;
+  const pruned =
+    input.prune === undefined
+      ? undefined
+      : pruneWeights(
+          config,
+          compressed?.weights ?? checkpoint.weights,
+          typeof input.prune === 'string' ? parsePruneSpec(input.prune) : input.prune,
+        );
+  const weights = pruned?.weights ?? compressed?.weights ?? checkpoint.weights;
   const plain = input.plain ?? false;
   const dtype = input.dtype ?? 'fp32';
   const layout = input.layout ?? 'single';
@@ -112,6 +143,8 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     graph: plain ? 'plain' : 'extended',
     source: 'llama2.c',
     name: input.name,
+    ...(compressed ? { kvHeadCompression: compressed.report } : {}),
+    ...(pruned ? { prune: pruned.report } : {}),
     ...(variant
       ? {
           dtype,

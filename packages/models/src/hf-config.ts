@@ -1,4 +1,6 @@
 import type { CostTwinInfo } from './cost-twin.js';
+import type { KvHeadCompressionReport } from './kv-head-compression.js';
+import type { PruneReport } from './prune.js';
 import { type LlamaConfig, headDimOf } from './llama-config.js';
 
 /** The files of a model folder, by relative path (`onnx/model.onnx` is bytes, the JSON files are text). */
@@ -25,6 +27,10 @@ export interface DecodekitConfigInfo {
   readonly logitsToKeep?: boolean;
   /** `group-query` when attention is com.microsoft GroupQueryAttention. */
   readonly attention?: string;
+  /** Set when the KV heads were compressed (`convert --kv-heads N`): from/to heads and kept energy. */
+  readonly kvHeadCompression?: KvHeadCompressionReport;
+  /** Set when the layer projections were pruned (`convert --prune`): spec and resulting sparsity. */
+  readonly prune?: PruneReport;
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */

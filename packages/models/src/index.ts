@@ -21,6 +21,21 @@ export {
 export { GRAPH_DTYPES, buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
 export type { ConvertLlama2cInput, ConvertedModel, GraphLayout } from './convert-llama2c.js';
 export { GRAPH_LAYOUTS, convertLlama2c } from './convert-llama2c.js';
+export type {
+  CompressedKvHeads,
+  KvHeadCompressionLayer,
+  KvHeadCompressionOptions,
+  KvHeadCompressionReport,
+} from './kv-head-compression.js';
+export { compressKvHeads } from './kv-head-compression.js';
+export type { PruneReport, PruneSpec } from './prune.js';
+export { formatPruneSpec, parsePruneSpec, pruneWeights } from './prune.js';
+export type { LlamaReference, SampleSequencesOptions } from './llama-reference.js';
+export {
+  llamaReference,
+  referencePerplexity,
+  sampleReferenceSequences,
+} from './llama-reference.js';
 export type { DecodekitConfigInfo, ModelFolderFiles } from './hf-config.js';
 export {
   CONVERTER_VERSION,
@@ -41,6 +56,8 @@ export {
   charVocabulary,
   randomLlamaWeights,
 } from './tiny-model.js';
+export type { NarRecognizer, NarRecognizerOptions } from './nar-fixture.js';
+export { buildNarRecognizer } from './nar-fixture.js';
 export type { SeededRandom } from './seeded-random.js';
 export { seededRandom } from './seeded-random.js';
 export type { KnownFile, KnownModel } from './known-models.js';

@@ -1,7 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
-import { GRAPH_DTYPES, GRAPH_LAYOUTS, type GraphDtype, type GraphLayout } from '@decodekit/models';
+import {
+  GRAPH_DTYPES,
+  GRAPH_LAYOUTS,
+  type GraphDtype,
+  type GraphLayout,
+  parsePruneSpec,
+} from '@decodekit/models';
 import {
   convertLlama2cToFolder,
   addTreeAttentionToFolder,
@@ -26,6 +32,23 @@ interface ConvertOptions {
   logitsToKeep: boolean;
   attention: 'decomposed' | 'group-query';
   treeAttention: boolean;
+  kvHeads?: number;
+  kvCalibration?: { sequences: number; length: number };
+  prune?: string;
+}
+
+/** Parses `--kv-calibration SxL`: S sampled sequences of L tokens. */
+function calibrationSize(raw: string): { sequences: number; length: number } {
+  const match = /^(\d+)x(\d+)$/.exec(raw.trim());
+  const sequences = Number(match?.[1]);
+  const length = Number(match?.[2]);
+  if (!match || sequences < 1 || length < 2) {
+    throw new InvalidArgumentError({
+      argument: '--kv-calibration',
+      message: `expected SEQUENCESxTOKENS with at least 1 sequence of 2 tokens (e.g. 8x256), got "${raw}".`,
+    });
+  }
+  return { sequences, length };
 }
 
 function oneOf<TValue extends string>(argument: string, allowed: readonly TValue[]) {
@@ -44,7 +67,7 @@ function oneOf<TValue extends string>(argument: string, allowed: readonly TValue
  * The checkpoint and tokenizer of `ref`: a checkpoint file (its tokenizer from `--tokenizer` or its
  * folder), a folder holding both, or a known model id found in a mirror (DECODEKIT_MODELS).
  */
-async function llama2cInputs(
+export async function llama2cInputs(
   ref: string,
   tokenizer: string | undefined,
 ): Promise<{ checkpoint: string; tokenizer: string; name?: string }> {
@@ -89,6 +112,9 @@ async function treeAttention(folder: string, options: ConvertOptions): Promise<v
     options.positionIds ? undefined : '--no-position-ids',
     options.logitsToKeep ? '--logits-to-keep' : undefined,
     options.attention !== 'decomposed' ? '--attention' : undefined,
+    options.kvHeads !== undefined ? '--kv-heads' : undefined,
+    options.kvCalibration !== undefined ? '--kv-calibration' : undefined,
+    options.prune !== undefined ? '--prune' : undefined,
   ].filter(Boolean);
   if (conflicting.length > 0) {
     throw new InvalidArgumentError({
@@ -162,6 +188,21 @@ export function registerConvert(program: Command): void {
       'the argument is an ONNX model folder (transformers.js / optimum / onnxruntime-genai export): write it to --out with an attention_bias input, so draft trees are verified in one forward',
       false,
     )
+    .option(
+      '--kv-heads <n>',
+      'compress the KV heads to N shared heads (SVD of calibration K/V folded into Q/O; RoPE-commuting keys)',
+      number('--kv-heads'),
+    )
+    .option(
+      '--kv-calibration <SxL>',
+      'with --kv-heads: calibrate on S sequences of L tokens sampled from the model (default 8x256, seed 0)',
+      calibrationSize,
+    )
+    .option(
+      '--prune <spec>',
+      'prune the layer projections: magnitude:S (unstructured, share S of smallest |w| per matrix) | N:M (e.g. 2:4)',
+      (raw: string) => (parsePruneSpec(raw), raw),
+    )
     .action(async (ref: string, options: ConvertOptions) => {
       if (options.treeAttention) {
         await treeAttention(ref, options);
@@ -188,12 +229,15 @@ export function registerConvert(program: Command): void {
         options.layout !== 'single' ||
         !options.positionIds ||
         options.logitsToKeep ||
-        options.attention !== 'decomposed';
+        options.attention !== 'decomposed' ||
+        options.kvHeads !== undefined ||
+        options.kvCalibration !== undefined ||
+        options.prune !== undefined;
       if (options.twin !== undefined && variantChosen) {
         throw new InvalidArgumentError({
           argument: '--twin',
           message:
-            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention.',
+            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention/--kv-heads/--prune.',
         });
       }
       const inputs = await llama2cInputs(ref, options.tokenizer);
@@ -206,6 +250,9 @@ export function registerConvert(program: Command): void {
           positionIds: options.positionIds,
           logitsToKeep: options.logitsToKeep,
           attention: options.attention,
+          kvHeads: options.kvHeads,
+          kvCalibration: options.kvCalibration,
+          prune: options.prune,
         });
         const variant = [
           options.plain ? 'plain' : undefined,
@@ -214,6 +261,8 @@ export function registerConvert(program: Command): void {
           options.positionIds ? undefined : 'no position_ids',
           options.logitsToKeep ? 'num_logits_to_keep' : undefined,
           options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
+          options.kvHeads === undefined ? undefined : `${options.kvHeads} KV heads`,
+          options.prune === undefined ? undefined : `pruned ${options.prune}`,
         ].filter(Boolean);
         process.stderr.write(
           `wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`,
