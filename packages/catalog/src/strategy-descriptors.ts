@@ -9,6 +9,7 @@ import { dyspecDescriptor } from '@decodekit/strategy-dyspec';
 import { lookaheadDescriptor } from '@decodekit/strategy-lookahead';
 import { ludDescriptor } from '@decodekit/strategy-lud';
 import { momentumDecodingDescriptor } from '@decodekit/strategy-momentum-decoding';
+import { hyperfittingDescriptor } from '@decodekit/strategy-hyperfitting';
 import { onlineSdDescriptor } from '@decodekit/strategy-online-sd';
 import { pearlDescriptor } from '@decodekit/strategy-pearl';
 import { promptLookupDescriptor } from '@decodekit/strategy-prompt-lookup';
@@ -66,6 +67,7 @@ export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
   beamSearchDescriptor,
   diverseBeamSearchDescriptor,
   momentumDecodingDescriptor,
+  hyperfittingDescriptor,
   superposedDecodingDescriptor,
   contrastiveDecodingDescriptor,
 ];

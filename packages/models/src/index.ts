@@ -6,7 +6,7 @@
 export type { LlamaConfig, LlamaWeights } from './llama-config.js';
 export { headDimOf } from './llama-config.js';
 export type { Llama2cCheckpoint, Llama2cToken, Llama2cTokenizer } from './llama2c.js';
-export { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
+export { readLlama2cCheckpoint, readLlama2cTokenizer, writeLlama2cCheckpoint } from './llama2c.js';
 export type { EmbeddingTable, GraphDtype, LlamaGraphOptions } from './graph-builder.js';
 export type { ExternalData, GraphWriter } from './onnx-writer.js';
 export type { CostTwinInfo, CostTwinPlan, TwinMlpLayer } from './cost-twin.js';

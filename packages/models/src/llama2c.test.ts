@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ModelFormatError } from '@decodekit/core';
-import { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
+import { readLlama2cCheckpoint, readLlama2cTokenizer, writeLlama2cCheckpoint } from './llama2c.js';
 import { modelBytes } from './ort-test-utils.js';
 
 const stories = () => modelBytes('karpathy/tinyllamas/stories260K/stories260K.bin');
@@ -118,5 +118,36 @@ describe('readLlama2cTokenizer', () => {
   test('checks the token count when given', () => {
     const error = catchError(() => readLlama2cTokenizer(tok512(), 'tok512.bin', 32000));
     expect(error.message).toContain('expected 32000 tokens');
+  });
+});
+
+describe('writeLlama2cCheckpoint', () => {
+  test("round-trips stories260K byte for byte outside RoPE's tables, which match run.c's to float precision", () => {
+    const original = stories();
+    const written = writeLlama2cCheckpoint(readLlama2cCheckpoint(original));
+    expect(written.byteLength).toBe(original.byteLength);
+    const { config } = readLlama2cCheckpoint(original);
+    const tensorsEnd = 28 + 4 * (original.byteLength / 4 - 7 - config.contextLength * 8);
+    expect(
+      Buffer.from(written.subarray(0, tensorsEnd)).equals(
+        Buffer.from(original.subarray(0, tensorsEnd)),
+      ),
+    ).toBe(true);
+    const a = new DataView(original.buffer, original.byteOffset);
+    const b = new DataView(written.buffer, written.byteOffset);
+    let worst = 0;
+    for (let offset = tensorsEnd; offset < original.byteLength; offset += 4)
+      worst = Math.max(worst, Math.abs(a.getFloat32(offset, true) - b.getFloat32(offset, true)));
+    expect(worst).toBeLessThan(1e-4);
+  });
+
+  test('refuses weights that do not match the config', () => {
+    const { config, weights } = readLlama2cCheckpoint(stories());
+    expect(() =>
+      writeLlama2cCheckpoint({ config, weights: { ...weights, wq: new Float32Array(3) } }),
+    ).toThrow(ModelFormatError);
+    expect(() =>
+      writeLlama2cCheckpoint({ config: { ...config, tiedEmbeddings: false }, weights }),
+    ).toThrow(/untied classifier/);
   });
 });

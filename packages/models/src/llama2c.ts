@@ -196,3 +196,67 @@ function swap32(data: Float32Array): void {
     bytes[i + 3] = a;
   }
 }
+
+/**
+ * Writes a llama2.c legacy checkpoint (the inverse of `readLlama2cCheckpoint`): the 7-int header, the fp32
+ * tensors in llama2.c's order, the RoPE `freq_cis` tables `run.c` expects (real then imaginary,
+ * `[seq_len, head_size / 2]`, θ = 10000), and the classifier when it is not tied. Lets a model trained or
+ * edited here (fine-tuning, cost twins) go through the same converter as a downloaded checkpoint.
+ *
+ * @param checkpoint the architecture and weights
+ */
+export function writeLlama2cCheckpoint(checkpoint: Llama2cCheckpoint): Uint8Array {
+  const { config, weights } = checkpoint;
+  const sizes = weightSizes(config);
+  for (const [name, size] of sizes) {
+    if (weights[name]?.length !== size) {
+      throw new ModelFormatError({
+        path: 'llama2.c checkpoint',
+        message: `weight ${name} has ${weights[name]?.length ?? 0} values but the config needs ${size}.`,
+      });
+    }
+  }
+  if (!config.tiedEmbeddings && weights.wcls?.length !== config.vocabSize * config.dim) {
+    throw new ModelFormatError({
+      path: 'llama2.c checkpoint',
+      message: `an untied classifier (wcls) of ${config.vocabSize * config.dim} values is required.`,
+    });
+  }
+  const headSize = headDimOf(config);
+  const half = headSize / 2;
+  const theta = config.ropeTheta ?? 10000;
+  const freqReal = new Float32Array(config.contextLength * half);
+  const freqImag = new Float32Array(config.contextLength * half);
+  for (let position = 0; position < config.contextLength; position++) {
+    for (let i = 0; i < half; i++) {
+      const angle = position / theta ** ((2 * i) / headSize);
+      freqReal[position * half + i] = Math.cos(angle);
+      freqImag[position * half + i] = Math.sin(angle);
+    }
+  }
+  const parts: Float32Array[] = [
+    ...sizes.map(([name]) => weights[name] as Float32Array),
+    freqReal,
+    freqImag,
+  ];
+  if (!config.tiedEmbeddings && weights.wcls) parts.push(weights.wcls);
+  const floats = parts.reduce((sum, part) => sum + part.length, 0);
+  const bytes = new Uint8Array(HEADER_BYTES + floats * 4);
+  const view = new DataView(bytes.buffer);
+  const header = [
+    config.dim,
+    config.hiddenDim,
+    config.numLayers,
+    config.numHeads,
+    config.numKvHeads,
+    config.tiedEmbeddings ? config.vocabSize : -config.vocabSize,
+    config.contextLength,
+  ];
+  header.forEach((value, i) => view.setInt32(i * 4, value, true));
+  let offset = HEADER_BYTES;
+  for (const part of parts) {
+    for (let i = 0; i < part.length; i++) view.setFloat32(offset + i * 4, part[i], true);
+    offset += part.length * 4;
+  }
+  return bytes;
+}

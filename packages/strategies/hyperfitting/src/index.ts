@@ -1,0 +1,8 @@
+export {
+  entropyOfLogits,
+  repetitionOfNgrams,
+  trainingNgramBlocker,
+  typeTokenRatio,
+} from './hyperfitting.js';
+export type { TrainingNgramBlockerOptions } from './hyperfitting.js';
+export { hyperfittingDescriptor } from './descriptor.js';

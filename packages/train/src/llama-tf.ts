@@ -1,0 +1,355 @@
+import { InvalidArgumentError } from '@decodekit/core';
+import { tf, useTrainBackend } from './tf-backend.js';
+import { runLoop, type LoopOptions } from './training-loop.js';
+
+/**
+ * A Llama-2 decoder (llama2.c's architecture: RMSNorm, interleaved-pair RoPE, grouped-query attention, SwiGLU,
+ * tied or untied classifier) as TensorFlow.js variables, so a whole model can be fine-tuned here. Shapes follow
+ * `@decodekit/models`' `LlamaConfig` / `LlamaWeights` (row-major `[out, in]`, per-layer tensors stacked on a
+ * leading axis), so weights come from `readLlama2cCheckpoint` and go back through `writeLlama2cCheckpoint`.
+ */
+export interface TfLlamaConfig {
+  vocabSize: number;
+  dim: number;
+  hiddenDim: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  contextLength: number;
+  tiedEmbeddings: boolean;
+  ropeTheta?: number;
+  rmsNormEps?: number;
+}
+
+/** Weights in llama2.c's layout (the `LlamaWeights` of `@decodekit/models`). */
+export interface TfLlamaWeights {
+  tokenEmbedding: Float32Array;
+  rmsAtt: Float32Array;
+  wq: Float32Array;
+  wk: Float32Array;
+  wv: Float32Array;
+  wo: Float32Array;
+  rmsFfn: Float32Array;
+  w1: Float32Array;
+  w2: Float32Array;
+  w3: Float32Array;
+  rmsFinal: Float32Array;
+  wcls?: Float32Array;
+}
+
+const STACKED = ['rmsAtt', 'wq', 'wk', 'wv', 'wo', 'rmsFfn', 'w1', 'w2', 'w3'] as const;
+type Stacked = (typeof STACKED)[number];
+
+/** The model's trainable variables (one per layer tensor) and how to run it. */
+export interface TfLlama {
+  readonly config: TfLlamaConfig;
+  readonly variables: Record<string, tf.Variable>;
+  /** Logits `[batch, time, vocab]` of `tokens` `[batch, time]` (int32), positions 0..time-1. */
+  logits(tokens: tf.Tensor2D): tf.Tensor3D;
+  /** Final hidden states `[batch, time, dim]` after the final RMSNorm (what the classifier reads). */
+  hidden(tokens: tf.Tensor2D): tf.Tensor3D;
+  /** Current weights in llama2.c's layout. */
+  weights(): TfLlamaWeights;
+  dispose(): void;
+}
+
+function shapesOf(config: TfLlamaConfig): Record<Stacked, [number, number]> {
+  const { dim: d, hiddenDim: h } = config;
+  const kv = (d * config.numKvHeads) / config.numHeads;
+  return {
+    rmsAtt: [1, d],
+    wq: [d, d],
+    wk: [kv, d],
+    wv: [kv, d],
+    wo: [d, d],
+    rmsFfn: [1, d],
+    w1: [h, d],
+    w2: [d, h],
+    w3: [h, d],
+  };
+}
+
+/**
+ * Builds the model's variables from llama2.c-layout weights (copied, so the inputs stay untouched).
+ * Call after `useTrainBackend()`.
+ * @param config the architecture
+ * @param weights the starting weights
+ */
+export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama {
+  const { dim, numHeads, numKvHeads, numLayers, vocabSize } = config;
+  if (dim % numHeads !== 0 || numHeads % numKvHeads !== 0 || (dim / numHeads) % 2 !== 0) {
+    throw new InvalidArgumentError({
+      argument: 'config',
+      message:
+        'dim must split into numHeads even-sized heads, and numHeads into numKvHeads groups.',
+    });
+  }
+  const shapes = shapesOf(config);
+  const variables: Record<string, tf.Variable> = {};
+  const add = (name: string, values: Float32Array, shape: number[]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (values.length !== size) {
+      throw new InvalidArgumentError({
+        argument: 'weights',
+        message: `${name} has ${values.length} values; the config needs ${size}.`,
+      });
+    }
+    variables[name] = tf.variable(tf.tensor(Float32Array.from(values), shape), true);
+  };
+  add('tokenEmbedding', weights.tokenEmbedding, [vocabSize, dim]);
+  for (const name of STACKED) {
+    const [rows, cols] = shapes[name];
+    const size = rows * cols;
+    if (weights[name].length !== size * numLayers) {
+      throw new InvalidArgumentError({
+        argument: 'weights',
+        message: `${name} has ${weights[name].length} values; the config needs ${size * numLayers}.`,
+      });
+    }
+    for (let l = 0; l < numLayers; l++)
+      add(
+        `${name}.${l}`,
+        weights[name].subarray(l * size, (l + 1) * size),
+        name.startsWith('rms') ? [cols] : [rows, cols],
+      );
+  }
+  add('rmsFinal', weights.rmsFinal, [dim]);
+  if (!config.tiedEmbeddings) {
+    if (!weights.wcls)
+      throw new InvalidArgumentError({
+        argument: 'weights',
+        message: 'an untied model needs wcls.',
+      });
+    add('wcls', weights.wcls, [vocabSize, dim]);
+  }
+
+  const headSize = dim / numHeads;
+  const half = headSize / 2;
+  const group = numHeads / numKvHeads;
+  const eps = config.rmsNormEps ?? 1e-5;
+  // Query head h reads key/value head floor(h / group), as run.c does. Done as a matmul with a fixed 0/1
+  // matrix (and the embedding lookup as one-hot × table): the wasm backend has no gradient kernel for gather.
+  const expand = new Float32Array(numKvHeads * numHeads);
+  for (let h = 0; h < numHeads; h++) expand[Math.floor(h / group) * numHeads + h] = 1;
+  const kvExpand = tf.keep(tf.tensor2d(expand, [numKvHeads, numHeads]));
+  const theta = config.ropeTheta ?? 10000;
+  const ropeTables = new Map<number, { cos: tf.Tensor; sin: tf.Tensor }>();
+  const rope = (time: number) => {
+    let tables = ropeTables.get(time);
+    if (!tables) {
+      const cos = new Float32Array(time * half);
+      const sin = new Float32Array(time * half);
+      for (let t = 0; t < time; t++) {
+        for (let i = 0; i < half; i++) {
+          const angle = t / theta ** ((2 * i) / headSize);
+          cos[t * half + i] = Math.cos(angle);
+          sin[t * half + i] = Math.sin(angle);
+        }
+      }
+      tables = {
+        cos: tf.keep(tf.tensor(cos, [1, time, 1, half])),
+        sin: tf.keep(tf.tensor(sin, [1, time, 1, half])),
+      };
+      ropeTables.set(time, tables);
+    }
+    return tables;
+  };
+  const masks = new Map<number, tf.Tensor>();
+  const causal = (time: number) => {
+    let mask = masks.get(time);
+    if (!mask) {
+      const values = new Float32Array(time * time);
+      for (let i = 0; i < time; i++) for (let j = i + 1; j < time; j++) values[i * time + j] = -1e9;
+      mask = tf.keep(tf.tensor(values, [1, 1, time, time]));
+      masks.set(time, mask);
+    }
+    return mask;
+  };
+  const rmsNorm = (x: tf.Tensor, weight: tf.Tensor) =>
+    tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight);
+  const linear = (x: tf.Tensor, weight: tf.Tensor) => {
+    const shape = x.shape;
+    const flat = tf.reshape(x, [-1, shape[shape.length - 1]]) as tf.Tensor2D;
+    const y = tf.matMul(flat, weight as tf.Tensor2D, false, true);
+    return tf.reshape(y, [...shape.slice(0, -1), weight.shape[0]]);
+  };
+  const rotate = (x: tf.Tensor, heads: number, time: number, batch: number) => {
+    const { cos, sin } = rope(time);
+    const pairs = tf.reshape(x, [batch, time, heads, half, 2]);
+    const [even, odd] = tf
+      .split(pairs, 2, 4)
+      .map(part => tf.reshape(part, [batch, time, heads, half]));
+    const r0 = tf.sub(tf.mul(even, cos), tf.mul(odd, sin));
+    const r1 = tf.add(tf.mul(even, sin), tf.mul(odd, cos));
+    return tf.reshape(tf.stack([r0, r1], 4), [batch, time, heads, headSize]);
+  };
+  const hidden = (tokens: tf.Tensor2D): tf.Tensor3D => {
+    const [batch, time] = tokens.shape;
+    const oneHot = tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, vocabSize) as tf.Tensor2D;
+    let x = tf.reshape(
+      tf.matMul(tf.cast(oneHot, 'float32'), variables.tokenEmbedding as tf.Tensor2D),
+      [batch, time, dim],
+    );
+    for (let l = 0; l < numLayers; l++) {
+      const h = rmsNorm(x, variables[`rmsAtt.${l}`]);
+      const q = rotate(linear(h, variables[`wq.${l}`]), numHeads, time, batch);
+      let k = rotate(linear(h, variables[`wk.${l}`]), numKvHeads, time, batch);
+      let v = tf.reshape(linear(h, variables[`wv.${l}`]), [batch, time, numKvHeads, headSize]);
+      if (group > 1) {
+        const repeat = (t: tf.Tensor) => {
+          const columns = tf.reshape(tf.transpose(t, [0, 1, 3, 2]), [
+            -1,
+            numKvHeads,
+          ]) as tf.Tensor2D;
+          const expanded = tf.reshape(tf.matMul(columns, kvExpand), [
+            batch,
+            time,
+            headSize,
+            numHeads,
+          ]);
+          return tf.transpose(expanded, [0, 1, 3, 2]);
+        };
+        k = repeat(k);
+        v = repeat(v);
+      }
+      const qh = tf.transpose(q, [0, 2, 1, 3]);
+      const kh = tf.transpose(k, [0, 2, 1, 3]);
+      const vh = tf.transpose(v, [0, 2, 1, 3]);
+      const scores = tf.add(
+        tf.div(tf.matMul(qh, kh, false, true), Math.sqrt(headSize)),
+        causal(time),
+      );
+      const attended = tf.transpose(tf.matMul(tf.softmax(scores), vh), [0, 2, 1, 3]);
+      x = tf.add(x, linear(tf.reshape(attended, [batch, time, dim]), variables[`wo.${l}`]));
+      const f = rmsNorm(x, variables[`rmsFfn.${l}`]);
+      const gate = linear(f, variables[`w1.${l}`]);
+      const up = linear(f, variables[`w3.${l}`]);
+      x = tf.add(x, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), variables[`w2.${l}`]));
+    }
+    return rmsNorm(x, variables.rmsFinal) as tf.Tensor3D;
+  };
+  const logits = (tokens: tf.Tensor2D): tf.Tensor3D =>
+    linear(
+      hidden(tokens),
+      config.tiedEmbeddings ? variables.tokenEmbedding : variables.wcls,
+    ) as tf.Tensor3D;
+  const weightsNow = (): TfLlamaWeights => {
+    const read = (name: string) => Float32Array.from(variables[name].dataSync() as Float32Array);
+    const stacked = Object.fromEntries(
+      STACKED.map(name => {
+        const parts = Array.from({ length: numLayers }, (_, l) => read(`${name}.${l}`));
+        const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+        let offset = 0;
+        for (const part of parts) {
+          out.set(part, offset);
+          offset += part.length;
+        }
+        return [name, out];
+      }),
+    ) as Record<Stacked, Float32Array>;
+    return {
+      tokenEmbedding: read('tokenEmbedding'),
+      ...stacked,
+      rmsFinal: read('rmsFinal'),
+      ...(config.tiedEmbeddings ? {} : { wcls: read('wcls') }),
+    };
+  };
+  return {
+    config,
+    variables,
+    logits,
+    hidden,
+    weights: weightsNow,
+    dispose() {
+      for (const variable of Object.values(variables)) variable.dispose();
+      for (const { cos, sin } of ropeTables.values()) tf.dispose([cos, sin]);
+      for (const mask of masks.values()) mask.dispose();
+      kvExpand.dispose();
+    },
+  };
+}
+
+/** Options of `fineTuneLlama`. */
+export interface FineTuneLlamaOptions extends LoopOptions {
+  /** Passes over the sequences; sets `steps` when given (steps = ceil(epochs × sequences / batchSize)). */
+  epochs?: number;
+}
+
+/**
+ * Fine-tunes a whole Llama model with next-token cross-entropy on token sequences (each sequence one training
+ * sample, trained from its first token; sequences of unequal length are padded and masked). Adam through
+ * `runLoop`: deterministic by seed, resumable from `checkpoint`, progress through `onProgress`.
+ * @param config the architecture
+ * @param weights the starting weights (not modified)
+ * @param sequences training sequences (token ids, each ≥ 2 tokens, ≤ the context length)
+ * @param options loop options
+ * @returns the fine-tuned weights and the loss curve
+ */
+export async function fineTuneLlama(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  sequences: readonly (readonly number[])[],
+  options: FineTuneLlamaOptions,
+): Promise<{
+  weights: TfLlamaWeights;
+  losses: { step: number; loss: number }[];
+  positionsPerSecond: number;
+}> {
+  if (!Array.isArray(sequences) || sequences.length === 0)
+    throw new InvalidArgumentError({
+      argument: 'sequences',
+      message: 'need at least one sequence.',
+    });
+  const longest = Math.max(...sequences.map(s => s.length));
+  if (sequences.some(s => s.length < 2) || longest > config.contextLength) {
+    throw new InvalidArgumentError({
+      argument: 'sequences',
+      message: `every sequence needs 2..${config.contextLength} tokens.`,
+    });
+  }
+  const steps =
+    options.epochs === undefined
+      ? options.steps
+      : Math.ceil((options.epochs * sequences.length) / options.batchSize);
+  await useTrainBackend(options.backend);
+  const model = tfLlama(config, weights);
+  const time = longest - 1;
+  try {
+    const loop = await runLoop({
+      kind: `llama-finetune-${config.dim}x${config.numLayers}`,
+      variables: model.variables,
+      sampleCount: sequences.length,
+      options: { ...options, steps },
+      lossOf: indices => {
+        const B = indices.length;
+        const inputs = new Int32Array(B * time);
+        const labels = new Int32Array(B * time);
+        const mask = new Float32Array(B * time);
+        for (let b = 0; b < B; b++) {
+          const sequence = sequences[indices[b]];
+          for (let t = 0; t + 1 < sequence.length; t++) {
+            inputs[b * time + t] = sequence[t];
+            labels[b * time + t] = sequence[t + 1];
+            mask[b * time + t] = 1;
+          }
+        }
+        const logits = tf.reshape(model.logits(tf.tensor2d(inputs, [B, time], 'int32')), [
+          B * time,
+          config.vocabSize,
+        ]);
+        return tf.losses.softmaxCrossEntropy(
+          tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocabSize),
+          logits,
+          tf.tensor1d(mask),
+        ) as tf.Scalar;
+      },
+    });
+    return {
+      weights: model.weights(),
+      losses: loop.losses,
+      positionsPerSecond: loop.positionsPerSecond,
+    };
+  } finally {
+    model.dispose();
+  }
+}
