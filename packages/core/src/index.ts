@@ -10,6 +10,8 @@ export type {
   DecoderConfig,
   DecoderPlugin,
   GenerateResult,
+  SearchHypothesis,
+  SearchResult,
 } from './decoder/create-decoder.js';
 export type { GenerateOptions, Prompt, ResolvedOptions } from './decoder/generate-options.js';
 export { resolveGenerateOptions } from './decoder/generate-options.js';

@@ -382,3 +382,46 @@ describe('forwards of forked beams go through the decoder', () => {
     },
   );
 });
+
+describe('decoder.search() with beam search', () => {
+  it('returns the numReturnSequences best with per-token log-probabilities of the processed distribution', async () => {
+    const model = toyModel({ vocabSize: 12, seed: 6, copyBias: 2, eosTokenIds: [3] });
+    const processors = [repetitionPenalty(1.3)];
+    const options: BeamSearchOptions = { numBeams: 4, numReturnSequences: 3, forwardMode: 'tree' };
+    const result = await createDecoder({ model, processors })
+      .use(beamSearch(options))
+      .search({ tokens: [1, 2, 1] }, { maxTokens: 6 });
+    expect(result.hypotheses).toHaveLength(3);
+    expect(result.tokens).toEqual(result.hypotheses[0].tokens);
+    expect(result.details).toMatchObject({ forwardMode: 'tree' });
+    expect(Number(result.details.forwardRows)).toBeGreaterThan(0);
+    for (const hypothesis of result.hypotheses) {
+      const perToken = hypothesis.tokenLogProbabilities ?? [];
+      expect(perToken).toHaveLength(hypothesis.tokens.length);
+      // Each one is the token's log-probability after its own prefix, computed from scratch.
+      const processor = chain(...processors);
+      let state = processor.init([1, 2, 1]);
+      for (let i = 0; i < hypothesis.tokens.length; i++) {
+        const context = [1, 2, 1, ...hypothesis.tokens.slice(0, i)];
+        const row = await logProbabilitiesAfter(model, context, processor, state);
+        expect(perToken[i]).toBeCloseTo(row[hypothesis.tokens[i]], 5);
+        state = processor.advance(state, hypothesis.tokens[i]);
+      }
+      expect(hypothesis.logProbability).toBeCloseTo(
+        perToken.reduce((sum, value) => sum + value, 0),
+        10,
+      );
+    }
+    // The deprecated generate() delegates to search(): same hypotheses, scores and forward count.
+    const legacy = await beamSearch(options).generate({
+      model,
+      prompt: { tokens: [1, 2, 1] },
+      maxTokens: 6,
+      processors,
+    });
+    expect(legacy.hypotheses.map(h => [h.tokens, h.score])).toEqual(
+      result.hypotheses.map(h => [h.tokens, h.score]),
+    );
+    expect(legacy.forwardPasses).toBe(result.stats.forwardPasses);
+  });
+});

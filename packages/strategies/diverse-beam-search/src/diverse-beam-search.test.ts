@@ -46,13 +46,17 @@ describe('diverseBeamSearch', () => {
     'a large λ keeps groups apart: no two groups share a token at any step (%s)',
     async forwardMode => {
       const model = toyModel({ vocabSize: 10, seed: 8, copyBias: 2 });
-      const { hypotheses } = await diverseBeamSearch({
-        numBeams: 4,
-        numGroups: 4,
-        diversityPenalty: 100,
-        numReturnSequences: 4,
-        forwardMode,
-      }).generate({ model, prompt: { tokens: [3] }, maxTokens: 10 });
+      const { hypotheses } = await createDecoder({ model })
+        .use(
+          diverseBeamSearch({
+            numBeams: 4,
+            numGroups: 4,
+            diversityPenalty: 100,
+            numReturnSequences: 4,
+            forwardMode,
+          }),
+        )
+        .search({ tokens: [3] }, { maxTokens: 10 });
       expect(hypotheses).toHaveLength(4);
       for (let step = 0; step < 10; step++) {
         expect(new Set(hypotheses.map(h => h.tokens[step])).size, `step ${step}`).toBe(4);

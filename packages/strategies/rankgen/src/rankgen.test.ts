@@ -229,3 +229,33 @@ describe('rankgen', () => {
     ).rejects.toThrow(/returned 1 scores for 4/);
   });
 });
+
+describe('decoder.search() with RankGen', () => {
+  it('reports the final beams with the scorer’s scores, per-token log-probabilities and round counts', async () => {
+    const model = toyModel({ vocabSize: 16, seed: 6, copyBias: 1 });
+    const scorer = countingScorer(7);
+    const result = await createDecoder({ model })
+      .use(rankgen({ scorer, beamSize: 2, numSamples: 3, numTokens: 4 }))
+      .search({ tokens: [1] }, { maxTokens: 10, temperature: 1, seed: 3 });
+    expect(result.details).toEqual({ rounds: 3, scoredCandidates: 18, sampleForwards: 60 });
+    expect(result.hypotheses).toHaveLength(2);
+    expect(result.tokens).toEqual(result.hypotheses[0].tokens);
+    expect(result.hypotheses[0].score).toBeGreaterThanOrEqual(result.hypotheses[1].score);
+    for (const hypothesis of result.hypotheses) {
+      expect(hypothesis.score).toBe(hypothesis.tokens.filter(id => id === 7).length);
+      // At temperature 1 the processed distribution is the model's own: check every token's log-probability.
+      const perToken = hypothesis.tokenLogProbabilities ?? [];
+      expect(perToken).toHaveLength(hypothesis.tokens.length);
+      const sequence = model.createSequence();
+      const context = [1, ...hypothesis.tokens.slice(0, -1)];
+      const { logits } = await sequence.forward({ tokens: Int32Array.from(context) });
+      sequence.dispose();
+      hypothesis.tokens.forEach((token, i) => {
+        const row = logits.subarray(i * 16, (i + 1) * 16);
+        const max = Math.max(...row);
+        const logSum = Math.log(row.reduce((sum, value) => sum + Math.exp(value - max), 0));
+        expect(perToken[i]).toBeCloseTo(row[token] - max - logSum, 4);
+      });
+    }
+  });
+});
