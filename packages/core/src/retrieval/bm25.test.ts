@@ -3,15 +3,20 @@ import { InvalidArgumentError } from '../errors.js';
 import { bm25Index, bm25Parameters, bm25Scores } from './bm25.js';
 import { analyzeText, termId, textTermIds } from './text-analyzer.js';
 
-/** BM25 by hand for one term: idf · f · (k1 + 1) / (f + k1 · (1 − b + b · len / avgdl)). */
-function termScore(
-  n: number,
-  f: number,
-  length: number,
-  { N = 3, avgdl = 4, k1 = 1.2, b = 0.75 } = {},
-): number {
-  const idf = Math.log(1 + (N - n + 0.5) / (n + 0.5));
-  return (idf * f * (k1 + 1)) / (f + k1 * (1 - b + (b * length) / avgdl));
+/**
+ * BM25 by hand for one term, written independently of the code: Lucene's IDF simplifies to
+ * ln((N + 1) / (n + 0.5)), and the saturation is tf · (k1 + 1) / (tf + k1 · (1 − b + b · len / avgdl)).
+ */
+function termScore(n: number, f: number, length: number, settings: Partial<Settings> = {}): number {
+  const { N, avgdl, k1, b } = { N: 3, avgdl: 4, k1: 1.2, b: 0.75, ...settings };
+  const saturation = (f * (k1 + 1)) / (f + k1 * (1 - b + (b * length) / avgdl));
+  return Math.log((N + 1) / (n + 0.5)) * saturation;
+}
+interface Settings {
+  N: number;
+  avgdl: number;
+  k1: number;
+  b: number;
 }
 
 // Three documents, lengths 4, 2 and 6 terms (avgdl = 4).

@@ -3,8 +3,7 @@ import {
   InvalidArgumentError,
   mockModel,
   noRepeatNgram,
-  type CausalLM,
-  type LogitsProcessor,
+  type DecoderConfig,
   type Strategy,
 } from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
@@ -12,26 +11,19 @@ import { beamSearch } from '@decodekit/strategy-beam-search';
 import { assert, describe, expect, it } from 'vitest';
 import { diverseBeamSearch } from './index.js';
 
-/** Runs a beam search strategy through `decoder.search()` (the old `generate(args)` shape, as the tests use it). */
-async function searchOf(
+/** `decoder.search()` with a (diverse) beam search over `{ tokens }`. */
+const searchOf = (
   strategy: Strategy,
-  args: {
-    model: CausalLM;
-    prompt: { tokens: readonly number[] };
+  {
+    model,
+    prompt,
+    maxTokens,
+    processors,
+  }: DecoderConfig & {
+    prompt: { tokens: number[] };
     maxTokens: number;
-    processors?: readonly LogitsProcessor<unknown>[];
-    signal?: AbortSignal;
   },
-) {
-  const result = await createDecoder({ model: args.model, processors: args.processors })
-    .use(strategy)
-    .search(args.prompt, { maxTokens: args.maxTokens, signal: args.signal });
-  return {
-    hypotheses: result.hypotheses,
-    forwardPasses: result.stats.forwardPasses,
-    forwardMode: result.details.forwardMode,
-  };
-}
+) => createDecoder({ model, processors }).use(strategy).search(prompt, { maxTokens });
 
 describe('diverseBeamSearch', () => {
   it.each([
