@@ -34,6 +34,7 @@ export default defineConfig({
       'packages/**/src/**/*.test.ts',
       'packages/**/test/**/*.test.ts',
       'apps/*/e2e/**/*.e2e.test.ts',
+      'examples/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     testTimeout: 60_000,

@@ -69,6 +69,46 @@ describe('decodekit commands', () => {
     expect((JSON.parse(out) as { completion: string }).completion).toMatch(/^ [0-9]{3}$/);
   });
 
+  it('generate --format json lists the ranked hypotheses of a search strategy', async () => {
+    const out = await run([
+      'generate',
+      '--prompt',
+      'Once upon a time',
+      '--strategy',
+      'beam-search:numBeams=3,numReturnSequences=3',
+      '--format',
+      'json',
+      '--max-tokens',
+      '12',
+    ]);
+    const result = JSON.parse(out) as {
+      completion: string;
+      tokens: number[];
+      hypotheses: { completion: string; tokens: number[]; score: number; logProbability: number }[];
+    };
+    expect(result.hypotheses).toHaveLength(3);
+    expect(result.hypotheses[0].tokens).toEqual(result.tokens);
+    expect(result.hypotheses[0].completion).toBe(result.completion);
+    const scores = result.hypotheses.map(hypothesis => hypothesis.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    for (const hypothesis of result.hypotheses) expect(hypothesis.logProbability).toBeLessThan(0);
+    // Any other strategy gives its one output, without a score.
+    const plain = JSON.parse(
+      await run([
+        'generate',
+        '--prompt',
+        'Once upon a time',
+        '--format',
+        'json',
+        '--max-tokens',
+        '8',
+      ]),
+    ) as { completion: string; hypotheses: { completion: string; score: number | null }[] };
+    expect(plain.hypotheses).toEqual([
+      { completion: plain.completion, tokens: expect.any(Array), score: null },
+    ]);
+  });
+
   it('bench writes bench.json, bench.md and bench.svg with zero mismatches', async () => {
     const prompts = join(work, 'prompts.jsonl');
     writeFileSync(

@@ -10,6 +10,8 @@ export type {
   DecoderConfig,
   DecoderPlugin,
   GenerateResult,
+  SearchHypothesis,
+  SearchResult,
 } from './decoder/create-decoder.js';
 export type { GenerateOptions, Prompt, ResolvedOptions } from './decoder/generate-options.js';
 export { resolveGenerateOptions } from './decoder/generate-options.js';
@@ -54,3 +56,12 @@ export {
   softmaxInPlace,
   topIndices,
 } from './heads/linear-algebra.js';
+export {
+  bm25Idf,
+  bm25Index,
+  bm25Parameters,
+  bm25Scores,
+  bm25TermWeight,
+} from './retrieval/bm25.js';
+export type { Bm25Index, Bm25Parameters } from './retrieval/bm25.js';
+export { analyzeText, termId, textTermIds } from './retrieval/text-analyzer.js';

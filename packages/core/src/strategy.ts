@@ -54,6 +54,12 @@ export interface StrategyContext {
   report(event: Extract<DecodeEvent, { type: 'draft' | 'verify' }>): void;
   /** Sends a `warning` event, once per `code` in a generation (later calls with that code are ignored). */
   warn(code: string, message: string): void;
+  /**
+   * Hands the ranked hypotheses of a search strategy (beam search, reranking, superposed drafts) to
+   * `decoder.search()`; the strategy still emits its best hypothesis through `emit`. A later call replaces
+   * the earlier report.
+   */
+  reportSearch(report: SearchReport): void;
   /** Adds to the speculative stats. */
   recordDraft(stats: {
     proposed: number;
@@ -61,6 +67,27 @@ export interface StrategyContext {
     draftMs: number;
     verifyMs: number;
   }): void;
+}
+
+/** One hypothesis as a search strategy reports it (the decoder adds its text). */
+export interface ReportedHypothesis {
+  /** Generated ids (the prompt excluded; an EOS that finished it included). */
+  readonly tokens: readonly number[];
+  /**
+   * The strategy's ranking score, higher is better (beam search: length-normalized log-probability;
+   * RankGen: the scorer's; superposed decoding: the interpolated log-score). NaN when nothing ranked it.
+   */
+  readonly score: number;
+  /** Log-probability of each token under the processed distribution, when the strategy knows it. [tokens] */
+  readonly tokenLogProbabilities?: readonly number[];
+}
+
+/** What a search strategy reports to `decoder.search()` (`StrategyContext.reportSearch`). */
+export interface SearchReport {
+  /** Hypotheses, best first. */
+  readonly hypotheses: readonly ReportedHypothesis[];
+  /** Strategy-specific counters (beam search: `forwardRows`, `forwardMode`; RankGen: `rounds`, ...). */
+  readonly details?: Readonly<Record<string, number | string>>;
 }
 
 /** A decoding strategy: autoregressive, speculative, ... One per decoder. */

@@ -1,4 +1,9 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import {
+  InvalidArgumentError,
+  analyzeText,
+  bm25Index as bm25TermIndex,
+  bm25Parameters,
+} from '@decodekit/core';
 
 /** One search result of a {@link SearchIndex}. */
 export interface SearchHit {
@@ -49,26 +54,18 @@ export interface Bm25Index extends SearchIndex {
 }
 
 /**
- * The default analyzer: Unicode NFKC, lower case, and maximal runs of letters, digits and marks as terms
- * (apostrophes inside words are dropped: "Lily's" → "lilys"). No stemming and no stop words: BM25's IDF
- * already discounts frequent words; pass `tokenize` for a language-specific analyzer.
+ * The default analyzer: core's `analyzeText` (Unicode NFKC, lower case, apostrophes between letters dropped
+ * — "Lily's" → "lilys" — and maximal runs of letters, digits and marks as terms), the one SPLADE's BM25
+ * baseline uses too. No stemming and no stop words: BM25's IDF already discounts frequent words; pass
+ * `tokenize` for a language-specific analyzer.
  */
 export function defaultTokenize(text: string): string[] {
-  const normalized = text
-    .normalize('NFKC')
-    .toLowerCase()
-    .replace(/(\p{L})['’](\p{L})/gu, '$1$2');
-  return normalized.match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
-}
-
-interface Posting {
-  readonly document: number;
-  readonly frequency: number;
+  return analyzeText(text);
 }
 
 /**
  * Okapi BM25 (Robertson & Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009) over
- * an in-memory inverted index. A document d scores, for a query with terms q (each query occurrence counts):
+ * core's in-memory `bm25Index` (the BM25 SPLADE's baseline and RAPID's chunk scorer use). A document d scores, for a query with terms q (each query occurrence counts):
  *
  *   score(d) = Σ_q IDF(q) · f(q,d) · (k1 + 1) / (f(q,d) + k1 · (1 − b + b · |d| / avgdl))
  *   IDF(q)   = ln(1 + (N − n(q) + 0.5) / (n(q) + 0.5))
@@ -85,19 +82,14 @@ export function bm25Index(
   documents: readonly IndexDocument[] = [],
   options: Bm25Options = {},
 ): Bm25Index {
-  const { k1 = 1.2, b = 0.75, tokenize = defaultTokenize } = options;
-  if (!Number.isFinite(k1) || k1 < 0)
-    throw new InvalidArgumentError({ argument: 'k1', message: `must be ≥ 0, got ${k1}.` });
-  if (!Number.isFinite(b) || b < 0 || b > 1)
-    throw new InvalidArgumentError({ argument: 'b', message: `must be in [0, 1], got ${b}.` });
+  const { tokenize = defaultTokenize } = options;
+  const parameters = bm25Parameters(options);
   if (typeof tokenize !== 'function')
     throw new InvalidArgumentError({ argument: 'tokenize', message: 'must be a function.' });
 
   const stored: { id: string; text: string; metadata?: Record<string, unknown> }[] = [];
-  const lengths: number[] = [];
-  const postings = new Map<string, Posting[]>();
+  const terms = bm25TermIndex<string, number>(parameters);
   const ids = new Set<string>();
-  let totalLength = 0;
 
   const add = (batch: readonly IndexDocument[]): void => {
     if (!Array.isArray(batch))
@@ -126,36 +118,17 @@ export function bm25Index(
         terms: tokenize(document.text),
       };
     });
-    for (const { id, text, metadata, terms } of prepared) {
-      const index = stored.length;
+    for (const { id, text, metadata, terms: documentTerms } of prepared) {
+      terms.set(stored.length, documentTerms);
       stored.push({ id, text, metadata });
       ids.add(id);
-      lengths.push(terms.length);
-      totalLength += terms.length;
-      const counts = new Map<string, number>();
-      for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
-      for (const [term, frequency] of counts) {
-        let list = postings.get(term);
-        if (!list) postings.set(term, (list = []));
-        list.push({ document: index, frequency });
-      }
     }
   };
 
+  /** Score of every stored document, by position (0 without a query term). */
   const scoreAll = (query: string): Float64Array => {
     const scores = new Float64Array(stored.length);
-    const count = stored.length;
-    if (count === 0) return scores;
-    const averageLength = totalLength / count || 1;
-    for (const term of tokenize(query)) {
-      const list = postings.get(term);
-      if (!list) continue;
-      const idf = Math.log(1 + (count - list.length + 0.5) / (list.length + 0.5));
-      for (const { document, frequency } of list) {
-        const norm = k1 * (1 - b + (b * lengths[document]) / averageLength);
-        scores[document] += (idf * frequency * (k1 + 1)) / (frequency + norm);
-      }
-    }
+    for (const [position, score] of terms.scores(tokenize(query))) scores[position] = score;
     return scores;
   };
 

@@ -50,7 +50,11 @@ export function registerGenerate(program: Command): void {
       '--grammar <file>',
       'constrain the output to a grammar (GBNF-like, see @decodekit/strategy-constrained)',
     )
-    .option('--format <format>', 'text | json', 'text')
+    .option(
+      '--format <format>',
+      'text | json (json adds the ranked hypotheses of search strategies)',
+      'text',
+    )
     .action(async options => {
       if (options.prompt !== undefined && options.promptFile !== undefined) {
         throw new InvalidArgumentError({
@@ -121,9 +125,16 @@ export function registerGenerate(program: Command): void {
         };
         resolveGenerateOptions(generateOptions); // fail on bad options before printing anything
         if (options.format === 'json') {
-          const result = await decoder.generate(prompt, generateOptions);
+          // search() is generate() plus the ranked hypotheses of search strategies (one otherwise).
+          const result = await decoder.search(prompt, generateOptions);
+          const hypotheses = result.hypotheses.map(({ text, tokens, score, logProbability }) => ({
+            completion: text,
+            tokens,
+            score: Number.isNaN(score) ? null : score,
+            ...(logProbability === undefined ? {} : { logProbability }),
+          }));
           process.stdout.write(
-            `${JSON.stringify({ text: prompt + result.text, completion: result.text, tokens: result.tokens, reason: result.reason, stats: result.stats })}\n`,
+            `${JSON.stringify({ text: prompt + result.text, completion: result.text, tokens: result.tokens, reason: result.reason, stats: result.stats, hypotheses })}\n`,
           );
           return;
         }

@@ -9,7 +9,7 @@ import {
 import { chain } from '../processors/index.js';
 import { categorical, greedy, seededRandom } from '../sampling/index.js';
 import { createIncrementalDecoder } from '../tokenizer/index.js';
-import type { Strategy, StrategyContext } from '../strategy.js';
+import type { SearchReport, Strategy, StrategyContext } from '../strategy.js';
 import type {
   CausalLM,
   DecodeEvent,
@@ -32,6 +32,32 @@ export interface GenerateResult {
   promptTokens: number[];
   reason: FinishReason;
   stats: DecodeStats;
+}
+
+/** One ranked hypothesis of `decoder.search()`. */
+export interface SearchHypothesis {
+  /** Generated ids (the prompt excluded; an EOS that finished it included). */
+  tokens: number[];
+  /** `tokens` as text, as it reads after the prompt (special tokens skipped); '' without a tokenizer. */
+  text: string;
+  /**
+   * The strategy's ranking score, higher is better (beam search: length-normalized log-probability;
+   * RankGen: the scorer's; superposed decoding: the interpolated log-score). NaN when the strategy ranks
+   * nothing (a strategy that is not a search returns its one output).
+   */
+  score: number;
+  /** Sum of `tokenLogProbabilities`, when known. */
+  logProbability?: number;
+  /** Log-probability of each token under the processed distribution, when known. [tokens] */
+  tokenLogProbabilities?: number[];
+}
+
+/** The result of `decoder.search()`: the streamed (best) output, plus every ranked hypothesis. */
+export interface SearchResult extends GenerateResult {
+  /** Hypotheses, best first. A strategy that is not a search gives one: its output, with score NaN. */
+  hypotheses: SearchHypothesis[];
+  /** Strategy-specific counters of the search (see each strategy's docs); empty when it reported none. */
+  details: Readonly<Record<string, number | string>>;
 }
 
 /** What `createDecoder` takes. */
@@ -57,6 +83,12 @@ export interface Decoder {
   /** Streams `token`, `draft`, `verify` and a final `done` event. Rejects with AbortedError on abort. */
   stream(prompt: Prompt, options?: GenerateOptions): AsyncIterable<DecodeEvent>;
   generate(prompt: Prompt, options?: GenerateOptions): Promise<GenerateResult>;
+  /**
+   * Runs the strategy like `generate` and returns its ranked hypotheses too: beam search, diverse beam
+   * search, RankGen and superposed decoding report several (see their `numReturnSequences`/`beamSize`/
+   * `numDrafts`); any other strategy gives its one output.
+   */
+  search(prompt: Prompt, options?: GenerateOptions): Promise<SearchResult>;
 }
 
 function isStrategy(plugin: DecoderPlugin): plugin is Strategy {
@@ -108,24 +140,61 @@ export function createDecoder(config: DecoderConfig): Decoder {
     },
     stream: (prompt, options) =>
       runDecode({ model, tokenizer, processors, strategy }, prompt, options),
-    async generate(prompt, options) {
-      let result: GenerateResult | undefined;
-      for await (const event of decoder.stream(prompt, options)) {
-        if (event.type === 'done') {
-          result = {
-            text: event.text,
-            tokens: event.tokens,
-            promptTokens: event.promptTokens,
-            reason: event.reason,
-            stats: event.stats,
-          };
-        }
-      }
-      if (!result) throw new AbortedError({ reason: 'generation ended without a result' });
-      return result;
+    generate: (prompt, options) =>
+      collect(runDecode({ model, tokenizer, processors, strategy }, prompt, options)),
+    async search(prompt, options) {
+      let report: SearchReport | undefined;
+      const result = await collect(
+        runDecode({ model, tokenizer, processors, strategy }, prompt, options, latest => {
+          report = latest;
+        }),
+      );
+      const reported = report?.hypotheses ?? [{ tokens: result.tokens, score: Number.NaN }];
+      const promptText = tokenizer ? tokenizer.decode(result.promptTokens) : '';
+      // A continuation's text as it reads after the prompt (a leading space included).
+      const textOf = (ids: readonly number[]): string => {
+        if (!tokenizer) return '';
+        const whole = tokenizer.decode([...result.promptTokens, ...ids]);
+        return whole.startsWith(promptText)
+          ? whole.slice(promptText.length)
+          : tokenizer.decode([...ids]);
+      };
+      return {
+        ...result,
+        hypotheses: reported.map(hypothesis => ({
+          tokens: [...hypothesis.tokens],
+          text: textOf(hypothesis.tokens),
+          score: hypothesis.score,
+          ...(hypothesis.tokenLogProbabilities
+            ? {
+                tokenLogProbabilities: [...hypothesis.tokenLogProbabilities],
+                logProbability: hypothesis.tokenLogProbabilities.reduce((sum, x) => sum + x, 0),
+              }
+            : {}),
+        })),
+        details: report?.details ?? {},
+      };
     },
   };
   return decoder;
+}
+
+/** Drains a decode stream into its result. */
+async function collect(events: AsyncIterable<DecodeEvent>): Promise<GenerateResult> {
+  let result: GenerateResult | undefined;
+  for await (const event of events) {
+    if (event.type === 'done') {
+      result = {
+        text: event.text,
+        tokens: event.tokens,
+        promptTokens: event.promptTokens,
+        reason: event.reason,
+        stats: event.stats,
+      };
+    }
+  }
+  if (!result) throw new AbortedError({ reason: 'generation ended without a result' });
+  return result;
 }
 
 function promptIds(
@@ -167,6 +236,7 @@ async function* runDecode(
   },
   prompt: Prompt,
   rawOptions: GenerateOptions | undefined,
+  onSearch?: (report: SearchReport) => void,
 ): AsyncGenerator<DecodeEvent> {
   const { model, tokenizer, strategy } = setup;
   const options = resolveGenerateOptions(rawOptions);
@@ -281,6 +351,9 @@ async function* runDecode(
       if (warned.has(code)) return;
       warned.add(code);
       push({ type: 'warning', code, message });
+    },
+    reportSearch(report) {
+      onSearch?.(report);
     },
     recordDraft({ proposed, accepted, draftMs, verifyMs }) {
       speculativeSeen = true;

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '@decodekit/core';
-import { bm25Idf, bm25Term, topScores } from './scoring.js';
+import { InvalidArgumentError, bm25Idf, bm25TermWeight } from '@decodekit/core';
+import { topScores } from './scoring.js';
 import type { IndexedDocument, SparseStore, StoredDocument } from './sparse-store.js';
 
 interface FieldIndex {
@@ -98,7 +98,7 @@ export function memorySparseStore(): SparseStore {
         if (!list || list.size === 0) return;
         const idf = bm25Idf(documentCount, list.size);
         for (const [id, frequency] of list) {
-          const weight = bm25Term(
+          const weight = bm25TermWeight(
             idf,
             frequency,
             field.lengths.get(id) ?? 0,

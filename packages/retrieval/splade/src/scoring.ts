@@ -1,4 +1,7 @@
-import type { Bm25Parameters, ScoredId } from './sparse-store.js';
+import { bm25TermWeight } from '@decodekit/core';
+import type { ScoredId } from './sparse-store.js';
+
+export { bm25Idf } from '@decodekit/core';
 
 /** Best-first top `k` of accumulated scores; ties go to the lower id; zero scores are dropped. */
 export function topScores(scores: Map<string, number>, k: number): ScoredId[] {
@@ -8,19 +11,8 @@ export function topScores(scores: Map<string, number>, k: number): ScoredId[] {
   return hits.slice(0, k);
 }
 
-/** Lucene's BM25 idf: ln(1 + (N − df + 0.5) / (df + 0.5)). */
-export function bm25Idf(documentCount: number, documentFrequency: number): number {
-  return Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
-}
-
-/** BM25 term weight of one posting. */
-export function bm25Term(
-  idf: number,
-  termFrequency: number,
-  documentLength: number,
-  averageLength: number,
-  { k1, b }: Bm25Parameters,
-): number {
-  const norm = k1 * (1 - b + (b * documentLength) / (averageLength || 1));
-  return (idf * termFrequency * (k1 + 1)) / (termFrequency + norm);
-}
+/**
+ * BM25 term weight of one posting.
+ * @deprecated Use `bm25TermWeight` from `@decodekit/core` (this is it); removed in the next minor version.
+ */
+export const bm25Term = bm25TermWeight;

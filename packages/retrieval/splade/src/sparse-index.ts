@@ -1,6 +1,6 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import { InvalidArgumentError, bm25Parameters, type Bm25Parameters } from '@decodekit/core';
 import type { SparseEncoder } from './sparse-encoder.js';
-import type { Bm25Parameters, SparseStore } from './sparse-store.js';
+import type { SparseStore } from './sparse-store.js';
 import type { SparseVector } from './sparse-vector.js';
 import { wordAnalyzer } from './word-analyzer.js';
 
@@ -26,7 +26,7 @@ export interface SparseIndexOptions {
   readonly store: SparseStore;
   /** The SPLADE encoder (`causalLmSplade`, `mlmSplade`); omit for a BM25-only index. */
   readonly encoder?: SparseEncoder;
-  /** The lexical analyzer behind BM25. Default `wordAnalyzer()`. */
+  /** The lexical analyzer behind BM25. Default `wordAnalyzer()` (core's `analyzeText`, as LangChain's `bm25Index`). */
   readonly analyzer?: SparseEncoder;
   /** BM25 parameters. Default k1 = 1.2, b = 0.75. */
   readonly bm25?: Bm25Parameters;
@@ -62,14 +62,9 @@ export function sparseIndex({
   store,
   encoder,
   analyzer = wordAnalyzer(),
-  bm25 = { k1: 1.2, b: 0.75 },
+  bm25: bm25Options,
 }: SparseIndexOptions): SparseIndex {
-  if (!(bm25.k1 >= 0) || !(bm25.b >= 0 && bm25.b <= 1)) {
-    throw new InvalidArgumentError({
-      argument: 'bm25',
-      message: `need k1 >= 0 and 0 <= b <= 1, got k1=${bm25.k1}, b=${bm25.b}`,
-    });
-  }
+  const bm25 = bm25Parameters(bm25Options);
   const defaultScoring: Scoring = encoder ? 'splade' : 'bm25';
   const index: SparseIndex = {
     store,

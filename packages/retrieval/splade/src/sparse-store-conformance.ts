@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { bm25Idf } from './scoring.js';
+import { bm25Idf } from '@decodekit/core';
 import { sparseIndex } from './sparse-index.js';
 import type { SparseStore } from './sparse-store.js';
 import { sparseFromEntries } from './sparse-vector.js';

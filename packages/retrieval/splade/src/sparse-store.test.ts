@@ -65,7 +65,7 @@ describe('wordAnalyzer', () => {
     );
     const counts = new Map(Array.from(vector.terms, (term, i) => [term, vector.weights[i]]));
     expect(counts.get(termId('cat'))).toBe(2);
-    expect(counts.get(termId("tom's"))).toBe(1);
+    expect(counts.get(termId('toms'))).toBe(1); // core's analyzer: apostrophes between letters dropped
     expect(counts.has(termId('the'))).toBe(false);
     expect(termId('cat')).toBe(termId('cat'));
   });

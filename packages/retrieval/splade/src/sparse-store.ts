@@ -1,3 +1,4 @@
+import type { Bm25Parameters } from '@decodekit/core';
 import type { SparseVector } from './sparse-vector.js';
 
 /** A document as stored and returned. */
@@ -18,11 +19,7 @@ export interface ScoredId {
   readonly score: number;
 }
 
-/** BM25 parameters (Robertson et al.; Lucene / Elasticsearch defaults k1 = 1.2, b = 0.75). */
-export interface Bm25Parameters {
-  readonly k1: number;
-  readonly b: number;
-}
+export type { Bm25Parameters } from '@decodekit/core';
 
 /**
  * Where sparse vectors live: an inverted index keyed by (field, term). Embedded stores (`memorySparseStore`,

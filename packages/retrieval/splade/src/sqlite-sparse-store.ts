@@ -1,7 +1,8 @@
 import { invariant, UnsupportedCapabilityError } from '@decodekit/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { checkK } from './memory-sparse-store.js';
-import { bm25Idf, bm25Term, topScores } from './scoring.js';
+import { bm25Idf, bm25TermWeight } from '@decodekit/core';
+import { topScores } from './scoring.js';
 import type { IndexedDocument, SparseStore, StoredDocument } from './sparse-store.js';
 
 /** Options of `sqliteSparseStore`. */
@@ -170,7 +171,8 @@ export async function sqliteSparseStore({
         scores.set(
           id,
           (scores.get(id) ?? 0) +
-            bm25Term(idf, weight, length, averageLength, parameters) * (weights.get(term) ?? 0),
+            bm25TermWeight(idf, weight, length, averageLength, parameters) *
+              (weights.get(term) ?? 0),
         );
       }
       return topScores(scores, k);

@@ -1,24 +1,20 @@
+import { analyzeText, termId } from '@decodekit/core';
 import type { SparseEncoder } from './sparse-encoder.js';
 import { sparseFromEntries } from './sparse-vector.js';
 
-/** 32-bit FNV-1a of a string, as a signed int (a stable term id that needs no vocabulary table). */
-export function termId(word: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < word.length; i++) {
-    hash ^= word.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash | 0;
-}
+export { termId } from '@decodekit/core';
 
-/** The words of a text: lower-cased runs of letters, digits and apostrophes (Unicode-aware). */
+/**
+ * The words of a text: core's `analyzeText` (NFKC, lower case, apostrophes between letters dropped, runs of
+ * letters, digits and marks), the analyzer LangChain's `bm25Index` uses too.
+ */
 export function wordsOf(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? [];
+  return analyzeText(text);
 }
 
 /**
- * The lexical analyzer behind BM25: words (see `wordsOf`, no stemming and no stop words, like Elasticsearch's
- * `standard` analyzer), each term's weight its count in the text, term ids from `termId`.
+ * The lexical analyzer behind BM25: words (see `wordsOf`; no stemming and no stop words unless given, like
+ * Elasticsearch's `standard` analyzer), each term's weight its count in the text, term ids from `termId`.
  */
 export function wordAnalyzer({
   stopWords = [],

@@ -1,3 +1,4 @@
+import { createDecoder } from '@decodekit/core';
 import { loadReferenceModel, readPromptFile } from '@decodekit/conformance';
 import { it } from 'vitest';
 import { beamSearch } from '../src/index.js';
@@ -25,9 +26,10 @@ it('forward modes', async () => {
         const start = performance.now();
         forwards = 0;
         for (const entry of prompts) {
-          const search = beamSearch({ numBeams, ...options });
-          const result = await search.generate({ model, prompt: entry.prompt, maxTokens: 64 });
-          forwards += result.forwardPasses;
+          const result = await createDecoder({ model })
+            .use(beamSearch({ numBeams, ...options }))
+            .search(entry.prompt, { maxTokens: 64 });
+          forwards += result.stats.forwardPasses;
         }
         times.push((performance.now() - start) / prompts.length);
       }

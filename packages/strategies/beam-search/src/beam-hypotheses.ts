@@ -11,6 +11,11 @@ export interface ScoredHypothesis {
   readonly sumScore: number;
   /** Sum of the log-probabilities of the processed distribution, without diversity penalties. */
   readonly logProbability: number;
+  /**
+   * Log-probability of each token under the processed distribution (`logProbability` is their sum), when
+   * the caller gave them (the search always does).
+   */
+  readonly tokenLogProbabilities?: readonly number[];
 }
 
 /**
@@ -41,11 +46,22 @@ export class BeamHypotheses {
     return sumScore / length ** this.lengthPenalty;
   }
 
-  /** Offers a finished hypothesis of `tokens.length` generated tokens. */
-  add(tokens: number[], sumScore: number, logProbability: number): void {
+  /** Offers a finished hypothesis of `tokens.length` generated tokens (and, optionally, per-token log-probabilities). */
+  add(
+    tokens: number[],
+    sumScore: number,
+    logProbability: number,
+    tokenLogProbabilities?: readonly number[],
+  ): void {
     const score = this.normalize(sumScore, tokens.length);
     if (this.kept.length >= this.numBeams && score <= this.worst) return;
-    this.kept.push({ tokens, score, sumScore, logProbability });
+    this.kept.push({
+      tokens,
+      score,
+      sumScore,
+      logProbability,
+      ...(tokenLogProbabilities ? { tokenLogProbabilities } : {}),
+    });
     if (this.kept.length > this.numBeams) {
       let worstIndex = 0;
       for (let i = 1; i < this.kept.length; i++)

@@ -1,7 +1,13 @@
-import { logSoftmax, repetitionPenalty, type CausalLM } from '@decodekit/core';
+import {
+  createDecoder,
+  logSoftmax,
+  repetitionPenalty,
+  type CausalLM,
+  type SearchHypothesis,
+} from '@decodekit/core';
 import { loadReferenceModel, readPromptFile } from '@decodekit/conformance';
 import { assert, describe, expect, it } from 'vitest';
-import { beamSearch, type BeamHypothesis } from './index.js';
+import { beamSearch } from './index.js';
 
 /**
  * The exact `count` most likely `horizon`-token continuations (EOS ignored), by best-first search: every
@@ -62,19 +68,12 @@ describe('beamSearch on stories260K', () => {
   it('tree, per-beam and auto forwards give the same hypotheses (EOS, processors, length penalty)', async () => {
     const model = await loadReferenceModel();
     for (const entry of readPromptFile('stories').slice(0, 4)) {
-      const results: BeamHypothesis[][] = [];
+      const results: SearchHypothesis[][] = [];
       for (const forwardMode of ['tree', 'per-beam', 'auto'] as const) {
-        const { hypotheses } = await beamSearch({
-          numBeams: 4,
-          numReturnSequences: 4,
-          forwardMode,
-          lengthPenalty: 1.2,
-        }).generate({
-          model,
-          prompt: entry.prompt,
-          maxTokens: 40,
-          processors: [repetitionPenalty(1.2)],
-        });
+        const { hypotheses } = await createDecoder({ model })
+          .use(repetitionPenalty(1.2))
+          .use(beamSearch({ numBeams: 4, numReturnSequences: 4, forwardMode, lengthPenalty: 1.2 }))
+          .search(entry.prompt, { maxTokens: 40 });
         results.push(hypotheses);
       }
       expect(

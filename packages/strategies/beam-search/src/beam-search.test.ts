@@ -10,11 +10,33 @@ import {
   UnsupportedCapabilityError,
   type CausalLM,
   type LogitsProcessor,
+  type Strategy,
 } from '@decodekit/core';
 import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import { BeamHypotheses } from './beam-hypotheses.js';
 import { beamSearch, type BeamSearchOptions } from './index.js';
+
+/** Runs a beam search strategy through `decoder.search()` (the old `generate(args)` shape, as the tests use it). */
+async function searchOf(
+  strategy: Strategy,
+  args: {
+    model: CausalLM;
+    prompt: { tokens: readonly number[] };
+    maxTokens: number;
+    processors?: readonly LogitsProcessor<unknown>[];
+    signal?: AbortSignal;
+  },
+) {
+  const result = await createDecoder({ model: args.model, processors: args.processors })
+    .use(strategy)
+    .search(args.prompt, { maxTokens: args.maxTokens, signal: args.signal });
+  return {
+    hypotheses: result.hypotheses,
+    forwardPasses: result.stats.forwardPasses,
+    forwardMode: result.details.forwardMode,
+  };
+}
 
 /** Next-token log-probabilities after `context`, computed from scratch (no KV reuse). */
 async function logProbabilitiesAfter(
@@ -132,17 +154,20 @@ describe('beamSearch', () => {
       const model = toyModel({ vocabSize: 8, seed: 3, copyBias: 2 });
       const prompt = [1, 2, 1];
       const truth = await exhaustive(model, prompt, 3);
-      const { hypotheses } = await beamSearch({
-        numBeams: 64,
-        numReturnSequences: 64,
-        forwardMode,
-        maxTreeRows: 40,
-      }).generate({ model, prompt: { tokens: prompt }, maxTokens: 3 });
+      const { hypotheses } = await searchOf(
+        beamSearch({
+          numBeams: 64,
+          numReturnSequences: 64,
+          forwardMode,
+          maxTreeRows: 40,
+        }),
+        { model, prompt: { tokens: prompt }, maxTokens: 3 },
+      );
       expect(hypotheses.map(h => h.tokens)).toEqual(truth.slice(0, 64).map(t => t.tokens));
       hypotheses.forEach((h, i) =>
         expect(h.logProbability).toBeCloseTo(truth[i].logProbability, 5),
       );
-      hypotheses.forEach(h => expect(h.score).toBeCloseTo(h.logProbability / 3, 5));
+      hypotheses.forEach(h => expect(h.score).toBeCloseTo((h.logProbability ?? Number.NaN) / 3, 5));
     },
   );
 
@@ -150,14 +175,14 @@ describe('beamSearch', () => {
     const model = toyModel({ vocabSize: 8, seed: 9, copyBias: 2 });
     const truth = await exhaustive(model, [4, 5], 4);
     for (const numBeams of [1, 2, 3, 5, 8]) {
-      const { hypotheses } = await beamSearch({ numBeams }).generate({
+      const { hypotheses } = await searchOf(beamSearch({ numBeams }), {
         model,
         prompt: { tokens: [4, 5] },
         maxTokens: 4,
       });
       expect(hypotheses[0].logProbability).toBeLessThanOrEqual(truth[0].logProbability + 1e-5);
     }
-    const wide = await beamSearch({ numBeams: 64 }).generate({
+    const wide = await searchOf(beamSearch({ numBeams: 64 }), {
       model,
       prompt: { tokens: [4, 5] },
       maxTokens: 4,
@@ -189,7 +214,7 @@ describe('beamSearch', () => {
             ...setting,
             processors: processors(),
           });
-          const { hypotheses } = await beamSearch({ ...setting, maxTreeRows: 6 }).generate({
+          const { hypotheses } = await searchOf(beamSearch({ ...setting, maxTreeRows: 6 }), {
             model,
             prompt: { tokens: prompt },
             maxTokens: setting.maxTokens,
@@ -207,13 +232,13 @@ describe('beamSearch', () => {
 
   it('scores all beams with one tree forward per step', async () => {
     const model = toyModel({ vocabSize: 12, seed: 2, copyBias: 1 });
-    const result = await beamSearch({ numBeams: 4, forwardMode: 'tree' }).generate({
+    const result = await searchOf(beamSearch({ numBeams: 4, forwardMode: 'tree' }), {
       model,
       prompt: { tokens: [1, 2, 3] },
       maxTokens: 10,
     });
     expect(result.forwardPasses).toBe(1 + 10); // prefill + one per step
-    const perBeam = await beamSearch({ numBeams: 4, forwardMode: 'per-beam' }).generate({
+    const perBeam = await searchOf(beamSearch({ numBeams: 4, forwardMode: 'per-beam' }), {
       model,
       prompt: { tokens: [1, 2, 3] },
       maxTokens: 10,
@@ -224,13 +249,13 @@ describe('beamSearch', () => {
 
   it('auto mode switches to per-beam forwards when the trie grows past maxTreeRows', async () => {
     const model = toyModel({ vocabSize: 12, seed: 5, copyBias: 0 });
-    const auto = await beamSearch({ numBeams: 4, maxTreeRows: 8 }).generate({
+    const auto = await searchOf(beamSearch({ numBeams: 4, maxTreeRows: 8 }), {
       model,
       prompt: { tokens: [1] },
       maxTokens: 20,
     });
     expect(auto.forwardMode).toBe('per-beam');
-    const tree = await beamSearch({ numBeams: 4, forwardMode: 'tree' }).generate({
+    const tree = await searchOf(beamSearch({ numBeams: 4, forwardMode: 'tree' }), {
       model,
       prompt: { tokens: [1] },
       maxTokens: 20,
@@ -241,7 +266,7 @@ describe('beamSearch', () => {
   it('streams the best hypothesis through a decoder; numBeams 1 is greedy', async () => {
     const model = toyModel({ vocabSize: 10, seed: 4, copyBias: 2, eosTokenIds: [2] });
     const search = beamSearch({ numBeams: 3 });
-    const { hypotheses } = await search.generate({
+    const { hypotheses } = await searchOf(search, {
       model,
       prompt: { tokens: [1, 4] },
       maxTokens: 16,
@@ -270,7 +295,7 @@ describe('beamSearch', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(
-      beamSearch().generate({
+      searchOf(beamSearch(), {
         model,
         prompt: { tokens: [1] },
         maxTokens: 8,
@@ -300,13 +325,13 @@ describe('beamSearch', () => {
     const { mockModel } = await import('@decodekit/core');
     const model = mockModel({ vocabSize: 4, tree: false, logits: () => [0, 1, 2, 3] });
     await expect(
-      beamSearch({ forwardMode: 'tree' }).generate({
+      searchOf(beamSearch({ forwardMode: 'tree' }), {
         model,
         prompt: { tokens: [1] },
         maxTokens: 2,
       }),
     ).rejects.toThrow(UnsupportedCapabilityError);
-    const { hypotheses } = await beamSearch({ numBeams: 2 }).generate({
+    const { hypotheses } = await searchOf(beamSearch({ numBeams: 2 }), {
       model,
       prompt: { tokens: [1] },
       maxTokens: 2,
@@ -381,4 +406,47 @@ describe('forwards of forked beams go through the decoder', () => {
       expect(aborting.forwardCalls.length).toBeLessThan(14);
     },
   );
+});
+
+describe('decoder.search() with beam search', () => {
+  it('returns the numReturnSequences best with per-token log-probabilities of the processed distribution', async () => {
+    const model = toyModel({ vocabSize: 12, seed: 6, copyBias: 2, eosTokenIds: [3] });
+    const processors = [repetitionPenalty(1.3)];
+    const options: BeamSearchOptions = { numBeams: 4, numReturnSequences: 3, forwardMode: 'tree' };
+    const result = await createDecoder({ model, processors })
+      .use(beamSearch(options))
+      .search({ tokens: [1, 2, 1] }, { maxTokens: 6 });
+    expect(result.hypotheses).toHaveLength(3);
+    expect(result.tokens).toEqual(result.hypotheses[0].tokens);
+    expect(result.details).toMatchObject({ forwardMode: 'tree' });
+    expect(Number(result.details.forwardRows)).toBeGreaterThan(0);
+    for (const hypothesis of result.hypotheses) {
+      const perToken = hypothesis.tokenLogProbabilities ?? [];
+      expect(perToken).toHaveLength(hypothesis.tokens.length);
+      // Each one is the token's log-probability after its own prefix, computed from scratch.
+      const processor = chain(...processors);
+      let state = processor.init([1, 2, 1]);
+      for (let i = 0; i < hypothesis.tokens.length; i++) {
+        const context = [1, 2, 1, ...hypothesis.tokens.slice(0, i)];
+        const row = await logProbabilitiesAfter(model, context, processor, state);
+        expect(perToken[i]).toBeCloseTo(row[hypothesis.tokens[i]], 5);
+        state = processor.advance(state, hypothesis.tokens[i]);
+      }
+      expect(hypothesis.logProbability).toBeCloseTo(
+        perToken.reduce((sum, value) => sum + value, 0),
+        10,
+      );
+    }
+    // The deprecated generate() delegates to search(): same hypotheses, scores and forward count.
+    const legacy = await beamSearch(options).generate({
+      model,
+      prompt: { tokens: [1, 2, 1] },
+      maxTokens: 6,
+      processors,
+    });
+    expect(legacy.hypotheses.map(h => [h.tokens, h.score])).toEqual(
+      result.hypotheses.map(h => [h.tokens, h.score]),
+    );
+    expect(legacy.forwardPasses).toBe(result.stats.forwardPasses);
+  });
 });

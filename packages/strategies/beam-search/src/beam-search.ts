@@ -1,7 +1,7 @@
 import {
-  ContextLengthError,
   InvalidArgumentError,
-  chain,
+  createDecoder,
+  wrapModel,
   type CausalLM,
   type LogitsProcessor,
   type Strategy,
@@ -33,7 +33,7 @@ export interface BeamSearchOptions {
   maxTreeRows?: number;
 }
 
-/** One returned hypothesis. */
+/** One hypothesis of the deprecated `beamSearch(...).generate`. */
 export interface BeamHypothesis {
   /** Generated ids (the prompt excluded; an EOS that finished it included). */
   tokens: number[];
@@ -48,7 +48,7 @@ export interface BeamHypothesis {
   logProbability: number;
 }
 
-/** Arguments of `beamSearch(...).generate`. */
+/** Arguments of the deprecated `beamSearch(...).generate`. */
 export interface BeamGenerateArgs {
   model: CausalLM;
   /** Needed for a text prompt and for `text`; defaults to `model.tokenizer` when the model carries one. */
@@ -64,7 +64,7 @@ export interface BeamGenerateArgs {
   signal?: AbortSignal;
 }
 
-/** The result of `beamSearch(...).generate`. */
+/** The result of the deprecated `beamSearch(...).generate`. */
 export interface BeamGenerateResult {
   /** The best `numReturnSequences` hypotheses, best first. */
   hypotheses: BeamHypothesis[];
@@ -78,12 +78,18 @@ export interface BeamGenerateResult {
 }
 
 /**
- * A beam search: usable as a decoder strategy (it searches, then streams the best hypothesis) and
- * directly through `generate` for every hypothesis with its score.
+ * A beam search: a decoder strategy that searches, streams the best hypothesis, and reports the best
+ * `numReturnSequences` to `decoder.search()` — with their length-normalized scores, per-token
+ * log-probabilities, and `details` `{ forwardRows, forwardMode }` (rows fed to the model by the search,
+ * the forward mode it ended in).
  */
 export interface BeamSearch extends Strategy {
   readonly options: Readonly<Required<BeamSearchOptions>>;
-  /** Runs the search and returns `numReturnSequences` hypotheses, best first. */
+  /**
+   * Runs the search and returns `numReturnSequences` hypotheses, best first.
+   * @deprecated Use `createDecoder({ model, processors }).use(beamSearch(options)).search(prompt, { maxTokens })`;
+   *   this alias delegates to it and goes away in the next minor version.
+   */
   generate(args: BeamGenerateArgs): Promise<BeamGenerateResult>;
 }
 
@@ -137,10 +143,10 @@ export function resolveBeamOptions(options: BeamSearchOptions): Required<BeamSea
  * `BeamForwardMode`). With `numBeams: 1` it is greedy decoding, token for token.
  *
  * @example
- * const search = beamSearch({ numBeams: 4, numReturnSequences: 2 });
- * const { hypotheses } = await search.generate({ model, prompt: 'Once upon a time', maxTokens: 32 });
- * // or stream the best hypothesis through a decoder:
- * const { text } = await createDecoder({ model }).use(search).generate('Once upon a time', { maxTokens: 32 });
+ * const decoder = createDecoder({ model }).use(beamSearch({ numBeams: 4, numReturnSequences: 2 }));
+ * const { hypotheses } = await decoder.search('Once upon a time', { maxTokens: 32 });
+ * // or stream the best hypothesis:
+ * const { text } = await decoder.generate('Once upon a time', { maxTokens: 32 });
  */
 export function beamSearch(options: BeamSearchOptions = {}): BeamSearch {
   const resolved = resolveBeamOptions(options);
@@ -163,7 +169,7 @@ export function createBeamSearch(
     forwardMode: options.forwardMode,
     maxTreeRows: options.maxTreeRows,
   };
-  return {
+  const strategy: BeamSearch = {
     kind: 'strategy',
     name,
     lossless: options.numBeams === 1,
@@ -171,7 +177,7 @@ export function createBeamSearch(
     async run(context) {
       const maxTokens = context.remaining();
       if (maxTokens <= 0) return;
-      const { hypotheses } = await searchBeams({
+      const result = await searchBeams({
         ...common,
         model: context.model,
         sequence: context.sequence,
@@ -180,11 +186,15 @@ export function createBeamSearch(
         processorState: context.processorState,
         maxTokens,
         eosTokenIds: context.model.info.eosTokenIds,
-        numReturnSequences: 1,
+        numReturnSequences: options.numReturnSequences,
         forward: (input, sequence) => context.forward(input, { sequence }),
         signal: context.signal,
       });
-      for (const token of hypotheses[0]?.tokens ?? []) {
+      context.reportSearch({
+        hypotheses: result.hypotheses,
+        details: { forwardRows: result.forwardRows, forwardMode: result.finalMode },
+      });
+      for (const token of result.hypotheses[0]?.tokens ?? []) {
         if (!context.emit(token, 'target')) return;
       }
     },
@@ -196,74 +206,31 @@ export function createBeamSearch(
         'maxTokens',
         `must be a positive integer, got ${args.maxTokens}.`,
       );
-      let prompt: number[];
-      if (typeof args.prompt === 'string') {
-        check(
-          tokenizer !== undefined,
-          'prompt',
-          'a text prompt needs a tokenizer: pass one or use { tokens }.',
-        );
-        prompt = tokenizer.encode(args.prompt);
-      } else {
-        prompt = [...args.prompt.tokens];
-      }
-      check(
-        prompt.length > 0,
-        'prompt',
-        'the prompt is empty: give at least one token (e.g. BOS).',
-      );
-      const { contextLength, vocabSize } = model.info;
-      check(
-        prompt.every(id => Number.isInteger(id) && id >= 0 && id < vocabSize),
-        'prompt',
-        `token ids must be in [0, ${vocabSize}).`,
-      );
-      if (prompt.length >= contextLength) {
-        throw new ContextLengthError({
-          length: prompt.length + 1,
-          contextLength,
-          what: `The prompt (${prompt.length} tokens) plus one new token`,
-        });
-      }
-      const maxTokens = Math.min(args.maxTokens, contextLength - prompt.length);
-      const processor = chain(...(args.processors ?? []));
-      const sequence = model.createSequence();
-      let prefill = 0;
-      try {
-        if (prompt.length > 1) {
-          await sequence.forward({ tokens: Int32Array.from(prompt.slice(0, -1)) }, { signal });
-          sequence.commit(prompt.slice(0, -1).map((_, index) => index));
-          prefill = 1;
-        }
-        const result = await searchBeams({
-          ...common,
-          model,
-          sequence,
-          prompt,
-          processor,
-          processorState: processor.init(prompt),
-          maxTokens,
-          eosTokenIds: args.eosTokenIds ?? model.info.eosTokenIds,
-          numReturnSequences: options.numReturnSequences,
-          signal,
-        });
-        return {
-          hypotheses: result.hypotheses.map(hypothesis => ({
-            tokens: hypothesis.tokens,
-            text: tokenizer ? tokenizer.decode(hypothesis.tokens) : '',
-            score: hypothesis.score,
-            logProbability: hypothesis.logProbability,
-          })),
-          promptTokens: prompt,
-          forwardPasses: prefill + result.forwardPasses,
-          forwardRows: result.forwardRows,
-          forwardMode: result.finalMode,
-        };
-      } finally {
-        sequence.dispose();
-      }
+      const { eosTokenIds } = args;
+      const target = eosTokenIds
+        ? wrapModel({
+            model,
+            middleware: { name: 'eos-ids', transformInfo: info => ({ ...info, eosTokenIds }) },
+          })
+        : model;
+      const result = await createDecoder({ model: target, tokenizer, processors: args.processors })
+        .use(strategy)
+        .search(args.prompt, { maxTokens: args.maxTokens, signal });
+      return {
+        hypotheses: result.hypotheses.map(hypothesis => ({
+          tokens: hypothesis.tokens,
+          text: tokenizer ? tokenizer.decode(hypothesis.tokens) : '',
+          score: hypothesis.score,
+          logProbability: hypothesis.logProbability ?? Number.NaN,
+        })),
+        promptTokens: result.promptTokens,
+        forwardPasses: result.stats.forwardPasses,
+        forwardRows: Number(result.details.forwardRows ?? 0),
+        forwardMode: result.details.forwardMode === 'tree' ? 'tree' : 'per-beam',
+      };
     },
   };
+  return strategy;
 }
 
 function check(condition: boolean, argument: string, message: string): asserts condition {

@@ -1,5 +1,14 @@
-import type { StrategyDescriptor } from '@decodekit/core';
+import type { OptionDescriptor, StrategyDescriptor } from '@decodekit/core';
 import { beamSearch } from './beam-search.js';
+
+/** The `numReturnSequences` option of the beam-search descriptors (diverse beam search shares it). */
+export const numReturnSequencesOption: OptionDescriptor = {
+  type: 'integer',
+  default: 1,
+  min: 1,
+  max: 256,
+  help: 'Hypotheses decoder.search() returns (≤ numBeams; the CLI prints them with --format json).',
+};
 
 /** `--strategy beam-search`: beam search, streaming its best hypothesis. */
 export const beamSearchDescriptor: StrategyDescriptor = {
@@ -21,6 +30,7 @@ export const beamSearchDescriptor: StrategyDescriptor = {
       default: 'false',
       help: 'When the search stops (Hugging Face semantics).',
     },
+    numReturnSequences: numReturnSequencesOption,
   },
   create: options => ({
     strategy: beamSearch({
@@ -32,6 +42,7 @@ export const beamSearchDescriptor: StrategyDescriptor = {
           : options.earlyStopping === 'never'
             ? 'never'
             : options.earlyStopping === 'true',
+      numReturnSequences: options.numReturnSequences as number | undefined,
     }),
   }),
 };

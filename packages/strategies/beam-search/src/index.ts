@@ -10,4 +10,4 @@ export { searchBeams } from './search-beams.js';
 export type { BeamForwardMode, SearchBeamsInput, SearchBeamsResult } from './search-beams.js';
 export { BeamHypotheses } from './beam-hypotheses.js';
 export type { EarlyStopping, ScoredHypothesis } from './beam-hypotheses.js';
-export { beamSearchDescriptor } from './descriptor.js';
+export { beamSearchDescriptor, numReturnSequencesOption } from './descriptor.js';

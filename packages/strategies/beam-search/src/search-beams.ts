@@ -74,6 +74,8 @@ interface Beam {
   readonly tokens: number[];
   readonly sumScore: number;
   readonly logProbability: number;
+  /** Log-probability of each generated token under the processed distribution. [tokens] */
+  readonly tokenLogProbabilities: readonly number[];
   readonly state: unknown;
   readonly group: number;
   /** Per-beam mode: KV of prompt + tokens minus the pending token. */
@@ -85,6 +87,8 @@ interface Beam {
 interface Candidate {
   score: number;
   logProbability: number;
+  /** Log-probability of `token` alone. */
+  tokenLogProbability: number;
   beam: number;
   token: number;
 }
@@ -145,7 +149,14 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
   let beams: Beam[] = [];
   for (let group = 0; group < numGroups; group++) {
     // Every group starts from the prompt; groups > 0 are identical at step 1 but get pushed apart by λ.
-    beams.push({ tokens: [], sumScore: 0, logProbability: 0, state: input.processorState, group });
+    beams.push({
+      tokens: [],
+      sumScore: 0,
+      logProbability: 0,
+      tokenLogProbabilities: [],
+      state: input.processorState,
+      group,
+    });
   }
   if (mode === 'per-beam') {
     // The groups' first beams are the same sequence: one fork, one forward at step 1.
@@ -262,6 +273,7 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
               [...parent.tokens, candidate.token],
               candidate.score,
               candidate.logProbability,
+              [...parent.tokenLogProbabilities, candidate.tokenLogProbability],
             );
           } else {
             chosen.push(candidate);
@@ -276,6 +288,7 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
             tokens: [...parent.tokens, candidate.token],
             sumScore: candidate.score,
             logProbability: candidate.logProbability,
+            tokenLogProbabilities: [...parent.tokenLogProbabilities, candidate.tokenLogProbability],
             state: processor.advance(parent.state, candidate.token),
             group,
           });
@@ -331,7 +344,12 @@ export async function searchBeams(input: SearchBeamsInput): Promise<SearchBeamsR
     // 5. Running beams of unfinished groups become hypotheses at their current length.
     for (const beam of beams) {
       if (!done[beam.group])
-        hypotheses[beam.group].add(beam.tokens, beam.sumScore, beam.logProbability);
+        hypotheses[beam.group].add(
+          beam.tokens,
+          beam.sumScore,
+          beam.logProbability,
+          beam.tokenLogProbabilities,
+        );
     }
   } catch (error) {
     disposeAll(beams);
@@ -374,6 +392,7 @@ function topCandidates(
       const candidate = {
         score,
         logProbability: beam.logProbability + logProbability,
+        tokenLogProbability: logProbability,
         beam: index,
         token,
       };

@@ -1,20 +1,20 @@
 import {
   InvalidArgumentError,
   UnsupportedCapabilityError,
+  wrapModel,
   type CausalLM,
   type ForwardInput,
   type ForwardOptions,
   type ForwardOutput,
+  type ModelMiddleware,
   type Sequence,
   type Tokenizer,
   invariant,
 } from '@decodekit/core';
 import { contextSpan, type ContextSpan } from './context-span.js';
 
-/** Options of `contextAwareDecoding`. */
-export interface ContextAwareDecodingOptions<TModel extends CausalLM> {
-  /** The model; its other properties (tokenizer, source, ...) are kept on the result. */
-  model: TModel;
+/** Options of `contextAwareDecodingMiddleware`. */
+export interface ContextAwareDecodingMiddlewareOptions {
   /**
    * The part of the prompt that is the context (document, retrieved passage): its text, or its token ids
    * exactly as they appear in the prompt. The prompt given to the decoder must contain it; the stream
@@ -23,6 +23,16 @@ export interface ContextAwareDecodingOptions<TModel extends CausalLM> {
   context: string | readonly number[];
   /** Strength α in `(1 + α) · z(y | c, x) − α · z(y | x)` (logits). Default 0.5 (Shi et al.). */
   alpha?: number;
+  /** Finds a text `context` in the prompt's tokens; required for a text context. */
+  tokenizer?: Pick<Tokenizer, 'tokenBytes'>;
+}
+
+/** Options of `contextAwareDecoding`. */
+export interface ContextAwareDecodingOptions<
+  TModel extends CausalLM,
+> extends ContextAwareDecodingMiddlewareOptions {
+  /** The model; its other properties (tokenizer, source, ...) are kept on the result. */
+  model: TModel;
   /** Finds a text `context` in the prompt's tokens; defaults to `model.tokenizer`. */
   tokenizer?: Pick<Tokenizer, 'tokenBytes'>;
 }
@@ -38,48 +48,38 @@ interface LastForward {
 /**
  * Context-aware decoding (Shi et al., 2023, "Trusting Your Evidence: Hallucinate Less with Context-aware
  * Decoding", https://arxiv.org/abs/2305.14739; the QFS reproducibility study, Xu 2024,
- * https://arxiv.org/abs/2312.14335): a model whose next-token logits are
+ * https://arxiv.org/abs/2312.14335) as model middleware: the wrapped model's next-token logits become
  * `(1 + α) · z(y | c, x) − α · z(y | x)`, where `z(y | c, x)` sees the whole prompt and `z(y | x)` sees the
  * prompt with the context `c` removed. Both streams see the same generated tokens.
  *
- * It is model middleware over two streams of one model: each sequence holds the full stream and a
- * "null" stream; the context is located in the tokens the first forwards see (the prompt), and the null
- * stream is kept equal to every committed token outside the context, with its own KV cache. So the result is
- * a CausalLM: `createDecoder({ model }).generate(prompt)` works unchanged, streaming, processors and
- * every strategy included (they act on the combined logits, as in the official code). Rows before the end of
- * the context are prompt positions and keep the plain logits; so does the last context token when nothing
- * precedes the context (the stream without it would be empty).
+ * Every sequence of the wrapped model opens a second, "null" sequence of the same model (`wrapSequence`):
+ * the context is located in the tokens the first forwards see (the prompt), and the null stream is kept
+ * equal to every committed token outside the context, with its own KV cache. So the result is a CausalLM:
+ * `createDecoder({ model }).generate(prompt)` works unchanged, streaming, processors and every strategy
+ * included (they act on the combined logits, as in the official code). Rows before the end of the context
+ * are prompt positions and keep the plain logits; so does the last context token when nothing precedes the
+ * context (the stream without it would be empty).
  *
  * @throws InvalidArgumentError when α is negative, the context is empty or a text context has no
- *   tokenizer; forward throws it when the context does not occur in the prompt.
+ *   tokenizer; `wrapModel` throws it for context ids outside the model's vocabulary; forward throws it when
+ *   the context does not occur in the prompt.
  * @example
- * const story = 'Zara had a blue kite.';
- * const model = contextAwareDecoding({ model: await loadModel('karpathy/tinyllamas/stories260K'), context: story, alpha: 1 });
- * const { text } = await createDecoder({ model }).generate(`${story}\nOnce upon a time, there was a girl named`, { maxTokens: 32 });
+ * const model = wrapModel({ model: base, middleware: contextAwareDecodingMiddleware({ context: story, tokenizer: base.tokenizer }) });
  */
-export function contextAwareDecoding<TModel extends CausalLM>(
-  options: ContextAwareDecodingOptions<TModel>,
-): TModel {
-  const { model, context } = options;
+export function contextAwareDecodingMiddleware(
+  options: ContextAwareDecodingMiddlewareOptions,
+): ModelMiddleware {
+  const { context, tokenizer } = options;
   const alpha = options.alpha ?? 0.5;
-  if (!model || typeof model.createSequence !== 'function') {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a CausalLM (e.g. from loadModel()).',
-    });
-  }
   if (!(Number.isFinite(alpha) && alpha >= 0)) {
     throw new InvalidArgumentError({
       argument: 'alpha',
       message: `must be a finite number ≥ 0, got ${alpha}.`,
     });
   }
-  const vocab = model.info.vocabSize;
-  let tokenizer: Pick<Tokenizer, 'tokenBytes'> | undefined;
   if (typeof context === 'string') {
     if (context.length === 0)
       throw new InvalidArgumentError({ argument: 'context', message: 'is empty.' });
-    tokenizer = options.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
     if (!tokenizer || typeof tokenizer.tokenBytes !== 'function') {
       throw new InvalidArgumentError({
         argument: 'tokenizer',
@@ -87,21 +87,15 @@ export function contextAwareDecoding<TModel extends CausalLM>(
           'a text context needs a tokenizer to find it in the prompt: pass `tokenizer`, a model from loadModel(), or the context as token ids.',
       });
     }
-  } else {
-    if (!Array.isArray(context) || context.length === 0) {
-      throw new InvalidArgumentError({
-        argument: 'context',
-        message: 'pass a non-empty string or array of token ids.',
-      });
-    }
-    for (const id of context) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) {
-        throw new InvalidArgumentError({
-          argument: 'context',
-          message: `token id ${id} is outside the vocabulary [0, ${vocab}).`,
-        });
-      }
-    }
+  } else if (
+    !Array.isArray(context) ||
+    context.length === 0 ||
+    !context.every(id => Number.isInteger(id) && id >= 0)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'context',
+      message: 'pass a non-empty string or array of token ids (non-negative integers).',
+    });
   }
   const describeContext =
     typeof context === 'string'
@@ -109,6 +103,7 @@ export function contextAwareDecoding<TModel extends CausalLM>(
       : `[${context.slice(0, 8).join(', ')}${context.length > 8 ? ', …' : ''}]`;
 
   const combine = (
+    vocab: number,
     full: Float32Array,
     nullLogits: Float32Array,
     row: number,
@@ -121,6 +116,7 @@ export function contextAwareDecoding<TModel extends CausalLM>(
   };
 
   const pair = (
+    vocab: number,
     full: Sequence,
     nullStream: Sequence,
     initialSpan: ContextSpan | undefined,
@@ -224,7 +220,7 @@ export function contextAwareDecoding<TModel extends CausalLM>(
           const source = nearestKept[row] >= 0 ? nullRow[nearestKept[row]] : catchUp.length - 1;
           if (source >= 0) {
             invariant(nullOutput !== undefined, 'a kept null row means the null stream was fed');
-            combine(logits, nullOutput.logits, row, source);
+            combine(vocab, logits, nullOutput.logits, row, source);
           }
         }
         return { logits };
@@ -245,7 +241,7 @@ export function contextAwareDecoding<TModel extends CausalLM>(
         if (span && length < span.end) span = undefined;
         last = undefined;
       },
-      fork: () => pair(full.fork(), nullStream.fork(), span),
+      fork: () => pair(vocab, full.fork(), nullStream.fork(), span),
       dispose() {
         full.dispose();
         nullStream.dispose();
@@ -253,16 +249,61 @@ export function contextAwareDecoding<TModel extends CausalLM>(
     };
   };
 
-  return Object.assign(Object.create(Object.getPrototypeOf(model)), model, {
-    info: { ...model.info, name: `context-aware(${model.info.name}, α=${alpha})` },
-    capabilities: {
-      tree: model.capabilities.tree,
+  return {
+    name: `context-aware-decoding(α=${alpha})`,
+    transformInfo(info) {
+      if (typeof context !== 'string') {
+        for (const id of context) {
+          if (id >= info.vocabSize) {
+            throw new InvalidArgumentError({
+              argument: 'context',
+              message: `token id ${id} is outside the vocabulary [0, ${info.vocabSize}).`,
+            });
+          }
+        }
+      }
+      return { ...info, name: `context-aware(${info.name}, α=${alpha})` };
+    },
+    transformCapabilities: capabilities => ({
+      tree: capabilities.tree,
       hiddenStates: false,
       layerSkip: false,
-      backendId: `context-aware(${model.capabilities.backendId})`,
-    },
-    createSequence: () => pair(model.createSequence(), model.createSequence(), undefined),
-    // The inner model belongs to the caller; disposing the wrapper leaves it alone.
-    dispose: async () => {},
-  }) as TModel;
+      backendId: `context-aware(${capabilities.backendId})`,
+    }),
+    wrapSequence: ({ sequence, model }) =>
+      pair(model.info.vocabSize, sequence, model.createSequence(), undefined),
+  };
+}
+
+/**
+ * Context-aware decoding of `model`: `wrapModel` with `contextAwareDecodingMiddleware`, whose tokenizer
+ * defaults to `model.tokenizer`. The inner model belongs to the caller: disposing the result leaves it alone.
+ *
+ * @throws InvalidArgumentError as `contextAwareDecodingMiddleware`, and when `model` is not a CausalLM.
+ * @example
+ * const story = 'Zara had a blue kite.';
+ * const model = contextAwareDecoding({ model: await loadModel('karpathy/tinyllamas/stories260K'), context: story, alpha: 1 });
+ * const { text } = await createDecoder({ model }).generate(`${story}\nOnce upon a time, there was a girl named`, { maxTokens: 32 });
+ */
+export function contextAwareDecoding<TModel extends CausalLM>(
+  options: ContextAwareDecodingOptions<TModel>,
+): TModel {
+  const { model, ...middlewareOptions } = options;
+  if (!model || typeof model.createSequence !== 'function') {
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'needs a CausalLM (e.g. from loadModel()).',
+    });
+  }
+  const wrapped = wrapModel({
+    model,
+    middleware: contextAwareDecodingMiddleware({
+      ...middlewareOptions,
+      tokenizer:
+        typeof options.context === 'string'
+          ? (options.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer)
+          : options.tokenizer,
+    }),
+  });
+  return Object.assign(wrapped, { dispose: async () => {} });
 }

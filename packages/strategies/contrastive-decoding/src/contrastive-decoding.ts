@@ -2,17 +2,17 @@ import {
   InvalidArgumentError,
   UnsupportedCapabilityError,
   VocabMismatchError,
+  wrapModel,
   type CausalLM,
   type ForwardInput,
   type ForwardOptions,
   type ForwardOutput,
+  type ModelMiddleware,
   type Sequence,
 } from '@decodekit/core';
 
-/** Options of `contrastiveDecoding`. */
-export interface ContrastiveDecodingOptions<TModel extends CausalLM> {
-  /** The strong model whose distribution is sharpened. Its other properties (tokenizer, ...) are kept. */
-  expert: TModel;
+/** Options of `contrastiveDecodingMiddleware`: the amateur and the contrast's parameters. */
+export interface ContrastiveDecodingMiddlewareOptions {
   /** The weak model whose mistakes are subtracted; same vocabulary as the expert. */
   amateur: CausalLM;
   /** Plausibility threshold α: tokens with p_expert < α · max p_expert are banned. Default 0.1. */
@@ -23,28 +23,35 @@ export interface ContrastiveDecodingOptions<TModel extends CausalLM> {
   amateurTemperature?: number;
 }
 
+/** Options of `contrastiveDecoding`. */
+export interface ContrastiveDecodingOptions<
+  TModel extends CausalLM,
+> extends ContrastiveDecodingMiddlewareOptions {
+  /** The strong model whose distribution is sharpened. Its other properties (tokenizer, ...) are kept. */
+  expert: TModel;
+}
+
 /**
  * Contrastive Decoding (Li et al., 2022, https://arxiv.org/abs/2210.15097) in the form of O'Brien & Lewis
- * (2023, https://arxiv.org/abs/2309.09117): a model whose next-token logits are
- * `(1 + β) · z_expert − β · z_amateur / τ` (logits; the same distribution as with log-probabilities) on the plausible tokens `{x : p_expert(x) ≥ α · max p_expert}`
- * and −∞ elsewhere. It is model middleware over two streams: every forward runs on both models (same
- * tokens, own KV caches), so the result is a CausalLM and any strategy or processor decodes it, streaming
- * included. β = 0 keeps the expert's ranking (greedy is unchanged); Li et al.'s `log p_e − log p_a`
- * ranking is the β → ∞ limit.
+ * (2023, https://arxiv.org/abs/2309.09117) as model middleware: the wrapped (expert) model's next-token
+ * logits become `(1 + β) · z_expert − β · z_amateur / τ` (logits; the same distribution as with
+ * log-probabilities) on the plausible tokens `{x : p_expert(x) ≥ α · max p_expert}` and −∞ elsewhere.
+ * Every sequence of the wrapped model opens one of the amateur (`wrapSequence`); every forward runs on
+ * both (same tokens, own KV caches), and commits, truncates and forks go to both. β = 0 keeps the expert's
+ * ranking (greedy is unchanged); Li et al.'s `log p_e − log p_a` ranking is the β → ∞ limit.
  *
+ * @throws InvalidArgumentError for an option out of range; `wrapModel` throws VocabMismatchError when the
+ *   expert's vocabulary differs from the amateur's.
  * @example
- * const model = contrastiveDecoding({ expert: await loadModel('karpathy/tinyllamas/stories260K'), amateur: await loadModel('llama2xs') });
- * const { text } = await createDecoder({ model }).generate('Once upon a time', { maxTokens: 64 });
+ * const model = wrapModel({ model: expert, middleware: contrastiveDecodingMiddleware({ amateur }) });
  */
-export function contrastiveDecoding<TModel extends CausalLM>(
-  options: ContrastiveDecodingOptions<TModel>,
-): TModel {
-  const { expert, amateur } = options;
+export function contrastiveDecodingMiddleware(
+  options: ContrastiveDecodingMiddlewareOptions,
+): ModelMiddleware {
+  const { amateur } = options;
   const alpha = options.alpha ?? 0.1;
   const beta = options.beta ?? 0.5;
   const amateurTemperature = options.amateurTemperature ?? 1;
-  if (!expert || typeof expert.createSequence !== 'function')
-    throw new InvalidArgumentError({ argument: 'expert', message: 'needs a CausalLM.' });
   if (!amateur || typeof amateur.createSequence !== 'function')
     throw new InvalidArgumentError({ argument: 'amateur', message: 'needs a CausalLM.' });
   if (!(alpha >= 0 && alpha <= 1))
@@ -63,12 +70,7 @@ export function contrastiveDecoding<TModel extends CausalLM>(
       message: `must be > 0, got ${amateurTemperature}.`,
     });
   }
-  if (expert.info.vocabSize !== amateur.info.vocabSize) {
-    throw new VocabMismatchError({
-      message: `The expert (${expert.info.name}) has ${expert.info.vocabSize} tokens and the amateur (${amateur.info.name}) ${amateur.info.vocabSize}; contrastive decoding needs one vocabulary.`,
-    });
-  }
-  const vocab = expert.info.vocabSize;
+  const vocab = amateur.info.vocabSize;
   const logThreshold = Math.log(alpha);
 
   // On raw logits, as O'Brien & Lewis: softmax (and so sampling and greedy) is the same as on log-probs,
@@ -129,20 +131,48 @@ export function contrastiveDecoding<TModel extends CausalLM>(
     },
   });
 
-  return Object.assign(Object.create(Object.getPrototypeOf(expert)), expert, {
-    info: {
-      ...expert.info,
-      name: `contrastive(${expert.info.name} − ${amateur.info.name}, α=${alpha}, β=${beta})`,
-      contextLength: Math.min(expert.info.contextLength, amateur.info.contextLength),
+  return {
+    name: `contrastive-decoding(α=${alpha}, β=${beta})`,
+    transformInfo(info) {
+      if (info.vocabSize !== amateur.info.vocabSize) {
+        throw new VocabMismatchError({
+          message: `The expert (${info.name}) has ${info.vocabSize} tokens and the amateur (${amateur.info.name}) ${amateur.info.vocabSize}; contrastive decoding needs one vocabulary.`,
+        });
+      }
+      return {
+        ...info,
+        name: `contrastive(${info.name} − ${amateur.info.name}, α=${alpha}, β=${beta})`,
+        contextLength: Math.min(info.contextLength, amateur.info.contextLength),
+      };
     },
-    capabilities: {
-      tree: expert.capabilities.tree && amateur.capabilities.tree,
+    transformCapabilities: capabilities => ({
+      tree: capabilities.tree && amateur.capabilities.tree,
       hiddenStates: false,
       layerSkip: false,
-      backendId: `contrastive(${expert.capabilities.backendId}, ${amateur.capabilities.backendId})`,
-    },
-    createSequence: () => pair(expert.createSequence(), amateur.createSequence()),
-    // The inner models belong to the caller (they may be shared); disposing the wrapper leaves them alone.
-    dispose: async () => {},
-  }) as TModel;
+      backendId: `contrastive(${capabilities.backendId}, ${amateur.capabilities.backendId})`,
+    }),
+    wrapSequence: ({ sequence }) => pair(sequence, amateur.createSequence()),
+  };
+}
+
+/**
+ * Contrastive decoding of `expert` against `amateur`: `wrapModel` with `contrastiveDecodingMiddleware`.
+ * The result is a CausalLM, so any strategy or processor decodes it, streaming included. The inner models
+ * belong to the caller (they may be shared): disposing the result leaves them alone.
+ *
+ * @example
+ * const model = contrastiveDecoding({ expert: await loadModel('karpathy/tinyllamas/stories260K'), amateur: await loadModel('llama2xs') });
+ * const { text } = await createDecoder({ model }).generate('Once upon a time', { maxTokens: 64 });
+ */
+export function contrastiveDecoding<TModel extends CausalLM>(
+  options: ContrastiveDecodingOptions<TModel>,
+): TModel {
+  const { expert, ...middlewareOptions } = options;
+  if (!expert || typeof expert.createSequence !== 'function')
+    throw new InvalidArgumentError({ argument: 'expert', message: 'needs a CausalLM.' });
+  const model = wrapModel({
+    model: expert,
+    middleware: contrastiveDecodingMiddleware(middlewareOptions),
+  });
+  return Object.assign(model, { dispose: async () => {} });
 }

@@ -1,3 +1,6 @@
-export { contrastiveDecoding } from './contrastive-decoding.js';
-export type { ContrastiveDecodingOptions } from './contrastive-decoding.js';
+export { contrastiveDecoding, contrastiveDecodingMiddleware } from './contrastive-decoding.js';
+export type {
+  ContrastiveDecodingMiddlewareOptions,
+  ContrastiveDecodingOptions,
+} from './contrastive-decoding.js';
 export { contrastiveDecodingDescriptor } from './descriptor.js';

@@ -1,4 +1,5 @@
 import type { StrategyDescriptor } from '@decodekit/core';
+import { numReturnSequencesOption } from '@decodekit/strategy-beam-search';
 import { diverseBeamSearch } from './diverse-beam-search.js';
 
 /** `--strategy diverse-beam-search`: diverse beam search, streaming its best hypothesis. */
@@ -23,6 +24,7 @@ export const diverseBeamSearchDescriptor: StrategyDescriptor = {
       help: 'Hamming diversity strength λ.',
     },
     lengthPenalty: { type: 'number', default: 1, help: 'Exponent of the length normalization.' },
+    numReturnSequences: numReturnSequencesOption,
   },
   create: options => ({
     strategy: diverseBeamSearch({
@@ -30,6 +32,7 @@ export const diverseBeamSearchDescriptor: StrategyDescriptor = {
       numGroups: options.numGroups as number | undefined,
       diversityPenalty: options.diversityPenalty as number | undefined,
       lengthPenalty: options.lengthPenalty as number | undefined,
+      numReturnSequences: options.numReturnSequences as number | undefined,
     }),
   }),
 };

@@ -26,7 +26,7 @@ export interface DiverseBeamSearchOptions extends BeamSearchOptions {
  *
  * @example
  * const search = diverseBeamSearch({ numBeams: 4, numGroups: 4, diversityPenalty: 0.5, numReturnSequences: 4 });
- * const { hypotheses } = await search.generate({ model, prompt: 'Once upon a time', maxTokens: 32 });
+ * const { hypotheses } = await createDecoder({ model }).use(search).search('Once upon a time', { maxTokens: 32 });
  */
 export function diverseBeamSearch(options: DiverseBeamSearchOptions = {}): BeamSearch {
   const resolved = resolveBeamOptions(options);

@@ -35,12 +35,10 @@ describe('rankgen on stories260K', () => {
       numSamples: 3,
       numTokens: 16,
     });
-    const result = await search.generate({
-      model,
-      prompt: 'Tom had a red ball.',
-      options: { maxTokens: 48, ...NUCLEUS, seed: 7 },
-    });
-    expect(result.search.rounds).toBe(3);
+    const result = await createDecoder({ model })
+      .use(search)
+      .search('Tom had a red ball.', { maxTokens: 48, ...NUCLEUS, seed: 7 });
+    expect(result.details.rounds).toBe(3);
     expect(result.hypotheses).toHaveLength(2);
     expect(result.hypotheses[0].score).toBeGreaterThanOrEqual(result.hypotheses[1].score);
     expect(result.tokens).toEqual(result.hypotheses[0].tokens);

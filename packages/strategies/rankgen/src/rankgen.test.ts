@@ -90,15 +90,13 @@ describe('rankgen', () => {
     const model = toyModel({ vocabSize: 16, seed: 6, copyBias: 1 });
     const scorer = countingScorer(7);
     const search = rankgen({ scorer, beamSize: 2, numSamples: 3, numTokens: 4 });
-    const result = await search.generate({
-      model,
-      prompt: { tokens: [1] },
-      options: { maxTokens: 10, ...SAMPLING, seed: 3 },
-    });
+    const result = await createDecoder({ model })
+      .use(search)
+      .search({ tokens: [1] }, { maxTokens: 10, ...SAMPLING, seed: 3 });
     // Rounds of 4, 4 and 2 tokens; round 1 samples beamSize × numSamples continuations of the prompt.
     expect(scorer.calls.map(call => call.candidates.length)).toEqual([6, 6, 6]);
     expect(scorer.calls.map(call => call.candidates[0].tokens.length)).toEqual([4, 8, 10]);
-    expect(result.search).toEqual({
+    expect(result.details).toEqual({
       rounds: 3,
       scoredCandidates: 18,
       sampleForwards: 6 * 4 + 6 * 4 + 6 * 2,
@@ -140,11 +138,9 @@ describe('rankgen', () => {
       },
     };
     const search = rankgen({ scorer, beamSize: 2, numSamples: 4, numTokens: 3 });
-    const result = await search.generate({
-      model,
-      prompt: { tokens: [0] },
-      options: { maxTokens: 9, temperature: 1, seed: 2 },
-    });
+    const result = await createDecoder({ model })
+      .use(search)
+      .search({ tokens: [0] }, { maxTokens: 9, temperature: 1, seed: 2 });
     const finishedAfterRound1 = scorer.calls[0].candidates.filter(candidate => candidate.finished);
     expect(finishedAfterRound1.length).toBeGreaterThan(0);
     expect(scorer.calls.length).toBeGreaterThan(1);
@@ -156,7 +152,7 @@ describe('rankgen', () => {
     expect(result.reason).toBe('eos');
   });
 
-  it('streams through the decoder the same tokens generate returns', async () => {
+  it('streams through the decoder the same tokens search returns', async () => {
     const model = toyModel({ vocabSize: 16, seed: 2 });
     const search = rankgen({
       scorer: likelihoodScorer(),
@@ -170,9 +166,11 @@ describe('rankgen', () => {
       .use(search)
       .stream({ tokens: [3] }, options))
       if (event.type === 'token') tokens.push(event.tokenId);
-    expect(tokens).toEqual(
-      (await search.generate({ model, prompt: { tokens: [3] }, options })).tokens,
-    );
+    const { tokens: searched, hypotheses } = await createDecoder({ model })
+      .use(search)
+      .search({ tokens: [3] }, options);
+    expect(tokens).toEqual(searched);
+    expect(tokens).toEqual(hypotheses[0].tokens);
     expect(tokens).toHaveLength(11);
   });
 
@@ -227,5 +225,35 @@ describe('rankgen', () => {
         .use(broken)
         .generate({ tokens: [1] }, { maxTokens: 4, temperature: 1 }),
     ).rejects.toThrow(/returned 1 scores for 4/);
+  });
+});
+
+describe('decoder.search() with RankGen', () => {
+  it('reports the final beams with the scorer’s scores, per-token log-probabilities and round counts', async () => {
+    const model = toyModel({ vocabSize: 16, seed: 6, copyBias: 1 });
+    const scorer = countingScorer(7);
+    const result = await createDecoder({ model })
+      .use(rankgen({ scorer, beamSize: 2, numSamples: 3, numTokens: 4 }))
+      .search({ tokens: [1] }, { maxTokens: 10, temperature: 1, seed: 3 });
+    expect(result.details).toEqual({ rounds: 3, scoredCandidates: 18, sampleForwards: 60 });
+    expect(result.hypotheses).toHaveLength(2);
+    expect(result.tokens).toEqual(result.hypotheses[0].tokens);
+    expect(result.hypotheses[0].score).toBeGreaterThanOrEqual(result.hypotheses[1].score);
+    for (const hypothesis of result.hypotheses) {
+      expect(hypothesis.score).toBe(hypothesis.tokens.filter(id => id === 7).length);
+      // At temperature 1 the processed distribution is the model's own: check every token's log-probability.
+      const perToken = hypothesis.tokenLogProbabilities ?? [];
+      expect(perToken).toHaveLength(hypothesis.tokens.length);
+      const sequence = model.createSequence();
+      const context = [1, ...hypothesis.tokens.slice(0, -1)];
+      const { logits } = await sequence.forward({ tokens: Int32Array.from(context) });
+      sequence.dispose();
+      hypothesis.tokens.forEach((token, i) => {
+        const row = logits.subarray(i * 16, (i + 1) * 16);
+        const max = Math.max(...row);
+        const logSum = Math.log(row.reduce((sum, value) => sum + Math.exp(value - max), 0));
+        expect(perToken[i]).toBeCloseTo(row[token] - max - logSum, 4);
+      });
+    }
   });
 });

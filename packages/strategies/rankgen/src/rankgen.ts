@@ -1,6 +1,7 @@
 import {
   createDecoder,
   InvalidArgumentError,
+  logSoftmax,
   type CausalLM,
   type GenerateOptions,
   type GenerateResult,
@@ -81,7 +82,7 @@ export interface RankGenSearchStats {
   sampleForwards: number;
 }
 
-/** Arguments of `rankgen(...).generate`. */
+/** Arguments of the deprecated `rankgen(...).generate`. */
 export interface RankGenGenerateArgs {
   model: CausalLM;
   prompt: Prompt;
@@ -91,16 +92,24 @@ export interface RankGenGenerateArgs {
   tokenizer?: Tokenizer;
 }
 
-/** The result of `rankgen(...).generate`: the decoder's result for the best beam, plus every beam. */
+/** The result of the deprecated `rankgen(...).generate`: the decoder's result for the best beam, plus every beam. */
 export interface RankGenGenerateResult extends GenerateResult {
   /** The final beams, best first. */
   hypotheses: RankGenHypothesis[];
   search: RankGenSearchStats;
 }
 
-/** A RankGen search: a decoder strategy (streams the best beam) that also returns every final beam. */
+/**
+ * A RankGen search: a decoder strategy that streams the best beam and reports every final beam to
+ * `decoder.search()` — the scorer's score, per-token log-probabilities under the processed distribution the
+ * tokens were sampled from, and `details` `{ rounds, scoredCandidates, sampleForwards }`.
+ */
 export interface RankGen extends Strategy {
   readonly options: Readonly<Required<Omit<RankGenOptions, 'tokenizer'>>>;
+  /**
+   * @deprecated Use `createDecoder({ model, tokenizer, processors }).use(rankgen(options)).search(prompt, options)`;
+   *   this alias delegates to it and goes away in the next minor version.
+   */
   generate(args: RankGenGenerateArgs): Promise<RankGenGenerateResult>;
 }
 
@@ -109,6 +118,8 @@ interface Beam {
   sequence: Sequence;
   /** Generated ids so far. */
   tokens: number[];
+  /** Log-probability of each token under the processed distribution it was sampled from. [tokens] */
+  logProbabilities: number[];
   /** Processor state after the prompt and `tokens`. */
   state: unknown;
   finished: boolean;
@@ -158,10 +169,7 @@ export function rankgen(options: RankGenOptions): RankGen {
     }
   }
 
-  async function search(
-    context: StrategyContext,
-    onFinal?: (beams: RankGenHypothesis[], stats: RankGenSearchStats) => void,
-  ): Promise<void> {
+  async function search(context: StrategyContext): Promise<void> {
     const { model, processor, sampler, random, signal } = context;
     const vocab = model.info.vocabSize;
     const tokenizer = options.tokenizer ?? (model as { tokenizer?: Tokenizer }).tokenizer;
@@ -181,6 +189,7 @@ export function rankgen(options: RankGenOptions): RankGen {
     const root: Beam = {
       sequence: context.sequence,
       tokens: [],
+      logProbabilities: [],
       state: context.processorState,
       finished: false,
       score: Number.NaN,
@@ -195,6 +204,7 @@ export function rankgen(options: RankGenOptions): RankGen {
     const sample = async (beam: Beam, length: number): Promise<Beam> => {
       const sequence = beam.sequence.fork();
       const tokens = [...beam.tokens];
+      const logProbabilities = [...beam.logProbabilities];
       let state = beam.state;
       let finished = false;
       try {
@@ -207,6 +217,7 @@ export function rankgen(options: RankGenOptions): RankGen {
           processor.process(row, state);
           const token = sampler.sample(row, random);
           tokens.push(token);
+          logProbabilities.push(logSoftmax(row)[token]);
           state = processor.advance(state, token);
           finished = eos.has(token);
         }
@@ -217,6 +228,7 @@ export function rankgen(options: RankGenOptions): RankGen {
       return {
         sequence,
         tokens,
+        logProbabilities,
         state,
         finished: finished || tokens.length >= maxTokens,
         score: Number.NaN,
@@ -290,41 +302,44 @@ export function rankgen(options: RankGenOptions): RankGen {
       }
       for (; emitted < beams[0].tokens.length && open; emitted++)
         open = context.emit(beams[0].tokens[emitted], 'target');
-      onFinal?.(
-        beams.map(beam => ({ tokens: beam.tokens, text: decode(beam.tokens), score: beam.score })),
-        stats,
-      );
+      context.reportSearch({
+        hypotheses: beams.map(beam => ({
+          tokens: beam.tokens,
+          score: beam.score,
+          tokenLogProbabilities: beam.logProbabilities,
+        })),
+        details: { ...stats },
+      });
     } finally {
       for (const beam of new Set(beams)) release(beam);
       scorer.end?.();
     }
   }
 
-  const strategy = (
-    onFinal?: (beams: RankGenHypothesis[], stats: RankGenSearchStats) => void,
-  ): Strategy => ({
+  const strategy: RankGen = {
     kind: 'strategy',
     name: `rankgen(${scorer.name}, beams=${beamSize}, samples=${numSamples}, every ${numTokens})`,
     lossless: false,
-    run: context => search(context, onFinal),
-  });
-
-  return {
-    ...strategy(),
+    run: search,
     options: { scorer, beamSize, numSamples, numTokens },
     async generate({ model, prompt, options: generateOptions, processors, tokenizer }) {
-      let final: { hypotheses: RankGenHypothesis[]; stats: RankGenSearchStats } | undefined;
-      const decoder = createDecoder({ model, tokenizer, processors }).use(
-        strategy((hypotheses, stats) => (final = { hypotheses, stats })),
-      );
-      const result = await decoder.generate(prompt, generateOptions);
+      const { hypotheses, details, ...result } = await createDecoder({
+        model,
+        tokenizer,
+        processors,
+      })
+        .use(strategy)
+        .search(prompt, generateOptions);
       return {
         ...result,
-        hypotheses: final?.hypotheses ?? [
-          { tokens: result.tokens, text: result.text, score: Number.NaN },
-        ],
-        search: final?.stats ?? { rounds: 0, scoredCandidates: 0, sampleForwards: 0 },
+        hypotheses: hypotheses.map(({ tokens, text, score }) => ({ tokens, text, score })),
+        search: {
+          rounds: Number(details.rounds ?? 0),
+          scoredCandidates: Number(details.scoredCandidates ?? 0),
+          sampleForwards: Number(details.sampleForwards ?? 0),
+        },
       };
     },
   };
+  return strategy;
 }

@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   mockModel,
   UnsupportedCapabilityError,
+  wrapModel,
 } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -209,5 +210,44 @@ describe('superposedDecoding', () => {
     await expect(
       superposedDecoding().generate({ model, prompt: [1], maxTokens: 2 }),
     ).rejects.toThrow(UnsupportedCapabilityError);
+  });
+});
+
+describe('decoder.search() with superposedStrategy', () => {
+  it('returns every draft ranked by score; without EOS they are the drafts of the standalone search', async () => {
+    // A core CausalLM taking input embeddings: one-hot embeddings, and a superposed row acts as the token
+    // that names it (the best draft's), as the one-hot EmbeddingsModel above treats a mixture as its argmax.
+    const table = new Float32Array(VOCAB * VOCAB);
+    for (let i = 0; i < VOCAB; i++) table[i * VOCAB + i] = 1;
+    const model = Object.assign(
+      wrapModel({
+        model: mockModel({ vocabSize: VOCAB, logits: toyLogits }),
+        middleware: {
+          name: 'one-hot-embeddings',
+          transformInfo: info => ({ ...info, hiddenSize: VOCAB }),
+          transformCapabilities: capabilities => ({ ...capabilities, inputEmbeddings: true }),
+          wrapForward: ({ input, options, doForward }) =>
+            doForward({ tokens: input.tokens, parents: input.parents }, options),
+        },
+      }),
+      { embeddingTable: () => table },
+    );
+    const options = { numDrafts: 3, temperature: 1 };
+    const result = await createDecoder({ model })
+      .use(superposedStrategy(options))
+      .search({ tokens: [1, 2] }, { maxTokens: 6 });
+    const standalone = await superposedDecoding(options).generate({
+      model: oneHotModel(),
+      prompt: [1, 2],
+      maxTokens: 6,
+    });
+    expect(standalone.finished).toEqual([]);
+    expect(result.hypotheses.map(h => [h.tokens, h.score])).toEqual(
+      standalone.drafts.map(draft => [draft.tokens, draft.score]),
+    );
+    expect(result.hypotheses).toHaveLength(3);
+    expect(result.tokens).toEqual(result.hypotheses[0].tokens);
+    const scores = result.hypotheses.map(h => h.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
   });
 });

@@ -92,6 +92,13 @@ export interface SuperposedDecoding {
   readonly options: Readonly<Required<Omit<SuperposedDecodingOptions, 'ngrams'>>> & {
     readonly ngrams?: NgramModel;
   };
+  /**
+   * Runs the search on its own sequence for all `maxTokens` steps and returns the running and finished
+   * drafts apart.
+   * @deprecated For a CausalLM use `createDecoder({ model }).use(superposedStrategy(options)).search(prompt)`
+   *   (the drafts ranked in one list). Kept for `EmbeddingsModel`s, which are not CausalLMs, until the next
+   *   minor version.
+   */
   generate(args: SuperposedGenerateArgs): Promise<SuperposedResult>;
 }
 
@@ -373,13 +380,15 @@ export type SuperposedStrategyOptions = SuperposedDecodingOptions;
  * Superposed decoding as a decoder `Strategy`: runs the k-draft search over the decoder's sequence (one
  * `forward({ tokens, embeddings })` per step) and then streams the best draft — the highest accumulated
  * score among the running drafts and the EOS-finished ones (scores never increase, so the search stops as
- * soon as a finished draft scores at least the best running one). The decoder's logits processors and
+ * soon as a finished draft scores at least the best running one). `decoder.search()` returns every draft,
+ * running and EOS-finished, ranked by that score. The decoder's logits processors and
  * temperature are not applied (the paper's own temperature and n-gram filter rank the drafts). Needs
  * `capabilities.inputEmbeddings`. With `numDrafts: 1` and no n-grams it is greedy decoding.
  *
  * @example
  * const decoder = createDecoder({ model }).use(superposedStrategy({ numDrafts: 3, ngrams: ngramModel(corpusIds) }));
  * const { text } = await decoder.generate('Once upon a time', { maxTokens: 64 });
+ * const { hypotheses } = await decoder.search('Once upon a time', { maxTokens: 64 }); // every draft, best first
  */
 export function superposedStrategy(options: SuperposedStrategyOptions = {}): Strategy {
   const search = superposedDecoding(options);
@@ -415,8 +424,9 @@ export function superposedStrategy(options: SuperposedStrategyOptions = {}): Str
         step: (token, embedding) => append(Int32Array.of(token), embedding),
         stopWhenSettled: true,
       });
-      const best = [...finished, ...drafts].sort((a, b) => b.score - a.score)[0];
-      for (const token of best?.tokens ?? []) {
+      const ranked = [...finished, ...drafts].sort((a, b) => b.score - a.score);
+      context.reportSearch({ hypotheses: ranked });
+      for (const token of ranked[0]?.tokens ?? []) {
         if (!context.emit(token, 'target')) return;
       }
     },
