@@ -109,6 +109,16 @@ export class OnnxEngine {
   private embedsSession?: Promise<OrtSession>;
   private readonly first?: FirstGraph;
   private readonly logitsToKeep = new BigInt64Array(1);
+  private readonly logitsToKeepTensor: OrtTensor;
+  /**
+   * Tensors over prefixes of the reused input buffers, by length (rows for input_ids and position_ids, cache
+   * slots for the attention mask and the one-row bias): built on first use, then fed to every forward of that
+   * length. Building ONNX Runtime tensors is a measurable share of a small model's step.
+   */
+  private readonly inputIdsTensors: OrtTensor[] = [];
+  private readonly positionIdsTensors: OrtTensor[] = [];
+  private readonly maskTensors: OrtTensor[] = [];
+  private readonly zeroBiasTensors: OrtTensor[] = [];
   private readonly useCache: OrtTensor;
   private readonly noCache: OrtTensor;
 
@@ -125,6 +135,7 @@ export class OnnxEngine {
   ) {
     this.embeds = embedding?.embeds;
     this.first = first;
+    this.logitsToKeepTensor = new ort.Tensor('int64', this.logitsToKeep, []);
     this.useCache = new ort.Tensor('bool', Uint8Array.of(1), [1]);
     this.noCache = new ort.Tensor('bool', Uint8Array.of(0), [1]);
     this.capabilities = {
@@ -380,31 +391,47 @@ export class OnnxEngine {
     } else {
       const inputIds = this.inputIds;
       for (let row = 0; row < rows; row++) inputIds[row] = BigInt(tokens[row]);
-      feeds.input_ids = new ort.Tensor('int64', inputIds.subarray(0, rows), [1, rows]);
+      feeds.input_ids = this.inputIdsTensors[rows] ??= new ort.Tensor(
+        'int64',
+        inputIds.subarray(0, rows),
+        [1, rows],
+      );
     }
-    if (io.hasAttentionMask)
-      feeds.attention_mask = new ort.Tensor('int64', this.ones.subarray(0, total), [1, total]);
+    if (io.hasAttentionMask) {
+      feeds.attention_mask = this.maskTensors[total] ??= new ort.Tensor(
+        'int64',
+        this.ones.subarray(0, total),
+        [1, total],
+      );
+    }
     const depths = this.depths.subarray(0, rows);
     if (io.hasAttentionBias) {
-      let bias: Float32Array;
       if (rows === 1 && pastMask === null) {
-        bias = this.zeros.subarray(0, total);
         depths[0] = 0;
+        feeds.attention_bias = this.zeroBiasTensors[total] ??= new ort.Tensor(
+          'float32',
+          this.zeros.subarray(0, total),
+          [1, 1, 1, total],
+        );
       } else {
         const size = rows * total;
         if (this.bias.length < size)
           this.bias = new Float32Array(Math.max(size, this.bias.length * 2));
-        bias = this.bias.subarray(0, size);
+        const bias = this.bias.subarray(0, size);
         fillAttentionBias(bias, depths, pastSlots, parents, pastMask);
+        feeds.attention_bias = new ort.Tensor('float32', bias, [1, 1, rows, total]);
       }
-      feeds.attention_bias = new ort.Tensor('float32', bias, [1, 1, rows, total]);
     } else {
       fillDepths(depths, parents);
     }
     if (io.hasPositionIds) {
       const positionIds = this.positionIds;
       for (let row = 0; row < rows; row++) positionIds[row] = BigInt(pastLength + depths[row]);
-      feeds.position_ids = new ort.Tensor('int64', positionIds.subarray(0, rows), [1, rows]);
+      feeds.position_ids = this.positionIdsTensors[rows] ??= new ort.Tensor(
+        'int64',
+        positionIds.subarray(0, rows),
+        [1, rows],
+      );
     }
     if (io.hasSkipLayers) {
       let skip = this.noSkip as OrtTensor;
@@ -417,7 +444,7 @@ export class OnnxEngine {
     }
     if (io.logitsToKeep !== undefined) {
       this.logitsToKeep[0] = BigInt(rows);
-      feeds[io.logitsToKeep] = new ort.Tensor('int64', this.logitsToKeep, []);
+      feeds[io.logitsToKeep] = this.logitsToKeepTensor;
     }
     if (io.hasUseCacheBranch) feeds.use_cache_branch = pastSlots > 0 ? this.useCache : this.noCache;
     if (first === undefined) {
