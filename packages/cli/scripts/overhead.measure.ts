@@ -16,7 +16,7 @@
  * - OVERHEAD_JSON: also write the raw numbers to this file.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '@decodekit/backend-onnx';
@@ -45,6 +45,23 @@ const runcBin = env.RUNC_BIN;
 
 const MODEL = 'karpathy/tinyllamas/stories260K';
 const storiesFile = fileURLToPath(new URL('../../../bench/stories.jsonl', import.meta.url));
+
+/**
+ * CPU seconds of this process's waited-for children (Linux /proc/self/stat cutime + cstime, 100 ticks/s), or
+ * undefined elsewhere. Coarse (10 ms), so run.c's CPU time is only reported summed over all its runs.
+ */
+function childrenCpuSeconds(): number | undefined {
+  if (!existsSync('/proc/self/stat')) return undefined;
+  // Fields after the parenthesized command name; cutime and cstime are fields 16 and 17 of the whole line.
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** CPU seconds (user + system) of this process so far. */
+function ownCpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
 
 /** One run.c generation: its own `achieved tok/s` (positions after the first over wall time). */
 function runC(bin: string, folder: string, prompt: string, steps: number): number {
@@ -99,11 +116,26 @@ it('stories260K: decodekit AR and exact strategies vs transformers.js and run.c'
     (ratios[engine] ??= []).push(value / reference);
   };
   const efficiency: Record<string, number[]> = {};
+  // Tokens and CPU seconds summed per engine: on a loaded machine, tokens per CPU second tracks the
+  // per-token work far better than wall time (which mostly measures how often the scheduler ran us).
+  const cpu: Record<string, { tokens: number; seconds: number }> = {};
+  const addCpu = (engine: string, tokens: number, seconds: number) => {
+    const entry = (cpu[engine] ??= { tokens: 0, seconds: 0 });
+    entry.tokens += tokens;
+    entry.seconds += seconds;
+  };
   let mismatches = 0;
   let transformersMismatches = 0;
   for (let round = 0; round < rounds; round++) {
     for (const [index, entry] of prompts.entries()) {
       const first = round === 0 && index === 0;
+      // CPU time between two progress reports belongs to the generation the first one announced.
+      const cpuByStrategy: Record<string, number> = {};
+      let running: { strategy: string; since: number } | undefined;
+      const settle = () => {
+        if (running !== undefined)
+          cpuByStrategy[running.strategy] = ownCpuSeconds() - running.since;
+      };
       const bench = await runBench({
         model,
         strategies,
@@ -111,10 +143,22 @@ it('stories260K: decodekit AR and exact strategies vs transformers.js and run.c'
         maxTokens,
         costCurve,
         warmup: first,
+        onProgress: progress => {
+          settle();
+          running =
+            progress.phase === 'run'
+              ? { strategy: progress.strategy, since: ownCpuSeconds() }
+              : undefined;
+        },
       });
+      settle();
       const ar = bench.runs.find(run => run.strategy === 'ar')?.tokens_per_s ?? Number.NaN;
-      for (const run of bench.runs)
-        record(run.strategy === 'ar' ? 'decodekit AR' : run.strategy, run.tokens_per_s, ar);
+      const arTokens = bench.runs.find(run => run.strategy === 'ar')?.tokens ?? 0;
+      for (const run of bench.runs) {
+        const engine = run.strategy === 'ar' ? 'decodekit AR' : run.strategy;
+        record(engine, run.tokens_per_s, ar);
+        addCpu(engine, run.tokens, cpuByStrategy[run.strategy] ?? Number.NaN);
+      }
       for (const row of bench.summary) {
         mismatches += row.mismatches ?? 0;
         if (row.efficiency !== null && row.efficiency !== undefined)
@@ -137,12 +181,19 @@ it('stories260K: decodekit AR and exact strategies vs transformers.js and run.c'
         plainAr / baseline.tokens_per_s_median,
       );
       if (baseline.ids_match === false) transformersMismatches++;
-      if (runcBin !== undefined && runcFolder !== undefined)
+      if (runcBin !== undefined && runcFolder !== undefined) {
+        const before = childrenCpuSeconds();
         record(
           'llama2.c run.c',
           runC(runcBin, runcFolder, entry.prompt as string, ids.length + maxTokens),
           ar,
         );
+        const after = childrenCpuSeconds();
+        // run.c forwards every prompt position one at a time and stops at BOS like decodekit's EOS, so
+        // it runs as many forwards as decodekit's AR made tokens plus the prompt.
+        if (before !== undefined && after !== undefined)
+          addCpu('llama2.c run.c', ids.length + arTokens, after - before);
+      }
     }
   }
   const medianOf = (values: readonly number[] | undefined) =>
@@ -152,8 +203,13 @@ it('stories260K: decodekit AR and exact strategies vs transformers.js and run.c'
     `\nstories260K, ${prompts.length} prompts of bench/stories.jsonl, ${maxTokens} tokens, ${rounds} rounds, greedy. ` +
       'Medians over prompts × rounds; ratios are per prompt, between runs made back to back.',
   );
-  console.log('| engine | tok/s | × decodekit AR | × run.c | efficiency |');
-  console.log('|---|---|---|---|---|');
+  const cpuRate = (engine: string) =>
+    cpu[engine] === undefined ? Number.NaN : cpu[engine].tokens / cpu[engine].seconds;
+  const runcCpu = cpuRate('llama2.c run.c');
+  console.log(
+    '| engine | tok/s (wall) | × decodekit AR | × run.c | tok per CPU-s | × run.c (CPU) | efficiency |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
   for (const [engine, values] of Object.entries(tokensPerS)) {
     const name = engine === 'decodekit AR' ? 'ar' : engine;
     const versusRunc =
@@ -161,7 +217,10 @@ it('stories260K: decodekit AR and exact strategies vs transformers.js and run.c'
         ? '-'
         : medianOf(ratios[engine].map((ratio, i) => ratio / runc[i])).toFixed(2);
     console.log(
-      `| ${engine} | ${medianOf(values).toFixed(0)} | ${medianOf(ratios[engine]).toFixed(2)} | ${versusRunc} | ${efficiency[name] === undefined ? '-' : medianOf(efficiency[name]).toFixed(2)} |`,
+      `| ${engine} | ${medianOf(values).toFixed(0)} | ${medianOf(ratios[engine]).toFixed(2)} | ${versusRunc} | ` +
+        `${Number.isNaN(cpuRate(engine)) ? '-' : cpuRate(engine).toFixed(0)} | ` +
+        `${Number.isNaN(cpuRate(engine) / runcCpu) ? '-' : (cpuRate(engine) / runcCpu).toFixed(2)} | ` +
+        `${efficiency[name] === undefined ? '-' : medianOf(efficiency[name]).toFixed(2)} |`,
     );
   }
   console.log(
@@ -174,7 +233,7 @@ it('stories260K: decodekit AR and exact strategies vs transformers.js and run.c'
   // eslint-disable-next-line no-process-env -- measure script configuration
   const jsonPath = process.env.OVERHEAD_JSON;
   if (jsonPath)
-    writeFileSync(jsonPath, JSON.stringify({ tokensPerS, ratios, efficiency }, null, 2));
+    writeFileSync(jsonPath, JSON.stringify({ tokensPerS, ratios, efficiency, cpu }, null, 2));
   await plain.dispose();
   await model.dispose();
   expect(mismatches).toBe(0);
