@@ -1,13 +1,16 @@
 /**
  * Per-token host overhead on stories260K (issue M): decodekit AR and the exact train-free strategies next to
  * transformers.js generate() and, when RUNC_BIN is set, llama2.c's run.c — same prompts (bench/stories.jsonl),
- * same tokens, greedy, in one process, round by round so every engine sees the same machine noise.
+ * same tokens, greedy. Every engine runs on one prompt back to back before the next prompt, and the table
+ * shows medians of the per-prompt ratios (a shared machine's load swings within seconds) and tokens per CPU
+ * second summed over all runs (this process's CPU time per generation; run.c's from the children's CPU time
+ * in /proc/self/stat, Linux only).
  *
  *   npx vitest run --config packages/eval/measure.config.ts packages/cli/scripts/overhead.measure.ts
  *
  * Environment (all optional):
- * - RUNC_BIN: a run.c binary built from karpathy/llama2.c (never committed), e.g.
- *   `gcc -O3 -march=native -o /tmp/llama2c/run run.c -lm`. It runs on the mirror's stories260K.bin with
+ * - RUNC_BIN: a run.c binary built from karpathy/llama2.c outside the checkout (never committed), e.g.
+ *   `gcc -O3 -march=native -o run run.c -lm`, then RUNC_BIN=$PWD/run. It runs on the mirror's stories260K.bin with
  *   tok512.bin, `-t 0 -n <prompt tokens + OVERHEAD_TOKENS> -i <prompt>`, and reports its own tok/s.
  * - OVERHEAD_PROMPTS (default 12): the first n prompts of bench/stories.jsonl.
  * - OVERHEAD_TOKENS (default 256): tokens generated per prompt (every engine stops at EOS/BOS too).
