@@ -132,8 +132,12 @@ describe('runBench', () => {
       acceptance_rate_mean: 1,
     });
     expect(byName.liar.mismatches).toBe(2);
+    // AR is its own reference: its speedups are exactly 1; every generation used some CPU.
+    expect(ar.every(run => run.cpu_speedup_vs_ar === 1)).toBe(true);
+    expect(result.runs.every(run => run.cpu_ms > 0)).toBe(true);
     expect(byName.ar).toMatchObject({
       speedup_median: 1,
+      cpu_speedup_median: 1,
       draft_fraction: null,
       acceptance_rate_mean: null,
     });
@@ -272,6 +276,8 @@ describe('summarize', () => {
     decode_ms: 100,
     prefill_ms: 1,
     speedup_vs_ar: 1,
+    cpu_ms: 50,
+    cpu_speedup_vs_ar: 1,
     identical_to_ar: true,
     draft_ms: null,
     verify_ms: null,
@@ -286,6 +292,7 @@ describe('summarize', () => {
     const runs = [
       run('s', {
         speedup_vs_ar: 1.5,
+        cpu_speedup_vs_ar: 1.2,
         tau: 2,
         tokens_per_s: 300,
         identical_to_ar: true,
@@ -295,6 +302,7 @@ describe('summarize', () => {
       }),
       run('s', {
         speedup_vs_ar: 0.5,
+        cpu_speedup_vs_ar: 0.9,
         tau: 3,
         tokens_per_s: 100,
         identical_to_ar: false,
@@ -304,6 +312,7 @@ describe('summarize', () => {
       }),
       run('s', {
         speedup_vs_ar: 2.5,
+        cpu_speedup_vs_ar: 1.6,
         tau: 4,
         tokens_per_s: 200,
         identical_to_ar: false,
@@ -313,6 +322,7 @@ describe('summarize', () => {
       }),
       run('s', {
         speedup_vs_ar: 2.0,
+        cpu_speedup_vs_ar: 1.4,
         tau: 5,
         tokens_per_s: 150,
         identical_to_ar: true,
@@ -339,6 +349,7 @@ describe('summarize', () => {
       peak_rss_mb: 123.5,
     });
     expect(s.acceptance_rate_mean).toBeCloseTo(0.55, 10);
+    expect(s.cpu_speedup_median).toBeCloseTo(1.3, 10);
     // (20 + 180 + 0 + 0) / (100 + 300 + 100 + 0)
     expect(s.draft_fraction).toBeCloseTo(0.4, 10);
     expect(lossy).toMatchObject({

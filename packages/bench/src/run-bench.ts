@@ -101,6 +101,17 @@ export interface BenchRun {
    * plain ratio whenever both emit the same number of tokens, e.g. lossless runs at T = 0).
    */
   readonly speedup_vs_ar: number;
+  /**
+   * CPU time (user + system) of this process during the whole generation, prefill included, in ms. On a
+   * shared machine it follows the work a strategy does far more closely than wall time, which mostly
+   * measures how often the scheduler ran the process.
+   */
+  readonly cpu_ms: number;
+  /**
+   * AR CPU ms / this run's CPU ms on the same prompt and repeat, per generated token: the speedup in CPU
+   * time. Equals `speedup_vs_ar` on an idle machine with one intra-op thread; more threads count once each.
+   */
+  readonly cpu_speedup_vs_ar: number;
   /** Same ids as AR at T = 0; null when T > 0. */
   readonly identical_to_ar: boolean | null;
   readonly draft_ms: number | null;
@@ -123,6 +134,8 @@ export interface BenchSummary {
   readonly lossless: boolean;
   readonly runs: number;
   readonly speedup_median: number;
+  /** Median of the runs' `cpu_speedup_vs_ar`. */
+  readonly cpu_speedup_median: number;
   readonly tau_mean: number;
   readonly tokens_per_s_median: number;
   readonly acceptance_rate_mean: number | null;
@@ -141,6 +154,8 @@ export interface BenchSummary {
   readonly ceiling: number | null;
   /** `speedup_median / ceiling`: how much of the hardware's ceiling the engine reaches; null without one. */
   readonly efficiency: number | null;
+  /** `cpu_speedup_median / ceiling`: the efficiency in CPU time (steadier on a shared machine). */
+  readonly cpu_efficiency: number | null;
 }
 
 /** Where and how a benchmark ran. */
@@ -248,6 +263,7 @@ interface Generation {
   stats: DecodeStats;
   peakRssMb: number;
   forwardRows: Record<string, number>;
+  cpuMs: number;
 }
 
 /**
@@ -307,6 +323,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
     let peakRssMb = rssMb();
     let events = 0;
     forwardRows = [];
+    const cpuStart = process.cpuUsage();
     for await (const event of decoder.stream(prompt.prompt, {
       maxTokens: maxTokensOf(prompt),
       temperature,
@@ -316,6 +333,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
     })) {
       if (++events % RSS_EVERY_EVENTS === 0) peakRssMb = Math.max(peakRssMb, rssMb());
       if (event.type === 'done') {
+        const cpu = process.cpuUsage(cpuStart);
         peakRssMb = Math.max(peakRssMb, rssMb());
         const histogram: Record<string, number> = {};
         for (const rows of forwardRows.slice(1)) histogram[rows] = (histogram[rows] ?? 0) + 1;
@@ -325,6 +343,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
           stats: event.stats,
           peakRssMb,
           forwardRows: histogram,
+          cpuMs: (cpu.user + cpu.system) / 1000,
         };
       }
     }
@@ -403,6 +422,11 @@ function msPerToken(generation: Generation): number {
   return generation.stats.decodeMs / Math.max(1, generation.ids.length);
 }
 
+/** CPU ms per generated token. */
+function cpuMsPerToken(generation: Generation): number {
+  return generation.cpuMs / Math.max(1, generation.ids.length);
+}
+
 function toRun(
   strategy: string,
   promptId: string,
@@ -414,6 +438,7 @@ function toRun(
 ): BenchRun {
   const { stats } = generation;
   const mine = msPerToken(generation);
+  const mineCpu = cpuMsPerToken(generation);
   return {
     strategy,
     prompt_id: promptId,
@@ -425,6 +450,8 @@ function toRun(
     decode_ms: stats.decodeMs,
     prefill_ms: stats.prefillMs,
     speedup_vs_ar: mine > 0 ? msPerToken(ar) / mine : Number.NaN,
+    cpu_ms: generation.cpuMs,
+    cpu_speedup_vs_ar: mineCpu > 0 ? cpuMsPerToken(ar) / mineCpu : Number.NaN,
     identical_to_ar: temperature === 0 ? sameIds(generation.ids, ar.ids) : null,
     draft_ms: stats.draftMs ?? null,
     verify_ms: stats.verifyMs ?? null,
@@ -454,6 +481,7 @@ export function summarize(
       0,
     );
     const speedup = median(own.map(run => run.speedup_vs_ar));
+    const cpuSpeedup = median(own.map(run => run.cpu_speedup_vs_ar));
     const ceilings = own.flatMap(run => (run.ceiling === null ? [] : [run.ceiling]));
     const ceiling = ceilings.length > 0 ? median(ceilings) : null;
     let forwards = 0;
@@ -469,6 +497,7 @@ export function summarize(
       lossless: entry.lossless,
       runs: own.length,
       speedup_median: speedup,
+      cpu_speedup_median: cpuSpeedup,
       tau_mean: mean(own.map(run => run.tau)),
       tokens_per_s_median: median(own.map(run => run.tokens_per_s)),
       acceptance_rate_mean: rates.length > 0 ? mean(rates) : null,
@@ -478,6 +507,7 @@ export function summarize(
       rows_mean: forwards > 0 ? rows / forwards : Number.NaN,
       ceiling,
       efficiency: ceiling !== null && ceiling > 0 ? speedup / ceiling : null,
+      cpu_efficiency: ceiling !== null && ceiling > 0 ? cpuSpeedup / ceiling : null,
     };
   });
 }

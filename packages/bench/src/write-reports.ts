@@ -66,6 +66,8 @@ export function renderMarkdown(result: BenchResult): string {
         'rows/forward',
         'ceiling',
         'efficiency',
+        'speedup (CPU)',
+        'efficiency (CPU)',
         'draft fraction',
         'peak RSS MiB',
       ],
@@ -82,6 +84,8 @@ export function renderMarkdown(result: BenchResult): string {
         cell(row.rows_mean, 1),
         row.ceiling === null || row.ceiling === undefined ? '–' : `${cell(row.ceiling)}×`,
         cell(row.efficiency),
+        Number.isFinite(row.cpu_speedup_median) ? `${cell(row.cpu_speedup_median)}×` : '–',
+        cell(row.cpu_efficiency),
         cell(row.draft_fraction),
         cell(row.peak_rss_mb, 0),
       ]),
@@ -91,6 +95,8 @@ export function renderMarkdown(result: BenchResult): string {
       'τ: tokens emitted per target forward. Rows/forward: mean rows verified per decode-time target forward. ' +
       'Ceiling: τ over the mean relative cost (cost curve below) of the forwards each run made, median over runs — ' +
       'the speedup free drafting would give on this hardware. Efficiency: speedup / ceiling. ' +
+      'Speedup (CPU) and efficiency (CPU): the same from the process CPU time of each generation (prefill included), ' +
+      'which a shared, loaded machine distorts far less than wall time. ' +
       'Draft fraction: decode time outside verification forwards.',
   ];
   const threads = Object.entries(result.threads ?? {});

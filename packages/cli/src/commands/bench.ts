@@ -257,6 +257,7 @@ export function registerBench(program: Command): void {
           process.stdout.write(
             `${row.strategy.padEnd(28)} speedup ${row.speedup_median?.toFixed(2) ?? '-'}×  τ ${row.tau_mean?.toFixed(2) ?? '-'}  ` +
               `ceiling ${row.ceiling?.toFixed(2) ?? '-'}×  efficiency ${row.efficiency?.toFixed(2) ?? '-'}  ` +
+              `CPU speedup ${row.cpu_speedup_median?.toFixed(2) ?? '-'}×  ` +
               `${row.tokens_per_s_median?.toFixed(0) ?? '-'} tok/s  mismatches ${row.mismatches}\n`,
           );
         }

@@ -25,6 +25,11 @@ export const dyspecDescriptor: StrategyDescriptor = {
     },
     maxDepth: { type: 'integer', default: 16, min: 1, max: 256, help: 'Deepest draft level.' },
     temperature: { type: 'number', min: 0, help: 'Draft temperature (default: the decoder’s).' },
+    adaptive: {
+      type: 'boolean',
+      default: false,
+      help: 'Size the tree for the hardware (the engine’s cost-curve draft sizing) instead of exactly budget nodes.',
+    },
   },
   create: (options, environment) => ({
     strategy: dyspec({
@@ -34,6 +39,7 @@ export const dyspecDescriptor: StrategyDescriptor = {
       threshold: options.threshold as number | undefined,
       maxDepth: options.maxDepth as number | undefined,
       temperature: options.temperature as number | undefined,
+      adaptive: options.adaptive as boolean | undefined,
     }),
   }),
 };

@@ -84,6 +84,46 @@ describe('dyspec', () => {
     }
   });
 
+  it('adaptive: the engine sizes the tree from the cost curve and greedy output stays autoregressive', async () => {
+    const reference = await createDecoder({ model: target() }).generate(
+      { tokens: [5, 4, 5] },
+      { maxTokens: 40, temperature: 0 },
+    );
+    // k rows cost k one-row forwards: only rows accepted more often than not pay, so the 16-node trees
+    // DySpec grows are cut well below the budget.
+    const steep = Array.from({ length: 64 }, (_, k) => Math.max(1, k));
+    const decoder = createDecoder({ model: target() }).use(
+      dyspec({ model: draft(), budget: 16, adaptive: true, costCurve: steep }),
+    );
+    const drafted: number[] = [];
+    let tokens: number[] = [];
+    for await (const event of decoder.stream(
+      { tokens: [5, 4, 5] },
+      { maxTokens: 40, temperature: 0 },
+    )) {
+      if (event.type === 'draft') drafted.push(event.tree.tokens.length);
+      if (event.type === 'done') tokens = event.tokens;
+    }
+    expect(tokens).toEqual(reference.tokens);
+    expect(drafted.length).toBeGreaterThan(0);
+    expect(Math.max(...drafted)).toBeLessThan(16);
+    // Without adaptive every tree has exactly the budget (or what the context leaves).
+    const fixed: number[] = [];
+    for await (const event of createDecoder({ model: target() })
+      .use(dyspec({ model: draft(), budget: 16 }))
+      .stream({ tokens: [5, 4, 5] }, { maxTokens: 40, temperature: 0 }))
+      if (event.type === 'draft') fixed.push(event.tree.tokens.length);
+    expect(Math.max(...fixed)).toBe(16);
+  });
+
+  it('adaptive at T = 0.8: the same seed gives the same output', async () => {
+    const run = () =>
+      createDecoder({ model: target() })
+        .use(dyspec({ model: draft(), budget: 16, adaptive: true, costCurve: [1, 1, 1.2, 1.5, 2] }))
+        .generate({ tokens: [1, 2, 3] }, { maxTokens: 40, temperature: 0.8, seed: 5 });
+    expect((await run()).tokens).toEqual((await run()).tokens);
+  });
+
   it('a draft equal to the target gets deep acceptance at T = 0.8', async () => {
     const result = await createDecoder({ model: target() })
       .use(dyspec({ model: target(), budget: 24 }))
