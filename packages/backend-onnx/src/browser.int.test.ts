@@ -8,7 +8,8 @@ import {
   stubTokenizerFactory,
 } from './__fixtures__/model-folders';
 import { createDecoder } from '@decodekit/core';
-import { convertLlama2c } from '@decodekit/models';
+import { convertLlama2c, hubModelFiles, resolveHubFiles } from '@decodekit/models';
+import { startLocalHub } from '@decodekit/models/testing';
 import { MODELS_ROOT, hfExportFolder, writeFolder } from './__fixtures__/model-folders';
 import { createWasmBackend, fetchModelFiles } from './browser';
 
@@ -148,6 +149,50 @@ describe('browser entry', () => {
       expect(tokens).toEqual(generatedIds.slice(0, 12));
     } finally {
       await model.dispose();
+    }
+  });
+
+  it('loads a hub id resolved the browser way (resolveHubFiles + hubModelFiles): a split pair by dtype', async () => {
+    const source = join(MODELS_ROOT, 'karpathy', 'tinyllamas', 'stories260K');
+    const { files } = convertLlama2c({
+      checkpoint: new Uint8Array(await readFile(join(source, 'stories260K.bin'))),
+      tokenizer: new Uint8Array(await readFile(join(source, 'tok512.bin'))),
+      plain: true,
+      layout: 'split',
+    });
+    // transformers.js names the fp16 pair decoder_model_fp16.onnx + decoder_with_past_model_fp16.onnx: serve the
+    // float32 pair under those names too, so only the right pick can load.
+    const repo: Record<string, Uint8Array | string> = { ...files };
+    repo['onnx/decoder_model_fp16.onnx'] = files['onnx/decoder_model.onnx'];
+    repo['onnx/decoder_with_past_model_fp16.onnx'] = files['onnx/decoder_with_past_model.onnx'];
+    const hub = await startLocalHub({ 'test-org/split': { files: repo } });
+    try {
+      const resolved = await resolveHubFiles('test-org/split', {
+        endpoint: hub.endpoint,
+        dtype: 'fp16',
+        cache: null,
+      });
+      const modelFiles = hubModelFiles(resolved);
+      expect(modelFiles).toMatchObject({
+        onnxFile: 'onnx/decoder_with_past_model_fp16.onnx',
+        firstOnnxFile: 'onnx/decoder_model_fp16.onnx',
+      });
+      const model = await createWasmBackend({ createTokenizer: stubTokenizerFactory }).load(
+        modelFiles,
+        { name: 'test-org/split' },
+      );
+      try {
+        const { promptIds, generatedIds } = stories260KGolden();
+        const { tokens } = await createDecoder({ model }).generate(
+          { tokens: promptIds },
+          { maxTokens: 12, temperature: 0 },
+        );
+        expect(tokens).toEqual(generatedIds.slice(0, 12));
+      } finally {
+        await model.dispose();
+      }
+    } finally {
+      await hub.close();
     }
   });
 

@@ -101,6 +101,7 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
       await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null }),
     );
     expect(fp32.onnx).toEqual(REPO['onnx/model.onnx']);
+    expect(fp32.onnxFile).toBe('onnx/model.onnx');
     expect(fp32.config).toEqual({ model_type: 'llama' });
     expect(fp32.generationConfig).toBeUndefined();
     const q4f16 = await resolveHubFiles('web/tiny', {
@@ -109,6 +110,33 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
       dtype: 'q4f16',
     });
     expect(() => hubModelFiles(q4f16)).toThrow(/external data \(onnx\/model_q4f16\.onnx_data\)/);
+  });
+
+  test('hubModelFiles gives a split pair as the with-past graph plus the prompt graph', async () => {
+    const split = {
+      'config.json': '{"model_type":"llama"}',
+      'tokenizer.json': '{"model":{}}',
+      'onnx/decoder_model_merged.onnx': bytes(12_000, 4),
+      'onnx/decoder_model_q4.onnx': bytes(11_000, 5),
+      'onnx/decoder_with_past_model_q4.onnx': bytes(11_000, 6),
+    };
+    hub.update('web/tiny-split', { files: split });
+    const q4 = hubModelFiles(
+      await resolveHubFiles('web/tiny-split', { endpoint: hub.endpoint, cache: null, dtype: 'q4' }),
+    );
+    expect(q4).toMatchObject({
+      onnxFile: 'onnx/decoder_with_past_model_q4.onnx',
+      firstOnnxFile: 'onnx/decoder_model_q4.onnx',
+    });
+    expect(q4.onnx).toEqual(split['onnx/decoder_with_past_model_q4.onnx']);
+    expect(q4.firstOnnx).toEqual(split['onnx/decoder_model_q4.onnx']);
+    // The merged decoder is one graph, not half of a pair.
+    const merged = hubModelFiles(
+      await resolveHubFiles('web/tiny-split', { endpoint: hub.endpoint, cache: null }),
+    );
+    expect(merged).toMatchObject({ onnxFile: 'onnx/decoder_model_merged.onnx' });
+    expect(merged.firstOnnx).toBeUndefined();
+    expect(merged.onnx).toEqual(split['onnx/decoder_model_merged.onnx']);
   });
 
   test('offline with an empty cache names the cache and the hub', async () => {

@@ -293,12 +293,33 @@ function parseJson(
 }
 
 /**
- * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
- * {@link resolveHubFiles}: the picked graph as `onnx`, with config, generation config, tokenizer and
- * tokenizer config parsed. `ModelFiles` carries one self-contained graph, so a graph with external data
- * (or an onnxruntime-genai folder) is refused with a ModelFormatError that says what to do.
+ * {@link ModelFiles} plus where the graph came from, as the ONNX backends read them: `onnxFile` names the graph
+ * in messages; a split `decoder_model` + `decoder_with_past_model` pair gives the with-past graph as `onnx` and
+ * the prompt graph as `firstOnnx`.
  */
-export function hubModelFiles(model: HubModelFiles): ModelFiles {
+export interface HubSourceFiles extends ModelFiles {
+  /** Path of `onnx` inside the repository (e.g. `onnx/model_q4.onnx`). */
+  readonly onnxFile: string;
+  /** The prompt graph of a split pair (`onnx/decoder_model{suffix}.onnx`, no past inputs). */
+  readonly firstOnnx?: Uint8Array;
+  readonly firstOnnxFile?: string;
+}
+
+/** The with-past partner of a split pair's prompt graph, or undefined for any other graph. */
+function withPastGraphOf(graph: string): string | undefined {
+  const match = /^(.*\/)?decoder_model((?:_[a-z0-9]+)?)\.onnx$/.exec(graph);
+  if (!match || match[2] === '_merged') return undefined;
+  return `${match[1] ?? ''}decoder_with_past_model${match[2]}.onnx`;
+}
+
+/**
+ * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
+ * {@link resolveHubFiles}: the picked graph as `onnx` (for a split decoder pair, the with-past graph, with the
+ * prompt graph as `firstOnnx`), with config, generation config, tokenizer and tokenizer config parsed.
+ * In-memory files carry self-contained graphs only, so a graph with external data (or an onnxruntime-genai
+ * folder) is refused with a ModelFormatError that says what to do.
+ */
+export function hubModelFiles(model: HubModelFiles): HubSourceFiles {
   const ref = `${model.id}@${model.commit}`;
   if (model.layout !== 'transformers.js') {
     throw new ModelFormatError({
@@ -307,8 +328,10 @@ export function hubModelFiles(model: HubModelFiles): ModelFiles {
         'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.',
     });
   }
-  const external = [...model.files.keys()].filter(
-    path => path.startsWith(`${model.graph}_data`) || path.startsWith(`${model.graph}.data`),
+  const withPast = withPastGraphOf(model.graph);
+  const graphs = withPast ? [model.graph, withPast] : [model.graph];
+  const external = [...model.files.keys()].filter(path =>
+    graphs.some(graph => path.startsWith(`${graph}_data`) || path.startsWith(`${graph}.data`)),
   );
   if (external.length > 0) {
     throw new ModelFormatError({
@@ -316,13 +339,25 @@ export function hubModelFiles(model: HubModelFiles): ModelFiles {
       message: `keeps its weights in external data (${external.join(', ')}), which in-memory ModelFiles cannot carry. Pick a dtype whose graph is self-contained (often q4 or q4f16 for small models), or load it from a folder in Node.`,
     });
   }
-  const onnx = model.files.get(model.graph);
-  invariant(onnx !== undefined, `the hub model's files include its graph ${model.graph}`);
-  return {
+  const graphBytes = (path: string): Uint8Array => {
+    const bytes = model.files.get(path);
+    invariant(bytes !== undefined, `the hub model's files include its graph ${path}`);
+    return bytes;
+  };
+  const json = {
     config: parseJson(model.files, 'config.json', ref, false),
     generationConfig: parseJson(model.files, 'generation_config.json', ref, true),
     tokenizer: parseJson(model.files, 'tokenizer.json', ref, false),
     tokenizerConfig: parseJson(model.files, 'tokenizer_config.json', ref, true),
-    onnx,
   };
+  if (withPast) {
+    return {
+      ...json,
+      onnx: graphBytes(withPast),
+      onnxFile: withPast,
+      firstOnnx: graphBytes(model.graph),
+      firstOnnxFile: model.graph,
+    };
+  }
+  return { ...json, onnx: graphBytes(model.graph), onnxFile: model.graph };
 }
