@@ -75,6 +75,10 @@ export interface DeviceGraph {
   readonly hasPositionIds: boolean;
   readonly hasAttentionBias: boolean;
   readonly hasSkipLayers: boolean;
+  /** Merged decoders (optimum): the bool [1] `use_cache_branch` input, fed true once the cache holds tokens. */
+  readonly hasUseCacheBranch?: boolean;
+  /** `num_logits_to_keep` / `logits_to_keep` (transformers.js exports): fed the row count, so every row gets logits. */
+  readonly logitsToKeep?: string;
   readonly kvHeads: number;
   readonly headDim: number;
 }
@@ -214,6 +218,10 @@ export class DeviceEngine {
       for (let row = 0; row < rows; row++) positions[row] = BigInt(pastLength + depths[row]);
       feeds.position_ids = new ort.Tensor('int64', positions, [1, rows]);
     }
+    if (graph.logitsToKeep !== undefined)
+      feeds[graph.logitsToKeep] = new ort.Tensor('int64', BigInt64Array.of(BigInt(rows)), []);
+    if (graph.hasUseCacheBranch)
+      feeds.use_cache_branch = new ort.Tensor('bool', Uint8Array.of(pastSlots > 0 ? 1 : 0), [1]);
     if (graph.hasSkipLayers) {
       let skip = this.noSkip as DeviceTensor;
       if (skipLayers !== undefined && skipLayers.length > 0) {
