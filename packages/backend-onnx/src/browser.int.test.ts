@@ -12,6 +12,8 @@ import { convertLlama2c, hubModelFiles, resolveHubFiles } from '@decodekit/model
 import { startLocalHub } from '@decodekit/models/testing';
 import { MODELS_ROOT, hfExportFolder, writeFolder } from './__fixtures__/model-folders';
 import { createWasmBackend, fetchModelFiles } from './browser';
+import { createCpuBackend } from './cpu-backend';
+import { configFromGenai } from './model-layout';
 
 const base = 'https://models.test/stories260K';
 
@@ -191,6 +193,56 @@ describe('browser entry', () => {
       } finally {
         await model.dispose();
       }
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('loads a hub model whose graph keeps its weights in external data (bytes + externalData on wasm; refused on CPU)', async () => {
+    // The onnxruntime-genai fp16 export laid out as a transformers.js repository: onnx/model.onnx with the
+    // onnx/model.onnx.data it references, and a config.json written from its genai_config.json.
+    const folder = hfExportFolder('onnxruntime-genai-tiny-random-llama-fp16');
+    const genai = JSON.parse(await readFile(join(folder, 'genai_config.json'), 'utf8'));
+    const repo = {
+      'config.json': JSON.stringify(configFromGenai(genai).config),
+      'tokenizer.json': await readFile(join(folder, 'tokenizer.json'), 'utf8'),
+      'tokenizer_config.json': await readFile(join(folder, 'tokenizer_config.json'), 'utf8'),
+      'onnx/model.onnx': new Uint8Array(await readFile(join(folder, 'model.onnx'))),
+      'onnx/model.onnx.data': new Uint8Array(await readFile(join(folder, 'model.onnx.data'))),
+    };
+    const hub = await startLocalHub({ 'test-org/external': { files: repo } });
+    try {
+      const modelFiles = hubModelFiles(
+        await resolveHubFiles('test-org/external', { endpoint: hub.endpoint, cache: null }),
+      );
+      expect(modelFiles.externalData?.map(data => data.path)).toEqual(['model.onnx.data']);
+      const fromHub = await createWasmBackend().load(modelFiles, { name: 'test-org/external' });
+      const genaiBase = 'https://models.test/genai';
+      const fetch = async (url: string) => {
+        try {
+          return new Response(await readFile(join(folder, url.slice(genaiBase.length + 1))));
+        } catch {
+          return new Response('not found', { status: 404 });
+        }
+      };
+      const fromFolder = await createWasmBackend({ fetch }).load(genaiBase);
+      try {
+        const generate = async (model: typeof fromHub) =>
+          (
+            await createDecoder({ model }).generate(
+              { tokens: [0, 450, 4996] },
+              { maxTokens: 8, temperature: 0 },
+            )
+          ).tokens;
+        expect(await generate(fromHub)).toEqual(await generate(fromFolder));
+      } finally {
+        await fromHub.dispose();
+        await fromFolder.dispose();
+      }
+      // onnxruntime-node reads external data only beside a graph file: a typed error, not a runtime failure.
+      await expect(createCpuBackend().load(modelFiles)).rejects.toThrow(
+        /external data \(model\.onnx\.data\).*Load the model folder instead/,
+      );
     } finally {
       await hub.close();
     }

@@ -96,20 +96,23 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
     expect(hub.requests).toEqual([]);
   });
 
-  test('hubModelFiles gives a backend the picked graph and the parsed JSON, and refuses external data', async () => {
+  test('hubModelFiles gives a backend the picked graph, its external data and the parsed JSON', async () => {
     const fp32 = hubModelFiles(
       await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null }),
     );
     expect(fp32.onnx).toEqual(REPO['onnx/model.onnx']);
     expect(fp32.onnxFile).toBe('onnx/model.onnx');
+    expect(fp32.externalData).toBeUndefined();
     expect(fp32.config).toEqual({ model_type: 'llama' });
     expect(fp32.generationConfig).toBeUndefined();
-    const q4f16 = await resolveHubFiles('web/tiny', {
-      endpoint: hub.endpoint,
-      cache: null,
-      dtype: 'q4f16',
-    });
-    expect(() => hubModelFiles(q4f16)).toThrow(/external data \(onnx\/model_q4f16\.onnx_data\)/);
+    const q4f16 = hubModelFiles(
+      await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null, dtype: 'q4f16' }),
+    );
+    expect(q4f16.onnx).toEqual(REPO['onnx/model_q4f16.onnx']);
+    // Named as the graph references it: relative to the graph's folder.
+    expect(q4f16.externalData).toEqual([
+      { path: 'model_q4f16.onnx_data', data: REPO['onnx/model_q4f16.onnx_data'] },
+    ]);
   });
 
   test('hubModelFiles gives a split pair as the with-past graph plus the prompt graph', async () => {

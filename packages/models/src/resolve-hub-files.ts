@@ -303,6 +303,12 @@ export interface HubSourceFiles extends ModelFiles {
   /** The prompt graph of a split pair (`onnx/decoder_model{suffix}.onnx`, no past inputs). */
   readonly firstOnnx?: Uint8Array;
   readonly firstOnnxFile?: string;
+  /**
+   * The graphs' external data files (`model_q4.onnx_data`, `model.onnx.data`, numbered shards), named as the
+   * graphs reference them (relative to the graph's folder); ONNX backends that take bytes pass them to the
+   * runtime with the graph.
+   */
+  readonly externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
 }
 
 /** The with-past partner of a split pair's prompt graph, or undefined for any other graph. */
@@ -315,9 +321,9 @@ function withPastGraphOf(graph: string): string | undefined {
 /**
  * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
  * {@link resolveHubFiles}: the picked graph as `onnx` (for a split decoder pair, the with-past graph, with the
- * prompt graph as `firstOnnx`), with config, generation config, tokenizer and tokenizer config parsed.
- * In-memory files carry self-contained graphs only, so a graph with external data (or an onnxruntime-genai
- * folder) is refused with a ModelFormatError that says what to do.
+ * prompt graph as `firstOnnx`), its external data files as `externalData`, with config, generation config,
+ * tokenizer and tokenizer config parsed. An onnxruntime-genai folder is refused with a ModelFormatError that
+ * says what to do (its settings are in genai_config.json, which the ONNX backends read from folders and URLs).
  */
 export function hubModelFiles(model: HubModelFiles): HubSourceFiles {
   const ref = `${model.id}@${model.commit}`;
@@ -325,20 +331,16 @@ export function hubModelFiles(model: HubModelFiles): HubSourceFiles {
     throw new ModelFormatError({
       path: ref,
       message:
-        'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.',
+        "is an onnxruntime-genai folder; load it from a folder (resolveModel in Node) or from its hub URL with @decodekit/backend-onnx's fetchModelFiles in browsers, not as in-memory ModelFiles.",
     });
   }
   const withPast = withPastGraphOf(model.graph);
   const graphs = withPast ? [model.graph, withPast] : [model.graph];
-  const external = [...model.files.keys()].filter(path =>
-    graphs.some(graph => path.startsWith(`${graph}_data`) || path.startsWith(`${graph}.data`)),
-  );
-  if (external.length > 0) {
-    throw new ModelFormatError({
-      path: `${ref}/${model.graph}`,
-      message: `keeps its weights in external data (${external.join(', ')}), which in-memory ModelFiles cannot carry. Pick a dtype whose graph is self-contained (often q4 or q4f16 for small models), or load it from a folder in Node.`,
-    });
-  }
+  const externalData = [...model.files]
+    .filter(([path]) =>
+      graphs.some(graph => path.startsWith(`${graph}_data`) || path.startsWith(`${graph}.data`)),
+    )
+    .map(([path, data]) => ({ path: path.slice(path.lastIndexOf('/') + 1), data }));
   const graphBytes = (path: string): Uint8Array => {
     const bytes = model.files.get(path);
     invariant(bytes !== undefined, `the hub model's files include its graph ${path}`);
@@ -350,14 +352,16 @@ export function hubModelFiles(model: HubModelFiles): HubSourceFiles {
     tokenizer: parseJson(model.files, 'tokenizer.json', ref, false),
     tokenizerConfig: parseJson(model.files, 'tokenizer_config.json', ref, true),
   };
+  const extra = externalData.length > 0 ? { externalData } : {};
   if (withPast) {
     return {
       ...json,
+      ...extra,
       onnx: graphBytes(withPast),
       onnxFile: withPast,
       firstOnnx: graphBytes(model.graph),
       firstOnnxFile: model.graph,
     };
   }
-  return { ...json, onnx: graphBytes(model.graph), onnxFile: model.graph };
+  return { ...json, ...extra, onnx: graphBytes(model.graph), onnxFile: model.graph };
 }
