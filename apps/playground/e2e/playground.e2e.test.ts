@@ -337,6 +337,8 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
   describe('a hub model by id (local hub on 127.0.0.1, fetch + Cache Storage in the engine worker)', () => {
     const repo = 'decodekit-test/stories260K-onnx';
     const stalled = 'decodekit-test/stalled';
+    const gated = 'decodekit-test/gated';
+    const token = 'hf_playground_e2e';
     let hub: LocalHub;
     let session: Session;
     /** Every text the model status line showed since the page loaded (recorded by an init script). */
@@ -344,8 +346,9 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       page.evaluate(() => (window as unknown as { statusLog?: string[] }).statusLog ?? []);
 
     /** Fills the model fields, clicks Load and waits until that model is in use or the load ended. */
-    async function loadFromHub(page: Page, id: string, dtype: string): Promise<void> {
+    async function loadFromHub(page: Page, id: string, dtype: string, token = ''): Promise<void> {
       await page.getByTestId('hub-model').fill(id);
+      await page.getByTestId('hub-token').fill(token);
       await page.getByTestId('hub-dtype').selectOption(dtype);
       await page.getByTestId('hub-endpoint').fill(hub.endpoint);
       await page.getByTestId('hub-load').click();
@@ -370,7 +373,11 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       const fp32 = convertLlama2c(source).files;
       const q4 = convertLlama2c({ ...source, dtype: 'q4' }).files;
       const files = { ...fp32, 'onnx/model_q4.onnx': q4['onnx/model.onnx'] };
-      hub = await startLocalHub({ [repo]: { files }, [stalled]: { files } });
+      hub = await startLocalHub({
+        [repo]: { files },
+        [stalled]: { files },
+        [gated]: { files, token },
+      });
       session = await openSession();
       await session.page.addInitScript(() => {
         const log: string[] = [];
@@ -429,11 +436,27 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       expect(cached.at(-1)).toBe(`${hub.endpoint}/api/models/${repo}/revision/main?blobs=true`);
     });
 
-    it('picks the graph by dtype (q4: onnx/model_q4.onnx, MatMulNBits)', async () => {
+    it('a gated repo needs the token; with it, dtype q4 picks onnx/model_q4.onnx (MatMulNBits)', async () => {
       const { page } = session;
-      await loadFromHub(page, repo, 'q4');
-      expect(await waitForModel(page)).toContain(`${repo}@main · onnx/model_q4.onnx`);
-      expect(new URL(page.url()).searchParams.get('dtype')).toBe('q4');
+      await loadFromHub(page, gated, 'q4');
+      await expect(page.getByTestId('error').textContent()).resolves.toMatch(
+        /^ModelDownloadError: .*gated/,
+      );
+      const seen = hub.requests.length;
+      await loadFromHub(page, gated, 'q4', token);
+      expect(await waitForModel(page)).toContain(`${gated}@main · onnx/model_q4.onnx`);
+      await expect(page.getByTestId('error').isHidden()).resolves.toBe(true);
+      const url = new URL(page.url());
+      expect(url.searchParams.get('dtype')).toBe('q4');
+      expect(url.href).not.toContain(token);
+      // Every GET of the gated repo carries the token (a CORS preflight never does).
+      const gets = hub.requests
+        .slice(seen)
+        .filter(request => request.method === 'GET' && request.path.includes(`/${gated}/`));
+      expect(gets.some(request => request.path.endsWith('/onnx/model_q4.onnx'))).toBe(true);
+      expect(new Set(gets.map(request => request.authorization))).toEqual(
+        new Set([`Bearer ${token}`]),
+      );
       const text = await generate(page);
       expect(text.length).toBeGreaterThan('Once upon a time'.length);
     });
@@ -447,7 +470,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       expect(await waitForModel(page)).toMatch(
         /^Could not load decodekit-test\/missing \(fp32\); using /,
       );
-      expect(new URL(page.url()).searchParams.get('model')).toBe(repo);
+      expect(new URL(page.url()).searchParams.get('model')).toBe(gated);
       await loadFromHub(page, 'not an id', 'fp32');
       await expect(page.getByTestId('error').textContent()).resolves.toMatch(
         /^InvalidArgumentError: .*not a hub id/,
@@ -471,7 +494,7 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       );
       await expect(page.getByTestId('error').isHidden()).resolves.toBe(true);
       await expect(page.getByTestId('run').isEnabled()).resolves.toBe(true);
-      expect(new URL(page.url()).searchParams.get('model')).toBe(repo);
+      expect(new URL(page.url()).searchParams.get('model')).toBe(gated);
     });
 
     it('raised no console errors besides the refused requests (CORS included)', () => {

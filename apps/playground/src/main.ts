@@ -126,6 +126,15 @@ const hubEndpointInput = h('input', {
   'aria-label': 'hub endpoint',
   spellcheck: false,
 });
+// The token stays in this page's memory: it is never written to the URL or to storage.
+const hubTokenInput = h('input', {
+  type: 'password',
+  'data-testid': 'hub-token',
+  'aria-label': 'hub access token',
+  placeholder: 'hf_… (gated or private repos only)',
+  autocomplete: 'off',
+  spellcheck: false,
+});
 const hubLoadButton = h(
   'button',
   { type: 'button', 'data-testid': 'hub-load', title: 'Download the model by id and load it' },
@@ -186,7 +195,12 @@ app.append(
           h('label', { class: 'field grow' }, h('span', {}, 'id'), hubModelInput),
           h('label', { class: 'field' }, h('span', {}, 'dtype'), hubDtypeInput),
         ),
-        h('label', { class: 'field' }, h('span', {}, 'hub'), hubEndpointInput),
+        h(
+          'div',
+          { class: 'row' },
+          h('label', { class: 'field grow' }, h('span', {}, 'hub'), hubEndpointInput),
+          h('label', { class: 'field' }, h('span', {}, 'token'), hubTokenInput),
+        ),
         h('div', { class: 'actions' }, hubLoadButton, hubCancelButton, builtinButton),
       ),
       h('label', { class: 'block' }, h('span', {}, 'Prompt'), promptInput),
@@ -419,7 +433,13 @@ async function loadModelsIndex(): Promise<void> {
 /** The hub model of the configuration, checked (a typed InvalidArgumentError names what is wrong). */
 function hubModelRef(): HubModelRef {
   parseHubId(config.hubModel);
-  return { id: config.hubModel, dtype: config.dtype, endpoint: config.hubEndpoint };
+  const token = hubTokenInput.value.trim();
+  return {
+    id: config.hubModel,
+    dtype: config.dtype,
+    endpoint: config.hubEndpoint,
+    ...(token ? { token } : {}),
+  };
 }
 
 /** Loads the configured model (the hub model when one is set, else the built-in one) on `backend`. */

@@ -17,6 +17,8 @@ export interface HubModelRef {
   readonly dtype: string;
   /** Hub base URL, e.g. `https://huggingface.co` or a mirror. */
   readonly endpoint: string;
+  /** Access token for gated and private repositories (never put in the URL). */
+  readonly token?: string;
 }
 
 /** What the page learns about a loaded model. */

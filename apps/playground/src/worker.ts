@@ -139,6 +139,7 @@ function loadHubModel(
       const resolved = await resolveHubFiles(ref.id, {
         dtype: ref.dtype,
         endpoint: ref.endpoint,
+        token: ref.token,
         signal,
         onProgress: ({ received, total, done }) => {
           const now = performance.now();
