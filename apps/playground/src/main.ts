@@ -131,7 +131,8 @@ const hubTokenInput = h('input', {
   type: 'password',
   'data-testid': 'hub-token',
   'aria-label': 'hub access token',
-  placeholder: 'hf_… (gated or private repos only)',
+  placeholder: 'hf_…',
+  title: 'Access token for gated or private repositories',
   autocomplete: 'off',
   spellcheck: false,
 });
@@ -188,7 +189,7 @@ app.append(
       h(
         'fieldset',
         { class: 'hub', 'aria-label': 'model from a hub' },
-        h('legend', {}, 'Model from a hub (transformers.js layout)'),
+        h('legend', {}, 'Model from a hub'),
         h(
           'div',
           { class: 'row' },
