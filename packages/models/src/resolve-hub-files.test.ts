@@ -172,6 +172,35 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
     expect([...entries.keys()].some(key => key.endsWith('onnx/model.onnx'))).toBe(false);
   });
 
+  test('a connection cut mid-file, or a short body, resumes with a Range request and completes', async () => {
+    const { cache, entries } = memoryCache();
+    hub.faults.push(
+      { path: 'onnx/model.onnx', kind: 'cut', afterBytes: 7_000, times: 1 },
+      { path: 'config.json', kind: 'truncate', times: 1 },
+    );
+    const model = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache });
+    expect(model.files.get('onnx/model.onnx')).toEqual(REPO['onnx/model.onnx']);
+    expect(model.files.get('config.json')).toEqual(new TextEncoder().encode(REPO['config.json']));
+    // Each resumed request (the hub's answer and, for LFS files, the redirect it follows) asks for the rest.
+    expect(new Set(hub.requests.map(request => request.range).filter(Boolean))).toEqual(
+      new Set([`bytes=${REPO['config.json'].length >> 1}-`, 'bytes=7000-']),
+    );
+    expect(entries.size).toBe(4); // config, tokenizer, graph and the listing
+  });
+
+  test('a cut on every try is a network error after `retries` resumes; nothing is cached', async () => {
+    const { cache, entries } = memoryCache();
+    hub.faults.push({ path: 'onnx/model.onnx', kind: 'cut', afterBytes: 1_000 });
+    const error = await rejection(
+      resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache, retries: 1 }),
+    );
+    expect(error).toMatchObject({ reason: 'network', file: 'onnx/model.onnx' });
+    expect(new Set(hub.requests.map(request => request.range).filter(Boolean))).toEqual(
+      new Set(['bytes=1000-']),
+    );
+    expect([...entries.keys()].some(key => key.includes('model.onnx'))).toBe(false);
+  });
+
   test('a full cache (quota exceeded) is a disk error that says how to free storage', async () => {
     const error = await rejection(
       resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: memoryCache(1_000).cache }),
