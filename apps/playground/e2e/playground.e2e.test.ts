@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { convertLlama2c } from '@decodekit/models';
+import { startLocalHub, type LocalHub } from '@decodekit/models/testing';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strategies } from '../src/catalog';
@@ -331,6 +333,174 @@ describe.skipIf(!existsSync(chromiumPath))('playground in headless Chromium', ()
       [],
     );
   }, 90_000);
+
+  describe('a hub model by id (local hub on 127.0.0.1, fetch + Cache Storage in the engine worker)', () => {
+    const repo = 'decodekit-test/stories260K-onnx';
+    const stalled = 'decodekit-test/stalled';
+    const gated = 'decodekit-test/gated';
+    const token = 'hf_playground_e2e';
+    let hub: LocalHub;
+    let session: Session;
+    /** Every text the model status line showed since the page loaded (recorded by an init script). */
+    const statusLog = (page: Page) =>
+      page.evaluate(() => (window as unknown as { statusLog?: string[] }).statusLog ?? []);
+
+    /** Fills the model fields, clicks Load and waits until that model is in use or the load ended. */
+    async function loadFromHub(page: Page, id: string, dtype: string, token = ''): Promise<void> {
+      await page.getByTestId('hub-model').fill(id);
+      await page.getByTestId('hub-token').fill(token);
+      await page.getByTestId('hub-dtype').selectOption(dtype);
+      await page.getByTestId('hub-endpoint').fill(hub.endpoint);
+      await page.getByTestId('hub-load').click();
+      await page.waitForFunction(() => {
+        const cancel = document.querySelector<HTMLButtonElement>('[data-testid=hub-cancel]');
+        const load = document.querySelector<HTMLButtonElement>('[data-testid=hub-load]');
+        return cancel?.disabled === true && load?.disabled === false;
+      });
+    }
+
+    beforeAll(async () => {
+      // A transformers.js-style repository converted from the llama2.c files: fp32 and q4 graphs.
+      const source = {
+        checkpoint: new Uint8Array(
+          readFileSync(join(mirror, 'karpathy/tinyllamas/stories260K/stories260K.bin')),
+        ),
+        tokenizer: new Uint8Array(
+          readFileSync(join(mirror, 'karpathy/tinyllamas/stories260K/tok512.bin')),
+        ),
+        plain: true,
+      };
+      const fp32 = convertLlama2c(source).files;
+      const q4 = convertLlama2c({ ...source, dtype: 'q4' }).files;
+      const files = { ...fp32, 'onnx/model_q4.onnx': q4['onnx/model.onnx'] };
+      hub = await startLocalHub({
+        [repo]: { files },
+        [stalled]: { files },
+        [gated]: { files, token },
+      });
+      session = await openSession();
+      await session.page.addInitScript(() => {
+        const log: string[] = [];
+        (window as unknown as { statusLog: string[] }).statusLog = log;
+        new MutationObserver(() => {
+          const text = document.querySelector('[data-testid=model-status]')?.textContent ?? '';
+          if (text !== log[log.length - 1]) log.push(text);
+        }).observe(document, { childList: true, characterData: true, subtree: true });
+      });
+    });
+
+    afterAll(async () => {
+      await hub?.close();
+    });
+
+    it('a link with ?model= loads it by id with one progress bar, runs it, and keeps the verified files in Cache Storage', async () => {
+      const { page } = session;
+      const link = `${server.url}?${new URLSearchParams({
+        maxTokens: String(expectedGolden().n_generated),
+        strategy: 'autoregressive',
+        model: `${repo}@main`,
+        hub: hub.endpoint,
+      })}`;
+      await page.goto(link);
+      const commit = hub.commitOf(repo);
+      expect(await waitForModel(page)).toContain(
+        `${repo}@main · onnx/model.onnx @ ${commit.slice(0, 7)}`,
+      );
+      await expect(page.getByTestId('hub-model').inputValue()).resolves.toBe(`${repo}@main`);
+      // One progress bar for the whole model: bytes of all its files against their total.
+      const downloading = (await statusLog(page)).filter(text => text.startsWith('Downloading'));
+      expect(downloading.length).toBeGreaterThan(0);
+      for (const text of downloading) expect(text).toMatch(/^Downloading .+ · \d+ \/ \d+ KiB$/);
+      // The branch was resolved once, then every file was fetched at its commit; q4 was not touched.
+      const paths = hub.requests.map(request => request.path);
+      expect(paths).toContain(`/api/models/${repo}/revision/main?blobs=true`);
+      expect(paths).toContain(`/${repo}/resolve/${commit}/onnx/model.onnx`);
+      expect(paths.some(path => path.includes('model_q4'))).toBe(false);
+      expect(await generate(page)).toBe(expectedGolden().printed_text);
+      await screenshot(page, 'hub-model-by-id');
+
+      // Verified files are kept in Cache Storage keyed by commit (a reload reads them from there), the
+      // listing last, once every file is in.
+      const cached = await page.evaluate(async () =>
+        (await (await caches.open('decodekit-hub')).keys()).map(request => request.url),
+      );
+      expect(cached.slice(0, -1).sort()).toEqual(
+        [
+          'config.json',
+          'generation_config.json',
+          'onnx/model.onnx',
+          'tokenizer.json',
+          'tokenizer_config.json',
+        ].map(file => `${hub.endpoint}/${repo}/resolve/${commit}/${file}`),
+      );
+      expect(cached.at(-1)).toBe(`${hub.endpoint}/api/models/${repo}/revision/main?blobs=true`);
+    });
+
+    it('a gated repo needs the token; with it, dtype q4 picks onnx/model_q4.onnx (MatMulNBits)', async () => {
+      const { page } = session;
+      await loadFromHub(page, gated, 'q4');
+      await expect(page.getByTestId('error').textContent()).resolves.toMatch(
+        /^ModelDownloadError: .*gated/,
+      );
+      const seen = hub.requests.length;
+      await loadFromHub(page, gated, 'q4', token);
+      expect(await waitForModel(page)).toContain(`${gated}@main · onnx/model_q4.onnx`);
+      await expect(page.getByTestId('error').isHidden()).resolves.toBe(true);
+      const url = new URL(page.url());
+      expect(url.searchParams.get('dtype')).toBe('q4');
+      expect(url.href).not.toContain(token);
+      // Every GET of the gated repo carries the token (a CORS preflight never does).
+      const gets = hub.requests
+        .slice(seen)
+        .filter(request => request.method === 'GET' && request.path.includes(`/${gated}/`));
+      expect(gets.some(request => request.path.endsWith('/onnx/model_q4.onnx'))).toBe(true);
+      expect(new Set(gets.map(request => request.authorization))).toEqual(
+        new Set([`Bearer ${token}`]),
+      );
+      const text = await generate(page);
+      expect(text.length).toBeGreaterThan('Once upon a time'.length);
+    });
+
+    it('shows a typed error for an unknown id and keeps the model in use', async () => {
+      const { page } = session;
+      await loadFromHub(page, 'decodekit-test/missing', 'fp32');
+      await expect(page.getByTestId('error').textContent()).resolves.toMatch(
+        /^ModelNotFoundError: .*decodekit-test\/missing/,
+      );
+      expect(await waitForModel(page)).toMatch(
+        /^Could not load decodekit-test\/missing \(fp32\); using /,
+      );
+      expect(new URL(page.url()).searchParams.get('model')).toBe(gated);
+      await loadFromHub(page, 'not an id', 'fp32');
+      await expect(page.getByTestId('error').textContent()).resolves.toMatch(
+        /^InvalidArgumentError: .*not a hub id/,
+      );
+    });
+
+    it('cancels a download in flight', async () => {
+      const { page } = session;
+      const fault = { path: 'onnx/model.onnx', kind: 'stall', afterBytes: 1000, times: 1 } as const;
+      hub.faults.push({ ...fault });
+      await page.getByTestId('hub-model').fill(stalled);
+      await page.getByTestId('hub-dtype').selectOption('fp32');
+      await page.getByTestId('hub-load').click();
+      // The graph's download has started and hangs: cancel it.
+      await expect.poll(() => hub.faults[0].times, { timeout: 10_000 }).toBe(0);
+      await page.getByTestId('hub-cancel').click();
+      await page.waitForFunction(() =>
+        (document.querySelector('[data-testid=model-status]')?.textContent ?? '').startsWith(
+          'Cancelled ',
+        ),
+      );
+      await expect(page.getByTestId('error').isHidden()).resolves.toBe(true);
+      await expect(page.getByTestId('run').isEnabled()).resolves.toBe(true);
+      expect(new URL(page.url()).searchParams.get('model')).toBe(gated);
+    });
+
+    it('raised no console errors besides the refused requests (CORS included)', () => {
+      expect(session.errors.filter(error => !/Failed to load resource/.test(error))).toEqual([]);
+    });
+  });
 
   it('WebGPU (SwiftShader): T = 0 from "Once upon a time" shows the golden text', async context => {
     const session = await openSession(['--enable-unsafe-webgpu']);

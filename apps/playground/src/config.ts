@@ -1,3 +1,4 @@
+import { HUB_DTYPES, isHubId } from '@decodekit/models';
 import {
   fieldsOf,
   processorById,
@@ -36,6 +37,28 @@ export interface PlaygroundConfig {
   readonly pace: number;
   readonly a: SideConfig;
   readonly b: SideConfig;
+  /** A hub model to load by id (`org/name[@revision]`), or '' for the built-in stories260K. */
+  readonly hubModel: string;
+  /** Graph dtype of the hub model (transformers.js naming). */
+  readonly dtype: string;
+  /** Hub base URL the hub model is downloaded from. */
+  readonly hubEndpoint: string;
+}
+
+/** The hub models are downloaded from unless the page says otherwise. */
+export const defaultHubEndpoint = 'https://huggingface.co';
+/** The dtypes the model field offers (transformers.js file naming). */
+export const hubDtypes: readonly string[] = Object.keys(HUB_DTYPES);
+
+/** An http(s) URL without a trailing slash, or undefined when `text` is not one. */
+export function parseEndpoint(text: string): string | undefined {
+  try {
+    const url = new URL(text.trim());
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
 }
 
 export const defaultPrompt = 'Once upon a time';
@@ -60,6 +83,9 @@ export function defaultConfig(): PlaygroundConfig {
     pace: 0,
     a: defaultSide('token-recycling'),
     b: defaultSide('autoregressive'),
+    hubModel: '',
+    dtype: 'fp32',
+    hubEndpoint: defaultHubEndpoint,
   };
 }
 
@@ -154,6 +180,11 @@ export function configFromSearch(search: string): PlaygroundConfig {
     pace: Number.isFinite(pace) && pace > 0 ? Math.min(pace, paceLimit) : 0,
     a: readSide(params, '', defaults.a),
     b: readSide(params, 'b.', defaults.b),
+    hubModel: isHubId(params.get('model') ?? '') ? (params.get('model') ?? '') : '',
+    dtype: hubDtypes.includes(params.get('dtype') ?? '')
+      ? (params.get('dtype') ?? defaults.dtype)
+      : defaults.dtype,
+    hubEndpoint: parseEndpoint(params.get('hub') ?? '') ?? defaults.hubEndpoint,
   };
 }
 
@@ -165,6 +196,11 @@ export function configToSearch(config: PlaygroundConfig): string {
   if (config.backend !== 'wasm') params.set('backend', config.backend);
   if (config.mode !== 'single') params.set('mode', config.mode);
   if (config.pace > 0) params.set('pace', String(config.pace));
+  if (config.hubModel !== '') {
+    params.set('model', config.hubModel);
+    if (config.dtype !== 'fp32') params.set('dtype', config.dtype);
+    if (config.hubEndpoint !== defaultHubEndpoint) params.set('hub', config.hubEndpoint);
+  }
   writeSide(params, '', config.a);
   if (config.mode === 'race') writeSide(params, 'b.', config.b);
   return params.toString();

@@ -1,5 +1,12 @@
 import type { BackendChoice, SideConfig } from './config';
-import type { EngineRequest, EngineResponse, ModelRef, ModelSummary, TimedEvent } from './protocol';
+import type {
+  EngineRequest,
+  EngineResponse,
+  HubModelRef,
+  ModelRef,
+  ModelSummary,
+  TimedEvent,
+} from './protocol';
 
 /** Callbacks of one run. */
 export interface RunHandlers {
@@ -81,6 +88,24 @@ export class EngineClient {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress });
       this.send({ type: 'load', id, backend, model });
     });
+  }
+
+  /**
+   * Downloads a hub model by id (Cache Storage keeps verified files) and loads it; `cancel()` aborts the
+   * download (the promise then rejects with an AbortedError). The model loaded before stays in use until
+   * this one is ready.
+   */
+  loadHub(
+    backend: BackendChoice,
+    model: HubModelRef,
+    onProgress: ProgressHandler,
+  ): { done: Promise<ModelSummary>; cancel(): void } {
+    const id = this.nextId++;
+    const done = new Promise<ModelSummary>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress });
+      this.send({ type: 'load-hub', id, backend, model });
+    });
+    return { done, cancel: () => this.send({ type: 'abort', id }) };
   }
 
   /** Runs one generation; events stream to `onEvents`. `stop()` aborts it (the promise then rejects). */

@@ -1,11 +1,16 @@
+import { InvalidArgumentError } from '@decodekit/core';
+import { parseHubId } from '@decodekit/models';
 import { webGpuPackage } from 'virtual:decodekit-webgpu';
 import { sideEditor } from './composer';
 import {
   configFromSearch,
   configToSearch,
+  defaultHubEndpoint,
   defaultPrompt,
+  hubDtypes,
   maxTokensLimit,
   paceLimit,
+  parseEndpoint,
   type BackendChoice,
   type PlaygroundConfig,
   type SideConfig,
@@ -13,7 +18,7 @@ import {
 import { strategyById } from './catalog';
 import { h, replaceChildren } from './dom';
 import { EngineClient } from './engine-client';
-import type { ModelRef, ModelSummary } from './protocol';
+import type { HubModelRef, ModelRef, ModelSummary } from './protocol';
 import { raceChart } from './race-chart';
 import { RunView } from './run-view';
 
@@ -31,6 +36,12 @@ let modelsIndex: ModelsIndex | undefined;
 let activeBackend: BackendChoice | undefined;
 let webGpu: { available: boolean; reason: string } = { available: false, reason: 'checking…' };
 let running: { views: RunView[] } | undefined;
+/** A model load in progress (buttons that would start another are off meanwhile). */
+let loading = false;
+/** The hub fields of the model in use (undefined: the built-in model). */
+let loadedHub: Pick<PlaygroundConfig, 'hubModel' | 'dtype' | 'hubEndpoint'> | undefined;
+/** The hub download in flight (Cancel aborts it). */
+let hubLoad: { cancel(): void } | undefined;
 /** The generation in flight (the Stop button aborts it). */
 let currentRun: { stop(): void } | undefined;
 let stopRequested = false;
@@ -99,6 +110,47 @@ const shareButton = h(
   { type: 'button', 'data-testid': 'share', title: 'Copy a link to this configuration' },
   'Copy link',
 );
+const hubModelInput = h('input', {
+  type: 'text',
+  'data-testid': 'hub-model',
+  'aria-label': 'hub model id',
+  placeholder: 'org/name[@revision]',
+  spellcheck: false,
+  autocomplete: 'off',
+});
+const hubDtypeInput = h('select', { 'data-testid': 'hub-dtype', 'aria-label': 'graph dtype' });
+for (const dtype of hubDtypes) hubDtypeInput.append(h('option', { value: dtype }, dtype));
+const hubEndpointInput = h('input', {
+  type: 'url',
+  'data-testid': 'hub-endpoint',
+  'aria-label': 'hub endpoint',
+  spellcheck: false,
+});
+// The token stays in this page's memory: it is never written to the URL or to storage.
+const hubTokenInput = h('input', {
+  type: 'password',
+  'data-testid': 'hub-token',
+  'aria-label': 'hub access token',
+  placeholder: 'hf_…',
+  title: 'Access token for gated or private repositories',
+  autocomplete: 'off',
+  spellcheck: false,
+});
+const hubLoadButton = h(
+  'button',
+  { type: 'button', 'data-testid': 'hub-load', title: 'Download the model by id and load it' },
+  'Load',
+);
+const hubCancelButton = h(
+  'button',
+  { type: 'button', 'data-testid': 'hub-cancel', disabled: true },
+  'Cancel',
+);
+const builtinButton = h(
+  'button',
+  { type: 'button', 'data-testid': 'builtin-model', title: 'Go back to the built-in model' },
+  'stories260K',
+);
 const editors = h('div', { class: 'editors' });
 const results = h('div', { class: 'results', 'data-testid': 'results' });
 const errorBox = h('div', { class: 'error', role: 'alert', 'data-testid': 'error', hidden: true });
@@ -134,6 +186,24 @@ app.append(
     h(
       'aside',
       { class: 'composer', 'aria-label': 'composer' },
+      h(
+        'fieldset',
+        { class: 'hub', 'aria-label': 'model from a hub' },
+        h('legend', {}, 'Model from a hub'),
+        h(
+          'div',
+          { class: 'row' },
+          h('label', { class: 'field grow' }, h('span', {}, 'id'), hubModelInput),
+          h('label', { class: 'field' }, h('span', {}, 'dtype'), hubDtypeInput),
+        ),
+        h(
+          'div',
+          { class: 'row' },
+          h('label', { class: 'field grow' }, h('span', {}, 'hub'), hubEndpointInput),
+          h('label', { class: 'field' }, h('span', {}, 'token'), hubTokenInput),
+        ),
+        h('div', { class: 'actions' }, hubLoadButton, hubCancelButton, builtinButton),
+      ),
       h('label', { class: 'block' }, h('span', {}, 'Prompt'), promptInput),
       h(
         'div',
@@ -192,14 +262,36 @@ function drawBackend(): void {
   webGpuButton.classList.toggle('active', activeBackend === 'webgpu');
   wasmButton.setAttribute('aria-pressed', String(activeBackend === 'wasm'));
   webGpuButton.setAttribute('aria-pressed', String(activeBackend === 'webgpu'));
-  webGpuButton.disabled = !webGpu.available || running !== undefined;
-  wasmButton.disabled = running !== undefined;
+  const busy = running !== undefined || loading;
+  webGpuButton.disabled = !webGpu.available || busy;
+  wasmButton.disabled = busy;
+  hubLoadButton.disabled = busy;
+  builtinButton.disabled = busy || (config.hubModel === '' && model !== undefined);
+  hubCancelButton.disabled = hubLoad === undefined;
   webGpuButton.title = webGpu.available
     ? 'Run the model with WebGPU'
     : `WebGPU is off: ${webGpu.reason}`;
   backendNote.textContent = webGpu.available ? '' : `WebGPU off: ${webGpu.reason}`;
 }
 
+hubModelInput.value = config.hubModel;
+hubDtypeInput.value = config.dtype;
+hubEndpointInput.value = config.hubEndpoint;
+hubLoadButton.addEventListener('click', () => void loadFromHub());
+hubModelInput.addEventListener('keydown', event => {
+  if (event.key === 'Enter') {
+    event.preventDefault();
+    void loadFromHub();
+  }
+});
+hubCancelButton.addEventListener('click', () => hubLoad?.cancel());
+builtinButton.addEventListener('click', () => {
+  if (running || loading) return;
+  clearError();
+  setConfig({ ...config, hubModel: '' });
+  hubModelInput.value = '';
+  void loadOn(activeBackend ?? 'wasm');
+});
 promptInput.value = config.prompt;
 maxTokensInput.value = String(config.maxTokens);
 paceInput.value = String(config.pace);
@@ -288,44 +380,150 @@ async function detectWebGpu(): Promise<void> {
   }
 }
 
+function showProgress({ phase, loaded, total }: { phase: string; loaded: number; total: number }) {
+  modelStatus.textContent =
+    total > 1
+      ? `${phase} · ${(loaded / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} KiB`
+      : `${phase}…`;
+  progressBar.value = total > 0 ? loaded / total : 0;
+}
+
+/** The status line of a loaded model. */
+function describeModel(summary: ModelSummary, seconds?: number): string {
+  const source = summary.hub ? ` · ${summary.hub.graph} @ ${summary.hub.commit.slice(0, 7)}` : '';
+  const ready = seconds === undefined ? '' : ` · ready in ${seconds.toFixed(1)} s`;
+  return (
+    `${summary.name}${source} · ${summary.backendId} · ${summary.numLayers} layers, vocab ${summary.vocabSize}` +
+    ` · tree ${summary.capabilities.tree ? 'yes' : 'no'}${ready}`
+  );
+}
+
+function setLoading(next: boolean): void {
+  loading = next;
+  runButton.disabled = next || running !== undefined || !model;
+  if (next) {
+    modelStatus.dataset.state = 'loading';
+    progressBar.hidden = false;
+    progressBar.value = 0;
+  } else {
+    progressBar.hidden = true;
+  }
+  drawBackend();
+}
+
+function modelLoaded(summary: ModelSummary, backend: BackendChoice, started: number): void {
+  model = summary;
+  activeBackend = backend;
+  modelStatus.dataset.state = 'ready';
+  modelStatus.dataset.backend = summary.backendId;
+  modelStatus.textContent = describeModel(summary, (performance.now() - started) / 1000);
+  drawIdle();
+}
+
+/** Reads models/index.json (the built-in models, the draft model among them) once. */
+async function loadModelsIndex(): Promise<void> {
+  if (modelsIndex) return;
+  const response = await fetch(new URL('models/index.json', document.baseURI));
+  if (!response.ok)
+    throw new Error(
+      `models/index.json answered HTTP ${response.status}: the model folders were not built.`,
+    );
+  modelsIndex = (await response.json()) as ModelsIndex;
+}
+
+/** The hub model of the configuration, checked (a typed InvalidArgumentError names what is wrong). */
+function hubModelRef(): HubModelRef {
+  parseHubId(config.hubModel);
+  const token = hubTokenInput.value.trim();
+  return {
+    id: config.hubModel,
+    dtype: config.dtype,
+    endpoint: config.hubEndpoint,
+    ...(token ? { token } : {}),
+  };
+}
+
+/** Loads the configured model (the hub model when one is set, else the built-in one) on `backend`. */
 async function loadOn(backend: BackendChoice): Promise<void> {
+  if (config.hubModel !== '') {
+    await loadHubOn(backend);
+    return;
+  }
   model = undefined;
-  runButton.disabled = true;
-  modelStatus.dataset.state = 'loading';
-  progressBar.hidden = false;
-  progressBar.value = 0;
+  setLoading(true);
   const started = performance.now();
   try {
-    if (!modelsIndex) {
-      const response = await fetch(new URL('models/index.json', document.baseURI));
-      if (!response.ok)
-        throw new Error(
-          `models/index.json answered HTTP ${response.status}: the model folders were not built.`,
-        );
-      modelsIndex = (await response.json()) as ModelsIndex;
-    }
-    model = await engine.load(backend, modelRef(targetName), ({ phase, loaded, total }) => {
-      modelStatus.textContent =
-        total > 1
-          ? `${phase} · ${(loaded / 1024).toFixed(0)} / ${(total / 1024).toFixed(0)} KiB`
-          : `${phase}…`;
-      progressBar.value = total > 0 ? loaded / total : 0;
-    });
-    activeBackend = backend;
-    modelStatus.dataset.state = 'ready';
-    modelStatus.dataset.backend = model.backendId;
-    modelStatus.textContent =
-      `${model.name} · ${model.backendId} · ${model.numLayers} layers, vocab ${model.vocabSize}` +
-      ` · tree ${model.capabilities.tree ? 'yes' : 'no'} · ready in ${((performance.now() - started) / 1000).toFixed(1)} s`;
-    progressBar.hidden = true;
-    runButton.disabled = false;
-    drawIdle();
+    await loadModelsIndex();
+    modelLoaded(await engine.load(backend, modelRef(targetName), showProgress), backend, started);
+    loadedHub = undefined;
   } catch (error) {
     modelStatus.dataset.state = 'error';
     modelStatus.textContent = `Could not load ${targetName} on ${backend}`;
     showError(error);
   }
-  drawBackend();
+  setLoading(false);
+}
+
+/**
+ * Downloads the configured hub model in the engine worker (resolveHubFiles: fetch + Cache Storage) and
+ * loads it. Until it is ready the model loaded before stays in use; when it fails or is cancelled, that
+ * model stays, and the error (typed: ModelNotFoundError, ModelDownloadError, ModelFormatError...) is shown.
+ */
+async function loadHubOn(backend: BackendChoice): Promise<void> {
+  const previous = model;
+  setLoading(true);
+  const started = performance.now();
+  let ref: HubModelRef | undefined;
+  try {
+    ref = hubModelRef();
+    await loadModelsIndex(); // the draft model of draft-model strategies stays a built-in one
+    const handle = engine.loadHub(backend, ref, showProgress);
+    hubLoad = handle;
+    drawBackend();
+    modelLoaded(await handle.done, backend, started);
+    loadedHub = { hubModel: ref.id, dtype: ref.dtype, hubEndpoint: ref.endpoint };
+  } catch (error) {
+    const what = ref ? `${ref.id} (${ref.dtype})` : config.hubModel;
+    const cancelled = isAbort(error);
+    if (!cancelled) showError(error);
+    if (previous) {
+      // The engine still holds the previous model: keep using it.
+      modelStatus.dataset.state = 'ready';
+      modelStatus.textContent = `${cancelled ? 'Cancelled' : 'Could not load'} ${what}; using ${describeModel(previous)}`;
+    } else {
+      modelStatus.dataset.state = cancelled ? 'cancelled' : 'error';
+      modelStatus.textContent = `${cancelled ? 'Cancelled loading' : 'Could not load'} ${what} on ${backend}`;
+    }
+    // The configuration (and the URL) goes back to the model that is still in use.
+    if (previous) setConfig({ ...config, ...(loadedHub ?? { hubModel: '' }) });
+  } finally {
+    hubLoad = undefined;
+  }
+  setLoading(false);
+}
+
+/** The Load button: takes the id, dtype and endpoint from the fields and loads that model. */
+async function loadFromHub(): Promise<void> {
+  if (running || loading) return;
+  clearError();
+  const endpoint = parseEndpoint(hubEndpointInput.value || defaultHubEndpoint);
+  if (!endpoint) {
+    showError(
+      new InvalidArgumentError({
+        argument: 'hub',
+        message: `"${hubEndpointInput.value}" is not an http(s) URL. Write the hub's address, e.g. ${defaultHubEndpoint}.`,
+      }),
+    );
+    return;
+  }
+  hubEndpointInput.value = endpoint;
+  setConfig({
+    ...config,
+    hubModel: hubModelInput.value.trim(),
+    dtype: hubDtypeInput.value,
+    hubEndpoint: endpoint,
+  });
+  await loadHubOn(activeBackend ?? 'wasm');
 }
 
 async function switchBackend(backend: BackendChoice): Promise<void> {
@@ -368,7 +566,7 @@ function drawIdle(): void {
 
 function setRunning(next: typeof running): void {
   running = next;
-  runButton.disabled = next !== undefined || !model;
+  runButton.disabled = next !== undefined || loading || !model;
   stopButton.disabled = next === undefined;
   drawBackend();
 }
@@ -408,7 +606,7 @@ async function runInto(view: RunView, setup: PlaygroundConfig, side: SideConfig)
 }
 
 async function run(): Promise<void> {
-  if (running || !model) return;
+  if (running || loading || !model) return;
   clearError();
   const labels = model.labels;
   // Edits made while it runs apply to the next run: both sides of a race see the same prompt.

@@ -5,11 +5,19 @@
  */
 import { createWasmBackend, fetchModelFiles } from '@decodekit/backend-onnx';
 import { DecodingError, type Backend, type DecodeEvent, type LoadedModel } from '@decodekit/core';
+import { hubModelFiles, resolveHubFiles } from '@decodekit/models';
 import { loadWebGpuBackend } from 'virtual:decodekit-webgpu';
 import { strategyById } from './catalog';
 import type { BackendChoice } from './config';
 import { buildDecoder, generateOptionsOf } from './decoder-factory';
-import type { EngineRequest, EngineResponse, ModelRef, TimedEvent } from './protocol';
+import type {
+  EngineRequest,
+  EngineResponse,
+  HubModelRef,
+  ModelRef,
+  ModelSummary,
+  TimedEvent,
+} from './protocol';
 import { tokenLabel } from './token-label';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -18,7 +26,10 @@ const post = (message: EngineResponse): void => self.postMessage(message);
 
 const backends = new Map<BackendChoice, Promise<Backend>>();
 const models = new Map<string, Promise<LoadedModel>>();
+/** Runs and hub downloads in flight, by request id (an `abort` request aborts the controller). */
 const runs = new Map<number, AbortController>();
+/** Which commit and graph file a hub model was loaded from. */
+const hubSources = new WeakMap<LoadedModel, NonNullable<ModelSummary['hub']>>();
 let current: { backend: BackendChoice; model: LoadedModel } | undefined;
 
 function backendOf(choice: BackendChoice): Promise<Backend> {
@@ -107,6 +118,53 @@ function loadModel(id: number, choice: BackendChoice, ref: ModelRef): Promise<Lo
   return model;
 }
 
+/**
+ * Resolves a hub id in the browser with @decodekit/models' `resolveHubFiles` (revision pinned to a commit,
+ * files checked against the hub's sha256, verified files kept in Cache Storage), then loads the picked graph.
+ * One progress bar covers every file of the model. Aborting `signal` cancels the download.
+ */
+function loadHubModel(
+  id: number,
+  choice: BackendChoice,
+  ref: HubModelRef,
+  signal: AbortSignal,
+): Promise<LoadedModel> {
+  const key = `${choice}:hub:${ref.endpoint} ${ref.id} ${ref.dtype}`;
+  let model = models.get(key);
+  if (!model) {
+    model = (async () => {
+      post({ type: 'progress', id, phase: `Starting ${choice} runtime`, loaded: 0, total: 0 });
+      const backend = await backendOf(choice);
+      let lastPost = 0;
+      const resolved = await resolveHubFiles(ref.id, {
+        dtype: ref.dtype,
+        endpoint: ref.endpoint,
+        token: ref.token,
+        signal,
+        onProgress: ({ received, total, done }) => {
+          const now = performance.now();
+          if (!done && now - lastPost < 50) return;
+          lastPost = now;
+          post({ type: 'progress', id, phase: `Downloading ${ref.id}`, loaded: received, total });
+        },
+      });
+      const files = hubModelFiles(resolved);
+      post({ type: 'progress', id, phase: `Compiling ${ref.id} (${choice})`, loaded: 1, total: 1 });
+      const started = performance.now();
+      const result = await backend.load(files as Parameters<Backend['load']>[0], {
+        name: `${resolved.id}@${resolved.revision}`,
+        signal,
+      });
+      (result as { loadMs?: number }).loadMs = performance.now() - started;
+      hubSources.set(result, { commit: resolved.commit, graph: resolved.graph });
+      return result;
+    })();
+    model.catch(() => models.delete(key));
+    models.set(key, model);
+  }
+  return model;
+}
+
 function errorResponse(id: number, error: unknown): EngineResponse {
   const name = DecodingError.isInstance(error)
     ? error.name
@@ -124,8 +182,21 @@ function slim(event: DecodeEvent): DecodeEvent {
   return { type: 'draft', tree: q ? { tokens, parents, q } : { tokens, parents } };
 }
 
-async function handleLoad(request: Extract<EngineRequest, { type: 'load' }>): Promise<void> {
-  const model = await loadModel(request.id, request.backend, request.model);
+async function handleLoad(
+  request: Extract<EngineRequest, { type: 'load' | 'load-hub' }>,
+): Promise<void> {
+  let model: LoadedModel;
+  if (request.type === 'load') {
+    model = await loadModel(request.id, request.backend, request.model);
+  } else {
+    const controller = new AbortController();
+    runs.set(request.id, controller);
+    try {
+      model = await loadHubModel(request.id, request.backend, request.model, controller.signal);
+    } finally {
+      runs.delete(request.id);
+    }
+  }
   current = { backend: request.backend, model };
   // One short generation compiles the kernels, so the first run the user times is not the slow one.
   post({ type: 'progress', id: request.id, phase: 'Warming up', loaded: 1, total: 1 });
@@ -148,6 +219,7 @@ async function handleLoad(request: Extract<EngineRequest, { type: 'load' }>): Pr
       capabilities: { ...model.capabilities },
       labels,
       loadMs: (model as { loadMs?: number }).loadMs ?? 0,
+      hub: hubSources.get(model),
     },
   });
 }
@@ -193,6 +265,6 @@ self.addEventListener('message', (message: MessageEvent<EngineRequest>) => {
     runs.get(request.id)?.abort(new Error('stopped'));
     return;
   }
-  const task = request.type === 'load' ? handleLoad(request) : handleRun(request);
+  const task = request.type === 'run' ? handleRun(request) : handleLoad(request);
   task.catch(error => post(errorResponse(request.id, error)));
 });

@@ -8,9 +8,12 @@ import {
   stubTokenizerFactory,
 } from './__fixtures__/model-folders';
 import { createDecoder } from '@decodekit/core';
-import { convertLlama2c } from '@decodekit/models';
+import { convertLlama2c, hubModelFiles, resolveHubFiles } from '@decodekit/models';
+import { startLocalHub } from '@decodekit/models/testing';
 import { MODELS_ROOT, hfExportFolder, writeFolder } from './__fixtures__/model-folders';
 import { createWasmBackend, fetchModelFiles } from './browser';
+import { createCpuBackend } from './cpu-backend';
+import { configFromGenai } from './model-layout';
 
 const base = 'https://models.test/stories260K';
 
@@ -148,6 +151,100 @@ describe('browser entry', () => {
       expect(tokens).toEqual(generatedIds.slice(0, 12));
     } finally {
       await model.dispose();
+    }
+  });
+
+  it('loads a hub id resolved the browser way (resolveHubFiles + hubModelFiles): a split pair by dtype', async () => {
+    const source = join(MODELS_ROOT, 'karpathy', 'tinyllamas', 'stories260K');
+    const { files } = convertLlama2c({
+      checkpoint: new Uint8Array(await readFile(join(source, 'stories260K.bin'))),
+      tokenizer: new Uint8Array(await readFile(join(source, 'tok512.bin'))),
+      plain: true,
+      layout: 'split',
+    });
+    // transformers.js names the fp16 pair decoder_model_fp16.onnx + decoder_with_past_model_fp16.onnx: serve the
+    // float32 pair under those names too, so only the right pick can load.
+    const repo: Record<string, Uint8Array | string> = { ...files };
+    repo['onnx/decoder_model_fp16.onnx'] = files['onnx/decoder_model.onnx'];
+    repo['onnx/decoder_with_past_model_fp16.onnx'] = files['onnx/decoder_with_past_model.onnx'];
+    const hub = await startLocalHub({ 'test-org/split': { files: repo } });
+    try {
+      const resolved = await resolveHubFiles('test-org/split', {
+        endpoint: hub.endpoint,
+        dtype: 'fp16',
+        cache: null,
+      });
+      const modelFiles = hubModelFiles(resolved);
+      expect(modelFiles).toMatchObject({
+        onnxFile: 'onnx/decoder_with_past_model_fp16.onnx',
+        firstOnnxFile: 'onnx/decoder_model_fp16.onnx',
+      });
+      const model = await createWasmBackend({ createTokenizer: stubTokenizerFactory }).load(
+        modelFiles,
+        { name: 'test-org/split' },
+      );
+      try {
+        const { promptIds, generatedIds } = stories260KGolden();
+        const { tokens } = await createDecoder({ model }).generate(
+          { tokens: promptIds },
+          { maxTokens: 12, temperature: 0 },
+        );
+        expect(tokens).toEqual(generatedIds.slice(0, 12));
+      } finally {
+        await model.dispose();
+      }
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('loads a hub model whose graph keeps its weights in external data (bytes + externalData on wasm; refused on CPU)', async () => {
+    // The onnxruntime-genai fp16 export laid out as a transformers.js repository: onnx/model.onnx with the
+    // onnx/model.onnx.data it references, and a config.json written from its genai_config.json.
+    const folder = hfExportFolder('onnxruntime-genai-tiny-random-llama-fp16');
+    const genai = JSON.parse(await readFile(join(folder, 'genai_config.json'), 'utf8'));
+    const repo = {
+      'config.json': JSON.stringify(configFromGenai(genai).config),
+      'tokenizer.json': await readFile(join(folder, 'tokenizer.json'), 'utf8'),
+      'tokenizer_config.json': await readFile(join(folder, 'tokenizer_config.json'), 'utf8'),
+      'onnx/model.onnx': new Uint8Array(await readFile(join(folder, 'model.onnx'))),
+      'onnx/model.onnx.data': new Uint8Array(await readFile(join(folder, 'model.onnx.data'))),
+    };
+    const hub = await startLocalHub({ 'test-org/external': { files: repo } });
+    try {
+      const modelFiles = hubModelFiles(
+        await resolveHubFiles('test-org/external', { endpoint: hub.endpoint, cache: null }),
+      );
+      expect(modelFiles.externalData?.map(data => data.path)).toEqual(['model.onnx.data']);
+      const fromHub = await createWasmBackend().load(modelFiles, { name: 'test-org/external' });
+      const genaiBase = 'https://models.test/genai';
+      const fetch = async (url: string) => {
+        try {
+          return new Response(await readFile(join(folder, url.slice(genaiBase.length + 1))));
+        } catch {
+          return new Response('not found', { status: 404 });
+        }
+      };
+      const fromFolder = await createWasmBackend({ fetch }).load(genaiBase);
+      try {
+        const generate = async (model: typeof fromHub) =>
+          (
+            await createDecoder({ model }).generate(
+              { tokens: [0, 450, 4996] },
+              { maxTokens: 8, temperature: 0 },
+            )
+          ).tokens;
+        expect(await generate(fromHub)).toEqual(await generate(fromFolder));
+      } finally {
+        await fromHub.dispose();
+        await fromFolder.dispose();
+      }
+      // onnxruntime-node reads external data only beside a graph file: a typed error, not a runtime failure.
+      await expect(createCpuBackend().load(modelFiles)).rejects.toThrow(
+        /external data \(model\.onnx\.data\).*Load the model folder instead/,
+      );
+    } finally {
+      await hub.close();
     }
   });
 

@@ -64,6 +64,13 @@ export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
   readonly firstOnnxFile?: string;
   /** The file `config` was read from, for messages (default `config.json`; `genai_config.json` for genai folders). */
   readonly configFile?: string;
+  /**
+   * External data of graphs given as bytes (`onnx`, `firstOnnx`), named as the graphs reference them
+   * (`model_q4.onnx_data`, ...): what `hubModelFiles` from `@decodekit/models` gives. Runtimes that take bytes
+   * (onnxruntime-web) get them as session options; onnxruntime-node reads external data only beside a graph
+   * file, so there such files are refused with a hint to load the folder.
+   */
+  readonly externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
 }
 
 /** Options every ONNX backend accepts. */
@@ -199,10 +206,25 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
         });
       });
       const ort = await runtime;
+      // External data of graphs given as bytes (hubModelFiles): only runtimes that take bytes can use it.
+      const bytesExternalData = sourceFiles.externalData ?? [];
+      if (bytesExternalData.length > 0 && config.acceptsPath) {
+        throw new ModelFormatError({
+          path: graphFile,
+          message: `was given as bytes with external data (${bytesExternalData.map(data => data.path).join(', ')}), which ${config.id} reads only beside a graph file. Load the model folder instead (loadModel(id) or resolveModel in Node).`,
+        });
+      }
       const open = async (onnx: GraphSource, file: string): Promise<OrtSession> => {
         try {
-          if (onnx instanceof Uint8Array)
-            return await ort.InferenceSession.create(onnx, config.sessionOptions);
+          if (onnx instanceof Uint8Array) {
+            const externalData = bytesExternalData;
+            if (externalData.length === 0)
+              return await ort.InferenceSession.create(onnx, config.sessionOptions);
+            return await ort.InferenceSession.create(onnx, {
+              ...config.sessionOptions,
+              externalData,
+            });
+          }
           if (config.acceptsPath)
             return await ort.InferenceSession.create(onnx.path, config.sessionOptions);
           // Runtimes that take bytes get the external data files as session options.

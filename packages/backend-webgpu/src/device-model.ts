@@ -72,6 +72,10 @@ export interface DeviceGraph {
   readonly hasPositionIds: boolean;
   readonly hasAttentionBias: boolean;
   readonly hasSkipLayers: boolean;
+  /** Merged decoders (optimum): the bool [1] `use_cache_branch` input, fed true once the cache holds tokens. */
+  readonly hasUseCacheBranch?: boolean;
+  /** `num_logits_to_keep` / `logits_to_keep` (transformers.js exports): fed the row count, so every row gets logits. */
+  readonly logitsToKeep?: string;
   readonly kvHeads: number;
   readonly headDim: number;
   /** Element type of the KV cache: float16 caches stay float16 on the device (only logits are widened). */
@@ -211,6 +215,15 @@ export class DeviceEngine implements KvLedgerEngine<DeviceCache> {
     const rows = forward.tokens.length;
     const feeds: Record<string, DeviceTensor> = {};
     this.feeds.fill(feeds, graph, forward);
+    if (graph.logitsToKeep !== undefined)
+      feeds[graph.logitsToKeep] = new this.ort.Tensor('int64', BigInt64Array.of(BigInt(rows)), []);
+    if (graph.hasUseCacheBranch) {
+      feeds.use_cache_branch = new this.ort.Tensor(
+        'bool',
+        Uint8Array.of(forward.pastSlots > 0 ? 1 : 0),
+        [1],
+      );
+    }
     const pastNames = graph.pastNames;
     for (let index = 0; index < pastNames.length; index++)
       feeds[pastNames[index]] = past.tensors[index];

@@ -18,10 +18,15 @@ import { draftModel } from '@decodekit/strategy-draft-model';
 import { promptLookup } from '@decodekit/strategy-prompt-lookup';
 import { tokenRecycling } from '@decodekit/strategy-token-recycling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertLlama2c, type ConvertLlama2cInput } from '@decodekit/models';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  MODELS_ROOT,
   stories260KFolder,
   stories260KGolden,
   useSwiftShaderUnlessSet,
+  writeFolder,
 } from './__fixtures__/models';
 import { createWebGpuBackend, type WebGpuModel } from './index';
 
@@ -229,6 +234,30 @@ describe('onnx-webgpu against the CPU backend (stories260K)', () => {
  */
 const PROMPTS = [readPromptFile('stories')[0], readPromptFile('grounded')[0]];
 const MAX_TOKENS = 32;
+
+// The split pair and graphs without position_ids need nothing of the device engine (the with-past graph runs
+// every forward; positions come from the cache); these two need an input fed.
+describe('third-party layouts on onnx-webgpu (stories260K converted to each, plain fp32)', () => {
+  const source = join(MODELS_ROOT, 'karpathy', 'tinyllamas', 'stories260K');
+  it.each<{ name: string; variant: Partial<ConvertLlama2cInput> }>([
+    { name: 'merged (use_cache_branch)', variant: { layout: 'merged' } },
+    { name: 'num_logits_to_keep', variant: { logitsToKeep: true } },
+  ])('$name: greedy gives the golden ids', async ({ name, variant }) => {
+    const { files } = convertLlama2c({
+      checkpoint: new Uint8Array(readFileSync(join(source, 'stories260K.bin'))),
+      tokenizer: new Uint8Array(readFileSync(join(source, 'tok512.bin'))),
+      plain: true,
+      ...variant,
+    });
+    const model = await backend.load(writeFolder(`webgpu-${name.split(' ')[0]}`, files));
+    try {
+      const { promptIds, generatedIds } = stories260KGolden();
+      expect(await greedy(model, promptIds, 12)).toEqual(generatedIds.slice(0, 12));
+    } finally {
+      await model.dispose();
+    }
+  });
+});
 
 describe('O-greedy of lossless strategies on onnx-webgpu (2 bench prompts × 32 tokens)', () => {
   let gpu: LoadedModel;

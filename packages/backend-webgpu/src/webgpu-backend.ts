@@ -326,6 +326,8 @@ export function createWebGpuBackendOn(
         hasPositionIds: inputs.has('position_ids'),
         hasAttentionBias: inputs.has('attention_bias'),
         hasSkipLayers: inputs.has('skip_layers'),
+        hasUseCacheBranch: inputs.has('use_cache_branch'),
+        logitsToKeep: ['num_logits_to_keep', 'logits_to_keep'].find(input => inputs.has(input)),
         kvHeads,
         headDim,
         kvType: report?.kvType ?? 'float32',

@@ -77,7 +77,12 @@ export {
   hubFileUrl,
   hubRevisionUrl,
 } from './hub-api.js';
-export type { HubCache, HubModelFiles, ResolveHubFilesOptions } from './resolve-hub-files.js';
+export type {
+  HubCache,
+  HubModelFiles,
+  HubSourceFiles,
+  ResolveHubFilesOptions,
+} from './resolve-hub-files.js';
 export { hubModelFiles, resolveHubFiles } from './resolve-hub-files.js';
 export type {
   TreeAttentionOptions,

@@ -25,9 +25,11 @@ export interface LocalHubFault {
   readonly path: string;
   /**
    * `status`: answer HTTP `status`; `truncate`: a chunked body that ends cleanly after half the bytes;
-   * `cut`: announce the full length, send `afterBytes` and destroy the socket; `corrupt`: flip one byte.
+   * `cut`: announce the full length, send `afterBytes` and destroy the socket; `corrupt`: flip one byte;
+   * `stall`: announce the full length, send `afterBytes` and then nothing until the client gives up (tests of
+   * abort and cancel).
    */
-  readonly kind: 'status' | 'truncate' | 'cut' | 'corrupt';
+  readonly kind: 'status' | 'truncate' | 'cut' | 'corrupt' | 'stall';
   readonly status?: number;
   readonly afterBytes?: number;
   /** How many requests it hits (default: all). */
@@ -69,6 +71,16 @@ interface ServedRepo {
   readonly branches: readonly string[];
   readonly files: ReadonlyMap<string, ServedFile>;
 }
+
+/**
+ * The CORS headers huggingface.co sends on its API, `resolve` and LFS/CDN answers, so browser code (the
+ * playground, Cache Storage resolution) can read bodies and the hub's own headers from any origin.
+ */
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-expose-headers':
+    'X-Repo-Commit,X-Request-Id,X-Error-Code,X-Error-Message,X-Total-Count,ETag,Link,Accept-Ranges,Content-Range,X-Linked-Size,X-Linked-ETag,X-Xet-Hash',
+} as const;
 
 /** Files bigger than this, and every `.onnx*` file, are served as LFS files (redirect, sha256 ETag). */
 const LFS_THRESHOLD = 10_000;
@@ -131,7 +143,8 @@ function parseRange(
  * (`/api/models/{id}/revision/{rev}` with `sha` and `siblings`, `?blobs=true` adding sizes, blob ids and
  * LFS sha256), and `/{id}/resolve/{rev}/{path}`, which answers small files directly (`ETag` = git blob id)
  * and redirects LFS files to a content URL (`X-Linked-Etag` = sha256, `X-Linked-Size`) that honours HTTP
- * Range. Gated repositories answer 401 without the right bearer token. `faults` injects failures.
+ * Range. Gated repositories answer 401 without the right bearer token. Every answer carries the hub's CORS
+ * headers and preflights are answered, so browsers can use it too. `faults` injects failures.
  */
 export async function startLocalHub(
   repos: Readonly<Record<string, LocalHubRepo>>,
@@ -195,6 +208,12 @@ export async function startLocalHub(
       ...rangeHeaders,
       'content-length': String(body.byteLength),
     });
+    if (fault?.kind === 'stall') {
+      response.write(
+        body.subarray(0, Math.min(fault.afterBytes ?? body.byteLength >> 1, body.byteLength - 1)),
+      );
+      return;
+    }
     if (fault?.kind === 'cut') {
       response.write(
         body.subarray(0, Math.min(fault.afterBytes ?? body.byteLength >> 1, body.byteLength - 1)),
@@ -220,6 +239,17 @@ export async function startLocalHub(
       range: request.headers.range,
       authorization: request.headers.authorization,
     });
+    for (const [name, value] of Object.entries(CORS_HEADERS)) response.setHeader(name, value);
+    if (request.method === 'OPTIONS') {
+      // A CORS preflight (a browser sending Authorization or Range): allow what it asks for.
+      response.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+        'access-control-allow-headers':
+          request.headers['access-control-request-headers'] ?? 'authorization, range',
+        'access-control-max-age': '86400',
+      });
+      return response.end();
+    }
 
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(path);
     if (api) {

@@ -96,19 +96,50 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
     expect(hub.requests).toEqual([]);
   });
 
-  test('hubModelFiles gives a backend the picked graph and the parsed JSON, and refuses external data', async () => {
+  test('hubModelFiles gives a backend the picked graph, its external data and the parsed JSON', async () => {
     const fp32 = hubModelFiles(
       await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null }),
     );
     expect(fp32.onnx).toEqual(REPO['onnx/model.onnx']);
+    expect(fp32.onnxFile).toBe('onnx/model.onnx');
+    expect(fp32.externalData).toBeUndefined();
     expect(fp32.config).toEqual({ model_type: 'llama' });
     expect(fp32.generationConfig).toBeUndefined();
-    const q4f16 = await resolveHubFiles('web/tiny', {
-      endpoint: hub.endpoint,
-      cache: null,
-      dtype: 'q4f16',
+    const q4f16 = hubModelFiles(
+      await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache: null, dtype: 'q4f16' }),
+    );
+    expect(q4f16.onnx).toEqual(REPO['onnx/model_q4f16.onnx']);
+    // Named as the graph references it: relative to the graph's folder.
+    expect(q4f16.externalData).toEqual([
+      { path: 'model_q4f16.onnx_data', data: REPO['onnx/model_q4f16.onnx_data'] },
+    ]);
+  });
+
+  test('hubModelFiles gives a split pair as the with-past graph plus the prompt graph', async () => {
+    const split = {
+      'config.json': '{"model_type":"llama"}',
+      'tokenizer.json': '{"model":{}}',
+      'onnx/decoder_model_merged.onnx': bytes(12_000, 4),
+      'onnx/decoder_model_q4.onnx': bytes(11_000, 5),
+      'onnx/decoder_with_past_model_q4.onnx': bytes(11_000, 6),
+    };
+    hub.update('web/tiny-split', { files: split });
+    const q4 = hubModelFiles(
+      await resolveHubFiles('web/tiny-split', { endpoint: hub.endpoint, cache: null, dtype: 'q4' }),
+    );
+    expect(q4).toMatchObject({
+      onnxFile: 'onnx/decoder_with_past_model_q4.onnx',
+      firstOnnxFile: 'onnx/decoder_model_q4.onnx',
     });
-    expect(() => hubModelFiles(q4f16)).toThrow(/external data \(onnx\/model_q4f16\.onnx_data\)/);
+    expect(q4.onnx).toEqual(split['onnx/decoder_with_past_model_q4.onnx']);
+    expect(q4.firstOnnx).toEqual(split['onnx/decoder_model_q4.onnx']);
+    // The merged decoder is one graph, not half of a pair.
+    const merged = hubModelFiles(
+      await resolveHubFiles('web/tiny-split', { endpoint: hub.endpoint, cache: null }),
+    );
+    expect(merged).toMatchObject({ onnxFile: 'onnx/decoder_model_merged.onnx' });
+    expect(merged.firstOnnx).toBeUndefined();
+    expect(merged.onnx).toEqual(split['onnx/decoder_model_merged.onnx']);
   });
 
   test('offline with an empty cache names the cache and the hub', async () => {
@@ -139,6 +170,35 @@ describe('resolveHubFiles (browser: fetch + Cache Storage)', () => {
     const error = await rejection(resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache }));
     expect(error).toMatchObject({ reason: 'incomplete', file: 'onnx/model.onnx' });
     expect([...entries.keys()].some(key => key.endsWith('onnx/model.onnx'))).toBe(false);
+  });
+
+  test('a connection cut mid-file, or a short body, resumes with a Range request and completes', async () => {
+    const { cache, entries } = memoryCache();
+    hub.faults.push(
+      { path: 'onnx/model.onnx', kind: 'cut', afterBytes: 7_000, times: 1 },
+      { path: 'config.json', kind: 'truncate', times: 1 },
+    );
+    const model = await resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache });
+    expect(model.files.get('onnx/model.onnx')).toEqual(REPO['onnx/model.onnx']);
+    expect(model.files.get('config.json')).toEqual(new TextEncoder().encode(REPO['config.json']));
+    // Each resumed request (the hub's answer and, for LFS files, the redirect it follows) asks for the rest.
+    expect(new Set(hub.requests.map(request => request.range).filter(Boolean))).toEqual(
+      new Set([`bytes=${REPO['config.json'].length >> 1}-`, 'bytes=7000-']),
+    );
+    expect(entries.size).toBe(4); // config, tokenizer, graph and the listing
+  });
+
+  test('a cut on every try is a network error after `retries` resumes; nothing is cached', async () => {
+    const { cache, entries } = memoryCache();
+    hub.faults.push({ path: 'onnx/model.onnx', kind: 'cut', afterBytes: 1_000 });
+    const error = await rejection(
+      resolveHubFiles('web/tiny', { endpoint: hub.endpoint, cache, retries: 1 }),
+    );
+    expect(error).toMatchObject({ reason: 'network', file: 'onnx/model.onnx' });
+    expect(new Set(hub.requests.map(request => request.range).filter(Boolean))).toEqual(
+      new Set(['bytes=1000-']),
+    );
+    expect([...entries.keys()].some(key => key.includes('model.onnx'))).toBe(false);
   });
 
   test('a full cache (quota exceeded) is a disk error that says how to free storage', async () => {

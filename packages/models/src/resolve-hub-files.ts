@@ -7,6 +7,7 @@ import {
   type ModelFiles,
 } from '@decodekit/core';
 import {
+  type ExpectedDigest,
   type HubConnection,
   type HubRevision,
   digestBytes,
@@ -38,6 +39,8 @@ export interface ResolveHubFilesOptions extends HubConnection {
   readonly subfolder?: string;
   /** Never touch the network; answer from the cache or fail naming where it looked. */
   readonly offline?: boolean;
+  /** Extra attempts per file after a cut connection or a short body, each resuming with HTTP Range (default 2). */
+  readonly retries?: number;
   /**
    * Where verified files are kept: a Cache Storage cache (default `caches.open('decodekit-hub')` where
    * Cache Storage exists), or `null` for none.
@@ -99,16 +102,22 @@ async function put(
   }
 }
 
+/** The bytes of a file received so far, over one or more requests (a resumed one continues with Range). */
+interface PartialBody {
+  readonly chunks: Uint8Array[];
+  received: number;
+}
+
+/** Reads `response`'s body onto `part`; a cut connection is a `network` ModelDownloadError (the part stays). */
 async function readBody(
   response: Response,
+  part: PartialBody,
   onBytes: (bytes: number) => void,
   ref: string,
   file: string,
   url: string,
   connection: HubConnection,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let received = 0;
+): Promise<void> {
   invariant(response.body !== null, 'a successful hub response has a body');
   const reader = response.body.getReader();
   for (;;) {
@@ -122,18 +131,21 @@ async function readBody(
         file,
         url,
         reason: 'network',
-        message: `the connection was cut after ${received} bytes (${(cause as Error)?.message}). Run again; verified files are kept in the cache.`,
+        message: `the connection was cut after ${part.received} bytes (${(cause as Error)?.message}). Run again; verified files are kept in the cache.`,
         cause,
       });
     }
-    if (chunk.done) break;
-    chunks.push(chunk.value);
-    received += chunk.value.byteLength;
-    onBytes(received);
+    if (chunk.done) return;
+    part.chunks.push(chunk.value);
+    part.received += chunk.value.byteLength;
+    onBytes(part.received);
   }
-  const bytes = new Uint8Array(received);
+}
+
+function joinChunks(part: PartialBody): Uint8Array {
+  const bytes = new Uint8Array(part.received);
   let offset = 0;
-  for (const chunk of chunks) {
+  for (const chunk of part.chunks) {
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
@@ -206,32 +218,62 @@ export async function resolveHubFiles(
           hint: 'Offline mode is on and this file was never downloaded. Go online once to download the model.',
         });
       }
-      const { response, hubHeaders } = await hubFetchFile(ref, sibling.path, url, options);
-      if (!response.ok || !response.body)
-        throw hubHttpError(ref, sibling.path, url, response.status, options);
-      const digest = expectedDigest(sibling, hubHeaders, response.headers);
-      if (!digest) throw noDigestError(ref, sibling.path, url);
-      const size = expectedSize(sibling, hubHeaders, response);
-      bytes = await readBody(
-        response,
-        received => {
-          receivedByFile.set(sibling.path, received);
-          report(sibling.path, false);
-        },
-        ref,
-        sibling.path,
-        url,
-        options,
-      );
-      if (size !== undefined && bytes.byteLength < size) {
-        throw new ModelDownloadError({
+      // A cut connection or a short body resumes with an HTTP Range request, up to `retries` times.
+      const retries = options.retries ?? 2;
+      const part: PartialBody = { chunks: [], received: 0 };
+      let digest: ExpectedDigest | undefined;
+      let size: number | undefined;
+      for (let attempt = 0; ; attempt++) {
+        const resumeFrom = part.received;
+        const { response, hubHeaders } = await hubFetchFile(
           ref,
-          file: sibling.path,
+          sibling.path,
           url,
-          reason: 'incomplete',
-          message: `the body ended after ${bytes.byteLength} of ${size} bytes. Nothing was cached; run again.`,
-        });
+          options,
+          resumeFrom > 0 ? { range: `bytes=${resumeFrom}-` } : {},
+        );
+        if (!response.ok || !response.body)
+          throw hubHttpError(ref, sibling.path, url, response.status, options);
+        if (resumeFrom > 0 && response.status !== 206) {
+          part.chunks.length = 0; // the server ignored the Range: start over
+          part.received = 0;
+        }
+        if (!digest) {
+          digest = expectedDigest(sibling, hubHeaders, response.headers);
+          if (!digest) throw noDigestError(ref, sibling.path, url);
+          size = expectedSize(sibling, hubHeaders, response);
+        }
+        try {
+          await readBody(
+            response,
+            part,
+            received => {
+              receivedByFile.set(sibling.path, received);
+              report(sibling.path, false);
+            },
+            ref,
+            sibling.path,
+            url,
+            options,
+          );
+        } catch (error) {
+          if (attempt < retries && ModelDownloadError.isInstance(error)) continue;
+          throw error;
+        }
+        if (size !== undefined && part.received < size) {
+          if (attempt < retries) continue;
+          throw new ModelDownloadError({
+            ref,
+            file: sibling.path,
+            url,
+            reason: 'incomplete',
+            message: `the body ended after ${part.received} of ${size} bytes (${attempt + 1} tries). Nothing was cached; run again.`,
+          });
+        }
+        break;
       }
+      invariant(digest !== undefined, 'the first answer gave the digest');
+      bytes = joinChunks(part);
       const actual = await digestBytes(bytes, digest.algorithm);
       if (actual !== digest.hex)
         throw integrityError(ref, sibling.path, url, digest, actual, bytes.byteLength);
@@ -293,36 +335,75 @@ function parseJson(
 }
 
 /**
- * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
- * {@link resolveHubFiles}: the picked graph as `onnx`, with config, generation config, tokenizer and
- * tokenizer config parsed. `ModelFiles` carries one self-contained graph, so a graph with external data
- * (or an onnxruntime-genai folder) is refused with a ModelFormatError that says what to do.
+ * {@link ModelFiles} plus where the graph came from, as the ONNX backends read them: `onnxFile` names the graph
+ * in messages; a split `decoder_model` + `decoder_with_past_model` pair gives the with-past graph as `onnx` and
+ * the prompt graph as `firstOnnx`.
  */
-export function hubModelFiles(model: HubModelFiles): ModelFiles {
+export interface HubSourceFiles extends ModelFiles {
+  /** Path of `onnx` inside the repository (e.g. `onnx/model_q4.onnx`). */
+  readonly onnxFile: string;
+  /** The prompt graph of a split pair (`onnx/decoder_model{suffix}.onnx`, no past inputs). */
+  readonly firstOnnx?: Uint8Array;
+  readonly firstOnnxFile?: string;
+  /**
+   * The graphs' external data files (`model_q4.onnx_data`, `model.onnx.data`, numbered shards), named as the
+   * graphs reference them (relative to the graph's folder); ONNX backends that take bytes pass them to the
+   * runtime with the graph.
+   */
+  readonly externalData?: ReadonlyArray<{ readonly path: string; readonly data: Uint8Array }>;
+}
+
+/** The with-past partner of a split pair's prompt graph, or undefined for any other graph. */
+function withPastGraphOf(graph: string): string | undefined {
+  const match = /^(.*\/)?decoder_model((?:_[a-z0-9]+)?)\.onnx$/.exec(graph);
+  if (!match || match[2] === '_merged') return undefined;
+  return `${match[1] ?? ''}decoder_with_past_model${match[2]}.onnx`;
+}
+
+/**
+ * The {@link ModelFiles} a backend's `load` takes, from a transformers.js-layout hub model fetched with
+ * {@link resolveHubFiles}: the picked graph as `onnx` (for a split decoder pair, the with-past graph, with the
+ * prompt graph as `firstOnnx`), its external data files as `externalData`, with config, generation config,
+ * tokenizer and tokenizer config parsed. An onnxruntime-genai folder is refused with a ModelFormatError that
+ * says what to do (its settings are in genai_config.json, which the ONNX backends read from folders and URLs).
+ */
+export function hubModelFiles(model: HubModelFiles): HubSourceFiles {
   const ref = `${model.id}@${model.commit}`;
   if (model.layout !== 'transformers.js') {
     throw new ModelFormatError({
       path: ref,
       message:
-        'is an onnxruntime-genai folder; load it from a folder (resolveModel in Node), not as in-memory ModelFiles.',
+        "is an onnxruntime-genai folder; load it from a folder (resolveModel in Node) or from its hub URL with @decodekit/backend-onnx's fetchModelFiles in browsers, not as in-memory ModelFiles.",
     });
   }
-  const external = [...model.files.keys()].filter(
-    path => path.startsWith(`${model.graph}_data`) || path.startsWith(`${model.graph}.data`),
-  );
-  if (external.length > 0) {
-    throw new ModelFormatError({
-      path: `${ref}/${model.graph}`,
-      message: `keeps its weights in external data (${external.join(', ')}), which in-memory ModelFiles cannot carry. Pick a dtype whose graph is self-contained (often q4 or q4f16 for small models), or load it from a folder in Node.`,
-    });
-  }
-  const onnx = model.files.get(model.graph);
-  invariant(onnx !== undefined, `the hub model's files include its graph ${model.graph}`);
-  return {
+  const withPast = withPastGraphOf(model.graph);
+  const graphs = withPast ? [model.graph, withPast] : [model.graph];
+  const externalData = [...model.files]
+    .filter(([path]) =>
+      graphs.some(graph => path.startsWith(`${graph}_data`) || path.startsWith(`${graph}.data`)),
+    )
+    .map(([path, data]) => ({ path: path.slice(path.lastIndexOf('/') + 1), data }));
+  const graphBytes = (path: string): Uint8Array => {
+    const bytes = model.files.get(path);
+    invariant(bytes !== undefined, `the hub model's files include its graph ${path}`);
+    return bytes;
+  };
+  const json = {
     config: parseJson(model.files, 'config.json', ref, false),
     generationConfig: parseJson(model.files, 'generation_config.json', ref, true),
     tokenizer: parseJson(model.files, 'tokenizer.json', ref, false),
     tokenizerConfig: parseJson(model.files, 'tokenizer_config.json', ref, true),
-    onnx,
   };
+  const extra = externalData.length > 0 ? { externalData } : {};
+  if (withPast) {
+    return {
+      ...json,
+      ...extra,
+      onnx: graphBytes(withPast),
+      onnxFile: withPast,
+      firstOnnx: graphBytes(model.graph),
+      firstOnnxFile: model.graph,
+    };
+  }
+  return { ...json, ...extra, onnx: graphBytes(model.graph), onnxFile: model.graph };
 }
