@@ -54,3 +54,36 @@ export {
   softmaxInPlace,
   topIndices,
 } from './heads/linear-algebra.js';
+export { checkPositiveInteger, featureDrafter } from './heads/feature-drafter.js';
+export type {
+  DynamicTreeOptions,
+  FeatureDrafterNetwork,
+  FeatureDrafterOptions,
+  TrainedFeatureDrafterOptions,
+} from './heads/feature-drafter.js';
+export { hiddenStateTracker } from './heads/hidden-state-tracker.js';
+export {
+  DYNAMIC_TREE_OPTIONS,
+  dynamicTreeOptions,
+  trainedDrafterDescriptor,
+} from './heads/trained-drafter-descriptor.js';
+export type { TrainedDrafterDescriptorOptions } from './heads/trained-drafter-descriptor.js';
+export type {
+  HiddenStateTracker,
+  HiddenStateTrackerOptions,
+} from './heads/hidden-state-tracker.js';
+export {
+  checkPositiveSizes,
+  checkTensorShapes,
+  decodeTensor,
+  randomTensors,
+  readWeightsFile,
+  requireWeights,
+  serializeWeightsFile,
+} from './heads/weights-file.js';
+export type {
+  RandomWeightsOptions,
+  TensorShape,
+  TrainedHeadHeader,
+  WeightsFileKind,
+} from './heads/weights-file.js';

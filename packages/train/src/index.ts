@@ -4,9 +4,24 @@ export { TRAIN_BACKENDS, useTrainBackend } from './tf-backend.js';
 export type { TrainBackend } from './tf-backend.js';
 export { batchIndices, checkLoopOptions, runLoop, seededUniform } from './training-loop.js';
 export type { LoopOptions, LoopResult, TrainProgress } from './training-loop.js';
-export { splitSequences, trainMedusa } from './train-medusa.js';
+export { trainMedusa } from './train-medusa.js';
+export { splitSequences } from './training-data.js';
 export type { TrainMedusaOptions } from './train-medusa.js';
 export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
 export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
+export { trainFeatureDrafter, xavier } from './train-feature-drafter.js';
+export type {
+  FeatureDrafterGraph,
+  FeatureDrafterTrainingOptions,
+  FeatureDrafterTrainingResult,
+  TrainedFeatureDrafter,
+} from './train-feature-drafter.js';
+export {
+  checkTrainingInputs,
+  hiddenAt,
+  positions,
+  tokensAt,
+  trainingRecord,
+} from './training-data.js';
