@@ -25,3 +25,7 @@ export {
   tokensAt,
   trainingRecord,
 } from './training-data.js';
+export { trainChimera } from './train-chimera.js';
+export type { TrainChimeraOptions } from './train-chimera.js';
+export { trainFalcon } from './train-falcon.js';
+export type { TrainFalconOptions } from './train-falcon.js';
