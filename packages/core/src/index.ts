@@ -80,9 +80,12 @@ export {
   readWeightsFile,
   requireWeights,
   serializeWeightsFile,
+  tensorMapWeightsFormat,
 } from './heads/weights-file.js';
 export type {
   RandomWeightsOptions,
+  TensorMapWeights,
+  TensorMapWeightsFormat,
   TensorShape,
   TrainedHeadHeader,
   WeightsFileKind,

@@ -19,12 +19,15 @@ export type {
   TrainedFeatureDrafter,
 } from './train-feature-drafter.js';
 export {
+  chainScorer,
   checkTrainingInputs,
+  heldOutRecord,
   hiddenAt,
   positions,
   tokensAt,
   trainingRecord,
 } from './training-data.js';
+export type { HeldOutChains } from './training-data.js';
 export { trainChimera } from './train-chimera.js';
 export type { TrainChimeraOptions } from './train-chimera.js';
 export { trainFalcon } from './train-falcon.js';

@@ -5,7 +5,9 @@ import { tf, useTrainBackend } from './tf-backend.js';
 import type { TrainedFeatureDrafter } from './train-feature-drafter.js';
 import { xavier } from './train-feature-drafter.js';
 import {
+  chainScorer,
   checkTrainingInputs,
+  heldOutRecord,
   hiddenAt,
   positions,
   splitSequences,
@@ -246,11 +248,11 @@ export async function trainChimera(
 
   // Held-out greedy chains with the full window: from the true states up to x_{t+1}, draft evalDepth tokens
   // on the drafter's own features and tokens; count the prefix that matches the target's tokens.
-  let accepted = 0;
-  let top1 = 0;
+  const scorer = chainScorer(dataset);
   const chunk = 2048;
   for (let start = 0; start < test.length; start += chunk) {
     const rows = Array.from(test.subarray(start, Math.min(test.length, start + chunk)));
+    const record = scorer.begin(rows);
     tf.tidy(() => {
       let { keys, mask } = contextOf(
         rows,
@@ -262,27 +264,17 @@ export async function trainChimera(
         tokenAt(rows, 0),
         tokenAt(rows, 1),
       ];
-      const alive = rows.map(() => true);
       for (let d = 1; d <= evalDepth; d++) {
         const { feature, logits } = step(keys, mask, trigram, anchor, Math.min(d, heads) - 1);
         const tokens = tf.argMax(logits, 1) as tf.Tensor1D;
-        const drafted = tokens.dataSync();
-        rows.forEach((r, i) => {
-          const match = drafted[i] === dataset.tokens[r + 1 + d];
-          if (d === 1 && match) top1++;
-          if (alive[i] && match) accepted++;
-          else alive[i] = false;
-        });
+        record(d, tokens.dataSync());
         keys = tf.concat([keys, tf.expandDims(feature, 1)], 1);
         mask = tf.concat([mask, tf.zeros([rows.length, 1])], 1);
         trigram = [trigram[1], trigram[2], tokens];
       }
     });
   }
-  const heldOut = {
-    top1: top1 / Math.max(1, test.length),
-    meanAcceptedChain: accepted / Math.max(1, test.length),
-  };
+  const heldOut = scorer.result(test.length);
   const weights: ChimeraWeights = {
     model: dataset.model,
     vocabSize,
@@ -299,13 +291,7 @@ export async function trainChimera(
       heldOutPositions: test.length,
       settings: { tokenLossWeight },
       finalLoss: loop.losses.at(-1)?.loss,
-      results: {
-        heldOut: {
-          top1: Number(heldOut.top1.toFixed(4)),
-          meanAcceptedChain: Number(heldOut.meanAcceptedChain.toFixed(4)),
-          depth: evalDepth,
-        },
-      },
+      results: heldOutRecord(heldOut, evalDepth),
     }),
   };
   for (const variable of Object.values(variables)) variable.dispose();

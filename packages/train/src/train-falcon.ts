@@ -8,7 +8,14 @@ import {
 import type { Dataset } from './dataset.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import { xavier, type TrainedFeatureDrafter } from './train-feature-drafter.js';
-import { checkTrainingInputs, positions, splitSequences, trainingRecord } from './training-data.js';
+import {
+  chainScorer,
+  checkTrainingInputs,
+  heldOutRecord,
+  positions,
+  splitSequences,
+  trainingRecord,
+} from './training-data.js';
 import { runLoop, type LoopOptions } from './training-loop.js';
 
 /** Options of `trainFalcon`. */
@@ -185,40 +192,29 @@ export async function trainFalcon(
 
   // Held-out greedy chains: from the true block, draft evalDepth tokens two per forward on the drafter's
   // own features and tokens; count the prefix that matches the target's tokens.
-  let accepted = 0;
-  let top1 = 0;
+  const scorer = chainScorer(dataset);
   const chunk = 2048;
   for (let start = 0; start < test.length; start += chunk) {
     const rows = Array.from(test.subarray(start, Math.min(test.length, start + chunk)));
+    const record = scorer.begin(rows);
     tf.tidy(() => {
       let previousFeature = featureAt(rows, -1);
       let feature = featureAt(rows, 0);
       let previousToken = tokenAt(rows, 0);
       let token = tokenAt(rows, 1);
-      const alive = rows.map(() => true);
       for (let d = 1; d <= evalDepth; d += 2) {
         const [first, second] = block(previousFeature, previousToken, feature, token);
         const drafted = [first, second].map(
           f => tf.argMax(tf.matMul(f, table, false, true), 1) as tf.Tensor1D,
         );
         drafted.forEach((tokens, half) => {
-          const values = tokens.dataSync();
-          rows.forEach((r, i) => {
-            if (d + half > evalDepth) return;
-            const match = values[i] === dataset.tokens[r + 1 + d + half];
-            if (d + half === 1 && match) top1++;
-            if (alive[i] && match) accepted++;
-            else alive[i] = false;
-          });
+          if (d + half <= evalDepth) record(d + half, tokens.dataSync());
         });
         [previousFeature, feature, previousToken, token] = [first, second, drafted[0], drafted[1]];
       }
     });
   }
-  const heldOut = {
-    top1: top1 / Math.max(1, test.length),
-    meanAcceptedChain: accepted / Math.max(1, test.length),
-  };
+  const heldOut = scorer.result(test.length);
   const weights: FalconWeights = {
     model: dataset.model,
     vocabSize,
@@ -235,13 +231,7 @@ export async function trainFalcon(
       heldOutPositions: test.length,
       settings: { unroll, glance, noise, tokenLossWeight },
       finalLoss: loop.losses.at(-1)?.loss,
-      results: {
-        heldOut: {
-          top1: Number(heldOut.top1.toFixed(4)),
-          meanAcceptedChain: Number(heldOut.meanAcceptedChain.toFixed(4)),
-          depth: evalDepth,
-        },
-      },
+      results: heldOutRecord(heldOut, evalDepth),
     }),
   };
   for (const variable of Object.values(variables)) variable.dispose();

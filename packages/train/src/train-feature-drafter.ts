@@ -1,8 +1,11 @@
 import type { Dataset } from './dataset.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import {
+  chainScorer,
   checkTrainingInputs,
+  heldOutRecord,
   hiddenAt,
+  type HeldOutChains,
   positions,
   splitSequences,
   tokensAt,
@@ -47,7 +50,7 @@ export function xavier(rows: number, cols: number, seed: number): tf.Tensor2D {
 export interface TrainedFeatureDrafter<TWeights> {
   weights: TWeights;
   /** Held-out top-1 of the first drafted token, and the mean accepted length of greedy chains. */
-  heldOut: { top1: number; meanAcceptedChain: number };
+  heldOut: HeldOutChains;
   losses: { step: number; loss: number }[];
   positionsPerSecond: number;
 }
@@ -57,7 +60,7 @@ export interface FeatureDrafterTrainingResult {
   /** Final values of the variables, by name. */
   values: Record<string, Float32Array>;
   /** Held-out top-1 of the first drafted token, and the mean accepted length of greedy chains. */
-  heldOut: { top1: number; meanAcceptedChain: number };
+  heldOut: HeldOutChains;
   losses: { step: number; loss: number }[];
   positionsPerSecond: number;
   /** The `training` record for the weights file. */
@@ -125,33 +128,23 @@ export async function trainFeatureDrafter(
     },
   });
 
-  let accepted = 0;
-  let top1 = 0;
+  const scorer = chainScorer(dataset);
   const chunk = 1024;
   for (let start = 0; start < test.length; start += chunk) {
     const rows = Array.from(test.subarray(start, Math.min(test.length, start + chunk)));
+    const record = scorer.begin(rows);
     tf.tidy(() => {
       let feature = hiddenAt(dataset, rows, 0);
       let tokens = tokensAt(dataset, rows, 1);
-      const alive = Array.from({ length: rows.length }, () => true);
       for (let d = 1; d <= evalDepth; d++) {
         const { head, next } = step(feature, tokens);
         feature = next;
         tokens = tf.argMax(tf.matMul(head, table, false, true), 1) as tf.Tensor1D;
-        const drafted = tokens.dataSync();
-        rows.forEach((r, i) => {
-          const match = drafted[i] === dataset.tokens[r + 1 + d];
-          if (d === 1 && match) top1++;
-          if (alive[i] && match) accepted++;
-          else alive[i] = false;
-        });
+        record(d, tokens.dataSync());
       }
     });
   }
-  const heldOut = {
-    top1: top1 / Math.max(1, test.length),
-    meanAcceptedChain: accepted / Math.max(1, test.length),
-  };
+  const heldOut = scorer.result(test.length);
   const training = trainingRecord({
     dataset,
     options,
@@ -159,13 +152,7 @@ export async function trainFeatureDrafter(
     heldOutPositions: test.length,
     settings: { unroll, noise, tokenLossWeight },
     finalLoss: loop.losses.at(-1)?.loss,
-    results: {
-      heldOut: {
-        top1: Number(heldOut.top1.toFixed(4)),
-        meanAcceptedChain: Number(heldOut.meanAcceptedChain.toFixed(4)),
-        depth: evalDepth,
-      },
-    },
+    results: heldOutRecord(heldOut, evalDepth),
   });
   for (const variable of Object.values(variables)) variable.dispose();
   table.dispose();

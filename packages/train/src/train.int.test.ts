@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDecoder, speculative } from '@decodekit/core';
+import { createDecoder, speculative, type Drafter, type LoadedModel } from '@decodekit/core';
 import { loadReferenceModel } from '@decodekit/conformance';
 import { chimera, parseChimeraWeights, serializeChimeraWeights } from '@decodekit/strategy-chimera';
 import { eagle, parseEagleWeights, serializeEagleWeights } from '@decodekit/strategy-eagle';
@@ -9,7 +9,12 @@ import { falcon, parseFalconWeights, serializeFalconWeights } from '@decodekit/s
 import { fspad, parseFspadWeights, serializeFspadWeights } from '@decodekit/strategy-fspad';
 import { medusa, parseMedusaWeights, serializeMedusaWeights } from '@decodekit/strategy-medusa';
 import { afterAll, describe, expect, it, assert } from 'vitest';
-import { generateDataset, loadOrGenerateDataset, type DatasetOptions } from './dataset.js';
+import {
+  generateDataset,
+  loadOrGenerateDataset,
+  type Dataset,
+  type DatasetOptions,
+} from './dataset.js';
 import { trainChimera } from './train-chimera.js';
 import { trainEagle } from './train-eagle.js';
 import { trainFalcon } from './train-falcon.js';
@@ -21,6 +26,17 @@ function tableOf(model: { embeddingTable?(): Float32Array }): Float32Array {
   const table = model.embeddingTable?.();
   assert(table, 'the model has an embedding table');
   return table;
+}
+
+/** Greedy decoding of the first 10 dataset tokens with `drafter` gives the target's own greedy tokens. */
+async function expectExactDecoding(model: LoadedModel, dataset: Dataset, drafter: Drafter) {
+  const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
+  const options = { maxTokens: 30, temperature: 0 };
+  const reference = await createDecoder({ model }).generate(prompt, options);
+  const drafted = await createDecoder({ model })
+    .use(speculative({ drafter }))
+    .generate(prompt, options);
+  expect(drafted.tokens).toEqual(reference.tokens);
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'decodekit-train-'));
@@ -96,15 +112,7 @@ describe('@decodekit/train on stories260K', () => {
     expect(whole.losses.at(-1)?.loss).toBeLessThan(whole.losses[0].loss);
     const weights = parseMedusaWeights(serializeMedusaWeights(whole.weights));
     expect(weights.tree).toHaveLength(6);
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: medusa({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, medusa({ weights }));
   });
 
   it('trains the EAGLE drafter with an unrolled loss and decodes exactly with it', async () => {
@@ -124,15 +132,7 @@ describe('@decodekit/train on stories260K', () => {
     expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
     expect(result.heldOut.meanAcceptedChain).toBeGreaterThanOrEqual(0);
     const weights = parseEagleWeights(serializeEagleWeights(result.weights));
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: eagle({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, eagle({ weights }));
   });
 
   it('trains the FSPAD drafter (split head / regression halves) and decodes exactly with it', async () => {
@@ -154,15 +154,7 @@ describe('@decodekit/train on stories260K', () => {
     expect(again.losses).toEqual(result.losses);
     expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
     const weights = parseFspadWeights(serializeFspadWeights(result.weights));
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: fspad({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, fspad({ weights }));
   });
 
   it('trains Chimera (trigram MLP + fusing attention layer + heads from the LM head) deterministically and decodes exactly with it', async () => {
@@ -189,15 +181,7 @@ describe('@decodekit/train on stories260K', () => {
     expect(result.heldOut.top1).toBeGreaterThan(0);
     const weights = parseChimeraWeights(serializeChimeraWeights(result.weights));
     expect(weights.heads).toBe(2);
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: chimera({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, chimera({ weights }));
   });
 
   it('trains Falcon (two tokens per forward, glancing) deterministically and decodes exactly with it', async () => {
@@ -219,14 +203,6 @@ describe('@decodekit/train on stories260K', () => {
     expect(again.losses).toEqual(result.losses);
     expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
     const weights = parseFalconWeights(serializeFalconWeights(result.weights));
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: falcon({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, falcon({ weights }));
   });
 });

@@ -100,3 +100,50 @@ export function trainingRecord({
     ...results,
   };
 }
+
+/** Held-out acceptance of greedy chains: top-1 of the first drafted token, mean accepted chain length. */
+export interface HeldOutChains {
+  top1: number;
+  meanAcceptedChain: number;
+}
+
+/**
+ * Scores held-out greedy chains: `begin(rows)` starts a chunk of chains from rows r; its `record(depth,
+ * drafted)` compares the token drafted at `depth` (1-based) with the target's tokens[r + 1 + depth] and counts
+ * the matching prefix of each chain. `result(chains)` averages over all chains.
+ */
+export function chainScorer(dataset: Dataset): {
+  begin(rows: readonly number[]): (depth: number, drafted: ArrayLike<number>) => void;
+  result(chains: number): HeldOutChains;
+} {
+  let accepted = 0;
+  let top1 = 0;
+  return {
+    begin(rows) {
+      const alive = rows.map(() => true);
+      return (depth, drafted) => {
+        rows.forEach((r, i) => {
+          const match = drafted[i] === dataset.tokens[r + 1 + depth];
+          if (depth === 1 && match) top1++;
+          if (alive[i] && match) accepted++;
+          else alive[i] = false;
+        });
+      };
+    },
+    result: chains => ({
+      top1: top1 / Math.max(1, chains),
+      meanAcceptedChain: accepted / Math.max(1, chains),
+    }),
+  };
+}
+
+/** The held-out entry of a `training` record (rounded to 4 digits). */
+export function heldOutRecord(heldOut: HeldOutChains, depth: number): Record<string, unknown> {
+  return {
+    heldOut: {
+      top1: Number(heldOut.top1.toFixed(4)),
+      meanAcceptedChain: Number(heldOut.meanAcceptedChain.toFixed(4)),
+      depth,
+    },
+  };
+}

@@ -148,3 +148,91 @@ export interface RandomWeightsOptions {
   /** Weights are U(-scale, scale). */
   scale?: number;
 }
+
+/** Weights of a drafter whose tensors are a flat map by name, sized by hidden and inner width (FSPAD, Falcon). */
+export interface TensorMapWeights<TName extends string> extends TrainedHeadHeader {
+  readonly innerSize: number;
+  readonly tensors: Readonly<Record<TName, Float32Array>>;
+}
+
+/** What `tensorMapWeightsFormat` returns: the weights-file functions of one drafter. */
+export interface TensorMapWeightsFormat<TName extends string> {
+  /** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
+  serialize(weights: TensorMapWeights<TName>): string;
+  /** Parses what `serialize` wrote (a JSON string or the parsed object); `source` names it in errors. */
+  parse(json: string | Record<string, unknown>, source?: string): TensorMapWeights<TName>;
+  /** Throws InvalidArgumentError when the shapes do not fit together. */
+  check(weights: TensorMapWeights<TName>): void;
+  /** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms. */
+  random(options: RandomWeightsOptions): TensorMapWeights<TName>;
+}
+
+/**
+ * The weights-file functions of a drafter whose tensors are a flat map by name: `names` in file order,
+ * `shapes(hidden, inner)`, the default inner width of random weights, and which tensors random weights start
+ * at one (norms) or zero (biases).
+ */
+export function tensorMapWeightsFormat<TName extends string>({
+  kind,
+  label,
+  names,
+  shapes,
+  defaultInnerSize,
+  initial,
+}: {
+  kind: WeightsFileKind;
+  /** Name in errors (`FSPAD weights`). */
+  label: string;
+  names: readonly TName[];
+  shapes: (hiddenSize: number, innerSize: number) => Record<TName, TensorShape>;
+  defaultInnerSize: (hiddenSize: number) => number;
+  initial: (name: TName) => 'uniform' | 'zeros' | 'ones';
+}): TensorMapWeightsFormat<TName> {
+  const check = (weights: TensorMapWeights<TName>) => {
+    const { vocabSize, hiddenSize, innerSize } = weights;
+    checkPositiveSizes({ vocabSize, hiddenSize, innerSize });
+    checkTensorShapes(weights.tensors ?? {}, shapes(hiddenSize, innerSize));
+  };
+  return {
+    check,
+    serialize(weights) {
+      check(weights);
+      const { model, vocabSize, hiddenSize, innerSize, training } = weights;
+      const tensors = Object.fromEntries(names.map(name => [name, weights.tensors[name]]));
+      return serializeWeightsFile(kind, {
+        model,
+        vocabSize,
+        hiddenSize,
+        innerSize,
+        training,
+        tensors,
+      });
+    },
+    parse(json, source = label) {
+      const data = readWeightsFile(kind, json, source);
+      const stored = (data.tensors ?? {}) as Record<string, unknown>;
+      const weights: TensorMapWeights<TName> = {
+        model: String(data.model),
+        vocabSize: data.vocabSize as number,
+        hiddenSize: data.hiddenSize as number,
+        innerSize: data.innerSize as number,
+        training: data.training as Record<string, unknown> | undefined,
+        tensors: Object.fromEntries(
+          names.map(name => [name, decodeTensor(stored[name])]),
+        ) as Record<TName, Float32Array>,
+      };
+      check(weights);
+      return weights;
+    },
+    random({
+      vocabSize,
+      hiddenSize,
+      innerSize = defaultInnerSize(hiddenSize),
+      seed = 0,
+      scale = 0.3,
+    }) {
+      const tensors = randomTensors(shapes(hiddenSize, innerSize), { seed, scale, initial });
+      return { model: 'random', vocabSize, hiddenSize, innerSize, tensors };
+    },
+  };
+}

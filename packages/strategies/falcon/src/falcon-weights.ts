@@ -1,12 +1,7 @@
 import {
-  checkPositiveSizes,
-  checkTensorShapes,
-  decodeTensor,
-  randomTensors,
-  readWeightsFile,
-  serializeWeightsFile,
+  tensorMapWeightsFormat,
   type RandomWeightsOptions,
-  type TrainedHeadHeader,
+  type TensorMapWeights,
 } from '@decodekit/core';
 
 /**
@@ -18,10 +13,7 @@ import {
  * - the result splits into f̂_{t+1} = z[:H] and f̂_{t+2} = z[H:], whose LM-head distributions draft
  *   x_{t+2} and x_{t+3}.
  */
-export interface FalconWeights extends TrainedHeadHeader {
-  readonly innerSize: number;
-  readonly tensors: Readonly<Record<FalconTensor, Float32Array>>;
-}
+export type FalconWeights = TensorMapWeights<FalconTensor>;
 
 export const FALCON_TENSORS = [
   'fc.weight',
@@ -53,63 +45,26 @@ export function falconShapes(
   };
 }
 
-const KIND = { format: 'decodekit-falcon/1', id: 'falcon' };
+const FORMAT = tensorMapWeightsFormat({
+  kind: { format: 'decodekit-falcon/1', id: 'falcon' },
+  label: 'Falcon weights',
+  names: FALCON_TENSORS,
+  shapes: falconShapes,
+  defaultInnerSize: hiddenSize => 4 * hiddenSize,
+  initial: name => (name.startsWith('norm') ? 'ones' : name === 'fc.bias' ? 'zeros' : 'uniform'),
+});
 
 /** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
-export function serializeFalconWeights(weights: FalconWeights): string {
-  checkFalconWeights(weights);
-  const { model, vocabSize, hiddenSize, innerSize, training } = weights;
-  const tensors = Object.fromEntries(FALCON_TENSORS.map(name => [name, weights.tensors[name]]));
-  return serializeWeightsFile(KIND, {
-    model,
-    vocabSize,
-    hiddenSize,
-    innerSize,
-    training,
-    tensors,
-  });
-}
+export const serializeFalconWeights: (weights: FalconWeights) => string = FORMAT.serialize;
 
 /** Parses what `serializeFalconWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
-export function parseFalconWeights(
+export const parseFalconWeights: (
   json: string | Record<string, unknown>,
-  source = 'Falcon weights',
-): FalconWeights {
-  const data = readWeightsFile(KIND, json, source);
-  const stored = (data.tensors ?? {}) as Record<string, unknown>;
-  const weights: FalconWeights = {
-    model: String(data.model),
-    vocabSize: data.vocabSize as number,
-    hiddenSize: data.hiddenSize as number,
-    innerSize: data.innerSize as number,
-    training: data.training as Record<string, unknown> | undefined,
-    tensors: Object.fromEntries(
-      FALCON_TENSORS.map(name => [name, decodeTensor(stored[name])]),
-    ) as Record<FalconTensor, Float32Array>,
-  };
-  checkFalconWeights(weights);
-  return weights;
-}
+  source?: string,
+) => FalconWeights = FORMAT.parse;
 
 /** Throws InvalidArgumentError when the shapes do not fit together. */
-export function checkFalconWeights(weights: FalconWeights): void {
-  const { vocabSize, hiddenSize, innerSize } = weights;
-  checkPositiveSizes({ vocabSize, hiddenSize, innerSize });
-  checkTensorShapes(weights.tensors ?? {}, falconShapes(hiddenSize, innerSize));
-}
+export const checkFalconWeights: (weights: FalconWeights) => void = FORMAT.check;
 
-/** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms. */
-export function randomFalconWeights({
-  vocabSize,
-  hiddenSize,
-  innerSize = 4 * hiddenSize,
-  seed = 0,
-  scale = 0.3,
-}: RandomWeightsOptions): FalconWeights {
-  const tensors = randomTensors(falconShapes(hiddenSize, innerSize), {
-    seed,
-    scale,
-    initial: name => (name.startsWith('norm') ? 'ones' : name === 'fc.bias' ? 'zeros' : 'uniform'),
-  });
-  return { model: 'random', vocabSize, hiddenSize, innerSize, tensors };
-}
+/** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms; inner width 4 × hidden by default. */
+export const randomFalconWeights: (options: RandomWeightsOptions) => FalconWeights = FORMAT.random;

@@ -1,12 +1,7 @@
 import {
-  checkPositiveSizes,
-  checkTensorShapes,
-  decodeTensor,
-  randomTensors,
-  readWeightsFile,
-  serializeWeightsFile,
+  tensorMapWeightsFormat,
   type RandomWeightsOptions,
-  type TrainedHeadHeader,
+  type TensorMapWeights,
 } from '@decodekit/core';
 
 /**
@@ -18,10 +13,7 @@ import {
  *   y = [z; z] + down(SiLU(gate(n)) ⊙ up(n)) with n = RMSNorm(z); y[:H] feeds the LM head, y[H:] is the
  *   regressed feature fed to the next step.
  */
-export interface FspadWeights extends TrainedHeadHeader {
-  readonly innerSize: number;
-  readonly tensors: Readonly<Record<FspadTensor, Float32Array>>;
-}
+export type FspadWeights = TensorMapWeights<FspadTensor>;
 
 export const FSPAD_TENSORS = [
   'fc.weight',
@@ -58,63 +50,26 @@ export function fspadShapes(
   };
 }
 
-const KIND = { format: 'decodekit-fspad/1', id: 'fspad' };
+const FORMAT = tensorMapWeightsFormat({
+  kind: { format: 'decodekit-fspad/1', id: 'fspad' },
+  label: 'FSPAD weights',
+  names: FSPAD_TENSORS,
+  shapes: fspadShapes,
+  defaultInnerSize: hiddenSize => 2 * hiddenSize,
+  initial: name => (name.startsWith('norm') ? 'ones' : name === 'fc.bias' ? 'zeros' : 'uniform'),
+});
 
 /** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
-export function serializeFspadWeights(weights: FspadWeights): string {
-  checkFspadWeights(weights);
-  const { model, vocabSize, hiddenSize, innerSize, training } = weights;
-  const tensors = Object.fromEntries(FSPAD_TENSORS.map(name => [name, weights.tensors[name]]));
-  return serializeWeightsFile(KIND, {
-    model,
-    vocabSize,
-    hiddenSize,
-    innerSize,
-    training,
-    tensors,
-  });
-}
+export const serializeFspadWeights: (weights: FspadWeights) => string = FORMAT.serialize;
 
 /** Parses what `serializeFspadWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
-export function parseFspadWeights(
+export const parseFspadWeights: (
   json: string | Record<string, unknown>,
-  source = 'FSPAD weights',
-): FspadWeights {
-  const data = readWeightsFile(KIND, json, source);
-  const stored = (data.tensors ?? {}) as Record<string, unknown>;
-  const weights: FspadWeights = {
-    model: String(data.model),
-    vocabSize: data.vocabSize as number,
-    hiddenSize: data.hiddenSize as number,
-    innerSize: data.innerSize as number,
-    training: data.training as Record<string, unknown> | undefined,
-    tensors: Object.fromEntries(
-      FSPAD_TENSORS.map(name => [name, decodeTensor(stored[name])]),
-    ) as Record<FspadTensor, Float32Array>,
-  };
-  checkFspadWeights(weights);
-  return weights;
-}
+  source?: string,
+) => FspadWeights = FORMAT.parse;
 
 /** Throws InvalidArgumentError when the shapes do not fit together. */
-export function checkFspadWeights(weights: FspadWeights): void {
-  const { vocabSize, hiddenSize, innerSize } = weights;
-  checkPositiveSizes({ vocabSize, hiddenSize, innerSize });
-  checkTensorShapes(weights.tensors ?? {}, fspadShapes(hiddenSize, innerSize));
-}
+export const checkFspadWeights: (weights: FspadWeights) => void = FORMAT.check;
 
-/** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms. */
-export function randomFspadWeights({
-  vocabSize,
-  hiddenSize,
-  innerSize = 2 * hiddenSize,
-  seed = 0,
-  scale = 0.3,
-}: RandomWeightsOptions): FspadWeights {
-  const tensors = randomTensors(fspadShapes(hiddenSize, innerSize), {
-    seed,
-    scale,
-    initial: name => (name.startsWith('norm') ? 'ones' : name === 'fc.bias' ? 'zeros' : 'uniform'),
-  });
-  return { model: 'random', vocabSize, hiddenSize, innerSize, tensors };
-}
+/** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms; inner width 2 × hidden by default. */
+export const randomFspadWeights: (options: RandomWeightsOptions) => FspadWeights = FORMAT.random;
