@@ -20,7 +20,9 @@ import { spectrDescriptor } from '@decodekit/strategy-spectr';
 import { superposedDecodingDescriptor } from '@decodekit/strategy-superposed-decoding';
 import { swiftDescriptor } from '@decodekit/strategy-swift';
 import { tokenRecyclingDescriptor } from '@decodekit/strategy-token-recycling';
+import { chimeraDescriptor } from '@decodekit/strategy-chimera';
 import { eagleDescriptor } from '@decodekit/strategy-eagle';
+import { falconDescriptor } from '@decodekit/strategy-falcon';
 import { fspadDescriptor } from '@decodekit/strategy-fspad';
 import { medusaDescriptor } from '@decodekit/strategy-medusa';
 
@@ -50,7 +52,9 @@ export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
   tokenRecyclingDescriptor,
   medusaDescriptor,
   eagleDescriptor,
+  chimeraDescriptor,
   fspadDescriptor,
+  falconDescriptor,
   draftModelDescriptor,
   spectrDescriptor,
   rsdDescriptor,

@@ -11,6 +11,10 @@ export type {
   StrategyCheck,
   StrategyConformanceOptions,
 } from './strategy-conformance.js';
+export { runFeatureDrafterChecks } from './feature-drafter-checks.js';
+export type { FeatureDrafterChecksOptions } from './feature-drafter-checks.js';
+export { runTrainedDrafterConformance } from './trained-drafter-conformance.js';
+export type { TrainedDrafterConformanceOptions } from './trained-drafter-conformance.js';
 export { toyModel } from './toy-model.js';
 export type { ToyModelOptions } from './toy-model.js';
 export { exactJoint } from './exact-joint.js';

@@ -65,3 +65,39 @@ export {
 } from './retrieval/bm25.js';
 export type { Bm25Index, Bm25Parameters } from './retrieval/bm25.js';
 export { analyzeText, termId, textTermIds } from './retrieval/text-analyzer.js';
+export { checkPositiveInteger, featureDrafter } from './heads/feature-drafter.js';
+export type {
+  DynamicTreeOptions,
+  FeatureDrafterNetwork,
+  FeatureDrafterOptions,
+  TrainedFeatureDrafterOptions,
+} from './heads/feature-drafter.js';
+export { hiddenStateTracker } from './heads/hidden-state-tracker.js';
+export {
+  DYNAMIC_TREE_OPTIONS,
+  dynamicTreeOptions,
+  trainedDrafterDescriptor,
+} from './heads/trained-drafter-descriptor.js';
+export type { TrainedDrafterDescriptorOptions } from './heads/trained-drafter-descriptor.js';
+export type {
+  HiddenStateTracker,
+  HiddenStateTrackerOptions,
+} from './heads/hidden-state-tracker.js';
+export {
+  checkPositiveSizes,
+  checkTensorShapes,
+  decodeTensor,
+  randomTensors,
+  readWeightsFile,
+  requireWeights,
+  serializeWeightsFile,
+  tensorMapWeightsFormat,
+} from './heads/weights-file.js';
+export type {
+  RandomWeightsOptions,
+  TensorMapWeights,
+  TensorMapWeightsFormat,
+  TensorShape,
+  TrainedHeadHeader,
+  WeightsFileKind,
+} from './heads/weights-file.js';

@@ -4,7 +4,8 @@ export { TRAIN_BACKENDS, useTrainBackend } from './tf-backend.js';
 export type { TrainBackend } from './tf-backend.js';
 export { batchIndices, checkLoopOptions, runLoop, seededUniform } from './training-loop.js';
 export type { LoopOptions, LoopResult, TrainProgress } from './training-loop.js';
-export { splitSequences, trainMedusa } from './train-medusa.js';
+export { trainMedusa } from './train-medusa.js';
+export { splitSequences } from './training-data.js';
 export type { TrainMedusaOptions } from './train-medusa.js';
 export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
@@ -12,3 +13,24 @@ export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
 export { trainRanker } from './train-ranker.js';
 export type { RankerExample, TrainRankerOptions } from './train-ranker.js';
+export { trainFeatureDrafter, xavier } from './train-feature-drafter.js';
+export type {
+  FeatureDrafterGraph,
+  FeatureDrafterTrainingOptions,
+  FeatureDrafterTrainingResult,
+  TrainedFeatureDrafter,
+} from './train-feature-drafter.js';
+export {
+  chainScorer,
+  checkTrainingInputs,
+  heldOutRecord,
+  hiddenAt,
+  positions,
+  tokensAt,
+  trainingRecord,
+} from './training-data.js';
+export type { HeldOutChains } from './training-data.js';
+export { trainChimera } from './train-chimera.js';
+export type { TrainChimeraOptions } from './train-chimera.js';
+export { trainFalcon } from './train-falcon.js';
+export type { TrainFalconOptions } from './train-falcon.js';

@@ -1,7 +1,7 @@
-import { InvalidArgumentError } from '@decodekit/core';
 import { buildSparseTree, type MedusaWeights } from '@decodekit/strategy-medusa';
 import type { Dataset } from './dataset.js';
 import { tf, useTrainBackend } from './tf-backend.js';
+import { checkTrainingInputs, positions, splitSequences, trainingRecord } from './training-data.js';
 import { runLoop, seededUniform, type LoopOptions } from './training-loop.js';
 
 /** Options of `trainMedusa`. */
@@ -14,25 +14,6 @@ export interface TrainMedusaOptions extends LoopOptions {
   topK?: number;
   /** Fraction of the sequences held out for evaluation. Default 0.1. */
   holdout?: number;
-}
-
-/** Positions whose K future labels lie inside their sequence. */
-function positions(dataset: Dataset, sequences: [number, number], heads: number): Int32Array {
-  const rows: number[] = [];
-  for (let s = sequences[0]; s < sequences[1]; s++) {
-    for (let r = dataset.offsets[s]; r + 1 + heads < dataset.offsets[s + 1]; r++) rows.push(r);
-  }
-  return Int32Array.from(rows);
-}
-
-/** Splits sequences into training and held-out ranges. */
-export function splitSequences(
-  dataset: Dataset,
-  holdout: number,
-): { train: [number, number]; test: [number, number] } {
-  const count = dataset.offsets.length - 1;
-  const test = Math.min(count - 1, Math.max(1, Math.round(count * holdout)));
-  return { train: [0, count - test], test: [count - test, count] };
 }
 
 /**
@@ -54,16 +35,7 @@ export async function trainMedusa(
 }> {
   const { heads = 4, treeSize = 24, topK = 8, holdout = 0.1 } = options;
   const H = dataset.hiddenSize;
-  if (lmHead.length !== vocabSize * H)
-    throw new InvalidArgumentError({
-      argument: 'lmHead',
-      message: `must hold vocab × hidden = ${vocabSize * H} floats.`,
-    });
-  if (!Number.isInteger(heads) || heads < 1)
-    throw new InvalidArgumentError({
-      argument: 'heads',
-      message: `must be a positive integer, got ${heads}.`,
-    });
+  checkTrainingInputs(dataset, lmHead, vocabSize, { heads });
   await useTrainBackend(options.backend);
   const split = splitSequences(dataset, holdout);
   const train = positions(dataset, split.train, heads);
@@ -154,21 +126,17 @@ export async function trainMedusa(
       bias: loop.values[`head${k}.bias`],
       lmHead: loop.values[`head${k}.lmHead`],
     })),
-    training: {
-      data: {
-        ...dataset.options,
-        sequences: dataset.offsets.length - 1,
-        trainPositions: train.length,
-        heldOutPositions: test.length,
-      },
-      steps: options.steps,
-      batchSize: options.batchSize,
-      learningRate: options.learningRate,
-      seed: options.seed,
-      backend: `tfjs-${options.backend}`,
+    training: trainingRecord({
+      dataset,
+      options,
+      trainPositions: train.length,
+      heldOutPositions: test.length,
+      settings: {},
       finalLoss: loop.losses.at(-1)?.loss,
-      heldOutTopKAccuracy: accuracy.map(row => row.map(value => Number(value.toFixed(4)))),
-    },
+      results: {
+        heldOutTopKAccuracy: accuracy.map(row => row.map(value => Number(value.toFixed(4)))),
+      },
+    }),
   };
   for (const variable of Object.values(variables)) variable.dispose();
   return { weights, accuracy, losses: loop.losses, positionsPerSecond: loop.positionsPerSecond };

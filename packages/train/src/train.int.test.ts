@@ -1,14 +1,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDecoder, speculative } from '@decodekit/core';
+import { createDecoder, speculative, type Drafter, type LoadedModel } from '@decodekit/core';
 import { loadReferenceModel } from '@decodekit/conformance';
+import { chimera, parseChimeraWeights, serializeChimeraWeights } from '@decodekit/strategy-chimera';
 import { eagle, parseEagleWeights, serializeEagleWeights } from '@decodekit/strategy-eagle';
+import { falcon, parseFalconWeights, serializeFalconWeights } from '@decodekit/strategy-falcon';
 import { fspad, parseFspadWeights, serializeFspadWeights } from '@decodekit/strategy-fspad';
 import { medusa, parseMedusaWeights, serializeMedusaWeights } from '@decodekit/strategy-medusa';
 import { afterAll, describe, expect, it, assert } from 'vitest';
-import { generateDataset, loadOrGenerateDataset, type DatasetOptions } from './dataset.js';
+import {
+  generateDataset,
+  loadOrGenerateDataset,
+  type Dataset,
+  type DatasetOptions,
+} from './dataset.js';
+import { trainChimera } from './train-chimera.js';
 import { trainEagle } from './train-eagle.js';
+import { trainFalcon } from './train-falcon.js';
 import { trainFspad } from './train-fspad.js';
 import { trainMedusa } from './train-medusa.js';
 
@@ -17,6 +26,17 @@ function tableOf(model: { embeddingTable?(): Float32Array }): Float32Array {
   const table = model.embeddingTable?.();
   assert(table, 'the model has an embedding table');
   return table;
+}
+
+/** Greedy decoding of the first 10 dataset tokens with `drafter` gives the target's own greedy tokens. */
+async function expectExactDecoding(model: LoadedModel, dataset: Dataset, drafter: Drafter) {
+  const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
+  const options = { maxTokens: 30, temperature: 0 };
+  const reference = await createDecoder({ model }).generate(prompt, options);
+  const drafted = await createDecoder({ model })
+    .use(speculative({ drafter }))
+    .generate(prompt, options);
+  expect(drafted.tokens).toEqual(reference.tokens);
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'decodekit-train-'));
@@ -92,15 +112,7 @@ describe('@decodekit/train on stories260K', () => {
     expect(whole.losses.at(-1)?.loss).toBeLessThan(whole.losses[0].loss);
     const weights = parseMedusaWeights(serializeMedusaWeights(whole.weights));
     expect(weights.tree).toHaveLength(6);
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: medusa({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, medusa({ weights }));
   });
 
   it('trains the EAGLE drafter with an unrolled loss and decodes exactly with it', async () => {
@@ -120,15 +132,7 @@ describe('@decodekit/train on stories260K', () => {
     expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
     expect(result.heldOut.meanAcceptedChain).toBeGreaterThanOrEqual(0);
     const weights = parseEagleWeights(serializeEagleWeights(result.weights));
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: eagle({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, eagle({ weights }));
   });
 
   it('trains the FSPAD drafter (split head / regression halves) and decodes exactly with it', async () => {
@@ -150,14 +154,55 @@ describe('@decodekit/train on stories260K', () => {
     expect(again.losses).toEqual(result.losses);
     expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
     const weights = parseFspadWeights(serializeFspadWeights(result.weights));
-    const prompt = { tokens: Array.from(dataset.tokens.subarray(0, 10)) };
-    const reference = await createDecoder({ model }).generate(prompt, {
-      maxTokens: 30,
-      temperature: 0,
-    });
-    const drafted = await createDecoder({ model })
-      .use(speculative({ drafter: fspad({ weights }) }))
-      .generate(prompt, { maxTokens: 30, temperature: 0 });
-    expect(drafted.tokens).toEqual(reference.tokens);
+    await expectExactDecoding(model, dataset, fspad({ weights }));
+  });
+
+  it('trains Chimera (trigram MLP + fusing attention layer + heads from the LM head) deterministically and decodes exactly with it', async () => {
+    const model = await loadReferenceModel();
+    const { dataset } = await loadOrGenerateDataset(model, options, directory);
+    const train = {
+      steps: 6,
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 5,
+      backend: 'wasm' as const,
+      logEvery: 1,
+      heads: 2,
+      window: 4,
+      attentionHeads: 2,
+      innerSize: 32,
+      evalDepth: 3,
+      holdout: 0.34,
+    };
+    const result = await trainChimera(dataset, tableOf(model), 512, train);
+    const again = await trainChimera(dataset, tableOf(model), 512, train);
+    expect(again.losses).toEqual(result.losses);
+    expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
+    expect(result.heldOut.top1).toBeGreaterThan(0);
+    const weights = parseChimeraWeights(serializeChimeraWeights(result.weights));
+    expect(weights.heads).toBe(2);
+    await expectExactDecoding(model, dataset, chimera({ weights }));
+  });
+
+  it('trains Falcon (two tokens per forward, glancing) deterministically and decodes exactly with it', async () => {
+    const model = await loadReferenceModel();
+    const { dataset } = await loadOrGenerateDataset(model, options, directory);
+    const train = {
+      steps: 6,
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 6,
+      backend: 'wasm' as const,
+      logEvery: 1,
+      unroll: 2,
+      innerSize: 32,
+      holdout: 0.34,
+    };
+    const result = await trainFalcon(dataset, tableOf(model), 512, train);
+    const again = await trainFalcon(dataset, tableOf(model), 512, train);
+    expect(again.losses).toEqual(result.losses);
+    expect(result.losses.at(-1)?.loss).toBeLessThan(result.losses[0].loss);
+    const weights = parseFalconWeights(serializeFalconWeights(result.weights));
+    await expectExactDecoding(model, dataset, falcon({ weights }));
   });
 });

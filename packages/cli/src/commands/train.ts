@@ -7,7 +7,9 @@ import {
   type LoadedModel,
 } from '@decodekit/core';
 import { defaultCacheDir } from '@decodekit/models/node';
+import { serializeChimeraWeights } from '@decodekit/strategy-chimera';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
+import { serializeFalconWeights } from '@decodekit/strategy-falcon';
 import { serializeFspadWeights } from '@decodekit/strategy-fspad';
 import { serializeMedusaWeights } from '@decodekit/strategy-medusa';
 // @decodekit/train (and TensorFlow.js with it) loads only when a train command runs: other commands start fast.
@@ -39,6 +41,7 @@ interface Options {
   inner?: number;
   treeSize?: number;
   unroll?: number;
+  window?: number;
 }
 
 function addCommonOptions(
@@ -158,7 +161,10 @@ function commandLine(kind: string, options: Options): string {
     'batchSize',
     'lr',
     'backend',
-    ...(kind === 'medusa' ? (['heads', 'treeSize'] as const) : (['unroll', 'inner'] as const)),
+    ...({
+      medusa: ['heads', 'treeSize'] as const,
+      chimera: ['heads', 'window', 'inner'] as const,
+    }[kind] ?? (['unroll', 'inner'] as const)),
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
   return `decodekit train ${kind} ${flags
@@ -183,12 +189,12 @@ async function withModel(
   }
 }
 
-/** `decodekit train medusa | eagle | fspad`: trains a drafter on the target's own generations. */
+/** `decodekit train medusa | eagle | fspad | chimera | falcon`: trains a drafter on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD) on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon) on the target’s own generations (TensorFlow.js).',
     );
   addCommonOptions(
     train
@@ -298,6 +304,94 @@ export function registerTrain(program: Command): void {
           training: { command: commandLine('fspad', options), ...result.weights.training },
         };
         writeFileSync(join(out, 'weights.json'), serializeFspadWeights(weights));
+        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
+        process.stdout.write(
+          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        );
+      });
+    });
+  addCommonOptions(
+    train
+      .command('chimera')
+      .description(
+        'Chimera drafter: trigram MLP + one fusing decoder layer over the target’s hidden states + heads initialised from the LM head.',
+      ),
+    {
+      steps: 1500,
+      batchSize: 128,
+      learningRate: 3e-3,
+    },
+  )
+    .option('--heads <n>', 'draft heads (head k drafts depth k + 1)', number('--heads'), 4)
+    .option(
+      '--window <n>',
+      'target hidden states the fusing layer attends to',
+      number('--window'),
+      8,
+    )
+    .option(
+      '--inner <n>',
+      'inner width of the fusing layer’s MLP (default 2 × hidden)',
+      number('--inner'),
+    )
+    .action(async (options: Options) => {
+      await withModel(options, async ({ model, lmHead, dataset }) => {
+        const { out, loop } = loopOptions(options);
+        const { trainChimera } = await loadTrain();
+        const result = await trainChimera(dataset, lmHead, model.info.vocabSize, {
+          ...loop,
+          heads: options.heads,
+          window: options.window,
+          innerSize: options.inner,
+        });
+        const weights = {
+          ...result.weights,
+          training: { command: commandLine('chimera', options), ...result.weights.training },
+        };
+        writeFileSync(join(out, 'weights.json'), serializeChimeraWeights(weights));
+        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
+        process.stdout.write(
+          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        );
+      });
+    });
+  addCommonOptions(
+    train
+      .command('falcon')
+      .description(
+        'Falcon semi-autoregressive drafter: two tokens per forward, coupled sequential glancing distillation.',
+      ),
+    {
+      steps: 1500,
+      batchSize: 128,
+      learningRate: 3e-3,
+    },
+  )
+    .option(
+      '--unroll <n>',
+      'blocks of two tokens unrolled in training, fed the previous block (glancing at the truth half the time)',
+      number('--unroll'),
+      2,
+    )
+    .option(
+      '--inner <n>',
+      'inner width of the two MLP layers (default 4 × hidden)',
+      number('--inner'),
+    )
+    .action(async (options: Options) => {
+      await withModel(options, async ({ model, lmHead, dataset }) => {
+        const { out, loop } = loopOptions(options);
+        const { trainFalcon } = await loadTrain();
+        const result = await trainFalcon(dataset, lmHead, model.info.vocabSize, {
+          ...loop,
+          unroll: options.unroll,
+          innerSize: options.inner,
+        });
+        const weights = {
+          ...result.weights,
+          training: { command: commandLine('falcon', options), ...result.weights.training },
+        };
+        writeFileSync(join(out, 'weights.json'), serializeFalconWeights(weights));
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         process.stdout.write(
           `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,

@@ -1,53 +1,19 @@
-import { readOptionFile, type StrategyDescriptor } from '@decodekit/core';
+import {
+  DYNAMIC_TREE_OPTIONS,
+  dynamicTreeOptions,
+  trainedDrafterDescriptor,
+} from '@decodekit/core';
 import { eagle } from './eagle.js';
 import { parseEagleWeights } from './eagle-weights.js';
 
-/** The committed drafter for stories260K (`decodekit train eagle` reproduces it). */
-const DEFAULT_WEIGHTS = new URL('../weights/stories260K/weights.json', import.meta.url).href;
-
-/** `--strategy eagle[:weights=FILE,depth=D,topK=K,totalTokens=N]`. */
-export const eagleDescriptor: StrategyDescriptor = {
+/** `--strategy eagle[:weights=FILE,depth=D,topK=K,totalTokens=N]`; default: the committed stories260K drafter. */
+export const eagleDescriptor = trainedDrafterDescriptor({
   id: 'eagle',
   packageName: '@decodekit/strategy-eagle',
   description:
     'EAGLE-2: a trained feature-level drafter with a dynamic draft tree (weights=FILE; default: the committed stories260K drafter; lossless)',
-  returns: 'drafter',
-  lossless: true,
-  options: {
-    weights: {
-      type: 'string',
-      help: 'A drafter from `decodekit train eagle` (default: the committed stories260K drafter).',
-    },
-    depth: { type: 'integer', default: 6, min: 1, max: 64, help: 'Draft tree depth.' },
-    topK: { type: 'integer', default: 4, min: 1, max: 64, help: 'Children expanded per node.' },
-    totalTokens: {
-      type: 'integer',
-      default: 24,
-      min: 1,
-      max: 1024,
-      help: 'Draft nodes kept after reranking (EAGLE-2).',
-    },
-  },
-  async create(options, environment) {
-    const file = typeof options.weights === 'string' ? options.weights : DEFAULT_WEIGHTS;
-    const weights = parseEagleWeights(
-      new TextDecoder().decode(
-        await readOptionFile(
-          environment,
-          'eagle',
-          file,
-          `write one with \`decodekit train eagle --out DIR\` and pass DIR/weights.json.`,
-        ),
-      ),
-      file,
-    );
-    return {
-      drafter: eagle({
-        weights,
-        depth: options.depth as number | undefined,
-        topK: options.topK as number | undefined,
-        totalTokens: options.totalTokens as number | undefined,
-      }),
-    };
-  },
-};
+  defaultWeights: new URL('../weights/stories260K/weights.json', import.meta.url).href,
+  options: DYNAMIC_TREE_OPTIONS,
+  parse: parseEagleWeights,
+  drafter: (weights, options) => eagle({ weights, ...dynamicTreeOptions(options) }),
+});

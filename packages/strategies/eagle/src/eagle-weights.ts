@@ -1,5 +1,13 @@
-import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from '@decodekit/core';
+import {
+  checkPositiveSizes,
+  checkTensorShapes,
+  decodeTensor,
+  randomTensors,
+  readWeightsFile,
+  serializeWeightsFile,
+  type RandomWeightsOptions,
+  type TrainedHeadHeader,
+} from '@decodekit/core';
 
 /** A dense layer y = W x + b. */
 export interface EagleLinear {
@@ -14,11 +22,7 @@ export interface EagleLinear {
  * MLP block z + down(SiLU(up(z))) (inner width `innerSize`) predicts the next feature. Tokens come from the
  * target's LM head applied to the predicted feature.
  */
-export interface EagleWeights {
-  /** The target model the drafter was trained on (its `info.name`). */
-  readonly model: string;
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
+export interface EagleWeights extends TrainedHeadHeader {
   readonly innerSize: number;
   /** [hidden, 2·hidden] */
   readonly fc: EagleLinear;
@@ -26,40 +30,38 @@ export interface EagleWeights {
   readonly up: EagleLinear;
   /** [hidden, inner] */
   readonly down: EagleLinear;
-  /** Free-form record of how the weights were made (command, data recipe, losses, held-out accuracy). */
-  readonly training?: Record<string, unknown>;
 }
 
-const FORMAT = 'decodekit-eagle/1';
+const KIND = { format: 'decodekit-eagle/1', id: 'eagle' };
+const LAYERS = ['fc', 'up', 'down'] as const;
 
-const encodeLinear = (layer: EagleLinear) => ({
-  weight: encodeFloats(layer.weight),
-  bias: encodeFloats(layer.bias),
-});
-const decodeLinear = (layer: { weight: string; bias: string } | undefined): EagleLinear => ({
-  weight: decodeFloats(layer?.weight ?? ''),
-  bias: decodeFloats(layer?.bias ?? ''),
-});
+/** Shapes of every tensor, by `layer.weight` / `layer.bias` name. */
+function eagleShapes(hiddenSize: number, innerSize: number) {
+  const H = hiddenSize;
+  return {
+    'fc.weight': [H, 2 * H],
+    'fc.bias': [H],
+    'up.weight': [innerSize, H],
+    'up.bias': [innerSize],
+    'down.weight': [H, innerSize],
+    'down.bias': [H],
+  } as const;
+}
 
 /** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
 export function serializeEagleWeights(weights: EagleWeights): string {
   checkEagleWeights(weights);
-  const { model, vocabSize, hiddenSize, innerSize, training } = weights;
-  return `${JSON.stringify(
-    {
-      format: FORMAT,
-      model,
-      vocabSize,
-      hiddenSize,
-      innerSize,
-      training,
-      fc: encodeLinear(weights.fc),
-      up: encodeLinear(weights.up),
-      down: encodeLinear(weights.down),
-    },
-    null,
-    1,
-  )}\n`;
+  const { model, vocabSize, hiddenSize, innerSize, training, fc, up, down } = weights;
+  return serializeWeightsFile(KIND, {
+    model,
+    vocabSize,
+    hiddenSize,
+    innerSize,
+    training,
+    fc: { weight: fc.weight, bias: fc.bias },
+    up: { weight: up.weight, bias: up.bias },
+    down: { weight: down.weight, bias: down.bias },
+  });
 }
 
 /** Parses what `serializeEagleWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
@@ -67,31 +69,20 @@ export function parseEagleWeights(
   json: string | Record<string, unknown>,
   source = 'EAGLE weights',
 ): EagleWeights {
-  // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
-  let data: Record<string, any>;
-  try {
-    data = typeof json === 'string' ? JSON.parse(json) : json;
-  } catch (error) {
-    throw new ModelFormatError({
-      path: source,
-      message: `not JSON (${(error as Error).message}); write them with \`decodekit train eagle\`.`,
-    });
-  }
-  if (data?.format !== FORMAT) {
-    throw new ModelFormatError({
-      path: source,
-      message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train eagle\`.`,
-    });
-  }
+  const data = readWeightsFile(KIND, json, source);
+  const layer = (name: (typeof LAYERS)[number]): EagleLinear => {
+    const fields = data[name] as { weight?: unknown; bias?: unknown } | undefined;
+    return { weight: decodeTensor(fields?.weight), bias: decodeTensor(fields?.bias) };
+  };
   const weights: EagleWeights = {
     model: String(data.model),
-    vocabSize: data.vocabSize,
-    hiddenSize: data.hiddenSize,
-    innerSize: data.innerSize,
-    training: data.training,
-    fc: decodeLinear(data.fc),
-    up: decodeLinear(data.up),
-    down: decodeLinear(data.down),
+    vocabSize: data.vocabSize as number,
+    hiddenSize: data.hiddenSize as number,
+    innerSize: data.innerSize as number,
+    training: data.training as Record<string, unknown> | undefined,
+    fc: layer('fc'),
+    up: layer('up'),
+    down: layer('down'),
   };
   checkEagleWeights(weights);
   return weights;
@@ -100,22 +91,16 @@ export function parseEagleWeights(
 /** Throws InvalidArgumentError when the shapes do not fit together. */
 export function checkEagleWeights(weights: EagleWeights): void {
   const { vocabSize, hiddenSize, innerSize } = weights;
-  const fail = (message: string): never => {
-    throw new InvalidArgumentError({ argument: 'weights', message });
-  };
-  for (const [name, value] of Object.entries({ vocabSize, hiddenSize, innerSize })) {
-    if (!Number.isInteger(value) || value < 1)
-      fail(`${name} must be a positive integer, got ${value}.`);
-  }
-  const layers: [string, EagleLinear, number, number][] = [
-    ['fc', weights.fc, hiddenSize, 2 * hiddenSize],
-    ['up', weights.up, innerSize, hiddenSize],
-    ['down', weights.down, hiddenSize, innerSize],
-  ];
-  for (const [name, layer, rows, cols] of layers) {
-    if (layer?.weight?.length !== rows * cols || layer.bias?.length !== rows)
-      fail(`${name} must be ${rows}×${cols} with ${rows} biases.`);
-  }
+  checkPositiveSizes({ vocabSize, hiddenSize, innerSize });
+  checkTensorShapes(
+    Object.fromEntries(
+      LAYERS.flatMap(name => [
+        [`${name}.weight`, weights[name]?.weight],
+        [`${name}.bias`, weights[name]?.bias],
+      ]),
+    ),
+    eagleShapes(hiddenSize, innerSize),
+  );
 }
 
 /** Random weights (tests and the untrained baseline): U(-scale, scale), zero biases. */
@@ -125,25 +110,23 @@ export function randomEagleWeights({
   innerSize = 4 * hiddenSize,
   seed = 0,
   scale = 0.5,
-}: {
-  vocabSize: number;
-  hiddenSize: number;
-  innerSize?: number;
-  seed?: number;
-  scale?: number;
-}): EagleWeights {
-  const random = seededRandom(seed);
-  const linear = (rows: number, cols: number): EagleLinear => ({
-    weight: Float32Array.from({ length: rows * cols }, () => (random.next() * 2 - 1) * scale),
-    bias: new Float32Array(rows),
+}: RandomWeightsOptions): EagleWeights {
+  const tensors = randomTensors(eagleShapes(hiddenSize, innerSize), {
+    seed,
+    scale,
+    initial: name => (name.endsWith('.bias') ? 'zeros' : 'uniform'),
+  });
+  const layer = (name: (typeof LAYERS)[number]): EagleLinear => ({
+    weight: tensors[`${name}.weight`],
+    bias: tensors[`${name}.bias`],
   });
   return {
     model: 'random',
     vocabSize,
     hiddenSize,
     innerSize,
-    fc: linear(hiddenSize, 2 * hiddenSize),
-    up: linear(innerSize, hiddenSize),
-    down: linear(hiddenSize, innerSize),
+    fc: layer('fc'),
+    up: layer('up'),
+    down: layer('down'),
   };
 }

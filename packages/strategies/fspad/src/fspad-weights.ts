@@ -1,5 +1,8 @@
-import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from '@decodekit/core';
+import {
+  tensorMapWeightsFormat,
+  type RandomWeightsOptions,
+  type TensorMapWeights,
+} from '@decodekit/core';
 
 /**
  * The FSPAD drafter's tensors (row-major [out, in]; H = hidden, I = inner):
@@ -10,16 +13,7 @@ import { decodeFloats, encodeFloats } from '@decodekit/core';
  *   y = [z; z] + down(SiLU(gate(n)) ⊙ up(n)) with n = RMSNorm(z); y[:H] feeds the LM head, y[H:] is the
  *   regressed feature fed to the next step.
  */
-export interface FspadWeights {
-  /** The target model the drafter was trained on (its `info.name`). */
-  readonly model: string;
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly innerSize: number;
-  readonly tensors: Readonly<Record<FspadTensor, Float32Array>>;
-  /** Free-form record of how the weights were made (command, data recipe, losses, held-out accuracy). */
-  readonly training?: Record<string, unknown>;
-}
+export type FspadWeights = TensorMapWeights<FspadTensor>;
 
 export const FSPAD_TENSORS = [
   'fc.weight',
@@ -56,99 +50,26 @@ export function fspadShapes(
   };
 }
 
-const FORMAT = 'decodekit-fspad/1';
+const FORMAT = tensorMapWeightsFormat({
+  kind: { format: 'decodekit-fspad/1', id: 'fspad' },
+  label: 'FSPAD weights',
+  names: FSPAD_TENSORS,
+  shapes: fspadShapes,
+  defaultInnerSize: hiddenSize => 2 * hiddenSize,
+  initial: name => (name.startsWith('norm') ? 'ones' : name === 'fc.bias' ? 'zeros' : 'uniform'),
+});
 
 /** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
-export function serializeFspadWeights(weights: FspadWeights): string {
-  checkFspadWeights(weights);
-  const { model, vocabSize, hiddenSize, innerSize, training } = weights;
-  const tensors = Object.fromEntries(
-    FSPAD_TENSORS.map(name => [name, encodeFloats(weights.tensors[name])]),
-  );
-  return `${JSON.stringify({ format: FORMAT, model, vocabSize, hiddenSize, innerSize, training, tensors }, null, 1)}\n`;
-}
+export const serializeFspadWeights: (weights: FspadWeights) => string = FORMAT.serialize;
 
 /** Parses what `serializeFspadWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
-export function parseFspadWeights(
+export const parseFspadWeights: (
   json: string | Record<string, unknown>,
-  source = 'FSPAD weights',
-): FspadWeights {
-  // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
-  let data: Record<string, any>;
-  try {
-    data = typeof json === 'string' ? JSON.parse(json) : json;
-  } catch (error) {
-    throw new ModelFormatError({
-      path: source,
-      message: `not JSON (${(error as Error).message}); write them with \`decodekit train fspad\`.`,
-    });
-  }
-  if (data?.format !== FORMAT) {
-    throw new ModelFormatError({
-      path: source,
-      message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train fspad\`.`,
-    });
-  }
-  const tensors = Object.fromEntries(
-    FSPAD_TENSORS.map(name => [name, decodeFloats(data.tensors?.[name] ?? '')]),
-  ) as Record<FspadTensor, Float32Array>;
-  const weights: FspadWeights = {
-    model: String(data.model),
-    vocabSize: data.vocabSize,
-    hiddenSize: data.hiddenSize,
-    innerSize: data.innerSize,
-    training: data.training,
-    tensors,
-  };
-  checkFspadWeights(weights);
-  return weights;
-}
+  source?: string,
+) => FspadWeights = FORMAT.parse;
 
 /** Throws InvalidArgumentError when the shapes do not fit together. */
-export function checkFspadWeights(weights: FspadWeights): void {
-  const { vocabSize, hiddenSize, innerSize } = weights;
-  for (const [name, value] of Object.entries({ vocabSize, hiddenSize, innerSize })) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        message: `${name} must be a positive integer, got ${value}.`,
-      });
-  }
-  const shapes = fspadShapes(hiddenSize, innerSize);
-  for (const name of FSPAD_TENSORS) {
-    const size = shapes[name].reduce((a, b) => a * b, 1);
-    if (weights.tensors?.[name]?.length !== size) {
-      throw new InvalidArgumentError({
-        argument: 'weights',
-        message: `${name} must hold ${shapes[name].join('×')} = ${size} floats.`,
-      });
-    }
-  }
-}
+export const checkFspadWeights: (weights: FspadWeights) => void = FORMAT.check;
 
-/** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms. */
-export function randomFspadWeights({
-  vocabSize,
-  hiddenSize,
-  innerSize = 2 * hiddenSize,
-  seed = 0,
-  scale = 0.3,
-}: {
-  vocabSize: number;
-  hiddenSize: number;
-  innerSize?: number;
-  seed?: number;
-  scale?: number;
-}): FspadWeights {
-  const random = seededRandom(seed);
-  const shapes = fspadShapes(hiddenSize, innerSize);
-  const tensors = Object.fromEntries(
-    FSPAD_TENSORS.map(name => {
-      const size = shapes[name].reduce((a, b) => a * b, 1);
-      if (name.startsWith('norm')) return [name, new Float32Array(size).fill(1)];
-      if (name === 'fc.bias') return [name, new Float32Array(size)];
-      return [name, Float32Array.from({ length: size }, () => (random.next() * 2 - 1) * scale)];
-    }),
-  ) as Record<FspadTensor, Float32Array>;
-  return { model: 'random', vocabSize, hiddenSize, innerSize, tensors };
-}
+/** Random weights (tests and the untrained baseline): U(-scale, scale) matrices, zero biases, unit norms; inner width 2 × hidden by default. */
+export const randomFspadWeights: (options: RandomWeightsOptions) => FspadWeights = FORMAT.random;

@@ -1,5 +1,11 @@
-import { InvalidArgumentError, ModelFormatError, seededRandom } from '@decodekit/core';
-import { decodeFloats, encodeFloats } from '@decodekit/core';
+import {
+  decodeTensor,
+  InvalidArgumentError,
+  readWeightsFile,
+  seededRandom,
+  serializeWeightsFile,
+  type TrainedHeadHeader,
+} from '@decodekit/core';
 
 /** One Medusa head: a residual block h + SiLU(W h + b), then its own LM head (or the target's). */
 export interface MedusaHead {
@@ -12,11 +18,7 @@ export interface MedusaHead {
 }
 
 /** Trained Medusa heads for one target model, with the sparse tree built from their measured accuracy. */
-export interface MedusaWeights {
-  /** The target model the heads were trained on (its `info.name`). */
-  readonly model: string;
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
+export interface MedusaWeights extends TrainedHeadHeader {
   /** Head i (0-based) predicts the token i + 2 positions after the hidden state's position. */
   readonly heads: readonly MedusaHead[];
   /**
@@ -24,66 +26,40 @@ export interface MedusaWeights {
    * best token of head 1 followed by the second-best of head 2. Ordered best first (parents before children).
    */
   readonly tree: readonly (readonly number[])[];
-  /** Free-form record of how the weights were made (command, data recipe, losses, held-out accuracy). */
-  readonly training?: Record<string, unknown>;
 }
 
-const FORMAT = 'decodekit-medusa/1';
+const KIND = { format: 'decodekit-medusa/1', id: 'medusa' };
 
 /** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
 export function serializeMedusaWeights(weights: MedusaWeights): string {
   checkMedusaWeights(weights);
-  return `${JSON.stringify(
-    {
-      format: FORMAT,
-      model: weights.model,
-      vocabSize: weights.vocabSize,
-      hiddenSize: weights.hiddenSize,
-      tree: weights.tree,
-      training: weights.training,
-      heads: weights.heads.map(head => ({
-        weight: encodeFloats(head.weight),
-        bias: encodeFloats(head.bias),
-        ...(head.lmHead ? { lmHead: encodeFloats(head.lmHead) } : {}),
-      })),
-    },
-    null,
-    1,
-  )}\n`;
+  return serializeWeightsFile(KIND, {
+    model: weights.model,
+    vocabSize: weights.vocabSize,
+    hiddenSize: weights.hiddenSize,
+    tree: weights.tree,
+    training: weights.training,
+    heads: weights.heads.map(({ weight, bias, lmHead }) => ({ weight, bias, lmHead })),
+  });
 }
 
-/** Parses what `serializeMedusaWeights` wrote (a JSON string or the parsed object). */
-/** `source` names the file in errors. */
+/** Parses what `serializeMedusaWeights` wrote (a JSON string or the parsed object); `source` names it in errors. */
 export function parseMedusaWeights(
   json: string | Record<string, unknown>,
   source = 'Medusa weights',
 ): MedusaWeights {
-  // oxlint-disable-next-line typescript/no-explicit-any -- parsed JSON, every field is checked below before use
-  let data: Record<string, any>;
-  try {
-    data = typeof json === 'string' ? JSON.parse(json) : json;
-  } catch (error) {
-    throw new ModelFormatError({
-      path: source,
-      message: `not JSON (${(error as Error).message}); write them with \`decodekit train medusa\`.`,
-    });
-  }
-  if (data?.format !== FORMAT) {
-    throw new ModelFormatError({
-      path: source,
-      message: `must have format "${FORMAT}", got ${JSON.stringify(data?.format)}; write them with \`decodekit train medusa\`.`,
-    });
-  }
+  const data = readWeightsFile(KIND, json, source);
+  const heads = Array.isArray(data.heads) ? (data.heads as Record<string, unknown>[]) : [];
   const weights: MedusaWeights = {
     model: String(data.model),
-    vocabSize: data.vocabSize,
-    hiddenSize: data.hiddenSize,
-    tree: data.tree,
-    training: data.training,
-    heads: (data.heads ?? []).map((head: Record<string, string>) => ({
-      weight: decodeFloats(head.weight),
-      bias: decodeFloats(head.bias),
-      lmHead: head.lmHead === undefined ? undefined : decodeFloats(head.lmHead),
+    vocabSize: data.vocabSize as number,
+    hiddenSize: data.hiddenSize as number,
+    tree: data.tree as number[][],
+    training: data.training as Record<string, unknown> | undefined,
+    heads: heads.map(head => ({
+      weight: decodeTensor(head.weight),
+      bias: decodeTensor(head.bias),
+      lmHead: head.lmHead === undefined ? undefined : decodeTensor(head.lmHead),
     })),
   };
   checkMedusaWeights(weights);

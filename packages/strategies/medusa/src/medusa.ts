@@ -1,12 +1,13 @@
 import {
+  hiddenStateTracker,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
-  type CausalLM,
+  invariant,
+  matVec,
+  siluInPlace,
+  topIndices,
   type Drafter,
   type DraftTree,
-  invariant,
 } from '@decodekit/core';
-import { HiddenFromLogits, matVec, siluInPlace, topIndices } from '@decodekit/core';
 import { checkMedusaWeights, checkTree, type MedusaWeights } from './medusa-weights.js';
 
 /** Options of `medusa()`. */
@@ -22,8 +23,6 @@ export interface MedusaOptions {
   /** Sparse tree choices (paths of top-k indices); default the tree stored with the weights. */
   tree?: readonly (readonly number[])[];
 }
-
-const pseudoInverses = new WeakMap<Float32Array, HiddenFromLogits>();
 
 /**
  * Medusa (Cai et al., 2024, https://arxiv.org/abs/2401.10774), Medusa-1: k heads over the target's last
@@ -55,10 +54,14 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
     Math.max(0, ...paths.filter(path => path.length > head).map(path => path[head] + 1)),
   );
 
-  let recovery: HiddenFromLogits | undefined;
+  const tracker = hiddenStateTracker({
+    id: 'medusa',
+    label: 'Medusa',
+    noun: 'heads',
+    weights,
+    lmHead,
+  });
   let targetHead: Float32Array | undefined;
-  // Hidden state of the row that produced the pending token, valid while the context has `length` tokens.
-  let state: { hidden: Float32Array; length: number } | undefined;
   const scratch = new Float32Array(hiddenSize);
   const logits = new Float32Array(vocabSize);
 
@@ -66,27 +69,13 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
     name: 'medusa',
     preferredBudget: paths.length,
     begin({ model }) {
-      targetHead = lmHead ?? model.embeddingTable?.();
-      if (!targetHead) {
-        throw new UnsupportedCapabilityError({
-          capability: 'inputEmbeddings',
-          backendId: model.capabilities.backendId,
-          hint: 'Medusa needs the target LM head: use a model converted by decodekit (its tied embedding table) or pass medusa({ lmHead }).',
-        });
-      }
-      checkTarget(model, weights, targetHead);
-      recovery = pseudoInverses.get(targetHead);
-      if (!recovery)
-        pseudoInverses.set(
-          targetHead,
-          (recovery = new HiddenFromLogits(targetHead, vocabSize, hiddenSize)),
-        );
-      state = undefined;
+      targetHead = tracker.begin(model);
     },
     propose(context) {
-      if (!state || state.length !== context.tokens.length || !targetHead) return undefined;
+      const hidden = tracker.current(context.tokens);
+      if (!hidden || !targetHead) return undefined;
       const lmHead = targetHead;
-      const h = state.hidden;
+      const h = hidden[hidden.length - 1];
       const candidates = heads.slice(0, depth).map((head, index) => {
         matVec(head.weight, hiddenSize, hiddenSize, h, scratch, head.bias);
         siluInPlace(scratch);
@@ -100,29 +89,13 @@ export function medusa({ weights, lmHead, tree = weights?.tree }: MedusaOptions)
       );
       return { tokens, parents: parents.slice() } satisfies DraftTree;
     },
-    observe({ tokens, acceptedRows, emitted, logits: forwardLogits, vocabSize: rowSize }) {
-      if (!recovery) return;
-      // The bonus token was drawn from the last accepted row (row 0: the pending token).
-      const row = acceptedRows.length > 0 ? acceptedRows[acceptedRows.length - 1] + 1 : 0;
-      const hidden = recovery.recover(forwardLogits.subarray(row * rowSize, (row + 1) * rowSize));
-      state = { hidden, length: tokens.length + emitted.length };
+    observe(result) {
+      tracker.observe(result);
     },
     end() {
-      state = undefined;
+      tracker.end();
     },
   };
-}
-
-function checkTarget(model: CausalLM, weights: MedusaWeights, lmHead: Float32Array): void {
-  if (
-    model.info.vocabSize !== weights.vocabSize ||
-    lmHead.length !== weights.vocabSize * weights.hiddenSize
-  ) {
-    throw new InvalidArgumentError({
-      argument: 'weights',
-      message: `were trained for ${weights.model} (vocab ${weights.vocabSize}, hidden ${weights.hiddenSize}); the target ${model.info.name} has vocab ${model.info.vocabSize} and an LM head of ${lmHead.length} floats. Train heads for this model with \`decodekit train medusa --model ...\`.`,
-    });
-  }
 }
 
 /** The row of a path's parent (paths are listed parents first). */
