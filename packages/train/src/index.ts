@@ -10,3 +10,5 @@ export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
 export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
+export { fineTuneLlama, tfLlama } from './llama-tf.js';
+export type { FineTuneLlamaOptions, TfLlama, TfLlamaConfig, TfLlamaWeights } from './llama-tf.js';
