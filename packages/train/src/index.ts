@@ -34,3 +34,5 @@ export { trainChimera } from './train-chimera.js';
 export type { TrainChimeraOptions } from './train-chimera.js';
 export { trainFalcon } from './train-falcon.js';
 export type { TrainFalconOptions } from './train-falcon.js';
+export { fineTuneLlama, tfLlama } from './llama-tf.js';
+export type { FineTuneLlamaOptions, TfLlama, TfLlamaConfig, TfLlamaWeights } from './llama-tf.js';

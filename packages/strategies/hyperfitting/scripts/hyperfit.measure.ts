@@ -1,0 +1,163 @@
+// Hyperfitting, scaled to stories260K: fine-tune the whole model to near-zero loss on a few of its own
+// sequences, then compare long greedy continuations of the hyperfitted model with the base model's greedy and
+// top-p continuations (TTR, rep-4, per-step entropy, perplexity under the base model, overlap with the training
+// 4-grams), with and without the training n-gram blocker.
+//
+// Run (minutes; HYPERFIT_SEQUENCES / HYPERFIT_EPOCHS / HYPERFIT_TOKENS to change the scale):
+//   npx vitest run --config packages/eval/measure.config.ts packages/strategies/hyperfitting/scripts/hyperfit.measure.ts
+// The fine-tuning checkpoint (resumable) and the hyperfitted model folder go to $HYPERFIT_DIR (default
+// <tmp>/decodekit-hyperfit), with training-sequences.json for `--strategy hyperfitting:sequences=FILE`.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel } from '@decodekit/backend-onnx';
+import { createDecoder, type CausalLM, type LogitsProcessor } from '@decodekit/core';
+import { readLlama2cCheckpoint, writeLlama2cCheckpoint } from '@decodekit/models';
+import { convertLlama2cToFolder } from '@decodekit/models/node';
+import { fineTuneLlama } from '@decodekit/train';
+import { it } from 'vitest';
+import {
+  entropyOfLogits,
+  repetitionOfNgrams,
+  trainingNgramBlocker,
+  typeTokenRatio,
+} from '../src/index.js';
+
+const SEQUENCES = Number(process.env.HYPERFIT_SEQUENCES ?? 64);
+const LENGTH = 96;
+const EPOCHS = Number(process.env.HYPERFIT_EPOCHS ?? 30);
+const TOKENS = Number(process.env.HYPERFIT_TOKENS ?? 256);
+const DIR = process.env.HYPERFIT_DIR ?? join(tmpdir(), 'decodekit-hyperfit');
+
+it('hyperfitting table', async () => {
+  const models = process.env.DECODEKIT_MODELS ?? '../shared/models';
+  const binPath = join(models, 'karpathy/tinyllamas/stories260K/stories260K.bin');
+  const tokPath = join(models, 'karpathy/tinyllamas/stories260K/tok512.bin');
+  const base = await loadModel('karpathy/tinyllamas/stories260K');
+  const { tokenizer } = base;
+  mkdirSync(DIR, { recursive: true });
+  // 1. The model's own sequences (T = 1, seeded, from BOS), each exactly LENGTH tokens after BOS.
+  const bos = tokenizer.encode('');
+  const sequences: number[][] = [];
+  for (let seed = 0; sequences.length < SEQUENCES; seed++) {
+    const { tokens } = await createDecoder({ model: base }).generate(
+      { tokens: bos },
+      { maxTokens: LENGTH, temperature: 1, seed },
+    );
+    if (tokens.length === LENGTH) sequences.push([...bos, ...tokens]);
+  }
+  writeFileSync(join(DIR, 'training-sequences.json'), JSON.stringify(sequences));
+  // 2. Fine-tune to near-zero loss.
+  const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(binPath)));
+  const started = Date.now();
+  const tuned = await fineTuneLlama(config, weights, sequences, {
+    epochs: EPOCHS,
+    steps: 1,
+    batchSize: 8,
+    learningRate: 2e-3,
+    seed: 1,
+    backend: 'wasm',
+    checkpoint: join(DIR, `checkpoint-${SEQUENCES}x${LENGTH}.json`),
+    checkpointEvery: 20,
+    logEvery: 10,
+    onProgress: ({ step, steps, loss }) =>
+      process.stderr.write(`hyperfit step ${step}/${steps} loss ${loss.toFixed(4)}\n`),
+  });
+  const first = tuned.losses[0];
+  const last = tuned.losses.at(-1);
+  console.log(
+    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs: loss ${first?.loss.toFixed(3)} (step ${first?.step}) → ${last?.loss.toFixed(4)} in ${((Date.now() - started) / 60_000).toFixed(1)} min`,
+  );
+  const binDir = join(DIR, 'bin');
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(
+    join(binDir, 'hyperfit.bin'),
+    writeLlama2cCheckpoint({ config, weights: tuned.weights }),
+  );
+  copyFileSync(tokPath, join(binDir, 'tok512.bin'));
+  const folder = join(DIR, 'stories260K-hyperfit');
+  await convertLlama2cToFolder(join(binDir, 'hyperfit.bin'), join(binDir, 'tok512.bin'), folder, {
+    overwrite: existsSync(folder),
+    name: 'stories260K-hyperfit',
+  });
+  const hyperfit = await loadModel(folder);
+
+  // 3. Long continuations of the held-out prompts.
+  const prompts = readFileSync(
+    fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)),
+    'utf8',
+  )
+    .trim()
+    .split('\n')
+    .map(line => tokenizer.encode((JSON.parse(line) as { prompt: string }).prompt));
+  const trainingGrams = new Set<string>();
+  for (const s of sequences)
+    for (let i = 0; i + 4 <= s.length; i++) trainingGrams.add(s.slice(i, i + 4).join(','));
+  const blocker = trainingNgramBlocker({ sequences, n: 4 });
+  const rows: [string, CausalLM, { temperature: number; topP?: number }, LogitsProcessor[]][] = [
+    ['base, greedy', base, { temperature: 0 }, []],
+    ['base, top-p 0.9 (T = 1)', base, { temperature: 1, topP: 0.9 }, []],
+    ['hyperfitted, greedy', hyperfit, { temperature: 0 }, []],
+    ['hyperfitted, greedy + training 4-gram blocker', hyperfit, { temperature: 0 }, [blocker]],
+  ];
+  console.log(
+    `\n| ${SEQUENCES}×${LENGTH} hyperfit, ${TOKENS} tokens, 30 prompts | TTR ↑ | rep-4 ↓ | entropy / step (nats) | ppl under base | training 4-grams | tokens |`,
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [name, model, sampling, processors] of rows) {
+    let ttr = 0;
+    let rep = 0;
+    let entropy = 0;
+    let steps = 0;
+    let nll = 0;
+    let overlap = 0;
+    let grams = 0;
+    let emitted = 0;
+    for (const [i, prompt] of prompts.entries()) {
+      let decoder = createDecoder({ model, tokenizer });
+      for (const processor of processors) decoder = decoder.use(processor);
+      const { tokens, text } = await decoder.generate(
+        { tokens: prompt },
+        { maxTokens: TOKENS, ...sampling, seed: 100 + i },
+      );
+      ttr += typeTokenRatio(text);
+      rep += repetitionOfNgrams(tokens, 4);
+      emitted += tokens.length;
+      const all = Int32Array.from([...prompt, ...tokens]);
+      const vocab = model.info.vocabSize;
+      for (const [scorer, into] of [
+        [model, 'entropy'],
+        [base, 'nll'],
+      ] as const) {
+        const sequence = scorer.createSequence();
+        const { logits } = await sequence.forward({ tokens: all });
+        sequence.dispose();
+        for (let p = prompt.length; p < all.length; p++) {
+          const row = logits.subarray((p - 1) * vocab, p * vocab);
+          if (into === 'entropy') {
+            entropy += entropyOfLogits(row);
+            steps++;
+          } else {
+            let max = -Infinity;
+            for (const v of row) if (v > max) max = v;
+            let sum = 0;
+            for (const v of row) sum += Math.exp(v - max);
+            nll -= row[all[p]] - max - Math.log(sum);
+          }
+        }
+      }
+      const output = [...prompt.slice(-3), ...tokens];
+      for (let k = 0; k + 4 <= output.length; k++) {
+        grams++;
+        if (trainingGrams.has(output.slice(k, k + 4).join(','))) overlap++;
+      }
+    }
+    const n = prompts.length;
+    console.log(
+      `| ${name} | ${(ttr / n).toFixed(3)} | ${(rep / n).toFixed(3)} | ${(entropy / steps).toFixed(3)} | ${Math.exp(nll / steps).toFixed(2)} | ${((100 * overlap) / grams).toFixed(1)} % | ${(emitted / n).toFixed(0)} |`,
+    );
+  }
+  await hyperfit.dispose();
+  await base.dispose();
+}, 7_200_000);
