@@ -20,7 +20,7 @@ import {
   findLlama2cFiles,
   readLlama2cCheckpoint,
 } from '@decodekit/models/node';
-import { easySpec } from '@decodekit/strategy-easyspec';
+import { easyspec } from '@decodekit/strategy-easyspec';
 import {
   describeStrategies as describeCatalog,
   resolveStrategySpec,
@@ -95,7 +95,7 @@ const easySpecDescriptor: StrategyDescriptor = {
       checkpoint,
     );
     return {
-      drafter: easySpec({
+      drafter: easyspec({
         config,
         weights,
         groupSize: options.groupSize as number | undefined,

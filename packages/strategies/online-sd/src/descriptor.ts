@@ -1,5 +1,5 @@
 import { secondModelOf, type StrategyDescriptor } from '@decodekit/core';
-import { onlineSpeculative } from './online-speculative.js';
+import { onlineSpeculative as onlineSd } from './online-speculative.js';
 
 /** `--strategy online-sd --draft-model REF`. */
 export const onlineSdDescriptor: StrategyDescriptor = {
@@ -27,7 +27,7 @@ export const onlineSdDescriptor: StrategyDescriptor = {
     temperature: { type: 'number', min: 0, help: 'Draft temperature (default: the decoder’s).' },
   },
   create: (options, environment) => ({
-    strategy: onlineSpeculative({
+    strategy: onlineSd({
       model: secondModelOf(environment, 'online-sd'),
       learningRate: options.learningRate as number | undefined,
       correction: options.correction as 'bias' | 'bigram' | undefined,
