@@ -27,7 +27,21 @@ export type { ModelMiddleware } from './middleware/wrap-model.js';
 export { mockModel } from './testing/mock-model.js';
 export { testBeginContext, testDraftContext } from './testing/draft-contexts.js';
 export type { MockForwardCall, MockModel, MockModelOptions } from './testing/mock-model.js';
-export { DraftSession, draftDistribution, fitDepth } from './speculative/draft-session.js';
+export {
+  DraftSampler,
+  DraftSession,
+  commonPrefixLength,
+  draftDistribution,
+  fitDepth,
+  sampleDraftToken,
+} from './speculative/draft-session.js';
+export type {
+  DraftChainOptions,
+  DraftChainStep,
+  DraftOptionsCheck,
+  DraftSamplerBegin,
+  DraftSessionOptions,
+} from './speculative/draft-session.js';
 export {
   createFromDescriptor,
   descriptorOptions,

@@ -1,22 +1,15 @@
 import {
+  DraftSession,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
   argmax,
+  draftDistribution,
+  fitDepth,
+  invariant,
   rejectionSampling,
   sampleFromProbabilities,
-  seededRandom,
   speculative,
-  invariant,
 } from '@decodekit/core';
-import type {
-  CausalLM,
-  DraftContext,
-  DraftTree,
-  Drafter,
-  RandomSource,
-  Strategy,
-} from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
+import type { CausalLM, DraftContext, DraftTree, Drafter, Strategy } from '@decodekit/core';
 
 /** Options of `dyspecDrafter()` and `dyspec()`. */
 export interface DyspecOptions {
@@ -87,22 +80,20 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
   } = options ?? ({} as DyspecOptions);
   validate(options);
   const threshold = options.threshold ?? 1 / budget;
-  const session = new DraftSession(model, skipLayers);
+  const session = new DraftSession(model, { skipLayers, temperature, seed });
   const vocab = model.info.vocabSize;
-  let random: RandomSource = seededRandom(seed);
-  let draftTemperature = 1;
-  let targetContext = Number.POSITIVE_INFINITY;
-  let eos = new Set<number>();
   let lastPopValues: number[] = [];
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
-    const deterministic = context.greedy && temperature === undefined;
+    const { sampler } = session;
+    const deterministic = sampler.deterministic(context);
     const draw = (residual: Float32Array) =>
-      deterministic ? argmax(residual) : sampleFromProbabilities(residual, random);
+      deterministic ? argmax(residual) : sampleFromProbabilities(residual, sampler.random);
+    const { temperature: draftTemperature, eos } = sampler;
     const bounds = {
       contextLength: context.tokens.length,
       draftContext: model.info.contextLength,
-      targetContext,
+      targetContext: sampler.targetContext,
     };
     // Size and depth are fixed before drawing; the draft model's forwards hold fewer than `size` rows.
     const size = Math.min(
@@ -237,16 +228,12 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     get lastPopValues() {
       return lastPopValues;
     },
-    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      session.checkTarget(target);
-      if (draftRandom) random = draftRandom;
-      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-      targetContext = target.info.contextLength;
-      eos = new Set(target.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
     },
     propose,
     end() {
-      session.dispose();
+      session.end();
     },
   };
 }
@@ -334,19 +321,15 @@ function validate(options: DyspecOptions): void {
     skipLayers,
     seed = 0,
   } = options ?? ({} as DyspecOptions);
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
-  if (!model.capabilities.tree) {
-    throw new UnsupportedCapabilityError({
-      capability: 'tree',
-      backendId: model.capabilities.backendId,
-      hint: 'DySpec runs the draft model on its growing draft tree.',
-    });
-  }
+  DraftSession.validate({
+    model,
+    skipLayers,
+    temperature,
+    seed,
+    requires: [
+      { capability: 'tree', hint: 'DySpec runs the draft model on its growing draft tree.' },
+    ],
+  });
   if (!Number.isInteger(budget) || budget < 1)
     throw new InvalidArgumentError({
       argument: 'budget',
@@ -369,37 +352,6 @@ function validate(options: DyspecOptions): void {
       argument: 'maxDepth',
       message: `must be a positive integer, got ${maxDepth}.`,
     });
-  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  if (skipLayers !== undefined) {
-    if (
-      !Array.isArray(skipLayers) ||
-      skipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'skipLayers',
-        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
-      });
-    }
-    if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: model.capabilities.backendId,
-        hint: 'skipLayers needs a model built with per-layer skip switches.',
-      });
-    }
-  }
 }
 
 /** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */

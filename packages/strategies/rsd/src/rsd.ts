@@ -1,20 +1,13 @@
 import {
+  DraftSession,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
-  rejectionSampling,
-  seededRandom,
-  speculative,
+  draftDistribution,
+  fitDepth,
   invariant,
+  rejectionSampling,
+  speculative,
 } from '@decodekit/core';
-import type {
-  CausalLM,
-  DraftContext,
-  DraftTree,
-  Drafter,
-  RandomSource,
-  Strategy,
-} from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
+import type { CausalLM, DraftContext, DraftTree, Drafter, Strategy } from '@decodekit/core';
 import { conditionedGumbel, gumbel, gumbelTopK } from './gumbel.js';
 
 /** Options of `rsdDrafter()` and `rsd()`. */
@@ -103,21 +96,18 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
   for (const b of levels) maxRows += width *= b;
   if (variant === 'beam') maxRows = beamWidth * beamDepth;
 
-  const session = new DraftSession(model, skipLayers);
+  const session = new DraftSession(model, { skipLayers, temperature, seed });
   const vocab = model.info.vocabSize;
-  let random: RandomSource = seededRandom(seed);
-  let draftTemperature = 1;
-  let targetContext = Number.POSITIVE_INFINITY;
-  let eos = new Set<number>();
 
   const bounds = (context: DraftContext) => ({
     contextLength: context.tokens.length,
     draftContext: model.info.contextLength,
-    targetContext,
+    targetContext: session.sampler.targetContext,
   });
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
-    const noise = !context.greedy || temperature !== undefined;
+    const noise = !session.sampler.deterministic(context);
+    const { random, temperature: draftTemperature, eos } = session.sampler;
     const tokens: number[] = [];
     const parents: number[] = [];
     const distributions: Float32Array[] = [];
@@ -245,16 +235,12 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
     get draftForwards() {
       return session.forwards;
     },
-    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      session.checkTarget(target);
-      if (draftRandom) random = draftRandom;
-      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-      targetContext = target.info.contextLength;
-      eos = new Set(target.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
     },
     propose,
     end() {
-      session.dispose();
+      session.end();
     },
   };
 }
@@ -319,19 +305,18 @@ function validate(options: RsdOptions): void {
     skipLayers,
     seed = 0,
   } = options ?? ({} as RsdOptions);
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
-  if (!model.capabilities.tree) {
-    throw new UnsupportedCapabilityError({
-      capability: 'tree',
-      backendId: model.capabilities.backendId,
-      hint: 'RSD runs the draft model on its whole draft tree, one tree forward per depth.',
-    });
-  }
+  DraftSession.validate({
+    model,
+    skipLayers,
+    temperature,
+    seed,
+    requires: [
+      {
+        capability: 'tree',
+        hint: 'RSD runs the draft model on its whole draft tree, one tree forward per depth.',
+      },
+    ],
+  });
   if (variant !== 'constant' && variant !== 'beam') {
     throw new InvalidArgumentError({
       argument: 'variant',
@@ -367,37 +352,6 @@ function validate(options: RsdOptions): void {
       argument: 'budget',
       message: `must be a positive integer, got ${budget}.`,
     });
-  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  if (skipLayers !== undefined) {
-    if (
-      !Array.isArray(skipLayers) ||
-      skipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'skipLayers',
-        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
-      });
-    }
-    if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: model.capabilities.backendId,
-        hint: 'skipLayers needs a model built with per-layer skip switches.',
-      });
-    }
-  }
 }
 
 /** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
