@@ -30,10 +30,12 @@ export type { MockForwardCall, MockModel, MockModelOptions } from './testing/moc
 export {
   DraftSampler,
   DraftSession,
+  RowDistributions,
   commonPrefixLength,
   draftDistribution,
   fitDepth,
   sampleDraftToken,
+  sampledTree,
 } from './speculative/draft-session.js';
 export type {
   DraftChainOptions,

@@ -7,9 +7,11 @@ import type { CausalLM, RandomSource } from '../types.js';
 import {
   DraftSampler,
   DraftSession,
+  RowDistributions,
   commonPrefixLength,
   draftDistribution,
   sampleDraftToken,
+  sampledTree,
 } from './draft-session.js';
 
 const VOCAB = 6;
@@ -194,6 +196,42 @@ describe('DraftSession', () => {
     expect([...(again.q ?? [])]).toEqual([...(tree.q ?? [])]);
   });
 
+  it('commit: false scores the chain by tree forwards, keeps only the context, and applies transform', async () => {
+    const model = draftModel();
+    const session = new DraftSession(model, { temperature: 0 });
+    session.begin({ model: target() });
+    const previous: number[] = [];
+    const tree = await session.draftChain([1, 2], {
+      count: 3,
+      commit: false,
+      probabilities: true,
+      // Ban token 0: the chain follows the transformed logits.
+      transform(raw, row) {
+        previous.push(row.previous);
+        return raw.map((value, token) => (token === 0 ? -Infinity : value));
+      },
+    });
+    const context = [1, 2];
+    const expected: number[] = [];
+    while (expected.length < 3) {
+      const logits = logitsOf(context).map((value, token) => (token === 0 ? -Infinity : value));
+      const token = argmax(logits);
+      expected.push(token);
+      context.push(token);
+      if (token === 5) break;
+    }
+    expect([...tree.tokens]).toEqual(expected);
+    expect(previous).toEqual([2, ...expected.slice(0, -1)]);
+    // One-hot q at temperature 0 when probabilities are asked for.
+    expect([...(tree.q ?? [])]).toEqual(expected.map(() => 1));
+    expect(
+      model.forwardCalls.map(({ prefixLength, tokens }) => ({ prefixLength, tokens })),
+    ).toEqual([
+      { prefixLength: 0, tokens: [1, 2] },
+      ...expected.slice(1).map((_, i) => ({ prefixLength: 2, tokens: expected.slice(0, i + 1) })),
+    ]);
+  });
+
   it('stops after an end-of-sequence token and when afterFeed says so', async () => {
     // The draft model always prefers token 5, the target's end-of-sequence token.
     const eosFirst = mockModel({
@@ -288,6 +326,63 @@ describe('DraftSession', () => {
     await new DraftSession(spy, { skipLayers: [0] }).contextLogits([1]);
     expect(calls).toEqual([[0], [0]]);
   });
+});
+
+describe('DraftSession distributions', () => {
+  it('scores the context and a tree into RowDistributions with one forward each', async () => {
+    const model = draftModel();
+    const session = new DraftSession(model);
+    const rows = new RowDistributions().set(-1, await session.contextDistribution([1, 2], 0.5));
+    // Two children of the context, and a grandchild under the second.
+    const tree = { tokens: [3, 4, 0], parents: [-1, -1, 1] };
+    await session.treeDistributions(rows, tree, [1, 2], 0.5);
+    const expected = (context: number[]) => [
+      ...draftDistribution(logitsOf(context), 0.5, new Float32Array(VOCAB)),
+    ];
+    expect([...rows.at(-1)]).toEqual(expected([1, 2]));
+    expect([...rows.at(1)]).toEqual(expected([1, 2, 4]));
+    expect([...rows.at(2)]).toEqual(expected([1, 2, 4, 0]));
+    expect(() => rows.at(0)).toThrow(/row 0 has no distribution/);
+    expect(model.forwardCalls.map(call => call.tokens)).toEqual([
+      [1, 2],
+      [3, 4, 0],
+    ]);
+    expect(model.forwardCalls[1].parents).toEqual([-1, -1, 1]);
+  });
+});
+
+describe('sampledTree', () => {
+  it('takes q of each row from the distribution it was drawn from and stacks them', () => {
+    const root = Float32Array.of(0.5, 0.25, 0.25);
+    const child = Float32Array.of(0.1, 0.2, 0.7);
+    const tree = sampledTree([0, 1, 2], [-1, -1, 0], [root, root, child]);
+    expect([...tree.tokens]).toEqual([0, 1, 2]);
+    expect([...tree.parents]).toEqual([-1, -1, 0]);
+    expect([...(tree.q ?? [])]).toEqual([0.5, 0.25, expect.closeTo(0.7, 6)]);
+    expect([...(tree.qDistributions ?? [])]).toEqual([...root, ...root, ...child]);
+  });
+});
+
+describe('DraftSession.fitChain', () => {
+  it.each([
+    { tokens: 3, length: 4, remaining: 10, maxNodes: 16, draft: 16, target: 16, expected: 4 },
+    { tokens: 3, length: 4, remaining: 2, maxNodes: 16, draft: 16, target: 16, expected: 2 },
+    { tokens: 3, length: 4, remaining: 10, maxNodes: 3, draft: 16, target: 16, expected: 3 },
+    // The draft model holds the context and all but the last draft row; the target every row.
+    { tokens: 3, length: 8, remaining: 10, maxNodes: 16, draft: 6, target: 16, expected: 4 },
+    { tokens: 3, length: 8, remaining: 10, maxNodes: 16, draft: 16, target: 5, expected: 2 },
+    { tokens: 7, length: 4, remaining: 10, maxNodes: 16, draft: 6, target: 16, expected: 0 },
+  ])(
+    'context $tokens, length $length → $expected',
+    ({ tokens, length, remaining, maxNodes, draft, target: targetContext, expected }) => {
+      const session = new DraftSession(draftModel({ contextLength: draft }));
+      session.begin({
+        model: mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: targetContext }),
+      });
+      const context = { tokens: Array.from({ length: tokens }, () => 1), remaining, maxNodes };
+      expect(session.fitChain(context, length)).toBe(expected);
+    },
+  );
 });
 
 describe('DraftSession.validate', () => {

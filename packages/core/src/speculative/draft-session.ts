@@ -60,10 +60,31 @@ export interface DraftChainOptions {
   /** Most tokens to draft (≥ 1). */
   readonly count: number;
   /**
-   * Draft temperature: 0 drafts the argmax and returns no draft probabilities; > 0 samples from
-   * `draftDistribution(logits, temperature)` and returns `q` and `qDistributions`. Default: the session's.
+   * Draft temperature: 0 drafts the argmax; > 0 samples from `draftDistribution(logits, temperature)`.
+   * Default: the sampler's.
    */
   readonly temperature?: number;
+  /**
+   * Return `q` and `qDistributions` (one-hot rows at temperature 0). Default: when the temperature is > 0
+   * (greedy drafts then go to the deterministic-draft verification).
+   */
+  readonly probabilities?: boolean;
+  /** The draft stream, end-of-sequence tokens and default temperature. Default: the session's sampler. */
+  readonly sampler?: DraftSampler;
+  /**
+   * Default true: each drafted token is fed and committed (one single-row forward per token). false: nothing
+   * is committed; each next token's logits come from one tree forward over the chain drafted so far, so the
+   * draft sequence only ever holds the context.
+   */
+  readonly commit?: boolean;
+  /**
+   * The logits a token is drawn from, given the draft model's raw logits of its row (e.g. online SD's learned
+   * correction). `previous` is the token the row conditions on last. Default: the raw logits.
+   */
+  readonly transform?: (
+    raw: Float32Array,
+    row: { readonly index: number; readonly previous: number },
+  ) => ArrayLike<number>;
   readonly signal?: AbortSignal;
   /** Ask the forwards that feed drafted tokens for hidden states (passed to `afterFeed`). */
   readonly hidden?: boolean;
@@ -268,6 +289,26 @@ export class DraftSession {
     if (this.generations === 0) this.dispose();
   }
 
+  /**
+   * Most tokens of a chain drafted after `context`: at most `length`, what the engine verifies and may still
+   * emit, and what fits both models' contexts (`fitDepth`; the target's from `sampler`).
+   */
+  fitChain(
+    context: {
+      readonly tokens: readonly number[];
+      readonly remaining: number;
+      readonly maxNodes: number;
+    },
+    length: number,
+    sampler: DraftSampler = this.sampler,
+  ): number {
+    return fitDepth(Math.min(length, context.remaining, context.maxNodes), levels => levels, {
+      contextLength: context.tokens.length,
+      draftContext: this.model.info.contextLength,
+      targetContext: sampler.targetContext,
+    });
+  }
+
   /** Positions the draft model can still take after `contextLength` tokens. */
   room(contextLength: number): number {
     return this.model.info.contextLength - contextLength;
@@ -307,6 +348,39 @@ export class DraftSession {
     this.trusted = context.length;
     const vocab = this.vocabSize;
     return logits.slice((feed.length - 1) * vocab, feed.length * vocab);
+  }
+
+  /** Brings the draft sequence to `context` and returns the draft distribution after it. [vocab] */
+  async contextDistribution(
+    context: readonly number[],
+    temperature: number,
+    signal?: AbortSignal,
+  ): Promise<Float32Array> {
+    const logits = await this.contextLogits(context, signal);
+    return draftDistribution(logits, temperature, new Float32Array(this.vocabSize));
+  }
+
+  /**
+   * Scores a draft tree after the synced context with one tree forward (nothing committed) and sets the
+   * draft distribution at each of `rows` in `into`.
+   */
+  async treeDistributions(
+    into: RowDistributions,
+    tree: { readonly tokens: readonly number[]; readonly parents: readonly number[] },
+    rows: Iterable<number>,
+    temperature: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const vocab = this.vocabSize;
+    const logits = await this.treeLogits(
+      Int32Array.from(tree.tokens),
+      Int32Array.from(tree.parents),
+      signal,
+    );
+    for (const row of rows) {
+      const rowLogits = logits.subarray(row * vocab, (row + 1) * vocab);
+      into.set(row, draftDistribution(rowLogits, temperature, new Float32Array(vocab)));
+    }
   }
 
   /**
@@ -349,41 +423,58 @@ export class DraftSession {
 
   /**
    * Drafts a chain after `context`, one draft forward per token: syncs the sequence, draws each token with
-   * `sample`, feeds it, and stops at `count` tokens, after an end-of-sequence token, or when `afterFeed`
-   * says so. The drafted tokens stay committed (the next sync drops the rejected ones).
+   * the sampler, scores it (fed and committed, or by a tree forward with `commit: false`), and stops at
+   * `count` tokens, after an end-of-sequence token, or when `afterFeed` says so. Committed drafts stay in
+   * the sequence until the next sync drops the rejected ones.
    */
   async draftChain(
     context: readonly number[],
-    { count, temperature = this.sampler.temperature, signal, hidden, afterFeed }: DraftChainOptions,
+    {
+      count,
+      sampler = this.sampler,
+      temperature = sampler.temperature,
+      probabilities = temperature > 0,
+      commit = true,
+      transform,
+      signal,
+      hidden,
+      afterFeed,
+    }: DraftChainOptions,
   ): Promise<DraftTree> {
     invariant(Number.isInteger(count) && count >= 1, 'draftChain drafts at least one token');
     const vocab = this.vocabSize;
-    const sampling = temperature > 0;
     const tokens = new Int32Array(count);
-    const q = sampling ? new Float32Array(count) : undefined;
-    const qDistributions = sampling ? new Float32Array(count * vocab) : undefined;
-    let logits = await this.contextLogits(context, signal);
+    const q = probabilities ? new Float32Array(count) : undefined;
+    const qDistributions = probabilities ? new Float32Array(count * vocab) : undefined;
+    let raw = await this.contextLogits(context, signal);
     const step = new Int32Array(1);
     let drafted = 0;
     for (;;) {
       const distribution = qDistributions?.subarray(drafted * vocab, (drafted + 1) * vocab);
-      const token = this.sampler.sample(logits, temperature, distribution);
+      const previous = drafted > 0 ? tokens[drafted - 1] : context[context.length - 1];
+      const logits = transform ? transform(raw, { index: drafted, previous }) : raw;
+      const token = sampler.sample(logits, temperature, distribution);
       const probability = distribution ? distribution[token] : 1;
       tokens[drafted] = token;
       if (q) q[drafted] = probability;
       drafted++;
       // Nothing after an end-of-sequence token can be emitted: stop drafting there.
-      if (drafted === count || this.sampler.eos.has(token)) break;
-      step[0] = token;
-      const output = await this.feed(step, { signal, hidden });
-      logits = output.logits;
-      if (
-        afterFeed &&
-        !afterFeed({ token, index: drafted - 1, probability, hidden: output.hidden })
-      )
+      if (drafted === count || sampler.eos.has(token)) break;
+      let hiddenState: Float32Array | undefined;
+      if (commit) {
+        step[0] = token;
+        const output = await this.feed(step, { signal, hidden });
+        raw = output.logits;
+        hiddenState = output.hidden;
+      } else {
+        const chain = tokens.slice(0, drafted);
+        const rows = await this.treeLogits(chain, chainParents(drafted), signal);
+        raw = rows.subarray((drafted - 1) * vocab, drafted * vocab);
+      }
+      if (afterFeed && !afterFeed({ token, index: drafted - 1, probability, hidden: hiddenState }))
         break;
     }
-    const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
+    const parents = chainParents(drafted);
     if (drafted === count) return { tokens, parents, q, qDistributions };
     return {
       tokens: tokens.slice(0, drafted),
@@ -476,6 +567,44 @@ export function commonPrefixLength(
   return common;
 }
 
+/** Draft distributions at the rows of a draft tree, by row (−1 = the row after the context). [vocab] each */
+export class RowDistributions {
+  private readonly rows = new Map<number, Float32Array>();
+
+  /** Sets the distribution at `row`; returns this. */
+  set(row: number, distribution: Float32Array): this {
+    this.rows.set(row, distribution);
+    return this;
+  }
+
+  /** The distribution at `row`; a row gets children only after it was scored. */
+  at(row: number): Float32Array {
+    const distribution = this.rows.get(row);
+    invariant(distribution !== undefined, `draft row ${row} has no distribution`);
+    return distribution;
+  }
+}
+
+/**
+ * A draft tree whose row r was drawn from `distributions[r]` (its parent's draft distribution): `q[r]` is
+ * the token's probability there and `qDistributions` stacks the rows, as multi-draft verifiers need.
+ */
+export function sampledTree(
+  tokens: readonly number[],
+  parents: readonly number[],
+  distributions: readonly Float32Array[],
+): DraftTree {
+  const vocab = distributions[0]?.length ?? 0;
+  const qDistributions = new Float32Array(tokens.length * vocab);
+  distributions.forEach((distribution, row) => qDistributions.set(distribution, row * vocab));
+  return {
+    tokens: Int32Array.from(tokens),
+    parents: Int32Array.from(parents),
+    q: Float32Array.from(tokens, (token, row) => distributions[row][token]),
+    qDistributions,
+  };
+}
+
 /**
  * The deepest draft, at most `depth` levels, whose forwards fit both models' contexts: the draft model's
  * last tree forward holds the rows above the last level, the target's verification holds every row.
@@ -527,6 +656,10 @@ function isLayerList(
   options: readonly number[] | DraftSessionOptions,
 ): options is readonly number[] {
   return Array.isArray(options);
+}
+
+function chainParents(length: number): Int32Array {
+  return Int32Array.from({ length }, (_, i) => i - 1);
 }
 
 function rangeOf(length: number): number[] {

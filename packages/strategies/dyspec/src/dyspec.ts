@@ -1,10 +1,10 @@
 import {
   DraftSession,
+  RowDistributions,
   InvalidArgumentError,
   argmax,
-  draftDistribution,
   fitDepth,
-  invariant,
+  sampledTree,
   rejectionSampling,
   sampleFromProbabilities,
   speculative,
@@ -81,7 +81,6 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
   validate(options);
   const threshold = options.threshold ?? 1 / budget;
   const session = new DraftSession(model, { skipLayers, temperature, seed });
-  const vocab = model.info.vocabSize;
   let lastPopValues: number[] = [];
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
@@ -107,34 +106,21 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     const tokens: number[] = [];
     const parents: number[] = [];
     const depths: number[] = [];
-    const qAt = new Map<number, Float32Array>();
-    qAt.set(
+    const qAt = new RowDistributions().set(
       -1,
-      draftDistribution(
-        await session.contextLogits(context.tokens, context.signal),
-        draftTemperature,
-        new Float32Array(vocab),
-      ),
+      await session.contextDistribution(context.tokens, draftTemperature, context.signal),
     );
     const pending = new Set<number>();
     /** Computes q at every pending node with one tree forward over the draft so far. */
     const resolve = async () => {
       if (pending.size === 0) return;
-      const logits = await session.treeLogits(
-        Int32Array.from(tokens),
-        Int32Array.from(parents),
+      await session.treeDistributions(
+        qAt,
+        { tokens, parents },
+        pending,
+        draftTemperature,
         context.signal,
       );
-      for (const row of pending) {
-        qAt.set(
-          row,
-          draftDistribution(
-            logits.subarray(row * vocab, (row + 1) * vocab),
-            draftTemperature,
-            new Float32Array(vocab),
-          ),
-        );
-      }
       pending.clear();
     };
     const addNode = (parent: number, token: number, depth: number): number => {
@@ -157,7 +143,7 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
         lastPopValues.push(candidate.value);
         if (!candidate.residual) {
           if (pending.has(candidate.parent)) await resolve();
-          candidate.residual = Float32Array.from(distributionAt(qAt, candidate.parent));
+          candidate.residual = Float32Array.from(qAt.at(candidate.parent));
         }
         const residual = candidate.residual;
         const y = draw(residual);
@@ -186,7 +172,7 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
         await resolve();
         const next: typeof layer = [];
         for (const leaf of layer) {
-          const residual = Float32Array.from(distributionAt(qAt, leaf.row));
+          const residual = Float32Array.from(qAt.at(leaf.row));
           let value = leaf.value;
           // NOTE: the paper prints `while v_i < t`; expanding while the value is above t is what it means.
           while (value > threshold && tokens.length < size) {
@@ -206,15 +192,11 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
       }
     }
     if (tokens.length === 0) return undefined;
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    for (let row = 0; row < tokens.length; row++)
-      qDistributions.set(distributionAt(qAt, parents[row]), row * vocab);
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => distributionAt(qAt, parents[row])[token]),
-      qDistributions,
-    };
+    return sampledTree(
+      tokens,
+      parents,
+      parents.map(parent => qAt.at(parent)),
+    );
   }
 
   return {
@@ -312,20 +294,13 @@ class MaxHeap<T> {
 
 function validate(options: DyspecOptions): void {
   const {
-    model,
     budget = 32,
     variant = 'greedy',
     threshold,
     maxDepth = 16,
-    temperature,
-    skipLayers,
-    seed = 0,
   } = options ?? ({} as DyspecOptions);
   DraftSession.validate({
-    model,
-    skipLayers,
-    temperature,
-    seed,
+    ...options,
     requires: [
       { capability: 'tree', hint: 'DySpec runs the draft model on its growing draft tree.' },
     ],
@@ -352,11 +327,4 @@ function validate(options: DyspecOptions): void {
       argument: 'maxDepth',
       message: `must be a positive integer, got ${maxDepth}.`,
     });
-}
-
-/** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
-function distributionAt(qAt: ReadonlyMap<number, Float32Array>, row: number): Float32Array {
-  const q = qAt.get(row);
-  invariant(q !== undefined, `draft row ${row} has no distribution`);
-  return q;
 }

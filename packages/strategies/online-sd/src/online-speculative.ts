@@ -2,7 +2,6 @@ import {
   DraftSession,
   InvalidArgumentError,
   draftDistribution,
-  fitDepth,
   speculative,
 } from '@decodekit/core';
 import type {
@@ -111,51 +110,22 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
     lastLogits = [];
     lastPrev = [];
-    const length = fitDepth(
-      Math.min(draftLength, context.remaining, context.maxNodes),
-      levels => levels,
-      {
-        contextLength: context.tokens.length,
-        draftContext: model.info.contextLength,
-        targetContext: sampler.targetContext,
-      },
-    );
+    const length = session.fitChain(context, draftLength);
     if (length < 1) return undefined;
-    const t = sampler.temperatureFor(context);
-    const tokens: number[] = [];
-    const q: number[] = [];
-    const distributions: Float32Array[] = [];
-    let prev = context.tokens[context.tokens.length - 1];
-    let raw: Float32Array = await session.contextLogits(context.tokens, context.signal);
-    for (let depth = 0; depth < length; depth++) {
-      if (depth > 0) {
-        const all = await session.treeLogits(
-          Int32Array.from(tokens),
-          Int32Array.from(tokens, (_, i) => i - 1),
-          context.signal,
-        );
-        raw = all.subarray((depth - 1) * vocab, depth * vocab);
-      }
-      const logits = corrected(raw, prev);
-      const distribution = new Float32Array(vocab);
-      const token = sampler.sample(logits, t, distribution);
-      lastLogits.push(logits);
-      lastPrev.push(prev);
-      tokens.push(token);
-      q.push(distribution[token]);
-      distributions.push(distribution);
-      prev = token;
-      // Nothing after an end-of-sequence token can be emitted.
-      if (sampler.eos.has(token)) break;
-    }
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    distributions.forEach((d, i) => qDistributions.set(d, i * vocab));
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(tokens, (_, i) => i - 1),
-      q: Float32Array.from(q),
-      qDistributions,
-    };
+    // The drafts are drawn from the corrected logits, which the verifier sees as q.
+    return session.draftChain(context.tokens, {
+      count: length,
+      temperature: sampler.temperatureFor(context),
+      probabilities: true,
+      commit: false,
+      transform(raw, { previous }) {
+        const logits = corrected(raw, previous);
+        lastLogits.push(logits);
+        lastPrev.push(previous);
+        return logits;
+      },
+      signal: context.signal,
+    });
   }
 
   /** One online gradient step on KL(p_target ‖ q_corrected) at every verified row. */
@@ -247,9 +217,8 @@ export function onlineSpeculative(options: OnlineSpeculativeOptions): OnlineSpec
 }
 
 function validate(options: OnlineSpeculativeOptions): void {
-  const { model, learningRate, correction, draftLength, temperature, skipLayers, seed } =
-    options ?? ({} as OnlineSpeculativeOptions);
-  DraftSession.validate({ model, skipLayers, temperature, seed });
+  const { learningRate, correction, draftLength } = options ?? ({} as OnlineSpeculativeOptions);
+  DraftSession.validate({ ...options });
   if (
     learningRate !== undefined &&
     (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)

@@ -1,9 +1,9 @@
 import {
   DraftSession,
+  RowDistributions,
   InvalidArgumentError,
-  draftDistribution,
   fitDepth,
-  invariant,
+  sampledTree,
   rejectionSampling,
   speculative,
 } from '@decodekit/core';
@@ -140,30 +140,20 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
             bounds(context),
           );
     if (maxDepth < 1) return undefined;
-    const rootQ = draftDistribution(
-      await session.contextLogits(context.tokens, context.signal),
-      draftTemperature,
-      new Float32Array(vocab),
+    const qAt = new RowDistributions().set(
+      -1,
+      await session.contextDistribution(context.tokens, draftTemperature, context.signal),
     );
-    const qAt = new Map<number, Float32Array>([[-1, rootQ]]);
     let frontier: Beam[] = [{ row: -1, logProbability: 0, key: 0 }];
     for (let level = 0; level < maxDepth && frontier.length > 0; level++) {
       if (level > 0) {
-        const logits = await session.treeLogits(
-          Int32Array.from(tokens),
-          Int32Array.from(parents),
+        await session.treeDistributions(
+          qAt,
+          { tokens, parents },
+          frontier.map(beam => beam.row),
+          draftTemperature,
           context.signal,
         );
-        for (const beam of frontier) {
-          qAt.set(
-            beam.row,
-            draftDistribution(
-              logits.subarray(beam.row * vocab, (beam.row + 1) * vocab),
-              draftTemperature,
-              new Float32Array(vocab),
-            ),
-          );
-        }
       }
       const next: Beam[] = [];
       const add = (parent: Beam, token: number, logProbability: number, key: number) => {
@@ -171,13 +161,13 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
         const row = tokens.length;
         tokens.push(token);
         parents.push(parent.row);
-        distributions.push(distributionAt(qAt, parent.row));
+        distributions.push(qAt.at(parent.row));
         // Nothing after an end-of-sequence token can be emitted: it is never expanded.
         if (!eos.has(token)) next.push({ row, logProbability, key });
       };
       if (variant === 'constant') {
         for (const parent of frontier) {
-          const q = distributionAt(qAt, parent.row);
+          const q = qAt.at(parent.row);
           const { tokens: children } = gumbelTopK(q, fitted[level], random, { noise });
           for (const token of children) add(parent, token, 0, 0);
         }
@@ -185,7 +175,7 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
         const candidates: { parent: Beam; token: number; logProbability: number; key: number }[] =
           [];
         for (const parent of frontier) {
-          const q = distributionAt(qAt, parent.row);
+          const q = qAt.at(parent.row);
           // Only this beam's `width` best children can survive, and conditioning keeps their order.
           const perturbed: { token: number; logProbability: number; value: number }[] = [];
           let maximum = -Infinity;
@@ -216,14 +206,7 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
       frontier = next;
     }
     if (tokens.length === 0) return undefined;
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    distributions.forEach((distribution, row) => qDistributions.set(distribution, row * vocab));
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => distributions[row][token]),
-      qDistributions,
-    };
+    return sampledTree(tokens, parents, distributions);
   }
 
   return {
@@ -295,21 +278,14 @@ function branchingLevels(
 
 function validate(options: RsdOptions): void {
   const {
-    model,
     variant = 'constant',
     branching = 2,
     depth,
     beamWidth = 4,
     budget,
-    temperature,
-    skipLayers,
-    seed = 0,
   } = options ?? ({} as RsdOptions);
   DraftSession.validate({
-    model,
-    skipLayers,
-    temperature,
-    seed,
+    ...options,
     requires: [
       {
         capability: 'tree',
@@ -352,11 +328,4 @@ function validate(options: RsdOptions): void {
       argument: 'budget',
       message: `must be a positive integer, got ${budget}.`,
     });
-}
-
-/** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
-function distributionAt(qAt: ReadonlyMap<number, Float32Array>, row: number): Float32Array {
-  const q = qAt.get(row);
-  invariant(q !== undefined, `draft row ${row} has no distribution`);
-  return q;
 }

@@ -3,7 +3,6 @@ import {
   DraftSession,
   InvalidArgumentError,
   UnsupportedCapabilityError,
-  fitDepth,
   speculative,
   wrapModel,
   invariant,
@@ -139,7 +138,6 @@ export function s2d(options: S2dOptions): S2dFamily {
     seed,
     mismatchHint: "every S2D target must use the draft's tokenizer.",
   });
-  const vocab = draft.info.vocabSize;
   const stats = new Map<string, S2dTargetStats>();
 
   function makeDrafter(): Drafter {
@@ -148,43 +146,17 @@ export function s2d(options: S2dOptions): S2dFamily {
     let entry: S2dTargetStats | undefined;
 
     async function draftChain(context: DraftContext): Promise<DraftTree | undefined> {
-      const length = fitDepth(
-        Math.min(draftLength, context.remaining, context.maxNodes),
-        levels => levels,
-        {
-          contextLength: context.tokens.length,
-          draftContext: draft.info.contextLength,
-          targetContext: sampler.targetContext,
-        },
-      );
+      const length = session.fitChain(context, draftLength, sampler);
       if (length < 1) return undefined;
-      const t = sampler.temperatureFor(context);
-      const tokens: number[] = [];
-      const q: number[] = [];
-      const qDistributions = new Float32Array(length * vocab);
-      let logits: Float32Array = await session.contextLogits(context.tokens, context.signal);
-      for (let depth = 0; depth < length; depth++) {
-        if (depth > 0) {
-          const all = await session.treeLogits(
-            Int32Array.from(tokens),
-            Int32Array.from(tokens, (_, i) => i - 1),
-            context.signal,
-          );
-          logits = all.subarray((depth - 1) * vocab, depth * vocab);
-        }
-        const distribution = qDistributions.subarray(depth * vocab, (depth + 1) * vocab);
-        const token = sampler.sample(logits, t, distribution);
-        tokens.push(token);
-        q.push(distribution[token]);
-        // Nothing after an end-of-sequence token can be emitted.
-        if (sampler.eos.has(token)) break;
-      }
-      return {
-        tokens: Int32Array.from(tokens),
-        parents: Int32Array.from(tokens, (_, i) => i - 1),
-        q: Float32Array.from(q),
-        qDistributions: qDistributions.slice(0, tokens.length * vocab),
-      };
+      // The shared draft sequence only ever holds a context: the chain is scored by tree forwards.
+      return session.draftChain(context.tokens, {
+        count: length,
+        sampler,
+        temperature: sampler.temperatureFor(context),
+        probabilities: true,
+        commit: false,
+        signal: context.signal,
+      });
     }
 
     return {

@@ -3,6 +3,7 @@ import {
   InvalidArgumentError,
   draftDistribution,
   fitDepth,
+  sampledTree,
   invariant,
   sampleFromProbabilities,
   speculative,
@@ -75,10 +76,7 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
     seed = 0,
   } = options ?? ({} as SpectrOptions);
   DraftSession.validate({
-    model,
-    skipLayers,
-    temperature,
-    seed,
+    ...options,
     requires:
       k > 1
         ? [
@@ -163,10 +161,10 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
     const tokens: number[] = [];
     const parents: number[] = [];
     const distributions: Float32Array[] = [];
-    const rootQ = draftDistribution(
-      await session.contextLogits(context.tokens, context.signal),
+    const rootQ = await session.contextDistribution(
+      context.tokens,
       draftTemperature,
-      new Float32Array(vocab),
+      context.signal,
     );
     trie.set(-1, { drafts: [], q: rootQ, child: new Map() });
     /** Node each sequence stands on; −2 once it ended (EOS). */
@@ -209,14 +207,7 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       }
       if (at.every(row => row === -2)) break;
     }
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    distributions.forEach((distribution, row) => qDistributions.set(distribution, row * vocab));
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => distributions[row][token]),
-      qDistributions,
-    };
+    return sampledTree(tokens, parents, distributions);
   }
 
   const requires: CapabilityName[] = k > 1 ? ['tree'] : [];
