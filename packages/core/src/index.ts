@@ -29,7 +29,23 @@ export type { ModelMiddleware } from './middleware/wrap-model.js';
 export { mockModel } from './testing/mock-model.js';
 export { testBeginContext, testDraftContext } from './testing/draft-contexts.js';
 export type { MockForwardCall, MockModel, MockModelOptions } from './testing/mock-model.js';
-export { DraftSession, draftDistribution, fitDepth } from './speculative/draft-session.js';
+export {
+  DraftSampler,
+  DraftSession,
+  RowDistributions,
+  commonPrefixLength,
+  draftDistribution,
+  fitDepth,
+  sampleDraftToken,
+  sampledTree,
+} from './speculative/draft-session.js';
+export type {
+  DraftChainOptions,
+  DraftChainStep,
+  DraftOptionsCheck,
+  DraftSamplerBegin,
+  DraftSessionOptions,
+} from './speculative/draft-session.js';
 export {
   createFromDescriptor,
   descriptorOptions,

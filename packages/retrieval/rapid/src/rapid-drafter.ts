@@ -1,19 +1,5 @@
-import {
-  InvalidArgumentError,
-  VocabMismatchError,
-  argmax,
-  sampleFromProbabilities,
-  seededRandom,
-  invariant,
-} from '@decodekit/core';
-import type {
-  CausalLM,
-  DraftContext,
-  DraftTree,
-  Drafter,
-  RandomSource,
-  Sequence,
-} from '@decodekit/core';
+import { DraftSession, InvalidArgumentError } from '@decodekit/core';
+import type { CausalLM, DraftContext, DraftTree, Drafter } from '@decodekit/core';
 import { bm25ChunkScorer, type ChunkScorer } from './chunk-scorer.js';
 import { checkShortenOptions, shortenContext } from './shorten-context.js';
 
@@ -85,15 +71,7 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
     temperature = 0,
     seed = 0,
   } = options;
-  if (
-    draftOption !== undefined &&
-    (typeof draftOption.createSequence !== 'function' || !draftOption.info)
-  ) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'rapidDrafter() needs a CausalLM to draft with, or none to draft with the target.',
-    });
-  }
+  DraftSession.validate({ model: draftOption, modelOptional: true, temperature, seed });
   if (typeof scorer !== 'function')
     throw new InvalidArgumentError({
       argument: 'scorer',
@@ -106,26 +84,20 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
       message: `must be a positive integer, got ${numDraftTokens}`,
     });
   }
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be >= 0 (0 = greedy drafts), got ${String(temperature)}`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}`,
-    });
 
   const sampling = temperature > 0;
-  let draft: CausalLM | undefined = draftOption;
-  let sequence: Sequence | undefined;
+  /** The draft model's session: `model`, or the target of the running generations (self-speculation). */
+  const sessionOptions = {
+    temperature,
+    seed,
+    mismatchHint:
+      'draft with the target itself (leave `model` out) or a model with the same tokenizer.',
+  };
+  let session: DraftSession | undefined =
+    draftOption && new DraftSession(draftOption, sessionOptions);
+  /** Draft forwards of sessions released for another target. */
+  let releasedForwards = 0;
   let generations: Generation[] = [];
-  let trusted = 0;
-  let random: RandomSource = seededRandom(seed);
-  let eos = new Set<number>();
-  let draftForwards = 0;
   let ragPromptLength = 0;
   let retrievedChunkStarts: number[] = [];
 
@@ -143,42 +115,11 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
     return best ? [...best.rag, ...tokens.slice(best.prompt.length)] : tokens;
   }
 
-  async function syncTo(
-    draftModel: CausalLM,
-    context: readonly number[],
-    signal?: AbortSignal,
-  ): Promise<Float32Array> {
-    sequence ??= draftModel.createSequence();
-    const committed = sequence.tokens;
-    const limit = Math.min(committed.length, context.length - 1);
-    let common = generations.length > 1 ? 0 : Math.min(trusted, limit);
-    while (common < limit && committed[common] === context[common]) common++;
-    if (common < committed.length) sequence.truncate(common);
-    const feed = Int32Array.from(context.slice(common));
-    const { logits } = await sequence.forward({ tokens: feed }, { signal });
-    draftForwards++;
-    sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
-    trusted = context.length;
-    const vocab = draftModel.info.vocabSize;
-    return logits.subarray((feed.length - 1) * vocab, feed.length * vocab);
-  }
-
-  function pick(logits: Float32Array, distribution: Float32Array | undefined): number {
-    if (!distribution) return argmax(logits);
-    let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-    let sum = 0;
-    for (let i = 0; i < logits.length; i++)
-      sum += distribution[i] = Math.exp((logits[i] - max) / temperature);
-    for (let i = 0; i < logits.length; i++) distribution[i] /= sum;
-    return sampleFromProbabilities(distribution, random);
-  }
-
   return {
     name: 'rapid',
     providesProbabilities: sampling,
     get draftForwards() {
-      return draftForwards;
+      return releasedForwards + (session?.forwards ?? 0);
     },
     get ragPromptLength() {
       return ragPromptLength;
@@ -186,23 +127,21 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
     get retrievedChunkStarts() {
       return retrievedChunkStarts;
     },
-    async begin({ tokens, model: target, random: draftRandom, signal }) {
-      if (draftRandom) random = draftRandom;
-      if (draft && draft !== target && draft.info.vocabSize !== target.info.vocabSize) {
-        throw new VocabMismatchError({
-          message:
-            `The RAPID draft model "${draft.info.name}" has ${draft.info.vocabSize} tokens but the target "${target.info.name}" has ` +
-            `${target.info.vocabSize}: draft with the target itself (leave model out) or a model with the same tokenizer.`,
-        });
-      }
-      if (!draft) draft = target;
-      else if (!draftOption && draft !== target) {
+    async begin(context) {
+      const { tokens, model: target, signal } = context;
+      if (
+        session &&
+        !draftOption &&
+        session.model !== target &&
+        session.vocabSize === target.info.vocabSize
+      ) {
         // Self-speculation follows the target of this generation.
-        sequence?.dispose();
-        sequence = undefined;
-        draft = target;
+        releasedForwards += session.forwards;
+        session.dispose();
+        session = undefined;
       }
-      eos = new Set(target.info.eosTokenIds);
+      session ??= new DraftSession(target, sessionOptions);
+      session.begin(context);
       const rag = await shortenContext(tokens, {
         keepPrefix,
         recentTokens,
@@ -214,50 +153,21 @@ export function rapidDrafter(options: RapidDrafterOptions = {}): RapidDrafter {
       generations.push({ prompt: [...tokens], rag: rag.tokens });
       ragPromptLength = rag.tokens.length;
       retrievedChunkStarts = rag.chunkStarts;
-      trusted = 0;
     },
     async propose(context: DraftContext): Promise<DraftTree | undefined> {
-      if (!draft) return undefined;
+      if (!session) return undefined;
       const view = viewOf(context.tokens);
-      const room = draft.info.contextLength - view.length + 1;
+      const room = session.room(view.length) + 1;
       const count = Math.min(numDraftTokens, context.maxNodes, context.remaining, room);
       if (count < 1) return undefined;
-      const vocab = draft.info.vocabSize;
-      const tokens = new Int32Array(count);
-      const q = sampling ? new Float32Array(count) : undefined;
-      const qDistributions = sampling ? new Float32Array(count * vocab) : undefined;
-      let logits = await syncTo(draft, view, context.signal);
-      const draftSequence = sequence;
-      invariant(draftSequence !== undefined, 'syncTo creates the draft sequence');
-      const step = new Int32Array(1);
-      let drafted = 0;
-      for (;;) {
-        const distribution = qDistributions?.subarray(drafted * vocab, (drafted + 1) * vocab);
-        const token = pick(logits, distribution);
-        tokens[drafted] = token;
-        if (q && distribution) q[drafted] = distribution[token];
-        drafted++;
-        if (drafted === count || eos.has(token)) break;
-        step[0] = token;
-        ({ logits } = await draftSequence.forward({ tokens: step }, { signal: context.signal }));
-        draftForwards++;
-        draftSequence.commit([0]);
-      }
-      const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
-      return {
-        tokens: tokens.slice(0, drafted),
-        parents,
-        q: q?.slice(0, drafted),
-        qDistributions: qDistributions?.slice(0, drafted * vocab),
-      };
+      return session.draftChain(view, { count, signal: context.signal });
     },
     end() {
       generations.pop();
-      if (generations.length === 0) {
-        sequence?.dispose();
-        sequence = undefined;
-        trusted = 0;
-        if (!draftOption) draft = undefined;
+      session?.end();
+      if (generations.length === 0 && !draftOption && session) {
+        releasedForwards += session.forwards;
+        session = undefined;
       }
     },
   };

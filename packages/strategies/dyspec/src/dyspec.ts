@@ -1,22 +1,15 @@
 import {
+  DraftSession,
+  RowDistributions,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
   argmax,
+  fitDepth,
+  sampledTree,
   rejectionSampling,
   sampleFromProbabilities,
-  seededRandom,
   speculative,
-  invariant,
 } from '@decodekit/core';
-import type {
-  CausalLM,
-  DraftContext,
-  DraftTree,
-  Drafter,
-  RandomSource,
-  Strategy,
-} from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
+import type { CausalLM, DraftContext, DraftTree, Drafter, Strategy } from '@decodekit/core';
 
 /** Options of `dyspecDrafter()` and `dyspec()`. */
 export interface DyspecOptions {
@@ -100,22 +93,19 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
   } = options ?? ({} as DyspecOptions);
   validate(options);
   const threshold = options.threshold ?? 1 / budget;
-  const session = new DraftSession(model, skipLayers);
-  const vocab = model.info.vocabSize;
-  let random: RandomSource = seededRandom(seed);
-  let draftTemperature = 1;
-  let targetContext = Number.POSITIVE_INFINITY;
-  let eos = new Set<number>();
+  const session = new DraftSession(model, { skipLayers, temperature, seed });
   let lastPopValues: number[] = [];
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
-    const deterministic = context.greedy && temperature === undefined;
+    const { sampler } = session;
+    const deterministic = sampler.deterministic(context);
     const draw = (residual: Float32Array) =>
-      deterministic ? argmax(residual) : sampleFromProbabilities(residual, random);
+      deterministic ? argmax(residual) : sampleFromProbabilities(residual, sampler.random);
+    const { temperature: draftTemperature, eos } = sampler;
     const bounds = {
       contextLength: context.tokens.length,
       draftContext: model.info.contextLength,
-      targetContext,
+      targetContext: sampler.targetContext,
     };
     // Size and depth are fixed before drawing; the draft model's forwards hold fewer than `size` rows.
     const size = Math.min(
@@ -129,34 +119,21 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     const tokens: number[] = [];
     const parents: number[] = [];
     const depths: number[] = [];
-    const qAt = new Map<number, Float32Array>();
-    qAt.set(
+    const qAt = new RowDistributions().set(
       -1,
-      draftDistribution(
-        await session.contextLogits(context.tokens, context.signal),
-        draftTemperature,
-        new Float32Array(vocab),
-      ),
+      await session.contextDistribution(context.tokens, draftTemperature, context.signal),
     );
     const pending = new Set<number>();
     /** Computes q at every pending node with one tree forward over the draft so far. */
     const resolve = async () => {
       if (pending.size === 0) return;
-      const logits = await session.treeLogits(
-        Int32Array.from(tokens),
-        Int32Array.from(parents),
+      await session.treeDistributions(
+        qAt,
+        { tokens, parents },
+        pending,
+        draftTemperature,
         context.signal,
       );
-      for (const row of pending) {
-        qAt.set(
-          row,
-          draftDistribution(
-            logits.subarray(row * vocab, (row + 1) * vocab),
-            draftTemperature,
-            new Float32Array(vocab),
-          ),
-        );
-      }
       pending.clear();
     };
     const addNode = (parent: number, token: number, depth: number): number => {
@@ -179,7 +156,7 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
         lastPopValues.push(candidate.value);
         if (!candidate.residual) {
           if (pending.has(candidate.parent)) await resolve();
-          candidate.residual = Float32Array.from(distributionAt(qAt, candidate.parent));
+          candidate.residual = Float32Array.from(qAt.at(candidate.parent));
         }
         const residual = candidate.residual;
         const y = draw(residual);
@@ -208,7 +185,7 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
         await resolve();
         const next: typeof layer = [];
         for (const leaf of layer) {
-          const residual = Float32Array.from(distributionAt(qAt, leaf.row));
+          const residual = Float32Array.from(qAt.at(leaf.row));
           let value = leaf.value;
           // NOTE: the paper prints `while v_i < t`; expanding while the value is above t is what it means.
           while (value > threshold && tokens.length < size) {
@@ -228,15 +205,11 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
       }
     }
     if (tokens.length === 0) return undefined;
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    for (let row = 0; row < tokens.length; row++)
-      qDistributions.set(distributionAt(qAt, parents[row]), row * vocab);
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => distributionAt(qAt, parents[row])[token]),
-      qDistributions,
-    };
+    return sampledTree(
+      tokens,
+      parents,
+      parents.map(parent => qAt.at(parent)),
+    );
   }
 
   return {
@@ -250,16 +223,12 @@ export function dyspecDrafter(options: DyspecOptions): DyspecDrafter {
     get lastPopValues() {
       return lastPopValues;
     },
-    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      session.checkTarget(target);
-      if (draftRandom) random = draftRandom;
-      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-      targetContext = target.info.contextLength;
-      eos = new Set(target.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
     },
     propose,
     end() {
-      session.dispose();
+      session.end();
     },
   };
 }
@@ -346,28 +315,17 @@ class MaxHeap<T> {
 
 function validate(options: DyspecOptions): void {
   const {
-    model,
     budget = 32,
     variant = 'greedy',
     threshold,
     maxDepth = 16,
-    temperature,
-    skipLayers,
-    seed = 0,
   } = options ?? ({} as DyspecOptions);
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
-  if (!model.capabilities.tree) {
-    throw new UnsupportedCapabilityError({
-      capability: 'tree',
-      backendId: model.capabilities.backendId,
-      hint: 'DySpec runs the draft model on its growing draft tree.',
-    });
-  }
+  DraftSession.validate({
+    ...options,
+    requires: [
+      { capability: 'tree', hint: 'DySpec runs the draft model on its growing draft tree.' },
+    ],
+  });
   if (!Number.isInteger(budget) || budget < 1)
     throw new InvalidArgumentError({
       argument: 'budget',
@@ -390,42 +348,4 @@ function validate(options: DyspecOptions): void {
       argument: 'maxDepth',
       message: `must be a positive integer, got ${maxDepth}.`,
     });
-  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  if (skipLayers !== undefined) {
-    if (
-      !Array.isArray(skipLayers) ||
-      skipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'skipLayers',
-        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
-      });
-    }
-    if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: model.capabilities.backendId,
-        hint: 'skipLayers needs a model built with per-layer skip switches.',
-      });
-    }
-  }
-}
-
-/** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
-function distributionAt(qAt: ReadonlyMap<number, Float32Array>, row: number): Float32Array {
-  const q = qAt.get(row);
-  invariant(q !== undefined, `draft row ${row} has no distribution`);
-  return q;
 }

@@ -1,8 +1,9 @@
 import {
+  DraftSession,
   InvalidArgumentError,
   VocabMismatchError,
-  argmax,
-  sampleFromProbabilities,
+  commonPrefixLength,
+  sampleDraftToken,
   seededRandom,
 } from '@decodekit/core';
 import type { DraftContext, DraftTree, Drafter, RandomSource } from '@decodekit/core';
@@ -75,12 +76,8 @@ export function easySpec(options: EasySpecOptions): EasySpecDrafter {
       message: `must be a positive integer, got ${String(draftLength)}.`,
     });
   }
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0 (0 = greedy drafts), got ${String(temperature)}.`,
-    });
-  }
+  // The draft is not a CausalLM (it runs its own layer-parallel forwards): only the sampling options.
+  DraftSession.validate({ model: undefined, modelOptional: true, temperature });
   const model: LayerParallelLlama = layerParallelLlama(config, weights);
   const vocabSize = config.vocabSize;
   const sampling = temperature > 0;
@@ -91,17 +88,6 @@ export function easySpec(options: EasySpecOptions): EasySpecDrafter {
   let eos = new Set<number>();
   let exactPositions = 0;
   let fuzzyPositions = 0;
-
-  function pick(logits: Float32Array, distribution: Float32Array | undefined): number {
-    if (!distribution) return argmax(logits);
-    let max = -Infinity;
-    for (let i = 0; i < vocabSize; i++) if (logits[i] > max) max = logits[i];
-    let sum = 0;
-    for (let i = 0; i < vocabSize; i++)
-      sum += distribution[i] = Math.exp((logits[i] - max) / temperature);
-    for (let i = 0; i < vocabSize; i++) distribution[i] /= sum;
-    return sampleFromProbabilities(distribution, random);
-  }
 
   return {
     name: 'easyspec',
@@ -130,9 +116,7 @@ export function easySpec(options: EasySpecOptions): EasySpecDrafter {
       const count = Math.min(draftLength, context.maxNodes, context.remaining, room);
       if (count < 1) return undefined;
       // Calibration: keep only exactly computed positions that still match the context.
-      let keep = 0;
-      const limit = Math.min(exact, tokens.length - 1);
-      while (keep < limit && cached[keep] === tokens[keep]) keep++;
+      const keep = commonPrefixLength(cached, tokens, 0, Math.min(exact, tokens.length - 1));
       model.truncate(keep);
       cached.length = keep;
       const feed = tokens.slice(keep);
@@ -150,7 +134,7 @@ export function easySpec(options: EasySpecOptions): EasySpecDrafter {
           drafted * vocabSize,
           (drafted + 1) * vocabSize,
         );
-        const token = pick(logits, distribution);
+        const token = sampleDraftToken(logits, temperature, random, distribution);
         drafts[drafted] = token;
         if (q && distribution) q[drafted] = distribution[token];
         drafted++;

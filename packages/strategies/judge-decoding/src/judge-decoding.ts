@@ -75,12 +75,7 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
     threshold = 0.5,
     draftLength = 5,
   } = options ?? ({} as JudgeDecodingOptions);
-  if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
-    throw new InvalidArgumentError({
-      argument: 'draft',
-      message: 'judgeDecoding() needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
+  DraftSession.validate({ model: draft, modelArgument: 'draft' });
   if (
     judge !== undefined &&
     (typeof judge.score !== 'function' || !Number.isInteger(judge.inputSize))
@@ -106,34 +101,22 @@ export function judgeDecoding(options: JudgeDecodingOptions): JudgeDecodingStrat
   let lastStats = zeroStats();
   const totals = zeroStats();
   let stats = lastStats;
-  let draftSession: DraftSession | undefined;
-  let eos: ReadonlySet<number> = new Set();
+  const session = new DraftSession(draft, { temperature: 0 });
 
   /** Greedy draft chains from the draft model, kept in step with the context by one DraftSession. */
   const drafter: Drafter = {
     name: 'judge-draft',
-    begin({ model }) {
-      draftSession = new DraftSession(draft);
-      draftSession.checkTarget(model);
-      eos = new Set(model.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
     },
     async propose({ tokens, maxNodes, remaining, signal }) {
-      const session = draftSession;
-      if (!session) return undefined;
       const count = Math.min(draftLength, maxNodes, remaining, session.room(tokens.length) + 1);
-      const drafts: number[] = [];
-      const context = [...tokens];
-      while (drafts.length < count) {
-        const token = argmax(await session.contextLogits(context, signal));
-        drafts.push(token);
-        context.push(token);
-        if (eos.has(token)) break;
-      }
-      return chainTree(drafts);
+      if (count < 1) return chainTree([]);
+      // Generations in flight at once take turns on the one draft sequence.
+      return session.inTurn(() => session.draftChain(tokens, { count, signal }));
     },
     end() {
-      draftSession?.dispose();
-      draftSession = undefined;
+      session.end();
     },
   };
 

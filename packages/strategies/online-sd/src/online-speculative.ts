@@ -1,11 +1,7 @@
 import {
   DraftSession,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
   draftDistribution,
-  fitDepth,
-  sampleFromProbabilities,
-  seededRandom,
   speculative,
 } from '@decodekit/core';
 import type {
@@ -13,7 +9,6 @@ import type {
   DraftContext,
   DraftTree,
   Drafter,
-  RandomSource,
   Strategy,
   VerifyResult,
 } from '@decodekit/core';
@@ -93,15 +88,12 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
   } = options ?? ({} as OnlineSpeculativeOptions);
   validate(options);
 
-  const session = new DraftSession(model, skipLayers);
+  const session = new DraftSession(model, { skipLayers, temperature, seed });
+  const { sampler } = session;
   const vocab = model.info.vocabSize;
   const bias = new Float32Array(vocab);
   const rows = new Map<number, Float32Array>();
   const history: OnlineSdRecord[] = [];
-  let random: RandomSource = seededRandom(seed);
-  let draftTemperature = 1;
-  let targetContext = Number.POSITIVE_INFINITY;
-  let eos = new Set<number>();
   let current = { proposed: 0, accepted: 0, fittedRows: 0 };
   /** Corrected draft logits of the last draft, one vocab row per draft row, and each row's previous token. */
   let lastLogits: Float32Array[] = [];
@@ -118,52 +110,22 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
     lastLogits = [];
     lastPrev = [];
-    const length = fitDepth(
-      Math.min(draftLength, context.remaining, context.maxNodes),
-      levels => levels,
-      {
-        contextLength: context.tokens.length,
-        draftContext: model.info.contextLength,
-        targetContext,
-      },
-    );
+    const length = session.fitChain(context, draftLength);
     if (length < 1) return undefined;
-    const t = context.greedy && temperature === undefined ? 0 : draftTemperature;
-    const tokens: number[] = [];
-    const q: number[] = [];
-    const distributions: Float32Array[] = [];
-    let prev = context.tokens[context.tokens.length - 1];
-    let raw: Float32Array = await session.contextLogits(context.tokens, context.signal);
-    for (let depth = 0; depth < length; depth++) {
-      if (depth > 0) {
-        const all = await session.treeLogits(
-          Int32Array.from(tokens),
-          Int32Array.from(tokens, (_, i) => i - 1),
-          context.signal,
-        );
-        raw = all.subarray((depth - 1) * vocab, depth * vocab);
-      }
-      const logits = corrected(raw, prev);
-      const distribution = draftDistribution(logits, t, new Float32Array(vocab));
-      const token =
-        t === 0 ? argmaxOf(distribution) : sampleFromProbabilities(distribution, random);
-      lastLogits.push(logits);
-      lastPrev.push(prev);
-      tokens.push(token);
-      q.push(distribution[token]);
-      distributions.push(distribution);
-      prev = token;
-      // Nothing after an end-of-sequence token can be emitted.
-      if (eos.has(token)) break;
-    }
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    distributions.forEach((d, i) => qDistributions.set(d, i * vocab));
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(tokens, (_, i) => i - 1),
-      q: Float32Array.from(q),
-      qDistributions,
-    };
+    // The drafts are drawn from the corrected logits, which the verifier sees as q.
+    return session.draftChain(context.tokens, {
+      count: length,
+      temperature: sampler.temperatureFor(context),
+      probabilities: true,
+      commit: false,
+      transform(raw, { previous }) {
+        const logits = corrected(raw, previous);
+        lastLogits.push(logits);
+        lastPrev.push(previous);
+        return logits;
+      },
+      signal: context.signal,
+    });
   }
 
   /** One online gradient step on KL(p_target ‖ q_corrected) at every verified row. */
@@ -176,7 +138,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
     // Target row r (row 0 = the pending token) predicts draft row r; it saw the true context when
     // draft rows 0..r−1 were all accepted.
     const fitted = Math.min(accepted + 1, proposed, lastLogits.length);
-    const t = draftTemperature > 0 ? draftTemperature : 1;
+    const t = sampler.temperature > 0 ? sampler.temperature : 1;
     const p = new Float32Array(vocab);
     const qd = new Float32Array(vocab);
     for (let r = 0; r < fitted; r++) {
@@ -217,12 +179,8 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
       rows.clear();
       history.length = 0;
     },
-    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      session.checkTarget(target);
-      if (draftRandom) random = draftRandom;
-      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-      targetContext = target.info.contextLength;
-      eos = new Set(target.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
       current = { proposed: 0, accepted: 0, fittedRows: 0 };
     },
     propose,
@@ -230,7 +188,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
     end() {
       history.push(current);
       current = { proposed: 0, accepted: 0, fittedRows: 0 };
-      session.dispose();
+      session.end();
       lastLogits = [];
       lastPrev = [];
     },
@@ -259,14 +217,8 @@ export function onlineSpeculative(options: OnlineSpeculativeOptions): OnlineSpec
 }
 
 function validate(options: OnlineSpeculativeOptions): void {
-  const { model, learningRate, correction, draftLength, temperature, skipLayers, seed } =
-    options ?? ({} as OnlineSpeculativeOptions);
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
+  const { learningRate, correction, draftLength } = options ?? ({} as OnlineSpeculativeOptions);
+  DraftSession.validate({ ...options });
   if (
     learningRate !== undefined &&
     (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)
@@ -288,45 +240,4 @@ function validate(options: OnlineSpeculativeOptions): void {
       message: `must be a positive integer, got ${String(draftLength)}.`,
     });
   }
-  if (
-    temperature !== undefined &&
-    (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
-  ) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (seed !== undefined && !Number.isSafeInteger(seed)) {
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  }
-  if (skipLayers !== undefined) {
-    if (
-      !Array.isArray(skipLayers) ||
-      skipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'skipLayers',
-        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
-      });
-    }
-    if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: model.capabilities.backendId,
-        hint: 'skipLayers needs a model built with per-layer skip switches.',
-      });
-    }
-  }
-}
-
-function argmaxOf(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }

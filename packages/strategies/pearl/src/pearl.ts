@@ -1,25 +1,13 @@
 import {
+  DraftSession,
   InvalidArgumentError,
-  VocabMismatchError,
-  argmax,
   chainTree,
   draftSeed,
   rejectionSampling,
-  sampleFromProbabilities,
-  seededRandom,
-  softmax,
   verifyTree,
   invariant,
 } from '@decodekit/core';
-import type {
-  CausalLM,
-  ForwardOutput,
-  RandomSource,
-  Sequence,
-  Strategy,
-  StrategyContext,
-  Verifier,
-} from '@decodekit/core';
+import type { CausalLM, ForwardOutput, Strategy, StrategyContext, Verifier } from '@decodekit/core';
 
 /** Options of `pearl()`. */
 export interface PearlOptions {
@@ -94,22 +82,11 @@ export function pearl(options: PearlOptions): PearlStrategy {
     concurrent = true,
     verifier = rejectionSampling(),
   } = options ?? ({} as PearlOptions);
-  if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'pearl() needs a draft CausalLM (e.g. loadModel("llama2xs")).',
-    });
-  }
+  DraftSession.validate({ model: draft, temperature });
   if (!Number.isInteger(gamma) || gamma < 1) {
     throw new InvalidArgumentError({
       argument: 'gamma',
       message: `must be a positive integer, got ${String(gamma)}.`,
-    });
-  }
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0 (0 = greedy drafts), got ${String(temperature)}.`,
     });
   }
   if (typeof concurrent !== 'boolean') {
@@ -134,44 +111,25 @@ export function pearl(options: PearlOptions): PearlStrategy {
     draftForwards: 0,
   };
 
-  /** Drafts `count` tokens after `context` on `sequence` (synced to the longest common prefix first). */
+  /** Drafts `count` tokens after `context` with `session` (synced to the longest common prefix first). */
   async function makeDraft(
-    sequence: Sequence,
+    session: DraftSession,
     context: readonly number[],
     count: number,
-    eos: ReadonlySet<number>,
-    random: RandomSource,
     signal?: AbortSignal,
   ): Promise<Draft> {
-    const result: Draft = { tokens: [], q: [] };
-    if (count < 1) return result;
-    const committed = sequence.tokens;
-    const limit = Math.min(committed.length, context.length - 1);
-    let common = 0;
-    while (common < limit && committed[common] === context[common]) common++;
-    if (common < committed.length) sequence.truncate(common);
-    let feed = Int32Array.from(context.slice(common));
-    for (;;) {
-      const { logits } = await sequence.forward({ tokens: feed }, { signal });
-      stats.draftForwards++;
-      sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
-      const row = logits.subarray((feed.length - 1) * vocabSize, feed.length * vocabSize);
-      let token: number;
-      if (temperature > 0) {
-        const scaled = new Float32Array(vocabSize);
-        for (let i = 0; i < vocabSize; i++) scaled[i] = row[i] / temperature;
-        const q = softmax(scaled);
-        token = sampleFromProbabilities(q, random);
-        result.q.push(q);
-      } else {
-        token = argmax(row);
-        result.q.push(undefined);
-      }
-      result.tokens.push(token);
-      stats.draftedTokens++;
-      if (result.tokens.length === count || eos.has(token)) return result;
-      feed = Int32Array.of(token);
-    }
+    if (count < 1) return { tokens: [], q: [] };
+    const forwardsBefore = session.forwards;
+    const tree = await session.draftChain(context, { count, signal });
+    stats.draftForwards += session.forwards - forwardsBefore;
+    stats.draftedTokens += tree.tokens.length;
+    const { qDistributions } = tree;
+    return {
+      tokens: Array.from(tree.tokens),
+      q: Array.from(tree.tokens, (_, row) =>
+        qDistributions?.subarray(row * vocabSize, (row + 1) * vocabSize),
+      ),
+    };
   }
 
   return {
@@ -181,17 +139,14 @@ export function pearl(options: PearlOptions): PearlStrategy {
     stats,
     async run(context: StrategyContext) {
       const { model: target, processor, sampler, random } = context;
-      if (target.info.vocabSize !== vocabSize) {
-        throw new VocabMismatchError({
-          message:
-            `The draft model "${draft.info.name}" has ${vocabSize} tokens but the target "${target.info.name}" has ` +
-            `${target.info.vocabSize}. PEARL needs a draft model with the target's tokenizer.`,
-        });
-      }
-      const eos = new Set(target.info.eosTokenIds);
-      // Drafts never share random numbers with verification (same derivation as speculative()).
-      const draftRandom = seededRandom(draftSeed(context.seed));
-      const sequence = draft.createSequence();
+      // Drafts never share random numbers with verification (same derivation as speculative()). The
+      // draft continues after a carried chain that verification may still reject: no trusted prefix.
+      const session = new DraftSession(draft, {
+        temperature,
+        seed: draftSeed(context.seed),
+        trustPrefix: false,
+      });
+      session.begin({ model: target });
       const contextLength = Math.min(target.info.contextLength, draft.info.contextLength);
 
       /** Runs the target forward and the next draft together (or one after the other). */
@@ -203,7 +158,7 @@ export function pearl(options: PearlOptions): PearlStrategy {
           .forward({ tokens: input })
           .then(out => ((verifyMs = now() - start), out));
         const next = (): Promise<Draft> =>
-          makeDraft(sequence, draftContext, count, eos, draftRandom, context.signal).then(
+          makeDraft(session, draftContext, count, context.signal).then(
             d => ((draftMs = now() - start), d),
           );
         let out: ForwardOutput;
@@ -295,7 +250,7 @@ export function pearl(options: PearlOptions): PearlStrategy {
           }
         }
       } finally {
-        sequence.dispose();
+        session.end();
       }
     },
   };

@@ -1,20 +1,13 @@
 import {
+  DraftSession,
+  RowDistributions,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
+  fitDepth,
+  sampledTree,
   rejectionSampling,
-  seededRandom,
   speculative,
-  invariant,
 } from '@decodekit/core';
-import type {
-  CausalLM,
-  DraftContext,
-  DraftTree,
-  Drafter,
-  RandomSource,
-  Strategy,
-} from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
+import type { CausalLM, DraftContext, DraftTree, Drafter, Strategy } from '@decodekit/core';
 import { conditionedGumbel, gumbel, gumbelTopK } from './gumbel.js';
 
 /** Options of `rsdDrafter()` and `rsd()`. */
@@ -103,21 +96,18 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
   for (const b of levels) maxRows += width *= b;
   if (variant === 'beam') maxRows = beamWidth * beamDepth;
 
-  const session = new DraftSession(model, skipLayers);
+  const session = new DraftSession(model, { skipLayers, temperature, seed });
   const vocab = model.info.vocabSize;
-  let random: RandomSource = seededRandom(seed);
-  let draftTemperature = 1;
-  let targetContext = Number.POSITIVE_INFINITY;
-  let eos = new Set<number>();
 
   const bounds = (context: DraftContext) => ({
     contextLength: context.tokens.length,
     draftContext: model.info.contextLength,
-    targetContext,
+    targetContext: session.sampler.targetContext,
   });
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
-    const noise = !context.greedy || temperature !== undefined;
+    const noise = !session.sampler.deterministic(context);
+    const { random, temperature: draftTemperature, eos } = session.sampler;
     const tokens: number[] = [];
     const parents: number[] = [];
     const distributions: Float32Array[] = [];
@@ -150,30 +140,20 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
             bounds(context),
           );
     if (maxDepth < 1) return undefined;
-    const rootQ = draftDistribution(
-      await session.contextLogits(context.tokens, context.signal),
-      draftTemperature,
-      new Float32Array(vocab),
+    const qAt = new RowDistributions().set(
+      -1,
+      await session.contextDistribution(context.tokens, draftTemperature, context.signal),
     );
-    const qAt = new Map<number, Float32Array>([[-1, rootQ]]);
     let frontier: Beam[] = [{ row: -1, logProbability: 0, key: 0 }];
     for (let level = 0; level < maxDepth && frontier.length > 0; level++) {
       if (level > 0) {
-        const logits = await session.treeLogits(
-          Int32Array.from(tokens),
-          Int32Array.from(parents),
+        await session.treeDistributions(
+          qAt,
+          { tokens, parents },
+          frontier.map(beam => beam.row),
+          draftTemperature,
           context.signal,
         );
-        for (const beam of frontier) {
-          qAt.set(
-            beam.row,
-            draftDistribution(
-              logits.subarray(beam.row * vocab, (beam.row + 1) * vocab),
-              draftTemperature,
-              new Float32Array(vocab),
-            ),
-          );
-        }
       }
       const next: Beam[] = [];
       const add = (parent: Beam, token: number, logProbability: number, key: number) => {
@@ -181,13 +161,13 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
         const row = tokens.length;
         tokens.push(token);
         parents.push(parent.row);
-        distributions.push(distributionAt(qAt, parent.row));
+        distributions.push(qAt.at(parent.row));
         // Nothing after an end-of-sequence token can be emitted: it is never expanded.
         if (!eos.has(token)) next.push({ row, logProbability, key });
       };
       if (variant === 'constant') {
         for (const parent of frontier) {
-          const q = distributionAt(qAt, parent.row);
+          const q = qAt.at(parent.row);
           const { tokens: children } = gumbelTopK(q, fitted[level], random, { noise });
           for (const token of children) add(parent, token, 0, 0);
         }
@@ -195,7 +175,7 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
         const candidates: { parent: Beam; token: number; logProbability: number; key: number }[] =
           [];
         for (const parent of frontier) {
-          const q = distributionAt(qAt, parent.row);
+          const q = qAt.at(parent.row);
           // Only this beam's `width` best children can survive, and conditioning keeps their order.
           const perturbed: { token: number; logProbability: number; value: number }[] = [];
           let maximum = -Infinity;
@@ -226,14 +206,7 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
       frontier = next;
     }
     if (tokens.length === 0) return undefined;
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    distributions.forEach((distribution, row) => qDistributions.set(distribution, row * vocab));
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => distributions[row][token]),
-      qDistributions,
-    };
+    return sampledTree(tokens, parents, distributions);
   }
 
   return {
@@ -245,16 +218,12 @@ export function rsdDrafter(options: RsdOptions): RsdDrafter {
     get draftForwards() {
       return session.forwards;
     },
-    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      session.checkTarget(target);
-      if (draftRandom) random = draftRandom;
-      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-      targetContext = target.info.contextLength;
-      eos = new Set(target.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
     },
     propose,
     end() {
-      session.dispose();
+      session.end();
     },
   };
 }
@@ -309,29 +278,21 @@ function branchingLevels(
 
 function validate(options: RsdOptions): void {
   const {
-    model,
     variant = 'constant',
     branching = 2,
     depth,
     beamWidth = 4,
     budget,
-    temperature,
-    skipLayers,
-    seed = 0,
   } = options ?? ({} as RsdOptions);
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
-  if (!model.capabilities.tree) {
-    throw new UnsupportedCapabilityError({
-      capability: 'tree',
-      backendId: model.capabilities.backendId,
-      hint: 'RSD runs the draft model on its whole draft tree, one tree forward per depth.',
-    });
-  }
+  DraftSession.validate({
+    ...options,
+    requires: [
+      {
+        capability: 'tree',
+        hint: 'RSD runs the draft model on its whole draft tree, one tree forward per depth.',
+      },
+    ],
+  });
   if (variant !== 'constant' && variant !== 'beam') {
     throw new InvalidArgumentError({
       argument: 'variant',
@@ -367,42 +328,4 @@ function validate(options: RsdOptions): void {
       argument: 'budget',
       message: `must be a positive integer, got ${budget}.`,
     });
-  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  if (skipLayers !== undefined) {
-    if (
-      !Array.isArray(skipLayers) ||
-      skipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'skipLayers',
-        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
-      });
-    }
-    if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: model.capabilities.backendId,
-        hint: 'skipLayers needs a model built with per-layer skip switches.',
-      });
-    }
-  }
-}
-
-/** The draft distribution q at `row` [vocab]; every row that has children was expanded first. */
-function distributionAt(qAt: ReadonlyMap<number, Float32Array>, row: number): Float32Array {
-  const q = qAt.get(row);
-  invariant(q !== undefined, `draft row ${row} has no distribution`);
-  return q;
 }

@@ -1,12 +1,8 @@
 import {
+  DraftSampler,
   DraftSession,
   InvalidArgumentError,
   UnsupportedCapabilityError,
-  VocabMismatchError,
-  draftDistribution,
-  fitDepth,
-  sampleFromProbabilities,
-  seededRandom,
   speculative,
   wrapModel,
   invariant,
@@ -16,7 +12,6 @@ import type {
   DraftContext,
   DraftTree,
   Drafter,
-  RandomSource,
   Strategy,
   VerifyResult,
 } from '@decodekit/core';
@@ -121,138 +116,66 @@ export function s2d(options: S2dOptions): S2dFamily {
     temperature,
     seed = 0,
   } = options ?? ({} as S2dOptions);
-  if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
-    throw new InvalidArgumentError({
-      argument: 'draft',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
+  DraftSession.validate({
+    model: draft,
+    skipLayers: draftSkipLayers,
+    temperature,
+    seed,
+    modelArgument: 'draft',
+    skipLayersArgument: 'draftSkipLayers',
+  });
   if (!Number.isInteger(draftLength) || draftLength < 1) {
     throw new InvalidArgumentError({
       argument: 'draftLength',
       message: `must be a positive integer, got ${String(draftLength)}.`,
     });
   }
-  if (
-    temperature !== undefined &&
-    (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)
-  ) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  if (draftSkipLayers !== undefined) {
-    if (
-      !Array.isArray(draftSkipLayers) ||
-      draftSkipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= draft.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'draftSkipLayers',
-        message: `must list layer indices in [0, ${draft.info.numLayers}), got ${JSON.stringify(draftSkipLayers)}.`,
-      });
-    }
-    if (!draft.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: draft.capabilities.backendId,
-        hint: 'draftSkipLayers needs a draft model built with per-layer skip switches.',
-      });
-    }
-  }
 
-  const session = new DraftSession(draft, draftSkipLayers);
-  const vocab = draft.info.vocabSize;
+  // Every target's drafter shares this session; `begin` checks each target against the draft's vocabulary.
+  const session = new DraftSession(draft, {
+    skipLayers: draftSkipLayers,
+    temperature,
+    seed,
+    mismatchHint: "every S2D target must use the draft's tokenizer.",
+  });
   const stats = new Map<string, S2dTargetStats>();
-  let active = 0;
-  /** Serialises proposals: the shared session holds one context at a time. */
-  let lock: Promise<unknown> = Promise.resolve();
 
   function makeDrafter(): Drafter {
-    let random: RandomSource = seededRandom(seed);
-    let draftTemperature = 1;
-    let targetContext = Number.POSITIVE_INFINITY;
-    let eos = new Set<number>();
+    // Targets decode at once: each has its own draft stream, temperature and limits.
+    const sampler = new DraftSampler({ temperature, seed });
     let entry: S2dTargetStats | undefined;
 
     async function draftChain(context: DraftContext): Promise<DraftTree | undefined> {
-      const length = fitDepth(
-        Math.min(draftLength, context.remaining, context.maxNodes),
-        levels => levels,
-        {
-          contextLength: context.tokens.length,
-          draftContext: draft.info.contextLength,
-          targetContext,
-        },
-      );
+      const length = session.fitChain(context, draftLength, sampler);
       if (length < 1) return undefined;
-      const t = context.greedy && temperature === undefined ? 0 : draftTemperature;
-      const tokens: number[] = [];
-      const q: number[] = [];
-      const qDistributions = new Float32Array(length * vocab);
-      let logits: Float32Array = await session.contextLogits(context.tokens, context.signal);
-      for (let depth = 0; depth < length; depth++) {
-        if (depth > 0) {
-          const all = await session.treeLogits(
-            Int32Array.from(tokens),
-            Int32Array.from(tokens, (_, i) => i - 1),
-            context.signal,
-          );
-          logits = all.subarray((depth - 1) * vocab, depth * vocab);
-        }
-        const distribution = draftDistribution(
-          logits,
-          t,
-          qDistributions.subarray(depth * vocab, (depth + 1) * vocab),
-        );
-        const token = sampleOrArgmax(distribution, t, random);
-        tokens.push(token);
-        q.push(distribution[token]);
-        // Nothing after an end-of-sequence token can be emitted.
-        if (eos.has(token)) break;
-      }
-      return {
-        tokens: Int32Array.from(tokens),
-        parents: Int32Array.from(tokens, (_, i) => i - 1),
-        q: Float32Array.from(q),
-        qDistributions: qDistributions.slice(0, tokens.length * vocab),
-      };
+      // The shared draft sequence only ever holds a context: the chain is scored by tree forwards.
+      return session.draftChain(context.tokens, {
+        count: length,
+        sampler,
+        temperature: sampler.temperatureFor(context),
+        probabilities: true,
+        commit: false,
+        signal: context.signal,
+      });
     }
 
     return {
       name: 's2d',
       providesProbabilities: true,
       preferredBudget: draftLength,
-      begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-        // The draft → targets registry's compatibility check: same token ids.
-        if (target.info.vocabSize !== vocab) {
-          throw new VocabMismatchError({
-            message:
-              `The shared draft "${draft.info.name}" has a vocabulary of ${vocab} tokens but the target ` +
-              `"${target.info.name}" has ${target.info.vocabSize}. Every S2D target must use the draft's tokenizer.`,
-          });
-        }
-        if (draftRandom) random = draftRandom;
-        draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-        targetContext = target.info.contextLength;
-        eos = new Set(target.info.eosTokenIds);
+      begin(context) {
+        // The draft → targets registry's compatibility check (same token ids) runs here too.
+        session.begin(context);
+        sampler.begin(context);
+        const target = context.model;
         entry = stats.get(target.info.name);
         if (!entry)
           stats.set(target.info.name, (entry = { generations: 0, proposed: 0, accepted: 0 }));
         entry.generations++;
-        active++;
       },
       propose(context) {
-        const run = lock.then(() => draftChain(context));
-        lock = run.catch(() => undefined);
-        return run;
+        // Proposals take turns: the shared session holds one context at a time.
+        return session.inTurn(() => draftChain(context));
       },
       observe(result: VerifyResult) {
         invariant(entry !== undefined, 'observe runs after begin');
@@ -260,8 +183,7 @@ export function s2d(options: S2dOptions): S2dFamily {
         entry.accepted += result.acceptedRows.length;
       },
       end() {
-        active = Math.max(0, active - 1);
-        if (active === 0) session.dispose();
+        session.end();
       },
     };
   }
@@ -282,15 +204,4 @@ export function s2d(options: S2dOptions): S2dFamily {
       return session.forwards;
     },
   };
-}
-
-function sampleOrArgmax(
-  distribution: Float32Array,
-  temperature: number,
-  random: RandomSource,
-): number {
-  if (temperature > 0) return sampleFromProbabilities(distribution, random);
-  let best = 0;
-  for (let i = 1; i < distribution.length; i++) if (distribution[i] > distribution[best]) best = i;
-  return best;
 }

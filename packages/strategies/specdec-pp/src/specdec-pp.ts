@@ -1,20 +1,14 @@
 import {
+  DraftSession,
   InvalidArgumentError,
   UnsupportedCapabilityError,
-  VocabMismatchError,
-  argmax,
-  sampleFromProbabilities,
-  seededRandom,
   speculative,
-  invariant,
 } from '@decodekit/core';
 import type {
   CausalLM,
   DraftContext,
   DraftTree,
   Drafter,
-  RandomSource,
-  Sequence,
   Strategy,
   VerifyResult,
 } from '@decodekit/core';
@@ -86,12 +80,17 @@ export function specdecPPDrafter(
     temperature = 0,
     seed = 0,
   } = options ?? ({} as SpecDecPPOptions);
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'specdecPP() needs a draft CausalLM (e.g. loadModel("llama2xs")).',
-    });
-  }
+  DraftSession.validate({
+    model,
+    temperature,
+    seed,
+    requires: [
+      {
+        capability: 'hiddenStates',
+        hint: "SpecDec++ reads the draft model's final hidden state; load the draft with a backend/export that returns `hidden` (e.g. @decodekit/backend-onnx).",
+      },
+    ],
+  });
   if (!head || typeof head.predict !== 'function') {
     throw new InvalidArgumentError({
       argument: 'head',
@@ -117,84 +116,12 @@ export function specdecPPDrafter(
       message: `must be an integer in [1, maxLength], got ${String(minLength)}.`,
     });
   }
-  if (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0 (0 = greedy drafts), got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
-  if (!model.capabilities.hiddenStates) {
-    throw new UnsupportedCapabilityError({
-      capability: 'hiddenStates',
-      backendId: model.capabilities.backendId,
-      hint: "SpecDec++ reads the draft model's final hidden state; load the draft with a backend/export that returns `hidden` (e.g. @decodekit/backend-onnx).",
-    });
-  }
 
-  const vocabSize = model.info.vocabSize;
   const sampling = temperature > 0;
-  let sequence: Sequence | undefined;
-  let random: RandomSource = seededRandom(seed);
-  let eos = new Set<number>();
-  let draftForwards = 0;
+  const session = new DraftSession(model, { temperature, seed });
   let draftSteps = 0;
   let draftedTokens = 0;
   let records: DraftRecord[] = [];
-  /** Generations running (begin without end): the sequence is released when the last one ends. */
-  let active = 0;
-
-  async function forward(
-    tokens: Int32Array,
-    signal?: AbortSignal,
-  ): Promise<{ logits: Float32Array; hidden: Float32Array }> {
-    invariant(sequence !== undefined, 'syncTo creates the draft sequence before forward');
-    const draft = sequence;
-    const { logits, hidden } = await draft.forward({ tokens, hidden: true }, { signal });
-    draftForwards++;
-    draft.commit(Array.from({ length: tokens.length }, (_, i) => i));
-    if (!hidden) {
-      throw new UnsupportedCapabilityError({
-        capability: 'hiddenStates',
-        backendId: model.capabilities.backendId,
-        hint: 'the draft forward returned no hidden states.',
-      });
-    }
-    return { logits, hidden };
-  }
-
-  /** Brings the draft sequence to `context`; returns the draft logits after it. [vocab] */
-  async function syncTo(context: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
-    sequence ??= model.createSequence();
-    const committed = sequence.tokens;
-    const limit = Math.min(committed.length, context.length - 1);
-    let common = 0;
-    while (common < limit && committed[common] === context[common]) common++;
-    if (common < committed.length) sequence.truncate(common);
-    const feed = Int32Array.from(context.slice(common));
-    const { logits } = await sequence.forward({ tokens: feed }, { signal });
-    draftForwards++;
-    sequence.commit(Array.from({ length: feed.length }, (_, i) => i));
-    return logits.slice((feed.length - 1) * vocabSize, feed.length * vocabSize);
-  }
-
-  function pick(logits: Float32Array, distribution: Float32Array | undefined): number {
-    if (!distribution) return argmax(logits);
-    let max = -Infinity;
-    for (let i = 0; i < vocabSize; i++) if (logits[i] > max) max = logits[i];
-    let sum = 0;
-    for (let i = 0; i < vocabSize; i++) {
-      const weight = Math.exp((logits[i] - max) / temperature);
-      distribution[i] = weight;
-      sum += weight;
-    }
-    for (let i = 0; i < vocabSize; i++) distribution[i] /= sum;
-    return sampleFromProbabilities(distribution, random);
-  }
 
   return {
     name: 'specdec-pp',
@@ -202,7 +129,7 @@ export function specdecPPDrafter(
     requires: [],
     preferredBudget: maxLength,
     get draftForwards() {
-      return draftForwards;
+      return session.forwards;
     },
     get draftSteps() {
       return draftSteps;
@@ -210,74 +137,51 @@ export function specdecPPDrafter(
     get draftedTokens() {
       return draftedTokens;
     },
-    begin({ model: target, random: draftRandom }) {
-      if (draftRandom) random = draftRandom;
-      if (target.info.vocabSize !== vocabSize) {
-        throw new VocabMismatchError({
-          message:
-            `The draft model "${model.info.name}" has ${vocabSize} tokens but the target "${target.info.name}" has ` +
-            `${target.info.vocabSize}. SpecDec++ needs a draft model with the target's tokenizer.`,
-        });
-      }
-      eos = new Set(target.info.eosTokenIds);
-      active++;
+    begin(context) {
+      session.begin(context);
     },
     async propose(context: DraftContext): Promise<DraftTree | undefined> {
-      const room = model.info.contextLength - context.tokens.length;
-      const count = Math.min(maxLength, context.maxNodes, context.remaining, room);
+      const count = Math.min(
+        maxLength,
+        context.maxNodes,
+        context.remaining,
+        session.room(context.tokens.length),
+      );
       if (count < 1) return undefined;
-      const tokens = new Int32Array(count);
-      const q = sampling ? new Float32Array(count) : undefined;
-      const qDistributions = sampling ? new Float32Array(count * vocabSize) : undefined;
-      let logits = await syncTo(context.tokens, context.signal);
-      const step = new Int32Array(1);
-      let drafted = 0;
       let acceptAll = 1;
       records = [];
-      for (;;) {
-        const distribution = qDistributions?.subarray(
-          drafted * vocabSize,
-          (drafted + 1) * vocabSize,
-        );
-        const token = pick(logits, distribution);
-        tokens[drafted] = token;
-        const draftProbability = distribution ? distribution[token] : 1;
-        if (q) q[drafted] = draftProbability;
-        drafted++;
-        if (drafted === count || eos.has(token)) break;
-        // Feed the token: its hidden state scores it, its logits give the next draft token.
-        step[0] = token;
-        const out = await forward(step, context.signal);
-        logits = out.logits;
-        const features: AcceptanceFeatures = {
-          hidden: out.hidden,
-          draftProbability,
-          depth: drafted - 1,
-        };
-        if (recorder)
-          records.push({ features: { ...features, hidden: out.hidden.slice() }, token });
-        const accept = Math.min(1, Math.max(0, head.predict(features)));
-        acceptAll *= accept;
-        if (drafted >= minLength && 1 - acceptAll > threshold) break;
-      }
+      const tree = await session.draftChain(context.tokens, {
+        count,
+        signal: context.signal,
+        hidden: true,
+        // After each fed token: its hidden state scores it, and the rule decides whether to go on.
+        afterFeed({ token, index, probability, hidden }) {
+          if (!hidden) {
+            throw new UnsupportedCapabilityError({
+              capability: 'hiddenStates',
+              backendId: model.capabilities.backendId,
+              hint: 'the draft forward returned no hidden states.',
+            });
+          }
+          const features: AcceptanceFeatures = {
+            hidden,
+            draftProbability: probability,
+            depth: index,
+          };
+          if (recorder) records.push({ features: { ...features, hidden: hidden.slice() }, token });
+          acceptAll *= Math.min(1, Math.max(0, head.predict(features)));
+          return !(index + 1 >= minLength && 1 - acceptAll > threshold);
+        },
+      });
       draftSteps++;
-      draftedTokens += drafted;
-      const parents = Int32Array.from({ length: drafted }, (_, i) => i - 1);
-      return {
-        tokens: tokens.slice(0, drafted),
-        parents,
-        q: q?.slice(0, drafted),
-        qDistributions: qDistributions?.slice(0, drafted * vocabSize),
-      };
+      draftedTokens += tree.tokens.length;
+      return tree;
     },
     observe(result: VerifyResult) {
       recorder?.onVerify(records, result);
     },
     end() {
-      active = Math.max(0, active - 1);
-      if (active > 0) return;
-      sequence?.dispose();
-      sequence = undefined;
+      session.end();
     },
   };
 }

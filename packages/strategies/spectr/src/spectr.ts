@@ -1,10 +1,12 @@
 import {
+  DraftSession,
   InvalidArgumentError,
-  UnsupportedCapabilityError,
-  sampleFromProbabilities,
-  seededRandom,
-  speculative,
+  draftDistribution,
+  fitDepth,
+  sampledTree,
   invariant,
+  sampleFromProbabilities,
+  speculative,
 } from '@decodekit/core';
 import type {
   CapabilityName,
@@ -12,11 +14,9 @@ import type {
   DraftContext,
   DraftTree,
   Drafter,
-  RandomSource,
   Strategy,
   Verifier,
 } from '@decodekit/core';
-import { DraftSession, draftDistribution, fitDepth } from '@decodekit/core';
 import { kSeqSelect } from './k-seq.js';
 
 /** Options of `spectrDrafter()` and `spectr()`. */
@@ -75,14 +75,18 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
     skipLayers,
     seed = 0,
   } = options ?? ({} as SpectrOptions);
-  validateModel(model, skipLayers);
-  if (k > 1 && !model.capabilities.tree) {
-    throw new UnsupportedCapabilityError({
-      capability: 'tree',
-      backendId: model.capabilities.backendId,
-      hint: 'spectr drafts k > 1 sequences as one tree forward of the draft model; use k = 1 or a tree-capable draft model.',
-    });
-  }
+  DraftSession.validate({
+    ...options,
+    requires:
+      k > 1
+        ? [
+            {
+              capability: 'tree',
+              hint: 'spectr drafts k > 1 sequences as one tree forward of the draft model; use k = 1 or a tree-capable draft model.',
+            },
+          ]
+        : [],
+  });
   if (!Number.isInteger(k) || k < 1)
     throw new InvalidArgumentError({
       argument: 'k',
@@ -94,24 +98,9 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       message: `must be a positive integer, got ${draftLength}.`,
     });
   }
-  if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0)) {
-    throw new InvalidArgumentError({
-      argument: 'temperature',
-      message: `must be ≥ 0, got ${String(temperature)}.`,
-    });
-  }
-  if (!Number.isSafeInteger(seed))
-    throw new InvalidArgumentError({
-      argument: 'seed',
-      message: `must be a safe integer, got ${String(seed)}.`,
-    });
 
-  const session = new DraftSession(model, skipLayers);
+  const session = new DraftSession(model, { skipLayers, temperature, seed });
   const vocab = model.info.vocabSize;
-  let random: RandomSource = seededRandom(seed);
-  let draftTemperature = 1;
-  let targetContext = Number.POSITIVE_INFINITY;
-  let eos = new Set<number>();
   let trie = new Map<number, TrieNode>();
   /** Trie node the verifier stands on (−1 = the root of the current draft). */
   let current = -1;
@@ -165,17 +154,17 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
       {
         contextLength: context.tokens.length,
         draftContext: model.info.contextLength,
-        targetContext,
+        targetContext: session.sampler.targetContext,
       },
     );
     if (length < 1) return undefined;
     const tokens: number[] = [];
     const parents: number[] = [];
     const distributions: Float32Array[] = [];
-    const rootQ = draftDistribution(
-      await session.contextLogits(context.tokens, context.signal),
+    const rootQ = await session.contextDistribution(
+      context.tokens,
       draftTemperature,
-      new Float32Array(vocab),
+      context.signal,
     );
     trie.set(-1, { drafts: [], q: rootQ, child: new Map() });
     /** Node each sequence stands on; −2 once it ended (EOS). */
@@ -202,7 +191,7 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
             new Float32Array(vocab),
           );
         }
-        const token = sampleFromProbabilities(node.q, random);
+        const token = sampleFromProbabilities(node.q, session.sampler.random);
         node.drafts.push(token);
         let row = node.child.get(token);
         if (row === undefined) {
@@ -214,18 +203,11 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
           trie.set(row, { drafts: [], q: undefined, child: new Map() });
         }
         // Nothing after an end-of-sequence token can be emitted: that sequence ends there.
-        at[s] = eos.has(token) ? -2 : row;
+        at[s] = session.sampler.eos.has(token) ? -2 : row;
       }
       if (at.every(row => row === -2)) break;
     }
-    const qDistributions = new Float32Array(tokens.length * vocab);
-    distributions.forEach((distribution, row) => qDistributions.set(distribution, row * vocab));
-    return {
-      tokens: Int32Array.from(tokens),
-      parents: Int32Array.from(parents),
-      q: Float32Array.from(tokens, (token, row) => distributions[row][token]),
-      qDistributions,
-    };
+    return sampledTree(tokens, parents, distributions);
   }
 
   const requires: CapabilityName[] = k > 1 ? ['tree'] : [];
@@ -238,20 +220,16 @@ export function spectrDrafter(options: SpectrOptions): SpectrDrafter {
     get draftForwards() {
       return session.forwards;
     },
-    begin({ model: target, random: draftRandom, temperature: decoderTemperature }) {
-      session.checkTarget(target);
-      if (draftRandom) random = draftRandom;
-      draftTemperature = temperature ?? (decoderTemperature > 0 ? decoderTemperature : 1);
-      targetContext = target.info.contextLength;
-      eos = new Set(target.info.eosTokenIds);
+    begin(context) {
+      session.begin(context);
     },
     propose(context) {
       // Greedy decoding: the k sequences would all be the argmax chain; draft it once.
-      if (context.greedy && temperature === undefined) return propose(context, 1, 0);
-      return propose(context, k, draftTemperature);
+      if (session.sampler.deterministic(context)) return propose(context, 1, 0);
+      return propose(context, k, session.sampler.temperature);
     },
     end() {
-      session.dispose();
+      session.end();
       trie = new Map();
     },
   };
@@ -276,33 +254,4 @@ export function spectr(options: SpectrOptions): Strategy {
     adaptive: false,
   });
   return { ...strategy, name: `spectr(k=${options.k ?? 4}, L=${options.draftLength ?? 4})` };
-}
-
-function validateModel(model: CausalLM, skipLayers: readonly number[] | undefined): void {
-  if (!model || typeof model.createSequence !== 'function' || !model.info) {
-    throw new InvalidArgumentError({
-      argument: 'model',
-      message: 'needs a draft CausalLM (e.g. from loadModel()).',
-    });
-  }
-  if (skipLayers !== undefined) {
-    if (
-      !Array.isArray(skipLayers) ||
-      skipLayers.some(
-        layer => !Number.isInteger(layer) || layer < 0 || layer >= model.info.numLayers,
-      )
-    ) {
-      throw new InvalidArgumentError({
-        argument: 'skipLayers',
-        message: `must list layer indices in [0, ${model.info.numLayers}), got ${JSON.stringify(skipLayers)}.`,
-      });
-    }
-    if (!model.capabilities.layerSkip) {
-      throw new UnsupportedCapabilityError({
-        capability: 'layerSkip',
-        backendId: model.capabilities.backendId,
-        hint: 'skipLayers needs a model built with per-layer skip switches (decodekit converts llama2.c checkpoints with them).',
-      });
-    }
-  }
 }
