@@ -22,6 +22,7 @@ import { tokenRecyclingDescriptor } from '@decodekit/strategy-token-recycling';
 import { eagleDescriptor } from '@decodekit/strategy-eagle';
 import { fspadDescriptor } from '@decodekit/strategy-fspad';
 import { medusaDescriptor } from '@decodekit/strategy-medusa';
+import { ppdDescriptor } from '@decodekit/strategy-ppd';
 
 /** Core's autoregressive decoding (the baseline) as a descriptor: `ar`, alias `autoregressive` and `greedy`. */
 export const autoregressiveDescriptor: StrategyDescriptor = {
@@ -48,6 +49,7 @@ export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
   promptLookupDescriptor,
   tokenRecyclingDescriptor,
   medusaDescriptor,
+  ppdDescriptor,
   eagleDescriptor,
   fspadDescriptor,
   draftModelDescriptor,

@@ -10,3 +10,7 @@ export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
 export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
+export { trainPpd } from './train-ppd.js';
+export type { TrainPpdOptions } from './train-ppd.js';
+export { FrozenLlama } from './llama-tf.js';
+export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './llama-tf.js';
