@@ -12,5 +12,5 @@ export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
 export { trainPpd } from './train-ppd.js';
 export type { TrainPpdOptions } from './train-ppd.js';
-export { FrozenLlama } from './llama-tf.js';
-export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './llama-tf.js';
+export { FrozenLlama } from './frozen-llama.js';
+export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';

@@ -5,7 +5,7 @@ import { defaultMirrors, findKnownModel, readLlama2cCheckpoint } from '@decodeki
 import { parsePpdWeights, serializePpdWeights } from '@decodekit/strategy-ppd';
 import { assert, describe, expect, it } from 'vitest';
 import { generateDataset } from './dataset.js';
-import { FrozenLlama } from './llama-tf.js';
+import { FrozenLlama } from './frozen-llama.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import { trainPpd } from './train-ppd.js';
 

@@ -7,7 +7,7 @@ import {
   type LlamaShape,
   type LlamaTensorsSource,
   type LlamaCache,
-} from './llama-tf.js';
+} from './frozen-llama.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import { runLoop, seededUniform, type LoopOptions } from './training-loop.js';
 import { splitSequences } from './train-medusa.js';
