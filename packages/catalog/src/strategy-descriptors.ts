@@ -25,6 +25,7 @@ import { eagleDescriptor } from '@decodekit/strategy-eagle';
 import { falconDescriptor } from '@decodekit/strategy-falcon';
 import { fspadDescriptor } from '@decodekit/strategy-fspad';
 import { medusaDescriptor } from '@decodekit/strategy-medusa';
+import { ppdDescriptor } from '@decodekit/strategy-ppd';
 
 /** Core's autoregressive decoding (the baseline) as a descriptor: `ar`, alias `autoregressive` and `greedy`. */
 export const autoregressiveDescriptor: StrategyDescriptor = {
@@ -51,6 +52,7 @@ export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
   promptLookupDescriptor,
   tokenRecyclingDescriptor,
   medusaDescriptor,
+  ppdDescriptor,
   eagleDescriptor,
   chimeraDescriptor,
   fspadDescriptor,

@@ -81,6 +81,49 @@ describe('decodekit train', () => {
     expect(committed.tokens).toEqual(plain.tokens);
   });
 
+  it('ppd: trains prompt tokens through the frozen target; the ppd strategy decodes exactly with them', async () => {
+    const out = join(work, 'ppd');
+    const args = [
+      'train',
+      'ppd',
+      ...small,
+      '--batch-size',
+      '2',
+      '--steps',
+      '4',
+      '--prompt-tokens',
+      '2',
+      '--tree-size',
+      '6',
+      '--out',
+      out,
+    ];
+    expect(await run(args)).toMatch(/held-out top-1 accuracy per depth/);
+    const weights = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
+    expect(weights.format).toBe('decodekit-ppd/1');
+    expect(weights.tree).toHaveLength(6);
+    expect(weights.training.command).toContain('decodekit train ppd');
+    const generate = [
+      'generate',
+      '--prompt',
+      'Tom had a red ball.',
+      '--max-tokens',
+      '40',
+      '--format',
+      'json',
+    ];
+    const plain = JSON.parse(await run(generate)) as { tokens: number[] };
+    for (const strategy of [`ppd:weights=${join(out, 'weights.json')}`, 'ppd']) {
+      const drafted = JSON.parse(await run([...generate, '--strategy', strategy])) as {
+        tokens: number[];
+      };
+      expect(drafted.tokens).toEqual(plain.tokens);
+    }
+    await expect(
+      run(['train', 'ppd', ...small, '--llama2c', join(work, 'none.bin'), '--out', out]),
+    ).rejects.toThrow(/--llama2c FILE/);
+  });
+
   it('rejects bad options with typed errors', async () => {
     await expect(
       run(['train', 'eagle', ...small, '--backend', 'gpu', '--out', join(work, 'x')]),

@@ -36,3 +36,7 @@ export { trainFalcon } from './train-falcon.js';
 export type { TrainFalconOptions } from './train-falcon.js';
 export { fineTuneLlama, tfLlama } from './llama-tf.js';
 export type { FineTuneLlamaOptions, TfLlama, TfLlamaConfig, TfLlamaWeights } from './llama-tf.js';
+export { trainPpd } from './train-ppd.js';
+export type { TrainPpdOptions } from './train-ppd.js';
+export { FrozenLlama } from './frozen-llama.js';
+export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readPromptSet } from '@decodekit/bench';
 import {
@@ -6,12 +6,18 @@ import {
   UnsupportedCapabilityError,
   type LoadedModel,
 } from '@decodekit/core';
-import { defaultCacheDir } from '@decodekit/models/node';
+import {
+  defaultCacheDir,
+  defaultMirrors,
+  findKnownModel,
+  readLlama2cCheckpoint,
+} from '@decodekit/models/node';
 import { serializeChimeraWeights } from '@decodekit/strategy-chimera';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
 import { serializeFalconWeights } from '@decodekit/strategy-falcon';
 import { serializeFspadWeights } from '@decodekit/strategy-fspad';
 import { serializeMedusaWeights } from '@decodekit/strategy-medusa';
+import { serializePpdWeights } from '@decodekit/strategy-ppd';
 // @decodekit/train (and TensorFlow.js with it) loads only when a train command runs: other commands start fast.
 import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/train';
 import type { Command } from 'commander';
@@ -42,6 +48,8 @@ interface Options {
   treeSize?: number;
   unroll?: number;
   window?: number;
+  promptTokens?: number;
+  llama2c?: string;
 }
 
 function addCommonOptions(
@@ -164,6 +172,7 @@ function commandLine(kind: string, options: Options): string {
     ...({
       medusa: ['heads', 'treeSize'] as const,
       chimera: ['heads', 'window', 'inner'] as const,
+      ppd: ['promptTokens', 'treeSize'] as const,
     }[kind] ?? (['unroll', 'inner'] as const)),
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
@@ -189,12 +198,34 @@ async function withModel(
   }
 }
 
-/** `decodekit train medusa | eagle | fspad | chimera | falcon`: trains a drafter on the target's own generations. */
+/**
+ * The target's llama2.c checkpoint, for trainers that run the whole target (PPD): `--llama2c FILE`, or the
+ * known model's file in a DECODEKIT_MODELS mirror.
+ */
+function readTargetCheckpoint(options: Options) {
+  const known = options.model ? findKnownModel(options.model) : undefined;
+  const file = options.llama2c
+    ? resolve(options.llama2c)
+    : known &&
+      defaultMirrors()
+        .map(mirror => join(mirror, known.mirrorPath, known.checkpoint.file))
+        .find(path => existsSync(path));
+  if (!file || !existsSync(file)) {
+    throw new InvalidArgumentError({
+      argument: '--llama2c',
+      message: `PPD training runs the target in TensorFlow.js from its llama2.c checkpoint; pass --llama2c FILE (the .bin of ${options.model}) or list a mirror holding it in DECODEKIT_MODELS.`,
+    });
+  }
+  const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(file)), file);
+  return { shape: config, weights };
+}
+
+/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd`: trains a drafter on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon) on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens) on the target’s own generations (TensorFlow.js).',
     );
   addCommonOptions(
     train
@@ -395,6 +426,56 @@ export function registerTrain(program: Command): void {
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         process.stdout.write(
           `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        );
+      });
+    });
+  addCommonOptions(
+    train
+      .command('ppd')
+      .description(
+        'PPD prompt-token embeddings, trained through the frozen target, and their sparse tree.',
+      ),
+    {
+      steps: 200,
+      batchSize: 2,
+      learningRate: 3e-2,
+    },
+  )
+    .option(
+      '--prompt-tokens <n>',
+      'prompt tokens (token i predicts the token i + 1 after the next)',
+      number('--prompt-tokens'),
+      3,
+    )
+    .option(
+      '--tree-size <n>',
+      'nodes of the sparse tree built from held-out accuracy',
+      number('--tree-size'),
+      48,
+    )
+    .option(
+      '--llama2c <file>',
+      'the target’s llama2.c checkpoint (default: the known model’s file in DECODEKIT_MODELS)',
+    )
+    .action(async (options: Options) => {
+      const target = readTargetCheckpoint(options);
+      await withModel(options, async ({ dataset }) => {
+        const { out, loop } = loopOptions(options);
+        const { trainPpd } = await loadTrain();
+        const result = await trainPpd(dataset, target, {
+          ...loop,
+          promptTokens: options.promptTokens,
+          treeSize: options.treeSize,
+        });
+        const weights = {
+          ...result.weights,
+          training: { command: commandLine('ppd', options), ...result.weights.training },
+        };
+        writeFileSync(join(out, 'weights.json'), serializePpdWeights(weights));
+        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
+        const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
+        process.stdout.write(
+          `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s\n`,
         );
       });
     });

@@ -1,0 +1,174 @@
+import {
+  InvalidArgumentError,
+  ModelFormatError,
+  decodeFloats,
+  encodeFloats,
+  seededRandom,
+} from '@decodekit/core';
+
+/** Trained prompt tokens for one target model, with the sparse tree built from their measured accuracy. */
+export interface PpdWeights {
+  /** The target model the prompt tokens were trained on (its `info.name`). */
+  readonly model: string;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  /**
+   * Input embeddings of the prompt tokens [P1]..[Pk]. Appended after a token at position t, [Pi] sits at
+   * position t + i and its logits predict the token at t + i + 1. [k, hiddenSize]
+   */
+  readonly embeddings: Float32Array;
+  /**
+   * Sparse tree choices: each path lists top-k indices, one per depth. Depth 1 ranks the target's own
+   * next-token logits, depth d ≥ 2 ranks prompt token [P(d-1)]'s. Ordered best first (parents before children).
+   */
+  readonly tree: readonly (readonly number[])[];
+  /** Free-form record of how the weights were made (command, data recipe, losses, held-out accuracy). */
+  readonly training?: Record<string, unknown>;
+}
+
+const FORMAT = 'decodekit-ppd/1';
+
+/** Number of prompt tokens in `weights`. */
+export function promptTokenCount(weights: PpdWeights): number {
+  return weights.embeddings.length / weights.hiddenSize;
+}
+
+/** Serializes weights as JSON (float arrays as base64 of little-endian float32). */
+export function serializePpdWeights(weights: PpdWeights): string {
+  checkPpdWeights(weights);
+  return `${JSON.stringify(
+    {
+      format: FORMAT,
+      model: weights.model,
+      vocabSize: weights.vocabSize,
+      hiddenSize: weights.hiddenSize,
+      tree: weights.tree,
+      training: weights.training,
+      embeddings: encodeFloats(weights.embeddings),
+    },
+    null,
+    1,
+  )}\n`;
+}
+
+/** Parses what `serializePpdWeights` wrote (a JSON string or the parsed object); `source` names the file in errors. */
+export function parsePpdWeights(
+  json: string | Record<string, unknown>,
+  source = 'PPD weights',
+): PpdWeights {
+  let data: Record<string, unknown>;
+  try {
+    data = typeof json === 'string' ? (JSON.parse(json) as Record<string, unknown>) : json;
+  } catch (error) {
+    throw new ModelFormatError({
+      path: source,
+      message: `not JSON (${(error as Error).message}); write them with \`decodekit train ppd\`.`,
+    });
+  }
+  if (data?.format !== FORMAT || typeof data.embeddings !== 'string') {
+    throw new ModelFormatError({
+      path: source,
+      message: `must have format "${FORMAT}" and base64 embeddings, got format ${JSON.stringify(data?.format)}; write them with \`decodekit train ppd\`.`,
+    });
+  }
+  const weights: PpdWeights = {
+    model: String(data.model),
+    vocabSize: data.vocabSize as number,
+    hiddenSize: data.hiddenSize as number,
+    tree: data.tree as number[][],
+    training: data.training as Record<string, unknown> | undefined,
+    embeddings: decodeFloats(data.embeddings),
+  };
+  checkPpdWeights(weights);
+  return weights;
+}
+
+/** Throws InvalidArgumentError when shapes or the tree do not fit together. */
+export function checkPpdWeights(weights: PpdWeights): void {
+  const { vocabSize, hiddenSize, embeddings } = weights;
+  if (
+    !Number.isInteger(vocabSize) ||
+    vocabSize < 2 ||
+    !Number.isInteger(hiddenSize) ||
+    hiddenSize < 1
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      message: `vocabSize and hiddenSize must be positive integers, got ${vocabSize} and ${hiddenSize}.`,
+    });
+  }
+  if (
+    !(embeddings instanceof Float32Array) ||
+    embeddings.length === 0 ||
+    embeddings.length % hiddenSize !== 0 ||
+    !embeddings.every(Number.isFinite)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      message: `embeddings must hold k × ${hiddenSize} finite floats (k ≥ 1 prompt tokens).`,
+    });
+  }
+  checkPpdTree(weights.tree, promptTokenCount(weights) + 1, vocabSize);
+}
+
+/** Checks tree choices: every path's prefix is listed before it, depth ≤ `maxDepth`, indices < vocab. */
+export function checkPpdTree(
+  tree: readonly (readonly number[])[],
+  maxDepth: number,
+  vocabSize: number,
+): void {
+  if (!Array.isArray(tree) || tree.length === 0) {
+    throw new InvalidArgumentError({
+      argument: 'tree',
+      message: 'needs at least one path, e.g. [[0], [0, 0], [0, 1]].',
+    });
+  }
+  const seen = new Set<string>(['']);
+  for (const path of tree) {
+    const valid =
+      Array.isArray(path) &&
+      path.length >= 1 &&
+      path.length <= maxDepth &&
+      path.every(index => Number.isInteger(index) && index >= 0 && index < vocabSize) &&
+      seen.has(path.slice(0, -1).join(',')) &&
+      !seen.has(path.join(','));
+    if (!valid) {
+      throw new InvalidArgumentError({
+        argument: 'tree',
+        message: `path ${JSON.stringify(path)} is invalid: paths list top-k indices (one per depth, at most ${maxDepth} deep: the target's next token, then one per prompt token), each listed once and after its parent path.`,
+      });
+    }
+    seen.add(path.join(','));
+  }
+}
+
+/** Random prompt embeddings (tests and the untrained baseline): U(-scale, scale), seeded. */
+export function randomPpdWeights({
+  vocabSize,
+  hiddenSize,
+  promptTokens = 3,
+  seed = 0,
+  scale = 0.5,
+  tree = [[0], [1], [0, 0], [0, 1], [1, 0], [0, 0, 0], [0, 0, 0, 0]].filter(
+    path => path.length <= promptTokens + 1,
+  ),
+}: {
+  vocabSize: number;
+  hiddenSize: number;
+  promptTokens?: number;
+  seed?: number;
+  scale?: number;
+  tree?: number[][];
+}): PpdWeights {
+  const random = seededRandom(seed);
+  return {
+    model: 'random',
+    vocabSize,
+    hiddenSize,
+    tree,
+    embeddings: Float32Array.from(
+      { length: promptTokens * hiddenSize },
+      () => (random.next() * 2 - 1) * scale,
+    ),
+  };
+}

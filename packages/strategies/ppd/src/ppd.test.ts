@@ -1,0 +1,122 @@
+import {
+  createDecoder,
+  InvalidArgumentError,
+  ModelFormatError,
+  seededRandom,
+  speculative,
+  topIndices,
+  UnsupportedCapabilityError,
+} from '@decodekit/core';
+import { toyModel } from '@decodekit/conformance';
+import { describe, expect, it } from 'vitest';
+import { withInputEmbeddings } from './__fixtures__/embeddings-model.js';
+import {
+  parsePpdWeights,
+  ppd,
+  promptTokenCount,
+  randomPpdWeights,
+  serializePpdWeights,
+} from './index.js';
+
+const weights = randomPpdWeights({ vocabSize: 16, hiddenSize: 4, promptTokens: 2, seed: 3 });
+
+describe('ppd weights', () => {
+  it('round-trips through JSON', () => {
+    const parsed = parsePpdWeights(serializePpdWeights(weights));
+    expect(Array.from(parsed.embeddings)).toEqual(Array.from(weights.embeddings));
+    expect(parsed.tree).toEqual(weights.tree);
+    expect(promptTokenCount(parsed)).toBe(2);
+  });
+
+  it.each([
+    { json: '{', error: /not JSON/ },
+    { json: '{"format":"decodekit-medusa/1"}', error: /decodekit-ppd\/1/ },
+  ])('rejects $json with a ModelFormatError', ({ json, error }) => {
+    expect(() => parsePpdWeights(json, 'w.json')).toThrow(ModelFormatError);
+    expect(() => parsePpdWeights(json, 'w.json')).toThrow(error);
+  });
+
+  it.each([
+    { change: { embeddings: new Float32Array(5) }, error: /k × 4 finite floats/ },
+    { change: { tree: [[0, 0, 0, 0]] }, error: /at most 3 deep/ },
+    { change: { tree: [[0, 1]] }, error: /after its parent/ },
+    { change: { vocabSize: 1 }, error: /positive integers/ },
+  ])('ppd() rejects $error', ({ change, error }) => {
+    expect(() => ppd({ weights: { ...weights, ...change } })).toThrow(InvalidArgumentError);
+    expect(() => ppd({ weights: { ...weights, ...change } })).toThrow(error);
+  });
+});
+
+describe('ppd drafter', () => {
+  it('needs a model that takes input embeddings', async () => {
+    const drafter = ppd({ weights });
+    expect(drafter.requires).toEqual(['inputEmbeddings']);
+    const model = toyModel({ vocabSize: 16 });
+    expect(() =>
+      drafter.begin?.({ tokens: [1], model, random: seededRandom(0), temperature: 0 }),
+    ).toThrow(UnsupportedCapabilityError);
+  });
+
+  it('rejects prompt tokens trained for another vocabulary', () => {
+    const drafter = ppd({ weights });
+    const model = withInputEmbeddings(toyModel({ vocabSize: 12 }));
+    expect(() =>
+      drafter.begin?.({ tokens: [1], model, random: seededRandom(0), temperature: 0 }),
+    ).toThrow(/decodekit train ppd/);
+  });
+
+  it('forwards the new tokens then the prompt embeddings, and lays the tree out from their top-k', async () => {
+    const target = toyModel({ vocabSize: 16, seed: 4 });
+    const model = withInputEmbeddings(target);
+    const tree = [[0], [1], [0, 0], [0, 1], [0, 0, 0]];
+    const drafter = ppd({ weights: { ...weights, tree } });
+    drafter.begin?.({ tokens: [1, 5, 7], model, random: seededRandom(0), temperature: 0 });
+    const context = {
+      promptLength: 3,
+      maxNodes: 8,
+      remaining: 8,
+      treeCapable: true,
+      greedy: true,
+    };
+    const draft = await drafter.propose({ ...context, tokens: [1, 5, 7] });
+    expect(model.calls[0]).toMatchObject({ prefixLength: 0, tokens: [1, 5, 7, 7, 7] });
+    const embeddings = model.calls[0].embeddings;
+    const table = model.embeddingTable?.();
+    expect(embeddings && table).toBeTruthy();
+    if (!embeddings || !table) return;
+    expect(Array.from(embeddings.subarray(4, 8))).toEqual(Array.from(table.subarray(20, 24)));
+    expect(Array.from(embeddings.subarray(12))).toEqual(Array.from(weights.embeddings));
+    // The wrapper's logits at row r are the toy target's after the row ids up to r.
+    const reference = await target
+      .createSequence()
+      .forward({ tokens: Int32Array.from([1, 5, 7, 7, 7]) });
+    const top = (row: number, k: number) =>
+      topIndices(reference.logits.subarray(row * 16, (row + 1) * 16), k);
+    const [first, second] = top(2, 2);
+    expect(Array.from(draft?.tokens ?? [])).toEqual([
+      first,
+      second,
+      top(3, 1)[0],
+      top(3, 2)[1],
+      top(4, 1)[0],
+    ]);
+    expect(Array.from(draft?.parents ?? [])).toEqual([-1, -1, 0, 0, 2]);
+
+    // Next step: only the tokens emitted since are forwarded (the sequence kept 1, 5, 7).
+    await drafter.propose({ ...context, tokens: [1, 5, 7, 9, 2] });
+    expect(model.calls[1]).toMatchObject({ prefixLength: 3, tokens: [9, 2, 2, 2] });
+    drafter.end?.();
+  });
+
+  it('is token-identical to greedy decoding under the speculative engine', async () => {
+    const target = toyModel({ vocabSize: 16, seed: 9, copyBias: 3 });
+    const prompt = { tokens: [1, 4, 6] };
+    const plain = await createDecoder({ model: target }).generate(prompt, { maxTokens: 40 });
+    const model = withInputEmbeddings(target);
+    const fast = await createDecoder({ model: target })
+      .use(speculative({ drafter: ppd({ weights, draftModel: model }) }))
+      .generate(prompt, { maxTokens: 40 });
+    expect(fast.tokens).toEqual(plain.tokens);
+    expect(model.calls.length).toBeGreaterThan(1);
+  });
+});
