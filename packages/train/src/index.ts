@@ -10,3 +10,13 @@ export { trainEagle } from './train-eagle.js';
 export type { TrainEagleOptions } from './train-eagle.js';
 export { trainFspad } from './train-fspad.js';
 export type { TrainFspadOptions } from './train-fspad.js';
+export { fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
+export type {
+  FineTuneLlamaOptions,
+  FineTuneLlamaResult,
+  TfLlama,
+  TfLlamaConfig,
+  TfLlamaWeights,
+} from './llama-tf.js';
+export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
+export type { SortedFineTuneOptions } from './sorted-fine-tune.js';

@@ -69,10 +69,21 @@ export function nestedSubModel<TModel extends CausalLM>(model: TModel, layers: n
 
 /** Options of `s2d()`. */
 export interface S2dOptions {
-  /** The one draft model every target shares (same vocabulary as the targets). */
-  draft: CausalLM;
-  /** Layers the draft's forwards skip (`layerSkip`): e.g. the base model's first layers as the draft. */
+  /**
+   * The shared draft's nested exits, shallowest first: e.g. the first 2, 3 and 4 layers (and shared head) of a
+   * sorted fine-tuned model, as model folders of their own or as `nestedSubModel()`s. Each draft token comes
+   * from the first exit whose confidence reaches `threshold` (the last exit otherwise). Give `exits` or `draft`.
+   */
+  exits?: readonly CausalLM[];
+  /** One draft model (the same as `exits: [draft]`), e.g. any smaller model with the targets' tokenizer. */
+  draft?: CausalLM;
+  /** Layers `draft`'s forwards skip (`layerSkip`): e.g. the base model's first layers as the draft. */
   draftSkipLayers?: readonly number[];
+  /**
+   * Confidence threshold τ in [0, 1]: an exit's draft token is taken when its maximum probability (softmax of
+   * its logits at temperature 1) is at least τ; otherwise the next, deeper exit is asked. Default 0.5.
+   */
+  threshold?: number;
   /** Tokens drafted per step (a chain). Default 4. */
   draftLength?: number;
   /** Temperature of the draft distribution q. Default: the decoder's (greedy drafts when it is greedy). */
@@ -86,6 +97,10 @@ export interface S2dTargetStats {
   generations: number;
   proposed: number;
   accepted: number;
+  /** Draft tokens each exit proposed (index = position in `exits`). */
+  exitProposed: number[];
+  /** Draft tokens of each exit that the target accepted. */
+  exitAccepted: number[];
 }
 
 /** One draft serving several targets: hands out a strategy per target and keeps per-target acceptance. */
@@ -97,34 +112,76 @@ export interface S2dFamily {
   strategy(): Strategy;
   /** Per-target acceptance, keyed by target model name. */
   readonly stats: ReadonlyMap<string, S2dTargetStats>;
-  /** Draft-model forward calls made so far, over every target. */
+  /** Draft forward calls made so far, over every exit and target. */
   readonly draftForwards: number;
 }
 
 /**
  * S2D ("S2D: Sorted Speculative Decoding For More Efficient Deployment of Nested Large Language Models", 2024):
- * one draft model serves several targets — nested sub-models of one network (its first n layers and the
- * shared head, see `nestedSubModel()`). `s2d()` holds the draft and its KV session; every strategy it hands
- * out drafts chains from that shared session (proposals are serialised, and the session keeps the longest
- * common prefix, so targets decoding the same prompt reuse the draft's prompt cache) and verifies them by
- * speculative sampling on its own target (greedy match at temperature 0). Lossless for every target.
+ * one multi-exit draft serves several targets. The draft is a sorted fine-tuned network whose nested sub-models
+ * (first n layers + shared head, `exits`) are each usable; per draft token the shallowest exit whose maximum
+ * probability reaches `threshold` emits it (the adaptive, confidence-threshold draft), so easy tokens cost a
+ * shallow forward. Every exit keeps its own KV session, shared by all targets (proposals are serialised and
+ * each session keeps the longest common prefix, so targets decoding the same prompt reuse the draft's prompt
+ * cache). Each strategy verifies on its own target by speculative sampling with q = the distribution of the exit
+ * that emitted the token (greedy match at temperature 0): which exit emits depends only on the context, so the
+ * result is exact for every target and every threshold.
  *
  * @example
- * const family = s2d({ draft: base, draftSkipLayers: [2, 3, 4] });
- * const out = await createDecoder({ model: nestedSubModel(base, 4) }).use(family.strategy()).generate('Once');
+ * const family = s2d({ exits: [2, 3, 4].map(k => nestedSubModel(soft, k)), threshold: 0.6 });
+ * const out = await createDecoder({ model: target }).use(family.strategy()).generate('Once');
  */
 export function s2d(options: S2dOptions): S2dFamily {
   const {
+    exits: exitModels,
     draft,
     draftSkipLayers,
+    threshold = 0.5,
     draftLength = 4,
     temperature,
     seed = 0,
   } = options ?? ({} as S2dOptions);
-  if (!draft || typeof draft.createSequence !== 'function' || !draft.info) {
+  const isModel = (model: unknown): model is CausalLM =>
+    typeof model === 'object' &&
+    model !== null &&
+    typeof (model as CausalLM).createSequence === 'function' &&
+    (model as CausalLM).info !== undefined;
+  if ((exitModels === undefined) === (draft === undefined)) {
+    throw new InvalidArgumentError({
+      argument: 'exits',
+      message:
+        'give either `exits` (the nested draft exits, shallowest first) or one `draft` model (e.g. from loadModel()).',
+    });
+  }
+  if (draft !== undefined && !isModel(draft)) {
     throw new InvalidArgumentError({
       argument: 'draft',
       message: 'needs a draft CausalLM (e.g. from loadModel()).',
+    });
+  }
+  if (
+    exitModels !== undefined &&
+    (!Array.isArray(exitModels) || exitModels.length === 0 || !exitModels.every(isModel))
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'exits',
+      message: 'must be a non-empty list of CausalLMs (the nested draft exits, shallowest first).',
+    });
+  }
+  const models: readonly CausalLM[] = exitModels ?? [draft as CausalLM];
+  const vocab = models[0].info.vocabSize;
+  const odd = models.find(model => model.info.vocabSize !== vocab);
+  if (odd) {
+    throw new VocabMismatchError({
+      message:
+        `The draft exits must share one vocabulary: "${models[0].info.name}" has ${vocab} tokens but ` +
+        `"${odd.info.name}" has ${odd.info.vocabSize}. Export every exit from the same model.`,
+    });
+  }
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
+    throw new InvalidArgumentError({
+      argument: 'threshold',
+      message: `must be a probability in [0, 1], got ${String(threshold)}.`,
     });
   }
   if (!Number.isInteger(draftLength) || draftLength < 1) {
@@ -148,6 +205,12 @@ export function s2d(options: S2dOptions): S2dFamily {
       message: `must be a safe integer, got ${String(seed)}.`,
     });
   if (draftSkipLayers !== undefined) {
+    if (!draft) {
+      throw new InvalidArgumentError({
+        argument: 'draftSkipLayers',
+        message: 'applies to `draft` only; give exits as nestedSubModel()s instead.',
+      });
+    }
     if (
       !Array.isArray(draftSkipLayers) ||
       draftSkipLayers.some(
@@ -168,11 +231,13 @@ export function s2d(options: S2dOptions): S2dFamily {
     }
   }
 
-  const session = new DraftSession(draft, draftSkipLayers);
-  const vocab = draft.info.vocabSize;
+  const sessions = models.map(
+    model => new DraftSession(model, model === draft ? draftSkipLayers : undefined),
+  );
+  const draftContextLength = Math.min(...models.map(model => model.info.contextLength));
   const stats = new Map<string, S2dTargetStats>();
   let active = 0;
-  /** Serialises proposals: the shared session holds one context at a time. */
+  /** Serialises proposals: the shared sessions hold one context at a time. */
   let lock: Promise<unknown> = Promise.resolve();
 
   function makeDrafter(): Drafter {
@@ -181,6 +246,8 @@ export function s2d(options: S2dOptions): S2dFamily {
     let targetContext = Number.POSITIVE_INFINITY;
     let eos = new Set<number>();
     let entry: S2dTargetStats | undefined;
+    /** Exit index that emitted each row of the last proposal. */
+    let rowExits: number[] = [];
 
     async function draftChain(context: DraftContext): Promise<DraftTree | undefined> {
       const length = fitDepth(
@@ -188,7 +255,7 @@ export function s2d(options: S2dOptions): S2dFamily {
         levels => levels,
         {
           contextLength: context.tokens.length,
-          draftContext: draft.info.contextLength,
+          draftContext: draftContextLength,
           targetContext,
         },
       );
@@ -197,16 +264,34 @@ export function s2d(options: S2dOptions): S2dFamily {
       const tokens: number[] = [];
       const q: number[] = [];
       const qDistributions = new Float32Array(length * vocab);
-      let logits: Float32Array = await session.contextLogits(context.tokens, context.signal);
+      const synced = sessions.map(() => false);
+      /** Logits of exit `i` after the context and the tokens drafted so far. [vocab] */
+      const exitLogits = async (i: number): Promise<Float32Array> => {
+        const session = sessions[i];
+        const wasSynced = synced[i];
+        synced[i] = true;
+        if (tokens.length === 0) return session.contextLogits(context.tokens, context.signal);
+        // An exit first asked below depth 0 catches up with the context, then reads the drafted chain.
+        if (!wasSynced) await session.contextLogits(context.tokens, context.signal);
+        const all = await session.treeLogits(
+          Int32Array.from(tokens),
+          Int32Array.from(tokens, (_, row) => row - 1),
+          context.signal,
+        );
+        return all.subarray((tokens.length - 1) * vocab, tokens.length * vocab);
+      };
+      rowExits = [];
       for (let depth = 0; depth < length; depth++) {
-        if (depth > 0) {
-          const all = await session.treeLogits(
-            Int32Array.from(tokens),
-            Int32Array.from(tokens, (_, i) => i - 1),
-            context.signal,
-          );
-          logits = all.subarray((depth - 1) * vocab, depth * vocab);
+        let chosen = sessions.length - 1;
+        let logits: Float32Array | undefined;
+        for (let i = 0; i < sessions.length; i++) {
+          logits = await exitLogits(i);
+          if (i === sessions.length - 1 || maxProbability(logits) >= threshold) {
+            chosen = i;
+            break;
+          }
         }
+        invariant(logits !== undefined, 'at least one exit runs');
         const distribution = draftDistribution(
           logits,
           t,
@@ -215,6 +300,7 @@ export function s2d(options: S2dOptions): S2dFamily {
         const token = sampleOrArgmax(distribution, t, random);
         tokens.push(token);
         q.push(distribution[token]);
+        rowExits.push(chosen);
         // Nothing after an end-of-sequence token can be emitted.
         if (eos.has(token)) break;
       }
@@ -235,7 +321,7 @@ export function s2d(options: S2dOptions): S2dFamily {
         if (target.info.vocabSize !== vocab) {
           throw new VocabMismatchError({
             message:
-              `The shared draft "${draft.info.name}" has a vocabulary of ${vocab} tokens but the target ` +
+              `The shared draft "${models[0].info.name}" has a vocabulary of ${vocab} tokens but the target ` +
               `"${target.info.name}" has ${target.info.vocabSize}. Every S2D target must use the draft's tokenizer.`,
           });
         }
@@ -245,7 +331,16 @@ export function s2d(options: S2dOptions): S2dFamily {
         eos = new Set(target.info.eosTokenIds);
         entry = stats.get(target.info.name);
         if (!entry)
-          stats.set(target.info.name, (entry = { generations: 0, proposed: 0, accepted: 0 }));
+          stats.set(
+            target.info.name,
+            (entry = {
+              generations: 0,
+              proposed: 0,
+              accepted: 0,
+              exitProposed: sessions.map(() => 0),
+              exitAccepted: sessions.map(() => 0),
+            }),
+          );
         entry.generations++;
         active++;
       },
@@ -258,10 +353,14 @@ export function s2d(options: S2dOptions): S2dFamily {
         invariant(entry !== undefined, 'observe runs after begin');
         entry.proposed += result.tree.tokens.length;
         entry.accepted += result.acceptedRows.length;
+        for (let row = 0; row < result.tree.tokens.length && row < rowExits.length; row++)
+          entry.exitProposed[rowExits[row]]++;
+        for (const row of result.acceptedRows)
+          if (row < rowExits.length) entry.exitAccepted[rowExits[row]]++;
       },
       end() {
         active = Math.max(0, active - 1);
-        if (active === 0) session.dispose();
+        if (active === 0) for (const session of sessions) session.dispose();
       },
     };
   }
@@ -279,9 +378,19 @@ export function s2d(options: S2dOptions): S2dFamily {
       return stats;
     },
     get draftForwards() {
-      return session.forwards;
+      return sessions.reduce((sum, session) => sum + session.forwards, 0);
     },
   };
+}
+
+/** The largest softmax probability of `logits` (temperature 1): an exit's confidence. */
+export function maxProbability(logits: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  if (!Number.isFinite(max)) return max === Infinity ? 1 : 0;
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  return 1 / sum;
 }
 
 function sampleOrArgmax(
