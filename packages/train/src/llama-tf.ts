@@ -380,9 +380,20 @@ export async function trainLlamaExits(
   sequences: readonly (readonly number[])[],
   options: FineTuneLlamaOptions,
   exits: readonly number[],
+  exitWeights: readonly number[] = exits.map(() => 1),
 ): Promise<FineTuneLlamaResult> {
   const longest = checkSequences(sequences, config);
   checkExits(exits, config.numLayers);
+  if (
+    !Array.isArray(exitWeights) ||
+    exitWeights.length !== exits.length ||
+    exitWeights.some(weight => !(weight > 0 && Number.isFinite(weight)))
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'exitWeights',
+      message: `must give one positive weight per exit (${exits.length}), got ${JSON.stringify(exitWeights)}.`,
+    });
+  }
   const steps =
     options.epochs === undefined
       ? options.steps
@@ -395,7 +406,7 @@ export async function trainLlamaExits(
     const loop = await runLoop({
       kind: full
         ? `llama-finetune-${config.dim}x${config.numLayers}`
-        : `llama-sorted-${config.dim}x${config.numLayers}-exits-${exits.join('.')}`,
+        : `llama-sorted-${config.dim}x${config.numLayers}-exits-${exits.join('.')}-w${exitWeights.join('.')}`,
       variables: model.variables,
       sampleCount: sequences.length,
       options: { ...options, steps },
@@ -406,11 +417,14 @@ export async function trainLlamaExits(
         const weight = tf.tensor1d(mask);
         const perExit = model
           .exitLogits(tf.tensor2d(inputs, [B, time], 'int32'), exits)
-          .map(logits =>
-            tf.losses.softmaxCrossEntropy(
-              targets,
-              tf.reshape(logits, [B * time, config.vocabSize]),
-              weight,
+          .map((logits, i) =>
+            tf.mul(
+              tf.losses.softmaxCrossEntropy(
+                targets,
+                tf.reshape(logits, [B * time, config.vocabSize]),
+                weight,
+              ),
+              exitWeights[i],
             ),
           );
         return tf.addN(perExit) as tf.Scalar;

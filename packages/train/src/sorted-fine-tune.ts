@@ -12,6 +12,11 @@ import {
 export interface SortedFineTuneOptions extends FineTuneLlamaOptions {
   /** Layer counts whose exits are trained (each the first k layers + final RMSNorm + shared head). Default 2..numLayers. */
   exits?: readonly number[];
+  /**
+   * Weight of each exit's loss (same order as `exits`; default 1 each, the plain sum). A larger weight on the full
+   * model keeps it closer to where it started while the shallow exits learn.
+   */
+  exitWeights?: readonly number[];
 }
 
 /**
@@ -38,7 +43,7 @@ export async function sortedFineTune(
       Math.min(i + 2, config.numLayers),
     );
   checkExits(exits, config.numLayers);
-  return trainLlamaExits(config, weights, sequences, options, exits);
+  return trainLlamaExits(config, weights, sequences, options, exits, options.exitWeights);
 }
 
 /**
