@@ -30,14 +30,14 @@ import { SOFT_CHECKPOINT, stories260KFiles } from './nested-exits.js';
 
 const EXITS = [2, 3, 4, 5];
 // The full model's loss weighs more, so the shared weights stay near the full model's optimum.
-const EXIT_WEIGHTS = [1, 1, 1, Number(process.env.S2D_SOFT_FULL_WEIGHT ?? 4)];
+const EXIT_WEIGHTS = [1, 1, 1, Number(process.env.S2D_SOFT_FULL_WEIGHT ?? 16)];
 const TAG = process.env.S2D_SOFT_TAG ?? '';
 const TRAIN: DatasetOptions = { count: 200, length: 96, seed: 0, sampledPrefix: 94 };
 const HELD_OUT: DatasetOptions = { count: 40, length: 96, seed: 100_000, sampledPrefix: 94 };
 const LOOP = {
   epochs: Number(process.env.S2D_SOFT_EPOCHS ?? 4),
   batchSize: 16,
-  learningRate: Number(process.env.S2D_SOFT_LR ?? 1e-3),
+  learningRate: Number(process.env.S2D_SOFT_LR ?? 1e-4),
   seed: 0,
   backend: 'wasm' as const,
   logEvery: 5,
