@@ -96,5 +96,11 @@ describe('sortedFineTune', () => {
     await expect(
       sortedFineTune(config, weights, sequences, { ...options, exits: [7] }),
     ).rejects.toThrow(InvalidArgumentError);
+    await expect(
+      sortedFineTune(config, weights, sequences, { ...options, exitWeights: [1, 0, 1] }),
+    ).rejects.toThrow(/exitWeights/);
+    await expect(
+      sortedFineTune(config, weights, sequences, { ...options, exitWeights: [1, 1] }),
+    ).rejects.toThrow(/exitWeights/);
   }, 60_000);
 });
