@@ -28,9 +28,12 @@ import {
 import { expect, it } from 'vitest';
 import { SOFT_CHECKPOINT, stories260KFiles } from './nested-exits.js';
 
-const EXITS = [2, 3, 4, 5];
+// `S2D_SOFT_EXITS=5` is the control: plain fine-tuning of the full model on the same data.
+const EXITS = (process.env.S2D_SOFT_EXITS ?? '2,3,4,5').split(',').map(Number);
 // The full model's loss weighs more, so the shared weights stay near the full model's optimum.
-const EXIT_WEIGHTS = [1, 1, 1, Number(process.env.S2D_SOFT_FULL_WEIGHT ?? 16)];
+const EXIT_WEIGHTS = EXITS.map((_, i) =>
+  i === EXITS.length - 1 ? Number(process.env.S2D_SOFT_FULL_WEIGHT ?? 16) : 1,
+);
 const TAG = process.env.S2D_SOFT_TAG ?? '';
 const TRAIN: DatasetOptions = { count: 200, length: 96, seed: 0, sampledPrefix: 94 };
 const HELD_OUT: DatasetOptions = { count: 40, length: 96, seed: 100_000, sampledPrefix: 94 };
