@@ -34,9 +34,17 @@ export { trainChimera } from './train-chimera.js';
 export type { TrainChimeraOptions } from './train-chimera.js';
 export { trainFalcon } from './train-falcon.js';
 export type { TrainFalconOptions } from './train-falcon.js';
-export { fineTuneLlama, tfLlama } from './llama-tf.js';
-export type { FineTuneLlamaOptions, TfLlama, TfLlamaConfig, TfLlamaWeights } from './llama-tf.js';
 export { trainPpd } from './train-ppd.js';
 export type { TrainPpdOptions } from './train-ppd.js';
 export { FrozenLlama } from './frozen-llama.js';
 export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';
+export { fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
+export type {
+  FineTuneLlamaOptions,
+  FineTuneLlamaResult,
+  TfLlama,
+  TfLlamaConfig,
+  TfLlamaWeights,
+} from './llama-tf.js';
+export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
+export type { SortedFineTuneOptions } from './sorted-fine-tune.js';

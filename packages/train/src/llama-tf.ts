@@ -48,9 +48,30 @@ export interface TfLlama {
   logits(tokens: tf.Tensor2D): tf.Tensor3D;
   /** Final hidden states `[batch, time, dim]` after the final RMSNorm (what the classifier reads). */
   hidden(tokens: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * Early exits: for each `k` of `exits` (1..numLayers), the logits `[batch, time, vocab]` of the final RMSNorm
+   * and the shared classifier applied after layer k — the nested sub-model made of the first k layers and the
+   * head (`k = numLayers` is `logits`). One pass through the layers serves every exit. Returned in `exits` order.
+   */
+  exitLogits(tokens: tf.Tensor2D, exits: readonly number[]): tf.Tensor3D[];
   /** Current weights in llama2.c's layout. */
   weights(): TfLlamaWeights;
   dispose(): void;
+}
+
+/** Throws unless `exits` is a non-empty list of distinct layer counts in [1, numLayers]. */
+export function checkExits(exits: readonly number[], numLayers: number): void {
+  if (
+    !Array.isArray(exits) ||
+    exits.length === 0 ||
+    new Set(exits).size !== exits.length ||
+    exits.some(k => !Number.isInteger(k) || k < 1 || k > numLayers)
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'exits',
+      message: `must list distinct layer counts in [1, ${numLayers}], got ${JSON.stringify(exits)}.`,
+    });
+  }
 }
 
 function shapesOf(config: TfLlamaConfig): Record<Stacked, [number, number]> {
@@ -183,14 +204,18 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     const r1 = tf.add(tf.mul(even, sin), tf.mul(odd, cos));
     return tf.reshape(tf.stack([r0, r1], 4), [batch, time, heads, headSize]);
   };
-  const hidden = (tokens: tf.Tensor2D): tf.Tensor3D => {
+  /** Final-normed hidden states after each layer count of `exits` (validated, any order). */
+  const exitHidden = (tokens: tf.Tensor2D, exits: readonly number[]): tf.Tensor3D[] => {
+    checkExits(exits, numLayers);
+    const deepest = Math.max(...exits);
+    const atExit = new Map<number, tf.Tensor3D>();
     const [batch, time] = tokens.shape;
     const oneHot = tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, vocabSize) as tf.Tensor2D;
     let x = tf.reshape(
       tf.matMul(tf.cast(oneHot, 'float32'), variables.tokenEmbedding as tf.Tensor2D),
       [batch, time, dim],
     );
-    for (let l = 0; l < numLayers; l++) {
+    for (let l = 0; l < deepest; l++) {
       const h = rmsNorm(x, variables[`rmsAtt.${l}`]);
       const q = rotate(linear(h, variables[`wq.${l}`]), numHeads, time, batch);
       let k = rotate(linear(h, variables[`wk.${l}`]), numKvHeads, time, batch);
@@ -225,14 +250,19 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
       const gate = linear(f, variables[`w1.${l}`]);
       const up = linear(f, variables[`w3.${l}`]);
       x = tf.add(x, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), variables[`w2.${l}`]));
+      if (exits.includes(l + 1)) atExit.set(l + 1, rmsNorm(x, variables.rmsFinal) as tf.Tensor3D);
     }
-    return rmsNorm(x, variables.rmsFinal) as tf.Tensor3D;
+    return exits.map(k => atExit.get(k) as tf.Tensor3D);
   };
-  const logits = (tokens: tf.Tensor2D): tf.Tensor3D =>
+  const hidden = (tokens: tf.Tensor2D): tf.Tensor3D => exitHidden(tokens, [numLayers])[0];
+  const classify = (normed: tf.Tensor3D): tf.Tensor3D =>
     linear(
-      hidden(tokens),
+      normed,
       config.tiedEmbeddings ? variables.tokenEmbedding : variables.wcls,
     ) as tf.Tensor3D;
+  const logits = (tokens: tf.Tensor2D): tf.Tensor3D => classify(hidden(tokens));
+  const exitLogits = (tokens: tf.Tensor2D, exits: readonly number[]): tf.Tensor3D[] =>
+    exitHidden(tokens, exits).map(classify);
   const weightsNow = (): TfLlamaWeights => {
     const read = (name: string) => Float32Array.from(variables[name].dataSync() as Float32Array);
     const stacked = Object.fromEntries(
@@ -259,6 +289,7 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     variables,
     logits,
     hidden,
+    exitLogits,
     weights: weightsNow,
     dispose() {
       for (const variable of Object.values(variables)) variable.dispose();
@@ -275,6 +306,13 @@ export interface FineTuneLlamaOptions extends LoopOptions {
   epochs?: number;
 }
 
+/** What a whole-model training run returns. */
+export interface FineTuneLlamaResult {
+  weights: TfLlamaWeights;
+  losses: { step: number; loss: number }[];
+  positionsPerSecond: number;
+}
+
 /**
  * Fine-tunes a whole Llama model with next-token cross-entropy on token sequences (each sequence one training
  * sample, trained from its first token; sequences of unequal length are padded and masked). Adam through
@@ -285,16 +323,37 @@ export interface FineTuneLlamaOptions extends LoopOptions {
  * @param options loop options
  * @returns the fine-tuned weights and the loss curve
  */
-export async function fineTuneLlama(
+export function fineTuneLlama(
   config: TfLlamaConfig,
   weights: TfLlamaWeights,
   sequences: readonly (readonly number[])[],
   options: FineTuneLlamaOptions,
-): Promise<{
-  weights: TfLlamaWeights;
-  losses: { step: number; loss: number }[];
-  positionsPerSecond: number;
-}> {
+): Promise<FineTuneLlamaResult> {
+  return trainLlamaExits(config, weights, sequences, options, [config.numLayers]);
+}
+
+/** Inputs, labels and the padding mask of a batch of sequences, `time` = longest − 1 positions each. */
+function packBatch(
+  sequences: readonly (readonly number[])[],
+  indices: ArrayLike<number>,
+  time: number,
+): { inputs: Int32Array; labels: Int32Array; mask: Float32Array } {
+  const B = indices.length;
+  const inputs = new Int32Array(B * time);
+  const labels = new Int32Array(B * time);
+  const mask = new Float32Array(B * time);
+  for (let b = 0; b < B; b++) {
+    const sequence = sequences[indices[b]];
+    for (let t = 0; t + 1 < sequence.length; t++) {
+      inputs[b * time + t] = sequence[t];
+      labels[b * time + t] = sequence[t + 1];
+      mask[b * time + t] = 1;
+    }
+  }
+  return { inputs, labels, mask };
+}
+
+function checkSequences(sequences: readonly (readonly number[])[], config: TfLlamaConfig): number {
   if (!Array.isArray(sequences) || sequences.length === 0)
     throw new InvalidArgumentError({
       argument: 'sequences',
@@ -307,6 +366,34 @@ export async function fineTuneLlama(
       message: `every sequence needs 2..${config.contextLength} tokens.`,
     });
   }
+  return longest;
+}
+
+/**
+ * Adam on the summed next-token cross-entropy of the given exits (each: the first k layers, the final RMSNorm
+ * and the shared classifier). `[numLayers]` is plain fine-tuning; several exits is Sorted Fine-Tuning.
+ * @internal
+ */
+export async function trainLlamaExits(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  sequences: readonly (readonly number[])[],
+  options: FineTuneLlamaOptions,
+  exits: readonly number[],
+  exitWeights: readonly number[] = exits.map(() => 1),
+): Promise<FineTuneLlamaResult> {
+  const longest = checkSequences(sequences, config);
+  checkExits(exits, config.numLayers);
+  if (
+    !Array.isArray(exitWeights) ||
+    exitWeights.length !== exits.length ||
+    exitWeights.some(weight => !(weight > 0 && Number.isFinite(weight)))
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'exitWeights',
+      message: `must give one positive weight per exit (${exits.length}), got ${JSON.stringify(exitWeights)}.`,
+    });
+  }
   const steps =
     options.epochs === undefined
       ? options.steps
@@ -314,34 +401,33 @@ export async function fineTuneLlama(
   await useTrainBackend(options.backend);
   const model = tfLlama(config, weights);
   const time = longest - 1;
+  const full = exits.length === 1 && exits[0] === config.numLayers;
   try {
     const loop = await runLoop({
-      kind: `llama-finetune-${config.dim}x${config.numLayers}`,
+      kind: full
+        ? `llama-finetune-${config.dim}x${config.numLayers}`
+        : `llama-sorted-${config.dim}x${config.numLayers}-exits-${exits.join('.')}-w${exitWeights.join('.')}`,
       variables: model.variables,
       sampleCount: sequences.length,
       options: { ...options, steps },
       lossOf: indices => {
         const B = indices.length;
-        const inputs = new Int32Array(B * time);
-        const labels = new Int32Array(B * time);
-        const mask = new Float32Array(B * time);
-        for (let b = 0; b < B; b++) {
-          const sequence = sequences[indices[b]];
-          for (let t = 0; t + 1 < sequence.length; t++) {
-            inputs[b * time + t] = sequence[t];
-            labels[b * time + t] = sequence[t + 1];
-            mask[b * time + t] = 1;
-          }
-        }
-        const logits = tf.reshape(model.logits(tf.tensor2d(inputs, [B, time], 'int32')), [
-          B * time,
-          config.vocabSize,
-        ]);
-        return tf.losses.softmaxCrossEntropy(
-          tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocabSize),
-          logits,
-          tf.tensor1d(mask),
-        ) as tf.Scalar;
+        const { inputs, labels, mask } = packBatch(sequences, indices, time);
+        const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocabSize);
+        const weight = tf.tensor1d(mask);
+        const perExit = model
+          .exitLogits(tf.tensor2d(inputs, [B, time], 'int32'), exits)
+          .map((logits, i) =>
+            tf.mul(
+              tf.losses.softmaxCrossEntropy(
+                targets,
+                tf.reshape(logits, [B * time, config.vocabSize]),
+                weight,
+              ),
+              exitWeights[i],
+            ),
+          );
+        return tf.addN(perExit) as tf.Scalar;
       },
     });
     return {
@@ -352,4 +438,67 @@ export async function fineTuneLlama(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * Perplexity of each exit on token sequences: exp of the mean next-token cross-entropy over every predicted
+ * position (padding excluded). Inference only; call after `useTrainBackend()`.
+ * @param config the architecture
+ * @param weights the weights to score
+ * @param sequences held-out sequences (each ≥ 2 tokens)
+ * @param exits layer counts to score (default: the full model)
+ * @param batchSize sequences per forward (default 16)
+ * @returns perplexity per exit, in `exits` order
+ */
+export function llamaPerplexity(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  sequences: readonly (readonly number[])[],
+  exits: readonly number[] = [config.numLayers],
+  batchSize = 16,
+): number[] {
+  const longest = checkSequences(sequences, config);
+  checkExits(exits, config.numLayers);
+  const model = tfLlama(config, weights);
+  const time = longest - 1;
+  const nll = exits.map(() => 0);
+  let positions = 0;
+  try {
+    for (let start = 0; start < sequences.length; start += batchSize) {
+      const indices = Array.from(
+        { length: Math.min(batchSize, sequences.length - start) },
+        (_, i) => start + i,
+      );
+      const { inputs, labels, mask } = packBatch(sequences, indices, time);
+      positions += mask.reduce((sum, value) => sum + value, 0);
+      const sums = tf.tidy(() => {
+        const B = indices.length;
+        const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocabSize);
+        const weight = tf.tensor1d(mask);
+        return model
+          .exitLogits(tf.tensor2d(inputs, [B, time], 'int32'), exits)
+          .map(logits =>
+            tf.sum(
+              tf.mul(
+                tf.neg(
+                  tf.sum(
+                    tf.mul(
+                      targets,
+                      tf.logSoftmax(tf.reshape(logits, [B * time, config.vocabSize])),
+                    ),
+                    -1,
+                  ),
+                ),
+                weight,
+              ),
+            ),
+          );
+      });
+      sums.forEach((sum, i) => (nll[i] += (sum.dataSync() as Float32Array)[0]));
+      tf.dispose(sums);
+    }
+  } finally {
+    model.dispose();
+  }
+  return nll.map(total => Math.exp(total / positions));
 }
