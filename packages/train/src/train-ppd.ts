@@ -10,7 +10,7 @@ import {
 } from './frozen-llama.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import { runLoop, seededUniform, type LoopOptions } from './training-loop.js';
-import { splitSequences } from './train-medusa.js';
+import { splitSequences } from './training-data.js';
 
 /** Options of `trainPpd`. */
 export interface TrainPpdOptions extends LoopOptions {
