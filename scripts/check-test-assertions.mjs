@@ -18,19 +18,32 @@ const files = execFileSync(
 const ASSERTION = /\bexpect(Type)?(\.\w+)*\(|\bassert(\.\w+)?\(/;
 
 // The shared suites: every exported run*Conformance function of @decodekit/conformance, kept only when the
-// file that defines it asserts.
+// file that defines it asserts, or runs a suite that does (a suite built on another suite, transitively).
 const suites = new Set();
-for (const file of execFileSync(
+const definitions = execFileSync(
   'git',
   ['ls-files', '-co', '--exclude-standard', 'packages/conformance/src/*.ts'],
   { encoding: 'utf8' },
 )
   .split('\n')
-  .filter(Boolean)) {
-  const source = readFileSync(file, 'utf8');
-  if (!ASSERTION.test(source)) continue;
-  for (const [, name] of source.matchAll(/export (?:async )?function (run\w*Conformance)\(/g))
-    suites.add(name);
+  .filter(Boolean)
+  .map(file => {
+    const source = readFileSync(file, 'utf8');
+    const names = [...source.matchAll(/export (?:async )?function (run\w*Conformance)\(/g)].map(
+      ([, name]) => name,
+    );
+    return { source, names, asserts: ASSERTION.test(source) };
+  })
+  .filter(definition => definition.names.length > 0);
+for (let grew = true; grew;) {
+  grew = false;
+  for (const { source, names, asserts } of definitions) {
+    if (names.every(name => suites.has(name))) continue;
+    const runsSuite = [...suites].some(name => source.includes(`${name}(`));
+    if (!asserts && !runsSuite) continue;
+    for (const name of names) suites.add(name);
+    grew = true;
+  }
 }
 
 const offenders = files.filter(file => {
