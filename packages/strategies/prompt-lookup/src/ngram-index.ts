@@ -153,13 +153,13 @@ export class NgramIndex {
     return written;
   }
 
+  /**
+   * True when `context` starts with every indexed token. The whole prefix is compared: a context that differs
+   * only before the last n-gram window (an edited prompt) must not reuse entries built from the old tokens.
+   */
   private extendsIndexed(context: readonly number[]): boolean {
     if (context.length < this.size) return false;
-    for (
-      let position = Math.max(0, this.size - this.maxSize - 1);
-      position < this.size;
-      position++
-    ) {
+    for (let position = 0; position < this.size; position++) {
       if (this.tokens[position] !== context[position]) return false;
     }
     return true;
