@@ -5,7 +5,7 @@ import {
   type CausalLM,
   type Tokenizer,
 } from '@decodekit/core';
-import { continuationNll } from './evaluate.js';
+import { continuationNll, writeJsonAndMarkdown } from './evaluate.js';
 import type { KickQuestion } from './kick-questions.js';
 
 /** A model under comparison: the dense model or one of its compressed variants. */
@@ -328,29 +328,19 @@ export async function writeCompareReports(
   result: CompareResult,
   outDir: string,
 ): Promise<{ json: string; markdown: string }> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(outDir, { recursive: true });
-  const json = join(outDir, 'eval.json');
-  const markdown = join(outDir, 'eval.md');
-  await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
-  await writeFile(
-    markdown,
-    [
-      '# decodekit eval --compare',
-      '',
-      `${result.texts} texts (perplexity), ${result.prompts} prompts × ${result.maxTokens} greedy tokens (agreement), ${result.questions} extraction questions (multiple choice, exact match).`,
-      '',
-      formatCompareTable(result),
-      '',
-      'perplexity: exp(mean NLL per token) of the texts. greedy agreement: tokens before the first divergence',
-      "from the dense model's greedy continuation / its tokens. top-1 agreement: share of the dense",
-      "continuation's tokens that are the model's argmax given the same prefix (teacher-forced). MC accuracy:",
-      'the choice with the highest summed log-probability after the question is the answer. exact match: the',
-      'greedy answer, cut at the first sentence mark, lower-cased, without punctuation and articles, equals the',
-      'answer. judge: mean score of the judge hook in [0, 1].',
-      '',
-    ].join('\n'),
-  );
-  return { json, markdown };
+  return writeJsonAndMarkdown(outDir, result, [
+    '# decodekit eval --compare',
+    '',
+    `${result.texts} texts (perplexity), ${result.prompts} prompts × ${result.maxTokens} greedy tokens (agreement), ${result.questions} extraction questions (multiple choice, exact match).`,
+    '',
+    formatCompareTable(result),
+    '',
+    'perplexity: exp(mean NLL per token) of the texts. greedy agreement: tokens before the first divergence',
+    "from the dense model's greedy continuation / its tokens. top-1 agreement: share of the dense",
+    "continuation's tokens that are the model's argmax given the same prefix (teacher-forced). MC accuracy:",
+    'the choice with the highest summed log-probability after the question is the answer. exact match: the',
+    'greedy answer, cut at the first sentence mark, lower-cased, without punctuation and articles, equals the',
+    'answer. judge: mean score of the judge hook in [0, 1].',
+    '',
+  ]);
 }

@@ -226,13 +226,7 @@ export async function writeEvalReports(
   result: EvalResult,
   outDir: string,
 ): Promise<{ json: string; markdown: string }> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(outDir, { recursive: true });
-  const json = join(outDir, 'eval.json');
-  const markdown = join(outDir, 'eval.md');
-  await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
-  const text = [
+  return writeJsonAndMarkdown(outDir, result, [
     '# decodekit eval',
     '',
     `${result.prompts} prompts, up to ${result.maxTokens} tokens each; perplexity under ${result.scoringModel}.`,
@@ -244,7 +238,21 @@ export async function writeEvalReports(
     "continuation against the strategy's others. repetition rate: mean seq-rep-4 (repeated 4-grams inside a",
     'continuation). Words are lower-cased letter/digit runs and punctuation marks.',
     '',
-  ].join('\n');
-  await writeFile(markdown, text);
+  ]);
+}
+
+/** Writes `eval.json` (`result`) and `eval.md` (`lines`) into `outDir`, creating it. Node only. */
+export async function writeJsonAndMarkdown(
+  outDir: string,
+  result: unknown,
+  lines: readonly string[],
+): Promise<{ json: string; markdown: string }> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await mkdir(outDir, { recursive: true });
+  const json = join(outDir, 'eval.json');
+  const markdown = join(outDir, 'eval.md');
+  await writeFile(json, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(markdown, lines.join('\n'));
   return { json, markdown };
 }

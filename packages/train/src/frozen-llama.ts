@@ -1,34 +1,12 @@
 import { InvalidArgumentError } from '@decodekit/core';
+import type { TfLlamaConfig, TfLlamaWeights } from './llama-tf.js';
 import { tf } from './tf-backend.js';
 
-/** Architecture of a llama2.c-style decoder (the fields of @decodekit/models' `LlamaConfig` used here). */
-export interface LlamaShape {
-  readonly vocabSize: number;
-  readonly dim: number;
-  readonly hiddenDim: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly numKvHeads: number;
-  readonly contextLength: number;
-  readonly ropeTheta?: number;
-  readonly rmsNormEps?: number;
-}
+/** Architecture of a llama2.c-style decoder: `tfLlama`'s config (a tied classifier when `wcls` is absent). */
+export type LlamaShape = Omit<TfLlamaConfig, 'tiedEmbeddings'>;
 
-/** llama2.c weights (row-major `[out, in]`, stacked per layer; a tied classifier when `wcls` is absent). */
-export interface LlamaTensorsSource {
-  readonly tokenEmbedding: Float32Array;
-  readonly rmsAtt: Float32Array;
-  readonly wq: Float32Array;
-  readonly wk: Float32Array;
-  readonly wv: Float32Array;
-  readonly wo: Float32Array;
-  readonly rmsFfn: Float32Array;
-  readonly w1: Float32Array;
-  readonly w2: Float32Array;
-  readonly w3: Float32Array;
-  readonly rmsFinal: Float32Array;
-  readonly wcls?: Float32Array;
-}
+/** llama2.c weights (row-major `[out, in]`, stacked per layer), as `tfLlama` takes them. */
+export type LlamaTensorsSource = Readonly<TfLlamaWeights>;
 
 interface Layer {
   rmsAtt: tf.Tensor1D;
