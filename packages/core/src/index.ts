@@ -117,3 +117,4 @@ export type {
   TrainedHeadHeader,
   WeightsFileKind,
 } from './heads/weights-file.js';
+export { checkSparseTreePaths } from './heads/sparse-tree.js';

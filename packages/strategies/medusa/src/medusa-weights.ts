@@ -1,4 +1,5 @@
 import {
+  checkSparseTreePaths,
   decodeTensor,
   InvalidArgumentError,
   readWeightsFile,
@@ -99,29 +100,7 @@ export function checkTree(
   heads: number,
   vocabSize: number,
 ): void {
-  const seen = new Set<string>(['']);
-  if (!Array.isArray(tree) || tree.length === 0) {
-    throw new InvalidArgumentError({
-      argument: 'tree',
-      message: 'needs at least one path, e.g. [[0], [0, 0], [1]].',
-    });
-  }
-  for (const path of tree) {
-    const valid =
-      Array.isArray(path) &&
-      path.length >= 1 &&
-      path.length <= heads &&
-      path.every(index => Number.isInteger(index) && index >= 0 && index < vocabSize) &&
-      seen.has(path.slice(0, -1).join(',')) &&
-      !seen.has(path.join(','));
-    if (!valid) {
-      throw new InvalidArgumentError({
-        argument: 'tree',
-        message: `path ${JSON.stringify(path)} is invalid: paths list top-k indices (one per head, at most ${heads} deep), each listed once and after its parent path.`,
-      });
-    }
-    seen.add(path.join(','));
-  }
+  checkSparseTreePaths(tree, heads, vocabSize, 'one per head');
 }
 
 /** Random heads (tests and the untrained baseline): weights ~ U(-scale, scale), zero bias, own LM heads when asked. */

@@ -1,4 +1,5 @@
 import {
+  checkSparseTreePaths,
   InvalidArgumentError,
   ModelFormatError,
   decodeFloats,
@@ -117,29 +118,12 @@ export function checkPpdTree(
   maxDepth: number,
   vocabSize: number,
 ): void {
-  if (!Array.isArray(tree) || tree.length === 0) {
-    throw new InvalidArgumentError({
-      argument: 'tree',
-      message: 'needs at least one path, e.g. [[0], [0, 0], [0, 1]].',
-    });
-  }
-  const seen = new Set<string>(['']);
-  for (const path of tree) {
-    const valid =
-      Array.isArray(path) &&
-      path.length >= 1 &&
-      path.length <= maxDepth &&
-      path.every(index => Number.isInteger(index) && index >= 0 && index < vocabSize) &&
-      seen.has(path.slice(0, -1).join(',')) &&
-      !seen.has(path.join(','));
-    if (!valid) {
-      throw new InvalidArgumentError({
-        argument: 'tree',
-        message: `path ${JSON.stringify(path)} is invalid: paths list top-k indices (one per depth, at most ${maxDepth} deep: the target's next token, then one per prompt token), each listed once and after its parent path.`,
-      });
-    }
-    seen.add(path.join(','));
-  }
+  checkSparseTreePaths(
+    tree,
+    maxDepth,
+    vocabSize,
+    "one per depth: the target's next token, then one per prompt token",
+  );
 }
 
 /** Random prompt embeddings (tests and the untrained baseline): U(-scale, scale), seeded. */
