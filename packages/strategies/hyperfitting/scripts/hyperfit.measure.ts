@@ -15,6 +15,7 @@ import { loadModel } from '@decodekit/backend-onnx';
 import { createDecoder, type CausalLM, type LogitsProcessor } from '@decodekit/core';
 import { readLlama2cCheckpoint, writeLlama2cCheckpoint } from '@decodekit/models';
 import { convertLlama2cToFolder } from '@decodekit/models/node';
+import { continuationNll } from '@decodekit/eval';
 import { fineTuneLlama } from '@decodekit/train';
 import { it } from 'vitest';
 import {
@@ -124,29 +125,17 @@ it('hyperfitting table', async () => {
       ttr += typeTokenRatio(text);
       rep += repetitionOfNgrams(tokens, 4);
       emitted += tokens.length;
+      // Per-step entropy of the generating model; perplexity under the base model (eval's scorer).
       const all = Int32Array.from([...prompt, ...tokens]);
       const vocab = model.info.vocabSize;
-      for (const [scorer, into] of [
-        [model, 'entropy'],
-        [base, 'nll'],
-      ] as const) {
-        const sequence = scorer.createSequence();
-        const { logits } = await sequence.forward({ tokens: all });
-        sequence.dispose();
-        for (let p = prompt.length; p < all.length; p++) {
-          const row = logits.subarray((p - 1) * vocab, p * vocab);
-          if (into === 'entropy') {
-            entropy += entropyOfLogits(row);
-            steps++;
-          } else {
-            let max = -Infinity;
-            for (const v of row) if (v > max) max = v;
-            let sum = 0;
-            for (const v of row) sum += Math.exp(v - max);
-            nll -= row[all[p]] - max - Math.log(sum);
-          }
-        }
+      const sequence = model.createSequence();
+      const { logits } = await sequence.forward({ tokens: all });
+      sequence.dispose();
+      for (let p = prompt.length; p < all.length; p++) {
+        entropy += entropyOfLogits(logits.subarray((p - 1) * vocab, p * vocab));
+        steps++;
       }
+      nll += (await continuationNll(base, prompt, tokens)).nll;
       const output = [...prompt.slice(-3), ...tokens];
       for (let k = 0; k + 4 <= output.length; k++) {
         grams++;
