@@ -9,7 +9,8 @@ import {
 } from '@decodekit/core';
 
 /**
- * The exact distribution of the next `steps` tokens after `prompt` under the processed target model
+ * The exact distribution of the next `steps` tokens after `prompt` under the processed target model (for an
+ * encoder-decoder model: of its first `steps` decoder tokens with `prompt` as the source)
  * (processors, then the options' penalties and sampling warpers, exactly as the decoder builds them).
  * Returns probabilities indexed by the outcome's base-vocab number (token_1 * V^(steps-1) + ...).
  */
@@ -43,7 +44,7 @@ export async function exactJoint({
       joint[index] += probability;
       return;
     }
-    const sequence = model.createSequence();
+    const sequence = model.createSequence(encoding === undefined ? undefined : { encoding });
     const { logits } = await sequence.forward({ tokens: Int32Array.from(context) });
     sequence.dispose();
     const row = logits.slice((context.length - 1) * vocab, context.length * vocab);
@@ -60,12 +61,17 @@ export async function exactJoint({
       );
     }
   }
+  // An encoder-decoder model encodes the prompt once and decodes from its start token, as the decoder does.
+  const seq2seq = model.encoderDecoder;
+  const encoding =
+    seq2seq === undefined ? undefined : await seq2seq.encode(Int32Array.from(prompt));
+  const prefix = seq2seq === undefined ? prompt : [seq2seq.decoderStartTokenId];
   // The same budget the decoder hands its processors for a `steps`-token generation.
   const budget = Math.min(
     steps,
     options.maxTokens ?? steps,
-    model.info.contextLength - prompt.length,
+    model.info.contextLength - prefix.length,
   );
-  await visit([...prompt], processor.init(prompt, { maxTokens: budget }), 1, 0, 0);
+  await visit([...prefix], processor.init(prefix, { maxTokens: budget }), 1, 0, 0);
   return joint;
 }

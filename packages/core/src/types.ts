@@ -97,12 +97,52 @@ export interface Sequence {
   dispose(): void;
 }
 
+/**
+ * What the encoder of an encoder-decoder (seq2seq) model made of a source: the decoder's sequences attend to
+ * it (cross-attention). Made once per request by {@link EncoderDecoder.encode}; every Sequence created from
+ * it (and every fork of those) shares it, so the cross-attention keys and values are computed once.
+ */
+export interface Encoding {
+  /** Source ids the encoder read. [sourceLength] */
+  readonly tokens: readonly number[];
+  /** The encoder's last hidden state. [sourceLength, hiddenSize] */
+  readonly hidden: Float32Array;
+}
+
+/**
+ * The encoder side of an encoder-decoder model (T5, BART, the encoder-decoder SLMs of "Return of the
+ * Encoder", Elfeki et al., 2025): a prompt is encoded once, and decoding starts from
+ * `decoderStartTokenId` in a Sequence created from that encoding (`createSequence({ encoding })`).
+ */
+export interface EncoderDecoder {
+  /** The first decoder token (config.json's `decoder_start_token_id`). */
+  readonly decoderStartTokenId: number;
+  /** Longest source the encoder takes. */
+  readonly maxSourceLength: number;
+  /** Runs the encoder once over `tokens` (the source ids). [sourceLength] */
+  encode(tokens: Int32Array, options?: ForwardOptions): Promise<Encoding>;
+}
+
+/** Options of {@link CausalLM.createSequence}. */
+export interface CreateSequenceOptions {
+  /** The source the decoder attends to: needed by encoder-decoder models, refused by decoder-only ones. */
+  readonly encoding?: Encoding;
+}
+
 /** A causal language model behind one backend. */
 export interface CausalLM {
   readonly info: ModelInfo;
   readonly capabilities: Capabilities;
-  /** An empty KV state. */
-  createSequence(): Sequence;
+  /**
+   * An empty KV state. Encoder-decoder models (`encoderDecoder` set) need `options.encoding`: their
+   * sequences hold decoder tokens and attend to that source.
+   */
+  createSequence(options?: CreateSequenceOptions): Sequence;
+  /**
+   * Present on encoder-decoder (seq2seq) models: the decoder loop encodes the prompt once with it and decodes
+   * from `decoderStartTokenId` in a sequence created from the encoding. Absent on decoder-only models.
+   */
+  readonly encoderDecoder?: EncoderDecoder;
   /**
    * The token input-embedding table (row i = token i's embedding; the tied classifier of llama2.c models),
    * present when `capabilities.inputEmbeddings`. [vocab, hiddenSize]
@@ -220,6 +260,11 @@ export interface DecodeStats {
   draftMs?: number;
   /** Milliseconds spent in verification forwards (speculative strategies). */
   verifyMs?: number;
+  /**
+   * Encoder runs (encoder-decoder models only: 1 per request, whatever the strategy). The prefill time
+   * includes the encoder's.
+   */
+  encoderCalls?: number;
 }
 
 /** A draft tree. Row i's parent is `parents[i]` (-1 = attached to the last committed token). */

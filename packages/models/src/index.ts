@@ -92,3 +92,26 @@ export type {
 export { ATTENTION_BIAS_INPUT, addTreeAttention } from './tree-attention.js';
 export type { Gpt2Config, Gpt2Weights, TinyGpt2Options } from './gpt2-graph.js';
 export { buildGpt2Graph, buildTinyGpt2 } from './gpt2-graph.js';
+export type {
+  AttentionWeights,
+  DecoderLayerWeights,
+  EncoderLayerWeights,
+  FeedForwardWeights,
+  LayerNormWeights,
+  Seq2SeqConfig,
+  Seq2SeqDecoderKind,
+  Seq2SeqModel,
+  Seq2SeqModelOptions,
+  Seq2SeqWeights,
+} from './seq2seq-model.js';
+export {
+  SEQ2SEQ_SPECIAL_IDS,
+  buildSeq2SeqDecoder,
+  buildSeq2SeqEncoder,
+  buildSeq2SeqModel,
+  checkSeq2SeqConfig,
+  randomSeq2SeqWeights,
+  seq2seqConfigJson,
+} from './seq2seq-model.js';
+export type { Seq2SeqReference } from './seq2seq-reference.js';
+export { seq2seqReference, seq2seqReferenceModel } from './seq2seq-reference.js';

@@ -16,6 +16,7 @@ import type {
   DecodeStats,
   FinishReason,
   LogitsProcessor,
+  Sequence,
   Tokenizer,
 } from '../types.js';
 import { autoregressive } from '../strategies/autoregressive.js';
@@ -151,9 +152,11 @@ export function createDecoder(config: DecoderConfig): Decoder {
       );
       const reported = report?.hypotheses ?? [{ tokens: result.tokens, score: Number.NaN }];
       const promptText = tokenizer ? tokenizer.decode(result.promptTokens) : '';
-      // A continuation's text as it reads after the prompt (a leading space included).
+      // A continuation's text as it reads after the prompt (a leading space included); an encoder-decoder
+      // model's output does not continue its prompt (the source).
       const textOf = (ids: readonly number[]): string => {
         if (!tokenizer) return '';
+        if (model.encoderDecoder !== undefined) return tokenizer.decode([...ids]);
         const whole = tokenizer.decode([...result.promptTokens, ...ids]);
         return whole.startsWith(promptText)
           ? whole.slice(promptText.length)
@@ -244,6 +247,7 @@ async function* runDecode(
   throwIfAborted(signal);
   const ids = promptIds(prompt, tokenizer, options.addSpecialTokens);
   const { vocabSize, contextLength } = model.info;
+  const seq2seq = model.encoderDecoder;
   if (ids.length === 0) {
     throw new InvalidArgumentError({
       argument: 'prompt',
@@ -258,7 +262,16 @@ async function* runDecode(
       });
     }
   }
-  if (ids.length >= contextLength) {
+  if (seq2seq !== undefined && ids.length > seq2seq.maxSourceLength) {
+    throw new ContextLengthError({
+      length: ids.length,
+      contextLength: seq2seq.maxSourceLength,
+      what: `The source (the prompt, ${ids.length} tokens) of this encoder-decoder model`,
+    });
+  }
+  // An encoder-decoder model reads the prompt with its encoder; its decoder starts from the start token.
+  const prefix = seq2seq === undefined ? ids : [seq2seq.decoderStartTokenId];
+  if (prefix.length >= contextLength) {
     throw new ContextLengthError({
       length: ids.length + 1,
       contextLength,
@@ -274,14 +287,14 @@ async function* runDecode(
   const random = seededRandom(options.seed);
   const eos = new Set(options.ignoreEos ? [] : model.info.eosTokenIds);
   const detokenizer = tokenizer
-    ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true, prefix: ids })
+    ? createIncrementalDecoder(tokenizer, { skipSpecialTokens: true, prefix })
     : undefined;
   const stopMatcher = new StopMatcher(options.stop);
 
-  const tokens = [...ids];
+  const tokens = [...prefix];
   const generated: number[] = [];
-  let processorState: unknown = processor.init(ids, {
-    maxTokens: Math.min(options.maxTokens, contextLength - ids.length),
+  let processorState: unknown = processor.init(prefix, {
+    maxTokens: Math.min(options.maxTokens, contextLength - prefix.length),
   });
   let finish: FinishReason | undefined;
   const stats: DecodeStats = {
@@ -303,14 +316,24 @@ async function* runDecode(
     wake?.();
   };
 
-  const sequence = model.createSequence();
+  const start = now();
+  let sequence: Sequence;
+  if (seq2seq === undefined) {
+    sequence = model.createSequence();
+  } else {
+    // The encoder runs once per request; every sequence of this generation (forks, beams) shares its output.
+    const encoding = await seq2seq.encode(Int32Array.from(ids), { signal });
+    stats.encoderCalls = 1;
+    throwIfAborted(signal);
+    sequence = model.createSequence({ encoding });
+  }
   const context: StrategyContext = {
     model,
     sequence,
     get tokens() {
       return tokens;
     },
-    promptLength: ids.length,
+    promptLength: prefix.length,
     processor,
     get processorState() {
       return processorState;
@@ -366,14 +389,13 @@ async function* runDecode(
 
   let failure: unknown;
   let running = true;
-  const start = now();
   let decodeStart = start;
   const task = (async () => {
     try {
-      if (ids.length > 1) {
+      if (prefix.length > 1) {
         // Prefill everything but the last prompt token: that one is the first pending token.
-        await context.forward({ tokens: Int32Array.from(ids.slice(0, -1)) });
-        sequence.commit(range(ids.length - 1));
+        await context.forward({ tokens: Int32Array.from(prefix.slice(0, -1)) });
+        sequence.commit(range(prefix.length - 1));
         decodeForwards = 0;
       }
       decodeStart = now();

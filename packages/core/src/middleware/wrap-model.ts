@@ -1,6 +1,7 @@
 import type {
   Capabilities,
   CausalLM,
+  CreateSequenceOptions,
   ForwardInput,
   ForwardOptions,
   ForwardOutput,
@@ -83,8 +84,9 @@ function applyMiddleware<TModel extends CausalLM>(
     };
     return outer;
   };
-  const open = (): Sequence => {
-    const sequence = model.createSequence();
+  // Encoder-decoder models keep `encoderDecoder` (copied below); their sequences are opened from an encoding.
+  const open = (options?: CreateSequenceOptions): Sequence => {
+    const sequence = model.createSequence(options);
     return wrapForwards(
       middleware.wrapSequence ? middleware.wrapSequence({ sequence, model }) : sequence,
     );
