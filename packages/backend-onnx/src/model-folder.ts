@@ -1,7 +1,13 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ModelFormatError, ModelNotFoundError, throwIfAborted } from '@decodekit/core';
-import { GRAPH_FILES, LAYOUT_HINT, SPLIT_GRAPH_FILES, configFromGenai } from './model-layout';
+import {
+  ENCODER_FILES,
+  GRAPH_FILES,
+  LAYOUT_HINT,
+  SPLIT_GRAPH_FILES,
+  configFromGenai,
+} from './model-layout';
 import type { GraphSource, ModelSourceFiles } from './onnx-backend';
 
 const layoutHint = LAYOUT_HINT;
@@ -53,6 +59,8 @@ export interface GraphLayout {
   readonly graph: string;
   /** The first graph of a split pair (runs on an empty cache), when the folder holds one. */
   readonly first?: string;
+  /** The encoder of an encoder-decoder export (`onnx/encoder_model.onnx`), when the folder holds one. */
+  readonly encoder?: string;
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -76,11 +84,19 @@ export async function findGraphLayout(folder: string): Promise<GraphLayout | und
     return { kind: 'genai', graph: graphFile };
   }
   if (!hasConfig) return undefined;
+  let encoder: string | undefined;
+  for (const file of ENCODER_FILES) {
+    if (await isFile(join(absolute, file))) {
+      encoder = file;
+      break;
+    }
+  }
+  const withEncoder = encoder === undefined ? {} : { encoder };
   for (const graph of GRAPH_FILES)
-    if (await isFile(join(absolute, graph))) return { kind: 'hf', graph };
+    if (await isFile(join(absolute, graph))) return { kind: 'hf', graph, ...withEncoder };
   for (const pair of SPLIT_GRAPH_FILES) {
     if ((await isFile(join(absolute, pair.first))) && (await isFile(join(absolute, pair.withPast))))
-      return { kind: 'hf', graph: pair.withPast, first: pair.first };
+      return { kind: 'hf', graph: pair.withPast, first: pair.first, ...withEncoder };
   }
   return undefined;
 }
@@ -190,6 +206,12 @@ export async function readModelFolder(
       : {
           firstOnnx: graphSource(join(absolute, ...layout.first.split('/'))),
           firstOnnxFile: layout.first,
+        }),
+    ...(layout.encoder === undefined
+      ? {}
+      : {
+          encoderOnnx: graphSource(join(absolute, ...layout.encoder.split('/'))),
+          encoderOnnxFile: layout.encoder,
         }),
     config,
     ...(genai ? { configFile: 'genai_config.json' } : {}),

@@ -23,10 +23,17 @@ export const SPLIT_GRAPH_FILES = [
   { first: 'decoder_model.onnx', withPast: 'decoder_with_past_model.onnx' },
 ] as const;
 
+/**
+ * The encoder of an encoder-decoder export (optimum / transformers.js seq2seq layout), beside its decoder
+ * graphs: a folder that has one is loaded as an encoder-decoder model.
+ */
+export const ENCODER_FILES = ['onnx/encoder_model.onnx', 'encoder_model.onnx'] as const;
+
 /** The folder layouts decodekit reads, for error messages. */
 export const LAYOUT_HINT =
   'A model folder needs tokenizer.json and either config.json with a decoder graph (onnx/model.onnx, model.onnx, ' +
-  'decoder_model_merged.onnx, or the decoder_model.onnx + decoder_with_past_model.onnx pair, flat or under onnx/), ' +
+  'decoder_model_merged.onnx, or the decoder_model.onnx + decoder_with_past_model.onnx pair, flat or under onnx/; ' +
+  'encoder-decoder exports add encoder_model.onnx beside it), ' +
   "or onnxruntime-genai's genai_config.json with the graph it names (generation_config.json and " +
   'tokenizer_config.json are optional). Convert a llama2.c checkpoint with `decodekit convert`, or resolve hub ids ' +
   'with loadModel().';

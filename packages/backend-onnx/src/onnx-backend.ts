@@ -23,6 +23,7 @@ import {
   type MultiRowSupport,
 } from './onnx-model';
 import type { OrtRuntime, OrtSession, OrtSessionOptions } from './ort-runtime';
+import { Seq2SeqEngine, readSeq2SeqConfig } from './seq2seq-model';
 
 /** Makes the Tokenizer of a model folder (core's `createTokenizer` by default). */
 export type TokenizerFactory = (files: {
@@ -62,6 +63,13 @@ export interface ModelSourceFiles extends Omit<ModelFiles, 'onnx'> {
   readonly firstOnnx?: GraphSource;
   /** Path of `firstOnnx` inside the folder, for messages. */
   readonly firstOnnxFile?: string;
+  /**
+   * The encoder of an encoder-decoder export (`onnx/encoder_model.onnx`): the model is then loaded as a
+   * seq2seq model (`encoderDecoder`), with `onnx` (and `firstOnnx`) its decoder graphs.
+   */
+  readonly encoderOnnx?: GraphSource;
+  /** Path of `encoderOnnx` inside the folder, for messages. */
+  readonly encoderOnnxFile?: string;
   /** The file `config` was read from, for messages (default `config.json`; `genai_config.json` for genai folders). */
   readonly configFile?: string;
   /**
@@ -112,6 +120,8 @@ export interface GraphReport {
   readonly graph: string;
   /** The first graph of a split pair, which runs the prompt. */
   readonly firstGraph?: string;
+  /** The encoder of an encoder-decoder model (`onnx/encoder_model.onnx`). */
+  readonly encoderGraph?: string;
   /** Element type of the KV cache (kept as is) and of the logits (widened to float32 once per forward). */
   readonly kvType: 'float32' | 'float16';
   readonly logitsType: 'float32' | 'float16';
@@ -125,6 +135,23 @@ export interface GraphReport {
 }
 
 const graphReports = new WeakMap<LoadedModel, GraphReport>();
+const seq2seqEngines = new WeakMap<LoadedModel, Seq2SeqEngine>();
+
+/** How often an encoder-decoder model loaded by an ONNX backend ran its encoder and computed cross-attention caches. */
+export interface Seq2SeqCounters {
+  /** Encoder runs: one per request (per `encoderDecoder.encode`). */
+  readonly encoderRuns: number;
+  /** Decoder steps that computed the cross-attention keys and values: one per encoding. */
+  readonly crossAttentionRuns: number;
+}
+
+/** The counters of an encoder-decoder model loaded by an ONNX backend; undefined for other models. */
+export function seq2seqCounters(model: LoadedModel): Seq2SeqCounters | undefined {
+  const engine = seq2seqEngines.get(model);
+  return engine === undefined
+    ? undefined
+    : { encoderRuns: engine.encoderRuns, crossAttentionRuns: engine.crossAttentionRuns };
+}
 
 /**
  * What loading found out about a model's graph: its files, cache and logits types, inputs, and whether
@@ -166,12 +193,13 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
       const sourceFiles = files as ModelSourceFiles;
       const graphFile = sourceFiles.onnxFile ?? onnxFile;
       const configFile = sourceFiles.configFile ?? 'config.json';
-      const { info, shape: configShape } = readModelConfig(
-        files.config,
-        files.generationConfig,
-        name,
-        configFile,
-      );
+      // An encoder beside the decoder makes an encoder-decoder model, whose config names its sizes otherwise.
+      const seq2seqConfig =
+        sourceFiles.encoderOnnx === undefined
+          ? undefined
+          : readSeq2SeqConfig(files.config, files.generationConfig, name, configFile);
+      const { info, shape: configShape } =
+        seq2seqConfig ?? readModelConfig(files.config, files.generationConfig, name, configFile);
 
       let tokenizer: Tokenizer;
       try {
@@ -259,6 +287,61 @@ export function createOnnxBackend(config: OnnxBackendConfig): Backend {
       } catch (error) {
         await firstSession?.release().catch(() => undefined);
         throw error;
+      }
+      if (seq2seqConfig !== undefined && sourceFiles.encoderOnnx !== undefined) {
+        const encoderFile = sourceFiles.encoderOnnxFile ?? 'onnx/encoder_model.onnx';
+        let encoderSession: OrtSession | undefined;
+        try {
+          if (signal?.aborted) throw new AbortedError({ reason: signal.reason });
+          encoderSession = await open(sourceFiles.encoderOnnx, encoderFile);
+          const engine = new Seq2SeqEngine(
+            ort,
+            {
+              encoder: encoderSession,
+              encoderFile,
+              decoder: session,
+              decoderFile: graphFile,
+              ...(firstSession === undefined
+                ? {}
+                : { first: firstSession, firstFile: sourceFiles.firstOnnxFile }),
+            },
+            info,
+            configShape,
+            config.id,
+          );
+          const loaded: LoadedModel = {
+            info,
+            capabilities: engine.capabilities,
+            tokenizer,
+            source: where,
+            generationConfig: files.generationConfig,
+            encoderDecoder: engine.encoderDecoder(
+              seq2seqConfig.decoderStartTokenId,
+              seq2seqConfig.maxSourceLength,
+            ),
+            createSequence(options) {
+              if (engine.disposed) throw new DisposedError({ what: `The model ${info.name}` });
+              return new KvLedgerSequence(engine.view(options?.encoding));
+            },
+            dispose: () => engine.dispose(),
+          };
+          graphReports.set(loaded, {
+            graph: graphFile,
+            ...(firstSession === undefined ? {} : { firstGraph: sourceFiles.firstOnnxFile }),
+            encoderGraph: encoderFile,
+            kvType: engine.kvType,
+            logitsType: engine.logitsType,
+            inputs: [...session.inputNames],
+            multiRow: { prefill: true, onCache: true },
+          });
+          seq2seqEngines.set(loaded, engine);
+          return loaded;
+        } catch (error) {
+          await encoderSession?.release().catch(() => undefined);
+          await session.release().catch(() => undefined);
+          await firstSession?.release().catch(() => undefined);
+          throw error;
+        }
       }
       try {
         if (signal?.aborted) throw new AbortedError({ reason: signal.reason });

@@ -5,7 +5,7 @@
 export type { WasmBackendOptions } from './wasm-backend';
 export { fetchModelFiles } from './model-url';
 export type { FetchFunction } from './model-url';
-export { createOnnxBackend, describeGraph } from './onnx-backend';
+export { createOnnxBackend, describeGraph, seq2seqCounters } from './onnx-backend';
 export type { MultiRowSupport } from './onnx-model';
 export type {
   GraphReport,
@@ -13,6 +13,7 @@ export type {
   ModelSourceFiles,
   OnnxBackendConfig,
   OnnxBackendOptions,
+  Seq2SeqCounters,
   TokenizerFactory,
 } from './onnx-backend';
 export type {

@@ -6,7 +6,7 @@ import { seededRandom } from './seeded-random.js';
 import { charVocabulary } from './tiny-model.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson } from './tokenizer-json.js';
 
-/** Shape of a BART-like encoder-decoder (pre-LayerNorm, learned positions, GELU, tied classifier). */
+/** Shape of a BART-like encoder-decoder (pre-LayerNorm, learned positions, GELU, its own classifier). */
 export interface Seq2SeqConfig {
   readonly vocabSize: number;
   /** Width of the residual stream (`d_model`). */
@@ -64,8 +64,13 @@ export interface DecoderLayerWeights {
 
 /** Every weight of a {@link Seq2SeqConfig} model. */
 export interface Seq2SeqWeights {
-  /** Token embeddings shared by encoder, decoder and the (tied) classifier. [vocab, dim] */
+  /** Token embeddings shared by encoder and decoder. [vocab, dim] */
   readonly embed: Float32Array;
+  /**
+   * The classifier, `[dim, vocab]` (logits = LayerNorm(x) · lmHead). Untied: a random tied head mostly
+   * predicts the input token again, which would make every fixture output the start token forever.
+   */
+  readonly lmHead: Float32Array;
   /** [maxPositions, dim] */
   readonly encoderPositions: Float32Array;
   /** [maxPositions, dim] */
@@ -153,20 +158,23 @@ export function randomSeq2SeqWeights(config: Seq2SeqConfig, seed: number): Seq2S
   };
   const norm = (): LayerNormWeights => ({ gamma: normal(dim, 0.1, 1), beta: normal(dim, 0.1) });
   const attention = (): AttentionWeights => ({
-    q: normal(dim * dim, 1 / Math.sqrt(dim)),
-    k: normal(dim * dim, 1 / Math.sqrt(dim)),
+    q: normal(dim * dim, 2 / Math.sqrt(dim)),
+    k: normal(dim * dim, 2 / Math.sqrt(dim)),
     v: normal(dim * dim, 1 / Math.sqrt(dim)),
-    o: normal(dim * dim, 1 / Math.sqrt(dim)),
+    // Strong attention outputs keep the source and the history in play (weak ones make a Markov chain of
+    // the last token, which random weights soon lock into a fixed point).
+    o: normal(dim * dim, 2 / Math.sqrt(dim)),
   });
   const ffn = (): FeedForwardWeights => ({
     w1: normal(dim * ffnDim, 1 / Math.sqrt(dim)),
     b1: normal(ffnDim, 0.1),
-    w2: normal(ffnDim * dim, 1 / Math.sqrt(ffnDim)),
+    w2: normal(ffnDim * dim, 1.5 / Math.sqrt(ffnDim)),
     b2: normal(dim, 0.1),
   });
   return {
-    // Logits are LayerNorm(x) · embedᵀ: this scale keeps them a few units wide, neither flat nor one-hot.
-    embed: normal(vocabSize * dim, 2 / Math.sqrt(dim)),
+    embed: normal(vocabSize * dim, 0.5),
+    // Logits are LayerNorm(x) · lmHead: this scale keeps them a few units wide, neither flat nor one-hot.
+    lmHead: normal(dim * vocabSize, 2 / Math.sqrt(dim)),
     encoderPositions: normal(maxPositions * dim, 0.5),
     decoderPositions: normal(maxPositions * dim, 0.5),
     encoder: Array.from({ length: config.encoderLayers }, () => ({
@@ -521,8 +529,8 @@ export function buildSeq2SeqDecoder(
     }
   });
   const normed = graph.norm(g, x, 'decoder.norm', weights.decoderNorm);
-  const classifier = g.op1('Transpose', ['embed_tokens'], { perm: [1, 0] });
-  g.op1('MatMul', [normed, classifier], {}, 'logits');
+  g.float('lm_head', [dim, vocabSize], weights.lmHead);
+  g.op1('MatMul', [normed, 'lm_head'], {}, 'logits');
   g.output('logits', ElemType.float, ['batch_size', 'decoder_sequence_length', vocabSize]);
   for (let layer = 0; layer < decoderLayers; layer++) {
     for (const part of ['key', 'value'])
@@ -569,7 +577,7 @@ export function seq2seqConfigJson(config: Seq2SeqConfig, name?: string): Record<
     activation_function: 'gelu',
     normalize_before: true,
     layer_norm_eps: config.layerNormEps,
-    tie_word_embeddings: true,
+    tie_word_embeddings: false,
     pad_token_id: SEQ2SEQ_SPECIAL_IDS.pad,
     bos_token_id: SEQ2SEQ_SPECIAL_IDS.bos,
     eos_token_id: SEQ2SEQ_SPECIAL_IDS.eos,

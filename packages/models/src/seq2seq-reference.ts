@@ -231,7 +231,7 @@ export function seq2seqReference(config: Seq2SeqConfig, weights: Seq2SeqWeights)
         for (let token = 0; token < vocabSize; token++) {
           let sum = 0;
           for (let k = 0; k < dim; k++)
-            sum += normed[row * dim + k] * weights.embed[token * dim + k];
+            sum += normed[row * dim + k] * weights.lmHead[k * vocabSize + token];
           logits[row * vocabSize + token] = sum;
         }
       }
