@@ -30,3 +30,5 @@ export type { ReferencePrompt } from './reference-model.js';
 export { runBackendConformance } from './backend-conformance.js';
 export type { BackendConformanceOptions } from './backend-conformance.js';
 export { chaoticModel, cyclicModel, markovModel, mix, unit } from './fixture-models.js';
+export { runSeq2SeqConformance } from './seq2seq-conformance.js';
+export type { Seq2SeqCheck, Seq2SeqConformanceOptions } from './seq2seq-conformance.js';

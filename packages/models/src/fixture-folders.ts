@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
 import { convertLlama2c } from './convert-llama2c.js';
+import { buildSeq2SeqModel, type Seq2SeqModel, type Seq2SeqModelOptions } from './seq2seq-model.js';
 
 /** Options of {@link fixtureFolders}. */
 export interface FixtureFoldersOptions {
@@ -23,6 +24,15 @@ export interface FixtureFolders {
   stories260K(options?: { readonly plain?: boolean }): string;
   /** llama2.c's greedy ids of stories260K for "Once upon a time" (the mirror's golden file). */
   stories260KGolden(): { promptIds: number[]; generatedIds: number[] };
+  /**
+   * A builder-made tiny encoder-decoder folder (`buildSeq2SeqModel`, optimum's seq2seq layout), written once
+   * per options; `tok512` uses the mirror's stories260K tokenizer (byte fallback: every text is reachable)
+   * instead of the generated character vocabulary. Returns the folder and the model's config and weights
+   * (for `seq2seqReference`).
+   */
+  seq2seq(
+    options?: Omit<Seq2SeqModelOptions, 'tokenizer'> & { readonly tok512?: boolean },
+  ): Seq2SeqModel & { folder: string };
 }
 
 /**
@@ -65,6 +75,19 @@ export function fixtureFolders({ modelsRoot, prefix }: FixtureFoldersOptions): F
       const folder = write(key, files);
       converted.set(key, folder);
       return folder;
+    },
+    seq2seq({ tok512 = false, ...options } = { seed: 21 }) {
+      const key = `seq2seq-${JSON.stringify({ tok512, ...options })}`;
+      const tokenizer = tok512
+        ? new Uint8Array(
+            readFileSync(join(modelsRoot, 'karpathy', 'tinyllamas', 'stories260K', 'tok512.bin')),
+          )
+        : undefined;
+      const model = buildSeq2SeqModel({ ...options, ...(tokenizer ? { tokenizer } : {}) });
+      const cached = converted.get(key);
+      const folder = cached ?? write(key.replace(/[^a-z0-9-]+/gi, '_'), model.files);
+      converted.set(key, folder);
+      return { ...model, folder };
     },
     stories260KGolden() {
       const path = join(modelsRoot, 'golden', 'golden_stories260K_greedy.json');

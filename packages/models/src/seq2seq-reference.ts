@@ -264,10 +264,39 @@ export function seq2seqReference(config: Seq2SeqConfig, weights: Seq2SeqWeights)
 export function seq2seqReferenceModel(
   config: Seq2SeqConfig,
   weights: Seq2SeqWeights,
-  { name = 'seq2seq-reference' }: { name?: string } = {},
+  {
+    name = 'seq2seq-reference',
+    eosTokenIds = [SEQ2SEQ_SPECIAL_IDS.eos],
+  }: {
+    name?: string;
+    /** Ids that end generation (default the fixture's `</s>`; `[]` for fixed-length sampling checks). */
+    eosTokenIds?: readonly number[];
+  } = {},
 ): CausalLM {
   const reference = seq2seqReference(config, weights);
   const encodings = new WeakSet<Encoding>();
+  // The forward is a pure function of (source, decoder tokens): sampling checks draw 100,000 generations of
+  // one source, so both are memoized (bounded: a full memo is dropped and refilled).
+  const encoded = new Map<string, Float32Array>();
+  const decoded = new WeakMap<Float32Array, Map<string, Float32Array>>();
+  const MEMO_LIMIT = 4096;
+  const remember = <TValue>(memo: Map<string, TValue>, key: string, compute: () => TValue) => {
+    let value = memo.get(key);
+    if (value === undefined) {
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      value = compute();
+      memo.set(key, value);
+    }
+    return value;
+  };
+  const decode = (hidden: Float32Array, tokens: readonly number[]): Float32Array => {
+    let memo = decoded.get(hidden);
+    if (memo === undefined) {
+      memo = new Map();
+      decoded.set(hidden, memo);
+    }
+    return remember(memo, tokens.join(','), () => reference.decode(hidden, tokens));
+  };
   const { vocabSize } = config;
 
   class ReferenceSequence implements Sequence {
@@ -293,7 +322,7 @@ export function seq2seqReferenceModel(
       }
       const rows = Array.from(input.tokens);
       const all = [...this.committed, ...rows];
-      const logits = reference.decode(this.encoding.hidden, all);
+      const logits = decode(this.encoding.hidden, all);
       this.last = rows;
       return { logits: logits.slice(this.committed.length * vocabSize) };
     }
@@ -341,7 +370,7 @@ export function seq2seqReferenceModel(
       vocabSize,
       contextLength: config.maxPositions,
       bosTokenId: SEQ2SEQ_SPECIAL_IDS.bos,
-      eosTokenIds: [SEQ2SEQ_SPECIAL_IDS.eos],
+      eosTokenIds: [...eosTokenIds],
       numLayers: config.decoderLayers,
       hiddenSize: config.dim,
     },
@@ -351,7 +380,8 @@ export function seq2seqReferenceModel(
       maxSourceLength: config.maxPositions,
       async encode(tokens) {
         const source = Array.from(tokens);
-        const encoding: Encoding = { tokens: source, hidden: reference.encode(source) };
+        const hidden = remember(encoded, source.join(','), () => reference.encode(source));
+        const encoding: Encoding = { tokens: source, hidden };
         encodings.add(encoding);
         return encoding;
       },
