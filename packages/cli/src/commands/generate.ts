@@ -124,6 +124,8 @@ export function registerGenerate(program: Command): void {
           signal: controller.signal,
         };
         resolveGenerateOptions(generateOptions); // fail on bad options before printing anything
+        // An encoder-decoder model's output does not continue its prompt (the source): it is printed alone.
+        const echo = model.encoderDecoder === undefined ? prompt : '';
         if (options.format === 'json') {
           // search() is generate() plus the ranked hypotheses of search strategies (one otherwise).
           const result = await decoder.search(prompt, generateOptions);
@@ -134,11 +136,11 @@ export function registerGenerate(program: Command): void {
             ...(logProbability === undefined ? {} : { logProbability }),
           }));
           process.stdout.write(
-            `${JSON.stringify({ text: prompt + result.text, completion: result.text, tokens: result.tokens, reason: result.reason, stats: result.stats, hypotheses })}\n`,
+            `${JSON.stringify({ text: echo + result.text, completion: result.text, tokens: result.tokens, reason: result.reason, stats: result.stats, hypotheses })}\n`,
           );
           return;
         }
-        process.stdout.write(prompt);
+        process.stdout.write(echo);
         for await (const event of decoder.stream(prompt, generateOptions)) {
           if (event.type === 'token') process.stdout.write(event.text);
           if (event.type === 'warning')
@@ -148,7 +150,9 @@ export function registerGenerate(program: Command): void {
             const { stats } = event;
             process.stderr.write(
               `[${event.reason}] ${stats.generatedTokens} tokens, ${stats.tokensPerSecond.toFixed(0)} tok/s, ` +
-                `${stats.forwardPasses} forward passes, τ ${stats.meanAcceptedTokens.toFixed(2)}\n`,
+                `${stats.forwardPasses} forward passes, τ ${stats.meanAcceptedTokens.toFixed(2)}` +
+                (stats.encoderCalls === undefined ? '' : `, ${stats.encoderCalls} encoder run`) +
+                '\n',
             );
           }
         }

@@ -1,0 +1,82 @@
+/**
+ * `decodekit generate --model <seq2seq folder>` on the builder-made tiny encoder-decoder (optimum's
+ * layout): greedy ids equal the pure-JS reference forward's, and search and speculative strategies run.
+ */
+import { delimiter, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '@decodekit/backend-onnx';
+import { seq2seqReference } from '@decodekit/models';
+import { fixtureFolders } from '@decodekit/models/testing';
+import { createProgram } from './program.js';
+
+const fixtures = fixtureFolders({
+  // eslint-disable-next-line no-process-env -- test fixture: the offline mirror
+  modelsRoot: resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '../shared/models'),
+  prefix: 'decodekit-cli-seq2seq-',
+});
+
+interface JsonResult {
+  text: string;
+  completion: string;
+  tokens: number[];
+  stats: { encoderCalls?: number };
+  hypotheses: { tokens: number[] }[];
+}
+
+async function generate(folder: string, args: string[]): Promise<JsonResult> {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+  try {
+    await createProgram().parseAsync([
+      'node',
+      'decodekit',
+      'generate',
+      '--model',
+      folder,
+      '--format',
+      'json',
+      ...args,
+    ]);
+  } finally {
+    process.stdout.write = write;
+  }
+  return JSON.parse(out) as JsonResult;
+}
+
+describe('decodekit generate on an encoder-decoder folder', () => {
+  it('greedy equals the reference forward; beam search and prompt-lookup run with one encoder call', async () => {
+    const fixture = fixtures.seq2seq({ seed: 21, tok512: true });
+    const reference = seq2seqReference(fixture.config, fixture.weights);
+    const prompt = 'translate: the little dog';
+    const model = await loadModel(fixture.folder);
+    const source = model.tokenizer.encode(prompt);
+    await model.dispose();
+    const expected = reference.greedy(source, 20);
+    expect(expected.length).toBeGreaterThan(4);
+    const greedy = await generate(fixture.folder, ['--prompt', prompt, '--max-tokens', '20']);
+    expect(greedy.tokens).toEqual(expected);
+    // The output does not continue the prompt: it is printed alone.
+    expect(greedy.text).toBe(greedy.completion);
+    expect(greedy.stats.encoderCalls).toBe(1);
+    const lookup = await generate(fixture.folder, [
+      '--prompt',
+      prompt,
+      '--max-tokens',
+      '20',
+      '--strategy',
+      'prompt-lookup',
+    ]);
+    expect(lookup.tokens).toEqual(expected);
+    const beams = await generate(fixture.folder, [
+      '--prompt',
+      prompt,
+      '--max-tokens',
+      '20',
+      '--strategy',
+      'beam-search:numBeams=3,numReturnSequences=3',
+    ]);
+    expect(beams.hypotheses).toHaveLength(3);
+    expect(beams.stats.encoderCalls).toBe(1);
+  });
+});
