@@ -23,9 +23,14 @@ export interface StrategyContext {
   readonly model: CausalLM;
   /** KV state holding `tokens` minus the pending (last) token. */
   readonly sequence: Sequence;
-  /** Prompt and emitted tokens so far; the last one is pending. */
+  /**
+   * Prompt and emitted tokens so far; the last one is pending. On an encoder-decoder model these are the
+   * decoder's tokens (the start token, then the emitted ones); the prompt is in `source`.
+   */
   readonly tokens: readonly number[];
   readonly promptLength: number;
+  /** The encoder's source (the prompt ids) when the model is an encoder-decoder model; else absent. */
+  readonly source?: readonly number[];
   /** The full processor chain (penalties, constraints, temperature, truncation). */
   readonly processor: LogitsProcessor<unknown>;
   /** Processor state after `tokens` (pending included). */
@@ -104,6 +109,11 @@ export interface Strategy {
 /** What a drafter sees at the start of a generation. */
 export interface DraftBeginContext {
   readonly tokens: readonly number[];
+  /**
+   * The encoder's source when the target is an encoder-decoder model (`tokens` are then its decoder's
+   * tokens): an encoder-decoder draft model encodes it too.
+   */
+  readonly source?: readonly number[];
   readonly model: CausalLM;
   readonly random: RandomSource;
   readonly temperature: number;

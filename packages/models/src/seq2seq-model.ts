@@ -111,6 +111,11 @@ export interface Seq2SeqModelOptions {
   readonly layout?: 'merged' | 'split';
   /** Recorded in config.json. */
   readonly name?: string;
+  /**
+   * Weights to use instead of the seeded random ones (e.g. a target's, perturbed, as a draft model); their
+   * sizes must match the options' shape.
+   */
+  readonly weights?: Seq2SeqWeights;
 }
 
 /** A built seq2seq fixture: its folder files, and its config and weights for the reference forward. */
@@ -613,7 +618,19 @@ export function buildSeq2SeqModel(options: Seq2SeqModelOptions): Seq2SeqModel {
       message: `must be 'merged' or 'split', got ${String(layout)}.`,
     });
   }
-  const weights = randomSeq2SeqWeights(config, options.seed);
+  const weights = options.weights ?? randomSeq2SeqWeights(config, options.seed);
+  if (
+    weights.embed.length !== config.vocabSize * config.dim ||
+    weights.lmHead.length !== config.dim * config.vocabSize ||
+    weights.encoder.length !== config.encoderLayers ||
+    weights.decoder.length !== config.decoderLayers ||
+    weights.decoder[0].ffn.w1.length !== config.dim * config.ffnDim
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'weights',
+      message: `do not fit the shape ${JSON.stringify(config)}; give the options the weights were made for.`,
+    });
+  }
   const decoderFiles: ModelFolderFiles =
     layout === 'merged'
       ? { 'onnx/decoder_model_merged.onnx': buildSeq2SeqDecoder(config, weights, 'merged') }

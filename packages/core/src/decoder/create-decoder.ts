@@ -334,6 +334,7 @@ async function* runDecode(
       return tokens;
     },
     promptLength: prefix.length,
+    ...(seq2seq === undefined ? {} : { source: ids }),
     processor,
     get processorState() {
       return processorState;

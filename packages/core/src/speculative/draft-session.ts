@@ -110,6 +110,8 @@ export interface DraftChainStep {
 export interface DraftSamplerBegin {
   /** The target. */
   readonly model: CausalLM;
+  /** The encoder's source when the target is an encoder-decoder model (see `DraftBeginContext.source`). */
+  readonly source?: readonly number[];
   /** The engine's draft stream, independent of the verifier's. */
   readonly random?: RandomSource;
   /** The decoder's temperature (0 = greedy). */
@@ -178,6 +180,10 @@ export class DraftSampler {
  */
 export class DraftSession {
   private sequence: Sequence | undefined;
+  /** The source of the running generation, when the target is an encoder-decoder model. */
+  private source: readonly number[] | undefined;
+  /** The source the draft sequence was opened for (encoder-decoder draft models), as a key. */
+  private sequenceSource: string | undefined;
   private readonly skipLayers: readonly number[] | undefined;
   private readonly options: DraftSessionOptions;
   /** Generations running (`begin` without `end`): the sequence is released when the last one ends. */
@@ -278,9 +284,32 @@ export class DraftSession {
    */
   begin(context: DraftSamplerBegin): void {
     this.checkTarget(context.model);
+    const draftStart = this.model.encoderDecoder?.decoderStartTokenId;
+    const targetStart = context.model.encoderDecoder?.decoderStartTokenId;
+    if (draftStart !== targetStart) {
+      throw new InvalidArgumentError({
+        argument: 'model',
+        message:
+          draftStart === undefined || targetStart === undefined
+            ? `the draft model "${this.model.info.name}" and the target "${context.model.info.name}" must both be encoder-decoder models or both decoder-only: a draft continues the target's decoder tokens.`
+            : `the draft model starts its decoder from token ${draftStart} but the target from ${targetStart}; pick a draft model of the target's family.`,
+      });
+    }
+    if (
+      draftStart !== undefined &&
+      this.generations > 0 &&
+      this.source?.join(',') !== context.source?.join(',')
+    ) {
+      // The one draft sequence attends to one encoding; tokens alone cannot tell two sources apart.
+      throw new InvalidArgumentError({
+        argument: 'model',
+        message: `the encoder-decoder draft model "${this.model.info.name}" drafts for one source at a time; give concurrent generations of other prompts their own drafter.`,
+      });
+    }
     this.sampler.begin(context);
     this.generations++;
     this.trusted = 0;
+    this.source = context.source;
   }
 
   /** Ends a generation (the drafter's `end`); the last one to end releases the KV state. */
@@ -330,7 +359,7 @@ export class DraftSession {
    * (a copy). [vocab]
    */
   async contextLogits(context: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
-    this.sequence ??= this.model.createSequence();
+    this.sequence = await this.openSequence(signal);
     const committed = this.sequence.tokens;
     // Keep at most all but the last context token, so one forward yields the logits after the context.
     const limit = Math.min(committed.length, context.length - 1);
@@ -488,7 +517,32 @@ export class DraftSession {
   dispose(): void {
     this.sequence?.dispose();
     this.sequence = undefined;
+    this.sequenceSource = undefined;
     this.trusted = 0;
+  }
+
+  /**
+   * The draft sequence, opened on first use. An encoder-decoder draft model encodes the generation's source
+   * once (its own encoder) and reopens the sequence when a generation with another source comes.
+   */
+  private async openSequence(signal?: AbortSignal): Promise<Sequence> {
+    const seq2seq = this.model.encoderDecoder;
+    if (seq2seq === undefined) return this.sequence ?? this.model.createSequence();
+    const source = this.source;
+    if (source === undefined) {
+      throw new InvalidArgumentError({
+        argument: 'model',
+        message: `the draft model "${this.model.info.name}" is an encoder-decoder model; it drafts only for an encoder-decoder target (begin() got no source).`,
+      });
+    }
+    const key = source.join(',');
+    if (this.sequence !== undefined && this.sequenceSource === key) return this.sequence;
+    this.sequence?.dispose();
+    this.sequence = undefined;
+    this.trusted = 0;
+    const encoding = await seq2seq.encode(Int32Array.from(source), { signal });
+    this.sequenceSource = key;
+    return this.model.createSequence({ encoding });
   }
 
   private synced(): Sequence {

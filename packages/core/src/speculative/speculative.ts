@@ -77,6 +77,7 @@ export function speculative({
     async run(context) {
       await drafter.begin?.({
         tokens: context.tokens,
+        ...(context.source === undefined ? {} : { source: context.source }),
         model: context.model,
         // An independent stream: drafts must never share random numbers with verification.
         random: seededRandom(draftSeed(context.seed)),
