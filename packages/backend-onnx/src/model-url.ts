@@ -4,7 +4,13 @@ import {
   ModelNotFoundError,
   throwIfAborted,
 } from '@decodekit/core';
-import { GRAPH_FILES, LAYOUT_HINT, SPLIT_GRAPH_FILES, configFromGenai } from './model-layout';
+import {
+  ENCODER_FILES,
+  GRAPH_FILES,
+  LAYOUT_HINT,
+  SPLIT_GRAPH_FILES,
+  configFromGenai,
+} from './model-layout';
 import type { ModelSourceFiles } from './onnx-backend';
 
 /** The `fetch` function model loading uses (the global one unless given). */
@@ -162,6 +168,23 @@ export async function fetchModelFiles(
       message: `missing (HTTP 404${candidates.length > 1 ? ` for ${candidates.join(', ')}` : ''}). ${LAYOUT_HINT}`,
     });
   }
+  // Encoder-decoder exports (config.json says so) keep their encoder beside the decoder; decoder-only folders
+  // are never asked for one (an offline page's service worker has no answer for absent files).
+  let encoderOnnx: Uint8Array | undefined;
+  let encoderOnnxFile: string | undefined;
+  if (config.is_encoder_decoder === true) {
+    for (const candidate of ENCODER_FILES) {
+      encoderOnnx = await getBytes(fetchFunction, joinUrl(baseUrl, candidate), signal);
+      encoderOnnxFile = candidate;
+      if (encoderOnnx !== undefined) break;
+    }
+    if (encoderOnnx === undefined) {
+      throw new ModelFormatError({
+        path: joinUrl(baseUrl, ENCODER_FILES[0]),
+        message: `missing (HTTP 404): config.json says is_encoder_decoder, so the folder needs its encoder graph. ${LAYOUT_HINT}`,
+      });
+    }
+  }
   const externalData: Array<{ path: string; data: Uint8Array }> = [];
   const graphName = onnxFile.split('/').pop() as string;
   for (const suffix of ['.data', '_data']) {
@@ -189,6 +212,7 @@ export async function fetchModelFiles(
           },
     onnxFile,
     ...(firstOnnx === undefined ? {} : { firstOnnx, firstOnnxFile }),
+    ...(encoderOnnx === undefined ? {} : { encoderOnnx, encoderOnnxFile }),
   };
 }
 

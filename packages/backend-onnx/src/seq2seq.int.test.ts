@@ -6,9 +6,15 @@ import {
   createDecoder,
   type LoadedModel,
 } from '@decodekit/core';
-import { buildSeq2SeqModel, seq2seqReference } from '@decodekit/models';
+import { buildSeq2SeqModel, buildTinyModel, seq2seqReference } from '@decodekit/models';
 import { writeFolder } from './__fixtures__/model-folders';
-import { createCpuBackend, describeGraph, loadModel, seq2seqCounters } from './index';
+import {
+  createCpuBackend,
+  describeGraph,
+  fetchModelFiles,
+  loadModel,
+  seq2seqCounters,
+} from './index';
 
 const SOURCES = [
   [1, 5, 9, 14, 3],
@@ -159,5 +165,39 @@ describe('encoder-decoder models (onnx-cpu)', () => {
     expect(tokens).toEqual(reference.greedy(source, 12));
     expect(text).toBe(model.tokenizer.decode(tokens));
     expect(stats.encoderCalls).toBe(1);
+  });
+
+  it('a seq2seq folder served over HTTP (browsers) loads: fetchModelFiles fetches the encoder when config.json says is_encoder_decoder', async () => {
+    const requested: string[] = [];
+    const serve = (files: Readonly<Record<string, string | Uint8Array>>) => async (url: string) => {
+      const path = url.replace('https://models.test/tiny/', '');
+      requested.push(path);
+      const body = files[path];
+      return body === undefined ? new Response(null, { status: 404 }) : new Response(body);
+    };
+    const files = await fetchModelFiles('https://models.test/tiny', {
+      fetch: serve(fixture.files),
+    });
+    expect(files.encoderOnnxFile).toBe('onnx/encoder_model.onnx');
+    const model = await backend.load(files, { name: 'tiny-seq2seq-over-http' });
+    opened.push(model);
+    const source = SOURCES[0];
+    const { tokens } = await createDecoder({ model }).generate(
+      { tokens: source },
+      { maxTokens: 16 },
+    );
+    expect(tokens).toEqual(reference.greedy(source, 16));
+    // A decoder-only folder is never asked for an encoder; a seq2seq one without it is refused.
+    requested.length = 0;
+    await fetchModelFiles('https://models.test/tiny', {
+      fetch: serve(buildTinyModel({ seed: 1 }).files),
+    });
+    expect(requested.some(path => path.includes('encoder'))).toBe(false);
+    const withoutEncoder = Object.fromEntries(
+      Object.entries(fixture.files).filter(([path]) => !path.includes('encoder')),
+    );
+    await expect(
+      fetchModelFiles('https://models.test/tiny', { fetch: serve(withoutEncoder) }),
+    ).rejects.toThrow(/is_encoder_decoder/);
   });
 });
