@@ -2,11 +2,13 @@
  * `decodekit generate --model <seq2seq folder>` on the builder-made tiny encoder-decoder (optimum's
  * layout): greedy ids equal the pure-JS reference forward's, and search and speculative strategies run.
  */
-import { delimiter, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '@decodekit/backend-onnx';
 import { seq2seqReference } from '@decodekit/models';
-import { fixtureFolders } from '@decodekit/models/testing';
+import { fixtureFolders, startLocalHub } from '@decodekit/models/testing';
 import { createProgram } from './program.js';
 
 const fixtures = fixtureFolders({
@@ -78,5 +80,59 @@ describe('decodekit generate on an encoder-decoder folder', () => {
     ]);
     expect(beams.hypotheses).toHaveLength(3);
     expect(beams.stats.encoderCalls).toBe(1);
+  });
+
+  it('a hub id of a seq2seq export downloads the encoder of the requested dtype beside the decoder', async () => {
+    const fixture = fixtures.seq2seq({ seed: 21, tok512: true });
+    const prompt = 'translate: the little dog';
+    const expected = await generate(fixture.folder, ['--prompt', prompt, '--max-tokens', '20']);
+    // Publish the folder's graphs under q4 names; the fp32 names hold bytes no loader can read.
+    const files: Record<string, Uint8Array | string> = {};
+    const visit = (dir: string) => {
+      for (const entry of readdirSync(dir)) {
+        const path = join(dir, entry);
+        if (statSync(path).isDirectory()) visit(path);
+        else {
+          const name = relative(fixture.folder, path).split(sep).join('/');
+          const published = name.endsWith('.onnx') ? name.replace(/\.onnx$/, '_q4.onnx') : name;
+          files[published] = new Uint8Array(readFileSync(path));
+          if (name.endsWith('.onnx')) files[name] = `not the q4 graph: ${name}`;
+        }
+      }
+    };
+    visit(fixture.folder);
+    const hub = await startLocalHub({ 'test-org/tiny-seq2seq': { files } });
+    const work = mkdtempSync(join(tmpdir(), 'decodekit-cli-seq2seq-hub-'));
+    const saved = {
+      HF_ENDPOINT: process.env.HF_ENDPOINT,
+      DECODEKIT_CACHE: process.env.DECODEKIT_CACHE,
+    };
+    process.env.HF_ENDPOINT = hub.endpoint;
+    process.env.DECODEKIT_CACHE = join(work, 'cache');
+    try {
+      const out = await generate('test-org/tiny-seq2seq', [
+        '--dtype',
+        'q4',
+        '--prompt',
+        prompt,
+        '--max-tokens',
+        '20',
+      ]);
+      expect(out.tokens).toEqual(expected.tokens);
+      expect(out.stats.encoderCalls).toBe(1);
+      const graphs = hub.requests
+        .filter(request => /\/resolve\/[0-9a-f]{40}\/onnx\//.test(request.path))
+        .map(request => request.path.split('/').pop())
+        .sort();
+      expect(graphs.every(name => name?.endsWith('_q4.onnx'))).toBe(true);
+      expect(graphs).toContain('encoder_model_q4.onnx');
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      await hub.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

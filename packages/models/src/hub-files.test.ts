@@ -73,7 +73,6 @@ describe('selectHubFiles', () => {
       'config.json',
       'onnx/decoder_model_fp16.onnx',
       'onnx/decoder_with_past_model_fp16.onnx',
-      'onnx/encoder_model.onnx',
     );
     expect(paths('fp16', split)).toEqual({
       graph: 'onnx/decoder_model_fp16.onnx',
@@ -83,6 +82,33 @@ describe('selectHubFiles', () => {
         'onnx/decoder_with_past_model_fp16.onnx',
       ],
     });
+  });
+
+  test('an encoder-decoder export brings the encoder of the same dtype, or says which dtypes it has', () => {
+    const seq2seq = listing(
+      'config.json',
+      'onnx/decoder_model_merged.onnx',
+      'onnx/decoder_model_merged_q4.onnx',
+      'onnx/encoder_model.onnx',
+      'onnx/encoder_model_q4.onnx',
+      'onnx/decoder_model_merged_fp16.onnx',
+    );
+    const q4 = selectHubFiles('org/t5', seq2seq, { dtype: 'q4' });
+    expect(q4.encoder).toBe('onnx/encoder_model_q4.onnx');
+    expect(q4.files.map(file => file.path).sort()).toEqual([
+      'config.json',
+      'onnx/decoder_model_merged_q4.onnx',
+      'onnx/encoder_model_q4.onnx',
+    ]);
+    expect(selectHubFiles('org/t5', seq2seq).encoder).toBe('onnx/encoder_model.onnx');
+    // A decoder-only export has no encoder to bring.
+    expect(selectHubFiles('org/llama', listing('config.json', 'onnx/model.onnx')).encoder).toBe(
+      undefined,
+    );
+    // fp16 decoder but no fp16 encoder: the decoder would be fed the wrong precision.
+    expect(() => selectHubFiles('org/t5', seq2seq, { dtype: 'fp16' })).toThrow(
+      /without a fp16 encoder \(it has onnx\/encoder_model.onnx, onnx\/encoder_model_q4.onnx\)/,
+    );
   });
 
   test('a missing dtype is a ModelNotFoundError listing the dtypes the repo has', () => {

@@ -38,6 +38,11 @@ export interface HubFileSelection {
   readonly dtype?: HubDtype;
   /** Repository path of the main graph. */
   readonly graph: string;
+  /**
+   * Repository path of an encoder-decoder export's encoder (`onnx/encoder_model{_dtype}.onnx`, the same dtype
+   * as the decoder), when the picked graph is a decoder and the repository has one.
+   */
+  readonly encoder?: string;
   /** Every file to fetch: the graph(s), their external data, config and tokenizer files. */
   readonly files: readonly HubSibling[];
 }
@@ -170,13 +175,35 @@ export function selectHubFiles(
       hint: `"${ref}" has no ${dtype} graph. It offers: ${available.length > 0 ? available.join(', ') : 'no transformers.js-named graph'}. Pass one of those as dtype (--dtype on the CLI).`,
     });
   }
+  // An encoder-decoder export (optimum / transformers.js seq2seq): the encoder of the same dtype comes along.
+  const encoderPath = `${onnxFolder}/encoder_model${suffix}.onnx`;
+  const isDecoder = !graphs[0].endsWith(`/model${suffix}.onnx`);
+  const encoder = isDecoder && byPath.has(encoderPath) ? encoderPath : undefined;
+  if (isDecoder && encoder === undefined) {
+    const otherEncoders = siblings
+      .map(sibling => sibling.path)
+      .filter(path => path.startsWith(`${onnxFolder}/encoder_model`) && path.endsWith('.onnx'));
+    if (otherEncoders.length > 0) {
+      throw new ModelNotFoundError({
+        ref,
+        searched: [encoderPath],
+        hint: `"${ref}" is an encoder-decoder export without a ${dtype} encoder (it has ${otherEncoders.join(', ')}). Pick the dtype of one of those (--dtype on the CLI).`,
+      });
+    }
+  }
   const files = new Map<string, HubSibling>();
   for (const sibling of metadataFiles(subfolder ?? '', siblings)) files.set(sibling.path, sibling);
-  for (const graph of graphs) {
+  for (const graph of encoder === undefined ? graphs : [...graphs, encoder]) {
     const sibling = byPath.get(graph);
     invariant(sibling !== undefined, `the chosen graph ${graph} is one of the siblings`);
     files.set(graph, sibling);
     for (const data of externalDataOf(graph, siblings)) files.set(data.path, data);
   }
-  return { layout: 'transformers.js', dtype, graph: graphs[0], files: [...files.values()] };
+  return {
+    layout: 'transformers.js',
+    dtype,
+    graph: graphs[0],
+    ...(encoder === undefined ? {} : { encoder }),
+    files: [...files.values()],
+  };
 }

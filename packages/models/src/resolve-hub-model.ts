@@ -57,6 +57,8 @@ export interface HubModel {
   readonly files: readonly string[];
 }
 
+/** Where loaders look for an encoder-decoder export's encoder. */
+const ENCODER_PATH = 'onnx/encoder_model.onnx';
 const MANIFEST = '.decodekit-hub.json';
 
 function repoDir(cacheDir: string, id: string): string {
@@ -164,7 +166,9 @@ export async function folderForDtype(
     prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
   const graph = local(selection.graph);
   const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
-  if (selection.layout === 'genai' || graph === 'onnx/model.onnx' || isPair)
+  const encoder = selection.encoder === undefined ? undefined : local(selection.encoder);
+  const encoderInPlace = encoder === undefined || encoder === ENCODER_PATH;
+  if (selection.layout === 'genai' || ((graph === 'onnx/model.onnx' || isPair) && encoderInPlace))
     return join(mirrorDir, prefix);
   const key = createHash('sha256').update(mirrorDir).digest('hex').slice(0, 16);
   const folder = join(options.cacheDir, 'views', key, viewKey(options.dtype, options.subfolder));
@@ -173,7 +177,10 @@ export async function folderForDtype(
   try {
     for (const file of selection.files)
       await place(join(mirrorDir, file.path), join(staging, local(file.path)));
-    await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
+    if (graph !== 'onnx/model.onnx' && !isPair)
+      await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
+    if (encoder !== undefined && !encoderInPlace)
+      await place(join(staging, encoder), join(staging, ENCODER_PATH));
     await writeFile(
       join(staging, MANIFEST),
       `${JSON.stringify({ ref, source: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`,
@@ -270,6 +277,11 @@ export async function resolveHubModel(
     const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
     if (selection.layout === 'transformers.js' && graph !== 'onnx/model.onnx' && !isPair) {
       await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
+    }
+    // An encoder of another dtype than fp32 is also placed where loaders look for it.
+    const encoder = selection.encoder === undefined ? undefined : local(selection.encoder);
+    if (encoder !== undefined && encoder !== ENCODER_PATH) {
+      await place(join(staging, encoder), join(staging, ENCODER_PATH));
     }
     const { folder: _folder, revision: _revision, ...manifest } = model;
     await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
