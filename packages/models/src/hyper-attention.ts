@@ -105,6 +105,46 @@ export function hyperAttentionSettings(
   return settings;
 }
 
+const SPEC_KEYS: Record<string, keyof HyperAttentionOptions> = {
+  min: 'minSeqLen',
+  block: 'blockSize',
+  sample: 'sampleSize',
+  projections: 'lshProjections',
+  seed: 'seed',
+  layers: 'layers',
+};
+
+/**
+ * Parses the CLI's `--hyper-attention` value: `on` (the official defaults) or comma-separated `key=value`
+ * with keys `min`, `block`, `sample`, `projections`, `seed` and `layers` (`+`-separated indices), e.g.
+ * `min=1024,block=128,layers=6+7`.
+ *
+ * @throws InvalidArgumentError on an unknown key or a value that is not a non-negative integer
+ */
+export function parseHyperAttentionSpec(raw: string): HyperAttentionOptions {
+  if (raw === 'on' || raw === '') return {};
+  const options: Record<string, number | number[]> = {};
+  for (const part of raw.split(',')) {
+    const [key, value, ...rest] = part.split('=');
+    const field = SPEC_KEYS[key.trim()];
+    const numbers = (value ?? '').split('+').map(item => Number(item.trim()));
+    if (
+      field === undefined ||
+      rest.length > 0 ||
+      value === undefined ||
+      numbers.some(item => !Number.isInteger(item) || item < 0) ||
+      (field !== 'layers' && numbers.length !== 1)
+    ) {
+      throw new InvalidArgumentError({
+        argument: '--hyper-attention',
+        message: `cannot read "${part}": write "on" or key=value pairs with keys ${Object.keys(SPEC_KEYS).join(', ')} and non-negative integers (layers as 6+7), e.g. min=1024,block=128.`,
+      });
+    }
+    options[field] = field === 'layers' ? numbers : numbers[0];
+  }
+  return options as HyperAttentionOptions;
+}
+
 /** How many halvings take a prompt of `contextLength` rows down to at most `minSeqLen`. */
 export function hyperAttentionDepth(contextLength: number, minSeqLen: number): number {
   let depth = 0;

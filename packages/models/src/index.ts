@@ -23,6 +23,7 @@ export {
   hyperAttentionDepth,
   hyperAttentionSettings,
   hyperAttentionTables,
+  parseHyperAttentionSpec,
 } from './hyper-attention.js';
 export type {
   HyperAttentionOptions,
