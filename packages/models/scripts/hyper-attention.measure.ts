@@ -43,12 +43,11 @@ function feeds(rows: number): Record<string, ort.Tensor> {
     ),
   };
   for (const kind of ['key', 'value'])
-    result[`past_key_values.0.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [
-      1,
-      2,
-      0,
-      64,
-    ]);
+    result[`past_key_values.0.${kind}`] = new ort.Tensor(
+      'float32',
+      new Float32Array(0),
+      [1, 2, 0, 64],
+    );
   return result;
 }
 
