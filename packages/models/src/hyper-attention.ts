@@ -255,13 +255,18 @@ function padRows(g: GraphWriter, x: string, pad: string): string {
   return g.op1('Pad', [x, pads]);
 }
 
-/** Exact attention with its log-sum-exp: `[attention, lse]` for scores `q·kᵀ + bias`. */
+/**
+ * Exact attention with its log-sum-exp: `[attention, lse]` for scores `q·kᵀ + bias`. One pass of Exp over the
+ * scores (max, exp, sum), and the division on the [rows, D] output rather than on the [rows, keys] weights.
+ */
 function exact(g: GraphWriter, q: string, k: string, v: string, bias?: string): [string, string] {
   let scores = g.op1('MatMul', [q, g.op1('Transpose', [k], { perm: [0, 1, 3, 2] })]);
   if (bias !== undefined) scores = g.op1('Add', [scores, bias]);
-  const lse = g.op1('ReduceLogSumExp', [scores], { axes: [-1], keepdims: 1 });
-  const attention = g.op1('MatMul', [g.op1('Softmax', [scores], { axis: -1 }), v]);
-  return [attention, lse];
+  const top = g.op1('ReduceMax', [scores], { axes: [-1], keepdims: 1 });
+  const weights = g.op1('Exp', [g.op1('Sub', [scores, top])]);
+  const total = g.op1('ReduceSum', [weights, g.int64([1], [-1])], { keepdims: 1 });
+  const attention = g.op1('Div', [g.op1('MatMul', [weights, v]), total]);
+  return [attention, g.op1('Add', [top, g.op1('Log', [total])])];
 }
 
 /** The causal mask [n, n] (0 on and below the diagonal) of a part with `n` rows. */
