@@ -63,6 +63,14 @@ describe('decodekit eval --compare', () => {
       ['convert', 'stories260K', '--kv-heads', '3', '--out', join(work, 'y')],
       /divisor of the model's 4 KV heads/,
     ],
+    [
+      ['convert', 'stories260K', '--hyper-attention', 'block=x', '--out', join(work, 'z')],
+      /cannot read "block=x"/,
+    ],
+    [
+      ['convert', 'stories260K', '--hyper-attention', 'min=8,block=16', '--out', join(work, 'z')],
+      /must not exceed minSeqLen/,
+    ],
   ])('%j is a user error', async (args, message) => {
     const error = await run(args).catch(caught => caught);
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
@@ -95,5 +103,37 @@ describe('decodekit eval --compare', () => {
     await run(['convert', 'stories260K', '--prune', '2:4', '--out', out]);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config.decodekit.prune).toMatchObject({ spec: '2:4', sparsity: 0.5 });
+  });
+
+  it('convert --hyper-attention records its settings; a prompt within minSeqLen decodes as the exact model', async () => {
+    const hyper = join(work, 'hyper');
+    const exact = join(work, 'exact');
+    await run([
+      'convert',
+      'stories260K',
+      '--hyper-attention',
+      'min=64,block=16,sample=16',
+      '--out',
+      hyper,
+    ]);
+    await run(['convert', 'stories260K', '--out', exact]);
+    const config = JSON.parse(readFileSync(join(hyper, 'config.json'), 'utf8'));
+    expect(config.decodekit.hyperAttention).toMatchObject({
+      minSeqLen: 64,
+      blockSize: 16,
+      sampleSize: 16,
+      lshProjections: 7,
+    });
+    const generate = (model: string, prompt: string) =>
+      run(['generate', '--model', model, '--prompt', prompt, '--max-tokens', '24']);
+    const short = await generate(exact, 'Once upon a time');
+    expect(short.length).toBeGreaterThan(40);
+    expect(await generate(hyper, 'Once upon a time')).toBe(short);
+    // A prompt longer than minSeqLen prefills through HyperAttention and still decodes.
+    const long =
+      'Once upon a time, there was a little girl named Lily. She liked to play in the park. '.repeat(
+        4,
+      );
+    expect((await generate(hyper, long)).length).toBeGreaterThan(long.length);
   });
 });

@@ -26,6 +26,8 @@ export interface ConvertLlama2cToFolderOptions extends WriteModelFolderOptions {
   readonly kvCalibration?: ConvertLlama2cInput['kvCalibration'];
   /** Prune the layer projections (`magnitude:0.5`, `2:4`; see {@link ConvertLlama2cInput.prune}). */
   readonly prune?: ConvertLlama2cInput['prune'];
+  /** HyperAttention for long prompts (see {@link ConvertLlama2cInput.hyperAttention}). */
+  readonly hyperAttention?: ConvertLlama2cInput['hyperAttention'];
 }
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
@@ -71,6 +73,7 @@ export async function convertLlama2cToFolder(
     kvHeads: options.kvHeads,
     kvCalibration: options.kvCalibration,
     prune: options.prune,
+    hyperAttention: options.hyperAttention,
     checkpointPath,
     tokenizerPath,
   });

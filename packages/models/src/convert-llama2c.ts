@@ -13,6 +13,7 @@ import {
   llamaConfigJson,
 } from './hf-config.js';
 import { type KvHeadCompressionOptions, compressKvHeads } from './kv-head-compression.js';
+import { type HyperAttentionOptions, hyperAttentionSettings } from './hyper-attention.js';
 import { readLlama2cCheckpoint, readLlama2cTokenizer } from './llama2c.js';
 import { type PruneSpec, parsePruneSpec, pruneWeights } from './prune.js';
 import { llama2cTokenizerConfig, llama2cTokenizerJson } from './tokenizer-json.js';
@@ -58,6 +59,11 @@ export interface ConvertLlama2cInput {
    * after any KV-head compression. Default: dense.
    */
   readonly prune?: PruneSpec | string;
+  /**
+   * HyperAttention for long prompts (see {@link LlamaGraphOptions.hyperAttention}): prefills longer than its
+   * `minSeqLen` on an empty cache attend approximately; everything else is exact. Default: exact attention.
+   */
+  readonly hyperAttention?: HyperAttentionOptions;
 }
 
 /** How a converted decoder is laid out in files (see {@link ConvertLlama2cInput.layout}). */
@@ -132,6 +138,7 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     logitsToKeep: input.logitsToKeep ?? false,
     ...(dtype === 'q8' ? { q8Activations: input.q8Activations ?? 'per-row' } : {}),
     ...(input.attention === 'group-query' ? { attention: 'group-query' } : {}),
+    ...(input.hyperAttention === undefined ? {} : { hyperAttention: input.hyperAttention }),
   };
   const variant =
     dtype !== 'fp32' ||
@@ -145,6 +152,9 @@ export function convertLlama2c(input: ConvertLlama2cInput): ConvertedModel {
     name: input.name,
     ...(compressed ? { kvHeadCompression: compressed.report } : {}),
     ...(pruned ? { prune: pruned.report } : {}),
+    ...(input.hyperAttention === undefined
+      ? {}
+      : { hyperAttention: hyperAttentionSettings(input.hyperAttention, config.numLayers) }),
     ...(variant
       ? {
           dtype,

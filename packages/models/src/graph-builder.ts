@@ -10,6 +10,11 @@ import {
   encodeModel,
 } from './onnx-writer.js';
 import { quantizeInt4, quantizeInt8, toFloat16 } from './quantize.js';
+import {
+  type HyperAttentionOptions,
+  hyperAttentionSettings,
+  hyperAttentionWriter,
+} from './hyper-attention.js';
 
 /**
  * Weight and I/O precision of a built graph, named as transformers.js names its files:
@@ -97,6 +102,14 @@ export interface LlamaGraphOptions {
    * outside. ONNX Runtime's fused rotary needs head sizes that are multiples of 16. Default false.
    */
   readonly groupQueryRotary?: boolean;
+  /**
+   * HyperAttention (hyper-attention.ts) for long prompts: a prefill of more than `minSeqLen` rows on an
+   * empty cache attends causally by the paper's recursion (sortLSH + block-diagonal + sampled residual), an
+   * approximation; every other forward attends exactly with the same operators as a graph built without it
+   * (bit-identical). On that path `attention_bias` and zeros in `attention_mask` are not read: it is plain
+   * causal attention over all rows, as a prompt prefill is. Needs `decomposed` attention.
+   */
+  readonly hyperAttention?: HyperAttentionOptions;
 }
 
 /** Value used by the built-in causal mask for masked positions. */
@@ -113,6 +126,12 @@ interface Context {
   /** Scalars of the per-row int8 activation quantization. */
   readonly tiny: string;
   readonly int8Max: string;
+  /** HyperAttention's writer, the layers it serves and the bool scalar saying when it runs. */
+  readonly hyper?: {
+    readonly write: (g: GraphWriter, q: string, k: string, v: string) => string;
+    readonly layers?: ReadonlySet<number>;
+    readonly active: string;
+  };
 }
 
 /** How each layer projection is stored and multiplied, by dtype. */
@@ -251,8 +270,52 @@ function attentionAndMlp(
   /** The attention's output [1, n, dim] when an operator computed it already (GroupQueryAttention). */
   attended?: string,
 ): string {
-  const { numHeads: heads, numKvHeads: kvHeads, dim } = ctx.config;
   if (attended !== undefined) return mlp(ctx, g, layer, x, attended, output);
+  const hyper = ctx.hyper;
+  if (hyper === undefined || (hyper.layers !== undefined && !hyper.layers.has(layer))) {
+    return mlp(ctx, g, layer, x, attention(ctx, g, q, keys, values, bias), output);
+  }
+  // HyperAttention on a long prefill; otherwise the exact operators, unchanged.
+  const { numHeads: heads, numKvHeads: kvHeads, dim } = ctx.config;
+  const approximate = g.subgraph();
+  const expand = (value: string) =>
+    approximate.op1('Reshape', [
+      approximate.op1('Expand', [
+        approximate.op1('Unsqueeze', [value, approximate.int64([1], [2])]),
+        approximate.int64([5], [1, 1, heads / kvHeads, 1, 1]),
+      ]),
+      approximate.int64([4], [1, heads, -1, ctx.headDim]),
+    ]);
+  const context = hyper.write(approximate, q, expand(keys), expand(values));
+  approximate.output(
+    approximate.op1('Reshape', [
+      approximate.op1('Transpose', [context], { perm: [0, 2, 1, 3] }),
+      approximate.int64([3], [0, 0, dim]),
+    ]),
+    ElemType.float,
+  );
+  const exact = g.subgraph();
+  exact.output(
+    exact.op1('Identity', [attention(ctx, exact, q, keys, values, bias)]),
+    ElemType.float,
+  );
+  const merged = g.op1('If', [hyper.active], {
+    then_branch: approximate.toGraph(`hyper_attention_${layer}`),
+    else_branch: exact.toGraph(`attention_${layer}`),
+  });
+  return mlp(ctx, g, layer, x, merged, output);
+}
+
+/** Exact attention: softmax(q·Kᵀ + bias)·V merged to [1, n, dim] (q carries the 1/√D scale). */
+function attention(
+  ctx: Context,
+  g: GraphWriter,
+  q: string,
+  keys: string,
+  values: string,
+  bias: string,
+): string {
+  const { numHeads: heads, numKvHeads: kvHeads, dim } = ctx.config;
   const grouped = heads !== kvHeads;
   const qGrouped = grouped ? g.op1('Reshape', [q, g.int64([4], [0, kvHeads, -1, ctx.headDim])]) : q;
   const keysT = g.op1('Transpose', [keys], { perm: [0, 1, 3, 2] });
@@ -264,11 +327,10 @@ function attentionAndMlp(
     : probs;
   let context = g.op1('MatMul', [probsGrouped, values]); // [1, kvHeads, group * n, D]
   if (grouped) context = g.op1('Reshape', [context, g.int64([4], [0, heads, -1, ctx.headDim])]);
-  const merged = g.op1('Reshape', [
+  return g.op1('Reshape', [
     g.op1('Transpose', [context], { perm: [0, 2, 1, 3] }),
     g.int64([3], [0, 0, dim]),
   ]);
-  return mlp(ctx, g, layer, x, merged, output);
 }
 
 /** The output projection of the attention `merged` [1, n, dim], the SwiGLU MLP, and both residuals. */
@@ -403,6 +465,16 @@ export function buildLlamaGraph(
   const withoutPast = options.withoutPast ?? false;
   const withLogitsToKeep = options.logitsToKeep ?? false;
   const groupQuery = (options.attention ?? 'decomposed') === 'group-query';
+  if (groupQuery && options.hyperAttention !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'hyperAttention',
+      message: "needs attention: 'decomposed' (GroupQueryAttention is one fused operator).",
+    });
+  }
+  const hyperSettings =
+    options.hyperAttention === undefined
+      ? undefined
+      : hyperAttentionSettings(options.hyperAttention, config.numLayers);
   if (groupQuery && (withBias || withSkip || withEmbeds || dtype === 'fp16' || dtype === 'q4f16')) {
     throw new InvalidArgumentError({
       argument: 'attention',
@@ -547,6 +619,24 @@ export function buildLlamaGraph(
   const ropeCos = fusedRotary ? '' : ropeTable('rope_cos');
   const ropeSin = fusedRotary ? '' : ropeTable('rope_sin');
   const bias = withBias ? 'attention_bias' : causalBias(ctx, pastOf(0, 'key'), rowsInput);
+  let layerCtx = ctx;
+  if (hyperSettings !== undefined) {
+    // HyperAttention runs on a prefill of more than minSeqLen rows on an empty cache.
+    const scalar = (shape: string) => g.op1('Squeeze', [shape, g.int64([1], [0])]);
+    const pastRows = scalar(g.op1('Shape', [pastOf(0, 'key')], { start: 2, end: 3 }));
+    const rows = scalar(g.op1('Shape', [rowsInput], { start: 1, end: 2 }));
+    layerCtx = {
+      ...ctx,
+      hyper: {
+        write: hyperAttentionWriter(g, hyperSettings, headDim, numHeads, contextLength),
+        ...(hyperSettings.layers === undefined ? {} : { layers: new Set(hyperSettings.layers) }),
+        active: g.op1('And', [
+          g.op1('Equal', [pastRows, g.int64([], [0])]),
+          g.op1('Greater', [rows, g.int64([], [hyperSettings.minSeqLen])]),
+        ]),
+      },
+    };
+  }
   const qkvShape = g.int64([4], [0, 0, 2 * (numHeads + numKvHeads) + numKvHeads, headDim]);
   const qkvSplit = g.int64([3], [numHeads + numKvHeads, numHeads + numKvHeads, numKvHeads]);
   const qkSplit = g.int64([2], [numHeads, numKvHeads]);
@@ -627,14 +717,24 @@ export function buildLlamaGraph(
       values = g.op1('Concat', [pastOf(i, 'value'), v], { axis: 2 }, `present.${i}.value`);
     }
     if (!withSkip) {
-      x = attentionAndMlp(ctx, g, i, x, q, keys, values, bias);
+      x = attentionAndMlp(layerCtx, g, i, x, q, keys, values, bias);
       continue;
     }
     const skip = g.subgraph();
     const skipOut = skip.op1('Identity', [x], {}, `layers.${i}.skipped`);
     skip.output(skipOut, ElemType.float);
     const run = g.subgraph();
-    const runOut = attentionAndMlp(ctx, run, i, x, q, keys, values, bias, `layers.${i}.computed`);
+    const runOut = attentionAndMlp(
+      layerCtx,
+      run,
+      i,
+      x,
+      q,
+      keys,
+      values,
+      bias,
+      `layers.${i}.computed`,
+    );
     run.output(runOut, ElemType.float);
     const flag = g.op1('Gather', ['skip_layers', g.int64([], [i])], { axis: 0 });
     x = g.op1(

@@ -1,3 +1,4 @@
+import type { HyperAttentionSettings } from './hyper-attention.js';
 import type { CostTwinInfo } from './cost-twin.js';
 import type { KvHeadCompressionReport } from './kv-head-compression.js';
 import type { PruneReport } from './prune.js';
@@ -31,6 +32,8 @@ export interface DecodekitConfigInfo {
   readonly kvHeadCompression?: KvHeadCompressionReport;
   /** Set when the layer projections were pruned (`convert --prune`): spec and resulting sparsity. */
   readonly prune?: PruneReport;
+  /** Set when long prefills use HyperAttention (`convert --hyper-attention`): its settings. */
+  readonly hyperAttention?: HyperAttentionSettings;
 }
 
 /** Version of the conversion output; cached conversions of another version are redone. */

@@ -19,6 +19,18 @@ export {
   twinMlpLayer,
 } from './cost-twin.js';
 export { GRAPH_DTYPES, buildLlamaGraph, readEmbeddingTable } from './graph-builder.js';
+export {
+  hyperAttentionDepth,
+  hyperAttentionSettings,
+  hyperAttentionTables,
+  parseHyperAttentionSpec,
+} from './hyper-attention.js';
+export type {
+  HyperAttentionOptions,
+  HyperAttentionSettings,
+  HyperAttentionTables,
+} from './hyper-attention.js';
+export { hyperAttentionReference } from './hyper-attention-reference.js';
 export type { ConvertLlama2cInput, ConvertedModel, GraphLayout } from './convert-llama2c.js';
 export { GRAPH_LAYOUTS, convertLlama2c } from './convert-llama2c.js';
 export type {

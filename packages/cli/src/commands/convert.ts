@@ -6,6 +6,8 @@ import {
   GRAPH_LAYOUTS,
   type GraphDtype,
   type GraphLayout,
+  type HyperAttentionOptions,
+  parseHyperAttentionSpec,
   parsePruneSpec,
 } from '@decodekit/models';
 import {
@@ -35,6 +37,7 @@ interface ConvertOptions {
   kvHeads?: number;
   kvCalibration?: { sequences: number; length: number };
   prune?: string;
+  hyperAttention?: HyperAttentionOptions;
 }
 
 /** Parses `--kv-calibration SxL`: S sampled sequences of L tokens. */
@@ -115,6 +118,7 @@ async function treeAttention(folder: string, options: ConvertOptions): Promise<v
     options.kvHeads !== undefined ? '--kv-heads' : undefined,
     options.kvCalibration !== undefined ? '--kv-calibration' : undefined,
     options.prune !== undefined ? '--prune' : undefined,
+    options.hyperAttention !== undefined ? '--hyper-attention' : undefined,
   ].filter(Boolean);
   if (conflicting.length > 0) {
     throw new InvalidArgumentError({
@@ -203,6 +207,11 @@ export function registerConvert(program: Command): void {
       'prune the layer projections: magnitude:S (unstructured, share S of smallest |w| per matrix) | N:M (e.g. 2:4)',
       (raw: string) => (parsePruneSpec(raw), raw),
     )
+    .option(
+      '--hyper-attention <spec>',
+      'HyperAttention for long prompts: on (minSeqLen 4096, blocks of 256, 256 sampled columns, 7 hyperplanes) or key=value pairs, e.g. min=1024,block=128,sample=128,projections=7,seed=0,layers=6+7',
+      parseHyperAttentionSpec,
+    )
     .action(async (ref: string, options: ConvertOptions) => {
       if (options.treeAttention) {
         await treeAttention(ref, options);
@@ -232,12 +241,13 @@ export function registerConvert(program: Command): void {
         options.attention !== 'decomposed' ||
         options.kvHeads !== undefined ||
         options.kvCalibration !== undefined ||
-        options.prune !== undefined;
+        options.prune !== undefined ||
+        options.hyperAttention !== undefined;
       if (options.twin !== undefined && variantChosen) {
         throw new InvalidArgumentError({
           argument: '--twin',
           message:
-            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention/--kv-heads/--prune.',
+            'cost twins are written as fp32 single-graph folders; drop --dtype/--layout/--no-position-ids/--logits-to-keep/--attention/--kv-heads/--prune/--hyper-attention.',
         });
       }
       const inputs = await llama2cInputs(ref, options.tokenizer);
@@ -253,6 +263,7 @@ export function registerConvert(program: Command): void {
           kvHeads: options.kvHeads,
           kvCalibration: options.kvCalibration,
           prune: options.prune,
+          hyperAttention: options.hyperAttention,
         });
         const variant = [
           options.plain ? 'plain' : undefined,
@@ -263,6 +274,7 @@ export function registerConvert(program: Command): void {
           options.attention === 'group-query' ? 'GroupQueryAttention' : undefined,
           options.kvHeads === undefined ? undefined : `${options.kvHeads} KV heads`,
           options.prune === undefined ? undefined : `pruned ${options.prune}`,
+          options.hyperAttention === undefined ? undefined : 'HyperAttention',
         ].filter(Boolean);
         process.stderr.write(
           `wrote ${options.out}${variant.length > 0 ? ` (${variant.join(', ')})` : ''}\n`,
