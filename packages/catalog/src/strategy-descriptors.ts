@@ -24,6 +24,7 @@ import { chimeraDescriptor } from '@decodekit/strategy-chimera';
 import { eagleDescriptor } from '@decodekit/strategy-eagle';
 import { falconDescriptor } from '@decodekit/strategy-falcon';
 import { fspadDescriptor } from '@decodekit/strategy-fspad';
+import { hiddenTransferDescriptor } from '@decodekit/strategy-hidden-transfer';
 import { medusaDescriptor } from '@decodekit/strategy-medusa';
 import { ppdDescriptor } from '@decodekit/strategy-ppd';
 
@@ -57,6 +58,7 @@ export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
   chimeraDescriptor,
   fspadDescriptor,
   falconDescriptor,
+  hiddenTransferDescriptor,
   draftModelDescriptor,
   spectrDescriptor,
   rsdDescriptor,

@@ -124,6 +124,73 @@ describe('decodekit train', () => {
     ).rejects.toThrow(/--llama2c FILE/);
   });
 
+  it('hidden-transfer: trains projections through the frozen upper layers; the strategy decodes exactly with them', async () => {
+    const out = join(work, 'hidden-transfer');
+    const args = [
+      'train',
+      'hidden-transfer',
+      ...small,
+      '--batch-size',
+      '2',
+      '--steps',
+      '4',
+      '--layer',
+      '3',
+      '--transfers',
+      '2',
+      '--tree-size',
+      '6',
+      '--out',
+      out,
+    ];
+    expect(await run(args)).toMatch(/held-out top-1 accuracy per depth/);
+    const weights = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
+    expect(weights).toMatchObject({
+      format: 'decodekit-hidden-transfer/1',
+      layer: 3,
+      transfers: 2,
+      numLayers: 5,
+    });
+    expect(weights.tree).toHaveLength(6);
+    expect(weights.training.command).toContain(
+      'decodekit train hidden-transfer --model karpathy/tinyllamas/stories260K',
+    );
+    expect(weights.training.command).toContain('--layer 3 --transfers 2 --tree-size 6');
+    const generate = [
+      'generate',
+      '--prompt',
+      'Tom had a red ball.',
+      '--max-tokens',
+      '40',
+      '--format',
+      'json',
+    ];
+    const plain = JSON.parse(await run(generate)) as { tokens: number[] };
+    for (const strategy of [
+      `hidden-transfer:weights=${join(out, 'weights.json')}`,
+      'hidden-transfer',
+    ]) {
+      const drafted = JSON.parse(await run([...generate, '--strategy', strategy])) as {
+        tokens: number[];
+      };
+      expect(drafted.tokens).toEqual(plain.tokens);
+    }
+    await expect(
+      run(['train', 'hidden-transfer', ...small, '--layer', '5', '--out', out]),
+    ).rejects.toThrow(/layer/);
+    await expect(
+      run([
+        'train',
+        'hidden-transfer',
+        ...small,
+        '--llama2c',
+        join(work, 'none.bin'),
+        '--out',
+        out,
+      ]),
+    ).rejects.toThrow(/Hidden Transfer training runs the target/);
+  });
+
   it('rejects bad options with typed errors', async () => {
     await expect(
       run(['train', 'eagle', ...small, '--backend', 'gpu', '--out', join(work, 'x')]),

@@ -84,13 +84,18 @@ export class FrozenLlama {
     return tf.gather(this.embedding, tf.tensor1d(tokens, 'int32')) as tf.Tensor2D;
   }
 
-  /** Causal forward of a whole sequence from position 0: logits [length, vocab] and the per-layer cache. */
-  forward(tokens: Int32Array): { logits: tf.Tensor2D; cache: LlamaCache } {
+  /**
+   * Causal forward of a whole sequence from position 0: logits [length, vocab], the per-layer cache, and the
+   * residual stream entering each layer (`states[l]`, l = 0 .. numLayers; `states[numLayers]` is the last
+   * layer's output before the final norm). [length, dim] each
+   */
+  forward(tokens: Int32Array): { logits: tf.Tensor2D; cache: LlamaCache; states: tf.Tensor2D[] } {
     const length = tokens.length;
     const positions = Int32Array.from({ length }, (_, i) => i);
     let x: tf.Tensor2D = this.embed(tokens);
     const keys: tf.Tensor3D[] = [];
     const values: tf.Tensor3D[] = [];
+    const states: tf.Tensor2D[] = [x];
     // Additive causal mask [length, length].
     const mask = tf.tensor2d(
       Float32Array.from({ length: length * length }, (_, i) =>
@@ -122,8 +127,9 @@ export class FrozenLlama {
       ) as tf.Tensor3D;
       x = tf.add(x, tf.matMul(this.merge(attended), layer.wo, false, true));
       x = tf.add(x, this.ffn(x, layer));
+      states.push(x);
     }
-    return { logits: this.logits(x), cache: { keys, values, length } };
+    return { logits: this.logits(x), cache: { keys, values, length }, states };
   }
 
   /**
@@ -132,10 +138,44 @@ export class FrozenLlama {
    * to the group's earlier rows. Returns logits [groups, rows, vocab]; differentiable in `inputs`.
    */
   appendedLogits(cache: LlamaCache, cuts: Int32Array, inputs: tf.Tensor2D): tf.Tensor3D {
-    const groups = cuts.length;
     const [rows, dim] = inputs.shape;
-    const { numHeads, numKvHeads } = this.shape;
+    const tiled = tf.reshape(tf.tile(tf.expandDims(inputs, 0), [cuts.length, 1, 1]), [
+      cuts.length * rows,
+      dim,
+    ]) as tf.Tensor2D;
+    return this.transferredLogits(cache, cuts, tiled, rows, 0);
+  }
+
+  /**
+   * Like `appendedLogits`, with its own rows per group entering the residual stream at layer `fromLayer` (after
+   * the first `fromLayer` layers; Hidden Transfer's pseudo hidden states): `states` [groups · rows, dim] holds
+   * group g's rows at g · rows .. (g + 1) · rows - 1. They pass layers fromLayer .. numLayers - 1, attending to
+   * the cached keys and values of those layers, then the final norm and classifier. Returns logits
+   * [groups, rows, vocab]; differentiable in `states`.
+   */
+  transferredLogits(
+    cache: LlamaCache,
+    cuts: Int32Array,
+    states: tf.Tensor2D,
+    rows: number,
+    fromLayer: number,
+  ): tf.Tensor3D {
+    const groups = cuts.length;
+    const { numHeads, numKvHeads, numLayers } = this.shape;
     const n = groups * rows;
+    if (
+      !Number.isInteger(rows) ||
+      rows < 1 ||
+      states.shape[0] !== n ||
+      !Number.isInteger(fromLayer) ||
+      fromLayer < 0 ||
+      fromLayer >= numLayers
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'states',
+        message: `needs ${groups} groups × ${rows} rows and a layer in [0, ${numLayers - 1}], got ${states.shape[0]} rows and layer ${fromLayer}.`,
+      });
+    }
     const positions = Int32Array.from(
       { length: n },
       (_, i) => cuts[Math.floor(i / rows)] + 1 + (i % rows),
@@ -153,8 +193,9 @@ export class FrozenLlama {
       ),
       [rows, rows],
     );
-    let x = tf.reshape(tf.tile(tf.expandDims(inputs, 0), [groups, 1, 1]), [n, dim]) as tf.Tensor2D;
+    let x = states;
     this.layers.forEach((layer, l) => {
+      if (l < fromLayer) return;
       const h = this.rmsNorm(x, layer.rmsAtt);
       const q = this.rope(this.heads(tf.matMul(h, layer.wq, false, true), numHeads), positions); // [H, n, hd]
       const k = this.rope(this.heads(tf.matMul(h, layer.wk, false, true), numKvHeads), positions);
@@ -212,8 +253,13 @@ export class FrozenLlama {
     return tf.matMul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), layer.w2, false, true);
   }
 
+  /** The final RMSNorm (what the graph's `hidden_states` output and the classifier read). [rows, dim] */
+  finalNorm(x: tf.Tensor2D): tf.Tensor2D {
+    return this.rmsNorm(x, this.rmsFinal);
+  }
+
   private logits(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(this.rmsNorm(x, this.rmsFinal), this.classifier, false, true);
+    return tf.matMul(this.finalNorm(x), this.classifier, false, true);
   }
 
   /** [rows, heads * headDim] → [heads, rows, headDim]. */

@@ -48,3 +48,5 @@ export type {
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
+export { trainHiddenTransfer } from './train-hidden-transfer.js';
+export type { TrainHiddenTransferOptions } from './train-hidden-transfer.js';

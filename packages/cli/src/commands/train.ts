@@ -16,6 +16,7 @@ import { serializeChimeraWeights } from '@decodekit/strategy-chimera';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
 import { serializeFalconWeights } from '@decodekit/strategy-falcon';
 import { serializeFspadWeights } from '@decodekit/strategy-fspad';
+import { serializeHiddenTransferWeights } from '@decodekit/strategy-hidden-transfer';
 import { serializeMedusaWeights } from '@decodekit/strategy-medusa';
 import { serializePpdWeights } from '@decodekit/strategy-ppd';
 // @decodekit/train (and TensorFlow.js with it) loads only when a train command runs: other commands start fast.
@@ -50,6 +51,8 @@ interface Options {
   window?: number;
   promptTokens?: number;
   llama2c?: string;
+  layer?: number;
+  transfers?: number;
 }
 
 function addCommonOptions(
@@ -173,6 +176,7 @@ function commandLine(kind: string, options: Options): string {
       medusa: ['heads', 'treeSize'] as const,
       chimera: ['heads', 'window', 'inner'] as const,
       ppd: ['promptTokens', 'treeSize'] as const,
+      'hidden-transfer': ['layer', 'transfers', 'treeSize'] as const,
     }[kind] ?? (['unroll', 'inner'] as const)),
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
@@ -199,10 +203,10 @@ async function withModel(
 }
 
 /**
- * The target's llama2.c checkpoint, for trainers that run the whole target (PPD): `--llama2c FILE`, or the
- * known model's file in a DECODEKIT_MODELS mirror.
+ * The target's llama2.c checkpoint, for trainers that run the whole target (PPD, Hidden Transfer):
+ * `--llama2c FILE`, or the known model's file in a DECODEKIT_MODELS mirror.
  */
-function readTargetCheckpoint(options: Options) {
+function readTargetCheckpoint(options: Options, trainer = 'PPD') {
   const known = options.model ? findKnownModel(options.model) : undefined;
   const file = options.llama2c
     ? resolve(options.llama2c)
@@ -213,19 +217,19 @@ function readTargetCheckpoint(options: Options) {
   if (!file || !existsSync(file)) {
     throw new InvalidArgumentError({
       argument: '--llama2c',
-      message: `PPD training runs the target in TensorFlow.js from its llama2.c checkpoint; pass --llama2c FILE (the .bin of ${options.model}) or list a mirror holding it in DECODEKIT_MODELS.`,
+      message: `${trainer} training runs the target in TensorFlow.js from its llama2.c checkpoint; pass --llama2c FILE (the .bin of ${options.model}) or list a mirror holding it in DECODEKIT_MODELS.`,
     });
   }
   const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(file)), file);
   return { shape: config, weights };
 }
 
-/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd`: trains a drafter on the target's own generations. */
+/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | hidden-transfer`: trains a drafter on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens) on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections) on the target’s own generations (TensorFlow.js).',
     );
   addCommonOptions(
     train
@@ -472,6 +476,65 @@ export function registerTrain(program: Command): void {
           training: { command: commandLine('ppd', options), ...result.weights.training },
         };
         writeFileSync(join(out, 'weights.json'), serializePpdWeights(weights));
+        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
+        const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
+        process.stdout.write(
+          `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s\n`,
+        );
+      });
+    });
+  addCommonOptions(
+    train
+      .command('hidden-transfer')
+      .description(
+        'Hidden Transfer projections of a middle layer’s hidden state into pseudo hidden states, trained through the frozen upper layers, and their sparse tree.',
+      ),
+    {
+      steps: 300,
+      batchSize: 2,
+      learningRate: 1e-2,
+    },
+  )
+    .option(
+      '--layer <n>',
+      'the split: pseudo states enter after the first N layers (default: half the layers)',
+      number('--layer'),
+    )
+    .option(
+      '--transfers <n>',
+      'pseudo hidden states per draft (state i predicts the token i + 1 after the next)',
+      number('--transfers'),
+      3,
+    )
+    .option(
+      '--tree-size <n>',
+      'nodes of the sparse tree built from held-out accuracy',
+      number('--tree-size'),
+      48,
+    )
+    .option(
+      '--llama2c <file>',
+      'the target’s llama2.c checkpoint (default: the known model’s file in DECODEKIT_MODELS)',
+    )
+    .action(async (options: Options) => {
+      const target = readTargetCheckpoint(options, 'Hidden Transfer');
+      await withModel(options, async ({ dataset }) => {
+        const { out, loop } = loopOptions(options);
+        const { trainHiddenTransfer } = await loadTrain();
+        const result = await trainHiddenTransfer(dataset, target, {
+          ...loop,
+          layer: options.layer,
+          transfers: options.transfers,
+          treeSize: options.treeSize,
+        });
+        const weights = {
+          ...result.weights,
+          training: {
+            command: commandLine('hidden-transfer', options),
+            ...result.weights.training,
+          },
+        };
+        writeFileSync(join(out, 'weights.json'), serializeHiddenTransferWeights(weights));
         writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
         process.stdout.write(
