@@ -155,10 +155,18 @@ export interface TrainLudResult {
   };
 }
 
-/** p(token r | tokens before r) of every row of the dataset, from its hidden states and the LM head. */
-function baseProbabilities(dataset: Dataset, lmHead: Float32Array, vocab: number): Float32Array {
+/**
+ * The base model's next-token distribution after every row of the dataset (from its hidden states and the LM
+ * head; rows ending a sequence are left zero), and p(token r | tokens before r) of every row. [rows, vocab], [rows]
+ */
+function baseDistributions(
+  dataset: Dataset,
+  lmHead: Float32Array,
+  vocab: number,
+): { next: Float32Array; probabilities: Float32Array } {
   const H = dataset.hiddenSize;
-  const out = new Float32Array(dataset.tokens.length);
+  const next = new Float32Array(dataset.tokens.length * vocab);
+  const probabilities = new Float32Array(dataset.tokens.length);
   const logits = new Float32Array(vocab);
   for (let s = 0; s + 1 < dataset.offsets.length; s++) {
     for (let r = dataset.offsets[s]; r + 1 < dataset.offsets[s + 1]; r++) {
@@ -167,32 +175,46 @@ function baseProbabilities(dataset: Dataset, lmHead: Float32Array, vocab: number
         for (let i = 0; i < H; i++) dot += dataset.hidden[r * H + i] * lmHead[v * H + i];
         logits[v] = dot;
       }
-      out[r + 1] = softmax(logits)[dataset.tokens[r + 1]];
+      const p = softmax(logits);
+      next.set(p, r * vocab);
+      probabilities[r + 1] = p[dataset.tokens[r + 1]];
     }
   }
-  return out;
+  return { next, probabilities };
 }
 
-/** Packs layouts into one padded batch (padding rows see only themselves and carry no target). */
-function packLayouts(layouts: readonly LudLayout[]) {
+/**
+ * Packs layouts into one padded batch (padding rows see only themselves and carry no target). Targets: the
+ * base model's distribution at real rows (`teachers[b]`, rows of sample b), one-hot at placeholder rows.
+ */
+function packLayouts(
+  layouts: readonly LudLayout[],
+  teachers: readonly Float32Array[],
+  vocab: number,
+) {
   const B = layouts.length;
   const time = Math.max(...layouts.map(layout => layout.tokens.length));
   const tokens = new Int32Array(B * time);
   const parents = new Int32Array(B * time).fill(-1);
-  const labels = new Int32Array(B * time);
+  const targets = new Float32Array(B * time * vocab);
   const real = new Float32Array(B * time);
   const placeholder = new Float32Array(B * time);
   layouts.forEach((layout, b) => {
     tokens.set(layout.tokens, b * time);
     parents.set(layout.parents, b * time);
-    labels.set(layout.labels, b * time);
     for (let r = 0; r < layout.tokens.length; r++) {
       if (!layout.hasLabel[r]) continue;
-      if (layout.depth[r] === 0) real[b * time + r] = 1;
-      else placeholder[b * time + r] = 1;
+      const row = b * time + r;
+      if (layout.depth[r] === 0) {
+        real[row] = 1;
+        targets.set(teachers[b].subarray(r * vocab, (r + 1) * vocab), row * vocab);
+      } else {
+        placeholder[row] = 1;
+        targets[row * vocab + layout.labels[r]] = 1;
+      }
     }
   });
-  return { time, tokens, parents, labels, real, placeholder };
+  return { time, tokens, parents, targets, real, placeholder };
 }
 
 /**
@@ -201,8 +223,10 @@ function packLayouts(layouts: readonly LudLayout[]) {
  * probability of each token, read from the dataset's hidden states and `lmHead`, marks the lexical units
  * (`lexicalUnits`, confidence ≥ `alpha`); (2) each sequence is reconfigured (`ludLayout`) so that at every
  * unit start `placeholders` placeholder rows predict the following tokens in parallel, next to the plain
- * next-token rows; (3) Adam on next-token cross-entropy + `placeholderWeight` × placeholder cross-entropy,
- * through `runLoop` (deterministic by seed, resumable). The weights go back through `writeLlama2cCheckpoint`;
+ * next-token rows; (3) Adam on the next-token cross-entropy of the real rows against the base model's own
+ * distribution there (soft labels: the sequences are its greedy generations, so plain decoding keeps its
+ * argmax and its diversity instead of sharpening on its own outputs) + `placeholderWeight` × the placeholder
+ * rows' cross-entropy on the tokens ahead, through `runLoop` (deterministic by seed, resumable). The weights go back through `writeLlama2cCheckpoint`;
  * `@decodekit/strategy-lud` decodes with them.
  * @param dataset the target's generations (`generateDataset`) with its hidden states
  * @param lmHead the target's LM head `[vocab, hidden]` (its tied embedding table)
@@ -252,7 +276,10 @@ export async function trainLud(
       message: `sequences of ${longest} tokens plus ${placeholders} placeholders exceed the context length ${config.contextLength}; generate shorter sequences.`,
     });
 
-  const probabilities = baseProbabilities(dataset, lmHead, config.vocabSize);
+  const vocab = config.vocabSize;
+  const { next, probabilities } = baseDistributions(dataset, lmHead, vocab);
+  const teacherOf = (s: number) =>
+    next.subarray(dataset.offsets[s] * vocab, dataset.offsets[s + 1] * vocab);
   const { train, test } = splitSequences(dataset, holdout);
   const sequenceOf = (s: number) =>
     dataset.tokens.subarray(dataset.offsets[s], dataset.offsets[s + 1]);
@@ -282,12 +309,16 @@ export async function trainLud(
   const model = tfLlama(config, target.weights);
   try {
     const loop = await runLoop({
-      kind: `llama-lud-${config.dim}x${config.numLayers}-m${placeholders}-a${alpha}-p${placeholderTokenId}-w${placeholderWeight}`,
+      kind: `llama-lud-distil-${config.dim}x${config.numLayers}-m${placeholders}-a${alpha}-p${placeholderTokenId}-w${placeholderWeight}`,
       variables: model.variables,
       sampleCount: trainLayouts.length,
       options: { ...options, steps },
       lossOf: indices => {
-        const batch = packLayouts(Array.from(indices, i => trainLayouts[i]));
+        const batch = packLayouts(
+          Array.from(indices, i => trainLayouts[i]),
+          Array.from(indices, i => teacherOf(train[0] + i)),
+          vocab,
+        );
         const B = indices.length;
         const logits = tf.reshape(
           model.logits(tf.tensor2d(batch.tokens, [B, batch.time], 'int32'), {
@@ -295,7 +326,7 @@ export async function trainLud(
           }),
           [B * batch.time, config.vocabSize],
         );
-        const targets = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), config.vocabSize);
+        const targets = tf.tensor2d(batch.targets, [B * batch.time, vocab]);
         const realLoss = tf.losses.softmaxCrossEntropy(targets, logits, tf.tensor1d(batch.real));
         const placeholderLoss = tf.losses.softmaxCrossEntropy(
           targets,
