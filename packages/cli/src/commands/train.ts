@@ -191,7 +191,8 @@ function commandLine(kind: string, options: Options): string {
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
   return `decodekit train ${kind} ${flags
-    .filter(flag => options[flag] !== undefined)
+    // --epochs sets the steps: the default --steps would only mislead.
+    .filter(flag => options[flag] !== undefined && !(flag === 'steps' && options.epochs))
     .map(flag => `--${kebab(flag)} ${options[flag]}`)
     .join(' ')}${options.prompts ? ` --prompts ${options.prompts}` : ''} --out ${options.out}`;
 }

@@ -1,6 +1,6 @@
 // LUD with the LUD-fine-tuned stories260K (weights/stories260K-lud.bin) against autoregressive decoding of the
-// same model, on the 30 held-out prompts of bench/stories.jsonl (never in the training data: that was sampled
-// from BOS), greedy: tokens per step, speedup in wall time (AR and LUD interleaved per prompt, two rounds, the
+// same model, on the 30 prompts of bench/stories.jsonl (never in the training data: that was sampled from BOS)
+// and on 30 held-out openings sampled as the training data was, greedy: tokens per step, speedup in wall time (AR and LUD interleaved per prompt, two rounds, the
 // first discarded), prompts whose output differs from AR, perplexity under the base stories260K (eval's
 // continuationNll) and distinct-2/3 (eval's distinctN), for a threshold sweep. The base model's AR and LUD rows
 // are the reference (a model not tuned for LUD).
@@ -26,13 +26,40 @@ it('lud table', async () => {
   const base = await loadModel('karpathy/tinyllamas/stories260K');
   const tuned = await loadModel(ludModelFolder());
   const { tokenizer } = base;
-  const prompts = readFileSync(
+  const bench = readFileSync(
     fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)),
     'utf8',
   )
     .trim()
     .split('\n')
     .map(line => tokenizer.encode((JSON.parse(line) as { prompt: string }).prompt));
+  // The training distribution, held out: BOS + 8 tokens the base model samples at T = 1 (seeds 100000 + i; the
+  // training data used seeds 0..399).
+  const bos = tokenizer.encode('');
+  const sampled: number[][] = [];
+  for (let i = 0; i < 30; i++) {
+    const { tokens } = await createDecoder({ model: base }).generate(
+      { tokens: bos },
+      { maxTokens: 8, temperature: 1, seed: 100_000 + i },
+    );
+    sampled.push([...bos, ...tokens]);
+  }
+  for (const [set, prompts] of [
+    ['30 held-out bench/stories prompts', bench],
+    ['30 held-out sampled openings (the training distribution)', sampled],
+  ] as const)
+    await table(set, prompts, base, tuned);
+  await tuned.dispose();
+  await base.dispose();
+});
+
+async function table(
+  set: string,
+  prompts: readonly number[][],
+  base: LoadedModel,
+  tuned: LoadedModel,
+): Promise<void> {
+  const { tokenizer } = base;
 
   interface Row {
     name: string;
@@ -105,7 +132,7 @@ it('lud table', async () => {
     }
   }
   console.log(
-    `\n| stories260K, 30 held-out prompts, greedy, ${TOKENS} tokens | tokens / step | speedup vs AR (same model) | differ from AR | ppl under base ↓ | distinct-2 ↑ | distinct-3 ↑ |`,
+    `\n| stories260K, ${set}, greedy, ${TOKENS} tokens | tokens / step | speedup vs AR (same model) | differ from AR | ppl under base ↓ | distinct-2 ↑ | distinct-3 ↑ |`,
   );
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const entry of rows) {
@@ -114,6 +141,4 @@ it('lud table', async () => {
       `| ${entry.name} | ${(entry.tokens / entry.steps).toFixed(2)} | ${speedup} | ${entry.differ}/${prompts.length} | ${Math.exp(entry.nll / entry.scored).toFixed(3)} | ${distinctN(entry.texts, 2).toFixed(3)} | ${distinctN(entry.texts, 3).toFixed(3)} |`,
     );
   }
-  await tuned.dispose();
-  await base.dispose();
-});
+}
