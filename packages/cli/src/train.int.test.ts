@@ -191,6 +191,47 @@ describe('decodekit train', () => {
     ).rejects.toThrow(/Hidden Transfer training runs the target/);
   });
 
+  it('lud: writes a llama2.c folder that --model loads; lud with threshold > 1 decodes it exactly as plain greedy', async () => {
+    const out = join(work, 'lud');
+    const args = [
+      'train',
+      'lud',
+      ...small,
+      '--batch-size',
+      '2',
+      '--steps',
+      '2',
+      '--placeholders',
+      '2',
+      '--out',
+      out,
+    ];
+    expect(await run(args)).toMatch(/held-out placeholder accuracy inside units/);
+    const record = JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'));
+    expect(record.command).toContain('decodekit train lud');
+    expect(record.units.count).toBeGreaterThan(0);
+    expect(existsSync(join(out, 'lud.bin'))).toBe(true);
+    const generate = [
+      'generate',
+      '--model',
+      out,
+      '--prompt',
+      'Tom had a red ball.',
+      '--max-tokens',
+      '24',
+      '--format',
+      'json',
+    ];
+    const plain = JSON.parse(await run(generate)) as { tokens: number[] };
+    const multi = JSON.parse(
+      await run([...generate, '--strategy', 'lud:threshold=1.01,placeholders=2']),
+    ) as { tokens: number[] };
+    expect(multi.tokens).toEqual(plain.tokens);
+    await expect(
+      run(['train', 'lud', ...small, '--placeholder-token-id', '512', '--out', out]),
+    ).rejects.toThrow(/placeholderTokenId/);
+  });
+
   it('rejects bad options with typed errors', async () => {
     await expect(
       run(['train', 'eagle', ...small, '--backend', 'gpu', '--out', join(work, 'x')]),

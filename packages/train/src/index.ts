@@ -39,11 +39,14 @@ export type { TrainPpdOptions } from './train-ppd.js';
 export { FrozenLlama } from './frozen-llama.js';
 export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';
 export { fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
+export { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
+export type { LexicalUnit, LudLayout, TrainLudOptions, TrainLudResult } from './train-lud.js';
 export type {
   FineTuneLlamaOptions,
   FineTuneLlamaResult,
   TfLlama,
   TfLlamaConfig,
+  TfLlamaLayout,
   TfLlamaWeights,
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';

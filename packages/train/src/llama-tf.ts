@@ -40,20 +40,34 @@ export interface TfLlamaWeights {
 const STACKED = ['rmsAtt', 'wq', 'wk', 'wv', 'wo', 'rmsFfn', 'w1', 'w2', 'w3'] as const;
 type Stacked = (typeof STACKED)[number];
 
+/**
+ * Rows that are not one causal chain per sample (placeholder groups, draft trees), in the shape of the core
+ * `Sequence.forward` contract: `parents[b * time + r]` is the row of sample b that row r extends (-1: none; a
+ * parent comes before its child). Row r attends to its ancestors and itself and sits at position depth(r)
+ * (the number of its ancestors). A plain chain is `parents[r] = r - 1`.
+ */
+export interface TfLlamaLayout {
+  /** [batch, time] */
+  parents: Int32Array;
+}
+
 /** The model's trainable variables (one per layer tensor) and how to run it. */
 export interface TfLlama {
   readonly config: TfLlamaConfig;
   readonly variables: Record<string, tf.Variable>;
-  /** Logits `[batch, time, vocab]` of `tokens` `[batch, time]` (int32), positions 0..time-1. */
-  logits(tokens: tf.Tensor2D): tf.Tensor3D;
+  /**
+   * Logits `[batch, time, vocab]` of `tokens` `[batch, time]` (int32): positions 0..time-1 under a causal
+   * mask, or the rows of `layout`.
+   */
+  logits(tokens: tf.Tensor2D, layout?: TfLlamaLayout): tf.Tensor3D;
   /** Final hidden states `[batch, time, dim]` after the final RMSNorm (what the classifier reads). */
-  hidden(tokens: tf.Tensor2D): tf.Tensor3D;
+  hidden(tokens: tf.Tensor2D, layout?: TfLlamaLayout): tf.Tensor3D;
   /**
    * Early exits: for each `k` of `exits` (1..numLayers), the logits `[batch, time, vocab]` of the final RMSNorm
    * and the shared classifier applied after layer k — the nested sub-model made of the first k layers and the
    * head (`k = numLayers` is `logits`). One pass through the layers serves every exit. Returned in `exits` order.
    */
-  exitLogits(tokens: tf.Tensor2D, exits: readonly number[]): tf.Tensor3D[];
+  exitLogits(tokens: tf.Tensor2D, exits: readonly number[], layout?: TfLlamaLayout): tf.Tensor3D[];
   /** Current weights in llama2.c's layout. */
   weights(): TfLlamaWeights;
   dispose(): void;
@@ -186,6 +200,49 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     }
     return mask;
   };
+  /**
+   * RoPE tables `[batch, time, 1, half]` and the additive mask `[batch, 1, time, time]` of a layout (not kept:
+   * the caller's `tf.tidy`, as for every intermediate tensor, frees them after the backward pass).
+   */
+  const layoutTensors = (layout: TfLlamaLayout, batch: number, time: number) => {
+    const { parents } = layout;
+    if (!(parents instanceof Int32Array) || parents.length !== batch * time) {
+      throw new InvalidArgumentError({
+        argument: 'layout',
+        message: `parents must be an Int32Array of batch × time = ${batch * time} rows.`,
+      });
+    }
+    const depth = new Int32Array(batch * time);
+    const mask = new Float32Array(batch * time * time).fill(-1e9);
+    for (let b = 0; b < batch; b++) {
+      for (let r = 0; r < time; r++) {
+        const parent = parents[b * time + r];
+        if (!Number.isInteger(parent) || parent < -1 || parent >= r) {
+          throw new InvalidArgumentError({
+            argument: 'layout',
+            message: `row ${r} of sample ${b} has parent ${parent}; a parent must be -1 or an earlier row.`,
+          });
+        }
+        depth[b * time + r] = parent < 0 ? 0 : depth[b * time + parent] + 1;
+        const row = (b * time + r) * time;
+        for (let a = r; a >= 0; a = parents[b * time + a]) mask[row + a] = 0;
+      }
+    }
+    const cos = new Float32Array(batch * time * half);
+    const sin = new Float32Array(batch * time * half);
+    for (let i = 0; i < batch * time; i++) {
+      for (let j = 0; j < half; j++) {
+        const angle = depth[i] / theta ** ((2 * j) / headSize);
+        cos[i * half + j] = Math.cos(angle);
+        sin[i * half + j] = Math.sin(angle);
+      }
+    }
+    return {
+      cos: tf.tensor(cos, [batch, time, 1, half]),
+      sin: tf.tensor(sin, [batch, time, 1, half]),
+      mask: tf.tensor(mask, [batch, 1, time, time]),
+    };
+  };
   const rmsNorm = (x: tf.Tensor, weight: tf.Tensor) =>
     tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight);
   const linear = (x: tf.Tensor, weight: tf.Tensor) => {
@@ -194,8 +251,13 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     const y = tf.matMul(flat, weight as tf.Tensor2D, false, true);
     return tf.reshape(y, [...shape.slice(0, -1), weight.shape[0]]);
   };
-  const rotate = (x: tf.Tensor, heads: number, time: number, batch: number) => {
-    const { cos, sin } = rope(time);
+  const rotate = (
+    x: tf.Tensor,
+    heads: number,
+    time: number,
+    batch: number,
+    { cos, sin }: { cos: tf.Tensor; sin: tf.Tensor },
+  ) => {
     const pairs = tf.reshape(x, [batch, time, heads, half, 2]);
     const [even, odd] = tf
       .split(pairs, 2, 4)
@@ -205,11 +267,18 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     return tf.reshape(tf.stack([r0, r1], 4), [batch, time, heads, headSize]);
   };
   /** Final-normed hidden states after each layer count of `exits` (validated, any order). */
-  const exitHidden = (tokens: tf.Tensor2D, exits: readonly number[]): tf.Tensor3D[] => {
+  const exitHidden = (
+    tokens: tf.Tensor2D,
+    exits: readonly number[],
+    layout?: TfLlamaLayout,
+  ): tf.Tensor3D[] => {
     checkExits(exits, numLayers);
     const deepest = Math.max(...exits);
     const atExit = new Map<number, tf.Tensor3D>();
     const [batch, time] = tokens.shape;
+    const rows = layout
+      ? layoutTensors(layout, batch, time)
+      : { ...rope(time), mask: causal(time) };
     const oneHot = tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, vocabSize) as tf.Tensor2D;
     let x = tf.reshape(
       tf.matMul(tf.cast(oneHot, 'float32'), variables.tokenEmbedding as tf.Tensor2D),
@@ -217,8 +286,8 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     );
     for (let l = 0; l < deepest; l++) {
       const h = rmsNorm(x, variables[`rmsAtt.${l}`]);
-      const q = rotate(linear(h, variables[`wq.${l}`]), numHeads, time, batch);
-      let k = rotate(linear(h, variables[`wk.${l}`]), numKvHeads, time, batch);
+      const q = rotate(linear(h, variables[`wq.${l}`]), numHeads, time, batch, rows);
+      let k = rotate(linear(h, variables[`wk.${l}`]), numKvHeads, time, batch, rows);
       let v = tf.reshape(linear(h, variables[`wv.${l}`]), [batch, time, numKvHeads, headSize]);
       if (group > 1) {
         const repeat = (t: tf.Tensor) => {
@@ -240,10 +309,7 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
       const qh = tf.transpose(q, [0, 2, 1, 3]);
       const kh = tf.transpose(k, [0, 2, 1, 3]);
       const vh = tf.transpose(v, [0, 2, 1, 3]);
-      const scores = tf.add(
-        tf.div(tf.matMul(qh, kh, false, true), Math.sqrt(headSize)),
-        causal(time),
-      );
+      const scores = tf.add(tf.div(tf.matMul(qh, kh, false, true), Math.sqrt(headSize)), rows.mask);
       const attended = tf.transpose(tf.matMul(tf.softmax(scores), vh), [0, 2, 1, 3]);
       x = tf.add(x, linear(tf.reshape(attended, [batch, time, dim]), variables[`wo.${l}`]));
       const f = rmsNorm(x, variables[`rmsFfn.${l}`]);
@@ -254,15 +320,20 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     }
     return exits.map(k => atExit.get(k) as tf.Tensor3D);
   };
-  const hidden = (tokens: tf.Tensor2D): tf.Tensor3D => exitHidden(tokens, [numLayers])[0];
+  const hidden = (tokens: tf.Tensor2D, layout?: TfLlamaLayout): tf.Tensor3D =>
+    exitHidden(tokens, [numLayers], layout)[0];
   const classify = (normed: tf.Tensor3D): tf.Tensor3D =>
     linear(
       normed,
       config.tiedEmbeddings ? variables.tokenEmbedding : variables.wcls,
     ) as tf.Tensor3D;
-  const logits = (tokens: tf.Tensor2D): tf.Tensor3D => classify(hidden(tokens));
-  const exitLogits = (tokens: tf.Tensor2D, exits: readonly number[]): tf.Tensor3D[] =>
-    exitHidden(tokens, exits).map(classify);
+  const logits = (tokens: tf.Tensor2D, layout?: TfLlamaLayout): tf.Tensor3D =>
+    classify(hidden(tokens, layout));
+  const exitLogits = (
+    tokens: tf.Tensor2D,
+    exits: readonly number[],
+    layout?: TfLlamaLayout,
+  ): tf.Tensor3D[] => exitHidden(tokens, exits, layout).map(classify);
   const weightsNow = (): TfLlamaWeights => {
     const read = (name: string) => Float32Array.from(variables[name].dataSync() as Float32Array);
     const stacked = Object.fromEntries(

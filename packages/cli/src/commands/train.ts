@@ -1,5 +1,12 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readPromptSet } from '@decodekit/bench';
 import {
   InvalidArgumentError,
@@ -11,6 +18,7 @@ import {
   defaultMirrors,
   findKnownModel,
   readLlama2cCheckpoint,
+  writeLlama2cCheckpoint,
 } from '@decodekit/models/node';
 import { serializeChimeraWeights } from '@decodekit/strategy-chimera';
 import { serializeEagleWeights } from '@decodekit/strategy-eagle';
@@ -53,6 +61,11 @@ interface Options {
   llama2c?: string;
   layer?: number;
   transfers?: number;
+  epochs?: number;
+  placeholders?: number;
+  alpha?: number;
+  placeholderTokenId?: number;
+  placeholderWeight?: number;
 }
 
 function addCommonOptions(
@@ -177,11 +190,13 @@ function commandLine(kind: string, options: Options): string {
       chimera: ['heads', 'window', 'inner'] as const,
       ppd: ['promptTokens', 'treeSize'] as const,
       'hidden-transfer': ['layer', 'transfers', 'treeSize'] as const,
+      lud: ['epochs', 'placeholders', 'alpha', 'placeholderTokenId', 'placeholderWeight'] as const,
     }[kind] ?? (['unroll', 'inner'] as const)),
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
   return `decodekit train ${kind} ${flags
-    .filter(flag => options[flag] !== undefined)
+    // --epochs sets the steps: the default --steps would only mislead.
+    .filter(flag => options[flag] !== undefined && !(flag === 'steps' && options.epochs))
     .map(flag => `--${kebab(flag)} ${options[flag]}`)
     .join(' ')}${options.prompts ? ` --prompts ${options.prompts}` : ''} --out ${options.out}`;
 }
@@ -221,15 +236,17 @@ function readTargetCheckpoint(options: Options, trainer = 'PPD') {
     });
   }
   const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(file)), file);
-  return { shape: config, weights };
+  // The llama2.c tokenizer beside the checkpoint (tok512.bin, ...), as the resolver finds it.
+  const tokenizer = readdirSync(dirname(file)).find(name => /^tok.*\.bin$/.test(name));
+  return { shape: config, weights, tokenizer: tokenizer && join(dirname(file), tokenizer) };
 }
 
-/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | hidden-transfer`: trains a drafter on the target's own generations. */
+/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | hidden-transfer | lud`: trains drafters (and LUD's fine-tuned model) on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections) on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections) and LUD models on the target’s own generations (TensorFlow.js).',
     );
   addCommonOptions(
     train
@@ -539,6 +556,92 @@ export function registerTrain(program: Command): void {
         const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
         process.stdout.write(
           `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s\n`,
+        );
+      });
+    });
+  addCommonOptions(
+    train
+      .command('lud')
+      .description(
+        'Lexical Unit Decoding: fine-tunes the whole target so placeholder rows after a unit start predict the unit’s tokens; writes a llama2.c model folder.',
+      ),
+    {
+      steps: 300,
+      batchSize: 8,
+      learningRate: 1e-3,
+    },
+  )
+    .option('--epochs <n>', 'passes over the training sequences (sets --steps)', number('--epochs'))
+    .option(
+      '--placeholders <n>',
+      'placeholder rows per step (most extra tokens per step)',
+      number('--placeholders'),
+      3,
+    )
+    .option(
+      '--alpha <x>',
+      'base-model probability that joins a token to its lexical unit',
+      number('--alpha'),
+      0.9,
+    )
+    .option(
+      '--placeholder-token-id <n>',
+      'token id fed at placeholder rows (0 = <unk>, never emitted by a byte-fallback tokenizer)',
+      number('--placeholder-token-id'),
+      0,
+    )
+    .option(
+      '--placeholder-weight <x>',
+      'weight of the placeholder loss against the next-token loss',
+      number('--placeholder-weight'),
+      1,
+    )
+    .option(
+      '--llama2c <file>',
+      'the target’s llama2.c checkpoint (default: the known model’s file in DECODEKIT_MODELS)',
+    )
+    .action(async (options: Options) => {
+      const target = readTargetCheckpoint(options, 'LUD');
+      await withModel(options, async ({ lmHead, dataset }) => {
+        const { out, loop } = loopOptions(options);
+        const { trainLud } = await loadTrain();
+        const started = performance.now();
+        const result = await trainLud(
+          dataset,
+          lmHead,
+          { config: target.shape, weights: target.weights },
+          {
+            ...loop,
+            epochs: options.epochs,
+            placeholders: options.placeholders,
+            alpha: options.alpha,
+            placeholderTokenId: options.placeholderTokenId,
+            placeholderWeight: options.placeholderWeight,
+          },
+        );
+        // A llama2.c folder (checkpoint + the target's tokenizer): `--model <out>` loads it.
+        const name = `${basename(out)}.bin`;
+        writeFileSync(
+          join(out, name),
+          writeLlama2cCheckpoint({ config: target.shape, weights: result.weights }),
+        );
+        if (target.tokenizer) copyFileSync(target.tokenizer, join(out, basename(target.tokenizer)));
+        const record = {
+          command: commandLine('lud', options),
+          base: options.model,
+          placeholderTokenId: options.placeholderTokenId,
+          placeholders: options.placeholders,
+          alpha: options.alpha,
+          data: dataset.options,
+          units: result.units,
+          heldOut: result.heldOut,
+          seconds: Math.round((performance.now() - started) / 1000),
+          losses: result.losses,
+        };
+        writeFileSync(join(out, 'training.json'), `${JSON.stringify(record, null, 2)}\n`);
+        const accuracy = result.heldOut.unitAccuracy.map(value => value.toFixed(3)).join(' ');
+        process.stdout.write(
+          `wrote ${join(out, name)}: held-out placeholder accuracy inside units ${accuracy}; perplexity ${result.heldOut.perplexityBefore.toFixed(3)} → ${result.heldOut.perplexityAfter.toFixed(3)}\n`,
         );
       });
     });

@@ -6,7 +6,7 @@ export const ludDescriptor: StrategyDescriptor = {
   id: 'lud',
   packageName: '@decodekit/strategy-lud',
   description:
-    'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model to pay off)',
+    'lexical-unit multi-token steps (lossless only with threshold > 1; needs a LUD-tuned model, e.g. `decodekit train lud`)',
   returns: 'strategy',
   lossless: false,
   options: {
@@ -23,11 +23,18 @@ export const ludDescriptor: StrategyDescriptor = {
       max: 32,
       help: 'Placeholder tokens appended per step.',
     },
+    placeholderTokenId: {
+      type: 'integer',
+      default: 0,
+      min: 0,
+      help: 'Token id fed at placeholders (the one the model was LUD-tuned with; decodekit train lud uses 0).',
+    },
   },
   create: options => ({
     strategy: lud({
       threshold: options.threshold as number | undefined,
       placeholders: options.placeholders as number | undefined,
+      placeholderTokenId: options.placeholderTokenId as number | undefined,
     }),
   }),
 };
