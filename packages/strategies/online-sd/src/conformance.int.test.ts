@@ -1,31 +1,43 @@
-import type { LoadedModel } from '@decodekit/core';
+import type { CausalLM, DraftUpdater, LoadedModel } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
 import { runStrategyConformance, toyModel } from '@decodekit/conformance';
-import { onlineSpeculative } from './index.js';
+import { onlineSd } from './index.js';
 
-// The real pair: llama2xs (same tok512 vocabulary, weaker) drafts for stories260K.
-let llama2xs: Promise<LoadedModel> | undefined;
+/**
+ * An updater whose every "update" is another draft model: a different toy model each time (so O-dist runs
+ * across ~100,000 hot swaps of drafts with different distributions), or a freshly loaded llama2xs for
+ * stories260K. Real weight distillation is checked in @decodekit/train's online-distiller.int.test.ts.
+ */
+function swappingUpdater(next: (version: number) => CausalLM | Promise<CausalLM>): DraftUpdater {
+  let version = 0;
+  return { name: 'swap-test', update: async () => next(++version) };
+}
 
-// One strategy per suite run, so the correction keeps learning across the suite's generations: exactness
-// must hold while q changes between steps.
 runStrategyConformance({
-  name: 'online-sd (bigram correction, lr 0.5)',
+  name: 'online-sd (draft swapped after every generation)',
   async strategy({ model, kind }) {
-    const draft =
+    const vocabSize = model.info.vocabSize;
+    const draft: CausalLM =
       kind === 'real'
-        ? await (llama2xs ??= loadModel('llama2xs'))
-        : toyModel({ vocabSize: model.info.vocabSize, seed: 1234, copyBias: 2 });
-    return onlineSpeculative({ model: draft, learningRate: 0.5 });
+        ? await loadModel('llama2xs')
+        : toyModel({ vocabSize, seed: 1234, copyBias: 2 });
+    const updater = swappingUpdater(version =>
+      kind === 'real'
+        ? (loadModel('llama2xs') as Promise<LoadedModel>)
+        : toyModel({ vocabSize, seed: 1234 + version, copyBias: version % 3 }),
+    );
+    return onlineSd({ model: draft, updater, updateInterval: 1 });
   },
 });
 
 runStrategyConformance({
-  name: 'online-sd (global bias, lr 2, draft temperature 0.7)',
+  name: 'online-sd (frozen draft, draft temperature 0.7, swap every 8)',
   strategy: ({ model }) =>
-    onlineSpeculative({
+    onlineSd({
       model: toyModel({ vocabSize: model.info.vocabSize, seed: 99 }),
-      learningRate: 2,
-      correction: 'bias',
+      updater: swappingUpdater(version =>
+        toyModel({ vocabSize: model.info.vocabSize, seed: 99 + 7 * version }),
+      ),
       temperature: 0.7,
     }),
   skip: {
