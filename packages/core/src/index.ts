@@ -46,6 +46,11 @@ export type {
   DraftSamplerBegin,
   DraftSessionOptions,
 } from './speculative/draft-session.js';
+export type {
+  DraftTrainingSample,
+  DraftUpdater,
+  RejectedPosition,
+} from './speculative/draft-updater.js';
 export {
   createFromDescriptor,
   descriptorOptions,

@@ -50,6 +50,13 @@ export type {
   TfLlamaWeights,
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
+export { DISTILL_DIVERGENCES, distillationLoss, onlineDistiller } from './online-distiller.js';
+export type {
+  DistillDivergence,
+  DistillUpdateRecord,
+  OnlineDistiller,
+  OnlineDistillerOptions,
+} from './online-distiller.js';
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
 export { trainHiddenTransfer } from './train-hidden-transfer.js';
 export type { TrainHiddenTransferOptions } from './train-hidden-transfer.js';

@@ -281,6 +281,28 @@ describe('DraftSession', () => {
     expect(model.forwardCalls.map(call => call.prefixLength)).toEqual([0, 3, 0]);
   });
 
+  it('swapModel replaces the draft between generations only, for a draft of the same shape', async () => {
+    const first = draftModel();
+    const second = draftModel();
+    const session = new DraftSession(first);
+    session.begin({ model: target() });
+    await session.contextLogits([1, 2, 3]);
+    expect(() => session.swapModel(second)).toThrow(InvalidArgumentError);
+    session.end();
+    expect(() => session.swapModel(draftModel({ vocabSize: 8 }))).toThrow(/vocabulary 8/);
+    expect(() => session.swapModel(draftModel({ contextLength: 16 }))).toThrow(
+      InvalidArgumentError,
+    );
+    expect(session.swapModel(second)).toBe(first);
+    expect(session.model).toBe(second);
+    session.begin({ model: target() });
+    await session.contextLogits([1, 2, 3, 4]);
+    session.end();
+    // The new draft starts from an empty KV state; the old one is not touched again.
+    expect(second.forwardCalls.map(call => call.prefixLength)).toEqual([0]);
+    expect(first.forwardCalls).toHaveLength(1);
+  });
+
   it('runs inTurn work one at a time, in order, past failures', async () => {
     const session = new DraftSession(draftModel());
     const log: string[] = [];

@@ -192,6 +192,8 @@ export class DraftSession {
   private trusted = 0;
   /** Settles when the last queued `inTurn` work is done. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The draft model forwards run on (replaced by `swapModel`). */
+  private current: CausalLM;
   /** Draft-model forward calls made so far. */
   forwards = 0;
   /** The draft sampler of the generation that began last (its stream, temperature, target limits). */
@@ -202,10 +204,8 @@ export class DraftSession {
    * @param options Layers to skip (the former second parameter, still accepted as an array) or the
    *   session's options.
    */
-  constructor(
-    readonly model: CausalLM,
-    options: readonly number[] | DraftSessionOptions = {},
-  ) {
+  constructor(model: CausalLM, options: readonly number[] | DraftSessionOptions = {}) {
+    this.current = model;
     this.options = isLayerList(options) ? { skipLayers: options } : options;
     this.skipLayers = this.options.skipLayers;
     this.sampler = new DraftSampler(this.options);
@@ -260,6 +260,44 @@ export class DraftSession {
         message: `must be a safe integer, got ${String(seed)}.`,
       });
     }
+  }
+
+  /** The draft model (the one `swapModel` installed last). */
+  get model(): CausalLM {
+    return this.current;
+  }
+
+  /**
+   * Hot-swaps the draft model between generations (e.g. a draft whose weights were updated online): the
+   * next generation drafts with `model`. Drafts are proposals the target verifies, so a swap never changes
+   * what a lossless verifier emits. Returns the model swapped out; the caller owns it.
+   * @throws InvalidArgumentError while a generation runs (swap after `end`, before the next `begin`) or when
+   *   `model` does not have the current draft's vocabulary size and context length.
+   */
+  swapModel(model: CausalLM): CausalLM {
+    if (this.generations > 0) {
+      throw new InvalidArgumentError({
+        argument: 'model',
+        message: `cannot swap the draft model while ${this.generations} generation(s) run on it; swap between generations.`,
+      });
+    }
+    DraftSession.validate({ model });
+    const previous = this.current;
+    if (
+      model.info.vocabSize !== previous.info.vocabSize ||
+      model.info.contextLength !== previous.info.contextLength
+    ) {
+      throw new InvalidArgumentError({
+        argument: 'model',
+        message:
+          `the new draft has vocabulary ${model.info.vocabSize} and context ${model.info.contextLength}; ` +
+          `the draft it replaces has ${previous.info.vocabSize} and ${previous.info.contextLength}. ` +
+          'Swap in a draft of the same shape (e.g. the same model with updated weights).',
+      });
+    }
+    this.dispose();
+    this.current = model;
+    return previous;
   }
 
   get vocabSize(): number {

@@ -6,31 +6,17 @@ export const onlineSdDescriptor: StrategyDescriptor = {
   id: 'online-sd',
   packageName: '@decodekit/strategy-online-sd',
   description:
-    'online speculative decoding: the draft’s output is corrected online from verification results (needs --draft-model; lossless)',
+    'online speculative decoding: draft-model speculation that records the rejected positions for online draft distillation (weight updates need a DraftUpdater in code, e.g. onlineDistiller of @decodekit/train; needs --draft-model; lossless)',
   returns: 'strategy',
   lossless: true,
   secondModel: { required: true, role: 'draft model with the target’s tokenizer' },
   options: {
-    learningRate: {
-      type: 'number',
-      default: 0.5,
-      min: 0,
-      help: 'Step size of the online correction.',
-    },
-    correction: {
-      type: 'enum',
-      values: ['bias', 'bigram'],
-      default: 'bigram',
-      help: 'What the correction learns.',
-    },
-    draftLength: { type: 'integer', default: 4, min: 1, max: 64, help: 'Draft tokens per step.' },
+    draftLength: { type: 'integer', default: 5, min: 1, max: 64, help: 'Draft tokens per step.' },
     temperature: { type: 'number', min: 0, help: 'Draft temperature (default: the decoder’s).' },
   },
   create: (options, environment) => ({
     strategy: onlineSd({
       model: secondModelOf(environment, 'online-sd'),
-      learningRate: options.learningRate as number | undefined,
-      correction: options.correction as 'bias' | 'bigram' | undefined,
       draftLength: options.draftLength as number | undefined,
       temperature: options.temperature as number | undefined,
     }),

@@ -8,6 +8,7 @@ export { onlineSdDrafter } from './online-speculative.js';
 export const onlineSd: typeof onlineSdStrategy = onlineSdStrategy;
 /** @deprecated Renamed `onlineSd` (docs/architecture.md, "Factory names"); this alias goes in the next minor. */
 export const onlineSpeculative: typeof onlineSdStrategy = onlineSdStrategy;
+export type { DraftTrainingSample, DraftUpdater, RejectedPosition } from '@decodekit/core';
 export type {
   OnlineSdDrafter,
   OnlineSdRecord,

@@ -3,79 +3,101 @@ import {
   VocabMismatchError,
   createDecoder,
   mockModel,
-  seededRandom,
 } from '@decodekit/core';
-import type { DraftTree } from '@decodekit/core';
-import { assert, describe, expect, it } from 'vitest';
-import { onlineSdDrafter, onlineSpeculative } from './index.js';
+import type {
+  CausalLM,
+  DecodeEvent,
+  DraftTrainingSample,
+  DraftUpdater,
+  MockModel,
+} from '@decodekit/core';
+import { describe, expect, it } from 'vitest';
+import { onlineSd } from './index.js';
 
 const V = 8;
-/** Target: strongly prefers (last + 3) mod V. */
+/** Target: strongly prefers (last + 3) mod V, a little (last + 1). */
 const target = () =>
   mockModel({
     vocabSize: V,
     logits(context) {
       const out = new Float32Array(V);
-      out[(context[context.length - 1] + 3) % V] = 6;
-      return out;
-    },
-  });
-/** Draft: prefers (last + 1) mod V — always wrong for the target above. */
-const wrongDraft = () =>
-  mockModel({
-    vocabSize: V,
-    logits(context) {
-      const out = new Float32Array(V);
+      out[(context[context.length - 1] + 3) % V] = 4;
       out[(context[context.length - 1] + 1) % V] = 2;
       return out;
     },
   });
-
-/** Target with a context-free preference for token 5: a global bias can learn it. */
-const constantTarget = () =>
-  mockModel({
+/** A draft preferring (last + shift) mod V, recording whether it was disposed. */
+function shiftDraft(shift: number, name = `shift-${shift}`): MockModel & { disposed: boolean } {
+  const model = mockModel({
     vocabSize: V,
-    logits() {
+    name,
+    logits(context) {
       const out = new Float32Array(V);
-      out[5] = 4;
+      out[(context[context.length - 1] + shift) % V] = 3;
       return out;
     },
   });
-
-async function acceptanceOver(
-  strategy: ReturnType<typeof onlineSpeculative>,
-  runs: number,
-  temperature: number,
-  makeTarget = target,
-) {
-  const rates: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    const { stats } = await createDecoder({ model: makeTarget() })
-      .use(strategy)
-      .generate({ tokens: [run % V] }, { maxTokens: 24, temperature, seed: run });
-    rates.push((stats.acceptedDraftTokens ?? 0) / (stats.draftTokens ?? 1));
-  }
-  return rates;
+  const tracked = Object.assign(Object.create(model) as MockModel, { disposed: false });
+  tracked.dispose = async () => {
+    tracked.disposed = true;
+    await model.dispose();
+  };
+  return tracked;
 }
 
-describe('onlineSpeculative', () => {
+/** An updater that records what it was given and answers with the next draft of `drafts`. */
+function scriptedUpdater(drafts: CausalLM[]) {
+  const calls: DraftTrainingSample[][] = [];
+  const updater: DraftUpdater = {
+    name: 'scripted',
+    async update(samples) {
+      calls.push([...samples]);
+      const next = drafts[calls.length - 1];
+      if (!next) throw new Error('no draft left');
+      return next;
+    },
+  };
+  return { updater, calls };
+}
+
+/** Rejected positions recomputed from the stream's own draft / verify / token events. */
+function rejectedFromEvents(events: DecodeEvent[], promptLength: number) {
+  const positions: { position: number; draftToken: number }[] = [];
+  let emitted = 0;
+  let draft: Int32Array | undefined;
+  for (const event of events) {
+    if (event.type === 'token') emitted++;
+    if (event.type === 'draft') draft = event.tree.tokens;
+    if (event.type === 'verify' && draft) {
+      const accepted = event.acceptedRows.length;
+      if (accepted < draft.length)
+        positions.push({
+          position: promptLength + emitted + accepted,
+          draftToken: draft[accepted],
+        });
+      draft = undefined;
+    }
+  }
+  return positions;
+}
+
+describe('onlineSd', () => {
   it('validates its options', () => {
-    const model = wrongDraft();
-    expect(() => onlineSpeculative({ model: undefined as never })).toThrow(InvalidArgumentError);
-    expect(() => onlineSpeculative({ model, learningRate: -1 })).toThrow(InvalidArgumentError);
-    expect(() => onlineSpeculative({ model, learningRate: Number.NaN })).toThrow(
-      InvalidArgumentError,
-    );
-    expect(() => onlineSpeculative({ model, draftLength: 0 })).toThrow(InvalidArgumentError);
-    expect(() => onlineSpeculative({ model, correction: 'lora' as never })).toThrow(
-      InvalidArgumentError,
-    );
-    expect(() => onlineSpeculative({ model, temperature: -0.1 })).toThrow(InvalidArgumentError);
-    expect(() => onlineSpeculative({ model, skipLayers: [99] })).toThrow(InvalidArgumentError);
+    const model = shiftDraft(1);
+    expect(() => onlineSd(undefined as never)).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model: undefined as never })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, updateInterval: 0 })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, updateInterval: 1.5 })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, draftLength: 0 })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, topK: 0 })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, updater: {} as never })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, onSample: 3 as never })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, temperature: -0.1 })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, skipLayers: [99] })).toThrow(InvalidArgumentError);
   });
 
   it('rejects a draft model with another vocabulary', async () => {
-    const strategy = onlineSpeculative({
+    const strategy = onlineSd({
       model: mockModel({ vocabSize: V + 1, logits: () => new Float32Array(V + 1) }),
     });
     await expect(
@@ -85,73 +107,125 @@ describe('onlineSpeculative', () => {
     ).rejects.toThrow(VocabMismatchError);
   });
 
-  it('takes the gradient step −lr·(q − p)/T on the bias at each verified row', async () => {
-    const draft = wrongDraft();
-    const drafter = onlineSdDrafter({
-      model: draft,
-      learningRate: 0.25,
-      correction: 'bias',
-      draftLength: 2,
-    });
-    const t = target();
-    assert(
-      drafter.begin && drafter.observe && drafter.end,
-      'the online drafter has begin, observe and end',
-    );
-    drafter.begin({ tokens: [0], model: t, random: seededRandom(1), temperature: 1 });
-    const tree = (await drafter.propose({
-      tokens: [0],
-      promptLength: 1,
-      maxNodes: 2,
-      remaining: 10,
-      treeCapable: true,
-      greedy: false,
-    })) as DraftTree;
-    expect(tree.tokens.length).toBe(2);
-    // Target logits rows: row 0 (pending) and one per draft row. Reject the first draft row: only row 0 is fitted.
-    const logits = new Float32Array(3 * V);
-    logits[5] = 3; // row 0, token 5
-    drafter.observe({ tokens: [0], tree, acceptedRows: [], emitted: [5], logits, vocabSize: V });
-    assert(tree.qDistributions, 'a sampling drafter proposes with distributions');
-    const q0 = tree.qDistributions.subarray(0, V);
-    const z = Array.from({ length: V }, (_, i) => (i === 5 ? Math.exp(3) : 1));
-    const sum = z.reduce((a, b) => a + b, 0);
-    for (let i = 0; i < V; i++)
-      expect(drafter.bias[i]).toBeCloseTo(-0.25 * (q0[i] - z[i] / sum), 5);
-    drafter.end();
-    expect(drafter.history).toEqual([{ proposed: 2, accepted: 0, fittedRows: 1 }]);
+  it.each([0, 0.8])(
+    'exports exactly the rejected positions, with the target logits there (T = %s)',
+    async temperature => {
+      const samples: DraftTrainingSample[] = [];
+      const strategy = onlineSd({ model: shiftDraft(1), onSample: s => samples.push(s), topK: 3 });
+      const model = target();
+      for (let run = 0; run < 4; run++) {
+        const events: DecodeEvent[] = [];
+        const prompt = [run % V, (run + 2) % V];
+        for await (const event of createDecoder({ model })
+          .use(strategy)
+          .stream({ tokens: prompt }, { maxTokens: 20, temperature, seed: run }))
+          events.push(event);
+        const done = events.find(event => event.type === 'done');
+        if (done?.type !== 'done') throw new Error('no done event');
+        const sample = samples[run];
+        const expected = rejectedFromEvents(events, prompt.length);
+        expect(expected.length).toBeGreaterThan(0);
+        expect(
+          sample.rejected.map(r => ({ position: r.position, draftToken: r.draftToken })),
+        ).toEqual(expected);
+        const all = [...prompt, ...done.tokens];
+        for (const rejected of sample.rejected) {
+          expect(rejected.targetToken).toBe(all[rejected.position]);
+          expect(rejected.targetToken).not.toBe(rejected.draftToken);
+          expect(sample.tokens.slice(0, rejected.position + 1)).toEqual(
+            all.slice(0, rejected.position + 1),
+          );
+          // The target's logits after the context: the mock's own function of the last token.
+          const context = all.slice(0, rejected.position);
+          const wanted = (context[context.length - 1] + 3) % V;
+          expect(rejected.targetTopK.tokens[0]).toBe(wanted);
+          expect(rejected.targetTopK.tokens).toHaveLength(3);
+          const logZ = Math.log(
+            Array.from(rejected.targetLogits).reduce((s, x) => s + Math.exp(x), 0),
+          );
+          expect(rejected.targetTopK.logprobs[0]).toBeCloseTo(
+            rejected.targetLogits[wanted] - logZ,
+            5,
+          );
+        }
+      }
+    },
+  );
+
+  it('hands every N generations to the updater and swaps the new draft in before the next one', async () => {
+    const good = shiftDraft(3, 'updated-1');
+    const better = shiftDraft(3, 'updated-2');
+    const { updater, calls } = scriptedUpdater([good, better]);
+    const strategy = onlineSd({ model: shiftDraft(1), updater, updateInterval: 3 });
+    const { drafter } = strategy;
+    const model = target();
+    const rates: number[] = [];
+    for (let run = 0; run < 7; run++) {
+      const { stats } = await createDecoder({ model })
+        .use(strategy)
+        .generate({ tokens: [run % V] }, { maxTokens: 16, temperature: 0 });
+      rates.push((stats.acceptedDraftTokens ?? 0) / (stats.draftTokens ?? 1));
+    }
+    expect(calls.map(call => call.length)).toEqual([3, 3]);
+    expect(calls[0].every(sample => sample.rejected.length > 0)).toBe(true);
+    expect(drafter.history.map(record => record.draftVersion)).toEqual([0, 0, 0, 1, 1, 1, 2]);
+    expect(drafter.model.info.name).toBe('updated-2');
+    expect(drafter.updates).toBe(2);
+    expect(good.disposed).toBe(true); // swapped out: the drafter owned it
+    expect(drafter.buffer).toHaveLength(1);
+    expect(rates.slice(0, 3).every(rate => rate === 0)).toBe(true);
+    expect(rates.slice(3).every(rate => rate === 1)).toBe(true);
+    await drafter.dispose();
+    expect(better.disposed).toBe(true);
   });
 
-  it('raises greedy acceptance over a stream of generations and keeps the output exact', async () => {
-    const learning = onlineSpeculative({ model: wrongDraft(), learningRate: 1 });
-    const frozen = onlineSpeculative({ model: wrongDraft(), learningRate: 0 });
-    const rates = await acceptanceOver(learning, 6, 0);
-    const baseline = await acceptanceOver(frozen, 6, 0);
-    expect(baseline.every(rate => rate === 0)).toBe(true);
-    expect(rates[0]).toBeLessThan(0.5);
-    expect(rates[5]).toBeGreaterThan(0.9);
-    expect(learning.drafter.history).toHaveLength(6);
-    const ar = await createDecoder({ model: target() }).generate(
-      { tokens: [2] },
-      { maxTokens: 24, temperature: 0 },
-    );
-    const spec = await createDecoder({ model: target() })
-      .use(learning)
-      .generate({ tokens: [2] }, { maxTokens: 24, temperature: 0 });
-    expect(spec.tokens).toEqual(ar.tokens);
+  it('keeps drafting with the old draft and warns when an update fails', async () => {
+    const { updater } = scriptedUpdater([]);
+    const first = shiftDraft(1);
+    const strategy = onlineSd({ model: first, updater, updateInterval: 1 });
+    const model = target();
+    await createDecoder({ model })
+      .use(strategy)
+      .generate({ tokens: [1] }, { maxTokens: 8 });
+    const warnings: string[] = [];
+    for await (const event of createDecoder({ model })
+      .use(strategy)
+      .stream({ tokens: [2] }, { maxTokens: 8 }))
+      if (event.type === 'warning') warnings.push(event.code);
+    expect(warnings).toEqual(['online-sd-update-failed']);
+    expect(strategy.drafter.model).toBe(first);
+    expect(String(strategy.drafter.lastUpdateError)).toContain('no draft left');
+    expect(first.disposed).toBe(false); // the caller's draft is never disposed by the drafter
   });
 
-  it('learns a context-free preference at temperature > 0 with the global bias alone, and reset() forgets', async () => {
-    const learning = onlineSpeculative({
-      model: wrongDraft(),
-      learningRate: 1,
-      correction: 'bias',
-    });
-    const rates = await acceptanceOver(learning, 6, 1, constantTarget);
-    expect(rates[5]).toBeGreaterThan(rates[0] + 0.2);
-    expect(learning.drafter.bias.some(value => value !== 0)).toBe(true);
-    learning.drafter.reset();
-    expect(learning.drafter.bias.every(value => value === 0)).toBe(true);
-    expect(learning.drafter.history).toHaveLength(0);
+  it('stays exact across swaps: greedy output equals plain greedy decoding', async () => {
+    const drafts = Array.from({ length: 6 }, (_, i) => shiftDraft(i % 2 === 0 ? 3 : 5));
+    const { updater } = scriptedUpdater(drafts);
+    const strategy = onlineSd({ model: shiftDraft(1), updater, updateInterval: 1, draftLength: 3 });
+    const model = target();
+    for (let run = 0; run < 6; run++) {
+      const prompt = [run % V, (run * 3) % V];
+      const ar = await createDecoder({ model }).generate(
+        { tokens: prompt },
+        { maxTokens: 20, temperature: 0 },
+      );
+      const spec = await createDecoder({ model })
+        .use(strategy)
+        .generate({ tokens: prompt }, { maxTokens: 20, temperature: 0 });
+      expect(spec.tokens).toEqual(ar.tokens);
+    }
+    expect(strategy.drafter.updates).toBe(5);
+  });
+
+  it('records telemetry but buffers nothing without an updater', async () => {
+    const samples: DraftTrainingSample[] = [];
+    const strategy = onlineSd({ model: shiftDraft(1), onSample: s => samples.push(s) });
+    await createDecoder({ model: target() })
+      .use(strategy)
+      .generate({ tokens: [1] }, { maxTokens: 8, temperature: 0 });
+    expect(samples).toHaveLength(1);
+    expect(samples[0].rejected.length).toBeGreaterThan(0);
+    expect(strategy.drafter.buffer).toHaveLength(0);
+    expect(strategy.drafter.history).toHaveLength(1);
   });
 });

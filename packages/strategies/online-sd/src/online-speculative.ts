@@ -1,42 +1,40 @@
-import {
-  DraftSession,
-  InvalidArgumentError,
-  draftDistribution,
-  speculative,
-} from '@decodekit/core';
+import { DraftSession, InvalidArgumentError, speculative } from '@decodekit/core';
 import type {
   CausalLM,
+  DraftBeginContext,
   DraftContext,
+  DraftTrainingSample,
   DraftTree,
+  DraftUpdater,
   Drafter,
+  RejectedPosition,
   Strategy,
   VerifyResult,
 } from '@decodekit/core';
 
-/** Options of `onlineSdDrafter()` and `onlineSpeculative()`. */
+/** Options of `onlineSdDrafter()` and `onlineSd()`. */
 export interface OnlineSpeculativeOptions {
-  /** The draft model. Must share the target's vocabulary. */
+  /** The starting draft model. Must share the target's vocabulary. It stays the caller's to dispose. */
   model: CausalLM;
   /**
-   * Step size of the online gradient step on KL(p_target ‖ q_draft) per verified row. Default 0.5.
-   * 0 freezes the correction (plain draft-model speculative sampling).
+   * Distils the draft on the buffered generations and returns the updated draft (e.g. `onlineDistiller` of
+   * `@decodekit/train`). Absent: the draft stays frozen and the drafter only records telemetry.
    */
-  learningRate?: number;
+  updater?: DraftUpdater;
   /**
-   * Which correction is learned. `'bias'`: one logit-bias vector b for every position. `'bigram'`
-   * (default): b plus a bias row per previous token (the token the draft conditions on last), created
-   * the first time that token is seen — a context-dependent correction that stays cheap in memory
-   * (one vocab-sized row per distinct previous token).
+   * Generations buffered between two draft updates (the official trainer's `online_update_interval`).
+   * Default 8.
    */
-  correction?: 'bias' | 'bigram';
-  /** Tokens drafted per step (a chain). Default 4. */
+  updateInterval?: number;
+  /** Tokens drafted per step (a chain; the official `max_propose_num`). Default 5. */
   draftLength?: number;
-  /**
-   * Temperature of the corrected draft distribution q = softmax((logits + correction) / temperature).
-   * Default: the decoder's temperature (greedy drafts when the decoder is greedy).
-   */
+  /** Target tokens (with log-probabilities) exported per rejected position in `targetTopK`. Default 8. */
+  topK?: number;
+  /** Called with each finished generation's telemetry (the rejected positions), before it is buffered. */
+  onSample?: (sample: DraftTrainingSample) => void;
+  /** Draft temperature. Default: the decoder's (greedy drafts when the decoder is greedy). */
   temperature?: number;
-  /** Layers the draft forwards skip (`capabilities.layerSkip`): self-drafting with the target minus layers. */
+  /** Layers the draft forwards skip (`capabilities.layerSkip`). */
   skipLayers?: readonly number[];
   /** Seed of the draft sampler when the engine gives none. Default 0. */
   seed?: number;
@@ -46,198 +44,303 @@ export interface OnlineSpeculativeOptions {
 export interface OnlineSdRecord {
   readonly proposed: number;
   readonly accepted: number;
-  /** Verified rows the correction was fitted on. */
-  readonly fittedRows: number;
+  /** Positions where the target rejected the draft. */
+  readonly rejected: number;
+  /** Draft version the generation drafted with (0 = the starting draft, n = after the n-th update). */
+  readonly draftVersion: number;
 }
 
-/** An online-SD drafter; its correction persists across generations of this instance. */
+/** An online-SD drafter; its buffer and draft persist across generations of this instance. */
 export interface OnlineSdDrafter extends Drafter {
   readonly name: 'online-sd';
+  /** The draft model drafting now. */
+  readonly model: CausalLM;
   /** Draft-model forward calls made so far. */
   readonly draftForwards: number;
   /** One record per finished generation (acceptance over time). */
   readonly history: readonly OnlineSdRecord[];
-  /** The learned global logit bias (live view). [vocab] */
-  readonly bias: Float32Array;
-  /** Clears the learned correction and the history. */
-  reset(): void;
+  /** Generations buffered for the next update. */
+  readonly buffer: readonly DraftTrainingSample[];
+  /** Draft updates swapped in so far. */
+  readonly updates: number;
+  /** The error of the last failed update (the old draft kept drafting), if any. */
+  readonly lastUpdateError: unknown;
+  /**
+   * Waits for a running update and, when no generation runs, swaps its draft in (otherwise the next
+   * `begin` does). `begin` does the same, so calling this is only needed to time or observe the swap.
+   */
+  settle(): Promise<void>;
+  /** Waits for a running update, then disposes every draft model the updater returned. */
+  dispose(): Promise<void>;
 }
 
 /**
- * Online speculative decoding's drafter (after Liu et al., 2023, "Online Speculative Decoding",
- * https://arxiv.org/abs/2310.07177). The paper distils the draft model's weights on the traffic it
- * serves; here the draft model stays frozen and a correction on its output logits is learned instead:
- * q = softmax((z + b + B[prev]) / T). After every verification, at each verified row (a draft position
- * whose prefix the target accepted) the drafter takes one gradient step on KL(p ‖ q), where p is the
- * target's distribution at that row: ∇_b KL = (q − p) / T, so b ← b − lr·(q − p)/T (likewise B[prev]).
- * The correction persists across generations of the drafter.
+ * Online Speculative Decoding's drafter (Liu et al., 2023, "Online Speculative Decoding",
+ * https://arxiv.org/abs/2310.07177; official trainer LiuXiaoxuanPKU/OSD `distill/distill_trainer.py`).
+ * The draft model drafts chains; every verification that rejects a draft token records the position, the
+ * rejected and recovered tokens and the target's logits there. Each finished generation joins a buffer;
+ * every `updateInterval` generations the buffer goes to `updater`, which distils the draft's weights on
+ * those positions and returns the updated draft, hot-swapped in before the next generation
+ * (`DraftSession.swapModel`). Training runs while the caller reads the result of the generation that
+ * filled the buffer; the next `begin` waits for it.
  *
- * Exactness does not depend on the correction: drafts are drawn from the corrected q, which is handed to
- * the verifier as `q` / `qDistributions`, so speculative sampling keeps the target distribution (greedy
- * match at temperature 0).
+ * Exactness does not depend on the draft: drafts and their `q` come from the draft model drafting at the
+ * time, and the target verifies them, so greedy match and speculative sampling stay exact across swaps.
  */
 export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDrafter {
+  validate(options);
   const {
     model,
-    learningRate = 0.5,
-    correction = 'bigram',
-    draftLength = 4,
+    updater,
+    updateInterval = 8,
+    draftLength = 5,
+    topK = 8,
+    onSample,
     temperature,
     skipLayers,
     seed = 0,
-  } = options ?? ({} as OnlineSpeculativeOptions);
-  validate(options);
+  } = options;
 
   const session = new DraftSession(model, { skipLayers, temperature, seed });
   const { sampler } = session;
-  const vocab = model.info.vocabSize;
-  const bias = new Float32Array(vocab);
-  const rows = new Map<number, Float32Array>();
   const history: OnlineSdRecord[] = [];
-  let current = { proposed: 0, accepted: 0, fittedRows: 0 };
-  /** Corrected draft logits of the last draft, one vocab row per draft row, and each row's previous token. */
-  let lastLogits: Float32Array[] = [];
-  let lastPrev: number[] = [];
+  const buffer: DraftTrainingSample[] = [];
+  /** Models the updater returned that this drafter still holds (the live one and any not yet swapped in). */
+  const owned = new Set<CausalLM>();
+  let updates = 0;
+  let lastUpdateError: unknown;
+  let running = 0;
+  let pending: Promise<CausalLM | undefined> | undefined;
+  let ready: CausalLM | undefined;
+  let current = newGeneration([], 0);
 
-  /** Raw draft logits plus the learned correction for a row conditioned last on `prev`. */
-  function corrected(raw: ArrayLike<number>, prev: number): Float32Array {
-    const out = new Float32Array(vocab);
-    const row = correction === 'bigram' ? rows.get(prev) : undefined;
-    for (let i = 0; i < vocab; i++) out[i] = raw[i] + bias[i] + (row ? row[i] : 0);
-    return out;
+  function newGeneration(prompt: readonly number[], promptLength: number) {
+    return {
+      tokens: [...prompt] as number[],
+      promptLength,
+      rejected: [] as RejectedPosition[],
+      proposed: 0,
+      accepted: 0,
+      observed: 0,
+    };
+  }
+
+  /** Swaps in the last finished update when no generation runs. */
+  async function swapWhenIdle(warn?: DraftBeginContext['warn']): Promise<void> {
+    if (pending) {
+      const update = pending;
+      pending = undefined;
+      const next = await update;
+      if (next) {
+        if (ready) await disposeOwned(ready);
+        ready = next;
+      } else if (warn) {
+        warn(
+          'online-sd-update-failed',
+          `The draft update failed; drafting with the previous draft: ${String(lastUpdateError)}`,
+        );
+      }
+    }
+    if (ready && running === 0) {
+      const previous = session.swapModel(ready);
+      ready = undefined;
+      updates++;
+      await disposeOwned(previous);
+    }
+  }
+
+  async function disposeOwned(draft: CausalLM): Promise<void> {
+    if (!owned.delete(draft)) return; // the caller's starting draft
+    await draft.dispose();
+  }
+
+  function startUpdate(samples: DraftTrainingSample[]): void {
+    if (!updater) return;
+    const previous = pending ?? Promise.resolve(undefined);
+    // Updates queue: each distils the draft the last one produced (the updater keeps its own weights).
+    pending = previous.then(async earlier => {
+      if (earlier) {
+        if (ready) await disposeOwned(ready);
+        ready = earlier;
+      }
+      try {
+        const next = await updater.update(samples);
+        owned.add(next);
+        return next;
+      } catch (error) {
+        lastUpdateError = error;
+        return undefined;
+      }
+    });
   }
 
   async function propose(context: DraftContext): Promise<DraftTree | undefined> {
-    lastLogits = [];
-    lastPrev = [];
     const length = session.fitChain(context, draftLength);
     if (length < 1) return undefined;
-    // The drafts are drawn from the corrected logits, which the verifier sees as q.
     return session.draftChain(context.tokens, {
       count: length,
       temperature: sampler.temperatureFor(context),
       probabilities: true,
       commit: false,
-      transform(raw, { previous }) {
-        const logits = corrected(raw, previous);
-        lastLogits.push(logits);
-        lastPrev.push(previous);
-        return logits;
-      },
       signal: context.signal,
     });
   }
 
-  /** One online gradient step on KL(p_target ‖ q_corrected) at every verified row. */
   function observe(result: VerifyResult): void {
     const proposed = result.tree.tokens.length;
     const accepted = result.acceptedRows.length;
     current.proposed += proposed;
     current.accepted += accepted;
-    if (learningRate === 0) return;
-    // Target row r (row 0 = the pending token) predicts draft row r; it saw the true context when
-    // draft rows 0..r−1 were all accepted.
-    const fitted = Math.min(accepted + 1, proposed, lastLogits.length);
-    const t = sampler.temperature > 0 ? sampler.temperature : 1;
-    const p = new Float32Array(vocab);
-    const qd = new Float32Array(vocab);
-    for (let r = 0; r < fitted; r++) {
-      draftDistribution(
-        result.logits.subarray(r * result.vocabSize, (r + 1) * result.vocabSize),
-        t,
-        p,
-      );
-      draftDistribution(lastLogits[r], t, qd);
-      let row: Float32Array | undefined;
-      if (correction === 'bigram') {
-        row = rows.get(lastPrev[r]);
-        if (!row) rows.set(lastPrev[r], (row = new Float32Array(vocab)));
-      }
-      const step = learningRate / t;
-      for (let i = 0; i < vocab; i++) {
-        const g = step * (qd[i] - p[i]);
-        bias[i] -= g;
-        if (row) row[i] -= g;
-      }
+    current.observed++;
+    // Target row r (row 0 = the pending token) predicts draft row r at position tokens.length + r. A chain
+    // draft accepted up to row `accepted` was rejected there, and the target's (recovered) token follows.
+    if (accepted < proposed && result.emitted.length > accepted) {
+      const vocab = result.vocabSize;
+      const targetLogits = result.logits.slice(accepted * vocab, (accepted + 1) * vocab);
+      current.rejected.push({
+        position: result.tokens.length + accepted,
+        draftToken: result.tree.tokens[accepted],
+        targetToken: result.emitted[accepted],
+        targetLogits,
+        targetTopK: topLogprobs(targetLogits, topK),
+      });
     }
-    current.fittedRows += fitted;
+    current.tokens = [...result.tokens, ...result.emitted];
   }
 
   return {
     name: 'online-sd',
     providesProbabilities: true,
     preferredBudget: draftLength,
+    get model() {
+      return session.model;
+    },
     get draftForwards() {
       return session.forwards;
     },
     get history() {
       return history;
     },
-    bias,
-    reset() {
-      bias.fill(0);
-      rows.clear();
-      history.length = 0;
+    get buffer() {
+      return buffer;
     },
-    begin(context) {
+    get updates() {
+      return updates;
+    },
+    get lastUpdateError() {
+      return lastUpdateError;
+    },
+    settle: () => swapWhenIdle(),
+    async dispose() {
+      await pending;
+      pending = undefined;
+      ready = undefined;
+      for (const draft of owned) await disposeOwned(draft);
+    },
+    async begin(context) {
+      await swapWhenIdle(context.warn);
       session.begin(context);
-      current = { proposed: 0, accepted: 0, fittedRows: 0 };
+      running++;
+      current = newGeneration(context.tokens, context.tokens.length);
     },
     propose,
     observe,
     end() {
-      history.push(current);
-      current = { proposed: 0, accepted: 0, fittedRows: 0 };
+      running = Math.max(0, running - 1);
       session.end();
-      lastLogits = [];
-      lastPrev = [];
+      history.push({
+        proposed: current.proposed,
+        accepted: current.accepted,
+        rejected: current.rejected.length,
+        draftVersion: updates,
+      });
+      if (current.observed > 0) {
+        const sample: DraftTrainingSample = {
+          tokens: current.tokens,
+          promptLength: current.promptLength,
+          rejected: current.rejected,
+        };
+        onSample?.(sample);
+        if (updater) buffer.push(sample);
+      }
+      current = newGeneration([], 0);
+      if (updater && buffer.length >= updateInterval) startUpdate(buffer.splice(0));
     },
   };
 }
 
-/** The strategy returned by `onlineSpeculative()`; `drafter` exposes the learned state and history. */
+/** The `k` most likely tokens of `logits` with their log-probabilities, most likely first. */
+function topLogprobs(logits: Float32Array, k: number): { tokens: number[]; logprobs: number[] } {
+  let max = -Infinity;
+  for (const value of logits) if (value > max) max = value;
+  let sum = 0;
+  for (const value of logits) sum += Math.exp(value - max);
+  const logZ = max + Math.log(sum);
+  const order = Array.from(logits.keys())
+    .sort((a, b) => logits[b] - logits[a] || a - b)
+    .slice(0, k);
+  return { tokens: order, logprobs: order.map(id => logits[id] - logZ) };
+}
+
+/** The strategy returned by `onlineSd()`; `drafter` exposes the buffer, the live draft and the history. */
 export interface OnlineSpeculativeStrategy extends Strategy {
   readonly drafter: OnlineSdDrafter;
 }
 
 /**
- * Online speculative decoding as one lossless strategy: `onlineSdDrafter()` drafts a chain with the
- * corrected draft distribution, the target verifies it by speculative sampling (greedy match at
- * temperature 0), and the drafter fits its logit correction from every verification. Reuse one strategy
- * across generations (decoders) so the correction keeps adapting to the traffic.
+ * Online speculative decoding as one lossless strategy: `onlineSdDrafter()` drafts chains with the current
+ * draft model, the target verifies them (greedy match at temperature 0, speculative sampling otherwise),
+ * and every `updateInterval` generations `updater` distils the draft on the rejected positions and the
+ * drafter swaps the new weights in. Reuse one strategy across generations so the draft keeps adapting.
  *
  * @example
- * const strategy = onlineSpeculative({ model: draft, learningRate: 0.5 });
+ * const updater = onlineDistiller({ ...readLlama2cCheckpoint(bytes), load }); // @decodekit/train
+ * const strategy = onlineSd({ model: draft, updater });
  * const decoder = createDecoder({ model: target }).use(strategy);
  */
 export function onlineSpeculative(options: OnlineSpeculativeOptions): OnlineSpeculativeStrategy {
   const drafter = onlineSdDrafter(options);
-  const strategy = speculative({ drafter, budget: options.draftLength ?? 4, adaptive: false });
-  return { ...strategy, name: `online-sd(lr=${options.learningRate ?? 0.5})`, drafter };
+  const strategy = speculative({ drafter, budget: options.draftLength ?? 5, adaptive: false });
+  const interval = options.updater ? `, every ${options.updateInterval ?? 8}` : ', frozen';
+  return {
+    ...strategy,
+    name: `online-sd(${options.updater?.name ?? 'no updater'}${interval})`,
+    drafter,
+  };
 }
 
 function validate(options: OnlineSpeculativeOptions): void {
-  const { learningRate, correction, draftLength } = options ?? ({} as OnlineSpeculativeOptions);
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError({
+      argument: 'options',
+      message: 'pass { model } (the draft CausalLM), optionally with an updater.',
+    });
+  }
+  const { updater, updateInterval, draftLength, topK, onSample } = options;
   DraftSession.validate({ ...options });
   if (
-    learningRate !== undefined &&
-    (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0)
+    updater !== undefined &&
+    (typeof updater !== 'object' || typeof updater.update !== 'function')
   ) {
     throw new InvalidArgumentError({
-      argument: 'learningRate',
-      message: `must be a finite number ≥ 0, got ${String(learningRate)}.`,
+      argument: 'updater',
+      message:
+        'must be a DraftUpdater ({ name, update(samples) }), e.g. onlineDistiller() of @decodekit/train.',
     });
   }
-  if (correction !== undefined && correction !== 'bias' && correction !== 'bigram') {
-    throw new InvalidArgumentError({
-      argument: 'correction',
-      message: `must be 'bias' or 'bigram', got ${String(correction)}.`,
-    });
+  for (const [argument, value] of [
+    ['updateInterval', updateInterval],
+    ['draftLength', draftLength],
+    ['topK', topK],
+  ] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new InvalidArgumentError({
+        argument,
+        message: `must be a positive integer, got ${String(value)}.`,
+      });
+    }
   }
-  if (draftLength !== undefined && (!Number.isInteger(draftLength) || draftLength < 1)) {
-    throw new InvalidArgumentError({
-      argument: 'draftLength',
-      message: `must be a positive integer, got ${String(draftLength)}.`,
-    });
+  if (onSample !== undefined && typeof onSample !== 'function') {
+    throw new InvalidArgumentError({ argument: 'onSample', message: 'must be a function.' });
   }
 }
