@@ -30,9 +30,11 @@ export interface PpdOptions {
   fused?: boolean;
   /**
    * Fused: how many tree nodes, best first, carry their own k prompt rows besides the pending token (the
-   * forward grows by k rows per carrier). A step that ends on a node without them drafts from its nearest
-   * carrier's later prompt rows (a shallower tree: the paper's trees keyed by available prompt tokens).
-   * Default: every node.
+   * forward grows by k rows per carrier, which the engine's cost-curve sizing does not see). A step that ends
+   * on a node without them drafts from its nearest carrier's later prompt rows (a shallower tree: the
+   * paper's trees keyed by available prompt tokens). Default 0: with the stories260K prompt tokens, the
+   * accepted path ends on the pending token in most steps, and carriers below it cost more rows than the
+   * depth they add (measured in the README).
    */
   promptNodes?: number;
   /**
@@ -94,7 +96,7 @@ export function ppd({ weights, tree, fused = true, promptNodes, draftModel }: Pp
   if (unfused) return unfused;
 
   const { vocabSize, hiddenSize } = weights;
-  const carriersMax = promptNodes ?? Number.POSITIVE_INFINITY;
+  const carriersMax = promptNodes ?? 0;
   // What the last verification forward prepared: the context it continues and its prompt rows' candidates.
   let next: { tokens: readonly number[]; candidates: number[][] } | undefined;
   // This step's carriers: forward row (0 = pending, i + 1 = tree row i) -> its extra rows, in order.
