@@ -134,6 +134,8 @@ describe('fused ppd (prompt rows in the verification forward)', () => {
     expect(() => ppd({ weights, promptNodes: -1 })).toThrow(/non-negative/);
     expect(() => ppd({ weights, draftModel: toyModel({ vocabSize: 16 }) })).toThrow(/fused: false/);
     expect(() => ppd({ weights: fusedWeights, tree: [[0, 0, 0, 0]] })).toThrow(/at most 3 deep/);
+    expect(() => ppd({ weights: { ...fusedWeights, tree: [[0]] } })).toThrow(/tree-size 2/);
+    expect(() => ppd({ weights: { ...fusedWeights, tree: [[0]] }, fused: false })).not.toThrow();
   });
 
   it('runs one target forward per step: the tree, then k prompt rows after the pending token and each carrier', async () => {

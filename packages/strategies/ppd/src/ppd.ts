@@ -90,6 +90,13 @@ export function ppd({ weights, tree, fused = true, promptNodes, draftModel }: Pp
   const paths = (tree ?? (fused ? fusedPpdTree(weights.tree) : weights.tree)).map(path => [
     ...path,
   ]);
+  if (fused && paths.length === 0) {
+    throw new InvalidArgumentError({
+      argument: 'tree',
+      message:
+        "the stored tree has no path below the target's own depth, so a fused step has nothing to draft: train with `--tree-size 2` or more, pass a tree, or use ppd({ fused: false }).",
+    });
+  }
   checkPpdTree(paths, fused ? promptTokens : promptTokens + 1, weights.vocabSize);
   const shape = treeShape(paths);
   const unfused = fused ? undefined : unfusedDrafter(weights, shape, draftModel);
