@@ -158,6 +158,50 @@ export interface VerifyResult {
    */
   readonly logits: Float32Array;
   readonly vocabSize: number;
+  /**
+   * Raw target logits of the rows the drafter appended through `extend` (never committed), in its order.
+   * Absent when it appended none. [extra rows, vocab]
+   */
+  readonly extraLogits?: Float32Array;
+}
+
+/** What a drafter sees when it may append rows to the verification forward (`Drafter.extend`). */
+export interface DraftExtendContext {
+  /** Context the draft was made for (pending token last). */
+  readonly tokens: readonly number[];
+  /** The tree the engine verifies in this forward (after sizing: the rows the drafter proposed, maybe cut). */
+  readonly tree: DraftTree;
+  /** Most rows that may be appended (the forward must fit the context). */
+  readonly maxRows: number;
+  /** Deepest an appended row may sit: depth d is position `tokens.length - 1 + d` (the pending token is depth 0). */
+  readonly maxDepth: number;
+  readonly greedy: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Rows a drafter appends to the verification forward, so that one target forward both verifies the current
+ * tree and computes what the drafter needs for the next one (PPD's prompt tokens at every tree node). They
+ * follow the verified rows in the forward, take part in tree attention through `parents`, sit at position
+ * prefix + depth like every row, and are never committed: their logits come back in
+ * `VerifyResult.extraLogits`. They never change what is accepted (the verifier reads only the tree's rows).
+ */
+export interface DraftExtraRows {
+  /**
+   * Row names (token ids); without `embeddings` the rows run on these tokens' embeddings. [extra rows]
+   */
+  readonly tokens: Int32Array;
+  /**
+   * Parent of each row in the forward's numbering: 0 is the pending token, i + 1 is tree row i, and
+   * tree rows + 1 + j is extra row j (which must come before). -1 attaches a row to the committed prefix
+   * (a sibling of the pending token, depth 0). [extra rows]
+   */
+  readonly parents: Int32Array;
+  /**
+   * Input embeddings of the extra rows (needs `capabilities.inputEmbeddings` and `embeddingTable()`: the
+   * verified rows then run on their tokens' table rows, which is the same computation). [extra rows, hidden]
+   */
+  readonly embeddings?: Float32Array;
 }
 
 /** Proposes draft trees and learns from verification. */
@@ -176,6 +220,11 @@ export interface Drafter {
   readonly preferredBudget?: number;
   /** A draft tree continuing `context.tokens`, or undefined / an empty tree for no draft. */
   propose(context: DraftContext): DraftTree | undefined | Promise<DraftTree | undefined>;
+  /**
+   * Rows to append to this step's verification forward (see `DraftExtraRows`), called with the tree the
+   * engine verifies, on backends with `capabilities.tree` only. Absent or undefined = none.
+   */
+  extend?(context: DraftExtendContext): DraftExtraRows | undefined;
   /** Sees every verification result. */
   observe?(result: VerifyResult): void | Promise<void>;
   /** Called when a generation ends (also on error/abort). */

@@ -1,6 +1,11 @@
 import { assert, describe, expect, it } from 'vitest';
 import { createDecoder } from '../decoder/create-decoder.js';
-import { AbortedError, ContextLengthError, InvalidArgumentError } from '../errors.js';
+import {
+  AbortedError,
+  ContextLengthError,
+  InvalidArgumentError,
+  UnsupportedCapabilityError,
+} from '../errors.js';
 import { noRepeatNgram, repetitionPenalty } from '../processors/index.js';
 import { seededRandom } from '../sampling/index.js';
 import type { Drafter } from '../strategy.js';
@@ -280,5 +285,147 @@ describe('seeded determinism', () => {
     expect(loads).toBe(2);
     expect(saved).toHaveLength(1);
     expect(saved[0][1]).toBe(1);
+  });
+});
+
+describe('extra rows appended by the drafter (Drafter.extend)', () => {
+  /**
+   * noisyOracle plus one extra row after the pending token and after every tree node (token = node + 1),
+   * and a chain of two after the pending token; records what the engine hands back.
+   */
+  function extending(extend?: Drafter['extend']) {
+    const base = noisyOracle({ errorRate: 0.3, width: 2 });
+    const seen: {
+      tokens: number[];
+      extra: number[];
+      logits: Float32Array;
+      forward: { tokens: number[]; parents: number[] };
+    }[] = [];
+    let lastExtra: { tokens: Int32Array; parents: Int32Array } | undefined;
+    let lastTree: DraftTree | undefined;
+    const drafter: Drafter = {
+      name: 'extending',
+      propose: context => base.propose(context),
+      extend:
+        extend ??
+        (({ tree, tokens }) => {
+          lastTree = tree;
+          const ids = [(tokens[tokens.length - 1] + 1) % VOCAB, 4];
+          const parents = [0, tree.tokens.length + 1];
+          tree.tokens.forEach((token, row) => {
+            ids.push((token + 1) % VOCAB);
+            parents.push(row + 1);
+          });
+          lastExtra = { tokens: Int32Array.from(ids), parents: Int32Array.from(parents) };
+          return lastExtra;
+        }),
+      observe(result) {
+        if (!result.extraLogits || !lastExtra || !lastTree) return;
+        expect(result.logits.length).toBe((result.tree.tokens.length + 1) * VOCAB);
+        expect(result.extraLogits.length).toBe(lastExtra.tokens.length * VOCAB);
+        // Extra row 1 continues extra row 0 after the pending token (the last of result.tokens).
+        seen.push({
+          tokens: [...result.tokens],
+          extra: [...lastExtra.tokens.subarray(0, 2)],
+          logits: result.extraLogits.slice(VOCAB, 2 * VOCAB),
+          forward: {
+            tokens: [
+              result.tokens[result.tokens.length - 1],
+              ...lastTree.tokens,
+              ...lastExtra.tokens,
+            ],
+            parents: [
+              -1,
+              ...Array.from(lastTree.parents, parent => parent + 1),
+              ...lastExtra.parents,
+            ],
+          },
+        });
+      },
+    };
+    return { drafter, seen };
+  }
+
+  it('verifies exactly as without them, hands their logits back and never commits them', async () => {
+    for (const prompt of [[1], [2, 3, 4]]) {
+      const model = mockModel({ vocabSize: VOCAB, logits: logitsOf });
+      const reference = await createDecoder({ model }).generate(
+        { tokens: prompt },
+        { maxTokens: 30 },
+      );
+      const { drafter, seen } = extending();
+      const before = model.forwardCalls.length;
+      const result = await createDecoder({ model })
+        .use(speculative({ drafter, budget: 6, adaptive: false }))
+        .generate({ tokens: prompt }, { maxTokens: 30 });
+      expect(result.tokens).toEqual(reference.tokens);
+      expect(result.stats.acceptedDraftTokens ?? 0).toBeGreaterThan(0);
+      expect(seen.length).toBeGreaterThan(3);
+      for (const { tokens, extra, logits } of seen)
+        expect(Array.from(logits)).toEqual(Array.from(logitsOf([...tokens, ...extra])));
+      // One forward per step carries the tree and the extra rows; the next starts after the accepted path.
+      const forwards = model.forwardCalls.map(({ tokens, parents }) => ({ tokens, parents }));
+      for (const { forward } of seen) expect(forwards).toContainEqual(forward);
+      expect(model.forwardCalls.length - before).toBe(result.stats.forwardPasses);
+    }
+  });
+
+  it('stays exact when sampling, for a fixed seed', async () => {
+    const options = { maxTokens: 30, temperature: 0.8, topP: 0.95, seed: 3 };
+    const reference = await createDecoder({
+      model: mockModel({ vocabSize: VOCAB, logits: logitsOf }),
+    }).generate({ tokens: [2, 3] }, options);
+    const result = await createDecoder({ model: mockModel({ vocabSize: VOCAB, logits: logitsOf }) })
+      .use(speculative({ drafter: extending().drafter, budget: 6 }))
+      .generate({ tokens: [2, 3] }, options);
+    expect(result.tokens).toEqual(reference.tokens);
+  });
+
+  it.each([
+    { title: 'a parent after the row', extra: { tokens: [1], parents: [99] }, error: /precede/ },
+    {
+      title: 'a token outside the vocabulary',
+      extra: { tokens: [VOCAB], parents: [0] },
+      error: /vocabulary/,
+    },
+    { title: 'lengths that differ', extra: { tokens: [1, 2], parents: [0] }, error: /differ/ },
+  ])('rejects $title with InvalidArgumentError', async ({ extra, error }) => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf });
+    const { drafter } = extending(() => ({
+      tokens: Int32Array.from(extra.tokens),
+      parents: Int32Array.from(extra.parents),
+    }));
+    const run = createDecoder({ model })
+      .use(speculative({ drafter, budget: 4, adaptive: false }))
+      .generate({ tokens: [1] }, { maxTokens: 5 });
+    await expect(run).rejects.toThrow(InvalidArgumentError);
+    await expect(
+      createDecoder({ model })
+        .use(speculative({ drafter, budget: 4, adaptive: false }))
+        .generate({ tokens: [1] }, { maxTokens: 5 }),
+    ).rejects.toThrow(error);
+  });
+
+  it('rejects rows past the context and embeddings on a model without input embeddings', async () => {
+    const model = mockModel({ vocabSize: VOCAB, logits: logitsOf, contextLength: 8 });
+    const deep = extending(({ tree }) => ({
+      tokens: new Int32Array(8).fill(1),
+      parents: Int32Array.from({ length: 8 }, (_, j) => (j === 0 ? 0 : tree.tokens.length + j)),
+    })).drafter;
+    await expect(
+      createDecoder({ model })
+        .use(speculative({ drafter: deep, budget: 2, adaptive: false }))
+        .generate({ tokens: [1, 2] }, { maxTokens: 4 }),
+    ).rejects.toThrow(/do not fit|past the context/);
+    const embedded = extending(() => ({
+      tokens: Int32Array.from([1]),
+      parents: Int32Array.from([0]),
+      embeddings: new Float32Array(1),
+    })).drafter;
+    await expect(
+      createDecoder({ model })
+        .use(speculative({ drafter: embedded, budget: 2, adaptive: false }))
+        .generate({ tokens: [1, 2] }, { maxTokens: 4 }),
+    ).rejects.toThrow(UnsupportedCapabilityError);
   });
 });

@@ -1,9 +1,9 @@
-import { InvalidArgumentError, invariant } from '../errors.js';
+import { InvalidArgumentError, UnsupportedCapabilityError, invariant } from '../errors.js';
 import { seededRandom } from '../sampling/index.js';
-import type { Drafter, Strategy, StrategyContext, Verifier } from '../strategy.js';
-import type { DraftTree } from '../types.js';
+import type { Drafter, DraftExtraRows, Strategy, StrategyContext, Verifier } from '../strategy.js';
+import type { CausalLM, DraftTree, ForwardInput, ForwardOutput } from '../types.js';
 import { DraftLengthPolicy } from './draft-length-policy.js';
-import { isChain, keepRows, shapeDraftTree } from './draft-tree.js';
+import { isChain, keepRows, shapeDraftTree, treeDepths } from './draft-tree.js';
 import { draftSeed } from './draft-seed.js';
 import { rejectionSampling } from './verifiers.js';
 import { verifyTree } from './verify-tree.js';
@@ -154,8 +154,23 @@ async function step(
     const keep = policy.selectRows(tree.parents);
     if (!sampledDraft) tree = keepRows(tree, keep);
   }
-  const draftMs = now() - draftStart;
   const rows = tree.tokens.length;
+  // Rows the drafter appends to this forward (never committed): one target forward verifies this tree and
+  // computes the next draft.
+  const extra = treeCapable
+    ? checkExtraRows(
+        drafter.extend?.({
+          tokens: contextTokens,
+          tree,
+          maxRows: Math.max(0, model.info.contextLength - context.tokens.length - rows),
+          maxDepth: model.info.contextLength - context.tokens.length,
+          greedy: sampler.greedy,
+          signal: context.signal,
+        }),
+        { tree, model, contextLength: model.info.contextLength, tokens: contextTokens },
+      )
+    : undefined;
+  const draftMs = now() - draftStart;
   if (rows > 0) context.report({ type: 'draft', tree });
 
   // Row 0 is the pending token; draft row i is forward row i + 1.
@@ -169,11 +184,12 @@ async function step(
     for (let i = 0; i < rows; i++) parents[i + 1] = tree.parents[i] + 1;
   }
   const verifyStart = now();
-  const output = await context.forward({
-    tokens: input,
-    parents,
-    hidden: verifier.needsHidden && rows > 0 ? true : undefined,
-  });
+  const hidden = verifier.needsHidden && rows > 0 ? true : undefined;
+  const fullOutput = extra
+    ? await context.forward({ ...withExtraRows(input, parents, extra, model), hidden })
+    : await context.forward({ tokens: input, parents, hidden });
+  // The verifier and the drafter's `logits` see the verified rows only; extra rows come back apart.
+  const output = extra ? verifiedRows(fullOutput, rows + 1, vocabSize) : fullOutput;
   const { acceptedRows, acceptedTokens, bonus } = verifyTree({
     output,
     tree,
@@ -199,9 +215,102 @@ async function step(
     emitted: [...acceptedTokens, bonus],
     logits: output.logits,
     vocabSize,
+    ...(extra ? { extraLogits: fullOutput.logits.subarray((rows + 1) * vocabSize) } : {}),
   });
   for (const token of acceptedTokens) if (!context.emit(token, 'draft')) return false;
   return context.emit(bonus, rows > 0 ? 'bonus' : 'target');
+}
+
+/**
+ * Checks a drafter's extra rows against the verified tree and the context; undefined when there are none.
+ * Their depths must fit the context (`maxDepth` of the extend context) and so must their count.
+ */
+function checkExtraRows(
+  extra: DraftExtraRows | undefined,
+  {
+    tree,
+    model,
+    contextLength,
+    tokens,
+  }: { tree: DraftTree; model: CausalLM; contextLength: number; tokens: readonly number[] },
+): DraftExtraRows | undefined {
+  if (!extra || extra.tokens.length === 0) return undefined;
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError({ argument: 'extend', message });
+  };
+  const count = extra.tokens.length;
+  const verified = tree.tokens.length + 1;
+  if (extra.parents.length !== count)
+    fail(`tokens (${count}) and parents (${extra.parents.length}) differ in length.`);
+  if (verified + count > contextLength - tokens.length + 1)
+    fail(`${count} extra rows do not fit the context (at most maxRows).`);
+  const { vocabSize, hiddenSize } = model.info;
+  if (extra.embeddings && extra.embeddings.length !== count * hiddenSize)
+    fail(
+      `embeddings hold ${extra.embeddings.length} floats; ${count} rows need ${count * hiddenSize}.`,
+    );
+  // Depth in the forward: the pending token is 0, a tree row of depth d is d.
+  const depths = new Int32Array(verified + count);
+  const treeDepth = treeDepths(tree.parents);
+  depths.set(treeDepth, 1);
+  for (let j = 0; j < count; j++) {
+    const row = verified + j;
+    const parent = extra.parents[j];
+    const token = extra.tokens[j];
+    if (!Number.isInteger(parent) || parent < -1 || parent >= row)
+      fail(`extra row ${j} has parent ${parent}; parents must precede their children.`);
+    if (!Number.isInteger(token) || token < 0 || token >= vocabSize)
+      fail(`extra row ${j} names token ${token}, outside the vocabulary (${vocabSize}).`);
+    depths[row] = parent < 0 ? 0 : depths[parent] + 1;
+    if (depths[row] > contextLength - tokens.length)
+      fail(`extra row ${j} sits at depth ${depths[row]}, past the context (at most maxDepth).`);
+  }
+  return extra;
+}
+
+/** The verification forward's input with extra rows appended (embeddings for every row when they carry any). */
+function withExtraRows(
+  input: Int32Array,
+  parents: Int32Array | undefined,
+  extra: DraftExtraRows,
+  model: CausalLM,
+): ForwardInput {
+  const verified = input.length;
+  const count = extra.tokens.length;
+  const tokens = new Int32Array(verified + count);
+  tokens.set(input);
+  tokens.set(extra.tokens, verified);
+  const allParents = new Int32Array(verified + count);
+  if (parents) allParents.set(parents);
+  else for (let i = 0; i < verified; i++) allParents[i] = i - 1;
+  allParents.set(extra.parents, verified);
+  if (!extra.embeddings) return { tokens, parents: allParents };
+  const table = model.capabilities.inputEmbeddings ? model.embeddingTable?.() : undefined;
+  if (!table) {
+    throw new UnsupportedCapabilityError({
+      capability: 'inputEmbeddings',
+      backendId: model.capabilities.backendId,
+      hint: 'the drafter appends rows by input embeddings: load a model whose graph takes inputs_embeds (converted by decodekit).',
+    });
+  }
+  const { hiddenSize } = model.info;
+  const embeddings = new Float32Array((verified + count) * hiddenSize);
+  for (let i = 0; i < verified; i++)
+    embeddings.set(
+      table.subarray(input[i] * hiddenSize, (input[i] + 1) * hiddenSize),
+      i * hiddenSize,
+    );
+  embeddings.set(extra.embeddings, verified * hiddenSize);
+  return { tokens, parents: allParents, embeddings };
+}
+
+/** The first `rows` rows of a forward's output. */
+function verifiedRows(output: ForwardOutput, rows: number, vocabSize: number): ForwardOutput {
+  const total = output.logits.length / vocabSize;
+  const logits = output.logits.subarray(0, rows * vocabSize);
+  if (!output.hidden) return { ...output, logits };
+  const width = output.hidden.length / total;
+  return { ...output, logits, hidden: output.hidden.subarray(0, rows * width) };
 }
 
 function checkCostCurve(curve: ArrayLike<number>): Float64Array {

@@ -23,6 +23,7 @@ runStrategyConformance({
                 hiddenSize: 4,
                 seed: model.info.vocabSize,
               }),
+              fused: false,
               draftModel: withInputEmbeddings(model),
             })
           : ppd({ weights: trained }),

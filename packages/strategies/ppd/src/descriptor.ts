@@ -1,5 +1,5 @@
 import { readOptionFile, type StrategyDescriptor } from '@decodekit/core';
-import { ppd } from './ppd.js';
+import { fusedPpdTree, ppd } from './ppd.js';
 import { parsePpdWeights } from './ppd-weights.js';
 
 /** The committed prompt tokens for stories260K (`decodekit train ppd` reproduces them). */
@@ -10,7 +10,7 @@ export const ppdDescriptor: StrategyDescriptor = {
   id: 'ppd',
   packageName: '@decodekit/strategy-ppd',
   description:
-    'PPD: trained prompt tokens appended through input embeddings draft a sparse tree (weights=FILE, default the committed stories260K prompt tokens; lossless)',
+    'PPD: trained prompt tokens appended through input embeddings draft a sparse tree, fused into the verification forward (weights=FILE, default the committed stories260K prompt tokens; lossless)',
   returns: 'drafter',
   lossless: true,
   options: {
@@ -22,7 +22,17 @@ export const ppdDescriptor: StrategyDescriptor = {
       type: 'integer',
       min: 1,
       max: 1024,
-      help: 'Keep the N best paths of the stored sparse tree (default: all).',
+      help: 'Keep the N best paths of the sparse tree (default: all).',
+    },
+    fused: {
+      type: 'boolean',
+      help: 'Prompt rows ride in the verification forward, one target forward per step (default true); false: a second forward per step.',
+    },
+    promptNodes: {
+      type: 'integer',
+      min: 0,
+      max: 1024,
+      help: 'Fused: tree nodes (best first) that carry prompt rows besides the pending token (default 0).',
     },
   },
   async create(options, environment) {
@@ -38,11 +48,12 @@ export const ppdDescriptor: StrategyDescriptor = {
       ),
       file,
     );
-    // The stored tree lists paths best first with parents before children, so any prefix is a tree.
-    const tree =
-      options.treeSize === undefined
-        ? weights.tree
-        : weights.tree.slice(0, options.treeSize as number);
-    return { drafter: ppd({ weights, tree }) };
+    const fused = options.fused !== false;
+    // The trees list paths best first with parents before children, so any prefix is a tree.
+    const full = fused ? fusedPpdTree(weights.tree) : weights.tree;
+    const tree = options.treeSize === undefined ? full : full.slice(0, options.treeSize as number);
+    const promptNodes =
+      options.promptNodes === undefined ? undefined : (options.promptNodes as number);
+    return { drafter: ppd({ weights, tree, fused, promptNodes }) };
   },
 };

@@ -1,4 +1,4 @@
-export { ppd } from './ppd.js';
+export { fusedPpdTree, ppd } from './ppd.js';
 export type { PpdOptions } from './ppd.js';
 export {
   checkPpdTree,

@@ -1,16 +1,19 @@
 import {
   createDecoder,
   InvalidArgumentError,
+  noRepeatNgram,
+  repetitionPenalty,
   ModelFormatError,
   seededRandom,
   speculative,
   topIndices,
   UnsupportedCapabilityError,
 } from '@decodekit/core';
-import { toyModel } from '@decodekit/conformance';
-import { describe, expect, it } from 'vitest';
+import { distributionCheck, greedyCheck, O_DIST_SETTING, toyModel } from '@decodekit/conformance';
+import { assert, describe, expect, it } from 'vitest';
 import { withInputEmbeddings } from './__fixtures__/embeddings-model.js';
 import {
+  fusedPpdTree,
   parsePpdWeights,
   ppd,
   promptTokenCount,
@@ -65,11 +68,11 @@ describe('ppd drafter', () => {
     ).toThrow(/decodekit train ppd/);
   });
 
-  it('forwards the new tokens then the prompt embeddings, and lays the tree out from their top-k', async () => {
+  it('unfused: forwards the new tokens then the prompt embeddings, and lays the tree out from their top-k', async () => {
     const target = toyModel({ vocabSize: 16, seed: 4 });
     const model = withInputEmbeddings(target);
     const tree = [[0], [1], [0, 0], [0, 1], [0, 0, 0]];
-    const drafter = ppd({ weights: { ...weights, tree } });
+    const drafter = ppd({ weights: { ...weights, tree }, fused: false });
     drafter.begin?.({ tokens: [1, 5, 7], model, random: seededRandom(0), temperature: 0 });
     const context = {
       promptLength: 3,
@@ -108,15 +111,93 @@ describe('ppd drafter', () => {
     drafter.end?.();
   });
 
-  it('is token-identical to greedy decoding under the speculative engine', async () => {
+  it('unfused: is token-identical to greedy decoding under the speculative engine', async () => {
     const target = toyModel({ vocabSize: 16, seed: 9, copyBias: 3 });
     const prompt = { tokens: [1, 4, 6] };
     const plain = await createDecoder({ model: target }).generate(prompt, { maxTokens: 40 });
     const model = withInputEmbeddings(target);
     const fast = await createDecoder({ model: target })
-      .use(speculative({ drafter: ppd({ weights, draftModel: model }) }))
+      .use(speculative({ drafter: ppd({ weights, fused: false, draftModel: model }) }))
       .generate(prompt, { maxTokens: 40 });
     expect(fast.tokens).toEqual(plain.tokens);
     expect(model.calls.length).toBeGreaterThan(1);
   });
+});
+
+describe('fused ppd (prompt rows in the verification forward)', () => {
+  // The decoder's target itself takes input embeddings (the wrapper computes logits from the row ids, so a
+  // prompt row guesses what follows its carrier repeated).
+  const fusedWeights = randomPpdWeights({ vocabSize: 16, hiddenSize: 4, promptTokens: 3, seed: 5 });
+
+  it('derives the fused tree from the stored one and checks its options', () => {
+    expect(fusedPpdTree([[0], [0, 0], [0, 1], [1], [0, 0, 2]])).toEqual([[0], [1], [0, 2]]);
+    expect(() => ppd({ weights, promptNodes: -1 })).toThrow(/non-negative/);
+    expect(() => ppd({ weights, draftModel: toyModel({ vocabSize: 16 }) })).toThrow(/fused: false/);
+    expect(() => ppd({ weights: fusedWeights, tree: [[0, 0, 0, 0]] })).toThrow(/at most 3 deep/);
+    expect(() => ppd({ weights: { ...fusedWeights, tree: [[0]] } })).toThrow(/tree-size 2/);
+    expect(() => ppd({ weights: { ...fusedWeights, tree: [[0]] }, fused: false })).not.toThrow();
+  });
+
+  it('runs one target forward per step: the tree, then k prompt rows after the pending token and each carrier', async () => {
+    const target = toyModel({ vocabSize: 16, seed: 9, copyBias: 3 });
+    const model = withInputEmbeddings(target);
+    const prompt = { tokens: [1, 4, 6] };
+    const plain = await createDecoder({ model: target }).generate(prompt, { maxTokens: 40 });
+    const drafter = ppd({ weights: fusedWeights, promptNodes: 2 });
+    const fast = await createDecoder({ model })
+      .use(speculative({ drafter, adaptive: false }))
+      .generate(prompt, { maxTokens: 40 });
+    expect(fast.tokens).toEqual(plain.tokens);
+    // Prefill, then one forward per step (no second sequence: every call extends the decoder's own).
+    expect(model.calls.length).toBe(fast.stats.forwardPasses);
+    expect(model.calls[0].embeddings).toBeUndefined();
+    expect(fast.stats.acceptedDraftTokens ?? 0).toBeGreaterThan(0);
+    const table = model.embeddingTable?.();
+    assert(table);
+    for (const call of model.calls.slice(1)) {
+      const { embeddings, tokens } = call;
+      assert(embeddings);
+      const rows = tokens.length;
+      expect(embeddings.length).toBe(rows * 4);
+      // Rows: pending + tree nodes (treeRows in all), then 3 prompt rows for the pending token and for each
+      // of the first (at most) 2 tree nodes.
+      const treeRows = rows === 4 ? 1 : rows === 8 ? 2 : rows - 9;
+      expect(treeRows + 3 * (1 + Math.min(2, treeRows - 1))).toBe(rows);
+      // Verified rows run on their tokens' table rows; prompt rows on the trained embeddings, in order.
+      for (let row = 0; row < treeRows; row++)
+        expect(Array.from(embeddings.subarray(row * 4, row * 4 + 4))).toEqual(
+          Array.from(table.subarray(tokens[row] * 4, tokens[row] * 4 + 4)),
+        );
+      expect(Array.from(embeddings.subarray(treeRows * 4, treeRows * 4 + 12))).toEqual(
+        Array.from(fusedWeights.embeddings),
+      );
+    }
+  });
+
+  it('is token-identical to greedy with penalties and n-gram bans', async () => {
+    for (const seed of [1, 2, 3]) {
+      const model = withInputEmbeddings(toyModel({ vocabSize: 16, seed, copyBias: 3 }));
+      const { mismatches } = await greedyCheck({
+        model,
+        makeStrategy: () => speculative({ drafter: ppd({ weights: fusedWeights }) }),
+        prompts: [[0], [1, 2, 3, 1, 2], [5, 4, 5, 4, 5, 4]],
+        options: { maxTokens: 40 },
+        processors: () => [repetitionPenalty(1.2), noRepeatNgram(3)],
+      });
+      expect(mismatches).toEqual([]);
+    }
+  });
+
+  it('O-dist: samples match the exact processed target joint (chi-square p > 0.01)', async () => {
+    const model = withInputEmbeddings(
+      toyModel({ vocabSize: O_DIST_SETTING.vocabSize, seed: 11, copyBias: 2 }),
+    );
+    const strategy = speculative({
+      drafter: ppd({
+        weights: randomPpdWeights({ vocabSize: O_DIST_SETTING.vocabSize, hiddenSize: 4, seed: 2 }),
+      }),
+    });
+    const { pValue } = await distributionCheck({ model, strategy, samples: 20_000 });
+    expect(pValue).toBeGreaterThan(0.01);
+  }, 120_000);
 });
