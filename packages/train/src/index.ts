@@ -48,3 +48,19 @@ export type {
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
+export {
+  datasetSequences,
+  draftAcceptance,
+  fastDraftRecipe,
+  initLlamaWeights,
+  llamaParameterCount,
+  trainFastDraft,
+} from './train-fastdraft.js';
+export type {
+  DraftAcceptance,
+  FastDraftPhase,
+  FastDraftRecipeFlags,
+  FastDraftShape,
+  TrainFastDraftOptions,
+  TrainFastDraftResult,
+} from './train-fastdraft.js';

@@ -23,6 +23,7 @@ import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/tra
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
+import { registerTrainFastDraft } from './train-fastdraft.js';
 
 const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
 const loadTrain = () => import('@decodekit/train');
@@ -220,13 +221,14 @@ function readTargetCheckpoint(options: Options) {
   return { shape: config, weights };
 }
 
-/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd`: trains a drafter on the target's own generations. */
+/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | fastdraft`: trains a drafter on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens) on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, FastDraft drafts) on the target’s own generations (TensorFlow.js).',
     );
+  registerTrainFastDraft(train);
   addCommonOptions(
     train
       .command('medusa')
