@@ -202,8 +202,8 @@ export function registerTrainFastDraft(train: Command): void {
       400,
     )
     .option('--pretrain-length <n>', 'tokens per free generation', number('--pretrain-length'), 128)
-    .option('--pretrain-steps <n>', 'pretraining steps', number('--pretrain-steps'), 50)
-    .option('--pretrain-lr <x>', 'pretraining Adam learning rate', number('--pretrain-lr'), 3e-3)
+    .option('--pretrain-steps <n>', 'pretraining steps', number('--pretrain-steps'), 300)
+    .option('--pretrain-lr <x>', 'pretraining Adam learning rate', number('--pretrain-lr'), 5e-3)
     .option(
       '--align-count <n>',
       'alignment prompts (each continued once per temperature)',
@@ -222,15 +222,15 @@ export function registerTrainFastDraft(train: Command): void {
       'temperatures of the target’s continuations (0 = greedy)',
       '0,0.8',
     )
-    .option('--align-steps <n>', 'alignment steps', number('--align-steps'), 50)
-    .option('--align-lr <x>', 'alignment Adam learning rate', number('--align-lr'), 1e-3)
+    .option('--align-steps <n>', 'alignment steps', number('--align-steps'), 250)
+    .option('--align-lr <x>', 'alignment Adam learning rate', number('--align-lr'), 2e-3)
     .option(
       '--held-out-count <n>',
       'held-out prompts per temperature',
       number('--held-out-count'),
       24,
     )
-    .option('--batch-size <n>', 'sequences per step', number('--batch-size'), 16)
+    .option('--batch-size <n>', 'sequences per step', number('--batch-size'), 4)
     .option('--seed <n>', 'seed of data, initialization and batch order', number('--seed'), 0)
     .option('--backend <name>', 'TensorFlow.js backend: wasm, cpu', 'wasm')
     .option('--compare <refs>', 'drafts to score on the same held-out data (e.g. llama2xs)')

@@ -19,16 +19,16 @@ it('trains the FastDraft draft of stories260K', async () => {
       kvHeads: 3,
       pretrainCount: Number(process.env.FD_PRETRAIN_COUNT ?? 400),
       pretrainLength: 128,
-      pretrainSteps: Number(process.env.FD_PRETRAIN_STEPS ?? 60),
+      pretrainSteps: Number(process.env.FD_PRETRAIN_STEPS ?? 300),
       pretrainLr: 5e-3,
       alignCount: Number(process.env.FD_ALIGN_COUNT ?? 200),
       alignPrefix: 16,
       alignLength: 160,
       alignTemperatures: '0,0.8',
-      alignSteps: Number(process.env.FD_ALIGN_STEPS ?? 60),
+      alignSteps: Number(process.env.FD_ALIGN_STEPS ?? 250),
       alignLr: 2e-3,
       heldOutCount: 24,
-      batchSize: 16,
+      batchSize: 4,
       seed: 0,
       backend: 'wasm',
       compare: 'llama2xs',
@@ -37,4 +37,4 @@ it('trains the FastDraft draft of stories260K', async () => {
     message => console.log(message),
   );
   console.log(JSON.stringify(report.acceptance, null, 2));
-});
+}, 3_600_000);
