@@ -5,6 +5,7 @@ import { contrastiveDecodingDescriptor } from '@decodekit/strategy-contrastive-d
 import { copyspecDescriptor } from '@decodekit/strategy-copyspec';
 import { diverseBeamSearchDescriptor } from '@decodekit/strategy-diverse-beam-search';
 import { draftModelDescriptor } from '@decodekit/strategy-draft-model';
+import { fastdraftDescriptor } from '@decodekit/strategy-fastdraft';
 import { dyspecDescriptor } from '@decodekit/strategy-dyspec';
 import { lookaheadDescriptor } from '@decodekit/strategy-lookahead';
 import { ludDescriptor } from '@decodekit/strategy-lud';
@@ -60,6 +61,7 @@ export const STRATEGY_DESCRIPTORS: readonly StrategyDescriptor[] = [
   falconDescriptor,
   hiddenTransferDescriptor,
   draftModelDescriptor,
+  fastdraftDescriptor,
   spectrDescriptor,
   rsdDescriptor,
   dyspecDescriptor,

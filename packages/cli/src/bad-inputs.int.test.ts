@@ -4,7 +4,7 @@
  * the API and, where the command line takes the input, through `decodekit` (one line on stderr, exit 2).
  * docs/errors.md is rendered from the same table and must match it.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -91,6 +91,10 @@ describe('bad inputs are typed DecodingErrors with actionable messages', () => {
       shortContextFolder,
       buildTinyModel({ seed: 2, vocabSize: model.info.vocabSize, contextLength: 16 }).files,
     );
+    // A compatible draft but for its context: the target's tokenizer and special tokens (checkDraftCompatibility).
+    for (const file of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json'])
+      if (existsSync(join(storiesFolder, file)))
+        copyFileSync(join(storiesFolder, file), join(shortContextFolder, file));
     fixtures = { work, cache, mirror, storiesFolder, model, tinyFolder, shortContextFolder };
   });
   afterAll(async () => {

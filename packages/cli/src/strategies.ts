@@ -1,4 +1,5 @@
 import {
+  checkDraftCompatibility,
   createDecoder,
   createFromDescriptor,
   InvalidArgumentError,
@@ -13,6 +14,7 @@ import {
 import { loadModel } from '@decodekit/backend-onnx';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   defaultCacheDir,
   defaultMirrors,
@@ -164,14 +166,22 @@ async function llama2cCheckpointOf(ref: string): Promise<string> {
   });
 }
 
+/**
+ * Loads the second model (a `file:` URL is a folder a package ships) and checks that it can draft for the target
+ * (`checkDraftCompatibility`: same token ids and special tokens); a shorter context is a warning on stderr.
+ */
 async function loadSecondModel(
   environment: StrategyEnvironment,
   ref: string,
 ): Promise<LoadedModel> {
-  const model = await loadModel(ref, {
+  const model = await loadModel(ref.startsWith('file:') ? fileURLToPath(ref) : ref, {
     backend: backendByName(environment.backend, environment.draftThreads),
   });
   environment.loaded?.push(model);
+  const { warnings } = checkDraftCompatibility(environment.model, model, {
+    hint: 'Pass a --draft-model trained for this target (decodekit train fastdraft), or use a strategy without a second model (prompt-lookup, token-recycling).',
+  });
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   return model;
 }
 
@@ -196,7 +206,10 @@ export async function buildSetup(
   environment: StrategyEnvironment,
 ): Promise<DecoderSetup> {
   const { descriptor, options } = resolveStrategySpec(spec, { descriptors: STRATEGY_DESCRIPTORS });
-  const secondRef = environment.draftModel ?? descriptor.secondModel?.fallback;
+  // A bundled second model (FastDraft's committed draft) is the strategy's own: --draft-model is for the others.
+  const secondRef = descriptor.secondModel?.bundled
+    ? descriptor.secondModel.fallback
+    : (environment.draftModel ?? descriptor.secondModel?.fallback);
   if (descriptor.secondModel?.required && !secondRef) {
     throw new InvalidArgumentError({
       argument: '--draft-model',
@@ -209,7 +222,7 @@ export async function buildSetup(
     model: environment.model,
     tokenizer: environment.model.tokenizer,
     secondModel,
-    secondModelRef: environment.draftModel,
+    secondModelRef: descriptor.secondModel?.bundled ? secondRef : environment.draftModel,
     cache: fileArtifactCache(),
     readFile: path => readStrategyFile(path),
     log: message => process.stderr.write(`${message}\n`),

@@ -39,6 +39,12 @@ export {
   sampleDraftToken,
   sampledTree,
 } from './speculative/draft-session.js';
+export { checkDraftCompatibility } from './speculative/draft-compatibility.js';
+export type {
+  CompatibilityCheckedModel,
+  DraftCompatibilityOptions,
+  DraftCompatibilityReport,
+} from './speculative/draft-compatibility.js';
 export type {
   DraftChainOptions,
   DraftChainStep,

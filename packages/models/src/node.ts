@@ -26,6 +26,7 @@ export {
   defaultMirrors,
   hubOptionsFromEnv,
   listModels,
+  LLAMA2C_MANIFEST,
   resolveModel,
 } from './resolve-model.js';
 export type { HubBlobRequest } from './hub-download-node.js';

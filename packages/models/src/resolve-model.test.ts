@@ -322,3 +322,76 @@ describe('readModelFiles', () => {
     ).toBe(true);
   });
 });
+
+describe('resolveModel: a llama2.c folder naming a known model’s tokenizer (llama2c.json)', () => {
+  const checkpointFolder = (manifest: string | undefined) => {
+    const dir = join(root, `draft-${counter++}`);
+    mkdirSync(dir, { recursive: true });
+    cpSync(join(MODELS_ROOT, 'llama2xs', 'model.bin'), join(dir, 'model.bin'));
+    if (manifest !== undefined) writeFileSync(join(dir, 'llama2c.json'), manifest);
+    return dir;
+  };
+
+  test('converts the checkpoint with the tokenizer found in a mirror, offline', async () => {
+    const dir = checkpointFolder(JSON.stringify({ tokenizer: STORIES }));
+    const folder = await resolveModel(dir, {
+      cacheDir: cache,
+      mirrors: [MODELS_ROOT],
+      offline: true,
+    });
+    const files = await readModelFiles(await validateModelFolder(folder));
+    expect(files.config.vocab_size).toBe(512);
+    expect(JSON.stringify(files.tokenizer)).toContain('<s>');
+    expect(readdirSync(dir).sort()).toEqual(['llama2c.json', 'model.bin']); // nothing written beside
+    // The second resolution reuses the conversion.
+    expect(
+      await resolveModel(dir, { cacheDir: cache, mirrors: [MODELS_ROOT], offline: true }),
+    ).toBe(folder);
+  });
+
+  test('downloads the named tokenizer (pinned, sha256-checked) when no mirror has it', async () => {
+    const dir = checkpointFolder(JSON.stringify({ tokenizer: 'stories260K' }));
+    const { fetch, calls } = fakeFetch();
+    await resolveModel(dir, { cacheDir: cache, mirrors: [], fetch, onProgress: () => {} });
+    expect(calls).toEqual([stories.tokenizer.url]);
+  });
+
+  test.each([
+    { manifest: JSON.stringify({ tokenizer: 'nobody/unknown' }), message: /not a known model/ },
+    { manifest: '{oops', message: /not valid JSON/ },
+  ])(
+    'a manifest $manifest is a ModelFormatError that says what to do',
+    async ({ manifest, message }) => {
+      const error = await rejection(
+        resolveModel(checkpointFolder(manifest), {
+          cacheDir: cache,
+          mirrors: [MODELS_ROOT],
+          offline: true,
+        }),
+      );
+      expect(ModelFormatError.isInstance(error)).toBe(true);
+      expect(error.message).toMatch(message);
+    },
+  );
+
+  test('offline without the tokenizer anywhere is a ModelNotFoundError naming where it looked', async () => {
+    const dir = checkpointFolder(JSON.stringify({ tokenizer: STORIES }));
+    const error = await rejection(
+      resolveModel(dir, { cacheDir: cache, mirrors: [], offline: true }),
+    );
+    expect(ModelNotFoundError.isInstance(error)).toBe(true);
+    expect(error.message).toContain('offline');
+  });
+
+  test('without a manifest the folder is still refused, naming both layouts', async () => {
+    const error = await rejection(
+      resolveModel(checkpointFolder(undefined), {
+        cacheDir: cache,
+        mirrors: [MODELS_ROOT],
+        offline: true,
+      }),
+    );
+    expect(ModelFormatError.isInstance(error)).toBe(true);
+    expect(error.message).toContain('llama2c.json');
+  });
+});

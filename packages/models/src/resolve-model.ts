@@ -142,13 +142,111 @@ async function convertInto(
   return writeModelFolder(target, files, { overwrite: stale, keepExisting: !stale });
 }
 
+/** The file a llama2.c checkpoint folder without a tokenizer uses to name the known model whose tokenizer it shares. */
+export const LLAMA2C_MANIFEST = 'llama2c.json';
+
+/**
+ * The tokenizer file of a known model: from a mirror or the cache (sha256-checked), else downloaded (pinned URL).
+ * @throws ModelNotFoundError offline or when the download fails
+ */
+async function knownTokenizerFile(
+  known: KnownModel,
+  cacheDir: string,
+  options: ResolveModelOptions,
+  searched: string[],
+): Promise<string> {
+  const mirrors = (options.mirrors ?? defaultMirrors()).map(mirror => resolve(mirror));
+  for (const mirror of mirrors) {
+    const file = join(mirror, ...known.mirrorPath.split('/'), known.tokenizer.file);
+    searched.push(`mirror: ${file}`);
+    if (!existsSync(file)) continue;
+    await verifyFile(file, known.tokenizer);
+    return file;
+  }
+  const cached = join(cacheDir, 'downloads', ...known.ref.split('/'), known.tokenizer.file);
+  if (existsSync(cached) && (await sha256File(cached)) === known.tokenizer.sha256) return cached;
+  searched.push(`cache: ${cached}`);
+  if (options.offline) {
+    searched.push(`download: ${known.tokenizer.url} (skipped: offline)`);
+    throw new ModelNotFoundError({
+      ref: `${known.ref} (tokenizer)`,
+      searched,
+      hint: 'Offline mode is on. Go online, or set DECODEKIT_MODELS to a mirror folder holding the tokenizer.',
+    });
+  }
+  try {
+    await downloadFile({
+      url: known.tokenizer.url,
+      destination: cached,
+      sha256: known.tokenizer.sha256,
+      expectedBytes: known.tokenizer.bytes,
+      fetch: options.fetch ?? globalThis.fetch,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (!(error instanceof DownloadFailure)) throw error;
+    searched.push(`download: ${known.tokenizer.url} (failed: ${error.message})`);
+    throw new ModelNotFoundError({
+      ref: `${known.ref} (tokenizer)`,
+      searched,
+      hint: 'The download failed. Check your connection, or set DECODEKIT_MODELS to a mirror folder holding the tokenizer.',
+    });
+  }
+  return cached;
+}
+
+/**
+ * The llama2.c files of a folder: its checkpoint and tokenizer, or — when it holds a checkpoint and a
+ * `llama2c.json` `{ "tokenizer": "<known model id>" }` instead of a tokenizer — the known model's tokenizer
+ * (a draft trained for that model, e.g. FastDraft's, ships without a copy of it).
+ */
+async function llama2cFilesOf(
+  dir: string,
+  cacheDir: string,
+  options: ResolveModelOptions,
+): Promise<{ checkpoint: string; tokenizer: string } | undefined> {
+  const found = await findLlama2cFiles(dir);
+  if (found) return found;
+  const manifestPath = join(dir, LLAMA2C_MANIFEST);
+  if (!existsSync(manifestPath)) return undefined;
+  let manifest: { tokenizer?: unknown };
+  try {
+    manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { tokenizer?: unknown };
+  } catch (cause) {
+    throw new ModelFormatError({
+      path: manifestPath,
+      message: `is not valid JSON (${(cause as Error).message}); it must read {"tokenizer": "<known model id>"}.`,
+      cause,
+    });
+  }
+  const known =
+    typeof manifest.tokenizer === 'string' ? findKnownModel(manifest.tokenizer) : undefined;
+  if (!known) {
+    throw new ModelFormatError({
+      path: manifestPath,
+      message: `names the tokenizer of ${JSON.stringify(manifest.tokenizer)}, which is not a known model (known: ${KNOWN_MODELS.map(model => model.ref).join(', ')}). Put that model's tok*.bin beside the checkpoint instead.`,
+    });
+  }
+  const checkpoints = (await readdir(dir)).filter(name => name.endsWith('.bin'));
+  if (checkpoints.length !== 1) {
+    throw new ModelFormatError({
+      path: dir,
+      message: `has ${LLAMA2C_MANIFEST} but ${checkpoints.length} *.bin files; it must hold exactly one llama2.c checkpoint.`,
+    });
+  }
+  const tokenizer = await knownTokenizerFile(known, cacheDir, options, [`folder: ${dir}`]);
+  return { checkpoint: join(dir, checkpoints[0]), tokenizer };
+}
+
 /** Converts a folder's llama2.c files into the cache, keyed by the sha256 of the inputs. */
 async function convertLocal(
   dir: string,
   cacheDir: string,
   plain: boolean,
+  options: ResolveModelOptions = {},
 ): Promise<string | undefined> {
-  const found = await findLlama2cFiles(dir);
+  const found = await llama2cFilesOf(dir, cacheDir, options);
   if (!found) return undefined;
   const key = createHash('sha256')
     .update(await sha256File(found.checkpoint))
@@ -161,15 +259,20 @@ async function convertLocal(
   return convertInto(target, found.checkpoint, found.tokenizer, basename(dir), plain);
 }
 
-async function resolveFolder(dir: string, cacheDir: string, plain: boolean): Promise<string> {
+async function resolveFolder(
+  dir: string,
+  cacheDir: string,
+  plain: boolean,
+  options: ResolveModelOptions,
+): Promise<string> {
   if (isModelFolder(dir)) return validateModelFolder(dir);
-  const converted = await convertLocal(dir, cacheDir, plain);
+  const converted = await convertLocal(dir, cacheDir, plain, options);
   if (converted) return converted;
   throw new ModelFormatError({
     path: dir,
     message:
       'is neither a model folder (config.json, tokenizer.json, onnx/model.onnx) nor a llama2.c folder ' +
-      '(one checkpoint *.bin and a tok*.bin tokenizer). Point to a model folder or convert the model first.',
+      `(one checkpoint *.bin and a tok*.bin tokenizer, or a ${LLAMA2C_MANIFEST} naming a known model's tokenizer). Point to a model folder or convert the model first.`,
   });
 }
 
@@ -268,7 +371,7 @@ export async function resolveModel(
       invariant(view !== undefined, 'folderForDtype with strict: true returns a folder or throws');
       return view;
     }
-    return resolveFolder(dir, cacheDir, plain);
+    return resolveFolder(dir, cacheDir, plain, options);
   }
 
   const known = findKnownModel(ref);
@@ -318,7 +421,7 @@ export async function resolveModel(
       if (view) return view;
       continue;
     }
-    const converted = await convertLocal(dir, cacheDir, plain);
+    const converted = await convertLocal(dir, cacheDir, plain, options);
     if (converted) return converted;
   }
 

@@ -24,6 +24,12 @@ export interface DatasetOptions {
   sampledPrefix: number;
   /** Prompts (text) from a corpus; sequence i starts with BOS + prompts[i % prompts.length] instead of a sampled prefix. */
   prompts?: readonly string[];
+  /**
+   * Temperature of the continuation after the prefix: 0 or absent (the default) is the target's greedy
+   * continuation; > 0 samples it from `softmax(logits / temperature)`, seeded by `seed + count + i` (so the
+   * continuation draws never repeat the prefix draws). FastDraft's alignment data at T = 0.8 uses it.
+   */
+  temperature?: number;
 }
 
 /** Target-generated sequences with the target's final hidden state at every position. */
@@ -63,12 +69,19 @@ function checkOptions(options: DatasetOptions, model: CausalLM): void {
     'sampledPrefix',
     `must be an integer in [0, length - 2], got ${options.sampledPrefix}.`,
   );
+  check(
+    options.temperature === undefined ||
+      (Number.isFinite(options.temperature) && options.temperature >= 0),
+    'temperature',
+    `must be a finite number ≥ 0, got ${options.temperature}.`,
+  );
 }
 
 /**
  * Generates a training set from the target itself (the self-distillation recipe of Medusa-2 and
  * FastDraft): BOS, then `sampledPrefix` tokens sampled at T = 1 (seed + i) or a corpus prompt, then the
- * target's greedy continuation up to `length` tokens (or EOS); one chain forward per sequence then reads
+ * target's greedy continuation (or one sampled at `temperature`) up to `length` tokens (or EOS); one chain
+ * forward per sequence then reads
  * the final hidden state at every position. Needs `capabilities.hiddenStates`.
  */
 export async function generateDataset(
@@ -108,11 +121,17 @@ export async function generateDataset(
       prefix = [...prefix, ...sampled.tokens];
     }
     const rest = options.length - prefix.length;
-    const greedy =
+    const temperature = options.temperature ?? 0;
+    const continuation =
       rest > 0
-        ? await decoder.generate({ tokens: prefix }, { maxTokens: rest, temperature: 0 })
+        ? await decoder.generate(
+            { tokens: prefix },
+            temperature > 0
+              ? { maxTokens: rest, temperature, seed: options.seed + options.count + i }
+              : { maxTokens: rest, temperature: 0 },
+          )
         : { tokens: [] as number[] };
-    const tokens = [...prefix, ...greedy.tokens];
+    const tokens = [...prefix, ...continuation.tokens];
     const sequence = model.createSequence();
     try {
       const { hidden } = await sequence.forward({ tokens: Int32Array.from(tokens), hidden: true });

@@ -60,3 +60,19 @@ export type {
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
 export { trainHiddenTransfer } from './train-hidden-transfer.js';
 export type { TrainHiddenTransferOptions } from './train-hidden-transfer.js';
+export {
+  datasetSequences,
+  draftAcceptance,
+  fastDraftRecipe,
+  initLlamaWeights,
+  llamaParameterCount,
+  trainFastDraft,
+} from './train-fastdraft.js';
+export type {
+  DraftAcceptance,
+  FastDraftPhase,
+  FastDraftRecipeFlags,
+  FastDraftShape,
+  TrainFastDraftOptions,
+  TrainFastDraftResult,
+} from './train-fastdraft.js';

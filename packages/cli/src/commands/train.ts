@@ -32,6 +32,7 @@ import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/tra
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
+import { registerTrainFastDraft } from './train-fastdraft.js';
 
 const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
 const loadTrain = () => import('@decodekit/train');
@@ -241,13 +242,14 @@ function readTargetCheckpoint(options: Options, trainer = 'PPD') {
   return { shape: config, weights, tokenizer: tokenizer && join(dirname(file), tokenizer) };
 }
 
-/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | hidden-transfer | lud`: trains drafters (and LUD's fine-tuned model) on the target's own generations. */
+/** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | hidden-transfer | lud | fastdraft`: trains drafters (and LUD's fine-tuned model, FastDraft's draft) on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections) and LUD models on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections, FastDraft drafts) and LUD models on the target’s own generations (TensorFlow.js).',
     );
+  registerTrainFastDraft(train);
   addCommonOptions(
     train
       .command('medusa')

@@ -92,7 +92,13 @@ export interface StrategyDescriptor {
   readonly secondModel?: {
     readonly required: boolean;
     readonly role: string;
+    /** A model reference (folder, hub id, or a `file:` URL of a folder the package ships). */
     readonly fallback?: string;
+    /**
+     * True when `fallback` is the strategy's own model (FastDraft's committed draft): `--draft-model`, which
+     * other strategies of the same run use, does not replace it.
+     */
+    readonly bundled?: boolean;
   };
   readonly options: Readonly<Record<string, OptionDescriptor>>;
   create(

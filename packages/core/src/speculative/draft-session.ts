@@ -1,16 +1,12 @@
-import {
-  InvalidArgumentError,
-  UnsupportedCapabilityError,
-  VocabMismatchError,
-  invariant,
-} from '../errors.js';
+import { InvalidArgumentError, UnsupportedCapabilityError, invariant } from '../errors.js';
 import { argmax } from '../processors/index.js';
+import { checkDraftCompatibility } from './draft-compatibility.js';
 import { sampleFromProbabilities, seededRandom } from '../sampling/index.js';
 import type { CapabilityName } from '../strategy.js';
 import type { CausalLM, DraftTree, ForwardOutput, RandomSource, Sequence } from '../types.js';
 
 const DEFAULT_MISMATCH_HINT =
-  'pick a smaller model of the same family, or draft without a second model (promptLookup(), tokenRecycling()).';
+  'Pick a smaller model of the same family, or draft without a second model (promptLookup(), tokenRecycling()).';
 
 /** Options of a `DraftSession`: what every drafter that runs a second model configures the same way. */
 export interface DraftSessionOptions {
@@ -116,6 +112,8 @@ export interface DraftSamplerBegin {
   readonly random?: RandomSource;
   /** The decoder's temperature (0 = greedy). */
   readonly temperature?: number;
+  /** The generation's warning channel (`DraftBeginContext.warn`): compatibility warnings go there. */
+  readonly warn?: (code: string, message: string) => void;
 }
 
 /**
@@ -187,6 +185,8 @@ export class DraftSession {
   private readonly skipLayers: readonly number[] | undefined;
   private readonly options: DraftSessionOptions;
   /** Generations running (`begin` without `end`): the sequence is released when the last one ends. */
+  /** Targets already checked by `checkTarget`. */
+  private readonly compatibleTargets = new WeakMap<CausalLM, readonly string[]>();
   private generations = 0;
   /** Length of the committed prefix known to equal the running generation's context. */
   private trusted = 0;
@@ -304,24 +304,34 @@ export class DraftSession {
     return this.model.info.vocabSize;
   }
 
-  /** Throws VocabMismatchError unless `target` uses the draft model's token ids (call it in `begin`). */
-  checkTarget(target: CausalLM): void {
-    if (target.info.vocabSize !== this.vocabSize) {
-      throw new VocabMismatchError({
-        message:
-          `The draft model "${this.model.info.name}" has a vocabulary of ${this.vocabSize} tokens but the target ` +
-          `"${target.info.name}" has ${target.info.vocabSize}. A draft model must use the target's tokenizer ` +
-          `(the same token ids): ${this.options.mismatchHint ?? DEFAULT_MISMATCH_HINT}`,
-      });
+  /**
+   * Throws VocabMismatchError unless `target` uses the draft model's token ids (`checkDraftCompatibility`; call
+   * it in `begin`). Different special tokens and a shorter draft context come back as warnings. The check runs
+   * once per target.
+   */
+  checkTarget(target: CausalLM): readonly string[] {
+    if (target === this.model) return [];
+    let warnings = this.compatibleTargets.get(target);
+    if (!warnings) {
+      warnings = checkDraftCompatibility(target, this.model, {
+        hint: this.options.mismatchHint ?? DEFAULT_MISMATCH_HINT,
+        specialTokens: 'warn',
+        // Drafters warn when a generation runs past the draft's context (fitDepth stops drafting there).
+        checkContext: false,
+      }).warnings;
+      this.compatibleTargets.set(target, warnings);
     }
+    return warnings;
   }
 
   /**
-   * Starts a generation (the drafter's `begin`): checks the target's vocabulary and begins `sampler` (the
-   * engine's draft stream, the draft temperature, the target's end-of-sequence tokens and context length).
+   * Starts a generation (the drafter's `begin`): checks the target's vocabulary (warnings go to `context.warn`)
+   * and begins `sampler` (the engine's draft stream, the draft temperature, the target's end-of-sequence tokens
+   * and context length).
    */
   begin(context: DraftSamplerBegin): void {
-    this.checkTarget(context.model);
+    for (const warning of this.checkTarget(context.model))
+      context.warn?.('draft-compatibility', warning);
     const draftStart = this.model.encoderDecoder?.decoderStartTokenId;
     const targetStart = context.model.encoderDecoder?.decoderStartTokenId;
     if (draftStart !== targetStart) {
