@@ -92,3 +92,5 @@ export type {
 export { ATTENTION_BIAS_INPUT, addTreeAttention } from './tree-attention.js';
 export type { Gpt2Config, Gpt2Weights, TinyGpt2Options } from './gpt2-graph.js';
 export { buildGpt2Graph, buildTinyGpt2 } from './gpt2-graph.js';
+export type { EtokGraphConfig, EtokGraphFiles } from './etok-graph.js';
+export { buildEtokGraphs } from './etok-graph.js';

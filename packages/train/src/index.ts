@@ -48,3 +48,13 @@ export type {
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
+export {
+  etokGenerateTf,
+  etokGreedySpell,
+  etokNextWordAccuracy,
+  etokWindows,
+  initialEtokWeights,
+  tfEtok,
+  trainEtok,
+} from './train-etok.js';
+export type { TfEtok, TrainEtokOptions } from './train-etok.js';
