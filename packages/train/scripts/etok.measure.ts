@@ -38,7 +38,7 @@ const MAX_CHARS = 12;
 const TEMPERATURE = 0.8;
 const SEED = 1;
 const BATCH = 8;
-const ETOK_STEPS = Number(process.env.ETOK_STEPS ?? 300);
+const ETOK_STEPS = Number(process.env.ETOK_STEPS ?? 200);
 const LLAMA_STEPS = Number(process.env.LLAMA_STEPS ?? ETOK_STEPS);
 const LEARNING_RATE = 3e-3;
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -107,35 +107,18 @@ it('trains eTok and a subword Llama of its size on stories260K text; next-word a
         `${name} step ${p.step} loss ${p.loss.toFixed(3)} (${p.positionsPerSecond.toFixed(1)} windows/s)`,
       );
   const only = process.env.ETOK_ONLY;
-  const timesFile = join(
-    cacheDir,
-    `seconds-${ETOK_STEPS}-${LLAMA_STEPS}-${BATCH}-${MAX_CHARS}.json`,
-  );
-  const times: Record<string, number> = existsSync(timesFile)
-    ? (JSON.parse(readFileSync(timesFile, 'utf8')) as Record<string, number>)
-    : {};
-  const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
-    const began = Date.now();
-    const result = await run();
-    // A run resumed from a finished checkpoint takes no time: keep the time of the run that trained.
-    if (!(name in times) || Date.now() - began > 30_000) times[name] = (Date.now() - began) / 1000;
-    writeFileSync(timesFile, JSON.stringify(times));
-    return result;
-  };
   const trainEtokNow = () =>
-    timed('etok', () =>
-      trainEtok(config, train, {
-        steps: ETOK_STEPS,
-        batchSize: BATCH,
-        learningRate: LEARNING_RATE,
-        seed: SEED,
-        backend: 'wasm',
-        logEvery: 25,
-        checkpoint: join(cacheDir, `etok-checkpoint-${ETOK_STEPS}-${BATCH}-${MAX_CHARS}.json`),
-        checkpointEvery: 50,
-        onProgress: progress('etok'),
-      }),
-    );
+    trainEtok(config, train, {
+      steps: ETOK_STEPS,
+      batchSize: BATCH,
+      learningRate: LEARNING_RATE,
+      seed: SEED,
+      backend: 'wasm',
+      logEvery: 25,
+      checkpoint: join(cacheDir, `etok-checkpoint-${ETOK_STEPS}-${BATCH}-${MAX_CHARS}.json`),
+      checkpointEvery: 50,
+      onProgress: progress('etok'),
+    });
 
   // Subword baseline: stories260K's shape (dim 64, 5 layers, 8 heads / 4 KV heads, SwiGLU 172, tok512), random
   // init, trained on the same windows for the same number of steps and batch size.
@@ -162,19 +145,17 @@ it('trains eTok and a subword Llama of its size on stories260K text; next-word a
     ]),
   ) as unknown as TfLlamaWeights;
   const trainLlamaNow = () =>
-    timed('llama', () =>
-      fineTuneLlama(llamaConfig, initial, trainSequences, {
-        steps: LLAMA_STEPS,
-        batchSize: BATCH,
-        learningRate: LEARNING_RATE,
-        seed: SEED,
-        backend: 'wasm',
-        logEvery: 25,
-        checkpoint: join(cacheDir, `llama-checkpoint-${LLAMA_STEPS}-${BATCH}-${MAX_CHARS}.json`),
-        checkpointEvery: 50,
-        onProgress: progress('llama'),
-      }),
-    );
+    fineTuneLlama(llamaConfig, initial, trainSequences, {
+      steps: LLAMA_STEPS,
+      batchSize: BATCH,
+      learningRate: LEARNING_RATE,
+      seed: SEED,
+      backend: 'wasm',
+      logEvery: 25,
+      checkpoint: join(cacheDir, `llama-checkpoint-${LLAMA_STEPS}-${BATCH}-${MAX_CHARS}.json`),
+      checkpointEvery: 50,
+      onProgress: progress('llama'),
+    });
   if (only === 'etok') {
     await trainEtokNow();
     return;
@@ -185,8 +166,6 @@ it('trains eTok and a subword Llama of its size on stories260K text; next-word a
   }
   const etok = await trainEtokNow();
   const llama = await trainLlamaNow();
-  const etokSeconds = times.etok;
-  const llamaSeconds = times.llama;
   await useTrainBackend('wasm');
   const etokAccuracy = etokNextWordAccuracy(config, etok.weights, test);
   const etokTrainAccuracy = etokNextWordAccuracy(config, etok.weights, train.slice(0, HELD_OUT));
@@ -242,7 +221,6 @@ it('trains eTok and a subword Llama of its size on stories260K text; next-word a
       'eTok (this package)',
       paramCount(etok.weights),
       ETOK_STEPS,
-      etokSeconds,
       etokAccuracy,
       etokTrainAccuracy,
       etok.losses.at(-1)?.loss,
@@ -251,20 +229,19 @@ it('trains eTok and a subword Llama of its size on stories260K text; next-word a
       'subword Llama, tok512',
       paramCount(llama.weights),
       LLAMA_STEPS,
-      llamaSeconds,
       llamaAccuracy,
       llamaTrainAccuracy,
       llama.losses.at(-1)?.loss,
     ],
   ] as const;
   console.log(`train ${train.length} windows, held out ${test.length}; ${chars.length} characters`);
-  for (const [name, params, steps, seconds, heldOut, trainAcc, loss] of rows) {
+  for (const [name, params, steps, heldOut, trainAcc, loss] of rows) {
     console.log(
-      `| ${name} | ${params} | ${steps} × ${BATCH} | ${seconds.toFixed(0)} s | ${percent(heldOut)} | ${percent(trainAcc)} | ${loss?.toFixed(3)} |`,
+      `| ${name} | ${params} | ${steps} × ${BATCH} | ${percent(heldOut)} | ${percent(trainAcc)} | ${loss?.toFixed(3)} |`,
     );
   }
   console.log(
-    `| stories260K (the generator of the text) | ${paramCount(reference.weights)} | — | — | ${percent(generatorAccuracy)} | | |`,
+    `| stories260K (the generator of the text) | ${paramCount(reference.weights)} | — | ${percent(generatorAccuracy)} | | |`,
   );
   console.log(
     `eTok / subword: ${(etokAccuracy.correct / etokAccuracy.total / (llamaAccuracy.correct / llamaAccuracy.total)).toFixed(2)}×`,
@@ -277,22 +254,19 @@ it('trains eTok and a subword Llama of its size on stories260K text; next-word a
     writeFileSync(join(shipped, 'word_transformer.onnx'), graphs.wordTransformer);
     writeFileSync(join(shipped, 'char_decoder.onnx'), graphs.charDecoder);
     const training = {
-      command:
-        'ETOK_WRITE=1 npx vitest run --config packages/eval/measure.config.ts packages/train/scripts/etok.measure.ts',
+      command: `ETOK_STEPS=${ETOK_STEPS} LLAMA_STEPS=${LLAMA_STEPS} ETOK_WRITE=1 npx vitest run --config packages/eval/measure.config.ts packages/train/scripts/etok.measure.ts`,
       data: `stories260K generations from BOS at T = ${TEMPERATURE} (seeds ${SEED * 1_000_000}…), first ${WORDS} words each; ${train.length} training windows, last ${HELD_OUT} held out`,
       steps: ETOK_STEPS,
       batchSize: BATCH,
       learningRate: LEARNING_RATE,
       seed: SEED,
       backend: 'wasm',
-      seconds: Math.round(etokSeconds),
       parameters: paramCount(etok.weights),
       losses: etok.losses,
       heldOutNextWordAccuracy: etokAccuracy,
       subwordBaseline: {
         parameters: paramCount(llama.weights),
         steps: LLAMA_STEPS,
-        seconds: Math.round(llamaSeconds),
         heldOutNextWordAccuracy: llamaAccuracy,
         losses: llama.losses,
       },
