@@ -127,3 +127,5 @@ export {
 } from './seq2seq-model.js';
 export type { Seq2SeqReference } from './seq2seq-reference.js';
 export { seq2seqReference, seq2seqReferenceModel } from './seq2seq-reference.js';
+export type { EtokGraphConfig, EtokGraphFiles } from './etok-graph.js';
+export { buildEtokGraphs } from './etok-graph.js';

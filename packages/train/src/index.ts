@@ -76,3 +76,13 @@ export type {
   TrainFastDraftOptions,
   TrainFastDraftResult,
 } from './train-fastdraft.js';
+export {
+  etokGenerateTf,
+  etokGreedySpell,
+  etokNextWordAccuracy,
+  etokWindows,
+  initialEtokWeights,
+  tfEtok,
+  trainEtok,
+} from './train-etok.js';
+export type { TfEtok, TrainEtokOptions } from './train-etok.js';
