@@ -48,3 +48,17 @@ export type {
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
+export { spladeVectors, trainSplade } from './train-splade.js';
+export type {
+  SpladeInputOptions,
+  SpladePair,
+  TrainSpladeOptions,
+  TrainSpladeResult,
+} from './train-splade.js';
+export {
+  STORY_DOCUMENT_TOKENS,
+  firstSentence,
+  generateStoryRetrievalPairs,
+  storyRetrievalPair,
+} from './story-retrieval-pairs.js';
+export type { RetrievalPair, StoryRetrievalPairsOptions } from './story-retrieval-pairs.js';

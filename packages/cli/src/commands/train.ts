@@ -23,6 +23,7 @@ import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/tra
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
+import { registerTrainSplade } from './train-splade.js';
 
 const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
 const loadTrain = () => import('@decodekit/train');
@@ -225,8 +226,9 @@ export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens) on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens) and SPLADE encoders on the target’s own generations (TensorFlow.js).',
     );
+  registerTrainSplade(train);
   addCommonOptions(
     train
       .command('medusa')
