@@ -141,6 +141,16 @@ export function registerTrainSplade(train: Command): void {
           message: `unknown training backend "${options.backend}"; use ${TRAIN_BACKENDS.join(' or ')}.`,
         });
       }
+      if (
+        !Number.isInteger(options.batchSize) ||
+        options.batchSize < 2 ||
+        options.batchSize > options.count
+      ) {
+        throw new InvalidArgumentError({
+          argument: '--batch-size',
+          message: `in-batch negatives need an integer batch size in [2, --count], got ${options.batchSize}.`,
+        });
+      }
       const files = baseFiles(options);
       const { config, weights } = readLlama2cCheckpoint(
         new Uint8Array(readFileSync(files.checkpoint)),
