@@ -96,6 +96,24 @@ describe('trainSplade', () => {
     expect(first.weights.wq).not.toEqual(randomWeights(1).wq);
   });
 
+  it("trainable 'head': unties the classifier and trains it alone over frozen hidden states", async () => {
+    const start = randomWeights(1);
+    const result = await trainSplade(config, start, pairs, { ...options, trainable: 'head' });
+    expect(result.config.tiedEmbeddings).toBe(false);
+    expect(result.weights.wq).toEqual(start.wq);
+    expect(result.weights.tokenEmbedding).toEqual(start.tokenEmbedding);
+    expect(result.weights.wcls).not.toEqual(start.tokenEmbedding);
+    expect(result.losses.at(-1)?.loss ?? Number.NaN).toBeLessThan(result.losses[0].loss * 0.5);
+    // The head-trained model pools like any untied model: spladeVectors over it is what the loss saw.
+    const model = tfLlama(result.config, result.weights);
+    const vectors = tf.tidy(() =>
+      spladeVectors(model, [pairs[0].query, pairs[0].document]).arraySync(),
+    );
+    model.dispose();
+    const score = (a: number[], b: number[]) => a.reduce((sum, value, j) => sum + value * b[j], 0);
+    expect(score(vectors[0], vectors[1])).toBeGreaterThan(0);
+  });
+
   it.each([
     { pairs: pairs.slice(0, 1), change: {}, argument: 'pairs' },
     { pairs: [{ query: [], document: [3] }, ...pairs], change: {}, argument: 'pairs' },
@@ -103,6 +121,7 @@ describe('trainSplade', () => {
     { pairs, change: { batchSize: 1 }, argument: 'batchSize' },
     { pairs, change: { flopsDocument: -1 }, argument: 'flopsDocument' },
     { pairs, change: { l1Query: Number.NaN }, argument: 'l1Query' },
+    { pairs, change: { trainable: 'layers' as 'all' }, argument: 'trainable' },
   ])('rejects bad $argument', async ({ pairs: given, change, argument }) => {
     const error = await trainSplade(config, randomWeights(1), given, {
       ...options,

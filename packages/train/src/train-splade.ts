@@ -30,10 +30,19 @@ export interface TrainSpladeOptions extends LoopOptions, SpladeInputOptions {
   flopsQuery?: number;
   /** Weight of the L1 norm of the query vectors (mean over the batch), as SPLADE-v2's query regulariser. Default 0. */
   l1Query?: number;
+  /**
+   * What is trained. `all` (default): every weight, through the whole network. `head`: only the classifier —
+   * untied from the embedding table when the model ties them (initialised from it), the transformer frozen — so
+   * the final hidden states of every pair are computed once and a step costs one `[rows, dim] × [dim, vocab]`
+   * product: a parameter-efficient fine-tune (vocab × dim weights) that runs hundreds of steps a minute on a CPU.
+   */
+  trainable?: 'all' | 'head';
 }
 
 /** What `trainSplade` returns. */
 export interface TrainSpladeResult {
+  /** The architecture of `weights` (untied when `trainable: 'head'` untied the classifier). */
+  config: TfLlamaConfig;
   weights: TfLlamaWeights;
   /** Total loss (ranking + regularisers) at each logged step. */
   losses: { step: number; loss: number }[];
@@ -146,14 +155,21 @@ export async function trainSplade(
       message: `in-batch negatives need at least 2 pairs per batch, got ${options.batchSize}.`,
     });
   }
+  const trainable = options.trainable ?? 'all';
+  if (trainable !== 'all' && trainable !== 'head') {
+    throw new InvalidArgumentError({
+      argument: 'trainable',
+      message: `must be 'all' or 'head', got ${JSON.stringify(trainable)}.`,
+    });
+  }
   const steps =
     options.epochs === undefined
       ? options.steps
       : Math.ceil((options.epochs * pairs.length) / options.batchSize);
   await useTrainBackend(options.backend);
+  if (trainable === 'head') return trainSpladeHead(config, weights, pairs, { ...options, steps });
   const model = tfLlama(config, weights);
   const input = { echo, bosTokenId };
-  const flops = (vectors: tf.Tensor2D) => tf.sum(tf.square(tf.mean(vectors, 0)));
   try {
     const loop = await runLoop({
       kind: `splade-${config.dim}x${config.numLayers}-${echo ? 'echo' : 'plain'}-f${flopsQuery}.${flopsDocument}-l${l1Query}`,
@@ -172,21 +188,144 @@ export async function trainSplade(
           batch.map(pair => pair.document),
           input,
         );
-        const scores = tf.matMul(queries, documents, false, true); // [batch, batch]
-        const labels = tf.oneHot(tf.range(0, batch.length, 1, 'int32'), batch.length);
-        let loss = tf.losses.softmaxCrossEntropy(labels, scores) as tf.Scalar;
-        if (flopsQuery > 0) loss = tf.add(loss, tf.mul(flops(queries), flopsQuery));
-        if (flopsDocument > 0) loss = tf.add(loss, tf.mul(flops(documents), flopsDocument));
-        if (l1Query > 0) loss = tf.add(loss, tf.mul(tf.mean(tf.sum(queries, 1)), l1Query));
-        return loss;
+        return spladeLoss(queries, documents, { flopsQuery, flopsDocument, l1Query });
       },
     });
     return {
+      config,
       weights: model.weights(),
       losses: loop.losses,
       positionsPerSecond: loop.positionsPerSecond,
     };
   } finally {
     model.dispose();
+  }
+}
+
+/** In-batch contrastive ranking loss over `dot(w_q, w_d)` plus the FLOPS / L1 regularisers. */
+function spladeLoss(
+  queries: tf.Tensor2D, // [batch, vocab]
+  documents: tf.Tensor2D, // [batch, vocab]
+  weights: { flopsQuery: number; flopsDocument: number; l1Query: number },
+): tf.Scalar {
+  const flops = (vectors: tf.Tensor2D) => tf.sum(tf.square(tf.mean(vectors, 0)));
+  const batch = queries.shape[0];
+  const scores = tf.matMul(queries, documents, false, true); // [batch, batch]
+  const labels = tf.oneHot(tf.range(0, batch, 1, 'int32'), batch);
+  let loss = tf.losses.softmaxCrossEntropy(labels, scores) as tf.Scalar;
+  if (weights.flopsQuery > 0) loss = tf.add(loss, tf.mul(flops(queries), weights.flopsQuery));
+  if (weights.flopsDocument > 0)
+    loss = tf.add(loss, tf.mul(flops(documents), weights.flopsDocument));
+  if (weights.l1Query > 0)
+    loss = tf.add(loss, tf.mul(tf.mean(tf.sum(queries, 1)), weights.l1Query));
+  return loss;
+}
+
+/** Final hidden states `[rows, dim]` of the pooled rows of each text, from one frozen forward per chunk. */
+function pooledHidden(
+  model: TfLlama,
+  texts: readonly (readonly number[])[],
+  input: SpladeInputOptions,
+  chunk = 32,
+): Float32Array[] {
+  const { dim } = model.config;
+  const out: Float32Array[] = [];
+  for (let start = 0; start < texts.length; start += chunk) {
+    const inputs = texts
+      .slice(start, start + chunk)
+      .map(ids => spladeInput(ids, model.config, input));
+    const time = Math.max(...inputs.map(item => item.tokens.length));
+    const tokens = new Int32Array(inputs.length * time);
+    inputs.forEach((item, b) => tokens.set(item.tokens, b * time));
+    const hidden = tf.tidy(
+      () =>
+        model
+          .hidden(tf.tensor2d(tokens, [inputs.length, time], 'int32'))
+          .dataSync() as Float32Array,
+    );
+    inputs.forEach((item, b) =>
+      out.push(
+        hidden.slice((b * time + item.fromRow) * dim, (b * time + item.tokens.length) * dim),
+      ),
+    );
+  }
+  return out;
+}
+
+/** `trainSplade` with `trainable: 'head'`: the classifier alone over frozen, precomputed hidden states. */
+async function trainSpladeHead(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  pairs: readonly SpladePair[],
+  options: TrainSpladeOptions & { steps: number },
+): Promise<TrainSpladeResult> {
+  const {
+    flopsDocument = 1e-3,
+    flopsQuery = 1e-3,
+    l1Query = 0,
+    echo = true,
+    bosTokenId = 1,
+  } = options;
+  const input = { echo, bosTokenId };
+  const frozen = tfLlama(config, weights);
+  let queries: Float32Array[];
+  let documents: Float32Array[];
+  try {
+    queries = pooledHidden(
+      frozen,
+      pairs.map(pair => pair.query),
+      input,
+    );
+    documents = pooledHidden(
+      frozen,
+      pairs.map(pair => pair.document),
+      input,
+    );
+  } finally {
+    frozen.dispose();
+  }
+  const { dim, vocabSize } = config;
+  const classifier = tf.variable(
+    tf.tensor2d(Float32Array.from(weights.wcls ?? weights.tokenEmbedding), [vocabSize, dim]),
+    true,
+    'wcls',
+  );
+  /** SPLADE vectors of texts from their pooled hidden rows (padding rows masked out of the max). */
+  const vectors = (rows: Float32Array[]): tf.Tensor2D => {
+    const time = Math.max(...rows.map(r => r.length / dim));
+    const packed = new Float32Array(rows.length * time * dim);
+    const mask = new Float32Array(rows.length * time);
+    rows.forEach((r, b) => {
+      packed.set(r, b * time * dim);
+      mask.fill(1, b * time, b * time + r.length / dim);
+    });
+    const logits = tf.reshape(
+      tf.matMul(tf.tensor2d(packed, [rows.length * time, dim]), classifier, false, true),
+      [rows.length, time, vocabSize],
+    );
+    const weighted = tf.mul(tf.log1p(tf.relu(logits)), tf.tensor3d(mask, [rows.length, time, 1]));
+    return tf.max(weighted, 1) as tf.Tensor2D;
+  };
+  try {
+    const loop = await runLoop({
+      kind: `splade-head-${config.dim}x${config.numLayers}-${echo ? 'echo' : 'plain'}-f${flopsQuery}.${flopsDocument}-l${l1Query}`,
+      variables: { wcls: classifier },
+      sampleCount: pairs.length,
+      options,
+      lossOf: indices =>
+        spladeLoss(
+          vectors(Array.from(indices, i => queries[i])),
+          vectors(Array.from(indices, i => documents[i])),
+          { flopsQuery, flopsDocument, l1Query },
+        ),
+    });
+    return {
+      config: { ...config, tiedEmbeddings: false },
+      weights: { ...weights, wcls: Float32Array.from(loop.values.wcls) },
+      losses: loop.losses,
+      positionsPerSecond: loop.positionsPerSecond,
+    };
+  } finally {
+    classifier.dispose();
   }
 }

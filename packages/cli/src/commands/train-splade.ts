@@ -36,6 +36,7 @@ interface SpladeOptions {
   flopsQuery: number;
   flopsDocument: number;
   backend: string;
+  trainable: string;
   heldOut: string[];
   checkpoint?: string;
   checkpointEvery: number;
@@ -79,6 +80,7 @@ function commandLine(options: SpladeOptions): string {
     `--flops-query ${options.flopsQuery}`,
     `--flops-document ${options.flopsDocument}`,
     `--backend ${options.backend}`,
+    `--trainable ${options.trainable}`,
     ...options.heldOut.map(file => `--held-out ${file}`),
     `--out ${options.out}`,
   ].join(' ');
@@ -124,6 +126,11 @@ export function registerTrainSplade(train: Command): void {
     )
     .option('--backend <name>', `TensorFlow.js backend: ${TRAIN_BACKENDS.join(', ')}`, 'wasm')
     .option(
+      '--trainable <what>',
+      'all (every weight) or head (the classifier alone, untied, over frozen hidden states)',
+      'all',
+    )
+    .option(
       '--held-out <file>',
       'JSONL prompt set (field "prompt") whose bench pairs no training pair may share a query or document with (repeatable)',
       collect,
@@ -149,6 +156,12 @@ export function registerTrainSplade(train: Command): void {
         throw new InvalidArgumentError({
           argument: '--batch-size',
           message: `in-batch negatives need an integer batch size in [2, --count], got ${options.batchSize}.`,
+        });
+      }
+      if (options.trainable !== 'all' && options.trainable !== 'head') {
+        throw new InvalidArgumentError({
+          argument: '--trainable',
+          message: `use all or head, got "${options.trainable}".`,
         });
       }
       const files = baseFiles(options);
@@ -224,6 +237,7 @@ export function registerTrainSplade(train: Command): void {
         flopsQuery: options.flopsQuery,
         flopsDocument: options.flopsDocument,
         bosTokenId: tokenizer.bosTokenId ?? null,
+        trainable: options.trainable as 'all' | 'head',
         logEvery: 10,
         checkpoint: options.checkpoint ? resolve(options.checkpoint) : join(out, 'checkpoint.json'),
         checkpointEvery: options.checkpointEvery,
@@ -232,7 +246,10 @@ export function registerTrainSplade(train: Command): void {
       });
       const name = options.name ?? `${basename(options.model)}-splade`;
       const checkpointFile = join(out, `${name}.bin`);
-      writeFileSync(checkpointFile, writeLlama2cCheckpoint({ config, weights: result.weights }));
+      writeFileSync(
+        checkpointFile,
+        writeLlama2cCheckpoint({ config: result.config, weights: result.weights }),
+      );
       copyFileSync(files.tokenizer, join(out, basename(files.tokenizer)));
       writeFileSync(
         join(out, 'training.json'),
