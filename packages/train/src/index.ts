@@ -86,3 +86,17 @@ export {
   trainEtok,
 } from './train-etok.js';
 export type { TfEtok, TrainEtokOptions } from './train-etok.js';
+export { spladeVectors, trainSplade } from './train-splade.js';
+export type {
+  SpladeInputOptions,
+  SpladePair,
+  TrainSpladeOptions,
+  TrainSpladeResult,
+} from './train-splade.js';
+export {
+  STORY_DOCUMENT_TOKENS,
+  firstSentence,
+  generateStoryRetrievalPairs,
+  storyRetrievalPair,
+} from './story-retrieval-pairs.js';
+export type { RetrievalPair, StoryRetrievalPairsOptions } from './story-retrieval-pairs.js';

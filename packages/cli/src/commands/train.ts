@@ -33,6 +33,7 @@ import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
 import { registerTrainFastDraft } from './train-fastdraft.js';
+import { registerTrainSplade } from './train-splade.js';
 
 const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
 const loadTrain = () => import('@decodekit/train');
@@ -247,9 +248,10 @@ export function registerTrain(program: Command): void {
   const train = program
     .command('train')
     .description(
-      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections, FastDraft drafts) and LUD models on the target’s own generations (TensorFlow.js).',
+      'Train drafters (Medusa heads, EAGLE, FSPAD, Chimera, Falcon, PPD prompt tokens, Hidden Transfer projections, FastDraft drafts), LUD models and SPLADE encoders on the target’s own generations (TensorFlow.js).',
     );
   registerTrainFastDraft(train);
+  registerTrainSplade(train);
   addCommonOptions(
     train
       .command('medusa')

@@ -1,0 +1,274 @@
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { readPromptSet } from '@decodekit/bench';
+import { createDecoder, InvalidArgumentError } from '@decodekit/core';
+import {
+  defaultMirrors,
+  findKnownModel,
+  readLlama2cCheckpoint,
+  writeLlama2cCheckpoint,
+} from '@decodekit/models/node';
+import type { RetrievalPair, TrainBackend } from '@decodekit/train';
+import type { Command } from 'commander';
+import { DEFAULT_MODEL, loadForCli } from '../load.js';
+import { collect, number } from './option-parsers.js';
+
+const TRAIN_BACKENDS: readonly TrainBackend[] = ['wasm', 'cpu'];
+
+/** The options commander parses for `decodekit train splade`. */
+interface SpladeOptions {
+  model: string;
+  llama2c?: string;
+  out: string;
+  name?: string;
+  count: number;
+  seed: number;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  flopsQuery: number;
+  flopsDocument: number;
+  backend: string;
+  trainable: string;
+  heldOut: string[];
+  checkpoint?: string;
+  checkpointEvery: number;
+}
+
+/** The base model's llama2.c checkpoint and the tokenizer file beside it (`tok*.bin`). */
+function baseFiles(options: SpladeOptions): { checkpoint: string; tokenizer: string } {
+  const known = findKnownModel(options.model);
+  const checkpoint = options.llama2c
+    ? resolve(options.llama2c)
+    : known &&
+      defaultMirrors()
+        .map(mirror => join(mirror, known.mirrorPath, known.checkpoint.file))
+        .find(path => existsSync(path));
+  if (!checkpoint || !existsSync(checkpoint)) {
+    throw new InvalidArgumentError({
+      argument: '--llama2c',
+      message: `SPLADE training fine-tunes the whole model from its llama2.c checkpoint; pass --llama2c FILE (the .bin of ${options.model}) or list a mirror holding it in DECODEKIT_MODELS.`,
+    });
+  }
+  const folder = dirname(checkpoint);
+  const tokenizer = readdirSync(folder).find(file => /^tok.*\.bin$/.test(file));
+  if (!tokenizer) {
+    throw new InvalidArgumentError({
+      argument: '--llama2c',
+      message: `no llama2.c tokenizer (tok*.bin) beside ${checkpoint}; put the model's tokenizer in that folder.`,
+    });
+  }
+  return { checkpoint, tokenizer: join(folder, tokenizer) };
+}
+
+function commandLine(options: SpladeOptions): string {
+  return [
+    'decodekit train splade',
+    `--model ${options.model}`,
+    `--count ${options.count}`,
+    `--seed ${options.seed}`,
+    `--steps ${options.steps}`,
+    `--batch-size ${options.batchSize}`,
+    `--lr ${options.lr}`,
+    `--flops-query ${options.flopsQuery}`,
+    `--flops-document ${options.flopsDocument}`,
+    `--backend ${options.backend}`,
+    `--trainable ${options.trainable}`,
+    ...options.heldOut.map(file => `--held-out ${file}`),
+    `--out ${options.out}`,
+  ].join(' ');
+}
+
+/**
+ * `decodekit train splade`: fine-tunes the whole model as a decoder-LM SPLADE encoder (Mistral-SPLADE's echo
+ * mode) on retrieval pairs made from its own stories, and writes a llama2.c model folder (the tuned checkpoint
+ * and the base tokenizer) that `loadModel` and `causalLmSplade` use.
+ */
+export function registerTrainSplade(train: Command): void {
+  train
+    .command('splade')
+    .description(
+      'Fine-tune the model as a SPLADE encoder (echo, in-batch contrastive loss + FLOPS) on pairs from its own stories; writes a llama2.c model folder.',
+    )
+    .option('--model <ref>', 'base model (its tokenizer generates the pairs)', DEFAULT_MODEL)
+    .option(
+      '--llama2c <file>',
+      'the base llama2.c checkpoint, with its tok*.bin beside it (default: the known model’s files in DECODEKIT_MODELS)',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'model folder to write (<name>.bin, the tokenizer, training.json, pairs.json)',
+    )
+    .option('--name <name>', 'checkpoint file name (default <model>-splade)')
+    .option('--count <n>', 'training pairs to generate', number('--count'), 2000)
+    .option('--seed <n>', 'seed of the pairs and the batch order', number('--seed'), 0)
+    .option('--steps <n>', 'training steps', number('--steps'), 400)
+    .option('--batch-size <n>', 'pairs per step (in-batch negatives)', number('--batch-size'), 16)
+    .option('--lr <x>', 'Adam learning rate', number('--lr'), 1e-4)
+    .option(
+      '--flops-query <x>',
+      'FLOPS regulariser weight on queries',
+      number('--flops-query'),
+      1e-3,
+    )
+    .option(
+      '--flops-document <x>',
+      'FLOPS regulariser weight on documents',
+      number('--flops-document'),
+      1e-3,
+    )
+    .option('--backend <name>', `TensorFlow.js backend: ${TRAIN_BACKENDS.join(', ')}`, 'wasm')
+    .option(
+      '--trainable <what>',
+      'all (every weight) or head (the classifier alone, untied, over frozen hidden states)',
+      'all',
+    )
+    .option(
+      '--held-out <file>',
+      'JSONL prompt set (field "prompt") whose bench pairs no training pair may share a query or document with (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--checkpoint <file>',
+      'checkpoint to resume from and write (default: <out>/checkpoint.json)',
+    )
+    .option('--checkpoint-every <n>', 'steps between checkpoints', number('--checkpoint-every'), 50)
+    .action(async (options: SpladeOptions) => {
+      if (!TRAIN_BACKENDS.includes(options.backend as TrainBackend)) {
+        throw new InvalidArgumentError({
+          argument: '--backend',
+          message: `unknown training backend "${options.backend}"; use ${TRAIN_BACKENDS.join(' or ')}.`,
+        });
+      }
+      if (
+        !Number.isInteger(options.batchSize) ||
+        options.batchSize < 2 ||
+        options.batchSize > options.count
+      ) {
+        throw new InvalidArgumentError({
+          argument: '--batch-size',
+          message: `in-batch negatives need an integer batch size in [2, --count], got ${options.batchSize}.`,
+        });
+      }
+      if (options.trainable !== 'all' && options.trainable !== 'head') {
+        throw new InvalidArgumentError({
+          argument: '--trainable',
+          message: `use all or head, got "${options.trainable}".`,
+        });
+      }
+      const files = baseFiles(options);
+      const { config, weights } = readLlama2cCheckpoint(
+        new Uint8Array(readFileSync(files.checkpoint)),
+        files.checkpoint,
+      );
+      const out = resolve(options.out);
+      mkdirSync(out, { recursive: true });
+      const started = performance.now();
+      const { generateStoryRetrievalPairs, storyRetrievalPair, trainSplade } =
+        await import('@decodekit/train');
+      const model = await loadForCli(options.model, 'cpu');
+      let pairs: RetrievalPair[];
+      let attempts: number;
+      let excluded = 0;
+      const pairsFile = join(out, 'pairs.json');
+      const dataKey = { count: options.count, seed: options.seed, heldOut: options.heldOut };
+      try {
+        const cached = existsSync(pairsFile)
+          ? (JSON.parse(readFileSync(pairsFile, 'utf8')) as {
+              key: unknown;
+              attempts: number;
+              excluded: number;
+              pairs: RetrievalPair[];
+            })
+          : undefined;
+        if (cached && JSON.stringify(cached.key) === JSON.stringify(dataKey)) {
+          ({ pairs, attempts, excluded } = cached);
+        } else {
+          const decoder = createDecoder({ model, tokenizer: model.tokenizer });
+          const exclude: RetrievalPair[] = [];
+          for (const file of options.heldOut)
+            for (const entry of await readPromptSet(resolve(file)))
+              exclude.push(await storyRetrievalPair(decoder, String(entry.prompt)));
+          excluded = exclude.length;
+          ({ pairs, attempts } = await generateStoryRetrievalPairs(model, {
+            count: options.count,
+            seed: options.seed,
+            exclude,
+            onProgress: (done, tried) => {
+              if (done % 100 === 0)
+                process.stderr.write(
+                  `pairs: ${done}/${options.count} (${tried} prompts sampled)\n`,
+                );
+            },
+          }));
+          writeFileSync(
+            pairsFile,
+            `${JSON.stringify({ key: dataKey, attempts, excluded, pairs })}\n`,
+          );
+        }
+      } finally {
+        await model.dispose();
+      }
+      if (pairs.length < options.count) {
+        process.stderr.write(
+          `warning: only ${pairs.length} distinct pairs in ${attempts} sampled prompts\n`,
+        );
+      }
+      const { tokenizer } = model;
+      const encode = (text: string) => tokenizer.encode(text, { addSpecialTokens: false });
+      const tokenPairs = pairs.map(pair => ({
+        query: encode(pair.query),
+        document: encode(pair.document),
+      }));
+      const result = await trainSplade(config, weights, tokenPairs, {
+        steps: options.steps,
+        batchSize: options.batchSize,
+        learningRate: options.lr,
+        seed: options.seed,
+        backend: options.backend as TrainBackend,
+        flopsQuery: options.flopsQuery,
+        flopsDocument: options.flopsDocument,
+        bosTokenId: tokenizer.bosTokenId ?? null,
+        trainable: options.trainable as 'all' | 'head',
+        logEvery: 10,
+        checkpoint: options.checkpoint ? resolve(options.checkpoint) : join(out, 'checkpoint.json'),
+        checkpointEvery: options.checkpointEvery,
+        onProgress: ({ step, steps, loss }) =>
+          process.stderr.write(`step ${step}/${steps} loss ${loss.toFixed(4)}\n`),
+      });
+      const name = options.name ?? `${basename(options.model)}-splade`;
+      const checkpointFile = join(out, `${name}.bin`);
+      writeFileSync(
+        checkpointFile,
+        writeLlama2cCheckpoint({ config: result.config, weights: result.weights }),
+      );
+      copyFileSync(files.tokenizer, join(out, basename(files.tokenizer)));
+      writeFileSync(
+        join(out, 'training.json'),
+        `${JSON.stringify(
+          {
+            command: commandLine(options),
+            base: options.model,
+            data: { pairs: pairs.length, sampledPrompts: attempts, heldOutPairsExcluded: excluded },
+            seconds: Math.round((performance.now() - started) / 1000),
+            losses: result.losses,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      const first = result.losses[0]?.loss ?? Number.NaN;
+      const last = result.losses.at(-1)?.loss ?? Number.NaN;
+      process.stdout.write(
+        `wrote ${checkpointFile} (${pairs.length} pairs, loss ${first.toFixed(3)} → ${last.toFixed(3)}); load the folder ${out} with causalLmSplade\n`,
+      );
+    });
+}

@@ -1,0 +1,130 @@
+import {
+  createDecoder,
+  InvalidArgumentError,
+  type CausalLM,
+  type Decoder,
+  type Tokenizer,
+} from '@decodekit/core';
+
+/** A query and its one relevant document, as text. */
+export interface RetrievalPair {
+  readonly query: string;
+  readonly document: string;
+}
+
+/** Tokens of the greedy continuation that makes a document (the SPLADE bench uses 64). */
+export const STORY_DOCUMENT_TOKENS = 64;
+
+const SENTENCE_END = /(?<=[.!?])\s/;
+
+/** The first sentence of a text (up to the first `.`, `!` or `?` followed by white space). */
+export function firstSentence(text: string): string {
+  return text.split(SENTENCE_END)[0];
+}
+
+/**
+ * The retrieval pair of a story prompt, as the SPLADE bench (`packages/retrieval/splade/scripts`) builds it:
+ * the document is the model's greedy continuation of the prompt (`documentTokens` tokens, the prompt left
+ * out, trimmed), the query is the prompt's first sentence.
+ * @param decoder a plain decoder of the model (greedy at temperature 0)
+ * @param prompt the story prompt
+ * @param documentTokens tokens of the continuation
+ */
+export async function storyRetrievalPair(
+  decoder: Decoder,
+  prompt: string,
+  documentTokens = STORY_DOCUMENT_TOKENS,
+): Promise<RetrievalPair> {
+  const { text } = await decoder.generate(prompt, { maxTokens: documentTokens, temperature: 0 });
+  return { query: firstSentence(prompt), document: text.trim() };
+}
+
+/** Options of `generateStoryRetrievalPairs`. */
+export interface StoryRetrievalPairsOptions {
+  /** Pairs to make. */
+  count: number;
+  /** Seed of the sampled prompts (attempt i samples with seed + i): same seed, same pairs. */
+  seed: number;
+  /** Tokens sampled at T = 1 after BOS, from which the prompt's sentences are cut. Default 48. */
+  promptTokens?: number;
+  /** Tokens of each document. Default 64 (`STORY_DOCUMENT_TOKENS`). */
+  documentTokens?: number;
+  /** Pairs kept out (a held-out bench): no pair shares a query or a document text with them. */
+  exclude?: readonly RetrievalPair[];
+  /** Sampled prompts tried before giving up (a small model repeats itself). Default 20 × count. */
+  maxAttempts?: number;
+  onProgress?: (pairs: number, attempts: number) => void;
+}
+
+/**
+ * Training pairs for a decoder-LM SPLADE encoder, made from the model's own stories with the construction of
+ * the held-out bench but from prompts the model samples itself: attempt i samples `promptTokens` tokens after
+ * BOS at T = 1 (seed + i), keeps the first one (even i) or two (odd i) complete sentences as the prompt, and
+ * makes the pair with `storyRetrievalPair`. Queries and documents are all distinct (the other pairs of a batch
+ * are a query's negatives), and none equals a query or document of `exclude`.
+ * @param model the model, with its tokenizer
+ * @param options how many pairs, the seed, what to keep out
+ * @returns the pairs and the number of sampled prompts it took
+ */
+export async function generateStoryRetrievalPairs(
+  model: CausalLM & { tokenizer?: Tokenizer },
+  options: StoryRetrievalPairsOptions,
+): Promise<{ pairs: RetrievalPair[]; attempts: number }> {
+  const {
+    count,
+    seed,
+    promptTokens = 48,
+    documentTokens = STORY_DOCUMENT_TOKENS,
+    exclude = [],
+    maxAttempts = 20 * count,
+  } = options;
+  const positive = (argument: string, value: number) => {
+    if (!Number.isInteger(value) || value < 1)
+      throw new InvalidArgumentError({
+        argument,
+        message: `must be a positive integer, got ${value}.`,
+      });
+  };
+  positive('count', count);
+  positive('promptTokens', promptTokens);
+  positive('documentTokens', documentTokens);
+  positive('maxAttempts', maxAttempts);
+  if (!Number.isSafeInteger(seed))
+    throw new InvalidArgumentError({
+      argument: 'seed',
+      message: `must be an integer, got ${seed}.`,
+    });
+  if (!model.tokenizer)
+    throw new InvalidArgumentError({
+      argument: 'model',
+      message: 'retrieval pairs are text: load the model with its tokenizer.',
+    });
+  const decoder = createDecoder({ model, tokenizer: model.tokenizer });
+  const bos = model.info.bosTokenId ?? 1;
+  const queries = new Set(exclude.map(pair => pair.query));
+  const documents = new Set(exclude.map(pair => pair.document));
+  const pairs: RetrievalPair[] = [];
+  let attempts = 0;
+  while (pairs.length < count && attempts < maxAttempts) {
+    const i = attempts++;
+    const { text } = await decoder.generate(
+      { tokens: [bos] },
+      { maxTokens: promptTokens, temperature: 1, seed: seed + i },
+    );
+    const sentences = text.trim().split(SENTENCE_END);
+    const wanted = 1 + (i % 2);
+    // The last piece may be cut mid-sentence; only complete sentences make a prompt.
+    const complete = sentences
+      .slice(0, -1)
+      .concat(/[.!?]$/.test(sentences.at(-1) ?? '') ? [sentences.at(-1) ?? ''] : []);
+    if (complete.length < wanted || complete.slice(0, wanted).some(s => s.includes('\n'))) continue;
+    const prompt = complete.slice(0, wanted).join(' ');
+    const pair = await storyRetrievalPair(decoder, prompt, documentTokens);
+    if (!pair.document || queries.has(pair.query) || documents.has(pair.document)) continue;
+    queries.add(pair.query);
+    documents.add(pair.document);
+    pairs.push(pair);
+    options.onProgress?.(pairs.length, attempts);
+  }
+  return { pairs, attempts };
+}
