@@ -40,11 +40,12 @@ function markovModel({ vocabSize = 12, order = 2, seed = 1, eosTokenIds = [] as 
 
 /** A fallback that records what it was asked and always drafts `[token]`. */
 function recordingDrafter(token: number) {
-  const calls = { begin: 0, propose: 0, observe: 0, end: 0 };
+  const calls = { begin: 0, propose: 0, extend: 0, observe: 0, end: 0 };
   const drafter: Drafter = {
     name: 'recording',
     begin: () => void calls.begin++,
     propose: () => (calls.propose++, { tokens: Int32Array.of(token), parents: Int32Array.of(-1) }),
+    extend: () => void calls.extend++,
     observe: () => void calls.observe++,
     end: () => void calls.end++,
   };
@@ -82,7 +83,7 @@ describe('copyspec drafting', () => {
     expect(drafter.stats).toEqual({ steps: 3, copied: 2, fallback: 0 });
   });
 
-  it('hands steps without a match to the fallback and forwards begin/observe/end to it', async () => {
+  it('hands steps without a match to the fallback and forwards begin/extend/observe/end to it', async () => {
     const { drafter: fallback, calls } = recordingDrafter(5);
     const drafter = copyspec({ fallback });
     expect(drafter.name).toBe('copyspec+recording');
@@ -99,6 +100,8 @@ describe('copyspec drafting', () => {
     expect(calls.end).toBe(1);
     expect(calls.propose).toBe(drafter.stats.fallback);
     expect(calls.observe).toBe(drafter.stats.steps); // copied steps too, so a learning fallback stays warm
+    // Every verification forward offers the fallback its extra rows (fused PPD drafts from them).
+    expect(calls.extend).toBe(drafter.stats.steps);
     expect(drafter.stats.copied).toBeGreaterThan(0);
   });
 

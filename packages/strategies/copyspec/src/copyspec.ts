@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import type {
+  DraftExtendContext,
   DraftBeginContext,
   DraftContext,
   DraftTree,
@@ -157,6 +158,10 @@ export function copyspec(options: CopySpecOptions = {}): CopySpecDrafter {
       stats.fallback++;
       return fallback.propose(context);
     },
+    // A fallback that adds rows to the verification forward (fused PPD) keeps them: its next draft reads them.
+    ...(fallback?.extend
+      ? { extend: (context: DraftExtendContext) => fallback.extend?.(context) }
+      : {}),
     observe(result: VerifyResult) {
       // Keep the history current to the last emitted token, so a session's next turn sees all of it.
       if (index.segmentLength === result.tokens.length)
