@@ -89,7 +89,7 @@ describe('copyspec drafting', () => {
     expect(drafter.name).toBe('copyspec+recording');
     const model = markovModel({ seed: 3 });
     const result = await createDecoder({ model })
-      .use(speculative({ drafter }))
+      .use(speculative({ drafter, adaptive: false }))
       .generate({ tokens: [1, 2, 3] }, { maxTokens: 40, temperature: 0 });
     const plain = await createDecoder({ model }).generate(
       { tokens: [1, 2, 3] },

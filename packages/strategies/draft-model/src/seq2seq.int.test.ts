@@ -58,6 +58,8 @@ runSeq2SeqConformance({
 });
 
 describe('draft-model with encoder-decoder models', () => {
+  // Acceptance counts are asserted: `adaptive: false`, since wall-clock draft sizing may cut every draft on a
+  // loaded machine (the outputs are exact either way).
   it('accepts drafts of the related seq2seq model: fewer target forwards, same tokens as greedy', async () => {
     const model = await backend.load(target.folder);
     const drafter = draftModel({ model: await (draft ??= backend.load(draftFolder)) });
@@ -67,7 +69,7 @@ describe('draft-model with encoder-decoder models', () => {
       { maxTokens: 32, temperature: 0 },
     );
     const spec = await createDecoder({ model })
-      .use(speculative({ drafter }))
+      .use(speculative({ drafter, adaptive: false }))
       .generate({ tokens: source }, { maxTokens: 32, temperature: 0 });
     expect(spec.tokens).toEqual(greedy.tokens);
     expect(spec.stats.acceptedDraftTokens).toBeGreaterThan(0);
