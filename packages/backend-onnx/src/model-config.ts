@@ -37,7 +37,8 @@ function positiveInteger(config: Json, keys: readonly string[], file: string): n
   });
 }
 
-function tokenIds(value: unknown, key: string, file: string): number[] | undefined {
+/** A token id or a list of them (`eos_token_id` may be either), validated; undefined when absent. */
+export function tokenIds(value: unknown, key: string, file: string): number[] | undefined {
   if (value === undefined || value === null) return undefined;
   const ids = Array.isArray(value) ? value : [value];
   for (const id of ids) {

@@ -16,7 +16,7 @@ import { hostFloats } from './float16';
 import type { FloatType } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
 import type { KvLedgerEngine, LedgerForward, LedgerRunResult } from './kv-ledger';
-import type { ModelShape } from './model-config';
+import { type ModelShape, tokenIds } from './model-config';
 import { messageOf } from './onnx-model';
 import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
 import { RunQueue } from './run-queue';
@@ -66,20 +66,6 @@ function required(config: Json, keys: readonly string[], file: string, minimum =
   return value;
 }
 
-function ids(value: unknown, key: string, file: string): number[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  const list = Array.isArray(value) ? value : [value];
-  for (const id of list) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new ModelFormatError({
-        path: file,
-        message: `"${key}" must be a token id or a list of token ids, got ${JSON.stringify(value)}.`,
-      });
-    }
-  }
-  return list as number[];
-}
-
 /**
  * ModelInfo, the decoder's KV shape, the decoder start token and the longest source from an encoder-decoder
  * `config.json` (and `generation_config.json`), read in BART's names with T5's as fallbacks. T5's relative
@@ -113,8 +99,11 @@ export function readSeq2SeqConfig(
   const contextLength = required(config, ['max_position_embeddings', 'n_positions'], file);
   const generationFile = 'generation_config.json';
   const decoderStartTokenId =
-    ids(generationConfig?.decoder_start_token_id, 'decoder_start_token_id', generationFile)?.[0] ??
-    ids(config.decoder_start_token_id, 'decoder_start_token_id', file)?.[0];
+    tokenIds(
+      generationConfig?.decoder_start_token_id,
+      'decoder_start_token_id',
+      generationFile,
+    )?.[0] ?? tokenIds(config.decoder_start_token_id, 'decoder_start_token_id', file)?.[0];
   if (decoderStartTokenId === undefined) {
     throw new ModelFormatError({
       path: file,
@@ -123,12 +112,12 @@ export function readSeq2SeqConfig(
     });
   }
   const eosTokenIds =
-    ids(generationConfig?.eos_token_id, 'eos_token_id', generationFile) ??
-    ids(config.eos_token_id, 'eos_token_id', file) ??
+    tokenIds(generationConfig?.eos_token_id, 'eos_token_id', generationFile) ??
+    tokenIds(config.eos_token_id, 'eos_token_id', file) ??
     [];
   const bosTokenId =
-    ids(generationConfig?.bos_token_id, 'bos_token_id', generationFile)?.[0] ??
-    ids(config.bos_token_id, 'bos_token_id', file)?.[0];
+    tokenIds(generationConfig?.bos_token_id, 'bos_token_id', generationFile)?.[0] ??
+    tokenIds(config.bos_token_id, 'bos_token_id', file)?.[0];
   for (const id of [
     decoderStartTokenId,
     ...eosTokenIds,
