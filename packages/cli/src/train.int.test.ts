@@ -175,9 +175,22 @@ describe('decodekit train', () => {
       };
       expect(drafted.tokens).toEqual(plain.tokens);
     }
+    // A split the target does not have fails before any dataset is generated.
+    const untouched = join(work, 'data-never-written');
     await expect(
-      run(['train', 'hidden-transfer', ...small, '--layer', '5', '--out', out]),
+      run([
+        'train',
+        'hidden-transfer',
+        ...small,
+        '--data-dir',
+        untouched,
+        '--layer',
+        '5',
+        '--out',
+        out,
+      ]),
     ).rejects.toThrow(/layer/);
+    expect(existsSync(untouched)).toBe(false);
     await expect(
       run([
         'train',

@@ -58,7 +58,7 @@ export type {
   OnlineDistillerOptions,
 } from './online-distiller.js';
 export type { SortedFineTuneOptions } from './sorted-fine-tune.js';
-export { trainHiddenTransfer } from './train-hidden-transfer.js';
+export { checkHiddenTransferOptions, trainHiddenTransfer } from './train-hidden-transfer.js';
 export type { TrainHiddenTransferOptions } from './train-hidden-transfer.js';
 export {
   datasetSequences,

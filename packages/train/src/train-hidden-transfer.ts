@@ -41,6 +41,30 @@ interface Prepared {
 }
 
 /**
+ * Checks the split and the number of transfers against the target before any data is generated or read, and
+ * returns them with their defaults (`layer`: half the layers, rounded down; `transfers`: 3).
+ * @throws InvalidArgumentError when `layer` is not in [1, numLayers − 1] or `transfers` is not a positive integer.
+ */
+export function checkHiddenTransferOptions(
+  shape: Pick<LlamaShape, 'numLayers'>,
+  options: Pick<TrainHiddenTransferOptions, 'layer' | 'transfers'>,
+): { layer: number; transfers: number } {
+  const { numLayers } = shape;
+  const { layer = Math.floor(numLayers / 2), transfers = 3 } = options;
+  if (!Number.isInteger(transfers) || transfers < 1)
+    throw new InvalidArgumentError({
+      argument: 'transfers',
+      message: `must be a positive integer, got ${transfers}.`,
+    });
+  if (!Number.isInteger(layer) || layer < 1 || layer >= numLayers)
+    throw new InvalidArgumentError({
+      argument: 'layer',
+      message: `must be an integer in [1, ${numLayers - 1}] (the target has ${numLayers} layers), got ${layer}.`,
+    });
+  return { layer, transfers };
+}
+
+/**
  * Hidden Transfer training (Wu et al., 2024, https://arxiv.org/abs/2404.12022): the target is frozen and only
  * the k linear projections learn. At a cut t of a target-generated sequence the projections map the state after
  * the first `layer` layers at t (through the final norm, as the drafter reads it from the graph's
@@ -63,23 +87,8 @@ export async function trainHiddenTransfer(
   positionsPerSecond: number;
 }> {
   const { vocabSize, dim, numLayers } = target.shape;
-  const {
-    layer = Math.floor(numLayers / 2),
-    transfers = 3,
-    treeSize = 48,
-    topK = 8,
-    holdout = 0.1,
-  } = options;
-  if (!Number.isInteger(transfers) || transfers < 1)
-    throw new InvalidArgumentError({
-      argument: 'transfers',
-      message: `must be a positive integer, got ${transfers}.`,
-    });
-  if (!Number.isInteger(layer) || layer < 1 || layer >= numLayers)
-    throw new InvalidArgumentError({
-      argument: 'layer',
-      message: `must be an integer in [1, ${numLayers - 1}] (the target has ${numLayers} layers), got ${layer}.`,
-    });
+  const { layer, transfers } = checkHiddenTransferOptions(target.shape, options);
+  const { treeSize = 48, topK = 8, holdout = 0.1 } = options;
   if (dataset.hiddenSize !== dim)
     throw new InvalidArgumentError({
       argument: 'dataset',

@@ -539,9 +539,11 @@ export function registerTrain(program: Command): void {
     )
     .action(async (options: Options) => {
       const target = readTargetCheckpoint(options, 'Hidden Transfer');
+      const { checkHiddenTransferOptions, trainHiddenTransfer } = await loadTrain();
+      // Before the dataset is generated or read: a wrong split fails in a second, not after minutes.
+      checkHiddenTransferOptions(target.shape, options);
       await withModel(options, async ({ dataset }) => {
         const { out, loop } = loopOptions(options);
-        const { trainHiddenTransfer } = await loadTrain();
         const result = await trainHiddenTransfer(dataset, target, {
           ...loop,
           layer: options.layer,
