@@ -18,6 +18,7 @@ import type { DownloadProgress } from './download-file.js';
 import { type LocalHub, startLocalHub } from './local-hub.js';
 import {
   findCachedHubModel,
+  folderForDtype,
   type HubDownloadProgress,
   resolveHubModel,
 } from './resolve-hub-model.js';
@@ -65,6 +66,14 @@ const Q4_FILES = [
   'onnx/model_q4.onnx_data_1',
 ];
 const TOKEN = 'hf_right_token';
+/** A split-pair export (optimum's decoder_model + decoder_with_past_model) in fp32 and fp16. */
+const PAIR_GRAPHS = {
+  'onnx/decoder_model.onnx': randomBytes(11, 9_000),
+  'onnx/decoder_with_past_model.onnx': randomBytes(12, 9_000),
+  'onnx/decoder_model_fp16.onnx': randomBytes(13, 7_000),
+  'onnx/decoder_model_fp16.onnx_data': randomBytes(14, 11_000),
+  'onnx/decoder_with_past_model_fp16.onnx': randomBytes(15, 7_000),
+};
 
 /** The bytes the hub serves for a path of REPO. */
 function contentOf(path: string): Uint8Array {
@@ -88,6 +97,7 @@ beforeAll(async () => {
     'test-org/tiny': { files: REPO, branches: ['v1'] },
     'test-org/gated': { files: REPO, token: TOKEN },
     'test-org/bare': { files: REPO, listBlobs: false },
+    'test-org/pair': { files: { ...METADATA, ...PAIR_GRAPHS } },
     'test-org/genai': {
       files: join(FIXTURES, 'hf-exports/onnxruntime-genai-tiny-random-llama-fp16'),
     },
@@ -260,6 +270,43 @@ describe('resolveHubModel against a local hub', () => {
     expect(
       cacheFiles().filter(file => file.endsWith('.incomplete') || file.includes('.lock')),
     ).toEqual([]);
+  });
+
+  test('a split pair of another dtype is also placed where loaders look for a pair (download and mirror)', async () => {
+    const expectPair = (folder: string, first: string, withPast: string) => {
+      expect(new Uint8Array(readFileSync(join(folder, 'onnx/decoder_model.onnx')))).toEqual(
+        PAIR_GRAPHS[first as keyof typeof PAIR_GRAPHS],
+      );
+      expect(
+        new Uint8Array(readFileSync(join(folder, 'onnx/decoder_with_past_model.onnx'))),
+      ).toEqual(PAIR_GRAPHS[withPast as keyof typeof PAIR_GRAPHS]);
+    };
+    const fp16 = await resolveHubModel('test-org/pair', { ...options(), dtype: 'fp16' });
+    expect(fp16.graph).toBe('onnx/decoder_model_fp16.onnx');
+    // The fp16 pair at the names loaders read: never the fp32 pair, which was not downloaded.
+    expectPair(
+      fp16.folder,
+      'onnx/decoder_model_fp16.onnx',
+      'onnx/decoder_with_past_model_fp16.onnx',
+    );
+    expect(existsSync(join(fp16.folder, 'onnx/decoder_model_fp16.onnx_data'))).toBe(true);
+    expect(fileRequests()).not.toContain('onnx/decoder_model.onnx');
+    const fp32 = await resolveHubModel('test-org/pair', { ...options(), dtype: 'fp32' });
+    expectPair(fp32.folder, 'onnx/decoder_model.onnx', 'onnx/decoder_with_past_model.onnx');
+
+    // A mirror holding both pairs: fp32 is the mirror folder itself, fp16 a view with its own pair in place.
+    const mirror = join(root, 'pair-mirror', 'test-org', 'pair');
+    for (const [path, content] of Object.entries({ ...METADATA, ...PAIR_GRAPHS })) {
+      mkdirSync(dirname(join(mirror, path)), { recursive: true });
+      writeFileSync(join(mirror, path), content);
+    }
+    expect(await folderForDtype('test-org/pair', mirror, { cacheDir, dtype: 'fp32' })).toBe(
+      join(mirror, ''),
+    );
+    const view = await folderForDtype('test-org/pair', mirror, { cacheDir, dtype: 'fp16' });
+    assert(view !== undefined, 'the mirror has an fp16 pair');
+    expect(view.startsWith(join(cacheDir, 'views'))).toBe(true);
+    expectPair(view, 'onnx/decoder_model_fp16.onnx', 'onnx/decoder_with_past_model_fp16.onnx');
   });
 
   test('an onnxruntime-genai folder downloads flat, as published', async () => {

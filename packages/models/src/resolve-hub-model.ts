@@ -50,7 +50,8 @@ export interface HubModel {
   readonly graph: string;
   /**
    * The model folder: the selected files at their repository paths (below `subfolder`), with the picked
-   * graph also at `onnx/model.onnx` when it has another name, so that any loader reading that path gets it.
+   * graph also at `onnx/model.onnx` (a split pair at `onnx/decoder_model.onnx` + `onnx/decoder_with_past_model.onnx`,
+   * an encoder at `onnx/encoder_model.onnx`) when it has another name, so that any loader reading that path gets it.
    */
   readonly folder: string;
   /** Repository paths of the files in the folder. */
@@ -59,6 +60,31 @@ export interface HubModel {
 
 /** Where loaders look for an encoder-decoder export's encoder. */
 const ENCODER_PATH = 'onnx/encoder_model.onnx';
+/** Where loaders look for a split decoder pair (the empty-cache graph, then the with-past graph). */
+const PAIR_PATHS = ['onnx/decoder_model.onnx', 'onnx/decoder_with_past_model.onnx'] as const;
+
+/**
+ * The picked files loaders would not find under their own names, each with the path loaders read: a graph of
+ * another dtype goes to `onnx/model.onnx`, a split pair of another dtype to `onnx/decoder_model.onnx` +
+ * `onnx/decoder_with_past_model.onnx`, an encoder of another dtype to `onnx/encoder_model.onnx`. Paths are
+ * relative to the model folder. Empty for a genai folder and for files already at those paths.
+ */
+function canonicalCopies(
+  selection: HubFileSelection,
+  local: (path: string) => string,
+): Array<[from: string, to: string]> {
+  if (selection.layout === 'genai') return [];
+  const graph = local(selection.graph);
+  const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
+  const copies: Array<[string, string]> = isPair
+    ? [
+        [graph, PAIR_PATHS[0]],
+        [graph.replace('decoder_model', 'decoder_with_past_model'), PAIR_PATHS[1]],
+      ]
+    : [[graph, 'onnx/model.onnx']];
+  if (selection.encoder !== undefined) copies.push([local(selection.encoder), ENCODER_PATH]);
+  return copies.filter(([from, to]) => from !== to);
+}
 const MANIFEST = '.decodekit-hub.json';
 
 function repoDir(cacheDir: string, id: string): string {
@@ -140,9 +166,10 @@ function listFolder(folder: string): string[] {
 /**
  * A model folder for `dtype` from a local folder laid out like a hub repository (a read-only mirror such as
  * `<mirror>/org/name/onnx/model_q4.onnx`, or a folder the user points at): the folder itself when it already
- * is one (an onnxruntime-genai folder, the fp32 graph at onnx/model.onnx, a split pair), else a folder in
- * the cache (`<cacheDir>/views/<hash of the path>/<dtype>`) that links the selected files, with the picked
- * graph also at onnx/model.onnx. Undefined when the folder has no graph for `dtype`, unless `strict`, when
+ * is one (an onnxruntime-genai folder, the fp32 graph at onnx/model.onnx, an fp32 split pair), else a folder
+ * in the cache (`<cacheDir>/views/<hash of the path>/<dtype>`) that links the selected files, with the picked
+ * graph (or split pair, or encoder) also where loaders look for it (`onnx/model.onnx`, `onnx/decoder_model.onnx` +
+ * `onnx/decoder_with_past_model.onnx`, `onnx/encoder_model.onnx`). Undefined when the folder has no graph for `dtype`, unless `strict`, when
  * the ModelNotFoundError listing the dtypes it has is thrown.
  */
 export async function folderForDtype(
@@ -164,12 +191,8 @@ export async function folderForDtype(
   const prefix = options.subfolder ? `${options.subfolder.replace(/^\/+|\/+$/g, '')}/` : '';
   const local = (path: string) =>
     prefix && path.startsWith(prefix) ? path.slice(prefix.length) : path;
-  const graph = local(selection.graph);
-  const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
-  const encoder = selection.encoder === undefined ? undefined : local(selection.encoder);
-  const encoderInPlace = encoder === undefined || encoder === ENCODER_PATH;
-  if (selection.layout === 'genai' || ((graph === 'onnx/model.onnx' || isPair) && encoderInPlace))
-    return join(mirrorDir, prefix);
+  const copies = canonicalCopies(selection, local);
+  if (copies.length === 0) return join(mirrorDir, prefix);
   const key = createHash('sha256').update(mirrorDir).digest('hex').slice(0, 16);
   const folder = join(options.cacheDir, 'views', key, viewKey(options.dtype, options.subfolder));
   if (existsSync(join(folder, MANIFEST))) return folder;
@@ -177,10 +200,7 @@ export async function folderForDtype(
   try {
     for (const file of selection.files)
       await place(join(mirrorDir, file.path), join(staging, local(file.path)));
-    if (graph !== 'onnx/model.onnx' && !isPair)
-      await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
-    if (encoder !== undefined && !encoderInPlace)
-      await place(join(staging, encoder), join(staging, ENCODER_PATH));
+    for (const [from, to] of copies) await place(join(staging, from), join(staging, to));
     await writeFile(
       join(staging, MANIFEST),
       `${JSON.stringify({ ref, source: mirrorDir, layout: selection.layout, dtype: selection.dtype, graph: selection.graph, files: selection.files.map(file => file.path) }, null, 2)}\n`,
@@ -273,16 +293,9 @@ export async function resolveHubModel(
   };
   try {
     for (const [path, blob] of blobs) await place(blob, join(staging, local(path)));
-    const graph = local(selection.graph);
-    const isPair = selection.graph.includes('decoder_model') && !selection.graph.includes('merged');
-    if (selection.layout === 'transformers.js' && graph !== 'onnx/model.onnx' && !isPair) {
-      await place(join(staging, graph), join(staging, 'onnx', 'model.onnx'));
-    }
-    // An encoder of another dtype than fp32 is also placed where loaders look for it.
-    const encoder = selection.encoder === undefined ? undefined : local(selection.encoder);
-    if (encoder !== undefined && encoder !== ENCODER_PATH) {
-      await place(join(staging, encoder), join(staging, ENCODER_PATH));
-    }
+    // Graphs of another dtype are also placed where loaders look for them.
+    for (const [from, to] of canonicalCopies(selection, local))
+      await place(join(staging, from), join(staging, to));
     const { folder: _folder, revision: _revision, ...manifest } = model;
     await writeFile(join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     await mkdir(dirname(folder), { recursive: true });
