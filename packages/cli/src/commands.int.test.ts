@@ -143,6 +143,34 @@ describe('decodekit commands', () => {
     expect(bench.runs).toHaveLength(6);
     expect(readFileSync(join(out, 'bench.md'), 'utf8')).toContain('| strategy |');
     expect(readFileSync(join(out, 'bench.svg'), 'utf8').trimStart().startsWith('<svg')).toBe(true);
+
+    // --no-adaptive: every drafter verifies its configured draft; the names say so.
+    const fixed = join(work, 'bench-fixed');
+    await run([
+      'bench',
+      '--prompts',
+      prompts,
+      '--limit',
+      '1',
+      '--strategies',
+      'ar,prompt-lookup,token-recycling:topK=4,prompt-lookup:adaptive=true',
+      '--out',
+      fixed,
+      '--no-cost-curve',
+      '--no-transformers',
+      '--no-adaptive',
+    ]);
+    const names = (
+      JSON.parse(readFileSync(join(fixed, 'bench.json'), 'utf8')) as {
+        summary: { strategy: string }[];
+      }
+    ).summary.map(row => row.strategy);
+    expect(names).toEqual([
+      'ar',
+      'prompt-lookup:adaptive=false',
+      'token-recycling:topK=4;adaptive=false',
+      'prompt-lookup:adaptive=true',
+    ]);
   });
 
   it('bench measures the cost curve first and reports ceiling, efficiency and the threads sweep', async () => {

@@ -235,6 +235,20 @@ export async function buildSetup(
   };
 }
 
+/**
+ * The spec with `adaptive=false` added when it names a drafter and does not set `adaptive` itself (bench's
+ * `--no-adaptive`): the drafter then verifies its configured draft every step, so τ depends on the drafter and
+ * not on the wall-clock cost curve. Other specs come back unchanged. `separator` joins options (`;` in bench's
+ * comma-separated list, `,` in one spec).
+ */
+export function withFixedDraftSizing(spec: string, separator: ',' | ';' = ','): string {
+  const { descriptor, options } = resolveStrategySpec(spec.replaceAll(';', ','), {
+    descriptors: STRATEGY_DESCRIPTORS,
+  });
+  if (descriptor.returns !== 'drafter' || options.adaptive !== undefined) return spec;
+  return `${spec}${spec.includes(':') ? separator : ':'}adaptive=false`;
+}
+
 /** Builds a speed strategy (no processors, no wrapped model), as `bench` needs. */
 export async function buildStrategy(
   spec: string,

@@ -17,7 +17,12 @@ import { createCpuBackend } from '@decodekit/backend-onnx';
 import { readCostTwinInfo, resolveModel } from '@decodekit/models/node';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, DTYPE_HELP, loadForCli } from '../load.js';
-import { strategyHelp, buildStrategy, type StrategyEnvironment } from '../strategies.js';
+import {
+  strategyHelp,
+  buildStrategy,
+  withFixedDraftSizing,
+  type StrategyEnvironment,
+} from '../strategies.js';
 import { collect, number } from './option-parsers.js';
 
 /** The threads sweep scores a setting by the summed median ms of one forward at these k. */
@@ -127,6 +132,10 @@ export function registerBench(program: Command): void {
     )
     .option('--no-random-model', 'skip the seeded random model’s cost curve')
     .option(
+      '--no-adaptive',
+      'every drafter verifies its configured draft (adaptive=false, unless its spec says otherwise): τ then measures the drafter, not this machine’s timing',
+    )
+    .option(
       '--threads <list>',
       'ONNX Runtime intra-op threads to sweep on the CPU backend (target and draft model); the fastest per model is used and recorded',
       '1,2',
@@ -196,8 +205,9 @@ export function registerBench(program: Command): void {
           if (spec === 'ar' || spec === 'autoregressive') continue; // AR always runs as the baseline
           // One instance per strategy for the whole run: drafters that learn (Token Recycling) keep learning,
           // as they do for a user whose decoder serves many requests.
-          const strategy = await buildStrategy(spec.replaceAll(';', ','), environment);
-          strategies.push({ name: spec, lossless: strategy.lossless, create: () => strategy });
+          const name = options.adaptive === false ? withFixedDraftSizing(spec, ';') : spec;
+          const strategy = await buildStrategy(name.replaceAll(';', ','), environment);
+          strategies.push({ name, lossless: strategy.lossless, create: () => strategy });
         }
         const started = Date.now();
         const result = await runBench({
