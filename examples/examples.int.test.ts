@@ -5,6 +5,7 @@ import { main as langchain } from './langchain.js';
 import { main as retrieval } from './retrieval.js';
 import { main as search } from './search.js';
 import { main as speculative } from './speculative.js';
+import { main as trainedDrafter } from './trained-drafter.js';
 
 /** What an example writes, joined. */
 async function run(example: (write: (text: string) => void) => Promise<void>): Promise<string> {
@@ -22,6 +23,22 @@ describe('examples/', () => {
     assert(forwards, 'the example prints its forward counts');
     expect(Number(forwards[1])).toBeLessThan(Number(forwards[2]));
   });
+
+  it('trained-drafter.ts: EAGLE (committed) and Medusa (trained in the example) give greedy’s ids', async () => {
+    const output = await run(trainedDrafter);
+    const lines = [
+      ...output.matchAll(/^(.+): same ids as greedy: (\w+), tokens per forward ([\d.]+)$/gm),
+    ];
+    expect(lines.map(line => [line[1], line[2]])).toEqual([
+      ['eagle (committed)', 'true'],
+      ['medusa (trained here)', 'true'],
+    ]);
+    // The committed EAGLE drafter guesses several tokens per forward; trained heads at least beat chance.
+    expect(Number(lines[0][3])).toBeGreaterThan(2);
+    const top1 = /^medusa heads held-out top-1: ([\d.]+) ([\d.]+)$/m.exec(output);
+    assert(top1, 'the example prints the heads’ held-out accuracy');
+    expect(Number(top1[1])).toBeGreaterThan(0.1);
+  }, 240_000);
 
   it('search.ts: three ranked hypotheses; the streamed text is the best', async () => {
     const output = await run(search);
