@@ -28,5 +28,5 @@ export { renderMarkdown, renderSvg, writeReports } from './write-reports.js';
 export type { WrittenReports } from './write-reports.js';
 export { parsePromptSet, readPromptSet } from './prompt-set.js';
 export { mean, median } from './statistics.js';
-export { measureStrategies } from './measure-strategies.js';
-export type { MeasureStrategiesOptions } from './measure-strategies.js';
+export { measureArgs, measureStrategies } from './measure-strategies.js';
+export type { MeasureArgs, MeasureStrategiesOptions } from './measure-strategies.js';

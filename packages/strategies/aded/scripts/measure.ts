@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { speculative, type Strategy } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { aded, deserializeAdedStore } from '../src/index.js';
 
 const store = deserializeAdedStore(
@@ -21,13 +21,8 @@ const strategies: Record<string, () => Strategy> = {
   'aded budget 8': () => speculative({ drafter: aded({ store }), budget: 8, adaptive: false }),
   'aded budget 16 adaptive': () => speculative({ drafter: aded({ store }), budget: 16 }),
 };
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args.splice(repeatsAt, 2)[1]) : 2;
-const names = args.length ? args : Object.keys(strategies);
-// One instance per strategy for the whole run, as a decoder keeps its strategy: drafter state and the
-// engine's cost calibration carry over between generations.
-const instances = Object.fromEntries(names.map(name => [name, strategies[name]()]));
+// One instance per named configuration for the whole run (drafter state carries over, as in a decoder).
+const { strategies: instances, repeats } = measureArgs(process.argv.slice(2), strategies);
 const bench = fileURLToPath(new URL('../../../../bench/', import.meta.url));
 const model = await loadModel('karpathy/tinyllamas/stories260K');
 await measureStrategies({

@@ -8,12 +8,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { entropyAdaptiveDecoding } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
+const { repeats } = measureArgs(process.argv.slice(2), {});
 const stories = fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url));
 
 const large = await loadModel('karpathy/tinyllamas/stories260K');

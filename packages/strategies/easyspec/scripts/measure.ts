@@ -11,13 +11,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { speculative } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { readLlama2cCheckpoint } from '@decodekit/models';
 import { easySpec } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
+const { repeats } = measureArgs(process.argv.slice(2), {});
 const stories = fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url));
 const mirror = process.env.DECODEKIT_MODELS ?? '../shared/models';
 

@@ -13,12 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { collectJudgeSamples, fitJudgeHead, judgeDecoding, rocAuc } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
+const { repeats } = measureArgs(process.argv.slice(2), {});
 const lines = readFileSync(
   fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)),
   'utf8',

@@ -11,14 +11,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { speculative, type CausalLM, type Strategy } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { draftModel } from '@decodekit/strategy-draft-model';
 import { pearl } from '../src/index.js';
 import { workerModel } from '../src/__fixtures__/worker-model.js';
 
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
+const { repeats } = measureArgs(process.argv.slice(2), {});
 const stories = fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url));
 const firstPrompt = (JSON.parse(readFileSync(stories, 'utf8').split('\n')[0]) as { prompt: string })
   .prompt;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { speculative, type Strategy } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { draftModel } from '@decodekit/strategy-draft-model';
 import {
   collectAcceptanceSamples,
@@ -22,9 +22,7 @@ import {
   specdecPP,
 } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args[repeatsAt + 1]) : 2;
+const { repeats } = measureArgs(process.argv.slice(2), {});
 const lines = readFileSync(
   fileURLToPath(new URL('../../../../bench/stories.jsonl', import.meta.url)),
   'utf8',

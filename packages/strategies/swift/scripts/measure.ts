@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { type Strategy } from '@decodekit/core';
 import { loadModel } from '@decodekit/backend-onnx';
-import { measureStrategies } from '@decodekit/bench';
+import { measureArgs, measureStrategies } from '@decodekit/bench';
 import { swift } from '../src/index.js';
 
 // One instance for the whole run: the search persists across generations, as in the official evaluation.
@@ -25,13 +25,8 @@ process.on('exit', () =>
     JSON.stringify(searched.search(), (key, value) => (key === 'history' ? value.length : value)),
   ),
 );
-const args = process.argv.slice(2);
-const repeatsAt = args.indexOf('--repeats');
-const repeats = repeatsAt >= 0 ? Number(args.splice(repeatsAt, 2)[1]) : 2;
-const names = args.length ? args : Object.keys(strategies);
-// One instance per strategy for the whole run, as a decoder keeps its strategy: drafter state and the
-// engine's cost calibration carry over between generations.
-const instances = Object.fromEntries(names.map(name => [name, strategies[name]()]));
+// One instance per named configuration for the whole run (drafter state carries over, as in a decoder).
+const { strategies: instances, repeats } = measureArgs(process.argv.slice(2), strategies);
 const bench = fileURLToPath(new URL('../../../../bench/', import.meta.url));
 const model = await loadModel('karpathy/tinyllamas/stories260K');
 await measureStrategies({
