@@ -1,3 +1,3 @@
 export { draftModel } from './draft-model.js';
 export type { DraftModelDrafter, DraftModelOptions, DraftSchedule } from './draft-model.js';
-export { draftModelDescriptor } from './descriptor.js';
+export { DRAFT_MODEL_OPTIONS, draftModelDescriptor, draftModelFromOptions } from './descriptor.js';

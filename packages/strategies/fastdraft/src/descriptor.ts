@@ -1,5 +1,5 @@
 import { secondModelOf, type StrategyDescriptor } from '@decodekit/core';
-import { draftModel } from '@decodekit/strategy-draft-model';
+import { DRAFT_MODEL_OPTIONS, draftModelFromOptions } from '@decodekit/strategy-draft-model';
 
 /** The committed FastDraft draft of stories260K: a llama2.c folder the model resolver loads. */
 export const FASTDRAFT_STORIES260K = new URL('../weights/stories260K', import.meta.url).href;
@@ -22,33 +22,8 @@ export const fastdraftDescriptor: StrategyDescriptor = {
     fallback: FASTDRAFT_STORIES260K,
     bundled: true,
   },
-  options: {
-    numAssistantTokens: {
-      type: 'integer',
-      default: 5,
-      min: 1,
-      max: 128,
-      help: 'Draft tokens per step (adapted by the schedule).',
-    },
-    schedule: {
-      type: 'enum',
-      values: ['heuristic', 'constant'],
-      default: 'heuristic',
-      help: 'Hugging Face’s draft-length schedule.',
-    },
-    temperature: {
-      type: 'number',
-      default: 0,
-      min: 0,
-      help: 'Draft sampling temperature (0 = greedy drafts).',
-    },
-  },
+  options: DRAFT_MODEL_OPTIONS,
   create: (options, environment) => ({
-    drafter: draftModel({
-      model: secondModelOf(environment, 'fastdraft'),
-      numAssistantTokens: options.numAssistantTokens as number | undefined,
-      schedule: options.schedule as 'heuristic' | 'constant' | undefined,
-      temperature: options.temperature as number | undefined,
-    }),
+    drafter: draftModelFromOptions(secondModelOf(environment, 'fastdraft'), options),
   }),
 };
