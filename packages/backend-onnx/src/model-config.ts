@@ -53,6 +53,38 @@ export function tokenIds(value: unknown, key: string, file: string): number[] | 
 }
 
 /**
+ * The end and begin token ids: generation_config.json's first, else config.json's (an id or a list), each
+ * checked against the vocabulary together with `also` (further special ids the caller read, such as an
+ * encoder-decoder's `decoder_start_token_id`). End ids come back without repeats.
+ * @throws ModelFormatError when an id is not a non-negative integer or lies outside the vocabulary.
+ */
+export function specialTokenIds(
+  config: Json,
+  generationConfig: Json | undefined,
+  file: string,
+  vocabSize: number,
+  also: readonly number[] = [],
+): { eosTokenIds: number[]; bosTokenId?: number } {
+  const generationFile = 'generation_config.json';
+  const eosTokenIds =
+    tokenIds(generationConfig?.eos_token_id, 'eos_token_id', generationFile) ??
+    tokenIds(config.eos_token_id, 'eos_token_id', file) ??
+    [];
+  const bosTokenId =
+    tokenIds(generationConfig?.bos_token_id, 'bos_token_id', generationFile)?.[0] ??
+    tokenIds(config.bos_token_id, 'bos_token_id', file)?.[0];
+  for (const id of [...also, ...eosTokenIds, ...(bosTokenId === undefined ? [] : [bosTokenId])]) {
+    if (id >= vocabSize) {
+      throw new ModelFormatError({
+        path: file,
+        message: `special token id ${id} is outside the vocabulary (vocab_size ${vocabSize}).`,
+      });
+    }
+  }
+  return { eosTokenIds: [...new Set(eosTokenIds)], bosTokenId };
+}
+
+/**
  * ModelInfo and the KV shape from `config.json` and `generation_config.json` (Hugging Face names).
  * EOS ids come from `generation_config.eos_token_id` (a number or a list), falling back to the config.
  */
@@ -86,32 +118,9 @@ export function readModelConfig(
       message: `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${heads}; add "head_dim".`,
     });
   }
-  const generationFile = 'generation_config.json';
-  const eosTokenIds =
-    tokenIds(generationConfig?.eos_token_id, 'eos_token_id', generationFile) ??
-    tokenIds(config.eos_token_id, 'eos_token_id', file) ??
-    [];
-  const bosTokenId =
-    tokenIds(generationConfig?.bos_token_id, 'bos_token_id', generationFile)?.[0] ??
-    tokenIds(config.bos_token_id, 'bos_token_id', file)?.[0];
-  for (const id of [...eosTokenIds, ...(bosTokenId === undefined ? [] : [bosTokenId])]) {
-    if (id >= vocabSize) {
-      throw new ModelFormatError({
-        path: file,
-        message: `special token id ${id} is outside the vocabulary (vocab_size ${vocabSize}).`,
-      });
-    }
-  }
+  const { eosTokenIds, bosTokenId } = specialTokenIds(config, generationConfig, file, vocabSize);
   return {
-    info: {
-      name,
-      vocabSize,
-      contextLength,
-      bosTokenId,
-      eosTokenIds: [...new Set(eosTokenIds)],
-      numLayers,
-      hiddenSize,
-    },
+    info: { name, vocabSize, contextLength, bosTokenId, eosTokenIds, numLayers, hiddenSize },
     shape: { kvHeads, headDim },
   };
 }

@@ -16,7 +16,7 @@ import { hostFloats } from './float16';
 import type { FloatType } from './graph-io';
 import { emptyCache, gatherCache } from './kv-cache';
 import type { KvLedgerEngine, LedgerForward, LedgerRunResult } from './kv-ledger';
-import { type ModelShape, tokenIds } from './model-config';
+import { type ModelShape, specialTokenIds, tokenIds } from './model-config';
 import { messageOf } from './onnx-model';
 import type { OrtRuntime, OrtSession, OrtTensor } from './ort-runtime';
 import { RunQueue } from './run-queue';
@@ -111,32 +111,16 @@ export function readSeq2SeqConfig(
         'has no "decoder_start_token_id": an encoder-decoder model needs the token its decoder starts from (BART: eos_token_id, T5: pad_token_id). Add it to config.json.',
     });
   }
-  const eosTokenIds =
-    tokenIds(generationConfig?.eos_token_id, 'eos_token_id', generationFile) ??
-    tokenIds(config.eos_token_id, 'eos_token_id', file) ??
-    [];
-  const bosTokenId =
-    tokenIds(generationConfig?.bos_token_id, 'bos_token_id', generationFile)?.[0] ??
-    tokenIds(config.bos_token_id, 'bos_token_id', file)?.[0];
-  for (const id of [
+  const { eosTokenIds, bosTokenId } = specialTokenIds(config, generationConfig, file, vocabSize, [
     decoderStartTokenId,
-    ...eosTokenIds,
-    ...(bosTokenId === undefined ? [] : [bosTokenId]),
-  ]) {
-    if (id >= vocabSize) {
-      throw new ModelFormatError({
-        path: file,
-        message: `special token id ${id} is outside the vocabulary (vocab_size ${vocabSize}).`,
-      });
-    }
-  }
+  ]);
   return {
     info: {
       name,
       vocabSize,
       contextLength,
       bosTokenId,
-      eosTokenIds: [...new Set(eosTokenIds)],
+      eosTokenIds,
       numLayers,
       hiddenSize,
     },
