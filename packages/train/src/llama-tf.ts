@@ -105,6 +105,36 @@ function shapesOf(config: TfLlamaConfig): Record<Stacked, [number, number]> {
 }
 
 /**
+ * a [m, k] × b [k, n] whose backward pass is plain 2-D products too (dA = dy · bᵀ, dB = aᵀ · dy, with the
+ * transposes done explicitly): the wasm backend runs a plain product through XNNPACK and one with a transposed
+ * operand ~7× slower, which made training overhead-bound.
+ */
+const matMul2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, [savedA, savedB]: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor2D, tf.transpose(savedB) as tf.Tensor2D),
+      tf.matMul(tf.transpose(savedA) as tf.Tensor2D, dy as tf.Tensor2D),
+    ],
+  };
+}) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/** one-hot [n, vocab] × table [vocab, dim] (an embedding lookup); no gradient flows to the one-hot rows. */
+const lookup = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [oneHot, table, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+  save([oneHot]);
+  return {
+    value: tf.matMul(oneHot, table),
+    gradFunc: (dy: tf.Tensor, [savedOneHot]: tf.Tensor[]) => [
+      tf.zerosLike(savedOneHot),
+      tf.matMul(tf.transpose(savedOneHot) as tf.Tensor2D, dy as tf.Tensor2D),
+    ],
+  };
+}) as unknown as (oneHot: tf.Tensor2D, table: tf.Tensor) => tf.Tensor2D;
+
+/**
  * Builds the model's variables from llama2.c-layout weights (copied, so the inputs stay untouched).
  * Call after `useTrainBackend()`.
  * @param config the architecture
@@ -161,50 +191,108 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
   const headSize = dim / numHeads;
   const half = headSize / 2;
   const group = numHeads / numKvHeads;
+  const kvDim = numKvHeads * headSize;
   const eps = config.rmsNormEps ?? 1e-5;
-  // Query head h reads key/value head floor(h / group), as run.c does. Done as a matmul with a fixed 0/1
-  // matrix (and the embedding lookup as one-hot × table): the wasm backend has no gradient kernel for gather.
-  const expand = new Float32Array(numKvHeads * numHeads);
-  for (let h = 0; h < numHeads; h++) expand[Math.floor(h / group) * numHeads + h] = 1;
-  const kvExpand = tf.keep(tf.tensor2d(expand, [numKvHeads, numHeads]));
+  const scale = 1 / Math.sqrt(headSize);
+  // Every matrix product below is a plain 2-D [m, k] × [k, n] one, forward and backward (`matMul2d`): the
+  // wasm backend runs those through XNNPACK, and a transposed operand ~7× slower.
+  // Query head h reads key/value head floor(h / group), as run.c does: a product with a fixed 0/1 matrix
+  // [kvDim, dim] (and the embedding lookup as one-hot × table: the wasm backend has no gradient kernel for gather).
+  const expand = new Float32Array(kvDim * dim);
+  for (let h = 0; h < numHeads; h++) {
+    const source = Math.floor(h / group);
+    for (let i = 0; i < headSize; i++) expand[(source * headSize + i) * dim + h * headSize + i] = 1;
+  }
+  const kvExpand = tf.keep(tf.tensor2d(expand, [kvDim, dim]));
+  // RoPE rotates each interleaved pair (x0, x1) of a head to (x0 cos − x1 sin, x1 cos + x0 sin), that is
+  // x ⊙ cos + (x · R) ⊙ sin with R the fixed pair swap (x0, x1) → (−x1, x0), block-diagonal over the heads.
+  const swap = (width: number) => {
+    const values = new Float32Array(width * width);
+    for (let i = 0; i < width; i += 2) {
+      values[(i + 1) * width + i] = -1;
+      values[i * width + i + 1] = 1;
+    }
+    return tf.keep(tf.tensor2d(values, [width, width]));
+  };
+  const swapQ = swap(dim);
+  const swapK = group > 1 ? swap(kvDim) : swapQ;
   const theta = config.ropeTheta ?? 10000;
-  const ropeTables = new Map<number, { cos: tf.Tensor; sin: tf.Tensor }>();
-  const rope = (time: number) => {
-    let tables = ropeTables.get(time);
-    if (!tables) {
-      const cos = new Float32Array(time * half);
-      const sin = new Float32Array(time * half);
-      for (let t = 0; t < time; t++) {
-        for (let i = 0; i < half; i++) {
-          const angle = t / theta ** ((2 * i) / headSize);
-          cos[t * half + i] = Math.cos(angle);
-          sin[t * half + i] = Math.sin(angle);
+  /**
+   * cos and sin of the RoPE angles at `depth[i]` per row, `[rows, dim]` (each pair's angle twice, for every
+   * head), the query tables already scaled by 1 / √headSize (the attention's scale, folded in).
+   */
+  const ropeValues = (depth: ArrayLike<number>) => {
+    const rows = depth.length;
+    const cos = new Float32Array(rows * dim);
+    const sin = new Float32Array(rows * dim);
+    for (let r = 0; r < rows; r++) {
+      for (let i = 0; i < half; i++) {
+        const angle = depth[r] / theta ** ((2 * i) / headSize);
+        const c = Math.cos(angle);
+        const s = Math.sin(angle);
+        for (let h = 0; h < numHeads; h++) {
+          const at = r * dim + h * headSize + 2 * i;
+          cos[at] = cos[at + 1] = c;
+          sin[at] = sin[at + 1] = s;
         }
       }
-      tables = {
-        cos: tf.keep(tf.tensor(cos, [1, time, 1, half])),
-        sin: tf.keep(tf.tensor(sin, [1, time, 1, half])),
-      };
-      ropeTables.set(time, tables);
     }
-    return tables;
+    return { cos, sin };
   };
-  const masks = new Map<number, tf.Tensor>();
-  const causal = (time: number) => {
-    let mask = masks.get(time);
-    if (!mask) {
+  interface Rows {
+    /** [rows or 1 × time, dim] / [.., kvDim] tables; kept for the causal layout, per call otherwise */
+    qCos: tf.Tensor;
+    qSin: tf.Tensor;
+    kCos: tf.Tensor;
+    kSin: tf.Tensor;
+    /** additive mask [batch or 1, 1, time, time] */
+    mask: tf.Tensor;
+  }
+  const rowTensors = (
+    cos: Float32Array,
+    sin: Float32Array,
+    rows: number,
+    mask: tf.Tensor,
+  ): Rows => {
+    const table = (values: Float32Array, factor: number, width: number) => {
+      const out = new Float32Array(rows * width);
+      for (let r = 0; r < rows; r++)
+        for (let i = 0; i < width; i++) out[r * width + i] = values[r * dim + i] * factor;
+      return tf.tensor2d(out, [rows, width]);
+    };
+    return {
+      qCos: table(cos, scale, dim),
+      qSin: table(sin, scale, dim),
+      kCos: table(cos, 1, kvDim),
+      kSin: table(sin, 1, kvDim),
+      mask,
+    };
+  };
+  const causalRows = new Map<number, Rows>();
+  /** The chain layout of `time` positions (tables `[time, dim]`, broadcast over the batch), built once. */
+  const causal = (time: number): Rows => {
+    let rows = causalRows.get(time);
+    if (!rows) {
+      const { cos, sin } = ropeValues(Int32Array.from({ length: time }, (_, t) => t));
       const values = new Float32Array(time * time);
       for (let i = 0; i < time; i++) for (let j = i + 1; j < time; j++) values[i * time + j] = -1e9;
-      mask = tf.keep(tf.tensor(values, [1, 1, time, time]));
-      masks.set(time, mask);
+      const made = rowTensors(cos, sin, time, tf.tensor(values, [1, 1, time, time]));
+      rows = {
+        qCos: tf.keep(made.qCos),
+        qSin: tf.keep(made.qSin),
+        kCos: tf.keep(made.kCos),
+        kSin: tf.keep(made.kSin),
+        mask: tf.keep(made.mask),
+      };
+      causalRows.set(time, rows);
     }
-    return mask;
+    return rows;
   };
   /**
-   * RoPE tables `[batch, time, 1, half]` and the additive mask `[batch, 1, time, time]` of a layout (not kept:
+   * RoPE tables `[batch × time, dim]` and the additive mask `[batch, 1, time, time]` of a layout (not kept:
    * the caller's `tf.tidy`, as for every intermediate tensor, frees them after the backward pass).
    */
-  const layoutTensors = (layout: TfLlamaLayout, batch: number, time: number) => {
+  const layoutTensors = (layout: TfLlamaLayout, batch: number, time: number): Rows => {
     const { parents } = layout;
     if (!(parents instanceof Int32Array) || parents.length !== batch * time) {
       throw new InvalidArgumentError({
@@ -228,44 +316,27 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
         for (let a = r; a >= 0; a = parents[b * time + a]) mask[row + a] = 0;
       }
     }
-    const cos = new Float32Array(batch * time * half);
-    const sin = new Float32Array(batch * time * half);
-    for (let i = 0; i < batch * time; i++) {
-      for (let j = 0; j < half; j++) {
-        const angle = depth[i] / theta ** ((2 * j) / headSize);
-        cos[i * half + j] = Math.cos(angle);
-        sin[i * half + j] = Math.sin(angle);
-      }
-    }
-    return {
-      cos: tf.tensor(cos, [batch, time, 1, half]),
-      sin: tf.tensor(sin, [batch, time, 1, half]),
-      mask: tf.tensor(mask, [batch, 1, time, time]),
-    };
+    const { cos, sin } = ropeValues(depth);
+    return rowTensors(cos, sin, batch * time, tf.tensor(mask, [batch, 1, time, time]));
   };
   const rmsNorm = (x: tf.Tensor, weight: tf.Tensor) =>
     tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight);
-  const linear = (x: tf.Tensor, weight: tf.Tensor) => {
-    const shape = x.shape;
-    const flat = tf.reshape(x, [-1, shape[shape.length - 1]]) as tf.Tensor2D;
-    const y = tf.matMul(flat, weight as tf.Tensor2D, false, true);
-    return tf.reshape(y, [...shape.slice(0, -1), weight.shape[0]]);
+  /** x [rows, in] · weightᵀ (weight [out, in], llama2.c's layout) with plain 2-D products both ways. */
+  const linear = (x: tf.Tensor2D, weight: tf.Tensor2D): tf.Tensor2D =>
+    matMul2d(x, tf.transpose(weight));
+  /** RoPE of `x` [n, width] against tables [rows, width] (rows = time for a chain: broadcast over the batch). */
+  const rotate = (x: tf.Tensor2D, cos: tf.Tensor, sin: tf.Tensor, swapMatrix: tf.Tensor2D) => {
+    const [n, width] = x.shape;
+    const rows = cos.shape[0];
+    const shaped = (t: tf.Tensor) => tf.reshape(t, [n / rows, rows, width]);
+    return tf.reshape(
+      tf.add(tf.mul(shaped(x), cos), tf.mul(shaped(matMul2d(x, swapMatrix)), sin)),
+      [n, width],
+    ) as tf.Tensor2D;
   };
-  const rotate = (
-    x: tf.Tensor,
-    heads: number,
-    time: number,
-    batch: number,
-    { cos, sin }: { cos: tf.Tensor; sin: tf.Tensor },
-  ) => {
-    const pairs = tf.reshape(x, [batch, time, heads, half, 2]);
-    const [even, odd] = tf
-      .split(pairs, 2, 4)
-      .map(part => tf.reshape(part, [batch, time, heads, half]));
-    const r0 = tf.sub(tf.mul(even, cos), tf.mul(odd, sin));
-    const r1 = tf.add(tf.mul(even, sin), tf.mul(odd, cos));
-    return tf.reshape(tf.stack([r0, r1], 4), [batch, time, heads, headSize]);
-  };
+  /** Token embeddings [n, dim]: one-hot × table, the table's gradient the plain product one-hotᵀ · dy. */
+  const embed = (ids: tf.Tensor1D): tf.Tensor2D =>
+    lookup(tf.cast(tf.oneHot(ids, vocabSize), 'float32') as tf.Tensor2D, variables.tokenEmbedding);
   /** Final-normed hidden states after each layer count of `exits` (validated, any order). */
   const exitHidden = (
     tokens: tf.Tensor2D,
@@ -276,57 +347,50 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     const deepest = Math.max(...exits);
     const atExit = new Map<number, tf.Tensor3D>();
     const [batch, time] = tokens.shape;
-    const rows = layout
-      ? layoutTensors(layout, batch, time)
-      : { ...rope(time), mask: causal(time) };
-    const oneHot = tf.oneHot(tf.reshape(tokens, [-1]) as tf.Tensor1D, vocabSize) as tf.Tensor2D;
-    let x = tf.reshape(
-      tf.matMul(tf.cast(oneHot, 'float32'), variables.tokenEmbedding as tf.Tensor2D),
-      [batch, time, dim],
-    );
+    const n = batch * time;
+    const rows = layout ? layoutTensors(layout, batch, time) : causal(time);
+    const heads = (t: tf.Tensor, perm: number[]) =>
+      tf.transpose(tf.reshape(t, [batch, time, numHeads, headSize]), perm);
+    const weight = (name: string) => variables[name] as tf.Tensor2D;
+    let x = embed(tf.reshape(tokens, [-1]) as tf.Tensor1D);
     for (let l = 0; l < deepest; l++) {
-      const h = rmsNorm(x, variables[`rmsAtt.${l}`]);
-      const q = rotate(linear(h, variables[`wq.${l}`]), numHeads, time, batch, rows);
-      let k = rotate(linear(h, variables[`wk.${l}`]), numKvHeads, time, batch, rows);
-      let v = tf.reshape(linear(h, variables[`wv.${l}`]), [batch, time, numKvHeads, headSize]);
+      const h = rmsNorm(x, variables[`rmsAtt.${l}`]) as tf.Tensor2D;
+      const q = rotate(linear(h, weight(`wq.${l}`)), rows.qCos, rows.qSin, swapQ);
+      let k = rotate(linear(h, weight(`wk.${l}`)), rows.kCos, rows.kSin, swapK);
+      let v = linear(h, weight(`wv.${l}`));
       if (group > 1) {
-        const repeat = (t: tf.Tensor) => {
-          const columns = tf.reshape(tf.transpose(t, [0, 1, 3, 2]), [
-            -1,
-            numKvHeads,
-          ]) as tf.Tensor2D;
-          const expanded = tf.reshape(tf.matMul(columns, kvExpand), [
-            batch,
-            time,
-            headSize,
-            numHeads,
-          ]);
-          return tf.transpose(expanded, [0, 1, 3, 2]);
-        };
-        k = repeat(k);
-        v = repeat(v);
+        k = matMul2d(k, kvExpand);
+        v = matMul2d(v, kvExpand);
       }
-      const qh = tf.transpose(q, [0, 2, 1, 3]);
-      const kh = tf.transpose(k, [0, 2, 1, 3]);
-      const vh = tf.transpose(v, [0, 2, 1, 3]);
-      const scores = tf.add(tf.div(tf.matMul(qh, kh, false, true), Math.sqrt(headSize)), rows.mask);
-      const attended = tf.transpose(tf.matMul(tf.softmax(scores), vh), [0, 2, 1, 3]);
-      x = tf.add(x, linear(tf.reshape(attended, [batch, time, dim]), variables[`wo.${l}`]));
-      const f = rmsNorm(x, variables[`rmsFfn.${l}`]);
-      const gate = linear(f, variables[`w1.${l}`]);
-      const up = linear(f, variables[`w3.${l}`]);
-      x = tf.add(x, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), variables[`w2.${l}`]));
-      if (exits.includes(l + 1)) atExit.set(l + 1, rmsNorm(x, variables.rmsFinal) as tf.Tensor3D);
+      // [batch, heads, time, headSize] × [batch, heads, headSize, time]: one batched product for every head.
+      const scores = tf.add(tf.matMul(heads(q, [0, 2, 1, 3]), heads(k, [0, 2, 3, 1])), rows.mask);
+      const attended = tf.matMul(tf.softmax(scores), heads(v, [0, 2, 1, 3]));
+      x = tf.add(
+        x,
+        linear(tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [n, dim]), weight(`wo.${l}`)),
+      );
+      const f = rmsNorm(x, variables[`rmsFfn.${l}`]) as tf.Tensor2D;
+      const gate = linear(f, weight(`w1.${l}`));
+      const up = linear(f, weight(`w3.${l}`));
+      x = tf.add(x, linear(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), weight(`w2.${l}`)));
+      if (exits.includes(l + 1))
+        atExit.set(l + 1, tf.reshape(rmsNorm(x, variables.rmsFinal), [batch, time, dim]));
     }
     return exits.map(k => atExit.get(k) as tf.Tensor3D);
   };
   const hidden = (tokens: tf.Tensor2D, layout?: TfLlamaLayout): tf.Tensor3D =>
     exitHidden(tokens, [numLayers], layout)[0];
-  const classify = (normed: tf.Tensor3D): tf.Tensor3D =>
-    linear(
-      normed,
-      config.tiedEmbeddings ? variables.tokenEmbedding : variables.wcls,
-    ) as tf.Tensor3D;
+  const classify = (normed: tf.Tensor3D): tf.Tensor3D => {
+    const [batch, time] = normed.shape;
+    const table = (
+      config.tiedEmbeddings ? variables.tokenEmbedding : variables.wcls
+    ) as tf.Tensor2D;
+    return tf.reshape(linear(tf.reshape(normed, [batch * time, dim]), table), [
+      batch,
+      time,
+      vocabSize,
+    ]);
+  };
   const logits = (tokens: tf.Tensor2D, layout?: TfLlamaLayout): tf.Tensor3D =>
     classify(hidden(tokens, layout));
   const exitLogits = (
@@ -364,9 +428,8 @@ export function tfLlama(config: TfLlamaConfig, weights: TfLlamaWeights): TfLlama
     weights: weightsNow,
     dispose() {
       for (const variable of Object.values(variables)) variable.dispose();
-      for (const { cos, sin } of ropeTables.values()) tf.dispose([cos, sin]);
-      for (const mask of masks.values()) mask.dispose();
-      kvExpand.dispose();
+      for (const rows of causalRows.values()) tf.dispose(Object.values(rows));
+      tf.dispose(group > 1 ? [kvExpand, swapQ, swapK] : [kvExpand, swapQ]);
     },
   };
 }

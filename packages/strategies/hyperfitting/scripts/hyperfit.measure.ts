@@ -3,10 +3,13 @@
 // top-p continuations (TTR, rep-4, per-step entropy, perplexity under the base model, overlap with the training
 // 4-grams), with and without the training n-gram blocker.
 //
-// Run (minutes; HYPERFIT_SEQUENCES / HYPERFIT_EPOCHS / HYPERFIT_TOKENS to change the scale):
+// Run (minutes; HYPERFIT_SEQUENCES / HYPERFIT_LENGTH / HYPERFIT_EPOCHS / HYPERFIT_BATCH / HYPERFIT_LR /
+// HYPERFIT_TOKENS to change the scale):
 //   npx vitest run --config packages/eval/measure.config.ts packages/strategies/hyperfitting/scripts/hyperfit.measure.ts
-// The fine-tuning checkpoint (resumable) and the hyperfitted model folder go to $HYPERFIT_DIR (default
-// <tmp>/decodekit-hyperfit), with training-sequences.json for `--strategy hyperfitting:sequences=FILE`.
+// The fine-tuning checkpoint (resumable, written every epoch; rerun with the same knobs to resume, or with fewer
+// HYPERFIT_EPOCHS to stop at the last checkpoint), the loss curve and the hyperfitted model folder go to
+// $HYPERFIT_DIR (default <tmp>/decodekit-hyperfit), with training-sequences.json for
+// `--strategy hyperfitting:sequences=FILE`.
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +19,7 @@ import { createDecoder, type CausalLM, type LogitsProcessor } from '@decodekit/c
 import { readLlama2cCheckpoint, writeLlama2cCheckpoint } from '@decodekit/models';
 import { convertLlama2cToFolder } from '@decodekit/models/node';
 import { continuationNll } from '@decodekit/eval';
-import { fineTuneLlama } from '@decodekit/train';
+import { fineTuneLlama, llamaPerplexity } from '@decodekit/train';
 import { it } from 'vitest';
 import {
   entropyOfLogits,
@@ -26,8 +29,10 @@ import {
 } from '../src/index.js';
 
 const SEQUENCES = Number(process.env.HYPERFIT_SEQUENCES ?? 64);
-const LENGTH = 96;
+const LENGTH = Number(process.env.HYPERFIT_LENGTH ?? 96);
 const EPOCHS = Number(process.env.HYPERFIT_EPOCHS ?? 30);
+const BATCH = Number(process.env.HYPERFIT_BATCH ?? 8);
+const LR = Number(process.env.HYPERFIT_LR ?? 2e-3);
 const TOKENS = Number(process.env.HYPERFIT_TOKENS ?? 256);
 const DIR = process.env.HYPERFIT_DIR ?? join(tmpdir(), 'decodekit-hyperfit');
 
@@ -38,9 +43,17 @@ it('hyperfitting table', async () => {
   const base = await loadModel('karpathy/tinyllamas/stories260K');
   const { tokenizer } = base;
   mkdirSync(DIR, { recursive: true });
-  // 1. The model's own sequences (T = 1, seeded, from BOS), each exactly LENGTH tokens after BOS.
+  // 1. The model's own sequences (T = 1, seeded, from BOS), each exactly LENGTH tokens after BOS (read back
+  // when a resumed run finds the same ones written).
   const bos = tokenizer.encode('');
-  const sequences: number[][] = [];
+  const sequencesFile = join(DIR, 'training-sequences.json');
+  const written = existsSync(sequencesFile)
+    ? (JSON.parse(readFileSync(sequencesFile, 'utf8')) as number[][])
+    : [];
+  const sequences: number[][] =
+    written.length === SEQUENCES && written.every(s => s.length === bos.length + LENGTH)
+      ? written
+      : [];
   for (let seed = 0; sequences.length < SEQUENCES; seed++) {
     const { tokens } = await createDecoder({ model: base }).generate(
       { tokens: bos },
@@ -48,27 +61,45 @@ it('hyperfitting table', async () => {
     );
     if (tokens.length === LENGTH) sequences.push([...bos, ...tokens]);
   }
-  writeFileSync(join(DIR, 'training-sequences.json'), JSON.stringify(sequences));
+  writeFileSync(sequencesFile, JSON.stringify(sequences));
   // 2. Fine-tune to near-zero loss.
   const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(binPath)));
   const started = Date.now();
+  const perEpoch = Math.ceil(SEQUENCES / BATCH);
+  const run = `${SEQUENCES}x${LENGTH}-b${BATCH}-lr${LR}`;
   const tuned = await fineTuneLlama(config, weights, sequences, {
     epochs: EPOCHS,
     steps: 1,
-    batchSize: 8,
-    learningRate: 2e-3,
+    batchSize: BATCH,
+    learningRate: LR,
     seed: 1,
     backend: 'wasm',
-    checkpoint: join(DIR, `checkpoint-${SEQUENCES}x${LENGTH}.json`),
-    checkpointEvery: 20,
-    logEvery: 10,
-    onProgress: ({ step, steps, loss }) =>
-      process.stderr.write(`hyperfit step ${step}/${steps} loss ${loss.toFixed(4)}\n`),
+    checkpoint: join(DIR, `checkpoint-${run}.json`),
+    checkpointEvery: Math.max(20, perEpoch),
+    logEvery: Math.min(10, perEpoch),
+    onProgress: ({ step, steps, loss, positionsPerSecond }) =>
+      process.stderr.write(
+        `hyperfit step ${step}/${steps} loss ${loss.toFixed(4)} ${(positionsPerSecond * LENGTH).toFixed(0)} tokens/s\n`,
+      ),
   });
-  const first = tuned.losses[0];
-  const last = tuned.losses.at(-1);
+  const minutes = (Date.now() - started) / 60_000;
+  writeFileSync(join(DIR, `losses-${run}.json`), JSON.stringify(tuned.losses));
+  // The loss curve: the mean of the batch losses logged in each epoch.
+  const curve: string[] = [];
+  const lastStep = tuned.losses.at(-1)?.step ?? 0;
+  for (let epoch = 1; (epoch - 1) * perEpoch < lastStep; epoch++) {
+    const inEpoch = tuned.losses.filter(
+      ({ step }) => step > (epoch - 1) * perEpoch && step <= epoch * perEpoch,
+    );
+    if (inEpoch.length > 0)
+      curve.push((inEpoch.reduce((sum, { loss }) => sum + loss, 0) / inEpoch.length).toFixed(3));
+  }
+  // Mean next-token loss over every training position, before and after.
+  const [baseLoss, tunedLoss] = [weights, tuned.weights].map(w =>
+    Math.log(llamaPerplexity(config, w, sequences)[0]),
+  );
   console.log(
-    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs: loss ${first?.loss.toFixed(3)} (step ${first?.step}) → ${last?.loss.toFixed(4)} in ${((Date.now() - started) / 60_000).toFixed(1)} min`,
+    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs, batch ${BATCH}, lr ${LR}: loss per epoch ${curve.join(' ')}; mean training-set loss ${baseLoss.toFixed(3)} (base) → ${tunedLoss.toFixed(4)}; ${minutes.toFixed(1)} min this run`,
   );
   const binDir = join(DIR, 'bin');
   mkdirSync(binDir, { recursive: true });
