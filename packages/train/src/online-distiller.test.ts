@@ -241,6 +241,17 @@ describe('onlineDistiller', () => {
     expect(distiller.records[0].lossAfter).toBeLessThan(distiller.records[0].lossBefore);
     const after = [row(latest, 3)[0], row(latest, 6)[4], row(latest, 7)[5]];
     after.forEach((p, i) => expect(p).toBeGreaterThan(before[i] + 0.05));
+    const all = onlineDistiller({
+      config: CONFIG,
+      weights,
+      positions: 'verified',
+      backend: 'cpu',
+      load,
+    });
+    await all.update([{ ...sample, verified: [start(2, 1), start(3, 0), start(4, 2)] }]);
+    expect(all.records[0].positions).toBe(3);
+    await expect(all.update([sample])).rejects.toThrow(/no verified/);
+    all.dispose();
     // A sample without step starts (a drafter that does not record them) is refused with a hint.
     await expect(
       distiller.update([{ tokens, promptLength: 2, rejected: [rejectedAt(4, 2)] }]),

@@ -18,12 +18,18 @@ export const DISTILL_DIVERGENCES: readonly DistillDivergence[] = ['forward', 're
  * Which positions of a generation the draft is distilled on: `step-starts` are the official online step's
  * (`wrong_token_ids`: one per verification step, the logits right after the step's last emitted token, i.e.
  * the next step's first draft position; `DraftTrainingSample.stepStarts`), `rejected` the positions where
- * the target rejected the draft (the paper's description; `DraftTrainingSample.rejected`).
+ * the target rejected the draft (the paper's description; `DraftTrainingSample.rejected`), `verified` every
+ * emitted position the verification forwards scored (`DraftTrainingSample.verified`; like the official
+ * offline step, which distils on every generated position).
  */
-export type DistillPositions = 'step-starts' | 'rejected';
+export type DistillPositions = 'step-starts' | 'rejected' | 'verified';
 
 /** Every {@link DistillPositions}. */
-export const DISTILL_POSITIONS: readonly DistillPositions[] = ['step-starts', 'rejected'];
+export const DISTILL_POSITIONS: readonly DistillPositions[] = [
+  'step-starts',
+  'rejected',
+  'verified',
+];
 
 /** The forward-KL weight of the official trainer's `jsd` (`fwd_loss_ratio`). */
 const JSD_FORWARD_WEIGHT = 0.9;
@@ -76,8 +82,8 @@ export interface OnlineDistillerOptions {
   /** Default `forward` (the official online step's soft cross-entropy has the forward-KL gradient). */
   divergence?: DistillDivergence;
   /**
-   * The positions distilled on. Default `step-starts` (the official online step's); `rejected` needs no
-   * `stepStarts` in the samples.
+   * The positions distilled on (see {@link DistillPositions}). Default `step-starts` (the official online
+   * step's); `rejected` needs neither `stepStarts` nor `verified` in the samples.
    */
   positions?: DistillPositions;
   /**
@@ -309,12 +315,16 @@ function packPositions(
   const kept = samples
     .map(sample => {
       const scored: readonly ScoredPosition[] | undefined =
-        which === 'rejected' ? sample.rejected : sample.stepStarts;
+        which === 'rejected'
+          ? sample.rejected
+          : which === 'verified'
+            ? sample.verified
+            : sample.stepStarts;
       if (scored === undefined) {
+        const field = which === 'verified' ? 'verified' : 'stepStarts';
         throw new InvalidArgumentError({
           argument: 'samples',
-          message:
-            "a sample has no stepStarts (its drafter does not record them); distil with positions: 'rejected'.",
+          message: `a sample has no ${field} (its drafter does not record them); distil with positions: 'rejected'.`,
         });
       }
       return { sample, rejected: scored };

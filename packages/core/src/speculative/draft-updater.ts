@@ -50,6 +50,12 @@ export interface DraftTrainingSample {
    * Absent when the drafter does not record it.
    */
   readonly stepStarts?: readonly ScoredPosition[];
+  /**
+   * Every emitted position a verification forward scored, in order (each step's accepted draft tokens and
+   * its recovered or bonus token), with the target's logits there. Absent when the drafter does not record
+   * it.
+   */
+  readonly verified?: readonly ScoredPosition[];
 }
 
 /**

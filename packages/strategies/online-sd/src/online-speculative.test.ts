@@ -165,7 +165,7 @@ describe('onlineSd', () => {
   );
 
   it.each([0, 0.8])(
-    'exports the first draft position of every step after the first (the official trainer positions), with the target logits there (T = %s)',
+    'exports the first draft position of every step after the first (the official trainer positions) and every verified position, with the target logits there (T = %s)',
     async temperature => {
       const samples: DraftTrainingSample[] = [];
       const strategy = onlineSd({ model: shiftDraft(1), onSample: s => samples.push(s) });
@@ -184,7 +184,14 @@ describe('onlineSd', () => {
         expect(expected.length).toBeGreaterThan(1);
         expect(starts.map(s => s.position)).toEqual(expected);
         const all = [...prompt, ...done.tokens];
-        for (const { position, targetLogits } of starts) {
+        // Every emitted position, each scored by its verification row.
+        const verified = samples[run].verified ?? [];
+        expect(verified.map(v => v.position)).toEqual(
+          Array.from({ length: verified.length }, (_, i) => prompt.length + i),
+        );
+        expect(verified.length).toBeGreaterThan(starts.length);
+        expect(verified.length).toBeLessThanOrEqual(done.tokens.length);
+        for (const { position, targetLogits } of [...starts, ...verified]) {
           // Row 0 of that step: the target's logits after tokens[0..position − 1].
           const last = all[position - 1];
           const want = new Float32Array(V);

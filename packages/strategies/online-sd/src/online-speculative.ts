@@ -133,6 +133,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
       promptLength,
       rejected: [] as RejectedPosition[],
       stepStarts: [] as ScoredPosition[],
+      verified: [] as ScoredPosition[],
       proposed: 0,
       accepted: 0,
       observed: 0,
@@ -226,6 +227,13 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
       );
     }
     current.verifiedRows += verified;
+    // Target row r scores the emitted token at tokens.length + r.
+    result.emitted.forEach((_, row) => {
+      current.verified.push({
+        position: result.tokens.length + row,
+        targetLogits: result.logits.slice(row * vocab, (row + 1) * vocab),
+      });
+    });
     current.proposed += proposed;
     current.accepted += accepted;
     current.observed++;
@@ -299,6 +307,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
           promptLength: current.promptLength,
           rejected: current.rejected,
           stepStarts: current.stepStarts,
+          verified: current.verified,
         };
         onSample?.(sample);
         if (updater) buffer.push(sample);
