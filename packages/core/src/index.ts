@@ -56,6 +56,7 @@ export type {
   DraftTrainingSample,
   DraftUpdater,
   RejectedPosition,
+  ScoredPosition,
 } from './speculative/draft-updater.js';
 export {
   createFromDescriptor,

@@ -50,9 +50,15 @@ export type {
   TfLlamaWeights,
 } from './llama-tf.js';
 export { nestedLlama, sortedFineTune } from './sorted-fine-tune.js';
-export { DISTILL_DIVERGENCES, distillationLoss, onlineDistiller } from './online-distiller.js';
+export {
+  DISTILL_DIVERGENCES,
+  DISTILL_POSITIONS,
+  distillationLoss,
+  onlineDistiller,
+} from './online-distiller.js';
 export type {
   DistillDivergence,
+  DistillPositions,
   DistillUpdateRecord,
   OnlineDistiller,
   OnlineDistillerOptions,

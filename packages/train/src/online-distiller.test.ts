@@ -81,6 +81,14 @@ describe('distillationLoss', () => {
     expect(loss.dataSync()[0]).toBeCloseTo(expected, 5);
   });
 
+  it('divides both logits by the temperature', async () => {
+    await useTrainBackend('cpu');
+    const scaled = (rows: number[][]) => rows.map(row => softmax(row.map(x => x / 0.8)));
+    const [pT, qT] = [scaled(teacher), scaled(student)];
+    const loss = distillationLoss(tf.tensor2d(student), tf.tensor2d(teacher), 'forward', 0.8);
+    expect(loss.dataSync()[0]).toBeCloseTo((kl(pT[0], qT[0]) + kl(pT[1], qT[1])) / 2, 5);
+  });
+
   it('forward KL has the gradient (q − p) / rows in the student logits', async () => {
     await useTrainBackend('cpu');
     const gradient = tf.grad((logits: tf.Tensor) =>
@@ -107,6 +115,11 @@ describe('onlineDistiller', () => {
     );
     expect(() => onlineDistiller({ ...base, learningRate: 0 })).toThrow(InvalidArgumentError);
     expect(() => onlineDistiller({ ...base, stepsPerUpdate: 0 })).toThrow(InvalidArgumentError);
+    expect(() => onlineDistiller({ ...base, positions: 'all' as never })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => onlineDistiller({ ...base, temperature: 0 })).toThrow(InvalidArgumentError);
+    expect(() => onlineDistiller({ ...base, maxGradNorm: 0 })).toThrow(InvalidArgumentError);
     expect(() => onlineDistiller({ ...base, backend: 'gpu' as never })).toThrow(
       InvalidArgumentError,
     );
@@ -121,6 +134,7 @@ describe('onlineDistiller', () => {
         config: CONFIG,
         weights,
         divergence,
+        positions: 'rejected',
         learningRate: 0.02,
         stepsPerUpdate: 10,
         backend: 'cpu',
@@ -174,6 +188,7 @@ describe('onlineDistiller', () => {
       config: CONFIG,
       weights: randomWeights(1),
       load,
+      positions: 'rejected',
       backend: 'cpu',
     });
     const bad = { ...rejectedAt(2, 0), targetLogits: new Float32Array(7) };
@@ -181,5 +196,101 @@ describe('onlineDistiller', () => {
       distiller.update([{ tokens: [1, 2, 3], promptLength: 1, rejected: [bad] }]),
     ).rejects.toThrow(/vocabulary has 6/);
     distiller.dispose();
+  });
+
+  it('distils at the step starts by default (the official positions), not at the rejected ones', async () => {
+    const weights = randomWeights(5);
+    let latest = weights;
+    const distiller = onlineDistiller({
+      config: CONFIG,
+      weights,
+      learningRate: 0.02,
+      stepsPerUpdate: 10,
+      backend: 'cpu',
+      load: async updated => {
+        latest = updated;
+        return load();
+      },
+    });
+    const tokens = [1, 2, 3, 4, 5, 1, 2, 3];
+    const start = (position: number, token: number) => {
+      const { targetLogits } = rejectedAt(position, token);
+      return { position, targetLogits };
+    };
+    const sample: DraftTrainingSample = {
+      tokens,
+      promptLength: 2,
+      rejected: [rejectedAt(4, 2)],
+      stepStarts: [start(3, 0), start(6, 4), start(7, 5)],
+    };
+    const row = (w: TfLlamaWeights, position: number) =>
+      tf.tidy(() => {
+        const llama = tfLlama(CONFIG, w);
+        const logits = llama.logits(tf.tensor2d([tokens], [1, tokens.length], 'int32'));
+        const values = Array.from(logits.dataSync()).slice(
+          (position - 1) * CONFIG.vocabSize,
+          position * CONFIG.vocabSize,
+        );
+        llama.dispose();
+        return softmax(values);
+      });
+    await useTrainBackend('cpu');
+    const before = [row(weights, 3)[0], row(weights, 6)[4], row(weights, 7)[5]];
+    await distiller.update([sample]);
+    expect(distiller.records[0].positions).toBe(3);
+    expect(distiller.records[0].lossAfter).toBeLessThan(distiller.records[0].lossBefore);
+    const after = [row(latest, 3)[0], row(latest, 6)[4], row(latest, 7)[5]];
+    after.forEach((p, i) => expect(p).toBeGreaterThan(before[i] + 0.05));
+    const all = onlineDistiller({
+      config: CONFIG,
+      weights,
+      positions: 'verified',
+      backend: 'cpu',
+      load,
+    });
+    await all.update([{ ...sample, verified: [start(2, 1), start(3, 0), start(4, 2)] }]);
+    expect(all.records[0].positions).toBe(3);
+    await expect(all.update([sample])).rejects.toThrow(/no verified/);
+    all.dispose();
+    // A sample without step starts (a drafter that does not record them) is refused with a hint.
+    await expect(
+      distiller.update([{ tokens, promptLength: 2, rejected: [rejectedAt(4, 2)] }]),
+    ).rejects.toThrow(/positions: 'rejected'/);
+    distiller.dispose();
+  });
+
+  it('clips the gradient to maxGradNorm before each Adam step', async () => {
+    // Adam is nearly scale-free, except for ε (1e-8): gradients clipped to a norm of 1e-9 leave steps of
+    // about lr · 1e-2, unclipped ones steps of about lr. So the weights must end far apart.
+    const tokens = [1, 2, 3, 4, 5, 1, 2, 3];
+    const sample: DraftTrainingSample = {
+      tokens,
+      promptLength: 2,
+      rejected: [rejectedAt(3, 0), rejectedAt(6, 4)],
+    };
+    const run = async (maxGradNorm: number) => {
+      let latest = randomWeights(7);
+      const distiller = onlineDistiller({
+        config: CONFIG,
+        weights: latest,
+        positions: 'rejected',
+        learningRate: 0.05,
+        stepsPerUpdate: 5,
+        maxGradNorm,
+        backend: 'cpu',
+        load: async updated => {
+          latest = updated;
+          return load();
+        },
+      });
+      await distiller.update([sample]);
+      distiller.dispose();
+      return latest.wq;
+    };
+    const start = randomWeights(7).wq;
+    const moved = (w: Float32Array) => w.reduce((s, x, i) => s + Math.abs(x - start[i]), 0);
+    const [tiny, off] = [moved(await run(1e-9)), moved(await run(Infinity))];
+    expect(off).toBeGreaterThan(0.1);
+    expect(tiny).toBeLessThan(off / 10);
   });
 });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@decodekit/core';
-import type { CausalLM, DraftTrainingSample, DraftUpdater } from '@decodekit/core';
+import type { CausalLM, DraftTrainingSample, DraftUpdater, ScoredPosition } from '@decodekit/core';
 import { tfLlama, type TfLlama, type TfLlamaConfig, type TfLlamaWeights } from './llama-tf.js';
 import { TRAIN_BACKENDS, tf, useTrainBackend, type TrainBackend } from './tf-backend.js';
 
@@ -14,25 +14,49 @@ export type DistillDivergence = 'forward' | 'reverse' | 'jsd';
 /** Every {@link DistillDivergence}. */
 export const DISTILL_DIVERGENCES: readonly DistillDivergence[] = ['forward', 'reverse', 'jsd'];
 
+/**
+ * Which positions of a generation the draft is distilled on: `step-starts` are the official online step's
+ * (`wrong_token_ids`: one per verification step, the logits right after the step's last emitted token, i.e.
+ * the next step's first draft position; `DraftTrainingSample.stepStarts`), `rejected` the positions where
+ * the target rejected the draft (the paper's description; `DraftTrainingSample.rejected`), `verified` every
+ * emitted position the verification forwards scored (`DraftTrainingSample.verified`; like the official
+ * offline step, which distils on every generated position).
+ */
+export type DistillPositions = 'step-starts' | 'rejected' | 'verified';
+
+/** Every {@link DistillPositions}. */
+export const DISTILL_POSITIONS: readonly DistillPositions[] = [
+  'step-starts',
+  'rejected',
+  'verified',
+];
+
 /** The forward-KL weight of the official trainer's `jsd` (`fwd_loss_ratio`). */
 const JSD_FORWARD_WEIGHT = 0.9;
 
 /**
- * Mean divergence between teacher and student distributions over rows, both given as logits
- * (softmax at temperature 1, as the official trainer). Differentiable in `studentLogits`.
+ * Mean divergence between teacher and student distributions over rows, both given as logits, each
+ * distribution the softmax of logits / `temperature` (1, the official trainer's, by default).
+ * Differentiable in `studentLogits`.
  * @param studentLogits the draft's logits [rows, vocab]
  * @param teacherLogits the target's logits [rows, vocab]
  * @param divergence which divergence (see {@link DistillDivergence})
+ * @param temperature softmax temperature of both distributions (> 0)
  * @returns a scalar: the divergence averaged over the rows (nats)
  */
 export function distillationLoss(
   studentLogits: tf.Tensor2D,
   teacherLogits: tf.Tensor2D,
   divergence: DistillDivergence,
+  temperature = 1,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const logQ = tf.logSoftmax(studentLogits);
-    const logP = tf.logSoftmax(teacherLogits);
+    const logQ = tf.logSoftmax(
+      temperature === 1 ? studentLogits : tf.div(studentLogits, temperature),
+    );
+    const logP = tf.logSoftmax(
+      temperature === 1 ? teacherLogits : tf.div(teacherLogits, temperature),
+    );
     const kl = (logA: tf.Tensor, logB: tf.Tensor) =>
       tf.mean(tf.sum(tf.mul(tf.exp(logA), tf.sub(logA, logB)), -1));
     if (divergence === 'forward') return kl(logP, logQ) as tf.Scalar;
@@ -57,10 +81,25 @@ export interface OnlineDistillerOptions {
   load: (weights: TfLlamaWeights, version: number) => Promise<CausalLM>;
   /** Default `forward` (the official online step's soft cross-entropy has the forward-KL gradient). */
   divergence?: DistillDivergence;
+  /**
+   * The positions distilled on (see {@link DistillPositions}). Default `step-starts` (the official online
+   * step's); `rejected` needs neither `stepStarts` nor `verified` in the samples.
+   */
+  positions?: DistillPositions;
+  /**
+   * Softmax temperature of teacher and student in the loss. Default 1: the official trainer's, whatever
+   * the decoding temperature (its online step decodes at 0.01 and distils at 1).
+   */
+  temperature?: number;
   /** Adam's constant learning rate. Default 1e-4 (the official online recipe). */
   learningRate?: number;
   /** Adam steps on each buffer. Default 1 (the official online step). */
   stepsPerUpdate?: number;
+  /**
+   * Gradients are scaled down to this global L2 norm before each Adam step (`clip_grad_norm_`). Default 1,
+   * the Hugging Face Trainer's `max_grad_norm` the official trainer runs with; `Infinity` turns it off.
+   */
+  maxGradNorm?: number;
   /** TensorFlow.js backend. Default `wasm`. */
   backend?: TrainBackend;
 }
@@ -69,7 +108,7 @@ export interface OnlineDistillerOptions {
 export interface DistillUpdateRecord {
   /** 1 for the first update. */
   readonly version: number;
-  /** Rejected positions distilled on. */
+  /** Positions distilled on. */
   readonly positions: number;
   /** Loss before the first and after the last step of this update (nats, mean over positions). */
   readonly lossBefore: number;
@@ -104,8 +143,11 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
     weights,
     load,
     divergence = 'forward',
+    positions = 'step-starts',
+    temperature = 1,
     learningRate = 1e-4,
     stepsPerUpdate = 1,
+    maxGradNorm = 1,
     backend = 'wasm',
   } = options;
   if (typeof load !== 'function') {
@@ -118,6 +160,24 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
     throw new InvalidArgumentError({
       argument: 'divergence',
       message: `must be one of ${DISTILL_DIVERGENCES.join(', ')}, got ${String(divergence)}.`,
+    });
+  }
+  if (!DISTILL_POSITIONS.includes(positions)) {
+    throw new InvalidArgumentError({
+      argument: 'positions',
+      message: `must be one of ${DISTILL_POSITIONS.join(', ')}, got ${String(positions)}.`,
+    });
+  }
+  if (!(temperature > 0 && Number.isFinite(temperature))) {
+    throw new InvalidArgumentError({
+      argument: 'temperature',
+      message: `must be a positive number (1 = the official trainer's), got ${String(temperature)}.`,
+    });
+  }
+  if (!(maxGradNorm > 0)) {
+    throw new InvalidArgumentError({
+      argument: 'maxGradNorm',
+      message: `must be a positive number (Infinity turns clipping off), got ${String(maxGradNorm)}.`,
     });
   }
   if (!(learningRate > 0 && Number.isFinite(learningRate))) {
@@ -149,7 +209,8 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
   async function ready(): Promise<TfLlama> {
     await useTrainBackend(backend);
     model ??= tfLlama(config, weights);
-    optimizer ??= tf.train.adam(learningRate);
+    // β and ε of PyTorch's AdamW (weight decay 0), the official trainer's optimizer.
+    optimizer ??= tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
     return model;
   }
 
@@ -164,7 +225,7 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
       });
     }
     signal?.throwIfAborted();
-    const batch = packRejected(samples, config);
+    const batch = packPositions(samples, positions, config);
     const version = records.length + 1;
     const began = performance.now();
     let lossBefore = Number.NaN;
@@ -181,13 +242,15 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
           flat,
         ) as tf.Tensor2D;
         const teacher = tf.tensor2d(batch.teacher, [batch.positions, config.vocabSize]);
-        return distillationLoss(picked, teacher, divergence);
+        return distillationLoss(picked, teacher, divergence, temperature);
       };
       for (let step = 0; step < stepsPerUpdate; step++) {
         signal?.throwIfAborted();
-        const loss = (optimizer as tf.Optimizer).minimize(lossOf, true, variables) as tf.Scalar;
-        if (step === 0) lossBefore = (await loss.data())[0];
-        loss.dispose();
+        const { value, grads } = (optimizer as tf.Optimizer).computeGradients(lossOf, variables);
+        const clipped = clipByGlobalNorm(grads, maxGradNorm);
+        (optimizer as tf.Optimizer).applyGradients(clipped);
+        if (step === 0) lossBefore = (await value.data())[0];
+        tf.dispose([value, grads, clipped]);
       }
       const after = tf.tidy(lossOf);
       lossAfter = (await after.data())[0];
@@ -207,7 +270,7 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
   }
 
   return {
-    name: `online-distiller(${divergence}, lr ${learningRate}, ${stepsPerUpdate} step${stepsPerUpdate === 1 ? '' : 's'})`,
+    name: `online-distiller(${divergence} at ${positions}${temperature === 1 ? '' : `, T ${temperature}`}, lr ${learningRate}, ${stepsPerUpdate} step${stepsPerUpdate === 1 ? '' : 's'})`,
     get records() {
       return records;
     },
@@ -227,17 +290,48 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
   };
 }
 
+/** `grads` scaled by min(1, maxNorm / (‖grads‖₂ + 1e-6)), as PyTorch's `clip_grad_norm_`. */
+function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
+  if (maxNorm === Infinity)
+    return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.clone(g)]));
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.addN(Object.values(grads).map(g => tf.sum(tf.square(g)))));
+    const scale = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
+    return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
+  });
+}
+
 /**
- * The rejected positions of `samples` as one padded batch: each sample's tokens before its last rejected
- * position (the draft's inputs), a one-hot row selector of the logits rows that predicted each rejected
- * position, and the target's logits there. Positions past the draft's context are dropped. Undefined when
- * there is nothing to distil.
+ * The chosen positions of `samples` as one padded batch: each sample's tokens before its last position
+ * (the draft's inputs), a one-hot row selector of the logits rows that predicted each position, and the
+ * target's logits there. Positions past the draft's context are dropped. Undefined when there is nothing
+ * to distil.
  */
-function packRejected(samples: readonly DraftTrainingSample[], config: TfLlamaConfig) {
+function packPositions(
+  samples: readonly DraftTrainingSample[],
+  which: DistillPositions,
+  config: TfLlamaConfig,
+) {
   const kept = samples
-    .map(sample => ({
+    .map(sample => {
+      const scored: readonly ScoredPosition[] | undefined =
+        which === 'rejected'
+          ? sample.rejected
+          : which === 'verified'
+            ? sample.verified
+            : sample.stepStarts;
+      if (scored === undefined) {
+        const field = which === 'verified' ? 'verified' : 'stepStarts';
+        throw new InvalidArgumentError({
+          argument: 'samples',
+          message: `a sample has no ${field} (its drafter does not record them); distil with positions: 'rejected'.`,
+        });
+      }
+      return { sample, rejected: scored };
+    })
+    .map(({ sample, rejected }) => ({
       sample,
-      rejected: sample.rejected.filter(
+      rejected: rejected.filter(
         r =>
           r.position >= 1 &&
           r.position <= config.contextLength &&

@@ -1,10 +1,21 @@
 import type { CausalLM } from '../types.js';
 
 /**
+ * One position of a generation that a verification forward scored: the target's logits for
+ * `tokens[position]`, read from that forward (no extra target forward).
+ */
+export interface ScoredPosition {
+  /** Index, in the sample's `tokens`, of the token these logits predict (from `tokens.slice(0, position)`). */
+  readonly position: number;
+  /** The target's raw logits for this position (before logits processors and temperature). [vocab] */
+  readonly targetLogits: Float32Array;
+}
+
+/**
  * One position of a generation where the target rejected the draft's token and emitted its own
  * (a *recovered* token): what online draft distillation learns from.
  */
-export interface RejectedPosition {
+export interface RejectedPosition extends ScoredPosition {
   /** Index, in the sample's `tokens`, of the token the target emitted in place of the draft's. */
   readonly position: number;
   /** The draft token the target rejected there. */
@@ -30,6 +41,21 @@ export interface DraftTrainingSample {
   readonly promptLength: number;
   /** Every position where the draft was rejected, in order. */
   readonly rejected: readonly RejectedPosition[];
+  /**
+   * The first draft position of every verification step after the first, in order: the position right
+   * after the previous step's last emitted token (its recovered or bonus token), with the target's row-0
+   * logits of that step's verification forward. These are the positions the official OSD trainer's online
+   * step distils on (`wrong_token_ids`: one per step, the logits at each step's last emitted token). The
+   * position after the generation's last step is not included (no verification forward scored it).
+   * Absent when the drafter does not record it.
+   */
+  readonly stepStarts?: readonly ScoredPosition[];
+  /**
+   * Every emitted position a verification forward scored, in order (each step's accepted draft tokens and
+   * its recovered or bonus token), with the target's logits there. Absent when the drafter does not record
+   * it.
+   */
+  readonly verified?: readonly ScoredPosition[];
 }
 
 /**

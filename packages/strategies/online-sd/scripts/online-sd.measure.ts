@@ -14,12 +14,12 @@
  */
 import { loadModel } from '@decodekit/backend-onnx';
 import { createDecoder, type LoadedModel } from '@decodekit/core';
-import { onlineDistiller, type DistillDivergence } from '@decodekit/train';
+import { onlineDistiller, type DistillDivergence, type DistillPositions } from '@decodekit/train';
 import { expect, it } from 'vitest';
 import { onlineSd, type OnlineSpeculativeStrategy } from '../src/index.js';
 import { llama2xsCheckpoint, llamaDraftLoader } from './llama-draft.js';
 
-const PROMPTS = 100;
+const PROMPTS = Number(process.env.ONLINE_SD_PROMPTS ?? 100);
 const PROMPT_TOKENS = 16;
 const MAX_TOKENS = 128;
 const WINDOW = 10;
@@ -27,17 +27,23 @@ const TEMPERATURES = (process.env.ONLINE_SD_TEMPERATURES ?? '0,0.8').split(',').
 const RECIPES = (process.env.ONLINE_SD_RECIPES ?? '0.0001:1:forward,0.001:4:forward')
   .split(',')
   .map(recipe => {
-    const [lr, steps, divergence] = recipe.split(':');
+    const [lr, steps, divergence, positions = 'step-starts', lossTemperature = '1'] =
+      recipe.split(':');
     return {
       learningRate: Number(lr),
       stepsPerUpdate: Number(steps),
       divergence: divergence as DistillDivergence,
+      positions: positions as DistillPositions,
+      /** `decode`: the decoding temperature (1 at T = 0). */
+      lossTemperature,
     };
   });
 
 interface Run {
   accepted: number[];
   proposed: number[];
+  alphaSum: number[];
+  verifiedRows: number[];
   forwards: number[];
   emitted: number[];
   tokens: number[][];
@@ -66,6 +72,8 @@ async function stream(
   const run: Run = {
     accepted: [],
     proposed: [],
+    alphaSum: [],
+    verifiedRows: [],
     forwards: [],
     emitted: [],
     tokens: [],
@@ -76,6 +84,9 @@ async function stream(
     const { tokens, stats } = await createDecoder({ model: target })
       .use(strategy)
       .generate({ tokens: prompt }, { maxTokens: MAX_TOKENS, temperature, seed: index });
+    const record = strategy.drafter.history.at(-1);
+    run.alphaSum.push(record?.alphaSum ?? 0);
+    run.verifiedRows.push(record?.verifiedRows ?? 0);
     run.accepted.push(stats.acceptedDraftTokens ?? 0);
     run.proposed.push(stats.draftTokens ?? 0);
     run.forwards.push(stats.forwardPasses);
@@ -90,6 +101,9 @@ async function stream(
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const rate = (run: Run, from: number, to: number) =>
   sum(run.accepted.slice(from, to)) / Math.max(1, sum(run.proposed.slice(from, to)));
+/** The paper's α: mean Σ_x min(p, q) over the verified draft rows. */
+const alpha = (run: Run, from: number, to: number) =>
+  sum(run.alphaSum.slice(from, to)) / Math.max(1, sum(run.verifiedRows.slice(from, to)));
 const tau = (run: Run) => sum(run.emitted) / Math.max(1, sum(run.forwards));
 
 it('online-sd: acceptance over a stream of 100 prompts, frozen vs distilled draft', async () => {
@@ -97,37 +111,46 @@ it('online-sd: acceptance over a stream of 100 prompts, frozen vs distilled draf
   const frozenDraft = await loadModel('llama2xs');
   const base = llama2xsCheckpoint();
   const stream100 = await prompts(target);
-  const lines: string[] = [];
   const windows = Array.from({ length: PROMPTS / WINDOW }, (_, w) => w);
-  lines.push(
-    `| T | draft | ${windows.map(w => `${w * WINDOW + 1}–${(w + 1) * WINDOW}`).join(' | ')} | all | last 50 | τ | s |`,
-  );
-  lines.push(
+  const header = [
+    `| T | draft | ${windows.map(w => `${w * WINDOW + 1}–${(w + 1) * WINDOW}`).join(' | ')} | all | last ${PROMPTS / 2} | τ | s |`,
     `| --- | --- | ${windows.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: |`,
-  );
-  const row = (temperature: number, name: string, run: Run) =>
+  ];
+  const lines = [...header];
+  const alphaLines = [...header];
+  const row = (
+    metric: (run: Run, from: number, to: number) => number,
+    temperature: number,
+    name: string,
+    run: Run,
+  ) =>
     `| ${temperature} | ${name} | ${windows
-      .map(w => rate(run, w * WINDOW, (w + 1) * WINDOW).toFixed(3))
+      .map(w => metric(run, w * WINDOW, (w + 1) * WINDOW).toFixed(3))
       .join(
         ' | ',
-      )} | ${rate(run, 0, PROMPTS).toFixed(3)} | ${rate(run, PROMPTS / 2, PROMPTS).toFixed(3)} | ${tau(run).toFixed(2)} | ${run.seconds.toFixed(0)} |`;
+      )} | ${metric(run, 0, PROMPTS).toFixed(3)} | ${metric(run, PROMPTS / 2, PROMPTS).toFixed(3)} | ${tau(run).toFixed(2)} | ${run.seconds.toFixed(0)} |`;
+  const report = (temperature: number, name: string, run: Run) => {
+    lines.push(row(rate, temperature, name, run));
+    alphaLines.push(row(alpha, temperature, name, run));
+    console.log(`${lines.at(-1)}\n${alphaLines.at(-1)} (Σ min(p, q))`);
+  };
 
   for (const temperature of TEMPERATURES) {
     const frozen = await stream(target, onlineSd({ model: frozenDraft }), stream100, temperature);
-    lines.push(row(temperature, 'frozen', frozen));
-    console.log(lines.at(-1));
-    for (const recipe of RECIPES) {
+    report(temperature, 'frozen', frozen);
+    for (const { lossTemperature, ...recipe } of RECIPES) {
+      const lossT = lossTemperature === 'decode' ? temperature || 1 : Number(lossTemperature);
       const distiller = onlineDistiller({
         config: base.config,
         weights: base.weights,
         load: llamaDraftLoader(base, 'llama2xs-online'),
         ...recipe,
+        temperature: lossT,
       });
       const strategy = onlineSd({ model: frozenDraft, updater: distiller, updateInterval: 8 });
       const online = await stream(target, strategy, stream100, temperature);
-      const name = `online ${recipe.divergence} lr ${recipe.learningRate} × ${recipe.stepsPerUpdate}`;
-      lines.push(row(temperature, name, online));
-      console.log(lines.at(-1));
+      const name = `online ${recipe.divergence} at ${recipe.positions}${lossT === 1 ? '' : ` (loss T ${lossT})`}, lr ${recipe.learningRate} × ${recipe.stepsPerUpdate}`;
+      report(temperature, name, online);
       const losses = distiller.records.map(
         r => `${r.lossBefore.toFixed(2)}→${r.lossAfter.toFixed(2)}`,
       );
@@ -143,7 +166,7 @@ it('online-sd: acceptance over a stream of 100 prompts, frozen vs distilled draf
     }
   }
   console.log(
-    `\nacceptance rate α = accepted / proposed draft tokens (draftLength 5), llama2xs → stories260K, ${PROMPTS} prompts × ${MAX_TOKENS} tokens\n${lines.join('\n')}`,
+    `\nacceptance rate = accepted / proposed draft tokens (draftLength 5), llama2xs → stories260K, ${PROMPTS} prompts × ${MAX_TOKENS} tokens\n${lines.join('\n')}\n\nα = mean Σ_x min(p(x), q(x)) over the verified draft rows\n${alphaLines.join('\n')}`,
   );
   await frozenDraft.dispose();
   await target.dispose();

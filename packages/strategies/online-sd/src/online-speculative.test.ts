@@ -81,6 +81,18 @@ function rejectedFromEvents(events: DecodeEvent[], promptLength: number) {
   return positions;
 }
 
+/** First draft positions of every verified step after the first, from the stream's events. */
+function stepStartsFromEvents(events: DecodeEvent[], promptLength: number) {
+  const positions: number[] = [];
+  let emitted = 0;
+  let steps = 0;
+  for (const event of events) {
+    if (event.type === 'token') emitted++;
+    if (event.type === 'draft' && steps++ > 0) positions.push(promptLength + emitted);
+  }
+  return positions;
+}
+
 describe('onlineSd', () => {
   it('validates its options', () => {
     const model = shiftDraft(1);
@@ -151,6 +163,71 @@ describe('onlineSd', () => {
       }
     },
   );
+
+  it.each([0, 0.8])(
+    'exports the first draft position of every step after the first (the official trainer positions) and every verified position, with the target logits there (T = %s)',
+    async temperature => {
+      const samples: DraftTrainingSample[] = [];
+      const strategy = onlineSd({ model: shiftDraft(1), onSample: s => samples.push(s) });
+      const model = target();
+      for (let run = 0; run < 3; run++) {
+        const events: DecodeEvent[] = [];
+        const prompt = [run % V, (run + 5) % V];
+        for await (const event of createDecoder({ model })
+          .use(strategy)
+          .stream({ tokens: prompt }, { maxTokens: 24, temperature, seed: run }))
+          events.push(event);
+        const done = events.find(event => event.type === 'done');
+        if (done?.type !== 'done') throw new Error('no done event');
+        const starts = samples[run].stepStarts ?? [];
+        const expected = stepStartsFromEvents(events, prompt.length);
+        expect(expected.length).toBeGreaterThan(1);
+        expect(starts.map(s => s.position)).toEqual(expected);
+        const all = [...prompt, ...done.tokens];
+        // Every emitted position, each scored by its verification row.
+        const verified = samples[run].verified ?? [];
+        expect(verified.map(v => v.position)).toEqual(
+          Array.from({ length: verified.length }, (_, i) => prompt.length + i),
+        );
+        expect(verified.length).toBeGreaterThan(starts.length);
+        expect(verified.length).toBeLessThanOrEqual(done.tokens.length);
+        for (const { position, targetLogits } of [...starts, ...verified]) {
+          // Row 0 of that step: the target's logits after tokens[0..position − 1].
+          const last = all[position - 1];
+          const want = new Float32Array(V);
+          want[(last + 3) % V] = 4;
+          want[(last + 1) % V] = 2;
+          expect(Array.from(targetLogits)).toEqual(Array.from(want));
+        }
+      }
+    },
+  );
+
+  it('records the paper α: Σ min(p, q) over the verified rows (T = 0: the accepted rows; a draft equal to the target: 1 per row)', async () => {
+    const greedy = onlineSd({ model: shiftDraft(1) });
+    await createDecoder({ model: target() })
+      .use(greedy)
+      .generate({ tokens: [2] }, { maxTokens: 24, temperature: 0 });
+    const [record] = greedy.drafter.history;
+    expect(record.verifiedRows).toBe(record.accepted + record.rejected);
+    expect(record.alphaSum).toBe(record.accepted);
+
+    const same = onlineSd({ model: target() });
+    await createDecoder({ model: target() })
+      .use(same)
+      .generate({ tokens: [2] }, { maxTokens: 24, temperature: 0.8, seed: 1 });
+    const [exact] = same.drafter.history;
+    expect(exact.verifiedRows).toBeGreaterThan(0);
+    expect(exact.alphaSum).toBeCloseTo(exact.verifiedRows, 4);
+
+    const off = onlineSd({ model: shiftDraft(1) });
+    await createDecoder({ model: target() })
+      .use(off)
+      .generate({ tokens: [2] }, { maxTokens: 24, temperature: 0.8, seed: 1 });
+    const [sampled] = off.drafter.history;
+    expect(sampled.alphaSum).toBeGreaterThan(0);
+    expect(sampled.alphaSum).toBeLessThan(0.5 * sampled.verifiedRows);
+  });
 
   it('hands every N generations to the updater and swaps the new draft in before the next one', async () => {
     const good = shiftDraft(3, 'updated-1');

@@ -8,6 +8,7 @@ import type {
   DraftUpdater,
   Drafter,
   RejectedPosition,
+  ScoredPosition,
   Strategy,
   VerifyResult,
 } from '@decodekit/core';
@@ -46,6 +47,16 @@ export interface OnlineSdRecord {
   readonly accepted: number;
   /** Positions where the target rejected the draft. */
   readonly rejected: number;
+  /**
+   * Σ over the verified draft rows (each step's rows through its first rejection) of the row's acceptance
+   * probability Σ_x min(p(x), q(x)): q the draft's distribution, p the target's softmax(logits / T) at the
+   * decoder's temperature (logits processors not applied; at T = 0 it is 1 when the draft token is the
+   * target's argmax). `alphaSum / verifiedRows` is the paper's α, with less sampling noise than
+   * `accepted / proposed`.
+   */
+  readonly alphaSum: number;
+  /** Draft rows the target verified (through each step's first rejection). */
+  readonly verifiedRows: number;
   /** Draft version the generation drafted with (0 = the starting draft, n = after the n-th update). */
   readonly draftVersion: number;
 }
@@ -113,15 +124,21 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
   let pending: Promise<CausalLM | undefined> | undefined;
   let ready: CausalLM | undefined;
   let current = newGeneration([], 0);
+  /** The decoder's temperature of the running generation. */
+  let decoderTemperature = 0;
 
   function newGeneration(prompt: readonly number[], promptLength: number) {
     return {
       tokens: [...prompt] as number[],
       promptLength,
       rejected: [] as RejectedPosition[],
+      stepStarts: [] as ScoredPosition[],
+      verified: [] as ScoredPosition[],
       proposed: 0,
       accepted: 0,
       observed: 0,
+      alphaSum: 0,
+      verifiedRows: 0,
     };
   }
 
@@ -189,13 +206,40 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
   function observe(result: VerifyResult): void {
     const proposed = result.tree.tokens.length;
     const accepted = result.acceptedRows.length;
+    const vocab = result.vocabSize;
+    // Row 0 scores the position after the previous step's last emitted token (the pending token): the
+    // official trainer's per-step position. The first step's is the prompt's, which that trainer skips.
+    if (current.observed > 0) {
+      current.stepStarts.push({
+        position: result.tokens.length,
+        targetLogits: result.logits.slice(0, vocab),
+      });
+    }
+    const verified = Math.min(proposed, accepted + 1);
+    for (let row = 0; row < verified; row++) {
+      const logits = result.logits.subarray(row * vocab, (row + 1) * vocab);
+      const q = result.tree.qDistributions?.subarray(row * vocab, (row + 1) * vocab);
+      current.alphaSum += acceptanceProbability(
+        logits,
+        decoderTemperature,
+        result.tree.tokens[row],
+        q,
+      );
+    }
+    current.verifiedRows += verified;
+    // Target row r scores the emitted token at tokens.length + r.
+    result.emitted.forEach((_, row) => {
+      current.verified.push({
+        position: result.tokens.length + row,
+        targetLogits: result.logits.slice(row * vocab, (row + 1) * vocab),
+      });
+    });
     current.proposed += proposed;
     current.accepted += accepted;
     current.observed++;
     // Target row r (row 0 = the pending token) predicts draft row r at position tokens.length + r. A chain
     // draft accepted up to row `accepted` was rejected there, and the target's (recovered) token follows.
     if (accepted < proposed && result.emitted.length > accepted) {
-      const vocab = result.vocabSize;
       const targetLogits = result.logits.slice(accepted * vocab, (accepted + 1) * vocab);
       current.rejected.push({
         position: result.tokens.length + accepted,
@@ -240,6 +284,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
     async begin(context) {
       await swapWhenIdle(context.warn);
       session.begin(context);
+      decoderTemperature = context.temperature;
       running++;
       current = newGeneration(context.tokens, context.tokens.length);
     },
@@ -252,6 +297,8 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
         proposed: current.proposed,
         accepted: current.accepted,
         rejected: current.rejected.length,
+        alphaSum: current.alphaSum,
+        verifiedRows: current.verifiedRows,
         draftVersion: updates,
       });
       if (current.observed > 0) {
@@ -259,6 +306,8 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
           tokens: current.tokens,
           promptLength: current.promptLength,
           rejected: current.rejected,
+          stepStarts: current.stepStarts,
+          verified: current.verified,
         };
         onSample?.(sample);
         if (updater) buffer.push(sample);
@@ -267,6 +316,32 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
       if (updater && buffer.length >= updateInterval) startUpdate(buffer.splice(0));
     },
   };
+}
+
+/**
+ * Σ_x min(p(x), q(x)) for p = softmax(logits / temperature) and the draft distribution q (one-hot at
+ * `token` when absent); at temperature 0, 1 when `token` is the argmax of `logits`, else 0.
+ */
+function acceptanceProbability(
+  logits: Float32Array,
+  temperature: number,
+  token: number,
+  q: Float32Array | undefined,
+): number {
+  let max = -Infinity;
+  let argmax = 0;
+  logits.forEach((value, id) => {
+    if (value > max) [max, argmax] = [value, id];
+  });
+  if (!(temperature > 0)) return argmax === token ? 1 : 0;
+  let sum = 0;
+  for (const value of logits) sum += Math.exp((value - max) / temperature);
+  if (!q) return Math.exp((logits[token] - max) / temperature) / sum;
+  let alpha = 0;
+  logits.forEach((value, id) => {
+    alpha += Math.min(Math.exp((value - max) / temperature) / sum, q[id]);
+  });
+  return alpha;
 }
 
 /** The `k` most likely tokens of `logits` with their log-probabilities, most likely first. */
