@@ -25,11 +25,14 @@ async function run(args: string[]): Promise<string> {
 describe('decodekit train fastdraft', () => {
   const work = mkdtempSync(join(tmpdir(), 'decodekit-train-fastdraft-'));
   const small = [
-    ...['--dim', '16', '--hidden', '32', '--layers', '1', '--heads', '2', '--kv-heads', '1'],
-    ...['--pretrain-count', '2', '--pretrain-length', '12', '--pretrain-steps', '2'],
-    ...['--align-count', '2', '--align-prefix', '4', '--align-length', '16', '--align-steps', '2'],
-    ...['--held-out-count', '2', '--batch-size', '2', '--seed', '3'],
-    ...['--data-dir', join(work, 'data'), '--backend', 'cpu'],
+    // One toy shape and toy data sizes; every list flag keeps its default unless a test sets it.
+    ...(
+      '--dim 16 --hidden 32 --layers 1 --heads 2 --kv-heads 1 --pretrain-count 2 --pretrain-length 12 ' +
+      '--pretrain-steps 2 --align-count 2 --align-prefix 4 --align-length 16 --align-steps 2 ' +
+      '--held-out-count 2 --batch-size 2 --seed 3 --backend cpu'
+    ).split(' '),
+    '--data-dir',
+    join(work, 'data'),
   ];
 
   it('trains on every prompt set with the KD weights and writes a compatible draft', async () => {
