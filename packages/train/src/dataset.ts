@@ -18,10 +18,15 @@ export interface DatasetOptions {
   /** Seed of the sampled prefixes (same seed, same data). */
   seed: number;
   /**
-   * Tokens sampled at temperature 1 after BOS before the greedy continuation: they make the sequences
+   * Tokens sampled at `prefixTemperature` (default 1) after BOS before the greedy continuation: they make the sequences
    * differ, and the greedy rest is what a drafter meets at T = 0. Ignored for prompts from a corpus.
    */
   sampledPrefix: number;
+  /**
+   * Temperature of the sampled prefix (default 1): below 1 the target writes more typical openings, above 1
+   * rarer ones. Only changes the data when given (absent, the cache key is the one of earlier datasets).
+   */
+  prefixTemperature?: number;
   /** Prompts (text) from a corpus; sequence i starts with BOS + prompts[i % prompts.length] instead of a sampled prefix. */
   prompts?: readonly string[];
   /**
@@ -75,11 +80,17 @@ function checkOptions(options: DatasetOptions, model: CausalLM): void {
     'temperature',
     `must be a finite number ≥ 0, got ${options.temperature}.`,
   );
+  check(
+    options.prefixTemperature === undefined ||
+      (Number.isFinite(options.prefixTemperature) && options.prefixTemperature > 0),
+    'prefixTemperature',
+    `must be a finite number > 0, got ${options.prefixTemperature}.`,
+  );
 }
 
 /**
  * Generates a training set from the target itself (the self-distillation recipe of Medusa-2 and
- * FastDraft): BOS, then `sampledPrefix` tokens sampled at T = 1 (seed + i) or a corpus prompt, then the
+ * FastDraft): BOS, then `sampledPrefix` tokens sampled at `prefixTemperature` (default 1; seed + i) or a corpus prompt, then the
  * target's greedy continuation (or one sampled at `temperature`) up to `length` tokens (or EOS); one chain
  * forward per sequence then reads
  * the final hidden state at every position. Needs `capabilities.hiddenStates`.
@@ -116,7 +127,11 @@ export async function generateDataset(
     } else if (options.sampledPrefix > 0) {
       const sampled = await decoder.generate(
         { tokens: prefix },
-        { maxTokens: options.sampledPrefix, temperature: 1, seed: options.seed + i },
+        {
+          maxTokens: options.sampledPrefix,
+          temperature: options.prefixTemperature ?? 1,
+          seed: options.seed + i,
+        },
       );
       prefix = [...prefix, ...sampled.tokens];
     }

@@ -38,12 +38,14 @@ export { trainPpd } from './train-ppd.js';
 export type { TrainPpdOptions } from './train-ppd.js';
 export { FrozenLlama } from './frozen-llama.js';
 export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';
-export { fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
+export { distillLlama, fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
 export { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
 export type { LexicalUnit, LudLayout, TrainLudOptions, TrainLudResult } from './train-lud.js';
 export type {
+  DistillLlamaOptions,
   FineTuneLlamaOptions,
   FineTuneLlamaResult,
+  TeacherSequence,
   TfLlama,
   TfLlamaConfig,
   TfLlamaLayout,

@@ -466,6 +466,118 @@ export function fineTuneLlama(
   return trainLlamaExits(config, weights, sequences, options, [config.numLayers]);
 }
 
+/** A training sequence with the teacher's final hidden state after each of its tokens. */
+export interface TeacherSequence {
+  tokens: readonly number[];
+  /** hidden[t] = the teacher's final hidden state after tokens[t] (it gives the logits of token t + 1). [tokens, hiddenSize] */
+  hidden: Float32Array;
+}
+
+/** Options of `distillLlama`. */
+export interface DistillLlamaOptions extends FineTuneLlamaOptions {
+  /** The teacher's classifier `[vocab, hiddenSize]`: its logits after a token are `lmHead · hidden`. */
+  lmHead: Float32Array;
+  hiddenSize: number;
+  /**
+   * Weight w ∈ [0, 1] of the distribution-level term: the loss is (1 − w) · CE(next token) + w · CE(teacher
+   * softmax, student softmax), i.e. the cross-entropy against the mixed target (1 − w) · one-hot + w · p.
+   * w = 0 is `fineTuneLlama`; w = 1 is pure word-level distillation (Hinton et al. 2015; Kim & Rush 2016).
+   */
+  kdWeight: number;
+}
+
+/**
+ * Fine-tunes a whole Llama model by knowledge distillation: at every position of the teacher's sequences the
+ * student matches the teacher's full next-token distribution (computed from the stored hidden states and the
+ * teacher's classifier), mixed with the next-token cross-entropy by `kdWeight`. Same loop, determinism and
+ * checkpoints as `fineTuneLlama`.
+ * @param config the student's architecture (the teacher's vocabulary)
+ * @param weights the starting weights (not modified)
+ * @param sequences training sequences with the teacher's hidden states (each ≥ 2 tokens, ≤ the context length)
+ * @param options loop options, the teacher's classifier and the distillation weight
+ * @returns the trained weights and the loss curve (the mixed cross-entropy, in nats per position)
+ */
+export async function distillLlama(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  sequences: readonly TeacherSequence[],
+  options: DistillLlamaOptions,
+): Promise<FineTuneLlamaResult> {
+  const { lmHead, hiddenSize: H, kdWeight } = options;
+  if (!(kdWeight >= 0 && kdWeight <= 1)) {
+    throw new InvalidArgumentError({
+      argument: 'kdWeight',
+      message: `must be a number in [0, 1] (0 = next-token cross-entropy only), got ${kdWeight}.`,
+    });
+  }
+  if (!(Number.isInteger(H) && H > 0) || lmHead.length !== config.vocabSize * H) {
+    throw new InvalidArgumentError({
+      argument: 'lmHead',
+      message: `must hold vocab × hiddenSize = ${config.vocabSize} × ${H} floats (the teacher's classifier), got ${lmHead.length}.`,
+    });
+  }
+  const tokens = sequences.map(sequence => sequence.tokens);
+  const longest = checkSequences(tokens, config);
+  if (sequences.some(sequence => sequence.hidden.length !== sequence.tokens.length * H)) {
+    throw new InvalidArgumentError({
+      argument: 'sequences',
+      message: `every sequence needs one teacher hidden state of ${H} floats per token.`,
+    });
+  }
+  const steps =
+    options.epochs === undefined
+      ? options.steps
+      : Math.ceil((options.epochs * sequences.length) / options.batchSize);
+  await useTrainBackend(options.backend);
+  const model = tfLlama(config, weights);
+  const classifier = tf.tensor2d(lmHead, [config.vocabSize, H]);
+  const time = longest - 1;
+  try {
+    const loop = await runLoop({
+      kind: `llama-distill-${config.dim}x${config.numLayers}-kd${kdWeight}`,
+      variables: model.variables,
+      sampleCount: sequences.length,
+      options: { ...options, steps },
+      lossOf: indices => {
+        const B = indices.length;
+        const { inputs, labels, mask } = packBatch(tokens, indices, time);
+        // Row b·time + t holds the teacher's state after token t (padding rows stay 0 and are masked out).
+        const hidden = new Float32Array(B * time * H);
+        for (let b = 0; b < B; b++) {
+          const sequence = sequences[indices[b]];
+          hidden.set(sequence.hidden.subarray(0, (sequence.tokens.length - 1) * H), b * time * H);
+        }
+        const teacher = tf.softmax(
+          tf.matMul(tf.tensor2d(hidden, [B * time, H]), classifier, false, true),
+        );
+        const targets =
+          kdWeight === 1
+            ? teacher
+            : tf.add(
+                tf.mul(teacher, kdWeight),
+                tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocabSize), 1 - kdWeight),
+              );
+        return tf.losses.softmaxCrossEntropy(
+          targets,
+          tf.reshape(model.logits(tf.tensor2d(inputs, [B, time], 'int32')), [
+            B * time,
+            config.vocabSize,
+          ]),
+          tf.tensor1d(mask),
+        ) as tf.Scalar;
+      },
+    });
+    return {
+      weights: model.weights(),
+      losses: loop.losses,
+      positionsPerSecond: loop.positionsPerSecond,
+    };
+  } finally {
+    classifier.dispose();
+    model.dispose();
+  }
+}
+
 /** Inputs, labels and the padding mask of a batch of sequences, `time` = longest − 1 positions each. */
 function packBatch(
   sequences: readonly (readonly number[])[],

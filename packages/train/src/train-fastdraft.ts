@@ -1,6 +1,13 @@
 import { InvalidArgumentError, seededRandom, type CausalLM, type Tokenizer } from '@decodekit/core';
 import { loadOrGenerateDataset, type Dataset, type DatasetOptions } from './dataset.js';
-import { fineTuneLlama, tfLlama, type TfLlamaConfig, type TfLlamaWeights } from './llama-tf.js';
+import {
+  distillLlama,
+  fineTuneLlama,
+  tfLlama,
+  type TeacherSequence,
+  type TfLlamaConfig,
+  type TfLlamaWeights,
+} from './llama-tf.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import type { LoopOptions } from './training-loop.js';
 
@@ -20,6 +27,12 @@ export interface FastDraftPhase {
   steps: number;
   batchSize: number;
   learningRate: number;
+  /**
+   * Weight in [0, 1] of distribution-level distillation (`distillLlama`): the draft also matches the target's
+   * full next-token distribution at every position (from the datasets' hidden states). 0 or absent: the
+   * next-token cross-entropy on the target's tokens only (sequence-level KD).
+   */
+  kdWeight?: number;
 }
 
 /** Options of `trainFastDraft`. */
@@ -243,6 +256,12 @@ function checkPhase(name: string, phase: FastDraftPhase): void {
       message: 'needs at least one dataset (data: DatasetOptions[]).',
     });
   }
+  if (phase.kdWeight !== undefined && !(phase.kdWeight >= 0 && phase.kdWeight <= 1)) {
+    throw new InvalidArgumentError({
+      argument: `${name}.kdWeight`,
+      message: `must be a number in [0, 1] (0 = sequence-level KD only), got ${phase.kdWeight}.`,
+    });
+  }
 }
 
 /**
@@ -265,6 +284,13 @@ export async function trainFastDraft(
 ): Promise<TrainFastDraftResult> {
   checkPhase('pretrain', options.pretrain);
   checkPhase('align', options.align);
+  const lmHeadSize = target.info.vocabSize * target.info.hiddenSize;
+  if (lmHead.length !== lmHeadSize) {
+    throw new InvalidArgumentError({
+      argument: 'lmHead',
+      message: `has ${lmHead.length} values; the target's [${target.info.vocabSize}, ${target.info.hiddenSize}] classifier has ${lmHeadSize}.`,
+    });
+  }
   if (!Array.isArray(options.heldOut) || options.heldOut.length === 0) {
     throw new InvalidArgumentError({
       argument: 'heldOut',
@@ -280,14 +306,19 @@ export async function trainFastDraft(
   };
   const log = options.onProgress ?? (() => {});
   const sequencesOf = async (data: readonly DatasetOptions[]) => {
-    const all: number[][] = [];
+    const all: TeacherSequence[] = [];
     for (const item of data) {
       const { dataset, cached } = await loadOrGenerateDataset(target, item, options.cacheDir);
       log(
         'data',
-        `${cached ? 'read' : 'generated'} ${item.count} sequences (seed ${item.seed}, T ${item.temperature ?? 0})`,
+        `${cached ? 'read' : 'generated'} ${item.count} sequences (seed ${item.seed}, prefix ${item.sampledPrefix} at T ${item.prefixTemperature ?? 1}, T ${item.temperature ?? 0})`,
       );
-      all.push(...datasetSequences(dataset).filter(sequence => sequence.length >= 2));
+      const H = dataset.hiddenSize;
+      datasetSequences(dataset).forEach((tokens, i) => {
+        if (tokens.length < 2) return;
+        const row = dataset.offsets[i];
+        all.push({ tokens, hidden: dataset.hidden.subarray(row * H, (row + tokens.length) * H) });
+      });
     }
     return all;
   };
@@ -330,20 +361,31 @@ export async function trainFastDraft(
         `step ${step}/${steps} loss ${loss.toFixed(4)} ${Math.round(positionsPerSecond)} positions/s`,
       ),
   });
-  const initial = initLlamaWeights(config, options.seed);
-  const pretrained = await fineTuneLlama(
-    config,
-    initial,
-    pretrainData,
-    loop('pretrain', options.pretrain),
-  );
+  // Sequence-level KD trains on the target's tokens; with a kdWeight also on its distributions.
+  const train = (
+    phase: 'pretrain' | 'align',
+    weights: TfLlamaWeights,
+    data: readonly TeacherSequence[],
+  ) => {
+    const settings = options[phase];
+    const kdWeight = settings.kdWeight ?? 0;
+    return kdWeight > 0
+      ? distillLlama(config, weights, data, {
+          ...loop(phase, settings),
+          lmHead,
+          hiddenSize: target.info.hiddenSize,
+          kdWeight,
+        })
+      : fineTuneLlama(
+          config,
+          weights,
+          data.map(sequence => sequence.tokens),
+          loop(phase, settings),
+        );
+  };
+  const pretrained = await train('pretrain', initLlamaWeights(config, options.seed), pretrainData);
   const afterPretraining = score(pretrained.weights);
-  const aligned = await fineTuneLlama(
-    config,
-    pretrained.weights,
-    alignData,
-    loop('align', options.align),
-  );
+  const aligned = await train('align', pretrained.weights, alignData);
   const compare: Record<string, DraftAcceptance[]> = {};
   for (const other of options.compare ?? [])
     compare[other.name] = score(other.weights, other.config);
@@ -381,6 +423,18 @@ export interface FastDraftRecipeFlags {
   alignTemperatures: readonly number[];
   alignSteps: number;
   alignLr: number;
+  /** Temperatures of the free generations for pretraining (one dataset of `pretrainCount` each; default [1]). */
+  pretrainTemperatures?: readonly number[];
+  /**
+   * Prompt lengths of the alignment data (one prompt set of `alignCount` per length and prefix temperature;
+   * default [`alignPrefix`]): long prefixes put the continuation mid-story.
+   */
+  alignPrefixes?: readonly number[];
+  /** Temperatures the target samples the alignment prompts at (default [1]). */
+  alignPrefixTemperatures?: readonly number[];
+  /** Distribution-level KD weight of each phase (see `FastDraftPhase.kdWeight`; default 0). */
+  pretrainKd?: number;
+  alignKd?: number;
   /** Held-out prompts per temperature (their own seed, disjoint from the training prompts). */
   heldOutCount: number;
   batchSize: number;
@@ -394,28 +448,92 @@ const HELD_OUT_SEED = 1_000_000;
 
 /**
  * The data and loops of a FastDraft run from its flags (what `decodekit train fastdraft` trains): pretraining on
- * `pretrainCount` free generations of the target (T = 1 from BOS); alignment on the target's continuations, at each
- * of `alignTemperatures`, of `alignCount` prompts — story openings of `alignPrefix` tokens the target samples from
- * BOS, the kind of prompt the bench uses but never the bench's own prompts; held-out acceptance on `heldOutCount`
- * other prompts per temperature.
+ * `pretrainCount` free generations of the target from BOS at each of `pretrainTemperatures`; alignment on the
+ * target's continuations, at each of `alignTemperatures`, of `alignCount` prompts per prompt length
+ * (`alignPrefixes`) and prompt temperature (`alignPrefixTemperatures`) — openings the target samples from BOS, never
+ * the bench's own prompts; held-out acceptance on `heldOutCount` other prompts per temperature (`alignPrefix`
+ * tokens sampled at T = 1). Every dataset draws its prompts from its own seed range.
  */
 export function fastDraftRecipe(
   flags: FastDraftRecipeFlags,
 ): Omit<TrainFastDraftOptions, 'cacheDir' | 'checkpoint' | 'onProgress' | 'compare'> {
-  const temperatures = [...new Set(flags.alignTemperatures)];
-  if (temperatures.length === 0 || temperatures.some(t => !(t >= 0 && Number.isFinite(t)))) {
+  const distinct = (
+    argument: string,
+    values: readonly number[],
+    valid: (value: number) => boolean,
+    rule: string,
+  ) => {
+    const unique = [...new Set(values)];
+    if (unique.length === 0 || !unique.every(valid)) {
+      throw new InvalidArgumentError({
+        argument,
+        message: `must list ${rule}, got ${JSON.stringify(values)}.`,
+      });
+    }
+    return unique;
+  };
+  const temperatures = distinct(
+    'alignTemperatures',
+    flags.alignTemperatures,
+    t => t >= 0 && Number.isFinite(t),
+    'temperatures ≥ 0 (0 = greedy)',
+  );
+  const positiveTemperature = (t: number) => t > 0 && Number.isFinite(t);
+  const pretrainTemperatures = distinct(
+    'pretrainTemperatures',
+    flags.pretrainTemperatures ?? [1],
+    positiveTemperature,
+    'temperatures > 0',
+  );
+  const prefixTemperatures = distinct(
+    'alignPrefixTemperatures',
+    flags.alignPrefixTemperatures ?? [1],
+    positiveTemperature,
+    'temperatures > 0',
+  );
+  const prefixes = distinct(
+    'alignPrefixes',
+    flags.alignPrefixes ?? [flags.alignPrefix],
+    p => Number.isInteger(p) && p >= 1 && p <= flags.alignLength - 2,
+    `prompt lengths in [1, ${flags.alignLength - 2}] (alignLength − 2)`,
+  );
+  for (const [argument, value] of [
+    ['pretrainKd', flags.pretrainKd],
+    ['alignKd', flags.alignKd],
+  ] as const) {
+    if (value !== undefined && !(value >= 0 && value <= 1)) {
+      throw new InvalidArgumentError({
+        argument,
+        message: `must be a number in [0, 1] (0 = sequence-level KD only), got ${value}.`,
+      });
+    }
+  }
+  // Prompt i of a prompt set is sampled with seed + i and its sampled continuation with seed + count + i, so
+  // prompt set j owns [base + 2·count·j, base + 2·count·(j + 1)); the held-out prompts lie above all of them.
+  const promptSets = prefixes.flatMap(prefix =>
+    prefixTemperatures.map(prefixTemperature => ({ prefix, prefixTemperature })),
+  );
+  if (ALIGN_SEED + 2 * flags.alignCount * promptSets.length > HELD_OUT_SEED) {
     throw new InvalidArgumentError({
-      argument: 'alignTemperatures',
-      message: `must list temperatures ≥ 0 (0 = greedy), got ${JSON.stringify(flags.alignTemperatures)}.`,
+      argument: 'alignCount',
+      message: `${flags.alignCount} prompts × ${promptSets.length} prompt sets reach the held-out seeds; use fewer prompts or prompt sets.`,
     });
   }
-  const prompts = (seed: number, count: number, temperature: number): DatasetOptions => ({
+  const prompts = (
+    seed: number,
+    count: number,
+    prefix: number,
+    prefixTemperature: number,
+    temperature: number,
+  ): DatasetOptions => ({
     count,
     length: flags.alignLength,
     seed,
-    sampledPrefix: flags.alignPrefix,
+    sampledPrefix: prefix,
+    ...(prefixTemperature !== 1 ? { prefixTemperature } : {}),
     ...(temperature > 0 ? { temperature } : {}),
   });
+  const kd = (weight: number | undefined) => (weight ? { kdWeight: weight } : {});
   return {
     shape: {
       dim: flags.dim,
@@ -425,27 +543,38 @@ export function fastDraftRecipe(
       numKvHeads: flags.kvHeads,
     },
     pretrain: {
-      data: [
-        {
-          count: flags.pretrainCount,
-          length: flags.pretrainLength,
-          seed: flags.seed,
-          sampledPrefix: flags.pretrainLength - 2,
-        },
-      ],
+      data: pretrainTemperatures.map((t, j) => ({
+        count: flags.pretrainCount,
+        length: flags.pretrainLength,
+        seed: flags.seed + j * flags.pretrainCount,
+        sampledPrefix: flags.pretrainLength - 2,
+        ...(t !== 1 ? { prefixTemperature: t } : {}),
+      })),
       steps: flags.pretrainSteps,
       batchSize: flags.batchSize,
       learningRate: flags.pretrainLr,
+      ...kd(flags.pretrainKd),
     },
     align: {
-      data: temperatures.map(t => prompts(flags.seed + ALIGN_SEED, flags.alignCount, t)),
+      data: promptSets.flatMap(({ prefix, prefixTemperature }, j) =>
+        temperatures.map(t =>
+          prompts(
+            flags.seed + ALIGN_SEED + 2 * flags.alignCount * j,
+            flags.alignCount,
+            prefix,
+            prefixTemperature,
+            t,
+          ),
+        ),
+      ),
       steps: flags.alignSteps,
       batchSize: flags.batchSize,
       learningRate: flags.alignLr,
+      ...kd(flags.alignKd),
     },
     heldOut: temperatures.map(t => ({
       temperature: t,
-      data: prompts(flags.seed + HELD_OUT_SEED, flags.heldOutCount, t),
+      data: prompts(flags.seed + HELD_OUT_SEED, flags.heldOutCount, flags.alignPrefix, 1, t),
     })),
     seed: flags.seed,
     backend: flags.backend,

@@ -18,11 +18,19 @@ import { number } from './option-parsers.js';
 /** What `decodekit train fastdraft` takes (commander's parsed flags). */
 export interface TrainFastDraftFlags extends Omit<
   FastDraftRecipeFlags,
-  'alignTemperatures' | 'backend'
+  | 'alignTemperatures'
+  | 'pretrainTemperatures'
+  | 'alignPrefixes'
+  | 'alignPrefixTemperatures'
+  | 'backend'
 > {
   model: string;
   out: string;
+  /** Comma-separated lists (see `FastDraftRecipeFlags`). */
   alignTemperatures: string;
+  pretrainTemperatures?: string;
+  alignPrefixes?: string;
+  alignPrefixTemperatures?: string;
   backend: string;
   /** Comma-separated drafts (llama2.c folders or known ids) scored on the same held-out data. */
   compare?: string;
@@ -40,14 +48,19 @@ const FLAG_ORDER: (keyof TrainFastDraftFlags)[] = [
   'kvHeads',
   'pretrainCount',
   'pretrainLength',
+  'pretrainTemperatures',
   'pretrainSteps',
   'pretrainLr',
+  'pretrainKd',
   'alignCount',
   'alignPrefix',
+  'alignPrefixes',
+  'alignPrefixTemperatures',
   'alignLength',
   'alignTemperatures',
   'alignSteps',
   'alignLr',
+  'alignKd',
   'heldOutCount',
   'batchSize',
   'seed',
@@ -120,9 +133,17 @@ export async function runTrainFastDraft(
       message: `FastDraft writes a llama2.c draft that borrows the target's tokenizer, so the target must be a known llama2.c model (e.g. stories260K), got "${flags.model}".`,
     });
   }
-  const alignTemperatures = flags.alignTemperatures.split(',').map(Number);
+  const list = (value: string | undefined) =>
+    value === undefined ? undefined : value.split(',').map(item => Number(item.trim()));
   const { fastDraftRecipe, llamaParameterCount, trainFastDraft } = await import('@decodekit/train');
-  const recipe = fastDraftRecipe({ ...flags, alignTemperatures, backend: flags.backend });
+  const recipe = fastDraftRecipe({
+    ...flags,
+    alignTemperatures: list(flags.alignTemperatures) ?? [],
+    pretrainTemperatures: list(flags.pretrainTemperatures),
+    alignPrefixes: list(flags.alignPrefixes),
+    alignPrefixTemperatures: list(flags.alignPrefixTemperatures),
+    backend: flags.backend,
+  });
   const compare = await Promise.all(
     (flags.compare ?? '')
       .split(',')
@@ -202,19 +223,40 @@ export function registerTrainFastDraft(train: Command): void {
       400,
     )
     .option('--pretrain-length <n>', 'tokens per free generation', number('--pretrain-length'), 128)
-    .option('--pretrain-steps <n>', 'pretraining steps', number('--pretrain-steps'), 300)
+    .option(
+      '--pretrain-temperatures <list>',
+      'temperatures of the free generations (--pretrain-count each)',
+      '1,0.7',
+    )
+    .option('--pretrain-steps <n>', 'pretraining steps', number('--pretrain-steps'), 400)
     .option('--pretrain-lr <x>', 'pretraining Adam learning rate', number('--pretrain-lr'), 5e-3)
     .option(
+      '--pretrain-kd <w>',
+      'weight in [0, 1] of distribution-level KD in pretraining (0: the sampled tokens only)',
+      number('--pretrain-kd'),
+      1,
+    )
+    .option(
       '--align-count <n>',
-      'alignment prompts (each continued once per temperature)',
+      'alignment prompts per prompt length and prompt temperature (each continued once per temperature)',
       number('--align-count'),
-      200,
+      100,
     )
     .option(
       '--align-prefix <n>',
-      'tokens of each prompt (sampled from BOS by the target)',
+      'tokens of each held-out prompt (sampled from BOS by the target at T = 1)',
       number('--align-prefix'),
       16,
+    )
+    .option(
+      '--align-prefixes <list>',
+      'prompt lengths of the alignment data (--align-count prompts per length and prompt temperature)',
+      '4,16,48',
+    )
+    .option(
+      '--align-prefix-temperatures <list>',
+      'temperatures the target samples the alignment prompts at',
+      '1,0.7',
     )
     .option('--align-length <n>', 'tokens per alignment sequence', number('--align-length'), 160)
     .option(
@@ -222,8 +264,14 @@ export function registerTrainFastDraft(train: Command): void {
       'temperatures of the target’s continuations (0 = greedy)',
       '0,0.8',
     )
-    .option('--align-steps <n>', 'alignment steps', number('--align-steps'), 250)
+    .option('--align-steps <n>', 'alignment steps', number('--align-steps'), 400)
     .option('--align-lr <x>', 'alignment Adam learning rate', number('--align-lr'), 2e-3)
+    .option(
+      '--align-kd <w>',
+      'weight in [0, 1] of distribution-level KD in alignment (0: sequence-level KD on the target’s tokens only)',
+      number('--align-kd'),
+      1,
+    )
     .option(
       '--held-out-count <n>',
       'held-out prompts per temperature',

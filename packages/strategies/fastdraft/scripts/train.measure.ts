@@ -34,7 +34,7 @@ it('trains the FastDraft draft of stories260K', async () => {
       compare: 'llama2xs',
       checkpointEvery: 25,
     },
-    message => console.log(message),
+    message => console.log(`${new Date().toISOString().slice(11, 19)} ${message}`),
   );
   console.log(JSON.stringify(report.acceptance, null, 2));
 }, 3_600_000);
