@@ -147,7 +147,12 @@ it('online-sd: acceptance over a stream of 100 prompts, frozen vs distilled draf
         ...recipe,
         temperature: lossT,
       });
-      const strategy = onlineSd({ model: frozenDraft, updater: distiller, updateInterval: 8 });
+      const strategy = onlineSd({
+        model: frozenDraft,
+        updater: distiller,
+        updateInterval: 8,
+        recordVerified: recipe.positions === 'verified',
+      });
       const online = await stream(target, strategy, stream100, temperature);
       const name = `online ${recipe.divergence} at ${recipe.positions}${lossT === 1 ? '' : ` (loss T ${lossT})`}, lr ${recipe.learningRate} × ${recipe.stepsPerUpdate}`;
       report(temperature, name, online);
