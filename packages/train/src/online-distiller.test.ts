@@ -250,7 +250,7 @@ describe('onlineDistiller', () => {
     });
     await all.update([{ ...sample, verified: [start(2, 1), start(3, 0), start(4, 2)] }]);
     expect(all.records[0].positions).toBe(3);
-    await expect(all.update([sample])).rejects.toThrow(/no verified/);
+    await expect(all.update([sample])).rejects.toThrow(/recordVerified/);
     all.dispose();
     // A sample without step starts (a drafter that does not record them) is refused with a hint.
     await expect(

@@ -321,10 +321,12 @@ function packPositions(
             ? sample.verified
             : sample.stepStarts;
       if (scored === undefined) {
-        const field = which === 'verified' ? 'verified' : 'stepStarts';
         throw new InvalidArgumentError({
           argument: 'samples',
-          message: `a sample has no ${field} (its drafter does not record them); distil with positions: 'rejected'.`,
+          message:
+            which === 'verified'
+              ? "a sample has no verified positions; record them (onlineSd({ recordVerified: true })) or distil with positions: 'step-starts'."
+              : "a sample has no stepStarts (its drafter does not record them); distil with positions: 'rejected'.",
         });
       }
       return { sample, rejected: scored };

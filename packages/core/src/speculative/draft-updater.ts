@@ -60,10 +60,10 @@ export interface DraftTrainingSample {
 
 /**
  * Updates a draft model's weights from served traffic (Online Speculative Decoding, Liu et al., 2023,
- * https://arxiv.org/abs/2310.07177): given buffered generations it distils the draft on the positions
- * where the target rejected it and returns the updated draft as a new `CausalLM` of the same shape, which
- * the drafter hot-swaps in between generations (`DraftSession.swapModel`). The drafter owns each returned
- * model and disposes it once swapped out. Trainers live outside core (e.g. `onlineDistiller` in
+ * https://arxiv.org/abs/2310.07177): given buffered generations it distils the draft at positions the
+ * verification forwards scored (`stepStarts`, `rejected` or `verified`) and returns the updated draft as a
+ * new `CausalLM` of the same shape, which the drafter hot-swaps in between generations
+ * (`DraftSession.swapModel`). The drafter owns each returned model and disposes it once swapped out. Trainers live outside core (e.g. `onlineDistiller` in
  * `@decodekit/train`), so strategies take this interface and never depend on a training library.
  */
 export interface DraftUpdater {

@@ -2,15 +2,19 @@
  * Online Speculative Decoding's claim, scaled down: llama2xs drafts for stories260K over a stream of 100
  * seeded prompts (each the first 16 tokens of a T = 1 sample of stories260K, seeds 10,000..10,099), 128 new
  * tokens each, at T = 0 and 0.8. A frozen draft against drafts distilled online (`onlineDistiller`: every 8
- * generations, forward KL at the rejected positions, Adam at a constant learning rate) and hot-swapped in.
- * Prints the acceptance rate (accepted / proposed draft tokens, the paper's α) per window of 10 prompts.
+ * generations, forward KL, Adam at a constant learning rate) and hot-swapped in. Prints, per window of 10
+ * prompts, the acceptance rate (accepted / proposed draft tokens) and the paper's α (mean Σ_x min(p, q) over
+ * the verified draft rows, `OnlineSdRecord.alphaSum / verifiedRows`).
  *
  *   npx vitest run --config packages/eval/measure.config.ts packages/strategies/online-sd/scripts/online-sd.measure.ts
  *
- * `ONLINE_SD_RECIPES` picks recipes as `lr:steps:divergence` (comma-separated; default
- * `0.0001:1:forward,0.001:4:forward`: the official online step, then a larger one for this tiny budget);
- * `ONLINE_SD_TEMPERATURES` the temperatures (default `0,0.8`). The whole default run takes about 45 minutes
- * on a busy 2-core machine (mostly the tfjs training).
+ * `ONLINE_SD_RECIPES` picks recipes as `lr:steps:divergence[:positions[:lossTemperature]]` (comma-separated;
+ * positions `step-starts` (default, the official trainer's) | `rejected` | `verified`; lossTemperature a
+ * number (default 1, the official's) or `decode` for the decoding temperature). Default
+ * `0.0001:1:forward:step-starts,0.0003:1:forward:verified`: the official online step, then every verified
+ * position at a larger step. `ONLINE_SD_TEMPERATURES` the temperatures (default `0,0.8`),
+ * `ONLINE_SD_PROMPTS` the stream length (default 100, a multiple of 10). The default run takes about 25
+ * minutes on a busy 2-core machine (mostly the tfjs training).
  */
 import { loadModel } from '@decodekit/backend-onnx';
 import { createDecoder, type LoadedModel } from '@decodekit/core';
@@ -24,7 +28,9 @@ const PROMPT_TOKENS = 16;
 const MAX_TOKENS = 128;
 const WINDOW = 10;
 const TEMPERATURES = (process.env.ONLINE_SD_TEMPERATURES ?? '0,0.8').split(',').map(Number);
-const RECIPES = (process.env.ONLINE_SD_RECIPES ?? '0.0001:1:forward,0.001:4:forward')
+const RECIPES = (
+  process.env.ONLINE_SD_RECIPES ?? '0.0001:1:forward:step-starts,0.0003:1:forward:verified'
+)
   .split(',')
   .map(recipe => {
     const [lr, steps, divergence, positions = 'step-starts', lossTemperature = '1'] =
@@ -147,7 +153,12 @@ it('online-sd: acceptance over a stream of 100 prompts, frozen vs distilled draf
         ...recipe,
         temperature: lossT,
       });
-      const strategy = onlineSd({ model: frozenDraft, updater: distiller, updateInterval: 8 });
+      const strategy = onlineSd({
+        model: frozenDraft,
+        updater: distiller,
+        updateInterval: 8,
+        recordVerified: recipe.positions === 'verified',
+      });
       const online = await stream(target, strategy, stream100, temperature);
       const name = `online ${recipe.divergence} at ${recipe.positions}${lossT === 1 ? '' : ` (loss T ${lossT})`}, lr ${recipe.learningRate} × ${recipe.stepsPerUpdate}`;
       report(temperature, name, online);

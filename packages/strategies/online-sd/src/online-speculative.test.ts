@@ -104,6 +104,7 @@ describe('onlineSd', () => {
     expect(() => onlineSd({ model, topK: 0 })).toThrow(InvalidArgumentError);
     expect(() => onlineSd({ model, updater: {} as never })).toThrow(InvalidArgumentError);
     expect(() => onlineSd({ model, onSample: 3 as never })).toThrow(InvalidArgumentError);
+    expect(() => onlineSd({ model, recordVerified: 1 as never })).toThrow(InvalidArgumentError);
     expect(() => onlineSd({ model, temperature: -0.1 })).toThrow(InvalidArgumentError);
     expect(() => onlineSd({ model, skipLayers: [99] })).toThrow(InvalidArgumentError);
   });
@@ -168,7 +169,11 @@ describe('onlineSd', () => {
     'exports the first draft position of every step after the first (the official trainer positions) and every verified position, with the target logits there (T = %s)',
     async temperature => {
       const samples: DraftTrainingSample[] = [];
-      const strategy = onlineSd({ model: shiftDraft(1), onSample: s => samples.push(s) });
+      const strategy = onlineSd({
+        model: shiftDraft(1),
+        onSample: s => samples.push(s),
+        recordVerified: true,
+      });
       const model = target();
       for (let run = 0; run < 3; run++) {
         const events: DecodeEvent[] = [];

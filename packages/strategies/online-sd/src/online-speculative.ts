@@ -31,6 +31,12 @@ export interface OnlineSpeculativeOptions {
   draftLength?: number;
   /** Target tokens (with log-probabilities) exported per rejected position in `targetTopK`. Default 8. */
   topK?: number;
+  /**
+   * Also export every verified position with the target's logits there (`DraftTrainingSample.verified`,
+   * for `onlineDistiller({ positions: 'verified' })`): one vocabulary-sized row per emitted token, so off by
+   * default. Default false.
+   */
+  recordVerified?: boolean;
   /** Called with each finished generation's telemetry (the rejected positions), before it is buffered. */
   onSample?: (sample: DraftTrainingSample) => void;
   /** Draft temperature. Default: the decoder's (greedy drafts when the decoder is greedy). */
@@ -106,6 +112,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
     updateInterval = 8,
     draftLength = 5,
     topK = 8,
+    recordVerified = false,
     onSample,
     temperature,
     skipLayers,
@@ -228,12 +235,14 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
     }
     current.verifiedRows += verified;
     // Target row r scores the emitted token at tokens.length + r.
-    result.emitted.forEach((_, row) => {
-      current.verified.push({
-        position: result.tokens.length + row,
-        targetLogits: result.logits.slice(row * vocab, (row + 1) * vocab),
+    if (recordVerified) {
+      result.emitted.forEach((_, row) => {
+        current.verified.push({
+          position: result.tokens.length + row,
+          targetLogits: result.logits.slice(row * vocab, (row + 1) * vocab),
+        });
       });
-    });
+    }
     current.proposed += proposed;
     current.accepted += accepted;
     current.observed++;
@@ -307,7 +316,7 @@ export function onlineSdDrafter(options: OnlineSpeculativeOptions): OnlineSdDraf
           promptLength: current.promptLength,
           rejected: current.rejected,
           stepStarts: current.stepStarts,
-          verified: current.verified,
+          ...(recordVerified ? { verified: current.verified } : {}),
         };
         onSample?.(sample);
         if (updater) buffer.push(sample);
@@ -391,7 +400,7 @@ function validate(options: OnlineSpeculativeOptions): void {
       message: 'pass { model } (the draft CausalLM), optionally with an updater.',
     });
   }
-  const { updater, updateInterval, draftLength, topK, onSample } = options;
+  const { updater, updateInterval, draftLength, topK, onSample, recordVerified } = options;
   DraftSession.validate({ ...options });
   if (
     updater !== undefined &&
@@ -414,6 +423,9 @@ function validate(options: OnlineSpeculativeOptions): void {
         message: `must be a positive integer, got ${String(value)}.`,
       });
     }
+  }
+  if (recordVerified !== undefined && typeof recordVerified !== 'boolean') {
+    throw new InvalidArgumentError({ argument: 'recordVerified', message: 'must be a boolean.' });
   }
   if (onSample !== undefined && typeof onSample !== 'function') {
     throw new InvalidArgumentError({ argument: 'onSample', message: 'must be a function.' });
