@@ -51,9 +51,23 @@ describe('llamaParameterCount', () => {
       },
       expected: 279_232,
     },
-    // The committed FastDraft draft: dim 48, hidden 128, 3 layers, 6 heads, 3 KV heads.
+    // The committed FastDraft draft: dim 48, hidden 128, 4 layers, 6 heads, 3 KV heads.
     {
       name: 'fastdraft',
+      config: {
+        ...TINY,
+        vocabSize: 512,
+        dim: 48,
+        hiddenDim: 128,
+        numLayers: 4,
+        numHeads: 6,
+        numKvHeads: 3,
+      },
+      expected: 126_384,
+    },
+    // The previous FastDraft draft: the same with 3 layers.
+    {
+      name: 'fastdraft 3 layers',
       config: {
         ...TINY,
         vocabSize: 512,

@@ -213,7 +213,7 @@ export function registerTrainFastDraft(train: Command): void {
     .requiredOption('--out <dir>', 'folder for model.bin, pretrained/model.bin and training.json')
     .option('--dim <n>', 'draft width', number('--dim'), 48)
     .option('--hidden <n>', 'draft MLP width', number('--hidden'), 128)
-    .option('--layers <n>', 'draft layers', number('--layers'), 3)
+    .option('--layers <n>', 'draft layers', number('--layers'), 4)
     .option('--heads <n>', 'attention heads', number('--heads'), 6)
     .option('--kv-heads <n>', 'key/value heads', number('--kv-heads'), 3)
     .option(
@@ -228,7 +228,7 @@ export function registerTrainFastDraft(train: Command): void {
       'temperatures of the free generations (--pretrain-count each)',
       '1,0.7',
     )
-    .option('--pretrain-steps <n>', 'pretraining steps', number('--pretrain-steps'), 400)
+    .option('--pretrain-steps <n>', 'pretraining steps', number('--pretrain-steps'), 600)
     .option('--pretrain-lr <x>', 'pretraining Adam learning rate', number('--pretrain-lr'), 5e-3)
     .option(
       '--pretrain-kd <w>',
@@ -264,7 +264,7 @@ export function registerTrainFastDraft(train: Command): void {
       'temperatures of the target’s continuations (0 = greedy)',
       '0,0.8',
     )
-    .option('--align-steps <n>', 'alignment steps', number('--align-steps'), 400)
+    .option('--align-steps <n>', 'alignment steps', number('--align-steps'), 500)
     .option('--align-lr <x>', 'alignment Adam learning rate', number('--align-lr'), 2e-3)
     .option(
       '--align-kd <w>',

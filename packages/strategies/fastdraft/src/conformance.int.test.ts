@@ -65,7 +65,7 @@ describe('the committed FastDraft draft', () => {
       // llama2xs is compatible too, but its shorter context is reported.
       expect(checkDraftCompatibility(target, llama2xs).warnings).toHaveLength(1);
       const ours = parametersOf(draft);
-      expect(ours).toBe(100_944);
+      expect(ours).toBe(126_384);
       expect(ours).toBeLessThanOrEqual(parametersOf(llama2xs) / 2);
     } finally {
       await target.dispose();

@@ -6,7 +6,7 @@ export const FASTDRAFT_STORIES260K = new URL('../weights/stories260K', import.me
 
 /**
  * `--strategy fastdraft`: draft-model speculative decoding with the committed FastDraft draft of stories260K
- * (100,944 parameters, pretrained and aligned on stories260K's own generations). `--draft-model` does not
+ * (126,384 parameters, pretrained and aligned on stories260K's own generations). `--draft-model` does not
  * replace it; for another draft use `draft-model`.
  */
 export const fastdraftDescriptor: StrategyDescriptor = {
