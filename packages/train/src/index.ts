@@ -42,6 +42,9 @@ export { fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
 export { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
 export type { LexicalUnit, LudLayout, TrainLudOptions, TrainLudResult } from './train-lud.js';
 export type {
+  ExitTrainingResult,
+  ExitValidation,
+  ExitValidationRecord,
   FineTuneLlamaOptions,
   FineTuneLlamaResult,
   TfLlama,
