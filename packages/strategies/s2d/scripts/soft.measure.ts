@@ -106,7 +106,7 @@ it('sorted fine-tuning of stories260K', async () => {
       ? {
           checkpoint: join(
             dataDir,
-            `soft-${datasetKey(model.info.name, TRAIN)}-e${LOOP.epochs}-lr${LOOP.learningRate}-w${EXIT_WEIGHTS.join('.')}${DISTILLATION > 0 ? `-kl${DISTILLATION}` : ''}.json`,
+            `soft-${datasetKey(model.info.name, TRAIN)}-${datasetKey(model.info.name, TRAIN_GREEDY)}-e${LOOP.epochs}-lr${LOOP.learningRate}-w${EXIT_WEIGHTS.join('.')}${DISTILLATION > 0 ? `-kl${DISTILLATION}` : ''}.json`,
           ),
         }
       : {
