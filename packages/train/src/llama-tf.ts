@@ -471,7 +471,8 @@ export interface ExitTrainingRecipe {
   exitWeights?: readonly number[];
   /**
    * α in [0, 1]: each exit's loss is (1 − α) · CE(next token) + α · KL(p₀ ‖ q_exit), where p₀ is the STARTING
-   * full model's distribution at that position (self-distillation). Default 0 (hard labels only).
+   * full model's distribution at that position (self-distillation), read once before training and held in
+   * memory (sequences × positions × vocab floats). Default 0 (hard labels only).
    */
   distillation?: number;
   /** Early stopping on held-out full-model perplexity. */
@@ -605,9 +606,10 @@ export async function trainLlamaExits(
     validation.onValidation?.({ step: 0, perplexity });
     limit = perplexity[full] * (1 + validation.maxFullIncrease);
   }
-  let chosen = { step: 0, weights };
   let overLimit = 0;
   const model = tfLlama(config, weights);
+  // A copy, so the result never aliases the caller's starting weights.
+  let chosen = { step: 0, weights: validation ? model.weights() : weights };
   const plain = exits.length === 1 && exits[0] === config.numLayers;
   const recipeKind = `-w${exitWeights.join('.')}` + (distillation > 0 ? `-kl${distillation}` : '');
   try {
