@@ -43,6 +43,9 @@ export { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
 export type { LexicalUnit, LudLayout, TrainLudOptions, TrainLudResult } from './train-lud.js';
 export type {
   DistillLlamaOptions,
+  ExitTrainingResult,
+  ExitValidation,
+  ExitValidationRecord,
   FineTuneLlamaOptions,
   FineTuneLlamaResult,
   TeacherSequence,

@@ -615,9 +615,138 @@ function checkSequences(sequences: readonly (readonly number[])[], config: TfLla
   return longest;
 }
 
+/** Early stopping of a multi-exit run on held-out full-model perplexity. */
+export interface ExitValidation {
+  /** Held-out sequences (not the ones a result is reported on), each ≥ 2 tokens. */
+  sequences: readonly (readonly number[])[];
+  /** Steps between validations (the last step is always validated). */
+  every: number;
+  /**
+   * The full model's largest allowed relative perplexity increase over its starting perplexity on `sequences`
+   * (0.02: within 2%). The run returns the weights of the last validation within it.
+   */
+  maxFullIncrease: number;
+  /** Validations in a row above the limit that end the run. Default 1. */
+  patience?: number;
+  /** Called after each validation (the starting weights' first). */
+  onValidation?: (record: ExitValidationRecord) => void;
+}
+
+/** One validation of a multi-exit run. */
+export interface ExitValidationRecord {
+  /** Steps done (0: the starting weights). */
+  step: number;
+  /** Perplexity per validated exit (the trained exits, plus the full model when it is not one), in that order. */
+  perplexity: number[];
+}
+
+/** How `trainLlamaExits` weighs, targets and stops its exits. @internal */
+export interface ExitTrainingRecipe {
+  /** Weight of each exit's loss, in `exits` order (default 1 each). */
+  exitWeights?: readonly number[];
+  /**
+   * α in [0, 1]: each exit's loss is (1 − α) · CE(next token) + α · KL(p₀ ‖ q_exit), where p₀ is the STARTING
+   * full model's distribution at that position (self-distillation), read once before training and held in
+   * memory (sequences × positions × vocab floats). Default 0 (hard labels only).
+   */
+  distillation?: number;
+  /** Early stopping on held-out full-model perplexity. */
+  validation?: ExitValidation;
+}
+
+/** What a multi-exit run returns: the chosen weights, the loss curve, and its validations. */
+export interface ExitTrainingResult extends FineTuneLlamaResult {
+  /** The step whose weights are returned (< `steps` after early stopping or when a later step was over the limit). */
+  step: number;
+  /** Every validation, the starting weights first (empty without `validation`). */
+  validations: ExitValidationRecord[];
+}
+
+function checkRecipe(
+  recipe: ExitTrainingRecipe,
+  exits: readonly number[],
+  config: TfLlamaConfig,
+  options: FineTuneLlamaOptions,
+): void {
+  const { exitWeights, distillation, validation } = recipe;
+  if (
+    exitWeights !== undefined &&
+    (!Array.isArray(exitWeights) ||
+      exitWeights.length !== exits.length ||
+      exitWeights.some(weight => !(weight > 0 && Number.isFinite(weight))))
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'exitWeights',
+      message: `must give one positive weight per exit (${exits.length}), got ${JSON.stringify(exitWeights)}.`,
+    });
+  }
+  if (distillation !== undefined && !(distillation >= 0 && distillation <= 1)) {
+    throw new InvalidArgumentError({
+      argument: 'distillation',
+      message: `must be a number in [0, 1] (the KL term's share of each exit's loss), got ${String(distillation)}.`,
+    });
+  }
+  if (validation === undefined) return;
+  checkSequences(validation.sequences, config);
+  const { every, maxFullIncrease, patience = 1 } = validation;
+  if (!Number.isInteger(every) || every < 1 || !Number.isInteger(patience) || patience < 1) {
+    throw new InvalidArgumentError({
+      argument: 'validation',
+      message: `every and patience must be positive integers, got ${String(every)} and ${String(patience)}.`,
+    });
+  }
+  if (!(maxFullIncrease >= 0 && Number.isFinite(maxFullIncrease))) {
+    throw new InvalidArgumentError({
+      argument: 'validation',
+      message: `maxFullIncrease must be a finite number ≥ 0 (0.02: within 2%), got ${String(maxFullIncrease)}.`,
+    });
+  }
+  if (options.checkpoint !== undefined) {
+    throw new InvalidArgumentError({
+      argument: 'checkpoint',
+      message:
+        'cannot resume a run with validation (the chosen weights are not in the checkpoint); drop one of them.',
+    });
+  }
+}
+
+/** The model's log-probabilities at every position of every sequence, [sequences × time, vocab] rows. */
+function logProbabilitiesOf(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  sequences: readonly (readonly number[])[],
+  time: number,
+  batchSize = 16,
+): Float32Array {
+  const rows = time * config.vocabSize;
+  const out = new Float32Array(sequences.length * rows);
+  const model = tfLlama(config, weights);
+  try {
+    for (let start = 0; start < sequences.length; start += batchSize) {
+      const indices = Array.from(
+        { length: Math.min(batchSize, sequences.length - start) },
+        (_, i) => start + i,
+      );
+      const { inputs } = packBatch(sequences, indices, time);
+      const values = tf.tidy(
+        () =>
+          tf
+            .logSoftmax(model.logits(tf.tensor2d(inputs, [indices.length, time], 'int32')))
+            .dataSync() as Float32Array,
+      );
+      out.set(values, start * rows);
+    }
+  } finally {
+    model.dispose();
+  }
+  return out;
+}
+
 /**
- * Adam on the summed next-token cross-entropy of the given exits (each: the first k layers, the final RMSNorm
- * and the shared classifier). `[numLayers]` is plain fine-tuning; several exits is Sorted Fine-Tuning.
+ * Adam on the weighted sum over the given exits (each: the first k layers, the final RMSNorm and the shared
+ * classifier) of the next-token cross-entropy, the KL divergence from the starting model, or a mix of both
+ * (`recipe.distillation`); optionally stopped early on held-out full-model perplexity (`recipe.validation`).
+ * `[numLayers]` with hard labels is plain fine-tuning; several exits is Sorted Fine-Tuning.
  * @internal
  */
 export async function trainLlamaExits(
@@ -626,58 +755,102 @@ export async function trainLlamaExits(
   sequences: readonly (readonly number[])[],
   options: FineTuneLlamaOptions,
   exits: readonly number[],
-  exitWeights: readonly number[] = exits.map(() => 1),
-): Promise<FineTuneLlamaResult> {
+  recipe: ExitTrainingRecipe = {},
+): Promise<ExitTrainingResult> {
   const longest = checkSequences(sequences, config);
   checkExits(exits, config.numLayers);
-  if (
-    !Array.isArray(exitWeights) ||
-    exitWeights.length !== exits.length ||
-    exitWeights.some(weight => !(weight > 0 && Number.isFinite(weight)))
-  ) {
-    throw new InvalidArgumentError({
-      argument: 'exitWeights',
-      message: `must give one positive weight per exit (${exits.length}), got ${JSON.stringify(exitWeights)}.`,
-    });
-  }
+  checkRecipe(recipe, exits, config, options);
+  const { exitWeights = exits.map(() => 1), distillation = 0, validation } = recipe;
   const steps =
     options.epochs === undefined
       ? options.steps
       : Math.ceil((options.epochs * sequences.length) / options.batchSize);
   await useTrainBackend(options.backend);
-  const model = tfLlama(config, weights);
   const time = longest - 1;
-  const full = exits.length === 1 && exits[0] === config.numLayers;
+  const { vocabSize } = config;
+  // p₀ of every training position, read once from the starting weights (the teacher never changes).
+  const teacher =
+    distillation > 0 ? logProbabilitiesOf(config, weights, sequences, time) : undefined;
+  const validated = exits.includes(config.numLayers) ? exits : [...exits, config.numLayers];
+  const full = validated.indexOf(config.numLayers);
+  const validations: ExitValidationRecord[] = [];
+  let limit = Number.POSITIVE_INFINITY;
+  if (validation) {
+    const perplexity = llamaPerplexity(config, weights, validation.sequences, validated);
+    validations.push({ step: 0, perplexity });
+    validation.onValidation?.({ step: 0, perplexity });
+    limit = perplexity[full] * (1 + validation.maxFullIncrease);
+  }
+  let overLimit = 0;
+  const model = tfLlama(config, weights);
+  // A copy, so the result never aliases the caller's starting weights.
+  let chosen = { step: 0, weights: validation ? model.weights() : weights };
+  const plain = exits.length === 1 && exits[0] === config.numLayers;
+  const recipeKind = `-w${exitWeights.join('.')}` + (distillation > 0 ? `-kl${distillation}` : '');
   try {
     const loop = await runLoop({
-      kind: full
-        ? `llama-finetune-${config.dim}x${config.numLayers}`
-        : `llama-sorted-${config.dim}x${config.numLayers}-exits-${exits.join('.')}-w${exitWeights.join('.')}`,
+      kind: plain
+        ? `llama-finetune-${config.dim}x${config.numLayers}${distillation > 0 ? `-kl${distillation}` : ''}`
+        : `llama-sorted-${config.dim}x${config.numLayers}-exits-${exits.join('.')}${recipeKind}`,
       variables: model.variables,
       sampleCount: sequences.length,
       options: { ...options, steps },
       lossOf: indices => {
         const B = indices.length;
         const { inputs, labels, mask } = packBatch(sequences, indices, time);
-        const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), config.vocabSize);
+        const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), vocabSize);
         const weight = tf.tensor1d(mask);
+        let teacherLogP: tf.Tensor2D | undefined;
+        let teacherP: tf.Tensor2D | undefined;
+        if (teacher) {
+          const rows = time * vocabSize;
+          const batch = new Float32Array(B * rows);
+          indices.forEach((index, b) =>
+            batch.set(teacher.subarray(index * rows, (index + 1) * rows), b * rows),
+          );
+          teacherLogP = tf.tensor2d(batch, [B * time, vocabSize]);
+          teacherP = tf.exp(teacherLogP);
+        }
+        const positions = tf.maximum(tf.sum(weight), 1);
         const perExit = model
           .exitLogits(tf.tensor2d(inputs, [B, time], 'int32'), exits)
-          .map((logits, i) =>
-            tf.mul(
-              tf.losses.softmaxCrossEntropy(
-                targets,
-                tf.reshape(logits, [B * time, config.vocabSize]),
-                weight,
-              ),
-              exitWeights[i],
-            ),
-          );
+          .map((logits, i) => {
+            const flat = tf.reshape(logits, [B * time, vocabSize]) as tf.Tensor2D;
+            const terms: tf.Tensor[] = [];
+            if (distillation < 1)
+              terms.push(
+                tf.mul(tf.losses.softmaxCrossEntropy(targets, flat, weight), 1 - distillation),
+              );
+            if (teacherLogP && teacherP) {
+              // KL(p₀ ‖ q) per row: Σ p₀ (log p₀ − log q), averaged over the real (unpadded) positions.
+              const kl = tf.sum(tf.mul(teacherP, tf.sub(teacherLogP, tf.logSoftmax(flat))), -1);
+              terms.push(tf.mul(tf.div(tf.sum(tf.mul(kl, weight)), positions), distillation));
+            }
+            return tf.mul(tf.addN(terms), exitWeights[i]);
+          });
         return tf.addN(perExit) as tf.Scalar;
       },
+      afterStep: validation
+        ? step => {
+            if (step % validation.every !== 0 && step !== steps) return false;
+            const now = model.weights();
+            const perplexity = llamaPerplexity(config, now, validation.sequences, validated);
+            validations.push({ step, perplexity });
+            validation.onValidation?.({ step, perplexity });
+            if (perplexity[full] <= limit) {
+              chosen = { step, weights: now };
+              overLimit = 0;
+              return false;
+            }
+            overLimit++;
+            return overLimit >= (validation.patience ?? 1);
+          }
+        : undefined,
     });
     return {
-      weights: model.weights(),
+      weights: validation ? chosen.weights : model.weights(),
+      step: validation ? chosen.step : steps,
+      validations,
       losses: loop.losses,
       positionsPerSecond: loop.positionsPerSecond,
     };

@@ -2,8 +2,9 @@ import { InvalidArgumentError } from '@decodekit/core';
 import {
   checkExits,
   trainLlamaExits,
+  type ExitTrainingResult,
+  type ExitValidation,
   type FineTuneLlamaOptions,
-  type FineTuneLlamaResult,
   type TfLlamaConfig,
   type TfLlamaWeights,
 } from './llama-tf.js';
@@ -17,6 +18,18 @@ export interface SortedFineTuneOptions extends FineTuneLlamaOptions {
    * model keeps it closer to where it started while the shallow exits learn.
    */
   exitWeights?: readonly number[];
+  /**
+   * Self-distillation share α in [0, 1]: each exit's loss becomes (1 − α) · CE(next token) + α · KL(p₀ ‖ q_exit),
+   * where p₀ is the starting model's (all layers) distribution at that position. The full exit's target is then
+   * the starting model itself, so it stays near its own distribution while the shallow exits learn it.
+   * Default 0: hard labels only, as the paper.
+   */
+  distillation?: number;
+  /**
+   * Early stopping on held-out full-model perplexity: validated every `every` steps; the run returns the weights
+   * of the last validation within `maxFullIncrease` of the starting perplexity. Not with `checkpoint`.
+   */
+  validation?: ExitValidation;
 }
 
 /**
@@ -24,26 +37,32 @@ export interface SortedFineTuneOptions extends FineTuneLlamaOptions {
  * sub-models of one network together — the loss is the sum over `exits` of the next-token cross-entropy of the
  * final RMSNorm and the shared classifier applied after layer k — so that each prefix of layers is a usable
  * model (a draft) while the full model keeps its quality. Adam through `runLoop` (deterministic by seed,
- * resumable from `checkpoint`); sequences as in `fineTuneLlama`.
+ * resumable from `checkpoint`); sequences as in `fineTuneLlama`. Beyond the paper: `distillation` trains the
+ * exits toward the starting model's soft distribution, `validation` stops early on the full model's perplexity.
  * @param config the architecture
  * @param weights the starting weights (not modified)
  * @param sequences training sequences (token ids, each ≥ 2 tokens, ≤ the context length)
  * @param options loop options and the exits
- * @returns the trained weights (all layers) and the loss curve (summed over exits)
+ * @returns the trained weights (all layers; the chosen validation's with `validation`), the loss curve (summed
+ *   over exits) and the validations
  */
 export async function sortedFineTune(
   config: TfLlamaConfig,
   weights: TfLlamaWeights,
   sequences: readonly (readonly number[])[],
   options: SortedFineTuneOptions,
-): Promise<FineTuneLlamaResult> {
+): Promise<ExitTrainingResult> {
   const exits =
     options.exits ??
     Array.from({ length: Math.max(config.numLayers - 1, 1) }, (_, i) =>
       Math.min(i + 2, config.numLayers),
     );
   checkExits(exits, config.numLayers);
-  return trainLlamaExits(config, weights, sequences, options, exits, options.exitWeights);
+  return trainLlamaExits(config, weights, sequences, options, exits, {
+    exitWeights: options.exitWeights,
+    distillation: options.distillation,
+    validation: options.validation,
+  });
 }
 
 /**

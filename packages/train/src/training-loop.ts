@@ -120,7 +120,8 @@ interface CheckpointFile {
 /**
  * Adam on the given variables for `steps` batches. `lossOf(indices, step)` builds the batch's scalar loss
  * (inside `tf.tidy`). Resumes from `checkpoint` when it exists (variables, Adam moments, step, loss log),
- * so a resumed run follows the same curve as an uninterrupted one.
+ * so a resumed run follows the same curve as an uninterrupted one. `afterStep(step)` (steps done so far)
+ * may end the loop early by returning true (early stopping); the checkpoint is then written at that step.
  */
 export async function runLoop({
   kind,
@@ -128,12 +129,14 @@ export async function runLoop({
   sampleCount,
   lossOf,
   options,
+  afterStep,
 }: {
   kind: string;
   variables: Record<string, tf.Variable>;
   sampleCount: number;
   lossOf: (indices: Int32Array, step: number) => tf.Scalar;
   options: LoopOptions;
+  afterStep?: (step: number) => boolean | Promise<boolean>;
 }): Promise<LoopResult> {
   checkLoopOptions(options);
   const logEvery = options.logEvery ?? 25;
@@ -213,6 +216,7 @@ export async function runLoop({
   const cache = new Map<number, Int32Array>();
   const began = performance.now();
   let positionsPerSecond = 0;
+  let end = options.steps;
   for (let step = start; step < options.steps; step++) {
     const indices = batchIndices(sampleCount, options.batchSize, step, options.seed, cache);
     const cost = optimizer.minimize(() => lossOf(indices, step), true, varList);
@@ -226,8 +230,12 @@ export async function runLoop({
     }
     cost?.dispose();
     if (options.checkpointEvery && (step + 1) % options.checkpointEvery === 0) await save(step + 1);
+    if (afterStep && (await afterStep(step + 1))) {
+      end = step + 1;
+      break;
+    }
   }
-  if (start < options.steps) await save(options.steps);
+  if (start < end) await save(end);
   const values = Object.fromEntries(
     Object.entries(variables).map(([name, variable]) => [
       name,
