@@ -10,6 +10,7 @@ import { fspad, parseFspadWeights, serializeFspadWeights } from '@decodekit/stra
 import { medusa, parseMedusaWeights, serializeMedusaWeights } from '@decodekit/strategy-medusa';
 import { afterAll, describe, expect, it, assert } from 'vitest';
 import {
+  datasetKey,
   generateDataset,
   loadOrGenerateDataset,
   type Dataset,
@@ -84,6 +85,30 @@ describe('@decodekit/train on stories260K', () => {
     ).toEqual([1, ...model.tokenizer.encode('Lily wanted to bake a cake.')]);
     await expect(generateDataset(model, { ...options, length: 10_000 })).rejects.toThrow(
       /context length/,
+    );
+  });
+
+  it('samples the prefixes at prefixTemperature; absent, the data and cache key are those of T = 1', async () => {
+    const model = await loadReferenceModel();
+    const small = { ...options, count: 2, length: 16 };
+    expect(datasetKey('m', { ...small, prefixTemperature: undefined })).toBe(
+      datasetKey('m', small),
+    );
+    expect(datasetKey('m', { ...small, prefixTemperature: 0.7 })).not.toBe(datasetKey('m', small));
+    const prefixes = (dataset: Dataset) =>
+      [0, 1].map(i =>
+        Array.from(dataset.tokens.subarray(dataset.offsets[i], dataset.offsets[i] + 13)),
+      );
+    const plain = prefixes(await generateDataset(model, small));
+    expect(prefixes(await generateDataset(model, { ...small, prefixTemperature: 1 }))).toEqual(
+      plain,
+    );
+    expect(plain[0]).not.toEqual(plain[1]);
+    // Near T = 0 every seed samples the greedy opening: both prefixes are the same.
+    const cold = prefixes(await generateDataset(model, { ...small, prefixTemperature: 1e-3 }));
+    expect(cold[0]).toEqual(cold[1]);
+    await expect(generateDataset(model, { ...small, prefixTemperature: 0 })).rejects.toThrow(
+      /prefixTemperature/,
     );
   });
 
