@@ -135,15 +135,22 @@ export class FrozenLlama {
   /**
    * Rows appended after every cut point of a cached sequence: group g holds `inputs` [rows, dim] placed
    * after the first `cuts[g] + 1` tokens (positions cuts[g] + 1, ...), attending to those tokens and causally
-   * to the group's earlier rows. Returns logits [groups, rows, vocab]; differentiable in `inputs`.
+   * to the group's earlier rows. With `chains` = m > 1 the rows form m interleaved chains (PPD's ensemble
+   * attention): row r sits at position cuts[g] + 1 + ⌊r / m⌋ and sees the group's rows r' ≤ r with
+   * r' ≡ r (mod m) only. Returns logits [groups, rows, vocab]; differentiable in `inputs`.
    */
-  appendedLogits(cache: LlamaCache, cuts: Int32Array, inputs: tf.Tensor2D): tf.Tensor3D {
+  appendedLogits(
+    cache: LlamaCache,
+    cuts: Int32Array,
+    inputs: tf.Tensor2D,
+    chains = 1,
+  ): tf.Tensor3D {
     const [rows, dim] = inputs.shape;
     const tiled = tf.reshape(tf.tile(tf.expandDims(inputs, 0), [cuts.length, 1, 1]), [
       cuts.length * rows,
       dim,
     ]) as tf.Tensor2D;
-    return this.transferredLogits(cache, cuts, tiled, rows, 0);
+    return this.transferredLogits(cache, cuts, tiled, rows, 0, chains);
   }
 
   /**
@@ -151,7 +158,7 @@ export class FrozenLlama {
    * the first `fromLayer` layers; Hidden Transfer's pseudo hidden states): `states` [groups · rows, dim] holds
    * group g's rows at g · rows .. (g + 1) · rows - 1. They pass layers fromLayer .. numLayers - 1, attending to
    * the cached keys and values of those layers, then the final norm and classifier. Returns logits
-   * [groups, rows, vocab]; differentiable in `states`.
+   * [groups, rows, vocab]; differentiable in `states`. `chains`: as in `appendedLogits` (rows a multiple).
    */
   transferredLogits(
     cache: LlamaCache,
@@ -159,6 +166,7 @@ export class FrozenLlama {
     states: tf.Tensor2D,
     rows: number,
     fromLayer: number,
+    chains = 1,
   ): tf.Tensor3D {
     const groups = cuts.length;
     const { numHeads, numKvHeads, numLayers } = this.shape;
@@ -169,16 +177,19 @@ export class FrozenLlama {
       states.shape[0] !== n ||
       !Number.isInteger(fromLayer) ||
       fromLayer < 0 ||
-      fromLayer >= numLayers
+      fromLayer >= numLayers ||
+      !Number.isInteger(chains) ||
+      chains < 1 ||
+      rows % chains !== 0
     ) {
       throw new InvalidArgumentError({
         argument: 'states',
-        message: `needs ${groups} groups × ${rows} rows and a layer in [0, ${numLayers - 1}], got ${states.shape[0]} rows and layer ${fromLayer}.`,
+        message: `needs ${groups} groups × ${rows} rows (a multiple of ${chains} chains) and a layer in [0, ${numLayers - 1}], got ${states.shape[0]} rows and layer ${fromLayer}.`,
       });
     }
     const positions = Int32Array.from(
       { length: n },
-      (_, i) => cuts[Math.floor(i / rows)] + 1 + (i % rows),
+      (_, i) => cuts[Math.floor(i / rows)] + 1 + Math.floor((i % rows) / chains),
     );
     // Row (g, i) sees cached token j when j ≤ cuts[g], and its own group's rows ≤ i.
     const prefixMask = tf.tensor2d(
@@ -187,10 +198,13 @@ export class FrozenLlama {
       ),
       [n, cache.length],
     );
+    // Row a sees its own group's row b ≤ a of the same chain.
     const ownMask = tf.tensor2d(
-      Float32Array.from({ length: rows * rows }, (_, i) =>
-        i % rows > Math.floor(i / rows) ? -1e9 : 0,
-      ),
+      Float32Array.from({ length: rows * rows }, (_, i) => {
+        const a = Math.floor(i / rows);
+        const b = i % rows;
+        return b > a || (a - b) % chains !== 0 ? -1e9 : 0;
+      }),
       [rows, rows],
     );
     let x = states;

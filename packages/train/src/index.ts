@@ -2,8 +2,20 @@ export { datasetKey, generateDataset, loadOrGenerateDataset } from './dataset.js
 export type { Dataset, DatasetOptions } from './dataset.js';
 export { TRAIN_BACKENDS, useTrainBackend } from './tf-backend.js';
 export type { TrainBackend } from './tf-backend.js';
-export { batchIndices, checkLoopOptions, runLoop, seededUniform } from './training-loop.js';
-export type { LoopOptions, LoopResult, TrainProgress } from './training-loop.js';
+export {
+  batchIndices,
+  checkLoopOptions,
+  LEARNING_RATE_SCHEDULES,
+  runLoop,
+  scheduledLearningRate,
+  seededUniform,
+} from './training-loop.js';
+export type {
+  LearningRateSchedule,
+  LoopOptions,
+  LoopResult,
+  TrainProgress,
+} from './training-loop.js';
 export { trainMedusa } from './train-medusa.js';
 export { splitSequences } from './training-data.js';
 export type { TrainMedusaOptions } from './train-medusa.js';
@@ -34,8 +46,8 @@ export { trainChimera } from './train-chimera.js';
 export type { TrainChimeraOptions } from './train-chimera.js';
 export { trainFalcon } from './train-falcon.js';
 export type { TrainFalconOptions } from './train-falcon.js';
-export { trainPpd } from './train-ppd.js';
-export type { TrainPpdOptions } from './train-ppd.js';
+export { PPD_INITS, trainPpd } from './train-ppd.js';
+export type { PpdInit, TrainPpdOptions } from './train-ppd.js';
 export { FrozenLlama } from './frozen-llama.js';
 export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';
 export { distillLlama, fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import { InvalidArgumentError, seededRandom } from '@decodekit/core';
 import { type PpdWeights } from '@decodekit/strategy-ppd';
 import { buildSparseTree } from '@decodekit/strategy-medusa';
 import type { Dataset } from './dataset.js';
@@ -12,10 +12,37 @@ import { tf, useTrainBackend } from './tf-backend.js';
 import { runLoop, seededUniform, type LoopOptions } from './training-loop.js';
 import { splitSequences } from './training-data.js';
 
+/** Initializations of the prompt embeddings (`TrainPpdOptions.init`). */
+export const PPD_INITS = ['random', 'mean', 'tokens'] as const;
+/**
+ * 'random': U(-s, s) with s the RMS of the target's embedding table. 'mean': the table's mean row plus
+ * U(-s/10, s/10) (the noise tells ensemble chains apart). 'tokens': rows of the table at seeded random
+ * token ids (the paper initializes from the embeddings of a text, `PromptTuningInit.TEXT`).
+ */
+export type PpdInit = (typeof PPD_INITS)[number];
+
 /** Options of `trainPpd`. */
 export interface TrainPpdOptions extends LoopOptions {
   /** Prompt tokens [P1]..[Pk] ([Pi] predicts the token i + 1 after the next one). Default 3, as the paper. */
   promptTokens?: number;
+  /**
+   * Virtual tokens per prompt token m (the paper's ensemble prompt tokens, `--vt_attention_type ensemble`):
+   * m chains of k embeddings, chain j attending to itself only; [Pi]'s logits are the mean of its m rows'.
+   * Default 1.
+   */
+  virtualTokens?: number;
+  /** Initialization of the prompt embeddings. Default 'random'. */
+  init?: PpdInit;
+  /**
+   * Weight of prompt token [Pi]'s loss is decay^(i-1) (the paper's distillation trainer: 0.8). Default 1
+   * (every prompt token weighs the same).
+   */
+  lossDecay?: number;
+  /**
+   * Cut points of each sequence trained per step, drawn at random (seeded by step); default all of them.
+   * Ensemble prompt tokens multiply the rows per cut by m: drawing fewer cuts keeps a step's cost.
+   */
+  cutsPerSequence?: number;
   /** Nodes of the sparse tree built from held-out accuracy. Default 48. */
   treeSize?: number;
   /** Candidates per depth measured for the tree. Default 8. */
@@ -55,12 +82,41 @@ export async function trainPpd(
   losses: { step: number; loss: number }[];
   positionsPerSecond: number;
 }> {
-  const { promptTokens = 3, treeSize = 48, topK = 8, holdout = 0.1 } = options;
+  const {
+    promptTokens = 3,
+    virtualTokens = 1,
+    init = 'random',
+    lossDecay = 1,
+    cutsPerSequence,
+    treeSize = 48,
+    topK = 8,
+    holdout = 0.1,
+  } = options;
   const { vocabSize, dim } = target.shape;
   if (!Number.isInteger(promptTokens) || promptTokens < 1)
     throw new InvalidArgumentError({
       argument: 'promptTokens',
       message: `must be a positive integer, got ${promptTokens}.`,
+    });
+  if (!Number.isInteger(virtualTokens) || virtualTokens < 1)
+    throw new InvalidArgumentError({
+      argument: 'virtualTokens',
+      message: `must be a positive integer (virtual tokens per prompt token), got ${virtualTokens}.`,
+    });
+  if (!PPD_INITS.includes(init))
+    throw new InvalidArgumentError({
+      argument: 'init',
+      message: `must be one of ${PPD_INITS.join(', ')}, got ${JSON.stringify(init)}.`,
+    });
+  if (cutsPerSequence !== undefined && !(Number.isInteger(cutsPerSequence) && cutsPerSequence > 0))
+    throw new InvalidArgumentError({
+      argument: 'cutsPerSequence',
+      message: `must be a positive integer (cut points per sequence and step), got ${cutsPerSequence}.`,
+    });
+  if (!(lossDecay > 0 && lossDecay <= 1))
+    throw new InvalidArgumentError({
+      argument: 'lossDecay',
+      message: `must be in (0, 1] (the paper uses 0.8), got ${lossDecay}.`,
     });
   if (dataset.hiddenSize !== dim)
     throw new InvalidArgumentError({
@@ -101,13 +157,10 @@ export async function trainPpd(
     (_, i) => split.train[0] + i,
   ).filter(index => dataset.offsets[index + 1] - dataset.offsets[index] > promptTokens);
   for (const index of trainSequences) prepare(index);
-  const embeddingScale = Math.sqrt(
-    target.weights.tokenEmbedding.reduce((sum, value) => sum + value * value, 0) /
-      target.weights.tokenEmbedding.length,
-  );
+  const rowCount = promptTokens * virtualTokens;
   const prompts = tf.variable(
-    tf.tensor2d(seededUniform(promptTokens * dim, embeddingScale, options.seed), [
-      promptTokens,
+    tf.tensor2d(initialPrompts(target.weights.tokenEmbedding, dim, rowCount, init, options.seed), [
+      rowCount,
       dim,
     ]),
     true,
@@ -118,14 +171,40 @@ export async function trainPpd(
     [1, promptTokens],
     'int32',
   );
-  const lossOfSequence = (entry: Prepared): tf.Scalar => {
-    const student = llama.appendedLogits(entry.cache, entry.cuts, prompts); // [cuts, k, vocab]
-    const rows = tf.add(tf.tensor2d(entry.cuts, [entry.cuts.length, 1], 'int32'), rowOffsets);
+  // Per prompt token loss weights decay^(i-1), normalized to sum to 1 over the k prompt tokens.
+  const decayWeights = Float32Array.from({ length: promptTokens }, (_, i) => lossDecay ** i);
+  const decaySum = decayWeights.reduce((sum, value) => sum + value, 0);
+  const lossWeights = tf.tensor2d(
+    decayWeights.map(value => (value * promptTokens) / decaySum),
+    [1, promptTokens],
+  );
+  /** [P1]..[Pk]'s logits after every cut: the mean over each prompt token's virtual tokens. */
+  const promptLogits = (cache: LlamaCache, cuts: Int32Array): tf.Tensor3D => {
+    const logits = llama.appendedLogits(cache, cuts, prompts, virtualTokens); // [cuts, k · m, vocab]
+    return virtualTokens === 1
+      ? logits
+      : tf.mean(tf.reshape(logits, [cuts.length, promptTokens, virtualTokens, vocabSize]), 2);
+  };
+  const lossOfSequence = (entry: Prepared, cuts: Int32Array): tf.Scalar => {
+    const student = promptLogits(entry.cache, cuts); // [cuts, k, vocab]
+    const rows = tf.add(tf.tensor2d(cuts, [cuts.length, 1], 'int32'), rowOffsets);
     const teacher = tf.gather(entry.teacher, rows); // [cuts, k, vocab]
     return tf.losses.softmaxCrossEntropy(
       tf.reshape(teacher, [-1, vocabSize]),
       tf.reshape(student, [-1, vocabSize]),
+      lossDecay === 1 ? undefined : tf.reshape(tf.tile(lossWeights, [cuts.length, 1]), [-1]),
     ) as tf.Scalar;
+  };
+  /** The cuts of a sequence trained at `step`: all, or `cutsPerSequence` drawn without replacement. */
+  const cutsAt = (entry: Prepared, index: number, step: number): Int32Array => {
+    if (cutsPerSequence === undefined || cutsPerSequence >= entry.cuts.length) return entry.cuts;
+    const random = seededRandom(options.seed + 104_729 * (step + 1) + index);
+    const order = Array.from(entry.cuts);
+    for (let k = 0; k < cutsPerSequence; k++) {
+      const j = k + Math.floor(random.next() * (order.length - k));
+      [order[k], order[j]] = [order[j], order[k]];
+    }
+    return Int32Array.from(order.slice(0, cutsPerSequence)).sort();
   };
   let loop: Awaited<ReturnType<typeof runLoop>>;
   try {
@@ -134,8 +213,11 @@ export async function trainPpd(
       variables: { prompts },
       sampleCount: trainSequences.length,
       options,
-      lossOf: indices => {
-        const losses = Array.from(indices, i => lossOfSequence(prepare(trainSequences[i])));
+      lossOf: (indices, step) => {
+        const losses = Array.from(indices, i => {
+          const entry = prepare(trainSequences[i]);
+          return lossOfSequence(entry, cutsAt(entry, trainSequences[i], step));
+        });
         return tf.div(tf.addN(losses), losses.length) as tf.Scalar;
       },
     });
@@ -153,7 +235,7 @@ export async function trainPpd(
       const cuts = Int32Array.from({ length: last - first + 1 }, (_, i) => first + i);
       tf.tidy(() => {
         const own = tf.topk(tf.gather(entry.logits, tf.tensor1d(cuts, 'int32')), topK).indices;
-        const ahead = tf.topk(llama.appendedLogits(entry.cache, cuts, prompts), topK).indices;
+        const ahead = tf.topk(promptLogits(entry.cache, cuts), topK).indices;
         const ownTop = own.dataSync();
         const aheadTop = ahead.dataSync();
         cuts.forEach((t, g) => {
@@ -176,6 +258,7 @@ export async function trainPpd(
       vocabSize,
       hiddenSize: dim,
       tree,
+      ...(virtualTokens === 1 ? {} : { virtualTokens }),
       embeddings: loop.values.prompts,
       training: {
         data: {
@@ -185,6 +268,11 @@ export async function trainPpd(
           heldOutPositions: evaluated,
         },
         promptTokens,
+        virtualTokens,
+        init,
+        lossDecay,
+        ...(cutsPerSequence === undefined ? {} : { cutsPerSequence }),
+        schedule: options.schedule ?? 'constant',
         steps: options.steps,
         batchSize: options.batchSize,
         learningRate: options.learningRate,
@@ -203,6 +291,34 @@ export async function trainPpd(
     }
     prompts.dispose();
     rowOffsets.dispose();
+    lossWeights.dispose();
     llama.dispose();
   }
+}
+
+/** Initial prompt embeddings [rows, dim] (see `PpdInit`), deterministic by seed. */
+function initialPrompts(
+  table: Float32Array,
+  dim: number,
+  rows: number,
+  init: PpdInit,
+  seed: number,
+): Float32Array {
+  const scale = Math.sqrt(table.reduce((sum, value) => sum + value * value, 0) / table.length);
+  if (init === 'random') return seededUniform(rows * dim, scale, seed);
+  const out = new Float32Array(rows * dim);
+  if (init === 'tokens') {
+    const random = seededRandom(seed);
+    const vocab = table.length / dim;
+    for (let row = 0; row < rows; row++) {
+      const token = Math.floor(random.next() * vocab);
+      out.set(table.subarray(token * dim, (token + 1) * dim), row * dim);
+    }
+    return out;
+  }
+  const mean = new Float32Array(dim);
+  for (let i = 0; i < table.length; i++) mean[i % dim] += table[i] / (table.length / dim);
+  const noise = seededUniform(rows * dim, scale / 10, seed);
+  for (let i = 0; i < out.length; i++) out[i] = mean[i % dim] + noise[i];
+  return out;
 }

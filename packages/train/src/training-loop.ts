@@ -15,6 +15,11 @@ export interface LoopOptions {
   steps: number;
   batchSize: number;
   learningRate: number;
+  /**
+   * Learning-rate schedule over the `steps`: 'constant' (default) or 'cosine' (decays from `learningRate` to 0
+   * as ½ (1 + cos(π · step / steps)), the paper recipes' `lr_scheduler_type cosine` without warm-up).
+   */
+  schedule?: LearningRateSchedule;
   /** Seed of initialization, batch order and noise (same seed, same loss curve on one backend). */
   seed: number;
   backend: TrainBackend;
@@ -24,6 +29,33 @@ export interface LoopOptions {
   /** Steps between loss reports (`onProgress`, the returned loss curve). Default 25. */
   logEvery?: number;
   onProgress?: (progress: TrainProgress) => void;
+}
+
+/** Learning-rate schedules of `LoopOptions.schedule`. */
+export const LEARNING_RATE_SCHEDULES = ['constant', 'cosine'] as const;
+export type LearningRateSchedule = (typeof LEARNING_RATE_SCHEDULES)[number];
+
+/** The learning rate of `step` (0-based) of `steps` under `schedule`. */
+export function scheduledLearningRate(
+  learningRate: number,
+  schedule: LearningRateSchedule,
+  step: number,
+  steps: number,
+): number {
+  return schedule === 'cosine'
+    ? learningRate * 0.5 * (1 + Math.cos((Math.PI * step) / steps))
+    : learningRate;
+}
+
+/** Adam whose learning rate the loop sets before each step (tfjs keeps it in a protected field). */
+class ScheduledAdam extends tf.AdamOptimizer {
+  constructor(learningRate: number) {
+    // tf.train.adam's defaults: β1 0.9, β2 0.999, the backend's epsilon.
+    super(learningRate, 0.9, 0.999);
+  }
+  setLearningRate(learningRate: number): void {
+    this.learningRate = learningRate;
+  }
 }
 
 /** One progress report. */
@@ -64,6 +96,11 @@ export function checkLoopOptions(options: LoopOptions): void {
       message: `must be an integer, got ${options.seed}.`,
     });
   if (options.checkpointEvery !== undefined) positive('checkpointEvery', options.checkpointEvery);
+  if (options.schedule !== undefined && !LEARNING_RATE_SCHEDULES.includes(options.schedule))
+    throw new InvalidArgumentError({
+      argument: 'schedule',
+      message: `must be one of ${LEARNING_RATE_SCHEDULES.join(', ')}, got ${JSON.stringify(options.schedule)}.`,
+    });
   if (options.logEvery !== undefined) positive('logEvery', options.logEvery);
 }
 
@@ -147,7 +184,8 @@ export async function runLoop({
       message: `${options.batchSize} is more than the ${sampleCount} training samples; generate more data or lower it.`,
     });
   }
-  const optimizer = tf.train.adam(options.learningRate);
+  const optimizer = new ScheduledAdam(options.learningRate);
+  const schedule = options.schedule ?? 'constant';
   const varList = Object.values(variables);
   let start = 0;
   let losses: { step: number; loss: number }[] = [];
@@ -219,6 +257,9 @@ export async function runLoop({
   let end = options.steps;
   for (let step = start; step < options.steps; step++) {
     const indices = batchIndices(sampleCount, options.batchSize, step, options.seed, cache);
+    optimizer.setLearningRate(
+      scheduledLearningRate(options.learningRate, schedule, step, options.steps),
+    );
     const cost = optimizer.minimize(() => lossOf(indices, step), true, varList);
     if (step % logEvery === logEvery - 1 || step === options.steps - 1) {
       invariant(cost, 'minimize(returnCost = true) returns the cost');

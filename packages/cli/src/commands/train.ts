@@ -28,7 +28,13 @@ import { serializeHiddenTransferWeights } from '@decodekit/strategy-hidden-trans
 import { serializeMedusaWeights } from '@decodekit/strategy-medusa';
 import { serializePpdWeights } from '@decodekit/strategy-ppd';
 // @decodekit/train (and TensorFlow.js with it) loads only when a train command runs: other commands start fast.
-import type { DatasetOptions, TrainBackend, TrainProgress } from '@decodekit/train';
+import type {
+  DatasetOptions,
+  LearningRateSchedule,
+  PpdInit,
+  TrainBackend,
+  TrainProgress,
+} from '@decodekit/train';
 import type { Command } from 'commander';
 import { DEFAULT_MODEL, loadForCli } from '../load.js';
 import { number } from './option-parsers.js';
@@ -60,6 +66,11 @@ interface Options {
   unroll?: number;
   window?: number;
   promptTokens?: number;
+  virtualTokens?: number;
+  init?: string;
+  lossDecay?: number;
+  cutsPerSequence?: number;
+  schedule?: string;
   llama2c?: string;
   layer?: number;
   transfers?: number;
@@ -190,7 +201,15 @@ function commandLine(kind: string, options: Options): string {
     ...({
       medusa: ['heads', 'treeSize'] as const,
       chimera: ['heads', 'window', 'inner'] as const,
-      ppd: ['promptTokens', 'treeSize'] as const,
+      ppd: [
+        'promptTokens',
+        'virtualTokens',
+        'init',
+        'lossDecay',
+        'cutsPerSequence',
+        'schedule',
+        'treeSize',
+      ] as const,
       'hidden-transfer': ['layer', 'transfers', 'treeSize'] as const,
       lud: ['epochs', 'placeholders', 'alpha', 'placeholderTokenId', 'placeholderWeight'] as const,
     }[kind] ?? (['unroll', 'inner'] as const)),
@@ -473,6 +492,25 @@ export function registerTrain(program: Command): void {
       3,
     )
     .option(
+      '--virtual-tokens <n>',
+      'virtual tokens per prompt token (ensemble prompt tokens: m chains, logits averaged)',
+      number('--virtual-tokens'),
+      1,
+    )
+    .option('--init <kind>', 'prompt embedding init: random, mean, tokens', 'random')
+    .option(
+      '--loss-decay <x>',
+      "weight decay^(i-1) of prompt token i's loss (the paper: 0.8)",
+      number('--loss-decay'),
+      1,
+    )
+    .option(
+      '--cuts-per-sequence <n>',
+      'cut points of each sequence trained per step, drawn at random (default: all)',
+      number('--cuts-per-sequence'),
+    )
+    .option('--schedule <kind>', 'learning-rate schedule: constant, cosine', 'constant')
+    .option(
       '--tree-size <n>',
       'nodes of the sparse tree built from held-out accuracy',
       number('--tree-size'),
@@ -490,6 +528,11 @@ export function registerTrain(program: Command): void {
         const result = await trainPpd(dataset, target, {
           ...loop,
           promptTokens: options.promptTokens,
+          virtualTokens: options.virtualTokens,
+          init: options.init as PpdInit,
+          lossDecay: options.lossDecay,
+          cutsPerSequence: options.cutsPerSequence,
+          schedule: options.schedule as LearningRateSchedule,
           treeSize: options.treeSize,
         });
         const weights = {

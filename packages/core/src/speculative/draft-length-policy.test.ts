@@ -44,6 +44,19 @@ describe('DraftLengthPolicy', () => {
     for (let row = 4; row < 8; row++) if (mask[row]) expect(mask[parents[row]]).toBe(1);
   });
 
+  it('prices tree rows on top of the rows the drafter appends through extend', () => {
+    // A forward of 1 or 2 rows costs 1 or 2, 4 or more rows cost 2.2 to 2.6: alone a row does not pay for
+    // itself at 60% acceptance, on top of 4 appended rows (PPD's prompt rows) it nearly is free.
+    const costs = [1, 2, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7];
+    const alone = withCosts(costs);
+    const extended = withCosts(costs);
+    for (const policy of [alone, extended])
+      for (let i = 0; i < 500; i++) policy.record(chain(2), i % 5 < 3 ? [0] : []);
+    extended.noteExtraRows(4);
+    expect(kept(alone.selectRows(chain(2)))).toBe(0);
+    expect(kept(extended.selectRows(chain(2)))).toBe(1);
+  });
+
   it('calibrates a monotone cost curve on a real sequence', async () => {
     const model = mockModel({ vocabSize: 4, logits: () => [0, 1, 2, 3] });
     const policy = new DraftLengthPolicy();

@@ -20,6 +20,7 @@ export class DraftLengthPolicy {
   private costs: Float64Array | undefined;
   private idleSteps = 0;
   private lastKept: number | undefined;
+  private extraRows = 0;
 
   /** @param pinned a cost curve to use instead of measuring one (`speculative({ costCurve })`). */
   constructor(pinned?: Float64Array) {
@@ -34,6 +35,15 @@ export class DraftLengthPolicy {
   nodeHint(budget: number): number {
     if (this.lastKept === undefined) return budget;
     return Math.min(budget, Math.max(2, this.lastKept * 2 + 2));
+  }
+
+  /**
+   * Records how many rows the drafter appended to the last verification forward (`Drafter.extend`, e.g.
+   * PPD's prompt rows). The next `selectRows` prices the tree on top of that many rows: every forward carries
+   * them, so a tree row costs what it adds to a forward of 1 + extra rows, not to one of a single row.
+   */
+  noteExtraRows(count: number): void {
+    this.extraRows = Math.max(0, count);
   }
 
   /** Relative cost of one forward of k rows (k = 1 → 1), once measured. */
@@ -117,7 +127,8 @@ export class DraftLengthPolicy {
    * The rows of a draft worth verifying. Each row's chance of lying on the accepted path is estimated as the
    * product, along its path, of how often a child of that depth and sibling rank was accepted before; rows
    * are taken in order of that chance (a parent always before its children) for as long as the expected
-   * tokens per unit of forward cost grow. Returns a keep mask over the rows.
+   * tokens per unit of forward cost grow. The forward's rows are the pending token, the kept rows and the rows
+   * the drafter last appended (`noteExtraRows`). Returns a keep mask over the rows.
    */
   selectRows(parents: Int32Array): Uint8Array {
     const rows = parents.length;
@@ -145,16 +156,16 @@ export class DraftLengthPolicy {
     const order = Array.from({ length: rows }, (_, row) => row).sort(
       (a, b) => chance[b] - chance[a] || a - b,
     );
+    const costOf = (forwardRows: number) =>
+      forwardRows < costs.length
+        ? costs[forwardRows]
+        : costs[costs.length - 1] * (forwardRows / (costs.length - 1));
     let expected = 1;
     let best = 0;
-    let bestScore = 1 / costs[1];
+    let bestScore = 1 / costOf(1 + this.extraRows);
     for (let taken = 1; taken <= rows; taken++) {
       expected += chance[order[taken - 1]];
-      const forwardRows = taken + 1;
-      const cost =
-        forwardRows < costs.length
-          ? costs[forwardRows]
-          : costs[costs.length - 1] * (forwardRows / (costs.length - 1));
+      const cost = costOf(taken + 1 + this.extraRows);
       if (expected / cost > bestScore) {
         bestScore = expected / cost;
         best = taken;

@@ -170,6 +170,8 @@ async function step(
         { tree, model, contextLength: model.info.contextLength, tokens: contextTokens },
       )
     : undefined;
+  // The next step's sizing prices its tree on top of the rows the drafter appends (they ride every forward).
+  if (treeCapable) policy?.noteExtraRows(extra?.tokens.length ?? 0);
   const draftMs = now() - draftStart;
   if (rows > 0) context.report({ type: 'draft', tree });
 

@@ -7,6 +7,7 @@ export {
   promptTokenCount,
   randomPpdWeights,
   serializePpdWeights,
+  virtualTokenCount,
 } from './ppd-weights.js';
 export type { PpdWeights } from './ppd-weights.js';
 export { ppdDescriptor } from './descriptor.js';

@@ -19,6 +19,7 @@ import {
   promptTokenCount,
   randomPpdWeights,
   serializePpdWeights,
+  virtualTokenCount,
 } from './index.js';
 
 const weights = randomPpdWeights({ vocabSize: 16, hiddenSize: 4, promptTokens: 2, seed: 3 });
@@ -31,16 +32,39 @@ describe('ppd weights', () => {
     expect(promptTokenCount(parsed)).toBe(2);
   });
 
+  it('writes ensemble prompt tokens as version 2 and one virtual token as version 1 (older readers)', () => {
+    expect(JSON.parse(serializePpdWeights(weights))).toMatchObject({ format: 'decodekit-ppd/1' });
+    expect(JSON.parse(serializePpdWeights(weights))).not.toHaveProperty('virtualTokens');
+    const ensemble = randomPpdWeights({
+      vocabSize: 16,
+      hiddenSize: 4,
+      promptTokens: 2,
+      virtualTokens: 3,
+      seed: 3,
+    });
+    expect(ensemble.embeddings).toHaveLength(2 * 3 * 4);
+    const json = serializePpdWeights(ensemble);
+    expect(JSON.parse(json)).toMatchObject({ format: 'decodekit-ppd/2', virtualTokens: 3 });
+    const parsed = parsePpdWeights(json);
+    expect(virtualTokenCount(parsed)).toBe(3);
+    expect(promptTokenCount(parsed)).toBe(2);
+    expect(Array.from(parsed.embeddings)).toEqual(Array.from(ensemble.embeddings));
+    expect(virtualTokenCount(parsePpdWeights(serializePpdWeights(weights)))).toBe(1);
+  });
+
   it.each([
     { json: '{', error: /not JSON/ },
     { json: '{"format":"decodekit-medusa/1"}', error: /decodekit-ppd\/1/ },
+    { json: '{"format":"decodekit-ppd/2","embeddings":""}', error: /numeric virtualTokens/ },
   ])('rejects $json with a ModelFormatError', ({ json, error }) => {
     expect(() => parsePpdWeights(json, 'w.json')).toThrow(ModelFormatError);
     expect(() => parsePpdWeights(json, 'w.json')).toThrow(error);
   });
 
   it.each([
-    { change: { embeddings: new Float32Array(5) }, error: /k × 4 finite floats/ },
+    { change: { embeddings: new Float32Array(5) }, error: /k × 1 × 4 finite floats/ },
+    { change: { virtualTokens: 3 }, error: /k × 3 × 4 finite floats/ },
+    { change: { virtualTokens: 0 }, error: /virtualTokens/ },
     { change: { tree: [[0, 0, 0, 0]] }, error: /at most 3 deep/ },
     { change: { tree: [[0, 1]] }, error: /after its parent/ },
     { change: { vocabSize: 1 }, error: /positive integers/ },
@@ -121,6 +145,102 @@ describe('ppd drafter', () => {
       .generate(prompt, { maxTokens: 40 });
     expect(fast.tokens).toEqual(plain.tokens);
     expect(model.calls.length).toBeGreaterThan(1);
+  });
+});
+
+describe('ensemble prompt tokens (virtual tokens per prompt token)', () => {
+  const ensemble = randomPpdWeights({
+    vocabSize: 16,
+    hiddenSize: 4,
+    promptTokens: 2,
+    virtualTokens: 3,
+    seed: 7,
+  });
+
+  it('unfused: forwards m chains of prompt rows and drafts from their averaged logits', async () => {
+    const target = toyModel({ vocabSize: 16, seed: 4 });
+    const tree = [[0], [1], [0, 0], [0, 1], [0, 0, 0]];
+    const context = { promptLength: 3, maxNodes: 8, remaining: 8, treeCapable: true, greedy: true };
+    const drafts = [];
+    for (const w of [ensemble, weights]) {
+      const model = withInputEmbeddings(target);
+      const drafter = ppd({ weights: { ...w, tree }, fused: false });
+      drafter.begin?.({ tokens: [1, 5, 7], model, random: seededRandom(0), temperature: 0 });
+      drafts.push(await drafter.propose({ ...context, tokens: [1, 5, 7] }));
+      if (w === ensemble) {
+        // 3 emitted rows, then [P1]'s 3 virtual tokens after the last one, then [P2]'s, chain by chain.
+        expect(model.calls[0].tokens).toEqual([1, 5, 7, 7, 7, 7, 7, 7, 7]);
+        expect(model.calls[0].parents).toEqual([-1, 0, 1, 2, 2, 2, 3, 4, 5]);
+        expect(Array.from(model.calls[0].embeddings?.subarray(12) ?? [])).toEqual(
+          Array.from(ensemble.embeddings),
+        );
+      } else expect(model.calls[0].parents).toBeUndefined();
+      drafter.end?.();
+    }
+    // The wrapper's logits follow the row ids along each row's ancestors, so the 3 virtual tokens of a prompt
+    // token have the same logits: their mean ranks as one chain's.
+    expect(Array.from(drafts[0]?.tokens ?? [])).toEqual(Array.from(drafts[1]?.tokens ?? []));
+    expect(Array.from(drafts[0]?.parents ?? [])).toEqual(Array.from(drafts[1]?.parents ?? []));
+  });
+
+  it('fused: appends k × m prompt rows in m chains after the pending token, one forward per step', async () => {
+    const target = toyModel({ vocabSize: 16, seed: 9, copyBias: 3 });
+    const model = withInputEmbeddings(target);
+    const prompt = { tokens: [1, 4, 6] };
+    const plain = await createDecoder({ model: target }).generate(prompt, { maxTokens: 40 });
+    const fast = await createDecoder({ model })
+      .use(speculative({ drafter: ppd({ weights: ensemble }), adaptive: false }))
+      .generate(prompt, { maxTokens: 40 });
+    expect(fast.tokens).toEqual(plain.tokens);
+    expect(model.calls.length).toBe(fast.stats.forwardPasses);
+    expect(fast.stats.acceptedDraftTokens ?? 0).toBeGreaterThan(0);
+    for (const call of model.calls.slice(1)) {
+      const { embeddings, tokens, parents } = call;
+      assert(embeddings && parents);
+      // Pending token and tree rows, then [P1]'s 3 virtual tokens on the pending token (row 0) and [P2]'s
+      // j-th on [P1]'s j-th.
+      const base = tokens.length - 6;
+      expect(parents.slice(base)).toEqual([0, 0, 0, base, base + 1, base + 2]);
+      expect(Array.from(embeddings.subarray(base * 4))).toEqual(Array.from(ensemble.embeddings));
+    }
+  });
+
+  it('fused and unfused are token-identical to greedy; fused O-dist holds', async () => {
+    for (const fused of [true, false]) {
+      const model = withInputEmbeddings(toyModel({ vocabSize: 16, seed: 2, copyBias: 3 }));
+      const { mismatches } = await greedyCheck({
+        model,
+        makeStrategy: () => speculative({ drafter: ppd({ weights: ensemble, fused }) }),
+        prompts: [[0], [1, 2, 3, 1, 2]],
+        options: { maxTokens: 40 },
+        processors: () => [repetitionPenalty(1.2)],
+      });
+      expect(mismatches).toEqual([]);
+    }
+    const model = withInputEmbeddings(
+      toyModel({ vocabSize: O_DIST_SETTING.vocabSize, seed: 11, copyBias: 2 }),
+    );
+    const strategy = speculative({
+      drafter: ppd({
+        weights: randomPpdWeights({
+          vocabSize: O_DIST_SETTING.vocabSize,
+          hiddenSize: 4,
+          virtualTokens: 2,
+          seed: 2,
+        }),
+      }),
+    });
+    const { pValue } = await distributionCheck({ model, strategy, samples: 5_000 });
+    expect(pValue).toBeGreaterThan(0.01);
+  }, 120_000);
+
+  it('unfused ensemble prompt tokens need tree attention', () => {
+    const model = withInputEmbeddings(toyModel({ vocabSize: 16 }));
+    const chainOnly = { ...model, capabilities: { ...model.capabilities, tree: false } };
+    const drafter = ppd({ weights: ensemble, fused: false });
+    expect(() =>
+      drafter.begin?.({ tokens: [1], model: chainOnly, random: seededRandom(0), temperature: 0 }),
+    ).toThrow(UnsupportedCapabilityError);
   });
 });
 

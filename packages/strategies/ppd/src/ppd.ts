@@ -9,7 +9,13 @@ import {
   type DraftTree,
   type Sequence,
 } from '@decodekit/core';
-import { checkPpdTree, checkPpdWeights, promptTokenCount, type PpdWeights } from './ppd-weights.js';
+import {
+  checkPpdTree,
+  checkPpdWeights,
+  promptTokenCount,
+  virtualTokenCount,
+  type PpdWeights,
+} from './ppd-weights.js';
 
 /** Options of `ppd()`. */
 export interface PpdOptions {
@@ -103,11 +109,14 @@ export function ppd({ weights, tree, fused = true, promptNodes, draftModel }: Pp
   if (unfused) return unfused;
 
   const { vocabSize, hiddenSize } = weights;
+  const virtualTokens = virtualTokenCount(weights);
+  const averaged = new Float32Array(vocabSize);
   const carriersMax = promptNodes ?? 0;
   // What the last verification forward prepared: the context it continues and its prompt rows' candidates.
   let next: { tokens: readonly number[]; candidates: number[][] } | undefined;
-  // This step's carriers: forward row (0 = pending, i + 1 = tree row i) -> its extra rows, in order.
-  let carriers = new Map<number, number[]>();
+  // This step's carriers: forward row (0 = pending, i + 1 = tree row i) -> its extra rows per prompt token
+  // ([Pi]'s virtual tokens at index i - 1).
+  let carriers = new Map<number, number[][]>();
   let fallback: Drafter | undefined;
 
   return {
@@ -161,23 +170,32 @@ export function ppd({ weights, tree, fused = true, promptNodes, draftModel }: Pp
       // The pending token first, then tree nodes in the drafter's order (most likely reached first).
       for (let row = 0; row <= tree.tokens.length && row <= carriersMax; row++) {
         const depth = row === 0 ? 0 : depths[row - 1];
-        const count = Math.min(promptTokens, maxDepth - depth, maxRows - ids.length);
+        const count = Math.min(
+          promptTokens,
+          maxDepth - depth,
+          Math.floor((maxRows - ids.length) / virtualTokens),
+        );
         if (count <= 0) continue;
-        const rows: number[] = [];
+        const levels: number[][] = [];
         const name = row === 0 ? tokens[tokens.length - 1] : tree.tokens[row - 1];
         for (let i = 0; i < count; i++) {
-          rows.push(ids.length);
-          parents.push(i === 0 ? row : base + ids.length - 1);
-          ids.push(name);
+          const level: number[] = [];
+          for (let j = 0; j < virtualTokens; j++) {
+            // Virtual token j of [P(i+1)] continues chain j: after the carrier, then after its [Pi].
+            level.push(ids.length);
+            parents.push(i === 0 ? row : base + levels[i - 1][j]);
+            ids.push(name);
+          }
+          levels.push(level);
         }
-        carriers.set(row, rows);
+        carriers.set(row, levels);
       }
       if (ids.length === 0) return undefined;
       const embeddings = new Float32Array(ids.length * hiddenSize);
-      for (const rows of carriers.values())
+      for (const levels of carriers.values())
         embeddings.set(
-          weights.embeddings.subarray(0, rows.length * hiddenSize),
-          rows[0] * hiddenSize,
+          weights.embeddings.subarray(0, levels.length * virtualTokens * hiddenSize),
+          levels[0][0] * hiddenSize,
         );
       return { tokens: Int32Array.from(ids), parents: Int32Array.from(parents), embeddings };
     },
@@ -194,13 +212,13 @@ export function ppd({ weights, tree, fused = true, promptNodes, draftModel }: Pp
         if (row < 0) return;
         distance++;
       }
-      const rows = carriers.get(row) ?? [];
-      const candidates = rows
+      const levels = carriers.get(row) ?? [];
+      const candidates = levels
         .slice(distance)
-        .map((extra, level) =>
+        .map((level, depth) =>
           topIndices(
-            extraLogits.subarray(extra * vocabSize, (extra + 1) * vocabSize),
-            shape.candidatesPerDepth[level] ?? 0,
+            ensembleLogits(extraLogits, level, vocabSize, averaged),
+            shape.candidatesPerDepth[depth] ?? 0,
           ),
         );
       next = { tokens: [...result.tokens, ...emitted], candidates };
@@ -257,8 +275,10 @@ function missingEmbeddings(model: CausalLM): UnsupportedCapabilityError {
  */
 function unfusedDrafter(weights: PpdWeights, shape: TreeShape, draftModel?: CausalLM): Drafter {
   const promptTokens = promptTokenCount(weights);
+  const virtualTokens = virtualTokenCount(weights);
   const { vocabSize, hiddenSize } = weights;
   const { paths, parents, depth, candidatesPerDepth } = shape;
+  const averaged = new Float32Array(vocabSize);
   let model: CausalLM | undefined;
   let table: Float32Array | undefined;
   let sequence: Sequence | undefined;
@@ -272,6 +292,13 @@ function unfusedDrafter(weights: PpdWeights, shape: TreeShape, draftModel?: Caus
       table = model.capabilities.inputEmbeddings ? model.embeddingTable?.() : undefined;
       if (!table) throw missingEmbeddings(model);
       checkTarget(model, weights, table);
+      if (virtualTokens > 1 && !model.capabilities.tree) {
+        throw new UnsupportedCapabilityError({
+          capability: 'tree',
+          backendId: model.capabilities.backendId,
+          hint: `these prompt tokens have ${virtualTokens} virtual tokens each (ensemble prompt tokens), whose rows attend in ${virtualTokens} separate chains: run PPD on a target with tree attention, or train prompt tokens with --virtual-tokens 1.`,
+        });
+      }
       sequence?.dispose();
       sequence = model.createSequence();
     },
@@ -291,7 +318,8 @@ function unfusedDrafter(weights: PpdWeights, shape: TreeShape, draftModel?: Caus
         0,
         Math.min(promptTokens, depth - 1, model.info.contextLength - tokens.length),
       );
-      const rows = fresh.length + prompts;
+      const promptRows = prompts * virtualTokens;
+      const rows = fresh.length + promptRows;
       const embeddings = new Float32Array(rows * hiddenSize);
       fresh.forEach((token, row) =>
         embeddings.set(
@@ -300,22 +328,40 @@ function unfusedDrafter(weights: PpdWeights, shape: TreeShape, draftModel?: Caus
         ),
       );
       embeddings.set(
-        weights.embeddings.subarray(0, prompts * hiddenSize),
+        weights.embeddings.subarray(0, promptRows * hiddenSize),
         fresh.length * hiddenSize,
       );
       // Prompt rows are never committed; their ids only name the rows (the pending token's id).
       const ids = Int32Array.from({ length: rows }, (_, row) =>
         row < fresh.length ? fresh[row] : fresh[fresh.length - 1],
       );
+      // Ensemble prompt tokens: virtual token j of [P(i+1)] follows virtual token j of [Pi] (row - m), and
+      // those of [P1] follow the last emitted token; one virtual token per prompt token is a plain chain.
+      const forwardParents =
+        virtualTokens === 1
+          ? undefined
+          : Int32Array.from({ length: rows }, (_, row) =>
+              row < fresh.length
+                ? row - 1
+                : row - fresh.length < virtualTokens
+                  ? fresh.length - 1
+                  : row - virtualTokens,
+            );
       const { logits } = await sequence.forward(
-        { tokens: ids, embeddings },
+        { tokens: ids, embeddings, ...(forwardParents ? { parents: forwardParents } : {}) },
         { signal: context.signal },
       );
       sequence.commit(Array.from(fresh, (_, row) => row));
       const candidates = Array.from({ length: prompts + 1 }, (_, level) => {
-        const row = fresh.length - 1 + level;
+        const rowsOfLevel =
+          level === 0
+            ? [fresh.length - 1]
+            : Array.from(
+                { length: virtualTokens },
+                (_, j) => fresh.length + (level - 1) * virtualTokens + j,
+              );
         return topIndices(
-          logits.subarray(row * vocabSize, (row + 1) * vocabSize),
+          ensembleLogits(logits, rowsOfLevel, vocabSize, averaged),
           candidatesPerDepth[level],
         );
       });
@@ -336,6 +382,26 @@ function unfusedDrafter(weights: PpdWeights, shape: TreeShape, draftModel?: Caus
       sequence = undefined;
     },
   };
+}
+
+/**
+ * A prompt token's logits: the mean of its virtual tokens' rows (the paper's mean aggregation), written into
+ * `out`; one virtual token's row is returned as is.
+ */
+function ensembleLogits(
+  logits: Float32Array,
+  rows: readonly number[],
+  vocabSize: number,
+  out: Float32Array,
+): Float32Array {
+  if (rows.length === 1) return logits.subarray(rows[0] * vocabSize, (rows[0] + 1) * vocabSize);
+  out.fill(0);
+  for (const row of rows) {
+    const offset = row * vocabSize;
+    for (let v = 0; v < vocabSize; v++) out[v] += logits[offset + v];
+  }
+  for (let v = 0; v < vocabSize; v++) out[v] /= rows.length;
+  return out;
 }
 
 function checkTarget(model: CausalLM, weights: PpdWeights, table: Float32Array): void {

@@ -1,9 +1,10 @@
 import { seededRandom, type CausalLM, type ForwardInput, type Sequence } from '@decodekit/core';
 
-/** One recorded forward of {@link withInputEmbeddings}: the row ids and the embeddings passed. */
+/** One recorded forward of {@link withInputEmbeddings}: the row ids, parents and embeddings passed. */
 export interface EmbeddingsCall {
   prefixLength: number;
   tokens: number[];
+  parents?: number[];
   embeddings?: Float32Array;
 }
 
@@ -30,6 +31,7 @@ export function withInputEmbeddings(
       calls.push({
         prefixLength: sequence.tokens.length,
         tokens: [...input.tokens],
+        parents: input.parents && [...input.parents],
         embeddings: input.embeddings?.slice(),
       });
       const { embeddings: _ignored, ...tokensOnly } = input;
