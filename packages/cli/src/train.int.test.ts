@@ -124,6 +124,54 @@ describe('decodekit train', () => {
     ).rejects.toThrow(/--llama2c FILE/);
   });
 
+  it('ppd: --virtual-tokens trains ensemble prompt tokens (format 2) the ppd strategy decodes exactly with', async () => {
+    const out = join(work, 'ppd-ensemble');
+    const args = [
+      'train',
+      'ppd',
+      ...small,
+      '--batch-size',
+      '2',
+      '--steps',
+      '3',
+      '--prompt-tokens',
+      '2',
+      '--virtual-tokens',
+      '2',
+      '--init',
+      'tokens',
+      '--schedule',
+      'cosine',
+      '--loss-decay',
+      '0.8',
+      '--cuts-per-sequence',
+      '8',
+      '--tree-size',
+      '6',
+      '--out',
+      out,
+    ];
+    expect(await run(args)).toMatch(/held-out top-1 accuracy per depth/);
+    const weights = JSON.parse(readFileSync(join(out, 'weights.json'), 'utf8'));
+    expect(weights).toMatchObject({ format: 'decodekit-ppd/2', virtualTokens: 2 });
+    expect(weights.training.command).toContain('--virtual-tokens 2 --init tokens');
+    const generate = ['generate', '--prompt', 'Tom had a red ball.', '--max-tokens', '32'];
+    const plain = JSON.parse(await run([...generate, '--format', 'json'])) as { tokens: number[] };
+    const drafted = JSON.parse(
+      await run([
+        ...generate,
+        '--format',
+        'json',
+        '--strategy',
+        `ppd:weights=${join(out, 'weights.json')}`,
+      ]),
+    ) as { tokens: number[] };
+    expect(drafted.tokens).toEqual(plain.tokens);
+    await expect(
+      run(['train', 'ppd', ...small, '--init', 'zeros', '--steps', '1', '--out', out]),
+    ).rejects.toThrow(InvalidArgumentError);
+  });
+
   it('hidden-transfer: trains projections through the frozen upper layers; the strategy decodes exactly with them', async () => {
     const out = join(work, 'hidden-transfer');
     const args = [

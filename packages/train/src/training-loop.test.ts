@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { batchIndices, checkLoopOptions } from './training-loop.js';
+import { batchIndices, checkLoopOptions, scheduledLearningRate } from './training-loop.js';
 
 describe('batchIndices', () => {
   it('walks seeded permutations: every sample once per epoch, the same order for the same seed', () => {
@@ -36,5 +36,21 @@ describe('checkLoopOptions', () => {
     })();
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
     expect((error as InvalidArgumentError).argument).toBe(argument);
+  });
+});
+
+describe('learning-rate schedules', () => {
+  it('cosine decays from the learning rate through half at mid-run towards 0; constant stays', () => {
+    expect(scheduledLearningRate(0.1, 'cosine', 0, 100)).toBeCloseTo(0.1, 12);
+    expect(scheduledLearningRate(0.1, 'cosine', 50, 100)).toBeCloseTo(0.05, 12);
+    expect(scheduledLearningRate(0.1, 'cosine', 99, 100)).toBeLessThan(1e-4);
+    expect(scheduledLearningRate(0.1, 'constant', 99, 100)).toBe(0.1);
+  });
+
+  it('rejects an unknown schedule', () => {
+    const options = { steps: 1, batchSize: 1, learningRate: 0.1, seed: 0, backend: 'cpu' as const };
+    expect(() =>
+      checkLoopOptions({ ...options, schedule: 'linear' as unknown as 'cosine' }),
+    ).toThrow(InvalidArgumentError);
   });
 });
