@@ -10,22 +10,7 @@ import { InvalidArgumentError, ModelDownloadError, ModelNotFoundError } from '@d
 import { resolveModel } from '@decodekit/models/node';
 import { type LocalHub, startLocalHub } from '@decodekit/models/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProgram } from './program.js';
-
-async function run(args: string[]): Promise<string> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await createProgram().parseAsync(['node', 'decodekit', ...args]);
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-  return out;
-}
+import { run } from './__fixtures__/run-program.js';
 
 function readTree(folder: string): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = {};

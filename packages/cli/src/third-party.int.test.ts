@@ -12,7 +12,7 @@ import { buildTinyGpt2 } from '@decodekit/models';
 import { writeModelFolder } from '@decodekit/models/node';
 import { createDecoder } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { createProgram } from './program.js';
+import { run } from './__fixtures__/run-program.js';
 
 // eslint-disable-next-line no-process-env -- test fixture location, next to the models mirror
 const models = resolve(process.env.DECODEKIT_MODELS?.split(delimiter)[0] ?? '../shared/models');
@@ -23,21 +23,6 @@ const fixture = join(
   'hf-exports',
   'onnxruntime-genai-tiny-random-llama-fp16',
 );
-
-async function run(args: string[]): Promise<string> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await createProgram().parseAsync(['node', 'decodekit', ...args]);
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-  return out;
-}
 
 async function generate(
   args: string[],

@@ -4,22 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
 import { describe, expect, it } from 'vitest';
-import { createProgram } from './program.js';
-
-async function run(args: string[]): Promise<string> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    await createProgram().parseAsync(['node', 'decodekit', ...args]);
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-  }
-  return out;
-}
+import { run } from './__fixtures__/run-program.js';
 
 describe('decodekit train', () => {
   const work = mkdtempSync(join(tmpdir(), 'decodekit-train-cli-'));
