@@ -262,6 +262,27 @@ function readTargetCheckpoint(options: Options, trainer = 'PPD') {
   return { shape: config, weights, tokenizer: tokenizer && join(dirname(file), tokenizer) };
 }
 
+/**
+ * Writes a trainer's result: `weights.json` (its serialized weights, with the command line that reproduces them
+ * in `training.command`) and `losses.json` (the loss curve), then one line naming the file and `summary`.
+ */
+function writeTrained<W extends { training?: object }>(
+  out: string,
+  trainer: string,
+  options: Options,
+  result: { weights: W; losses: readonly unknown[] },
+  serialize: (weights: W) => string,
+  summary: string,
+): void {
+  const weights = {
+    ...result.weights,
+    training: { command: commandLine(trainer, options), ...result.weights.training },
+  };
+  writeFileSync(join(out, 'weights.json'), serialize(weights));
+  writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
+  process.stdout.write(`wrote ${join(out, 'weights.json')}: ${summary}\n`);
+}
+
 /** `decodekit train medusa | eagle | fspad | chimera | falcon | ppd | hidden-transfer | lud | fastdraft`: trains drafters (and LUD's fine-tuned model, FastDraft's draft) on the target's own generations. */
 export function registerTrain(program: Command): void {
   const train = program
@@ -297,15 +318,14 @@ export function registerTrain(program: Command): void {
           heads: options.heads,
           treeSize: options.treeSize,
         });
-        const weights = {
-          ...result.weights,
-          training: { command: commandLine('medusa', options), ...result.weights.training },
-        };
-        writeFileSync(join(out, 'weights.json'), serializeMedusaWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per head ${top1}; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        writeTrained(
+          out,
+          'medusa',
+          options,
+          result,
+          serializeMedusaWeights,
+          `held-out top-1 accuracy per head ${top1}; ${Math.round(result.positionsPerSecond)} positions/s`,
         );
       });
     });
@@ -335,14 +355,13 @@ export function registerTrain(program: Command): void {
           unroll: options.unroll,
           innerSize: options.inner,
         });
-        const weights = {
-          ...result.weights,
-          training: { command: commandLine('eagle', options), ...result.weights.training },
-        };
-        writeFileSync(join(out, 'weights.json'), serializeEagleWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        writeTrained(
+          out,
+          'eagle',
+          options,
+          result,
+          serializeEagleWeights,
+          `held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s`,
         );
       });
     });
@@ -374,14 +393,13 @@ export function registerTrain(program: Command): void {
           unroll: options.unroll,
           innerSize: options.inner,
         });
-        const weights = {
-          ...result.weights,
-          training: { command: commandLine('fspad', options), ...result.weights.training },
-        };
-        writeFileSync(join(out, 'weights.json'), serializeFspadWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        writeTrained(
+          out,
+          'fspad',
+          options,
+          result,
+          serializeFspadWeights,
+          `held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s`,
         );
       });
     });
@@ -419,14 +437,13 @@ export function registerTrain(program: Command): void {
           window: options.window,
           innerSize: options.inner,
         });
-        const weights = {
-          ...result.weights,
-          training: { command: commandLine('chimera', options), ...result.weights.training },
-        };
-        writeFileSync(join(out, 'weights.json'), serializeChimeraWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        writeTrained(
+          out,
+          'chimera',
+          options,
+          result,
+          serializeChimeraWeights,
+          `held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s`,
         );
       });
     });
@@ -462,14 +479,13 @@ export function registerTrain(program: Command): void {
           unroll: options.unroll,
           innerSize: options.inner,
         });
-        const weights = {
-          ...result.weights,
-          training: { command: commandLine('falcon', options), ...result.weights.training },
-        };
-        writeFileSync(join(out, 'weights.json'), serializeFalconWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s\n`,
+        writeTrained(
+          out,
+          'falcon',
+          options,
+          result,
+          serializeFalconWeights,
+          `held-out top-1 ${result.heldOut.top1.toFixed(3)}, greedy chain accepted ${result.heldOut.meanAcceptedChain.toFixed(2)}/6; ${Math.round(result.positionsPerSecond)} positions/s`,
         );
       });
     });
@@ -535,15 +551,14 @@ export function registerTrain(program: Command): void {
           schedule: options.schedule as LearningRateSchedule,
           treeSize: options.treeSize,
         });
-        const weights = {
-          ...result.weights,
-          training: { command: commandLine('ppd', options), ...result.weights.training },
-        };
-        writeFileSync(join(out, 'weights.json'), serializePpdWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s\n`,
+        writeTrained(
+          out,
+          'ppd',
+          options,
+          result,
+          serializePpdWeights,
+          `held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s`,
         );
       });
     });
@@ -593,18 +608,14 @@ export function registerTrain(program: Command): void {
           transfers: options.transfers,
           treeSize: options.treeSize,
         });
-        const weights = {
-          ...result.weights,
-          training: {
-            command: commandLine('hidden-transfer', options),
-            ...result.weights.training,
-          },
-        };
-        writeFileSync(join(out, 'weights.json'), serializeHiddenTransferWeights(weights));
-        writeFileSync(join(out, 'losses.json'), `${JSON.stringify(result.losses)}\n`);
         const top1 = result.accuracy.map(row => row[0].toFixed(3)).join(' ');
-        process.stdout.write(
-          `wrote ${join(out, 'weights.json')}: held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s\n`,
+        writeTrained(
+          out,
+          'hidden-transfer',
+          options,
+          result,
+          serializeHiddenTransferWeights,
+          `held-out top-1 accuracy per depth ${top1}; ${Math.round(result.positionsPerSecond)} sequences/s`,
         );
       });
     });
