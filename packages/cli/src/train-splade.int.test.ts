@@ -55,5 +55,11 @@ describe('decodekit train splade', () => {
     await expect(
       run(['train', 'splade', ...small, '--batch-size', '1', '--out', join(work, 'x')]),
     ).rejects.toThrow(/in-batch negatives/);
+    await expect(
+      run(['train', 'splade', ...small, '--head-init', 'bag', '--out', join(work, 'x')]),
+    ).rejects.toThrow(/--head-init|model or lexical/);
+    await expect(
+      run(['train', 'splade', ...small, '--head-init', 'lexical', '--out', join(work, 'x')]),
+    ).rejects.toThrow(/--trainable head/);
   });
 });

@@ -118,6 +118,7 @@ export type {
 } from './train-splade.js';
 export {
   STORY_DOCUMENT_TOKENS,
+  bm25HardNegatives,
   firstSentence,
   generateStoryRetrievalPairs,
   storyRetrievalPair,

@@ -1,4 +1,6 @@
 import {
+  analyzeText,
+  bm25Index,
   createDecoder,
   InvalidArgumentError,
   type CausalLM,
@@ -53,6 +55,11 @@ export interface StoryRetrievalPairsOptions {
   exclude?: readonly RetrievalPair[];
   /** Sampled prompts tried before giving up (a small model repeats itself). Default 20 × count. */
   maxAttempts?: number;
+  /**
+   * A finished run of the same seed and `exclude` with fewer pairs (`pairs`, and the prompts it sampled,
+   * `attempts`): generation goes on from attempt `attempts`, so the result equals a run from scratch.
+   */
+  resume?: { readonly pairs: readonly RetrievalPair[]; readonly attempts: number };
   onProgress?: (pairs: number, attempts: number) => void;
 }
 
@@ -94,6 +101,16 @@ export async function generateStoryRetrievalPairs(
       argument: 'seed',
       message: `must be an integer, got ${seed}.`,
     });
+  const { resume = { pairs: [], attempts: 0 } } = options;
+  if (
+    !Number.isInteger(resume.attempts) ||
+    resume.attempts < resume.pairs.length ||
+    resume.pairs.length > count
+  )
+    throw new InvalidArgumentError({
+      argument: 'resume',
+      message: `a resumed run needs at most ${count} pairs and at least as many attempts as pairs, got ${resume.pairs.length} pairs in ${resume.attempts} attempts.`,
+    });
   if (!model.tokenizer)
     throw new InvalidArgumentError({
       argument: 'model',
@@ -101,10 +118,10 @@ export async function generateStoryRetrievalPairs(
     });
   const decoder = createDecoder({ model, tokenizer: model.tokenizer });
   const bos = model.info.bosTokenId ?? 1;
-  const queries = new Set(exclude.map(pair => pair.query));
-  const documents = new Set(exclude.map(pair => pair.document));
-  const pairs: RetrievalPair[] = [];
-  let attempts = 0;
+  const queries = new Set([...exclude, ...resume.pairs].map(pair => pair.query));
+  const documents = new Set([...exclude, ...resume.pairs].map(pair => pair.document));
+  const pairs: RetrievalPair[] = [...resume.pairs];
+  let attempts = resume.attempts;
   while (pairs.length < count && attempts < maxAttempts) {
     const i = attempts++;
     const { text } = await decoder.generate(
@@ -127,4 +144,27 @@ export async function generateStoryRetrievalPairs(
     options.onProgress?.(pairs.length, attempts);
   }
   return { pairs, attempts };
+}
+
+/**
+ * BM25 hard negatives (SPLADE v2, Formal et al., 2021): for each pair, the index of the other pair whose
+ * document BM25 (core's, over `analyzeText` words) ranks highest for this pair's query, or -1 when no other
+ * document shares a word with it. Documents that equal the pair's own are skipped.
+ * @param pairs the training pairs
+ * @returns one index into `pairs` (or -1) per pair
+ */
+export function bm25HardNegatives(pairs: readonly RetrievalPair[]): number[] {
+  const index = bm25Index<string, number>();
+  pairs.forEach((pair, i) => index.set(i, analyzeText(pair.document)));
+  return pairs.map((pair, i) => {
+    let best = -1;
+    let bestScore = 0;
+    for (const [j, score] of index.scores(analyzeText(pair.query))) {
+      if (j !== i && pairs[j].document !== pair.document && score > bestScore) {
+        best = j;
+        bestScore = score;
+      }
+    }
+    return best;
+  });
 }

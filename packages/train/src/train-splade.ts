@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@decodekit/core';
+import { InvalidArgumentError, bm25Idf } from '@decodekit/core';
 import { tfLlama, type TfLlama, type TfLlamaConfig, type TfLlamaWeights } from './llama-tf.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import { runLoop, type LoopOptions } from './training-loop.js';
@@ -7,6 +7,12 @@ import { runLoop, type LoopOptions } from './training-loop.js';
 export interface SpladePair {
   readonly query: readonly number[];
   readonly document: readonly number[];
+  /**
+   * A hard negative: a document that is not relevant to the query but shares its words (e.g. BM25's best
+   * wrong document, `bm25HardNegatives`). It joins the batch's documents, so every query of the batch ranks
+   * it too (SPLADE v2's in-batch plus BM25 negatives).
+   */
+  readonly negative?: readonly number[];
 }
 
 /** How texts become model inputs; the same rules as `causalLmSplade` of `@decodekit/retrieval-splade`. */
@@ -31,12 +37,27 @@ export interface TrainSpladeOptions extends LoopOptions, SpladeInputOptions {
   /** Weight of the L1 norm of the query vectors (mean over the batch), as SPLADE-v2's query regulariser. Default 0. */
   l1Query?: number;
   /**
+   * Steps over which the regulariser weights grow quadratically from 0 to their value (`(step / n)²`, as
+   * SPLADE does), so the ranking loss shapes the vectors before sparsity is pushed. Default 0 (full weight at once).
+   */
+  regularizerWarmupSteps?: number;
+  /**
    * What is trained. `all` (default): every weight, through the whole network. `head`: only the classifier —
    * untied from the embedding table when the model ties them (initialised from it), the transformer frozen — so
    * the final hidden states of every pair are computed once and a step costs one `[rows, dim] × [dim, vocab]`
    * product: a parameter-efficient fine-tune (vocab × dim weights) that runs hundreds of steps a minute on a CPU.
    */
   trainable?: 'all' | 'head';
+  /**
+   * Where the classifier starts with `trainable: 'head'`. `model` (default): the model's own classifier (the
+   * next-token head). `lexical`: the least-squares head that makes each pooled row's logits reproduce the
+   * row's own token weighted by its BM25 IDF over the training documents, and a negative logit for every
+   * other token (`lexicalClassifier`), aiming at the IDF-weighted token bag that token-id BM25 ranks with; the
+   * ranking loss then learns expansion and weights from there. It only helps when the final hidden state
+   * linearly encodes its own token: on stories260K (dim 64) it does not, and the start is worse than `model`
+   * (see retrieval-splade's README).
+   */
+  headInit?: 'model' | 'lexical';
 }
 
 /** What `trainSplade` returns. */
@@ -100,11 +121,16 @@ function checkPairs(pairs: readonly SpladePair[], config: TfLlamaConfig): void {
   if (
     !Array.isArray(pairs) ||
     pairs.length < 2 ||
-    pairs.some(pair => !valid(pair.query) || !valid(pair.document))
+    pairs.some(
+      pair =>
+        !valid(pair.query) ||
+        !valid(pair.document) ||
+        (pair.negative !== undefined && !valid(pair.negative)),
+    )
   ) {
     throw new InvalidArgumentError({
       argument: 'pairs',
-      message: `need at least 2 pairs, each a non-empty query and document of token ids in [0, ${config.vocabSize}).`,
+      message: `need at least 2 pairs, each a non-empty query and document (and optional negative) of token ids in [0, ${config.vocabSize}).`,
     });
   }
 }
@@ -149,6 +175,7 @@ export async function trainSplade(
   checkWeight('flopsDocument', flopsDocument);
   checkWeight('flopsQuery', flopsQuery);
   checkWeight('l1Query', l1Query);
+  checkWeight('regularizerWarmupSteps', options.regularizerWarmupSteps ?? 0);
   if (options.batchSize < 2) {
     throw new InvalidArgumentError({
       argument: 'batchSize',
@@ -162,6 +189,16 @@ export async function trainSplade(
       message: `must be 'all' or 'head', got ${JSON.stringify(trainable)}.`,
     });
   }
+  if (
+    options.headInit !== undefined &&
+    options.headInit !== 'model' &&
+    options.headInit !== 'lexical'
+  ) {
+    throw new InvalidArgumentError({
+      argument: 'headInit',
+      message: `must be 'model' or 'lexical', got ${JSON.stringify(options.headInit)}.`,
+    });
+  }
   const steps =
     options.epochs === undefined
       ? options.steps
@@ -170,25 +207,22 @@ export async function trainSplade(
   if (trainable === 'head') return trainSpladeHead(config, weights, pairs, { ...options, steps });
   const model = tfLlama(config, weights);
   const input = { echo, bosTokenId };
+  const regularizers = regularizerSchedule(options);
   try {
     const loop = await runLoop({
-      kind: `splade-${config.dim}x${config.numLayers}-${echo ? 'echo' : 'plain'}-f${flopsQuery}.${flopsDocument}-l${l1Query}`,
+      kind: `splade-${config.dim}x${config.numLayers}-${echo ? 'echo' : 'plain'}-f${flopsQuery}.${flopsDocument}-l${l1Query}${runTag(options, pairs)}`,
       variables: model.variables,
       sampleCount: pairs.length,
       options: { ...options, steps },
-      lossOf: indices => {
+      lossOf: (indices, step) => {
         const batch = Array.from(indices, i => pairs[i]);
         const queries = spladeVectors(
           model,
           batch.map(pair => pair.query),
           input,
         );
-        const documents = spladeVectors(
-          model,
-          batch.map(pair => pair.document),
-          input,
-        );
-        return spladeLoss(queries, documents, { flopsQuery, flopsDocument, l1Query });
+        const documents = spladeVectors(model, batchDocuments(batch), input);
+        return spladeLoss(queries, documents, regularizers(step));
       },
     });
     return {
@@ -202,16 +236,50 @@ export async function trainSplade(
   }
 }
 
-/** In-batch contrastive ranking loss over `dot(w_q, w_d)` plus the FLOPS / L1 regularisers. */
+/** The documents of a batch: every pair's document, then the hard negatives of the pairs that have one. */
+function batchDocuments<T>(batch: readonly { document: T; negative?: T }[]): T[] {
+  return [
+    ...batch.map(pair => pair.document),
+    ...batch.flatMap(pair => (pair.negative === undefined ? [] : [pair.negative])),
+  ];
+}
+
+/** What else a checkpoint's kind records (a run with hard negatives or a warm-up does not resume one without). */
+function runTag(options: TrainSpladeOptions, pairs: readonly SpladePair[]): string {
+  const warmup = options.regularizerWarmupSteps ?? 0;
+  return `${warmup > 0 ? `-w${warmup}` : ''}${pairs.some(pair => pair.negative) ? '-hn' : ''}`;
+}
+
+/** The regulariser weights at a step: the configured ones, ramped up quadratically over the warm-up. */
+function regularizerSchedule(
+  options: TrainSpladeOptions,
+): (step: number) => { flopsQuery: number; flopsDocument: number; l1Query: number } {
+  const { flopsDocument = 1e-3, flopsQuery = 1e-3, l1Query = 0 } = options;
+  const warmup = options.regularizerWarmupSteps ?? 0;
+  return step => {
+    const ramp = warmup > 0 ? Math.min(1, (step + 1) / warmup) ** 2 : 1;
+    return {
+      flopsQuery: flopsQuery * ramp,
+      flopsDocument: flopsDocument * ramp,
+      l1Query: l1Query * ramp,
+    };
+  };
+}
+
+/**
+ * In-batch contrastive ranking loss over `dot(w_q, w_d)` plus the FLOPS / L1 regularisers. Query `i`'s
+ * relevant document is row `i` of `documents`; the other rows (the batch's other documents, then its hard
+ * negatives) are its negatives.
+ */
 function spladeLoss(
   queries: tf.Tensor2D, // [batch, vocab]
-  documents: tf.Tensor2D, // [batch, vocab]
+  documents: tf.Tensor2D, // [batch + negatives, vocab]
   weights: { flopsQuery: number; flopsDocument: number; l1Query: number },
 ): tf.Scalar {
   const flops = (vectors: tf.Tensor2D) => tf.sum(tf.square(tf.mean(vectors, 0)));
   const batch = queries.shape[0];
-  const scores = tf.matMul(queries, documents, false, true); // [batch, batch]
-  const labels = tf.oneHot(tf.range(0, batch, 1, 'int32'), batch);
+  const scores = tf.matMul(queries, documents, false, true); // [batch, batch + negatives]
+  const labels = tf.oneHot(tf.range(0, batch, 1, 'int32'), documents.shape[0]);
   let loss = tf.losses.softmaxCrossEntropy(labels, scores) as tf.Scalar;
   if (weights.flopsQuery > 0) loss = tf.add(loss, tf.mul(flops(queries), weights.flopsQuery));
   if (weights.flopsDocument > 0)
@@ -252,6 +320,85 @@ function pooledHidden(
   return out;
 }
 
+/** Logit targets of `lexicalClassifier`: the row's token gets `IDF_SCALE · idf`, every other token `-MARGIN`. */
+const LEXICAL_INIT = { idfScale: 1, margin: 1, ridge: 1 };
+
+/**
+ * The lexical classifier `[vocab, dim]`: ridge regression `W = (Σ y hᵀ)(Σ h hᵀ + λI)⁻¹` over the pooled rows
+ * `h` of the training texts, the target `y` of a row being `idfScale · idf(t)` for the row's own token `t`
+ * (BM25 IDF over `idfDocuments`) and `-margin` for every other token. Max-pooled through `log(1 + ReLU(.))`,
+ * a text's vector is then about its token bag weighted by IDF.
+ * @param rows pooled hidden rows of each text, `[tokens, dim]` flattened (as `pooledHidden` returns them)
+ * @param texts token ids of each text (row k of a text is its token k, after the context cut)
+ * @param idfDocuments the documents the IDF counts over
+ */
+function lexicalClassifier(
+  rows: readonly Float32Array[],
+  texts: readonly (readonly number[])[],
+  idfDocuments: readonly (readonly number[])[],
+  config: TfLlamaConfig,
+  input: SpladeInputOptions,
+): Float32Array {
+  const { dim, vocabSize } = config;
+  const { idfScale, margin, ridge } = LEXICAL_INIT;
+  const frequency = new Float64Array(vocabSize);
+  for (const document of idfDocuments) for (const id of new Set(document)) frequency[id]++;
+  const idf = Float64Array.from(frequency, n => bm25Idf(idfDocuments.length, n));
+  const gram = new Float64Array(dim * dim); // Σ h hᵀ + λI
+  const sum = new Float64Array(dim); // Σ h
+  const byToken = new Float64Array(vocabSize * dim); // Σ over the rows of token j of h
+  rows.forEach((block, t) => {
+    const { tokens, fromRow } = spladeInput(texts[t], config, input);
+    for (let k = 0; k * dim < block.length; k++) {
+      const token = tokens[fromRow + k];
+      for (let a = 0; a < dim; a++) {
+        const ha = block[k * dim + a];
+        sum[a] += ha;
+        byToken[token * dim + a] += ha;
+        for (let b = 0; b < dim; b++) gram[a * dim + b] += ha * block[k * dim + b];
+      }
+    }
+  });
+  for (let a = 0; a < dim; a++) gram[a * dim + a] += ridge;
+  const inverse = invertSymmetric(gram, dim);
+  const out = new Float32Array(vocabSize * dim);
+  const target = new Float64Array(dim);
+  for (let j = 0; j < vocabSize; j++) {
+    const positive = idfScale * idf[j] + margin;
+    for (let a = 0; a < dim; a++) target[a] = positive * byToken[j * dim + a] - margin * sum[a];
+    for (let b = 0; b < dim; b++) {
+      let value = 0;
+      for (let a = 0; a < dim; a++) value += target[a] * inverse[a * dim + b];
+      out[j * dim + b] = value;
+    }
+  }
+  return out;
+}
+
+/** Inverse of a symmetric positive-definite `[n, n]` matrix (Gauss-Jordan; `n` is the model width). */
+function invertSymmetric(matrix: Float64Array, n: number): Float64Array {
+  const a = Float64Array.from(matrix);
+  const inverse = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inverse[i * n + i] = 1;
+  for (let column = 0; column < n; column++) {
+    const pivot = a[column * n + column];
+    for (let k = 0; k < n; k++) {
+      a[column * n + k] /= pivot;
+      inverse[column * n + k] /= pivot;
+    }
+    for (let row = 0; row < n; row++) {
+      if (row === column) continue;
+      const factor = a[row * n + column];
+      if (factor === 0) continue;
+      for (let k = 0; k < n; k++) {
+        a[row * n + k] -= factor * a[column * n + k];
+        inverse[row * n + k] -= factor * inverse[column * n + k];
+      }
+    }
+  }
+  return inverse;
+}
+
 /** `trainSplade` with `trainable: 'head'`: the classifier alone over frozen, precomputed hidden states. */
 async function trainSpladeHead(
   config: TfLlamaConfig,
@@ -267,9 +414,11 @@ async function trainSpladeHead(
     bosTokenId = 1,
   } = options;
   const input = { echo, bosTokenId };
+  const regularizers = regularizerSchedule(options);
   const frozen = tfLlama(config, weights);
   let queries: Float32Array[];
   let documents: Float32Array[];
+  let negatives: (Float32Array | undefined)[];
   try {
     queries = pooledHidden(
       frozen,
@@ -281,15 +430,27 @@ async function trainSpladeHead(
       pairs.map(pair => pair.document),
       input,
     );
+    const withNegative = pairs.flatMap(pair =>
+      pair.negative === undefined ? [] : [pair.negative],
+    );
+    const negativeRows = pooledHidden(frozen, withNegative, input);
+    let next = 0;
+    negatives = pairs.map(pair => (pair.negative === undefined ? undefined : negativeRows[next++]));
   } finally {
     frozen.dispose();
   }
   const { dim, vocabSize } = config;
-  const classifier = tf.variable(
-    tf.tensor2d(Float32Array.from(weights.wcls ?? weights.tokenEmbedding), [vocabSize, dim]),
-    true,
-    'wcls',
-  );
+  const initial =
+    options.headInit === 'lexical'
+      ? lexicalClassifier(
+          [...queries, ...documents],
+          [...pairs.map(pair => pair.query), ...pairs.map(pair => pair.document)],
+          pairs.map(pair => pair.document),
+          config,
+          input,
+        )
+      : Float32Array.from(weights.wcls ?? weights.tokenEmbedding);
+  const classifier = tf.variable(tf.tensor2d(initial, [vocabSize, dim]), true, 'wcls');
   /** SPLADE vectors of texts from their pooled hidden rows (padding rows masked out of the max). */
   const vectors = (rows: Float32Array[]): tf.Tensor2D => {
     const time = Math.max(...rows.map(r => r.length / dim));
@@ -308,15 +469,19 @@ async function trainSpladeHead(
   };
   try {
     const loop = await runLoop({
-      kind: `splade-head-${config.dim}x${config.numLayers}-${echo ? 'echo' : 'plain'}-f${flopsQuery}.${flopsDocument}-l${l1Query}`,
+      kind: `splade-head-${config.dim}x${config.numLayers}-${echo ? 'echo' : 'plain'}-f${flopsQuery}.${flopsDocument}-l${l1Query}${runTag(options, pairs)}`,
       variables: { wcls: classifier },
       sampleCount: pairs.length,
       options,
-      lossOf: indices =>
+      lossOf: (indices, step) =>
         spladeLoss(
           vectors(Array.from(indices, i => queries[i])),
-          vectors(Array.from(indices, i => documents[i])),
-          { flopsQuery, flopsDocument, l1Query },
+          vectors(
+            batchDocuments(
+              Array.from(indices, i => ({ document: documents[i], negative: negatives[i] })),
+            ),
+          ),
+          regularizers(step),
         ),
     });
     return {

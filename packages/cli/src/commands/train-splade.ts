@@ -37,6 +37,9 @@ interface SpladeOptions {
   flopsDocument: number;
   backend: string;
   trainable: string;
+  headInit: string;
+  hardNegatives: boolean;
+  regularizerWarmup: number;
   heldOut: string[];
   checkpoint?: string;
   checkpointEvery: number;
@@ -81,6 +84,9 @@ function commandLine(options: SpladeOptions): string {
     `--flops-document ${options.flopsDocument}`,
     `--backend ${options.backend}`,
     `--trainable ${options.trainable}`,
+    ...(options.headInit === 'model' ? [] : [`--head-init ${options.headInit}`]),
+    ...(options.hardNegatives ? ['--hard-negatives'] : []),
+    ...(options.regularizerWarmup > 0 ? [`--regularizer-warmup ${options.regularizerWarmup}`] : []),
     ...options.heldOut.map(file => `--held-out ${file}`),
     `--out ${options.out}`,
   ].join(' ');
@@ -131,6 +137,22 @@ export function registerTrainSplade(train: Command): void {
       'all',
     )
     .option(
+      '--head-init <how>',
+      'with --trainable head: model (the next-token classifier) or lexical (least squares onto each row’s own token, IDF-weighted)',
+      'model',
+    )
+    .option(
+      '--hard-negatives',
+      'add each pair’s BM25 hard negative (the best-scoring other training document) to its batch',
+      false,
+    )
+    .option(
+      '--regularizer-warmup <n>',
+      'steps over which the FLOPS weights grow quadratically to their value (0 = none)',
+      number('--regularizer-warmup'),
+      0,
+    )
+    .option(
       '--held-out <file>',
       'JSONL prompt set (field "prompt") whose bench pairs no training pair may share a query or document with (repeatable)',
       collect,
@@ -164,6 +186,19 @@ export function registerTrainSplade(train: Command): void {
           message: `use all or head, got "${options.trainable}".`,
         });
       }
+      if (options.headInit !== 'model' && options.headInit !== 'lexical') {
+        throw new InvalidArgumentError({
+          argument: '--head-init',
+          message: `use model or lexical, got "${options.headInit}".`,
+        });
+      }
+      if (options.headInit === 'lexical' && options.trainable !== 'head') {
+        throw new InvalidArgumentError({
+          argument: '--head-init',
+          message:
+            'a lexical classifier initialises --trainable head; add --trainable head or drop --head-init.',
+        });
+      }
       const files = baseFiles(options);
       const { config, weights } = readLlama2cCheckpoint(
         new Uint8Array(readFileSync(files.checkpoint)),
@@ -172,7 +207,7 @@ export function registerTrainSplade(train: Command): void {
       const out = resolve(options.out);
       mkdirSync(out, { recursive: true });
       const started = performance.now();
-      const { generateStoryRetrievalPairs, storyRetrievalPair, trainSplade } =
+      const { bm25HardNegatives, generateStoryRetrievalPairs, storyRetrievalPair, trainSplade } =
         await import('@decodekit/train');
       const model = await loadForCli(options.model, 'cpu');
       let pairs: RetrievalPair[];
@@ -189,9 +224,17 @@ export function registerTrainSplade(train: Command): void {
               pairs: RetrievalPair[];
             })
           : undefined;
+        const sameRun = (key: unknown) =>
+          JSON.stringify({ ...(key as object), count: options.count }) === JSON.stringify(dataKey);
         if (cached && JSON.stringify(cached.key) === JSON.stringify(dataKey)) {
           ({ pairs, attempts, excluded } = cached);
         } else {
+          // A cache of the same seed and held-out sets with fewer pairs is extended, not regenerated: the
+          // pairs come in sampling order, so the result is the same as a run from scratch.
+          const resume =
+            cached && sameRun(cached.key) && cached.pairs.length < options.count
+              ? { pairs: cached.pairs, attempts: cached.attempts }
+              : undefined;
           const decoder = createDecoder({ model, tokenizer: model.tokenizer });
           const exclude: RetrievalPair[] = [];
           for (const file of options.heldOut)
@@ -202,6 +245,7 @@ export function registerTrainSplade(train: Command): void {
             count: options.count,
             seed: options.seed,
             exclude,
+            resume,
             onProgress: (done, tried) => {
               if (done % 100 === 0)
                 process.stderr.write(
@@ -224,9 +268,11 @@ export function registerTrainSplade(train: Command): void {
       }
       const { tokenizer } = model;
       const encode = (text: string) => tokenizer.encode(text, { addSpecialTokens: false });
-      const tokenPairs = pairs.map(pair => ({
+      const negatives = options.hardNegatives ? bm25HardNegatives(pairs) : [];
+      const tokenPairs = pairs.map((pair, i) => ({
         query: encode(pair.query),
         document: encode(pair.document),
+        ...(negatives[i] >= 0 ? { negative: encode(pairs[negatives[i]].document) } : {}),
       }));
       const result = await trainSplade(config, weights, tokenPairs, {
         steps: options.steps,
@@ -238,6 +284,8 @@ export function registerTrainSplade(train: Command): void {
         flopsDocument: options.flopsDocument,
         bosTokenId: tokenizer.bosTokenId ?? null,
         trainable: options.trainable as 'all' | 'head',
+        headInit: options.headInit as 'model' | 'lexical',
+        regularizerWarmupSteps: options.regularizerWarmup,
         logEvery: 10,
         checkpoint: options.checkpoint ? resolve(options.checkpoint) : join(out, 'checkpoint.json'),
         checkpointEvery: options.checkpointEvery,

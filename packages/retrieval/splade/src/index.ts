@@ -27,6 +27,7 @@ export type {
 export { memorySparseStore } from './memory-sparse-store.js';
 export { bm25Idf, bm25Term } from './scoring.js';
 export { termId, wordAnalyzer, wordsOf } from './word-analyzer.js';
+export { tokenAnalyzer } from './token-analyzer.js';
 export type {
   RetrievedDocument,
   Retriever,
