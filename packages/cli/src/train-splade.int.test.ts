@@ -61,5 +61,11 @@ describe('decodekit train splade', () => {
     await expect(
       run(['train', 'splade', ...small, '--head-init', 'lexical', '--out', join(work, 'x')]),
     ).rejects.toThrow(/--trainable head/);
+    // Options are checked before any pair is generated: nothing is written.
+    const early = join(work, 'early');
+    await expect(
+      run(['train', 'splade', ...small, '--regularizer-warmup', '-3', '--out', early]),
+    ).rejects.toThrow(/regularizerWarmupSteps/);
+    expect(existsSync(early)).toBe(false);
   });
 });

@@ -208,6 +208,21 @@ describe('decodekit train', () => {
       };
       expect(drafted.tokens).toEqual(plain.tokens);
     }
+    // A bad PPD option fails before any dataset is generated, too.
+    await expect(
+      run([
+        'train',
+        'ppd',
+        ...small,
+        '--data-dir',
+        join(work, 'ppd-data-never-written'),
+        '--virtual-tokens',
+        '0',
+        '--out',
+        join(work, 'ppd-bad'),
+      ]),
+    ).rejects.toThrow(/virtualTokens/);
+    expect(existsSync(join(work, 'ppd-data-never-written'))).toBe(false);
     // A split the target does not have fails before any dataset is generated.
     const untouched = join(work, 'data-never-written');
     await expect(

@@ -46,7 +46,7 @@ export { trainChimera } from './train-chimera.js';
 export type { TrainChimeraOptions } from './train-chimera.js';
 export { trainFalcon } from './train-falcon.js';
 export type { TrainFalconOptions } from './train-falcon.js';
-export { PPD_INITS, trainPpd } from './train-ppd.js';
+export { checkPpdOptions, PPD_INITS, trainPpd } from './train-ppd.js';
 export type { PpdInit, TrainPpdOptions } from './train-ppd.js';
 export { FrozenLlama } from './frozen-llama.js';
 export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';
@@ -109,7 +109,7 @@ export {
   trainEtok,
 } from './train-etok.js';
 export type { TfEtok, TrainEtokOptions } from './train-etok.js';
-export { spladeVectors, trainSplade } from './train-splade.js';
+export { checkSpladeOptions, spladeVectors, trainSplade } from './train-splade.js';
 export type {
   SpladeInputOptions,
   SpladePair,

@@ -64,6 +64,51 @@ interface Prepared {
 }
 
 /**
+ * Checks the options of {@link trainPpd} that do not depend on the data, so a caller can reject them before it
+ * generates or reads a dataset.
+ * @throws InvalidArgumentError naming the option and what it accepts.
+ */
+export function checkPpdOptions(
+  options: Pick<
+    TrainPpdOptions,
+    'promptTokens' | 'virtualTokens' | 'init' | 'lossDecay' | 'cutsPerSequence'
+  >,
+): void {
+  const {
+    promptTokens = 3,
+    virtualTokens = 1,
+    init = 'random',
+    lossDecay = 1,
+    cutsPerSequence,
+  } = options;
+  if (!Number.isInteger(promptTokens) || promptTokens < 1)
+    throw new InvalidArgumentError({
+      argument: 'promptTokens',
+      message: `must be a positive integer, got ${promptTokens}.`,
+    });
+  if (!Number.isInteger(virtualTokens) || virtualTokens < 1)
+    throw new InvalidArgumentError({
+      argument: 'virtualTokens',
+      message: `must be a positive integer (virtual tokens per prompt token), got ${virtualTokens}.`,
+    });
+  if (!PPD_INITS.includes(init))
+    throw new InvalidArgumentError({
+      argument: 'init',
+      message: `must be one of ${PPD_INITS.join(', ')}, got ${JSON.stringify(init)}.`,
+    });
+  if (cutsPerSequence !== undefined && !(Number.isInteger(cutsPerSequence) && cutsPerSequence > 0))
+    throw new InvalidArgumentError({
+      argument: 'cutsPerSequence',
+      message: `must be a positive integer (cut points per sequence and step), got ${cutsPerSequence}.`,
+    });
+  if (!(lossDecay > 0 && lossDecay <= 1))
+    throw new InvalidArgumentError({
+      argument: 'lossDecay',
+      message: `must be in (0, 1] (the paper uses 0.8), got ${lossDecay}.`,
+    });
+}
+
+/**
  * PPD training (Chen et al., 2024, https://arxiv.org/abs/2405.18628): the target is frozen and only the k
  * prompt-token input embeddings learn. Appended after token t of a target-generated sequence, [Pi] sits at
  * position t + i and is distilled (soft cross-entropy, lr 1e-2 in the paper) towards the target's own
@@ -93,31 +138,7 @@ export async function trainPpd(
     holdout = 0.1,
   } = options;
   const { vocabSize, dim } = target.shape;
-  if (!Number.isInteger(promptTokens) || promptTokens < 1)
-    throw new InvalidArgumentError({
-      argument: 'promptTokens',
-      message: `must be a positive integer, got ${promptTokens}.`,
-    });
-  if (!Number.isInteger(virtualTokens) || virtualTokens < 1)
-    throw new InvalidArgumentError({
-      argument: 'virtualTokens',
-      message: `must be a positive integer (virtual tokens per prompt token), got ${virtualTokens}.`,
-    });
-  if (!PPD_INITS.includes(init))
-    throw new InvalidArgumentError({
-      argument: 'init',
-      message: `must be one of ${PPD_INITS.join(', ')}, got ${JSON.stringify(init)}.`,
-    });
-  if (cutsPerSequence !== undefined && !(Number.isInteger(cutsPerSequence) && cutsPerSequence > 0))
-    throw new InvalidArgumentError({
-      argument: 'cutsPerSequence',
-      message: `must be a positive integer (cut points per sequence and step), got ${cutsPerSequence}.`,
-    });
-  if (!(lossDecay > 0 && lossDecay <= 1))
-    throw new InvalidArgumentError({
-      argument: 'lossDecay',
-      message: `must be in (0, 1] (the paper uses 0.8), got ${lossDecay}.`,
-    });
+  checkPpdOptions(options);
   if (dataset.hiddenSize !== dim)
     throw new InvalidArgumentError({
       argument: 'dataset',

@@ -145,36 +145,25 @@ function checkWeight(argument: string, value: number): void {
 }
 
 /**
- * Fine-tunes a decoder LM as a SPLADE encoder (Mistral-SPLADE, Doshi et al., 2024,
- * https://arxiv.org/abs/2408.11119; SPLADE v2, Formal et al., 2021, https://arxiv.org/abs/2109.10086): the
- * loss is the in-batch contrastive ranking loss — cross-entropy of each query over `dot(w_q, w_d)` of every
- * document in the batch, its own document the label — plus FLOPS (and optionally L1) sparsity regularisation.
- * Vectors are pooled exactly as `causalLmSplade` pools them at inference (echo, BOS, context cut), so the
- * trained weights, written with `writeLlama2cCheckpoint`, are used as they were trained. Full fine-tuning with
- * Adam through `runLoop`: deterministic by seed, resumable from `checkpoint`.
- * @param config the architecture
- * @param weights the starting weights (not modified)
- * @param pairs training pairs (the other pairs of a batch are each query's negatives: keep documents distinct)
- * @param options loop options, regulariser weights and the input rules
- * @returns the tuned weights and the loss curve
+ * Checks the options of {@link trainSplade} that do not depend on the pairs (regulariser weights, batch size,
+ * what trains, the head's start), so a caller can reject them before it generates pairs.
+ * @throws InvalidArgumentError naming the option and what it accepts.
  */
-export async function trainSplade(
-  config: TfLlamaConfig,
-  weights: TfLlamaWeights,
-  pairs: readonly SpladePair[],
-  options: TrainSpladeOptions,
-): Promise<TrainSpladeResult> {
-  checkPairs(pairs, config);
-  const {
-    flopsDocument = 1e-3,
-    flopsQuery = 1e-3,
-    l1Query = 0,
-    echo = true,
-    bosTokenId = 1,
-  } = options;
-  checkWeight('flopsDocument', flopsDocument);
-  checkWeight('flopsQuery', flopsQuery);
-  checkWeight('l1Query', l1Query);
+export function checkSpladeOptions(
+  options: Pick<
+    TrainSpladeOptions,
+    | 'flopsDocument'
+    | 'flopsQuery'
+    | 'l1Query'
+    | 'regularizerWarmupSteps'
+    | 'batchSize'
+    | 'trainable'
+    | 'headInit'
+  >,
+): void {
+  checkWeight('flopsDocument', options.flopsDocument ?? 1e-3);
+  checkWeight('flopsQuery', options.flopsQuery ?? 1e-3);
+  checkWeight('l1Query', options.l1Query ?? 0);
   checkWeight('regularizerWarmupSteps', options.regularizerWarmupSteps ?? 0);
   if (options.batchSize < 2) {
     throw new InvalidArgumentError({
@@ -199,6 +188,38 @@ export async function trainSplade(
       message: `must be 'model' or 'lexical', got ${JSON.stringify(options.headInit)}.`,
     });
   }
+}
+
+/**
+ * Fine-tunes a decoder LM as a SPLADE encoder (Mistral-SPLADE, Doshi et al., 2024,
+ * https://arxiv.org/abs/2408.11119; SPLADE v2, Formal et al., 2021, https://arxiv.org/abs/2109.10086): the
+ * loss is the in-batch contrastive ranking loss — cross-entropy of each query over `dot(w_q, w_d)` of every
+ * document in the batch, its own document the label — plus FLOPS (and optionally L1) sparsity regularisation.
+ * Vectors are pooled exactly as `causalLmSplade` pools them at inference (echo, BOS, context cut), so the
+ * trained weights, written with `writeLlama2cCheckpoint`, are used as they were trained. Full fine-tuning with
+ * Adam through `runLoop`: deterministic by seed, resumable from `checkpoint`.
+ * @param config the architecture
+ * @param weights the starting weights (not modified)
+ * @param pairs training pairs (the other pairs of a batch are each query's negatives: keep documents distinct)
+ * @param options loop options, regulariser weights and the input rules
+ * @returns the tuned weights and the loss curve
+ */
+export async function trainSplade(
+  config: TfLlamaConfig,
+  weights: TfLlamaWeights,
+  pairs: readonly SpladePair[],
+  options: TrainSpladeOptions,
+): Promise<TrainSpladeResult> {
+  checkPairs(pairs, config);
+  checkSpladeOptions(options);
+  const {
+    flopsDocument = 1e-3,
+    flopsQuery = 1e-3,
+    l1Query = 0,
+    echo = true,
+    bosTokenId = 1,
+  } = options;
+  const trainable = options.trainable ?? 'all';
   const steps =
     options.epochs === undefined
       ? options.steps

@@ -199,6 +199,16 @@ export function registerTrainSplade(train: Command): void {
             'a lexical classifier initialises --trainable head; add --trainable head or drop --head-init.',
         });
       }
+      // Before pairs are generated (minutes): a bad option fails at once.
+      const { checkSpladeOptions } = await import('@decodekit/train');
+      checkSpladeOptions({
+        batchSize: options.batchSize,
+        flopsQuery: options.flopsQuery,
+        flopsDocument: options.flopsDocument,
+        trainable: options.trainable as 'all' | 'head',
+        headInit: options.headInit as 'model' | 'lexical',
+        regularizerWarmupSteps: options.regularizerWarmup,
+      });
       const files = baseFiles(options);
       const { config, weights } = readLlama2cCheckpoint(
         new Uint8Array(readFileSync(files.checkpoint)),

@@ -538,16 +538,21 @@ export function registerTrain(program: Command): void {
     )
     .action(async (options: Options) => {
       const target = readTargetCheckpoint(options);
+      const { checkPpdOptions, trainPpd } = await loadTrain();
+      const ppdOptions = {
+        promptTokens: options.promptTokens,
+        virtualTokens: options.virtualTokens,
+        init: options.init as PpdInit,
+        lossDecay: options.lossDecay,
+        cutsPerSequence: options.cutsPerSequence,
+      };
+      // Before the dataset is generated or read: a bad option fails in a second, not after minutes.
+      checkPpdOptions(ppdOptions);
       await withModel(options, async ({ dataset }) => {
         const { out, loop } = loopOptions(options);
-        const { trainPpd } = await loadTrain();
         const result = await trainPpd(dataset, target, {
           ...loop,
-          promptTokens: options.promptTokens,
-          virtualTokens: options.virtualTokens,
-          init: options.init as PpdInit,
-          lossDecay: options.lossDecay,
-          cutsPerSequence: options.cutsPerSequence,
+          ...ppdOptions,
           schedule: options.schedule as LearningRateSchedule,
           treeSize: options.treeSize,
         });
