@@ -110,6 +110,18 @@ export {
 } from './train-etok.js';
 export type { TfEtok, TrainEtokOptions } from './train-etok.js';
 export { checkSpladeOptions, spladeVectors, trainSplade } from './train-splade.js';
+export {
+  findTorch,
+  fineTuneLlamaTorch,
+  llamaLogitsTorch,
+  TORCH_SCRIPT,
+  trainSpladeTorch,
+} from './torch-runner.js';
+export type {
+  FineTuneLlamaTorchOptions,
+  TorchRunOptions,
+  TrainSpladeTorchOptions,
+} from './torch-runner.js';
 export type {
   SpladeInputOptions,
   SpladePair,
