@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadModel } from '@decodekit/backend-onnx';
 import { InvalidArgumentError } from '@decodekit/core';
 import { causalLmSplade } from '@decodekit/retrieval-splade';
+import { findTorch } from '@decodekit/train';
 import { describe, expect, it } from 'vitest';
 import { run } from './__fixtures__/run-program.js';
 
@@ -61,11 +62,59 @@ describe('decodekit train splade', () => {
     await expect(
       run(['train', 'splade', ...small, '--head-init', 'lexical', '--out', join(work, 'x')]),
     ).rejects.toThrow(/--trainable head/);
+    await expect(
+      run(['train', 'splade', ...small, '--schedule', 'linear', '--out', join(work, 'x')]),
+    ).rejects.toThrow(/constant or cosine/);
+    await expect(
+      run(['train', 'splade', ...small, '--threads', '2', '--out', join(work, 'x')]),
+    ).rejects.toThrow(/--threads is a torch-backend option/);
+    await expect(
+      run([
+        'train',
+        'splade',
+        ...small,
+        '--backend',
+        'torch',
+        '--trainable',
+        'head',
+        '--out',
+        join(work, 'x'),
+      ]),
+    ).rejects.toThrow(/torch backend trains the whole model/);
     // Options are checked before any pair is generated: nothing is written.
     const early = join(work, 'early');
     await expect(
       run(['train', 'splade', ...small, '--regularizer-warmup', '-3', '--out', early]),
     ).rejects.toThrow(/regularizerWarmupSteps/);
     expect(existsSync(early)).toBe(false);
+  });
+
+  it.skipIf(!findTorch())('--backend torch trains the same folder through PyTorch', async () => {
+    const out = join(work, 'torch');
+    expect(
+      await run([
+        'train',
+        'splade',
+        ...small,
+        '--backend',
+        'torch',
+        '--schedule',
+        'cosine',
+        '--out',
+        out,
+      ]),
+    ).toMatch(/4 pairs, loss/);
+    const training = JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'));
+    expect(training.command).toContain('--schedule cosine');
+    expect(training.command).toContain('--backend torch');
+    const model = await loadModel(out);
+    try {
+      const vector = await causalLmSplade({ model, tokenizer: model.tokenizer }).encode(
+        'Tom had a ball.',
+      );
+      expect(vector.terms.length).toBeGreaterThan(0);
+    } finally {
+      await model.dispose();
+    }
   });
 });

@@ -37,7 +37,11 @@ export interface TorchRunOptions {
    * that imports torch.
    */
   python?: string;
-  /** CPU threads PyTorch uses. Default: every core. */
+  /**
+   * CPU threads PyTorch uses. Default 1: a model of this project's size gains little from more, and on a shared
+   * machine PyTorch's threads wait on each other at every small op (a 2-thread run was 17× slower than a 1-thread
+   * run here while another process held a core).
+   */
   threads?: number;
   /** Stops the run (the Python process is killed) and rejects with `AbortedError`. */
   signal?: AbortSignal;
@@ -134,7 +138,7 @@ async function runTorchJob(
         output,
         ropeTheta: config.ropeTheta ?? 10000,
         rmsNormEps: config.rmsNormEps ?? 1e-5,
-        threads: options.threads,
+        threads: options.threads ?? 1,
       }),
     );
     const done = await new Promise<DoneEvent>((resolve, reject) => {

@@ -148,15 +148,14 @@ def padded(rows):
     return tokens, [len(row) for row in rows]
 
 
-def finetune_loss(model, job, batch):
+def finetune_loss(model, job, batch, step):
     """Next-token cross-entropy of whole sequences (padding masked), as `fineTuneLlama`."""
     tokens, lengths = padded(batch)
     logits = model.logits(tokens[:, :-1])
     targets = tokens[:, 1:].clone()
     for i, length in enumerate(lengths):
         targets[i, length - 1 :] = -100
-    positions = sum(length - 1 for length in lengths)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100), positions
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
 
 
 def splade_input(ids, context, echo, bos):
@@ -175,14 +174,14 @@ def splade_vectors(model, texts, job):
     mask = torch.zeros(tokens.shape[0], tokens.shape[1], 1)
     for i, (_, first) in enumerate(inputs):
         mask[i, first : lengths[i]] = 1
-    return (torch.log1p(torch.relu(model.logits(tokens))) * mask).max(1).values, sum(lengths)
+    return (torch.log1p(torch.relu(model.logits(tokens))) * mask).max(1).values
 
 
 def splade_loss(model, job, batch, step):
     """In-batch contrastive ranking loss over dot(w_q, w_d) plus FLOPS / L1, as `trainSplade` (same warm-up)."""
-    queries, query_rows = splade_vectors(model, [pair["query"] for pair in batch], job)
+    queries = splade_vectors(model, [pair["query"] for pair in batch], job)
     texts = [pair["document"] for pair in batch] + [pair["negative"] for pair in batch if "negative" in pair]
-    documents, document_rows = splade_vectors(model, texts, job)
+    documents = splade_vectors(model, texts, job)
     warmup = job.get("regularizerWarmupSteps", 0)
     ramp = min(1.0, (step + 1) / warmup) ** 2 if warmup > 0 else 1.0
     loss = F.cross_entropy(queries @ documents.t(), torch.arange(len(batch)))
@@ -190,7 +189,7 @@ def splade_loss(model, job, batch, step):
     loss = loss + ramp * job.get("flopsQuery", 1e-3) * flops(queries)
     loss = loss + ramp * job.get("flopsDocument", 1e-3) * flops(documents)
     loss = loss + ramp * job.get("l1Query", 0.0) * queries.sum(1).mean()
-    return loss, query_rows + document_rows
+    return loss
 
 
 def train(job, model):
@@ -211,16 +210,13 @@ def train(job, model):
         batch = [samples[i] for i in indices]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(job, step, steps)
-        if job["task"] == "splade":
-            loss, rows = loss_of(model, job, batch, step)
-        else:
-            loss, rows = loss_of(model, job, batch)
+        loss = loss_of(model, job, batch, step)
         optimizer.zero_grad()
         loss.backward()
         if clip:
             torch.nn.utils.clip_grad_norm_(parameters, clip)
         optimizer.step()
-        positions += rows
+        positions += len(batch)  # samples, as the TensorFlow.js loop counts them
         if (step + 1) % log_every == 0 or step + 1 == steps:
             losses.append({"step": step + 1, "loss": loss.item()})
             emit("progress", step=step + 1, steps=steps, loss=loss.item(),
@@ -233,7 +229,7 @@ def main():
         print("usage: decodekit_train.py JOB.json", file=sys.stderr)
         sys.exit(2)
     job = json.load(open(sys.argv[1]))
-    torch.set_num_threads(job.get("threads") or os.cpu_count() or 1)
+    torch.set_num_threads(job.get("threads") or 1)
     model = Llama.read(job["weights"], job.get("ropeTheta", 10000.0), job.get("rmsNormEps", 1e-5))
     if job["task"] == "parity":
         with torch.no_grad():

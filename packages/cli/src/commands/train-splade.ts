@@ -36,6 +36,7 @@ interface SpladeOptions {
   lr: number;
   schedule: string;
   clipGradNorm?: number;
+  threads?: number;
   flopsQuery: number;
   flopsDocument: number;
   backend: string;
@@ -85,6 +86,7 @@ function commandLine(options: SpladeOptions): string {
     `--lr ${options.lr}`,
     ...(options.schedule === 'constant' ? [] : [`--schedule ${options.schedule}`]),
     ...(options.clipGradNorm === undefined ? [] : [`--clip-grad-norm ${options.clipGradNorm}`]),
+    ...(options.threads === undefined ? [] : [`--threads ${options.threads}`]),
     `--flops-query ${options.flopsQuery}`,
     `--flops-document ${options.flopsDocument}`,
     `--backend ${options.backend}`,
@@ -124,6 +126,7 @@ export function registerTrainSplade(train: Command): void {
     .option('--batch-size <n>', 'pairs per step (in-batch negatives)', number('--batch-size'), 16)
     .option('--lr <x>', 'Adam learning rate', number('--lr'), 1e-4)
     .option('--schedule <name>', 'learning-rate schedule: constant or cosine', 'constant')
+    .option('--threads <n>', 'with --backend torch: CPU threads (default 1)', number('--threads'))
     .option(
       '--clip-grad-norm <x>',
       'with --backend torch: clip the global gradient norm before each step',
@@ -208,11 +211,16 @@ export function registerTrainSplade(train: Command): void {
             'the torch backend trains the whole model; drop --trainable head or use --backend wasm.',
         });
       }
-      if (options.clipGradNorm !== undefined && options.backend !== 'torch') {
-        throw new InvalidArgumentError({
-          argument: '--clip-grad-norm',
-          message: 'gradient clipping is a torch-backend option; add --backend torch or drop it.',
-        });
+      for (const [flag, value] of [
+        ['--clip-grad-norm', options.clipGradNorm],
+        ['--threads', options.threads],
+      ] as const) {
+        if (value !== undefined && options.backend !== 'torch') {
+          throw new InvalidArgumentError({
+            argument: flag,
+            message: `${flag} is a torch-backend option; add --backend torch or drop it.`,
+          });
+        }
       }
       if (options.trainable !== 'all' && options.trainable !== 'head') {
         throw new InvalidArgumentError({
@@ -353,6 +361,7 @@ export function registerTrainSplade(train: Command): void {
           ? await trainSpladeTorch(config, weights, tokenPairs, {
               ...common,
               clipGradNorm: options.clipGradNorm,
+              threads: options.threads,
             })
           : await trainSplade(config, weights, tokenPairs, {
               ...common,

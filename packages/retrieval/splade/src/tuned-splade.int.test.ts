@@ -45,7 +45,7 @@ describe('stories260K-splade (stories260K fine-tuned as an echo SPLADE encoder, 
     expect(vector.terms.length).toBeGreaterThan(0);
   });
 
-  it('ranks the held-out bench better than untrained (top-64 nDCG@10 0.368 vs 0.255), still below BM25', async () => {
+  it('ranks the held-out bench above BM25 (top-64 nDCG@10 0.650 vs BM25 0.608; untrained 0.255)', async () => {
     const base = await loadModel('karpathy/tinyllamas/stories260K');
     const { documents, queries } = await spladeBench(base);
     await base.dispose();
@@ -59,7 +59,8 @@ describe('stories260K-splade (stories260K fine-tuned as an echo SPLADE encoder, 
     const lexical = await benchScores(bm25, queries, 'bm25');
     const learned = await benchScores(splade, queries, 'splade');
     expect(lexical.ndcg).toBeCloseTo(0.608, 3); // the README's BM25 row: the bench is unchanged
-    // The README's tuned top-64 row; the untrained model scores 0.255. The brief's goal (≥ BM25) is not met.
-    expect(learned.ndcg).toBeCloseTo(0.368, 3);
+    // The README's tuned top-64 row (the untrained model scores 0.255): the goal, tuned SPLADE ≥ BM25.
+    expect(learned.ndcg).toBeCloseTo(0.65, 3);
+    expect(learned.ndcg).toBeGreaterThan(lexical.ndcg);
   });
 });
