@@ -18,6 +18,7 @@ import type {
 } from './llama-tf.js';
 import { checkLoopOptions, type TrainProgress } from './training-loop.js';
 import {
+  checkPairs,
   checkSpladeOptions,
   type SpladePair,
   type TrainSpladeOptions,
@@ -310,22 +311,7 @@ export async function trainSpladeTorch(
       message: `the torch backend trains the whole model (trainable 'all', headInit 'model'); use the wasm backend for the head alone.`,
     });
   }
-  const valid = (ids: readonly number[] | undefined) =>
-    Array.isArray(ids) &&
-    ids.length > 0 &&
-    ids.every(id => Number.isInteger(id) && id >= 0 && id < config.vocabSize);
-  if (
-    pairs.length < 2 ||
-    pairs.some(
-      p =>
-        !valid(p.query) || !valid(p.document) || (p.negative !== undefined && !valid(p.negative)),
-    )
-  ) {
-    throw new InvalidArgumentError({
-      argument: 'pairs',
-      message: `need at least 2 pairs, each a non-empty query and document (and optional negative) of token ids in [0, ${config.vocabSize}).`,
-    });
-  }
+  checkPairs(pairs, config);
   const {
     done,
     weights: tuned,

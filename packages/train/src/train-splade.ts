@@ -113,7 +113,8 @@ export function spladeVectors(
   return tf.max(weights, 1) as tf.Tensor2D;
 }
 
-function checkPairs(pairs: readonly SpladePair[], config: TfLlamaConfig): void {
+/** Checks SPLADE training pairs (at least 2; each query, document and negative non-empty ids in the vocabulary). */
+export function checkPairs(pairs: readonly SpladePair[], config: TfLlamaConfig): void {
   const valid = (ids: readonly number[]) =>
     Array.isArray(ids) &&
     ids.length > 0 &&
