@@ -4,7 +4,8 @@
 // 4-grams), with and without the training n-gram blocker.
 //
 // Run (minutes; HYPERFIT_SEQUENCES / HYPERFIT_LENGTH / HYPERFIT_EPOCHS / HYPERFIT_BATCH / HYPERFIT_LR /
-// HYPERFIT_TOKENS to change the scale):
+// HYPERFIT_TOKENS to change the scale; HYPERFIT_BACKEND=torch trains through @decodekit/train's PyTorch bridge,
+// HYPERFIT_SCHEDULE=cosine, HYPERFIT_START=<llama2.c .bin> continues from an earlier run's checkpoint):
 //   npx vitest run --config packages/eval/measure.config.ts packages/strategies/hyperfitting/scripts/hyperfit.measure.ts
 // The fine-tuning checkpoint (resumable, written every epoch; rerun with the same knobs to resume, or with fewer
 // HYPERFIT_EPOCHS to stop at the last checkpoint), the loss curve and the hyperfitted model folder go to
@@ -19,7 +20,12 @@ import { createDecoder, type CausalLM, type LogitsProcessor } from '@decodekit/c
 import { readLlama2cCheckpoint, writeLlama2cCheckpoint } from '@decodekit/models';
 import { convertLlama2cToFolder } from '@decodekit/models/node';
 import { continuationNll } from '@decodekit/eval';
-import { fineTuneLlama, fineTuneLlamaTorch, llamaPerplexity } from '@decodekit/train';
+import {
+  fineTuneLlama,
+  fineTuneLlamaTorch,
+  llamaPerplexity,
+  useTrainBackend,
+} from '@decodekit/train';
 import type { TrainProgress } from '@decodekit/train';
 import { it } from 'vitest';
 import {
@@ -40,6 +46,8 @@ const DIR = process.env.HYPERFIT_DIR ?? join(tmpdir(), 'decodekit-hyperfit');
 const BACKEND = process.env.HYPERFIT_BACKEND ?? 'wasm';
 const SCHEDULE = (process.env.HYPERFIT_SCHEDULE ?? 'constant') as 'constant' | 'cosine';
 const THREADS = Number(process.env.HYPERFIT_THREADS ?? 1);
+/** A llama2.c checkpoint to continue from (e.g. an earlier run's bin/hyperfit.bin) instead of the base model. */
+const START = process.env.HYPERFIT_START;
 
 it('hyperfitting table', async () => {
   const models = process.env.DECODEKIT_MODELS ?? '../shared/models';
@@ -69,9 +77,13 @@ it('hyperfitting table', async () => {
   writeFileSync(sequencesFile, JSON.stringify(sequences));
   // 2. Fine-tune to near-zero loss.
   const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(binPath)));
+  const start = START
+    ? readLlama2cCheckpoint(new Uint8Array(readFileSync(START))).weights
+    : weights;
+  if (START) process.stderr.write(`hyperfit: continuing from ${START}\n`);
   const started = Date.now();
   const perEpoch = Math.ceil(SEQUENCES / BATCH);
-  const run = `${SEQUENCES}x${LENGTH}-b${BATCH}-lr${LR}${SCHEDULE === 'cosine' ? '-cos' : ''}${BACKEND === 'torch' ? '-torch' : ''}`;
+  const run = `${SEQUENCES}x${LENGTH}-b${BATCH}-lr${LR}${SCHEDULE === 'cosine' ? '-cos' : ''}${BACKEND === 'torch' ? '-torch' : ''}${START ? '-continued' : ''}`;
   const progress = ({ step, steps, loss, positionsPerSecond }: TrainProgress) =>
     process.stderr.write(
       `hyperfit step ${step}/${steps} loss ${loss.toFixed(4)} ${(positionsPerSecond * LENGTH).toFixed(0)} tokens/s\n`,
@@ -88,14 +100,21 @@ it('hyperfitting table', async () => {
   };
   const tuned =
     BACKEND === 'torch'
-      ? await fineTuneLlamaTorch(config, weights, sequences, { ...loop, threads: THREADS })
-      : await fineTuneLlama(config, weights, sequences, {
+      ? await fineTuneLlamaTorch(config, start, sequences, { ...loop, threads: THREADS })
+      : await fineTuneLlama(config, start, sequences, {
           ...loop,
           backend: 'wasm',
           checkpoint: join(DIR, `checkpoint-${run}.json`),
           checkpointEvery: Math.max(20, perEpoch),
         });
   const minutes = (Date.now() - started) / 60_000;
+  // The tuned model first: nothing after this point can lose a long run.
+  const binDir = join(DIR, 'bin');
+  mkdirSync(binDir, { recursive: true });
+  writeFileSync(
+    join(binDir, 'hyperfit.bin'),
+    writeLlama2cCheckpoint({ config, weights: tuned.weights }),
+  );
   writeFileSync(join(DIR, `losses-${run}.json`), JSON.stringify(tuned.losses));
   // The loss curve: the mean of the batch losses logged in each epoch.
   const curve: string[] = [];
@@ -107,18 +126,14 @@ it('hyperfitting table', async () => {
     if (inEpoch.length > 0)
       curve.push((inEpoch.reduce((sum, { loss }) => sum + loss, 0) / inEpoch.length).toFixed(3));
   }
-  // Mean next-token loss over every training position, before and after.
+  // Mean next-token loss over every training position, before and after (TensorFlow.js scores both, whichever
+  // backend trained).
+  await useTrainBackend('wasm');
   const [baseLoss, tunedLoss] = [weights, tuned.weights].map(w =>
     Math.log(llamaPerplexity(config, w, sequences)[0]),
   );
   console.log(
-    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs, batch ${BATCH}, lr ${LR} (${SCHEDULE}, ${BACKEND}): loss per epoch ${curve.join(' ')}; mean training-set loss ${baseLoss.toFixed(3)} (base) → ${tunedLoss.toFixed(4)}; ${minutes.toFixed(1)} min this run`,
-  );
-  const binDir = join(DIR, 'bin');
-  mkdirSync(binDir, { recursive: true });
-  writeFileSync(
-    join(binDir, 'hyperfit.bin'),
-    writeLlama2cCheckpoint({ config, weights: tuned.weights }),
+    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs, batch ${BATCH}, lr ${LR} (${SCHEDULE}, ${BACKEND}${START ? ', continued from a checkpoint' : ''}): loss per epoch ${curve.join(' ')}; mean training-set loss ${baseLoss.toFixed(3)} (base) → ${tunedLoss.toFixed(4)}; ${minutes.toFixed(1)} min this run`,
   );
   copyFileSync(tokPath, join(binDir, 'tok512.bin'));
   const folder = join(DIR, 'stories260K-hyperfit');
