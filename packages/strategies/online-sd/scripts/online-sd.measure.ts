@@ -165,6 +165,36 @@ const alpha = (run: Run, from: number, to: number) =>
   sum(run.alphaSum.slice(from, to)) / Math.max(1, sum(run.verifiedRows.slice(from, to)));
 const tau = (run: Run) => sum(run.emitted) / Math.max(1, sum(run.forwards));
 
+/**
+ * Greedy speculative decoding emits the target's argmax whatever the draft, up to float rounding: the target
+ * scores a position in verification forwards of different row counts, whose sums round differently, so a
+ * near-tie between its two best tokens can fall either way. Checks that every prompt where two greedy runs
+ * differ first differs at such a tie (the two tokens' logits, from one forward over the shared prefix,
+ * within 1e-3) and returns those prompts with their gaps.
+ */
+async function expectSameGreedyUpToTies(
+  target: LoadedModel,
+  promptSet: number[][],
+  a: number[][],
+  b: number[][],
+): Promise<string[]> {
+  const ties: string[] = [];
+  for (const [index, prompt] of promptSet.entries()) {
+    const at = a[index].findIndex((token, i) => token !== b[index][i]);
+    if (at === -1 && a[index].length === b[index].length) continue;
+    expect(at).toBeGreaterThanOrEqual(0);
+    const sequence = target.createSequence();
+    const prefix = Int32Array.from([...prompt, ...a[index].slice(0, at)]);
+    const { logits } = await sequence.forward({ tokens: prefix });
+    sequence.dispose();
+    const row = logits.subarray((prefix.length - 1) * target.info.vocabSize);
+    const gap = Math.abs(row[a[index][at]] - row[b[index][at]]);
+    expect(gap).toBeLessThan(1e-3);
+    ties.push(`prompt ${index + 1} from token ${at + 1} (logit gap ${gap.toExponential(1)})`);
+  }
+  return ties;
+}
+
 /** Per-prompt α and acceptance rate of two runs over prompts [from, to), pairs where both are defined. */
 function paired(
   online: Run,
@@ -281,8 +311,18 @@ it('online-sd: acceptance over a stream of 100 prompts, frozen vs distilled draf
         console.log(
           `  ${distiller.records.length} updates (${trainSeconds.toFixed(0)} s training + rebuild), loss per update: ${losses.join(' ')}`,
         );
-        // Exactness across the swaps: greedy output is the target's, whatever the draft.
-        if (temperature === 0) expect(online.tokens).toEqual(frozen.tokens);
+        // Exactness across the swaps: greedy output is the target's, whatever the draft (up to ties).
+        if (temperature === 0) {
+          const ties = await expectSameGreedyUpToTies(
+            target,
+            stream100,
+            online.tokens,
+            frozen.tokens,
+          );
+          console.log(
+            `  greedy output as the frozen run's except at float ties: ${ties.join(', ') || 'none'}`,
+          );
+        }
         expect(strategy.drafter.updates).toBe(Math.floor(PROMPTS / INTERVAL));
         await strategy.drafter.dispose();
         distiller.dispose();
