@@ -25,7 +25,8 @@
  * `0.0001:1:forward:step-starts,0.0003:1:forward:verified`: the official online step, then every verified
  * position at a larger step. `ONLINE_SD_TEMPERATURES` the temperatures (default `0,0.8`),
  * `ONLINE_SD_PROMPTS` the stream length (default 100, a multiple of 20), `ONLINE_SD_INTERVAL` the
- * generations per update (default 8, the official's), `ONLINE_SD_CONTROL=0` skips the control. The default run takes about 40 minutes on a busy 2-core machine (mostly the tfjs training).
+ * generations per update (default 8, the official's), `ONLINE_SD_SEED` the streams' first seed (a
+ * replication on fresh prompts), `ONLINE_SD_CONTROL=0` skips the control. The default run takes about 40 minutes on a busy 2-core machine (mostly the tfjs training).
  */
 import { loadModel } from '@decodekit/backend-onnx';
 import { pairedBootstrap } from '@decodekit/bench';
@@ -46,6 +47,9 @@ for (const name of STREAMS) {
     throw new Error(`ONLINE_SD_STREAMS: unknown stream ${name} (generic | science)`);
   }
 }
+/** The first seed of the prompt streams, to replicate on fresh prompts (default 10,000 / 40,000). */
+const SEED =
+  process.env.ONLINE_SD_SEED === undefined ? undefined : Number(process.env.ONLINE_SD_SEED);
 const INTERVAL = Number(process.env.ONLINE_SD_INTERVAL ?? 8);
 const CONTROL = process.env.ONLINE_SD_CONTROL !== '0';
 /** The `science` stream's recurring openings (none is, or starts, a bench prompt). */
@@ -104,7 +108,7 @@ async function prompts(target: LoadedModel, name: string): Promise<number[][]> {
       {
         maxTokens: name === 'science' ? SCIENCE_CONTINUATION : PROMPT_TOKENS,
         temperature: 1,
-        seed: (name === 'science' ? 40_000 : 10_000) + i,
+        seed: (SEED ?? (name === 'science' ? 40_000 : 10_000)) + i,
       },
     );
     out.push([...start, ...tokens]);
