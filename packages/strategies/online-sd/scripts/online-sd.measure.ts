@@ -26,7 +26,8 @@
  * position at a larger step. `ONLINE_SD_TEMPERATURES` the temperatures (default `0,0.8`),
  * `ONLINE_SD_PROMPTS` the stream length (default 100, a multiple of 20), `ONLINE_SD_INTERVAL` the
  * generations per update (default 8, the official's), `ONLINE_SD_SEED` the streams' first seed (a
- * replication on fresh prompts), `ONLINE_SD_CONTROL=0` skips the control. The default run takes about 40 minutes on a busy 2-core machine (mostly the tfjs training).
+ * replication on fresh prompts), `ONLINE_SD_CONTROL=0` skips the control. The default run takes 10 to 30
+ * minutes on a busy 2-core machine (mostly the tfjs training).
  */
 import { loadModel } from '@decodekit/backend-onnx';
 import { pairedBootstrap } from '@decodekit/bench';
