@@ -27,6 +27,7 @@ export type {
 export { renderMarkdown, renderSvg, writeReports } from './write-reports.js';
 export type { WrittenReports } from './write-reports.js';
 export { parsePromptSet, readPromptSet } from './prompt-set.js';
-export { mean, median } from './statistics.js';
+export { mean, median, pairedBootstrap } from './statistics.js';
+export type { PairedBootstrapOptions, PairedDifference } from './statistics.js';
 export { measureArgs, measureStrategies } from './measure-strategies.js';
 export type { MeasureArgs, MeasureStrategiesOptions } from './measure-strategies.js';

@@ -120,6 +120,8 @@ describe('onlineDistiller', () => {
     );
     expect(() => onlineDistiller({ ...base, temperature: 0 })).toThrow(InvalidArgumentError);
     expect(() => onlineDistiller({ ...base, maxGradNorm: 0 })).toThrow(InvalidArgumentError);
+    expect(() => onlineDistiller({ ...base, replay: -1 })).toThrow(InvalidArgumentError);
+    expect(() => onlineDistiller({ ...base, replay: 0.5 })).toThrow(InvalidArgumentError);
     expect(() => onlineDistiller({ ...base, backend: 'gpu' as never })).toThrow(
       InvalidArgumentError,
     );
@@ -292,5 +294,30 @@ describe('onlineDistiller', () => {
     const [tiny, off] = [moved(await run(1e-9)), moved(await run(Infinity))];
     expect(off).toBeGreaterThan(0.1);
     expect(tiny).toBeLessThan(off / 10);
+  });
+
+  it('replays the last `replay` buffers beside the new one', async () => {
+    const tokens = [1, 2, 3, 4, 5, 1, 2, 3];
+    const buffer = (...at: number[]): DraftTrainingSample[] => [
+      { tokens, promptLength: 2, rejected: at.map(position => rejectedAt(position, 0)) },
+    ];
+    const run = async (replay: number) => {
+      const distiller = onlineDistiller({
+        config: CONFIG,
+        weights: randomWeights(9),
+        positions: 'rejected',
+        replay,
+        backend: 'cpu',
+        load,
+      });
+      for (const samples of [buffer(3), buffer(4, 5), buffer(6, 7, 7), buffer(2)]) {
+        await distiller.update(samples);
+      }
+      distiller.dispose();
+      return distiller.records.map(record => record.positions);
+    };
+    expect(await run(0)).toEqual([1, 2, 3, 1]);
+    expect(await run(1)).toEqual([1, 3, 5, 4]);
+    expect(await run(2)).toEqual([1, 3, 6, 6]);
   });
 });

@@ -100,6 +100,12 @@ export interface OnlineDistillerOptions {
    * the Hugging Face Trainer's `max_grad_norm` the official trainer runs with; `Infinity` turns it off.
    */
   maxGradNorm?: number;
+  /**
+   * Earlier buffers distilled again with each update: the samples of the last `replay` updates are packed
+   * into the batch beside the new buffer (a replay buffer; at a constant learning rate it weighs recent
+   * traffic more than one pass does). Default 0: the official online step distils each buffer once.
+   */
+  replay?: number;
   /** TensorFlow.js backend. Default `wasm`. */
   backend?: TrainBackend;
 }
@@ -108,7 +114,7 @@ export interface OnlineDistillerOptions {
 export interface DistillUpdateRecord {
   /** 1 for the first update. */
   readonly version: number;
-  /** Positions distilled on. */
+  /** Positions distilled on (the replayed buffers' included). */
   readonly positions: number;
   /** Loss before the first and after the last step of this update (nats, mean over positions). */
   readonly lossBefore: number;
@@ -148,6 +154,7 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
     learningRate = 1e-4,
     stepsPerUpdate = 1,
     maxGradNorm = 1,
+    replay = 0,
     backend = 'wasm',
   } = options;
   if (typeof load !== 'function') {
@@ -192,6 +199,12 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
       message: `must be a positive integer, got ${String(stepsPerUpdate)}.`,
     });
   }
+  if (!Number.isInteger(replay) || replay < 0) {
+    throw new InvalidArgumentError({
+      argument: 'replay',
+      message: `must be a non-negative integer (earlier buffers distilled again; 0 = none), got ${String(replay)}.`,
+    });
+  }
   if (!TRAIN_BACKENDS.includes(backend)) {
     throw new InvalidArgumentError({
       argument: 'backend',
@@ -203,6 +216,8 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
   let optimizer: tf.Optimizer | undefined;
   let disposed = false;
   const records: DistillUpdateRecord[] = [];
+  /** The last `replay` buffers, oldest first. */
+  const replayed: (readonly DraftTrainingSample[])[] = [];
   /** Updates run one at a time (each starts from the weights the last one left). */
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -225,7 +240,7 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
       });
     }
     signal?.throwIfAborted();
-    const batch = packPositions(samples, positions, config);
+    const batch = packPositions([...replayed.flat(), ...samples], positions, config);
     const version = records.length + 1;
     const began = performance.now();
     let lossBefore = Number.NaN;
@@ -256,6 +271,10 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
       lossAfter = (await after.data())[0];
       after.dispose();
     }
+    if (replay > 0) {
+      replayed.push(samples);
+      if (replayed.length > replay) replayed.shift();
+    }
     const trained = performance.now();
     const draft = await load(model ? model.weights() : weights, version);
     records.push({
@@ -270,7 +289,7 @@ export function onlineDistiller(options: OnlineDistillerOptions): OnlineDistille
   }
 
   return {
-    name: `online-distiller(${divergence} at ${positions}${temperature === 1 ? '' : `, T ${temperature}`}, lr ${learningRate}, ${stepsPerUpdate} step${stepsPerUpdate === 1 ? '' : 's'})`,
+    name: `online-distiller(${divergence} at ${positions}${temperature === 1 ? '' : `, T ${temperature}`}, lr ${learningRate}, ${stepsPerUpdate} step${stepsPerUpdate === 1 ? '' : 's'}${replay === 0 ? '' : `, replay ${replay}`})`,
     get records() {
       return records;
     },
