@@ -30,6 +30,7 @@ import type { TrainProgress } from '@decodekit/train';
 import { it } from 'vitest';
 import {
   entropyOfLogits,
+  memorizationFloor,
   repetitionOfNgrams,
   trainingNgramBlocker,
   typeTokenRatio,
@@ -133,7 +134,7 @@ it('hyperfitting table', async () => {
     Math.log(llamaPerplexity(config, w, sequences)[0]),
   );
   console.log(
-    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs, batch ${BATCH}, lr ${LR} (${SCHEDULE}, ${BACKEND}${START ? ', continued from a checkpoint' : ''}): loss per epoch ${curve.join(' ')}; mean training-set loss ${baseLoss.toFixed(3)} (base) → ${tunedLoss.toFixed(4)}; ${minutes.toFixed(1)} min this run`,
+    `fine-tuned ${SEQUENCES} sequences × ${LENGTH} tokens, ${EPOCHS} epochs, batch ${BATCH}, lr ${LR} (${SCHEDULE}, ${BACKEND}${START ? ', continued from a checkpoint' : ''}): loss per epoch ${curve.join(' ')}; mean training-set loss ${baseLoss.toFixed(3)} (base) → ${tunedLoss.toFixed(4)}, floor ${memorizationFloor(sequences).toFixed(4)} (memorizationFloor: the least any model can reach on these sequences); ${minutes.toFixed(1)} min this run`,
   );
   copyFileSync(tokPath, join(binDir, 'tok512.bin'));
   const folder = join(DIR, 'stories260K-hyperfit');

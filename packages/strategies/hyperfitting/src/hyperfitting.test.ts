@@ -3,6 +3,7 @@ import { toyModel } from '@decodekit/conformance';
 import { describe, expect, it } from 'vitest';
 import {
   entropyOfLogits,
+  memorizationFloor,
   repetitionOfNgrams,
   trainingNgramBlocker,
   typeTokenRatio,
@@ -73,5 +74,42 @@ describe('long-text metrics', () => {
     expect(entropyOfLogits([0, 0, 0, 0])).toBeCloseTo(Math.log(4));
     expect(entropyOfLogits([100, 0, 0])).toBeLessThan(1e-6);
     expect(entropyOfLogits([0, -Infinity])).toBe(0);
+  });
+});
+
+describe('memorizationFloor', () => {
+  it('is the empirical conditional entropy of the next token given the whole prefix', () => {
+    // Distinct from the first token on: a perfect memorizer predicts every token.
+    expect(
+      memorizationFloor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    ).toBe(0);
+    // Duplicates cost nothing either.
+    expect(
+      memorizationFloor([
+        [1, 2, 3],
+        [1, 2, 3],
+      ]),
+    ).toBe(0);
+    // [1, 2] and [1, 3]: the token after 1 is a coin flip, ln 2 at each of the 2 positions.
+    expect(
+      memorizationFloor([
+        [1, 2],
+        [1, 3],
+      ]),
+    ).toBeCloseTo(Math.log(2), 12);
+    // Three sequences sharing [1, 2]: after 1 always 2 (0), after [1, 2] it is 3, 3 or 4.
+    const floor = memorizationFloor([
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 4],
+    ]);
+    expect(floor).toBeCloseTo((2 * Math.log(3 / 2) + Math.log(3)) / 6, 12);
+  });
+
+  it('rejects sequences with nothing to predict', () => {
+    expect(() => memorizationFloor([[1]])).toThrow(InvalidArgumentError);
   });
 });

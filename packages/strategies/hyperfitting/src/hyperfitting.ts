@@ -101,3 +101,38 @@ export function entropyOfLogits(logits: ArrayLike<number>): number {
   }
   return entropy;
 }
+
+/**
+ * The lowest mean next-token loss (nats) any model can reach on `sequences` when it predicts each token from the
+ * whole prefix before it: the empirical conditional entropy `−log(count(prefix + token) / count(prefix))` averaged
+ * over every predicted position (each sequence's tokens after its first). Zero only when no two sequences share a
+ * prefix and then differ; sampled stories that start alike ("Once upon a time, …") branch, so memorizing them
+ * perfectly still leaves this loss. Hyperfitting's "near-zero training loss" is the loss reaching this floor.
+ * @param sequences training sequences (token ids, each ≥ 2 tokens)
+ * @throws InvalidArgumentError when no sequence has a token to predict
+ */
+export function memorizationFloor(sequences: readonly (readonly number[])[]): number {
+  const counts = new Map<string, number>();
+  for (const sequence of sequences)
+    for (let t = 1; t <= sequence.length; t++) {
+      const key = sequence.slice(0, t).join(',');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  let loss = 0;
+  let positions = 0;
+  for (const sequence of sequences) {
+    let prefix = String(sequence[0]);
+    for (let t = 1; t < sequence.length; t++) {
+      const next = `${prefix},${sequence[t]}`;
+      loss -= Math.log((counts.get(next) ?? 0) / (counts.get(prefix) ?? 1));
+      positions++;
+      prefix = next;
+    }
+  }
+  if (positions === 0)
+    throw new InvalidArgumentError({
+      argument: 'sequences',
+      message: 'need at least one sequence of 2 or more tokens.',
+    });
+  return loss / positions;
+}

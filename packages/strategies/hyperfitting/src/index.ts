@@ -1,5 +1,6 @@
 export {
   entropyOfLogits,
+  memorizationFloor,
   repetitionOfNgrams,
   trainingNgramBlocker,
   typeTokenRatio,
