@@ -203,6 +203,7 @@ withTorch(`PyTorch bridge (${torch?.python ?? 'no torch'} ${torch?.version ?? ''
         ...options,
         steps: 2,
         threads: 1,
+        evaluationBackend: 'cpu',
       },
     );
     // The same loss on the same batch before any update, and after one identical Adam step.

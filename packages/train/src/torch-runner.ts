@@ -18,7 +18,7 @@ import type {
 } from './llama-tf.js';
 import { checkLoopOptions, type TrainProgress } from './training-loop.js';
 import { evaluateLud, prepareLud, type TrainLudOptions, type TrainLudResult } from './train-lud.js';
-import { useTrainBackend } from './tf-backend.js';
+import { useTrainBackend, type TrainBackend } from './tf-backend.js';
 import type { Dataset } from './dataset.js';
 import {
   checkSpladeOptions,
@@ -63,7 +63,13 @@ export type FineTuneLlamaTorchOptions = TorchLoop<FineTuneLlamaOptions>;
 /** Options of {@link trainSpladeTorch}. */
 export type TrainSpladeTorchOptions = TorchLoop<TrainSpladeOptions>;
 /** Options of {@link trainLudTorch}. */
-export type TrainLudTorchOptions = TorchLoop<TrainLudOptions>;
+export type TrainLudTorchOptions = TorchLoop<TrainLudOptions> & {
+  /**
+   * TensorFlow.js backend of the held-out numbers (`evaluateLud`). Default 'wasm': the pure-JS 'cpu' backend
+   * took over ten minutes for 480 held-out sequences of 96 tokens here.
+   */
+  evaluationBackend?: TrainBackend;
+};
 
 const checked = new Map<string, string | undefined>();
 
@@ -376,7 +382,7 @@ export async function trainSpladeTorch(
  * position = its depth, attention to its ancestors only), loss (soft next-token cross-entropy of the real rows
  * against the base model's distribution + `placeholderWeight` × the placeholder rows' cross-entropy) and Adam,
  * run by `packages/train/torch/decodekit_train.py`; the held-out numbers are `trainLud`'s (`evaluateLud`, scored
- * by the TensorFlow.js model on the CPU backend). Deterministic by seed for one machine and thread count; the
+ * by the TensorFlow.js model, `evaluationBackend`). Deterministic by seed for one machine and thread count; the
  * batch order is PyTorch-side, so the curve is not the wasm run's.
  * @param dataset the target's generations (`generateDataset`) with its hidden states
  * @param lmHead the target's LM head `[vocab, hidden]`
@@ -419,7 +425,7 @@ export async function trainLudTorch(
     { hidden: bytes(dataset.hidden), lmHead: bytes(lmHead) },
   );
   const weights = tuned as TfLlamaWeights;
-  await useTrainBackend('cpu');
+  await useTrainBackend(options.evaluationBackend ?? 'wasm');
   return {
     weights,
     losses: done.losses ?? [],
