@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@decodekit/core';
+import { findTorch } from '@decodekit/train';
 import { describe, expect, it } from 'vitest';
 import { run } from './__fixtures__/run-program.js';
 
@@ -292,6 +293,60 @@ describe('decodekit train', () => {
       run(['train', 'lud', ...small, '--placeholder-token-id', '512', '--out', out]),
     ).rejects.toThrow(/placeholderTokenId/);
   });
+
+  it.skipIf(!findTorch())(
+    'lud --backend torch: trains on several prefix recipes through PyTorch and writes the same folder',
+    async () => {
+      const out = join(work, 'lud-torch');
+      const args = [
+        'train',
+        'lud',
+        ...small,
+        '--sampled-prefixes',
+        '4,8',
+        '--prefix-temperatures',
+        '1,0.7',
+        '--batch-size',
+        '2',
+        '--steps',
+        '3',
+        '--placeholders',
+        '2',
+        '--backend',
+        'torch',
+        '--out',
+        out,
+      ];
+      expect(await run(args)).toMatch(/held-out placeholder accuracy inside units/);
+      const record = JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'));
+      expect(record.command).toContain('--backend torch');
+      expect(record.command).toContain('--sampled-prefixes 4,8 --prefix-temperatures 1,0.7');
+      expect(record.command).not.toContain('--sampled-prefix 12');
+      // One recipe per prefix × temperature, each with its own seeds.
+      expect(
+        record.data.map(
+          (d: { sampledPrefix: number; prefixTemperature?: number; seed: number }) => [
+            d.sampledPrefix,
+            d.prefixTemperature ?? 1,
+            d.seed,
+          ],
+        ),
+      ).toEqual([
+        [4, 1, 0],
+        [4, 0.7, 4],
+        [8, 1, 8],
+        [8, 0.7, 12],
+      ]);
+      expect(record.losses.at(-1).step).toBe(3);
+      expect(existsSync(join(out, 'lud-torch.bin'))).toBe(true);
+      await expect(run(['train', 'lud', ...small, '--threads', '2', '--out', out])).rejects.toThrow(
+        /--threads is a torch-backend option/,
+      );
+      await expect(
+        run(['train', 'lud', ...small, '--sampled-prefixes', '4,x', '--out', out]),
+      ).rejects.toThrow(/--sampled-prefixes/);
+    },
+  );
 
   it('rejects bad options with typed errors', async () => {
     await expect(

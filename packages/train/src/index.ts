@@ -1,4 +1,4 @@
-export { datasetKey, generateDataset, loadOrGenerateDataset } from './dataset.js';
+export { datasetKey, generateDataset, loadOrGenerateDataset, mixDatasets } from './dataset.js';
 export type { Dataset, DatasetOptions } from './dataset.js';
 export { TRAIN_BACKENDS, useTrainBackend } from './tf-backend.js';
 export type { TrainBackend } from './tf-backend.js';
@@ -51,8 +51,14 @@ export type { PpdInit, TrainPpdOptions } from './train-ppd.js';
 export { FrozenLlama } from './frozen-llama.js';
 export type { LlamaCache, LlamaShape, LlamaTensorsSource } from './frozen-llama.js';
 export { distillLlama, fineTuneLlama, llamaPerplexity, tfLlama } from './llama-tf.js';
-export { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
-export type { LexicalUnit, LudLayout, TrainLudOptions, TrainLudResult } from './train-lud.js';
+export { evaluateLud, lexicalUnits, ludLayout, prepareLud, trainLud } from './train-lud.js';
+export type {
+  LexicalUnit,
+  LudLayout,
+  LudPreparation,
+  TrainLudOptions,
+  TrainLudResult,
+} from './train-lud.js';
 export type {
   DistillLlamaOptions,
   ExitTrainingResult,
@@ -115,11 +121,13 @@ export {
   fineTuneLlamaTorch,
   llamaLogitsTorch,
   TORCH_SCRIPT,
+  trainLudTorch,
   trainSpladeTorch,
 } from './torch-runner.js';
 export type {
   FineTuneLlamaTorchOptions,
   TorchRunOptions,
+  TrainLudTorchOptions,
   TrainSpladeTorchOptions,
 } from './torch-runner.js';
 export type {

@@ -4,14 +4,18 @@ import { AbortedError, InvalidArgumentError, UnsupportedCapabilityError } from '
 import { REFERENCE_MODEL } from '@decodekit/conformance';
 import { defaultMirrors, findKnownModel, readLlama2cCheckpoint } from '@decodekit/models/node';
 import { assert, describe, expect, it } from 'vitest';
-import { llamaPerplexity } from './llama-tf.js';
-import { useTrainBackend } from './tf-backend.js';
+import type { Dataset } from './dataset.js';
+import { llamaPerplexity, tfLlama, type TfLlamaConfig, type TfLlamaWeights } from './llama-tf.js';
+import { tf, useTrainBackend } from './tf-backend.js';
 import {
   findTorch,
   fineTuneLlamaTorch,
   llamaLogitsTorch,
+  trainLudTorch,
   trainSpladeTorch,
 } from './torch-runner.js';
+import { seededUniform } from './training-loop.js';
+import { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
 
 /** stories260K's llama2.c checkpoint from the DECODEKIT_MODELS mirrors (vitest.config.ts sets them). */
 function readCheckpoint() {
@@ -33,6 +37,59 @@ function goldenLogits(file: string): { ids: number[]; logits: number[][] } {
     ),
   ) as { input_ids: number[]; logits: number[][] };
   return { ids: golden.input_ids, logits: golden.logits };
+}
+
+/**
+ * A toy LUD task (as train-lud.test.ts): sequences count up from a start token, so every token after the first
+ * is certain, and the "base model" (hidden states × LM head) knows it, the surer the larger `confidence`.
+ */
+function countingTask(confidence: number) {
+  const config: TfLlamaConfig = {
+    vocabSize: 12,
+    dim: 8,
+    hiddenDim: 16,
+    numLayers: 1,
+    numHeads: 2,
+    numKvHeads: 2,
+    contextLength: 32,
+    tiedEmbeddings: true,
+  };
+  const weights: TfLlamaWeights = {
+    tokenEmbedding: seededUniform(12 * 8, 0.5, 11),
+    rmsAtt: Float32Array.from({ length: 8 }, () => 1),
+    wq: seededUniform(64, 0.3, 12),
+    wk: seededUniform(64, 0.3, 13),
+    wv: seededUniform(64, 0.3, 14),
+    wo: seededUniform(64, 0.3, 15),
+    rmsFfn: Float32Array.from({ length: 8 }, () => 1),
+    w1: seededUniform(128, 0.3, 16),
+    w2: seededUniform(128, 0.3, 17),
+    w3: seededUniform(128, 0.3, 18),
+    rmsFinal: Float32Array.from({ length: 8 }, () => 1),
+  };
+  const count = 20;
+  const length = 12;
+  const tokens: number[] = [];
+  for (let s = 0; s < count; s++) {
+    tokens.push(1);
+    for (let t = 1; t < length; t++) tokens.push(3 + ((s + t) % 9));
+  }
+  const lmHead = new Float32Array(12 * 8);
+  for (let v = 0; v < 12; v++) lmHead[v * 8 + (v % 8)] = v < 8 ? 1 : -1;
+  const hidden = new Float32Array(tokens.length * 8);
+  tokens.forEach((_, r) => {
+    const next = tokens[r + 1] ?? 0;
+    hidden[r * 8 + (next % 8)] = next < 8 ? confidence : -confidence;
+  });
+  const dataset: Dataset = {
+    model: 'toy',
+    hiddenSize: 8,
+    options: { count, length, seed: 0, sampledPrefix: 0 },
+    offsets: Int32Array.from({ length: count + 1 }, (_, s) => s * length),
+    tokens: Int32Array.from(tokens),
+    hidden,
+  };
+  return { config, weights, dataset, lmHead };
 }
 
 const torch = findTorch();
@@ -87,6 +144,93 @@ withTorch(`PyTorch bridge (${torch?.python ?? 'no torch'} ${torch?.version ?? ''
       }),
     );
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('its tree layout gives tfLlama’s LUD layout logits for stories260K (< 1e-4)', async () => {
+    const { config, weights } = readCheckpoint();
+    const sequence = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376];
+    const units = lexicalUnits([0, 0.2, 0.95, 0.99, 0.3, 0.91, 0.1, 0.97, 0.2, 0.5], 0.9, 4);
+    const layout = ludLayout(sequence, units, 3, 0);
+    const rows = layout.tokens.length;
+    const logits = await llamaLogitsTorch(config, weights, Array.from(layout.tokens), {
+      parents: layout.parents,
+    });
+    await useTrainBackend('cpu');
+    const model = tfLlama(config, weights);
+    const expected = tf.tidy(
+      () =>
+        model
+          .logits(tf.tensor2d(layout.tokens, [1, rows], 'int32'), { parents: layout.parents })
+          .dataSync() as Float32Array,
+    );
+    model.dispose();
+    expect(logits.length).toBe(rows * config.vocabSize);
+    let worst = 0;
+    expected.forEach((value, i) => (worst = Math.max(worst, Math.abs(logits[i] - value))));
+    expect(worst).toBeLessThan(1e-4);
+    await expect(llamaLogitsTorch(config, weights, [1, 2], { parents: [-1, 1] })).rejects.toSatisfy(
+      InvalidArgumentError.isInstance,
+    );
+  });
+
+  it('LUD training has trainLud’s loss and learns the placeholders', async () => {
+    // A base model sure of each next token but not certain (p ≈ 0.6): the real rows' targets are soft.
+    const { config, weights, dataset, lmHead } = countingTask(3);
+    const options = {
+      batchSize: 16, // the whole training split (holdout 0.2 of 20): the batch order cannot differ
+      learningRate: 0.05,
+      seed: 3,
+      logEvery: 1,
+      placeholders: 2,
+      placeholderTokenId: 2,
+      holdout: 0.2,
+    };
+    const tfRun = await trainLud(
+      dataset,
+      lmHead,
+      { config, weights },
+      {
+        ...options,
+        steps: 2,
+        backend: 'cpu',
+      },
+    );
+    const torchRun = await trainLudTorch(
+      dataset,
+      lmHead,
+      { config, weights },
+      {
+        ...options,
+        steps: 2,
+        threads: 1,
+        evaluationBackend: 'cpu',
+      },
+    );
+    // The same loss on the same batch before any update, and after one identical Adam step.
+    expect(torchRun.losses[0].loss).toBeCloseTo(tfRun.losses[0].loss, 4);
+    expect(torchRun.losses[1].loss).toBeCloseTo(tfRun.losses[1].loss, 3);
+    expect(torchRun.units).toEqual(tfRun.units);
+    expect(torchRun.heldOut.perplexityBefore).toBe(tfRun.heldOut.perplexityBefore);
+
+    // A base model certain of each next token: units of 3 tokens, as in train-lud.test.ts.
+    const certain = countingTask(12);
+    const trained = await trainLudTorch(
+      certain.dataset,
+      certain.lmHead,
+      { config, weights },
+      {
+        ...options,
+        batchSize: 4,
+        steps: 60,
+        logEvery: 10,
+        threads: 1,
+      },
+    );
+    expect(trained.units.meanLength).toBeGreaterThan(2.5);
+    expect(trained.losses.at(-1)?.loss).toBeLessThan(trained.losses[0].loss * 0.5);
+    // Chance is 1/9.
+    expect(Math.min(...trained.heldOut.unitAccuracy)).toBeGreaterThan(0.4);
+    expect(trained.heldOut.perplexityAfter).toBeLessThan(trained.heldOut.perplexityBefore);
   });
 
   it('fine-tuning lowers the loss on its sequences, deterministically by seed', async () => {

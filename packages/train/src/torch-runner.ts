@@ -17,6 +17,9 @@ import type {
   TfLlamaWeights,
 } from './llama-tf.js';
 import { checkLoopOptions, type TrainProgress } from './training-loop.js';
+import { evaluateLud, prepareLud, type TrainLudOptions, type TrainLudResult } from './train-lud.js';
+import { useTrainBackend, type TrainBackend } from './tf-backend.js';
+import type { Dataset } from './dataset.js';
 import {
   checkPairs,
   checkSpladeOptions,
@@ -60,6 +63,14 @@ type TorchLoop<T> = Omit<T, 'backend' | 'checkpoint' | 'checkpointEvery' | 'onPr
 export type FineTuneLlamaTorchOptions = TorchLoop<FineTuneLlamaOptions>;
 /** Options of {@link trainSpladeTorch}. */
 export type TrainSpladeTorchOptions = TorchLoop<TrainSpladeOptions>;
+/** Options of {@link trainLudTorch}. */
+export type TrainLudTorchOptions = TorchLoop<TrainLudOptions> & {
+  /**
+   * TensorFlow.js backend of the held-out numbers (`evaluateLud`). Default 'wasm': the pure-JS 'cpu' backend
+   * took over ten minutes for 480 held-out sequences of 96 tokens here.
+   */
+  evaluationBackend?: TrainBackend;
+};
 
 const checked = new Map<string, string | undefined>();
 
@@ -116,13 +127,15 @@ type TorchEvent = ({ event: 'progress' } & TrainProgress) | DoneEvent;
 
 /**
  * Runs one job of the PyTorch script: writes the starting weights as a llama2.c checkpoint and the job as JSON to
- * a temporary folder, streams progress, and returns the final event with the tuned weights read back.
+ * a temporary folder (with `files`, named in the job's `files`), streams progress, and returns the final event with
+ * the tuned weights read back.
  */
 async function runTorchJob(
   config: TfLlamaConfig,
   weights: TfLlamaWeights,
   job: Record<string, unknown>,
   options: TorchRunOptions,
+  files: Record<string, Uint8Array> = {},
 ): Promise<{ done: DoneEvent; weights?: TfLlamaWeights; config: TfLlamaConfig }> {
   const python = requireTorch(options.python);
   if (options.signal?.aborted) throw new AbortedError({ reason: options.signal.reason });
@@ -131,10 +144,19 @@ async function runTorchJob(
     const input = join(folder, 'start.bin');
     const output = join(folder, 'tuned.bin');
     writeFileSync(input, writeLlama2cCheckpoint({ config, weights }));
+    // Bulk inputs (float32 tables) travel as files beside the job, named in `job.files`.
+    const paths = Object.fromEntries(
+      Object.entries(files).map(([name, bytes]) => {
+        const path = join(folder, `${name}.bin`);
+        writeFileSync(path, bytes);
+        return [name, path];
+      }),
+    );
     writeFileSync(
       join(folder, 'job.json'),
       JSON.stringify({
         ...job,
+        files: paths,
         weights: input,
         output,
         ropeTheta: config.ropeTheta ?? 10000,
@@ -342,15 +364,89 @@ export async function trainSpladeTorch(
 }
 
 /**
- * Logits `[tokens, vocab]` of one causal chain through the PyTorch model: what the parity test compares with the
- * other implementations of the architecture.
+ * `trainLud` in PyTorch: the same lexical units, layouts (`prepareLud`: each placeholder row's parent, RoPE
+ * position = its depth, attention to its ancestors only), loss (soft next-token cross-entropy of the real rows
+ * against the base model's distribution + `placeholderWeight` × the placeholder rows' cross-entropy) and Adam,
+ * run by `packages/train/torch/decodekit_train.py`; the held-out numbers are `trainLud`'s (`evaluateLud`, scored
+ * by the TensorFlow.js model, `evaluationBackend`). Deterministic by seed for one machine and thread count; the
+ * batch order is PyTorch-side, so the curve is not the wasm run's.
+ * @param dataset the target's generations (`generateDataset`) with its hidden states
+ * @param lmHead the target's LM head `[vocab, hidden]`
+ * @param target the target's llama2.c config and weights (the starting point; not modified)
+ * @param options loop options, the LUD recipe, the interpreter and threads
+ * @throws UnsupportedCapabilityError when no Python with PyTorch is found
+ */
+export async function trainLudTorch(
+  dataset: Dataset,
+  lmHead: Float32Array,
+  target: { config: TfLlamaConfig; weights: TfLlamaWeights },
+  options: TrainLudTorchOptions,
+): Promise<TrainLudResult> {
+  const { config } = target;
+  // The loop options first (a bad one fails before the units are marked), then the steps `epochs` sets.
+  checkTorchOptions({ ...options, steps: options.epochs === undefined ? options.steps : 1 });
+  const prepared = prepareLud(dataset, lmHead, config, { ...options, backend: 'cpu' });
+  checkTorchOptions({ ...options, steps: prepared.steps });
+  const { train, trainLayouts } = prepared;
+  const samples = trainLayouts.map((layout, i) => ({
+    tokens: Array.from(layout.tokens),
+    parents: Array.from(layout.parents),
+    labels: Array.from(layout.labels, (label, r) => (layout.hasLabel[r] ? label : -100)),
+    real: dataset.offsets[train[0] + i + 1] - dataset.offsets[train[0] + i],
+    hiddenStart: dataset.offsets[train[0] + i],
+  }));
+  const bytes = (values: Float32Array) =>
+    new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const { done, weights: tuned } = await runTorchJob(
+    config,
+    target.weights,
+    {
+      task: 'lud',
+      samples,
+      ...loopJob(options, prepared.steps),
+      vocab: config.vocabSize,
+      placeholderWeight: prepared.placeholderWeight,
+    },
+    options,
+    { hidden: bytes(dataset.hidden), lmHead: bytes(lmHead) },
+  );
+  const weights = tuned as TfLlamaWeights;
+  await useTrainBackend(options.evaluationBackend ?? 'wasm');
+  return {
+    weights,
+    losses: done.losses ?? [],
+    positionsPerSecond: done.positionsPerSecond ?? 0,
+    units: prepared.units,
+    heldOut: evaluateLud(dataset, prepared, target, weights),
+  };
+}
+
+/**
+ * Logits `[tokens, vocab]` of one causal chain (or tree layout, `parents`) through the PyTorch model: what the
+ * parity tests compare with the other implementations of the architecture.
  */
 export async function llamaLogitsTorch(
   config: TfLlamaConfig,
   weights: TfLlamaWeights,
   tokens: readonly number[],
-  options: Pick<TorchRunOptions, 'python' | 'threads'> = {},
+  options: Pick<TorchRunOptions, 'python' | 'threads'> & {
+    /** A tree layout instead of the chain: each row's parent row (-1: none), as `TfLlamaLayout.parents`. */
+    parents?: ArrayLike<number>;
+  } = {},
 ): Promise<Float32Array> {
-  const { done } = await runTorchJob(config, weights, { task: 'parity', tokens }, options);
+  const { parents } = options;
+  if (
+    parents !== undefined &&
+    (parents.length !== tokens.length ||
+      Array.from(parents).some(
+        (parent, r) => !Number.isInteger(parent) || parent < -1 || parent >= r,
+      ))
+  )
+    throw new InvalidArgumentError({
+      argument: 'parents',
+      message: `must give each of the ${tokens.length} rows an earlier row or -1.`,
+    });
+  const job = parents === undefined ? {} : { parents: Array.from(parents) };
+  const { done } = await runTorchJob(config, weights, { task: 'parity', tokens, ...job }, options);
   return Float32Array.from(done.logits ?? []);
 }

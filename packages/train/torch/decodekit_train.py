@@ -1,4 +1,4 @@
-"""PyTorch runner behind @decodekit/train's `torch` backend (`fineTuneLlama`, `trainSplade`).
+"""PyTorch runner behind @decodekit/train's `torch` backend (`fineTuneLlama`, `trainSplade`, `trainLud`).
 
 TensorFlow.js on wasm trains a 260K-parameter Llama at a few hundred tokens a second on two cores; the same
 recipes in PyTorch on CPU run one to two orders of magnitude faster, which is what runs of millions of tokens
@@ -11,7 +11,9 @@ and reads one JSON object per stdout line: {"event": "progress", ...} while trai
 ...} after the tuned weights are written as a llama2.c checkpoint to job["output"]. Errors go to stderr with a
 non-zero exit. The model is llama2.c's Llama (RMSNorm, interleaved RoPE, SwiGLU, grouped-query attention, tied
 or separate classifier), the architecture of `tfLlama` and of the ONNX graphs; `parity` jobs return its logits
-so the caller can check it against its own forward.
+(of a chain, or of a tree layout given `parents`) so the caller can check it against its own forward. `lud` jobs
+train on LUD layouts (`prepareLud` in train-lud.ts builds them): rows with parents, each at position = depth,
+attending to its ancestors only; the base model's hidden states and LM head come as float32 files (job["files"]).
 """
 
 import json
@@ -96,26 +98,36 @@ class Llama(nn.Module):
     def norm(self, x, weight):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * weight
 
-    def rope(self, x):
-        """Rotates each interleaved pair (x0, x1) of every head by its position's angle. x: [batch, heads, time, head_size]."""
-        angles = torch.arange(x.shape[2], dtype=torch.float32)[:, None] * self.inverse_frequency[None]
+    def rope(self, x, positions=None):
+        """Rotates each interleaved pair (x0, x1) of every head by its position's angle. x: [batch, heads, time,
+        head_size]; positions: [batch, time] (a layout's depths) or None for 0..time-1."""
+        if positions is None:
+            angles = torch.arange(x.shape[2], dtype=torch.float32)[:, None] * self.inverse_frequency[None]
+        else:
+            angles = (positions.float()[..., None] * self.inverse_frequency)[:, None]  # [batch, 1, time, pairs]
         cos, sin = torch.cos(angles), torch.sin(angles)
         x0, x1 = x[..., 0::2], x[..., 1::2]
         return torch.stack([x0 * cos - x1 * sin, x1 * cos + x0 * sin], -1).flatten(-2)
 
-    def hidden_states(self, tokens):
-        """Final-normed hidden states [batch, time, dim] of causal chains (right padding never reaches a real row)."""
+    def hidden_states(self, tokens, parents=None):
+        """Final-normed hidden states [batch, time, dim] of causal chains (right padding never reaches a real row),
+        or of a tree layout: `parents` [batch, time] as `TfLlamaLayout.parents` (row r attends to its ancestors
+        and itself, at position depth(r))."""
         dim, _, layers, heads, kv_heads, _, _ = self.shape
         batch, time_ = tokens.shape
         x = self.token_embedding[tokens]
-        mask = torch.full((time_, time_), float("-inf")).triu(1)
+        positions = None
+        if parents is None:
+            mask = torch.full((time_, time_), float("-inf")).triu(1)
+        else:
+            positions, mask = layout_tensors(parents)
         group = heads // kv_heads
         for layer in range(layers):
             h = self.norm(x, self.rms_att[layer])
             q = (h @ self.wq[layer].t()).view(batch, time_, heads, self.head_size).transpose(1, 2)
             k = (h @ self.wk[layer].t()).view(batch, time_, kv_heads, self.head_size).transpose(1, 2)
             v = (h @ self.wv[layer].t()).view(batch, time_, kv_heads, self.head_size).transpose(1, 2)
-            q, k = self.rope(q), self.rope(k)
+            q, k = self.rope(q, positions), self.rope(k, positions)
             k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
             attention = ((q @ k.transpose(-1, -2)) / math.sqrt(self.head_size) + mask).softmax(-1)
             x = x + (attention @ v).transpose(1, 2).reshape(batch, time_, dim) @ self.wo[layer].t()
@@ -123,9 +135,29 @@ class Llama(nn.Module):
             x = x + (F.silu(h @ self.w1[layer].t()) * (h @ self.w3[layer].t())) @ self.w2[layer].t()
         return self.norm(x, self.rms_final)
 
-    def logits(self, tokens):
+    def logits(self, tokens, parents=None):
         classifier = self.token_embedding if self.wcls is None else self.wcls
-        return self.hidden_states(tokens) @ classifier.t()
+        return self.hidden_states(tokens, parents) @ classifier.t()
+
+
+def layout_tensors(parents):
+    """Each row's depth [batch, time] and the additive ancestor mask [batch, 1, time, time] of a tree layout
+    (`parents[b][r]`: an earlier row of sample b, or -1), the rules of tfLlama's `layoutTensors`."""
+    parents = np.asarray(parents, dtype=np.int64)
+    batch, time_ = parents.shape
+    depth = np.zeros((batch, time_), dtype=np.int64)
+    ancestors = np.zeros((batch, time_, time_), dtype=bool)
+    for b in range(batch):
+        for r in range(time_):
+            parent = parents[b, r]
+            if parent < -1 or parent >= r:
+                raise ValueError(f"row {r} of sample {b} has parent {parent}; a parent must be -1 or an earlier row")
+            if parent >= 0:
+                depth[b, r] = depth[b, parent] + 1
+                ancestors[b, r] = ancestors[b, parent]
+            ancestors[b, r, r] = True
+    mask = torch.zeros(batch, 1, time_, time_).masked_fill_(torch.from_numpy(~ancestors)[:, None], float("-inf"))
+    return torch.from_numpy(depth), mask
 
 
 def emit(event, **fields):
@@ -192,10 +224,53 @@ def splade_loss(model, job, batch, step):
     return loss
 
 
+def lud_teacher(job):
+    """The base model's hidden states after every dataset row and its LM head (float32 files the caller wrote):
+    softmax(hidden @ lmHead.T) is the soft target of a real row, as `trainLud`'s `baseDistributions`."""
+    files = job["files"]
+    lm_head = torch.from_numpy(np.fromfile(files["lmHead"], dtype=np.float32).reshape(job["vocab"], -1))
+    hidden = torch.from_numpy(np.fromfile(files["hidden"], dtype=np.float32).reshape(-1, lm_head.shape[1]))
+    return hidden, lm_head
+
+
+def lud_loss(model, job, batch, step):
+    """`trainLud`'s loss on packed layouts: soft cross-entropy of the real rows against the base model's
+    distribution, averaged over the real rows with a target, + placeholderWeight × the placeholder rows'
+    cross-entropy on their token ahead, averaged over the placeholder rows with a target (padding rows see only
+    themselves and carry no target)."""
+    hidden, lm_head = job["teacher"]
+    time_ = max(len(sample["tokens"]) for sample in batch)
+    tokens = torch.zeros(len(batch), time_, dtype=torch.long)
+    parents = np.full((len(batch), time_), -1, dtype=np.int64)
+    labels = torch.full((len(batch), time_), -100, dtype=torch.long)
+    teacher_rows, real_rows = [], []
+    for b, sample in enumerate(batch):
+        rows = len(sample["tokens"])
+        tokens[b, :rows] = torch.tensor(sample["tokens"], dtype=torch.long)
+        parents[b, :rows] = sample["parents"]
+        labels[b, :rows] = torch.tensor(sample["labels"], dtype=torch.long)
+        real = sample["real"]  # rows 0 .. real-1 are the sequence; the last one has no target
+        teacher_rows.append(hidden[sample["hiddenStart"] : sample["hiddenStart"] + real - 1])
+        real_rows += [b * time_ + r for r in range(real - 1)]
+    logits = model.logits(tokens, parents).reshape(len(batch) * time_, -1)
+    real_rows = torch.tensor(real_rows, dtype=torch.long)
+    teacher = torch.softmax(torch.cat(teacher_rows) @ lm_head.t(), -1)
+    real_loss = -(teacher * torch.log_softmax(logits[real_rows], -1)).sum(-1).mean()
+    is_placeholder = torch.ones(len(batch), time_, dtype=torch.bool)
+    for b, sample in enumerate(batch):
+        is_placeholder[b, : sample["real"]] = False
+    targets = labels.masked_fill(~is_placeholder, -100).reshape(-1)
+    if (targets >= 0).any():
+        placeholder_loss = F.cross_entropy(logits, targets, ignore_index=-100)
+    else:
+        placeholder_loss = logits.sum() * 0
+    return real_loss + job.get("placeholderWeight", 1.0) * placeholder_loss
+
+
 def train(job, model):
     samples = job["samples"]
     steps, batch_size, log_every = job["steps"], job["batchSize"], job.get("logEvery", 25)
-    loss_of = {"finetune": finetune_loss, "splade": splade_loss}[job["task"]]
+    loss_of = {"finetune": finetune_loss, "splade": splade_loss, "lud": lud_loss}[job["task"]]
     generator = random.Random(job["seed"])
     torch.manual_seed(job["seed"])
     parameters = [p for p in model.parameters()]
@@ -232,12 +307,15 @@ def main():
     torch.set_num_threads(job.get("threads") or 1)
     model = Llama.read(job["weights"], job.get("ropeTheta", 10000.0), job.get("rmsNormEps", 1e-5))
     if job["task"] == "parity":
+        parents = [job["parents"]] if "parents" in job else None
         with torch.no_grad():
-            logits = model.logits(torch.tensor([job["tokens"]], dtype=torch.long))[0]
+            logits = model.logits(torch.tensor([job["tokens"]], dtype=torch.long), parents)[0]
         emit("done", logits=logits.flatten().tolist())
         return
     if job["task"] == "splade" and job.get("untie") and model.wcls is None:
         model.wcls = nn.Parameter(model.token_embedding.detach().clone())
+    if job["task"] == "lud":
+        job["teacher"] = lud_teacher(job)
     losses, speed = train(job, model)
     model.write(job["output"])
     emit("done", losses=losses, positionsPerSecond=speed)

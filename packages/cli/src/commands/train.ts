@@ -79,6 +79,10 @@ interface Options {
   alpha?: number;
   placeholderTokenId?: number;
   placeholderWeight?: number;
+  sampledPrefixes?: string;
+  prefixTemperatures?: string;
+  threads?: number;
+  clipGradNorm?: number;
 }
 
 function addCommonOptions(
@@ -118,11 +122,56 @@ function addCommonOptions(
     );
 }
 
-async function prepare(options: Options) {
-  if (!TRAIN_BACKENDS.includes(options.backend as TrainBackend)) {
+/** A comma-separated list of numbers (`--sampled-prefixes 4,8,16`), or undefined when the flag is absent. */
+function numberList(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map(item => item.trim());
+  const list = items.map(Number);
+  if (items.some((item, i) => item === '' || !Number.isFinite(list[i]))) {
+    throw new InvalidArgumentError({
+      argument: flag,
+      message: `must be a comma-separated list of numbers, got "${value}".`,
+    });
+  }
+  return list;
+}
+
+/**
+ * The data recipes: one (`--sampled-prefix`), or with `--sampled-prefixes` / `--prefix-temperatures` (LUD) one
+ * per prefix length × prefix temperature, each `--count` sequences drawn with its own seeds (recipe k: seed +
+ * k × count, so no two recipes share a draw).
+ */
+function dataRecipes(options: Options, prompts: readonly string[] | undefined): DatasetOptions[] {
+  const prefixes = numberList('--sampled-prefixes', options.sampledPrefixes);
+  const temperatures = numberList('--prefix-temperatures', options.prefixTemperatures);
+  const base = { count: options.count, length: options.length, seed: options.seed };
+  if (prompts) {
+    if (prefixes || temperatures)
+      throw new InvalidArgumentError({
+        argument: '--prompts',
+        message:
+          'prompts from a corpus replace the sampled prefixes; drop --sampled-prefixes / --prefix-temperatures or --prompts.',
+      });
+    return [{ ...base, sampledPrefix: 0, prompts }];
+  }
+  const recipes: DatasetOptions[] = [];
+  for (const sampledPrefix of prefixes ?? [options.sampledPrefix])
+    for (const temperature of temperatures ?? [1])
+      recipes.push({
+        ...base,
+        seed: options.seed + recipes.length * options.count,
+        sampledPrefix,
+        // T = 1 is the default: left out, the cache key stays the one of earlier datasets.
+        ...(temperature === 1 ? {} : { prefixTemperature: temperature }),
+      });
+  return recipes;
+}
+
+async function prepare(options: Options, backends: readonly string[] = TRAIN_BACKENDS) {
+  if (!backends.includes(options.backend)) {
     throw new InvalidArgumentError({
       argument: '--backend',
-      message: `unknown training backend "${options.backend}"; use ${TRAIN_BACKENDS.join(' or ')}.`,
+      message: `unknown training backend "${options.backend}"; use ${backends.join(' or ')}.`,
     });
   }
   const model = await loadForCli(options.model, 'cpu');
@@ -138,29 +187,28 @@ async function prepare(options: Options) {
   const prompts = options.prompts
     ? (await readPromptSet(resolve(options.prompts))).map(entry => String(entry.prompt))
     : undefined;
-  const datasetOptions: DatasetOptions = {
-    count: options.count,
-    length: options.length,
-    seed: options.seed,
-    sampledPrefix: prompts ? 0 : options.sampledPrefix,
-    ...(prompts ? { prompts } : {}),
-  };
+  const recipes = dataRecipes(options, prompts);
   const cacheDir = options.dataDir ? resolve(options.dataDir) : join(defaultCacheDir(), 'train');
-  const started = performance.now();
-  const { loadOrGenerateDataset } = await loadTrain();
-  const { dataset, cached, path } = await loadOrGenerateDataset(
-    model,
-    datasetOptions,
-    cacheDir,
-    (done, total) => {
-      if (done % 32 === 0 || done === total)
-        process.stderr.write(`generating data: ${done}/${total} sequences\r`);
-    },
-  );
-  process.stderr.write(
-    `${cached ? 'read cached' : 'generated'} dataset ${path}: ${dataset.offsets.length - 1} sequences, ${dataset.tokens.length} positions (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
-  );
-  return { model, lmHead, dataset };
+  const { loadOrGenerateDataset, mixDatasets } = await loadTrain();
+  const datasets = [];
+  for (const recipe of recipes) {
+    const started = performance.now();
+    const { dataset, cached, path } = await loadOrGenerateDataset(
+      model,
+      recipe,
+      cacheDir,
+      (done, total) => {
+        if (done % 32 === 0 || done === total)
+          process.stderr.write(`generating data: ${done}/${total} sequences\r`);
+      },
+    );
+    process.stderr.write(
+      `${cached ? 'read cached' : 'generated'} dataset ${path}: ${dataset.offsets.length - 1} sequences, ${dataset.tokens.length} positions (${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+    );
+    datasets.push(dataset);
+  }
+  const dataset = datasets.length === 1 ? datasets[0] : mixDatasets(datasets);
+  return { model, lmHead, dataset, recipes };
 }
 
 function loopOptions(options: Options) {
@@ -211,26 +259,38 @@ function commandLine(kind: string, options: Options): string {
         'treeSize',
       ] as const,
       'hidden-transfer': ['layer', 'transfers', 'treeSize'] as const,
-      lud: ['epochs', 'placeholders', 'alpha', 'placeholderTokenId', 'placeholderWeight'] as const,
+      lud: [
+        'sampledPrefixes',
+        'prefixTemperatures',
+        'epochs',
+        'placeholders',
+        'alpha',
+        'placeholderTokenId',
+        'placeholderWeight',
+        'threads',
+        'clipGradNorm',
+      ] as const,
     }[kind] ?? (['unroll', 'inner'] as const)),
   ];
   const kebab = (name: string) => name.replace(/[A-Z]/g, letter => `-${letter.toLowerCase()}`);
   return `decodekit train ${kind} ${flags
-    // --epochs sets the steps: the default --steps would only mislead.
-    .filter(flag => options[flag] !== undefined && !(flag === 'steps' && options.epochs))
+    // --epochs sets the steps, --sampled-prefixes the prefixes: the defaults would only mislead.
+    .filter(
+      flag =>
+        options[flag] !== undefined &&
+        !(flag === 'steps' && options.epochs) &&
+        !(flag === 'sampledPrefix' && options.sampledPrefixes),
+    )
     .map(flag => `--${kebab(flag)} ${options[flag]}`)
     .join(' ')}${options.prompts ? ` --prompts ${options.prompts}` : ''} --out ${options.out}`;
 }
 
 async function withModel(
   options: Options,
-  body: (prepared: {
-    model: LoadedModel;
-    lmHead: Float32Array;
-    dataset: Awaited<ReturnType<typeof prepare>>['dataset'];
-  }) => Promise<void>,
+  body: (prepared: Awaited<ReturnType<typeof prepare>> & { model: LoadedModel }) => Promise<void>,
+  backends: readonly string[] = TRAIN_BACKENDS,
 ) {
-  const prepared = await prepare(options);
+  const prepared = await prepare(options, backends);
   try {
     await body(prepared);
   } finally {
@@ -662,52 +722,100 @@ export function registerTrain(program: Command): void {
       1,
     )
     .option(
+      '--sampled-prefixes <list>',
+      'several sampled-prefix lengths (e.g. 4,8,16,32): --count sequences each, instead of --sampled-prefix',
+    )
+    .option(
+      '--prefix-temperatures <list>',
+      'temperatures of the sampled prefixes (e.g. 0.7,1,1.3): --count sequences per prefix length and temperature',
+    )
+    .option('--threads <n>', 'with --backend torch: CPU threads (default 1)', number('--threads'))
+    .option(
+      '--clip-grad-norm <x>',
+      'with --backend torch: clip the global gradient norm before each step',
+      number('--clip-grad-norm'),
+    )
+    .option(
       '--llama2c <file>',
       'the target’s llama2.c checkpoint (default: the known model’s file in DECODEKIT_MODELS)',
     )
     .action(async (options: Options) => {
+      const backends = [...TRAIN_BACKENDS, 'torch'];
+      for (const [flag, value] of [
+        ['--threads', options.threads],
+        ['--clip-grad-norm', options.clipGradNorm],
+      ] as const) {
+        if (value !== undefined && options.backend !== 'torch') {
+          throw new InvalidArgumentError({
+            argument: flag,
+            message: `${flag} is a torch-backend option; add --backend torch or drop it.`,
+          });
+        }
+      }
       const target = readTargetCheckpoint(options, 'LUD');
-      await withModel(options, async ({ lmHead, dataset }) => {
-        const { out, loop } = loopOptions(options);
-        const { trainLud } = await loadTrain();
-        const started = performance.now();
-        const result = await trainLud(
-          dataset,
-          lmHead,
-          { config: target.shape, weights: target.weights },
-          {
-            ...loop,
+      const { findTorch, trainLud, trainLudTorch } = await loadTrain();
+      // Before the dataset is generated (minutes): no PyTorch, no run.
+      if (options.backend === 'torch' && !findTorch()) {
+        throw new InvalidArgumentError({
+          argument: '--backend',
+          message:
+            'no Python with PyTorch found (DECODEKIT_PYTHON, python3, python); install it (Debian: apt-get install python3-torch) and set DECODEKIT_PYTHON, or use --backend wasm.',
+        });
+      }
+      await withModel(
+        options,
+        async ({ lmHead, dataset, recipes }) => {
+          const { out, loop } = loopOptions(options);
+          const started = performance.now();
+          const recipe = {
             epochs: options.epochs,
             placeholders: options.placeholders,
             alpha: options.alpha,
             placeholderTokenId: options.placeholderTokenId,
             placeholderWeight: options.placeholderWeight,
-          },
-        );
-        // A llama2.c folder (checkpoint + the target's tokenizer): `--model <out>` loads it.
-        const name = `${basename(out)}.bin`;
-        writeFileSync(
-          join(out, name),
-          writeLlama2cCheckpoint({ config: target.shape, weights: result.weights }),
-        );
-        if (target.tokenizer) copyFileSync(target.tokenizer, join(out, basename(target.tokenizer)));
-        const record = {
-          command: commandLine('lud', options),
-          base: options.model,
-          placeholderTokenId: options.placeholderTokenId,
-          placeholders: options.placeholders,
-          alpha: options.alpha,
-          data: dataset.options,
-          units: result.units,
-          heldOut: result.heldOut,
-          seconds: Math.round((performance.now() - started) / 1000),
-          losses: result.losses,
-        };
-        writeFileSync(join(out, 'training.json'), `${JSON.stringify(record, null, 2)}\n`);
-        const accuracy = result.heldOut.unitAccuracy.map(value => value.toFixed(3)).join(' ');
-        process.stdout.write(
-          `wrote ${join(out, name)}: held-out placeholder accuracy inside units ${accuracy}; perplexity ${result.heldOut.perplexityBefore.toFixed(3)} → ${result.heldOut.perplexityAfter.toFixed(3)}\n`,
-        );
-      });
+          };
+          const checkpoint = { config: target.shape, weights: target.weights };
+          const result =
+            options.backend === 'torch'
+              ? await trainLudTorch(dataset, lmHead, checkpoint, {
+                  ...recipe,
+                  steps: loop.steps,
+                  batchSize: loop.batchSize,
+                  learningRate: loop.learningRate,
+                  seed: loop.seed,
+                  onProgress: loop.onProgress,
+                  threads: options.threads,
+                  clipGradNorm: options.clipGradNorm,
+                })
+              : await trainLud(dataset, lmHead, checkpoint, { ...loop, ...recipe });
+          // A llama2.c folder (checkpoint + the target's tokenizer): `--model <out>` loads it.
+          const name = `${basename(out)}.bin`;
+          writeFileSync(
+            join(out, name),
+            writeLlama2cCheckpoint({ config: target.shape, weights: result.weights }),
+          );
+          if (target.tokenizer)
+            copyFileSync(target.tokenizer, join(out, basename(target.tokenizer)));
+          const record = {
+            command: commandLine('lud', options),
+            base: options.model,
+            placeholderTokenId: options.placeholderTokenId,
+            placeholders: options.placeholders,
+            alpha: options.alpha,
+            data: recipes.length === 1 ? dataset.options : recipes,
+            backend: options.backend,
+            units: result.units,
+            heldOut: result.heldOut,
+            seconds: Math.round((performance.now() - started) / 1000),
+            losses: result.losses,
+          };
+          writeFileSync(join(out, 'training.json'), `${JSON.stringify(record, null, 2)}\n`);
+          const accuracy = result.heldOut.unitAccuracy.map(value => value.toFixed(3)).join(' ');
+          process.stdout.write(
+            `wrote ${join(out, name)}: held-out placeholder accuracy inside units ${accuracy}; perplexity ${result.heldOut.perplexityBefore.toFixed(3)} → ${result.heldOut.perplexityAfter.toFixed(3)}\n`,
+          );
+        },
+        backends,
+      );
     });
 }
