@@ -5,11 +5,9 @@
 // PPD_STEPS / PPD_COUNT / PPD_LENGTH override steps, sequences and tokens per sequence.
 // Data: the target's own generations only (BOS, 16 tokens sampled at T = 1, then its greedy continuation),
 // the last 10% of the sequences held out; never the bench prompts.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadReferenceModel, REFERENCE_MODEL } from '@decodekit/conformance';
-import { defaultMirrors, findKnownModel, readLlama2cCheckpoint } from '@decodekit/models/node';
-import { assert, it } from 'vitest';
+import { loadReferenceModel } from '@decodekit/conformance';
+import { it } from 'vitest';
+import { readReferenceCheckpoint } from '../src/__fixtures__/reference-checkpoint.js';
 import { generateDataset } from '../src/dataset.js';
 import { trainPpd, type TrainPpdOptions } from '../src/train-ppd.js';
 
@@ -39,13 +37,7 @@ const VARIANTS: Variant[] = process.env.PPD_VARIANTS
     ];
 
 it('PPD variants: held-out top-k accuracy per depth', async () => {
-  const known = findKnownModel(REFERENCE_MODEL);
-  assert(known, 'stories260K is a known model');
-  const file = defaultMirrors()
-    .map(mirror => join(mirror, known.mirrorPath, known.checkpoint.file))
-    .find(path => existsSync(path));
-  assert(file, 'stories260K.bin is in a DECODEKIT_MODELS mirror');
-  const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(file)), file);
+  const { config, weights } = readReferenceCheckpoint();
   const model = await loadReferenceModel();
   const dataset = await generateDataset(model, {
     count: COUNT,

@@ -118,6 +118,7 @@ export type { TfEtok, TrainEtokOptions } from './train-etok.js';
 export { checkSpladeOptions, spladeVectors, trainSplade } from './train-splade.js';
 export {
   findTorch,
+  requireTorch,
   fineTuneLlamaTorch,
   llamaLogitsTorch,
   TORCH_SCRIPT,

@@ -1,9 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortedError, InvalidArgumentError, UnsupportedCapabilityError } from '@decodekit/core';
-import { REFERENCE_MODEL } from '@decodekit/conformance';
-import { defaultMirrors, findKnownModel, readLlama2cCheckpoint } from '@decodekit/models/node';
-import { assert, describe, expect, it } from 'vitest';
+import { readReferenceCheckpoint } from './__fixtures__/reference-checkpoint.js';
+import { describe, expect, it } from 'vitest';
 import type { Dataset } from './dataset.js';
 import { llamaPerplexity, tfLlama, type TfLlamaConfig, type TfLlamaWeights } from './llama-tf.js';
 import { tf, useTrainBackend } from './tf-backend.js';
@@ -17,16 +16,7 @@ import {
 import { seededUniform } from './training-loop.js';
 import { lexicalUnits, ludLayout, trainLud } from './train-lud.js';
 
-/** stories260K's llama2.c checkpoint from the DECODEKIT_MODELS mirrors (vitest.config.ts sets them). */
-function readCheckpoint() {
-  const known = findKnownModel(REFERENCE_MODEL);
-  assert(known, 'stories260K is a known model');
-  const file = defaultMirrors()
-    .map(mirror => join(mirror, known.mirrorPath, known.checkpoint.file))
-    .find(path => existsSync(path));
-  assert(file, 'stories260K.bin is in a DECODEKIT_MODELS mirror');
-  return { ...readLlama2cCheckpoint(new Uint8Array(readFileSync(file)), file), file };
-}
+const readCheckpoint = readReferenceCheckpoint;
 
 /** llama2.c run.c's own logits of "Once upon a time" (the shared golden file), an implementation apart from ours. */
 function goldenLogits(file: string): { ids: number[]; logits: number[][] } {

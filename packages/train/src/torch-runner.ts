@@ -62,7 +62,10 @@ type TorchLoop<T> = Omit<T, 'backend' | 'checkpoint' | 'checkpointEvery' | 'onPr
 /** Options of {@link fineTuneLlamaTorch}. */
 export type FineTuneLlamaTorchOptions = TorchLoop<FineTuneLlamaOptions>;
 /** Options of {@link trainSpladeTorch}. */
-export type TrainSpladeTorchOptions = TorchLoop<TrainSpladeOptions>;
+export type TrainSpladeTorchOptions = TorchLoop<TrainSpladeOptions> & {
+  /** Train the classifier apart from the embedding table (the result is an untied checkpoint). Default false. */
+  untie?: boolean;
+};
 /** Options of {@link trainLudTorch}. */
 export type TrainLudTorchOptions = TorchLoop<TrainLudOptions> & {
   /**
@@ -103,7 +106,12 @@ export function findTorch(python?: string): { python: string; version: string } 
   return undefined;
 }
 
-function requireTorch(python?: string): string {
+/**
+ * The interpreter PyTorch runs are started with (see {@link findTorch}); callers check it before long
+ * preparation (dataset or pair generation) so a missing PyTorch fails at once.
+ * @throws UnsupportedCapabilityError that says how to install PyTorch and point `DECODEKIT_PYTHON` at it
+ */
+export function requireTorch(python?: string): string {
   const found = findTorch(python);
   if (!found) {
     throw new UnsupportedCapabilityError({
@@ -229,6 +237,24 @@ async function runTorchJob(
   }
 }
 
+/** `steps`, or `ceil(epochs × samples / batchSize)` when `epochs` is given (as the TensorFlow.js trainers). */
+function stepsOf(
+  options: { steps: number; epochs?: number; batchSize: number },
+  samples: number,
+): number {
+  return options.epochs === undefined
+    ? options.steps
+    : Math.ceil((options.epochs * samples) / options.batchSize);
+}
+
+/** The loss curve and speed of a finished run. */
+function curveOf(done: DoneEvent): {
+  losses: { step: number; loss: number }[];
+  positionsPerSecond: number;
+} {
+  return { losses: done.losses ?? [], positionsPerSecond: done.positionsPerSecond ?? 0 };
+}
+
 function checkTorchOptions(options: TorchLoop<FineTuneLlamaOptions>): void {
   checkLoopOptions({ ...options, backend: 'cpu' });
   if (options.clipGradNorm !== undefined && !(options.clipGradNorm > 0))
@@ -273,10 +299,7 @@ export async function fineTuneLlamaTorch(
   sequences: readonly (readonly number[])[],
   options: FineTuneLlamaTorchOptions,
 ): Promise<FineTuneLlamaResult> {
-  const steps =
-    options.epochs === undefined
-      ? options.steps
-      : Math.ceil((options.epochs * sequences.length) / options.batchSize);
+  const steps = stepsOf(options, sequences.length);
   checkTorchOptions({ ...options, steps });
   if (
     sequences.length === 0 ||
@@ -298,11 +321,7 @@ export async function fineTuneLlamaTorch(
     { task: 'finetune', samples: sequences, ...loopJob(options, steps) },
     options,
   );
-  return {
-    weights: tuned as TfLlamaWeights,
-    losses: done.losses ?? [],
-    positionsPerSecond: done.positionsPerSecond ?? 0,
-  };
+  return { weights: tuned as TfLlamaWeights, ...curveOf(done) };
 }
 
 /**
@@ -319,12 +338,9 @@ export async function trainSpladeTorch(
   config: TfLlamaConfig,
   weights: TfLlamaWeights,
   pairs: readonly SpladePair[],
-  options: TrainSpladeTorchOptions & { untie?: boolean },
+  options: TrainSpladeTorchOptions,
 ): Promise<TrainSpladeResult> {
-  const steps =
-    options.epochs === undefined
-      ? options.steps
-      : Math.ceil((options.epochs * pairs.length) / options.batchSize);
+  const steps = stepsOf(options, pairs.length);
   checkTorchOptions({ ...options, steps });
   checkSpladeOptions(options);
   if ((options.trainable ?? 'all') !== 'all' || (options.headInit ?? 'model') !== 'model') {
@@ -355,12 +371,7 @@ export async function trainSpladeTorch(
     },
     options,
   );
-  return {
-    config: tunedConfig,
-    weights: tuned as TfLlamaWeights,
-    losses: done.losses ?? [],
-    positionsPerSecond: done.positionsPerSecond ?? 0,
-  };
+  return { config: tunedConfig, weights: tuned as TfLlamaWeights, ...curveOf(done) };
 }
 
 /**
@@ -414,8 +425,7 @@ export async function trainLudTorch(
   await useTrainBackend(options.evaluationBackend ?? 'wasm');
   return {
     weights,
-    losses: done.losses ?? [],
-    positionsPerSecond: done.positionsPerSecond ?? 0,
+    ...curveOf(done),
     units: prepared.units,
     heldOut: evaluateLud(dataset, prepared, target, weights),
   };

@@ -1,26 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadReferenceModel, REFERENCE_MODEL } from '@decodekit/conformance';
-import { defaultMirrors, findKnownModel, readLlama2cCheckpoint } from '@decodekit/models/node';
+import { loadReferenceModel } from '@decodekit/conformance';
 import {
   parseHiddenTransferWeights,
   serializeHiddenTransferWeights,
 } from '@decodekit/strategy-hidden-transfer';
+import { readReferenceCheckpoint } from './__fixtures__/reference-checkpoint.js';
 import { assert, describe, expect, it } from 'vitest';
 import { generateDataset } from './dataset.js';
 import { FrozenLlama } from './frozen-llama.js';
 import { tf, useTrainBackend } from './tf-backend.js';
 import { trainHiddenTransfer } from './train-hidden-transfer.js';
 
-/** stories260K's llama2.c checkpoint from the DECODEKIT_MODELS mirrors (vitest.config.ts sets them). */
+/** stories260K as trainHiddenTransfer's target (`shape` = its config). */
 function readCheckpoint() {
-  const known = findKnownModel(REFERENCE_MODEL);
-  assert(known, 'stories260K is a known model');
-  const file = defaultMirrors()
-    .map(mirror => join(mirror, known.mirrorPath, known.checkpoint.file))
-    .find(path => existsSync(path));
-  assert(file, 'stories260K.bin is in a DECODEKIT_MODELS mirror');
-  const { config, weights } = readLlama2cCheckpoint(new Uint8Array(readFileSync(file)), file);
+  const { config, weights } = readReferenceCheckpoint();
   return { shape: config, weights };
 }
 

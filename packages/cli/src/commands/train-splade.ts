@@ -252,17 +252,8 @@ export function registerTrainSplade(train: Command): void {
         regularizerWarmupSteps: options.regularizerWarmup,
       });
       const files = baseFiles(options);
-      if (options.backend === 'torch') {
-        // Before pairs are generated: no PyTorch, no run.
-        const { findTorch } = await import('@decodekit/train');
-        if (!findTorch()) {
-          throw new InvalidArgumentError({
-            argument: '--backend',
-            message:
-              'no Python with PyTorch found (DECODEKIT_PYTHON, python3, python); install it (Debian: apt-get install python3-torch) and set DECODEKIT_PYTHON, or use --backend wasm.',
-          });
-        }
-      }
+      // Before pairs are generated: no PyTorch, no run.
+      if (options.backend === 'torch') (await import('@decodekit/train')).requireTorch();
       const { config, weights } = readLlama2cCheckpoint(
         new Uint8Array(readFileSync(files.checkpoint)),
         files.checkpoint,

@@ -753,15 +753,9 @@ export function registerTrain(program: Command): void {
         }
       }
       const target = readTargetCheckpoint(options, 'LUD');
-      const { findTorch, trainLud, trainLudTorch } = await loadTrain();
+      const { requireTorch, trainLud, trainLudTorch } = await loadTrain();
       // Before the dataset is generated (minutes): no PyTorch, no run.
-      if (options.backend === 'torch' && !findTorch()) {
-        throw new InvalidArgumentError({
-          argument: '--backend',
-          message:
-            'no Python with PyTorch found (DECODEKIT_PYTHON, python3, python); install it (Debian: apt-get install python3-torch) and set DECODEKIT_PYTHON, or use --backend wasm.',
-        });
-      }
+      if (options.backend === 'torch') requireTorch();
       await withModel(
         options,
         async ({ lmHead, dataset, recipes }) => {

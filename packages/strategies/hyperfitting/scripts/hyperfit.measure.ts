@@ -16,7 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel } from '@decodekit/backend-onnx';
-import { createDecoder, type CausalLM, type LogitsProcessor } from '@decodekit/core';
+import {
+  createDecoder,
+  InvalidArgumentError,
+  type CausalLM,
+  type LogitsProcessor,
+} from '@decodekit/core';
 import { readLlama2cCheckpoint, writeLlama2cCheckpoint } from '@decodekit/models';
 import { convertLlama2cToFolder } from '@decodekit/models/node';
 import { continuationNll } from '@decodekit/eval';
@@ -45,6 +50,11 @@ const TOKENS = Number(process.env.HYPERFIT_TOKENS ?? 256);
 const DIR = process.env.HYPERFIT_DIR ?? join(tmpdir(), 'decodekit-hyperfit');
 /** `wasm` (TensorFlow.js, resumable checkpoints) or `torch` (PyTorch through @decodekit/train's bridge, ~20× faster). */
 const BACKEND = process.env.HYPERFIT_BACKEND ?? 'wasm';
+if (BACKEND !== 'wasm' && BACKEND !== 'torch')
+  throw new InvalidArgumentError({
+    argument: 'HYPERFIT_BACKEND',
+    message: `use wasm or torch, got ${JSON.stringify(BACKEND)}.`,
+  });
 const SCHEDULE = (process.env.HYPERFIT_SCHEDULE ?? 'constant') as 'constant' | 'cosine';
 const THREADS = Number(process.env.HYPERFIT_THREADS ?? 1);
 /** A llama2.c checkpoint to continue from (e.g. an earlier run's bin/hyperfit.bin) instead of the base model. */
